@@ -1,0 +1,105 @@
+"""One error hierarchy for the whole library.
+
+::
+
+    MLContextError
+     ├── ConfigError            (ValueError)   bad configuration or environment
+     ├── ParamError             (ValueError)   a param value or override that cannot be used
+     ├── InvalidNameError       (ValueError)   a run/metric/param/artifact name with odd characters
+     ├── RunError               (RuntimeError) misuse of runs: nested runs, no active run, ...
+     ├── StoreError             (RuntimeError) the metadata or artifact store failed
+     │    ├── SchemaOutdatedError              the store's schema is older than this library
+     │    ├── ReadOnlyStoreError  (PermissionError)
+     │    ├── NotFoundError       (LookupError) no such run, artifact, version
+     │    └── ArtifactCorruptedError           stored bytes do not match their content hash
+     ├── LineageError           (ValueError)   malformed lineage, log or recompute input
+     └── FingerprintError       (TypeError)    a value that cannot be hashed deterministically
+
+    MLContextWarning (UserWarning)
+     ├── UnhandledOperationWarning             an operation fell back to an opaque lineage item
+     └── TestSetOveruseWarning                 a test set evaluated beyond its budget
+
+Every subclass also inherits the matching builtin so ``except ValueError`` keeps working.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "MLContextError",
+    "ConfigError",
+    "ParamError",
+    "InvalidNameError",
+    "RunError",
+    "StoreError",
+    "SchemaOutdatedError",
+    "ReadOnlyStoreError",
+    "NotFoundError",
+    "ArtifactCorruptedError",
+    "LineageError",
+    "FingerprintError",
+    "MLContextWarning",
+    "UnhandledOperationWarning",
+    "TestSetOveruseWarning",
+]
+
+
+class MLContextError(Exception):
+    """Root of every error mlcontext raises."""
+
+
+class ConfigError(MLContextError, ValueError):
+    """Configuration (environment variables, URLs, options) is invalid."""
+
+
+class ParamError(MLContextError, ValueError):
+    """A param value cannot be recorded, or a command-line override does not parse."""
+
+
+class InvalidNameError(MLContextError, ValueError):
+    """A name (run, param, metric, loop, artifact) contains characters that are not allowed."""
+
+
+class RunError(MLContextError, RuntimeError):
+    """Runs used in a way that is not allowed (nested runs, finishing twice, ...)."""
+
+
+class StoreError(MLContextError, RuntimeError):
+    """The metadata store or the artifact store failed."""
+
+
+class SchemaOutdatedError(StoreError):
+    """The store's schema is older (or newer) than this version of mlcontext expects."""
+
+
+class ReadOnlyStoreError(StoreError, PermissionError):
+    """The store cannot be written to."""
+
+
+class NotFoundError(StoreError, LookupError):
+    """No such run, artifact or version."""
+
+
+class ArtifactCorruptedError(StoreError):
+    """Bytes read back from the artifact store do not match their content hash."""
+
+
+class LineageError(MLContextError, ValueError):
+    """Lineage (items, logs, recompute inputs) is malformed or inconsistent."""
+
+
+class FingerprintError(MLContextError, TypeError):
+    """A value has no deterministic fingerprint; hashing it would risk a wrong cache hit."""
+
+
+class MLContextWarning(UserWarning):
+    """Root of every warning mlcontext emits."""
+
+
+class UnhandledOperationWarning(MLContextWarning):
+    """An operation is not traced precisely; it was computed on plain values with opaque lineage."""
+
+
+class TestSetOveruseWarning(MLContextWarning):
+    """A test set has been evaluated more often than its budget allows."""
+
+    __test__ = False  # not a pytest test class despite the name

@@ -1,0 +1,1 @@
+"""lineage layer (see docs/architecture.md)."""

@@ -1,0 +1,1 @@
+"""replay layer (see docs/architecture.md)."""

@@ -1,0 +1,1 @@
+"""tracking layer (see docs/architecture.md)."""
