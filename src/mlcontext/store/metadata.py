@@ -1,0 +1,325 @@
+"""The metadata store: runs, params, metrics and artifact links in a SQL database.
+
+All statements are SQLAlchemy Core on the tables of :mod:`.schema` (the ORM's unit of work would cost
+more than the logging it records). Writes go through :meth:`MetadataStore.write`, one transaction each;
+errors of the database are translated into the :mod:`mlcontext.errors` hierarchy in one place.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Connection, Engine, delete, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
+
+from ..errors import NotFoundError, ReadOnlyStoreError, RunError, StoreError
+from . import schema as t
+from .engine import WRITE, make_engine
+from .migrate import ensure_schema
+from .records import ArtifactRef, MetricPoint, RunRecord, RunStatus
+
+__all__ = ["MetadataStore", "MetricRow", "ParamRow"]
+
+# (run_id, name, seq, value, time, context_json)
+MetricRow = tuple[str, str, int, float, float, str]
+# (run_id, name, value_json, type_name, overridden)
+ParamRow = tuple[str, str, str, str, bool]
+
+_RUN_COLUMNS = [c for c in t.Run.__table__.columns if c.name != "project_id"]
+
+
+class MetadataStore:
+    """Runs, params, metrics and artifact links in a SQL database (SQLite or PostgreSQL)."""
+
+    def __init__(self, url: str, *, engine: Engine | None = None) -> None:
+        self.url = url
+        self.engine = engine or make_engine(url)
+        self._projects: dict[str, int] = {}
+        with _translated(self.url):
+            ensure_schema(self.engine)
+
+    def __repr__(self) -> str:
+        return f"MetadataStore({self.engine.url.render_as_string(hide_password=True)!r})"
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    # -- transactions ---------------------------------------------------------------------------
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A write transaction: committed on success, rolled back on error."""
+        with _translated(self.url), self.engine.connect().execution_options(**{WRITE: True}) as conn:
+            with conn.begin():
+                yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        with _translated(self.url), self.engine.connect() as conn, conn.begin():
+            yield conn
+
+    # -- runs -----------------------------------------------------------------------------------
+
+    def project_id(self, conn: Connection, name: str) -> int:
+        if name in self._projects:
+            return self._projects[name]
+        found = conn.execute(select(t.Project.id).where(t.Project.name == name)).scalar()
+        if found is None:
+            stmt = self._insert(t.Project).values(name=name, created_at=time.time())
+            conn.execute(stmt.on_conflict_do_nothing(index_elements=["name"]))
+            found = conn.execute(select(t.Project.id).where(t.Project.name == name)).scalar_one()
+        self._projects[name] = found
+        return found
+
+    def create_run(self, project: str, **fields: Any) -> None:
+        """Insert a new run row; ``fields`` are columns of ``runs``."""
+        with self.write() as conn:
+            conn.execute(insert(t.Run).values(project_id=self.project_id(conn, project), **fields))
+
+    def end_run(self, run_id: str, status: str, *, ended_at: float | None = None,
+                error_type: str | None = None, error_message: str | None = None,
+                traceback: str | None = None) -> None:
+        with self.write() as conn:
+            now = ended_at or time.time()
+            conn.execute(update(t.Run).where(t.Run.id == run_id).values(
+                status=status, ended_at=now, heartbeat_at=now, error_type=error_type,
+                error_message=error_message, traceback=traceback))
+
+    def heartbeat(self, conn: Connection, run_id: str, now: float) -> None:
+        conn.execute(update(t.Run).where(t.Run.id == run_id, t.Run.status == RunStatus.RUNNING)
+                     .values(heartbeat_at=now))
+
+    def mark_dead_runs(self, timeout: float, *, now: float | None = None) -> int:
+        """Mark ``running`` runs whose heartbeat is older than ``timeout`` seconds as killed."""
+        now = time.time() if now is None else now
+        stale = (t.Run.status == RunStatus.RUNNING) & (t.Run.heartbeat_at < now - timeout)
+        with self.read() as conn:
+            if conn.execute(select(func.count()).select_from(t.Run).where(stale)).scalar_one() == 0:
+                return 0
+        with self.write() as conn:
+            result = conn.execute(update(t.Run).where(stale).values(
+                status=RunStatus.KILLED, ended_at=t.Run.heartbeat_at,
+                error_message=f"no heartbeat for more than {timeout:g} s: the process died"))
+            return result.rowcount
+
+    # -- params, metrics (batched by the writer) -------------------------------------------------
+
+    def write_batch(self, conn: Connection, params: Sequence[ParamRow], metrics: Sequence[MetricRow]) -> None:
+        """Insert params and metrics in the caller's transaction and refresh the latest values."""
+        if params:
+            stmt = self._insert(t.Param)
+            stmt = stmt.on_conflict_do_update(index_elements=["run_id", "name"], set_={
+                "value": stmt.excluded.value, "type": stmt.excluded.type,
+                "overridden": stmt.excluded.overridden})
+            conn.execute(stmt, [dict(run_id=r, name=n, value=v, type=ty, overridden=o)
+                                for r, n, v, ty, o in params])
+        if metrics:
+            rows = [dict(run_id=r, name=n, seq=s, value=_nan_to_null(v), time=tm, context=c)
+                    for r, n, s, v, tm, c in metrics]
+            conn.execute(insert(t.Metric), rows)
+            latest: dict[tuple[str, str], dict[str, Any]] = {}
+            for row in rows:
+                latest[row["run_id"], row["name"]] = row
+            stmt = self._insert(t.LatestMetric)
+            stmt = stmt.on_conflict_do_update(
+                index_elements=["run_id", "name"],
+                set_={"value": stmt.excluded.value, "seq": stmt.excluded.seq, "time": stmt.excluded.time},
+                where=stmt.excluded.seq > t.LatestMetric.seq,
+            )
+            conn.execute(stmt, [dict(run_id=r["run_id"], name=r["name"], value=r["value"],
+                                     seq=r["seq"], time=r["time"]) for r in latest.values()])
+
+    # -- artifacts --------------------------------------------------------------------------------
+
+    def add_artifact(self, run_id: str | None, name: str, digest: str, *, size: int, kind: str,
+                     meta: dict[str, Any] | None = None, direction: str = "output") -> None:
+        now = time.time()
+        with self.write() as conn:
+            stmt = self._insert(t.Artifact).values(hash=digest, size=size, kind=kind, created_at=now,
+                                                   meta=meta or {})
+            conn.execute(stmt.on_conflict_do_nothing(index_elements=["hash"]))
+            if run_id is not None:
+                link = self._insert(t.RunArtifact).values(run_id=run_id, artifact_hash=digest, name=name,
+                                                          direction=direction, time=now)
+                conn.execute(link.on_conflict_do_nothing())
+
+    def artifacts_of(self, conn: Connection, run_ids: Iterable[str]) -> dict[str, list[tuple]]:
+        query = (select(t.RunArtifact.run_id, t.RunArtifact.name, t.Artifact.hash, t.Artifact.size,
+                        t.Artifact.kind, t.RunArtifact.direction, t.Artifact.meta)
+                 .join(t.Artifact, t.Artifact.hash == t.RunArtifact.artifact_hash)
+                 .where(t.RunArtifact.run_id.in_(list(run_ids))).order_by(t.RunArtifact.id))
+        found: dict[str, list[tuple]] = {}
+        for run_id, *rest in conn.execute(query):
+            found.setdefault(run_id, []).append(tuple(rest))
+        return found
+
+    # -- queries ----------------------------------------------------------------------------------
+
+    def resolve_run_id(self, conn: Connection, ref: str) -> str:
+        """The full id of the run whose id starts with ``ref`` (or whose name is ``ref``)."""
+        ids = conn.execute(select(t.Run.id).where(t.Run.id.startswith(ref, autoescape=True)).limit(2)).scalars().all()
+        if not ids:
+            ids = conn.execute(select(t.Run.id).where(t.Run.name == ref)
+                               .order_by(t.Run.started_at.desc()).limit(1)).scalars().all()
+        if not ids:
+            raise NotFoundError(f"no run with an id starting with {ref!r} or named {ref!r}")
+        if len(ids) > 1:
+            raise RunError(f"run id prefix {ref!r} is ambiguous: give more characters")
+        return ids[0]
+
+    def get_run(self, ref: str) -> RunRecord:
+        """One run with its params, latest metrics and artifacts; ``ref`` is an id, prefix or name."""
+        with self.read() as conn:
+            run_id = self.resolve_run_id(conn, ref)
+            row = conn.execute(select(t.Project.name, *_RUN_COLUMNS)
+                               .join(t.Project, t.Project.id == t.Run.project_id)
+                               .where(t.Run.id == run_id)).one()
+            params = {n: json.loads(v) for n, v in conn.execute(
+                select(t.Param.name, t.Param.value).where(t.Param.run_id == run_id).order_by(t.Param.name))}
+            metrics = {n: _null_to_nan(v) for n, v in conn.execute(
+                select(t.LatestMetric.name, t.LatestMetric.value)
+                .where(t.LatestMetric.run_id == run_id).order_by(t.LatestMetric.name))}
+            artifacts = self.artifacts_of(conn, [run_id]).get(run_id, [])
+        fields = dict(zip(["project", *(c.name for c in _RUN_COLUMNS)], row, strict=True))
+        fields["argv"] = tuple(fields["argv"] or ())
+        refs = tuple(ArtifactRef(name=n, hash=h, size=s, kind=k, uri="", direction=d, meta=m)
+                     for n, h, s, k, d, m in artifacts)
+        return RunRecord(**fields, params=params, metrics=metrics, artifacts=refs)
+
+    def metric_points(self, run_id: str, name: str) -> list[MetricPoint]:
+        with self.read() as conn:
+            rows = conn.execute(select(t.Metric.name, t.Metric.value, t.Metric.seq, t.Metric.time,
+                                       t.Metric.context)
+                                .where(t.Metric.run_id == run_id, t.Metric.name == name)
+                                .order_by(t.Metric.seq))
+            return [MetricPoint(n, _null_to_nan(v), s, tm, json.loads(c)) for n, v, s, tm, c in rows]
+
+    def runs_frame(self, project: str | None = None, *, names: Sequence[str] | None = None,
+                   status: str | None = None, user: str | None = None, limit: int | None = None) -> pd.DataFrame:
+        """One row per run, newest first: run columns, ``param.<name>`` and ``metric.<name>`` columns."""
+        query = (select(t.Run.id, t.Project.name.label("project"), t.Run.name, t.Run.status, t.Run.user,
+                        t.Run.host, t.Run.started_at, t.Run.ended_at, t.Run.git_commit, t.Run.git_dirty)
+                 .join(t.Project, t.Project.id == t.Run.project_id).order_by(t.Run.started_at.desc()))
+        if project is not None:
+            query = query.where(t.Project.name == project)
+        if names:
+            query = query.where(t.Run.name.in_(list(names)))
+        if status is not None:
+            query = query.where(t.Run.status == status)
+        if user is not None:
+            query = query.where(t.Run.user == user)
+        if limit is not None:
+            query = query.limit(limit)
+        with self.read() as conn:
+            runs = pd.DataFrame(conn.execute(query).all(),
+                                columns=["id", "project", "name", "status", "user", "host", "started_at",
+                                         "ended_at", "git_commit", "git_dirty"])
+            ids = select(query.subquery().c.id)
+            params = conn.execute(select(t.Param.run_id, t.Param.name, t.Param.value)
+                                  .where(t.Param.run_id.in_(ids))).all()
+            latest = conn.execute(select(t.LatestMetric.run_id, t.LatestMetric.name, t.LatestMetric.value)
+                                  .where(t.LatestMetric.run_id.in_(ids))).all()
+        return _assemble_runs(runs, params, latest)
+
+    def metrics_frame(self, names: Sequence[str], project: str | None = None,
+                      run_ids: Sequence[str] | None = None) -> pd.DataFrame:
+        """Long format: run id, run name, one column per loop, metric name, value, time, seq."""
+        query = (select(t.Metric.run_id, t.Run.name.label("run_name"), t.Metric.name, t.Metric.value,
+                        t.Metric.time, t.Metric.seq, t.Metric.context)
+                 .join(t.Run, t.Run.id == t.Metric.run_id)
+                 .order_by(t.Run.started_at, t.Metric.run_id, t.Metric.seq))
+        if names:
+            query = query.where(t.Metric.name.in_(list(names)))
+        if project is not None:
+            query = query.join(t.Project, t.Project.id == t.Run.project_id).where(t.Project.name == project)
+        if run_ids is not None:
+            query = query.where(t.Metric.run_id.in_(list(run_ids)))
+        with self.read() as conn:
+            rows = conn.execute(query).all()
+        return _assemble_metrics(rows)
+
+    def delete_run(self, run_id: str) -> None:
+        with self.write() as conn:
+            for table in (t.Metric, t.LatestMetric, t.Param, t.RunArtifact):
+                conn.execute(delete(table).where(table.run_id == run_id))
+            conn.execute(delete(t.Run).where(t.Run.id == run_id))
+
+    def projects(self) -> list[str]:
+        with self.read() as conn:
+            return list(conn.execute(select(t.Project.name).order_by(t.Project.name)).scalars())
+
+    def search_runs(self, text: str) -> list[str]:
+        """Ids of runs whose name or project contains ``text``."""
+        pattern = f"%{text}%"
+        with self.read() as conn:
+            return list(conn.execute(select(t.Run.id).join(t.Project, t.Project.id == t.Run.project_id)
+                                     .where(or_(t.Run.name.like(pattern), t.Project.name.like(pattern)))
+                                     ).scalars())
+
+    def _insert(self, model: type) -> Any:
+        dialect = postgresql if self.dialect == "postgresql" else sqlite
+        return dialect.insert(model)
+
+
+def _nan_to_null(value: float) -> float | None:
+    return None if math.isnan(value) else value
+
+
+def _null_to_nan(value: float | None) -> float:
+    return math.nan if value is None else value
+
+
+def _assemble_runs(runs: pd.DataFrame, params: list, latest: list) -> pd.DataFrame:
+    runs["start"] = pd.to_datetime(runs.pop("started_at"), unit="s", utc=True)
+    end = pd.to_datetime(runs.pop("ended_at"), unit="s", utc=True)
+    runs["duration"] = (end - runs["start"]).dt.total_seconds()
+    runs = runs.set_index("id", drop=False)
+    if params:
+        frame = pd.DataFrame(params, columns=["run_id", "name", "value"])
+        frame["value"] = [json.loads(v) for v in frame["value"]]
+        wide = frame.pivot(index="run_id", columns="name", values="value").add_prefix("param.")
+        runs = runs.join(wide)
+    if latest:
+        frame = pd.DataFrame(latest, columns=["run_id", "name", "value"])
+        frame["value"] = frame["value"].astype("float64")  # NULL (NaN in the store) -> nan
+        wide = frame.pivot(index="run_id", columns="name", values="value").add_prefix("metric.")
+        runs = runs.join(wide)
+    return runs.reset_index(drop=True)
+
+
+def _assemble_metrics(rows: list) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=["run_id", "run_name", "name", "value", "time", "seq", "context"])
+    frame["value"] = frame["value"].astype("float64")
+    contexts = [json.loads(c) for c in frame.pop("context")]
+    loops = list(dict.fromkeys(k for c in contexts for k in c))
+    for loop in loops:
+        frame.insert(2 + loops.index(loop), loop, pd.array([c.get(loop) for c in contexts], dtype="Int64"))
+    frame["time"] = pd.to_datetime(frame["time"], unit="s", utc=True)
+    return frame
+
+
+@contextmanager
+def _translated(url: str) -> Iterator[None]:
+    """Turn database errors into :mod:`mlcontext.errors` with a message that says what to do."""
+    try:
+        yield
+    except (OperationalError, DBAPIError) as exc:
+        message = str(exc.orig) if getattr(exc, "orig", None) is not None else str(exc)
+        if "readonly" in message or "read-only" in message or "permission denied" in message.lower():
+            raise ReadOnlyStoreError(
+                f"the metadata store {url} is read-only ({message}); point MLCONTEXT_HOME or "
+                "MLCONTEXT_STORE at a writable location") from exc
+        raise StoreError(f"metadata store {url}: {message}") from exc
+    except SQLAlchemyError as exc:
+        raise StoreError(f"metadata store {url}: {exc}") from exc

@@ -1,0 +1,125 @@
+"""Table definitions of the metadata store (SQLAlchemy 2 declarative models).
+
+Rows here are private to the store: the public objects users see are the frozen dataclasses in
+:mod:`mlcontext.store.records`. Every change to these models needs an Alembic migration in
+``migrations/versions``; ``tests/store/test_migrations.py`` fails when models and migrations disagree.
+
+Times are stored as UNIX seconds (double precision): exact enough, cheap to compare, and identical on
+SQLite and PostgreSQL. Metric values that are NaN are stored as NULL because SQLite cannot store NaN
+(it silently turns it into NULL); ``value IS NULL`` therefore means NaN, never "missing".
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Double,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+ID = String(32)
+HASH = String(64)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Project(Base):
+    __tablename__ = "projects"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    created_at: Mapped[float] = mapped_column(Double)
+
+
+class Run(Base):
+    __tablename__ = "runs"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    user: Mapped[str] = mapped_column(String(255), index=True)
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[float] = mapped_column(Double, index=True)
+    ended_at: Mapped[float | None] = mapped_column(Double)
+    heartbeat_at: Mapped[float] = mapped_column(Double)
+    entry_point: Mapped[str | None] = mapped_column(Text)
+    argv: Mapped[list] = mapped_column(JSON)
+    cwd: Mapped[str] = mapped_column(Text)
+    python: Mapped[str] = mapped_column(String(64))
+    git_commit: Mapped[str | None] = mapped_column(String(64), index=True)
+    git_branch: Mapped[str | None] = mapped_column(String(255))
+    git_dirty: Mapped[bool | None] = mapped_column(Boolean)
+    code_hash: Mapped[str | None] = mapped_column(HASH)
+    environment: Mapped[dict] = mapped_column(JSON)
+    durability: Mapped[str] = mapped_column(String(16))
+    error_type: Mapped[str | None] = mapped_column(String(255))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    traceback: Mapped[str | None] = mapped_column(Text)
+
+
+class Param(Base):
+    __tablename__ = "params"
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)  # JSON text of the value
+    type: Mapped[str] = mapped_column(String(32))
+    overridden: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Metric(Base):
+    __tablename__ = "metrics"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(255))
+    seq: Mapped[int] = mapped_column(BigInteger)  # order of logging within the run
+    value: Mapped[float | None] = mapped_column(Double)  # NULL means NaN (see module docstring)
+    time: Mapped[float] = mapped_column(Double)
+    context: Mapped[str] = mapped_column(Text)  # JSON object of loop indices, e.g. {"epoch": 3}
+
+    __table_args__ = (Index("ix_metrics_run_name_seq", "run_id", "name", "seq"), Index("ix_metrics_name", "name"))
+
+
+class LatestMetric(Base):
+    """The last value of each metric of each run, kept by the writer so run listings stay O(runs)."""
+
+    __tablename__ = "latest_metrics"
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    value: Mapped[float | None] = mapped_column(Double)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    time: Mapped[float] = mapped_column(Double)
+
+
+class Artifact(Base):
+    """Content-addressed bytes in the artifact store (one row per distinct content)."""
+
+    __tablename__ = "artifacts"
+    hash: Mapped[str] = mapped_column(HASH, primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[float] = mapped_column(Double)
+    meta: Mapped[dict] = mapped_column(JSON)
+
+
+class RunArtifact(Base):
+    """An artifact written (``output``) or read (``input``) by a run under a name."""
+
+    __tablename__ = "run_artifacts"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
+    artifact_hash: Mapped[str] = mapped_column(ForeignKey("artifacts.hash"), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    direction: Mapped[str] = mapped_column(String(8))
+    time: Mapped[float] = mapped_column(Double)
+
+    __table_args__ = (UniqueConstraint("run_id", "name", "direction", "artifact_hash"),)
