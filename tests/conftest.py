@@ -1,1 +1,82 @@
-"""Shared fixtures. Store fixtures (SQLite always, PostgreSQL when MLCONTEXT_TEST_POSTGRES is set)."""
+"""Shared fixtures.
+
+Store fixtures run every test twice: on SQLite (always) and on a real PostgreSQL when
+``MLCONTEXT_TEST_POSTGRES`` holds its URL (``make test`` starts one with ``scripts/postgres.sh``). Under
+CI (``MLCONTEXT_REQUIRE_POSTGRES=1``) a missing PostgreSQL fails the tests instead of skipping them.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+
+import mlcontext as mc
+from mlcontext.store import Store
+
+POSTGRES_URL = os.environ.get("MLCONTEXT_TEST_POSTGRES", "")
+REQUIRE_POSTGRES = os.environ.get("MLCONTEXT_REQUIRE_POSTGRES") == "1"
+
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+def postgres_schema_url() -> Iterator[str]:
+    """A URL whose connections use a fresh, empty PostgreSQL schema, dropped afterwards."""
+    if not POSTGRES_URL:
+        if REQUIRE_POSTGRES:
+            pytest.fail("PostgreSQL is required (MLCONTEXT_REQUIRE_POSTGRES=1) but "
+                        "MLCONTEXT_TEST_POSTGRES is empty; run scripts/postgres.sh")
+        pytest.skip("no PostgreSQL: set MLCONTEXT_TEST_POSTGRES or run `make test`")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(POSTGRES_URL)
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    url = sa.make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        admin.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def metadata_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
+    """The URL of an empty metadata store on each backend."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'mlcontext.db'}"
+    else:
+        yield from postgres_schema_url()
+
+
+@pytest.fixture
+def store(metadata_url: str, tmp_path) -> Iterator[Store]:
+    """An empty store (metadata on each backend, artifacts in a temporary folder), set as default."""
+    opened = Store.open(metadata_url=metadata_url, artifacts_url=str(tmp_path / "artifacts"))
+    mc.set_store(opened)
+    try:
+        yield opened
+    finally:
+        current = mc.active_run()
+        if current is not None:
+            current.end()
+        mc.set_store(None)
+        opened.close()
+
+
+@pytest.fixture
+def sqlite_store(tmp_path) -> Iterator[Store]:
+    """An embedded store in a temporary folder, set as the default."""
+    opened = Store.open(home=tmp_path / "home")
+    mc.set_store(opened)
+    try:
+        yield opened
+    finally:
+        current = mc.active_run()
+        if current is not None:
+            current.end()
+        mc.set_store(None)
+        opened.close()

@@ -6,6 +6,30 @@ from .errors import *  # noqa: F403
 from .errors import __all__ as _error_names
 from .loops import current_loops, loop
 
+# --- runs, params, metrics, artifacts, stores (issue 2) ---
+from .store import ArtifactRef, RunRecord, RunStatus, Store
+from .tracking import (
+    Run,
+    active_run,
+    artifact,
+    get_run,
+    get_store,
+    load_artifact,
+    log,
+    metrics,
+    param,
+    run,
+    runs,
+    set_store,
+    use_store,
+)
+
+_tracking_names = [
+    "Store", "ArtifactRef", "RunRecord", "RunStatus", "Run", "run", "active_run", "log", "param",
+    "artifact", "runs", "metrics", "get_run", "load_artifact", "get_store", "set_store", "use_store",
+]
+# --- end runs ---
+
 __version__ = "0.1.0"
 
-__all__ = [*_error_names, "__version__", "loop", "current_loops"]
+__all__ = [*_error_names, "__version__", "loop", "current_loops", *_tracking_names]

@@ -1,1 +1,7 @@
-"""cli layer (see docs/architecture.md)."""
+"""The ``mlcontext`` command line: a thin shell over the public Python API."""
+
+from __future__ import annotations
+
+from .main import cli, main
+
+__all__ = ["cli", "main"]

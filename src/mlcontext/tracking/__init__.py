@@ -1,1 +1,24 @@
-"""tracking layer (see docs/architecture.md)."""
+"""The tracking layer: runs, params, metrics, artifacts, code and environment capture."""
+
+from __future__ import annotations
+
+from .queries import get_run, load_artifact, metrics, runs
+from .run import Run, active_run, artifact, log, param, reap_dead_runs, run
+from .stores import get_store, set_store, use_store
+
+__all__ = [
+    "Run",
+    "run",
+    "active_run",
+    "log",
+    "param",
+    "artifact",
+    "reap_dead_runs",
+    "runs",
+    "metrics",
+    "get_run",
+    "load_artifact",
+    "get_store",
+    "set_store",
+    "use_store",
+]

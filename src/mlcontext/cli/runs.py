@@ -1,0 +1,115 @@
+"""``mlcontext runs``, ``show`` and ``diff``."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import click
+from rich.syntax import Syntax
+from rich.table import Table
+
+from ..insight.rundiff import diff_runs
+from ..store.records import RunRecord
+from ..tracking import get_run, get_store, runs
+from .render import console, fmt, frame_table, print_json
+
+STATUS_STYLE = {"running": "cyan", "finished": "green", "failed": "red", "killed": "yellow"}
+
+
+@click.command("runs")
+@click.option("--project", "-p", help="Only runs of this project.")
+@click.option("--name", "-n", help="Only runs with this name.")
+@click.option("--status", type=click.Choice(list(STATUS_STYLE)), help="Only runs in this state.")
+@click.option("--user", help="Only runs of this user.")
+@click.option("--limit", default=20, show_default=True, help="At most this many (newest first).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def runs_command(project: str | None, name: str | None, status: str | None, user: str | None,
+                 limit: int, as_json: bool) -> None:
+    """List runs, newest first, with their params and last metric values."""
+    frame = runs(project, name=name, status=status, user=user, limit=limit)
+    if as_json:
+        print_json(frame.to_dict(orient="records"))
+        return
+    if frame.empty:
+        console.print("No runs recorded yet. Start one with `with mlcontext.run(...)` in a script.")
+        return
+    shown = frame.assign(id=frame["id"].str[:8], git_commit=frame["git_commit"].str[:8])
+    shown = shown.drop(columns=["host", "git_dirty"])
+    shown.columns = [c.removeprefix("param.").removeprefix("metric.") for c in shown.columns]
+    console.print(frame_table(shown, title=f"{len(frame)} run(s)"))
+
+
+@click.command("show")
+@click.argument("run")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
+def show_command(run: str, as_json: bool) -> None:
+    """Show everything recorded about RUN (an id, an id prefix, or a run name)."""
+    record = get_run(run)
+    if as_json:
+        print_json(dataclasses.asdict(record))
+        return
+    console.print(_summary(record))
+    for title, mapping in (("params", record.params), ("metrics (last value)", record.metrics)):
+        if mapping:
+            table = Table(title=title, header_style="bold")
+            table.add_column("name")
+            table.add_column("value")
+            for key, value in mapping.items():
+                table.add_row(key, fmt(value))
+            console.print(table)
+    if record.artifacts:
+        table = Table(title="artifacts", header_style="bold")
+        for column in ("name", "kind", "size", "hash", "direction"):
+            table.add_column(column)
+        for a in record.artifacts:
+            table.add_row(a.name, a.kind, f"{a.size:,}", a.hash, a.direction)
+        console.print(table)
+    if record.traceback:
+        console.print(Syntax(record.traceback, "pytb", theme="ansi_dark"))
+
+
+def _summary(record: RunRecord) -> Table:
+    table = Table.grid(padding=(0, 2))
+    style = STATUS_STYLE.get(record.status, "")
+    rows = [
+        ("run", f"{record.id}  [bold]{record.project}/{record.name}[/bold]"),
+        ("status", f"[{style}]{record.status}[/{style}]" + (
+            f"  {record.error_type}: {record.error_message}" if record.error_type else "")),
+        ("who", f"{record.user}@{record.host} pid {record.pid}"),
+        ("when", f"{fmt(record.start)} UTC, " + (
+            f"{record.duration:.3f} s" if record.duration is not None else "still running")),
+        ("code", f"{record.git_commit or 'not in git'}"
+                 + (" + uncommitted changes" if record.git_dirty else "")
+                 + (f" (branch {record.git_branch})" if record.git_branch else "")),
+        ("entry", f"{record.entry_point or '-'}  argv {list(record.argv)}"),
+        ("python", f"{record.python}, {len(record.environment.get('packages', {}))} packages"),
+    ]
+    for key, value in rows:
+        table.add_row(f"[dim]{key}[/dim]", value)
+    return table
+
+
+@click.command("diff")
+@click.argument("run_a")
+@click.argument("run_b")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
+def diff_command(run_a: str, run_b: str, as_json: bool) -> None:
+    """Compare two runs: params, metrics, code and environment."""
+    store = get_store()
+    diff = diff_runs(store, get_run(run_a, store=store), get_run(run_b, store=store))
+    if as_json:
+        print_json({"a": diff.a.id, "b": diff.b.id, "params": diff.params, "metrics": diff.metrics,
+                    "code": diff.code, "environment": diff.environment})
+        return
+    a, b = diff.a.id[:8], diff.b.id[:8]
+    for title, changes in (("params", diff.params), ("metrics (last value)", diff.metrics)):
+        table = Table(title=f"{title}: {len(changes)} differ", header_style="bold")
+        for column in ("name", a, b):
+            table.add_column(column)
+        for key, (left, right) in changes.items():
+            table.add_row(key, fmt(left), fmt(right))
+        console.print(table)
+    console.rule("code")
+    console.print(Syntax(diff.code, "diff", theme="ansi_dark") if diff.code else "same code")
+    console.rule("environment")
+    console.print_json(data=diff.environment) if diff.environment else console.print("same environment")

@@ -1,0 +1,104 @@
+"""Params: JSON-safe values, and overrides from the command line (``--param lr=0.1``)."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ..errors import ParamError
+from ..names import check_name
+
+__all__ = ["parse_overrides", "coerce_override", "encode_param"]
+
+_TRUE = {"true", "1", "yes", "on"}
+_FALSE = {"false", "0", "no", "off"}
+
+
+def parse_overrides(argv: Sequence[str]) -> tuple[dict[str, str], list[str]]:
+    """Split ``--param name=value`` (or ``--param=name=value``) pairs out of ``argv``.
+
+    Returns the overrides and the remaining arguments, so the script's own argument parser never
+    sees ours.
+
+    Examples
+    --------
+    >>> parse_overrides(["train.py", "--param", "lr=0.1", "--epochs", "3", "--param=k=5"])
+    ({'lr': '0.1', 'k': '5'}, ['train.py', '--epochs', '3'])
+    """
+    overrides: dict[str, str] = {}
+    rest: list[str] = []
+    args = iter(argv)
+    for arg in args:
+        if arg == "--param":
+            pair = next(args, None)
+            if pair is None:
+                raise ParamError("--param needs a value: --param name=value")
+        elif arg.startswith("--param="):
+            pair = arg[len("--param="):]
+        else:
+            rest.append(arg)
+            continue
+        name, sep, value = pair.partition("=")
+        if not sep:
+            raise ParamError(f"--param {pair!r}: expected name=value, e.g. --param lr=0.1")
+        overrides[check_name(name.strip(), "param")] = value
+    return overrides, rest
+
+
+def coerce_override(name: str, raw: str, default: Any) -> Any:
+    """Parse the command-line text ``raw`` as a value of the same type as ``default``."""
+    kind = type(default)
+    try:
+        if isinstance(default, bool | np.bool_):
+            lowered = raw.strip().lower()
+            if lowered not in _TRUE | _FALSE:
+                raise ValueError("expected one of true/false/1/0/yes/no/on/off")
+            return lowered in _TRUE
+        if isinstance(default, int | np.integer):
+            return kind(int(raw.strip(), 0))
+        if isinstance(default, float | np.floating):
+            return kind(float(raw))
+        if isinstance(default, str):
+            return raw
+        if default is None or isinstance(default, list | dict | tuple):
+            value = json.loads(raw)
+            if default is not None and not isinstance(value, list if kind is tuple else kind):
+                raise ValueError(f"expected JSON for a {kind.__name__}")
+            return tuple(value) if kind is tuple else value
+    except (ValueError, TypeError) as exc:
+        raise ParamError(
+            f"--param {name}={raw!r}: cannot use it as a {kind.__name__} like the default "
+            f"{default!r} ({exc})") from exc
+    raise ParamError(f"param {name!r}: a default of type {kind.__name__} cannot be overridden "
+                     "from the command line; use a bool, int, float, str, list, dict or None")
+
+
+def encode_param(name: str, value: Any) -> tuple[str, str]:
+    """The JSON text and type name stored for a param value; raises :class:`ParamError` if unsafe."""
+    try:
+        text = json.dumps(_plain(value), allow_nan=True, sort_keys=True)
+    except (TypeError, ValueError) as exc:
+        raise ParamError(
+            f"param {name!r}: a value of type {type(value).__name__} cannot be recorded ({exc}); "
+            "use numbers, strings, booleans, None, or lists/dicts of them") from exc
+    return text, type(value).__name__
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        if not all(isinstance(k, str) for k in value):
+            raise TypeError("dict keys must be strings")
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, float) and math.isnan(value):
+        return value
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    raise TypeError(f"{type(value).__name__} is not JSON-serialisable")

@@ -1,0 +1,316 @@
+"""Runs: one execution of a script, with its params, metrics, artifacts, code and environment.
+
+One run is active per process at a time (threads of a training script log into the same run). A run
+ends ``finished`` on a normal exit, ``failed`` on an exception (type, message and traceback kept),
+``killed`` on SIGINT/SIGTERM; a process that dies without a word is marked ``killed`` later because its
+heartbeat stops (:func:`reap_dead_runs`).
+"""
+
+from __future__ import annotations
+
+import atexit
+import itertools
+
+import os
+import signal
+
+import sys
+import threading
+import time
+import traceback as tb
+import uuid
+import warnings
+from collections.abc import Callable
+from types import FrameType, TracebackType
+from typing import Any, Literal
+
+from ..errors import MLContextError, MLContextWarning, ParamError, RunError
+from ..loops import current_loops
+from ..names import check_name
+from ..store import ArtifactRef, RunStatus, Store
+from ..store.records import TERMINAL_STATUSES
+from .artifacts import store_object
+from .code import capture_code
+from .environment import capture_environment
+from .params import coerce_override, encode_param, parse_overrides
+from .stores import get_store
+from .writer import RunWriter
+
+__all__ = ["Run", "run", "active_run", "log", "param", "artifact", "reap_dead_runs"]
+
+Durability = Literal["buffered", "sync"]
+
+#: A running run whose heartbeat is older than this is considered dead (seconds).
+HEARTBEAT_TIMEOUT = float(os.environ.get("MLCONTEXT_HEARTBEAT_TIMEOUT", "60"))
+
+_active: Run | None = None
+_active_lock = threading.Lock()
+_checked_names: set[str] = set()
+
+
+class Run:
+    """A recorded execution. Create with :func:`mlcontext.run`; use as a context manager or call
+    :meth:`end` yourself.
+    """
+
+    def __init__(self, name: str | None = None, project: str | None = None, *,
+                 store: Store | None = None, durability: Durability = "buffered",
+                 argv: list[str] | None = None, implicit: bool = False) -> None:
+        if durability not in ("buffered", "sync"):
+            raise RunError(f"durability must be 'buffered' or 'sync', not {durability!r}")
+        self.store = store or get_store()
+        self.id = uuid.uuid4().hex
+        self.implicit = implicit
+        self.durability = durability
+        self.status = RunStatus.RUNNING
+        argv = list(sys.argv if argv is None else argv)
+        self.overrides, _ = parse_overrides(argv[1:])
+        self.name = check_name(name or _default_run_name(), "run")
+        self.project = check_name(project or _default_project(), "project")
+        self.params: dict[str, Any] = {}
+        self._seq = itertools.count()
+        self._used_overrides: set[str] = set()
+        self._start(argv)
+        self._writer = RunWriter(self.store.metadata, self.id, sync=durability == "sync")
+
+    def _start(self, argv: list[str]) -> None:
+        env = capture_environment()
+        code = capture_code(env.entry_point)
+        # Always stored (a clean tree's archive is a small manifest, deduplicated by content) so
+        # that every run can be restored and diffed the same way.
+        archive = code.archive()
+        code_hash = self.store.artifacts.put(archive)
+        now = time.time()
+        self.started_at = now
+        self.store.metadata.create_run(
+            self.project, id=self.id, name=self.name, status=RunStatus.RUNNING, user=env.user,
+            host=env.host, pid=env.pid, started_at=now, heartbeat_at=now, entry_point=env.entry_point,
+            argv=argv, cwd=env.cwd, python=env.python, git_commit=code.commit, git_branch=code.branch,
+            git_dirty=code.dirty if code.kind == "git" else None, code_hash=code_hash,
+            environment=env.to_dict() | {"code_warnings": list(code.warnings)},
+            durability=self.durability)
+        self.store.metadata.add_artifact(self.id, "code", code_hash, size=len(archive), kind="code",
+                                         meta={"kind": code.kind, "repo_root": code.repo_root})
+
+    def __repr__(self) -> str:
+        return f"<Run {self.id[:8]} {self.project}/{self.name} {self.status}>"
+
+    # -- recording ------------------------------------------------------------------------------
+
+    def log(self, name: str, value: float) -> None:
+        """Record a metric value, with the enclosing :func:`mlcontext.loop` indices as context."""
+        if name not in _checked_names:
+            check_name(name, "metric")
+            _checked_names.add(name)
+        try:
+            value = float(value)
+        except (TypeError, ValueError) as exc:
+            raise ParamError(f"metric {name!r}: {value!r} is not a number") from exc
+        self._writer.add_metric((name, next(self._seq), value, time.time(), current_loops()))
+
+    def param(self, name: str, default: Any) -> Any:
+        """Record a param and return its value: ``default`` unless overridden with ``--param``."""
+        check_name(name, "param")
+        value, overridden = default, name in self.overrides
+        if overridden:
+            value = coerce_override(name, self.overrides[name], default)
+            self._used_overrides.add(name)
+        text, type_name = encode_param(name, value)
+        if name in self.params and encode_param(name, self.params[name])[0] != text:
+            raise ParamError(f"param {name!r} was already recorded as {self.params[name]!r} in this "
+                             f"run; a run has one value per param (got {value!r})")
+        self.params[name] = value
+        self._writer.add_param((self.id, name, text, type_name, overridden))
+        return value
+
+    def artifact(self, name: str, obj: Any, *, kind: str | None = None) -> ArtifactRef:
+        """Store ``obj`` content-addressed (a file path, bytes, an array, or any picklable object)."""
+        check_name(name, "artifact")
+        ref = store_object(self.store.artifacts, name, obj, kind=kind)
+        self.store.metadata.add_artifact(self.id, name, ref.hash, size=ref.size, kind=ref.kind,
+                                         meta=dict(ref.meta))
+        return ref
+
+    def flush(self) -> None:
+        """Write every pending record now."""
+        self._writer.flush()
+
+    # -- ending ---------------------------------------------------------------------------------
+
+    def end(self, status: str = RunStatus.FINISHED, exc: BaseException | None = None) -> None:
+        """End the run (idempotent): flush pending records, then store the final status."""
+        global _active
+        if self.status in TERMINAL_STATUSES:
+            return
+        self.status = status
+        try:
+            self._writer.close()
+        finally:
+            details: dict[str, Any] = {}
+            if exc is not None:
+                details = dict(error_type=f"{type(exc).__module__}.{type(exc).__qualname__}",
+                               error_message=str(exc),
+                               traceback="".join(tb.format_exception(type(exc), exc, exc.__traceback__)))
+            self.store.metadata.end_run(self.id, status, **details)
+            with _active_lock:
+                if _active is self:
+                    _active = None
+        unused = set(self.overrides) - self._used_overrides
+        if unused and status == RunStatus.FINISHED:
+            warnings.warn(f"run {self.id[:8]}: --param override(s) {sorted(unused)} never used by "
+                          "mc.param(); check the spelling", MLContextWarning, stacklevel=2)
+
+    def __enter__(self) -> Run:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 _tb: TracebackType | None) -> None:
+        self.end(_status_for(exc), exc)
+
+
+def _status_for(exc: BaseException | None) -> str:
+    if exc is None or (isinstance(exc, SystemExit) and exc.code in (0, None)):
+        return RunStatus.FINISHED
+    if isinstance(exc, KeyboardInterrupt | _Terminated):
+        return RunStatus.KILLED
+    return RunStatus.FAILED
+
+
+class _Terminated(BaseException):
+    """Raised in the main thread on SIGTERM so that ``with`` blocks and ``finally`` clauses run."""
+
+
+def run(name: str | None = None, project: str | None = None, *, store: Store | None = None,
+        durability: Durability = "buffered") -> Run:
+    """Start a run and make it the active one.
+
+    Parameters
+    ----------
+    name : str, optional
+        What the run does (default: the script's file name).
+    project : str, optional
+        Groups runs (default: ``MLCONTEXT_PROJECT`` or the project folder's name).
+    store : Store, optional
+        Where to record (default: :func:`mlcontext.get_store`).
+    durability : {"buffered", "sync"}
+        ``buffered`` batches writes every 100 ms in the background; ``sync`` writes each record
+        before returning, so even ``kill -9`` loses nothing.
+
+    Examples
+    --------
+    >>> import mlcontext as mc, tempfile
+    >>> mc.set_store(tempfile.mkdtemp())
+    >>> with mc.run("ridge", project="doc") as r:
+    ...     lr = mc.param("lr", 0.01)
+    ...     mc.log("loss", 0.5)
+    >>> r.status
+    'finished'
+    >>> mc.set_store(None)
+    """
+    global _active
+    with _active_lock:
+        if _active is not None:
+            raise RunError(
+                f"run {_active.id[:8]} ({_active.project}/{_active.name}) is still active: end it "
+                "(run.end() or leave its `with` block) before starting another; nested runs are not "
+                "supported")
+        _install_process_hooks()
+        _active = Run(name, project, store=store, durability=durability)
+        return _active
+
+
+def active_run() -> Run | None:
+    """The active run, or ``None``."""
+    return _active
+
+
+def _current() -> Run:
+    """The active run, starting an implicit one (like Flor) when there is none."""
+    global _active
+    current = _active
+    if current is not None:
+        return current
+    with _active_lock:
+        if _active is None:
+            _install_process_hooks()
+            _active = Run(implicit=True)
+        return _active
+
+
+def log(name: str, value: float) -> None:
+    """Record a metric in the active run (started implicitly if needed). See :meth:`Run.log`."""
+    (_active or _current()).log(name, value)
+
+
+def param(name: str, default: Any) -> Any:
+    """Record a param in the active run and return its (possibly overridden) value."""
+    return _current().param(name, default)
+
+
+def artifact(name: str, obj: Any, *, kind: str | None = None) -> ArtifactRef:
+    """Store an artifact of the active run. See :meth:`Run.artifact`."""
+    return _current().artifact(name, obj, kind=kind)
+
+
+def reap_dead_runs(store: Store, timeout: float = HEARTBEAT_TIMEOUT) -> int:
+    """Mark runs whose process died without ending them as ``killed``; returns how many."""
+    return store.metadata.mark_dead_runs(timeout)
+
+
+# -- process hooks: end the active run however the process ends ---------------------------------
+
+_hooks_installed = False
+_previous_excepthook: Callable[..., Any] = sys.excepthook
+
+
+def _install_process_hooks() -> None:
+    global _hooks_installed, _previous_excepthook
+    if _hooks_installed:
+        return
+    _hooks_installed = True
+    atexit.register(_end_at_exit)
+    _previous_excepthook = sys.excepthook
+    sys.excepthook = _excepthook
+    if threading.current_thread() is threading.main_thread() and \
+            signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _on_sigterm)
+
+
+def _end_at_exit() -> None:
+    current = _active
+    if current is not None:
+        current.end(RunStatus.FINISHED)
+
+
+def _excepthook(exc_type: type[BaseException], exc: BaseException, trace: TracebackType | None) -> None:
+    current = _active
+    if current is not None:
+        try:
+            current.end(_status_for(exc), exc)
+        except MLContextError as error:  # never hide the user's exception behind ours
+            print(f"mlcontext: could not record the end of run {current.id[:8]}: {error}",
+                  file=sys.stderr)
+    _previous_excepthook(exc_type, exc, trace)
+
+
+def _on_sigterm(signum: int, _frame: FrameType | None) -> None:
+    current = _active
+    if current is not None:
+        current.end(RunStatus.KILLED, _Terminated(f"terminated by signal {signum}"))
+    # Die of the same signal, as if we had never handled it, so the exit status tells the truth.
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
+
+
+def _default_run_name() -> str:
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    return os.path.splitext(os.path.basename(path))[0] if path else "interactive"
+
+
+def _default_project() -> str:
+    from ..store import project_root
+
+    return os.environ.get("MLCONTEXT_PROJECT") or project_root().name or "default"
+
+

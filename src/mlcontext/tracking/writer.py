@@ -1,0 +1,119 @@
+"""Batched, background writes of a run's params and metrics.
+
+``mc.log`` must cost the training loop next to nothing (≤ 2 µs), so the calling thread only appends a
+tuple to a deque; a daemon thread turns what has accumulated into one transaction every
+``interval`` seconds (100 ms by default, so ``kill -9`` loses at most that much) and refreshes the run's
+heartbeat. ``durability="sync"`` writes each record before ``log`` returns instead.
+
+``collections.deque`` is used because ``append`` and ``popleft`` are atomic under the GIL: a record
+appended while a flush is draining is either in this batch or in the next, never lost.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+
+from ..loops import LoopFrame
+from ..store.metadata import MetadataStore, MetricRow, ParamRow
+
+__all__ = ["RunWriter", "FLUSH_INTERVAL", "HEARTBEAT_INTERVAL"]
+
+FLUSH_INTERVAL = 0.1
+HEARTBEAT_INTERVAL = 5.0
+
+_log = logging.getLogger(__name__)
+
+# (name, seq, value, time, loop frames)
+PendingMetric = tuple[str, int, float, float, tuple[LoopFrame, ...]]
+
+
+class RunWriter:
+    """Writes one run's records to the metadata store, batched in the background unless ``sync``."""
+
+    def __init__(self, metadata: MetadataStore, run_id: str, *, sync: bool = False,
+                 interval: float = FLUSH_INTERVAL, heartbeat_interval: float = HEARTBEAT_INTERVAL,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.metadata = metadata
+        self.run_id = run_id
+        self.sync = sync
+        self.interval = interval
+        self.heartbeat_interval = heartbeat_interval
+        self.clock = clock
+        self.metrics: deque[PendingMetric] = deque()
+        self.params: deque[ParamRow] = deque()
+        self._flush_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._last_heartbeat = clock()
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._loop, name=f"mlcontext-writer-{run_id[:8]}",
+                                        daemon=True)
+        self._thread.start()
+
+    def add_metric(self, record: PendingMetric) -> None:
+        self.metrics.append(record)
+        if self.sync:
+            self.flush()
+
+    def add_param(self, row: ParamRow) -> None:
+        self.params.append(row)
+        if self.sync:
+            self.flush()
+
+    def flush(self, *, heartbeat: bool = False) -> None:
+        """Write everything pending now (in the caller's thread)."""
+        with self._flush_lock:
+            params = _drain(self.params)
+            metrics = [self._row(m) for m in _drain(self.metrics)]
+            now = self.clock()
+            beat = heartbeat or now - self._last_heartbeat >= self.heartbeat_interval
+            if not (params or metrics or beat):
+                return
+            try:
+                with self.metadata.write() as conn:
+                    self.metadata.write_batch(conn, params, metrics)
+                    if beat:
+                        self.metadata.heartbeat(conn, self.run_id, now)
+            except BaseException:
+                # Put the records back so a later flush (or close) can retry: nothing is dropped.
+                self.params.extendleft(reversed(params))
+                self.metrics.extendleft(reversed([self._pending(r) for r in metrics]))
+                raise
+            if beat:
+                self._last_heartbeat = now
+
+    def close(self) -> None:
+        """Stop the background thread and write what is left."""
+        self._stop.set()
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join()
+        self.flush()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.flush()
+                self.error = None
+            except Exception as exc:  # noqa: BLE001 - keep trying; close() raises for the caller
+                if self.error is None:
+                    _log.warning("mlcontext: writing run %s failed, will retry: %s", self.run_id, exc)
+                self.error = exc
+
+    def _row(self, m: PendingMetric) -> MetricRow:
+        name, seq, value, when, frames = m
+        context = json.dumps({f.name: f.index for f in frames}, separators=(",", ":"))
+        return (self.run_id, name, seq, value, when, context)
+
+    @staticmethod
+    def _pending(row: MetricRow) -> PendingMetric:
+        _, name, seq, value, when, context = row
+        frames = tuple(LoopFrame(k, v) for k, v in json.loads(context).items())
+        return (name, seq, value, when, frames)
+
+
+def _drain(queue: deque) -> list:
+    return [queue.popleft() for _ in range(len(queue))]
