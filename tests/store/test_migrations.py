@@ -1,0 +1,57 @@
+"""Schema versions: migrations agree with the models; old schemas name `mlcontext db upgrade`."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from click.testing import CliRunner
+
+from mlcontext.cli import cli
+from mlcontext.errors import SchemaOutdatedError
+from mlcontext.store import MetadataStore
+from mlcontext.store.engine import make_engine
+from mlcontext.store.migrate import current_revision, head_revision, upgrade
+from mlcontext.store.schema import Base
+
+
+def test_migrations_from_empty_give_exactly_the_models(metadata_url):
+    engine = make_engine(metadata_url)
+    upgrade(engine)
+    with engine.connect() as conn:
+        differences = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    engine.dispose()
+    assert differences == []
+
+
+def test_a_schema_from_a_newer_mlcontext_says_so(metadata_url):
+    engine = make_engine(metadata_url)
+    upgrade(engine)
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = 'zz99'"))
+    with pytest.raises(SchemaOutdatedError, match="written by a newer mlcontext"):
+        MetadataStore(metadata_url, engine=engine)
+    engine.dispose()
+
+
+def test_tables_without_revision_are_refused(tmp_path):
+    url = f"sqlite:///{tmp_path / 'legacy.db'}"
+    engine = make_engine(url)
+    Base.metadata.create_all(engine)
+    with pytest.raises(SchemaOutdatedError, match="mlcontext db upgrade"):
+        MetadataStore(url, engine=engine)
+    engine.dispose()
+
+
+def test_db_upgrade_command_and_current(tmp_path, monkeypatch):
+    monkeypatch.setenv("MLCONTEXT_HOME", str(tmp_path))
+    runner = CliRunner()
+    result = runner.invoke(cli, ["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    assert f"-> {head_revision()}" in result.output
+    engine = make_engine(f"sqlite:///{tmp_path / 'mlcontext.db'}")
+    assert current_revision(engine) == head_revision()
+    engine.dispose()
+    result = runner.invoke(cli, ["db", "current"])
+    assert f"schema {head_revision()} (expected {head_revision()})" in result.output
