@@ -30,7 +30,7 @@ from ..names import check_name
 from ..store import ArtifactRef, RunStatus, Store
 from ..store.records import TERMINAL_STATUSES
 from .artifacts import store_object
-from .code import capture_code
+from .code import capture_code, entry_script
 from .environment import capture_environment
 from .params import coerce_override, encode_param, parse_overrides
 from .stores import get_store
@@ -75,7 +75,7 @@ class Run:
 
     def _start(self, argv: list[str]) -> None:
         env = capture_environment()
-        code = capture_code(env.entry_point)
+        code = capture_code(entry_script())
         # Always stored (a clean tree's archive is a small manifest, deduplicated by content) so
         # that every run can be restored and diffed the same way.
         archive = code.archive()
