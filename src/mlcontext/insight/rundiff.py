@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
@@ -85,4 +86,6 @@ def code_diff(store: Store, a: RunRecord, b: RunRecord) -> str:
 def _restore(store: Store, record: RunRecord, dest: Path) -> Path:
     if record.code_hash is None:
         raise ValueError(f"run {record.id[:8]} recorded no code")
-    return restore_code(CodeSnapshot.from_archive(store.artifacts.get(record.code_hash)), dest)
+    restore_code(CodeSnapshot.from_archive(store.artifacts.get(record.code_hash)), dest)
+    shutil.rmtree(dest / ".git", ignore_errors=True)  # compare the source trees, not git's files
+    return dest

@@ -1,0 +1,5 @@
+"""``python -m mlcontext`` is the ``mlcontext`` command."""
+
+from mlcontext.cli import main
+
+main()
