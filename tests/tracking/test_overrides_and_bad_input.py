@@ -50,12 +50,13 @@ def test_command_line_override_in_a_real_script(tmp_path):
         with mc.run("ridge", project="cli") as run:
             lr = mc.param("lr", 0.01)
             epochs = mc.param("epochs", 10)
-            print(repr(lr), repr(epochs), run.id)
+            import sys
+            print(repr(lr), repr(epochs), run.id, sys.argv[1:])
     """))
     env = os.environ | {"MLCONTEXT_HOME": str(tmp_path / "home")}
     out = subprocess.run([sys.executable, str(script), "--param", "lr=0.1"], env=env, cwd=tmp_path,
                          capture_output=True, text=True, check=True).stdout.split()
-    assert out[:2] == ["0.1", "10"]
+    assert out[:2] == ["0.1", "10"] and out[3] == "[]"  # our pairs are gone from sys.argv
     store = Store.open(home=tmp_path / "home")
     record = store.metadata.get_run(out[2])
     assert record.params == {"lr": 0.1, "epochs": 10}

@@ -63,8 +63,12 @@ class Run:
         self.implicit = implicit
         self.durability = durability
         self.status = RunStatus.RUNNING
+        from_command_line = argv is None
         argv = list(sys.argv if argv is None else argv)
-        self.overrides, _ = parse_overrides(argv[1:])
+        self.overrides, rest = parse_overrides(argv[1:])
+        if from_command_line and self.overrides:
+            # The script's own argument parser, if it runs after this, must not see our pairs.
+            sys.argv[1:] = rest
         self.name = check_name(name or _default_run_name(), "run")
         self.project = check_name(project or _default_project(), "project")
         self.params: dict[str, Any] = {}
