@@ -33,3 +33,11 @@ _tracking_names = [
 __version__ = "0.1.0"
 
 __all__ = [*_error_names, "__version__", "loop", "current_loops", *_tracking_names]
+
+# --- lineage and traced NumPy (issue 3) ---
+from . import lineage  # noqa: E402
+from .lineage import recompute, step  # noqa: E402
+from .ops import TracedArray, array, random  # noqa: E402  (importing ops registers NumPy operations)
+
+__all__ += ["lineage", "array", "recompute", "step", "random", "TracedArray"]
+# --- end lineage ---

@@ -1,1 +1,12 @@
-"""ops layer (see docs/architecture.md)."""
+"""Traced operations: the traced array, its dispatcher, the registry of handled NumPy functions."""
+
+from __future__ import annotations
+
+from . import numpy_api as _numpy_api  # noqa: F401  (fills the registries)
+from .constructors import array
+from .dispatch import set_executor
+from .traced import TracedArray
+
+__all__ = ["TracedArray", "array", "set_executor", "random"]
+
+from . import random  # noqa: E402

@@ -1,0 +1,211 @@
+"""Lineage items: hash-consed nodes ``(opcode, inputs, literals)`` of the lineage DAG.
+
+An item's 128-bit hash comes from its opcode, its inputs' hashes and its literals alone
+(:func:`.digest.node_digest`), never from the bytes of its value: equal hash means equal
+computation,
+in every process and on every machine. The hash is computed lazily, once, and without recursion
+(an explicit stack), so 100,000-step chains hash in linear time.
+
+Items made outside a dedup scope are hash-consed through a weak table keyed by
+``(opcode, literals, ids of inputs)``: inputs are themselves unique, so equal keys mean identical
+computations, and the same subcomputation traced twice is one object. Inside a dedup scope (a loop
+body or a step call) items are recorded for the scope's patch instead; they are short-lived.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from ..errors import LineageError
+from .digest import node_digest
+from .literals import Node
+from .patch import DEDUP, OUTPUT, PATCHES
+
+__all__ = ["Item", "make", "leaf", "DATA", "walk", "state", "outside_scope"]
+
+DATA = "lineage.data"  # opcode of an array leaf identified by content hash
+
+
+class _State(threading.local):
+    # The innermost active dedup scope of this thread, or None (see .dedup).
+    scope: Any = None
+
+
+state = _State()
+
+
+class Item:
+    """One node of the lineage DAG.
+
+    Attributes
+    ----------
+    opcode : str
+        A stable name, e.g. ``"numpy.linalg.solve"``.
+    inputs : tuple of Item
+        The items whose values the operation read.
+    literals : tuple
+        The non-array arguments as a canonical literal tree (:mod:`.literals`).
+    height : int
+        Longest path to a leaf (0 for leaves).
+    label : str or None
+        A human label (the name of a leaf); not part of the hash.
+    """
+
+    __slots__ = ("opcode", "inputs", "literals", "height", "label", "extra", "_digest", "_outs",
+                 "__weakref__")
+
+    def __init__(self, opcode: str, inputs: tuple[Item, ...], literals: Node,
+                 label: str | None = None, extra: dict | None = None) -> None:
+        self.opcode = opcode
+        self.inputs = inputs
+        self.literals = literals
+        if not inputs:
+            self.height = 0
+        elif len(inputs) == 1:
+            self.height = inputs[0].height + 1
+        else:
+            self.height = max([i.height for i in inputs]) + 1
+        self.label = label
+        self.extra = extra  # leaf payloads (embedded small arrays); not part of the hash
+        self._digest: bytes | None = None
+        self._outs: list[bytes] | None = None  # output hashes of a dedup item
+
+    @property
+    def digest(self) -> bytes:
+        """The 16-byte hash."""
+        d = self._digest
+        return d if d is not None else _compute(self)
+
+    @property
+    def hash(self) -> str:
+        """The hash as 32 lowercase hex characters."""
+        return self.digest.hex()
+
+    def __eq__(self, other: object) -> bool:
+        if self is other:
+            return True
+        if not isinstance(other, Item):
+            return NotImplemented
+        return self.digest == other.digest
+
+    def __hash__(self) -> int:
+        return int.from_bytes(self.digest[:8], "little")
+
+    def __repr__(self) -> str:
+        name = f" {self.label!r}" if self.label else ""
+        return f"<Item {self.opcode}{name} height={self.height} hash={self.hash[:12]}…>"
+
+    def __reduce__(self) -> tuple:
+        # Pickle as the lineage log: flat text, no recursion through inputs, stable across versions.
+        from .log import dumps
+
+        return (_from_log, (dumps(self),))
+
+
+def _from_log(text: str) -> Item:
+    from .log import loads
+
+    return loads(text)
+
+
+_table: dict[tuple, weakref.ref] = {}
+
+
+@contextmanager
+def outside_scope() -> Iterator[None]:
+    """Make items as if no dedup scope were active (for parsing logs, and for leaves)."""
+    saved, state.scope = state.scope, None
+    try:
+        yield
+    finally:
+        state.scope = saved
+
+
+def make(opcode: str, inputs: tuple[Item, ...], literals: Node) -> Item:
+    """The item for an operation: recorded in the active dedup scope, else hash-consed."""
+    scope = state.scope
+    if scope is not None:
+        item = Item(opcode, inputs, literals)
+        scope.items.append(item)
+        return item
+    return _intern((opcode, literals, *[id(i) for i in inputs]), opcode, inputs, literals, None)
+
+
+def leaf(opcode: str, literals: Node, label: str | None = None,
+         extra: dict | None = None) -> Item:
+    """A leaf item (no inputs); always hash-consed, never part of a dedup patch."""
+    item = _intern((opcode, literals, label), opcode, (), literals, label)
+    if extra is not None and item.extra is None:
+        item.extra = extra
+    return item
+
+
+def _intern(key: tuple, opcode: str, inputs: tuple, literals: Node, label: str | None) -> Item:
+    ref = _table.get(key)
+    if ref is not None:
+        item = ref()
+        if item is not None:
+            return item
+    item = Item(opcode, inputs, literals, label)
+
+    def drop(r: weakref.ref, key: tuple = key) -> None:
+        if _table.get(key) is r:
+            del _table[key]
+
+    _table[key] = weakref.ref(item, drop)
+    return item
+
+
+def _compute(root: Item) -> bytes:
+    # Post-order over the items whose hash is still unknown, with an explicit stack.
+    stack = [root]
+    while stack:
+        item = stack[-1]
+        if item._digest is not None:
+            stack.pop()
+            continue
+        pending = [i for i in item.inputs if i._digest is None]
+        if pending:
+            stack.extend(pending)
+            continue
+        stack.pop()
+        item._digest = _own_digest(item)
+    return root._digest  # type: ignore[return-value]
+
+
+def _own_digest(item: Item) -> bytes:
+    ins = [i._digest for i in item.inputs]
+    if item.opcode == OUTPUT and item.inputs[0].opcode == DEDUP:
+        # Output k of a dedup item hashes as the expanded lineage it stands for.
+        return item.inputs[0]._outs[item.literals[1]]  # type: ignore[index]
+    if item.opcode == DEDUP:
+        lit = item.literals[1]
+        patch = PATCHES.get(lit[0][1])
+        if patch is None:
+            raise LineageError(f"dedup item refers to unknown patch {lit[0][1]!r}")
+        item._outs = patch.expand_digests(ins, lit[2][1])
+    return node_digest(item.opcode, ins, item.literals)  # type: ignore[arg-type]
+
+
+def walk(roots: Item | list[Item] | tuple[Item, ...]) -> Iterator[Item]:
+    """Every item reachable from ``roots``, each once, inputs before the items that read them.
+
+    Iterative, so it handles 100,000-deep chains; items are told apart by identity.
+    """
+    roots = [roots] if isinstance(roots, Item) else list(roots)
+    seen: set[int] = set()
+    stack: list[tuple[Item, bool]] = [(r, False) for r in reversed(roots)]
+    while stack:
+        item, expanded = stack.pop()
+        if expanded:
+            yield item
+            continue
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        stack.append((item, True))
+        stack.extend((i, False) for i in reversed(item.inputs) if id(i) not in seen)

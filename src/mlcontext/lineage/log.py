@@ -1,0 +1,293 @@
+"""The lineage log: a line-oriented text form of a lineage DAG, each item once, roots last.
+
+Grammar (every line is one JSON array; ``ref`` is an earlier item id, or ``[id, k]`` for output
+``k`` of
+a multi-output item such as ``eigh`` or a dedup item)::
+
+    log     := header patch* (leaf | item)* roots
+    header  := ["mlcontext-lineage", 1]
+    patch   := ["p", pid, n_placeholders, n_holes, [out, ...], [[opcode, [pref, ...], literal],
+    ...]]
+    leaf    := ["l", id, opcode, literal, label | null, payload | null]
+    item    := ["i", id, opcode, [ref, ...], literal]
+    roots   := ["r", [ref, ...]]
+
+Ids count up from 0 in line order and a ref must point backwards, so the log is a DAG by
+construction
+and parsing is one linear pass. In a patch, ``pref >= 0`` is an earlier template node and ``pref <
+0``
+placeholder ``-pref - 1``. ``literal`` is the canonical literal tree of :mod:`.literals`;
+``payload`` is
+the base64 bytes of a small embedded array. The parser never imports or calls anything named in a
+log.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from ..errors import LineageError
+from .item import DATA, Item, leaf, make, outside_scope, walk
+from .literals import Node, from_json
+from .patch import DEDUP, OUTPUT, PATCHES, Patch, register_patch
+
+__all__ = ["dumps", "loads", "FORMAT", "VERSION", "roots_of"]
+
+FORMAT = "mlcontext-lineage"
+VERSION = 1
+_OPCODE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+MAX_OUTPUT_INDEX = 1 << 20
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), allow_nan=False)
+
+
+def roots_of(x: Any) -> list[Item]:
+    """The items of a traced value, an item, or a list/tuple of either."""
+    if isinstance(x, Item):
+        return [x]
+    item = getattr(x, "lineage", None)
+    if isinstance(item, Item):
+        return [item]
+    if isinstance(x, list | tuple) and x:
+        return [r for part in x for r in roots_of(part)]
+    raise LineageError(f"no lineage in a value of type {type(x).__name__}")
+
+
+def dumps(x: Any) -> str:
+    """The lineage log of ``x`` (a traced array, an item, or a list of them).
+
+    Examples
+    --------
+    >>> import numpy as np, mlcontext as mc
+    >>> x = mc.array(np.arange(3.0), name="x")
+    >>> print(mc.lineage.dumps(x + 1).splitlines()[-2])
+    ["i",1,"numpy.add",[0],["T",[["T",[["r",0],["i",1]]],["D",[]]]]]
+    """
+    roots = roots_of(x)
+    items = [i for i in walk(roots) if not _is_output(i)]
+    ids: dict[bytes, int] = {}
+    lines = [_json([FORMAT, VERSION])]
+    lines += [_patch_line(p) for p in _patches_of(items)]
+    for item in items:
+        if item.digest in ids:  # hash-consing across objects: an equal item is written once
+            continue
+        ids[item.digest] = len(ids)
+        lines.append(_item_line(item, ids))
+    lines.append(_json(["r", [_ref(r, ids) for r in roots]]))
+    return "\n".join(lines) + "\n"
+
+
+def _is_output(item: Item) -> bool:
+    return item.opcode == OUTPUT and len(item.inputs) == 1
+
+
+def _ref(item: Item, ids: dict[bytes, int]) -> int | list[int]:
+    if _is_output(item):
+        return [ids[item.inputs[0].digest], item.literals[1]]
+    return ids[item.digest]
+
+
+def _item_line(item: Item, ids: dict[bytes, int]) -> str:
+    if not item.inputs and item.opcode != DEDUP:
+        data = item.extra.get("data") if item.extra else None
+        payload = None if data is None else base64.b64encode(data).decode()
+        return _json(["l", ids[item.digest], item.opcode, item.literals, item.label, payload])
+    return _json(["i", ids[item.digest], item.opcode, [_ref(i, ids) for i in item.inputs],
+                  item.literals])
+
+
+def _patches_of(items: Iterable[Item]) -> list[Patch]:
+    # Patches used by dedup items, nested patches first, each once.
+    order: list[Patch] = []
+    seen: set[str] = set()
+
+    def visit(pid: str) -> None:
+        stack = [(pid, False)]
+        while stack:
+            pid, done = stack.pop()
+            if done:
+                order.append(PATCHES[pid])
+                continue
+            if pid in seen:
+                continue
+            seen.add(pid)
+            stack.append((pid, True))
+            stack.extend((lit[1][0][1], False) for op, _, lit in PATCHES[pid].nodes if op == DEDUP)
+
+    for item in items:
+        if item.opcode == DEDUP:
+            visit(item.literals[1][0][1])
+    return order
+
+
+def _patch_line(p: Patch) -> str:
+    nodes = [[op, list(refs), lit] for op, refs, lit in p.nodes]
+    return _json(["p", p.pid, p.n_placeholders, p.n_holes, list(p.outputs), nodes])
+
+
+def loads(text: str) -> Item | tuple[Item, ...]:
+    """Parse a lineage log; the root item, or a tuple of them when the log has several.
+
+    Raises :class:`~mlcontext.errors.LineageError` on anything malformed, truncated or inconsistent.
+    """
+    if not isinstance(text, str):
+        raise LineageError(f"a lineage log is text, got {type(text).__name__}")
+    lines = text.splitlines()
+    if not lines or _parse(lines[0], 1) != [FORMAT, VERSION]:
+        raise LineageError(f"not a lineage log: the first line must be {_json([FORMAT, VERSION])}")
+    reader = _Reader()
+    with outside_scope():  # items parsed from a log are never part of the caller's dedup patch
+        for number, line in enumerate(lines[1:], start=2):
+            if reader.roots is not None:
+                raise LineageError(f"line {number}: text after the roots line")
+            reader.line(_parse(line, number), number)
+    if reader.roots is None:
+        raise LineageError("truncated lineage log: no roots line at the end")
+    return reader.roots[0] if len(reader.roots) == 1 else tuple(reader.roots)
+
+
+def _parse(line: str, number: int) -> Any:
+    try:
+        return json.loads(line)
+    except (ValueError, RecursionError) as exc:
+        raise LineageError(f"line {number}: not valid JSON ({str(exc)[:80]})") from None
+
+
+class _Reader:
+    """One pass over the lines of a log, building items in order."""
+
+    def __init__(self) -> None:
+        self.items: list[Item] = []
+        self.roots: list[Item] | None = None
+
+    def line(self, row: Any, number: int) -> None:
+        if not isinstance(row, list) or not row or row[0] not in ("p", "l", "i", "r"):
+            raise LineageError(f"line {number}: expected a [\"p\"|\"l\"|\"i\"|\"r\", ...] row")
+        try:
+            getattr(self, "_" + row[0])(row, number)
+        except LineageError as exc:
+            if str(exc).startswith("line "):
+                raise
+            raise LineageError(f"line {number}: {exc}") from None
+
+    def _p(self, row: list, number: int) -> None:
+        if len(row) != 6 or not all(type(x) is int and x >= 0 for x in row[2:4]):
+            raise LineageError("a patch row is [\"p\", pid, placeholders, holes, outputs, nodes]")
+        _, pid, n_ph, n_holes, outputs, nodes = row
+        if not isinstance(outputs, list) or not all(type(o) is int for o in outputs):
+            raise LineageError("patch outputs must be a list of ints")
+        if not isinstance(nodes, list):
+            raise LineageError("patch nodes must be a list")
+        parsed = [self._template_node(n) for n in nodes]
+        for op, refs, lit in parsed:
+            if op == DEDUP:
+                self._check_dedup(lit, len(refs))
+        patch = Patch.make(parsed, n_ph, n_holes, outputs)
+        if patch.pid != pid:
+            raise LineageError(f"patch id {str(pid)[:40]!r} does not match its template "
+                               f"({patch.pid})")
+        register_patch(patch)
+
+    def _template_node(self, node: Any) -> tuple[str, tuple[int, ...], Node]:
+        if not (isinstance(node, list) and len(node) == 3 and isinstance(node[1], list)):
+            raise LineageError("a patch node is [opcode, [refs], literal]")
+        refs = node[1]
+        if not all(type(r) is int for r in refs):
+            raise LineageError("patch refs must be ints")
+        return (_opcode(node[0]), tuple(refs), from_json(node[2]))
+
+    def _l(self, row: list, number: int) -> None:
+        if len(row) != 6:
+            raise LineageError("a leaf row is [\"l\", id, opcode, literal, label, payload]")
+        _, ident, opcode, lit, label, payload = row
+        self._expect_id(ident)
+        if label is not None and (type(label) is not str or len(label) > 255):
+            raise LineageError("a leaf label must be a string of at most 255 characters")
+        extra = None
+        if payload is not None:
+            extra = {"data": _payload(payload)}
+        if opcode == DEDUP:
+            raise LineageError("a dedup item needs inputs")
+        self.items.append(leaf(_opcode(opcode), from_json(lit), label, extra))
+
+    def _i(self, row: list, number: int) -> None:
+        if len(row) != 5 or not isinstance(row[3], list):
+            raise LineageError("an item row is [\"i\", id, opcode, [refs], literal]")
+        _, ident, opcode, refs, lit = row
+        self._expect_id(ident)
+        opcode, lit = _opcode(opcode), from_json(lit)
+        inputs = tuple(self._resolve(r) for r in refs)
+        if opcode == DEDUP:
+            self._check_dedup(lit, len(inputs))
+        if opcode == OUTPUT:
+            raise LineageError("outputs are written as [id, k] references, not as items")
+        self.items.append(make(opcode, inputs, lit))
+
+    def _r(self, row: list, number: int) -> None:
+        if len(row) != 2 or not isinstance(row[1], list) or not row[1]:
+            raise LineageError("the roots row is [\"r\", [ref, ...]] with at least one ref")
+        self.roots = [self._resolve(r) for r in row[1]]
+
+    def _expect_id(self, ident: Any) -> None:
+        if type(ident) is not int or ident != len(self.items):
+            raise LineageError(f"expected item id {len(self.items)}, got {str(ident)[:20]}")
+
+    def _resolve(self, ref: Any) -> Item:
+        if type(ref) is int:
+            return self._earlier(ref)
+        if (isinstance(ref, list) and len(ref) == 2 and type(ref[1]) is int
+                and 0 <= ref[1] < MAX_OUTPUT_INDEX):
+            parent = self._earlier(ref[0])
+            if parent.opcode == DEDUP:
+                patch = PATCHES[parent.literals[1][0][1]]
+                if ref[1] >= len(patch.outputs):
+                    raise LineageError(f"output {ref[1]} of a patch with {len(patch.outputs)}")
+            return make(OUTPUT, (parent,), ("k", ref[1]))
+        raise LineageError(f"bad reference {str(ref)[:40]}")
+
+    def _earlier(self, ident: Any) -> Item:
+        if type(ident) is not int or not 0 <= ident < len(self.items):
+            raise LineageError(f"reference {str(ident)[:20]} is not an earlier item")
+        return self.items[ident]
+
+    def _check_dedup(self, lit: Node, n_inputs: int) -> None:
+        try:
+            tag, (pid_node, label_node, holes_node) = lit
+            pid, holes = pid_node[1], holes_node[1]
+            ok = tag == "T" and pid_node[0] == "s" and label_node[0] == "s" and holes_node[0] == "T"
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            raise LineageError("a dedup literal is [\"T\", [pid, label, holes]]")
+        patch = PATCHES.get(pid)
+        if patch is None:
+            raise LineageError(f"dedup item refers to patch {str(pid)[:40]!r}, "
+                               "not defined before it")
+        if patch.n_placeholders != n_inputs or patch.n_holes != len(holes):
+            raise LineageError(f"dedup item does not fit patch {pid}: "
+                               f"{n_inputs} inputs for {patch.n_placeholders} placeholders, "
+                               f"{len(holes)} values for {patch.n_holes} holes")
+
+
+def _opcode(opcode: Any) -> str:
+    if type(opcode) is not str or len(opcode) > 200 or not _OPCODE.match(opcode):
+        raise LineageError(f"bad opcode {str(opcode)[:60]!r}")
+    return opcode
+
+
+def _payload(payload: Any) -> bytes:
+    if type(payload) is not str:
+        raise LineageError("a leaf payload is a base64 string")
+    try:
+        return base64.b64decode(payload, validate=True)
+    except ValueError:
+        raise LineageError("a leaf payload is not valid base64") from None
+
+
+__all__ += ["DATA"]

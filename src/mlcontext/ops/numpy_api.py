@@ -1,0 +1,187 @@
+"""The registry of handled NumPy functions: ufunc families from tables, functions by name.
+
+Every handled function gets a stable opcode — ``numpy.<ufunc name>`` (``.reduce``, ``.accumulate`` …
+for ufunc methods), ``numpy.<path>`` for functions (``numpy.linalg.solve``),
+``numpy.ndarray.<name>``
+for methods — and an :class:`~mlcontext.lineage.operations.Operation` that recompute executes.
+In-place
+functions (``np.copyto``, ``ndarray.sort``, ``ufunc.at`` …) are registered as functional versions
+that
+return a new value; the dispatcher rebinds the target to it.
+"""
+
+from __future__ import annotations
+
+import functools
+import operator
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ..lineage.operations import register_operation
+from .dispatch import HANDLED, INPLACE_FUNCS, UFUNC_OPS
+
+__all__ = ["implements", "FUNCTIONS", "UFUNC_METHODS"]
+
+
+def implements(*funcs: Any, opcode: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register ``fn`` as operation ``opcode`` for the NumPy functions ``funcs`` (as dask does)."""
+
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+        op = register_operation(opcode, fn)
+        for f in funcs:
+            HANDLED.setdefault(f, op)
+        return fn
+
+    return decorate
+
+
+# -- ufuncs: every ufunc in the numpy namespace, registered from the namespace table ---------------
+
+UFUNC_METHODS = ("__call__", "reduce", "accumulate", "reduceat", "outer", "at")
+
+
+def _fresh_out(out: Any) -> Any:
+    # out= buffers are copies, so an operation never writes into a value that has lineage.
+    if out is None:
+        return None
+    outs = out if isinstance(out, tuple) else (out,)
+    return tuple(None if o is None else np.array(o, copy=True) for o in outs)
+
+
+def _ufunc_fn(ufunc: np.ufunc, method: str) -> Callable[..., Any]:
+    if method == "at":
+        def at(a: Any, *args: Any) -> Any:
+            result = np.array(a, copy=True)
+            ufunc.at(result, *args)
+            return result
+        return at
+    bound = ufunc if method == "__call__" else getattr(ufunc, method)
+
+    def call(*args: Any, out: Any = None, **kwargs: Any) -> Any:
+        if out is None:
+            return bound(*args, **kwargs)
+        return bound(*args, out=_fresh_out(out), **kwargs)
+
+    return call
+
+
+def _register_ufuncs() -> None:
+    ufuncs = {obj for obj in vars(np).values() if isinstance(obj, np.ufunc)}
+    for uf in sorted(ufuncs, key=lambda u: u.__name__):
+        for method in UFUNC_METHODS:
+            if method != "__call__" and (uf.nin != 2 or uf.nout != 1):
+                continue
+            suffix = "" if method == "__call__" else "." + method
+            op = register_operation(f"numpy.{uf.__name__}{suffix}", _ufunc_fn(uf, method))
+            UFUNC_OPS[(uf, method)] = op
+
+
+# -- functions, by their path under numpy
+# ------------------------------------------------------------
+
+FUNCTIONS = """
+sum prod mean std var min max amin amax argmin argmax ptp median average cumsum cumprod nansum
+nanmean nanstd nanvar nanmin nanmax nanargmin nanargmax nanprod nancumsum nanmedian percentile
+quantile nanpercentile nanquantile all any count_nonzero
+reshape ravel transpose swapaxes moveaxis rollaxis squeeze expand_dims broadcast_to atleast_1d
+atleast_2d atleast_3d flip fliplr flipud rot90 roll tile repeat resize pad
+concatenate stack vstack hstack dstack column_stack block append insert delete
+split array_split hsplit vsplit dsplit
+dot vdot inner outer matmul tensordot einsum kron trace diagonal diag diagflat tril triu
+clip round around where select piecewise take take_along_axis choose compress extract nonzero
+argwhere flatnonzero searchsorted digitize histogram histogram2d bincount
+sort argsort lexsort partition argpartition unique
+copy zeros_like ones_like empty_like full_like
+real imag conj conjugate angle abs absolute sign isnan isinf isfinite isclose allclose
+array_equal array_equiv nan_to_num interp diff ediff1d gradient cross convolve correlate cov
+corrcoef meshgrid ix_ triu_indices_from tril_indices_from diag_indices_from
+unwrap sinc i0 trapezoid real_if_close result_type can_cast shape ndim size
+intersect1d union1d setdiff1d setxor1d isin
+linalg.solve linalg.inv linalg.pinv linalg.det linalg.slogdet linalg.norm linalg.eig linalg.eigh
+linalg.eigvals linalg.eigvalsh linalg.svd linalg.qr linalg.cholesky linalg.lstsq
+linalg.matrix_rank linalg.matrix_power linalg.multi_dot linalg.cond linalg.tensorsolve
+linalg.tensorinv
+fft.fft fft.ifft fft.rfft fft.irfft fft.fft2 fft.ifft2 fft.fftn fft.ifftn fft.fftshift fft.ifftshift
+""".split()
+
+
+def _resolve(path: str) -> Any:
+    obj: Any = np
+    for part in path.split("."):
+        obj = getattr(obj, part, None)
+        if obj is None:
+            return None
+    return obj
+
+
+def _register_functions() -> None:
+    for path in FUNCTIONS:
+        func = _resolve(path)
+        if func is None or func in HANDLED:  # absent in this NumPy, or an alias of an earlier name
+            continue
+        implements(func, opcode=f"numpy.{path}")(func)
+
+
+# -- ndarray methods and in-place operations
+# ---------------------------------------------------------
+
+class _Method:
+    """``a.<name>(*args, **kwargs)`` as a plain function (works for NumPy scalars as well)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __call__(self, a: Any, *args: Any, **kwargs: Any) -> Any:
+        return getattr(a, self.name)(*args, **kwargs)
+
+
+def _register_methods() -> None:
+    from .traced import METHODS
+
+    for name in METHODS:
+        register_operation(f"numpy.ndarray.{name}", _Method(name))
+    register_operation("numpy.ndarray.__getitem__", operator.getitem)
+
+
+def _functional(mutate: Callable[..., Any]) -> Callable[..., Any]:
+    """The functional version of an in-place operation on its first argument."""
+
+    @functools.wraps(mutate)
+    def fn(a: Any, *args: Any, **kwargs: Any) -> Any:
+        result = np.array(a, copy=True)
+        mutate(result, *args, **kwargs)
+        return result
+
+    return fn
+
+
+def _setitem(a: Any, key: Any, value: Any) -> None:
+    a[key] = value
+
+
+INPLACE = {
+    "numpy.ndarray.__setitem__": _setitem,
+    "numpy.ndarray.sort": lambda a, *args, **kw: a.sort(*args, **kw),
+    "numpy.ndarray.fill": lambda a, value: a.fill(value),
+    "numpy.copyto": np.copyto,
+    "numpy.put": np.put,
+    "numpy.place": np.place,
+    "numpy.putmask": np.putmask,
+    "numpy.fill_diagonal": np.fill_diagonal,
+    "numpy.put_along_axis": np.put_along_axis,
+}
+
+
+def _register_inplace() -> None:
+    for opcode, mutate in INPLACE.items():
+        register_operation(opcode, _functional(mutate))
+        if not opcode.startswith("numpy.ndarray."):
+            INPLACE_FUNCS[_resolve(opcode.removeprefix("numpy."))] = opcode
+
+
+_register_ufuncs()
+_register_functions()
+_register_methods()
+_register_inplace()

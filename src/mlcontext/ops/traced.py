@@ -1,0 +1,183 @@
+"""The traced array: an ndarray value plus the lineage item that produced it.
+
+It implements NumPy's override protocols — ``__array_ufunc__`` (NEP 13) for ufuncs and all operators
+(through :class:`numpy.lib.mixins.NDArrayOperatorsMixin`), ``__array_function__`` (NEP 18) for the
+rest of
+the API — and hands every call to one dispatcher (:mod:`.dispatch`). Values are never mutated in
+place:
+assignment, ``out=`` and other in-place operations compute a new value and rebind the array to it
+with a
+new lineage item (copy-on-write), so no value ever disagrees with its lineage.
+"""
+
+from __future__ import annotations
+
+import weakref
+from typing import Any
+
+import numpy as np
+from numpy.lib.mixins import NDArrayOperatorsMixin
+
+from ..lineage.item import Item, state
+
+__all__ = ["TracedArray"]
+
+
+class TracedArray(NDArrayOperatorsMixin):
+    """An array whose lineage is traced operation by operation.
+
+    Create one with :func:`mlcontext.array`; use it with plain NumPy code. ``np.asarray(t)`` gives
+    the
+    (read-only) plain value, ``t.lineage`` its :class:`~mlcontext.lineage.Item`.
+    """
+
+    __slots__ = ("_value", "_item", "__weakref__")
+    __hash__ = None  # type: ignore[assignment]  # unhashable, like ndarray
+
+    def __init__(self, value: np.ndarray | np.generic, item: Item) -> None:
+        self._value = value
+        self._item = item
+        scope = state.scope
+        if scope is not None:  # a dedup scope must see every holder of a value made in its body
+            scope.holders.append(weakref.ref(self))
+
+    # -- NumPy protocols: thin, everything goes through the dispatcher -------------------------
+    def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        return _dispatch.ufunc_call(ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
+        for t in types:
+            if not issubclass(t, (TracedArray, np.ndarray)):
+                return NotImplemented
+        return _dispatch.function_call(func, args, kwargs)
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        value = np.asarray(self._value, dtype=dtype)
+        if copy:
+            return value.copy()
+        if value is self._value or value.base is not None:
+            value = value.view()
+            value.flags.writeable = False  # the traced value must not change under its lineage
+        return value
+
+    # -- lineage ---------------------------------------------------------------------------------
+    @property
+    def lineage(self) -> Item:
+        """The lineage item of the current value."""
+        return self._item
+
+    # -- plain attributes ------------------------------------------------------------------------
+    shape = property(lambda self: np.shape(self._value))
+    dtype = property(lambda self: self._value.dtype)
+    ndim = property(lambda self: np.ndim(self._value))
+    size = property(lambda self: np.size(self._value))
+    itemsize = property(lambda self: self._value.itemsize)
+    nbytes = property(lambda self: self._value.nbytes)
+
+    @property
+    def T(self) -> TracedArray:  # noqa: N802 - NumPy's name
+        return np.transpose(self)
+
+    @property
+    def real(self) -> TracedArray:
+        return np.real(self)
+
+    @property
+    def imag(self) -> TracedArray:
+        return np.imag(self)
+
+    def __len__(self) -> int:
+        return len(self._value)
+
+    def __iter__(self) -> Any:
+        for i in range(len(self._value)):
+            yield self[i]
+
+    def __getitem__(self, key: Any) -> Any:
+        return _dispatch.method_call("__getitem__", self, (key,), {})
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        _dispatch.inplace_call("numpy.ndarray.__setitem__", self, (key, value), {})
+
+    # Reading a traced value into Python control flow gives plain values (a branch is a control
+    # path).
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __float__(self) -> float:
+        return float(self._value)
+
+    def __int__(self) -> int:
+        return int(self._value)
+
+    def __index__(self) -> int:
+        return self._value.__index__()
+
+    def __complex__(self) -> complex:
+        return complex(self._value)
+
+    def __contains__(self, x: Any) -> bool:
+        return x in self._value
+
+    def __repr__(self) -> str:
+        return f"traced({self._value!r}, lineage={self._item.opcode})"
+
+    def __str__(self) -> str:
+        return str(self._value)
+
+    def __format__(self, spec: str) -> str:
+        return format(self._value, spec)
+
+    def item(self, *args: Any) -> Any:
+        return self._value.item(*args)
+
+    def tolist(self) -> Any:
+        return self._value.tolist()
+
+    def tobytes(self, order: str = "C") -> bytes:
+        return self._value.tobytes(order)
+
+    def __copy__(self) -> TracedArray:
+        return self.copy()
+
+    def __deepcopy__(self, memo: dict) -> TracedArray:
+        return self.copy()
+
+    def __reduce__(self) -> tuple:
+        return (_restore, (self._value, self._item))
+
+    # In-place methods become new versions.
+    def sort(self, *args: Any, **kwargs: Any) -> None:
+        _dispatch.inplace_call("numpy.ndarray.sort", self, args, kwargs)
+
+    def fill(self, value: Any) -> None:
+        _dispatch.inplace_call("numpy.ndarray.fill", self, (value,), {})
+
+
+def _restore(value: Any, item: Item) -> TracedArray:
+    return TracedArray(value, item)
+
+
+# Methods that return arrays are traced operations named numpy.ndarray.<name>.
+METHODS = (
+    "all", "any", "argmax", "argmin", "argpartition", "argsort", "astype", "byteswap", "choose",
+    "clip", "compress", "conj", "conjugate", "copy", "cumprod", "cumsum", "diagonal", "dot",
+    "flatten", "max", "mean", "min", "nonzero", "partition", "prod", "ravel", "repeat",
+    "reshape", "round", "searchsorted", "squeeze", "std", "sum", "swapaxes", "take", "trace",
+    "transpose", "var", "view",
+)
+
+
+def _make_method(name: str) -> Any:
+    def method(self: TracedArray, *args: Any, **kwargs: Any) -> Any:
+        return _dispatch.method_call(name, self, args, kwargs)
+
+    method.__name__ = name
+    method.__doc__ = f"Traced :meth:`numpy.ndarray.{name}`."
+    return method
+
+
+for _name in METHODS:
+    setattr(TracedArray, _name, _make_method(_name))
+
+from . import dispatch as _dispatch  # noqa: E402  (dispatch imports TracedArray)
