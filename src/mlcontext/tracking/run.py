@@ -66,15 +66,15 @@ class Run:
         from_command_line = argv is None
         argv = list(sys.argv if argv is None else argv)
         self.overrides, rest = parse_overrides(argv[1:])
-        if from_command_line and self.overrides:
-            # The script's own argument parser, if it runs after this, must not see our pairs.
-            sys.argv[1:] = rest
         self.name = check_name(name or _default_run_name(), "run")
         self.project = check_name(project or _default_project(), "project")
         self.params: dict[str, Any] = {}
         self._seq = itertools.count()
         self._used_overrides: set[str] = set()
         self._start(argv)
+        if from_command_line and self.overrides:
+            # The script's own argument parser, if it runs after this, must not see our pairs.
+            sys.argv[1:] = rest
         self._writer = RunWriter(self.store.metadata, self.id, sync=durability == "sync")
 
     def _start(self, argv: list[str]) -> None:
