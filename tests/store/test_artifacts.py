@@ -63,7 +63,7 @@ def test_missing_and_malformed_digests(artifacts):
 def test_no_temporary_files_are_left_behind(artifacts):
     artifacts.put(b"a")
     artifacts.put(b"b")
-    leftovers = [p for p in (artifacts.root and os.walk(artifacts.root)) for p in p[2] if p.startswith(".tmp")]
+    leftovers = [name for _, _, files in os.walk(artifacts.root) for name in files if name.startswith(".tmp")]
     assert leftovers == []
 
 

@@ -47,7 +47,8 @@ def test_new_store_is_created_and_reopened(metadata_url):
 def test_params_metrics_and_latest_values_round_trip(meta):
     run_id = _new_run(meta)
     with meta.write() as conn:
-        meta.write_batch(conn, [(run_id, "lr", "0.1", "float", False), (run_id, "layers", "[1, 2]", "list", True)],
+        params = [(run_id, "lr", "0.1", "float", False), (run_id, "layers", "[1, 2]", "list", True)]
+        meta.write_batch(conn, params,
                          [_metric(run_id, "loss", 0, 1.0, epoch=0), _metric(run_id, "loss", 1, 0.5, epoch=1)])
     with meta.write() as conn:
         meta.write_batch(conn, [], [_metric(run_id, "loss", 2, 0.25, epoch=2)])

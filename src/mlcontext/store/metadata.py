@@ -125,20 +125,25 @@ class MetadataStore:
             conn.execute(stmt, [dict(run_id=r, name=n, value=v, type=ty, overridden=o)
                                 for r, n, v, ty, o in params])
         if metrics:
-            rows = [dict(run_id=r, name=n, seq=s, value=_nan_to_null(v), time=tm, context=c)
-                    for r, n, s, v, tm, c in metrics]
-            conn.execute(insert(t.Metric), rows)
+            # Tuples straight to the driver's executemany: SQLAlchemy's per-row parameter processing
+            # doubled the cost of a flush, and a slow flush widens what ``kill -9`` can lose.
+            rows = [(r, n, s, v if v == v else None, tm, c) for r, n, s, v, tm, c in metrics]
+            conn.exec_driver_sql(self._metric_insert_sql(conn), rows)
             latest: dict[tuple[str, str], dict[str, Any]] = {}
-            for row in rows:
-                latest[row["run_id"], row["name"]] = row
+            for r, n, s, v, tm, _ in rows:
+                latest[r, n] = dict(run_id=r, name=n, value=v, seq=s, time=tm)
             stmt = self._insert(t.LatestMetric)
             stmt = stmt.on_conflict_do_update(
                 index_elements=["run_id", "name"],
                 set_={"value": stmt.excluded.value, "seq": stmt.excluded.seq, "time": stmt.excluded.time},
                 where=stmt.excluded.seq > t.LatestMetric.seq,
             )
-            conn.execute(stmt, [dict(run_id=r["run_id"], name=r["name"], value=r["value"],
-                                     seq=r["seq"], time=r["time"]) for r in latest.values()])
+            conn.execute(stmt, list(latest.values()))
+
+    def _metric_insert_sql(self, conn: Connection) -> str:
+        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        columns = "run_id, name, seq, value, time, context"
+        return f"INSERT INTO {t.Metric.__tablename__} ({columns}) VALUES ({', '.join([mark] * 6)})"
 
     # -- artifacts --------------------------------------------------------------------------------
 
@@ -168,7 +173,8 @@ class MetadataStore:
 
     def resolve_run_id(self, conn: Connection, ref: str) -> str:
         """The full id of the run whose id starts with ``ref`` (or whose name is ``ref``)."""
-        ids = conn.execute(select(t.Run.id).where(t.Run.id.startswith(ref, autoescape=True)).limit(2)).scalars().all()
+        by_prefix = select(t.Run.id).where(t.Run.id.startswith(ref, autoescape=True)).limit(2)
+        ids = conn.execute(by_prefix).scalars().all()
         if not ids:
             ids = conn.execute(select(t.Run.id).where(t.Run.name == ref)
                                .order_by(t.Run.started_at.desc()).limit(1)).scalars().all()
@@ -206,7 +212,8 @@ class MetadataStore:
             return [MetricPoint(n, _null_to_nan(v), s, tm, json.loads(c)) for n, v, s, tm, c in rows]
 
     def runs_frame(self, project: str | None = None, *, names: Sequence[str] | None = None,
-                   status: str | None = None, user: str | None = None, limit: int | None = None) -> pd.DataFrame:
+                   status: str | None = None, user: str | None = None,
+                   limit: int | None = None) -> pd.DataFrame:
         """One row per run, newest first: run columns, ``param.<name>`` and ``metric.<name>`` columns."""
         query = (select(t.Run.id, t.Project.name.label("project"), t.Run.name, t.Run.status, t.Run.user,
                         t.Run.host, t.Run.started_at, t.Run.ended_at, t.Run.git_commit, t.Run.git_dirty)
@@ -270,10 +277,6 @@ class MetadataStore:
     def _insert(self, model: type) -> Any:
         dialect = postgresql if self.dialect == "postgresql" else sqlite
         return dialect.insert(model)
-
-
-def _nan_to_null(value: float) -> float | None:
-    return None if math.isnan(value) else value
 
 
 def _null_to_nan(value: float | None) -> float:

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, inspect
-
-from alembic import command
 
 from ..errors import SchemaOutdatedError
 from .engine import WRITE

@@ -86,7 +86,10 @@ class Metric(Base):
     time: Mapped[float] = mapped_column(Double)
     context: Mapped[str] = mapped_column(Text)  # JSON object of loop indices, e.g. {"epoch": 3}
 
-    __table_args__ = (Index("ix_metrics_run_name_seq", "run_id", "name", "seq"), Index("ix_metrics_name", "name"))
+    __table_args__ = (
+        Index("ix_metrics_run_name_seq", "run_id", "name", "seq"),
+        Index("ix_metrics_name", "name"),
+    )
 
 
 class LatestMetric(Base):

@@ -1,7 +1,7 @@
 """initial schema: projects, runs, params, metrics, artifacts
 
 Revision ID: 0001
-Revises: 
+Revises: (none)
 Create Date: 2026-11-23 09:04:59.043520
 """
 
