@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from .. import loops
-from .item import Item, make, state
+from .item import OPEN_SCOPES, Item, make, state
 from .literals import abstract
 from .patch import DEDUP, OUTPUT, Patch, register_patch
 
@@ -70,7 +70,7 @@ class Scope:
 def bind(holder: Any, item: Item) -> None:
     """Give ``holder`` (a traced array or generator) ``item``; note it in the scope."""
     holder._item = item
-    scope = state.scope
+    scope = state.scope if OPEN_SCOPES[0] else None
     if scope is not None:
         scope.holders.append(weakref.ref(holder))
 
@@ -79,12 +79,14 @@ def open_scope(label: str) -> Scope:
     """Start recording a body; must be paired with :func:`close_scope` in the same thread."""
     scope = Scope(label, state.scope)
     state.scope = scope
+    OPEN_SCOPES[0] += 1
     return scope
 
 
 def close_scope(scope: Scope) -> None:
     """Stop recording ``scope``: turn its items into a patch and one dedup item."""
     state.scope = scope.parent
+    OPEN_SCOPES[0] -= 1
     if scope.items:
         _fold(scope)
 

@@ -6,7 +6,7 @@ computation,
 in every process and on every machine. The hash is computed lazily, once, and without recursion
 (an explicit stack), so 100,000-step chains hash in linear time.
 
-Items made outside a dedup scope are hash-consed through a weak table keyed by
+Items made outside a dedup scope are hash-consed through a table keyed by
 ``(opcode, literals, ids of inputs)``: inputs are themselves unique, so equal keys mean identical
 computations, and the same subcomputation traced twice is one object. Inside a dedup scope (a loop
 body or a step call) items are recorded for the scope's patch instead; they are short-lived.
@@ -14,8 +14,8 @@ body or a step call) items are recorded for the scope's patch instead; they are 
 
 from __future__ import annotations
 
+import sys
 import threading
-import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -25,7 +25,7 @@ from .digest import node_digest
 from .literals import Node
 from .patch import DEDUP, OUTPUT, PATCHES
 
-__all__ = ["Item", "make", "leaf", "DATA", "walk", "state", "outside_scope"]
+__all__ = ["Item", "LeafItem", "DedupItem", "make", "leaf", "DATA", "walk", "state", "OPEN_SCOPES", "outside_scope"]
 
 DATA = "lineage.data"  # opcode of an array leaf identified by content hash
 
@@ -36,6 +36,7 @@ class _State(threading.local):
 
 
 state = _State()
+OPEN_SCOPES = [0]  # scopes open in any thread: when 0, nobody needs to read the thread-local
 
 
 class Item:
@@ -55,24 +56,25 @@ class Item:
         A human label (the name of a leaf); not part of the hash.
     """
 
-    __slots__ = ("opcode", "inputs", "literals", "height", "label", "extra", "_digest", "_outs",
-                 "__weakref__")
+    # Few slots, set once: an item is made for every traced operation, so creation must be cheap.
+    __slots__ = ("opcode", "inputs", "literals", "height", "_digest", "__weakref__")
+    label: str | None = None
+    extra: dict | None = None  # leaf payload (an embedded small array); not part of the hash
+    _outs: list[bytes] | None = None  # output hashes of a dedup item
 
-    def __init__(self, opcode: str, inputs: tuple[Item, ...], literals: Node,
-                 label: str | None = None, extra: dict | None = None) -> None:
+    def __init__(self, opcode: str, inputs: tuple[Item, ...], literals: Node) -> None:
         self.opcode = opcode
         self.inputs = inputs
         self.literals = literals
-        if not inputs:
-            self.height = 0
-        elif len(inputs) == 1:
+        self._digest: bytes | None = None
+        n = len(inputs)
+        if n == 2:
+            h0, h1 = inputs[0].height, inputs[1].height
+            self.height = (h0 if h0 > h1 else h1) + 1
+        elif n == 1:
             self.height = inputs[0].height + 1
         else:
-            self.height = max([i.height for i in inputs]) + 1
-        self.label = label
-        self.extra = extra  # leaf payloads (embedded small arrays); not part of the hash
-        self._digest: bytes | None = None
-        self._outs: list[bytes] | None = None  # output hashes of a dedup item
+            self.height = max([i.height for i in inputs]) + 1 if n else 0
 
     @property
     def digest(self) -> bytes:
@@ -106,13 +108,31 @@ class Item:
         return (_from_log, (dumps(self),))
 
 
+class LeafItem(Item):
+    """A leaf: data by content hash, a seed, a file read. May carry a label and a payload."""
+
+    __slots__ = ("label", "extra")
+
+    def __init__(self, opcode: str, literals: Node, label: str | None, extra: dict | None) -> None:
+        super().__init__(opcode, (), literals)
+        self.label = label
+        self.extra = extra
+
+
+class DedupItem(Item):
+    """The one item of a deduplicated loop iteration or step call."""
+
+    __slots__ = ("_outs",)
+
+    def __init__(self, opcode: str, inputs: tuple[Item, ...], literals: Node) -> None:
+        super().__init__(opcode, inputs, literals)
+        self._outs = None
+
+
 def _from_log(text: str) -> Item:
     from .log import loads
 
     return loads(text)
-
-
-_table: dict[tuple, weakref.ref] = {}
 
 
 @contextmanager
@@ -125,39 +145,55 @@ def outside_scope() -> Iterator[None]:
         state.scope = saved
 
 
+# Hash-consing table: (opcode, literals, *ids of inputs) -> item. Values are strong references and
+# unreferenced entries are swept when the table has doubled, newest first so that dead chains go in
+# one pass: cheaper per operation than weak references with callbacks. A key's input ids stay valid
+# while its entry lives, because the item holds its inputs.
+_table: dict[tuple, Item] = {}
+_sweep_at = 1 << 14
+
+
 def make(opcode: str, inputs: tuple[Item, ...], literals: Node) -> Item:
     """The item for an operation: recorded in the active dedup scope, else hash-consed."""
-    scope = state.scope
+    scope = state.scope if OPEN_SCOPES[0] else None
     if scope is not None:
-        item = Item(opcode, inputs, literals)
+        item = (DedupItem if opcode == DEDUP else Item)(opcode, inputs, literals)
         scope.items.append(item)
         return item
-    return _intern((opcode, literals, *[id(i) for i in inputs]), opcode, inputs, literals, None)
+    n = len(inputs)
+    if n == 1:
+        key: tuple = (opcode, literals, id(inputs[0]))
+    elif n == 2:
+        key = (opcode, literals, id(inputs[0]), id(inputs[1]))
+    else:
+        key = (opcode, literals, *[id(i) for i in inputs])
+    item = _table.get(key)
+    if item is None:
+        item = _table[key] = (DedupItem if opcode == DEDUP else Item)(opcode, inputs, literals)
+        if len(_table) > _sweep_at:
+            _sweep()
+    return item
 
 
 def leaf(opcode: str, literals: Node, label: str | None = None,
          extra: dict | None = None) -> Item:
     """A leaf item (no inputs); always hash-consed, never part of a dedup patch."""
-    item = _intern((opcode, literals, label), opcode, (), literals, label)
-    if extra is not None and item.extra is None:
+    key = (opcode, literals, label)
+    item = _table.get(key)
+    if item is None:
+        item = _table[key] = LeafItem(opcode, literals, label, extra)
+    elif extra is not None and item.extra is None:
         item.extra = extra
     return item
 
 
-def _intern(key: tuple, opcode: str, inputs: tuple, literals: Node, label: str | None) -> Item:
-    ref = _table.get(key)
-    if ref is not None:
-        item = ref()
-        if item is not None:
-            return item
-    item = Item(opcode, inputs, literals, label)
-
-    def drop(r: weakref.ref, key: tuple = key) -> None:
-        if _table.get(key) is r:
+def _sweep() -> None:
+    global _sweep_at
+    getrefcount = sys.getrefcount
+    for key in reversed(list(_table)):
+        if getrefcount(_table[key]) <= 2:  # the table's reference and getrefcount's argument
             del _table[key]
-
-    _table[key] = weakref.ref(item, drop)
-    return item
+    _sweep_at = max(1 << 14, 2 * len(_table))
 
 
 def _compute(root: Item) -> bytes:

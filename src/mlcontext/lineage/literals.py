@@ -39,6 +39,7 @@ __all__ = [
     "Node",
     "ref",
     "scalar",
+    "float_node",
     "dumps_literal",
     "loads_literal",
     "from_json",
@@ -64,7 +65,7 @@ def ref(k: int) -> Node:
     return _REFS[k] if k < 256 else ("r", k)
 
 
-def _float(value: float) -> Node:
+def float_node(value: float) -> Node:
     # Finite non-zero floats compare and hash exactly; zeros and NaN do not, so they become strings.
     if value != 0.0 and value - value == 0.0:
         return ("f", value)
@@ -79,7 +80,7 @@ def _np_scalar(value: np.generic) -> Node:
 
 _SCALARS: dict[type, Any] = {
     int: lambda v: ("i", v),
-    float: _float,
+    float: float_node,
     bool: lambda v: ("b", v),
     str: lambda v: ("s", v),
     type(None): lambda v: ("n", None),

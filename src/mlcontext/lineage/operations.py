@@ -12,9 +12,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from ..errors import LineageError
 
-__all__ = ["Operation", "OPERATIONS", "register_operation", "operation"]
+__all__ = ["Operation", "OPERATIONS", "register_operation", "operation", "fresh_out"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,16 +25,25 @@ class Operation:
 
     opcode: str
     fn: Callable[..., Any]
+    # ``out=`` buffers are replaced by fresh copies before ``fn`` runs (ufuncs), so an operation
+    # never writes into a value that other items still describe.
+    fresh_out: bool = False
 
 
 OPERATIONS: dict[str, Operation] = {}
 
 
-def register_operation(opcode: str, fn: Callable[..., Any]) -> Operation:
+def register_operation(opcode: str, fn: Callable[..., Any], *, fresh_out: bool = False) -> Operation:
     """Register ``fn`` under ``opcode`` (re-registering the same opcode replaces it)."""
-    op = Operation(opcode, fn)
+    op = Operation(opcode, fn, fresh_out)
     OPERATIONS[opcode] = op
     return op
+
+
+def fresh_out(out: Any) -> Any:
+    """Copies of ``out=`` buffers (a tuple, as ufuncs take them)."""
+    outs = out if isinstance(out, tuple) else (out,)
+    return tuple(None if o is None else np.array(o, copy=True) for o in outs)
 
 
 def operation(opcode: str) -> Operation:

@@ -20,7 +20,7 @@ from ..fingerprint import hash_array
 from .item import DATA, Item, walk
 from .literals import build, build_call, fill
 from .log import loads, roots_of
-from .operations import operation
+from .operations import fresh_out, operation
 from .patch import DEDUP, OUTPUT, PATCHES, Patch
 
 __all__ = ["recompute", "Resolver", "OPAQUE", "leaf_fields"]
@@ -171,9 +171,11 @@ def _checked(value: Any, f: dict[str, Any], item: Item) -> np.ndarray:
 
 def call(opcode: str, literals: Any, args: Sequence[Any]) -> Any:
     """Execute one registered operation on input values: the one place recompute runs code."""
-    fn = operation(opcode).fn
+    op = operation(opcode)
     pos, kw = build_call(literals, args)
-    return fn(*pos, **kw)
+    if op.fresh_out and kw.get("out") is not None:
+        kw["out"] = fresh_out(kw["out"])
+    return op.fn(*pos, **kw)
 
 
 def run_patch(patch: Patch, inputs: Sequence[Any], holes: Sequence[Any]) -> tuple:

@@ -21,14 +21,14 @@ from ..errors import FingerprintError, UnhandledOperationWarning
 from ..fingerprint import hash_array
 from ..lineage.dedup import bind
 from ..lineage.item import DATA, Item, leaf, make
-from ..lineage.literals import EMPTY_KWARGS, Node, ref, scalar
-from ..lineage.operations import OPERATIONS, Operation
+from ..lineage.literals import EMPTY_KWARGS, Node, float_node, ref, scalar
+from ..lineage.operations import OPERATIONS, Operation, fresh_out
 from ..lineage.patch import OUTPUT
 from ..lineage.recompute import OPAQUE
 from .traced import TracedArray
 
 __all__ = [
-    "execute", "set_executor", "ufunc_call", "function_call", "method_call", "inplace_call",
+    "execute", "set_executor", "ufunc_call", "fast_ufunc", "CALL_OPS", "function_call", "method_call", "inplace_call",
     "data_leaf", "wrap", "HANDLED", "UFUNC_OPS", "INPLACE_FUNCS", "EMBED_MAX_BYTES",
 ]
 
@@ -37,6 +37,7 @@ EMBED_MAX_BYTES = 4096
 
 HANDLED: dict[Any, Operation] = {}  # NumPy function object -> operation (filled by .numpy_api)
 UFUNC_OPS: dict[tuple[np.ufunc, str], Operation] = {}  # (ufunc, method) -> operation
+CALL_OPS: dict[np.ufunc, Operation] = {}  # ufunc -> operation of a plain call (the hot path)
 # In-place NumPy functions (np.copyto ...) -> opcode of their functional version.
 INPLACE_FUNCS: dict[Any, str] = {}
 
@@ -129,8 +130,8 @@ _SCALAR_NODES: dict[type, Callable[[Any], Node]] = {
     bool: lambda v: ("b", v),
     str: lambda v: ("s", v),
     type(None): lambda v: ("n", None),
-    float: lambda v: scalar(v),  # type: ignore[dict-item]
-    np.float64: lambda v: scalar(v),  # type: ignore[dict-item]
+    float: float_node,
+    np.float64: scalar,  # type: ignore[dict-item]
     type(Ellipsis): lambda v: ("E", None),
 }
 
@@ -152,11 +153,11 @@ def data_leaf(value: np.ndarray, label: str | None = None, *, embed: bool = True
 def wrap(result: Any, item: Item) -> Any:
     """Traced arrays for the array parts of a result; each output of a multi-output call has
     its own item."""
-    if isinstance(result, np.ndarray | np.generic):
+    if isinstance(result, _ARRAYS):
         return TracedArray(result, item)
     if isinstance(result, tuple | list) and any(isinstance(r, _ARRAYS) for r in result):
         parts = [TracedArray(r, make(OUTPUT, (item,), ("k", k)))
-                 if isinstance(r, np.ndarray | np.generic) else r for k, r in enumerate(result)]
+                 if isinstance(r, _ARRAYS) else r for k, r in enumerate(result)]
         if hasattr(result, "_fields"):  # named results (eigh, svd, slogdet)
             return type(result)(*parts)
         return type(result)(parts)
@@ -164,9 +165,14 @@ def wrap(result: Any, item: Item) -> Any:
 
 
 def _run(op: Operation, args: tuple, kwargs: dict) -> tuple[Any, Item]:
+    if not kwargs and len(args) == 1 and type(args[0]) is TracedArray:  # f(x): no literals
+        item = make(op.opcode, (args[0]._item,), _LIT_R0)
+        return _executor(op, item, (args[0]._value,), {}), item
     col = _Args()
     lit, plain_args, plain_kwargs = col.call(args, kwargs)
     item = make(op.opcode, tuple(col.items), lit)
+    if "out" in plain_kwargs and op.fresh_out:
+        plain_kwargs["out"] = fresh_out(plain_kwargs["out"])
     return _executor(op, item, plain_args, plain_kwargs), item
 
 
@@ -188,6 +194,11 @@ def function_call(func: Any, args: tuple, kwargs: dict) -> Any:
 def method_call(name: str, self: TracedArray, args: tuple, kwargs: dict) -> Any:
     """An ndarray method on a traced array."""
     op = OPERATIONS["numpy.ndarray." + name]
+    if len(args) == 1 and not kwargs:
+        node = _index_node(args[0])
+        if node is not None:  # x[i], x[a:b], x[i, :], x.reshape(n) ...: no collection needed
+            item = make(op.opcode, (self._item,), ("T", (("T", (_R0, node)), EMPTY_KWARGS)))
+            return wrap(_executor(op, item, (self._value, args[0]), {}), item)
     try:
         result, item = _run(op, (self, *args), kwargs)
     except _Uncanonical:
@@ -214,50 +225,110 @@ def _rebind(target: Any, value: Any, item: Item) -> None:
 
 def ufunc_call(ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict) -> Any:
     """A ufunc (or one of its methods) called with traced arguments (``__array_ufunc__``)."""
+    if method == "__call__" and not kwargs:
+        op = CALL_OPS.get(ufunc)
+        if op is not None:
+            return fast_ufunc(op, inputs)
     for x in inputs:
         if not isinstance(x, _OURS) and hasattr(x, "__array_ufunc__"):
             return NotImplemented  # another duck array: let it decide (NEP 13)
     op = UFUNC_OPS.get((ufunc, method))
+    bound = ufunc if method == "__call__" else getattr(ufunc, method)
     if op is None or ("where" in kwargs and "out" not in kwargs and method == "__call__"):
         # where= without out= leaves unmasked elements uninitialised: not a function of the inputs.
-        return unhandled(ufunc if method == "__call__" else getattr(ufunc, method), inputs, kwargs)
-    if method == "__call__" and not kwargs:
-        return _fast_ufunc(op, inputs)
-    out = kwargs.get("out")
+        return unhandled(bound, inputs, kwargs)
     if method == "at":
         return inplace_call(op.opcode, inputs[0], inputs[1:], kwargs)
+    out = kwargs.get("out")
     try:
         result, item = _run(op, inputs, kwargs)
     except _Uncanonical:
-        return unhandled(getattr(ufunc, method) if method != "__call__" else ufunc, inputs, kwargs)
+        return unhandled(bound, inputs, kwargs)
     if out is None:
         return wrap(result, item)
     return _write_out(out, result, item)
 
 
-def _fast_ufunc(op: Operation, inputs: tuple) -> Any:
-    # The hot path: a plain ufunc call with traced arrays and scalars, no keywords.
-    items: list[Item] = []
-    nodes = []
-    plain = []
-    for x in inputs:
-        if type(x) is TracedArray:
-            it = x._item
-            if items and items[0] is it:
-                nodes.append(ref(0))
+_LIT_R0 = ("T", (("T", (ref(0),)), EMPTY_KWARGS))
+_LIT_R01 = ("T", (("T", (ref(0), ref(1))), EMPTY_KWARGS))
+_LIT_R00 = ("T", (("T", (ref(0), ref(0))), EMPTY_KWARGS))
+
+
+def fast_ufunc(op: Operation, inputs: tuple) -> Any:
+    """The hot path: a ufunc on traced arrays and Python scalars, without keywords."""
+    if len(inputs) == 2:
+        x, y = inputs
+        tx, ty = type(x), type(y)
+        if tx is TracedArray and ty is TracedArray:
+            ix, iy = x._item, y._item
+            if ix is iy:
+                item = make(op.opcode, (ix,), _LIT_R00)
             else:
-                nodes.append(ref(len(items)))
-                items.append(it)
-            plain.append(x._value)
-            continue
-        node = _SCALAR_NODES.get(type(x))
-        if node is None:
-            result, item = _run(op, inputs, {})  # arrays, lists, NumPy scalars: the general path
-            return wrap(result, item)
-        nodes.append(node(x))
-        plain.append(x)
-    item = make(op.opcode, tuple(items), ("T", (("T", tuple(nodes)), EMPTY_KWARGS)))
-    return wrap(_executor(op, item, tuple(plain), {}), item)
+                item = make(op.opcode, (ix, iy), _LIT_R01)
+            return _wrap1(_executor(op, item, (x._value, y._value), {}), item)
+        if tx is TracedArray and ty in _SCALAR_NODES:
+            lit = ("T", (("T", (_R0, _SCALAR_NODES[ty](y))), EMPTY_KWARGS))
+            item = make(op.opcode, (x._item,), lit)
+            return _wrap1(_executor(op, item, (x._value, y), {}), item)
+        if ty is TracedArray and tx in _SCALAR_NODES:
+            lit = ("T", (("T", (_SCALAR_NODES[tx](x), _R0)), EMPTY_KWARGS))
+            item = make(op.opcode, (y._item,), lit)
+            return _wrap1(_executor(op, item, (x, y._value), {}), item)
+    elif len(inputs) == 1 and type(inputs[0]) is TracedArray:
+        x = inputs[0]
+        item = make(op.opcode, (x._item,), _LIT_R0)
+        return _wrap1(_executor(op, item, (x._value,), {}), item)
+    for x in inputs:
+        if not isinstance(x, _OURS) and hasattr(x, "__array_ufunc__"):
+            return NotImplemented
+    try:
+        result, item = _run(op, inputs, {})
+    except _Uncanonical:
+        return unhandled(op.fn, inputs, {})
+    return wrap(result, item)
+
+
+_R0 = ref(0)
+
+
+def _index_node(key: Any) -> Node | None:
+    """The literal of a simple index or scalar argument (ints, slices of ints, None, ...), or None."""
+    t = type(key)
+    if t is int:
+        return ("i", key)
+    if t is slice:
+        parts = []
+        for p in (key.start, key.stop, key.step):
+            if p is None:
+                parts.append(_NONE)
+            elif type(p) is int:
+                parts.append(("i", p))
+            else:
+                return None
+        return ("S", tuple(parts))
+    if t is tuple:
+        nodes = []
+        for k in key:
+            node = _index_node(k) if type(k) is not tuple else None
+            if node is None:
+                return None
+            nodes.append(node)
+        return ("T", tuple(nodes))
+    if key is None:
+        return _NONE
+    if key is Ellipsis:
+        return _ELLIPSIS
+    return None
+
+
+_NONE = ("n", None)
+_ELLIPSIS = ("E", None)
+
+
+def _wrap1(result: Any, item: Item) -> Any:
+    if type(result) is np.ndarray:
+        return TracedArray(result, item)
+    return wrap(result, item)
 
 
 def _write_out(out: tuple, result: Any, item: Item) -> Any:

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..lineage.operations import register_operation
-from .dispatch import HANDLED, INPLACE_FUNCS, UFUNC_OPS
+from .dispatch import CALL_OPS, HANDLED, INPLACE_FUNCS, UFUNC_OPS
 
 __all__ = ["implements", "FUNCTIONS", "UFUNC_METHODS"]
 
@@ -42,14 +42,6 @@ def implements(*funcs: Any, opcode: str) -> Callable[[Callable[..., Any]], Calla
 UFUNC_METHODS = ("__call__", "reduce", "accumulate", "reduceat", "outer", "at")
 
 
-def _fresh_out(out: Any) -> Any:
-    # out= buffers are copies, so an operation never writes into a value that has lineage.
-    if out is None:
-        return None
-    outs = out if isinstance(out, tuple) else (out,)
-    return tuple(None if o is None else np.array(o, copy=True) for o in outs)
-
-
 def _ufunc_fn(ufunc: np.ufunc, method: str) -> Callable[..., Any]:
     if method == "at":
         def at(a: Any, *args: Any) -> Any:
@@ -57,14 +49,7 @@ def _ufunc_fn(ufunc: np.ufunc, method: str) -> Callable[..., Any]:
             ufunc.at(result, *args)
             return result
         return at
-    bound = ufunc if method == "__call__" else getattr(ufunc, method)
-
-    def call(*args: Any, out: Any = None, **kwargs: Any) -> Any:
-        if out is None:
-            return bound(*args, **kwargs)
-        return bound(*args, out=_fresh_out(out), **kwargs)
-
-    return call
+    return ufunc if method == "__call__" else getattr(ufunc, method)
 
 
 def _register_ufuncs() -> None:
@@ -74,8 +59,11 @@ def _register_ufuncs() -> None:
             if method != "__call__" and (uf.nin != 2 or uf.nout != 1):
                 continue
             suffix = "" if method == "__call__" else "." + method
-            op = register_operation(f"numpy.{uf.__name__}{suffix}", _ufunc_fn(uf, method))
+            op = register_operation(f"numpy.{uf.__name__}{suffix}", _ufunc_fn(uf, method),
+                                    fresh_out=True)
             UFUNC_OPS[(uf, method)] = op
+            if method == "__call__":
+                CALL_OPS[uf] = op
 
 
 # -- functions, by their path under numpy
