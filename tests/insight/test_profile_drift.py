@@ -1,0 +1,137 @@
+"""Profiles, the statistical tests, and drift, against plain pandas/NumPy and SciPy."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mlcontext.errors import MLContextError
+from mlcontext.insight.drift import drift
+from mlcontext.insight.profile import Profile, profile
+from mlcontext.insight.stats import chi2_contingency, chi2_sf, ks_2samp, psi, wasserstein_1d
+
+scipy_stats = pytest.importorskip("scipy.stats")
+
+
+@pytest.fixture(scope="module")
+def trips() -> pd.DataFrame:
+    rng = np.random.default_rng(1)
+    n = 50_000
+    duration = rng.exponential(600, n)
+    duration[rng.random(n) < 0.02] = -1  # canceled trips are logged with duration -1
+    return pd.DataFrame({
+        "duration": duration,
+        "passengers": rng.integers(1, 5, n),
+        "zone": pd.Categorical(rng.choice(["north", "south", "east"], n)),
+        "vendor": rng.choice(["a", "b"], n).astype(object),
+        "tip": np.where(rng.random(n) < 0.1, np.nan, rng.gamma(2, 1.5, n)),
+        "pickup": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 86400 * 30, n), unit="s"),
+        "cash": rng.random(n) < 0.3,
+    })
+
+
+def test_profile_matches_pandas(trips):
+    p = profile(trips, sample_size=10_000)
+    assert p.rows == len(trips) and p.schema == {c: str(t) for c, t in trips.dtypes.items()}
+    tip = p.columns["tip"]
+    assert tip.count == len(trips) and tip.nulls == int(trips["tip"].isna().sum())
+    assert tip.mean == pytest.approx(trips["tip"].mean()) and tip.std == pytest.approx(trips["tip"].std())
+    assert (tip.min, tip.max) == (trips["tip"].min(), trips["tip"].max())
+    assert p.columns["duration"].min == -1
+    assert p.columns["passengers"].distinct == 4 and p.columns["zone"].distinct == 3
+    assert set(p.columns["vendor"].top) == {"a", "b"} and p.columns["cash"].kind == "boolean"
+    assert p.columns["pickup"].kind == "datetime" and p.columns["pickup"].min.startswith("2024-01-01")
+    assert sum(p.columns["duration"].histogram["counts"]) == 10_000  # from the sample
+    q = p.columns["duration"].quantiles
+    assert q["0.5"] == pytest.approx(trips["duration"].median(), rel=0.05)
+
+
+def test_distinct_estimate_is_close_for_high_cardinality():
+    values = pd.Series(np.arange(300_000) * 7 % 1_000_003)
+    estimate = profile(pd.DataFrame({"v": values})).columns["v"].distinct
+    assert abs(estimate - 300_000) / 300_000 < 0.1
+
+
+def test_profile_is_deterministic_and_json_round_trips(trips):
+    a, b = profile(trips, sample_size=5000), profile(trips, sample_size=5000)
+    assert a == b
+    text = json.dumps(a.to_dict())
+    assert Profile.from_dict(json.loads(text)) == a
+
+
+def test_profile_edge_cases():
+    empty = profile(pd.DataFrame({"x": pd.Series([], dtype=float), "s": pd.Series([], dtype=object)}))
+    assert empty.rows == 0 and empty.columns["x"].count == 0 and empty.columns["x"].mean is None
+    nan_only = profile(pd.DataFrame({"x": [np.nan, np.nan]}))
+    assert nan_only.columns["x"].nulls == 2 and nan_only.columns["x"].min is None
+    infinite = profile(pd.DataFrame({"x": [1.0, np.inf, -np.inf]}))
+    assert (infinite.columns["x"].min, infinite.columns["x"].max) == (1.0, 1.0)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.floats(-1e6, 1e6), min_size=2, max_size=200),
+       st.lists(st.floats(-1e6, 1e6), min_size=2, max_size=200))
+def test_ks_and_wasserstein_agree_with_scipy(a, b):
+    a, b = np.array(a), np.array(b)
+    stat, p = ks_2samp(a, b)
+    assert stat == pytest.approx(scipy_stats.ks_2samp(a, b).statistic, abs=1e-12)
+    assert 0.0 <= p <= 1.0
+    assert wasserstein_1d(a, b) == pytest.approx(scipy_stats.wasserstein_distance(a, b), rel=1e-9, abs=1e-6)
+
+
+def test_ks_p_value_is_close_to_scipy_for_moderate_samples():
+    rng = np.random.default_rng(3)
+    a, b = rng.normal(size=2000), rng.normal(0.05, size=3000)
+    assert ks_2samp(a, b)[1] == pytest.approx(scipy_stats.ks_2samp(a, b).pvalue, abs=0.02)
+
+
+@pytest.mark.parametrize(("x", "dof"), [(0.5, 1), (3.0, 2), (10.0, 3), (200.0, 150), (1e-3, 7), (80.0, 5)])
+def test_chi2_sf_matches_scipy(x, dof):
+    assert chi2_sf(x, dof) == pytest.approx(scipy_stats.chi2.sf(x, dof), rel=1e-9, abs=1e-15)
+
+
+def test_chi2_contingency_matches_scipy():
+    a, b = np.array([10, 20, 30, 5]), np.array([12, 25, 20, 9])
+    stat, p = chi2_contingency(a, b)
+    expected = scipy_stats.chi2_contingency(np.vstack([a, b]), correction=False)
+    assert (stat, p) == (pytest.approx(expected[0]), pytest.approx(expected[1]))
+
+
+def test_psi_is_zero_for_equal_histograms_and_grows_with_shift():
+    assert psi([10, 20, 30], [1, 2, 3]) == pytest.approx(0.0, abs=1e-9)
+    assert psi([30, 20, 10], [10, 20, 30]) > psi([30, 20, 10], [25, 20, 15]) > 0
+
+
+def test_drift_finds_shifted_columns_and_schema_changes(trips):
+    live = trips.copy()
+    rng = np.random.default_rng(2)
+    live["duration"] = live["duration"] * 1.6
+    live["zone"] = pd.Categorical(rng.choice(["north", "south", "east"], len(live), p=[0.7, 0.2, 0.1]))
+    live = live.drop(columns=["cash"]).assign(weather="rain")
+    live["passengers"] = live["passengers"].astype(str)
+    report = drift(trips, live)
+    assert set(report.drifted) == {"duration", "zone"}
+    assert report.added == ("weather",) and report.removed == ("cash",)
+    assert list(report.retyped) == ["passengers"] and report.retyped["passengers"][0] == "int64"
+    assert report.verdict.startswith("schema changed (1 added, 1 removed, 1 retyped); drift in 2 of")
+    assert json.loads(json.dumps(report.to_dict(), default=str))["verdict"] == report.verdict
+
+
+def test_no_drift_between_halves_of_the_same_data(trips):
+    shuffled = trips.sample(frac=1.0, random_state=0)
+    half = len(trips) // 2
+    report = drift(shuffled.iloc[:half], shuffled.iloc[half:])
+    assert report.drifted == [] and report.verdict == f"no drift in {trips.shape[1]} columns"
+    assert (report.columns["p_value"] > 0.001).all()
+
+
+def test_drift_refuses_non_frames():
+    with pytest.raises(MLContextError, match="needs DataFrames"):
+        drift([1, 2], pd.DataFrame())
+    assert math.isnan(ks_2samp(np.array([]), np.array([1.0]))[0])
