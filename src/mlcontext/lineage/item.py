@@ -25,7 +25,8 @@ from .digest import node_digest
 from .literals import Node
 from .patch import DEDUP, OUTPUT, PATCHES
 
-__all__ = ["Item", "LeafItem", "DedupItem", "make", "leaf", "DATA", "walk", "state", "OPEN_SCOPES", "outside_scope"]
+__all__ = [
+    "Item", "LeafItem", "DedupItem", "make", "leaf", "DATA", "walk", "state", "OPEN_SCOPES", "outside_scope"]
 
 DATA = "lineage.data"  # opcode of an array leaf identified by content hash
 

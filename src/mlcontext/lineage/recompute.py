@@ -17,7 +17,7 @@ import numpy as np
 
 from ..errors import LineageError
 from ..fingerprint import hash_array
-from .item import DATA, Item, walk
+from .item import DATA, Item
 from .literals import build, build_call, fill
 from .log import loads, roots_of
 from .operations import fresh_out, operation
@@ -81,23 +81,44 @@ def recompute(lineage: Any, inputs: Mapping[str, Any] | None = None,
     return values[0] if len(values) == 1 else tuple(values)
 
 
+def _needs(item: Item) -> tuple[Item, ...]:
+    # An opaque item's value comes by its content hash; its inputs are lineage, not arguments.
+    return () if item.opcode == OPAQUE else item.inputs
+
+
+def _order(roots: Sequence[Item]) -> list[Item]:
+    """Items needed to evaluate ``roots``, inputs first (iterative, like :func:`walk`)."""
+    order: list[Item] = []
+    seen: set[int] = set()
+    stack: list[tuple[Item, bool]] = [(r, False) for r in reversed(roots)]
+    while stack:
+        item, expanded = stack.pop()
+        if expanded:
+            order.append(item)
+        elif id(item) not in seen:
+            seen.add(id(item))
+            stack.append((item, True))
+            stack.extend((i, False) for i in reversed(_needs(item)) if id(i) not in seen)
+    return order
+
+
 class _Evaluator:
     def __init__(self, inputs: dict[str, Any], resolver: Callable[[str], Any] | None) -> None:
         self.inputs = {k: np.asarray(v) for k, v in inputs.items()}
         self.resolver = resolver
 
     def run(self, roots: Sequence[Item]) -> list[Any]:
-        order = list(walk(list(roots)))
+        order = _order(roots)
         self._check_leaves(order)
         readers: dict[int, int] = {}
         for item in order:
-            for i in item.inputs:
+            for i in _needs(item):
                 readers[id(i)] = readers.get(id(i), 0) + 1
         keep = {id(r) for r in roots}
         values: dict[int, Any] = {}
         for item in order:
-            values[id(item)] = self.value(item, [values[id(i)] for i in item.inputs])
-            for i in item.inputs:  # free what no later item reads
+            values[id(item)] = self.value(item, [values[id(i)] for i in _needs(item)])
+            for i in _needs(item):  # free what no later item reads
                 readers[id(i)] -= 1
                 if readers[id(i)] == 0 and id(i) not in keep:
                     del values[id(i)]

@@ -28,7 +28,8 @@ from ..lineage.recompute import OPAQUE
 from .traced import TracedArray
 
 __all__ = [
-    "execute", "set_executor", "ufunc_call", "fast_ufunc", "CALL_OPS", "function_call", "method_call", "inplace_call",
+    "execute", "set_executor", "ufunc_call", "fast_ufunc", "CALL_OPS", "function_call", "method_call",
+    "inplace_call",
     "data_leaf", "wrap", "HANDLED", "UFUNC_OPS", "INPLACE_FUNCS", "EMBED_MAX_BYTES",
 ]
 

@@ -1,0 +1,194 @@
+"""Traced-array semantics beyond plain expressions: in-place writes, out=, unhandled functions,
+multi-output items, foreign duck arrays."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import mlcontext as mc
+from mlcontext.errors import LineageError, UnhandledOperationWarning
+
+
+def test_setitem_makes_a_new_version_never_a_stale_hash() -> None:
+    base = np.arange(6.0).reshape(2, 3)
+    x = mc.array(base, name="x")
+    before = x.lineage
+    view = x[0]  # taken before the write: keeps the old values, as its lineage says
+    x[0, 1] = 100.0
+    assert x.lineage != before and x.lineage.opcode == "numpy.ndarray.__setitem__"
+    expected = base.copy()
+    expected[0, 1] = 100.0
+    assert np.array_equal(np.asarray(x), expected)
+    assert np.array_equal(np.asarray(view), base[0])
+    assert np.array_equal(mc.recompute(mc.lineage.dumps(x), inputs={"x": base}), expected)
+    assert np.array_equal(mc.recompute(mc.lineage.dumps(view), inputs={"x": base}), base[0])
+
+
+def test_setitem_with_traced_value_and_boolean_mask() -> None:
+    x = mc.array(np.arange(5.0), name="x")
+    y = mc.array(np.full(5, -1.0), name="y")
+    x[x > 2] = y[x > 2]
+    assert x.lineage.inputs[0].opcode == "lineage.data"
+    assert np.array_equal(np.asarray(x), [0, 1, 2, -1, -1])
+    again = mc.recompute(mc.lineage.dumps(x), inputs={"x": np.arange(5.0), "y": np.full(5, -1.0)})
+    assert np.array_equal(again, [0, 1, 2, -1, -1])
+
+
+def test_inplace_operators_and_out() -> None:
+    x = mc.array(np.ones(3), name="x")
+    x += 2
+    x *= x
+    assert np.array_equal(np.asarray(x), [9.0, 9.0, 9.0])
+    out = mc.array(np.zeros(3), name="o")
+    r = np.add(x, 1, out=out)
+    assert r is out and np.array_equal(np.asarray(out), [10.0] * 3)
+    plain_out = np.zeros(3)
+    np.multiply(x, 2, out=plain_out)
+    assert np.array_equal(plain_out, [18.0] * 3)
+    masked = mc.array(np.full(3, 7.0), name="m")
+    np.subtract(x, 1, out=masked, where=np.array([True, False, True]))
+    assert np.array_equal(np.asarray(masked), [8.0, 7.0, 8.0])
+    text = mc.lineage.dumps(masked)
+    again = mc.recompute(text, inputs={"x": np.ones(3), "m": np.full(3, 7.0)})
+    assert np.array_equal(again, [8.0, 7.0, 8.0])
+
+
+def test_ufunc_at_sort_fill_copyto() -> None:
+    x = mc.array(np.zeros(4), name="x")
+    np.add.at(x, [0, 0, 2], 1.0)
+    assert np.array_equal(np.asarray(x), [2, 0, 1, 0])
+    x.sort()
+    assert np.array_equal(np.asarray(x), [0, 0, 1, 2])
+    np.copyto(x, np.arange(4.0))
+    assert np.array_equal(np.asarray(x), [0, 1, 2, 3])
+    np.fill_diagonal(y := mc.array(np.zeros((2, 2)), name="y"), 5.0)
+    assert np.array_equal(np.asarray(y), [[5, 0], [0, 5]])
+    again = mc.recompute(mc.lineage.dumps(x), inputs={"x": np.zeros(4)})
+    assert np.array_equal(again, [0, 1, 2, 3])
+
+
+def test_plain_value_is_read_only() -> None:
+    x = mc.array(np.arange(3.0))
+    with pytest.raises(ValueError):
+        np.asarray(x)[0] = 5
+    assert np.asarray(x, copy=True).flags.writeable  # an explicit copy is the user's
+
+
+def test_multi_output_functions_give_each_output_its_own_item() -> None:
+    m = mc.array(np.array([[2.0, 1.0], [1.0, 3.0]]), name="m")
+    w, v = np.linalg.eigh(m)
+    assert w.lineage.opcode == v.lineage.opcode == "lineage.output"
+    assert w.lineage.inputs[0] is v.lineage.inputs[0]
+    assert w.lineage != v.lineage
+    parts = np.split(mc.array(np.arange(6.0), name="a"), 3)
+    assert len({p.lineage.hash for p in parts}) == 3
+    both = mc.lineage.dumps([w, v])
+    rw, rv = mc.recompute(both, inputs={"m": np.asarray(m)})
+    assert np.array_equal(rw, np.asarray(w)) and np.array_equal(rv, np.asarray(v))
+
+
+def test_unhandled_function_warns_once_and_is_opaque() -> None:
+    from mlcontext.ops import dispatch
+
+    dispatch._warned.discard("numpy.packbits")
+    x = mc.array(np.array([1, 0, 1, 1], dtype=np.uint8), name="x")
+    with pytest.warns(UnhandledOperationWarning, match="numpy.packbits"):
+        r = np.packbits(x)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        r2 = np.packbits(x)  # no second warning
+    assert np.array_equal(np.asarray(r), np.packbits(np.asarray(x)))
+    assert r.lineage.opcode == "lineage.opaque" and r.lineage.inputs == (x.lineage,)
+    assert r.lineage == r2.lineage
+    text = mc.lineage.dumps(r + 1)
+    with pytest.raises(LineageError, match="numpy.packbits"):
+        mc.recompute(text, inputs={"x": np.asarray(x)})
+    from mlcontext.fingerprint import hash_array
+
+    store = {hash_array(np.asarray(r)): np.asarray(r)}
+    again = mc.recompute(text, resolver=store.get)
+    assert np.array_equal(again, np.asarray(r) + 1)
+
+
+def test_where_without_out_is_opaque_not_wrong() -> None:
+    from mlcontext.ops import dispatch
+
+    dispatch._warned.discard("numpy.add")
+    x = mc.array(np.ones(3))
+    with pytest.warns(UnhandledOperationWarning), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "'where' used without 'out'", UserWarning)
+        r = np.add(x, 1, where=np.array([True, False, True]))
+    assert r.lineage.opcode == "lineage.opaque"
+
+
+def test_foreign_duck_arrays_get_not_implemented() -> None:
+    class Duck:
+        def __array_ufunc__(self, *args, **kwargs):
+            return "duck"
+
+        def __radd__(self, other):
+            return "duck-radd"
+
+    x = mc.array(np.ones(2))
+    assert x + Duck() == "duck-radd"
+    assert np.add(x, Duck()) == "duck"
+
+
+def test_python_protocols_give_plain_values() -> None:
+    x = mc.array(np.array([1.5, 2.5]))
+    assert float(x[0]) == 1.5 and int(x[1]) == 2 and bool(x[0] > 1)
+    assert len(x) == 2 and [float(v) for v in x] == [1.5, 2.5]
+    assert x.shape == (2,) and x.dtype == np.float64 and x.ndim == 1 and x.size == 2
+    assert list(range(10))[mc.array(np.int64(3))] == 3
+
+
+def test_traced_array_pickles_with_lineage() -> None:
+    import pickle
+
+    x = mc.array(np.arange(3.0), name="x")
+    y = np.cumsum(x) * 2
+    z = pickle.loads(pickle.dumps(y))
+    assert z.lineage == y.lineage and np.array_equal(np.asarray(z), np.asarray(y))
+
+
+def test_random_generator_is_exact_and_recorded() -> None:
+    rng = mc.random.default_rng(123)
+    ref = np.random.default_rng(123)
+    a = rng.normal(size=3)
+    b = rng.integers(0, 10, size=4)
+    c = rng.random()
+    p = rng.permutation(5)
+    x = mc.array(np.arange(5.0), name="x")
+    rng.shuffle(x)
+    assert np.array_equal(np.asarray(a), ref.normal(size=3))
+    assert np.array_equal(np.asarray(b), ref.integers(0, 10, size=4))
+    assert float(c) == ref.random()
+    assert np.array_equal(np.asarray(p), ref.permutation(5))
+    shuffled = np.arange(5.0)
+    ref.shuffle(shuffled)
+    assert np.array_equal(np.asarray(x), shuffled)
+    text = mc.lineage.dumps([a, b, c, p, x])
+    again = mc.recompute(text, inputs={"x": np.arange(5.0)})
+    for got, want in zip(again, (a, b, c, p, x), strict=True):
+        assert np.array_equal(got, np.asarray(want))
+
+
+def test_unseeded_generator_records_its_entropy() -> None:
+    rng = mc.random.default_rng()
+    draw = rng.standard_normal(4)
+    assert np.array_equal(mc.recompute(mc.lineage.dumps(draw)), np.asarray(draw))
+    other = mc.random.default_rng().standard_normal(4)
+    assert other.lineage != draw.lineage
+
+
+def test_same_seed_same_item_different_state_different_item() -> None:
+    a = mc.random.default_rng(5).normal(size=2)
+    b = mc.random.default_rng(5).normal(size=2)
+    rng = mc.random.default_rng(5)
+    rng.normal(size=2)
+    c = rng.normal(size=2)
+    assert a.lineage == b.lineage
+    assert c.lineage != a.lineage
