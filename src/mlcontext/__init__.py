@@ -36,7 +36,8 @@ __all__ = [*_error_names, "__version__", "loop", "current_loops", *_tracking_nam
 
 # --- lineage and traced NumPy (issue 3) ---
 from . import lineage  # noqa: E402
-from .lineage import recompute, step  # noqa: E402
+from .lineage import step  # noqa: E402
+from .tracking.recompute import recompute  # noqa: E402  (the store finds leaves)
 from .ops import TracedArray, array, random  # noqa: E402  (importing ops registers NumPy operations)
 
 __all__ += ["lineage", "array", "recompute", "step", "random", "TracedArray"]

@@ -22,7 +22,7 @@ import xxhash
 
 from .errors import FingerprintError
 
-__all__ = ["hash_bytes", "hash_array", "hash_value", "register", "Hasher", "DIGEST_HEX_LEN"]
+__all__ = ["hash_bytes", "hash_array", "array_header", "hash_value", "register", "Hasher", "DIGEST_HEX_LEN"]
 
 DIGEST_HEX_LEN = 32
 
@@ -47,14 +47,21 @@ def hash_array(array: np.ndarray) -> str:
     so ``int32`` and ``float32`` views of the same bytes, or a ``(2, 3)`` and a ``(3, 2)`` array, differ.
     Non-contiguous arrays are hashed through a contiguous copy; object arrays are refused.
     """
-    if array.dtype.hasobject:
-        raise FingerprintError("arrays of dtype=object have no content fingerprint; convert them first")
-    h = xxhash.xxh3_128()
-    h.update(array.dtype.str.encode())
-    h.update(struct.pack(f"<{array.ndim + 1}q", array.ndim, *array.shape))
+    h = xxhash.xxh3_128(array_header(array))
     contiguous = np.ascontiguousarray(array)
     h.update(memoryview(contiguous).cast("B") if contiguous.size else b"")
     return h.hexdigest()
+
+
+def array_header(array: np.ndarray) -> bytes:
+    """The bytes hashed before an array's buffer: dtype string, then ndim and shape as int64.
+
+    ``array_header(a) + a.tobytes()`` hashes (with :func:`hash_bytes`) to ``hash_array(a)``, which lets
+    the artifact store keep an array under its lineage leaf hash (see ``tracking/artifacts.py``).
+    """
+    if array.dtype.hasobject:
+        raise FingerprintError("arrays of dtype=object have no content fingerprint; convert them first")
+    return array.dtype.str.encode() + struct.pack(f"<{array.ndim + 1}q", array.ndim, *array.shape)
 
 
 _dispatch: dict[type, Callable[[Any, Any], None]] = {}

@@ -156,7 +156,7 @@ def test_array_artifacts_round_trip_and_dedupe(store):
     with mc.run("arrays", project="p") as run:
         first = mc.artifact("weights", array)
         second = mc.artifact("weights-again", array.copy())
-    assert first.hash == second.hash and first.kind == "ndarray"
+    assert first.hash == second.hash and first.kind == "array"
     np.testing.assert_array_equal(mc.load_artifact(run.id, "weights"), array)
 
 

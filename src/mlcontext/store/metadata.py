@@ -7,6 +7,8 @@ errors of the database are translated into the :mod:`mlcontext.errors` hierarchy
 
 from __future__ import annotations
 
+import functools
+import itertools
 import json
 import math
 import time
@@ -125,10 +127,8 @@ class MetadataStore:
             conn.execute(stmt, [dict(run_id=r, name=n, value=v, type=ty, overridden=o)
                                 for r, n, v, ty, o in params])
         if metrics:
-            # Tuples straight to the driver's executemany: SQLAlchemy's per-row parameter processing
-            # doubled the cost of a flush, and a slow flush widens what ``kill -9`` can lose.
             rows = [(r, n, s, v if v == v else None, tm, c) for r, n, s, v, tm, c in metrics]
-            conn.exec_driver_sql(self._metric_insert_sql(conn), rows)
+            self._insert_metric_rows(conn, rows)
             latest: dict[tuple[str, str], dict[str, Any]] = {}
             for r, n, s, v, tm, _ in rows:
                 latest[r, n] = dict(run_id=r, name=n, value=v, seq=s, time=tm)
@@ -140,10 +140,21 @@ class MetadataStore:
             )
             conn.execute(stmt, list(latest.values()))
 
-    def _metric_insert_sql(self, conn: Connection) -> str:
+    @staticmethod
+    def _insert_metric_rows(conn: Connection, rows: list[tuple]) -> None:
+        """Insert metric rows with a few multi-row ``INSERT ... VALUES`` statements.
+
+        Not ``executemany``: the driver releases the GIL around every row, and while the training
+        loop holds the GIL (pure-Python work), each release costs the writer thread a whole switch
+        interval (5 ms) to get it back, so a 2,000-row flush took seconds and ``kill -9`` lost them
+        all. One statement per ``_ROWS_PER_INSERT`` rows releases it a handful of times, and skips
+        SQLAlchemy's per-row parameter processing too.
+        """
         mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-        columns = "run_id, name, seq, value, time, context"
-        return f"INSERT INTO {t.Metric.__tablename__} ({columns}) VALUES ({', '.join([mark] * 6)})"
+        for start in range(0, len(rows), _ROWS_PER_INSERT):
+            chunk = rows[start:start + _ROWS_PER_INSERT]
+            conn.exec_driver_sql(_metric_values_sql(mark, len(chunk)),
+                                 tuple(itertools.chain.from_iterable(chunk)))
 
     # -- artifacts --------------------------------------------------------------------------------
 
@@ -158,6 +169,13 @@ class MetadataStore:
                 link = self._insert(t.RunArtifact).values(run_id=run_id, artifact_hash=digest, name=name,
                                                           direction=direction, time=now)
                 conn.execute(link.on_conflict_do_nothing())
+
+    def artifact_info(self, digest: str) -> tuple[str, int, dict[str, Any]] | None:
+        """``(kind, size, meta)`` of a stored artifact, or ``None`` if the store never saw it."""
+        with self.read() as conn:
+            row = conn.execute(select(t.Artifact.kind, t.Artifact.size, t.Artifact.meta)
+                               .where(t.Artifact.hash == digest)).first()
+        return None if row is None else (row[0], row[1], dict(row[2] or {}))
 
     def artifacts_of(self, conn: Connection, run_ids: Iterable[str]) -> dict[str, list[tuple]]:
         query = (select(t.RunArtifact.run_id, t.RunArtifact.name, t.Artifact.hash, t.Artifact.size,
@@ -277,6 +295,17 @@ class MetadataStore:
     def _insert(self, model: type) -> Any:
         dialect = postgresql if self.dialect == "postgresql" else sqlite
         return dialect.insert(model)
+
+
+#: Rows per metrics INSERT: 6 parameters each stays under SQLite's 32,766 (and psycopg's 65,535).
+_ROWS_PER_INSERT = 1000
+
+
+@functools.lru_cache(maxsize=64)
+def _metric_values_sql(mark: str, n_rows: int) -> str:
+    row = "(" + ", ".join([mark] * 6) + ")"
+    return (f"INSERT INTO {t.Metric.__tablename__} (run_id, name, seq, value, time, context) "
+            f"VALUES {', '.join([row] * n_rows)}")
 
 
 def _null_to_nan(value: float | None) -> float:

@@ -2,24 +2,26 @@
 
 from __future__ import annotations
 
-import io
 import os
 import pickle
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
 
 from ..errors import StoreError
-from ..store import ArtifactRef, ArtifactStore
+from ..fingerprint import array_header
+from ..store import ArtifactRef, ArtifactStore, Store
 
-__all__ = ["store_object", "load_object"]
+__all__ = ["store_object", "load_object", "decode_array", "array_resolver"]
 
 
 def store_object(artifacts: ArtifactStore, name: str, obj: Any, *, kind: str | None = None) -> ArtifactRef:
     """Store ``obj`` and describe it.
 
     ``obj`` may be a path of an existing file (stored byte for byte, streamed), ``bytes``, a NumPy
-    array (``.npy`` bytes), or any picklable object (pickle protocol 5).
+    array (stored under its content fingerprint, :func:`mlcontext.fingerprint.hash_array`), or any
+    picklable object (pickle protocol 5).
     """
     meta: dict[str, Any] = {}
     if isinstance(obj, str | os.PathLike) and os.path.isfile(obj):
@@ -37,9 +39,10 @@ def _serialize(obj: Any) -> tuple[bytes, str, dict[str, Any]]:
     if isinstance(obj, bytes | bytearray | memoryview):
         return bytes(obj), "bytes", {}
     if isinstance(obj, np.ndarray) and not obj.dtype.hasobject:
-        buffer = io.BytesIO()
-        np.save(buffer, obj, allow_pickle=False)
-        return buffer.getvalue(), "ndarray", {"shape": list(obj.shape), "dtype": obj.dtype.str}
+        # Header + buffer: the bytes whose hash is the array's lineage leaf hash, so recompute finds
+        # stored arrays by the hash recorded in a lineage log (see fingerprint.array_header).
+        data = array_header(obj) + np.ascontiguousarray(obj).tobytes()
+        return data, "array", {"shape": list(obj.shape), "dtype": obj.dtype.str}
     try:
         data = pickle.dumps(obj, protocol=5)
     except (pickle.PicklingError, TypeError, AttributeError) as exc:
@@ -48,11 +51,30 @@ def _serialize(obj: Any) -> tuple[bytes, str, dict[str, Any]]:
     return data, "pickle", {"class": f"{type(obj).__module__}.{type(obj).__qualname__}"}
 
 
+def decode_array(data: bytes, meta: Mapping[str, Any]) -> np.ndarray:
+    """The array stored by :func:`store_object` (its header is skipped, dtype and shape come from meta)."""
+    dtype, shape = np.dtype(meta["dtype"]), tuple(meta["shape"])
+    skip = len(array_header(np.empty((0,) * len(shape), dtype=dtype)))
+    return np.frombuffer(data, dtype=dtype, offset=skip).reshape(shape).copy()
+
+
 def load_object(artifacts: ArtifactStore, ref: ArtifactRef) -> Any:
     """Read an artifact back (verified) as the kind of object it was stored from."""
     data = artifacts.get(ref.hash)
-    if ref.kind == "ndarray":
-        return np.load(io.BytesIO(data), allow_pickle=False)
+    if ref.kind == "array":
+        return decode_array(data, ref.meta)
     if ref.kind == "pickle":
         return pickle.loads(data)  # noqa: S301 - artifacts of this project's own runs
     return data
+
+
+def array_resolver(store: Store) -> Callable[[str], np.ndarray | None]:
+    """A lineage leaf resolver: the array stored under a leaf's content hash, if the store has it."""
+
+    def resolve(content_hash: str) -> np.ndarray | None:
+        info = store.metadata.artifact_info(content_hash)
+        if info is None or info[0] != "array":
+            return None
+        return decode_array(store.artifacts.get(content_hash), info[2])
+
+    return resolve

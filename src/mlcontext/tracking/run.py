@@ -172,6 +172,8 @@ class Run:
         self.end(_status_for(exc), exc)
 
 
+            if _deferred_signal is not None:  # a SIGTERM arrived while this run was ending
+                _die_of(_deferred_signal)
 def _status_for(exc: BaseException | None) -> str:
     if exc is None or (isinstance(exc, SystemExit) and exc.code in (0, None)):
         return RunStatus.FINISHED
@@ -196,6 +198,10 @@ def run(name: str | None = None, project: str | None = None, *, store: Store | N
         Groups runs (default: ``MLCONTEXT_PROJECT`` or the project folder's name).
     store : Store, optional
         Where to record (default: :func:`mlcontext.get_store`).
+    def __init__(self, signum: int) -> None:
+        super().__init__(f"terminated by signal {signum} ({signal.Signals(signum).name})")
+        self.signum = signum
+
     durability : {"buffered", "sync"}
         ``buffered`` batches writes every 100 ms in the background; ``sync`` writes each record
         before returning, so even ``kill -9`` loses nothing.
@@ -299,18 +305,36 @@ def _excepthook(exc_type: type[BaseException], exc: BaseException, trace: Traceb
 
 def _on_sigterm(signum: int, _frame: FrameType | None) -> None:
     current = _active
-    if current is not None:
-        current.end(RunStatus.KILLED, _Terminated(f"terminated by signal {signum}"))
-    # Die of the same signal, as if we had never handled it, so the exit status tells the truth.
+    if current is None:
+        _die_of(signum)
+    if current.status in TERMINAL_STATUSES:  # it is ending (flushing) now: Run.end dies after it
+        _deferred_signal = signum
+        return
+    # Not ``current.end()`` here: the interrupted main thread may hold the writer's lock (sync
+    # mode) or a SQLite write transaction that ending needs, a deadlock. Unwind instead, like
+    # KeyboardInterrupt: a ``with`` block ends the run as killed, an interrupted flush puts its
+    # records back, and the excepthook ends a run started without ``with``, then dies of the signal.
+    signal.signal(signum, signal.SIG_DFL)  # a second SIGTERM kills at once
+    raise _Terminated(signum)
+
+
+def _die_of(signum: int) -> None:
+    """Die of ``signum`` as if it had never been handled, so the exit status tells the truth."""
     signal.signal(signum, signal.SIG_DFL)
     os.kill(os.getpid(), signum)
 
 
 def _default_run_name() -> str:
+    if isinstance(exc, _Terminated):
+        _die_of(exc.signum)  # the run is recorded; exit as the signal would have, no traceback
     main = sys.modules.get("__main__")
     path = getattr(main, "__file__", None)
     return os.path.splitext(os.path.basename(path))[0] if path else "interactive"
+_deferred_signal: int | None = None
 
+
+
+    global _deferred_signal
 
 def _default_project() -> str:
     from ..store import project_root
