@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import atexit
 import itertools
-
 import os
 import signal
-
 import sys
 import threading
 import time
@@ -159,6 +157,8 @@ class Run:
             with _active_lock:
                 if _active is self:
                     _active = None
+            if _deferred_signal is not None:  # a SIGTERM arrived while this run was ending
+                _die_of(_deferred_signal)
         unused = set(self.overrides) - self._used_overrides
         if unused and status == RunStatus.FINISHED:
             warnings.warn(f"run {self.id[:8]}: --param override(s) {sorted(unused)} never used by "
@@ -172,8 +172,6 @@ class Run:
         self.end(_status_for(exc), exc)
 
 
-            if _deferred_signal is not None:  # a SIGTERM arrived while this run was ending
-                _die_of(_deferred_signal)
 def _status_for(exc: BaseException | None) -> str:
     if exc is None or (isinstance(exc, SystemExit) and exc.code in (0, None)):
         return RunStatus.FINISHED
@@ -184,6 +182,10 @@ def _status_for(exc: BaseException | None) -> str:
 
 class _Terminated(BaseException):
     """Raised in the main thread on SIGTERM so that ``with`` blocks and ``finally`` clauses run."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(f"terminated by signal {signum} ({signal.Signals(signum).name})")
+        self.signum = signum
 
 
 def run(name: str | None = None, project: str | None = None, *, store: Store | None = None,
@@ -198,10 +200,6 @@ def run(name: str | None = None, project: str | None = None, *, store: Store | N
         Groups runs (default: ``MLCONTEXT_PROJECT`` or the project folder's name).
     store : Store, optional
         Where to record (default: :func:`mlcontext.get_store`).
-    def __init__(self, signum: int) -> None:
-        super().__init__(f"terminated by signal {signum} ({signal.Signals(signum).name})")
-        self.signum = signum
-
     durability : {"buffered", "sync"}
         ``buffered`` batches writes every 100 ms in the background; ``sync`` writes each record
         before returning, so even ``kill -9`` loses nothing.
@@ -300,10 +298,16 @@ def _excepthook(exc_type: type[BaseException], exc: BaseException, trace: Traceb
         except MLContextError as error:  # never hide the user's exception behind ours
             print(f"mlcontext: could not record the end of run {current.id[:8]}: {error}",
                   file=sys.stderr)
+    if isinstance(exc, _Terminated):
+        _die_of(exc.signum)  # the run is recorded; exit as the signal would have, no traceback
     _previous_excepthook(exc_type, exc, trace)
 
 
+_deferred_signal: int | None = None
+
+
 def _on_sigterm(signum: int, _frame: FrameType | None) -> None:
+    global _deferred_signal
     current = _active
     if current is None:
         _die_of(signum)
@@ -325,16 +329,10 @@ def _die_of(signum: int) -> None:
 
 
 def _default_run_name() -> str:
-    if isinstance(exc, _Terminated):
-        _die_of(exc.signum)  # the run is recorded; exit as the signal would have, no traceback
     main = sys.modules.get("__main__")
     path = getattr(main, "__file__", None)
     return os.path.splitext(os.path.basename(path))[0] if path else "interactive"
-_deferred_signal: int | None = None
 
-
-
-    global _deferred_signal
 
 def _default_project() -> str:
     from ..store import project_root
