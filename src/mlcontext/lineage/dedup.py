@@ -25,7 +25,7 @@ from typing import Any
 
 from .. import loops
 from .item import OPEN_SCOPES, Item, make, state
-from .literals import abstract
+from .literals import Node, abstract
 from .patch import DEDUP, OUTPUT, Patch, register_patch
 
 __all__ = ["Scope", "open_scope", "close_scope", "bind", "set_dedup", "dedup_enabled", "no_dedup"]
@@ -92,6 +92,7 @@ def close_scope(scope: Scope) -> None:
 
 
 _patches_by_template: dict[tuple, Patch] = {}
+_OUT_LITERALS = tuple(("k", j) for j in range(64))
 
 
 def _fold(scope: Scope) -> None:
@@ -108,7 +109,11 @@ def _fold(scope: Scope) -> None:
         _patches_by_template[key] = patch
     literal = ("T", (("s", patch.pid), ("s", scope.label), ("T", tuple(holes))))
     call = make(DEDUP, tuple(placeholders), literal)  # recorded in the enclosing scope, if any
-    outs = [make(OUTPUT, (call,), ("k", j)) for j in range(len(outputs))]
+    # Output items are new by construction (their call is): no need to hash-cons them.
+    outs = [Item(OUTPUT, (call,), _OUT_LITERALS[j] if j < 64 else ("k", j))
+            for j in range(len(outputs))]
+    if scope.parent is not None:
+        scope.parent.items.extend(outs)
     for holder, k in live:
         bind(holder, outs[out_pos[k]])
 
@@ -146,8 +151,21 @@ def _template(items: list[Item], index: dict[int, int]) -> tuple[list, list[Item
                     k = placeholder_of[id(i)] = -len(placeholders) - 1
                     placeholders.append(i)
             refs.append(k)
-        nodes.append((it.opcode, tuple(refs), abstract(it.literals, holes)))
+        lit = it.literals
+        cached = _abstracted.get(lit)
+        if cached is None:
+            values: list = []
+            cached = _abstracted[lit] = (abstract(lit, values), tuple(values))
+            if len(_abstracted) > 100_000:  # varying literals (offsets) must not grow it forever
+                _abstracted.clear()
+        nodes.append((it.opcode, tuple(refs), cached[0]))  # holes numbered per node
+        holes.extend(cached[1])
     return nodes, placeholders, holes
+
+
+# literal -> (literal with holes numbered from 0, the hole values): the same literals recur every
+# iteration, and abstracting them again would be most of the cost of folding a body.
+_abstracted: dict[Node, tuple[Node, tuple]] = {}
 
 
 class _LoopDedup:

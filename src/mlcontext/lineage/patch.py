@@ -11,7 +11,7 @@ two processes is the same patch.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import xxhash
@@ -38,6 +38,7 @@ class Patch:
     n_holes: int
     outputs: tuple[int, ...]
     size: int  # nodes of the fully expanded body (nested patches counted per call)
+    hole_counts: tuple[int, ...]  # holes of each node
 
     @staticmethod
     def make(nodes: Sequence[TemplateNode], n_placeholders: int, n_holes: int,
@@ -45,20 +46,31 @@ class Patch:
         """Build a patch and derive its id from the template alone."""
         nodes, outputs = tuple(nodes), tuple(outputs)
         size = _validate(nodes, n_placeholders, n_holes, outputs)
+        counts = tuple(_count_holes(lit) for _, _, lit in nodes)
+        if sum(counts) != n_holes:
+            raise LineageError(f"patch has {sum(counts)} holes, says {n_holes}")
         text = dumps_literal(("T", (("k", n_placeholders), ("k", n_holes),
                                     ("T", tuple(("k", o) for o in outputs)))))
         h = xxhash.xxh3_128(text.encode())
         for opcode, refs, lit in nodes:
             h.update(b"%s\x00%s\x00%s\x00" % (opcode.encode(), repr(refs).encode(),
                                              dumps_literal(lit).encode()))
-        return Patch(h.hexdigest(), nodes, n_placeholders, n_holes, outputs, size)
+        return Patch(h.hexdigest(), nodes, n_placeholders, n_holes, outputs, size, counts)
+
+    def filled(self, holes: Sequence[Node]) -> Iterator[tuple[str, tuple[int, ...], Node]]:
+        """The template nodes with one call's hole values put in."""
+        if len(holes) != self.n_holes:
+            raise LineageError(f"{len(holes)} hole values for a patch with {self.n_holes}")
+        at = 0
+        for (opcode, refs, lit), count in zip(self.nodes, self.hole_counts, strict=True):
+            yield opcode, refs, (fill(lit, holes[at:at + count]) if count else lit)
+            at += count
 
     def expand_digests(self, input_digests: Sequence[bytes], holes: Sequence[Node]) -> list[bytes]:
         """Hashes of the output nodes for actual inputs: the hashes of the expanded lineage."""
         digests: list[bytes] = []
         outs_of: dict[int, list[bytes]] = {}
-        for index, (opcode, refs, lit) in enumerate(self.nodes):
-            lit = fill(lit, holes)
+        for index, (opcode, refs, lit) in enumerate(self.filled(holes)):
             if opcode == OUTPUT and refs[0] in outs_of:
                 digests.append(outs_of[refs[0]][lit[1]])
                 continue
@@ -96,6 +108,23 @@ def _validate(nodes: tuple, n_placeholders: int, n_holes: int, outputs: tuple) -
         if not (0 <= o < len(nodes)):
             raise LineageError(f"patch output {o} is not a node")
     return size
+
+
+def _count_holes(node: Node) -> int:
+    # Holes of one node must be numbered 0, 1, ... in the order they appear (as abstract() does).
+    seen: list[int] = []
+    stack = [node]
+    while stack:
+        tag, payload = stack.pop()
+        if tag == "h":
+            seen.append(payload)
+        elif tag in "TLS":
+            stack.extend(reversed(payload))
+        elif tag == "D":
+            stack.extend(x for _, x in reversed(payload))
+    if seen != list(range(len(seen))):
+        raise LineageError("holes in a patch node must be numbered 0, 1, ... in order")
+    return len(seen)
 
 
 PATCHES: dict[str, Patch] = {}

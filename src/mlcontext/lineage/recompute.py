@@ -18,7 +18,7 @@ import numpy as np
 from ..errors import LineageError
 from ..fingerprint import hash_array
 from .item import DATA, Item
-from .literals import build, build_call, fill
+from .literals import build, build_call
 from .log import loads, roots_of
 from .operations import fresh_out, operation
 from .patch import DEDUP, OUTPUT, PATCHES, Patch
@@ -202,9 +202,8 @@ def call(opcode: str, literals: Any, args: Sequence[Any]) -> Any:
 def run_patch(patch: Patch, inputs: Sequence[Any], holes: Sequence[Any]) -> tuple:
     """Execute a dedup patch's template for one iteration / call; its output values."""
     values: list[Any] = []
-    for opcode, refs, lit in patch.nodes:
+    for opcode, refs, lit in patch.filled(holes):
         args = [values[r] if r >= 0 else inputs[-r - 1] for r in refs]
-        lit = fill(lit, holes)
         if opcode == OUTPUT:
             values.append(args[0][lit[1]])
         elif opcode == DEDUP:
