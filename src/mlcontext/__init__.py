@@ -42,3 +42,9 @@ from .ops import TracedArray, array, random  # noqa: E402  (importing ops regist
 
 __all__ += ["lineage", "array", "recompute", "step", "random", "TracedArray"]
 # --- end lineage ---
+
+# --- reuse (issue 4) ---
+from .reuse import ReuseConfig, ReuseStats, reuse, reuse_clear, reuse_events, reuse_stats  # noqa: E402
+
+__all__ += ["reuse", "reuse_stats", "reuse_events", "reuse_clear", "ReuseConfig", "ReuseStats"]
+# --- end reuse ---

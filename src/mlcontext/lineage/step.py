@@ -18,7 +18,7 @@ import xxhash
 
 from . import dedup
 
-__all__ = ["step", "StepInfo", "code_hash"]
+__all__ = ["step", "StepInfo", "code_hash", "set_call_hook"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -29,6 +29,7 @@ class StepInfo:
 
     qualname: str
     code_hash: str
+    reuse: bool = True  # False: never reused as a whole (e.g. it reads files or the clock)
 
     @property
     def label(self) -> str:
@@ -54,14 +55,32 @@ def code_hash(fn: Callable[..., Any]) -> str:
     return h.hexdigest()
 
 
+# The reuse layer (issue 4) installs a hook here for function-level reuse:
+# ``hook(info, run, args, kwargs)`` returns the call's result, running ``run(*args, **kwargs)`` (the
+# traced body) only when it cannot reuse an earlier call. Lineage itself knows nothing of caches.
+StepHook = Callable[[StepInfo, Callable[..., Any], tuple, dict], Any]
+_call_hook: StepHook | None = None
+
+
+def set_call_hook(hook: StepHook | None) -> StepHook | None:
+    """Install ``hook`` around every step call (``None`` removes it); return the previous one."""
+    global _call_hook
+    old, _call_hook = _call_hook, hook
+    return old
+
+
 @overload
 def step(fn: F) -> F: ...
 @overload
-def step(fn: None = None, *, name: str | None = None) -> Callable[[F], F]: ...
+def step(fn: None = None, *, name: str | None = None, reuse: bool = True) -> Callable[[F], F]: ...
 
 
-def step(fn: Any = None, *, name: str | None = None) -> Any:
+def step(fn: Any = None, *, name: str | None = None, reuse: bool = True) -> Any:
     """Decorate a function as a step: its traced lineage is recorded once per control path.
+
+    With reuse on (:func:`mlcontext.reuse`), a call whose function code and input lineage were seen
+    before returns the earlier outputs without running the body; ``reuse=False`` opts a function out
+    (use it for functions that read files, the clock or unseeded random numbers).
 
     Examples
     --------
@@ -74,11 +93,10 @@ def step(fn: Any = None, *, name: str | None = None) -> Any:
     ('lineage.output', 'lineage.dedup')
     """
     if fn is None:
-        return functools.partial(step, name=name)
-    info = StepInfo(name or f"{fn.__module__}.{fn.__qualname__}", code_hash(fn))
+        return functools.partial(step, name=name, reuse=reuse)
+    info = StepInfo(name or f"{fn.__module__}.{fn.__qualname__}", code_hash(fn), reuse)
 
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
+    def run(*args: Any, **kwargs: Any) -> Any:
         if not dedup.dedup_enabled():
             return fn(*args, **kwargs)
         scope = dedup.open_scope(info.label)
@@ -86,6 +104,13 @@ def step(fn: Any = None, *, name: str | None = None) -> Any:
             return fn(*args, **kwargs)
         finally:
             dedup.close_scope(scope)
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        hook = _call_hook
+        if hook is not None:
+            return hook(info, run, args, kwargs)
+        return run(*args, **kwargs)
 
     wrapper.__mlcontext_step__ = info  # type: ignore[attr-defined]
     return wrapper

@@ -19,6 +19,7 @@ import numpy as np
 
 from ..errors import FingerprintError, UnhandledOperationWarning
 from ..fingerprint import hash_array
+from ..lineage import nondeterminism
 from ..lineage.dedup import bind
 from ..lineage.item import DATA, Item, leaf, make
 from ..lineage.literals import EMPTY_KWARGS, Node, float_node, ref, scalar
@@ -361,6 +362,7 @@ def _name(func: Any) -> str:
 def unhandled(func: Any, args: tuple, kwargs: dict) -> Any:
     """Compute ``func`` on plain values; its array outputs get opaque items (content-hashed)."""
     name = _name(func)
+    nondeterminism.note(f"opaque fallback {name}")  # a step running this is not reused (issue 4)
     if name not in _warned:
         _warned.add(name)
         warnings.warn(f"{name} is not traced precisely: computed on plain values with an opaque "

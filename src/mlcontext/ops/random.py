@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from ..lineage import nondeterminism
 from ..lineage.dedup import bind
 from ..lineage.item import Item, leaf, make, state
 from ..lineage.literals import EMPTY_KWARGS, ref
@@ -136,6 +137,8 @@ def default_rng(seed: int | list[int] | tuple[int, ...] | None = None) -> Traced
     >>> bool(np.array_equal(mc.recompute(mc.lineage.dumps(x)), np.asarray(x)))
     True
     """
+    if seed is None:  # fresh OS entropy: recorded in lineage, but a step drawing it is not reusable
+        nondeterminism.note("unseeded random generator")
     seq = np.random.SeedSequence(seed)
     entropy = seq.entropy  # the OS entropy when seed is None: recording it makes the stream exact
     if isinstance(entropy, int):

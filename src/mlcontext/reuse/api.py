@@ -1,0 +1,166 @@
+"""The public face of reuse: ``mc.reuse(...)``, ``mc.reuse_stats()``, ``mc.reuse_events()``.
+
+One process-wide :class:`~.cache.LineageCache` serves every thread. Reuse is on by default (policy
+``hybrid``): importing mlcontext installs the executor in mlcontext's own dispatcher and the hook
+around ``@mc.step`` calls; nothing outside mlcontext is patched.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from ..errors import ConfigError
+from ..lineage.step import set_call_hook
+from ..ops import dispatch as _dispatch
+from .cache import LineageCache
+from .config import ReuseConfig
+from .executor import ReuseExecutor, set_current
+from .multilevel import StepReuse
+from .persistent import PersistentTier
+from .stats import Event, ReuseStats
+
+__all__ = ["reuse", "reuse_stats", "reuse_events", "reuse_clear", "reuse_config", "get_cache",
+           "set_tier_factory"]
+
+_lock = threading.RLock()
+_cache = LineageCache(ReuseConfig())
+_tier_factory: Callable[[], PersistentTier] | None = None
+
+
+def set_tier_factory(factory: Callable[[], PersistentTier] | None) -> None:
+    """How ``mc.reuse(persist=True)`` finds a persistent tier (the tracking layer registers the
+    default store's)."""
+    global _tier_factory
+    _tier_factory = factory
+
+
+def get_cache() -> LineageCache:
+    """The process-wide lineage cache."""
+    return _cache
+
+
+def reuse_config() -> ReuseConfig:
+    """The active reuse settings."""
+    return _cache.config
+
+
+def _install(config: ReuseConfig) -> None:
+    executor = ReuseExecutor(_cache, config.partial) if config.full else None
+    _dispatch.set_executor(executor)
+    set_current(executor)
+    set_call_hook(StepReuse(_cache) if config.multilevel else None)
+
+
+class _Applied:
+    """Returned by :func:`reuse`: the new config, and a context manager restoring the old one."""
+
+    def __init__(self, config: ReuseConfig, previous: ReuseConfig, previous_tier: Any) -> None:
+        self.config = config
+        self._previous = previous
+        self._previous_tier = previous_tier
+
+    def __enter__(self) -> ReuseConfig:
+        return self.config
+
+    def __exit__(self, *exc: Any) -> None:
+        with _lock:
+            _cache.configure(self._previous)
+            _cache.attach_tier(self._previous_tier)
+            _install(self._previous)
+
+    def __repr__(self) -> str:
+        return repr(self.config)
+
+
+def reuse(policy: str | None = None, *, budget: int | None = None, eviction: str | None = None,
+          spill: bool | None = None, spill_dir: str | None = None, persist: bool | None = None,
+          tier: PersistentTier | None = None, min_compute_s: float | None = None) -> _Applied:
+    """Set how traced computations are reused; usable as a context manager to restore the old setting.
+
+    Parameters
+    ----------
+    policy
+        ``"none"``, ``"full"`` (same lineage hash, same value), ``"partial"`` (full plus rewrites
+        from cached pieces), ``"multilevel"`` (whole ``@mc.step`` calls) or ``"hybrid"`` (all; the
+        default).
+    budget
+        Bytes the in-memory cache may hold.
+    eviction
+        ``"cost_size"`` (default), ``"lru"`` or ``"dag_height"``.
+    spill, spill_dir
+        Whether evicted entries worth it go to a local folder, and which one.
+    persist, tier
+        Write entries to a persistent tier shared by processes (``tier``, or the default store's).
+    min_compute_s
+        Operations faster than this are never cached.
+
+    Examples
+    --------
+    >>> import numpy as np, mlcontext as mc
+    >>> X = mc.array(np.random.default_rng(0).random((200, 5)))
+    >>> with mc.reuse("hybrid", min_compute_s=0):
+    ...     a = X.T @ X
+    ...     b = X.T @ X          # same lineage: served from the cache
+    >>> bool(np.array_equal(a, b))
+    True
+    """
+    with _lock:
+        previous, previous_tier = _cache.config, _cache.tier
+        config = previous.with_(policy=policy, budget=budget, eviction=eviction, spill=spill,
+                                spill_dir=spill_dir, persist=persist, min_compute_s=min_compute_s)
+        if config.persist and tier is None and _cache.tier is None:
+            if _tier_factory is None:
+                raise ConfigError("persist=True needs a persistent tier: pass tier=... or import "
+                                  "mlcontext (whose tracking layer provides the default store's)")
+            tier = _tier_factory()
+        if tier is not None:
+            _cache.attach_tier(tier)
+        _cache.configure(config)
+        _install(config)
+        return _Applied(config, previous, previous_tier)
+
+
+def reuse_stats() -> ReuseStats:
+    """Counters of the reuse layer since the process started (or :func:`reuse_clear`).
+
+    Examples
+    --------
+    >>> import mlcontext as mc
+    >>> s = mc.reuse_stats()
+    >>> s.hits >= 0 and s.saved_s >= 0
+    True
+    """
+    return _cache.stats()
+
+
+def reuse_clear(*, stats: bool = True) -> None:
+    """Empty the in-memory and spill tiers (the persistent tier stays), and reset the counters."""
+    _cache.clear()
+    if stats:
+        _cache.counters.reset()
+
+
+@contextmanager
+def reuse_events() -> Iterator[list[Event]]:
+    """Record which operations and steps were computed or reused inside the block.
+
+    The yielded list is filled when the block ends; each :class:`~.stats.Event` has ``kind``
+    (``computed``, ``reused``, ``partial``, ``step_computed``, ``step_reused``), ``name`` (opcode or
+    step name) and ``key`` (lineage hash).
+    """
+    events: list[Event] = []
+    log = _cache.events
+    saved = log.enabled
+    log.take()
+    log.enabled = True
+    try:
+        yield events
+    finally:
+        log.enabled = saved
+        events.extend(log.take())
+
+
+_install(_cache.config)

@@ -1,0 +1,99 @@
+"""What the reuse layer does: the policy, the memory budget, eviction, spilling, the persistent tier.
+
+One :class:`ReuseConfig` is active per process (:func:`mlcontext.reuse` replaces it). Policies follow
+LIMA (SIGMOD 2021, §5): ``full`` probes the cache by lineage hash before every operation, ``partial``
+adds rewrites that compute a result from cached pieces, ``multilevel`` reuses whole ``@mc.step`` calls,
+``hybrid`` is all three and ``none`` turns reuse off.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from ..errors import ConfigError
+
+__all__ = ["ReuseConfig", "POLICIES", "EVICTIONS", "DEFAULT_BUDGET"]
+
+POLICIES = ("none", "full", "partial", "multilevel", "hybrid")
+EVICTIONS = ("cost_size", "lru", "dag_height")
+
+
+def _default_budget() -> int:
+    # A quarter of physical memory, at most 4 GiB: the cache competes with the program it speeds up.
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        total = 8 << 30
+    return int(min(total // 4, 4 << 30))
+
+
+DEFAULT_BUDGET = _default_budget()
+
+
+@dataclass(frozen=True, slots=True)
+class ReuseConfig:
+    """The reuse settings of the process.
+
+    Attributes
+    ----------
+    policy : str
+        ``none | full | partial | multilevel | hybrid`` (default ``hybrid``: all of them).
+    budget : int
+        Bytes of values the in-memory cache may hold; beyond it entries are evicted.
+    eviction : str
+        ``cost_size`` (compute time per byte, raised by hits; the default), ``lru`` or ``dag_height``
+        (deep intermediates go first: values near the leaves are reused more often).
+    spill : bool
+        Evicted entries whose recompute costs more than reading them back are written to a local
+        folder (``spill_dir``, a temporary folder by default) instead of being dropped.
+    min_compute_s : float
+        Operations faster than this are never cached: a probe and the bookkeeping would cost more.
+    disk_bytes_per_s : float
+        The read speed assumed when deciding between spilling and deleting.
+    persist : bool
+        Write entries worth it to the persistent tier (the artifact store, indexed by lineage hash),
+        so that other processes reuse them; needs a tier (``mc.reuse(persist=True)`` uses the default
+        store's).
+    persist_min_s : float
+        Only entries whose compute took at least this long are written to the persistent tier.
+    """
+
+    policy: str = "hybrid"
+    budget: int = DEFAULT_BUDGET
+    eviction: str = "cost_size"
+    spill: bool = True
+    spill_dir: str | None = None
+    min_compute_s: float = 2e-5
+    disk_bytes_per_s: float = 500e6
+    persist: bool = False
+    persist_min_s: float = 1e-3
+    extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.policy not in POLICIES:
+            raise ConfigError(f"reuse policy {self.policy!r} is not one of {', '.join(POLICIES)}")
+        if self.eviction not in EVICTIONS:
+            raise ConfigError(f"eviction policy {self.eviction!r} is not one of {', '.join(EVICTIONS)}")
+        if self.budget < 0:
+            raise ConfigError(f"reuse budget must be >= 0 bytes, not {self.budget}")
+
+    @property
+    def full(self) -> bool:
+        """Operations are probed by lineage hash (full reuse)."""
+        return self.policy in ("full", "partial", "hybrid")
+
+    @property
+    def partial(self) -> bool:
+        """Partial-reuse rewrites are tried on a miss."""
+        return self.policy in ("partial", "hybrid")
+
+    @property
+    def multilevel(self) -> bool:
+        """``@mc.step`` calls are reused as a whole."""
+        return self.policy in ("multilevel", "hybrid")
+
+    def with_(self, **changes: Any) -> ReuseConfig:
+        """A copy with ``changes`` (``None`` values keep the current setting)."""
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})

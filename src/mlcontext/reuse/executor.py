@@ -1,0 +1,166 @@
+"""The executor the reuse layer installs in the dispatcher: probe, rewrite, compute, admit.
+
+``mlcontext.ops.dispatch`` runs every traced operation through one executor (``set_executor``); this
+one probes the cache by the item's lineage hash, tries the partial-reuse rewrites on a miss, and
+otherwise computes the value, timing it, and admits it if it is worth keeping.
+
+Mutation safety: a cached value is made read-only before anyone sees it (the array itself when it
+owns its memory, else a read-only view), and a result that may share memory with an argument is
+copied before it is cached, so writing into a plain array later can never change a cached value.
+Traced arrays never write into their values (``__setitem__``, ``out=`` and in-place operations make
+new versions), so the read-only flag is never in their way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from time import perf_counter
+from typing import Any
+
+import numpy as np
+
+from ..lineage.item import Item
+from ..lineage.operations import Operation
+from .cache import MISS, LineageCache
+from .rewrites import STACK_OPCODES, Rewritten, note_stack, try_rewrite
+
+__all__ = ["ReuseExecutor", "freeze_array", "admit_piece", "NON_REUSABLE_PREFIXES"]
+
+# Operations whose result is not determined by their lineage (or that are never worth caching).
+NON_REUSABLE_PREFIXES = ("numpy.random.", "lineage.opaque", "io.")
+
+_current: ReuseExecutor | None = None
+
+
+def freeze_array(value: np.ndarray, args: tuple = (), *, copy_views: bool = True) -> np.ndarray | None:
+    """A read-only version of ``value`` that nothing else can write through.
+
+    A value that may share memory with an argument (a view: ``X.T``, ``B[:, :k]``) is copied, keeping
+    its memory layout (``order="K"``: a BLAS call on a copy in another layout may round differently),
+    or, with ``copy_views=False``, refused (``None``): views cost nothing to recompute.
+    """
+    if any(isinstance(a, np.ndarray) and (a is value or np.may_share_memory(value, a))
+           for a in _flat(args)):
+        if not copy_views:
+            return None
+        value = value.copy(order="K")
+    if value.base is None:
+        value.flags.writeable = False
+        return value
+    view = value.view()
+    view.flags.writeable = False
+    return view
+
+
+def _flat(args: Any) -> list:
+    out = []
+    for a in args:
+        if isinstance(a, list | tuple):
+            out.extend(_flat(a))
+        else:
+            out.append(a)
+    return out
+
+
+def _freeze(value: Any, args: tuple) -> Any:
+    if type(value) is np.ndarray:
+        return None if value.dtype.hasobject else freeze_array(value, args, copy_views=False)
+    if isinstance(value, np.generic):
+        return value
+    if isinstance(value, tuple) and value and all(type(v) is np.ndarray for v in value):
+        parts = [freeze_array(v, args, copy_views=False) for v in value]
+        if any(p is None for p in parts):
+            return None
+        return type(value)(*parts) if hasattr(value, "_fields") else tuple(parts)
+    return None
+
+
+def _size(value: Any) -> int:
+    if isinstance(value, tuple):
+        return sum(int(v.nbytes) for v in value)
+    return int(value.nbytes)
+
+
+class ReuseExecutor:
+    """Full and partial reuse of traced operations through a :class:`LineageCache`."""
+
+    def __init__(self, cache: LineageCache, partial: bool) -> None:
+        self.cache = cache
+        self.partial = partial
+        self._reusable: dict[str, bool] = {}
+
+    def __call__(self, op: Operation, item: Item, args: tuple, kwargs: dict) -> Any:
+        opcode = op.opcode
+        reusable = self._reusable.get(opcode)
+        if reusable is None:
+            reusable = self._reusable[opcode] = not opcode.startswith(NON_REUSABLE_PREFIXES)
+        if not reusable:
+            return op.fn(*args, **kwargs)
+        cache = self.cache
+        key = item.digest
+        value, placeholder = cache.reserve(key)
+        if value is not MISS:
+            cache.counters.hits += 1
+            if cache.events.enabled:
+                cache.events.add("reused", opcode, key)
+            if opcode in STACK_OPCODES:
+                note_stack(item, opcode, args, kwargs, value)
+            return value
+        try:
+            value = self._compute(op, item, key, args, kwargs)
+        except BaseException:
+            cache.abandon(key, placeholder)
+            raise
+        cache.fulfil(key, placeholder)
+        return value
+
+    def _compute(self, op: Operation, item: Item, key: bytes, args: tuple, kwargs: dict) -> Any:
+        cache = self.cache
+        t0 = perf_counter()
+        rewritten = try_rewrite(item, args, kwargs, cache) if self.partial else MISS
+        if rewritten is MISS:
+            value = op.fn(*args, **kwargs)
+            kind = "computed"
+        else:
+            value = rewritten.value
+            kind = "partial" if rewritten.reused else "computed"
+        cost = perf_counter() - t0
+        if kind == "partial":
+            cache.counters.partial_hits += 1
+        else:
+            cache.counters.misses += 1
+        if cache.events.enabled:
+            cache.events.add(kind, op.opcode, key)
+        if op.opcode in STACK_OPCODES:
+            note_stack(item, op.opcode, args, kwargs, value)
+        if cost >= cache.config.min_compute_s:
+            frozen = _freeze(value, args)
+            if frozen is not None and cache.put(key, frozen, cost, _size(frozen), item.height):
+                return frozen
+        return value
+
+
+def admit_piece(key: bytes, compute: Callable[[], np.ndarray], height: int) -> np.ndarray:
+    """Compute a hypothetical piece a rewrite needs and cache it under its lineage hash."""
+    executor = _current
+    t0 = perf_counter()
+    value = compute()
+    cost = perf_counter() - t0
+    if executor is not None and cost >= executor.cache.config.min_compute_s:
+        value = np.ascontiguousarray(value)
+        frozen = freeze_array(value)
+        executor.cache.put(key, frozen, cost, int(frozen.nbytes), height)
+        return frozen
+    return value
+
+
+def set_current(executor: ReuseExecutor | None) -> None:
+    global _current
+    _current = executor
+
+
+def cache_of(executor: Any) -> LineageCache | None:
+    return executor.cache if isinstance(executor, ReuseExecutor) else None
+
+
+__all__ += ["set_current", "cache_of", "Rewritten"]

@@ -1,0 +1,176 @@
+"""Multi-level (function-level) reuse of ``@mc.step`` calls (LIMA §5.1, SystemDS function reuse).
+
+A call is keyed by the step's qualified name, the hash of its code and the lineage of its inputs:
+traced arrays by their lineage hash, plain arrays and Python values by content hash. A call whose key
+was seen returns the earlier outputs — all of them, with their lineage — without running the body.
+A call is not reused (and not cached) when
+
+* an argument has no deterministic fingerprint (a callable, an open file…);
+* its body noted something its lineage does not determine (an unseeded ``mc.random`` generator, an
+  opaque fallback: :mod:`mlcontext.lineage.nondeterminism`), or drew from NumPy's legacy global
+  generator or Python's ``random`` module (their states are compared before and after the call);
+* an output cannot be frozen (see :class:`~.persistent.Frozen`);
+* the step was declared ``@mc.step(reuse=False)``.
+"""
+
+from __future__ import annotations
+
+import copy
+import random
+from collections.abc import Callable
+from time import perf_counter
+from typing import Any
+
+import numpy as np
+import xxhash
+
+from ..errors import FingerprintError
+from ..fingerprint import hash_array, hash_value
+from ..lineage import nondeterminism
+from ..lineage.step import StepInfo
+from ..ops.traced import TracedArray
+from .cache import MISS, LineageCache
+from .executor import freeze_array
+from .persistent import Frozen
+
+__all__ = ["StepReuse", "step_key"]
+
+
+def step_key(info: StepInfo, args: tuple, kwargs: dict) -> tuple[bytes, int, list] | None:
+    """``(key, max input height, input arrays)`` of a call, or ``None`` if an argument cannot be
+    fingerprinted."""
+    h = xxhash.xxh3_128()
+    h.update(b"lineage.step\x00%s\x00%s\x00" % (info.qualname.encode(), info.code_hash.encode()))
+    height = 0
+    arrays: list = []
+
+    def feed(x: Any) -> None:
+        nonlocal height
+        t = type(x)
+        if t is TracedArray:
+            h.update(b"r" + x._item.digest)
+            height = max(height, x._item.height)
+            arrays.append(x._value)
+        elif isinstance(x, np.ndarray):
+            h.update(b"a" + hash_array(x).encode())
+            arrays.append(x)
+        elif t is tuple or t is list:
+            h.update(b"(%d" % len(x))
+            for v in x:
+                feed(v)
+            h.update(b")")
+        elif t is dict and all(type(k) is str for k in x):
+            h.update(b"{%d" % len(x))
+            for k in sorted(x):
+                h.update(k.encode() + b"\x00")
+                feed(x[k])
+            h.update(b"}")
+        else:
+            h.update(b"v" + hash_value(x).encode())
+
+    try:
+        feed(args)
+        feed(kwargs)
+    except FingerprintError:
+        return None
+    return h.digest(), height, arrays
+
+
+def _freeze_tree(x: Any, inputs: list) -> tuple | None:
+    t = type(x)
+    if t is TracedArray:
+        v = x._value
+        if isinstance(v, np.ndarray):
+            return ("traced", freeze_array(v, tuple(inputs)), x._item)
+        return ("traced", v, x._item)
+    if isinstance(x, np.ndarray):
+        return None if x.dtype.hasobject else ("array", freeze_array(x.copy(order="K")))
+    if isinstance(x, np.generic):
+        return ("scalar", x)
+    if t in (int, float, str, bool) or x is None:
+        return ("py", x)
+    if t is tuple or t is list:
+        parts = [_freeze_tree(v, inputs) for v in x]
+        return None if any(p is None for p in parts) else (t.__name__, parts)
+    if t is dict and all(type(k) is str for k in x):
+        parts = [(k, _freeze_tree(v, inputs)) for k, v in x.items()]
+        return None if any(p is None for _, p in parts) else ("dict", parts)
+    return None
+
+
+def _thaw(node: tuple) -> Any:
+    kind = node[0]
+    if kind == "traced":
+        return TracedArray(node[1], node[2])
+    if kind == "array":
+        return node[1].copy()
+    if kind in ("scalar", "py"):
+        return copy.copy(node[1])
+    if kind == "tuple":
+        return tuple(_thaw(c) for c in node[1])
+    if kind == "list":
+        return [_thaw(c) for c in node[1]]
+    return {k: _thaw(c) for k, c in node[1]}
+
+
+def _nbytes(node: tuple) -> int:
+    kind = node[0]
+    if kind in ("traced", "array"):
+        return int(getattr(node[1], "nbytes", 8))
+    if kind in ("tuple", "list"):
+        return sum(_nbytes(c) for c in node[1])
+    if kind == "dict":
+        return sum(_nbytes(c) for _, c in node[1])
+    return 64
+
+
+def _global_rng_states() -> tuple:
+    # NumPy's legacy generator and Python's ``random``: a body that draws from them changes them.
+    state = np.random.get_state(legacy=False)
+    return (state["state"]["key"][:4].tobytes(), state["state"]["pos"], random.getstate()[1][:4])
+
+
+class StepReuse:
+    """The step hook: reuse whole calls through ``cache``."""
+
+    def __init__(self, cache: LineageCache) -> None:
+        self.cache = cache
+
+    def __call__(self, info: StepInfo, run: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
+        keyed = step_key(info, args, kwargs) if info.reuse else None
+        if keyed is None:
+            return run(*args, **kwargs)
+        key, height, inputs = keyed
+        cache = self.cache
+        value, placeholder = cache.reserve(key)
+        if value is not MISS:
+            cache.counters.step_hits += 1
+            if cache.events.enabled:
+                cache.events.add("step_reused", info.qualname, key)
+            return _thaw(value.tree)
+        try:
+            result = self._run(info, run, args, kwargs, key, height, inputs)
+        except BaseException:
+            cache.abandon(key, placeholder)
+            raise
+        cache.fulfil(key, placeholder)
+        return result
+
+    def _run(self, info: StepInfo, run: Callable[..., Any], args: tuple, kwargs: dict, key: bytes,
+             height: int, inputs: list) -> Any:
+        cache = self.cache
+        noted, states = nondeterminism.count(), _global_rng_states()
+        t0 = perf_counter()
+        result = run(*args, **kwargs)
+        cost = perf_counter() - t0
+        cache.counters.step_misses += 1
+        if cache.events.enabled:
+            cache.events.add("step_computed", info.qualname, key)
+        if nondeterminism.count() != noted or _global_rng_states() != states:
+            return result  # drew unseeded randomness or ran an opaque operation: never reused
+        tree = _freeze_tree(result, inputs)
+        if tree is None:
+            return result
+        frozen = Frozen(tree, _nbytes(tree))
+        cache.put(key, frozen, cost, max(frozen.nbytes, 64), height + 1)
+        return _thaw(tree)

@@ -1,0 +1,148 @@
+"""The persistent tier: a protocol the reuse layer talks to, and the codec of what it stores.
+
+The reuse layer knows nothing of the store (layers point down); :mod:`mlcontext.tracking` implements
+:class:`PersistentTier` on the artifact store plus a ``cache_entries`` index (lineage hash → artifact
+hash, compute cost, size, hits). Values cross it as bytes made here: ``.npy`` for an operation's array,
+a small JSON document plus an ``.npz`` for a step's outputs (lineage as log text). No pickles, so a
+shared store cannot make a reader execute code.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any, Protocol
+
+import numpy as np
+
+from ..lineage import dumps, loads
+from ..lineage.item import Item
+from .spill import decode_array, encode_array
+
+__all__ = ["PersistentTier", "encode_value", "decode_value", "Frozen"]
+
+_ARRAY, _STEP = b"A", b"S"
+
+
+class PersistentTier(Protocol):
+    """Where entries outlive the process. Keys are lineage hashes as 32 hex characters."""
+
+    def keys(self) -> set[str]:
+        """The keys held now (probing a set is cheaper than a query per operation)."""
+        ...
+
+    def get(self, key: str) -> tuple[bytes, float] | None:
+        """``(bytes, compute cost in seconds)`` of ``key``, ``None`` if absent; raises
+        ``ArtifactCorruptedError`` (after discarding the entry) when the stored bytes do not match
+        their content hash."""
+        ...
+
+    def put(self, key: str, data: bytes, cost_s: float, size: int) -> None:
+        """Store ``data`` for ``key``; ``cost_s`` is the measured compute time, ``size`` bytes."""
+        ...
+
+    def hit(self, key: str, saved_s: float) -> None:
+        """Count a reuse of ``key`` that saved ``saved_s`` seconds."""
+        ...
+
+    def discard(self, key: str) -> None:
+        """Forget ``key`` (its bytes could not be decoded)."""
+        ...
+
+
+class Frozen:
+    """The outputs of a step call as the cache keeps them: arrays read-only, lineage items kept.
+
+    ``tree`` nodes: ``("traced", array, item)``, ``("array", array)``, ``("scalar", np.generic)``,
+    ``("tuple"|"list", [nodes])``, ``("dict", [(str key, node)])``, ``("py", value)`` for ints, floats,
+    strings, bools and None. Anything else cannot be frozen: the call is then not reused at all.
+    """
+
+    __slots__ = ("tree", "nbytes")
+
+    def __init__(self, tree: tuple, nbytes: int) -> None:
+        self.tree = tree
+        self.nbytes = nbytes
+
+
+def encode_value(value: Any) -> bytes | None:
+    """Bytes for the persistent tier, or ``None`` for values it does not hold (tuples of arrays)."""
+    if isinstance(value, np.ndarray) and not value.dtype.hasobject:
+        return _ARRAY + encode_array(value)
+    if isinstance(value, Frozen):
+        return _encode_frozen(value)
+    return None
+
+
+def decode_value(data: bytes) -> Any:
+    """The value of :func:`encode_value` bytes; ``ValueError`` when they are malformed."""
+    tag, body = data[:1], data[1:]
+    if tag == _ARRAY:
+        return decode_array(body)
+    if tag == _STEP:
+        return _decode_frozen(body)
+    raise ValueError("unknown persistent entry tag")
+
+
+def _encode_frozen(frozen: Frozen) -> bytes | None:
+    arrays: list[np.ndarray] = []
+    items: list[Item] = []
+
+    def enc(node: tuple) -> Any:
+        kind = node[0]
+        if kind == "traced":
+            arrays.append(node[1])
+            items.append(node[2])
+            return ["traced", len(arrays) - 1, len(items) - 1]
+        if kind in ("array", "scalar"):
+            arrays.append(np.asarray(node[1]))
+            return [kind, len(arrays) - 1]
+        if kind in ("tuple", "list"):
+            return [kind, [enc(c) for c in node[1]]]
+        if kind == "dict":
+            return ["dict", [[k, enc(c)] for k, c in node[1]]]
+        return ["py", node[1]]
+
+    try:
+        doc = enc(frozen.tree)
+        if any(a.dtype.hasobject for a in arrays):
+            return None
+        header = json.dumps({"tree": doc, "log": dumps(items) if items else None},
+                            allow_nan=True).encode()
+    except (TypeError, ValueError):
+        return None
+    buf = io.BytesIO()
+    np.savez(buf, *arrays)
+    return _STEP + len(header).to_bytes(8, "little") + header + buf.getvalue()
+
+
+def _decode_frozen(body: bytes) -> Frozen:
+    try:
+        n = int.from_bytes(body[:8], "little")
+        header = json.loads(body[8:8 + n])
+        with np.load(io.BytesIO(body[8 + n:]), allow_pickle=False) as npz:
+            arrays = [npz[f"arr_{k}"] for k in range(len(npz.files))]
+    except (OSError, EOFError, KeyError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"malformed step entry: {exc}") from None
+    items = [] if header["log"] is None else loads(header["log"])
+    items = [items] if isinstance(items, Item) else list(items)
+    for a in arrays:
+        a.flags.writeable = False
+
+    def dec(node: list) -> tuple:
+        kind = node[0]
+        if kind == "traced":
+            return ("traced", arrays[node[1]], items[node[2]])
+        if kind == "array":
+            return ("array", arrays[node[1]])
+        if kind == "scalar":
+            return ("scalar", arrays[node[1]][()])
+        if kind in ("tuple", "list"):
+            return (kind, [dec(c) for c in node[1]])
+        if kind == "dict":
+            return ("dict", [(k, dec(c)) for k, c in node[1]])
+        if kind == "py":
+            return ("py", node[1])
+        raise ValueError(f"unknown node {kind!r}")
+
+    return Frozen(dec(header["tree"]), sum(a.nbytes for a in arrays))

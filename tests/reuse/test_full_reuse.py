@@ -1,0 +1,94 @@
+"""Full reuse: same lineage hash, same value; counters, events, mutation safety, non-reusable ops."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import mlcontext as mc
+
+RNG = np.random.default_rng(0)
+XN = RNG.normal(size=(300, 8))
+YN = RNG.normal(size=300)
+
+
+def test_lambda_sweep_computes_gram_once(check) -> None:
+    X, y = mc.array(XN, name="X"), mc.array(YN, name="y")
+    with mc.reuse_events() as first:
+        w0 = np.linalg.solve(X.T @ X + 0.1 * np.eye(8), X.T @ y)
+    with mc.reuse_events() as second:
+        w1 = np.linalg.solve(X.T @ X + 1.0 * np.eye(8), X.T @ y)
+    check(first, did=["numpy.matmul", "numpy.linalg.solve"])
+    check(second, did=["numpy.linalg.solve"], did_not=["numpy.matmul"], reused=["numpy.matmul"])
+    expect = np.linalg.solve(XN.T @ XN + np.eye(8), XN.T @ YN)
+    assert np.array_equal(np.asarray(w1), expect)
+    assert w0.lineage != w1.lineage
+    s = mc.reuse_stats()
+    assert s.hits >= 2 and s.misses >= 4 and s.saved_s > 0
+
+
+def test_reused_value_keeps_its_lineage() -> None:
+    X = mc.array(XN, name="X")
+    a, b = X.T @ X, X.T @ X
+    assert a.lineage == b.lineage
+    assert np.array_equal(np.asarray(a), np.asarray(b))
+    assert np.array_equal(mc.recompute(mc.lineage.dumps(b), inputs={"X": XN}), np.asarray(b))
+
+
+def test_policy_none_computes_everything() -> None:
+    X = mc.array(XN)
+    with mc.reuse("none"), mc.reuse_events() as events:
+        X.T @ X
+        X.T @ X
+    assert events == []
+    assert mc.reuse_stats().hits == 0
+
+
+def test_writing_into_results_never_changes_the_cache() -> None:
+    X = mc.array(XN)
+    g = X.T @ X
+    plain = np.asarray(g)
+    with pytest.raises(ValueError):
+        plain[0, 0] = 99.0  # the cached value is read-only
+    g[0, 0] = 99.0  # a traced write makes a new version, the cached one is untouched
+    again = X.T @ X
+    assert np.asarray(again)[0, 0] == (XN.T @ XN)[0, 0]
+    np.add(g, 1.0, out=g)  # out= on a traced array: a new version too
+    assert np.asarray(X.T @ X)[0, 0] == (XN.T @ XN)[0, 0]
+
+
+def test_views_of_plain_arguments_are_copied_before_caching() -> None:
+    from mlcontext.reuse.executor import freeze_array
+
+    base = np.arange(12.0).reshape(3, 4)
+    assert freeze_array(base.T, (base,), copy_views=False) is None  # operations: views not cached
+    frozen = freeze_array(base[:, :2], (base,))  # step outputs: views of inputs are copied
+    base[0, 0] = -1.0  # the argument is written afterwards
+    assert frozen[0, 0] == 0.0 and not frozen.flags.writeable
+    assert freeze_array(base.T, (base,)).flags.f_contiguous  # the copy keeps the layout
+    owned = np.ones(3)
+    assert freeze_array(owned) is owned and not owned.flags.writeable
+
+
+def test_unseeded_randomness_is_never_served_twice() -> None:
+    a = mc.random.default_rng().normal(size=5)
+    b = mc.random.default_rng().normal(size=5)
+    assert not np.array_equal(np.asarray(a), np.asarray(b))
+    s1 = mc.random.default_rng(7).normal(size=5)
+    s2 = mc.random.default_rng(7).normal(size=5)
+    assert np.array_equal(np.asarray(s1), np.asarray(s2))
+
+
+def test_cheap_operations_are_not_admitted() -> None:
+    X = mc.array(XN)
+    with mc.reuse(min_compute_s=10.0):
+        before = mc.reuse_stats().entries
+        X.T @ X
+        assert mc.reuse_stats().entries == before
+
+
+def test_bad_policy_is_refused() -> None:
+    with pytest.raises(mc.ConfigError):
+        mc.reuse("sometimes")
+    with pytest.raises(mc.ConfigError):
+        mc.reuse(eviction="random")
