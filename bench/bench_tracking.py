@@ -79,8 +79,8 @@ def bench_log() -> dict[str, float]:
     try:
         run = mc.run("bench-log", project="bench", store=store)
         log = mc.log
-        for epoch in mc.loop("epoch", range(N_LOG // 1000)):
-            for step in mc.loop("step", range(1000)):
+        for _epoch in mc.loop("epoch", range(N_LOG // 1000)):
+            for _step in mc.loop("step", range(1000)):
                 start = timer()
                 log("loss", 0.5)
                 samples.append(timer() - start)
@@ -197,7 +197,7 @@ def _build_runs_store(home: Path) -> None:
                 durability="buffered"))
             params += [(run_id, f"p{j:02d}", json.dumps(k * 0.001 + j if j % 2 else f"v{j}"),
                         "float" if j % 2 else "str", False) for j in range(N_PARAMS)]
-            metrics += [(run_id, f"m{j}", j, k * 0.01 + j, started + j, '{"epoch":%d}' % j)
+            metrics += [(run_id, f"m{j}", j, k * 0.01 + j, started + j, f'{{"epoch":{j}}}')
                         for j in range(N_METRICS)]
         with meta.write() as conn:
             conn.execute(t.Run.__table__.insert(), runs)

@@ -8,6 +8,7 @@ errors of the database are translated into the :mod:`mlcontext.errors` hierarchy
 from __future__ import annotations
 
 import functools
+import gc
 import itertools
 import json
 import math
@@ -16,6 +17,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Engine, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -246,16 +248,16 @@ class MetadataStore:
             query = query.where(t.Run.user == user)
         if limit is not None:
             query = query.limit(limit)
-        with self.read() as conn:
-            runs = pd.DataFrame(conn.execute(query).all(),
-                                columns=["id", "project", "name", "status", "user", "host", "started_at",
-                                         "ended_at", "git_commit", "git_dirty"])
-            ids = select(query.subquery().c.id)
-            params = conn.execute(select(t.Param.run_id, t.Param.name, t.Param.value)
-                                  .where(t.Param.run_id.in_(ids))).all()
-            latest = conn.execute(select(t.LatestMetric.run_id, t.LatestMetric.name, t.LatestMetric.value)
-                                  .where(t.LatestMetric.run_id.in_(ids))).all()
-        return _assemble_runs(runs, params, latest)
+        ids = select(query.subquery().c.id)
+        with _gc_paused():
+            with self.read() as conn:
+                runs = conn.execute(query).all()
+                params = _driver_rows(conn, select(t.Param.run_id, t.Param.name, t.Param.value)
+                                      .where(t.Param.run_id.in_(ids)))
+                latest = _driver_rows(conn, select(t.LatestMetric.run_id, t.LatestMetric.name,
+                                                   t.LatestMetric.value)
+                                      .where(t.LatestMetric.run_id.in_(ids)))
+            return _assemble_runs(runs, params, latest)
 
     def metrics_frame(self, names: Sequence[str], project: str | None = None,
                       run_ids: Sequence[str] | None = None) -> pd.DataFrame:
@@ -312,22 +314,75 @@ def _null_to_nan(value: float | None) -> float:
     return math.nan if value is None else value
 
 
-def _assemble_runs(runs: pd.DataFrame, params: list, latest: list) -> pd.DataFrame:
-    runs["start"] = pd.to_datetime(runs.pop("started_at"), unit="s", utc=True)
-    end = pd.to_datetime(runs.pop("ended_at"), unit="s", utc=True)
-    runs["duration"] = (end - runs["start"]).dt.total_seconds()
-    runs = runs.set_index("id", drop=False)
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while hundreds of thousands of row tuples are built.
+
+    They hold no cycles, yet each few hundred allocations trigger a collection that walks them
+    all: 40% of ``mc.runs()`` on 10,000 runs × 30 values.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _driver_rows(conn: Connection, stmt: Any) -> list[tuple]:
+    """All rows of ``stmt`` as the driver returns them (tuples), without SQLAlchemy's Row objects.
+
+    For columns that need no result processing (strings, floats): building a Row costs about 2 µs,
+    which was a third of ``mc.runs()`` on 10,000 runs × 30 values.
+    """
+    result = conn.execute(stmt)
+    try:
+        return list(result.cursor.fetchall())
+    finally:
+        result.close()
+
+
+_RUN_FRAME_COLUMNS = ["id", "project", "name", "status", "user", "host", "started_at", "ended_at",
+                      "git_commit", "git_dirty"]
+
+
+def _assemble_runs(runs: list[tuple], params: list[tuple], latest: list[tuple]) -> pd.DataFrame:
+    """The run table: run columns, then ``param.<name>`` and ``metric.<name>`` columns (sorted).
+
+    Speed (10,000 runs × 30 values went from 3.9 s to well under 1 s): rows are never handed to
+    pandas as SQLAlchemy Rows (pandas probes each for ``_fields``, and each probe raises inside
+    SQLAlchemy); the pivot is done by hand instead of ``DataFrame.pivot`` + ``join``; param values
+    are decoded with one ``json.loads`` for all of them.
+    """
+    data: dict[str, Any] = {c: [] for c in _RUN_FRAME_COLUMNS}
+    if runs:
+        data = {c: list(v) for c, v in zip(_RUN_FRAME_COLUMNS, zip(*runs, strict=True), strict=True)}
+    start = pd.to_datetime(pd.Series(data.pop("started_at"), dtype="float64"), unit="s", utc=True)
+    end = pd.to_datetime(pd.Series(data.pop("ended_at"), dtype="float64"), unit="s", utc=True)
+    data["start"], data["duration"] = start, (end - start).dt.total_seconds()
+    position = pd.Index(data["id"])
     if params:
-        frame = pd.DataFrame(params, columns=["run_id", "name", "value"])
-        frame["value"] = [json.loads(v) for v in frame["value"]]
-        wide = frame.pivot(index="run_id", columns="name", values="value").add_prefix("param.")
-        runs = runs.join(wide)
+        run_ids, names, texts = zip(*params, strict=True)
+        values = json.loads("[" + ",".join(texts) + "]")  # each text is one JSON value
+        data |= _pivot(position, run_ids, names, values, "param.", object)
     if latest:
-        frame = pd.DataFrame(latest, columns=["run_id", "name", "value"])
-        frame["value"] = frame["value"].astype("float64")  # NULL (NaN in the store) -> nan
-        wide = frame.pivot(index="run_id", columns="name", values="value").add_prefix("metric.")
-        runs = runs.join(wide)
-    return runs.reset_index(drop=True)
+        run_ids, names, values = zip(*latest, strict=True)
+        data |= _pivot(position, run_ids, names, values, "metric.", "float64")  # NULL (NaN) -> nan
+    return pd.DataFrame(data)
+
+
+def _pivot(index: pd.Index, run_ids: Sequence[str], names: Sequence[str], values: Sequence[Any],
+           prefix: str, dtype: Any) -> dict[str, np.ndarray]:
+    """Long ``(run_id, name, value)`` rows as one column per name (sorted), aligned with ``index``."""
+    rows = index.get_indexer(list(run_ids))
+    codes, uniques = pd.factorize(pd.Series(names, dtype=object))
+    keep = rows >= 0
+    # A Series, not np.asarray: a list value (a param may be a list) must stay one element.
+    cells = pd.Series(values, dtype=dtype).to_numpy()
+    table = np.full((len(index), len(uniques)), np.nan, dtype=dtype)
+    table[rows[keep], codes[keep]] = cells[keep]
+    return {prefix + uniques[j]: table[:, j] for j in np.argsort(np.asarray(uniques, dtype=str))}
 
 
 def _assemble_metrics(rows: list) -> pd.DataFrame:
