@@ -9,6 +9,7 @@ heartbeat stops (:func:`reap_dead_runs`).
 from __future__ import annotations
 
 import atexit
+import dataclasses
 import itertools
 import os
 import signal
@@ -22,9 +23,13 @@ from collections.abc import Callable
 from types import FrameType, TracebackType
 from typing import Any, Literal
 
+import numpy as np
+
 from ..errors import MLContextError, MLContextWarning, ParamError, RunError
+from ..lineage import dumps
 from ..loops import current_loops
 from ..names import check_name
+from ..ops import TracedArray
 from ..store import ArtifactRef, RunStatus, Store
 from ..store.records import TERMINAL_STATUSES
 from .artifacts import store_object
@@ -128,7 +133,17 @@ class Run:
     def artifact(self, name: str, obj: Any, *, kind: str | None = None) -> ArtifactRef:
         """Store ``obj`` content-addressed (a file path, bytes, an array, or any picklable object)."""
         check_name(name, "artifact")
+        meta: dict[str, Any] = {}
+        if isinstance(obj, TracedArray):
+            # Keep how the value was derived next to it: the lineage log, as its own artifact.
+            log = dumps(obj).encode()
+            log_hash = self.store.artifacts.put(log)
+            self.store.metadata.add_artifact(self.id, f"{name}.lineage", log_hash, size=len(log),
+                                             kind="lineage", meta={"of": name})
+            meta = {"lineage_hash": obj.lineage.hash, "lineage_log": log_hash}
+            obj = np.asarray(obj)
         ref = store_object(self.store.artifacts, name, obj, kind=kind)
+        ref = dataclasses.replace(ref, meta={**ref.meta, **meta})
         self.store.metadata.add_artifact(self.id, name, ref.hash, size=ref.size, kind=ref.kind,
                                          meta=dict(ref.meta))
         return ref
