@@ -127,7 +127,27 @@ HOSTILE = [
     '["mlcontext-lineage",1]\n["l",0,"a.b",' + '["T",[' * 200 + "]]" * 200 + ",null,null]\n[\"r\",[0]]",
     '["mlcontext-lineage",1]\n["l",0,"a.b",["i",' + "9" * 10_000 + '],null,null]\n["r",[0]]',
     '["mlcontext-lineage",1]\n["l",0,"a.b",["n",null],null,null]\n["i",1,"lineage.output",[0],["k",0]]\n["r",[1]]',
+    '["mlcontext-lineage",1]\n["d",0,1000000000,"x","y",[],[]]\n["r",[0]]',
+    '["mlcontext-lineage",1]\n["d",0,3,"x","y",[],[]]\n["r",[0]]',
+    '["mlcontext-lineage",1]\n["d",0,"3","x","y",[],[]]\n["r",[0]]',
 ]
+
+
+def test_hostile_runs_of_a_real_patch() -> None:
+    x = mc.array(np.ones(2), name="x")
+    for i in mc.loop("hostile", range(3)):
+        x = x * 2 + i
+    text = mc.lineage.dumps(x)
+    run = next(line for line in text.splitlines() if line.startswith('["d"'))
+    row = json.loads(run)
+    for bad in (dict(count=10**9), dict(count=1), dict(inputs=[["prev", 99, 0]]),
+                dict(inputs=[["prev", 0]]), dict(columns=[["vi", [1]], ["c", ["i", 1]]]),
+                dict(columns=[["zz", 1], ["c", ["i", 1]]]), dict(inputs=[])):
+        changed = list(row)
+        for key, value in bad.items():
+            changed[{"count": 2, "inputs": 5, "columns": 6}[key]] = value
+        with pytest.raises(LineageError):
+            mc.lineage.loads(text.replace(run, json.dumps(changed)))
 
 
 @pytest.mark.parametrize("text", HOSTILE, ids=range(len(HOSTILE)))

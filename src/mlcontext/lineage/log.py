@@ -71,35 +71,115 @@ def dumps(x: Any) -> str:
     """
     roots = roots_of(x)
     items = [i for i in walk(roots) if not _is_output(i)]
-    ids: dict[bytes, int] = {}
-    lines = [_json([FORMAT, VERSION])]
-    lines += [_patch_line(p) for p in _patches_of(items)]
+    writer = _Writer()
+    writer.lines += [_patch_line(p) for p in _patches_of(items)]
     for item in items:
-        if item.digest in ids:  # hash-consing across objects: an equal item is written once
-            continue
-        ids[item.digest] = len(ids)
-        lines.append(_item_line(item, ids))
-    lines.append(_json(["r", [_ref(r, ids) for r in roots]]))
-    return "\n".join(lines) + "\n"
+        writer.add(item)
+    writer.flush()
+    writer.lines.append(_json(["r", [writer.ref(r) for r in roots]]))
+    return "\n".join(writer.lines) + "\n"
 
 
 def _is_output(item: Item) -> bool:
     return item.opcode == OUTPUT and len(item.inputs) == 1
 
 
-def _ref(item: Item, ids: dict[bytes, int]) -> int | list[int]:
-    if _is_output(item):
-        return [ids[item.inputs[0].digest], item.literals[1]]
-    return ids[item.digest]
+class _Writer:
+    """Numbers items in walk order and writes their lines, folding loop iterations into runs.
+
+    Items are told apart by identity (tracing hash-conses them already), leaves by their hash, so
+    writing a log computes no hashes of operations: a deduplicated log never expands its patches.
+    """
+
+    def __init__(self) -> None:
+        self.lines = [_json([FORMAT, VERSION])]
+        self.ids: dict[int, int] = {}
+        self.leaf_ids: dict[bytes, int] = {}
+        self.count = 0
+        self.run: list[Item] = []
+        self.spec: list | None = None
+
+    def ref(self, item: Item) -> int | list[int]:
+        if _is_output(item):
+            return [self.ids[id(item.inputs[0])], item.literals[1]]
+        return self.ids[id(item)]
+
+    def _number(self, item: Item) -> int:
+        ident = self.ids[id(item)] = self.count
+        self.count += 1
+        return ident
+
+    def add(self, item: Item) -> None:
+        if item.opcode == DEDUP:
+            if not self._extends_run(item):
+                self.flush()
+                self.run = [item]
+            self._number(item)
+            return
+        self.flush()
+        if not item.inputs:
+            known = self.leaf_ids.get(item.digest)  # equal content: one leaf line
+            if known is not None:
+                self.ids[id(item)] = known
+                return
+            self.leaf_ids[item.digest] = self._number(item)
+            data = item.extra.get("data") if item.extra else None
+            payload = None if data is None else base64.b64encode(data).decode()
+            self.lines.append(_json(["l", self.ids[id(item)], item.opcode, item.literals,
+                                     item.label, payload]))
+            return
+        ident = self._number(item)
+        self.lines.append(_json(["i", ident, item.opcode, [self.ref(i) for i in item.inputs],
+                                 item.literals]))
+
+    def _extends_run(self, item: Item) -> bool:
+        if not self.run or item.literals[1][:2] != self.run[0].literals[1][:2]:
+            return False
+        prev = self.run[-1]
+        refs = [self.ref(i) for i in item.inputs]
+        if self.spec is None:  # the second iteration tells constant inputs from carried ones
+            first = [self.ref(i) for i in prev.inputs]
+            spec: list = []
+            for r0, r in zip(first, refs, strict=True):
+                if r == r0:
+                    spec.append(("c", r0))
+                elif isinstance(r, list) and r[0] == self.ids[id(prev)]:
+                    spec.append(("prev", r[1], r0))
+                else:
+                    return False
+            self.spec = spec
+            self.run.append(item)
+            return True
+        last = self.ids[id(prev)]
+        for s, r in zip(self.spec, refs, strict=True):
+            if s[0] == "c" and r != s[1] or s[0] == "prev" and r != [last, s[1]]:
+                return False
+        self.run.append(item)
+        return True
+
+    def flush(self) -> None:
+        run, spec = self.run, self.spec
+        self.run, self.spec = [], None
+        if not run:
+            return
+        first = self.ids[id(run[0])]
+        if len(run) == 1:
+            item = run[0]
+            self.lines.append(_json(["i", first, item.opcode, [self.ref(i) for i in item.inputs],
+                                     item.literals]))
+            return
+        pid, label, holes = run[0].literals[1]
+        inputs = [s[1] if s[0] == "c" else ["prev", s[1], s[2]] for s in spec or ()]
+        columns = [_column([it.literals[1][2][1][j] for it in run]) for j in range(len(holes[1]))]
+        self.lines.append(_json(["d", first, len(run), pid[1], label[1], inputs, columns]))
 
 
-def _item_line(item: Item, ids: dict[bytes, int]) -> str:
-    if not item.inputs and item.opcode != DEDUP:
-        data = item.extra.get("data") if item.extra else None
-        payload = None if data is None else base64.b64encode(data).decode()
-        return _json(["l", ids[item.digest], item.opcode, item.literals, item.label, payload])
-    return _json(["i", ids[item.digest], item.opcode, [_ref(i, ids) for i in item.inputs],
-                  item.literals])
+def _column(values: list) -> list:
+    if all(v == values[0] for v in values):
+        return ["c", values[0]]
+    if all(v[0] == "i" for v in values):
+        return ["vi", [v[1] for v in values]]
+    return ["v", values]
 
 
 def _patches_of(items: Iterable[Item]) -> list[Patch]:
@@ -142,6 +222,7 @@ def loads(text: str) -> Item | tuple[Item, ...]:
     if not lines or _parse(lines[0], 1) != [FORMAT, VERSION]:
         raise LineageError(f"not a lineage log: the first line must be {_json([FORMAT, VERSION])}")
     reader = _Reader()
+    reader.budget = 100 * len(text) + 10_000  # runs cannot blow a small log up into a huge DAG
     with outside_scope():  # items parsed from a log are never part of the caller's dedup patch
         for number, line in enumerate(lines[1:], start=2):
             if reader.roots is not None:
@@ -165,10 +246,11 @@ class _Reader:
     def __init__(self) -> None:
         self.items: list[Item] = []
         self.roots: list[Item] | None = None
+        self.budget = 0  # items that runs may still expand to: bounded by the log's size
 
     def line(self, row: Any, number: int) -> None:
-        if not isinstance(row, list) or not row or row[0] not in ("p", "l", "i", "r"):
-            raise LineageError(f"line {number}: expected a [\"p\"|\"l\"|\"i\"|\"r\", ...] row")
+        if not isinstance(row, list) or not row or row[0] not in ("p", "l", "i", "d", "r"):
+            raise LineageError(f"line {number}: expected a [\"p\"|\"l\"|\"i\"|\"d\"|\"r\", ...] row")
         try:
             getattr(self, "_" + row[0])(row, number)
         except LineageError as exc:
@@ -229,6 +311,46 @@ class _Reader:
             raise LineageError("outputs are written as [id, k] references, not as items")
         self.items.append(make(opcode, inputs, lit))
 
+    def _d(self, row: list, number: int) -> None:
+        if len(row) != 7 or not all(isinstance(x, list) for x in row[5:]):
+            raise LineageError("a run row is [\"d\", first_id, count, pid, label, inputs, columns]")
+        _, ident, count, pid, label, inputs, columns = row
+        self._expect_id(ident)
+        if type(count) is not int or not 2 <= count <= self.budget:
+            raise LineageError(f"bad run length {str(count)[:20]} (at most {self.budget} here)")
+        self.budget -= count
+        if type(pid) is not str or type(label) is not str:
+            raise LineageError("a run names its patch and label as strings")
+        first_lit = ("T", (("s", pid), ("s", label), ("T", tuple(self._cell(c, 0, count)
+                                                                 for c in columns))))
+        self._check_dedup(first_lit, len(inputs))
+        n_out = len(PATCHES[pid].outputs)
+        if any(_is_prev(s) and s[1] >= n_out for s in inputs):
+            raise LineageError(f"a carried input names an output beyond the patch's {n_out}")
+        fixed = [None if _is_prev(s) else self._resolve(s) for s in inputs]
+        initial = [self._resolve(s[2]) if _is_prev(s) else None for s in inputs]
+        for t in range(count):
+            bound = tuple(
+                f if f is not None else (initial[j] if t == 0 else
+                                         make(OUTPUT, (self.items[-1],), ("k", inputs[j][1])))
+                for j, f in enumerate(fixed))
+            holes = ("T", tuple(self._cell(c, t, count) for c in columns))
+            self.items.append(make(DEDUP, bound, ("T", (("s", pid), ("s", label), holes))))
+
+    def _cell(self, column: Any, t: int, count: int) -> Node:
+        if not isinstance(column, list) or len(column) != 2 or column[0] not in ("c", "v", "vi"):
+            raise LineageError("a run column is [\"c\", literal], [\"v\", [...]] or [\"vi\", [...]]")
+        kind, payload = column
+        if kind == "c":
+            return from_json(payload)
+        if not isinstance(payload, list) or len(payload) != count:
+            raise LineageError(f"a run column needs {count} values")
+        if kind == "vi":
+            if type(payload[t]) is not int:
+                raise LineageError("a \"vi\" column holds ints")
+            return ("i", payload[t])
+        return from_json(payload[t])
+
     def _r(self, row: list, number: int) -> None:
         if len(row) != 2 or not isinstance(row[1], list) or not row[1]:
             raise LineageError("the roots row is [\"r\", [ref, ...]] with at least one ref")
@@ -273,6 +395,14 @@ class _Reader:
             raise LineageError(f"dedup item does not fit patch {pid}: "
                                f"{n_inputs} inputs for {patch.n_placeholders} placeholders, "
                                f"{len(holes)} values for {patch.n_holes} holes")
+
+
+def _is_prev(spec: Any) -> bool:
+    if isinstance(spec, list) and spec and spec[0] == "prev":
+        if len(spec) != 3 or type(spec[1]) is not int or spec[1] < 0:
+            raise LineageError("a carried input is [\"prev\", k, ref]")
+        return True
+    return False
 
 
 def _opcode(opcode: Any) -> str:
