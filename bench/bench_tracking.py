@@ -205,8 +205,16 @@ def _build_runs_store(home: Path) -> None:
     store.close()
 
 
+def _schema_revision() -> str:
+    """The newest migration's file name: a cached store from an older schema is rebuilt."""
+    import mlcontext.store.migrations.versions as versions
+
+    files = sorted(p.stem for p in Path(versions.__file__).parent.glob("[0-9]*.py"))
+    return files[-1].split("_")[0] if files else "0"
+
+
 def runs_store() -> Path:
-    home = WORK / f"runs-store-{RUNS_STORE_VERSION}"
+    home = WORK / f"runs-store-{RUNS_STORE_VERSION}-schema{_schema_revision()}"
     done = home / ".complete"
     if not done.exists():
         shutil.rmtree(home, ignore_errors=True)
