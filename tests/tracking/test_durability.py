@@ -177,6 +177,8 @@ COUNTER_LOOP = """
             while True:
                 mc.log("i", n)
                 n += 1
+                if n % 100 == 0:
+                    time.sleep(0.001)  # a training loop's pace, not a 1M/s backlog to drain
                 if n == {ready_after}:
                     ready()
     finally:
