@@ -77,7 +77,8 @@ class _Applied:
 
 def reuse(policy: str | None = None, *, budget: int | None = None, eviction: str | None = None,
           spill: bool | None = None, spill_dir: str | None = None, persist: bool | None = None,
-          tier: PersistentTier | None = None, min_compute_s: float | None = None) -> _Applied:
+          tier: PersistentTier | None = None, min_compute_s: float | None = None,
+          persist_min_s: float | None = None, disk_bytes_per_s: float | None = None) -> _Applied:
     """Set how traced computations are reused; usable as a context manager to restore the old setting.
 
     Parameters
@@ -96,6 +97,9 @@ def reuse(policy: str | None = None, *, budget: int | None = None, eviction: str
         Write entries to a persistent tier shared by processes (``tier``, or the default store's).
     min_compute_s
         Operations faster than this are never cached.
+    persist_min_s, disk_bytes_per_s
+        Entries computed faster than ``persist_min_s`` are not persisted; the disk speed assumed when
+        weighing a read against a recompute (spill and persist).
 
     Examples
     --------
@@ -110,7 +114,8 @@ def reuse(policy: str | None = None, *, budget: int | None = None, eviction: str
     with _lock:
         previous, previous_tier = _cache.config, _cache.tier
         config = previous.with_(policy=policy, budget=budget, eviction=eviction, spill=spill,
-                                spill_dir=spill_dir, persist=persist, min_compute_s=min_compute_s)
+                                spill_dir=spill_dir, persist=persist, min_compute_s=min_compute_s,
+                                persist_min_s=persist_min_s, disk_bytes_per_s=disk_bytes_per_s)
         if config.persist and tier is None and _cache.tier is None:
             if _tier_factory is None:
                 raise ConfigError("persist=True needs a persistent tier: pass tier=... or import "

@@ -127,7 +127,8 @@ def _nbytes(node: tuple) -> int:
 def _global_rng_states() -> tuple:
     # NumPy's legacy generator and Python's ``random``: a body that draws from them changes them.
     state = np.random.get_state(legacy=False)
-    return (state["state"]["key"][:4].tobytes(), state["state"]["pos"], random.getstate()[1][:4])
+    py = random.getstate()[1]
+    return (state["state"]["key"][:4].tobytes(), state["state"]["pos"], py[:4], py[-1])
 
 
 class StepReuse:

@@ -126,3 +126,20 @@ class RunArtifact(Base):
     time: Mapped[float] = mapped_column(Double)
 
     __table_args__ = (UniqueConstraint("run_id", "name", "direction", "artifact_hash"),)
+
+
+class CacheEntry(Base):
+    """The persistent tier of the lineage cache: a lineage hash → the artifact holding its value.
+
+    ``cost`` is the measured compute time (seconds), ``saved`` the compute time its hits saved.
+    """
+
+    __tablename__ = "cache_entries"
+    lineage_hash: Mapped[str] = mapped_column(HASH, primary_key=True)
+    artifact_hash: Mapped[str] = mapped_column(ForeignKey("artifacts.hash"), index=True)
+    cost: Mapped[float] = mapped_column(Double)
+    size: Mapped[int] = mapped_column(BigInteger)
+    hits: Mapped[int] = mapped_column(BigInteger)
+    saved: Mapped[float] = mapped_column(Double)
+    created_at: Mapped[float] = mapped_column(Double)
+    last_hit_at: Mapped[float | None] = mapped_column(Double)

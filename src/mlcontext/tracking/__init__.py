@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from . import persistent_cache  # noqa: F401  (issue 4: the default persistent tier of mc.reuse)
 from .queries import get_run, load_artifact, metrics, runs
 from .run import Run, active_run, artifact, log, param, reap_dead_runs, run
 from .stores import get_store, set_store, use_store

@@ -1,0 +1,31 @@
+"""``mlcontext cache``: the persistent tier of the lineage cache."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from ..tracking.persistent_cache import cache_summary, clear_cache
+from ..tracking.stores import get_store
+from .render import console
+
+
+@click.command("cache")
+@click.option("--clear", is_flag=True, help="Delete every persistent cache entry.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def cache_command(clear: bool, as_json: bool) -> None:
+    """Show the persistent reuse cache: entries, bytes, hits and the compute time they saved."""
+    store = get_store()
+    if clear:
+        n = clear_cache(store)
+        console.print(f"deleted {n} cache entries")
+        return
+    s = cache_summary(store)
+    if as_json:
+        click.echo(json.dumps({"entries": s.entries, "bytes": s.bytes, "hits": s.hits,
+                               "saved_s": s.saved_s, "cost_s": s.cost_s}))
+        return
+    console.print(f"entries      {s.entries}\nsize         {s.bytes / 1e6:.1f} MB\nhits         {s.hits}\n"
+                  f"saved        {s.saved_s:.3f} s of compute\n"
+                  f"stored cost  {s.cost_s:.3f} s to recompute everything")
