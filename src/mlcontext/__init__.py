@@ -48,3 +48,11 @@ from .reuse import ReuseConfig, ReuseStats, reuse, reuse_clear, reuse_events, re
 
 __all__ += ["reuse", "reuse_stats", "reuse_events", "reuse_clear", "ReuseConfig", "ReuseStats"]
 # --- end reuse ---
+
+# --- pandas and scikit-learn (issue 5) ---
+from .ops import pandas_api as pd  # noqa: E402  (traced pandas functions: mc.pd.concat, mc.pd.merge ...)
+from .ops.pandas_api import frame, read_csv, read_parquet  # noqa: E402
+from .ops.pandas_frame import TracedFrame, TracedSeries  # noqa: E402
+
+__all__ += ["pd", "frame", "read_csv", "read_parquet", "TracedFrame", "TracedSeries"]
+# --- end pandas ---

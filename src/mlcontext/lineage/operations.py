@@ -16,7 +16,8 @@ import numpy as np
 
 from ..errors import LineageError
 
-__all__ = ["Operation", "OPERATIONS", "register_operation", "operation", "fresh_out"]
+__all__ = ["Operation", "OPERATIONS", "register_operation", "operation", "fresh_out", "SOURCES",
+           "register_source"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,3 +53,15 @@ def operation(opcode: str) -> Operation:
     if op is None:
         raise LineageError(f"no registered operation {opcode!r}: it cannot be recomputed")
     return op
+
+
+# Sources: opcodes whose value is found rather than computed from their inputs (a frame read from a
+# file, a function by its code hash, an unhandled pandas call by its output's content hash). Recompute
+# calls ``fn(item, inputs, resolver)`` with the ``inputs=`` mapping and the resolver it was given; a
+# source's own item inputs, if any, are lineage only and are not evaluated.
+SOURCES: dict[str, Callable[[Any, Any, Any], Any]] = {}
+
+
+def register_source(opcode: str, fn: Callable[[Any, Any, Any], Any]) -> None:
+    """Register how recompute finds the value of a source item with ``opcode``."""
+    SOURCES[opcode] = fn

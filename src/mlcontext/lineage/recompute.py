@@ -20,7 +20,7 @@ from ..fingerprint import hash_array
 from .item import DATA, Item
 from .literals import build, build_call
 from .log import loads, roots_of
-from .operations import fresh_out, operation
+from .operations import SOURCES, fresh_out, operation
 from .patch import DEDUP, OUTPUT, PATCHES, Patch
 
 __all__ = ["recompute", "Resolver", "OPAQUE", "leaf_fields"]
@@ -83,7 +83,7 @@ def recompute(lineage: Any, inputs: Mapping[str, Any] | None = None,
 
 def _needs(item: Item) -> tuple[Item, ...]:
     # An opaque item's value comes by its content hash; its inputs are lineage, not arguments.
-    return () if item.opcode == OPAQUE else item.inputs
+    return () if item.opcode == OPAQUE or item.opcode in SOURCES else item.inputs
 
 
 def _order(roots: Sequence[Item]) -> list[Item]:
@@ -104,7 +104,7 @@ def _order(roots: Sequence[Item]) -> list[Item]:
 
 class _Evaluator:
     def __init__(self, inputs: dict[str, Any], resolver: Callable[[str], Any] | None) -> None:
-        self.inputs = {k: np.asarray(v) for k, v in inputs.items()}
+        self.inputs = inputs  # values are checked (and turned into arrays) where a leaf takes them
         self.resolver = resolver
 
     def run(self, roots: Sequence[Item]) -> list[Any]:
@@ -136,6 +136,9 @@ class _Evaluator:
             return self._leaf(item, required=True)
         if item.opcode == OPAQUE:
             return self._opaque(item)
+        source = SOURCES.get(item.opcode)
+        if source is not None:
+            return source(item, self.inputs, self.resolver)
         if item.opcode == OUTPUT:
             return args[0][item.literals[1]]
         if item.opcode == DEDUP:

@@ -1,0 +1,425 @@
+"""Traced pandas: a DataFrame or Series value plus the lineage item that produced it.
+
+:class:`TracedFrame` and :class:`TracedSeries` wrap a pandas object (they are not subclasses, so no
+pandas internals can bypass them) and send every call through :func:`call`: the arguments become
+literals and input items with the same machinery as traced NumPy (:mod:`.dispatch`), the item is
+made, and the registered operation runs through the dispatcher's executor, so the reuse layer sees
+pandas operations exactly like NumPy ones. Methods, operators, indexers (``loc``, ``iloc``),
+accessors (``str``, ``dt``, ``cat``) and deferred objects (``groupby``, ``rolling`` ...) are looked
+up in the registry that :mod:`.pandas_api` fills; anything else falls back to :func:`unhandled`
+(one :class:`~mlcontext.errors.UnhandledOperationWarning` per function, an opaque item identified by
+the output's content hash).
+
+Values are never changed in place. ``df[key] = v``, ``df.loc[...] = v``, ``inplace=True`` and the
+other mutators compute a new value and rebind the wrapper to it with a new item: a new version of
+the frame in lineage. pandas' copy-on-write (always on since pandas 3) makes the shallow copies this
+needs cheap and keeps them apart from the caller's frames.
+"""
+
+from __future__ import annotations
+
+import warnings
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import UnhandledOperationWarning
+from ..fingerprint import hash_frame
+from ..lineage import nondeterminism
+from ..lineage.dedup import bind
+from ..lineage.item import OPEN_SCOPES as _OPEN
+from ..lineage.item import Item, make, state
+from ..lineage.literals import Node
+from ..lineage.operations import OPERATIONS
+from . import dispatch as _dispatch
+from .dispatch import _Args, _Uncanonical
+from .traced import TracedArray
+
+__all__ = ["TracedFrame", "TracedSeries", "call", "wrap", "unhandled", "OPAQUE_FRAME", "ORDER", "ordered",
+           "Leaves", "LEAVES"]
+
+OPAQUE_FRAME = "pandas.opaque"  # an unhandled call with a frame/series result, by content hash
+DICT = "python.dict"  # a dict built from its keys and values, in order
+ORDER = "kwargs_order"  # the keyword naming the caller's order of keyword arguments
+
+
+def ordered(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``fn`` called with its keyword arguments in the order the traced call gave them."""
+
+    def run(*args: Any, **kwargs: Any) -> Any:
+        order = kwargs.pop(ORDER, None)
+        if order is not None:
+            kwargs = {k: kwargs[k] for k in order}
+        return fn(*args, **kwargs)
+
+    run.__wrapped__ = fn  # type: ignore[attr-defined]
+    return run
+
+
+class Leaves:
+    """How arguments that are not traced become input items; filled by :mod:`.pandas_api`."""
+
+    frame: Callable[[Any], Item]  # a plain DataFrame/Series argument -> its content leaf
+    function: Callable[[Any], Item]  # a callable -> its code leaf
+    constant: dict[type, Callable[[Any], Item]]  # pd.Timestamp ... -> a constant item
+
+
+LEAVES = Leaves()
+LEAVES.constant = {}
+
+
+class _PandasArgs(_Args):
+    """Literals and inputs of a pandas call: traced values are inputs, plain frames content leaves,
+    callables code leaves."""
+
+    __slots__ = ()
+
+    def canon(self, x: Any) -> tuple[Node, Any]:
+        t = type(x)
+        if t is TracedFrame or t is TracedSeries or t is TracedArray:
+            return self.input(x._item), x._value
+        if t is type and x in _TYPE_NAMES:  # astype(str), astype(float) ...
+            return ("s", _TYPE_NAMES[x]), x
+        constant = LEAVES.constant.get(t)
+        if constant is not None:
+            return self.input(constant(x)), x
+        if isinstance(x, pd.DataFrame | pd.Series):
+            return self.input(LEAVES.frame(x)), x
+        if isinstance(x, pd.Index) and x.dtype.kind in "iufbO":
+            return self.canon(x.tolist())  # rebuilt as a list: what pandas accepts wherever an Index is
+        if callable(x) and not isinstance(x, type | np.dtype):
+            return self.input(LEAVES.function(x)), x
+        if t is dict and (not all(type(k) is str for k in x) or list(x) != sorted(x)):
+            return self._ordered_dict(x)
+        return super().canon(x)
+
+    def _ordered_dict(self, x: dict) -> tuple[Node, Any]:
+        # pandas reads some dicts in order (agg({...}) orders columns by it) and some have non-string
+        # keys (rename, map): such a dict is an item of its own, built from its keys and values.
+        sub = _PandasArgs()
+        lit, plain, _ = sub.call((list(x), list(x.values())), {})
+        return self.input(make(DICT, tuple(sub.items), lit)), dict(zip(plain[0], plain[1], strict=True))
+
+
+_TYPE_NAMES = {str: "str", float: "float64", int: "int64", bool: "bool", object: "object"}
+
+
+def _execute(opcode: str, args: tuple, kwargs: dict) -> tuple[Any, Item]:
+    """Make the item of ``opcode(*args, **kwargs)`` and run it through the dispatcher's executor."""
+    op = OPERATIONS[opcode]
+    if len(kwargs) > 1 and list(kwargs) != sorted(kwargs):
+        # Literals sort keyword arguments, but pandas reads some in order (agg(n=..., mean=...),
+        # assign): the order becomes an argument of its own, so it is in the hash and replayed.
+        kwargs = {**kwargs, ORDER: tuple(kwargs)}
+    col = _PandasArgs()
+    lit, plain_args, plain_kwargs = col.call(args, kwargs)
+    item = make(opcode, tuple(col.items), lit)
+    return _dispatch._executor(op, item, plain_args, plain_kwargs), item
+
+
+def call(opcode: str, args: tuple, kwargs: dict, fallback: Callable[..., Any] | None = None) -> Any:
+    """Trace one registered pandas operation; arguments that have no literal form make it opaque."""
+    try:
+        result, item = _execute(opcode, args, kwargs)
+    except _Uncanonical:
+        return unhandled(opcode, fallback or OPERATIONS[opcode].fn, args, kwargs)
+    return wrap(result, item)
+
+
+def wrap(result: Any, item: Item) -> Any:
+    """Traced wrappers for frame, series and array results; other results are returned as they are."""
+    if isinstance(result, pd.DataFrame):
+        return TracedFrame(result, item)
+    if isinstance(result, pd.Series):
+        return TracedSeries(result, item)
+    if isinstance(result, np.ndarray | np.generic):
+        return TracedArray(result, item)
+    return result
+
+
+# -- unhandled calls -------------------------------------------------------------------------------
+
+_warned: set[str] = set()
+
+
+def unhandled(name: str, fn: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
+    """Compute ``fn`` on plain values; a frame/series/array result gets an opaque item that records
+    its inputs' lineage and its own content hash."""
+    nondeterminism.note(f"opaque fallback {name}")
+    if name not in _warned:
+        _warned.add(name)
+        warnings.warn(f"{name} is not traced precisely: computed on plain values with an opaque "
+                      "lineage item (recompute needs its output by content hash)",
+                      UnhandledOperationWarning, stacklevel=4)
+    found: list[Item] = []
+    result = fn(*_unwrap(args, found), **_unwrap(kwargs, found))
+    return opaque(name, result, tuple(dict.fromkeys(found)))
+
+
+def opaque(name: str, result: Any, inputs: tuple[Item, ...]) -> Any:
+    if isinstance(result, pd.DataFrame | pd.Series):
+        kind = "frame" if isinstance(result, pd.DataFrame) else "series"
+        fields = ("D", (("hash", ("s", hash_frame(result))), ("kind", ("s", kind))))
+        return wrap(result, make(OPAQUE_FRAME, inputs, ("T", (("s", name), fields))))
+    return _dispatch._wrap_opaque(name, result, inputs)
+
+
+def _unwrap(x: Any, found: list[Item]) -> Any:
+    t = type(x)
+    if t is TracedFrame or t is TracedSeries or t is TracedArray or t is _Plain:
+        found.append(x._item)
+        return x._value
+    if t is list or t is tuple:
+        return t(_unwrap(v, found) for v in x)
+    if t is dict:
+        return {k: _unwrap(v, found) for k, v in x.items()}
+    return x
+
+
+# -- the wrappers ------------------------------------------------------------------------------------
+
+_MISSING = object()
+
+
+class _Traced:
+    """What frames and series share: the value, the item, versions, protocols, the fallback."""
+
+    __slots__ = ("_value", "_item", "_known", "__weakref__")
+    _kind = ""  # "DataFrame" or "Series": the opcode prefix is "pandas.<kind>."
+    __hash__ = None  # type: ignore[assignment]  # unhashable, like pandas objects
+
+    def __init__(self, value: Any, item: Item, known: dict | None = None) -> None:
+        object.__setattr__(self, "_value", value)
+        object.__setattr__(self, "_item", item)
+        object.__setattr__(self, "_known", known)  # column digests of this version (fingerprint)
+        if _OPEN[0]:  # a dedup scope must see every holder of a value made in its body
+            scope = state.scope
+            if scope is not None:
+                scope.holders.append(weakref.ref(self))
+
+    # -- lineage -----------------------------------------------------------------------------------
+    @property
+    def lineage(self) -> Item:
+        """The lineage item of the current version."""
+        return self._item
+
+    @property
+    def fingerprint(self) -> str:
+        """The content hash of the current version (columnwise; kept columns' digests are reused)."""
+        known = self._known
+        if known is None:
+            known = {}
+            object.__setattr__(self, "_known", known)
+        digest = known.get(_WHOLE)
+        if digest is None:
+            digest = known[_WHOLE] = hash_frame(self._value, known)
+        return digest
+
+    def to_pandas(self) -> Any:
+        """The plain pandas value (no lineage; copy-on-write keeps it apart from this version)."""
+        return self._value.copy(deep=False)
+
+    def _rebind(self, value: Any, item: Item, known: dict | None = None) -> None:
+        """Make ``value`` the new version of this object (``df[k] = v``, ``inplace=True`` ...)."""
+        object.__setattr__(self, "_value", value)
+        object.__setattr__(self, "_known", known)
+        bind(self, item)
+
+    def _method(self, name: str) -> Callable[..., Any]:
+        opcode = f"pandas.{self._kind}.{name}"
+        special = _SPECIAL.get(opcode)
+        if special is not None:
+            return lambda *a, **k: special(self, *a, **k)
+        if opcode in OPERATIONS:
+            return lambda *a, **k: _method_call(self, opcode, a, k)
+        return lambda *a, **k: _unhandled_method(self, name, a, k)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") or name in _Traced.__slots__:
+            raise AttributeError(name)
+        value = self._value
+        attr = getattr(type(value), name, _MISSING)
+        if attr is _MISSING:
+            if self._kind == "DataFrame" and name in value.columns:
+                return self[name]
+            raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+        traced_property = _PROPERTIES.get(f"pandas.{self._kind}.{name}")
+        if traced_property is not None:
+            return traced_property(self)
+        if callable(attr) and not isinstance(attr, property):
+            return self._method(name)
+        return getattr(value, name)  # metadata (shape, columns, dtypes, index ...): plain
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _Traced.__slots__:
+            object.__setattr__(self, name, value)
+        elif name in ("columns", "index", "name"):
+            result, item = _execute(f"pandas.{self._kind}.__setattr__", (self, name, value), {})
+            self._rebind(result, item)
+        else:
+            raise AttributeError(f"cannot set {name!r} on a traced {self._kind}; "
+                                 "use df[name] = value for a column")
+
+    def __dir__(self) -> list[str]:
+        return sorted(set(dir(self._value)) | {"lineage", "fingerprint", "to_pandas"})
+
+    # -- plain protocols ---------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self._value)
+
+    def __iter__(self) -> Any:
+        return iter(self._value)
+
+    def __contains__(self, key: Any) -> bool:
+        return key in self._value
+
+    def __bool__(self) -> bool:
+        return bool(self._value)  # raises like pandas
+
+    def __repr__(self) -> str:
+        return f"{self._value!r}\n[traced {self._kind}, lineage={self._item.opcode}]"
+
+    def _repr_html_(self) -> Any:
+        return getattr(self._value, "_repr_html_", lambda: None)()
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        value = np.asarray(self._value, dtype=dtype)
+        return value.copy() if copy else value
+
+    def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        op = _dispatch.UFUNC_OPS.get((ufunc, method))
+        if op is None or method != "__call__" or "out" in kwargs or "where" in kwargs:
+            bound = ufunc if method == "__call__" else getattr(ufunc, method)
+            return unhandled(_dispatch._name(bound), bound, inputs, kwargs)
+        return call(op.opcode, inputs, kwargs)
+
+    def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
+        op = _dispatch.HANDLED.get(func)
+        if op is None:
+            return unhandled(_dispatch._name(func), func, args, kwargs)
+        return call(op.opcode, args, kwargs, fallback=func)
+
+    def __copy__(self) -> Any:
+        return type(self)(self._value, self._item, self._known)
+
+    def __deepcopy__(self, memo: dict) -> Any:
+        return type(self)(self._value.copy(), self._item, self._known)
+
+    def __reduce__(self) -> tuple:
+        return (type(self), (self._value, self._item))
+
+    # -- indexing: a new item per selection, a new version per assignment ---------------------------
+    def __getitem__(self, key: Any) -> Any:
+        return call(f"pandas.{self._kind}.__getitem__", (self, key), {})
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        result, item = _execute(f"pandas.{self._kind}.__setitem__", (self, key, value), {})
+        self._rebind(result, item, _kept(self._known, key))
+
+    def __delitem__(self, key: Any) -> None:
+        result, item = _execute(f"pandas.{self._kind}.__delitem__", (self, key), {})
+        self._rebind(result, item, _kept(self._known, key))
+
+
+_WHOLE = object()  # the key of the whole-frame digest among the column digests
+
+
+def _kept(known: dict | None, changed: Any) -> dict | None:
+    """The column digests still valid after column ``changed`` was replaced or removed."""
+    if not known or not isinstance(changed, str):
+        return None
+    return {k: v for k, v in known.items() if k is not _WHOLE and k != changed}
+
+
+def _method_call(self: _Traced, opcode: str, args: tuple, kwargs: dict) -> Any:
+    if kwargs.get("inplace"):
+        kwargs = {k: v for k, v in kwargs.items() if k != "inplace"}
+        try:
+            result, item = _execute(opcode, (self, *args), kwargs)
+        except _Uncanonical:
+            result = unhandled(opcode, OPERATIONS[opcode].fn, (self, *args), kwargs)
+            result, item = result._value, result._item
+        self._rebind(result, item)
+        return None
+    return call(opcode, (self, *args), kwargs)
+
+
+def _unhandled_method(self: _Traced, name: str, args: tuple, kwargs: dict) -> Any:
+    # Called on a shallow copy (copy-on-write): a mutating method cannot change this version.
+    target = self._value.copy(deep=False)
+    result = unhandled(f"pandas.{self._kind}.{name}", getattr(type(target), name),
+                       (_Plain(target, self._item), *args), kwargs)
+    if result is None and not _same_frame(target, self._value):
+        # The method worked in place: its effect is a new version, identified by content.
+        self._rebind(target, opaque(f"pandas.{self._kind}.{name}", target, (self._item,))._item)
+    return result
+
+
+def _same_frame(a: Any, b: Any) -> bool:
+    try:
+        return a.equals(b) and list(a.columns if hasattr(a, "columns") else []) == list(
+            b.columns if hasattr(b, "columns") else [])
+    except Exception:  # noqa: BLE001 - unlike objects are simply not the same
+        return False
+
+
+class _Plain:
+    """A plain value standing for a traced one in :func:`unhandled` (its item is still an input)."""
+
+    __slots__ = ("_value", "_item")
+
+    def __init__(self, value: Any, item: Item) -> None:
+        self._value, self._item = value, item
+
+
+# -- operators -----------------------------------------------------------------------------------------
+
+_BINARY = ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "and", "or", "xor")
+_COMPARE = ("lt", "le", "eq", "ne", "gt", "ge")
+_UNARY = ("neg", "pos", "abs", "invert")
+
+
+def _operator(dunder: str) -> Callable[..., Any]:
+    def op(self: _Traced, *other: Any) -> Any:
+        return call(f"pandas.{self._kind}.{dunder}", (self, *other), {})
+
+    op.__name__ = dunder
+    return op
+
+
+def _install_operators(cls: type) -> None:
+    names = [f"__{n}__" for n in _BINARY] + [f"__r{n}__" for n in _BINARY]
+    names += [f"__{n}__" for n in _COMPARE + _UNARY]
+    for dunder in names:
+        setattr(cls, dunder, _operator(dunder))
+
+
+class TracedFrame(_Traced):
+    """A pandas DataFrame whose lineage is traced operation by operation.
+
+    Create one with :func:`mlcontext.frame`, :func:`mlcontext.read_csv` or
+    :func:`mlcontext.read_parquet`, then use the pandas API. ``frame.lineage`` is the
+    :class:`~mlcontext.lineage.Item` of the current version, ``frame.to_pandas()`` the plain value.
+    """
+
+    __slots__ = ()
+    _kind = "DataFrame"
+
+
+class TracedSeries(_Traced):
+    """A pandas Series whose lineage is traced (a column, a mask, an aggregate ...)."""
+
+    __slots__ = ()
+    _kind = "Series"
+
+
+_install_operators(TracedFrame)
+_install_operators(TracedSeries)
+
+# Traced properties (``df.T``, ``s.str`` ...) and methods with their own wrappers (``groupby``,
+# ``pop`` ...), by opcode; filled by :mod:`.pandas_api`.
+_PROPERTIES: dict[str, Callable[[Any], Any]] = {}
+_SPECIAL: dict[str, Callable[..., Any]] = {}
