@@ -38,7 +38,7 @@ import pandas as pd
 from ..errors import FingerprintError, LineageError
 from ..fingerprint import hash_bytes, hash_frame, hash_value
 from ..lineage.item import Item, leaf
-from ..lineage.literals import build
+from ..lineage.literals import build, build_call
 from ..lineage.operations import OPERATIONS, register_source
 from ..lineage.operations import register_operation as _register_operation
 from ..lineage.step import code_hash
@@ -48,7 +48,8 @@ from .dispatch import HANDLED, _name
 from .pandas_frame import TracedFrame, TracedSeries, _execute, _Traced, call
 
 __all__ = ["frame", "read_csv", "read_parquet", "concat", "merge", "to_datetime", "to_numeric",
-           "get_dummies", "cut", "qcut", "FRAME_DATA", "FUNCTION", "READ_CSV", "READ_PARQUET"]
+           "transformations", "get_dummies", "cut", "qcut", "FRAME_DATA", "FUNCTION", "READ_CSV",
+           "READ_PARQUET"]
 
 FRAME_DATA = "pandas.data"
 FUNCTION = "python.function"
@@ -654,3 +655,100 @@ register_source(pf.OPAQUE_FRAME, _opaque_source)
 register_source(READ_CSV, _file_source)
 register_source(READ_PARQUET, _file_source)
 register_source(FUNCTION, _function_source)
+
+
+# -- reading lineage back as transformations -------------------------------------------------------
+
+_SYMBOLS = {"__add__": "+", "__sub__": "-", "__mul__": "*", "__truediv__": "/", "__floordiv__": "//",
+            "__mod__": "%", "__pow__": "**", "__and__": "&", "__or__": "|", "__xor__": "^",
+            "__lt__": "<", "__le__": "<=", "__eq__": "==", "__ne__": "!=", "__gt__": ">", "__ge__": ">="}
+_FRAME_OPS = ("pandas.DataFrame.", "pandas.Series.", "pandas.concat", "pandas.merge")
+
+
+def transformations(x: Any) -> list[str]:
+    """The chain of transformations that made ``x``, oldest first, as a person would read them.
+
+    Follows each operation's first input (the frame it transforms) back to the leaf; arguments
+    that are series computed from that frame are written as expressions.
+
+    Examples
+    --------
+    >>> import pandas as pd, mlcontext as mc
+    >>> trips = mc.frame(pd.DataFrame({"duration": [5.0, -1.0], "zone": [1, 2]}), name="trips")
+    >>> ok = trips[trips.duration >= 0].dropna()
+    >>> mc.pd.transformations(ok.groupby("zone").duration.mean())
+    ['frame trips', 'filter duration >= 0', 'dropna', "groupby 'zone' ['duration'] mean"]
+    """
+    item = x if isinstance(x, Item) else x.lineage
+    chain = [item]
+    while item.inputs and item.opcode != pf.OPAQUE_FRAME:
+        item = item.inputs[0]
+        chain.append(item)
+    return [_describe(i) for i in reversed(chain)]
+
+
+def _describe(item: Item) -> str:
+    op = item.opcode
+    if not item.inputs:
+        name = {FRAME_DATA: "frame", READ_CSV: "read_csv", READ_PARQUET: "read_parquet"}.get(op, op)
+        return f"{name} {item.label or item.hash[:12]}"
+    if op == pf.OPAQUE_FRAME:
+        return f"unhandled {build(item.literals[1][0], ())}"
+    args, kwargs = _rendered_call(item)
+    kind, _, method = op.removeprefix("pandas.").partition(".")
+    rest = args[1:]
+    if method == "__getitem__" and rest and item.inputs[1:] and _is_series(item.inputs[-1]):
+        return f"filter {rest[0]}"
+    if method in ("__setitem__", "loc.__setitem__"):
+        return f"set {' '.join(rest[:-1])} = {rest[-1]}"
+    factory, _, agg = method.partition(".")
+    if factory in DEFERRED and agg:
+        by, fkw, sel = rest[:3]
+        words = [factory, by.strip("()").rstrip(",")]
+        if fkw != "{}":
+            words.append(fkw)
+        if sel != "None":
+            words.append(f"[{sel}]" if not sel.startswith("[") else sel)
+        return " ".join([*words, agg, *rest[3:], *kwargs]).strip()
+    return " ".join([method.strip("_") or kind, *rest, *kwargs]).strip()
+
+
+def _is_series(item: Item) -> bool:
+    return item.opcode.startswith("pandas.Series.") or (
+        item.opcode == "pandas.DataFrame.__getitem__" and item.literals[1][0][1][1][0] == "s")
+
+
+def _rendered_call(item: Item) -> tuple[list[str], list[str]]:
+    names = [_expression(i, 3) for i in item.inputs]
+    try:
+        args, kwargs = build_call(item.literals, [_Rendered(n) for n in names])
+    except LineageError:
+        return names, []
+    kwargs.pop(pf.ORDER, None)
+    return [repr(a) for a in args], [f"{k}={v!r}" for k, v in kwargs.items()]
+
+
+class _Rendered(str):
+    """An input written as an expression: its repr is the expression itself."""
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+def _expression(item: Item, depth: int) -> str:
+    op = item.opcode
+    if not item.inputs:
+        return item.label or ("function" if op == FUNCTION else op.rpartition(".")[2])
+    method = op.rpartition(".")[2]
+    if depth <= 0 or not op.startswith(_FRAME_OPS):
+        return "…"
+    if op == "pandas.DataFrame.__getitem__" and item.literals[1][0][1][1][0] == "s":
+        return build(item.literals[1][0][1][1], ())
+    args, _ = build_call(item.literals, [_Rendered(_expression(i, depth - 1)) for i in item.inputs])
+    symbol = _SYMBOLS.get(method)
+    if symbol is not None and len(args) == 2:
+        return f"({args[0]!r} {symbol} {args[1]!r})" if depth < 3 else f"{args[0]!r} {symbol} {args[1]!r}"
+    if method == "__invert__":
+        return f"~{args[0]!r}"
+    return f"{args[0]!r}.{method}({', '.join(repr(a) for a in args[1:])})" if args else method
+
