@@ -724,7 +724,9 @@ def _rendered_call(item: Item) -> tuple[list[str], list[str]]:
         args, kwargs = build_call(item.literals, [_Rendered(n) for n in names])
     except LineageError:
         return names, []
-    kwargs.pop(pf.ORDER, None)
+    order = kwargs.pop(pf.ORDER, None)
+    if order is not None:
+        kwargs = {k: kwargs[k] for k in order}
     return [repr(a) for a in args], [f"{k}={v!r}" for k, v in kwargs.items()]
 
 

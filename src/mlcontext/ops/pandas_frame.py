@@ -44,6 +44,7 @@ __all__ = ["TracedFrame", "TracedSeries", "call", "wrap", "unhandled", "OPAQUE_F
 OPAQUE_FRAME = "pandas.opaque"  # an unhandled call with a frame/series result, by content hash
 DICT = "python.dict"  # a dict built from its keys and values, in order
 ORDER = "kwargs_order"  # the keyword naming the caller's order of keyword arguments
+_ORDERED = (".agg", ".aggregate", ".assign")  # operations whose result depends on keyword order
 
 
 def ordered(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -110,7 +111,7 @@ _TYPE_NAMES = {str: "str", float: "float64", int: "int64", bool: "bool", object:
 def _execute(opcode: str, args: tuple, kwargs: dict) -> tuple[Any, Item]:
     """Make the item of ``opcode(*args, **kwargs)`` and run it through the dispatcher's executor."""
     op = OPERATIONS[opcode]
-    if len(kwargs) > 1 and list(kwargs) != sorted(kwargs):
+    if len(kwargs) > 1 and opcode.endswith(_ORDERED) and list(kwargs) != sorted(kwargs):
         # Literals sort keyword arguments, but pandas reads some in order (agg(n=..., mean=...),
         # assign): the order becomes an argument of its own, so it is in the hash and replayed.
         kwargs = {**kwargs, ORDER: tuple(kwargs)}
