@@ -16,6 +16,7 @@ import sys
 import textwrap
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -348,6 +349,30 @@ def test_reaping_uses_the_heartbeat_timeout_from_the_environment(tmp_path, home,
         env=dict(os.environ, MLCONTEXT_HOME=str(home), MLCONTEXT_HEARTBEAT_TIMEOUT="0.2"))
     assert env_reader.returncode == 0, env_reader.stderr
     assert json.loads(env_reader.stdout) == {"silent-death": RunStatus.KILLED}
+
+
+def test_a_batch_interrupted_after_its_commit_is_not_stored_twice(sqlite_store, monkeypatch) -> None:
+    """KeyboardInterrupt (or SIGTERM) can land after COMMIT, before the flush returns: the batch
+    is put back and retried, and the retry must replace the committed rows, not duplicate them."""
+    run = mc.run("interrupted", project="durability", durability="sync")
+    real_write = sqlite_store.metadata.write
+    interrupted: list[bool] = []
+
+    @contextmanager
+    def write_then_interrupt() -> Iterator[object]:
+        with real_write() as conn:
+            yield conn
+        if not interrupted:  # committed; now the signal arrives
+            interrupted.append(True)
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(sqlite_store.metadata, "write", write_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        run.log("i", 0)
+    for i in range(1, 5):
+        run.log("i", i)
+    run.end()
+    assert interrupted and _values(sqlite_store, "interrupted") == [0, 1, 2, 3, 4]
 
 
 # -- many writers ---------------------------------------------------------------------------------

@@ -142,6 +142,12 @@ class MetadataStore:
             )
             conn.execute(stmt, list(latest.values()))
 
+    def delete_metric_seqs(self, conn: Connection, run_id: str, seqs: Sequence[int]) -> None:
+        """Delete a run's metric rows with these ``seq`` numbers (before a batch is retried)."""
+        for start in range(0, len(seqs), 500):
+            conn.execute(delete(t.Metric).where(t.Metric.run_id == run_id,
+                                                t.Metric.seq.in_(list(seqs[start:start + 500]))))
+
     @staticmethod
     def _insert_metric_rows(conn: Connection, rows: list[tuple]) -> None:
         """Insert metric rows with a few multi-row ``INSERT ... VALUES`` statements.

@@ -51,6 +51,7 @@ class RunWriter:
         self._stop = threading.Event()
         self._last_heartbeat = clock()
         self.error: BaseException | None = None
+        self._retry_seqs: set[int] = set()
         self._thread = threading.Thread(target=self._loop, name=f"mlcontext-writer-{run_id[:8]}",
                                         daemon=True)
         self._thread.start()
@@ -68,22 +69,30 @@ class RunWriter:
     def flush(self, *, heartbeat: bool = False) -> None:
         """Write everything pending now (in the caller's thread)."""
         with self._flush_lock:
-            params = _drain(self.params)
-            metrics = [self._row(m) for m in _drain(self.metrics)]
+            params, pending = _drain(self.params), _drain(self.metrics)
             now = self.clock()
             beat = heartbeat or now - self._last_heartbeat >= self.heartbeat_interval
-            if not (params or metrics or beat):
+            if not (params or pending or beat):
                 return
             try:
+                metrics = [self._row(m) for m in pending]
+                # Seqs of a batch that failed may have been committed after all (an interrupt
+                # such as KeyboardInterrupt can land after COMMIT): delete them first, in the same
+                # transaction, so a retry never stores a metric twice. Params are upserts anyway.
+                retried = [m[1] for m in pending if m[1] in self._retry_seqs]
                 with self.metadata.write() as conn:
+                    if retried:
+                        self.metadata.delete_metric_seqs(conn, self.run_id, retried)
                     self.metadata.write_batch(conn, params, metrics)
                     if beat:
                         self.metadata.heartbeat(conn, self.run_id, now)
             except BaseException:
                 # Put the records back so a later flush (or close) can retry: nothing is dropped.
                 self.params.extendleft(reversed(params))
-                self.metrics.extendleft(reversed([self._pending(r) for r in metrics]))
+                self.metrics.extendleft(reversed(pending))
+                self._retry_seqs.update(m[1] for m in pending)
                 raise
+            self._retry_seqs.difference_update(retried)
             if beat:
                 self._last_heartbeat = now
 
@@ -111,12 +120,6 @@ class RunWriter:
     def _row(self, m: PendingMetric) -> MetricRow:
         name, seq, value, when, frames = m
         return (self.run_id, name, seq, value, when, _context_json(frames))
-
-    @staticmethod
-    def _pending(row: MetricRow) -> PendingMetric:
-        _, name, seq, value, when, context = row
-        frames = tuple(LoopFrame(k, v) for k, v in json.loads(context).items())
-        return (name, seq, value, when, frames)
 
 
 @functools.lru_cache(maxsize=1024)
