@@ -56,3 +56,12 @@ from .ops.pandas_frame import TracedFrame, TracedSeries  # noqa: E402
 
 __all__ += ["pd", "frame", "read_csv", "read_parquet", "TracedFrame", "TracedSeries"]
 # --- end pandas ---
+
+# --- datasets and the context questions (issue 6) ---
+from .insight.drift import DriftReport, drift  # noqa: E402
+from .insight.profile import Profile, profile  # noqa: E402
+from .tracking.datasets import DatasetVersion, dataset, dataset_version, versions  # noqa: E402
+
+__all__ += ["dataset", "dataset_version", "versions", "DatasetVersion", "profile", "Profile", "drift",
+            "DriftReport"]
+# --- end context ---

@@ -55,3 +55,16 @@ def test_db_upgrade_command_and_current(tmp_path, monkeypatch):
     engine.dispose()
     result = runner.invoke(cli, ["db", "current"])
     assert f"schema {head_revision()} (expected {head_revision()})" in result.output
+
+
+def test_an_old_schema_names_the_upgrade_command_and_upgrade_keeps_the_data(metadata_url):
+    engine = make_engine(metadata_url)
+    upgrade(engine, "0001")
+    with engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO projects (name, created_at) VALUES ('old', 0)"))
+    with pytest.raises(SchemaOutdatedError, match=r"revision 0001.*run `mlcontext db upgrade`"):
+        MetadataStore(metadata_url, engine=engine)
+    assert upgrade(engine) == ("0001", head_revision())
+    store = MetadataStore(metadata_url, engine=engine)
+    assert store.projects() == ["old"]
+    engine.dispose()

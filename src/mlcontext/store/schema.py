@@ -143,3 +143,70 @@ class CacheEntry(Base):
     saved: Mapped[float] = mapped_column(Double)
     created_at: Mapped[float] = mapped_column(Double)
     last_hit_at: Mapped[float | None] = mapped_column(Double)
+
+
+class Dataset(Base):
+    """A named dataset of a project ("trips"); its contents live in versions."""
+
+    __tablename__ = "datasets"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    name: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[float] = mapped_column(Double)
+
+    __table_args__ = (UniqueConstraint("project_id", "name"),)
+
+
+class DatasetVersion(Base):
+    """One content of a named dataset: v1, v2, ... A new version only when the content changes.
+
+    ``content_hash`` identifies the data (a file's bytes, or a frame's columnwise fingerprint);
+    ``artifact_hash`` is where its bytes are stored. ``profile`` is the application context (schema
+    and per-column statistics, :mod:`mlcontext.insight.profile`).
+    """
+
+    __tablename__ = "dataset_versions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    content_hash: Mapped[str] = mapped_column(HASH, index=True)
+    artifact_hash: Mapped[str] = mapped_column(ForeignKey("artifacts.hash"), index=True)
+    role: Mapped[str | None] = mapped_column(String(16))
+    rows: Mapped[int | None] = mapped_column(BigInteger)
+    profile: Mapped[dict] = mapped_column(JSON)
+    run_id: Mapped[str | None] = mapped_column(ForeignKey("runs.id", ondelete="SET NULL"), index=True)
+    user: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[float] = mapped_column(Double, index=True)
+
+    __table_args__ = (
+        UniqueConstraint("dataset_id", "version"),
+        UniqueConstraint("dataset_id", "content_hash"),
+    )
+
+
+class Access(Base):
+    """A run read an artifact (behavioural context): for which role, by whom, when."""
+
+    __tablename__ = "accesses"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
+    artifact_hash: Mapped[str] = mapped_column(ForeignKey("artifacts.hash"), index=True)
+    version_id: Mapped[int | None] = mapped_column(ForeignKey("dataset_versions.id", ondelete="SET NULL"),
+                                                   index=True)
+    role: Mapped[str | None] = mapped_column(String(16))
+    user: Mapped[str] = mapped_column(String(255))
+    time: Mapped[float] = mapped_column(Double)
+
+
+class Edge(Base):
+    """``src`` was used to derive ``dst``: by a run (``kind="run"``) or per its lineage (``"lineage"``)."""
+
+    __tablename__ = "edges"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    src_hash: Mapped[str] = mapped_column(HASH, index=True)
+    dst_hash: Mapped[str] = mapped_column(HASH, index=True)
+    run_id: Mapped[str | None] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    time: Mapped[float] = mapped_column(Double)
+
+    __table_args__ = (UniqueConstraint("src_hash", "dst_hash", "run_id", "kind"),)

@@ -89,6 +89,7 @@ class Run:
         code_hash = self.store.artifacts.put(archive)
         now = time.time()
         self.started_at = now
+        self.user = env.user
         self.store.metadata.create_run(
             self.project, id=self.id, name=self.name, status=RunStatus.RUNNING, user=env.user,
             host=env.host, pid=env.pid, started_at=now, heartbeat_at=now, entry_point=env.entry_point,

@@ -1,0 +1,193 @@
+"""Context records in the metadata store: dataset versions, accesses (reads) and derivation edges.
+
+Kept apart from :mod:`.metadata` (runs, params, metrics) so that each module has one job; both use the
+same :class:`~.metadata.MetadataStore` transactions.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, func, select
+
+from ..errors import NotFoundError
+from . import schema as t
+from .metadata import MetadataStore
+
+__all__ = ["VersionRow", "ContextStore", "ROLES"]
+
+ROLES = ("train", "validation", "test", "live")
+
+
+@dataclass(frozen=True)
+class VersionRow:
+    """A stored dataset version (see :class:`~.schema.DatasetVersion`)."""
+
+    id: int
+    project: str
+    name: str
+    version: int
+    content_hash: str
+    artifact_hash: str
+    role: str | None
+    rows: int | None
+    profile: dict[str, Any]
+    run_id: str | None
+    user: str
+    created_at: float
+
+    @property
+    def ref(self) -> str:
+        return f"{self.name}@{self.version}"
+
+
+_VERSION_COLUMNS = (t.DatasetVersion.id, t.Project.name, t.Dataset.name, t.DatasetVersion.version,
+                    t.DatasetVersion.content_hash, t.DatasetVersion.artifact_hash, t.DatasetVersion.role,
+                    t.DatasetVersion.rows, t.DatasetVersion.profile, t.DatasetVersion.run_id,
+                    t.DatasetVersion.user, t.DatasetVersion.created_at)
+
+
+def _versions_query() -> Any:
+    return (select(*_VERSION_COLUMNS)
+            .join(t.Dataset, t.Dataset.id == t.DatasetVersion.dataset_id)
+            .join(t.Project, t.Project.id == t.Dataset.project_id))
+
+
+class ContextStore:
+    """Dataset versions, accesses and edges over a :class:`MetadataStore`."""
+
+    def __init__(self, metadata: MetadataStore) -> None:
+        self.metadata = metadata
+
+    # -- dataset versions -----------------------------------------------------------------------
+
+    def add_version(self, project: str, name: str, *, content_hash: str, artifact_hash: str,
+                    role: str | None, rows: int | None, profile: dict[str, Any], run_id: str | None,
+                    user: str) -> tuple[VersionRow, bool]:
+        """Record a version of ``name``; returns it and whether it is new (same content: not new)."""
+        meta = self.metadata
+        with meta.write() as conn:
+            project_id = meta.project_id(conn, project)
+            dataset_id = self._dataset_id(conn, project_id, name)
+            existing = conn.execute(_versions_query().where(
+                t.DatasetVersion.dataset_id == dataset_id,
+                t.DatasetVersion.content_hash == content_hash)).first()
+            if existing is not None:
+                return VersionRow(*existing), False
+            number = (conn.execute(select(func.max(t.DatasetVersion.version))
+                                   .where(t.DatasetVersion.dataset_id == dataset_id)).scalar() or 0) + 1
+            conn.execute(t.DatasetVersion.__table__.insert().values(
+                dataset_id=dataset_id, version=number, content_hash=content_hash,
+                artifact_hash=artifact_hash, role=role, rows=rows, profile=profile, run_id=run_id,
+                user=user, created_at=time.time()))
+            row = conn.execute(_versions_query().where(t.DatasetVersion.dataset_id == dataset_id,
+                                                       t.DatasetVersion.version == number)).one()
+        return VersionRow(*row), True
+
+    def _dataset_id(self, conn: Connection, project_id: int, name: str) -> int:
+        query = select(t.Dataset.id).where(t.Dataset.project_id == project_id, t.Dataset.name == name)
+        found = conn.execute(query).scalar()
+        if found is None:
+            stmt = self.metadata._insert(t.Dataset).values(project_id=project_id, name=name,
+                                                           created_at=time.time())
+            conn.execute(stmt.on_conflict_do_nothing())
+            found = conn.execute(query).scalar_one()
+        return found
+
+    def versions(self, name: str, project: str | None = None) -> list[VersionRow]:
+        query = _versions_query().where(t.Dataset.name == name)
+        if project is not None:
+            query = query.where(t.Project.name == project)
+        with self.metadata.read() as conn:
+            rows = conn.execute(query.order_by(t.Project.name, t.DatasetVersion.version)).all()
+        return [VersionRow(*r) for r in rows]
+
+    def version(self, name: str, number: int | None = None, project: str | None = None) -> VersionRow:
+        """Version ``number`` of ``name`` (the latest when ``None``)."""
+        found = self.versions(name, project)
+        if number is not None:
+            found = [v for v in found if v.version == number]
+        if not found:
+            which = f"{name}@{number}" if number is not None else name
+            raise NotFoundError(f"no dataset version {which}" + (f" in project {project}" if project else "")
+                                + "; `mlcontext versions NAME` lists them")
+        projects = {v.project for v in found}
+        if len(projects) > 1:
+            raise NotFoundError(f"dataset {name!r} exists in projects {sorted(projects)}: pass project=")
+        return found[-1]
+
+    def versions_by_hash(self, hashes: Iterable[str]) -> dict[str, VersionRow]:
+        """Dataset versions whose artifact or content hash is in ``hashes``."""
+        hashes = list(set(hashes))
+        if not hashes:
+            return {}
+        query = _versions_query().where(t.DatasetVersion.artifact_hash.in_(hashes)
+                                        | t.DatasetVersion.content_hash.in_(hashes))
+        with self.metadata.read() as conn:
+            rows = [VersionRow(*r) for r in conn.execute(query)]
+        found: dict[str, VersionRow] = {}
+        for row in rows:
+            found[row.artifact_hash] = row
+            found[row.content_hash] = row
+        return found
+
+    # -- accesses and edges ---------------------------------------------------------------------
+
+    def record_access(self, run_id: str, artifact_hash: str, *, role: str | None, user: str,
+                      version_id: int | None = None) -> None:
+        with self.metadata.write() as conn:
+            conn.execute(t.Access.__table__.insert().values(
+                run_id=run_id, artifact_hash=artifact_hash, version_id=version_id, role=role, user=user,
+                time=time.time()))
+
+    def accesses(self, *, version_id: int | None = None, role: str | None = None) -> list[tuple]:
+        """``(run_id, user, time, role, version_id)`` of reads, oldest first."""
+        query = select(t.Access.run_id, t.Access.user, t.Access.time, t.Access.role, t.Access.version_id)
+        if version_id is not None:
+            query = query.where(t.Access.version_id == version_id)
+        if role is not None:
+            query = query.where(t.Access.role == role)
+        with self.metadata.read() as conn:
+            return [tuple(r) for r in conn.execute(query.order_by(t.Access.time))]
+
+    def inputs_of(self, run_id: str) -> list[str]:
+        with self.metadata.read() as conn:
+            return list(conn.execute(select(t.Access.artifact_hash).where(t.Access.run_id == run_id)
+                                     .distinct()).scalars())
+
+    def add_edges(self, pairs: Sequence[tuple[str, str]], *, run_id: str | None, kind: str) -> None:
+        if not pairs:
+            return
+        now = time.time()
+        stmt = self.metadata._insert(t.Edge).on_conflict_do_nothing()
+        with self.metadata.write() as conn:
+            conn.execute(stmt, [dict(src_hash=s, dst_hash=d, run_id=run_id, kind=kind, time=now)
+                                for s, d in dict.fromkeys(pairs)])
+
+    def neighbours(self, hashes: Iterable[str], *, upstream: bool) -> list[tuple[str, str, str | None, str]]:
+        """Edges ``(src, dst, run_id, kind)`` into (``upstream``) or out of ``hashes``."""
+        hashes = list(hashes)
+        if not hashes:
+            return []
+        column = t.Edge.dst_hash if upstream else t.Edge.src_hash
+        with self.metadata.read() as conn:
+            return [tuple(r) for r in conn.execute(
+                select(t.Edge.src_hash, t.Edge.dst_hash, t.Edge.run_id, t.Edge.kind)
+                .where(column.in_(hashes)))]
+
+    def closure(self, start: str, *, upstream: bool,
+                max_depth: int = 100) -> list[tuple[str, str, str | None, str]]:
+        """Every edge reachable from ``start`` (breadth first, one query per level)."""
+        seen, frontier, edges = {start}, [start], []
+        for _ in range(max_depth):
+            found = self.neighbours(frontier, upstream=upstream)
+            edges.extend(found)
+            nxt = [(s if upstream else d) for s, d, _, _ in found]
+            frontier = [h for h in dict.fromkeys(nxt) if h not in seen]
+            seen.update(frontier)
+            if not frontier:
+                break
+        return edges
