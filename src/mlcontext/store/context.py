@@ -158,34 +158,36 @@ class ContextStore:
             return list(conn.execute(select(t.Access.artifact_hash).where(t.Access.run_id == run_id)
                                      .distinct()).scalars())
 
-    def add_edges(self, pairs: Sequence[tuple[str, str]], *, run_id: str | None, kind: str) -> None:
+    def add_edges(self, pairs: Sequence[tuple[str, str]], *, run_id: str | None, kind: str,
+                  log_hash: str | None = None) -> None:
         if not pairs:
             return
         now = time.time()
         stmt = self.metadata._insert(t.Edge).on_conflict_do_nothing()
         with self.metadata.write() as conn:
-            conn.execute(stmt, [dict(src_hash=s, dst_hash=d, run_id=run_id, kind=kind, time=now)
+            conn.execute(stmt, [dict(src_hash=s, dst_hash=d, run_id=run_id, kind=kind, log_hash=log_hash,
+                                     time=now)
                                 for s, d in dict.fromkeys(pairs)])
 
-    def neighbours(self, hashes: Iterable[str], *, upstream: bool) -> list[tuple[str, str, str | None, str]]:
-        """Edges ``(src, dst, run_id, kind)`` into (``upstream``) or out of ``hashes``."""
+    def neighbours(self, hashes: Iterable[str], *, upstream: bool) -> list[tuple]:
+        """Edges ``(src, dst, run_id, kind, log_hash)`` into (``upstream``) or out of ``hashes``."""
         hashes = list(hashes)
         if not hashes:
             return []
         column = t.Edge.dst_hash if upstream else t.Edge.src_hash
         with self.metadata.read() as conn:
             return [tuple(r) for r in conn.execute(
-                select(t.Edge.src_hash, t.Edge.dst_hash, t.Edge.run_id, t.Edge.kind)
+                select(t.Edge.src_hash, t.Edge.dst_hash, t.Edge.run_id, t.Edge.kind, t.Edge.log_hash)
                 .where(column.in_(hashes)))]
 
     def closure(self, start: str, *, upstream: bool,
-                max_depth: int = 100) -> list[tuple[str, str, str | None, str]]:
-        """Every edge reachable from ``start`` (breadth first, one query per level)."""
+                max_depth: int = 100) -> list[tuple]:
+        """Every edge reachable from ``start`` (breadth first, one indexed query per level)."""
         seen, frontier, edges = {start}, [start], []
         for _ in range(max_depth):
             found = self.neighbours(frontier, upstream=upstream)
             edges.extend(found)
-            nxt = [(s if upstream else d) for s, d, _, _ in found]
+            nxt = [(edge[0] if upstream else edge[1]) for edge in found]
             frontier = [h for h in dict.fromkeys(nxt) if h not in seen]
             seen.update(frontier)
             if not frontier:

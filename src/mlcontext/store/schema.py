@@ -207,6 +207,7 @@ class Edge(Base):
     dst_hash: Mapped[str] = mapped_column(HASH, index=True)
     run_id: Mapped[str | None] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(16))
+    log_hash: Mapped[str | None] = mapped_column(HASH)  # the lineage log that explains a lineage edge
     time: Mapped[float] = mapped_column(Double)
 
     __table_args__ = (UniqueConstraint("src_hash", "dst_hash", "run_id", "kind"),)

@@ -14,22 +14,20 @@ from __future__ import annotations
 import os
 import pickle
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import xxhash
 
 from ..errors import MLContextError, NotFoundError, TestSetOveruseWarning
+from ..fingerprint import hash_frame
 from ..insight.profile import Profile, profile
-from ..lineage.item import DATA, walk
-from ..lineage.log import roots_of
-from ..lineage.recompute import leaf_fields
 from ..names import check_name
 from ..store import Store
 from ..store.context import ROLES, ContextStore, VersionRow
+from .derivation import lineage_leaves, plain_value, record_output
 from .run import active_run
 from .stores import get_store
 
@@ -55,7 +53,8 @@ class DatasetVersion:
     user: str
     created_at: float
     new: bool = False
-    store: Store | None = None
+    store: Store | None = field(default=None, repr=False, compare=False)
+    _row_id: int | None = field(default=None, repr=False, compare=False)
 
     @property
     def ref(self) -> str:
@@ -63,8 +62,31 @@ class DatasetVersion:
         return f"{self.name}@{self.version}"
 
     def load(self) -> pd.DataFrame:
+        """The data as a plain DataFrame (read back from the artifact store, verified)."""
         store = self.store or get_store()
+        self._record_read()
         return _decode(store.artifacts.get(self.artifact_hash), store, self.artifact_hash)
+
+    def _record_read(self) -> None:
+        run = active_run()
+        if run is not None:
+            ContextStore(run.store.metadata).record_access(
+                run.id, self.artifact_hash, role=self.role, user=run.user, version_id=self._row_id)
+
+    def frame(self) -> Any:
+        """The data as a traced frame whose lineage leaf is this version, so derived data links back.
+
+        A CSV file version is read with :func:`mlcontext.read_csv` (identified by the file's bytes), a
+        frame version wrapped with :func:`mlcontext.frame` (identified by its columnwise fingerprint).
+        """
+        from ..ops.pandas_api import frame, read_csv
+
+        store = self.store or get_store()
+        info = store.metadata.artifact_info(self.artifact_hash)
+        if info is not None and info[0] == "file" and info[2].get("format") == "csv":
+            self._record_read()
+            return read_csv(store.artifacts.get(self.artifact_hash), name=self.name)
+        return frame(self.load(), name=self.name)
 
     def __repr__(self) -> str:
         return (f"<DatasetVersion {self.project}/{self.ref} role={self.role} rows={self.rows} "
@@ -92,23 +114,24 @@ def dataset(data: Any, name: str, role: str | None = None, *, project: str | Non
     run = active_run()
     store = store or (run.store if run is not None else get_store())
     project = project or (run.project if run is not None else _default_project())
-    frame, content_hash, artifact_hash, leaves = _store_content(store, data)
+    frame, content_hash, artifact_hash = _store_content(store, data)
+    derived = bool(lineage_leaves(data))
     row, new = ContextStore(store.metadata).add_version(
         project, name, content_hash=content_hash, artifact_hash=artifact_hash, role=role,
         rows=len(frame), profile=profile(frame).to_dict(), run_id=run.id if run else None,
         user=run.user if run else _user())
     if run is not None:
-        _record_use(store, run, row, role or row.role, leaves, budget)
+        _record_use(store, run, row, role or row.role, data, derived, budget)
     return _public(row, new, store)
 
 
-def _record_use(store: Store, run: Any, row: VersionRow, role: str | None, leaves: list[str],
-                budget: int | None) -> None:
+def _record_use(store: Store, run: Any, row: VersionRow, role: str | None, data: Any,
+                derived: bool, budget: int | None) -> None:
     context = ContextStore(store.metadata)
-    if leaves:  # derived here: an output of the run, with edges from the leaves it came from
+    if derived:  # computed in this run: its output, with edges from what it came from
         store.metadata.add_artifact(run.id, row.name, row.artifact_hash, size=0, kind="dataset",
-                                    meta={"dataset": row.name, "version": row.version})
-        context.add_edges([(leaf, row.artifact_hash) for leaf in leaves], run_id=run.id, kind="lineage")
+                                    meta={"dataset": row.name, "version": row.version}, direction="output")
+        record_output(run, row.artifact_hash, data, row.name)
         return
     context.record_access(run.id, row.artifact_hash, role=role, user=run.user, version_id=row.id)
     if role == "test":
@@ -159,14 +182,17 @@ def _public(row: VersionRow, new: bool, store: Store) -> DatasetVersion:
     return DatasetVersion(project=row.project, name=row.name, version=row.version,
                           content_hash=row.content_hash, artifact_hash=row.artifact_hash, role=row.role,
                           rows=row.rows, profile=Profile.from_dict(row.profile), run_id=row.run_id,
-                          user=row.user, created_at=row.created_at, new=new, store=store)
+                          user=row.user, created_at=row.created_at, new=new, store=store, _row_id=row.id)
 
 
 # -- content: bytes in the artifact store, identity, lineage leaves ------------------------------
 
-def _store_content(store: Store, data: Any) -> tuple[pd.DataFrame, str, str, list[str]]:
-    """``(frame, content hash, artifact hash, lineage leaf hashes)`` of ``data`` after storing it."""
-    leaves = _lineage_leaves(data)
+def _store_content(store: Store, data: Any) -> tuple[pd.DataFrame, str, str]:
+    """``(frame, content hash, artifact hash)`` of ``data`` after storing it.
+
+    The content hash is the one lineage uses for the same data (a file's bytes, as ``mc.read_csv``; a
+    frame's columnwise fingerprint, as ``mc.frame``), so derived data links back to this version.
+    """
     if isinstance(data, str | os.PathLike):
         path = Path(data)
         if not path.is_file():
@@ -174,24 +200,16 @@ def _store_content(store: Store, data: Any) -> tuple[pd.DataFrame, str, str, lis
         digest = store.artifacts.put_file(path)
         store.metadata.add_artifact(None, path.name, digest, size=path.stat().st_size, kind="file",
                                     meta={"source": str(path.resolve()), "format": path.suffix.lstrip(".")})
-        return _read_file(path), digest, digest, leaves
+        return _read_file(path), digest, digest
     frame = _as_frame(data)
     payload = pickle.dumps(frame, protocol=5)
     digest = store.artifacts.put(payload)
     store.metadata.add_artifact(None, "dataset", digest, size=len(payload), kind="frame", meta={})
-    return frame, frame_content_hash(frame), digest, leaves
-
-
-def frame_content_hash(frame: pd.DataFrame) -> str:
-    """A content fingerprint of a frame: column names, dtypes, index and values."""
-    h = xxhash.xxh3_128()
-    h.update(repr([(str(c), str(t)) for c, t in frame.dtypes.items()]).encode())
-    h.update(pd.util.hash_pandas_object(frame, index=True).to_numpy().tobytes())
-    return h.hexdigest()
+    return frame, hash_frame(frame), digest
 
 
 def _as_frame(data: Any) -> pd.DataFrame:
-    value = getattr(data, "_value", data)  # a traced frame or array holds its plain value
+    value = plain_value(data)
     if isinstance(value, pd.DataFrame):
         return value
     if isinstance(value, pd.Series):
@@ -227,17 +245,6 @@ def _decode(data: bytes, store: Store, digest: str) -> pd.DataFrame:
         return _read_file(tmp)
     finally:
         tmp.unlink(missing_ok=True)
-
-
-def _lineage_leaves(data: Any) -> list[str]:
-    """Content hashes of the data leaves ``data`` was derived from (empty for plain data)."""
-    try:
-        roots = roots_of(data)
-    except MLContextError:
-        return []
-    if all(r.opcode == DATA for r in roots):
-        return []  # a traced leaf is the data itself, not something derived
-    return [leaf_fields(item)["hash"] for item in walk(roots) if item.opcode == DATA]
 
 
 def _default_project() -> str:

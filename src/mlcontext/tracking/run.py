@@ -23,17 +23,14 @@ from collections.abc import Callable
 from types import FrameType, TracebackType
 from typing import Any, Literal
 
-import numpy as np
-
 from ..errors import MLContextError, MLContextWarning, ParamError, RunError
-from ..lineage import dumps
 from ..loops import current_loops
 from ..names import check_name
-from ..ops import TracedArray
 from ..store import ArtifactRef, RunStatus, Store
 from ..store.records import TERMINAL_STATUSES
 from .artifacts import store_object
 from .code import capture_code, entry_script
+from .derivation import model_metadata, plain_value, record_output
 from .environment import capture_environment
 from .params import coerce_override, encode_param, parse_overrides
 from .stores import get_store
@@ -132,18 +129,15 @@ class Run:
         return value
 
     def artifact(self, name: str, obj: Any, *, kind: str | None = None) -> ArtifactRef:
-        """Store ``obj`` content-addressed (a file path, bytes, an array, or any picklable object)."""
+        """Store ``obj`` content-addressed (a file path, bytes, an array, or any picklable object).
+
+        A traced array or frame is stored as its value, with its lineage log beside it and edges from
+        the data it was derived from; a model keeps its class, hyper-parameters and input columns.
+        """
         check_name(name, "artifact")
-        meta: dict[str, Any] = {}
-        if isinstance(obj, TracedArray):
-            # Keep how the value was derived next to it: the lineage log, as its own artifact.
-            log = dumps(obj).encode()
-            log_hash = self.store.artifacts.put(log)
-            self.store.metadata.add_artifact(self.id, f"{name}.lineage", log_hash, size=len(log),
-                                             kind="lineage", meta={"of": name})
-            meta = {"lineage_hash": obj.lineage.hash, "lineage_log": log_hash}
-            obj = np.asarray(obj)
-        ref = store_object(self.store.artifacts, name, obj, kind=kind)
+        value = plain_value(obj)
+        ref = store_object(self.store.artifacts, name, value, kind=kind)
+        meta = model_metadata(value) | record_output(self, ref.hash, obj, name)
         ref = dataclasses.replace(ref, meta={**ref.meta, **meta})
         self.store.metadata.add_artifact(self.id, name, ref.hash, size=ref.size, kind=ref.kind,
                                          meta=dict(ref.meta))

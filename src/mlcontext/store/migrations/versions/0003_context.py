@@ -58,6 +58,7 @@ def upgrade() -> None:
     sa.Column('dst_hash', sa.String(length=64), nullable=False),
     sa.Column('run_id', sa.String(length=32), nullable=True),
     sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('log_hash', sa.String(length=64), nullable=True),
     sa.Column('time', sa.Double(), nullable=False),
     sa.ForeignKeyConstraint(['run_id'], ['runs.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id'),
