@@ -53,8 +53,24 @@ __all__ += ["reuse", "reuse_stats", "reuse_events", "reuse_clear", "ReuseConfig"
 from .ops import pandas_api as pd  # noqa: E402  (traced pandas functions: mc.pd.concat, mc.pd.merge ...)
 from .ops.pandas_api import frame, read_csv, read_parquet  # noqa: E402
 from .ops.pandas_frame import TracedFrame, TracedSeries  # noqa: E402
+from .ops.sklearn_steps import model_info, traced  # noqa: E402  (scikit-learn is imported on use)
 
-__all__ += ["pd", "frame", "read_csv", "read_parquet", "TracedFrame", "TracedSeries"]
+
+def _cache_frames_and_fits() -> None:
+    # The reuse layer sits above ops: it is told here how frames and fitted estimators are cached.
+    import pandas
+
+    from .ops.pandas_frame import freeze_frame
+    from .ops.sklearn_steps import Fitted, freeze_estimator
+    from .reuse.executor import register_freezer
+
+    register_freezer(pandas.DataFrame, freeze_frame)
+    register_freezer(pandas.Series, freeze_frame)
+    register_freezer(Fitted, freeze_estimator)
+
+
+_cache_frames_and_fits()
+__all__ += ["pd", "frame", "read_csv", "read_parquet", "TracedFrame", "TracedSeries", "traced", "model_info"]
 # --- end pandas ---
 
 # --- datasets and the context questions (issue 6) ---

@@ -72,3 +72,16 @@ def test_same_cleaning_twice_is_the_same_lineage() -> None:
     b = clean(mc.frame(make_trips(), name="again"), zones)
     c = clean(mc.frame(make_trips(seed=1), name="other"), zones)
     assert a.lineage.hash == b.lineage.hash != c.lineage.hash
+
+
+def test_cleaning_again_is_reused_from_the_cache() -> None:
+    zones = make_zones()
+    with mc.reuse("full"), mc.reuse_events() as events:
+        mc.reuse_clear()
+        first = clean(mc.frame(make_trips(2000), name="trips"), mc.frame(zones, name="zones"))
+        second = clean(mc.frame(make_trips(2000), name="trips"), mc.frame(zones, name="zones"))
+    pd.testing.assert_frame_equal(first.to_pandas(), second.to_pandas())
+    kinds = [e.kind for e in events if e.name == "pandas.DataFrame.groupby.agg"]
+    assert kinds == ["computed", "reused"]
+    reused = {e.name for e in events if e.kind == "reused"}
+    assert {"pandas.DataFrame.merge", "pandas.DataFrame.sort_values"} <= reused

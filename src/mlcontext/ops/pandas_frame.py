@@ -38,8 +38,8 @@ from . import dispatch as _dispatch
 from .dispatch import _Args, _Uncanonical
 from .traced import TracedArray
 
-__all__ = ["TracedFrame", "TracedSeries", "call", "wrap", "unhandled", "OPAQUE_FRAME", "ORDER", "ordered",
-           "Leaves", "LEAVES"]
+__all__ = ["TracedFrame", "TracedSeries", "freeze_frame", "call", "wrap", "unhandled", "OPAQUE_FRAME",
+           "ORDER", "ordered", "Leaves", "LEAVES"]
 
 OPAQUE_FRAME = "pandas.opaque"  # an unhandled call with a frame/series result, by content hash
 DICT = "python.dict"  # a dict built from its keys and values, in order
@@ -424,3 +424,10 @@ _install_operators(TracedSeries)
 # ``pop`` ...), by opcode; filled by :mod:`.pandas_api`.
 _PROPERTIES: dict[str, Callable[[Any], Any]] = {}
 _SPECIAL: dict[str, Callable[..., Any]] = {}
+
+
+def freeze_frame(value: Any) -> tuple[Any, int]:
+    """Cache entry of a frame or series result: a shallow copy (copy-on-write keeps it unchanged)
+    and its size (object columns counted by their pointers)."""
+    size = value.memory_usage(index=True, deep=False)
+    return value.copy(deep=False), int(size.sum() if hasattr(size, "sum") else size)

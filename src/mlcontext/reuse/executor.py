@@ -24,7 +24,8 @@ from ..lineage.operations import Operation
 from .cache import MISS, LineageCache
 from .rewrites import STACK_OPCODES, Rewritten, note_stack, try_rewrite
 
-__all__ = ["ReuseExecutor", "freeze_array", "admit_piece", "NON_REUSABLE_PREFIXES"]
+__all__ = ["ReuseExecutor", "freeze_array", "admit_piece", "NON_REUSABLE_PREFIXES", "FREEZERS",
+           "register_freezer"]
 
 # Operations whose result is not determined by their lineage (or that are never worth caching).
 NON_REUSABLE_PREFIXES = ("numpy.random.", "lineage.opaque", "io.")
@@ -60,6 +61,25 @@ def _flat(args: Any) -> list:
         else:
             out.append(a)
     return out
+
+
+# Other value types (pandas frames, fitted estimators) say how they are made safe to share and how
+# big they are: ``fn(value) -> (frozen value, nbytes) | None`` (None: do not cache it). Looked up by
+# the value's class and its bases; filled by the layer that makes such values (mlcontext.ops).
+FREEZERS: dict[type, Callable[[Any], tuple[Any, int] | None]] = {}
+
+
+def register_freezer(cls: type, fn: Callable[[Any], tuple[Any, int] | None]) -> None:
+    """Let values of ``cls`` be cached: ``fn`` returns a read-only version and its size, or None."""
+    FREEZERS[cls] = fn
+
+
+def _freeze_other(value: Any) -> tuple[Any, int] | None:
+    for cls in type(value).__mro__:
+        fn = FREEZERS.get(cls)
+        if fn is not None:
+            return fn(value)
+    return None
 
 
 def _freeze(value: Any, args: tuple) -> Any:
@@ -137,6 +157,9 @@ class ReuseExecutor:
             frozen = _freeze(value, args)
             if frozen is not None and cache.put(key, frozen, cost, _size(frozen), item.height):
                 return frozen
+            other = _freeze_other(value) if frozen is None and FREEZERS else None
+            if other is not None and cache.put(key, other[0], cost, other[1], item.height):
+                return other[0]
         return value
 
 

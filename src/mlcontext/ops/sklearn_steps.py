@@ -1,0 +1,441 @@
+"""Estimator steps: scikit-learn ``fit``, ``transform``, ``predict``, ``score`` ... as lineage items.
+
+:func:`traced` returns an estimator whose *leaf* estimators are instances of a traced subclass of
+their own class (made once per class, with the same ``__init__``, so ``clone``, ``get_params``,
+``set_params``, grid parameters and tags behave exactly as before). Composites that only
+orchestrate (``Pipeline``, ``FeatureUnion``, ``GridSearchCV`` and the other searches) keep their
+class and get traced leaves; every other estimator, ``ColumnTransformer`` included, is a leaf
+whose ``fit`` is one item.
+
+On traced inputs (frames, series, arrays) a leaf's ``fit`` is the item ``sklearn.fit`` keyed by the
+estimator's class, its ``get_params()`` (nested estimators by class and params, functions by code)
+and the input lineage; it runs through the dispatcher's executor, so the reuse cache returns a fit
+it has seen before (a scaler fitted on the same fold for every grid candidate is fitted once) and
+the fitted state is copied into the estimator. ``transform``/``predict``/``score``... are items
+whose inputs are the fit and the data. On plain inputs nothing is traced: the class behaves as its
+base. Fits whose result is not determined by their lineage (``random_state=None`` where the
+estimator takes one, ``warm_start=True``) are recorded but never reused. No library is patched.
+
+Fitted leaves keep their metadata — class, params, input columns, sample count, fit lineage and the
+scores computed with them — for :func:`model_info` (application context).
+"""
+
+from __future__ import annotations
+
+import importlib
+import uuid
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from ..errors import LineageError
+from ..lineage.item import Item, make
+from ..lineage.literals import Node
+from ..lineage.operations import register_operation
+from ..lineage.patch import OUTPUT
+from . import dispatch as _dispatch
+from .dispatch import _Uncanonical
+from .pandas_frame import TracedFrame, TracedSeries, _PandasArgs, wrap
+from .traced import TracedArray
+
+__all__ = ["traced", "model_info", "Fitted", "FIT", "FIT_TRANSFORM", "METHODS", "freeze_estimator"]
+
+FIT = "sklearn.fit"
+FIT_TRANSFORM = "sklearn.fit_transform"
+METHODS = ("transform", "predict", "predict_proba", "predict_log_proba", "decision_function",
+           "score", "inverse_transform")
+_MARK = "sklearn.estimator"  # literal form of a nested estimator: (_MARK, class path, params)
+_TRACED = (TracedFrame, TracedSeries, TracedArray)
+
+
+class Fitted(NamedTuple):
+    """The value of a fit item: the fitted estimator and, for ``fit_transform``, the transformed data."""
+
+    estimator: Any
+    output: Any
+
+
+# -- classes ---------------------------------------------------------------------------------------
+
+_CLASSES: dict[type, type] = {}  # base class -> its traced subclass
+_BY_PATH: dict[str, type] = {}  # class path seen while tracing -> base class (recompute finds it)
+
+
+def class_path(cls: type) -> str:
+    """``sklearn.preprocessing.StandardScaler``: the public module path where it resolves."""
+    module = cls.__module__
+    parts = module.split(".")
+    for k in range(1, len(parts) + 1):
+        candidate = ".".join(p for p in parts[:k] if not p.startswith("_")) or parts[0]
+        try:
+            if getattr(importlib.import_module(candidate), cls.__name__, None) is cls:
+                return f"{candidate}.{cls.__name__}"
+        except ImportError:
+            continue
+    return f"{module}.{cls.__qualname__}"
+
+
+def _resolve(path: str) -> type:
+    cls = _BY_PATH.get(path)
+    if cls is not None:
+        return cls
+    from sklearn.base import BaseEstimator
+
+    module, _, name = path.rpartition(".")
+    # Only scikit-learn's own classes are looked up by name: a log never imports anything else.
+    if module.split(".")[0] == "sklearn":
+        found = getattr(importlib.import_module(module), name, None)
+        if isinstance(found, type) and issubclass(found, BaseEstimator):
+            return found
+    raise LineageError(f"estimator class {path} is not known in this process; import and use it "
+                       "through mc.traced first")
+
+
+def _traced_class(cls: type) -> type:
+    sub = _CLASSES.get(cls)
+    if sub is None:
+        ns: dict[str, Any] = {"__module__": __name__, "__qualname__": f"Traced{cls.__name__}",
+                              "_mlcontext_base": cls, "__reduce__": _reduce,
+                              "fit": _fit_method, "fit_transform": _fit_transform_method}
+        for name in METHODS:
+            if hasattr(cls, name):
+                ns[name] = _traced_method(cls, name)
+        if not hasattr(cls, "transform"):
+            del ns["fit_transform"]
+        sub = _CLASSES[cls] = type(f"Traced{cls.__name__}", (cls,), ns)
+        _BY_PATH[class_path(cls)] = cls
+    return sub
+
+
+def _reduce(self: Any) -> tuple:
+    return (_rebuild_traced, (self._mlcontext_base, self.__getstate__()))
+
+
+def _rebuild_traced(base: type, state: dict) -> Any:
+    obj = object.__new__(_traced_class(base))
+    obj.__setstate__(state)
+    return obj
+
+
+def _is_composite(est: Any) -> bool:
+    from sklearn.model_selection._search import BaseSearchCV
+    from sklearn.pipeline import FeatureUnion, Pipeline
+
+    return isinstance(est, Pipeline | FeatureUnion | BaseSearchCV)
+
+
+def traced(estimator: Any) -> Any:
+    """The estimator with its leaf estimators traced (a new object; ``estimator`` is unchanged).
+
+    Examples
+    --------
+    >>> import numpy as np, mlcontext as mc
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from sklearn.linear_model import Ridge
+    >>> model = mc.traced(make_pipeline(StandardScaler(), Ridge(alpha=0.5)))
+    >>> X = mc.array(np.arange(12.0).reshape(6, 2), name="X")
+    >>> y = mc.array(np.arange(6.0), name="y")
+    >>> pred = model.fit(X, y).predict(X)
+    >>> pred.lineage.opcode, pred.lineage.inputs[0].opcode
+    ('sklearn.predict', 'sklearn.fit')
+    >>> mc.model_info(model)["steps"]["ridge"]["params"]["alpha"]
+    0.5
+    """
+    from sklearn.base import BaseEstimator, clone
+
+    if not isinstance(estimator, BaseEstimator):
+        raise TypeError(f"mc.traced takes a scikit-learn estimator, not {type(estimator).__name__}")
+    if _is_composite(estimator):
+        params = estimator.get_params(deep=False)
+        changed = {k: _traced_param(v) for k, v in params.items()}
+        return clone(estimator).set_params(**{k: v for k, v in changed.items() if v is not params[k]})
+    cls = type(estimator)
+    if cls in _CLASSES.values():
+        return clone(estimator)
+    return _traced_class(cls)(**estimator.get_params(deep=False))
+
+
+def _traced_param(value: Any) -> Any:
+    from sklearn.base import BaseEstimator
+
+    if isinstance(value, BaseEstimator):
+        return traced(value)
+    if isinstance(value, list) and any(isinstance(v, tuple) for v in value):  # steps, transformer_list
+        return [tuple(traced(x) if isinstance(x, BaseEstimator) else x for x in v)
+                if isinstance(v, tuple) else v for v in value]
+    return value
+
+
+# -- literals of estimator params --------------------------------------------------------------------
+
+class _EstimatorArgs(_PandasArgs):
+    """Pandas-call literals plus nested estimators, written as ``(_MARK, class path, params)``."""
+
+    __slots__ = ()
+
+    def canon(self, x: Any) -> tuple[Node, Any]:
+        from sklearn.base import BaseEstimator
+
+        if isinstance(x, BaseEstimator):
+            cls = getattr(x, "_mlcontext_base", type(x))
+            _BY_PATH.setdefault(class_path(cls), cls)
+            node, _ = self.canon_kwargs(x.get_params(deep=False))
+            return ("T", (("s", _MARK), ("s", class_path(cls)), node)), x
+        if isinstance(x, np.random.RandomState | np.random.Generator):
+            raise _Uncanonical("a random generator object")
+        return super().canon(x)
+
+
+def _rebuild(value: Any) -> Any:
+    """Turn ``(_MARK, path, params)`` literals back into estimators (inside containers too)."""
+    if isinstance(value, tuple) and len(value) == 3 and value[0] == _MARK and isinstance(value[2], dict):
+        return _resolve(value[1])(**{k: _rebuild(v) for k, v in value[2].items()})
+    if isinstance(value, list | tuple):
+        return type(value)(_rebuild(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _rebuild(v) for k, v in value.items()}
+    return value
+
+
+def _reusable(params: dict) -> bool:
+    # An unseeded estimator draws from NumPy's global generator; warm starts depend on the last fit.
+    return not (("random_state" in params and params["random_state"] is None)
+                or params.get("warm_start") is True)
+
+
+# -- the operations ----------------------------------------------------------------------------------
+
+def _new(path: str, params: dict) -> Any:
+    return _resolve(path)(**{k: _rebuild(v) for k, v in params.items()})
+
+
+def _op_fit(X: Any, y: Any, path: str, params: dict, nonce: Any = None, **fit_params: Any) -> Fitted:
+    return Fitted(_new(path, params).fit(X, y, **fit_params), None)
+
+
+def _op_fit_transform(X: Any, y: Any, path: str, params: dict, nonce: Any = None,
+                      **fit_params: Any) -> Fitted:
+    est = _new(path, params)
+    return Fitted(est, est.fit_transform(X, y, **fit_params))
+
+
+def _op_method(name: str) -> Callable[..., Any]:
+    def run(estimator: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(estimator, Fitted):  # the value of a fit item (recompute)
+            estimator = estimator.estimator
+        base = getattr(estimator, "_mlcontext_base", None)
+        method = getattr(base, name) if base is not None else getattr(type(estimator), name)
+        return method(estimator, *args, **kwargs)  # the base class's method: never traced again
+    return run
+
+
+register_operation(FIT, _op_fit)
+register_operation(FIT_TRANSFORM, _op_fit_transform)
+for _name in METHODS:
+    register_operation(f"sklearn.{_name}", _op_method(_name))
+
+
+def _has_lineage(*values: Any) -> bool:
+    return any(isinstance(v, _TRACED) for v in values)
+
+
+def _fit_item(self: Any, opcode: str, X: Any, y: Any, fit_params: dict) -> tuple[Item, tuple, dict]:
+    params = self.get_params(deep=False)
+    base = self._mlcontext_base
+    nonce = None if _reusable(params) else uuid.uuid4().hex
+    col = _EstimatorArgs()
+    lit, args, kwargs = col.call((X, y, class_path(base), params, nonce), fit_params)
+    return make(opcode, tuple(col.items), lit), args, kwargs
+
+
+def _run(opcode: str, item: Item, args: tuple, kwargs: dict) -> Any:
+    from ..lineage.operations import OPERATIONS
+
+    op = OPERATIONS[opcode]
+    if item.literals[1][0][1][4] != ("n", None):  # not reusable: run it, never probe a cache
+        return op.fn(*args, **kwargs)
+    return _dispatch._executor(op, item, args, kwargs)
+
+
+def _adopt(self: Any, fitted: Any, item: Item, X: Any) -> None:
+    """Copy a fitted estimator's state into ``self`` (the cached one is never changed)."""
+    params = set(self.get_params(deep=False))
+    for k, v in vars(fitted).items():
+        if k not in params:
+            self.__dict__[k] = v
+    self.__dict__["_mlcontext_fit"] = item
+    self.__dict__["_mlcontext_info"] = _info(self, item, X)
+
+
+def _fit_method(self: Any, X: Any, y: Any = None, **fit_params: Any) -> Any:
+    base = self._mlcontext_base
+    if not _has_lineage(X, y, *fit_params.values()):
+        self.__dict__.pop("_mlcontext_fit", None)
+        return base.fit(self, X, y, **fit_params)
+    try:
+        item, args, kwargs = _fit_item(self, FIT, X, y, fit_params)
+    except _Uncanonical:
+        return _opaque_fit(self, X, y, fit_params)
+    _adopt(self, _run(FIT, item, args, kwargs).estimator, item, X)
+    return self
+
+
+def _fit_transform_method(self: Any, X: Any, y: Any = None, **fit_params: Any) -> Any:
+    base = self._mlcontext_base
+    if not _has_lineage(X, y, *fit_params.values()):
+        self.__dict__.pop("_mlcontext_fit", None)
+        return base.fit_transform(self, X, y, **fit_params)
+    try:
+        item, args, kwargs = _fit_item(self, FIT_TRANSFORM, X, y, fit_params)
+    except _Uncanonical:
+        _opaque_fit(self, X, y, fit_params)
+        return self.transform(X)
+    fitted = _run(FIT_TRANSFORM, item, args, kwargs)
+    _adopt(self, fitted.estimator, make(OUTPUT, (item,), ("k", 0)), X)
+    return wrap(fitted.output, make(OUTPUT, (item,), ("k", 1)))
+
+
+def _opaque_fit(self: Any, X: Any, y: Any, fit_params: dict) -> Any:
+    # Params without a literal form (a generator object, an unknown nested value): the fit is an
+    # item of its own that no other fit can share, computed on plain values.
+    base = self._mlcontext_base
+    found: list[Item] = []
+    from .pandas_frame import _unwrap
+
+    plain = _unwrap((X, y, fit_params), found)
+    base.fit(self, plain[0], plain[1], **plain[2])
+    lit = ("T", (("T", (("s", class_path(base)), ("s", "unique:" + uuid.uuid4().hex))), ("D", ())))
+    item = make(FIT, tuple(dict.fromkeys(found)), lit)
+    self.__dict__["_mlcontext_fit"] = item
+    self.__dict__["_mlcontext_info"] = _info(self, item, X)
+    return self
+
+
+def _traced_method(cls: type, name: str) -> Callable[..., Any]:
+    base_method = getattr(cls, name)
+
+    def method(self: Any, X: Any, *args: Any, **kwargs: Any) -> Any:
+        fit = self.__dict__.get("_mlcontext_fit")
+        if fit is None or not _has_lineage(X, *args, *kwargs.values()):
+            return base_method(self, X, *args, **kwargs)
+        opcode = f"sklearn.{name}"
+        col = _PandasArgs()
+        try:
+            lit, plain_args, plain_kwargs = col.call((X, *args), kwargs)
+        except _Uncanonical:
+            return base_method(self, _plain(X), *map(_plain, args), **kwargs)
+        from ..lineage.literals import ref
+
+        # Input 0 is the fit; the data's references move up by one.
+        items = (fit, *col.items)
+        lit = _shift(lit)
+        lit = ("T", (("T", (ref(0), *lit[1][0][1])), lit[1][1]))
+        item = make(opcode, items, lit)
+        from ..lineage.operations import OPERATIONS
+
+        result = _dispatch._executor(OPERATIONS[opcode], item, (self, *plain_args), plain_kwargs)
+        if name == "score":
+            _note_score(self, result, X)
+            return result
+        return wrap(result, item)
+
+    method.__name__ = name
+    method.__qualname__ = f"Traced{cls.__name__}.{name}"
+    method.__doc__ = getattr(base_method, "__doc__", None)
+    return method
+
+
+def _shift(node: Node) -> Node:
+    tag, p = node
+    if tag == "r":
+        return ("r", p + 1)
+    if tag in ("T", "L", "S"):
+        return (tag, tuple(_shift(x) for x in p))
+    if tag == "D":
+        return (tag, tuple((k, _shift(x)) for k, x in p))
+    return node
+
+
+def _plain(x: Any) -> Any:
+    return x._value if isinstance(x, _TRACED) else x
+
+
+# -- metadata (application context) --------------------------------------------------------------------
+
+def _info(self: Any, item: Item, X: Any) -> dict[str, Any]:
+    value = _plain(X)
+    columns = [str(c) for c in value.columns] if hasattr(value, "columns") else None
+    return {
+        "class": class_path(self._mlcontext_base),
+        "params": {k: _describe_param(v) for k, v in self.get_params(deep=False).items()},
+        "input_columns": columns,
+        "n_samples": int(np.shape(value)[0]) if np.ndim(value) else None,
+        "n_features": int(np.shape(value)[1]) if np.ndim(value) > 1 else None,
+        "fit_lineage": item,
+        "scores": [],
+    }
+
+
+def _describe_param(v: Any) -> Any:
+    if v is None or isinstance(v, bool | int | float | str):
+        return v
+    if isinstance(v, list | tuple):
+        return [_describe_param(x) for x in v]
+    return repr(v)
+
+
+def _note_score(self: Any, value: Any, X: Any) -> None:
+    info = self.__dict__.get("_mlcontext_info")
+    if info is not None:
+        data = X.lineage.hash if isinstance(X, _TRACED) else None
+        info["scores"].append({"name": "score", "value": float(value), "data_lineage": data})
+
+
+def model_info(estimator: Any) -> dict[str, Any]:
+    """Metadata of a fitted traced estimator: class, params, input columns, fit lineage, scores.
+
+    Pipelines give their steps' metadata under ``"steps"``; searches their best estimator's, with
+    ``best_params`` and ``best_score``.
+    """
+    from sklearn.model_selection._search import BaseSearchCV
+    from sklearn.pipeline import Pipeline
+
+    if isinstance(estimator, BaseSearchCV):
+        out = {"class": class_path(type(estimator)), "best_params": dict(estimator.best_params_),
+               "best_score": float(estimator.best_score_)}
+        if hasattr(estimator, "best_estimator_"):
+            out["best_estimator"] = model_info(estimator.best_estimator_)
+        return out
+    if isinstance(estimator, Pipeline):
+        return {"class": class_path(Pipeline),
+                "steps": {name: model_info(step) for name, step in estimator.steps
+                          if step not in (None, "passthrough")}}
+    info = getattr(estimator, "__dict__", {}).get("_mlcontext_info")
+    if info is None:
+        raise LineageError(f"{type(estimator).__name__} was not fitted as a traced estimator on traced "
+                           "data; use mc.traced(estimator) and mc.frame/mc.array inputs")
+    out = dict(info)
+    out["fit_lineage"] = info["fit_lineage"].hash
+    out["scores"] = list(info["scores"])
+    return out
+
+
+# -- the reuse cache may hold fitted estimators ---------------------------------------------------------
+
+def freeze_estimator(value: Fitted) -> tuple[Any, int] | None:
+    """Cache entry of a fit result: the estimator itself (estimators adopting it copy its state)."""
+    est = value.estimator
+    size = 256
+    for v in vars(est).values():
+        if isinstance(v, np.ndarray):
+            v.flags.writeable = False  # shared by every estimator that adopts this fit
+            size += int(v.nbytes)
+    out = value.output
+    size += int(getattr(out, "nbytes", 0) or 0)
+    if isinstance(out, np.ndarray):
+        out = out.view()
+        out.flags.writeable = False
+        value = Fitted(est, out)
+    return value, size
