@@ -329,7 +329,22 @@ def _on_sigterm(signum: int, _frame: FrameType | None) -> None:
     # KeyboardInterrupt: a ``with`` block ends the run as killed, an interrupted flush puts its
     # records back, and the excepthook ends a run started without ``with``, then dies of the signal.
     signal.signal(signum, signal.SIG_DFL)  # a second SIGTERM kills at once
+    # Python drops an exception raised while a weakref or GC callback runs ("Exception ignored
+    # in ..."); should that swallow this one, the process would go on as if never signalled.
+    threading.Thread(target=_end_and_die_later, args=(current, signum), daemon=True).start()
     raise _Terminated(signum)
+
+
+#: Seconds a SIGTERM'd process gets to unwind (``with`` blocks, the excepthook) before it is ended.
+TERMINATE_GRACE_S = 5.0
+
+
+def _end_and_die_later(current: Run, signum: int) -> None:
+    time.sleep(TERMINATE_GRACE_S)  # normally the excepthook has made the process die by now
+    try:
+        current.end(RunStatus.KILLED, _Terminated(signum))
+    finally:
+        _die_of(signum)
 
 
 def _die_of(signum: int) -> None:
