@@ -48,6 +48,18 @@ def test_hstack_transpose_times_other(check) -> None:
         r = np.hstack([X, dX]).T @ y
     check(events, partial=["numpy.matmul"])
     _close(r, np.hstack([XN, DXN]).T @ np.asarray(y))
+    v = mc.array(RNG.normal(size=200))  # a vector: the pieces are concatenated, not stacked
+    X.T @ v
+    with mc.reuse_events() as events:
+        r = np.hstack([X, dX]).T @ v
+    check(events, partial=["numpy.matmul"])
+    _close(r, np.hstack([XN, DXN]).T @ np.asarray(v))
+    w = mc.array(RNG.normal(size=6))
+    X @ w
+    with mc.reuse_events() as events:
+        r = np.vstack([X, X[:10]]) @ w
+    check(events, partial=["numpy.matmul"])
+    _close(r, np.vstack([XN, XN[:10]]) @ np.asarray(w))
 
 
 def test_gram_of_vstack_and_kfold_blocks(check) -> None:
@@ -146,9 +158,17 @@ def test_elementwise_over_stacked_blocks(check) -> None:
     assert np.array_equal(np.asarray(s), np.vstack([XN, XN]) + np.vstack([np.asarray(X2)] * 2))
 
 
-def test_no_rewrite_without_cached_piece(check) -> None:
-    X, dX = mc.array(XN), mc.array(DXN)
+def test_hstack_gram_without_cached_piece_caches_it_for_the_next_candidate(check) -> None:
+    X = mc.array(XN)
+    cols = [mc.array(RNG.normal(size=(200, 1))) for _ in range(3)]
     with mc.reuse_events() as events:
-        Z = np.hstack([X, dX])
-        Z.T @ Z
-    assert not [e for e in events if e.kind == "partial"]
+        Z = np.hstack([X, cols[0]])
+        G = Z.T @ Z
+    assert not [e for e in events if e.kind == "partial"]  # nothing to reuse yet
+    _close(G, np.asarray(Z).T @ np.asarray(Z))
+    with mc.reuse_events() as events:
+        for c in cols[1:]:
+            Z = np.hstack([X, c])
+            _close(Z.T @ Z, np.asarray(Z).T @ np.asarray(Z))
+    assert [e.kind for e in events if e.name == "numpy.matmul"] == ["partial", "partial"]
+    check(events, did_not=["numpy.matmul"])

@@ -170,7 +170,7 @@ def _matmul(item: Item, args: tuple, kwargs: dict, cache: LineageCache) -> Any:
         first = cache.peek(_mm(op, z[2][0].digest, ib.digest))
         if first is not MISS:
             rest = a[z[1][0]:]
-            return Rewritten(np.vstack([first, rest @ b]), True)
+            return Rewritten(np.concatenate([first, rest @ b], axis=0), True)
     z = _stack(ib) if b.ndim == 2 else None
     if z is not None and z[0] == 1:
         first = cache.peek(_mm(op, ia.digest, z[2][0].digest))
@@ -188,18 +188,26 @@ def _tcols_matmul(op: str, top: str, z: tuple, iw: Item, zt: np.ndarray, w: np.n
     x = z[2][0]
     p = z[1][0]
     tx = _t(top, x.digest)
+    # A missing X'X (or X'W) is computed as a block and cached under its own lineage hash: the next
+    # hstack onto X (the next candidate column, the intercept variant) then reuses it.
+    from .executor import admit_piece
+
     if gram:
-        g = cache.peek(_mm(op, tx, x.digest))
-        if g is MISS:
-            return MISS
+        key = _mm(op, tx, x.digest)
+        g = cache.peek(key)
         zv = w  # w is Z itself
         xv, rv = zv[:, :p], zv[:, p:]
+        reused = g is not MISS
+        if not reused:
+            g = admit_piece(key, lambda: zt[:p] @ xv, x.height + 2)
         xr = xv.T @ rv
-        return Rewritten(np.block([[g, xr], [xr.T, rv.T @ rv]]), True)
-    first = cache.peek(_mm(op, tx, iw.digest))
-    if first is MISS:
-        return MISS
-    return Rewritten(np.vstack([first, zt[p:] @ w]), True)
+        return Rewritten(np.block([[g, xr], [xr.T, rv.T @ rv]]), reused)
+    key = _mm(op, tx, iw.digest)
+    first = cache.peek(key)
+    reused = first is not MISS
+    if not reused:
+        first = admit_piece(key, lambda: zt[:p] @ w, max(x.height + 1, iw.height) + 1)
+    return Rewritten(np.concatenate([first, zt[p:] @ w], axis=0), reused)
 
 
 def _trows_matmul(op: str, top: str, z: tuple, w: tuple, zt: np.ndarray, wv: np.ndarray,

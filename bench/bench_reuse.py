@@ -1,0 +1,290 @@
+"""Lineage-based reuse on pipelines modelled on LIMA's evaluation (SIGMOD 2021, §6).
+
+Each pipeline is one plain-NumPy program run three ways in the same process: on plain arrays, with
+``joblib.Memory`` caching its per-configuration function, and on traced arrays with mlcontext's
+reuse (policy hybrid, a fresh cache per run, leaf creation timed). A hand-deduplicated version that
+computes every distinct piece once gives the time of the unique work; ideal speed-up = plain / unique,
+achieved fraction = mlcontext speed-up / ideal. Times are the best of ``REPEATS`` runs.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+
+import joblib
+import numpy as np
+
+import mlcontext as mc
+
+REPEATS = 3
+RNG = np.random.default_rng(42)
+
+
+def _best(fn: Callable[[], object]) -> float:
+    best = float("inf")
+    for _ in range(REPEATS):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def _mlc(fn: Callable[[], object]) -> Callable[[], object]:
+    def run() -> object:
+        mc.reuse_clear()
+        return fn()
+    return run
+
+
+def _joblib(make: Callable[[joblib.Memory], Callable[[], object]]) -> Callable[[], object]:
+    def run() -> object:
+        folder = tempfile.mkdtemp(prefix="bench-joblib-")
+        try:
+            return make(joblib.Memory(folder, verbose=0))()
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+    return run
+
+
+# -- HLM: closed-form linear regression, grid over lambda x intercept ---------------------------------
+
+def fit_lm(X, y, lam, icpt):
+    if icpt:
+        X = np.hstack([X, np.ones((X.shape[0], 1))])
+    A = X.T @ X + lam * np.eye(X.shape[1])
+    return np.linalg.solve(A, X.T @ y)
+
+
+LAMS = [10.0 ** e for e in np.linspace(-4, 2, 20)]
+
+
+def hlm(X, y, fit=fit_lm):
+    return [fit(X, y, lam, icpt) for icpt in (0, 1) for lam in LAMS]
+
+
+def hlm_unique(X, y):
+    n, d = X.shape
+    G, b = X.T @ X, X.T @ y
+    s, o = X.sum(axis=0), y.sum()
+    Gi = np.block([[G, s[:, None]], [s[None, :], np.array([[n]])]])
+    bi = np.append(b, o)
+    return ([np.linalg.solve(G + lam * np.eye(d), b) for lam in LAMS]
+            + [np.linalg.solve(Gi + lam * np.eye(d + 1), bi) for lam in LAMS])
+
+
+# -- HCV: k-fold cross-validated linear regression over lambda ---------------------------------------
+
+K_FOLDS = 5
+CV_LAMS = [10.0 ** e for e in np.linspace(-3, 1, 8)]
+
+
+def cv_lm(X, y, lam, k=K_FOLDS):
+    f = X.shape[0] // k
+    xs = [X[i * f:(i + 1) * f] for i in range(k)]
+    ys = [y[i * f:(i + 1) * f] for i in range(k)]
+    err = 0.0
+    for i in range(k):
+        Xtr = np.vstack([xs[j] for j in range(k) if j != i])
+        ytr = np.concatenate([ys[j] for j in range(k) if j != i])
+        w = np.linalg.solve(Xtr.T @ Xtr + lam * np.eye(X.shape[1]), Xtr.T @ ytr)
+        r = ys[i] - xs[i] @ w
+        err += float(r @ r)
+    return err / k
+
+
+def hcv(X, y, cv=cv_lm):
+    return [cv(X, y, lam) for lam in CV_LAMS]
+
+
+def hcv_unique(X, y):
+    k, f, d = K_FOLDS, X.shape[0] // K_FOLDS, X.shape[1]
+    xs = [X[i * f:(i + 1) * f] for i in range(k)]
+    ys = [y[i * f:(i + 1) * f] for i in range(k)]
+    grams, rhs = [x.T @ x for x in xs], [x.T @ t for x, t in zip(xs, ys, strict=True)]
+    G, b = sum(grams), sum(rhs)
+    out = []
+    for lam in CV_LAMS:
+        err = 0.0
+        for i in range(k):
+            w = np.linalg.solve(G - grams[i] + lam * np.eye(d), b - rhs[i])
+            r = ys[i] - xs[i] @ w
+            err += float(r @ r)
+        out.append(err / k)
+    return out
+
+
+# -- PCALM: PCA, then linear regression on the first K components, for a sweep of K ------------------
+
+KS = list(range(5, 55, 5))
+
+
+def pca_lm(X, y, K, lam=0.1):
+    Xc = X - X.mean(axis=0)
+    C = Xc.T @ Xc / (X.shape[0] - 1)
+    _, evecs = np.linalg.eigh(C)
+    V = evecs[:, ::-1]
+    P = Xc @ V[:, :K]
+    return np.linalg.solve(P.T @ P + lam * np.eye(K), P.T @ y)
+
+
+def pcalm(X, y, fit=pca_lm):
+    return [fit(X, y, K) for K in KS]
+
+
+def pcalm_unique(X, y, lam=0.1):
+    Xc = X - X.mean(axis=0)
+    _, evecs = np.linalg.eigh(Xc.T @ Xc / (X.shape[0] - 1))
+    P = Xc @ evecs[:, ::-1][:, :max(KS)]
+    out = []
+    for K in KS:
+        p = P[:, :K]
+        out.append(np.linalg.solve(p.T @ p + lam * np.eye(K), p.T @ y))
+    return out
+
+
+# -- stepLM: forward selection, appending one column at a time ---------------------------------------
+
+BASE, STEPS, LAM = 150, 3, 1e-3
+
+
+def score(Z, y, yy, lam=LAM):
+    G = Z.T @ Z
+    b = Z.T @ y
+    w = np.linalg.solve(G + lam * np.eye(G.shape[0]), b)
+    return float(yy - 2 * (w @ b) + w @ (G @ w))  # residual sum of squares without another pass
+
+
+def step_lm(X, y, score=score):
+    yy = float(y @ y)
+    sel = X[:, :BASE]
+    cand = list(range(BASE, X.shape[1]))
+    for _ in range(STEPS):
+        errs = [score(np.hstack([sel, X[:, c:c + 1]]), y, yy) for c in cand]
+        best = cand[int(np.argmin(errs))]
+        sel = np.hstack([sel, X[:, best:best + 1]])
+        cand.remove(best)
+    return sel
+
+
+def step_lm_unique(X, y):
+    # Incremental Gram matrix: every product computed once, no appends.
+    yy = float(y @ y)
+    idx = list(range(BASE))
+    S = X[:, idx]
+    G, b = S.T @ S, S.T @ y
+    cand = list(range(BASE, X.shape[1]))
+    Xt_c = X[:, cand]
+    cross, diag, cy = S.T @ Xt_c, (Xt_c * Xt_c).sum(axis=0), Xt_c.T @ y
+    for _ in range(STEPS):
+        errs = []
+        for j, _c in enumerate(cand):
+            g = np.block([[G, cross[:, j:j + 1]], [cross[:, j:j + 1].T, diag[j:j + 1, None]]])
+            bb = np.append(b, cy[j])
+            w = np.linalg.solve(g + LAM * np.eye(g.shape[0]), bb)
+            errs.append(float(yy - 2 * (w @ bb) + w @ (g @ w)))
+        j = int(np.argmin(errs))
+        col = Xt_c[:, j]
+        G = np.block([[G, cross[:, j:j + 1]], [cross[:, j:j + 1].T, diag[j:j + 1, None]]])
+        b = np.append(b, cy[j])
+        cross = np.vstack([np.delete(cross, j, axis=1), col @ np.delete(Xt_c, j, axis=1)])
+        Xt_c, diag, cy = np.delete(Xt_c, j, axis=1), np.delete(diag, j), np.delete(cy, j)
+        cand.pop(j)
+    return G
+
+
+# -- multi-level: a lambda sweep of @mc.step functions, repeated -------------------------------------
+
+REPEAT_SWEEPS, ML_LAMS = 5, [10.0 ** e for e in np.linspace(-3, 1, 10)]
+
+
+def prep(X):
+    Xs = (X - X.mean(axis=0)) / X.std(axis=0)
+    return np.hstack([Xs, np.tanh(Xs), Xs * Xs])
+
+
+def fit_ridge(F, y, lam):
+    return np.linalg.solve(F.T @ F + lam * np.eye(F.shape[1]), F.T @ y)
+
+
+step_prep, step_fit = mc.step(prep), mc.step(fit_ridge)
+
+
+def sweeps(X, y, prep=prep, fit=fit_ridge):
+    out = []
+    for _ in range(REPEAT_SWEEPS):
+        F = prep(X)
+        out.append([fit(F, y, lam) for lam in ML_LAMS])
+    return out
+
+
+def sweeps_unique(X, y):
+    F = prep(X)
+    G, b = F.T @ F, F.T @ y
+    return [np.linalg.solve(G + lam * np.eye(F.shape[1]), b) for lam in ML_LAMS]
+
+
+# -- no redundancy: a chain of distinct layers ----------------------------------------------------------
+
+LAYERS = 8
+
+
+def chain(X, Ws):
+    for W in Ws:
+        X = np.tanh(X @ W)
+    return X.sum()
+
+
+# -- the runner -----------------------------------------------------------------------------------------
+
+def _report(name: str, plain: float, unique: float | None, jl: float, mlc: float, target: str) -> None:
+    ideal = plain / unique if unique else None
+    mlc_x, jl_x = plain / mlc, plain / jl
+    frac = f"{mlc_x / ideal:5.0%}" if ideal else "   - "
+    ideal_s = f"{ideal:6.1f}x" if ideal else "     -"
+    print(f"{name:<12} plain {plain:7.3f}s | joblib {jl:7.3f}s {jl_x:5.2f}x | mlcontext {mlc:7.3f}s "
+          f"{mlc_x:6.2f}x | ideal {ideal_s} | achieved {frac} | target {target}", flush=True)
+
+
+def main() -> None:
+    cases = []
+    X, y = RNG.normal(size=(40_000, 120)), RNG.normal(size=40_000)
+    cases.append(("HLM", lambda: hlm(X, y), lambda: hlm_unique(X, y),
+                  lambda mem: (lambda: hlm(X, y, fit=mem.cache(fit_lm))),
+                  lambda: hlm(mc.array(X), mc.array(y)), ">= 12x"))
+    Xc, yc = RNG.normal(size=(40_000, 120)), RNG.normal(size=40_000)
+    cases.append(("HCV", lambda: hcv(Xc, yc), lambda: hcv_unique(Xc, yc),
+                  lambda mem: (lambda: hcv(Xc, yc, cv=mem.cache(cv_lm))),
+                  lambda: hcv(mc.array(Xc), mc.array(yc)), ">= 5x"))
+    Xp, yp = RNG.normal(size=(20_000, 256)), RNG.normal(size=20_000)
+    cases.append(("PCALM", lambda: pcalm(Xp, yp), lambda: pcalm_unique(Xp, yp),
+                  lambda mem: (lambda: pcalm(Xp, yp, fit=mem.cache(pca_lm))),
+                  lambda: pcalm(mc.array(Xp), mc.array(yp)), ">= 5x"))
+    Xs, ys = RNG.normal(size=(1_000, 180)), RNG.normal(size=1_000)
+    cases.append(("stepLM", lambda: step_lm(Xs, ys), lambda: step_lm_unique(Xs, ys),
+                  lambda mem: (lambda: step_lm(Xs, ys, score=mem.cache(score))),
+                  lambda: step_lm(mc.array(Xs), mc.array(ys)), ">= 10x"))
+    Xm, ym = RNG.normal(size=(20_000, 100)), RNG.normal(size=20_000)
+    cases.append(("multilevel", lambda: sweeps(Xm, ym), lambda: sweeps_unique(Xm, ym),
+                  lambda mem: (lambda: sweeps(Xm, ym, prep=mem.cache(prep), fit=mem.cache(fit_ridge))),
+                  lambda: sweeps(mc.array(Xm), mc.array(ym), prep=step_prep, fit=step_fit), "(24.6x)"))
+    Xn = RNG.normal(size=(2_000, 400))
+    Ws = [RNG.normal(size=(400, 400)) / 20 for _ in range(LAYERS)]
+    cases.append(("no-redund.", lambda: chain(Xn, Ws), None,
+                  lambda mem: (lambda: mem.cache(chain)(Xn, Ws)),
+                  lambda: chain(mc.array(Xn), [mc.array(W) for W in Ws]), "<= 3% slower"))
+    print(f"numpy {np.__version__}, joblib {joblib.__version__}; best of {REPEATS}; "
+          "mlcontext policy hybrid, fresh cache per run")
+    for name, plain, unique, jl, mlc, target in cases:
+        t_plain = _best(plain)
+        t_unique = _best(unique) if unique else None
+        t_jl = _best(_joblib(jl))
+        t_mlc = _best(_mlc(mlc))
+        _report(name, t_plain, t_unique, t_jl, t_mlc, target)
+    print(f"reuse stats of the last run: {mc.reuse_stats()}")
+
+
+if __name__ == "__main__":
+    main()
