@@ -178,3 +178,19 @@ def test_same_fit_twice_is_reused_and_identical() -> None:
     assert [e.kind for e in events if e.name == "sklearn.fit"] == ["computed", "reused"]
     np.testing.assert_array_equal(a.coef_, b.coef_)
     assert a is not b and a.coef_ is b.coef_  # state shared read-only, estimators distinct
+
+
+def test_stored_model_keeps_its_metadata(store: Any) -> None:
+    X, y = trips()
+    tX, ty = mc.frame(X[NUMERIC], name="X"), mc.frame(y, name="y")
+    model = mc.traced(LogisticRegression(C=0.5, random_state=0)).fit(tX, ty)
+    accuracy = model.score(tX, ty)
+    with mc.run("fit", project="taxi") as run:
+        ref = mc.artifact("model", model)
+    _, _, meta = store.metadata.artifact_info(ref.hash)
+    assert meta["model_class"].endswith("LogisticRegression") and meta["params"]["C"] == 0.5
+    assert meta["fit_lineage"] == model._mlcontext_fit.hash
+    assert meta["input_columns"] == NUMERIC and meta["n_samples"] == len(X)
+    assert meta["scores"][0]["value"] == accuracy
+    loaded = mc.load_artifact(run.id, "model")
+    np.testing.assert_array_equal(loaded.coef_, model.coef_)

@@ -84,7 +84,8 @@ def model_metadata(obj: Any) -> dict[str, Any]:
     get_params = getattr(obj, "get_params", None)
     if not callable(get_params):
         return {}
-    meta: dict[str, Any] = {"model_class": f"{type(obj).__module__}.{type(obj).__qualname__}"}
+    cls = getattr(type(obj), "_mlcontext_base", type(obj))  # a traced estimator is its base class
+    meta: dict[str, Any] = {"model_class": f"{cls.__module__}.{cls.__qualname__}"}
     try:
         params = get_params(deep=False)
     except TypeError:
@@ -96,7 +97,17 @@ def model_metadata(obj: Any) -> dict[str, Any]:
     n_features = getattr(obj, "n_features_in_", None)
     if n_features is not None:
         meta["n_features"] = int(n_features)
-    return meta
+    return meta | _traced_fit_metadata(obj)
+
+
+def _traced_fit_metadata(obj: Any) -> dict[str, Any]:
+    # A fit traced by mlcontext (mc.traced) also knows its lineage, sample count and scores.
+    info = getattr(obj, "__dict__", {}).get("_mlcontext_info")
+    if info is None:
+        return {}
+    return {"fit_lineage": info["fit_lineage"].hash, "n_samples": info["n_samples"],
+            "input_columns": info["input_columns"] or [],
+            "scores": [dict(s) for s in info["scores"]]}
 
 
 def _json_safe(value: Any) -> Any:
