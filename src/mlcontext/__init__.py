@@ -74,10 +74,17 @@ __all__ += ["pd", "frame", "read_csv", "read_parquet", "TracedFrame", "TracedSer
 # --- end pandas ---
 
 # --- datasets and the context questions (issue 6) ---
-from .insight.drift import DriftReport, drift  # noqa: E402
+from .insight.diff import DatasetDiff, ModelDiff, diff  # noqa: E402
+from .insight.diff import drift_of as drift  # noqa: E402  (accepts dataset refs too)
+from .insight.drift import DriftReport  # noqa: E402
+from .insight.find import find  # noqa: E402
+from .insight.graph import Graph, consumers, derivation  # noqa: E402
+from .insight.history import history  # noqa: E402
 from .insight.profile import Profile, profile  # noqa: E402
+from .insight.usage import testuse, tried  # noqa: E402
 from .tracking.datasets import DatasetVersion, dataset, dataset_version, versions  # noqa: E402
 
 __all__ += ["dataset", "dataset_version", "versions", "DatasetVersion", "profile", "Profile", "drift",
-            "DriftReport"]
+            "DriftReport", "diff", "DatasetDiff", "ModelDiff", "find", "derivation", "consumers", "Graph",
+            "history", "tried", "testuse"]
 # --- end context ---

@@ -7,7 +7,7 @@ import sys
 import click
 
 from ..errors import MLContextError
-from . import cache, db, runs
+from . import cache, context, db, runs
 
 __all__ = ["cli", "main"]
 
@@ -26,6 +26,8 @@ cli.add_command(runs.runs_command)
 cli.add_command(runs.show_command)
 cli.add_command(runs.diff_command)
 cli.add_command(db.db_group)
+for command in context.COMMANDS:
+    cli.add_command(command)
 cli.add_command(cache.cache_command)
 
 

@@ -8,9 +8,10 @@ import click
 from rich.syntax import Syntax
 from rich.table import Table
 
-from ..insight.rundiff import diff_runs
+from ..insight.diff import DatasetDiff, ModelDiff
+from ..insight.diff import diff as semantic_diff
 from ..store.records import RunRecord
-from ..tracking import get_run, get_store, runs
+from ..tracking import get_run, runs
 from .render import console, fmt, frame_table, print_json
 
 STATUS_STYLE = {"running": "cyan", "finished": "green", "failed": "red", "killed": "yellow"}
@@ -90,13 +91,16 @@ def _summary(record: RunRecord) -> Table:
 
 
 @click.command("diff")
-@click.argument("run_a")
-@click.argument("run_b")
+@click.argument("run_a", metavar="A")
+@click.argument("run_b", metavar="B")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
 def diff_command(run_a: str, run_b: str, as_json: bool) -> None:
-    """Compare two runs: params, metrics, code and environment."""
-    store = get_store()
-    diff = diff_runs(store, get_run(run_a, store=store), get_run(run_b, store=store))
+    """Compare two runs (params, metrics, code, environment), two dataset versions (trips@1 trips@2:
+    schema, rows, distributions) or two models (RUN:NAME RUN:NAME: class, params, scores, data)."""
+    diff = semantic_diff(run_a, run_b)
+    if isinstance(diff, DatasetDiff | ModelDiff):
+        _other_diff(diff, as_json)
+        return
     if as_json:
         print_json({"a": diff.a.id, "b": diff.b.id, "params": diff.params, "metrics": diff.metrics,
                     "code": diff.code, "environment": diff.environment})
@@ -113,3 +117,22 @@ def diff_command(run_a: str, run_b: str, as_json: bool) -> None:
     console.print(Syntax(diff.code, "diff", theme="ansi_dark") if diff.code else "same code")
     console.rule("environment")
     console.print_json(data=diff.environment) if diff.environment else console.print("same environment")
+
+
+def _other_diff(diff: DatasetDiff | ModelDiff, as_json: bool) -> None:
+    if as_json:
+        print_json(diff.to_dict())
+        return
+    if isinstance(diff, DatasetDiff):
+        console.print(f"[bold]{diff.summary}[/]")
+        console.print(frame_table(diff.drift.columns.reset_index().round(4), title="per column"))
+        return
+    console.print(f"[bold]{diff.a}[/] ({diff.classes[0]})  vs  [bold]{diff.b}[/] ({diff.classes[1]})")
+    for title, changes in (("hyper-parameters", diff.params), ("scores (last value)", diff.metrics)):
+        table = Table(title=f"{title}: {len(changes)} differ", header_style="bold")
+        for column in ("name", diff.a, diff.b):
+            table.add_column(column)
+        for key, (left, right) in changes.items():
+            table.add_row(key, fmt(left), fmt(right))
+        console.print(table)
+    console.print(f"training data: {diff.training_data[0]} vs {diff.training_data[1]}")

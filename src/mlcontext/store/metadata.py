@@ -239,7 +239,7 @@ class MetadataStore:
 
     def runs_frame(self, project: str | None = None, *, names: Sequence[str] | None = None,
                    status: str | None = None, user: str | None = None,
-                   limit: int | None = None) -> pd.DataFrame:
+                   limit: int | None = None, ids: Sequence[str] | None = None) -> pd.DataFrame:
         """One row per run, newest first: run columns, ``param.<name>`` and ``metric.<name>`` columns."""
         query = (select(t.Run.id, t.Project.name.label("project"), t.Run.name, t.Run.status, t.Run.user,
                         t.Run.host, t.Run.started_at, t.Run.ended_at, t.Run.git_commit, t.Run.git_dirty)
@@ -252,17 +252,19 @@ class MetadataStore:
             query = query.where(t.Run.status == status)
         if user is not None:
             query = query.where(t.Run.user == user)
+        if ids is not None:
+            query = query.where(t.Run.id.in_(list(ids)))
         if limit is not None:
             query = query.limit(limit)
-        ids = select(query.subquery().c.id)
+        selected = select(query.subquery().c.id)
         with _gc_paused():
             with self.read() as conn:
                 runs = conn.execute(query).all()
                 params = _driver_rows(conn, select(t.Param.run_id, t.Param.name, t.Param.value)
-                                      .where(t.Param.run_id.in_(ids)))
+                                      .where(t.Param.run_id.in_(selected)))
                 latest = _driver_rows(conn, select(t.LatestMetric.run_id, t.LatestMetric.name,
                                                    t.LatestMetric.value)
-                                      .where(t.LatestMetric.run_id.in_(ids)))
+                                      .where(t.LatestMetric.run_id.in_(selected)))
             return _assemble_runs(runs, params, latest)
 
     def metrics_frame(self, names: Sequence[str], project: str | None = None,

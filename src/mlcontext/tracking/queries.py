@@ -9,6 +9,7 @@ import pandas as pd
 
 from ..errors import NotFoundError
 from ..store import RunRecord, Store
+from ..store.context import ContextStore
 from .artifacts import load_object
 from .run import active_run, reap_dead_runs
 from .stores import get_store
@@ -57,11 +58,17 @@ def get_run(ref: str, *, store: Store | None = None) -> RunRecord:
 
 
 def load_artifact(run: str, name: str, *, store: Store | None = None) -> Any:
-    """Load the artifact ``name`` of run ``run`` (the last one of that name), verified."""
+    """Load the artifact ``name`` of run ``run`` (the last one of that name), verified.
+
+    Inside a run, the read is recorded, so the artifact's consumers include the reading run.
+    """
     store = store or get_store()
     record = store.metadata.get_run(run)
     for ref in reversed(record.artifacts):
         if ref.name == name:
+            reader = active_run()
+            if reader is not None and reader.store is store:  # behavioural context: who read what
+                ContextStore(store.metadata).record_access(reader.id, ref.hash, role=None, user=reader.user)
             return load_object(store.artifacts, ref)
     raise NotFoundError(f"run {record.id[:8]} has no artifact named {name!r}; it has "
                         f"{sorted({a.name for a in record.artifacts})}")

@@ -1,0 +1,162 @@
+"""The context questions on the command line: lineage, impact, versions, find, drift, history, tried,
+testuse. Each prints a rich rendering, or JSON with ``--json``."""
+
+from __future__ import annotations
+
+import subprocess
+
+import click
+import pandas as pd
+
+from ..insight.diff import drift_of
+from ..insight.find import find
+from ..insight.graph import Graph, consumers, derivation
+from ..insight.history import history
+from ..insight.usage import testuse, tried
+from ..tracking.datasets import versions
+from .render import console, frame_table, print_json
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a rendering.")
+project_option = click.option("--project", "-p", help="Project of the dataset (when names repeat).")
+
+
+def _frame_out(frame: pd.DataFrame, as_json: bool, title: str, empty: str) -> None:
+    if as_json:
+        print_json(frame.to_dict(orient="records"))
+    elif frame.empty:
+        console.print(empty)
+    else:
+        console.print(frame_table(frame, title=title))
+
+
+def _graph_out(graph: Graph, as_json: bool, dot: bool, svg: str | None) -> None:
+    if as_json:
+        print_json(graph.to_dict())
+        return
+    if dot:
+        click.echo(graph.to_dot(), nl=False)
+        return
+    if svg:
+        try:
+            subprocess.run(["dot", "-Tsvg", "-o", svg], input=graph.to_dot(), text=True, check=True)
+        except FileNotFoundError:
+            raise click.ClickException("--svg needs Graphviz's `dot` (apt-get install graphviz); "
+                                       "--dot prints the DOT text instead") from None
+        console.print(f"wrote {svg}")
+        return
+    console.print(graph.tree())
+
+
+@click.command("lineage")
+@click.argument("ref")
+@project_option
+@json_option
+@click.option("--dot", is_flag=True, help="Print Graphviz DOT.")
+@click.option("--svg", type=click.Path(dir_okay=False), help="Render an SVG picture to this file.")
+def lineage_command(ref: str, project: str | None, as_json: bool, dot: bool, svg: str | None) -> None:
+    """How REF was derived (NAME, NAME@VERSION, RUN:ARTIFACT or a hash): runs, operations, sources."""
+    _graph_out(derivation(ref, project=project), as_json, dot, svg)
+
+
+@click.command("impact")
+@click.argument("ref")
+@project_option
+@json_option
+@click.option("--dot", is_flag=True, help="Print Graphviz DOT.")
+@click.option("--svg", type=click.Path(dir_okay=False), help="Render an SVG picture to this file.")
+def impact_command(ref: str, project: str | None, as_json: bool, dot: bool, svg: str | None) -> None:
+    """Everything downstream of REF: derived data, models, and the runs that read them."""
+    graph = consumers(ref, project=project)
+    _graph_out(graph, as_json, dot, svg)
+    if not (as_json or dot or svg) and not graph.readers.empty:
+        console.print(frame_table(graph.readers.assign(run_id=graph.readers["run_id"].str[:8]),
+                                  title="runs that read them"))
+
+
+@click.command("versions")
+@click.argument("name")
+@project_option
+@json_option
+def versions_command(name: str, project: str | None, as_json: bool) -> None:
+    """Every version of dataset NAME: rows, columns, role, who recorded it, when, in which run."""
+    frame = versions(name, project=project)
+    shown = frame if frame.empty else frame.assign(content_hash=frame["content_hash"].str[:12],
+                                                   run_id=frame["run_id"].str[:8])
+    _frame_out(shown if not as_json else frame, as_json, f"versions of {name}", f"no dataset {name!r}")
+
+
+@click.command("find")
+@click.option("--param", "params", multiple=True, help="Condition on a param, e.g. lr>=0.01 (repeatable).")
+@click.option("--metric", "metrics", multiple=True, help="Condition on a metric's last value, e.g. acc>0.9.")
+@click.option("--data", help="A dataset (trips) or version (trips@2) the run read or wrote.")
+@click.option("--code", help="A git commit (prefix) of the run's code.")
+@click.option("--user", help="Who ran it.")
+@click.option("--since", help="Started at or after (ISO date).")
+@click.option("--until", help="Started at or before (ISO date).")
+@click.option("--text", help="A substring of the run or project name.")
+@project_option
+@click.option("--limit", default=50, show_default=True, help="At most this many runs.")
+@json_option
+def find_command(params: tuple[str, ...], metrics: tuple[str, ...], data: str | None, code: str | None,
+                 user: str | None, since: str | None, until: str | None, text: str | None,
+                 project: str | None, limit: int, as_json: bool) -> None:
+    """Search runs by params, metrics, data version, code version, time, user and name."""
+    frame = find(params=params, metrics=metrics, data=data, code=code, user=user, since=since,
+                 until=until, text=text, project=project, limit=limit)
+    shown = frame if frame.empty or as_json else frame.assign(id=frame["id"].str[:8])
+    _frame_out(shown, as_json, f"{len(frame)} run(s)", "no run matches")
+
+
+@click.command("drift")
+@click.argument("reference")
+@click.argument("current")
+@project_option
+@json_option
+def drift_command(reference: str, current: str, project: str | None, as_json: bool) -> None:
+    """Distribution drift from REFERENCE to CURRENT (dataset versions, e.g. trips@1 trips-live@3)."""
+    report = drift_of(reference, current, project=project)
+    if as_json:
+        print_json(report.to_dict())
+        return
+    console.print(f"[bold]{report.verdict}[/]")
+    console.print(frame_table(report.columns.reset_index().round(4), title=f"{reference} -> {current}"))
+
+
+@click.command("history")
+@click.argument("name")
+@project_option
+@json_option
+def history_command(name: str, project: str | None, as_json: bool) -> None:
+    """Transformations applied to dataset NAME (any version) across runs and people, most used first."""
+    frame = history(name, project=project)
+    _frame_out(frame, as_json, f"what was done to {name}",
+               f"no recorded transformation of {name!r} (derived data is recorded by mc.dataset/mc.artifact)")
+
+
+@click.command("tried")
+@click.option("--dataset", "dataset_name", required=True, help="The dataset the designs were tried on.")
+@click.option("--metric", required=True, help="The score to rank them by.")
+@click.option("--mode", type=click.Choice(["max", "min"]), help="Higher or lower is better (guessed).")
+@project_option
+@json_option
+def tried_command(dataset_name: str, metric: str, mode: str | None, project: str | None,
+                   as_json: bool) -> None:
+    """Past designs on a dataset (model, params) with their score, best first, across people."""
+    frame = tried(dataset_name, metric, mode=mode, project=project)
+    shown = frame if frame.empty or as_json else frame.assign(run_id=frame["run_id"].str[:8])
+    _frame_out(shown, as_json, f"tried on {dataset_name}", f"no run read {dataset_name!r}")
+
+
+@click.command("testuse")
+@click.argument("name", required=False)
+@click.option("--budget", type=int, help="Evaluations allowed per test version (default 10).")
+@project_option
+@json_option
+def testuse_command(name: str | None, budget: int | None, project: str | None, as_json: bool) -> None:
+    """How often each test set version was evaluated, by how many people; over-used ones flagged."""
+    frame = testuse(name, budget=budget, project=project)
+    _frame_out(frame, as_json, "test set use", "no test set has been evaluated yet")
+
+
+COMMANDS = [lineage_command, impact_command, versions_command, find_command, drift_command,
+            history_command, tried_command, testuse_command]

@@ -1,0 +1,132 @@
+"""``find``: search runs by params, metrics, data version, code version, time, user and name."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Sequence
+
+import pandas as pd
+from sqlalchemy import Float, and_, cast, exists, or_, select
+
+from ..errors import MLContextError
+from ..store import Store
+from ..store import schema as t
+from ..store.context import ContextStore
+from ..tracking.stores import get_store
+
+__all__ = ["find", "parse_condition"]
+
+_CONDITION = re.compile(r"^\s*([A-Za-z0-9_.\-/:@ ]+?)\s*(<=|>=|!=|==|=|<|>)\s*(.+?)\s*$")
+
+
+def parse_condition(text: str) -> tuple[str, str, str]:
+    """``"lr>=0.01"`` -> ``("lr", ">=", "0.01")``."""
+    match = _CONDITION.match(text)
+    if match is None:
+        raise MLContextError(f"cannot read condition {text!r}: write NAME OP VALUE, e.g. lr>=0.01 or "
+                             "optimizer=adam (OP is one of = == != < <= > >=)")
+    name, op, value = match.groups()
+    return name, "==" if op == "=" else op, value
+
+
+def find(*, params: Sequence[str] = (), metrics: Sequence[str] = (), data: str | None = None,
+         code: str | None = None, user: str | None = None, since: str | dt.datetime | None = None,
+         until: str | dt.datetime | None = None, text: str | None = None, project: str | None = None,
+         status: str | None = None, limit: int = 100, store: Store | None = None) -> pd.DataFrame:
+    """Runs matching every condition, newest first (the columns of :func:`mlcontext.runs`).
+
+    Parameters
+    ----------
+    params, metrics : conditions such as ``"lr>=0.01"``, ``"optimizer=adam"``, ``"test_acc>0.9"``
+        (metrics compare their last value).
+    data : a dataset version (``trips@2``) or dataset (``trips``, any version) the run read or wrote.
+    code : a git commit (or prefix) the run's code was at.
+    since, until : ISO dates or datetimes.
+    text : a substring of the run's or project's name.
+    """
+    store = store or get_store()
+    query = select(t.Run.id).join(t.Project, t.Project.id == t.Run.project_id)
+    for condition in params:
+        query = query.where(_param_exists(*parse_condition(condition)))
+    for condition in metrics:
+        query = query.where(_metric_exists(*parse_condition(condition)))
+    if data is not None:
+        query = query.where(_data_exists(store, data, project))
+    if code:
+        query = query.where(t.Run.git_commit.startswith(code, autoescape=True))
+    if user:
+        query = query.where(t.Run.user == user)
+    if status:
+        query = query.where(t.Run.status == status)
+    if project:
+        query = query.where(t.Project.name == project)
+    if text:
+        query = query.where(or_(t.Run.name.contains(text, autoescape=True),
+                                t.Project.name.contains(text, autoescape=True)))
+    if since is not None:
+        query = query.where(t.Run.started_at >= _seconds(since))
+    if until is not None:
+        query = query.where(t.Run.started_at <= _seconds(until))
+    query = query.order_by(t.Run.started_at.desc()).limit(limit)
+    with store.metadata.read() as conn:
+        ids = list(conn.execute(query).scalars())
+    if not ids:
+        return store.metadata.runs_frame(ids=[])
+    return store.metadata.runs_frame(ids=ids)
+
+
+def _compare(column: object, op: str, value: object) -> object:
+    return {"==": column == value, "!=": column != value, "<": column < value, "<=": column <= value,
+            ">": column > value, ">=": column >= value}[op]
+
+
+def _number(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def _param_exists(name: str, op: str, raw: str) -> object:
+    number = _number(raw)
+    where = [t.Param.run_id == t.Run.id, t.Param.name == name]
+    if number is not None and raw.strip().lower() not in ("true", "false"):
+        # Numeric params are JSON numbers: compare them as numbers, on both SQLite and PostgreSQL.
+        where += [t.Param.type.in_(["int", "float", "int64", "float64", "int32", "float32"]),
+                  _compare(cast(t.Param.value, Float), op, number)]
+    else:
+        text = raw if raw.startswith('"') or raw in ("true", "false", "null") else f'"{raw}"'
+        if op not in ("==", "!="):
+            raise MLContextError(f"param {name}: {op} needs a number, got {raw!r}")
+        where.append(_compare(t.Param.value, op, text))
+    return exists().where(and_(*where))
+
+
+def _metric_exists(name: str, op: str, raw: str) -> object:
+    number = _number(raw)
+    if number is None:
+        raise MLContextError(f"metric {name}: compare with a number, not {raw!r}")
+    return exists().where(t.LatestMetric.run_id == t.Run.id, t.LatestMetric.name == name,
+                          _compare(t.LatestMetric.value, op, number))
+
+
+def _data_exists(store: Store, ref: str, project: str | None) -> object:
+    context = ContextStore(store.metadata)
+    name, _, number = ref.partition("@")
+    versions = context.versions(name, project)
+    if number:
+        versions = [v for v in versions if str(v.version) == number]
+    if not versions:
+        raise MLContextError(f"no dataset version {ref!r}; `mlcontext versions {name}` lists them")
+    hashes = [v.artifact_hash for v in versions]
+    read = exists().where(t.Access.run_id == t.Run.id, t.Access.artifact_hash.in_(hashes))
+    wrote = exists().where(t.RunArtifact.run_id == t.Run.id, t.RunArtifact.artifact_hash.in_(hashes))
+    return or_(read, wrote)
+
+
+def _seconds(when: str | dt.datetime) -> float:
+    moment = dt.datetime.fromisoformat(when) if isinstance(when, str) else when
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.timestamp()

@@ -1,0 +1,181 @@
+"""Derivation (backward lineage) and impact (forward lineage) of artifacts, with pictures.
+
+Both walk the ``edges`` the tracking layer records (:mod:`mlcontext.tracking.derivation`): *lineage*
+edges from the data an output was computed from, explained by a lineage log, and *run* edges from
+everything a run read to what it wrote. Nodes are artifacts (dataset versions, files, arrays, models),
+labelled as users named them; edges carry the run (who, when, which code) and the operations.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import pandas as pd
+from rich.tree import Tree
+
+from ..lineage import loads
+from ..lineage.item import Item, walk
+from ..store import Store
+from ..store import schema as t
+from ..store.context import ContextStore
+from ..tracking.stores import get_store
+from .refs import describe_hashes, resolve_artifact
+
+__all__ = ["Graph", "derivation", "consumers", "operations_of"]
+
+MAX_OPERATIONS = 40
+
+
+@dataclass(frozen=True)
+class Graph:
+    """A lineage graph around ``root``: ``nodes`` (hash, label, depth) and ``edges`` (src, dst, run, ...)."""
+
+    root: str
+    root_label: str
+    direction: str  # "upstream" (derivation) or "downstream" (impact)
+    nodes: pd.DataFrame
+    edges: pd.DataFrame
+    readers: pd.DataFrame  # runs that read any node (downstream only)
+
+    def tree(self) -> Tree:
+        """A rich tree: the root, then what it came from (or what came from it), level by level."""
+        labels = dict(zip(self.nodes["hash"], self.nodes["label"], strict=True))
+        tree = Tree(f"[bold]{self.root_label}[/]")
+        self._grow(tree, self.root, labels, {self.root})
+        return tree
+
+    def _grow(self, branch: Tree, node: str, labels: dict[str, str], seen: set[str]) -> None:
+        key, other = ("dst", "src") if self.direction == "upstream" else ("src", "dst")
+        for _, edge in self.edges[self.edges[key] == node].iterrows():
+            via = f"run {edge['run_name']} {edge['run_id'][:8]} by {edge['user']}" if edge["run_id"] else ""
+            code = f" @ {edge['git_commit'][:8]}" if isinstance(edge["git_commit"], str) else ""
+            label = labels.get(edge[other], edge[other][:12])
+            child = branch.add(f"{label}  [dim]{edge['kind']} · {via}{code}[/]")
+            for op in edge["operations"] or []:
+                child.add(f"[cyan]{op}[/]")
+            if edge[other] not in seen:
+                seen.add(edge[other])
+                self._grow(child, edge[other], labels, seen)
+
+    def to_dot(self) -> str:
+        """Graphviz DOT text (render with ``dot -Tsvg``)."""
+        lines = ["digraph lineage {", "  rankdir=LR; node [shape=box, style=rounded, fontname=Helvetica];"]
+        for _, node in self.nodes.iterrows():
+            style = ", style=\"rounded,bold\"" if node["hash"] == self.root else ""
+            lines.append(f"  \"{node['hash']}\" [label={_quote(node['label'])}{style}];")
+        for _, edge in self.edges.drop_duplicates(["src", "dst", "run_id"]).iterrows():
+            label = f"{edge['run_name'] or ''}\\n{edge['kind']}"
+            lines.append(f"  \"{edge['src']}\" -> \"{edge['dst']}\" [label={_quote(label)}];")
+        lines.append("}")
+        return "\n".join(lines) + "\n"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"root": self.root, "label": self.root_label, "direction": self.direction,
+                "nodes": self.nodes.to_dict(orient="records"),
+                "edges": self.edges.to_dict(orient="records"),
+                "readers": self.readers.to_dict(orient="records")}
+
+
+def _quote(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\\\\n", "\\n") + '"'
+
+
+def derivation(ref: str, *, project: str | None = None, store: Store | None = None) -> Graph:
+    """How ``ref`` was made: every run and operation back to the source data, with code versions.
+
+    ``ref`` is a dataset (``trips``, ``trips@2``), ``RUN:NAME`` or an artifact hash.
+    """
+    return _graph(ref, project, store, upstream=True)
+
+
+def consumers(ref: str, *, project: str | None = None, store: Store | None = None) -> Graph:
+    """Everything downstream of ``ref``, transitively: derived data, models, and the runs reading them."""
+    return _graph(ref, project, store, upstream=False)
+
+
+def _graph(ref: str, project: str | None, store: Store | None, *, upstream: bool) -> Graph:
+    store = store or get_store()
+    root = resolve_artifact(store, ref, project)
+    context = ContextStore(store.metadata)
+    raw = context.closure(root.hash, upstream=upstream)
+    edges = pd.DataFrame(raw, columns=["src", "dst", "run_id", "kind", "log_hash"])
+    # A lineage edge says more than the run edge beside it (same data, same run): keep one.
+    edges = edges.sort_values("kind").drop_duplicates(["src", "dst", "run_id"], keep="first")
+    runs = _runs(store, edges["run_id"].dropna().unique().tolist())
+    edges = edges.merge(runs, how="left", left_on="run_id", right_index=True)
+    edges["operations"] = [operations_of(store, log, src) if isinstance(log, str) else None
+                           for log, src in zip(edges["log_hash"], edges["src"], strict=True)]
+    hashes = [root.hash, *edges["src"], *edges["dst"]]
+    labels = describe_hashes(store, hashes)
+    depth = _depths(root.hash, raw, upstream)
+    nodes = pd.DataFrame({"hash": list(labels), "label": list(labels.values()),
+                          "depth": [depth.get(h, 0) for h in labels]})
+    readers = pd.DataFrame(columns=["run_id", "run_name", "user", "artifact", "role"])
+    if not upstream:
+        readers = _readers(store, list(labels), labels)
+    return Graph(root.hash, root.label, "upstream" if upstream else "downstream", nodes,
+                 edges.reset_index(drop=True), readers)
+
+
+def _runs(store: Store, run_ids: list[str]) -> pd.DataFrame:
+    from sqlalchemy import select
+
+    columns = ["run_name", "user", "git_commit", "started_at"]
+    if not run_ids:
+        return pd.DataFrame(columns=columns, index=pd.Index([], name="run_id"))
+    with store.metadata.read() as conn:
+        rows = conn.execute(select(t.Run.id, t.Run.name, t.Run.user, t.Run.git_commit, t.Run.started_at)
+                            .where(t.Run.id.in_(run_ids))).all()
+    return pd.DataFrame([r[1:] for r in rows], columns=columns, index=pd.Index([r[0] for r in rows],
+                                                                               name="run_id"))
+
+
+def _readers(store: Store, hashes: list[str], labels: dict[str, str]) -> pd.DataFrame:
+    from sqlalchemy import select
+
+    with store.metadata.read() as conn:
+        rows = conn.execute(select(t.Access.run_id, t.Run.name, t.Access.user, t.Access.artifact_hash,
+                                   t.Access.role)
+                            .join(t.Run, t.Run.id == t.Access.run_id)
+                            .where(t.Access.artifact_hash.in_(hashes)).distinct()).all()
+    frame = pd.DataFrame(rows, columns=["run_id", "run_name", "user", "artifact", "role"])
+    frame["artifact"] = [labels.get(h, h[:12]) for h in frame["artifact"]]
+    return frame
+
+
+def _depths(root: str, edges: list[tuple], upstream: bool) -> dict[str, int]:
+    depth = {root: 0}
+    changed = True
+    while changed:
+        changed = False
+        for src, dst, *_ in edges:
+            near, far = (dst, src) if upstream else (src, dst)
+            if near in depth and far not in depth:
+                depth[far] = depth[near] + 1
+                changed = True
+    return depth
+
+
+def operations_of(store: Store, log_hash: str, source: str | None = None) -> list[str]:
+    """The operations a lineage log records, as a person would read them (oldest first)."""
+    return list(_operations(store.artifacts.url, log_hash, store))
+
+
+@lru_cache(maxsize=4096)
+def _operations(_url: str, log_hash: str, store: Store) -> tuple[str, ...]:
+    parsed = loads(store.artifacts.get(log_hash).decode())
+    roots = list(parsed) if isinstance(parsed, tuple) else [parsed]
+    return tuple(describe_operations(roots))
+
+
+def describe_operations(roots: list[Item]) -> list[str]:
+    """pandas chains as transformations; other lineage as its distinct operations in order."""
+    from ..ops.pandas_api import transformations
+
+    names = [transformations(i)[-1] if i.opcode.startswith("pandas.") else i.opcode.removeprefix("numpy.")
+             for i in walk(roots) if i.inputs]
+    ops = list(dict.fromkeys(names))
+    extra = [f"… {len(ops) - MAX_OPERATIONS} more"] if len(ops) > MAX_OPERATIONS else []
+    return ops[:MAX_OPERATIONS] + extra

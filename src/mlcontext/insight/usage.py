@@ -1,0 +1,97 @@
+"""How data was used: past designs tried on it (``tried``) and how often test sets were evaluated."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pandas as pd
+from sqlalchemy import func, select
+
+from ..store import Store
+from ..store import schema as t
+from ..store.context import ContextStore
+from ..tracking.datasets import TEST_BUDGET
+from ..tracking.stores import get_store
+
+__all__ = ["tried", "testuse"]
+
+_LOWER_IS_BETTER = ("loss", "error", "mse", "mae", "rmse", "perplexity")
+
+
+def tried(dataset: str, metric: str, *, mode: str | None = None, project: str | None = None,
+          store: Store | None = None) -> pd.DataFrame:
+    """Past designs on ``dataset`` (any version) and their ``metric``, best first, across people.
+
+    One row per run that read a version of the dataset: who, when, which version, the model it saved
+    (class and hyper-parameters), its params and the last value of ``metric``. ``mode`` is ``"max"`` or
+    ``"min"``; by default ``min`` for names like loss/error/mse, else ``max``.
+    """
+    store = store or get_store()
+    versions = {v.id: v.ref for v in ContextStore(store.metadata).versions(dataset, project)}
+    columns = ["run_id", "run_name", "user", "start", "version", "model", "model_params", metric]
+    if not versions:
+        return pd.DataFrame(columns=columns)
+    with store.metadata.read() as conn:
+        reads = conn.execute(select(t.Access.run_id, func.min(t.Access.version_id))
+                             .where(t.Access.version_id.in_(list(versions)))
+                             .group_by(t.Access.run_id)).all()
+        run_ids = [r[0] for r in reads]
+        runs = {r[0]: r[1:] for r in conn.execute(
+            select(t.Run.id, t.Run.name, t.Run.user, t.Run.started_at).where(t.Run.id.in_(run_ids)))}
+        scores = dict(conn.execute(select(t.LatestMetric.run_id, t.LatestMetric.value)
+                                   .where(t.LatestMetric.run_id.in_(run_ids),
+                                          t.LatestMetric.name == metric)).all())
+        params: dict[str, dict] = {}
+        for run_id, name, value in conn.execute(select(t.Param.run_id, t.Param.name, t.Param.value)
+                                                .where(t.Param.run_id.in_(run_ids))):
+            params.setdefault(run_id, {})[name] = json.loads(value)
+        models: dict[str, dict] = {}
+        for run_id, meta in conn.execute(
+                select(t.RunArtifact.run_id, t.Artifact.meta)
+                .join(t.Artifact, t.Artifact.hash == t.RunArtifact.artifact_hash)
+                .where(t.RunArtifact.run_id.in_(run_ids), t.RunArtifact.direction == "output")):
+            if meta and "model_class" in meta:
+                models[run_id] = meta
+    rows = []
+    for run_id, version_id in reads:
+        name, user, started = runs[run_id]
+        model = models.get(run_id, {})
+        score = scores.get(run_id, math.nan) if run_id in scores else math.nan
+        rows.append({"run_id": run_id, "run_name": name, "user": user, "start": started,
+                     "version": versions[version_id], "model": model.get("model_class"),
+                     "model_params": model.get("params"), metric: math.nan if score is None else score,
+                     **{f"param.{k}": v for k, v in params.get(run_id, {}).items()}})
+    frame = pd.DataFrame(rows, columns=None if rows else columns)
+    frame["start"] = pd.to_datetime(frame["start"], unit="s", utc=True)
+    lower = (mode == "min") if mode else any(w in metric.lower() for w in _LOWER_IS_BETTER)
+    ranked = frame.sort_values(metric, ascending=lower, na_position="last", kind="stable")
+    return ranked.reset_index(drop=True)
+
+
+def testuse(dataset: str | None = None, *, budget: int | None = None, project: str | None = None,
+            store: Store | None = None) -> pd.DataFrame:
+    """How often each test version was evaluated: runs, people, first and last time, over budget?"""
+    store = store or get_store()
+    budget = TEST_BUDGET if budget is None else budget
+    query = (select(t.Dataset.name, t.DatasetVersion.version, t.Project.name,
+                    func.count(func.distinct(t.Access.run_id)), func.count(func.distinct(t.Access.user)),
+                    func.min(t.Access.time), func.max(t.Access.time))
+             .join(t.DatasetVersion, t.DatasetVersion.id == t.Access.version_id)
+             .join(t.Dataset, t.Dataset.id == t.DatasetVersion.dataset_id)
+             .join(t.Project, t.Project.id == t.Dataset.project_id)
+             .where(t.Access.role == "test")
+             .group_by(t.Dataset.name, t.DatasetVersion.version, t.Project.name))
+    if dataset is not None:
+        query = query.where(t.Dataset.name == dataset)
+    if project is not None:
+        query = query.where(t.Project.name == project)
+    with store.metadata.read() as conn:
+        rows = conn.execute(query).all()
+    frame = pd.DataFrame(rows, columns=["dataset", "version", "project", "evaluations", "people", "first",
+                                        "last"])
+    frame["budget"] = budget
+    frame["over_budget"] = frame["evaluations"] > budget
+    for column in ("first", "last"):
+        frame[column] = pd.to_datetime(frame[column], unit="s", utc=True)
+    return frame.sort_values("evaluations", ascending=False, kind="stable").reset_index(drop=True)
