@@ -1,12 +1,47 @@
-"""mlcontext: the context layer of the machine-learning lifecycle."""
+"""mlcontext: the context layer of the machine-learning lifecycle.
+
+Runs, params and metrics (``mc.run``, ``mc.log``); fine-grained lineage of NumPy and pandas code
+(``mc.array``, ``mc.frame``); reuse of work already done (``mc.reuse``); datasets, models and the
+questions about them (``mc.dataset``, ``mc.derivation``, ``mc.consumers``, ``mc.history`` ...).
+Nothing is patched at import: only values wrapped by mlcontext are traced.
+"""
 
 from __future__ import annotations
 
-from .errors import *  # noqa: F403
-from .errors import __all__ as _error_names
+from . import lineage
+from .errors import (
+    ArtifactCorruptedError,
+    ConfigError,
+    FingerprintError,
+    InvalidNameError,
+    LineageError,
+    MLContextError,
+    MLContextWarning,
+    NotFoundError,
+    ParamError,
+    ReadOnlyStoreError,
+    RunError,
+    SchemaOutdatedError,
+    StoreError,
+    TestSetOveruseWarning,
+    UnhandledOperationWarning,
+)
+from .insight.diff import DatasetDiff, ModelDiff, diff
+from .insight.diff import drift_of as drift  # accepts dataset refs as well as frames
+from .insight.drift import DriftReport
+from .insight.find import find
+from .insight.graph import Graph, consumers, derivation
+from .insight.history import history
+from .insight.profile import Profile, profile
+from .insight.usage import testuse, tried
+from .lineage import step
 from .loops import current_loops, loop
-
-# --- runs, params, metrics, artifacts, stores (issue 2) ---
+from .ops import TracedArray, array, random  # importing ops registers the NumPy operations
+from .ops import pandas_api as pd  # traced pandas functions: mc.pd.concat, mc.pd.merge, ...
+from .ops.pandas_api import frame, read_csv, read_parquet
+from .ops.pandas_frame import TracedFrame, TracedSeries
+from .ops.sklearn_steps import model_info, traced  # scikit-learn is imported on use
+from .reuse import ReuseConfig, ReuseStats, reuse, reuse_clear, reuse_events, reuse_stats
 from .store import ArtifactRef, RunRecord, RunStatus, Store
 from .tracking import (
     Run,
@@ -23,37 +58,10 @@ from .tracking import (
     set_store,
     use_store,
 )
-
-_tracking_names = [
-    "Store", "ArtifactRef", "RunRecord", "RunStatus", "Run", "run", "active_run", "log", "param",
-    "artifact", "runs", "metrics", "get_run", "load_artifact", "get_store", "set_store", "use_store",
-]
-# --- end runs ---
+from .tracking.datasets import DatasetVersion, dataset, dataset_version, versions
+from .tracking.recompute import recompute  # the lineage layer's recompute, with the store behind it
 
 __version__ = "0.1.0"
-
-__all__ = [*_error_names, "__version__", "loop", "current_loops", *_tracking_names]
-
-# --- lineage and traced NumPy (issue 3) ---
-from . import lineage  # noqa: E402
-from .lineage import step  # noqa: E402
-from .tracking.recompute import recompute  # noqa: E402  (the store finds leaves)
-from .ops import TracedArray, array, random  # noqa: E402  (importing ops registers NumPy operations)
-
-__all__ += ["lineage", "array", "recompute", "step", "random", "TracedArray"]
-# --- end lineage ---
-
-# --- reuse (issue 4) ---
-from .reuse import ReuseConfig, ReuseStats, reuse, reuse_clear, reuse_events, reuse_stats  # noqa: E402
-
-__all__ += ["reuse", "reuse_stats", "reuse_events", "reuse_clear", "ReuseConfig", "ReuseStats"]
-# --- end reuse ---
-
-# --- pandas and scikit-learn (issue 5) ---
-from .ops import pandas_api as pd  # noqa: E402  (traced pandas functions: mc.pd.concat, mc.pd.merge ...)
-from .ops.pandas_api import frame, read_csv, read_parquet  # noqa: E402
-from .ops.pandas_frame import TracedFrame, TracedSeries  # noqa: E402
-from .ops.sklearn_steps import model_info, traced  # noqa: E402  (scikit-learn is imported on use)
 
 
 def _cache_frames_and_fits() -> None:
@@ -70,21 +78,26 @@ def _cache_frames_and_fits() -> None:
 
 
 _cache_frames_and_fits()
-__all__ += ["pd", "frame", "read_csv", "read_parquet", "TracedFrame", "TracedSeries", "traced", "model_info"]
-# --- end pandas ---
 
-# --- datasets and the context questions (issue 6) ---
-from .insight.diff import DatasetDiff, ModelDiff, diff  # noqa: E402
-from .insight.diff import drift_of as drift  # noqa: E402  (accepts dataset refs too)
-from .insight.drift import DriftReport  # noqa: E402
-from .insight.find import find  # noqa: E402
-from .insight.graph import Graph, consumers, derivation  # noqa: E402
-from .insight.history import history  # noqa: E402
-from .insight.profile import Profile, profile  # noqa: E402
-from .insight.usage import testuse, tried  # noqa: E402
-from .tracking.datasets import DatasetVersion, dataset, dataset_version, versions  # noqa: E402
-
-__all__ += ["dataset", "dataset_version", "versions", "DatasetVersion", "profile", "Profile", "drift",
-            "DriftReport", "diff", "DatasetDiff", "ModelDiff", "find", "derivation", "consumers", "Graph",
-            "history", "tried", "testuse"]
-# --- end context ---
+__all__ = [
+    # errors and warnings
+    "MLContextError", "ConfigError", "ParamError", "InvalidNameError", "RunError", "StoreError",
+    "SchemaOutdatedError", "ReadOnlyStoreError", "NotFoundError", "ArtifactCorruptedError",
+    "LineageError", "FingerprintError", "MLContextWarning", "UnhandledOperationWarning",
+    "TestSetOveruseWarning",
+    # runs, params, metrics, artifacts, stores
+    "run", "Run", "active_run", "log", "param", "artifact", "loop", "current_loops", "runs", "metrics",
+    "get_run", "load_artifact", "get_store", "set_store", "use_store", "Store", "ArtifactRef",
+    "RunRecord", "RunStatus",
+    # lineage and traced NumPy
+    "lineage", "array", "recompute", "step", "random", "TracedArray",
+    # reuse
+    "reuse", "reuse_stats", "reuse_events", "reuse_clear", "ReuseConfig", "ReuseStats",
+    # pandas and scikit-learn
+    "pd", "frame", "read_csv", "read_parquet", "TracedFrame", "TracedSeries", "traced", "model_info",
+    # datasets and the context questions
+    "dataset", "dataset_version", "versions", "DatasetVersion", "profile", "Profile", "drift",
+    "DriftReport", "diff", "DatasetDiff", "ModelDiff", "find", "derivation", "consumers", "Graph",
+    "history", "tried", "testuse",
+    "__version__",
+]
