@@ -16,7 +16,7 @@ import pandas as pd
 from rich.tree import Tree
 
 from ..lineage import loads
-from ..lineage.item import Item, walk
+from ..lineage.item import Item
 from ..store import Store
 from ..store import schema as t
 from ..store.context import ContextStore
@@ -175,7 +175,33 @@ def describe_operations(roots: list[Item]) -> list[str]:
     from ..ops.pandas_api import transformations
 
     names = [transformations(i)[-1] if i.opcode.startswith("pandas.") else i.opcode.removeprefix("numpy.")
-             for i in walk(roots) if i.inputs]
+             for i in _steps(roots) if i.inputs]
     ops = list(dict.fromkeys(names))
     extra = [f"… {len(ops) - MAX_OPERATIONS} more"] if len(ops) > MAX_OPERATIONS else []
     return ops[:MAX_OPERATIONS] + extra
+
+
+def _steps(roots: list[Item]) -> list[Item]:
+    """The items of ``roots`` that are steps, inputs first: a series computed to be an argument of a
+    pandas operation (the mask of ``t[t.duration >= 0]``) is part of that step's description."""
+    from ..ops.pandas_api import _is_series
+
+    def inputs(item: Item) -> tuple[Item, ...]:
+        if not item.opcode.startswith("pandas.") or not item.inputs:
+            return item.inputs
+        return (item.inputs[0], *(i for i in item.inputs[1:] if not _is_series(i)))
+
+    order: list[Item] = []
+    seen: set[int] = set()
+    stack: list[tuple[Item, bool]] = [(r, False) for r in reversed(roots)]
+    while stack:
+        item, expanded = stack.pop()
+        if expanded:
+            order.append(item)
+            continue
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        stack.append((item, True))
+        stack.extend((i, False) for i in reversed(inputs(item)) if id(i) not in seen)
+    return order
