@@ -38,8 +38,31 @@ def train(lam: float, epochs: int = 20, batches: int = 8) -> str:
     return run.id
 
 
+def closed_form_sweep(lambdas: tuple[float, ...] = (0.01, 0.1, 1.0, 10.0)) -> str:
+    """Ridge in closed form on traced data: lineage per operation, X.T @ X computed once."""
+    frame = load_diabetes(as_frame=True).frame
+    with mc.run("ridge-closed-form", project="demo") as run:
+        train = mc.dataset(frame.iloc[:350], name="diabetes-train", role="train")
+        test = mc.dataset(frame.iloc[350:], name="diabetes-test", role="test")
+        data = train.frame()
+        X = data.drop(columns=["target"]).to_numpy()
+        y = data["target"].to_numpy()
+        test_frame = test.load()
+        best = None
+        for lam in lambdas:
+            w = np.linalg.solve(X.T @ X + lam * np.eye(X.shape[1]), X.T @ y)
+            mse = float(np.mean((test_frame.drop(columns=["target"]).to_numpy() @ np.asarray(w)
+                                 - test_frame["target"].to_numpy()) ** 2))
+            best = min(best or (mse, lam, w), (mse, lam, w), key=lambda b: b[0])
+        mc.log("test_mse", best[0])
+        mc.param("best_lambda", best[1])
+        mc.artifact("weights", best[2])
+    return run.id
+
+
 def main() -> None:
     ids = [train(lam) for lam in (0.0, 0.01, 0.1)]
+    closed = closed_form_sweep()
     store = mc.get_store()
     console.rule("[bold]mlcontext demo")
     console.print(f"Recorded {len(ids)} runs into {store.metadata.engine.url} "
@@ -50,11 +73,17 @@ def main() -> None:
     curve = mc.metrics("train_mse", run=ids[-1])
     console.print(f"\nmc.metrics('train_mse') of the last run: {len(curve)} values with their loop "
                   f"context (columns {list(curve.columns)})")
+    stats = mc.reuse_stats()
+    console.print(f"\nClosed-form sweep over 4 lambdas on traced data: {stats.hits} operations served "
+                  f"from the lineage cache, {stats.misses} computed (mc.reuse_stats()).")
+    console.print(f"\nHow were the best weights derived? mc.derivation('{closed[:8]}:weights'):")
+    console.print(mc.derivation(f"{closed}:weights").tree())
     console.print("\nWhere to look next:")
     for command in ("mlcontext runs --project demo", f"mlcontext show {ids[-1][:8]}",
-                    f"mlcontext diff {ids[0][:8]} {ids[-1][:8]}"):
+                    f"mlcontext diff {ids[0][:8]} {ids[-1][:8]}", f"mlcontext lineage {closed[:8]}:weights",
+                    "mlcontext impact diabetes-train", "mlcontext testuse", "mlcontext cache"):
         console.print(f"  [bold cyan].venv/bin/{command}[/]")
-    console.print("  docs/getting-started.md, docs/architecture.md")
+    console.print("  docs/getting-started.md, docs/architecture.md, docs/lineage.md, docs/reuse.md")
 
 
 if __name__ == "__main__":

@@ -71,6 +71,8 @@ def record_output(run: Any, digest: str, obj: Any, name: str) -> dict[str, Any]:
         # of its stored bytes: edges use the stored artifact's hash, the one node identity.
         versions = context.versions_by_hash(leaves)
         sources = [versions[h].artifact_hash if h in versions else h for h in leaves]
+        # Edges join stored things: constants and arrays never saved are not nodes of the graph.
+        sources = [h for h in sources if store.metadata.artifact_info(h) is not None]
         context.add_edges([(src, digest) for src in dict.fromkeys(sources) if src != digest],
                           run_id=run.id, kind="lineage", log_hash=log_hash)
         meta = {"lineage_hash": roots_of(obj)[0].hash, "lineage_log": log_hash}
