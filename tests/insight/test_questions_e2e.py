@@ -274,3 +274,13 @@ def test_diff_of_dataset_versions_and_of_models(store, as_user):
     assert out["rows"] == [2000, 2500] and out["drift"]["added"] == ["tip"]
     out = cli_json("diff", f"{first.id}:model", f"{second.id}:model")
     assert out["params"] == {"alpha": [0.1, 1.0]}
+
+
+def test_drift_shares_one_sort_between_ks_and_wasserstein():
+    from mlcontext.insight.stats import ks_2samp, ks_and_wasserstein, wasserstein_1d
+
+    rng = np.random.default_rng(3)
+    for n, m in [(1, 1), (10, 7), (3000, 1000)]:
+        a, b = rng.normal(size=n), rng.normal(0.3, 1, m).round(1)
+        d, p, w = ks_and_wasserstein(a, b)
+        assert (d, p) == pytest.approx(ks_2samp(a, b)) and w == pytest.approx(wasserstein_1d(a, b))

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import MLContextError
-from .stats import chi2_contingency, ks_2samp, psi, wasserstein_1d
+from .stats import chi2_contingency, ks_and_wasserstein, psi
 
 __all__ = ["DriftReport", "drift"]
 
@@ -115,9 +115,8 @@ def _compare(name: str, ref: pd.Series, cur: pd.Series, alpha: float, psi_thresh
     if kind in ("numeric", "datetime"):
         a = _as_float(ref.dropna())
         b = _as_float(cur.dropna())
-        stat, p = ks_2samp(a, b)
+        stat, p, w = ks_and_wasserstein(a, b)
         index = _numeric_psi(a, b)
-        w = wasserstein_1d(a, b)
         std = float(np.std(a)) if a.size > 1 else math.nan
         w_std = w / std if std and std > 0 else math.nan
         drifted = bool(p < alpha and (index >= psi_threshold or stat >= ks_threshold))

@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-__all__ = ["ks_2samp", "chi2_sf", "chi2_contingency", "wasserstein_1d", "psi"]
+__all__ = ["ks_2samp", "chi2_sf", "chi2_contingency", "wasserstein_1d", "ks_and_wasserstein", "psi"]
 
 _EPS = 1e-6
 
@@ -104,6 +104,22 @@ def wasserstein_1d(a: np.ndarray, b: np.ndarray) -> float:
     cdf_a = np.searchsorted(a, both[:-1], side="right") / a.size
     cdf_b = np.searchsorted(b, both[:-1], side="right") / b.size
     return float(np.sum(np.abs(cdf_a - cdf_b) * widths))
+
+
+def ks_and_wasserstein(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
+    """``(KS statistic, KS p-value, Wasserstein distance)`` from one sort of each sample and one of both."""
+    a, b = np.sort(a), np.sort(b)
+    n, m = a.size, b.size
+    if n == 0 or m == 0:
+        return math.nan, math.nan, math.nan
+    both = np.sort(np.concatenate([a, b]))
+    cdf_a = np.searchsorted(a, both, side="right") / n
+    cdf_b = np.searchsorted(b, both, side="right") / m
+    gap = np.abs(cdf_a - cdf_b)
+    d = float(np.max(gap))
+    ne = n * m / (n + m)
+    lam = (math.sqrt(ne) + 0.12 + 0.11 / math.sqrt(ne)) * d
+    return d, _kolmogorov_sf(lam), float(np.sum(gap[:-1] * np.diff(both)))
 
 
 def psi(expected: np.ndarray, actual: np.ndarray) -> float:
