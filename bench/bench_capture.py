@@ -27,16 +27,16 @@ REPEAT = 20
 BUDGET_MS = 150.0
 
 
-def _git_env() -> dict[str, str]:
+def git_env() -> dict[str, str]:
     env = dict(os.environ, GIT_CONFIG_GLOBAL=os.devnull, GIT_CONFIG_NOSYSTEM="1")
     for role in ("AUTHOR", "COMMITTER"):
         env[f"GIT_{role}_NAME"], env[f"GIT_{role}_EMAIL"] = "bench", "bench@example.com"
     return env
 
 
-def _build_repo(root: Path) -> Path:
+def build_repo(root: Path) -> Path:
     """1,000 committed files in 20 packages; 20 modified (half staged), 10 untracked."""
-    env = _git_env()
+    env = git_env()
 
     def git(*args: str) -> None:
         subprocess.run(["git", *args], cwd=root, env=env, check=True, capture_output=True)
@@ -70,7 +70,7 @@ def _median_ms(fn: Callable[[], object]) -> float:
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        script = _build_repo(Path(tmp))
+        script = build_repo(Path(tmp))
         start = time.perf_counter()
         snapshot = capture_code(script)
         capture_environment()

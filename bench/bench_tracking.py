@@ -31,6 +31,7 @@ import uuid
 from pathlib import Path
 
 import mlcontext as mc
+from bench.bench_capture import N_DIRTY, N_FILES, N_UNTRACKED, build_repo, git_env
 from mlcontext.store import Store
 from mlcontext.store import schema as t
 
@@ -47,7 +48,6 @@ N_RUNS, N_PARAMS, N_METRICS = 10_000, 20, 10
 RUNS_STORE_VERSION = "v1"  # bump when the schema or the generated data changes
 RUNS_TARGET_S = 1.0
 
-N_FILES, N_MODIFIED, N_UNTRACKED = 1_000, 20, 10
 N_STARTS = 20
 START_TARGET_MS = 150.0
 
@@ -154,13 +154,13 @@ def bench_peer(python: Path, script: str, git_repo: bool) -> dict[str, float] | 
     """Run a peer's script in a scratch folder; its timings, or why they are missing."""
     with tempfile.TemporaryDirectory(prefix="mlc-bench-peer-") as tmp:
         if git_repo:  # flordb versions its runs with git: it needs a repository to run in
-            env = _git_env()
+            env = git_env()
             subprocess.run(["git", "init", "-q", "-b", "main"], cwd=tmp, check=True, env=env)
             subprocess.run(["git", "commit", "-q", "--allow-empty", "-m", "init"], cwd=tmp,
                            check=True, env=env)
         (Path(tmp) / "train.py").write_text(textwrap.dedent(script))
         out = Path(tmp) / "timings.json"
-        proc = subprocess.run([str(python), "train.py", str(out)], cwd=tmp, env=_git_env(),
+        proc = subprocess.run([str(python), "train.py", str(out)], cwd=tmp, env=git_env(),
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                               timeout=600)
         if proc.returncode != 0 or not out.exists():
@@ -254,34 +254,6 @@ def bench_runs() -> dict[str, float]:
 # -- starting a run -------------------------------------------------------------------------------
 
 
-def _git_env() -> dict[str, str]:
-    env = dict(os.environ, GIT_CONFIG_GLOBAL=os.devnull, GIT_CONFIG_NOSYSTEM="1")
-    for role in ("AUTHOR", "COMMITTER"):
-        env[f"GIT_{role}_NAME"], env[f"GIT_{role}_EMAIL"] = "bench", "bench@example.com"
-    return env
-
-
-def _build_repo(root: Path) -> None:
-    """1,000 committed files in 20 packages; 20 of them modified, 10 untracked files."""
-    env = _git_env()
-
-    def git(*args: str) -> None:
-        subprocess.run(["git", *args], cwd=root, env=env, check=True, capture_output=True)
-
-    git("init", "--quiet", "-b", "main")
-    for i in range(N_FILES):
-        path = root / f"pkg{i % 20:02d}" / f"mod{i:04d}.py"
-        path.parent.mkdir(exist_ok=True)
-        path.write_text(f"# module {i}\n" + "x = 1\n" * 40)
-    git("add", ".")
-    git("commit", "--quiet", "-m", "initial")
-    for i in range(N_MODIFIED):
-        (root / f"pkg{i % 20:02d}" / f"mod{i:04d}.py").write_text(f"# changed {i}\n")
-    (root / "scratch").mkdir()
-    for i in range(N_UNTRACKED):
-        (root / "scratch" / f"new{i}.py").write_text(f"y = {i}\n")
-
-
 START_SCRIPT = """
 import json, sys, time
 import mlcontext as mc
@@ -300,10 +272,10 @@ def bench_start() -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="mlc-bench-start-") as tmp:
         root = Path(tmp) / "repo"
         root.mkdir()
-        _build_repo(root)
-        (root / "train.py").write_text(START_SCRIPT.format(n=N_STARTS))  # untracked too
+        build_repo(root)
+        (root / "train.py").write_text(START_SCRIPT.format(n=N_STARTS))  # a modified file too
         out = Path(tmp) / "times.json"
-        env = dict(_git_env(), MLCONTEXT_HOME=str(Path(tmp) / "home"))
+        env = dict(git_env(), MLCONTEXT_HOME=str(Path(tmp) / "home"))
         subprocess.run([sys.executable, "train.py", str(out)], cwd=root, env=env, check=True)
         times = json.loads(out.read_text())
         status = []
@@ -355,7 +327,7 @@ def main() -> None:
     print(f"  target ≤ {RUNS_TARGET_S:g} s: {_verdict(r['runs_s'] <= RUNS_TARGET_S)}")
 
     print(f"\nstarting a run (mc.run -> first mc.log), git capture included, repository of "
-          f"{N_FILES:,} files ({N_MODIFIED} modified, {N_UNTRACKED + 1} untracked); median of "
+          f"{N_FILES:,} files ({N_DIRTY + 1} modified, {N_UNTRACKED} untracked); median of "
           f"{N_STARTS}")
     s = bench_start()
     print(f"  run start:                      {s['median_ms']:8.1f} ms  (max {s['max_ms']:.1f}; "

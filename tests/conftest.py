@@ -52,10 +52,8 @@ def metadata_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
         yield from postgres_schema_url()
 
 
-@pytest.fixture
-def store(metadata_url: str, tmp_path) -> Iterator[Store]:
-    """An empty store (metadata on each backend, artifacts in a temporary folder), set as default."""
-    opened = Store.open(metadata_url=metadata_url, artifacts_url=str(tmp_path / "artifacts"))
+def _as_default(opened: Store) -> Iterator[Store]:
+    """Make ``opened`` the default store; afterwards end a run left open and close the store."""
     mc.set_store(opened)
     try:
         yield opened
@@ -65,18 +63,15 @@ def store(metadata_url: str, tmp_path) -> Iterator[Store]:
             current.end()
         mc.set_store(None)
         opened.close()
+
+
+@pytest.fixture
+def store(metadata_url: str, tmp_path) -> Iterator[Store]:
+    """An empty store (metadata on each backend, artifacts in a temporary folder), set as default."""
+    yield from _as_default(Store.open(metadata_url=metadata_url, artifacts_url=str(tmp_path / "artifacts")))
 
 
 @pytest.fixture
 def sqlite_store(tmp_path) -> Iterator[Store]:
     """An embedded store in a temporary folder, set as the default."""
-    opened = Store.open(home=tmp_path / "home")
-    mc.set_store(opened)
-    try:
-        yield opened
-    finally:
-        current = mc.active_run()
-        if current is not None:
-            current.end()
-        mc.set_store(None)
-        opened.close()
+    yield from _as_default(Store.open(home=tmp_path / "home"))
