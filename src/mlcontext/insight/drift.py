@@ -7,7 +7,9 @@ categories. Schema changes (columns added, removed, or with another dtype) are r
 
 With large samples every tiny difference is "significant", so a column is called drifted only when the
 test rejects (p < ``alpha``) **and** the effect is material (PSI ≥ ``psi_threshold``, or KS statistic ≥
-``ks_threshold``). Both tables are sampled to at most ``sample_size`` rows (fixed seed).
+``ks_threshold``). Both tables are sampled to at most ``sample_size`` rows (fixed seed; 20,000 by
+default: a KS test on 20,000 rows a side already resolves a difference of 0.014 in the CDFs, far
+below ``ks_threshold``, and keeps a diff of two large versions well under a second).
 """
 
 from __future__ import annotations
@@ -65,7 +67,7 @@ class DriftReport:
 
 
 def drift(reference: pd.DataFrame, current: pd.DataFrame, *, alpha: float = 0.05,
-          psi_threshold: float = 0.1, ks_threshold: float = 0.1, sample_size: int = 100_000) -> DriftReport:
+          psi_threshold: float = 0.1, ks_threshold: float = 0.1, sample_size: int = 20_000) -> DriftReport:
     """Compare the distributions of ``current`` with ``reference``, column by column.
 
     Examples
