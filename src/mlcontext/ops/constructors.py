@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import io
+import os
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ..errors import LineageError
+from ..fingerprint import hash_bytes
+from ..lineage.item import Item, leaf
+from ..lineage.operations import register_source
 from ..names import check_name
 from .dispatch import data_leaf
 from .traced import TracedArray
 
-__all__ = ["array"]
+__all__ = ["array", "load", "LOAD"]
+
+LOAD = "numpy.load"  # a leaf: an array read from a .npy file, identified by the file's bytes
 
 
 def array(data: Any, name: str | None = None, *, dtype: Any = None,
@@ -35,3 +45,58 @@ def array(data: Any, name: str | None = None, *, dtype: Any = None,
         check_name(name, "array")
     value = np.array(data, dtype=dtype, copy=True if copy else None)
     return TracedArray(value, data_leaf(value, name, embed=False))
+
+
+def load(file: str | os.PathLike[str] | bytes, name: str | None = None) -> TracedArray:
+    """Read a ``.npy`` file as a traced leaf identified by the content hash of the file's bytes.
+
+    Recompute finds the bytes again by the leaf's name or hash in ``inputs=`` (a path or bytes), or
+    in the artifact store when the file was stored there (e.g. with :func:`mlcontext.dataset`).
+    Pickled object arrays are refused, as in ``np.load(allow_pickle=False)``.
+
+    Examples
+    --------
+    >>> import io, numpy as np, mlcontext as mc
+    >>> buffer = io.BytesIO(); np.save(buffer, np.arange(3.0))
+    >>> x = mc.load(buffer.getvalue(), name="x.npy")
+    >>> mc.recompute(mc.lineage.dumps(x * 2), inputs={"x.npy": buffer.getvalue()})
+    array([0., 2., 4.])
+    """
+    raw = bytes(file) if isinstance(file, bytes | bytearray | memoryview) else Path(file).read_bytes()
+    label = name if name is not None else (None if isinstance(file, bytes | bytearray | memoryview)
+                                           else Path(file).name)
+    if label is not None:
+        check_name(label, "array")
+    value = _decode_npy(raw, label)
+    return TracedArray(value, leaf(LOAD, ("D", (("hash", ("s", hash_bytes(raw))),)), label))
+
+
+def _decode_npy(raw: bytes, label: str | None) -> np.ndarray:
+    try:
+        return np.load(io.BytesIO(raw), allow_pickle=False)
+    except ValueError as exc:
+        raise LineageError(f"{label or 'file'}: not a .npy array file ({exc})") from exc
+
+
+def _load_source(item: Item, inputs: Mapping[str, Any], resolver: Any) -> np.ndarray:
+    digest = item.literals[1][0][1][1]
+    raw = None
+    for key in (item.label, digest):
+        if key is not None and key in inputs:
+            given = inputs[key]
+            is_bytes = isinstance(given, bytes | bytearray | memoryview)
+            raw = bytes(given) if is_bytes else Path(given).read_bytes()
+            break
+    if raw is None and resolver is not None:
+        found = resolver(digest)
+        raw = bytes(found) if isinstance(found, bytes | bytearray | memoryview) else None
+    if raw is None:
+        raise LineageError(f"cannot recompute: no bytes for file {item.label or digest}; pass its path "
+                           "or bytes in inputs= by name or content hash")
+    if hash_bytes(raw) != digest:
+        raise LineageError(f"the file given for {item.label or digest} has content hash {hash_bytes(raw)}, "
+                           f"the lineage recorded {digest}")
+    return _decode_npy(raw, item.label)
+
+
+register_source(LOAD, _load_source)

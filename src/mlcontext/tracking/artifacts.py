@@ -69,12 +69,13 @@ def load_object(artifacts: ArtifactStore, ref: ArtifactRef) -> Any:
 
 
 def array_resolver(store: Store) -> Callable[[str], np.ndarray | None]:
-    """A lineage leaf resolver: the array stored under a leaf's content hash, if the store has it."""
+    """A lineage leaf resolver: the array (or a file's bytes) stored under a leaf's content hash."""
 
-    def resolve(content_hash: str) -> np.ndarray | None:
+    def resolve(content_hash: str) -> np.ndarray | bytes | None:
         info = store.metadata.artifact_info(content_hash)
-        if info is None or info[0] != "array":
+        if info is None or info[0] not in ("array", "file"):
             return None
-        return decode_array(store.artifacts.get(content_hash), info[2])
+        data = store.artifacts.get(content_hash)
+        return decode_array(data, info[2]) if info[0] == "array" else data  # a file: its bytes
 
     return resolve
