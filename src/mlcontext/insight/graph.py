@@ -16,7 +16,7 @@ import pandas as pd
 from rich.tree import Tree
 
 from ..lineage import loads
-from ..lineage.item import Item
+from ..lineage.item import Item, walk
 from ..store import Store
 from ..store import schema as t
 from ..store.context import ContextStore
@@ -191,17 +191,4 @@ def _steps(roots: list[Item]) -> list[Item]:
             return item.inputs
         return (item.inputs[0], *(i for i in item.inputs[1:] if not _is_series(i)))
 
-    order: list[Item] = []
-    seen: set[int] = set()
-    stack: list[tuple[Item, bool]] = [(r, False) for r in reversed(roots)]
-    while stack:
-        item, expanded = stack.pop()
-        if expanded:
-            order.append(item)
-            continue
-        if id(item) in seen:
-            continue
-        seen.add(id(item))
-        stack.append((item, True))
-        stack.extend((i, False) for i in reversed(inputs(item)) if id(i) not in seen)
-    return order
+    return list(walk(roots, inputs=inputs))

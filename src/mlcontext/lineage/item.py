@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -228,10 +228,12 @@ def _own_digest(item: Item) -> bytes:
     return node_digest(item.opcode, ins, item.literals)  # type: ignore[arg-type]
 
 
-def walk(roots: Item | list[Item] | tuple[Item, ...]) -> Iterator[Item]:
+def walk(roots: Item | list[Item] | tuple[Item, ...],
+         inputs: Callable[[Item], tuple[Item, ...]] | None = None) -> Iterator[Item]:
     """Every item reachable from ``roots``, each once, inputs before the items that read them.
 
-    Iterative, so it handles 100,000-deep chains; items are told apart by identity.
+    Iterative, so it handles 100,000-deep chains; items are told apart by identity. ``inputs`` picks
+    which inputs of an item to follow (default: all of them).
     """
     roots = [roots] if isinstance(roots, Item) else list(roots)
     seen: set[int] = set()
@@ -245,4 +247,5 @@ def walk(roots: Item | list[Item] | tuple[Item, ...]) -> Iterator[Item]:
             continue
         seen.add(id(item))
         stack.append((item, True))
-        stack.extend((i, False) for i in reversed(item.inputs) if id(i) not in seen)
+        following = item.inputs if inputs is None else inputs(item)
+        stack.extend((i, False) for i in reversed(following) if id(i) not in seen)

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..errors import LineageError
 from ..fingerprint import hash_array
-from .item import DATA, Item
+from .item import DATA, Item, walk
 from .literals import build, build_call
 from .log import loads, roots_of
 from .operations import SOURCES, fresh_out, operation
@@ -87,19 +87,8 @@ def _needs(item: Item) -> tuple[Item, ...]:
 
 
 def _order(roots: Sequence[Item]) -> list[Item]:
-    """Items needed to evaluate ``roots``, inputs first (iterative, like :func:`walk`)."""
-    order: list[Item] = []
-    seen: set[int] = set()
-    stack: list[tuple[Item, bool]] = [(r, False) for r in reversed(roots)]
-    while stack:
-        item, expanded = stack.pop()
-        if expanded:
-            order.append(item)
-        elif id(item) not in seen:
-            seen.add(id(item))
-            stack.append((item, True))
-            stack.extend((i, False) for i in reversed(_needs(item)) if id(i) not in seen)
-    return order
+    """Items needed to evaluate ``roots``, inputs first."""
+    return list(walk(list(roots), inputs=_needs))
 
 
 class _Evaluator:
