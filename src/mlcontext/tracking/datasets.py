@@ -11,6 +11,7 @@ test data.
 
 from __future__ import annotations
 
+import io
 import os
 import pickle
 import warnings
@@ -200,7 +201,7 @@ def _store_content(store: Store, data: Any) -> tuple[pd.DataFrame, str, str]:
         digest = store.artifacts.put_file(path)
         store.metadata.add_artifact(None, path.name, digest, size=path.stat().st_size, kind="file",
                                     meta={"source": str(path.resolve()), "format": path.suffix.lstrip(".")})
-        return _read_file(path), digest, digest
+        return _read_file(path, path.suffix, path.name), digest, digest
     frame = _as_frame(data)
     payload = pickle.dumps(frame, protocol=5)
     digest = store.artifacts.put(payload)
@@ -221,15 +222,16 @@ def _as_frame(data: Any) -> pd.DataFrame:
                          f"{type(data).__name__}")
 
 
-def _read_file(path: Path) -> pd.DataFrame:
-    suffix = path.suffix.lower()
+def _read_file(source: Path | io.BytesIO, suffix: str, name: str) -> pd.DataFrame:
+    """A data file (a path, or its stored bytes) as a frame, by its suffix."""
+    suffix = suffix.lower()
     if suffix in (".csv", ".txt", ".tsv"):
-        return pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",")
+        return pd.read_csv(source, sep="\t" if suffix == ".tsv" else ",")
     if suffix == ".parquet":
-        return pd.read_parquet(path)
+        return pd.read_parquet(source)
     if suffix == ".npy":
-        return _as_frame(np.load(path, allow_pickle=False))
-    raise MLContextError(f"cannot read {path.name}: mc.dataset() reads .csv, .tsv, .parquet and .npy "
+        return _as_frame(np.load(source, allow_pickle=False))
+    raise MLContextError(f"cannot read {name}: mc.dataset() reads .csv, .tsv, .parquet and .npy "
                          "files; load other formats yourself and pass the DataFrame")
 
 
@@ -238,13 +240,8 @@ def _decode(data: bytes, store: Store, digest: str) -> pd.DataFrame:
     kind = info[0] if info else "frame"
     if kind == "frame":
         return pickle.loads(data)  # noqa: S301 - written by mc.dataset into this project's store
-    suffix = (info[2].get("format", "csv") if info else "csv")
-    tmp = Path(os.environ.get("TMPDIR", "/tmp")) / f"mlcontext-{digest}.{suffix}"
-    tmp.write_bytes(data)
-    try:
-        return _read_file(tmp)
-    finally:
-        tmp.unlink(missing_ok=True)
+    suffix = "." + (info[2].get("format", "csv") if info else "csv")
+    return _read_file(io.BytesIO(data), suffix, digest)  # straight from the verified bytes
 
 
 def _default_project() -> str:
