@@ -87,6 +87,22 @@ def test_corrupted_spill_file_is_a_miss(tmp_path) -> None:
     assert c.get(_key(1)) is MISS
 
 
+def _race(c, producer, waiter, started: threading.Event, release: threading.Event) -> None:
+    """Start ``producer``; once it holds the placeholder, three ``waiter`` threads that must wait on
+    it; then let the producer finish and join everyone."""
+    t1 = threading.Thread(target=producer)
+    t1.start()
+    started.wait(5)
+    waiters = [threading.Thread(target=waiter) for _ in range(3)]
+    for t in waiters:
+        t.start()
+    while c.counters.waits < 3:
+        threading.Event().wait(0.001)
+    release.set()
+    for t in [t1, *waiters]:
+        t.join(5)
+
+
 def test_threads_wait_on_placeholders() -> None:
     c = _cache(budget=1 << 20)
     computed = []
@@ -110,17 +126,7 @@ def test_threads_wait_on_placeholders() -> None:
             c.fulfil(_key(1), ph)
         results.append(value)
 
-    t1 = threading.Thread(target=producer)
-    t1.start()
-    started.wait(5)
-    waiters = [threading.Thread(target=consumer) for _ in range(3)]
-    for t in waiters:
-        t.start()
-    while c.counters.waits < 3:
-        threading.Event().wait(0.001)
-    release.set()
-    for t in [t1, *waiters]:
-        t.join(5)
+    _race(c, producer, consumer, started, release)
     assert computed == ["producer"]
     assert all(np.array_equal(r, np.ones(3)) for r in results)
 
@@ -143,17 +149,7 @@ def test_failing_producer_releases_waiters_to_compute() -> None:
             c.put(_key(9), np.zeros(1), cost=1.0, size=8)
             c.fulfil(_key(9), ph)
 
-    t1 = threading.Thread(target=producer)
-    t1.start()
-    started.wait(5)
-    waiters = [threading.Thread(target=waiter) for _ in range(3)]
-    for t in waiters:
-        t.start()
-    while c.counters.waits < 3:
-        threading.Event().wait(0.001)
-    release.set()
-    for t in [t1, *waiters]:
-        t.join(5)
+    _race(c, producer, waiter, started, release)
     assert computed == [1]  # one waiter became the producer, the others reused its value
 
 
