@@ -1,5 +1,5 @@
-"""Reuse tests run against a cleared cache that admits every operation (no timing threshold), so
-what is cached does not depend on how fast the machine is."""
+"""Reuse tests run against a cleared cache that admits every operation at once (no timing threshold,
+no delayed admission), so what is cached does not depend on how fast the machine is."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import mlcontext as mc
 @pytest.fixture(autouse=True)
 def fresh_cache() -> Iterator[None]:
     mc.reuse_clear()
-    with mc.reuse("hybrid", min_compute_s=0.0, budget=1 << 30, eviction="cost_size", spill=True,
+    with mc.reuse("hybrid", min_compute_s=0.0, eager_s_per_byte=0.0, budget=1 << 30, eviction="cost_size", spill=True,
                   persist=False):
         yield
     mc.reuse_clear()

@@ -179,3 +179,14 @@ def test_traced_threads_compute_a_shared_value_once() -> None:
 def test_values_larger_than_the_budget_are_not_admitted(budget) -> None:
     c = _cache(budget=budget)
     assert not c.put(_key(1), np.zeros(100), cost=1.0, size=800)
+
+
+def test_delayed_admission_caches_cheap_values_the_second_time() -> None:
+    c = _cache(budget=1 << 20, eager_s_per_byte=1e-6)
+    assert c.worth_admitting(_key(1), cost=1.0, size=1000)  # expensive for its size: at once
+    assert not c.worth_admitting(_key(2), cost=1e-6, size=1000)  # cheap: only remembered
+    assert c.worth_admitting(_key(2), cost=1e-6, size=1000)  # seen again: now cached
+    assert not c.worth_admitting(_key(2), cost=1e-6, size=1000)  # (and forgotten as "seen")
+    c.clear()
+    assert not c.worth_admitting(_key(3), cost=1e-6, size=1000)
+    assert _cache(eager_s_per_byte=0.0).worth_admitting(_key(4), cost=0.0, size=10**9)

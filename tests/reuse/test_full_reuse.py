@@ -92,3 +92,25 @@ def test_bad_policy_is_refused() -> None:
         mc.reuse("sometimes")
     with pytest.raises(mc.ConfigError):
         mc.reuse(eviction="random")
+
+
+def test_delayed_admission_a_pipeline_without_redundancy_keeps_nothing(check) -> None:
+    X = mc.array(RNG.normal(size=(200, 40)))
+    Ws = [mc.array(RNG.normal(size=(40, 40)) / 7) for _ in range(4)]
+
+    def chain():
+        h = X
+        for W in Ws:
+            h = np.tanh(h @ W)
+        return np.asarray(h)
+
+    with mc.reuse(eager_s_per_byte=1.0):  # no operation is expensive enough to keep at once
+        first = chain()
+        assert mc.reuse_stats().entries == 0
+        with mc.reuse_events() as second:
+            again = chain()  # the same lineage a second time: now each value is cached
+        with mc.reuse_events() as third:
+            chain()
+    check(second, did=["numpy.matmul", "numpy.tanh"])
+    check(third, did_not=["numpy.matmul", "numpy.tanh"], reused=["numpy.matmul", "numpy.tanh"])
+    assert np.array_equal(first, again)

@@ -16,7 +16,7 @@ def _ops():
     # Each op takes the list of available (traced or plain) 2-D arrays, all with N rows.
     return st.sampled_from([
         "gram", "hstack", "vstack_gram", "matmul_prefix", "exp_stack", "add", "scale", "tproduct",
-        "kfold",
+        "kfold", "stack_matvec", "prefix_sweep",
     ])
 
 
@@ -47,6 +47,16 @@ def _run(program, seed):
             arrays.append(out)
         elif op == "tproduct":
             out = np.hstack([a, b]).T @ b
+        elif op == "stack_matvec":
+            z = np.hstack([a, b])
+            out = np.concatenate([z @ np.ones(z.shape[1]), z.T @ a[:, 0]])
+        elif op == "prefix_sweep":  # PCA-like: P = a @ V[:, :k] for growing k, its Gram and P'a
+            g = a.T @ a
+            parts = []
+            for k in range(1, g.shape[1] + 1):
+                p = a @ g[:, :k]
+                parts += [np.asarray(p.T @ p).ravel(), np.asarray(p.T @ a[:, 0]).ravel()]
+            out = np.concatenate(parts)
         else:
             blocks = [a[k * 4:(k + 1) * 4] for k in range(3)]
             out = [np.vstack([blk for m, blk in enumerate(blocks) if m != k]) for k in range(3)]
@@ -65,9 +75,14 @@ def test_reuse_never_changes_results(program, seed) -> None:
     with mc.reuse("hybrid", min_compute_s=0.0):
         first = _run(program, seed)
         second = _run(program, seed)
-    for e, f, s in zip(expect, first, second, strict=True):
+    mc.reuse_clear()
+    with mc.reuse("hybrid", min_compute_s=0.0, eager_s_per_byte=1.0):  # every value delayed
+        delayed = [_run(program, seed) for _ in range(3)]
+    for e, f, s, *d in zip(expect, first, second, *delayed, strict=True):
         np.testing.assert_allclose(f, e, rtol=1e-10, atol=1e-10)
         np.testing.assert_array_equal(s, f)  # a full hit returns exactly what was computed
+        for v in d:
+            np.testing.assert_allclose(v, e, rtol=1e-10, atol=1e-10)
 
 
 @mc.step

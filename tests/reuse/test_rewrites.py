@@ -172,3 +172,31 @@ def test_hstack_gram_without_cached_piece_caches_it_for_the_next_candidate(check
             _close(Z.T @ Z, np.asarray(Z).T @ np.asarray(Z))
     assert [e.kind for e in events if e.name == "numpy.matmul"] == ["partial", "partial"]
     check(events, did_not=["numpy.matmul"])
+
+
+def test_prefix_sweep_computes_ahead_and_takes_gram_corners(check) -> None:
+    """PCA sweep: P = A @ V[:, :k] for k = 2, 4, ...: the cached product grows geometrically (twice
+    the columns asked), so most k are prefixes; P'P and P'y are corners of the widest member's."""
+    A = mc.array(RNG.normal(size=(200, 16)))
+    y = mc.array(RNG.normal(size=200))
+    V = (A.T @ A)[:, ::-1]
+    An, Vn, yn = np.asarray(A), np.asarray(V), np.asarray(y)
+    kinds = []
+    for k in range(2, 17, 2):
+        with mc.reuse_events() as events:
+            P = A @ V[:, :k]
+            G, b = P.T @ P, P.T @ y
+        kinds.append([e.kind for e in events if e.name == "numpy.matmul"])
+        Pn = An @ Vn[:, :k]
+        np.testing.assert_allclose(np.asarray(P), Pn, rtol=1e-10, atol=1e-9)
+        np.testing.assert_allclose(np.asarray(G), Pn.T @ Pn, rtol=1e-10, atol=1e-6)
+        np.testing.assert_allclose(np.asarray(b), Pn.T @ yn, rtol=1e-10, atol=1e-8)
+    assert kinds[0] == ["computed"] * 3  # the first k: nothing to reuse yet
+    # k = 4 extends k = 2 to 8 columns (and computes the 8-column Gram and P'y once); k = 6 takes
+    # prefixes and corners of them; k = 8 is the wider product itself, cached under its own lineage
+    # hash: full hits. k = 10 extends to 16 columns, and so on.
+    assert kinds[1] == ["partial", "computed", "computed"]
+    assert kinds[2] == ["partial"] * 3
+    assert kinds[3] == ["reused"] * 3
+    assert kinds[4] == ["partial", "computed", "computed"]
+    assert kinds[5] == kinds[6] == ["partial"] * 3 and kinds[7] == ["reused"] * 3

@@ -26,6 +26,7 @@ from ..lineage.literals import EMPTY_KWARGS, Node, float_node, ref, scalar
 from ..lineage.operations import OPERATIONS, Operation, fresh_out
 from ..lineage.patch import OUTPUT
 from ..lineage.recompute import OPAQUE
+from .deferred import LIVE, Deferred, resolve_args
 from .traced import TracedArray
 
 __all__ = [
@@ -47,7 +48,13 @@ Executor = Callable[[Operation, Item, tuple, dict], Any]
 
 
 def execute(op: Operation, item: Item, args: tuple, kwargs: dict) -> Any:
-    """Run one traced operation on plain values (the default executor)."""
+    """Run one traced operation on plain values (the default executor).
+
+    Executors receive the arrays' data as it is: a deferred value (:mod:`.deferred`, made only by
+    the reuse layer) must be computed before an operation that needs its elements.
+    """
+    if LIVE[0]:
+        return op.fn(*resolve_args(args), **resolve_args(kwargs))
     return op.fn(*args, **kwargs)
 
 
@@ -89,7 +96,7 @@ class _Args:
         """``(literal node, plain value)`` of one argument."""
         t = type(x)
         if t is TracedArray:
-            return self.input(x._item), x._value
+            return self.input(x._item), x._data
         node = _SCALAR_NODES.get(t)
         if node is not None:
             return node(x), x
@@ -155,7 +162,7 @@ def data_leaf(value: np.ndarray, label: str | None = None, *, embed: bool = True
 def wrap(result: Any, item: Item) -> Any:
     """Traced arrays for the array parts of a result; each output of a multi-output call has
     its own item."""
-    if isinstance(result, _ARRAYS):
+    if isinstance(result, _ARRAYS) or type(result) is Deferred:
         return TracedArray(result, item)
     if isinstance(result, tuple | list) and any(isinstance(r, _ARRAYS) for r in result):
         parts = [TracedArray(r, make(OUTPUT, (item,), ("k", k)))
@@ -169,7 +176,7 @@ def wrap(result: Any, item: Item) -> Any:
 def _run(op: Operation, args: tuple, kwargs: dict) -> tuple[Any, Item]:
     if not kwargs and len(args) == 1 and type(args[0]) is TracedArray:  # f(x): no literals
         item = make(op.opcode, (args[0]._item,), _LIT_R0)
-        return _executor(op, item, (args[0]._value,), {}), item
+        return _executor(op, item, (args[0]._data,), {}), item
     col = _Args()
     lit, plain_args, plain_kwargs = col.call(args, kwargs)
     item = make(op.opcode, tuple(col.items), lit)
@@ -200,7 +207,7 @@ def method_call(name: str, self: TracedArray, args: tuple, kwargs: dict) -> Any:
         node = _index_node(args[0])
         if node is not None:  # x[i], x[a:b], x[i, :], x.reshape(n) ...: no collection needed
             item = make(op.opcode, (self._item,), ("T", (("T", (_R0, node)), EMPTY_KWARGS)))
-            return wrap(_executor(op, item, (self._value, args[0]), {}), item)
+            return wrap(_executor(op, item, (self._data, args[0]), {}), item)
     try:
         result, item = _run(op, (self, *args), kwargs)
     except _Uncanonical:
@@ -267,19 +274,19 @@ def fast_ufunc(op: Operation, inputs: tuple) -> Any:
                 item = make(op.opcode, (ix,), _LIT_R00)
             else:
                 item = make(op.opcode, (ix, iy), _LIT_R01)
-            return _wrap1(_executor(op, item, (x._value, y._value), {}), item)
+            return _wrap1(_executor(op, item, (x._data, y._data), {}), item)
         if tx is TracedArray and ty in _SCALAR_NODES:
             lit = ("T", (("T", (_R0, _SCALAR_NODES[ty](y))), EMPTY_KWARGS))
             item = make(op.opcode, (x._item,), lit)
-            return _wrap1(_executor(op, item, (x._value, y), {}), item)
+            return _wrap1(_executor(op, item, (x._data, y), {}), item)
         if ty is TracedArray and tx in _SCALAR_NODES:
             lit = ("T", (("T", (_SCALAR_NODES[tx](x), _R0)), EMPTY_KWARGS))
             item = make(op.opcode, (y._item,), lit)
-            return _wrap1(_executor(op, item, (x, y._value), {}), item)
+            return _wrap1(_executor(op, item, (x, y._data), {}), item)
     elif len(inputs) == 1 and type(inputs[0]) is TracedArray:
         x = inputs[0]
         item = make(op.opcode, (x._item,), _LIT_R0)
-        return _wrap1(_executor(op, item, (x._value,), {}), item)
+        return _wrap1(_executor(op, item, (x._data,), {}), item)
     for x in inputs:
         if not isinstance(x, _OURS) and hasattr(x, "__array_ufunc__"):
             return NotImplemented
@@ -328,7 +335,7 @@ _ELLIPSIS = ("E", None)
 
 
 def _wrap1(result: Any, item: Item) -> Any:
-    if type(result) is np.ndarray:
+    if type(result) is np.ndarray or type(result) is Deferred:
         return TracedArray(result, item)
     return wrap(result, item)
 

@@ -20,6 +20,7 @@ from numpy.lib.mixins import NDArrayOperatorsMixin
 
 from ..lineage.item import OPEN_SCOPES as _OPEN
 from ..lineage.item import Item, state
+from .deferred import Deferred
 
 __all__ = ["TracedArray"]
 
@@ -32,16 +33,28 @@ class TracedArray(NDArrayOperatorsMixin):
     (read-only) plain value, ``t.lineage`` its :class:`~mlcontext.lineage.Item`.
     """
 
-    __slots__ = ("_value", "_item", "__weakref__")
+    __slots__ = ("_data", "_item", "__weakref__")
     __hash__ = None  # type: ignore[assignment]  # unhashable, like ndarray
 
-    def __init__(self, value: np.ndarray | np.generic, item: Item) -> None:
-        self._value = value
+    def __init__(self, value: np.ndarray | np.generic | Deferred, item: Item) -> None:
+        self._data = value  # a Deferred until its elements are needed (see .deferred)
         self._item = item
         if _OPEN[0]:  # a dedup scope must see every holder of a value made in its body
             scope = state.scope
             if scope is not None:
                 scope.holders.append(weakref.ref(self))
+
+    @property
+    def _value(self) -> np.ndarray | np.generic:
+        """The value, computed now if it was deferred."""
+        data = self._data
+        if type(data) is Deferred:
+            data = self._data = data.get()
+        return data
+
+    @_value.setter
+    def _value(self, value: np.ndarray | np.generic) -> None:
+        self._data = value
 
     # -- NumPy protocols: thin, everything goes through the dispatcher -------------------------
     def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
@@ -69,12 +82,13 @@ class TracedArray(NDArrayOperatorsMixin):
         return self._item
 
     # -- plain attributes ------------------------------------------------------------------------
-    shape = property(lambda self: np.shape(self._value))
-    dtype = property(lambda self: self._value.dtype)
-    ndim = property(lambda self: np.ndim(self._value))
-    size = property(lambda self: np.size(self._value))
-    itemsize = property(lambda self: self._value.itemsize)
-    nbytes = property(lambda self: self._value.nbytes)
+    # (read from _data: a deferred value knows these without being computed)
+    shape = property(lambda self: np.shape(self._data))
+    dtype = property(lambda self: self._data.dtype)
+    ndim = property(lambda self: np.ndim(self._data))
+    size = property(lambda self: np.size(self._data))
+    itemsize = property(lambda self: self._data.itemsize)
+    nbytes = property(lambda self: self._data.nbytes)
 
     @property
     def T(self) -> TracedArray:  # noqa: N802 - NumPy's name
@@ -89,10 +103,10 @@ class TracedArray(NDArrayOperatorsMixin):
         return np.imag(self)
 
     def __len__(self) -> int:
-        return len(self._value)
+        return len(self._data)
 
     def __iter__(self) -> Any:
-        for i in range(len(self._value)):
+        for i in range(len(self._data)):
             yield self[i]
 
     def __getitem__(self, key: Any) -> Any:

@@ -17,7 +17,7 @@ from ..lineage.step import set_call_hook
 from ..ops import dispatch as _dispatch
 from .cache import LineageCache
 from .config import ReuseConfig
-from .executor import ReuseExecutor, set_current
+from .executor import ReuseExecutor
 from .multilevel import StepReuse
 from .persistent import PersistentTier
 from .stats import Event, ReuseStats
@@ -50,7 +50,6 @@ def reuse_config() -> ReuseConfig:
 def _install(config: ReuseConfig) -> None:
     executor = ReuseExecutor(_cache, config.partial) if config.full else None
     _dispatch.set_executor(executor)
-    set_current(executor)
     set_call_hook(StepReuse(_cache) if config.multilevel else None)
 
 
@@ -78,7 +77,8 @@ class _Applied:
 def reuse(policy: str | None = None, *, budget: int | None = None, eviction: str | None = None,
           spill: bool | None = None, spill_dir: str | None = None, persist: bool | None = None,
           tier: PersistentTier | None = None, min_compute_s: float | None = None,
-          persist_min_s: float | None = None, disk_bytes_per_s: float | None = None) -> _Applied:
+          persist_min_s: float | None = None, disk_bytes_per_s: float | None = None,
+          eager_s_per_byte: float | None = None) -> _Applied:
     """Set how traced computations are reused; usable as a context manager to restore the old setting.
 
     Parameters
@@ -97,6 +97,9 @@ def reuse(policy: str | None = None, *, budget: int | None = None, eviction: str
         Write entries to a persistent tier shared by processes (``tier``, or the default store's).
     min_compute_s
         Operations faster than this are never cached.
+    eager_s_per_byte
+        Values computing at least this many seconds per byte are cached when first computed; cheaper
+        ones when their lineage hash is seen a second time (0: everything at once).
     persist_min_s, disk_bytes_per_s
         Entries computed faster than ``persist_min_s`` are not persisted; the disk speed assumed when
         weighing a read against a recompute (spill and persist).
@@ -115,7 +118,8 @@ def reuse(policy: str | None = None, *, budget: int | None = None, eviction: str
         previous, previous_tier = _cache.config, _cache.tier
         config = previous.with_(policy=policy, budget=budget, eviction=eviction, spill=spill,
                                 spill_dir=spill_dir, persist=persist, min_compute_s=min_compute_s,
-                                persist_min_s=persist_min_s, disk_bytes_per_s=disk_bytes_per_s)
+                                persist_min_s=persist_min_s, disk_bytes_per_s=disk_bytes_per_s,
+                                eager_s_per_byte=eager_s_per_byte)
         if config.persist and tier is None and _cache.tier is None:
             if _tier_factory is None:
                 raise ConfigError("persist=True needs a persistent tier: pass tier=... or import "
@@ -153,8 +157,8 @@ def reuse_events() -> Iterator[list[Event]]:
     """Record which operations and steps were computed or reused inside the block.
 
     The yielded list is filled when the block ends; each :class:`~.stats.Event` has ``kind``
-    (``computed``, ``reused``, ``partial``, ``step_computed``, ``step_reused``), ``name`` (opcode or
-    step name) and ``key`` (lineage hash).
+    (``computed``, ``reused``, ``partial``, ``deferred``, ``step_computed``, ``step_reused``),
+    ``name`` (opcode or step name) and ``key`` (lineage hash).
     """
     events: list[Event] = []
     log = _cache.events

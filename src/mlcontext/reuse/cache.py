@@ -38,6 +38,8 @@ class _Miss:
 
 MISS: Any = _Miss()
 
+_SEEN_MAX = 200_000  # keys remembered for delayed admission (16 bytes each)
+
 
 @dataclass(slots=True, eq=False)
 class Entry:
@@ -73,6 +75,7 @@ class LineageCache:
         self._tier_keys: set[str] = set()
         self.entries: dict[bytes, Entry] = {}
         self._pending: dict[bytes, Placeholder] = {}
+        self._seen: dict[bytes, None] = {}  # keys computed once and not admitted (delayed admission)
         self._lock = threading.RLock()
         self._bytes = 0
         self._tick = 0
@@ -173,6 +176,22 @@ class LineageCache:
         self.fulfil(key, placeholder)
 
     # -- admission -------------------------------------------------------------------------------
+    def worth_admitting(self, key: bytes, cost: float, size: int) -> bool:
+        """Cache a value expensive for its size at once; a cheap one the second time its key comes
+        round (LIMA's delayed caching: a pipeline without redundancy then keeps nothing)."""
+        if cost >= size * self.config.eager_s_per_byte:
+            return True
+        with self._lock:
+            seen = self._seen
+            if key in seen:
+                del seen[key]
+                return True
+            if len(seen) >= _SEEN_MAX:
+                for k in list(seen)[: _SEEN_MAX // 2]:  # oldest first (dicts keep insertion order)
+                    del seen[k]
+            seen[key] = None
+            return False
+
     def put(self, key: bytes, value: Any, cost: float, size: int, height: int = 0, *,
             persist: bool = True) -> bool:
         """Admit ``value`` (read-only already) if it fits the budget; maybe persist it."""
@@ -301,6 +320,7 @@ class LineageCache:
                 if e.spilled is not None:
                     self.spill_folder.delete(e.spilled[0])
             self.entries.clear()
+            self._seen.clear()
             self._bytes = 0
 
     def stats(self) -> ReuseStats:

@@ -50,6 +50,13 @@ class ReuseConfig:
         folder (``spill_dir``, a temporary folder by default) instead of being dropped.
     min_compute_s : float
         Operations faster than this are never cached: a probe and the bookkeeping would cost more.
+    eager_s_per_byte : float
+        A value is cached the first time it is computed only when it is expensive for its size: at
+        least this many seconds of compute per byte (Grams, decompositions, reductions, solves).
+        Cheaper ones (copies, elementwise maps, stacks) are cached when their lineage hash comes
+        round a second time (delayed admission), so a pipeline without redundancy keeps nothing and
+        its new results reuse freed memory instead of fresh pages. 0 caches everything at once.
+        Applies to NumPy values; frames and fitted estimators are always cached at once.
     disk_bytes_per_s : float
         The read speed assumed when deciding between spilling and deleting.
     persist : bool
@@ -66,6 +73,7 @@ class ReuseConfig:
     spill: bool = True
     spill_dir: str | None = None
     min_compute_s: float = 2e-5
+    eager_s_per_byte: float = 1e-8
     disk_bytes_per_s: float = 500e6
     persist: bool = False
     persist_min_s: float = 1e-3
@@ -76,6 +84,8 @@ class ReuseConfig:
             raise ConfigError(f"reuse policy {self.policy!r} is not one of {', '.join(POLICIES)}")
         if self.eviction not in EVICTIONS:
             raise ConfigError(f"eviction policy {self.eviction!r} is not one of {', '.join(EVICTIONS)}")
+        if self.eager_s_per_byte < 0:
+            raise ConfigError(f"eager_s_per_byte must be >= 0, not {self.eager_s_per_byte}")
         if self.budget < 0:
             raise ConfigError(f"reuse budget must be >= 0 bytes, not {self.budget}")
 

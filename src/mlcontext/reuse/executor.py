@@ -21,16 +21,27 @@ import numpy as np
 
 from ..lineage.item import Item
 from ..lineage.operations import Operation
+from ..ops.deferred import LIVE, Deferred, resolve_args
 from .cache import MISS, LineageCache
-from .rewrites import STACK_OPCODES, Rewritten, note_stack, try_rewrite
+from .rewrites import (
+    GETITEM,
+    STACK_OPCODES,
+    TRANSPOSES,
+    Rewritten,
+    note_sliced,
+    note_stack,
+    stack_plan,
+    try_rewrite,
+)
 
-__all__ = ["ReuseExecutor", "freeze_array", "admit_piece", "NON_REUSABLE_PREFIXES", "FREEZERS",
-           "register_freezer"]
+__all__ = ["ReuseExecutor", "freeze_array", "NON_REUSABLE_PREFIXES", "FREEZERS", "register_freezer",
+           "DEFERRABLE"]
 
 # Operations whose result is not determined by their lineage (or that are never worth caching).
 NON_REUSABLE_PREFIXES = ("numpy.random.", "lineage.opaque", "io.")
 
-_current: ReuseExecutor | None = None
+# Operations whose result may be left uncomputed (with partial reuse): stacks and their transposes.
+DEFERRABLE = STACK_OPCODES | TRANSPOSES
 
 
 def freeze_array(value: np.ndarray, args: tuple = (), *, copy_views: bool = True) -> np.ndarray | None:
@@ -95,8 +106,11 @@ def _freeze(value: Any, args: tuple) -> Any:
     return None
 
 
-def _size(value: Any) -> int:
+def _size(value: Any) -> int | None:
+    """Bytes of an array, a NumPy scalar or a tuple of arrays (None: something else)."""
     if isinstance(value, tuple):
+        if not value or not all(type(v) is np.ndarray for v in value):
+            return None
         return sum(int(v.nbytes) for v in value)
     return int(value.nbytes)
 
@@ -115,6 +129,8 @@ class ReuseExecutor:
         if reusable is None:
             reusable = self._reusable[opcode] = not opcode.startswith(NON_REUSABLE_PREFIXES)
         if not reusable:
+            if LIVE[0]:
+                return op.fn(*resolve_args(args), **resolve_args(kwargs))
             return op.fn(*args, **kwargs)
         cache = self.cache
         key = item.digest
@@ -124,7 +140,9 @@ class ReuseExecutor:
             if cache.events.enabled:
                 cache.events.add("reused", opcode, key)
             if opcode in STACK_OPCODES:
-                note_stack(item, opcode, args, kwargs, value)
+                plan = stack_plan(opcode, args, kwargs)
+                if plan is not None:
+                    note_stack(item, plan[0], args)
             return value
         try:
             value = self._compute(op, item, key, args, kwargs)
@@ -134,15 +152,45 @@ class ReuseExecutor:
         cache.fulfil(key, placeholder)
         return value
 
+    def _defer(self, op: Operation, item: Item, args: tuple, kwargs: dict) -> Deferred | None:
+        """A stack, or the transpose of a deferred value, left uncomputed (see ``ops.deferred``)."""
+        opcode = op.opcode
+        if opcode in STACK_OPCODES:
+            plan = stack_plan(opcode, args, kwargs)
+            if plan is None:
+                return None
+            note_stack(item, plan[0], args)
+            return Deferred(op.fn, args, kwargs, plan[1], plan[2])
+        if len(args) == 1 and not kwargs:
+            inner = args[0]
+            if type(inner) is Deferred and not inner.computed and inner.ndim == 2:
+                return Deferred(np.transpose, (inner,), {}, inner.shape[::-1], inner.dtype)
+        return None
+
     def _compute(self, op: Operation, item: Item, key: bytes, args: tuple, kwargs: dict) -> Any:
         cache = self.cache
+        opcode = op.opcode
+        if self.partial:
+            if opcode in DEFERRABLE:
+                deferred = self._defer(op, item, args, kwargs)
+                if deferred is not None:
+                    cache.counters.deferred += 1
+                    if cache.events.enabled:
+                        cache.events.add("deferred", opcode, key)
+                    return deferred
+            elif opcode == GETITEM and len(args) == 2:
+                note_sliced(item, args)
         t0 = perf_counter()
         rewritten = try_rewrite(item, args, kwargs, cache) if self.partial else MISS
-        if rewritten is MISS:
+        keep = False
+        if rewritten is MISS or rewritten.value is MISS:
+            keep = rewritten is not MISS and rewritten.keep
+            if LIVE[0]:
+                args, kwargs = resolve_args(args), resolve_args(kwargs)
             value = op.fn(*args, **kwargs)
             kind = "computed"
         else:
-            value = rewritten.value
+            value, keep = rewritten.value, rewritten.keep
             kind = "partial" if rewritten.reused else "computed"
         cost = perf_counter() - t0
         if kind == "partial":
@@ -150,40 +198,27 @@ class ReuseExecutor:
         else:
             cache.counters.misses += 1
         if cache.events.enabled:
-            cache.events.add(kind, op.opcode, key)
-        if op.opcode in STACK_OPCODES:
-            note_stack(item, op.opcode, args, kwargs, value)
-        if cost >= cache.config.min_compute_s:
+            cache.events.add(kind, opcode, key)
+        if cost < cache.config.min_compute_s:
+            return value
+        size = _size(value) if type(value) is np.ndarray or isinstance(value, np.generic | tuple) else None
+        if size is not None:
+            if not (keep or cache.worth_admitting(key, cost, size)):
+                return value
             frozen = _freeze(value, args)
-            if frozen is not None and cache.put(key, frozen, cost, _size(frozen), item.height):
+            if frozen is not None and cache.put(key, frozen, cost, size, item.height):
                 return frozen
-            other = _freeze_other(value) if frozen is None and FREEZERS else None
-            if other is not None and cache.put(key, other[0], cost, other[1], item.height):
-                return other[0]
+            return value
+        # Frames and fitted estimators come from coarse operations (a pandas method, a fit) that
+        # people re-run whole, in a notebook cell or a grid search: they are cached at once.
+        other = _freeze_other(value) if FREEZERS else None
+        if other is not None and cache.put(key, other[0], cost, other[1], item.height):
+            return other[0]
         return value
-
-
-def admit_piece(key: bytes, compute: Callable[[], np.ndarray], height: int) -> np.ndarray:
-    """Compute a hypothetical piece a rewrite needs and cache it under its lineage hash."""
-    executor = _current
-    t0 = perf_counter()
-    value = compute()
-    cost = perf_counter() - t0
-    if executor is not None and cost >= executor.cache.config.min_compute_s:
-        value = np.ascontiguousarray(value)
-        frozen = freeze_array(value)
-        executor.cache.put(key, frozen, cost, int(frozen.nbytes), height)
-        return frozen
-    return value
-
-
-def set_current(executor: ReuseExecutor | None) -> None:
-    global _current
-    _current = executor
 
 
 def cache_of(executor: Any) -> LineageCache | None:
     return executor.cache if isinstance(executor, ReuseExecutor) else None
 
 
-__all__ += ["set_current", "cache_of", "Rewritten"]
+__all__ += ["cache_of", "Rewritten"]

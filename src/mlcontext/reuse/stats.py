@@ -21,6 +21,9 @@ class ReuseStats:
     ----------
     hits, partial_hits, misses : int
         Operations served from the cache, computed from cached pieces by a rewrite, or computed.
+    deferred : int
+        Stacks (and their transposes) left uncomputed until something needs their elements: the
+        partial rewrites compute products of them block by block instead.
     step_hits, step_misses : int
         ``@mc.step`` calls reused as a whole, or run.
     persistent_hits, persistent_writes, corrupted : int
@@ -39,6 +42,7 @@ class ReuseStats:
     hits: int = 0
     partial_hits: int = 0
     misses: int = 0
+    deferred: int = 0
     step_hits: int = 0
     step_misses: int = 0
     persistent_hits: int = 0
@@ -75,7 +79,7 @@ class Counters:
 
 
 class Event(NamedTuple):
-    """One entry of the event log: ``kind`` is ``computed``, ``reused``, ``partial``,
+    """One entry of the event log: ``kind`` is ``computed``, ``reused``, ``partial``, ``deferred``,
     ``step_computed`` or ``step_reused``; ``name`` the opcode or step name; ``key`` the lineage hash."""
 
     kind: str

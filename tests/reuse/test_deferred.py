@@ -1,0 +1,163 @@
+"""Deferred stacks: with partial reuse a stack is not copied until its elements are needed, and the
+Gram / product rewrites work on its blocks (stepLM's "append avoided")."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+
+import mlcontext as mc
+from mlcontext.ops.deferred import Deferred
+
+RNG = np.random.default_rng(7)
+XN = RNG.normal(size=(300, 8))
+CN = RNG.normal(size=(300, 4))
+YN = RNG.normal(size=300)
+
+
+def _close(traced, expect) -> None:
+    np.testing.assert_allclose(np.asarray(traced), expect, rtol=1e-11, atol=1e-11)
+
+
+def _pending(t: mc.TracedArray) -> bool:
+    return type(t._data) is Deferred and not t._data.computed
+
+
+def test_stack_is_deferred_and_known_without_computing(check) -> None:
+    X, c = mc.array(XN), mc.array(CN[:, :1])
+    with mc.reuse_events() as events:
+        Z = np.hstack([X, c])
+    check(events, did_not=["numpy.hstack"])
+    assert [e.kind for e in events] == ["deferred"]
+    assert _pending(Z)
+    assert Z.shape == (300, 9) and Z.dtype == np.float64 and Z.ndim == 2 and len(Z) == 300
+    assert Z.size == 2700 and Z.nbytes == 2700 * 8
+    assert _pending(Z)  # asking for the shape computed nothing
+    assert np.array_equal(np.asarray(Z), np.hstack([XN, CN[:, :1]]))
+    assert not _pending(Z)
+    assert mc.reuse_stats().deferred == 1
+
+
+def test_gram_and_products_of_a_deferred_stack_never_copy_it(check) -> None:
+    X, c, y = mc.array(XN), mc.array(CN[:, :1]), mc.array(YN)
+    X.T @ X, X.T @ y
+    Z = np.hstack([X, c])
+    with mc.reuse_events() as events:
+        G, b = Z.T @ Z, Z.T @ y
+        r = Z @ np.ones(9)
+    check(events, partial=["numpy.matmul"])
+    assert _pending(Z)  # the 300 x 9 copy was never made
+    ZN = np.hstack([XN, CN[:, :1]])
+    _close(G, ZN.T @ ZN)
+    _close(b, ZN.T @ YN)
+    _close(r, ZN @ np.ones(9))
+
+
+def test_forward_selection_appends_without_copies(check) -> None:
+    """stepLM: append one column at a time; every Gram after the first comes from cached blocks."""
+    X, y = mc.array(XN), mc.array(YN)
+    sel = X[:, :4]
+    chosen = []
+    for _ in range(3):
+        scores = {}
+        for j in range(4, 8):
+            if j in chosen:
+                continue
+            Z = np.hstack([sel, X[:, j:j + 1]])
+            G, b = Z.T @ Z, Z.T @ y
+            w = np.linalg.solve(G + 1e-3 * np.eye(G.shape[0]), b)
+            scores[j] = float(y @ y - 2 * (w @ b) + w @ (G @ w))
+            assert _pending(Z)
+        best = min(scores, key=scores.get)
+        chosen.append(best)
+        sel = np.hstack([sel, X[:, best:best + 1]])
+    assert _pending(sel)
+    plain = XN[:, [0, 1, 2, 3, *chosen]]
+    assert np.array_equal(np.asarray(sel), plain)
+    # the selection is the one plain NumPy makes
+    sel_n, chosen_n = XN[:, :4], []
+    for _ in range(3):
+        errs = {}
+        for j in range(4, 8):
+            if j in chosen_n:
+                continue
+            Z = np.hstack([sel_n, XN[:, j:j + 1]])
+            G, b = Z.T @ Z, Z.T @ YN
+            w = np.linalg.solve(G + 1e-3 * np.eye(G.shape[0]), b)
+            errs[j] = float(YN @ YN - 2 * (w @ b) + w @ (G @ w))
+        chosen_n.append(min(errs, key=errs.get))
+        sel_n = np.hstack([sel_n, XN[:, chosen_n[-1]:chosen_n[-1] + 1]])
+    assert chosen == chosen_n
+
+
+def test_kfold_training_sets_are_never_stacked(check) -> None:
+    X, y = mc.array(XN), mc.array(YN)
+    folds = [X[i * 60:(i + 1) * 60] for i in range(5)]
+    ys = [y[i * 60:(i + 1) * 60] for i in range(5)]
+    for i in range(5):
+        Xtr = np.vstack([folds[j] for j in range(5) if j != i])
+        ytr = np.concatenate([ys[j] for j in range(5) if j != i])
+        G, b = Xtr.T @ Xtr, Xtr.T @ ytr
+        assert _pending(Xtr) and _pending(ytr)
+        keep = np.r_[0:i * 60, (i + 1) * 60:300]
+        _close(G, XN[keep].T @ XN[keep])
+        _close(b, XN[keep].T @ YN[keep])
+
+
+def test_other_operations_compute_the_stack_once() -> None:
+    X, c = mc.array(XN), mc.array(CN)
+    Z = np.hstack([X, c])
+    e = np.exp(Z)  # needs the elements
+    assert not _pending(Z)
+    assert np.array_equal(np.asarray(e), np.exp(np.hstack([XN, CN])))
+    assert str(np.hstack([X, c])).startswith("[[")  # printing computes it too
+
+
+def test_deferred_values_survive_a_policy_switch_pickle_and_recompute() -> None:
+    X, c = mc.array(XN, name="X"), mc.array(CN, name="C")
+    Z = np.vstack([X[:100], X[100:]])
+    W = np.hstack([X, c])
+    with mc.reuse("none"):
+        s = Z + 1.0  # the default executor computes the deferred input
+        t = W.T
+    assert np.array_equal(np.asarray(s), XN + 1.0)
+    assert np.array_equal(np.asarray(t), np.hstack([XN, CN]).T)
+    W2 = pickle.loads(pickle.dumps(np.hstack([X, c * 2])))
+    assert np.array_equal(np.asarray(W2), np.hstack([XN, CN * 2]))
+    out = mc.recompute(mc.lineage.dumps(np.hstack([X, c]).T @ X), inputs={"X": XN, "C": CN})
+    _close(out, np.hstack([XN, CN]).T @ XN)
+
+
+def test_policies_without_rewrites_compute_stacks_at_once() -> None:
+    X, c = mc.array(XN), mc.array(CN)
+    for policy in ("none", "full", "multilevel"):
+        with mc.reuse(policy):
+            Z = np.hstack([X, c])
+        assert type(Z._data) is np.ndarray, policy
+
+
+def test_stacks_that_are_not_blocks_of_the_same_rank_are_computed() -> None:
+    x, v = mc.array(XN[:, 0]), mc.array(XN[:, 1])
+    s = np.vstack([x, v])  # 1-D rows into a 2-D stack: computed as usual
+    assert type(s._data) is np.ndarray
+    assert np.array_equal(np.asarray(s), np.vstack([XN[:, 0], XN[:, 1]]))
+    with pytest.raises(ValueError):
+        np.hstack([mc.array(XN), mc.array(CN[:10])])  # bad shapes fail where NumPy fails
+
+
+def test_deferred_get_is_safe_from_threads() -> None:
+    import threading
+
+    blocks = [RNG.normal(size=(2000, 50)) for _ in range(4)]
+    for _ in range(20):
+        d = Deferred(np.hstack, (blocks,), {}, (2000, 200), np.float64)
+        out = []
+        threads = [threading.Thread(target=lambda: out.append(d.get())) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(out) == 4 and all(o is out[0] for o in out)
+        assert not out[0].flags.writeable
