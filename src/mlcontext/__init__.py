@@ -36,7 +36,7 @@ from .insight.profile import Profile, profile
 from .insight.usage import testuse, tried
 from .lineage import step
 from .loops import current_loops, loop
-from .ops import TracedArray, array, load, random  # importing ops registers the NumPy operations
+from .ops import TracedArray, array, asarray, load, random  # importing ops registers the NumPy operations
 from .ops import pandas_api as pd  # traced pandas functions: mc.pd.concat, mc.pd.merge, ...
 from .ops.pandas_api import frame, read_csv, read_parquet
 from .ops.pandas_frame import TracedFrame, TracedSeries
@@ -90,7 +90,7 @@ __all__ = [
     "get_run", "load_artifact", "get_store", "set_store", "use_store", "Store", "ArtifactRef",
     "RunRecord", "RunStatus",
     # lineage and traced NumPy
-    "lineage", "array", "load", "recompute", "step", "random", "TracedArray",
+    "lineage", "array", "asarray", "load", "recompute", "step", "random", "TracedArray",
     # reuse
     "reuse", "reuse_stats", "reuse_events", "reuse_clear", "ReuseConfig", "ReuseStats",
     # pandas and scikit-learn

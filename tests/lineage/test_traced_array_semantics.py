@@ -192,3 +192,18 @@ def test_same_seed_same_item_different_state_different_item() -> None:
     c = rng.normal(size=2)
     assert a.lineage == b.lineage
     assert c.lineage != a.lineage
+
+
+def test_asarray_wraps_without_copying_and_freezes_the_input() -> None:
+    data = np.arange(12.0).reshape(3, 4).copy()  # owns its memory
+    x = mc.asarray(data, name="data")
+    assert np.shares_memory(np.asarray(x), data) and not data.flags.writeable
+    assert x.lineage == mc.array(np.arange(12.0).reshape(3, 4), name="data").lineage  # same leaf
+    with pytest.raises(ValueError, match="read-only"):
+        data[0, 0] = 1.0  # the lineage can never go stale
+    base = np.zeros((4, 4))
+    view = base[:, :2]
+    v = mc.asarray(view)  # a view could be written through its base: copied instead
+    assert not np.shares_memory(np.asarray(v), base) and base.flags.writeable
+    assert np.array_equal(np.asarray(mc.asarray([1, 2])), [1, 2])
+    assert mc.asarray(x) is x

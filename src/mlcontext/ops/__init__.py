@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from . import numpy_api as _numpy_api  # noqa: F401  (fills the registries)
-from .constructors import array, load
+from .constructors import array, asarray, load
 from .dispatch import set_executor
 from .traced import TracedArray
 
-__all__ = ["TracedArray", "array", "load", "set_executor", "random"]
+__all__ = ["TracedArray", "array", "asarray", "load", "set_executor", "random"]
 
 from . import random  # noqa: E402

@@ -18,7 +18,7 @@ from ..names import check_name
 from .dispatch import data_leaf
 from .traced import TracedArray
 
-__all__ = ["array", "load", "LOAD"]
+__all__ = ["array", "asarray", "load", "LOAD"]
 
 LOAD = "numpy.load"  # a leaf: an array read from a .npy file, identified by the file's bytes
 
@@ -28,7 +28,8 @@ def array(data: Any, name: str | None = None, *, dtype: Any = None,
     """A traced leaf: the array identified by its content hash, labelled ``name``.
 
     Like :func:`numpy.array` the data is copied (``copy=False`` wraps it when it already is an
-    ndarray: then do not change it afterwards, its lineage would go stale).
+    ndarray: then do not change it afterwards, its lineage would go stale; :func:`asarray` wraps
+    without copying and makes the array read-only instead).
 
     Examples
     --------
@@ -45,6 +46,33 @@ def array(data: Any, name: str | None = None, *, dtype: Any = None,
         check_name(name, "array")
     value = np.array(data, dtype=dtype, copy=True if copy else None)
     return TracedArray(value, data_leaf(value, name, embed=False))
+
+
+def asarray(data: Any, name: str | None = None) -> TracedArray:
+    """A traced leaf over ``data`` without copying it, as :func:`numpy.asarray` does: the array is
+    made read-only instead, so its lineage can never go stale.
+
+    Use it for large inputs you will not change (``mc.array`` copies, which for a 1 GB input costs
+    about as much as reading it). An array that owns its memory is frozen in place: writing into it
+    afterwards raises ``ValueError: assignment destination is read-only``. A view of another array
+    (which could still be written through its base) or a non-array is copied, as by :func:`array`.
+
+    Examples
+    --------
+    >>> import numpy as np, mlcontext as mc
+    >>> data = np.arange(3.0)
+    >>> x = mc.asarray(data, name="x")
+    >>> np.shares_memory(np.asarray(x), data), data.flags.writeable
+    (True, False)
+    """
+    if isinstance(data, TracedArray):
+        return data
+    if type(data) is not np.ndarray or data.base is not None or data.dtype.hasobject:
+        return array(data, name)
+    if name is not None:
+        check_name(name, "array")
+    data.flags.writeable = False
+    return TracedArray(data, data_leaf(data, name, embed=False))
 
 
 def load(file: str | os.PathLike[str] | bytes, name: str | None = None) -> TracedArray:
