@@ -122,7 +122,7 @@ def note_stack(item: Item, axis: int, args: tuple) -> None:
     """Remember the block sizes of a stack (called by the executor, on hits too)."""
     if len(STACK_META) >= _META_MAX:
         for k in list(STACK_META)[: _META_MAX // 4]:
-            del STACK_META[k]
+            STACK_META.pop(k, None)
     STACK_META[item.digest] = (axis, tuple(int(b.shape[axis]) for b in args[0]))
 
 
@@ -192,7 +192,7 @@ def note_sliced(item: Item, args: tuple) -> None:
             and key[0] == slice(None) and type(key[1]) is slice and _col_prefix(item) is not None):
         if len(_SLICED) >= _SLICED_MAX:
             for k in list(_SLICED)[: _SLICED_MAX // 2]:
-                del _SLICED[k]
+                _SLICED.pop(k, None)
         _SLICED[item.inputs[0].digest] = weakref.ref(b)
 
 
@@ -395,7 +395,7 @@ def _prefix_matmul(op: str, item: Item, ia: Item, pre: tuple[Item, int], a: np.n
             continue
         value = cache.peek(digest)
         if value is MISS:
-            del family[kk]
+            family.pop(kk, None)  # (another thread may have dropped it too)
             continue
         if kk > k and (best_above is None or kk < best_above[0]):
             best_above = (kk, value)
