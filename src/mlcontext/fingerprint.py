@@ -285,7 +285,13 @@ def _plain_name(name: Any) -> Any:
 
 
 def column_digest(values: Any) -> str:
-    """Fingerprint one column's values (a NumPy array or a pandas extension array) with its dtype."""
+    """Fingerprint one column's values (a NumPy array or a pandas extension array) with its dtype.
+
+    Arrow-backed arrays (pandas' ``str`` with pyarrow, ``string[pyarrow]``, ``ArrowDtype``) are hashed
+    from their buffers, independently of their chunking; object arrays and python-storage strings as
+    one joined string. The two never give the same digest: pandas treats ``str`` in Arrow and in Python
+    storage as different dtypes, so one must not stand for the other (in the reuse cache, say).
+    """
     h = xxhash.xxh3_128()
     dtype = values.dtype
     _tag(h, b"PC", f"{type(dtype).__name__}:{dtype}".encode())
@@ -297,7 +303,7 @@ def column_digest(values: Any) -> str:
     elif isinstance(mask, np.ndarray) and isinstance(data, np.ndarray):  # Int64, Float64, boolean
         h.update(hash_array(mask).encode())
         h.update(hash_array(np.where(mask, np.zeros((), data.dtype), data)).encode())
-    else:
+    elif not _feed_arrow(getattr(values, "_pa_array", None), h):
         arr = getattr(values, "_ndarray", None)
         arr = np.asarray(values) if arr is None else arr
         if arr.dtype.hasobject:
@@ -313,12 +319,7 @@ def _feed_objects(arr: np.ndarray, h: Any) -> None:
     """Object columns: strings joined (fast, exact), missing values by kind, anything else by value."""
     flat = arr.ravel()
     _tag(h, b"PO", struct.pack("<Q", flat.size))
-    try:
-        joined = "\x1f".join(flat)
-    except TypeError:
-        joined = None
-    if joined is not None and joined.count("\x1f") == max(flat.size - 1, 0):  # separators unambiguous
-        _tag(h, b"S", joined.encode("utf-8", "surrogatepass"))
+    if _feed_joined(flat, h):
         return
     import pandas as pd
 
@@ -326,12 +327,115 @@ def _feed_objects(arr: np.ndarray, h: Any) -> None:
     _tag(h, b"M", np.packbits(missing).tobytes())
     h.update(hash_value([type(v).__name__ for v in flat[missing]]).encode())
     rest = flat[~missing]
-    try:
-        joined = "\x1f".join(rest)
-    except TypeError:
-        joined = None
-    if joined is not None and joined.count("\x1f") == max(rest.size - 1, 0):
-        _tag(h, b"S", joined.encode("utf-8", "surrogatepass"))
-    else:
+    if not _feed_joined(rest, h):
         for v in rest:  # mixed types: exact per value (slow, rare); unknown types raise
             _feed(v, h)
+
+
+def _feed_joined(flat: np.ndarray, h: Any) -> bool:
+    """Feed a 1-d object array of strings as one joined string; False if some value is not a str.
+
+    Exact: the separator's count is checked, so no value contains it and the split is unambiguous.
+    """
+    try:
+        joined = _joined(flat)
+    except TypeError:
+        return False
+    if joined.count("\x1f") != max(flat.size - 1, 0):
+        return False
+    _tag(h, b"S", joined.encode("utf-8", "surrogatepass"))
+    return True
+
+
+def _joined(flat: np.ndarray) -> str:
+    return "\x1f".join(flat.tolist())  # over a list: ~1.5x faster than over the array's iterator
+
+
+# -- Arrow-backed columns (pandas' ArrowStringArray, ArrowExtensionArray) -------------------------
+# Hashed from the Arrow buffers, never through Python objects. Three streams, each fed chunk after
+# chunk so that the digest does not depend on how the column is chunked or sliced: the validity bits
+# (one byte per value, only when the column has nulls), the value lengths as int64 (variable-size
+# types: string and large_string give the same digest), and the value bytes. Values under a null
+# are hashed as zeros (fixed width) or left out (variable size): Arrow does not define those bytes.
+
+
+def _arrow_layout(t: Any) -> str | None:
+    import pyarrow as pa
+
+    types = pa.types
+    if types.is_string(t) or types.is_binary(t):
+        return "var4"
+    if types.is_large_string(t) or types.is_large_binary(t):
+        return "var8"
+    if getattr(types, "is_string_view", None) and (types.is_string_view(t) or types.is_binary_view(t)):
+        return "view"
+    if types.is_boolean(t):
+        return "bool"
+    if types.is_null(t):
+        return "null"
+    if (types.is_integer(t) or types.is_floating(t) or types.is_temporal(t) or types.is_decimal(t)
+            or types.is_fixed_size_binary(t)) and t.bit_width % 8 == 0:
+        return "fixed"
+    return None  # nested, dictionary, extension types: through NumPy objects
+
+
+def _feed_arrow(chunked: Any, h: Any) -> bool:
+    """Feed an Arrow ChunkedArray from its buffers; False when it is none or of a type not handled."""
+    if chunked is None:
+        return False
+    import pyarrow as pa  # present: only Arrow-backed pandas arrays have ``_pa_array``
+
+    layout = _arrow_layout(chunked.type) if isinstance(chunked, pa.ChunkedArray) else None
+    if layout is None:
+        return False
+    n, nulls = len(chunked), chunked.null_count
+    _tag(h, b"PA", (b"var" if layout in ("var4", "var8", "view") else layout.encode())
+         + struct.pack("<QQ", n, nulls))
+    masks, lengths, data = xxhash.xxh3_128(), xxhash.xxh3_128(), xxhash.xxh3_128()
+    for chunk in chunked.chunks:
+        size = len(chunk)
+        if size == 0 or layout == "null":
+            continue
+        chunk_layout = layout
+        if layout == "view":  # views point into many buffers: the contiguous large layout instead
+            large = pa.large_string() if pa.types.is_string_view(chunk.type) else pa.large_binary()
+            chunk, chunk_layout = chunk.cast(large), "var8"
+        buffers, offset = chunk.buffers(), chunk.offset
+        valid = _bits(buffers[0], offset, size) if chunk.null_count else None
+        if nulls:
+            masks.update(valid if valid is not None else np.ones(size, np.uint8))
+        if chunk_layout == "bool":
+            bits = _bits(buffers[1], offset, size)
+            data.update(bits if valid is None else bits & valid)
+        elif chunk_layout == "fixed":
+            width = chunk.type.bit_width // 8
+            raw = np.frombuffer(buffers[1], np.uint8, size * width, offset * width)
+            if valid is not None:
+                raw = np.where(valid.view(np.bool_)[:, None], raw.reshape(size, width), 0)
+            data.update(raw)
+        else:
+            _feed_var(buffers, offset, size, 8 if chunk_layout == "var8" else 4, valid, lengths, data)
+    h.update(masks.digest() + lengths.digest() + data.digest())
+    return True
+
+
+def _feed_var(buffers: list[Any], offset: int, size: int, width: int, valid: np.ndarray | None,
+              lengths: Any, data: Any) -> None:
+    ends = np.frombuffer(buffers[1], np.int64 if width == 8 else np.int32, size + 1, offset * width)
+    length = np.diff(ends).astype("<i8", copy=False)
+    first, last = int(ends[0]), int(ends[-1])
+    values = np.frombuffer(buffers[2], np.uint8, last - first, first) if last > first else b""
+    if valid is not None:
+        keep = valid.view(np.bool_)
+        if length[~keep].any():  # bytes under nulls: left out
+            values = values[np.repeat(keep, length)]
+        length = np.where(keep, length, 0)
+    lengths.update(length)
+    data.update(values)
+
+
+def _bits(buffer: Any, offset: int, size: int) -> np.ndarray:
+    """An Arrow bitmap (validity or booleans) from bit ``offset`` on, one uint8 0/1 per value."""
+    start = offset // 8
+    raw = np.frombuffer(buffer, np.uint8, (offset + size + 7) // 8 - start, start)
+    return np.unpackbits(raw, bitorder="little")[offset % 8: offset % 8 + size]

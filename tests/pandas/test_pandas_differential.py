@@ -257,17 +257,6 @@ def test_read_csv_is_identified_by_file_content(tmp_path: Any, trips: pd.DataFra
         mc.lineage.recompute(text, inputs={"trips.csv": b"a,b\n1,2\n"})
 
 
-def test_read_parquet_without_an_engine_says_what_to_install(tmp_path: Any) -> None:
-    pytest.importorskip("numpy")
-    try:
-        import pyarrow  # noqa: F401
-    except ImportError:
-        with pytest.raises(ImportError, match="pip install pyarrow"):
-            mc.read_parquet(tmp_path / "x.parquet")
-    else:
-        pytest.skip("pyarrow is installed")
-
-
 def test_recompute_needs_the_right_frame(trips: pd.DataFrame) -> None:
     t = mc.frame(trips, name="trips")
     text = mc.lineage.dumps(t[t.fare > 3])
