@@ -13,8 +13,8 @@ import mlcontext as mc
 @pytest.fixture(autouse=True)
 def fresh_cache() -> Iterator[None]:
     mc.reuse_clear()
-    with mc.reuse("hybrid", min_compute_s=0.0, eager_s_per_byte=0.0, budget=1 << 30, eviction="cost_size", spill=True,
-                  persist=False):
+    with mc.reuse("hybrid", min_compute_s=0.0, eager_s_per_byte=0.0, budget=1 << 30,
+                  eviction="cost_size", spill=True, persist=False):
         yield
     mc.reuse_clear()
 

@@ -154,7 +154,7 @@ def test_deferred_get_is_safe_from_threads() -> None:
     for _ in range(20):
         d = Deferred(np.hstack, (blocks,), {}, (2000, 200), np.float64)
         out = []
-        threads = [threading.Thread(target=lambda: out.append(d.get())) for _ in range(4)]
+        threads = [threading.Thread(target=lambda d=d, out=out: out.append(d.get())) for _ in range(4)]
         for t in threads:
             t.start()
         for t in threads:
