@@ -10,6 +10,7 @@ import pytest
 
 import mlcontext as mc
 from mlcontext.ops.deferred import Deferred
+from mlcontext.reuse.api import get_cache
 
 RNG = np.random.default_rng(7)
 XN = RNG.normal(size=(300, 8))
@@ -161,3 +162,52 @@ def test_deferred_get_is_safe_from_threads() -> None:
             t.join()
         assert len(out) == 4 and all(o is out[0] for o in out)
         assert not out[0].flags.writeable
+
+
+def test_stacks_of_mixed_dtypes_are_computed_not_rewritten_by_blocks() -> None:
+    X = mc.array(XN)
+    flag = mc.array(XN[:, :1] > 0)  # a bool indicator column
+    Z = np.hstack([X, flag])
+    G = Z.T @ Z
+    assert type(Z._data) is np.ndarray  # promoted to float64: not deferred
+    assert np.asarray(G)[8, 8] == float((XN[:, 0] > 0).sum())  # counts, not a logical OR
+    small = mc.array(np.full((300, 1), 100, dtype=np.int8))
+    Zi = np.hstack([X, small])
+    assert np.asarray(Zi.T @ Zi)[8, 8] == 300 * 100.0**2  # no int8 overflow
+    assert np.asarray(flag.T @ flag).dtype == bool  # and no float piece cached under the bool key
+
+
+def test_plain_blocks_written_after_the_stack_do_not_change_it() -> None:
+    X = mc.array(XN)
+    p = np.zeros((300, 1))
+    Z = np.hstack([X, p])
+    p[:] = 7.0  # the lineage recorded the zeros
+    assert np.array_equal(np.asarray(Z)[:, 8], np.zeros(300))
+
+
+def test_out_arguments_never_write_into_traced_values() -> None:
+    X, c = mc.array(XN), mc.array(CN)
+    Z = np.hstack([X, c])
+    S = X[:, :1]
+    before = X.lineage
+    np.clip(X, 0, 1, out=X)  # a new version of X, the old value untouched
+    assert X.lineage != before
+    assert np.array_equal(np.asarray(X), np.clip(XN, 0, 1))
+    assert np.array_equal(np.asarray(Z)[:, :8], XN) and np.array_equal(np.asarray(S)[:, 0], XN[:, 0])
+    W = np.hstack([X, c])
+    np.clip(W, 0, 0.5, out=W)  # out= into a deferred stack
+    assert np.array_equal(np.asarray(W), np.clip(np.hstack([np.clip(XN, 0, 1), CN]), 0, 0.5))
+    plain = np.empty(12)
+    r = np.cumsum(X[:, 0][:12], out=plain)  # a plain out= target is written, as NumPy does
+    assert np.array_equal(plain, np.cumsum(np.clip(XN, 0, 1)[:12, 0]))
+    assert np.array_equal(np.asarray(r), plain)
+
+
+def test_prefix_views_are_not_cached_so_they_cannot_pin_a_large_product() -> None:
+    A, B = mc.array(RNG.normal(size=(500, 8))), mc.array(RNG.normal(size=(8, 8)))
+    A @ B
+    before = mc.reuse_stats().entries
+    P = A @ B[:, :3]  # a prefix of the cached product: a view of it, derived again when asked
+    np.testing.assert_array_equal(np.asarray(P), np.asarray(A @ B)[:, :3])
+    assert P.lineage.digest not in get_cache().entries
+    assert mc.reuse_stats().entries == before

@@ -41,10 +41,12 @@ def register_operation(opcode: str, fn: Callable[..., Any], *, fresh_out: bool =
     return op
 
 
-def fresh_out(out: Any) -> Any:
-    """Copies of ``out=`` buffers (a tuple, as ufuncs take them)."""
+def fresh_out(out: Any, ufunc: bool = True) -> Any:
+    """Copies of ``out=`` buffers (a tuple, as ufuncs take them; a single array for functions such
+    as ``np.clip`` or ``np.cumsum``): a traced operation never writes into an existing value."""
     outs = out if isinstance(out, tuple) else (out,)
-    return tuple(None if o is None else np.array(o, copy=True) for o in outs)
+    copies = tuple(None if o is None else np.array(o, copy=True) for o in outs)
+    return copies if ufunc or isinstance(out, tuple) else copies[0]
 
 
 def operation(opcode: str) -> Operation:

@@ -186,8 +186,8 @@ def call(opcode: str, literals: Any, args: Sequence[Any]) -> Any:
     """Execute one registered operation on input values: the one place recompute runs code."""
     op = operation(opcode)
     pos, kw = build_call(literals, args)
-    if op.fresh_out and kw.get("out") is not None:
-        kw["out"] = fresh_out(kw["out"])
+    if kw.get("out") is not None:
+        kw["out"] = fresh_out(kw["out"], op.fresh_out)
     return op.fn(*pos, **kw)
 
 

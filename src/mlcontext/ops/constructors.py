@@ -45,6 +45,8 @@ def array(data: Any, name: str | None = None, *, dtype: Any = None,
     if name is not None:
         check_name(name, "array")
     value = np.array(data, dtype=dtype, copy=True if copy else None)
+    if value is not data and value.base is None:
+        value.flags.writeable = False  # our own copy: nothing may write into a traced value
     return TracedArray(value, data_leaf(value, name, embed=False))
 
 
@@ -56,6 +58,7 @@ def asarray(data: Any, name: str | None = None) -> TracedArray:
     about as much as reading it). An array that owns its memory is frozen in place: writing into it
     afterwards raises ``ValueError: assignment destination is read-only``. A view of another array
     (which could still be written through its base) or a non-array is copied, as by :func:`array`.
+    Views of ``data`` made *before* the call are not frozen with it: do not write through them.
 
     Examples
     --------

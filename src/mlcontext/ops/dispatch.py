@@ -180,8 +180,8 @@ def _run(op: Operation, args: tuple, kwargs: dict) -> tuple[Any, Item]:
     col = _Args()
     lit, plain_args, plain_kwargs = col.call(args, kwargs)
     item = make(op.opcode, tuple(col.items), lit)
-    if "out" in plain_kwargs and op.fresh_out:
-        plain_kwargs["out"] = fresh_out(plain_kwargs["out"])
+    if plain_kwargs.get("out") is not None:  # computed into a copy; the target is rebound after
+        plain_kwargs["out"] = fresh_out(plain_kwargs["out"], op.fresh_out)
     return _executor(op, item, plain_args, plain_kwargs), item
 
 
@@ -197,7 +197,8 @@ def function_call(func: Any, args: tuple, kwargs: dict) -> Any:
         result, item = _run(op, args, kwargs)
     except _Uncanonical:
         return unhandled(func, args, kwargs)
-    return wrap(result, item)
+    out = kwargs.get("out")
+    return wrap(result, item) if out is None else _write_out(out, result, item)
 
 
 def method_call(name: str, self: TracedArray, args: tuple, kwargs: dict) -> Any:
@@ -212,7 +213,8 @@ def method_call(name: str, self: TracedArray, args: tuple, kwargs: dict) -> Any:
         result, item = _run(op, (self, *args), kwargs)
     except _Uncanonical:
         return unhandled(getattr(np.ndarray, name), (self, *args), kwargs)
-    return wrap(result, item)
+    out = kwargs.get("out")
+    return wrap(result, item) if out is None else _write_out(out, result, item)
 
 
 def inplace_call(opcode: str, target: Any, args: tuple, kwargs: dict) -> None:

@@ -182,6 +182,9 @@ class LineageCache:
         if cost >= size * self.config.eager_s_per_byte:
             return True
         with self._lock:
+            waiting = self._pending.get(key)
+            if waiting is not None and waiting.event is not None:
+                return True  # another thread is waiting for this very value: reuse already
             seen = self._seen
             if key in seen:
                 del seen[key]

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from ..lineage.item import Item
+from ..lineage.item import DATA, Item
 from ..lineage.operations import Operation
 from ..ops.deferred import LIVE, Deferred, resolve_args
 from .cache import MISS, LineageCache
@@ -160,7 +160,7 @@ class ReuseExecutor:
             if plan is None:
                 return None
             note_stack(item, plan[0], args)
-            return Deferred(op.fn, args, kwargs, plan[1], plan[2])
+            return Deferred(op.fn, _owned_blocks(item, args), kwargs, plan[1], plan[2])
         if len(args) == 1 and not kwargs:
             inner = args[0]
             if type(inner) is Deferred and not inner.computed and inner.ndim == 2:
@@ -199,7 +199,7 @@ class ReuseExecutor:
             cache.counters.misses += 1
         if cache.events.enabled:
             cache.events.add(kind, opcode, key)
-        if cost < cache.config.min_compute_s:
+        if cost < cache.config.min_compute_s or (rewritten is not MISS and not rewritten.cache):
             return value
         size = _size(value) if type(value) is np.ndarray or isinstance(value, np.generic | tuple) else None
         if size is not None:
@@ -215,6 +215,19 @@ class ReuseExecutor:
         if other is not None and cache.put(key, other[0], cost, other[1], item.height):
             return other[0]
         return value
+
+
+def _owned_blocks(item: Item, args: tuple) -> tuple:
+    """The stack's arguments with blocks that could still be written copied: a plain array passed
+    straight into the call (a writable ``lineage.data`` leaf). Traced values are never written, and
+    leaves made by ``mc.array``/``mc.asarray`` are read-only, so the large blocks are not copied."""
+    refs = item.literals[1][0][1][0][1]
+    blocks = list(args[0])
+    for k, b in enumerate(blocks):
+        if type(b) is np.ndarray and b.flags.writeable and refs[k][0] == "r" \
+                and item.inputs[refs[k][1]].opcode == DATA:
+            blocks[k] = b.copy(order="K")
+    return (type(args[0])(blocks), *args[1:])
 
 
 def cache_of(executor: Any) -> LineageCache | None:

@@ -50,7 +50,7 @@ def step_key(info: StepInfo, args: tuple, kwargs: dict) -> tuple[bytes, int, lis
         if t is TracedArray:
             h.update(b"r" + x._item.digest)
             height = max(height, x._item.height)
-            arrays.append(x._data)  # (a deferred stack stays deferred: only ndarrays are compared)
+            arrays.append(x._value)  # outputs sharing memory with an input are copied before caching
         elif isinstance(x, np.ndarray):
             h.update(b"a" + hash_array(x).encode())
             arrays.append(x)

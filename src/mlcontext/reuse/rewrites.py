@@ -65,6 +65,7 @@ STACK_META: dict[bytes, tuple[int, tuple[int, ...]]] = {}
 _META_MAX = 200_000
 # (matmul opcode, digest of A, digest of B) -> {k: digest of A @ B[:, :k]}; k = -1 for A @ B itself.
 _PREFIX: dict[tuple[str, bytes, bytes], dict[int, bytes]] = {}
+_PREFIX_MAX = 10_000
 # digest of B -> B's value, for the B[:, :k] slices taken (a prefix family computes ahead from it).
 _SLICED: dict[bytes, weakref.ref] = {}
 _SLICED_MAX = 10_000
@@ -72,20 +73,24 @@ _SLICED_MAX = 10_000
 
 class Rewritten:
     """A rewrite's result: the value (``MISS``: compute it as usual), whether any cached piece was
-    reused, and whether the value should be cached at once (a piece later calls are computed from)."""
+    reused, whether the value should be cached at once (a piece later calls are computed from), and
+    whether it may be cached at all (not a view of a cached value: it would pin that value's memory
+    after its eviction, and the rewrite derives it again in microseconds)."""
 
-    __slots__ = ("value", "reused", "keep")
+    __slots__ = ("value", "reused", "keep", "cache")
 
-    def __init__(self, value: Any, reused: bool, keep: bool = False) -> None:
+    def __init__(self, value: Any, reused: bool, keep: bool = False, cache: bool = True) -> None:
         self.value = value
         self.reused = reused
         self.keep = keep
+        self.cache = cache
 
 
 # -- stacks ------------------------------------------------------------------------------------------
 
 def stack_plan(opcode: str, args: tuple, kwargs: dict) -> tuple[int, tuple[int, ...], np.dtype] | None:
-    """``(axis, shape, dtype)`` of a stack of 1-D or 2-D array blocks of the result's rank, else None."""
+    """``(axis, shape, dtype)`` of a stack of 1-D or 2-D array blocks of the result's rank and of
+    one dtype, else None (such stacks are neither deferred nor rewritten)."""
     if not args or (kwargs and set(kwargs) - {"axis"}):
         return None
     blocks = args[0]
@@ -94,9 +99,11 @@ def stack_plan(opcode: str, args: tuple, kwargs: dict) -> tuple[int, tuple[int, 
     for b in blocks:
         if type(b) is not np.ndarray and type(b) is not Deferred:
             return None
-    ndim = blocks[0].ndim
+    ndim, dtype = blocks[0].ndim, blocks[0].dtype
     if ndim not in (1, 2) or any(b.ndim != ndim for b in blocks):
         return None  # 1-D blocks in a 2-D stack change shape: keep to blocks of the result's rank
+    if any(b.dtype != dtype for b in blocks):
+        return None  # block products must be in the stack's own dtype (bool, int8 + float ...)
     if opcode == "numpy.vstack":
         if ndim == 1:
             return None
@@ -115,7 +122,7 @@ def stack_plan(opcode: str, args: tuple, kwargs: dict) -> tuple[int, tuple[int, 
         return None
     shape = list(blocks[0].shape)
     shape[axis] = sum(int(b.shape[axis]) for b in blocks)
-    return axis, tuple(shape), np.result_type(*[b.dtype for b in blocks])
+    return axis, tuple(shape), dtype
 
 
 def note_stack(item: Item, axis: int, args: tuple) -> None:
@@ -384,11 +391,14 @@ def _trows_matmul(op: str, top: str, z: tuple, zv: Any, w: tuple, wv: Any, cache
 def _prefix_matmul(op: str, item: Item, ia: Item, pre: tuple[Item, int], a: np.ndarray, s: np.ndarray,
                    cache: LineageCache) -> Any:
     bi, k = pre
+    if len(_PREFIX) >= _PREFIX_MAX:
+        for key in list(_PREFIX)[: _PREFIX_MAX // 2]:
+            _PREFIX.pop(key, None)
     family = _PREFIX.setdefault((op, ia.digest, bi.digest), {})
     family[k] = item.digest
     full = cache.peek(_mm(op, ia.digest, bi.digest))
     if full is not MISS and full.ndim == 2 and full.shape[1] >= k:
-        return Rewritten(full[:, :k], True)
+        return Rewritten(full[:, :k], True, cache=False)
     best_above, best_below = None, None
     for kk, digest in list(family.items()):
         if kk == k:
@@ -402,7 +412,7 @@ def _prefix_matmul(op: str, item: Item, ia: Item, pre: tuple[Item, int], a: np.n
         elif kk < k and (best_below is None or kk > best_below[0]):
             best_below = (kk, value)
     if best_above is not None:
-        return Rewritten(best_above[1][:, :k], True)
+        return Rewritten(best_above[1][:, :k], True, cache=False)
     if best_below is None:
         return Rewritten(MISS, False, keep=True)  # the first of a sweep: cache it for the next k
     # A sweep of k upwards: extend the cached prefix, and compute ahead (twice the columns asked,
@@ -418,7 +428,7 @@ def _prefix_matmul(op: str, item: Item, ia: Item, pre: tuple[Item, int], a: np.n
         digest = _mm(op, ia.digest, _prefix_digest(bi.digest, ahead))
         wide = _keep(cache, digest, wide, perf_counter() - t0, item.height, force=True)
         family[ahead] = digest
-        return Rewritten(wide[:, :k], True)
+        return Rewritten(wide[:, :k], True, cache=False)
     return Rewritten(np.hstack([value, a @ s[:, kk:]]), True, keep=True)
 
 
@@ -435,14 +445,13 @@ def _prefix_gram(op: str, top: str, pi: Item, ib: Item, b: Any, cache: LineageCa
     if not family:
         return MISS
     gram = ib.digest == pi.digest
-    wides = sorted((kk for kk in family if kk > k), reverse=True)
-    for kk in wides:  # a cached product of a wider member?
-        digest = family[kk]
+    members = list(family.items())  # (other threads may add members meanwhile)
+    wides = sorted(((kk, d) for kk, d in members if kk > k), reverse=True)
+    for _kk, digest in wides:  # a cached product of a wider member?
         found = cache.peek(_mm(op, _t(top, digest), digest if gram else ib.digest))
         if found is not MISS:
-            return Rewritten(found[:k, :k] if gram else found[:k], True)
-    for kk in wides:  # else compute it for the widest cached member
-        digest = family[kk]
+            return Rewritten(found[:k, :k] if gram else found[:k], True, cache=False)
+    for _kk, digest in wides:  # else compute it for the widest cached member
         wide = cache.peek(digest)
         if wide is MISS:
             continue
@@ -450,7 +459,7 @@ def _prefix_gram(op: str, top: str, pi: Item, ib: Item, b: Any, cache: LineageCa
         t0 = perf_counter()
         value = wide.T @ (wide if gram else resolve(b))
         value = _keep(cache, key, value, perf_counter() - t0, max(pi.height, ib.height) + 2, force=True)
-        return Rewritten(value[:k, :k] if gram else value[:k], False)
+        return Rewritten(value[:k, :k] if gram else value[:k], False, cache=False)
     return MISS
 
 
