@@ -616,7 +616,7 @@ def _parquet_reader() -> Callable[..., Any]:
             continue
         return pd.read_parquet
     raise ImportError("mc.read_parquet needs pyarrow or fastparquet, and neither is installed: "
-                      "pip install pyarrow (or the extra: pip install 'mlcontext[arrow]')")
+                      "pip install pyarrow (a dependency of mlcontext: the installation is incomplete)")
 
 
 def read_parquet(path: Any, name: str | None = None, **kwargs: Any) -> TracedFrame:
