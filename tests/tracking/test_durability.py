@@ -411,3 +411,49 @@ def test_many_processes_log_into_one_sqlite_store(tmp_path, home, opened) -> Non
         record = store.metadata.get_run(f"writer-{k}")
         assert record.status == RunStatus.FINISHED and record.params == {"k": k}
         _assert_counter(_values(store, f"writer-{k}"), n_metrics if k % 3 else 300)
+
+
+def test_a_signal_during_a_write_takes_effect_after_it(sqlite_store, monkeypatch) -> None:
+    """SIGINT landing inside the database write (sync mode writes from the main thread) is held until
+    the write is over: the batch is committed once, then KeyboardInterrupt is raised, and the run can
+    still end (an interrupt inside SQLAlchemy's pool or a SQLite transaction used to hang the end)."""
+    run = mc.run("held", project="durability", durability="sync")
+    real_batch = sqlite_store.metadata.write_batch
+    sent: list[bool] = []
+
+    def batch_with_a_signal_in_the_middle(conn, params, metrics):
+        if not sent:
+            sent.append(True)
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)  # the handler has run by now: with Python's it would have raised here
+        return real_batch(conn, params, metrics)
+
+    monkeypatch.setattr(sqlite_store.metadata, "write_batch", batch_with_a_signal_in_the_middle)
+    handler = signal.getsignal(signal.SIGINT)
+    with pytest.raises(KeyboardInterrupt):
+        run.log("i", 0)
+    assert signal.getsignal(signal.SIGINT) is handler  # put back
+    assert _values(sqlite_store, "held") == [0]  # the write finished before the interrupt
+    run.log("i", 1)
+    run.end(RunStatus.KILLED)
+    assert sent and _values(sqlite_store, "held") == [0, 1]
+
+
+def test_signals_held_acts_on_the_signal_as_its_handler_would() -> None:
+    from mlcontext.tracking.writer import signals_held
+
+    seen: list[int] = []
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: seen.append(signum))
+    try:
+        with signals_held():
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(0.02)
+            assert seen == []  # held
+        assert seen == [signal.SIGTERM]  # delivered to the handler that was there before
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        with signals_held():
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(0.02)
+        assert seen == [signal.SIGTERM]  # ignored, as before
+    finally:
+        signal.signal(signal.SIGTERM, previous)

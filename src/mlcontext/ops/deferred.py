@@ -83,13 +83,13 @@ class Deferred:
 
 
 def resolve(x: Any) -> Any:
-    """``x`` with deferred values computed (one level of lists and tuples, as stacks take them)."""
+    """``x`` with deferred values computed, inside lists and tuples too (``np.block`` nests them)."""
     t = type(x)
     if t is Deferred:
         return x.get()
     if t is list or t is tuple:
-        if any(type(v) is Deferred for v in x):
-            return t(v.get() if type(v) is Deferred else v for v in x)
+        if any(type(v) is Deferred or type(v) is list or type(v) is tuple for v in x):
+            return t(resolve(v) for v in x)
     return x
 
 

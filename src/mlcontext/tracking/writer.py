@@ -14,10 +14,13 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import signal
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from types import FrameType
 
 from ..loops import LoopFrame
 from ..store.metadata import MetadataStore, MetricRow, ParamRow
@@ -80,7 +83,7 @@ class RunWriter:
                 # such as KeyboardInterrupt can land after COMMIT): delete them first, in the same
                 # transaction, so a retry never stores a metric twice. Params are upserts anyway.
                 retried = [m[1] for m in pending if m[1] in self._retry_seqs]
-                with self.metadata.write() as conn:
+                with signals_held(), self.metadata.write() as conn:
                     if retried:
                         self.metadata.delete_metric_seqs(conn, self.run_id, retried)
                     self.metadata.write_batch(conn, params, metrics)
@@ -120,6 +123,41 @@ class RunWriter:
     def _row(self, m: PendingMetric) -> MetricRow:
         name, seq, value, when, frames = m
         return (self.run_id, name, seq, value, when, _context_json(frames))
+
+
+_HELD = (signal.SIGINT, signal.SIGTERM)
+
+
+@contextmanager
+def signals_held() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM in the main thread until the block ends, then act on them.
+
+    An interrupt raised inside a database write can leave SQLAlchemy's pool or a SQLite write
+    transaction half done; the run's end then waits on that lock for ever (``durability="sync"``
+    writes from the main thread on every ``mc.log``). Held, the signal takes effect a moment later,
+    between two writes. Other threads cannot receive signals and need nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    got: list[tuple[int, FrameType | None]] = []
+
+    def hold(signum: int, frame: FrameType | None) -> None:
+        got.append((signum, frame))
+
+    # (a handler installed outside Python reads as None and could not be put back: left alone)
+    previous = {s: signal.signal(s, hold) for s in _HELD if signal.getsignal(s) is not None}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        for signum, frame in got[:1]:
+            handler = previous[signum]
+            if callable(handler):
+                handler(signum, frame)  # Python's KeyboardInterrupt, or mlcontext's SIGTERM unwinding
+            elif handler == signal.SIG_DFL:
+                signal.raise_signal(signum)
 
 
 @functools.lru_cache(maxsize=1024)
