@@ -202,3 +202,18 @@ def test_prefix_views_are_not_cached_so_they_cannot_pin_a_large_product() -> Non
     np.testing.assert_array_equal(np.asarray(P), np.asarray(A @ B)[:, :3])
     assert P.lineage.digest not in get_cache().entries
     assert mc.reuse_stats().entries == before
+
+
+def test_products_of_stacks_with_wrong_shapes_raise_numpys_error() -> None:
+    A, B = mc.array(np.ones((6, 2))), mc.array(np.ones((6, 2)))
+    cases = [
+        lambda: np.hstack([A, B]) @ np.arange(6.0),
+        lambda: np.hstack([A, B]) @ np.ones((12, 2)),
+        lambda: np.vstack([A, B]).T @ np.ones(13),
+        lambda: np.dot(np.hstack([A, B]), np.ones(10)),
+        lambda: np.hstack([A, B]).T @ np.ones(7),
+    ]
+    for case in cases:
+        for _ in range(2):  # and nothing wrong was cached the first time
+            with pytest.raises(ValueError):
+                case()

@@ -254,6 +254,8 @@ def _matmul(item: Item, args: tuple, kwargs: dict, cache: LineageCache) -> Any:
     a, b = args
     if not (_is_array(a) and _is_array(b) and a.ndim == 2 and b.ndim in (1, 2)):
         return MISS
+    if a.shape[1] != b.shape[0]:
+        return MISS  # the plain path raises NumPy's own error (block slices would hide it)
     ia, ib = (item.inputs[0], item.inputs[0]) if len(item.inputs) == 1 else item.inputs
     op = item.opcode
     inner = _transposed(ia)
