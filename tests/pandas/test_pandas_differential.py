@@ -264,3 +264,12 @@ def test_recompute_needs_the_right_frame(trips: pd.DataFrame) -> None:
         mc.lineage.recompute(text)
     with pytest.raises(mc.LineageError, match="content hash"):
         mc.lineage.recompute(text, inputs={"trips": trips.head(3)})
+
+
+def test_output_only_methods_do_not_warn(tmp_path) -> None:
+    df = pd.DataFrame({"x": [1.0, 2.0], "s": ["a", "b"]})
+    t = mc.frame(df, name="d")
+    t.to_csv(tmp_path / "d.csv", index=False)
+    assert pd.read_csv(tmp_path / "d.csv")["s"].tolist() == ["a", "b"]
+    assert [r["x"] for _, r in t.iterrows()] == [1.0, 2.0]
+    assert t["x"].to_dict() == {0: 1.0, 1: 2.0}

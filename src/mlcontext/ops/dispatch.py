@@ -372,17 +372,29 @@ def unhandled(func: Any, args: tuple, kwargs: dict) -> Any:
     """Compute ``func`` on plain values; its array outputs get opaque items (content-hashed)."""
     name = _name(func)
     nondeterminism.note(f"opaque fallback {name}")  # a step running this is not reused (issue 4)
-    if name not in _warned:
-        _warned.add(name)
-        warnings.warn(f"{name} is not traced precisely: computed on plain values with an opaque "
-                      "lineage item (recompute needs its output by content hash)",
-                      UnhandledOperationWarning, stacklevel=4)
     found: list[Item] = []
     plain_args = _unwrap(args, found)
     plain_kwargs = _unwrap(kwargs, found)
-    result = func(*plain_args, **plain_kwargs)
-    inputs = tuple(dict.fromkeys(found))
-    return _wrap_opaque(name, result, inputs)
+    result = _wrap_opaque(name, func(*plain_args, **plain_kwargs), tuple(dict.fromkeys(found)))
+    warn_unhandled(name, result, stacklevel=4)
+    return result
+
+
+def warn_unhandled(name: str, result: Any, stacklevel: int) -> None:
+    """Warn once per function whose result got an opaque item: outputs-only calls (``np.save``,
+    ``to_csv``, ``to_dict``) have no lineage to be imprecise about and do not warn."""
+    if name in _warned or not _traced_in(result):
+        return
+    _warned.add(name)
+    warnings.warn(f"{name} is not traced precisely: computed on plain values with an opaque "
+                  "lineage item (recompute needs its output by content hash)",
+                  UnhandledOperationWarning, stacklevel=stacklevel + 1)
+
+
+def _traced_in(result: Any) -> bool:
+    if hasattr(result, "_item") and hasattr(result, "lineage"):  # a traced array, frame or series
+        return True
+    return isinstance(result, tuple | list) and any(_traced_in(r) for r in result)
 
 
 def _unwrap(x: Any, found: list[Item]) -> Any:

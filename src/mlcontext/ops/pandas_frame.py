@@ -18,7 +18,6 @@ needs cheap and keeps them apart from the caller's frames.
 
 from __future__ import annotations
 
-import warnings
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -26,7 +25,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import UnhandledOperationWarning
 from ..fingerprint import hash_frame
 from ..lineage import nondeterminism
 from ..lineage.dedup import bind
@@ -143,21 +141,14 @@ def wrap(result: Any, item: Item) -> Any:
 
 # -- unhandled calls -------------------------------------------------------------------------------
 
-_warned: set[str] = set()
-
-
 def unhandled(name: str, fn: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
     """Compute ``fn`` on plain values; a frame/series/array result gets an opaque item that records
     its inputs' lineage and its own content hash."""
     nondeterminism.note(f"opaque fallback {name}")
-    if name not in _warned:
-        _warned.add(name)
-        warnings.warn(f"{name} is not traced precisely: computed on plain values with an opaque "
-                      "lineage item (recompute needs its output by content hash)",
-                      UnhandledOperationWarning, stacklevel=4)
     found: list[Item] = []
-    result = fn(*_unwrap(args, found), **_unwrap(kwargs, found))
-    return opaque(name, result, tuple(dict.fromkeys(found)))
+    result = opaque(name, fn(*_unwrap(args, found), **_unwrap(kwargs, found)), tuple(dict.fromkeys(found)))
+    _dispatch.warn_unhandled(name, result, stacklevel=4)
+    return result
 
 
 def opaque(name: str, result: Any, inputs: tuple[Item, ...]) -> Any:
@@ -356,6 +347,7 @@ def _unhandled_method(self: _Traced, name: str, args: tuple, kwargs: dict) -> An
     if result is None and not _same_frame(target, self._value):
         # The method worked in place: its effect is a new version, identified by content.
         self._rebind(target, opaque(f"pandas.{self._kind}.{name}", target, (self._item,))._item)
+        _dispatch.warn_unhandled(f"pandas.{self._kind}.{name}", self, stacklevel=3)
     return result
 
 
