@@ -30,7 +30,8 @@ from .deferred import LIVE, Deferred, resolve_args
 from .traced import TracedArray
 
 __all__ = [
-    "execute", "set_executor", "ufunc_call", "fast_ufunc", "CALL_OPS", "function_call", "method_call",
+    "execute", "execute_uncached", "set_executor", "ufunc_call", "fast_ufunc", "CALL_OPS", "function_call",
+    "method_call",
     "inplace_call",
     "data_leaf", "wrap", "HANDLED", "UFUNC_OPS", "INPLACE_FUNCS", "EMBED_MAX_BYTES",
 ]
@@ -59,6 +60,13 @@ def execute(op: Operation, item: Item, args: tuple, kwargs: dict) -> Any:
 
 
 _executor: Executor = execute
+
+
+def execute_uncached(op: Operation, item: Item, args: tuple, kwargs: dict) -> Any:
+    """Run an operation whose result its lineage does not determine (an unseeded fit): never probed
+    or cached, but the executor may still record it (the reuse layer counts it as computed)."""
+    uncached = getattr(_executor, "uncached", None)
+    return execute(op, item, args, kwargs) if uncached is None else uncached(op, item, args, kwargs)
 
 
 def set_executor(executor: Executor | None) -> Executor:

@@ -255,7 +255,7 @@ def _run(opcode: str, item: Item, args: tuple, kwargs: dict) -> Any:
 
     op = OPERATIONS[opcode]
     if item.literals[1][0][1][4] != ("n", None):  # not reusable: run it, never probe a cache
-        return op.fn(*args, **kwargs)
+        return _dispatch.execute_uncached(op, item, args, kwargs)
     return _dispatch._executor(op, item, args, kwargs)
 
 

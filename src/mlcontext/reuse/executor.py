@@ -152,6 +152,15 @@ class ReuseExecutor:
         cache.fulfil(key, placeholder)
         return value
 
+    def uncached(self, op: Operation, item: Item, args: tuple, kwargs: dict) -> Any:
+        """Run an operation that must not be reused (its lineage does not determine its result):
+        counted and logged as computed, never probed or admitted."""
+        cache = self.cache
+        cache.counters.misses += 1
+        if cache.events.enabled:
+            cache.events.add("computed", op.opcode, item.digest)
+        return op.fn(*resolve_args(args), **resolve_args(kwargs)) if LIVE[0] else op.fn(*args, **kwargs)
+
     def _defer(self, op: Operation, item: Item, args: tuple, kwargs: dict) -> Deferred | None:
         """A stack, or the transpose of a deferred value, left uncomputed (see ``ops.deferred``)."""
         opcode = op.opcode
