@@ -273,3 +273,13 @@ def test_output_only_methods_do_not_warn(tmp_path) -> None:
     assert pd.read_csv(tmp_path / "d.csv")["s"].tolist() == ["a", "b"]
     assert [r["x"] for _, r in t.iterrows()] == [1.0, 2.0]
     assert t["x"].to_dict() == {0: 1.0, 1: 2.0}
+
+
+def test_plain_pandas_functions_refuse_traced_frames_clearly() -> None:
+    t = mc.frame(pd.DataFrame({"x": [1.0, 2.0], "s": ["a", "b"]}), name="d")
+    with pytest.raises(TypeError, match="only Series and DataFrame"):
+        pd.concat([t, t])  # pandas' own words now, not an internal signature error
+    with pytest.raises(AttributeError, match=r"mc\.pd\.concat"):
+        t._get_axis_number(0)
+    both = mc.pd.concat([t, t])  # what the message points to
+    assert both.to_pandas().equals(pd.concat([t.to_pandas(), t.to_pandas()]))
