@@ -1,6 +1,6 @@
 """The main job of `make demo`: a small ridge-regression sweep, recorded by mlcontext.
 
-Runs on scikit-learn's bundled diabetes data (nothing is downloaded), records three runs into the
+Runs on scikit-learn's bundled diabetes data (nothing is downloaded), records four runs into the
 embedded default store (.mlcontext/ at the project root), then shows what was recorded and where to
 look next. Run it again: new runs are added, nothing is overwritten.
 """
@@ -44,18 +44,20 @@ def closed_form_sweep(lambdas: tuple[float, ...] = (0.01, 0.1, 1.0, 10.0)) -> st
     with mc.run("ridge-closed-form", project="demo") as run:
         train = mc.dataset(frame.iloc[:350], name="diabetes-train", role="train")
         test = mc.dataset(frame.iloc[350:], name="diabetes-test", role="test")
+        mc.param("lambdas", list(lambdas))
         data = train.frame()
-        X = data.drop(columns=["target"]).to_numpy()
+        features = data.drop(columns=["target"]).to_numpy()
+        X = np.hstack([features, np.ones((len(features), 1))])  # an intercept column (a deferred stack)
         y = data["target"].to_numpy()
         test_frame = test.load()
+        X_test = np.hstack([test_frame.drop(columns=["target"]).to_numpy(), np.ones((len(test_frame), 1))])
         best = None
         for lam in lambdas:
             w = np.linalg.solve(X.T @ X + lam * np.eye(X.shape[1]), X.T @ y)
-            mse = float(np.mean((test_frame.drop(columns=["target"]).to_numpy() @ np.asarray(w)
-                                 - test_frame["target"].to_numpy()) ** 2))
+            mse = float(np.mean((X_test @ np.asarray(w) - test_frame["target"].to_numpy()) ** 2))
             best = min(best or (mse, lam, w), (mse, lam, w), key=lambda b: b[0])
         mc.log("test_mse", best[0])
-        mc.param("best_lambda", best[1])
+        mc.log("best_lambda", best[1])
         mc.artifact("weights", best[2])
     return run.id
 
@@ -65,10 +67,10 @@ def main() -> None:
     closed = closed_form_sweep()
     store = mc.get_store()
     console.rule("[bold]mlcontext demo")
-    console.print(f"Recorded {len(ids)} runs into {store.metadata.engine.url} "
+    console.print(f"Recorded {len(ids) + 1} runs into {store.metadata.engine.url} "
                   f"(artifacts in {store.artifacts.url}).\n")
-    runs = mc.runs(project="demo", limit=len(ids))
-    shown = runs[["id", "status", "param.lambda", "metric.train_mse", "metric.test_mse", "duration"]]
+    runs = mc.runs(project="demo", limit=len(ids) + 1)
+    shown = runs[["id", "name", "status", "param.lambda", "metric.best_lambda", "metric.test_mse"]]
     console.print(frame_table(shown.assign(id=shown["id"].str[:8]), title="mc.runs(project='demo')"))
     curve = mc.metrics("train_mse", run=ids[-1])
     console.print(f"\nmc.metrics('train_mse') of the last run: {len(curve)} values with their loop "
