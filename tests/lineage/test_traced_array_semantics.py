@@ -207,6 +207,8 @@ def test_asarray_wraps_without_copying_and_freezes_the_input() -> None:
     assert not np.shares_memory(np.asarray(v), base) and base.flags.writeable
     assert np.array_equal(np.asarray(mc.asarray([1, 2])), [1, 2])
     assert mc.asarray(x) is x
+    f32 = mc.asarray(np.ones(3), dtype=np.float32)  # another dtype: converted, a copy
+    assert f32.dtype == np.float32
 
 
 def test_output_only_functions_do_not_warn(tmp_path) -> None:

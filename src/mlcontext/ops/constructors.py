@@ -50,14 +50,15 @@ def array(data: Any, name: str | None = None, *, dtype: Any = None,
     return TracedArray(value, data_leaf(value, name, embed=False))
 
 
-def asarray(data: Any, name: str | None = None) -> TracedArray:
+def asarray(data: Any, name: str | None = None, *, dtype: Any = None) -> TracedArray:
     """A traced leaf over ``data`` without copying it, as :func:`numpy.asarray` does: the array is
     made read-only instead, so its lineage can never go stale.
 
     Use it for large inputs you will not change (``mc.array`` copies, which for a 1 GB input costs
     about as much as reading it). An array that owns its memory is frozen in place: writing into it
     afterwards raises ``ValueError: assignment destination is read-only``. A view of another array
-    (which could still be written through its base) or a non-array is copied, as by :func:`array`.
+    (which could still be written through its base), a non-array, or an array to convert to another
+    ``dtype`` is copied, as by :func:`array`.
     Views of ``data`` made *before* the call are not frozen with it: do not write through them.
 
     Examples
@@ -69,9 +70,10 @@ def asarray(data: Any, name: str | None = None) -> TracedArray:
     (True, False)
     """
     if isinstance(data, TracedArray):
-        return data
-    if type(data) is not np.ndarray or data.base is not None or data.dtype.hasobject:
-        return array(data, name)
+        return data if dtype is None else data.astype(dtype)
+    if type(data) is not np.ndarray or data.base is not None or data.dtype.hasobject or (
+            dtype is not None and np.dtype(dtype) != data.dtype):
+        return array(data, name, dtype=dtype)
     if name is not None:
         check_name(name, "array")
     data.flags.writeable = False

@@ -154,7 +154,8 @@ def reuse_clear(*, stats: bool = True) -> None:
 
 @contextmanager
 def reuse_events() -> Iterator[list[Event]]:
-    """Record which operations and steps were computed or reused inside the block.
+    """Record which operations and steps were computed or reused inside the block (with reuse on: under
+    ``mc.reuse("none")`` nothing goes through the cache and nothing is recorded).
 
     The yielded list is filled when the block ends; each :class:`~.stats.Event` has ``kind``
     (``computed``, ``reused``, ``partial``, ``deferred``, ``step_computed``, ``step_reused``),
