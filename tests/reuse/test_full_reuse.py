@@ -114,3 +114,23 @@ def test_delayed_admission_a_pipeline_without_redundancy_keeps_nothing(check) ->
     check(second, did=["numpy.matmul", "numpy.tanh"])
     check(third, did_not=["numpy.matmul", "numpy.tanh"], reused=["numpy.matmul", "numpy.tanh"])
     assert np.array_equal(first, again)
+
+
+def test_operations_cheaper_than_a_probe_stop_being_probed(check) -> None:
+    from mlcontext.ops import dispatch
+    from mlcontext.reuse.executor import CHEAP_AFTER
+
+    big = mc.array(RNG.normal(size=(20_000, 200)))
+    with mc.reuse("hybrid", min_compute_s=1e-3, eager_s_per_byte=0.0):  # tiny ops: always "cheap"
+        v = mc.array(np.zeros(4))
+        for _ in range(3 * CHEAP_AFTER):
+            v = v + 1.0
+        runs = [n for (opcode, _), n in dispatch._executor._cheap.items() if opcode == "numpy.add"]
+        assert max(runs) >= 2 * CHEAP_AFTER  # learned: no probe, no hash, no admission any more
+        with mc.reuse_events() as events:
+            v = v + 1.0
+            big.T @ big  # another size class of another opcode: still probed and cached ...
+            big.T @ big  # ... and reused
+    assert np.array_equal(np.asarray(v), np.full(4, 3 * CHEAP_AFTER + 1.0))
+    assert [(e.kind, e.name) for e in events if e.name in ("numpy.add", "numpy.matmul")] == [
+        ("computed", "numpy.add"), ("computed", "numpy.matmul"), ("reused", "numpy.matmul")]

@@ -122,6 +122,10 @@ class ReuseExecutor:
         self.cache = cache
         self.partial = partial
         self._reusable: dict[str, bool] = {}
+        # (opcode, size class of its array inputs) -> how many times it ran in under half of
+        # min_compute_s since it last did not; from CHEAP_AFTER on it runs without a probe (the probe
+        # would cost more than the operation), re-checked every RECHECK_EVERY calls.
+        self._cheap: dict[tuple[str, int], int] = {}
 
     def __call__(self, op: Operation, item: Item, args: tuple, kwargs: dict) -> Any:
         opcode = op.opcode
@@ -132,6 +136,12 @@ class ReuseExecutor:
             if LIVE[0]:
                 return op.fn(*resolve_args(args), **resolve_args(kwargs))
             return op.fn(*args, **kwargs)
+        size = (opcode, _size_class(args))
+        runs = self._cheap.get(size, 0)
+        if runs >= CHEAP_AFTER and opcode not in DEFERRABLE:
+            self._cheap[size] = runs = runs + 1
+            if runs % RECHECK_EVERY:
+                return self._run_unprobed(op, item, args, kwargs)
         cache = self.cache
         key = item.digest
         value, placeholder = cache.reserve(key)
@@ -145,12 +155,25 @@ class ReuseExecutor:
                     note_stack(item, plan[0], args)
             return value
         try:
-            value = self._compute(op, item, key, args, kwargs)
+            value = self._compute(op, item, key, args, kwargs, size)
         except BaseException:
             cache.abandon(key, placeholder)
             raise
         cache.fulfil(key, placeholder)
         return value
+
+    def _run_unprobed(self, op: Operation, item: Item, args: tuple, kwargs: dict) -> Any:
+        # A cheap operation: computed as usual, not looked up or cached (its item's hash is not even
+        # computed unless the event log needs it).
+        cache = self.cache
+        cache.counters.misses += 1
+        if cache.events.enabled:
+            cache.events.add("computed", op.opcode, item.digest)
+        if self.partial and op.opcode == GETITEM and len(args) == 2:
+            note_sliced(item, args)
+        if LIVE[0]:
+            return op.fn(*resolve_args(args), **resolve_args(kwargs))
+        return op.fn(*args, **kwargs)
 
     def uncached(self, op: Operation, item: Item, args: tuple, kwargs: dict) -> Any:
         """Run an operation that must not be reused (its lineage does not determine its result):
@@ -176,7 +199,8 @@ class ReuseExecutor:
                 return Deferred(np.transpose, (inner,), {}, inner.shape[::-1], inner.dtype)
         return None
 
-    def _compute(self, op: Operation, item: Item, key: bytes, args: tuple, kwargs: dict) -> Any:
+    def _compute(self, op: Operation, item: Item, key: bytes, args: tuple, kwargs: dict,
+                 size: tuple[str, int]) -> Any:
         cache = self.cache
         opcode = op.opcode
         if self.partial:
@@ -208,7 +232,13 @@ class ReuseExecutor:
             cache.counters.misses += 1
         if cache.events.enabled:
             cache.events.add(kind, opcode, key)
-        if cost < cache.config.min_compute_s or (rewritten is not MISS and not rewritten.cache):
+        min_s = cache.config.min_compute_s
+        if cost < min_s:
+            if cost < min_s / 2 and rewritten is MISS:
+                self._cheap[size] = self._cheap.get(size, 0) + 1
+            return value
+        self._cheap[size] = 0  # expensive: probed again until it shows itself cheap again
+        if rewritten is not MISS and not rewritten.cache:
             return value
         size = _size(value) if type(value) is np.ndarray or isinstance(value, np.generic | tuple) else None
         if size is not None:
@@ -224,6 +254,20 @@ class ReuseExecutor:
         if other is not None and cache.put(key, other[0], cost, other[1], item.height):
             return other[0]
         return value
+
+
+CHEAP_AFTER = 16
+RECHECK_EVERY = 256
+
+
+def _size_class(args: tuple) -> int:
+    """log2 of the bytes of the call's array arguments (what an operation's cost mostly follows)."""
+    n = 0
+    for a in args:
+        t = type(a)
+        if t is np.ndarray or t is Deferred:
+            n += a.nbytes
+    return n.bit_length()
 
 
 def _owned_blocks(item: Item, args: tuple) -> tuple:
