@@ -297,6 +297,29 @@ def main() -> None:
         _report(name, t_plain, t_unique, t_jl, t_mlc, target)
     print(f"reuse stats of the last run: {mc.reuse_stats()}")
     _no_redundancy_pairs(Xn, Ws)
+    _small_operations()
+
+
+def _small_operations(n: int = 20_000) -> None:
+    """Reuse's own cost per operation where the operations are tiny (a loop on 10 elements):
+    plain NumPy, traced with reuse off, traced with the default policy (GC paused to isolate it)."""
+    import gc
+
+    def chain(v: object) -> None:
+        for _ in range(n):
+            v = v + 1.0
+
+    per_op = {}
+    gc.disable()
+    try:
+        per_op["plain NumPy"] = _best(lambda: chain(np.zeros(10))) / n
+        for policy in ("none", "hybrid"):
+            with mc.reuse(policy):
+                per_op[f"traced, reuse {policy}"] = _best(lambda: chain(mc.array(np.zeros(10)))) / n
+    finally:
+        gc.enable()
+    print("small operations (v = v + 1.0 on 10 elements, per operation): " + ", ".join(
+        f"{name} {t * 1e6:.2f} us" for name, t in per_op.items()), flush=True)
 
 
 def _no_redundancy_pairs(Xn: np.ndarray, Ws: list[np.ndarray], pairs: int = 15) -> None:
