@@ -51,9 +51,11 @@ def closed_form_sweep(lambdas: tuple[float, ...] = (0.01, 0.1, 1.0, 10.0)) -> st
         y = data["target"].to_numpy()
         test_frame = test.load()
         X_test = np.hstack([test_frame.drop(columns=["target"]).to_numpy(), np.ones((len(test_frame), 1))])
+        penalty = np.eye(X.shape[1])
+        penalty[-1, -1] = 0.0  # the intercept is not shrunk
         best = None
         for lam in lambdas:
-            w = np.linalg.solve(X.T @ X + lam * np.eye(X.shape[1]), X.T @ y)
+            w = np.linalg.solve(X.T @ X + lam * penalty, X.T @ y)
             mse = float(np.mean((X_test @ np.asarray(w) - test_frame["target"].to_numpy()) ** 2))
             best = min(best or (mse, lam, w), (mse, lam, w), key=lambda b: b[0])
         mc.log("test_mse", best[0])

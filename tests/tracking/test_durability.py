@@ -457,3 +457,20 @@ def test_signals_held_acts_on_the_signal_as_its_handler_would() -> None:
         assert seen == [signal.SIGTERM]  # ignored, as before
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def test_signals_held_delivers_every_held_signal() -> None:
+    from mlcontext.tracking.writer import signals_held
+
+    seen: list[str] = []
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: seen.append("TERM"))
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            with signals_held():
+                os.kill(os.getpid(), signal.SIGTERM)
+                os.kill(os.getpid(), signal.SIGINT)  # a Ctrl-C held along with the SIGTERM
+                time.sleep(0.02)
+        assert seen == ["TERM"]  # the SIGTERM ran, and the Ctrl-C was raised after it
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -38,7 +38,7 @@ def node_digest(opcode: str, input_digests: Sequence[bytes], literals: Node) -> 
         literals_key = literals
     if text is None:
         text = dumps_literal(literals).encode()
-        if literals_key is not None:
+        if literals_key is not None and len(text) <= 1024:  # (an index list of 20k ints is not kept)
             if len(_TEXT) >= _TEXT_MAX:
                 _TEXT.clear()
             _TEXT[literals_key] = text

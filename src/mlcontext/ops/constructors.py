@@ -70,7 +70,7 @@ def asarray(data: Any, name: str | None = None, *, dtype: Any = None) -> TracedA
     (True, False)
     """
     if isinstance(data, TracedArray):
-        return data if dtype is None else data.astype(dtype)
+        return data if dtype is None or np.dtype(dtype) == data.dtype else data.astype(dtype)
     if type(data) is not np.ndarray or data.base is not None or data.dtype.hasobject or (
             dtype is not None and np.dtype(dtype) != data.dtype):
         return array(data, name, dtype=dtype)

@@ -389,20 +389,16 @@ def unhandled(func: Any, args: tuple, kwargs: dict) -> Any:
 
 
 def warn_unhandled(name: str, result: Any, stacklevel: int) -> None:
-    """Warn once per function whose result got an opaque item: outputs-only calls (``np.save``,
-    ``to_csv``, ``to_dict``) have no lineage to be imprecise about and do not warn."""
-    if name in _warned or not _traced_in(result):
+    """Warn once per unhandled function, unless it returned nothing: a sink (``np.save``, ``to_csv``)
+    has no result whose lineage could be imprecise. Plain values taken out of traced data
+    (``to_dict``, ``tolist``) do warn: whatever is computed from them loses its lineage."""
+    if name in _warned or result is None:
         return
     _warned.add(name)
     warnings.warn(f"{name} is not traced precisely: computed on plain values with an opaque "
                   "lineage item (recompute needs its output by content hash)",
                   UnhandledOperationWarning, stacklevel=stacklevel + 1)
 
-
-def _traced_in(result: Any) -> bool:
-    if hasattr(result, "_item") and hasattr(result, "lineage"):  # a traced array, frame or series
-        return True
-    return isinstance(result, tuple | list) and any(_traced_in(r) for r in result)
 
 
 def _unwrap(x: Any, found: list[Item]) -> Any:

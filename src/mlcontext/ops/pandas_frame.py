@@ -232,18 +232,18 @@ class _Traced:
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__") or name in _Traced.__slots__:
             raise AttributeError(name)
+        value = self._value
+        attr = getattr(type(value), name, _MISSING)
+        if attr is _MISSING:
+            if self._kind == "DataFrame" and name in value.columns:
+                return self[name]  # (a column "_id" too, as in pandas)
+            raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
         if name.startswith("_"):  # pandas internals: a plain pandas function was given this object
             raise AttributeError(
                 f"'{type(self).__name__}' object has no attribute '{name}': a traced {self._kind} is not "
                 f"a pandas.{self._kind}, so plain pandas functions (pd.concat, pd.merge ...) cannot take "
                 "it. Use mlcontext's traced versions (mc.pd.concat, mc.pd.merge ...), or pass "
                 "t.to_pandas() to leave lineage behind")
-        value = self._value
-        attr = getattr(type(value), name, _MISSING)
-        if attr is _MISSING:
-            if self._kind == "DataFrame" and name in value.columns:
-                return self[name]
-            raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
         traced_property = _PROPERTIES.get(f"pandas.{self._kind}.{name}")
         if traced_property is not None:
             return traced_property(self)

@@ -136,12 +136,13 @@ class ReuseExecutor:
             if LIVE[0]:
                 return op.fn(*resolve_args(args), **resolve_args(kwargs))
             return op.fn(*args, **kwargs)
-        size = (opcode, _size_class(args))
-        runs = self._cheap.get(size, 0)
-        if runs >= CHEAP_AFTER and opcode not in DEFERRABLE:
-            self._cheap[size] = runs = runs + 1
-            if runs % RECHECK_EVERY:
-                return self._run_unprobed(op, item, args, kwargs)
+        size = _signature(opcode, args, kwargs)
+        if size is not None:
+            runs = self._cheap.get(size, 0)
+            if runs >= CHEAP_AFTER:
+                self._cheap[size] = runs = runs + 1
+                if runs % RECHECK_EVERY:
+                    return self._run_unprobed(op, item, args, kwargs)
         cache = self.cache
         key = item.digest
         value, placeholder = cache.reserve(key)
@@ -171,9 +172,7 @@ class ReuseExecutor:
             cache.events.add("computed", op.opcode, item.digest)
         if self.partial and op.opcode == GETITEM and len(args) == 2:
             note_sliced(item, args)
-        if LIVE[0]:
-            return op.fn(*resolve_args(args), **resolve_args(kwargs))
-        return op.fn(*args, **kwargs)
+        return op.fn(*args, **kwargs)  # (only calls on plain arrays and scalars get here)
 
     def uncached(self, op: Operation, item: Item, args: tuple, kwargs: dict) -> Any:
         """Run an operation that must not be reused (its lineage does not determine its result):
@@ -200,7 +199,7 @@ class ReuseExecutor:
         return None
 
     def _compute(self, op: Operation, item: Item, key: bytes, args: tuple, kwargs: dict,
-                 size: tuple[str, int]) -> Any:
+                 size: tuple | None) -> Any:
         cache = self.cache
         opcode = op.opcode
         if self.partial:
@@ -234,10 +233,14 @@ class ReuseExecutor:
             cache.events.add(kind, opcode, key)
         min_s = cache.config.min_compute_s
         if cost < min_s:
-            if cost < min_s / 2 and rewritten is MISS:
-                self._cheap[size] = self._cheap.get(size, 0) + 1
+            if size is not None and cost < min_s / 2 and rewritten is MISS:
+                cheap = self._cheap
+                if len(cheap) >= _CHEAP_MAX:
+                    cheap.clear()
+                cheap[size] = cheap.get(size, 0) + 1
             return value
-        self._cheap[size] = 0  # expensive: probed again until it shows itself cheap again
+        if size is not None:
+            self._cheap[size] = 0  # expensive: probed again until it shows itself cheap again
         if rewritten is not MISS and not rewritten.cache:
             return value
         size = _size(value) if type(value) is np.ndarray or isinstance(value, np.generic | tuple) else None
@@ -258,16 +261,28 @@ class ReuseExecutor:
 
 CHEAP_AFTER = 16
 RECHECK_EVERY = 256
+_CHEAP_MAX = 20_000
+_PLAIN_SCALARS = (int, float, bool, complex, type(None), slice, np.float64)
 
 
-def _size_class(args: tuple) -> int:
-    """log2 of the bytes of the call's array arguments (what an operation's cost mostly follows)."""
-    n = 0
+def _signature(opcode: str, args: tuple, kwargs: dict) -> tuple | None:
+    """``(opcode, shape and dtype of each argument)``: what a NumPy operation's cost follows. None
+    (always probed) for calls that also take anything else — frames, lists, deferred stacks (whose
+    rewrites must run), keywords — and for the operations that are deferred."""
+    if kwargs or opcode in DEFERRABLE:
+        return None
+    sig: list = [opcode]
     for a in args:
         t = type(a)
-        if t is np.ndarray or t is Deferred:
-            n += a.nbytes
-    return n.bit_length()
+        if t is np.ndarray:
+            sig.append((a.shape, a.dtype.char))
+        elif t in _PLAIN_SCALARS:
+            sig.append(t)
+        elif t is tuple and all(type(k) in _PLAIN_SCALARS for k in a):  # an index such as [i, :k]
+            sig.append(t)
+        else:
+            return None
+    return tuple(sig)
 
 
 def _owned_blocks(item: Item, args: tuple) -> tuple:

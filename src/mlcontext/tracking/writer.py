@@ -21,6 +21,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
+from typing import Any
 
 from ..loops import LoopFrame
 from ..store.metadata import MetadataStore, MetricRow, ParamRow
@@ -140,24 +141,44 @@ def signals_held() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    got: list[tuple[int, FrameType | None]] = []
+    got: list[int] = []
 
-    def hold(signum: int, frame: FrameType | None) -> None:
-        got.append((signum, frame))
+    def hold(signum: int, _frame: FrameType | None) -> None:
+        got.append(signum)
 
-    # (a handler installed outside Python reads as None and could not be put back: left alone)
-    previous = {s: signal.signal(s, hold) for s in _HELD if signal.getsignal(s) is not None}
+    previous: dict[int, Any] = {}
     try:
+        for s in _HELD:
+            # (a handler installed outside Python reads as None and could not be put back: left
+            # alone). signal.signal may run a pending handler first: hence inside the try.
+            if signal.getsignal(s) is not None:
+                previous[s] = signal.signal(s, hold)
         yield
     finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
-        for signum, frame in got[:1]:
-            handler = previous[signum]
-            if callable(handler):
-                handler(signum, frame)  # Python's KeyboardInterrupt, or mlcontext's SIGTERM unwinding
-            elif handler == signal.SIG_DFL:
+        first = _restore(previous)
+        # Deliver each held signal to the handler that was there (each one: a SIGTERM held with a
+        # Ctrl-C must not be lost); the first exception a handler raises is raised after all ran.
+        for signum in dict.fromkeys(got):
+            try:
                 signal.raise_signal(signum)
+            except BaseException as exc:  # noqa: BLE001 - re-raised below
+                first = first or exc
+        if first is not None:
+            raise first
+
+
+def _restore(previous: dict[int, Any]) -> BaseException | None:
+    """Put every handler back, even if one of these calls first runs a pending handler that raises;
+    return the first such exception."""
+    first: BaseException | None = None
+    for s, handler in previous.items():
+        while True:
+            try:
+                signal.signal(s, handler)
+                break
+            except BaseException as exc:  # noqa: BLE001 - the caller raises it once all are back
+                first = first or exc
+    return first
 
 
 @functools.lru_cache(maxsize=1024)
