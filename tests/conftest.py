@@ -8,8 +8,10 @@ CI (``MLCONTEXT_REQUIRE_POSTGRES=1``) a missing PostgreSQL fails the tests inste
 from __future__ import annotations
 
 import os
+import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -75,3 +77,23 @@ def store(metadata_url: str, tmp_path) -> Iterator[Store]:
 def sqlite_store(tmp_path) -> Iterator[Store]:
     """An embedded store in a temporary folder, set as the default."""
     yield from _as_default(Store.open(home=tmp_path / "home"))
+
+
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+
+
+@pytest.fixture
+def run_doc() -> Callable[[str, int], list[str]]:
+    """``run_doc("reuse.md", at_least)``: run the page's ``python`` blocks in order in one namespace
+    (a page reads as one session); return the blocks."""
+
+    def run(name: str, at_least: int) -> list[str]:
+        path = DOCS / name
+        blocks = re.findall(r"```python\n(.*?)```", path.read_text(), flags=re.S)
+        assert len(blocks) >= at_least, f"{name}: expected at least {at_least} examples"
+        namespace: dict = {}
+        for block in blocks:
+            exec(compile(block, str(path), "exec"), namespace)  # noqa: S102 - our own documentation
+        return blocks
+
+    return run
