@@ -122,10 +122,10 @@ class ReuseExecutor:
         self.cache = cache
         self.partial = partial
         self._reusable: dict[str, bool] = {}
-        # (opcode, size class of its array inputs) -> how many times it ran in under half of
-        # min_compute_s since it last did not; from CHEAP_AFTER on it runs without a probe (the probe
-        # would cost more than the operation), re-checked every RECHECK_EVERY calls.
-        self._cheap: dict[tuple[str, int], int] = {}
+        # call signature (opcode, argument shapes; see _signature) -> how many times it ran in under
+        # half of min_compute_s since it last did not; from CHEAP_AFTER on it runs without a probe
+        # (the probe would cost more than the operation), re-checked every RECHECK_EVERY calls.
+        self._cheap: dict[tuple, int] = {}
 
     def __call__(self, op: Operation, item: Item, args: tuple, kwargs: dict) -> Any:
         opcode = op.opcode
@@ -136,11 +136,11 @@ class ReuseExecutor:
             if LIVE[0]:
                 return op.fn(*resolve_args(args), **resolve_args(kwargs))
             return op.fn(*args, **kwargs)
-        size = _signature(opcode, args, kwargs)
-        if size is not None:
-            runs = self._cheap.get(size, 0)
+        sig = _signature(opcode, args, kwargs)
+        if sig is not None:
+            runs = self._cheap.get(sig, 0)
             if runs >= CHEAP_AFTER:
-                self._cheap[size] = runs = runs + 1
+                self._cheap[sig] = runs = runs + 1
                 if runs % RECHECK_EVERY:
                     return self._run_unprobed(op, item, args, kwargs)
         cache = self.cache
@@ -156,7 +156,7 @@ class ReuseExecutor:
                     note_stack(item, plan[0], args)
             return value
         try:
-            value = self._compute(op, item, key, args, kwargs, size)
+            value = self._compute(op, item, key, args, kwargs, sig)
         except BaseException:
             cache.abandon(key, placeholder)
             raise
@@ -199,7 +199,7 @@ class ReuseExecutor:
         return None
 
     def _compute(self, op: Operation, item: Item, key: bytes, args: tuple, kwargs: dict,
-                 size: tuple | None) -> Any:
+                 sig: tuple | None) -> Any:
         cache = self.cache
         opcode = op.opcode
         if self.partial:
@@ -233,14 +233,14 @@ class ReuseExecutor:
             cache.events.add(kind, opcode, key)
         min_s = cache.config.min_compute_s
         if cost < min_s:
-            if size is not None and cost < min_s / 2 and rewritten is MISS:
+            if sig is not None and cost < min_s / 2 and rewritten is MISS:
                 cheap = self._cheap
                 if len(cheap) >= _CHEAP_MAX:
                     cheap.clear()
-                cheap[size] = cheap.get(size, 0) + 1
+                cheap[sig] = cheap.get(sig, 0) + 1
             return value
-        if size is not None:
-            self._cheap[size] = 0  # expensive: probed again until it shows itself cheap again
+        if sig is not None:
+            self._cheap[sig] = 0  # expensive: probed again until it shows itself cheap again
         if rewritten is not MISS and not rewritten.cache:
             return value
         size = _size(value) if type(value) is np.ndarray or isinstance(value, np.generic | tuple) else None
