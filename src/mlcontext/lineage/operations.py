@@ -26,8 +26,8 @@ class Operation:
 
     opcode: str
     fn: Callable[..., Any]
-    # ``out=`` buffers are replaced by fresh copies before ``fn`` runs (ufuncs), so an operation
-    # never writes into a value that other items still describe.
+    # ``out=`` buffers are always replaced by fresh copies before ``fn`` runs, so an operation never
+    # writes into a value that other items still describe; True marks ufuncs, whose ``out`` is a tuple.
     fresh_out: bool = False
 
 

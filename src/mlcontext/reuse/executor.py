@@ -1,8 +1,11 @@
 """The executor the reuse layer installs in the dispatcher: probe, rewrite, compute, admit.
 
 ``mlcontext.ops.dispatch`` runs every traced operation through one executor (``set_executor``); this
-one probes the cache by the item's lineage hash, tries the partial-reuse rewrites on a miss, and
-otherwise computes the value, timing it, and admits it if it is worth keeping.
+one probes the cache by the item's lineage hash, leaves stacks uncomputed (deferred) under partial
+reuse, tries the partial-reuse rewrites on a miss, and otherwise computes the value, timing it, and
+admits it if it is worth keeping: at once when it is expensive for its size, else when its lineage
+hash comes round again (delayed admission). Calls on plain arrays that keep proving cheaper than a
+probe stop being probed.
 
 Mutation safety: a cached value is made read-only before anyone sees it (the array itself when it
 owns its memory, else a read-only view), and a result that may share memory with an argument is
