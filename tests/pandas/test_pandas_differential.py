@@ -285,3 +285,16 @@ def test_plain_pandas_functions_refuse_traced_frames_clearly() -> None:
     u = mc.frame(pd.DataFrame({"_id": [1, 2]}), name="u")
     assert u._id.tolist() == [1, 2]  # a column whose name starts with "_" is still an attribute
     assert both.to_pandas().equals(pd.concat([t.to_pandas(), t.to_pandas()]))
+
+
+def test_unhandled_warnings_point_at_the_users_line() -> None:
+    s = mc.frame(pd.DataFrame({"x": [0.0, 1.0, 2.0, 0.0]}), name="w")["x"]
+    from mlcontext.ops import dispatch
+
+    for name in ("numpy.add.reduce", "numpy.trim_zeros"):
+        dispatch._warned.discard(name)
+    with pytest.warns(mc.UnhandledOperationWarning) as through_ufunc:
+        np.add.reduce(s)
+    with pytest.warns(mc.UnhandledOperationWarning) as through_function:
+        np.trim_zeros(s)
+    assert through_ufunc[0].filename == __file__ and through_function[0].filename == __file__

@@ -141,13 +141,13 @@ def wrap(result: Any, item: Item) -> Any:
 
 # -- unhandled calls -------------------------------------------------------------------------------
 
-def unhandled(name: str, fn: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
+def unhandled(name: str, fn: Callable[..., Any], args: tuple, kwargs: dict, *, stacklevel: int = 4) -> Any:
     """Compute ``fn`` on plain values; a frame/series/array result gets an opaque item that records
-    its inputs' lineage and its own content hash."""
+    its inputs' lineage and its own content hash. ``stacklevel``: frames up to the user's call."""
     nondeterminism.note(f"opaque fallback {name}")
     found: list[Item] = []
     result = opaque(name, fn(*_unwrap(args, found), **_unwrap(kwargs, found)), tuple(dict.fromkeys(found)))
-    _dispatch.warn_unhandled(name, result, stacklevel=4)
+    _dispatch.warn_unhandled(name, result, stacklevel=stacklevel)
     return result
 
 
@@ -291,13 +291,13 @@ class _Traced:
         op = _dispatch.UFUNC_OPS.get((ufunc, method))
         if op is None or method != "__call__" or "out" in kwargs or "where" in kwargs:
             bound = ufunc if method == "__call__" else getattr(ufunc, method)
-            return unhandled(_dispatch._name(bound), bound, inputs, kwargs)
+            return unhandled(_dispatch._name(bound), bound, inputs, kwargs, stacklevel=3)  # (NumPy: C)
         return call(op.opcode, inputs, kwargs)
 
     def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
         op = _dispatch.HANDLED.get(func)
         if op is None:
-            return unhandled(_dispatch._name(func), func, args, kwargs)
+            return unhandled(_dispatch._name(func), func, args, kwargs, stacklevel=3)  # (NumPy: C)
         return call(op.opcode, args, kwargs, fallback=func)
 
     def __copy__(self) -> Any:
