@@ -149,3 +149,21 @@ def test_an_expensive_call_with_the_shapes_of_cheap_ones_is_still_reused(check) 
             for _ in range(3):
                 u @ w
     assert [e.kind for e in events if e.name == "numpy.matmul"] == ["computed", "reused", "reused"]
+
+
+def test_a_cheap_input_of_a_value_cached_at_once_is_kept_with_it(check) -> None:
+    """Delayed admission leaves the centred matrix out (cheap for its size), but it fed a covariance
+    that is cached at once: when the pipeline runs again, the centring would be computed before the
+    covariance could be found, so it is kept too."""
+    X = mc.array(RNG.normal(size=(4000, 40)))
+
+    def covariance():
+        Xc = X - X.mean(axis=0)
+        return Xc.T @ Xc
+
+    with mc.reuse(eager_s_per_byte=5e-9):  # centring ~0.3 ns/byte: delayed; the Gram ~50 ns/byte
+        first = covariance()
+        with mc.reuse_events() as again:
+            second = covariance()
+    check(again, did_not=["numpy.subtract", "numpy.matmul"], reused=["numpy.subtract", "numpy.matmul"])
+    assert np.array_equal(np.asarray(first), np.asarray(second))

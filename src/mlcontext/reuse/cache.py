@@ -75,7 +75,8 @@ class LineageCache:
         self._tier_keys: set[str] = set()
         self.entries: dict[bytes, Entry] = {}
         self._pending: dict[bytes, Placeholder] = {}
-        self._seen: dict[bytes, None] = {}  # keys computed once and not admitted (delayed admission)
+        # keys computed once and not admitted (delayed admission) -> their compute time
+        self._seen: dict[bytes, float] = {}
         self._lock = threading.RLock()
         self._bytes = 0
         self._tick = 0
@@ -191,9 +192,19 @@ class LineageCache:
                 return True
             if len(seen) >= _SEEN_MAX:
                 for k in list(seen)[: _SEEN_MAX // 2]:  # oldest first (dicts keep insertion order)
-                    del seen[k]
-            seen[key] = None
+                    seen.pop(k, None)
+            seen[key] = cost
             return False
+
+    def seen_once(self, key: bytes, at_most: float = float("inf")) -> float | None:
+        """The compute time of ``key`` if it was computed once, not admitted, and took at most
+        ``at_most`` seconds (then it is forgotten as seen), else None."""
+        with self._lock:
+            cost = self._seen.get(key)
+            if cost is None or cost > at_most:
+                return None
+            del self._seen[key]
+            return cost
 
     def put(self, key: bytes, value: Any, cost: float, size: int, height: int = 0, *,
             persist: bool = True) -> bool:

@@ -177,6 +177,24 @@ class ReuseExecutor:
             note_sliced(item, args)
         return op.fn(*args, **kwargs)  # (only calls on plain arrays and scalars get here)
 
+    def _admit_inputs(self, item: Item, args: tuple, cost: float) -> None:
+        """Cache the inputs of a cached value that were computed once and left out as cheap, when
+        the value cost more to compute than they did: when its lineage comes round again they are
+        computed before the cached value can be found (NumPy evaluates eagerly), so keeping them
+        saves that second computation (PCA's centred matrix feeding its covariance). A cheap
+        consumer (a final ``sum``) is no sign that the pipeline will run again: its inputs stay out."""
+        cache = self.cache
+        refs = item.literals[1][0][1] if item.literals[0] == "T" else ()
+        for node, value in zip(refs, args, strict=False):
+            if node[0] != "r" or type(value) is not np.ndarray or value.base is not None \
+                    or value.dtype.hasobject:
+                continue  # (views are never cached: they would pin their base)
+            source = item.inputs[node[1]]
+            own = cache.seen_once(source.digest, at_most=cost)
+            if own is not None:
+                value.flags.writeable = False  # a traced value: nothing writes into it
+                cache.put(source.digest, value, own, int(value.nbytes), source.height)
+
     def uncached(self, op: Operation, item: Item, args: tuple, kwargs: dict) -> Any:
         """Run an operation that must not be reused (its lineage does not determine its result):
         counted and logged as computed, never probed or admitted."""
@@ -252,6 +270,7 @@ class ReuseExecutor:
                 return value
             frozen = _freeze(value, args)
             if frozen is not None and cache.put(key, frozen, cost, size, item.height):
+                self._admit_inputs(item, args, cost)
                 return frozen
             return value
         # Frames and fitted estimators come from coarse operations (a pandas method, a fit) that
