@@ -184,7 +184,9 @@ class ReuseExecutor:
         saves that second computation (PCA's centred matrix feeding its covariance). A cheap
         consumer (a final ``sum``) is no sign that the pipeline will run again: its inputs stay out."""
         cache = self.cache
-        refs = item.literals[1][0][1] if item.literals[0] == "T" else ()
+        lit = item.literals  # ("T", (("T", (node of each positional argument ...)), keywords))
+        positional = lit[1][0] if lit[0] == "T" and len(lit[1]) == 2 else None
+        refs = positional[1] if isinstance(positional, tuple) and positional[0] == "T" else ()
         for node, value in zip(refs, args, strict=False):
             if node[0] != "r" or type(value) is not np.ndarray or value.base is not None \
                     or value.dtype.hasobject:
