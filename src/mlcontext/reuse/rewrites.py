@@ -33,7 +33,7 @@ costs the same flops as computing on the stack, without its copy.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from time import perf_counter
 from typing import Any
 
@@ -276,21 +276,15 @@ def _matmul(item: Item, args: tuple, kwargs: dict, cache: LineageCache) -> Any:
             return found
     z = _stack(ia)
     if z is not None and z[0] == 0 and (type(a) is Deferred or _cached(cache, op, z[2][0], ib)):
-        parts, reused = [], False
-        for bi, bv in zip(z[2], _block_values(z, a), strict=True):
-            part, hit = _product(op, bi, bv, ib, b, cache)
-            parts.append(part)
-            reused |= hit
+        parts, reused = _gather(_product(op, bi, bv, ib, b, cache)
+                                for bi, bv in zip(z[2], _block_values(z, a), strict=True))
         return Rewritten(np.concatenate(parts, axis=0), reused)
     if z is not None and z[0] == 1 and _pending(a):  # hstack[X1..Xm] @ W = sum_j Xj @ W[rows of j]
         return _block_sum(z, a, b, transposed=False)
     z = _stack(ib) if b.ndim == 2 else None
     if z is not None and z[0] == 1 and (type(b) is Deferred or _cached(cache, op, ia, z[2][0])):
-        parts, reused = [], False
-        for bi, bv in zip(z[2], _block_values(z, b), strict=True):
-            part, hit = _product(op, ia, a, bi, bv, cache)
-            parts.append(part)
-            reused |= hit
+        parts, reused = _gather(_product(op, ia, a, bi, bv, cache)
+                                for bi, bv in zip(z[2], _block_values(z, b), strict=True))
         return Rewritten(np.hstack(parts), reused)
     pre = _col_prefix(ib) if b.ndim == 2 else None
     if pre is not None:
@@ -313,6 +307,15 @@ def _block_sum(z: tuple, zv: Any, w: Any, transposed: bool) -> Rewritten:
         part = (x.T if transposed else x) @ wv[s]
         total = part if total is None else total.__iadd__(part)
     return Rewritten(total, False)
+
+
+def _gather(results: Iterable[tuple[Any, bool]]) -> tuple[list[Any], bool]:
+    """The block results of a rewrite, and whether any of them came from the cache."""
+    parts, reused = [], False
+    for part, hit in results:
+        parts.append(part)
+        reused |= hit
+    return parts, reused
 
 
 def _cached(cache: LineageCache, op: str, ia: Item, ib: Item) -> bool:
@@ -354,19 +357,13 @@ def _tprod(op: str, top: str, xi: Item, xv: Any, wi: Item, wv: Any, cache: Linea
                     rows[i][j], rows[j][i] = part, (part.T if j != i else part)
                     reused |= hit
             return np.block(rows), reused
-        parts = []
-        for bi, bv in zip(items, values, strict=True):
-            part, hit = _tprod(op, top, bi, bv, wi, wv, cache, depth + 1)
-            parts.append(part)
-            reused |= hit
+        parts, reused = _gather(_tprod(op, top, bi, bv, wi, wv, cache, depth + 1)
+                                for bi, bv in zip(items, values, strict=True))
         return np.concatenate(parts, axis=0), reused
     zw = _stack(wi) if not gram and wv.ndim == 2 and depth < _MAX_DEPTH else None
     if zw is not None and zw[0] == 1:
-        parts, reused = [], False
-        for bi, bv in zip(zw[2], _block_values(zw, wv), strict=True):
-            part, hit = _tprod(op, top, xi, xv, bi, bv, cache, depth + 1)
-            parts.append(part)
-            reused |= hit
+        parts, reused = _gather(_tprod(op, top, xi, xv, bi, bv, cache, depth + 1)
+                                for bi, bv in zip(zw[2], _block_values(zw, wv), strict=True))
         return np.hstack(parts), reused
     t0 = perf_counter()
     x = resolve(xv)
