@@ -25,6 +25,7 @@ import numpy as np
 from ..lineage.item import DATA, Item
 from ..lineage.operations import Operation
 from ..ops.deferred import LIVE, Deferred, resolve_args
+from ..ops.dispatch import execute
 from .cache import MISS, LineageCache
 from .rewrites import (
     GETITEM,
@@ -136,9 +137,7 @@ class ReuseExecutor:
         if reusable is None:
             reusable = self._reusable[opcode] = not opcode.startswith(NON_REUSABLE_PREFIXES)
         if not reusable:
-            if LIVE[0]:
-                return op.fn(*resolve_args(args), **resolve_args(kwargs))
-            return op.fn(*args, **kwargs)
+            return execute(op, item, args, kwargs)
         sig = _signature(opcode, args, kwargs)
         if sig is not None:
             runs = self._cheap.get(sig, 0)
@@ -204,7 +203,7 @@ class ReuseExecutor:
         cache.counters.misses += 1
         if cache.events.enabled:
             cache.events.add("computed", op.opcode, item.digest)
-        return op.fn(*resolve_args(args), **resolve_args(kwargs)) if LIVE[0] else op.fn(*args, **kwargs)
+        return execute(op, item, args, kwargs)
 
     def _defer(self, op: Operation, item: Item, args: tuple, kwargs: dict) -> Deferred | None:
         """A stack, or the transpose of a deferred value, left uncomputed (see ``ops.deferred``)."""
