@@ -1,5 +1,5 @@
 # make demo   create .venv, install, run the main example on the embedded default store
-# make test   create .venv, install, run the whole suite (SQLite and a real PostgreSQL)
+# make test   create .venv, install, lint (ruff), run the whole suite (SQLite and a real PostgreSQL)
 # make bench  run the benchmarks in bench/ (ratios against baselines measured in the same run)
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -21,6 +21,7 @@ demo: $(STAMP)
 # PostgreSQL: scripts/postgres.sh reuses MLCONTEXT_TEST_POSTGRES or installs and starts a local server.
 # Under CI a missing PostgreSQL fails the run; elsewhere its tests are skipped with a reason.
 test: $(STAMP)
+	$(BIN)/python -m ruff check src tests bench
 	@url=$$(scripts/postgres.sh) || { \
 	  if [ -n "$$CI" ]; then echo "make test: PostgreSQL is required under CI and could not be started" >&2; exit 1; fi; \
 	  echo "make test: no PostgreSQL; its tests will be skipped" >&2; url=""; }; \

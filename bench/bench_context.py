@@ -1,7 +1,7 @@
 """Context questions: profiling speed, and each question on a large generated store.
 
 * Profiling 1,000,000 rows x 20 columns (numeric, integer, categorical, boolean, datetime) with
-  ``mlcontext.insight.profile.profile``, beside ``DataFrame.describe()`` in the same run (target <= 1 s).
+  ``mlcontext.tracking.profile.profile``, beside ``DataFrame.describe()`` in the same run (target <= 1 s).
 * A SQLite store with 10,000 runs (20 people) and 100,000 artifacts, written with bulk inserts into the
   store's tables: 5 base datasets with 40 versions each, every run reads one base version (train) and a
   test version, derives a cleaned dataset (a lineage edge explained by one of 12 real lineage logs),
@@ -28,11 +28,11 @@ import pandas as pd
 
 import mlcontext as mc
 from mlcontext.fingerprint import hash_frame
-from mlcontext.insight.profile import profile
 from mlcontext.lineage import dumps
 from mlcontext.store import Store
 from mlcontext.store import schema as t
 from mlcontext.store.migrate import head_revision
+from mlcontext.tracking.profile import profile
 
 WORK = Path(__file__).parent / ".work"
 RUNS, ARTIFACTS, USERS = 10_000, 100_000, 20

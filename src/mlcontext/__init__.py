@@ -32,7 +32,6 @@ from .insight.drift import DriftReport
 from .insight.find import find
 from .insight.graph import Graph, consumers, derivation
 from .insight.history import history
-from .insight.profile import Profile, profile
 from .insight.usage import testuse, tried
 from .lineage import step
 from .loops import current_loops, loop
@@ -59,6 +58,7 @@ from .tracking import (
     use_store,
 )
 from .tracking.datasets import DatasetVersion, dataset, dataset_version, versions
+from .tracking.profile import Profile, profile
 from .tracking.recompute import recompute  # the lineage layer's recompute, with the store behind it
 
 __version__ = "0.1.0"

@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 from mlcontext.errors import MLContextError
 from mlcontext.insight.drift import drift
-from mlcontext.insight.profile import Profile, profile
 from mlcontext.insight.stats import chi2_contingency, chi2_sf, ks_2samp, psi, wasserstein_1d
+from mlcontext.tracking.profile import Profile, profile
 
 scipy_stats = pytest.importorskip("scipy.stats")
 

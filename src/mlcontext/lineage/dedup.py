@@ -1,16 +1,13 @@
 """Loop and function deduplication (LIMA §4): one patch per distinct control path of a body.
 
-While a loop iteration (``mc.loop``) or a step call (``@mc.step``) runs, the items its operations
-make
+While a loop iteration (``mc.loop``) or a step call (``@mc.step``) runs, the items its operations make
 are collected in a :class:`Scope` instead of being hash-consed. When the body ends, the items whose
-values outlive it (held by traced arrays or generators still alive) are its outputs; the recorded
-items
+values outlive it (held by traced arrays or generators still alive) are its outputs; the recorded items
 become a template — external inputs turned into placeholders, numbers into holes — and the template,
 looked up by its structure, is the body's :class:`~.patch.Patch`. A different control path (a branch
-taken, a different number of operations) gives a different template, hence another patch. The body
-then leaves exactly one ``lineage.dedup`` item (patch id, actual inputs, hole values) plus one
-output
-item per escaping value; the per-operation items become garbage.
+taken, a different number of operations) gives a different template, hence another patch. The body then
+leaves exactly one ``lineage.dedup`` item (patch id, actual inputs, hole values) plus one output item per
+escaping value; the per-operation items become garbage.
 
 Output items hash as the expanded lineage would (:meth:`.patch.Patch.expand_digests`), so reuse and
 equality are unaffected. Scopes nest: an inner loop's dedup item is one operation of the outer body.

@@ -1,9 +1,7 @@
 """The 128-bit hash of one lineage node, from its opcode, its inputs' hashes and its literals alone.
 
-Kept apart from :mod:`.item` so that dedup patches (:mod:`.patch`) hash their template nodes with
-the
-very same function: a deduplicated item then has the hash of the lineage it stands for, by
-construction.
+Kept apart from :mod:`.item` so that dedup patches (:mod:`.patch`) hash their template nodes with the
+very same function: a deduplicated item then has the hash of the lineage it stands for, by construction.
 """
 
 from __future__ import annotations

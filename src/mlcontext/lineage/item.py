@@ -1,10 +1,9 @@
 """Lineage items: hash-consed nodes ``(opcode, inputs, literals)`` of the lineage DAG.
 
 An item's 128-bit hash comes from its opcode, its inputs' hashes and its literals alone
-(:func:`.digest.node_digest`), never from the bytes of its value: equal hash means equal
-computation,
-in every process and on every machine. The hash is computed lazily, once, and without recursion
-(an explicit stack), so 100,000-step chains hash in linear time.
+(:func:`.digest.node_digest`), never from the bytes of its value: equal hash means equal computation, in
+every process and on every machine. The hash is computed lazily, once, and without recursion (an explicit
+stack), so 100,000-step chains hash in linear time.
 
 Items made outside a dedup scope are hash-consed through a table keyed by
 ``(opcode, literals, ids of inputs)``: inputs are themselves unique, so equal keys mean identical

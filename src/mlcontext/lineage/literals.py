@@ -1,15 +1,12 @@
 """Literal arguments of lineage items: a canonical, hashable, JSON-exact encoding.
 
-An operation's non-array arguments (``axis=0``, a slice, ``0.1``, a dtype) are its *literals*. They
-are
+An operation's non-array arguments (``axis=0``, a slice, ``0.1``, a dtype) are its *literals*. They are
 stored as a small tree of ``(tag, payload)`` tuples so that
 
 * the tree is hashable and type-exact (``1``, ``1.0`` and ``True`` differ, as do ``0.0`` and
-``-0.0``,
-  because NumPy gives them different results), which lets identical calls be hash-consed;
-* ``json.dumps`` of the tree is its canonical text: the same text goes into the lineage log and
-into the
-  item's 128-bit hash, so the log and the hash can never disagree;
+  ``-0.0``, because NumPy gives them different results), which lets identical calls be hash-consed;
+* ``json.dumps`` of the tree is its canonical text: the same text goes into the lineage log and into
+  the item's 128-bit hash, so the log and the hash can never disagree;
 * the tree rebuilds the exact Python arguments for recompute (:func:`build`).
 
 Tags::
@@ -20,8 +17,7 @@ Tags::
     d  dtype    T  tuple    L  list    D  dict [[key, node], ...] sorted by key
     S  slice [start, stop, step]       E  Ellipsis     h  hole (a per-iteration value in a patch)
 
-Dedup patches abstract the *values* ``i f c g`` into holes (:func:`abstract`), so that loop
-iterations
+Dedup patches abstract the *values* ``i f c g`` into holes (:func:`abstract`), so that loop iterations
 which differ only in numbers (a batch offset, a step count) share one patch.
 """
 

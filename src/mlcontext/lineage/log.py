@@ -1,7 +1,6 @@
 """The lineage log: a line-oriented text form of a lineage DAG, each item once, roots last.
 
-Grammar (every line is one JSON array; ``ref`` is an earlier item id, or ``[id, k]`` for output
-``k`` of
+Grammar (every line is one JSON array; ``ref`` is an earlier item id, or ``[id, k]`` for output ``k`` of
 a multi-output item such as ``eigh`` or a dedup item)::
 
     log     := header patch* (leaf | item)* roots
@@ -12,14 +11,10 @@ a multi-output item such as ``eigh`` or a dedup item)::
     item    := ["i", id, opcode, [ref, ...], literal]
     roots   := ["r", [ref, ...]]
 
-Ids count up from 0 in line order and a ref must point backwards, so the log is a DAG by
-construction
-and parsing is one linear pass. In a patch, ``pref >= 0`` is an earlier template node and ``pref <
-0``
-placeholder ``-pref - 1``. ``literal`` is the canonical literal tree of :mod:`.literals`;
-``payload`` is
-the base64 bytes of a small embedded array. The parser never imports or calls anything named in a
-log.
+Ids count up from 0 in line order and a ref must point backwards, so the log is a DAG by construction and
+parsing is one linear pass. In a patch, ``pref >= 0`` is an earlier template node and ``pref < 0``
+placeholder ``-pref - 1``. ``literal`` is the canonical literal tree of :mod:`.literals`; ``payload`` is
+the base64 bytes of a small embedded array. The parser never imports or calls anything named in a log.
 """
 
 from __future__ import annotations

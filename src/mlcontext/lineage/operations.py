@@ -1,9 +1,8 @@
 """The registry of operations that recompute (and later, reuse) may execute, by opcode.
 
-Only functions registered here ever run when a log is recomputed: an opcode read from a log is a key
-into this table, never an import path, so a hostile log cannot call anything else. The
-traced-operation
-layer (:mod:`mlcontext.ops`) fills the table; this layer only reads it.
+Only functions registered here ever run when a log is recomputed: an opcode read from a log is a key into
+this table, never an import path, so a hostile log cannot call anything else. The traced-operation layer
+(:mod:`mlcontext.ops`) fills the table; this layer only reads it.
 """
 
 from __future__ import annotations

@@ -1,12 +1,10 @@
 """Dedup patches: the lineage of a loop body or step call, recorded once per distinct control path.
 
-A patch is a template: a list of nodes ``(opcode, refs, literals)`` in execution order, where a ref
-``>= 0`` points to an earlier node and a ref ``< 0`` to placeholder ``-ref - 1`` (a value that came
-from
-outside the body), and number literals are holes (``("h", j)``). ``outputs`` names the nodes whose
-values outlive the body. A patch is identified by the hash of its template, so the same body
-recorded in
-two processes is the same patch.
+A patch is a template: a list of nodes ``(opcode, refs, literals)`` in execution order, where a ref ``>=
+0`` points to an earlier node and a ref ``< 0`` to placeholder ``-ref - 1`` (a value that came from
+outside the body), and number literals are holes (``("h", j)``). ``outputs`` names the nodes whose values
+outlive the body. A patch is identified by the hash of its template, so the same body recorded in two
+processes is the same patch.
 """
 
 from __future__ import annotations

@@ -1,10 +1,9 @@
 """Recompute values from lineage: replay a log (or items) through the registered operations only.
 
-Leaves are found, in this order, in the payload embedded in the log (small constants), in ``inputs``
-by leaf name or by content hash, and through ``resolver(content_hash)`` (the tracking layer plugs
-the
-artifact store in here). A value handed in must have the recorded content hash. Intermediate values
-are dropped as soon as their last reader has run, so long loops recompute in bounded memory.
+Leaves are found, in this order, in the payload embedded in the log (small constants), in ``inputs`` by
+leaf name or by content hash, and through ``resolver(content_hash)`` (the tracking layer plugs the
+artifact store in here). A value handed in must have the recorded content hash. Intermediate values are
+dropped as soon as their last reader has run, so long loops recompute in bounded memory.
 """
 
 from __future__ import annotations

@@ -1,12 +1,10 @@
 """The dispatcher: every traced operation passes through here, and is executed in one place.
 
-``ufunc_call`` (NEP 13), ``function_call`` (NEP 18), ``method_call`` and ``inplace_call`` turn a
-call
-into ``(opcode, input items, literals)``, make its lineage item, then run it with :func:`execute` —
-the
-single point where a traced operation runs, so the reuse layer can probe a cache by the item's hash
-first (:func:`set_executor`). Functions without a registered operation are computed on plain values
-with an opaque item and one :class:`~mlcontext.errors.UnhandledOperationWarning` per function.
+``ufunc_call`` (NEP 13), ``function_call`` (NEP 18), ``method_call`` and ``inplace_call`` turn a call
+into ``(opcode, input items, literals)``, make its lineage item, then run it with :func:`execute` — the
+single point where a traced operation runs, so the reuse layer can probe a cache by the item's hash first
+(:func:`set_executor`). Functions without a registered operation are computed on plain values with an
+opaque item and one :class:`~mlcontext.errors.UnhandledOperationWarning` per function.
 """
 
 from __future__ import annotations

@@ -1,12 +1,9 @@
 """The registry of handled NumPy functions: ufunc families from tables, functions by name.
 
-Every handled function gets a stable opcode — ``numpy.<ufunc name>`` (``.reduce``, ``.accumulate`` …
-for ufunc methods), ``numpy.<path>`` for functions (``numpy.linalg.solve``),
-``numpy.ndarray.<name>``
-for methods — and an :class:`~mlcontext.lineage.operations.Operation` that recompute executes.
-In-place
-functions (``np.copyto``, ``ndarray.sort``, ``ufunc.at`` …) are registered as functional versions
-that
+Every handled function gets a stable opcode — ``numpy.<ufunc name>`` (``.reduce``, ``.accumulate`` … for
+ufunc methods), ``numpy.<path>`` for functions (``numpy.linalg.solve``), ``numpy.ndarray.<name>`` for
+methods — and an :class:`~mlcontext.lineage.operations.Operation` that recompute executes. In-place
+functions (``np.copyto``, ``ndarray.sort``, ``ufunc.at`` …) are registered as functional versions that
 return a new value; the dispatcher rebinds the target to it.
 """
 

@@ -1,13 +1,11 @@
 """Traced random generation: ``mc.random.default_rng(seed)``, a generator whose draws have lineage.
 
-The generator's state is itself a lineage value. The leaf ``numpy.random.default_rng`` records the
-seed
-— for ``seed=None`` the 128-bit entropy NumPy drew from the OS — so the state is known exactly. Each
-draw is an item ``numpy.random.Generator.<method>(state, args…)`` with two outputs: the drawn values
-and the next state, to which the generator is rebound. Recompute replays draws from the recorded
-state
-with the very same PCG64 stream, so values are bit-identical; two draws are equal items only if they
-start from the same state with the same arguments, which is exactly when their values are equal.
+The generator's state is itself a lineage value. The leaf ``numpy.random.default_rng`` records the seed —
+for ``seed=None`` the 128-bit entropy NumPy drew from the OS — so the state is known exactly. Each draw
+is an item ``numpy.random.Generator.<method>(state, args…)`` with two outputs: the drawn values and the
+next state, to which the generator is rebound. Recompute replays draws from the recorded state with the
+very same PCG64 stream, so values are bit-identical; two draws are equal items only if they start from
+the same state with the same arguments, which is exactly when their values are equal.
 """
 
 from __future__ import annotations

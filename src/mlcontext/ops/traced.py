@@ -1,13 +1,10 @@
 """The traced array: an ndarray value plus the lineage item that produced it.
 
 It implements NumPy's override protocols — ``__array_ufunc__`` (NEP 13) for ufuncs and all operators
-(through :class:`numpy.lib.mixins.NDArrayOperatorsMixin`), ``__array_function__`` (NEP 18) for the
-rest of
-the API — and hands every call to one dispatcher (:mod:`.dispatch`). Values are never mutated in
-place:
-assignment, ``out=`` and other in-place operations compute a new value and rebind the array to it
-with a
-new lineage item (copy-on-write), so no value ever disagrees with its lineage.
+(through :class:`numpy.lib.mixins.NDArrayOperatorsMixin`), ``__array_function__`` (NEP 18) for the rest
+of the API — and hands every call to one dispatcher (:mod:`.dispatch`). Values are never mutated in
+place: assignment, ``out=`` and other in-place operations compute a new value and rebind the array to it
+with a new lineage item (copy-on-write), so no value ever disagrees with its lineage.
 """
 
 from __future__ import annotations
@@ -29,8 +26,7 @@ class TracedArray(NDArrayOperatorsMixin):
     """An array whose lineage is traced operation by operation.
 
     Create one with :func:`mlcontext.array`; use it with plain NumPy code. ``np.asarray(t)`` gives
-    the
-    (read-only) plain value, ``t.lineage`` its :class:`~mlcontext.lineage.Item`.
+    the (read-only) plain value, ``t.lineage`` its :class:`~mlcontext.lineage.Item`.
     """
 
     __slots__ = ("_data", "_item", "__weakref__")

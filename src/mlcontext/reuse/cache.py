@@ -13,7 +13,6 @@ or, if the producer :meth:`abandon`\\ s it (it failed), compute it themselves.
 from __future__ import annotations
 
 import threading
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -356,6 +355,3 @@ def _nbytes(value: Any) -> int:
         return sum(_nbytes(v) for v in value)
     return 64
 
-
-def now() -> float:
-    return time.perf_counter()

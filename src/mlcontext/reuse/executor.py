@@ -321,8 +321,4 @@ def _owned_blocks(item: Item, args: tuple) -> tuple:
     return (type(args[0])(blocks), *args[1:])
 
 
-def cache_of(executor: Any) -> LineageCache | None:
-    return executor.cache if isinstance(executor, ReuseExecutor) else None
-
-
-__all__ += ["cache_of", "Rewritten"]
+__all__ += ["Rewritten"]

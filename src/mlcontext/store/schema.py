@@ -162,7 +162,7 @@ class DatasetVersion(Base):
 
     ``content_hash`` identifies the data (a file's bytes, or a frame's columnwise fingerprint);
     ``artifact_hash`` is where its bytes are stored. ``profile`` is the application context (schema
-    and per-column statistics, :mod:`mlcontext.insight.profile`).
+    and per-column statistics, :mod:`mlcontext.tracking.profile`).
     """
 
     __tablename__ = "dataset_versions"

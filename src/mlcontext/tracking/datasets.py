@@ -24,11 +24,11 @@ import pandas as pd
 
 from ..errors import MLContextError, NotFoundError, TestSetOveruseWarning
 from ..fingerprint import hash_frame
-from ..insight.profile import Profile, profile
 from ..names import check_name
 from ..store import Store
 from ..store.context import ROLES, ContextStore, VersionRow
 from .derivation import lineage_leaves, plain_value, record_output
+from .profile import Profile, profile
 from .run import active_run
 from .stores import get_store
 
