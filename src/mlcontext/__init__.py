@@ -25,6 +25,8 @@ from .errors import (
     StoreError,
     TestSetOveruseWarning,
     UnhandledOperationWarning,
+    UnsafeArchiveError,
+    UntrustedArtifactError,
 )
 from .insight.diff import DatasetDiff, ModelDiff, diff
 from .insight.diff import drift_of as drift  # accepts dataset refs as well as frames
@@ -84,7 +86,7 @@ __all__ = [
     "MLContextError", "ConfigError", "ParamError", "InvalidNameError", "RunError", "StoreError",
     "SchemaOutdatedError", "ReadOnlyStoreError", "NotFoundError", "ArtifactCorruptedError",
     "LineageError", "FingerprintError", "MLContextWarning", "UnhandledOperationWarning",
-    "TestSetOveruseWarning",
+    "TestSetOveruseWarning", "UnsafeArchiveError", "UntrustedArtifactError",
     # runs, params, metrics, artifacts, stores
     "run", "Run", "active_run", "log", "param", "artifact", "loop", "current_loops", "runs", "metrics",
     "get_run", "load_artifact", "get_store", "set_store", "use_store", "Store", "ArtifactRef",

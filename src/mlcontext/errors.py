@@ -11,7 +11,9 @@
      │    ├── SchemaOutdatedError              the store's schema is older than this library
      │    ├── ReadOnlyStoreError  (PermissionError)
      │    ├── NotFoundError       (LookupError) no such run, artifact, version
-     │    └── ArtifactCorruptedError           stored bytes do not match their content hash
+     │    ├── ArtifactCorruptedError           stored bytes do not match their content hash
+     │    ├── UnsafeArchiveError                a recorded archive or path would leave its destination
+     │    └── UntrustedArtifactError (PermissionError) loading it would run code its writer chose
      ├── LineageError           (ValueError)   malformed lineage, log or recompute input
      └── FingerprintError       (TypeError)    a value that cannot be hashed deterministically
 
@@ -35,6 +37,8 @@ __all__ = [
     "ReadOnlyStoreError",
     "NotFoundError",
     "ArtifactCorruptedError",
+    "UnsafeArchiveError",
+    "UntrustedArtifactError",
     "LineageError",
     "FingerprintError",
     "MLContextWarning",
@@ -81,6 +85,16 @@ class NotFoundError(StoreError, LookupError):
 
 class ArtifactCorruptedError(StoreError):
     """Bytes read back from the artifact store do not match their content hash."""
+
+
+class UnsafeArchiveError(StoreError):
+    """A recorded archive (a code snapshot, a stored folder) holds a path or link leading outside the
+    folder it is restored into, or into ``.git``."""
+
+
+class UntrustedArtifactError(StoreError, PermissionError):
+    """An artifact can only be loaded by running code its writer chose (a pickle), and the reader has
+    not said it trusts that writer (``trusted=True``)."""
 
 
 class LineageError(MLContextError, ValueError):

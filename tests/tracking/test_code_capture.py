@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mlcontext.errors import ArtifactCorruptedError, ConfigError, MLContextError
+from mlcontext.errors import ArtifactCorruptedError, ConfigError, MLContextError, UnsafeArchiveError
 from mlcontext.fingerprint import hash_bytes
 from mlcontext.tracking.code import CodeSnapshot, capture_code, restore_code
 
@@ -230,7 +230,7 @@ def test_restore_errors(repo: Path, tmp_path: Path) -> None:
     with pytest.raises(MLContextError, match="does not apply"):
         restore_code(bad_diff, tmp_path / "r2")
     escape = CodeSnapshot(kind="none", untracked={"../evil": b"x"})
-    with pytest.raises(ConfigError, match="outside"):
+    with pytest.raises(UnsafeArchiveError, match="outside"):
         restore_code(escape, tmp_path / "r3")
 
 

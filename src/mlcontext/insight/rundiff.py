@@ -86,6 +86,10 @@ def code_diff(store: Store, a: RunRecord, b: RunRecord) -> str:
 def _restore(store: Store, record: RunRecord, dest: Path) -> Path:
     if record.code_hash is None:
         raise ValueError(f"run {record.id[:8]} recorded no code")
-    restore_code(CodeSnapshot.from_archive(store.artifacts.get(record.code_hash)), dest)
+    # git diff --no-index compares links as links (their target text) and never follows them, so
+    # links leaving the temporary folder are kept: a repository's `data -> /mnt/data` still diffs.
+    # Writes through links, `..` paths and .git are refused by restore_code whatever this says.
+    snapshot = CodeSnapshot.from_archive(store.artifacts.get(record.code_hash))
+    restore_code(snapshot, dest, outside_links="keep")
     shutil.rmtree(dest / ".git", ignore_errors=True)  # compare the source trees, not git's files
     return dest

@@ -35,8 +35,9 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Literal
 
-from ..errors import ArtifactCorruptedError, ConfigError, NotFoundError, StoreError
+from ..errors import ArtifactCorruptedError, ConfigError, NotFoundError, StoreError, UnsafeArchiveError
 from ..fingerprint import hash_bytes
+from .safe_tree import escaping_links, make_link, write_file
 
 __all__ = [
     "CodeSnapshot",
@@ -101,6 +102,9 @@ class CodeSnapshot:
         ``kind == "script"``, and for a git-ignored (or size-skipped) script inside a repository.
     warnings : tuple of str
         What could not be captured, and why.
+    links : Mapping[str, str]
+        Untracked symbolic links (repository-relative POSIX path -> the link's target text). Only
+        the target text is recorded, never what it points to; restore recreates them as links.
     """
 
     kind: Literal["git", "script", "none"]
@@ -114,6 +118,7 @@ class CodeSnapshot:
     script_hash: str | None = None
     script_source: bytes | None = None
     warnings: tuple[str, ...] = ()
+    links: Mapping[str, str] = field(default_factory=dict, hash=False)
 
     def archive(self) -> bytes:
         """Serialise to a deterministic uncompressed tar (equal snapshots give equal bytes).
@@ -155,7 +160,8 @@ class CodeSnapshot:
             manifest = json.loads(members["manifest.json"])
             if manifest.get("format") != ARCHIVE_FORMAT:
                 raise ValueError(f"unknown format {manifest.get('format')!r}")
-            paths = manifest["untracked"]
+            paths, links = manifest["untracked"], manifest.get("links", {})
+            _check_manifest_types(manifest, paths, links)
             return cls(
                 kind=manifest["kind"],
                 repo_root=manifest["repo_root"],
@@ -168,9 +174,27 @@ class CodeSnapshot:
                 script_hash=manifest["script_hash"],
                 script_source=members["script"] if manifest["script_source"] else None,
                 warnings=tuple(manifest["warnings"]),
+                links=dict(links),
             )
-        except (KeyError, ValueError, TypeError) as exc:
+        except (KeyError, ValueError, TypeError, AttributeError) as exc:
             raise ArtifactCorruptedError(f"not a valid code snapshot archive: {exc!r}") from exc
+
+
+def _check_manifest_types(manifest: dict, paths: object, links: object) -> None:
+    """Types only (a crafted manifest must fail here, not deep inside a restore); the safety of the
+    paths themselves is checked where they are written (:mod:`.safe_tree`)."""
+    if manifest["kind"] not in ("git", "script", "none"):
+        raise ValueError(f"unknown snapshot kind {manifest['kind']!r}")
+    if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths) \
+            or len(set(paths)) != len(paths):
+        raise ValueError("'untracked' must be a list of distinct path strings")
+    if not isinstance(links, dict) or not all(isinstance(v, str) for v in links.values()):
+        raise ValueError("'links' must map paths to target strings")
+    for key in ("repo_root", "commit", "branch", "script_path", "script_hash"):
+        if manifest[key] is not None and not isinstance(manifest[key], str):
+            raise ValueError(f"{key!r} must be a string or null")
+    if not isinstance(manifest["warnings"], list) or not isinstance(manifest["dirty"], bool):
+        raise ValueError("'warnings' must be a list and 'dirty' a boolean")
 
 
 def _manifest_bytes(snapshot: CodeSnapshot, paths: list[str]) -> bytes:
@@ -187,6 +211,8 @@ def _manifest_bytes(snapshot: CodeSnapshot, paths: list[str]) -> bytes:
         "script_source": snapshot.script_source is not None,
         "warnings": list(snapshot.warnings),
     }
+    if snapshot.links:  # only when present: snapshots without links keep their bytes (and hash)
+        manifest["links"] = dict(sorted(snapshot.links.items()))
     # ensure_ascii keeps undecodable file names (lone surrogates from os.fsdecode) round-trippable.
     return json.dumps(manifest, sort_keys=True, ensure_ascii=True, indent=1).encode("ascii")
 
@@ -226,8 +252,13 @@ class _Git:
     env: Mapping[str, str]
 
     @classmethod
-    def at(cls, cwd: Path, *, ceiling: bool = False) -> _Git:
+    def at(cls, cwd: Path, *, ceiling: bool = False, restoring: bool = False) -> _Git:
         env = {k: v for k, v in os.environ.items() if k not in _REPO_LOCATING_VARS}
+        if restoring:
+            # The repository URL comes from a recorded snapshot: never let it pick a transport that
+            # runs a command (ext::), whatever the user's own configuration allows.
+            env.update(GIT_CONFIG_COUNT="1",
+                       GIT_CONFIG_KEY_0="protocol.ext.allow", GIT_CONFIG_VALUE_0="never")
         env["GIT_OPTIONAL_LOCKS"] = "0"  # status must not take index.lock from a concurrent commit
         env["GIT_TERMINAL_PROMPT"] = "0"
         if ceiling and cwd.parent != cwd:
@@ -319,9 +350,11 @@ def _diff(git: _Git, commit: str | None) -> bytes:
 
 def _read_untracked(
     root: Path, paths: Sequence[str], max_file: int, max_total: int
-) -> tuple[dict[str, bytes], list[str]]:
-    """Read untracked files in sorted order within the caps; return them and the skip reasons."""
+) -> tuple[dict[str, bytes], dict[str, str], list[str]]:
+    """Read untracked files in sorted order within the caps; return them, the untracked links
+    (their target text, never followed) and the skip reasons."""
     files: dict[str, bytes] = {}
+    links: dict[str, str] = {}
     skipped: list[str] = []
     total = 0
     for rel in sorted(paths):
@@ -331,13 +364,15 @@ def _read_untracked(
         except OSError as exc:
             reason = f"unreadable ({exc.strerror})"
         else:
-            if rel.endswith("/") or not stat.S_ISREG(info.st_mode):
-                reason = "not a regular file (symlink, nested repository, ...)"
+            if stat.S_ISLNK(info.st_mode) and not rel.endswith("/"):
+                reason = _read_link(root, rel, links)
+            elif rel.endswith("/") or not stat.S_ISREG(info.st_mode):
+                reason = "not a regular file (nested repository, socket, ...)"
             elif info.st_size > max_file:
                 reason = f"{info.st_size} bytes > {max_file} per-file cap"
             elif total + info.st_size > max_total:
                 reason = f"total untracked bytes would exceed {max_total} cap"
-        if reason is None:
+        if reason is None and rel not in links:
             try:
                 data = (root / rel).read_bytes()
             except OSError as exc:
@@ -347,7 +382,16 @@ def _read_untracked(
                 total += len(data)
         if reason is not None:
             skipped.append(f"untracked file {rel!r} skipped: {reason}")
-    return files, skipped
+    return files, links, skipped
+
+
+def _read_link(root: Path, rel: str, links: dict[str, str]) -> str | None:
+    """Record the link ``rel``'s target text in ``links``; or say why it is skipped."""
+    try:
+        links[rel] = os.readlink(root / rel)
+    except OSError as exc:
+        return f"unreadable link ({exc.strerror})"
+    return None
 
 
 def _summarise(skipped: list[str]) -> list[str]:
@@ -444,7 +488,7 @@ def _capture_git(
     git = _Git.at(root, ceiling=True)
     script_path = script.relative_to(root).as_posix() if script is not None else None
     status, diff, ignored = _query_git(git, script_path)
-    untracked, skipped = _read_untracked(root, status.untracked, max_file, max_total)
+    untracked, links, skipped = _read_untracked(root, status.untracked, max_file, max_total)
     warnings.extend(_summarise(skipped))
     warnings.extend(f"submodule {p!r} changes are not captured" for p in status.submodules)
     script_source = None
@@ -457,7 +501,7 @@ def _capture_git(
         kind="git", repo_root=str(root), commit=status.commit, branch=status.branch,
         dirty=status.tracked_changes or bool(status.untracked), diff=diff, untracked=untracked,
         script_path=script_path, script_hash=hash_bytes(source) if source is not None else None,
-        script_source=script_source, warnings=tuple(warnings),
+        script_source=script_source, warnings=tuple(warnings), links=links,
     )
 
 
@@ -498,12 +542,24 @@ def restore_code(
     dest: str | os.PathLike[str],
     *,
     repo: str | os.PathLike[str] | None = None,
+    outside_links: Literal["refuse", "keep"] = "refuse",
 ) -> Path:
     """Recreate the tree a run executed in ``dest`` (which must not exist or be empty).
 
     For ``kind == "git"``: clone ``repo`` (default ``snapshot.repo_root``; a path or URL), check
-    out ``commit`` (on ``branch`` when known), apply ``diff`` and write the untracked files.
-    Outside git: write the script under its file name.
+    out ``commit`` (on ``branch`` when known), apply ``diff``, write the untracked files and
+    recreate the untracked links. Outside git: write the script under its file name.
+
+    Nothing is ever written outside ``dest`` or into its ``.git``: paths with ``..`` or absolute
+    paths are refused, links are recreated as links and never followed (a write whose path crosses
+    a link is refused), and ``git apply`` refuses the same for the diff (see ``docs/security.md``).
+
+    Parameters
+    ----------
+    outside_links : {"refuse", "keep"}
+        What to do when the restored tree holds links that resolve outside ``dest`` (from the
+        commit, the diff or the recorded links): ``"refuse"`` removes them and raises; ``"keep"``
+        keeps them (for a reader who only compares trees and never follows links).
 
     Raises
     ------
@@ -513,6 +569,9 @@ def restore_code(
         The repository cannot be cloned or does not contain ``commit``.
     StoreError
         The recorded diff does not apply.
+    UnsafeArchiveError
+        The snapshot names a path outside ``dest``, inside ``.git``, or through a link; or, with
+        ``outside_links="refuse"``, the restored tree links outside ``dest``.
     """
     dest = Path(dest)
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
@@ -522,11 +581,38 @@ def restore_code(
     else:
         dest.mkdir(parents=True, exist_ok=True)
     for rel, data in snapshot.untracked.items():
-        _write_inside(dest, rel, data)
+        write_file(dest, rel, data)
+    for rel, target in snapshot.links.items():
+        make_link(dest, rel, target)
     if snapshot.script_source is not None and snapshot.script_path is not None:
-        rel = snapshot.script_path if snapshot.kind == "git" else Path(snapshot.script_path).name
-        _write_inside(dest, rel, snapshot.script_source)
+        rel = snapshot.script_path if snapshot.kind == "git" else PurePosixPath(snapshot.script_path).name
+        write_file(dest, rel, snapshot.script_source)
+    if outside_links == "refuse":
+        _refuse_escaping_links(dest)
     return dest
+
+
+def _refuse_escaping_links(dest: Path) -> None:
+    escaping = escaping_links(dest)
+    if not escaping:
+        return
+    for rel in escaping:
+        (dest / rel).unlink()  # removes the link itself; its target is never touched
+    shown = ", ".join(repr(r) for r in escaping[:5]) + (" ..." if len(escaping) > 5 else "")
+    raise UnsafeArchiveError(
+        f"the restored tree in {str(dest)!r} had {len(escaping)} link(s) resolving outside it "
+        f"({shown}); they were removed. Pass outside_links='keep' to keep links you trust")
+
+
+def _check_revision(snapshot: CodeSnapshot) -> None:
+    """Refuse a commit or branch that git could read as an option (``--upload-pack=...`` runs a
+    command in ``git fetch``): a recorded snapshot is data, never command-line syntax."""
+    commit, branch = snapshot.commit or "", snapshot.branch
+    if len(commit) not in (40, 64) or any(c not in "0123456789abcdef" for c in commit):
+        raise UnsafeArchiveError(f"refusing to restore: {commit!r} is not a commit id")
+    if branch is not None and (not branch or branch.startswith("-") or
+                               any(c.isspace() or ord(c) < 32 or c in "~^:?*[\\" for c in branch)):
+        raise UnsafeArchiveError(f"refusing to restore: {branch!r} is not a branch name")
 
 
 def _restore_git(snapshot: CodeSnapshot, dest: Path, repo: str | os.PathLike[str] | None) -> None:
@@ -552,9 +638,10 @@ def _restore_git(snapshot: CodeSnapshot, dest: Path, repo: str | os.PathLike[str
 
 
 def _checkout(snapshot: CodeSnapshot, dest: Path, source: str) -> None:
+    _check_revision(snapshot)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    _Git.at(dest.parent).run("clone", "--quiet", "--no-checkout", "--", source, str(dest))
-    git = _Git.at(dest)
+    _Git.at(dest.parent, restoring=True).run("clone", "--quiet", "--no-checkout", "--", source, str(dest))
+    git = _Git.at(dest, restoring=True)
     target = ["-B", snapshot.branch] if snapshot.branch else ["--detach"]
     try:
         git.run("checkout", "--quiet", *target, snapshot.commit or "")
@@ -562,14 +649,3 @@ def _checkout(snapshot: CodeSnapshot, dest: Path, source: str) -> None:
         # A local clone copies every object, but a remote one only what its refs reach.
         git.run("fetch", "--quiet", "origin", snapshot.commit or "")
         git.run("checkout", "--quiet", *target, snapshot.commit or "")
-
-
-def _write_inside(dest: Path, rel: str, data: bytes) -> None:
-    """Write ``data`` at ``dest/rel``, refusing paths that would leave ``dest``."""
-    parts = PurePosixPath(rel).parts
-    if not parts or PurePosixPath(rel).is_absolute() or ".." in parts:
-        raise ConfigError(f"refusing to write {rel!r} outside the restore destination")
-    target = dest.joinpath(*parts)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(data)
-
