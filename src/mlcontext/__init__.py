@@ -72,7 +72,7 @@ def _cache_frames_and_fits() -> None:
 
     from .ops.pandas_frame import freeze_frame
     from .ops.sklearn_steps import Fitted, freeze_estimator
-    from .reuse.executor import register_freezer
+    from .reuse.freeze import register_freezer
 
     register_freezer(pandas.DataFrame, freeze_frame)
     register_freezer(pandas.Series, freeze_frame)

@@ -116,39 +116,8 @@ def test_delayed_admission_a_pipeline_without_redundancy_keeps_nothing(check) ->
     assert np.array_equal(first, again)
 
 
-def test_operations_cheaper_than_a_probe_stop_being_probed(check) -> None:
-    from mlcontext.ops import dispatch
-    from mlcontext.reuse.executor import CHEAP_AFTER
-
-    big = mc.array(RNG.normal(size=(20_000, 200)))
-    with mc.reuse("hybrid", min_compute_s=1e-3, eager_s_per_byte=0.0):  # tiny ops: always "cheap"
-        v = mc.array(np.zeros(4))
-        for _ in range(3 * CHEAP_AFTER):
-            v = v + 1.0
-        runs = [n for sig, n in dispatch._executor._cheap.items() if sig[0] == "numpy.add"]
-        assert max(runs) >= 2 * CHEAP_AFTER  # learned: no probe, no hash, no admission any more
-        with mc.reuse_events() as events:
-            v = v + 1.0
-            big.T @ big  # other shapes of another opcode: still probed and cached ...
-            big.T @ big  # ... and reused
-    assert np.array_equal(np.asarray(v), np.full(4, 3 * CHEAP_AFTER + 1.0))
-    assert [(e.kind, e.name) for e in events if e.name in ("numpy.add", "numpy.matmul")] == [
-        ("computed", "numpy.add"), ("computed", "numpy.matmul"), ("reused", "numpy.matmul")]
-
-
-def test_an_expensive_call_with_the_shapes_of_cheap_ones_is_still_reused(check) -> None:
-    """Cheapness is learned per opcode and argument shapes: a (1000,1) @ (1,1000) outer product is
-    not mistaken for the many 1000-vector dot products that ran before it; frames, lists and
-    deferred stacks are always probed."""
-    with mc.reuse("hybrid", min_compute_s=1e-3, eager_s_per_byte=0.0):
-        vs = [mc.array(RNG.normal(size=1000)) for _ in range(40)]
-        for a, b in zip(vs, vs[1:], strict=False):
-            a @ b
-        u, w = mc.array(RNG.normal(size=(2000, 1))), mc.array(RNG.normal(size=(1, 2000)))
-        with mc.reuse_events() as events:
-            for _ in range(3):
-                u @ w
-    assert [e.kind for e in events if e.name == "numpy.matmul"] == ["computed", "reused", "reused"]
+# The two tests of learned cheapness (operations cheaper than a probe stop being probed; an
+# expensive call with the shapes of cheap ones is still reused) run on a fake clock in test_rules.py.
 
 
 def test_a_cheap_input_of_a_value_cached_at_once_is_kept_with_it(check) -> None:

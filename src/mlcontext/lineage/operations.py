@@ -1,8 +1,13 @@
-"""The registry of operations that recompute (and later, reuse) may execute, by opcode.
+"""The registry of operations that recompute and reuse may execute, by opcode, with their traits.
 
-Only functions registered here ever run when a log is recomputed: an opcode read from a log is a key into
-this table, never an import path, so a hostile log cannot call anything else. The traced-operation layer
-(:mod:`mlcontext.ops`) fills the table; this layer only reads it.
+Only functions registered here ever run when a log is recomputed: an opcode read from a log is a key
+into this table, never an import path, so a hostile log cannot call anything else. The
+traced-operation layer (:mod:`mlcontext.ops`) fills the table; this layer only reads it.
+
+Each operation declares its reuse :class:`Traits` when it is registered (pint's operation families
+are the model): whether its result is determined by its inputs, its shape family (a stack, a
+transpose, a matrix product, a slice, an elementwise ufunc) and a cost class. The reuse layer reads
+the traits, never opcode names, so renaming an operation cannot silently switch a rewrite off.
 """
 
 from __future__ import annotations
@@ -16,7 +21,45 @@ import numpy as np
 from ..errors import LineageError
 
 __all__ = ["Operation", "OPERATIONS", "register_operation", "operation", "fresh_out", "SOURCES",
-           "register_source"]
+           "register_source", "Traits", "traits_of", "STACK", "TRANSPOSE", "PRODUCT", "SLICE",
+           "ELEMENTWISE", "VIEW", "LINEAR", "HEAVY"]
+
+# Shape families the partial-reuse rewrites know (``Traits.family``).
+STACK = "stack"  # concatenation of blocks along one axis (hstack, vstack, concatenate, column_stack)
+TRANSPOSE = "transpose"  # the transpose of one 2-D argument
+PRODUCT = "product"  # a matrix product of two arguments (matmul, dot)
+SLICE = "slice"  # indexing a value (a[key])
+ELEMENTWISE = "elementwise"  # a ufunc applied element by element, one output
+
+# Cost classes (``Traits.cost``): what computing the value costs relative to its inputs' size.
+VIEW = "view"  # nothing, or a copy at most (transpose, slicing)
+LINEAR = "linear"  # one pass over the inputs (elementwise, stacks, reductions)
+HEAVY = "heavy"  # more than a pass (products, solvers, decompositions, fits)
+
+
+@dataclass(frozen=True, slots=True)
+class Traits:
+    """What the reuse layer may assume of an operation.
+
+    Attributes
+    ----------
+    deterministic : bool
+        The result is determined by the operation's lineage (inputs and literals). False for draws
+        of randomness: they are never probed or cached.
+    family : str or None
+        One of :data:`STACK`, :data:`TRANSPOSE`, :data:`PRODUCT`, :data:`SLICE`,
+        :data:`ELEMENTWISE`, or None (no rewrite applies).
+    cost : str
+        :data:`VIEW`, :data:`LINEAR` or :data:`HEAVY` (documentation of the cost class; the cache
+        measures the actual time).
+    """
+
+    deterministic: bool = True
+    family: str | None = None
+    cost: str = LINEAR
+
+
+DEFAULT_TRAITS = Traits()
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,16 +71,24 @@ class Operation:
     # ``out=`` buffers are always replaced by fresh copies before ``fn`` runs, so an operation never
     # writes into a value that other items still describe; True marks ufuncs, whose ``out`` is a tuple.
     fresh_out: bool = False
+    traits: Traits = DEFAULT_TRAITS
 
 
 OPERATIONS: dict[str, Operation] = {}
 
 
-def register_operation(opcode: str, fn: Callable[..., Any], *, fresh_out: bool = False) -> Operation:
-    """Register ``fn`` under ``opcode`` (re-registering the same opcode replaces it)."""
-    op = Operation(opcode, fn, fresh_out)
+def register_operation(opcode: str, fn: Callable[..., Any], *, fresh_out: bool = False,
+                       traits: Traits = DEFAULT_TRAITS) -> Operation:
+    """Register ``fn`` under ``opcode`` with its reuse ``traits`` (re-registering replaces it)."""
+    op = Operation(opcode, fn, fresh_out, traits)
     OPERATIONS[opcode] = op
     return op
+
+
+def traits_of(opcode: str) -> Traits:
+    """The traits ``opcode`` was registered with (an unregistered opcode has the defaults)."""
+    op = OPERATIONS.get(opcode)
+    return DEFAULT_TRAITS if op is None else op.traits
 
 
 def fresh_out(out: Any, ufunc: bool = True) -> Any:

@@ -16,7 +16,18 @@ from typing import Any
 
 import numpy as np
 
-from ..lineage.operations import register_operation
+from ..lineage.operations import (
+    ELEMENTWISE,
+    HEAVY,
+    LINEAR,
+    PRODUCT,
+    SLICE,
+    STACK,
+    TRANSPOSE,
+    VIEW,
+    Traits,
+    register_operation,
+)
 from .dispatch import CALL_OPS, HANDLED, INPLACE_FUNCS, UFUNC_OPS
 
 __all__ = ["implements", "FUNCTIONS", "UFUNC_METHODS"]
@@ -26,12 +37,42 @@ def implements(*funcs: Any, opcode: str) -> Callable[[Callable[..., Any]], Calla
     """Register ``fn`` as operation ``opcode`` for the NumPy functions ``funcs`` (as dask does)."""
 
     def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
-        op = register_operation(opcode, fn)
+        op = register_operation(opcode, fn, traits=TRAITS.get(opcode, _default_traits(opcode)))
         for f in funcs:
             HANDLED.setdefault(f, op)
         return fn
 
     return decorate
+
+
+# -- reuse traits (see mlcontext.lineage.operations.Traits) ------------------------------------------
+
+_STACK, _TRANSPOSE = Traits(family=STACK), Traits(family=TRANSPOSE, cost=VIEW)
+_PRODUCT, _HEAVY = Traits(family=PRODUCT, cost=HEAVY), Traits(cost=HEAVY)
+TRAITS: dict[str, Traits] = {
+    "numpy.hstack": _STACK, "numpy.vstack": _STACK, "numpy.concatenate": _STACK,
+    "numpy.column_stack": _STACK,
+    "numpy.transpose": _TRANSPOSE, "numpy.ndarray.transpose": _TRANSPOSE,
+    "numpy.matmul": _PRODUCT, "numpy.dot": _PRODUCT, "numpy.ndarray.dot": _PRODUCT,
+    "numpy.ndarray.__getitem__": Traits(family=SLICE, cost=VIEW),
+}
+
+
+def _default_traits(opcode: str) -> Traits:
+    if opcode.startswith(("numpy.linalg.", "numpy.fft.")) or opcode in (
+            "numpy.tensordot", "numpy.einsum", "numpy.kron", "numpy.outer", "numpy.inner"):
+        return _HEAVY
+    return Traits(cost=LINEAR)
+
+
+def _ufunc_traits(uf: np.ufunc, method: str, opcode: str) -> Traits:
+    if opcode in TRAITS:
+        return TRAITS[opcode]
+    # Elementwise: a plain call of a ufunc with one output and no core dimensions (a gufunc such
+    # as matmul or vecdot contracts axes: applying it block by block would be wrong).
+    if method == "__call__" and uf.nout == 1 and uf.nin in (1, 2) and uf.signature is None:
+        return Traits(family=ELEMENTWISE)
+    return Traits(cost=HEAVY if uf.signature is not None else LINEAR)
 
 
 # -- ufuncs: every ufunc in the numpy namespace, registered from the namespace table ---------------
@@ -56,8 +97,9 @@ def _register_ufuncs() -> None:
             if method != "__call__" and (uf.nin != 2 or uf.nout != 1):
                 continue
             suffix = "" if method == "__call__" else "." + method
-            op = register_operation(f"numpy.{uf.__name__}{suffix}", _ufunc_fn(uf, method),
-                                    fresh_out=True)
+            opcode = f"numpy.{uf.__name__}{suffix}"
+            op = register_operation(opcode, _ufunc_fn(uf, method), fresh_out=True,
+                                    traits=_ufunc_traits(uf, method, opcode))
             UFUNC_OPS[(uf, method)] = op
             if method == "__call__":
                 CALL_OPS[uf] = op
@@ -126,8 +168,10 @@ def _register_methods() -> None:
     from .traced import METHODS
 
     for name in METHODS:
-        register_operation(f"numpy.ndarray.{name}", _Method(name))
-    register_operation("numpy.ndarray.__getitem__", operator.getitem)
+        opcode = f"numpy.ndarray.{name}"
+        register_operation(opcode, _Method(name), traits=TRAITS.get(opcode, _default_traits(opcode)))
+    register_operation("numpy.ndarray.__getitem__", operator.getitem,
+                       traits=TRAITS["numpy.ndarray.__getitem__"])
 
 
 def _functional(mutate: Callable[..., Any]) -> Callable[..., Any]:

@@ -19,7 +19,7 @@ from ..lineage import nondeterminism
 from ..lineage.dedup import bind
 from ..lineage.item import Item, leaf, make, state
 from ..lineage.literals import EMPTY_KWARGS, ref
-from ..lineage.operations import register_operation
+from ..lineage.operations import Traits, register_operation
 from ..lineage.patch import OUTPUT
 from .dispatch import _Args
 from .traced import TracedArray
@@ -58,9 +58,11 @@ def _draw_fn(method: str) -> Any:
     return draw
 
 
-register_operation("numpy.random.default_rng", _seeded)
+# Draws are replayed from their recorded state by recompute, but never probed or cached by reuse.
+_DRAW = Traits(deterministic=False)
+register_operation("numpy.random.default_rng", _seeded, traits=_DRAW)
 for _m in METHODS:
-    register_operation(f"numpy.random.Generator.{_m}", _draw_fn(_m))
+    register_operation(f"numpy.random.Generator.{_m}", _draw_fn(_m), traits=_DRAW)
 
 
 class TracedGenerator:

@@ -20,6 +20,7 @@ from .config import ReuseConfig
 from .executor import ReuseExecutor
 from .multilevel import StepReuse
 from .persistent import PersistentTier
+from .rewrites import STATE as REWRITE_STATE
 from .stats import Event, ReuseStats
 
 __all__ = ["reuse", "reuse_stats", "reuse_events", "reuse_clear", "reuse_config", "get_cache",
@@ -146,8 +147,10 @@ def reuse_stats() -> ReuseStats:
 
 
 def reuse_clear(*, stats: bool = True) -> None:
-    """Empty the in-memory and spill tiers (the persistent tier stays), and reset the counters."""
+    """Empty the in-memory and spill tiers (the persistent tier stays), forget what the partial-reuse
+    rewrites noted of the program (stack layouts, prefix families), and reset the counters."""
     _cache.clear()
+    REWRITE_STATE.clear()
     if stats:
         _cache.counters.reset()
 

@@ -30,7 +30,7 @@ from ..lineage import nondeterminism
 from ..lineage.step import StepInfo
 from ..ops.traced import TracedArray
 from .cache import MISS, LineageCache
-from .executor import freeze_array
+from .freeze import freeze_array
 from .persistent import Frozen
 
 __all__ = ["StepReuse", "step_key"]
@@ -134,8 +134,9 @@ def _global_rng_states() -> tuple:
 class StepReuse:
     """The step hook: reuse whole calls through ``cache``."""
 
-    def __init__(self, cache: LineageCache) -> None:
+    def __init__(self, cache: LineageCache, *, clock: Callable[[], float] = perf_counter) -> None:
         self.cache = cache
+        self.clock = clock  # what a step cost (injected: tests pass a fake clock)
 
     def __call__(self, info: StepInfo, run: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
         keyed = step_key(info, args, kwargs) if info.reuse else None
@@ -161,9 +162,9 @@ class StepReuse:
              height: int, inputs: list) -> Any:
         cache = self.cache
         noted, states = nondeterminism.count(), _global_rng_states()
-        t0 = perf_counter()
+        t0 = self.clock()
         result = run(*args, **kwargs)
-        cost = perf_counter() - t0
+        cost = self.clock() - t0
         cache.counters.step_misses += 1
         if cache.events.enabled:
             cache.events.add("step_computed", info.qualname, key)

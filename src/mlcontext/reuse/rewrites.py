@@ -1,30 +1,37 @@
 """Partial reuse: compute a result cheaply from cached pieces (LIMA §5.2, SystemDS's
-``LineageRewriteReuse``).
+``LineageRewriteReuse``), as a table of named rules.
 
 A rewrite never executes the hypothetical pieces it looks for: it computes their lineage hashes from
 opcode + input hashes + literals (:func:`~mlcontext.lineage.digest.node_digest`) and probes the cache.
 The values it needs of the *parts* of a stack (``X`` in ``hstack([X, dX])``) are the blocks the
 stack was called with when it is deferred (:mod:`mlcontext.ops.deferred`: with partial reuse on, a
 stack is not copied until something needs its elements), else views of its value, found from the
-block sizes noted when the stack ran (:data:`STACK_META`).
+block sizes noted when the stack ran (:class:`RewriteState`).
 
-Rewrites (``Z`` a stack of blocks, ``T`` a transpose, ``@`` ``matmul`` or ``dot``):
+Which operation is a stack, a transpose, a product, a slice or elementwise is read from the traits
+the operation was registered with (:class:`~mlcontext.lineage.operations.Traits`), never from its
+name. The rules of a family are tried in order (:data:`RULES`); each has a ``match`` that says
+whether it applies (None: it does not) and a ``compute`` that returns a :class:`Rewritten` or
+:data:`MISS` (the next rule is tried). ``Z`` is a stack of blocks, ``T`` a transpose, ``@`` a
+product:
 
-=================================  =============================================================
-``T(hstack[X, R]) @ hstack[X, R]``  ``[[X'X, X'R], [R'X, R'R]]``, each block cached on its own and
-                                    found recursively when ``X`` is a stack itself (stepLM, HLM)
-``T(hstack[X, R]) @ W``             ``vstack[X'W, R'W]`` (and ``T(X) @ hstack[W1, W2]`` by columns)
-``T(vstack[B1..Bk]) @ vstack[C..]`` ``sum_j Bj'Cj``, each block product cached on its own (k-fold CV)
-``vstack[X, R] @ Y``                ``vstack[X@Y, R@Y]``
-``X @ hstack[Y, R]``                ``hstack[X@Y, X@R]``
-``hstack[X, R] @ W``, ``T(vstack[X, R]) @ W``  ``X @ W1 + R @ W2`` (deferred stacks only: no copy)
-``A @ B[:, :k]``                    a prefix of a cached ``A @ B[:, :k']`` (k' >= k) or of ``A @ B``,
-                                    or the cached prefix extended: a sweep of k (PCA) grows the
-                                    cached product geometrically, so it reads ``A`` O(log k) times
-``T(P) @ P``, ``T(P) @ y``          for ``P = A @ B[:, :k]``: the corner of the Gram (or the head of
-                                    ``T(P') @ y``) of a larger cached ``P'`` of the same family
-``f(stack[X, R])`` (elementwise)    ``stack[f(X), f(R)]`` from a cached ``f(X)``
-=================================  =============================================================
+=====================================  =========================================================
+``T(hstack[X, R]) @ hstack[X, R]``      ``[[X'X, X'R], [R'X, R'R]]``, each block cached on its own
+                                        and found recursively when ``X`` is a stack itself (stepLM,
+                                        HLM); ``T(hstack[X, R]) @ W`` is ``vstack[X'W, R'W]``
+``T(vstack[B1..Bk]) @ vstack[C..]``     ``sum_j Bj'Cj``, each block product cached on its own (CV)
+``T(vstack[B1..Bk]) @ W`` (deferred)    ``sum_j Bj' W[rows of j]``, without the stack's copy
+``T(P) @ P``, ``T(P) @ y``              for ``P = A @ B[:, :k]``: the corner of the Gram (or the
+                                        head of ``T(P') @ y``) of a wider cached member ``P'``
+``vstack[X, R] @ Y``                    ``vstack[X@Y, R@Y]``
+``hstack[X, R] @ W`` (deferred)         ``X @ W1 + R @ W2`` (no copy)
+``X @ hstack[Y, R]``                    ``hstack[X@Y, X@R]``
+``A @ B[:, :k]``                        a prefix of a cached ``A @ B[:, :k']`` (k' >= k) or of
+                                        ``A @ B``, or the cached prefix extended: a sweep of k (PCA)
+                                        grows the cached product geometrically, so it reads ``A``
+                                        O(log k) times
+``f(stack[X, R])`` (elementwise)        ``stack[f(X), f(R)]`` from a cached ``f(X)``
+=====================================  =========================================================
 
 On deferred stacks the block forms are used even when no piece is cached yet: computing by blocks
 costs the same flops as computing on the stack, without its copy.
@@ -32,26 +39,26 @@ costs the same flops as computing on the stack, without its copy.
 
 from __future__ import annotations
 
+import threading
 import weakref
 from collections.abc import Callable, Iterable
 from time import perf_counter
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from ..lineage.digest import node_digest
 from ..lineage.item import Item
 from ..lineage.literals import EMPTY_KWARGS, ref
+from ..lineage.operations import ELEMENTWISE, OPERATIONS, PRODUCT, SLICE, STACK, TRANSPOSE, traits_of
 from ..ops.deferred import Deferred, resolve
 from .cache import MISS, LineageCache
+from .freeze import freeze_array
 
-__all__ = ["try_rewrite", "note_stack", "stack_plan", "note_sliced", "STACK_META", "STACK_OPCODES",
-           "MATMULS", "TRANSPOSES", "GETITEM", "Rewritten"]
+__all__ = ["try_rewrite", "stack_plan", "Rewritten", "Rule", "RULES", "RewriteState", "STATE", "Call",
+           "family_of"]
 
-MATMULS = frozenset({"numpy.matmul", "numpy.dot", "numpy.ndarray.dot"})
-TRANSPOSES = frozenset({"numpy.transpose", "numpy.ndarray.transpose"})
-STACK_OPCODES = frozenset({"numpy.hstack", "numpy.vstack", "numpy.concatenate", "numpy.column_stack"})
-GETITEM = "numpy.ndarray.__getitem__"
+Clock = Callable[[], float]
 
 _LIT_R0 = ("T", (("T", (ref(0),)), EMPTY_KWARGS))
 _LIT_R01 = ("T", (("T", (ref(0), ref(1))), EMPTY_KWARGS))
@@ -60,15 +67,10 @@ _NONE = ("n", None)
 _ALL = ("S", (_NONE, _NONE, _NONE))
 _MAX_DEPTH = 32  # nested stacks followed by the block rewrites (one level per appended column)
 
-# digest of a stack item -> (axis, sizes of its blocks along the axis); bounded, oldest dropped first.
-STACK_META: dict[bytes, tuple[int, tuple[int, ...]]] = {}
-_META_MAX = 200_000
-# (matmul opcode, digest of A, digest of B) -> {k: digest of A @ B[:, :k]}; k = -1 for A @ B itself.
-_PREFIX: dict[tuple[str, bytes, bytes], dict[int, bytes]] = {}
-_PREFIX_MAX = 10_000
-# digest of B -> B's value, for the B[:, :k] slices taken (a prefix family computes ahead from it).
-_SLICED: dict[bytes, weakref.ref] = {}
-_SLICED_MAX = 10_000
+
+def family_of(opcode: str) -> str | None:
+    """The shape family ``opcode`` was registered with (stack, transpose, product, ...)."""
+    return traits_of(opcode).family
 
 
 class Rewritten:
@@ -84,6 +86,79 @@ class Rewritten:
         self.reused = reused
         self.keep = keep
         self.cache = cache
+
+
+# -- what the rewrites remember of the traced program -------------------------------------------------
+
+class RewriteState:
+    """What the rewrites remember of the program that ran: the block sizes of stacks, the families of
+    column-prefix products, and the matrices column prefixes were taken of. Bounded (oldest dropped
+    first) and cleared by ``mc.reuse_clear()``."""
+
+    META_MAX, PREFIX_MAX, SLICED_MAX = 200_000, 10_000, 10_000
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        # digest of a stack item -> (axis, sizes of its blocks along the axis)
+        self.stack_meta: dict[bytes, tuple[int, tuple[int, ...]]] = {}
+        # (product opcode, digest of A, digest of B) -> {k: digest of A @ B[:, :k]}; k = -1: A @ B
+        self.prefix: dict[tuple[str, bytes, bytes], dict[int, bytes]] = {}
+        # digest of B -> B's value, for the B[:, :k] slices taken (a prefix family computes ahead)
+        self.sliced: dict[bytes, weakref.ref] = {}
+
+    def clear(self) -> None:
+        with self._lock:
+            self.stack_meta.clear()
+            self.prefix.clear()
+            self.sliced.clear()
+
+    def note_stack(self, item: Item, axis: int, args: tuple) -> None:
+        """Remember the block sizes of a stack (called by the executor, on hits too)."""
+        meta = self.stack_meta
+        if len(meta) >= self.META_MAX:
+            _drop_oldest(meta, self.META_MAX // 4)
+        meta[item.digest] = (axis, tuple(int(b.shape[axis]) for b in args[0]))
+
+    def stack(self, item: Item) -> tuple[int, tuple[int, ...], list[Item]] | None:
+        """``(axis, sizes, block items)`` if ``item`` is a recorded stack of traced blocks."""
+        if family_of(item.opcode) != STACK:
+            return None
+        meta = self.stack_meta.get(item.digest)
+        if meta is None:
+            return None
+        seq = item.literals[1][0][1][0]
+        if seq[0] not in ("L", "T") or any(c[0] != "r" for c in seq[1]):
+            return None
+        blocks = [item.inputs[c[1]] for c in seq[1]]
+        if len(blocks) != len(meta[1]):
+            return None
+        return meta[0], meta[1], blocks
+
+    def note_sliced(self, item: Item, args: tuple) -> None:
+        """Remember ``B``'s value when ``B[:, :k]`` is taken (called by the executor for slices)."""
+        if len(args) != 2:
+            return
+        b, key = args[0], args[1]
+        if (type(b) is np.ndarray and b.ndim == 2 and type(key) is tuple and len(key) == 2
+                and key[0] == slice(None) and type(key[1]) is slice and _col_prefix(item) is not None):
+            sliced = self.sliced
+            if len(sliced) >= self.SLICED_MAX:
+                _drop_oldest(sliced, self.SLICED_MAX // 2)
+            sliced[item.inputs[0].digest] = weakref.ref(b)
+
+    def family(self, op: str, a: bytes, b: bytes) -> dict[int, bytes]:
+        prefix = self.prefix
+        if len(prefix) >= self.PREFIX_MAX:
+            _drop_oldest(prefix, self.PREFIX_MAX // 2)
+        return prefix.setdefault((op, a, b), {})
+
+
+def _drop_oldest(table: dict, n: int) -> None:
+    for k in list(table)[:n]:  # (dicts keep insertion order)
+        table.pop(k, None)
+
+
+STATE = RewriteState()
 
 
 # -- stacks ------------------------------------------------------------------------------------------
@@ -104,19 +179,9 @@ def stack_plan(opcode: str, args: tuple, kwargs: dict) -> tuple[int, tuple[int, 
         return None  # 1-D blocks in a 2-D stack change shape: keep to blocks of the result's rank
     if any(b.dtype != dtype for b in blocks):
         return None  # block products must be in the stack's own dtype (bool, int8 + float ...)
-    if opcode == "numpy.vstack":
-        if ndim == 1:
-            return None
-        axis = 0
-    elif opcode in ("numpy.hstack", "numpy.column_stack"):
-        if opcode == "numpy.column_stack" and ndim == 1:
-            return None
-        axis = 1 if ndim == 2 else 0
-    else:
-        axis = kwargs.get("axis", args[1] if len(args) > 1 else 0)
-        if type(axis) is not int or not -ndim <= axis < ndim or len(args) > 2:
-            return None
-        axis %= ndim
+    axis = _stack_axis(opcode, args, kwargs, ndim)
+    if axis is None:
+        return None
     other = [b.shape[:axis] + b.shape[axis + 1:] for b in blocks]
     if any(o != other[0] for o in other):
         return None
@@ -125,28 +190,19 @@ def stack_plan(opcode: str, args: tuple, kwargs: dict) -> tuple[int, tuple[int, 
     return axis, tuple(shape), dtype
 
 
-def note_stack(item: Item, axis: int, args: tuple) -> None:
-    """Remember the block sizes of a stack (called by the executor, on hits too)."""
-    if len(STACK_META) >= _META_MAX:
-        for k in list(STACK_META)[: _META_MAX // 4]:
-            STACK_META.pop(k, None)
-    STACK_META[item.digest] = (axis, tuple(int(b.shape[axis]) for b in args[0]))
-
-
-def _stack(item: Item) -> tuple[int, tuple[int, ...], list[Item]] | None:
-    """``(axis, sizes, block items)`` if ``item`` is a recorded stack of traced blocks."""
-    if item.opcode not in STACK_OPCODES:
+def _stack_axis(opcode: str, args: tuple, kwargs: dict, ndim: int) -> int | None:
+    if opcode == "numpy.vstack":
+        return None if ndim == 1 else 0
+    if opcode in ("numpy.hstack", "numpy.column_stack"):
+        if opcode == "numpy.column_stack" and ndim == 1:
+            return None
+        return 1 if ndim == 2 else 0
+    if opcode != "numpy.concatenate":
+        return None  # a stack the plan does not know (its axis rule is not written here)
+    axis = kwargs.get("axis", args[1] if len(args) > 1 else 0)
+    if type(axis) is not int or not -ndim <= axis < ndim or len(args) > 2:
         return None
-    meta = STACK_META.get(item.digest)
-    if meta is None:
-        return None
-    seq = item.literals[1][0][1][0]
-    if seq[0] not in ("L", "T") or any(c[0] != "r" for c in seq[1]):
-        return None
-    blocks = [item.inputs[c[1]] for c in seq[1]]
-    if len(blocks) != len(meta[1]):
-        return None
-    return meta[0], meta[1], blocks
+    return axis % ndim
 
 
 def _block_values(z: tuple, value: Any) -> list[Any]:
@@ -168,14 +224,14 @@ def _untranspose(value: Any) -> Any:
 
 
 def _transposed(item: Item) -> Item | None:
-    if item.opcode in TRANSPOSES and item.literals == _LIT_R0:
+    if item.literals == _LIT_R0 and family_of(item.opcode) == TRANSPOSE:
         return item.inputs[0]
     return None
 
 
 def _col_prefix(item: Item) -> tuple[Item, int] | None:
     """``(B, k)`` if ``item`` is ``B[:, :k]``."""
-    if item.opcode != GETITEM:
+    if family_of(item.opcode) != SLICE:
         return None
     pos = item.literals[1][0][1]
     if len(pos) != 2 or pos[0] != ("r", 0) or item.literals[1][1] != EMPTY_KWARGS:
@@ -192,17 +248,6 @@ def _col_prefix(item: Item) -> tuple[Item, int] | None:
     return item.inputs[0], stop[1]
 
 
-def note_sliced(item: Item, args: tuple) -> None:
-    """Remember ``B``'s value when ``B[:, :k]`` is taken (called by the executor for getitems)."""
-    b, key = args[0], args[1]
-    if (type(b) is np.ndarray and b.ndim == 2 and type(key) is tuple and len(key) == 2
-            and key[0] == slice(None) and type(key[1]) is slice and _col_prefix(item) is not None):
-        if len(_SLICED) >= _SLICED_MAX:
-            for k in list(_SLICED)[: _SLICED_MAX // 2]:
-                _SLICED.pop(k, None)
-        _SLICED[item.inputs[0].digest] = weakref.ref(b)
-
-
 def _mm(opcode: str, a: bytes, b: bytes) -> bytes:
     if a == b:
         return node_digest(opcode, [a], _LIT_R00)
@@ -213,10 +258,10 @@ def _t(opcode: str, a: bytes) -> bytes:
     return node_digest(opcode, [a], _LIT_R0)
 
 
-def _prefix_digest(b: bytes, k: int) -> bytes:
+def _prefix_digest(slice_op: str, b: bytes, k: int) -> bytes:
     """The digest ``B[:, :k]`` has when a traced program takes it."""
     key = ("T", (_ALL, ("S", (_NONE, ("i", k), _NONE))))
-    return node_digest(GETITEM, [b], ("T", (("T", (ref(0), key)), EMPTY_KWARGS)))
+    return node_digest(slice_op, [b], ("T", (("T", (ref(0), key)), EMPTY_KWARGS)))
 
 
 def _slices(sizes: tuple[int, ...]) -> list[slice]:
@@ -227,73 +272,189 @@ def _slices(sizes: tuple[int, ...]) -> list[slice]:
     return out
 
 
-def _keep(cache: LineageCache, key: bytes, value: np.ndarray, cost: float, height: int, *,
-          force: bool = False) -> np.ndarray:
-    """Cache a piece a rewrite computed under its own lineage hash (by the admission rule, or at once
-    with ``force``: a piece that exists to be reused)."""
-    if cost < cache.config.min_compute_s:
-        return value
-    if not (force or cache.worth_admitting(key, cost, int(value.nbytes))):
-        return value
-    from .executor import freeze_array
+# -- one call the rules are tried on ----------------------------------------------------------------
 
-    frozen = freeze_array(np.ascontiguousarray(value))
-    cache.put(key, frozen, cost, int(frozen.nbytes), height)
-    return frozen
+class Call:
+    """A traced call the rules are tried on, with the cache, the clock and the state they use.
 
+    For products the guard fills ``a``, ``b`` (the two operands' values), ``ia``, ``ib`` (their
+    items), ``inner`` (``X`` when ``ia`` is ``T(X)``) and ``zi`` (``X``'s stack, if it is one)."""
 
-# -- matmul rewrites ---------------------------------------------------------------------------------
+    __slots__ = ("item", "args", "kwargs", "cache", "clock", "state", "a", "b", "ia", "ib", "inner",
+                 "zi")
+
+    def __init__(self, item: Item, args: tuple, kwargs: dict, cache: LineageCache, clock: Clock,
+                 state: RewriteState) -> None:
+        self.item, self.args, self.kwargs = item, args, kwargs
+        self.cache, self.clock, self.state = cache, clock, state
+
+    def keep(self, key: bytes, value: np.ndarray, cost: float, height: int, *,
+             force: bool = False) -> np.ndarray:
+        """Cache a piece a rewrite computed under its own lineage hash (by the admission rule, or
+        at once with ``force``: a piece that exists to be reused)."""
+        cache = self.cache
+        if cost < cache.config.min_compute_s:
+            return value
+        if not (force or cache.worth_admitting(key, cost, int(value.nbytes))):
+            return value
+        frozen = freeze_array(np.ascontiguousarray(value))
+        cache.put(key, frozen, cost, int(frozen.nbytes), height)
+        return frozen
+
+    def cached(self, op: str, ia: Item, ib: Item) -> bool:
+        return self.cache.peek(_mm(op, ia.digest, ib.digest)) is not MISS
+
+    def product(self, op: str, ia: Item, a: Any, ib: Item, b: Any) -> tuple[Any, bool]:
+        """``A @ B`` from the cache, or computed and cached as a piece."""
+        key = _mm(op, ia.digest, ib.digest)
+        value = self.cache.peek(key)
+        if value is not MISS:
+            return value, True
+        t0 = self.clock()
+        value = resolve(a) @ resolve(b)
+        return self.keep(key, value, self.clock() - t0, max(ia.height, ib.height) + 1), False
+
 
 def _is_array(x: Any) -> bool:
     return type(x) is np.ndarray or type(x) is Deferred
 
 
-def _matmul(item: Item, args: tuple, kwargs: dict, cache: LineageCache) -> Any:
-    if kwargs or len(args) != 2:
-        return MISS
-    a, b = args
-    if not (_is_array(a) and _is_array(b) and a.ndim == 2 and b.ndim in (1, 2)):
-        return MISS
-    if a.shape[1] != b.shape[0]:
-        return MISS  # the plain path raises NumPy's own error (block slices would hide it)
-    ia, ib = (item.inputs[0], item.inputs[0]) if len(item.inputs) == 1 else item.inputs
-    op = item.opcode
-    inner = _transposed(ia)
-    if inner is not None:
-        z = _stack(inner)
-        if z is not None and z[0] == 1:
-            value, reused = _tprod(op, ia.opcode, inner, _untranspose(a), ib, b, cache, 0)
-            return Rewritten(value, reused)
-        if z is not None and z[0] == 0:
-            w = z if inner.digest == ib.digest else _stack(ib)
-            if w is not None and w[0] == 0 and w[1] == z[1]:
-                return _trows_matmul(op, ia.opcode, z, _untranspose(a), w, b, cache)
-            zv = _untranspose(a)
-            if _pending(zv):  # T(vstack[B1..Bk]) @ W = sum_j Bj' W[rows of j], without the stack
-                return _block_sum(z, zv, b, transposed=True)
-        found = _prefix_gram(op, ia.opcode, inner, ib, b, cache)
-        if found is not MISS:
-            return found
-    z = _stack(ia)
-    if z is not None and z[0] == 0 and (type(a) is Deferred or _cached(cache, op, z[2][0], ib)):
-        parts, reused = _gather(_product(op, bi, bv, ib, b, cache)
-                                for bi, bv in zip(z[2], _block_values(z, a), strict=True))
-        return Rewritten(np.concatenate(parts, axis=0), reused)
-    if z is not None and z[0] == 1 and _pending(a):  # hstack[X1..Xm] @ W = sum_j Xj @ W[rows of j]
-        return _block_sum(z, a, b, transposed=False)
-    z = _stack(ib) if b.ndim == 2 else None
-    if z is not None and z[0] == 1 and (type(b) is Deferred or _cached(cache, op, ia, z[2][0])):
-        parts, reused = _gather(_product(op, ia, a, bi, bv, cache)
-                                for bi, bv in zip(z[2], _block_values(z, b), strict=True))
-        return Rewritten(np.hstack(parts), reused)
-    pre = _col_prefix(ib) if b.ndim == 2 else None
-    if pre is not None:
-        return _prefix_matmul(op, item, ia, pre, resolve(a), resolve(b), cache)
-    return MISS
-
-
 def _pending(value: Any) -> bool:
     return type(value) is Deferred and value.call is not None
+
+
+def _product_guard(c: Call) -> bool:
+    """A product of a 2-D array by a 1-D or 2-D array of matching shapes (else NumPy's own path
+    raises its own error: block slices would hide it)."""
+    if c.kwargs or len(c.args) != 2:
+        return False
+    a, b = c.args
+    if not (_is_array(a) and _is_array(b) and a.ndim == 2 and b.ndim in (1, 2)):
+        return False
+    if a.shape[1] != b.shape[0]:
+        return False
+    item = c.item
+    c.a, c.b = a, b
+    c.ia, c.ib = (item.inputs[0], item.inputs[0]) if len(item.inputs) == 1 else item.inputs
+    c.inner = _transposed(c.ia)
+    c.zi = c.state.stack(c.inner) if c.inner is not None else None
+    return True
+
+
+def _elementwise_guard(c: Call) -> bool:
+    return not c.kwargs
+
+
+class Rule(NamedTuple):
+    """A named rewrite: ``match(call)`` (None: does not apply), then ``compute(call, match)``
+    (a :class:`Rewritten`, or :data:`MISS` to try the next rule)."""
+
+    name: str
+    match: Callable[[Call], Any]
+    compute: Callable[[Call, Any], Any]
+
+
+def _gather(results: Iterable[tuple[Any, bool]]) -> tuple[list[Any], bool]:
+    """The block results of a rewrite, and whether any of them came from the cache."""
+    parts, reused = [], False
+    for part, hit in results:
+        parts.append(part)
+        reused |= hit
+    return parts, reused
+
+
+# -- product rules -----------------------------------------------------------------------------------
+
+def _match_tcols(c: Call) -> Any:
+    z = c.zi
+    return z if z is not None and z[0] == 1 else None
+
+
+def _tcols(c: Call, z: tuple) -> Rewritten:
+    value, reused = _tprod(c, c.item.opcode, c.ia.opcode, c.inner, _untranspose(c.a), c.ib, c.b, 0)
+    return Rewritten(value, reused)
+
+
+def _tprod(c: Call, op: str, top: str, xi: Item, xv: Any, wi: Item, wv: Any,
+           depth: int) -> tuple[Any, bool]:
+    """``T(X) @ W`` from cached pieces, splitting ``X`` (then ``W``) into its column blocks when it
+    is a stack; pieces computed on the way are cached. ``depth`` 0 is the traced call itself (the
+    executor caches its result)."""
+    cache = c.cache
+    gram = xi.digest == wi.digest
+    key = _mm(op, _t(top, xi.digest), wi.digest)
+    if depth:
+        found = cache.peek(key)
+        if found is not MISS:
+            return found, True
+    z = c.state.stack(xi) if depth < _MAX_DEPTH else None
+    if z is not None and z[0] == 1:
+        items, values = z[2], _block_values(z, xv)
+        if gram:
+            return _block_gram(c, op, top, items, values, depth)
+        parts, reused = _gather(_tprod(c, op, top, bi, bv, wi, wv, depth + 1)
+                                for bi, bv in zip(items, values, strict=True))
+        return np.concatenate(parts, axis=0), reused
+    zw = c.state.stack(wi) if not gram and wv.ndim == 2 and depth < _MAX_DEPTH else None
+    if zw is not None and zw[0] == 1:
+        parts, reused = _gather(_tprod(c, op, top, xi, xv, bi, bv, depth + 1)
+                                for bi, bv in zip(zw[2], _block_values(zw, wv), strict=True))
+        return np.hstack(parts), reused
+    t0 = c.clock()
+    x = resolve(xv)
+    value = x.T @ (x if gram else resolve(wv))
+    if depth:
+        value = c.keep(key, value, c.clock() - t0, max(xi.height + 1, wi.height) + 1)
+    return value, False
+
+
+def _block_gram(c: Call, op: str, top: str, items: list[Item], values: list[Any],
+                depth: int) -> tuple[Any, bool]:
+    """``T(Z) @ Z`` for a column stack ``Z``: the upper blocks, mirrored."""
+    m = len(items)
+    rows: list[list[Any]] = [[None] * m for _ in range(m)]
+    reused = False
+    for i in range(m):
+        for j in range(i, m):
+            part, hit = _tprod(c, op, top, items[i], values[i], items[j], values[j], depth + 1)
+            rows[i][j], rows[j][i] = part, (part.T if j != i else part)
+            reused |= hit
+    return np.block(rows), reused
+
+
+def _match_trows(c: Call) -> Any:
+    z = c.zi
+    if z is None or z[0] != 0:
+        return None
+    w = z if c.inner.digest == c.ib.digest else c.state.stack(c.ib)
+    return w if w is not None and w[0] == 0 and w[1] == z[1] else None
+
+
+def _trows(c: Call, w: tuple) -> Rewritten:
+    """T(vstack[B1..Bk]) @ vstack[C1..Ck] = sum_j Bj' Cj; each product is cached on its own, so
+    other folds of a cross validation find them."""
+    z, op, top = c.zi, c.item.opcode, c.ia.opcode
+    total = None
+    reused = False
+    zblocks = _block_values(z, _untranspose(c.a))
+    wblocks = zblocks if w is z else _block_values(w, c.b)
+    for bj, cj, bv, cv in zip(z[2], w[2], zblocks, wblocks, strict=True):
+        part, hit = _tprod(c, op, top, bj, bv, cj, cv, 1)
+        reused |= hit
+        total = np.array(part, copy=True) if total is None else total.__iadd__(part)
+    return Rewritten(total, reused)
+
+
+def _match_trows_pending(c: Call) -> Any:
+    z = c.zi
+    if z is None or z[0] != 0:
+        return None
+    zv = _untranspose(c.a)
+    return zv if _pending(zv) else None
+
+
+def _trows_pending(c: Call, zv: Any) -> Rewritten:
+    return _block_sum(c.zi, zv, c.b, transposed=True)
 
 
 def _block_sum(z: tuple, zv: Any, w: Any, transposed: bool) -> Rewritten:
@@ -309,92 +470,88 @@ def _block_sum(z: tuple, zv: Any, w: Any, transposed: bool) -> Rewritten:
     return Rewritten(total, False)
 
 
-def _gather(results: Iterable[tuple[Any, bool]]) -> tuple[list[Any], bool]:
-    """The block results of a rewrite, and whether any of them came from the cache."""
-    parts, reused = [], False
-    for part, hit in results:
-        parts.append(part)
-        reused |= hit
-    return parts, reused
+def _match_prefix_gram(c: Call) -> Any:
+    pi = c.inner
+    if pi is None or family_of(pi.opcode) != PRODUCT or len(pi.inputs) != 2:
+        return None
+    pre = _col_prefix(pi.inputs[1])
+    if pre is None:
+        return None
+    family = c.state.prefix.get((pi.opcode, pi.inputs[0].digest, pre[0].digest))
+    return (family, pre[1]) if family else None
 
 
-def _cached(cache: LineageCache, op: str, ia: Item, ib: Item) -> bool:
-    return cache.peek(_mm(op, ia.digest, ib.digest)) is not MISS
+def _prefix_gram(c: Call, found: tuple[dict[int, bytes], int]) -> Any:
+    """``T(P) @ P`` or ``T(P) @ y`` for ``P = A @ B[:, :k]``: the corner (head) of the same product
+    for the widest cached member of P's prefix family, computed and cached once for the family."""
+    family, k = found
+    op, top, pi, ib, cache = c.item.opcode, c.ia.opcode, c.inner, c.ib, c.cache
+    gram = ib.digest == pi.digest
+    members = list(family.items())  # (other threads may add members meanwhile)
+    wides = sorted(((kk, d) for kk, d in members if kk > k), reverse=True)
+    for _kk, digest in wides:  # a cached product of a wider member?
+        hit = cache.peek(_mm(op, _t(top, digest), digest if gram else ib.digest))
+        if hit is not MISS:
+            return Rewritten(hit[:k, :k] if gram else hit[:k], True, cache=False)
+    for _kk, digest in wides:  # else compute it for the widest cached member
+        wide = cache.peek(digest)
+        if wide is MISS:
+            continue
+        key = _mm(op, _t(top, digest), digest if gram else ib.digest)
+        t0 = c.clock()
+        value = wide.T @ (wide if gram else resolve(c.b))
+        value = c.keep(key, value, c.clock() - t0, max(pi.height, ib.height) + 2, force=True)
+        return Rewritten(value[:k, :k] if gram else value[:k], False, cache=False)
+    return MISS
 
 
-def _product(op: str, ia: Item, a: Any, ib: Item, b: Any, cache: LineageCache) -> tuple[Any, bool]:
-    """``A @ B`` from the cache, or computed and cached as a piece."""
-    key = _mm(op, ia.digest, ib.digest)
-    value = cache.peek(key)
-    if value is not MISS:
-        return value, True
-    t0 = perf_counter()
-    value = resolve(a) @ resolve(b)
-    return _keep(cache, key, value, perf_counter() - t0, max(ia.height, ib.height) + 1), False
+def _match_rows(c: Call) -> Any:
+    z = c.state.stack(c.ia)
+    if z is None or z[0] != 0:
+        return None
+    return z if type(c.a) is Deferred or c.cached(c.item.opcode, z[2][0], c.ib) else None
 
 
-def _tprod(op: str, top: str, xi: Item, xv: Any, wi: Item, wv: Any, cache: LineageCache,
-           depth: int) -> tuple[Any, bool]:
-    """``T(X) @ W`` from cached pieces, splitting ``X`` (then ``W``) into its column blocks when it
-    is a stack; pieces computed on the way are cached. ``depth`` 0 is the traced call itself (the
-    executor caches its result)."""
-    gram = xi.digest == wi.digest
-    key = _mm(op, _t(top, xi.digest), wi.digest)
-    if depth:
-        found = cache.peek(key)
-        if found is not MISS:
-            return found, True
-    z = _stack(xi) if depth < _MAX_DEPTH else None
-    if z is not None and z[0] == 1:
-        items, values = z[2], _block_values(z, xv)
-        reused = False
-        if gram:
-            m = len(items)
-            rows: list[list[Any]] = [[None] * m for _ in range(m)]
-            for i in range(m):
-                for j in range(i, m):
-                    part, hit = _tprod(op, top, items[i], values[i], items[j], values[j], cache, depth + 1)
-                    rows[i][j], rows[j][i] = part, (part.T if j != i else part)
-                    reused |= hit
-            return np.block(rows), reused
-        parts, reused = _gather(_tprod(op, top, bi, bv, wi, wv, cache, depth + 1)
-                                for bi, bv in zip(items, values, strict=True))
-        return np.concatenate(parts, axis=0), reused
-    zw = _stack(wi) if not gram and wv.ndim == 2 and depth < _MAX_DEPTH else None
-    if zw is not None and zw[0] == 1:
-        parts, reused = _gather(_tprod(op, top, xi, xv, bi, bv, cache, depth + 1)
-                                for bi, bv in zip(zw[2], _block_values(zw, wv), strict=True))
-        return np.hstack(parts), reused
-    t0 = perf_counter()
-    x = resolve(xv)
-    value = x.T @ (x if gram else resolve(wv))
-    if depth:
-        value = _keep(cache, key, value, perf_counter() - t0, max(xi.height + 1, wi.height) + 1)
-    return value, False
+def _rows(c: Call, z: tuple) -> Rewritten:
+    op = c.item.opcode
+    parts, reused = _gather(c.product(op, bi, bv, c.ib, c.b)
+                            for bi, bv in zip(z[2], _block_values(z, c.a), strict=True))
+    return Rewritten(np.concatenate(parts, axis=0), reused)
 
 
-def _trows_matmul(op: str, top: str, z: tuple, zv: Any, w: tuple, wv: Any, cache: LineageCache) -> Any:
-    # T(vstack[B1..Bk]) @ vstack[C1..Ck] = sum_j Bj' Cj; each product is cached on its own, so other
-    # folds of a cross validation find them.
-    total = None
-    reused = False
-    zblocks = _block_values(z, zv)
-    wblocks = zblocks if w is z else _block_values(w, wv)
-    for bj, cj, bv, cv in zip(z[2], w[2], zblocks, wblocks, strict=True):
-        part, hit = _tprod(op, top, bj, bv, cj, cv, cache, 1)
-        reused |= hit
-        total = np.array(part, copy=True) if total is None else total.__iadd__(part)
-    return Rewritten(total, reused)
+def _match_cols_pending(c: Call) -> Any:
+    z = c.state.stack(c.ia)
+    return z if z is not None and z[0] == 1 and _pending(c.a) else None
 
 
-def _prefix_matmul(op: str, item: Item, ia: Item, pre: tuple[Item, int], a: np.ndarray, s: np.ndarray,
-                   cache: LineageCache) -> Any:
+def _cols_pending(c: Call, z: tuple) -> Rewritten:
+    return _block_sum(z, c.a, c.b, transposed=False)
+
+
+def _match_right_cols(c: Call) -> Any:
+    z = c.state.stack(c.ib) if c.b.ndim == 2 else None
+    if z is None or z[0] != 1:
+        return None
+    return z if type(c.b) is Deferred or c.cached(c.item.opcode, c.ia, z[2][0]) else None
+
+
+def _right_cols(c: Call, z: tuple) -> Rewritten:
+    op = c.item.opcode
+    parts, reused = _gather(c.product(op, c.ia, c.a, bi, bv)
+                            for bi, bv in zip(z[2], _block_values(z, c.b), strict=True))
+    return Rewritten(np.hstack(parts), reused)
+
+
+def _match_col_prefix(c: Call) -> Any:
+    return _col_prefix(c.ib) if c.b.ndim == 2 else None
+
+
+def _prefix_matmul(c: Call, pre: tuple[Item, int]) -> Rewritten:
+    """``A @ B[:, :k]`` from a cached member of its prefix family, or extended from a narrower one."""
     bi, k = pre
-    if len(_PREFIX) >= _PREFIX_MAX:
-        for key in list(_PREFIX)[: _PREFIX_MAX // 2]:
-            _PREFIX.pop(key, None)
-    family = _PREFIX.setdefault((op, ia.digest, bi.digest), {})
-    family[k] = item.digest
+    op, ia, cache = c.item.opcode, c.ia, c.cache
+    family = c.state.family(op, ia.digest, bi.digest)
+    family[k] = c.item.digest
     full = cache.peek(_mm(op, ia.digest, bi.digest))
     if full is not MISS and full.ndim == 2 and full.shape[1] >= k:
         return Rewritten(full[:, :k], True, cache=False)
@@ -414,90 +571,94 @@ def _prefix_matmul(op: str, item: Item, ia: Item, pre: tuple[Item, int], a: np.n
         return Rewritten(best_above[1][:, :k], True, cache=False)
     if best_below is None:
         return Rewritten(MISS, False, keep=True)  # the first of a sweep: cache it for the next k
-    # A sweep of k upwards: extend the cached prefix, and compute ahead (twice the columns asked,
-    # as far as B goes) so the next few k are prefixes: the sweep reads A O(log k) times, not once
-    # per k. The wider product is cached under the lineage hash of A @ B[:, :ahead].
-    kk, value = best_below
-    ref_b = _SLICED.get(bi.digest)
+    return _extend_prefix(c, family, bi, k, best_below)
+
+
+def _extend_prefix(c: Call, family: dict[int, bytes], bi: Item, k: int,
+                   below: tuple[int, np.ndarray]) -> Rewritten:
+    """A sweep of k upwards: extend the cached prefix, and compute ahead (twice the columns asked,
+    as far as B goes) so the next few k are prefixes: the sweep reads A O(log k) times, not once
+    per k. The wider product is cached under the lineage hash of A @ B[:, :ahead]."""
+    kk, value = below
+    a, s = resolve(c.a), resolve(c.b)
+    ref_b = c.state.sliced.get(bi.digest)
     b = ref_b() if ref_b is not None else None
     ahead = min(2 * k, b.shape[1]) if b is not None else k
     if ahead > k:
-        t0 = perf_counter()
+        t0 = c.clock()
         wide = np.hstack([value, a @ b[:, kk:ahead]])
-        digest = _mm(op, ia.digest, _prefix_digest(bi.digest, ahead))
-        wide = _keep(cache, digest, wide, perf_counter() - t0, item.height, force=True)
+        op, slice_op = c.item.opcode, c.ib.opcode
+        digest = _mm(op, c.ia.digest, _prefix_digest(slice_op, bi.digest, ahead))
+        wide = c.keep(digest, wide, c.clock() - t0, c.item.height, force=True)
         family[ahead] = digest
         return Rewritten(wide[:, :k], True, cache=False)
     return Rewritten(np.hstack([value, a @ s[:, kk:]]), True, keep=True)
 
 
-def _prefix_gram(op: str, top: str, pi: Item, ib: Item, b: Any, cache: LineageCache) -> Any:
-    """``T(P) @ P`` or ``T(P) @ y`` for ``P = A @ B[:, :k]``: the corner (head) of the same product
-    for the widest cached member of P's prefix family, computed and cached once for the family."""
-    if pi.opcode not in MATMULS or len(pi.inputs) != 2:
-        return MISS
-    pre = _col_prefix(pi.inputs[1])
-    if pre is None:
-        return MISS
-    family = _PREFIX.get((pi.opcode, pi.inputs[0].digest, pre[0].digest))
-    k = pre[1]
-    if not family:
-        return MISS
-    gram = ib.digest == pi.digest
-    members = list(family.items())  # (other threads may add members meanwhile)
-    wides = sorted(((kk, d) for kk, d in members if kk > k), reverse=True)
-    for _kk, digest in wides:  # a cached product of a wider member?
-        found = cache.peek(_mm(op, _t(top, digest), digest if gram else ib.digest))
-        if found is not MISS:
-            return Rewritten(found[:k, :k] if gram else found[:k], True, cache=False)
-    for _kk, digest in wides:  # else compute it for the widest cached member
-        wide = cache.peek(digest)
-        if wide is MISS:
-            continue
-        key = _mm(op, _t(top, digest), digest if gram else ib.digest)
-        t0 = perf_counter()
-        value = wide.T @ (wide if gram else resolve(b))
-        value = _keep(cache, key, value, perf_counter() - t0, max(pi.height, ib.height) + 2, force=True)
-        return Rewritten(value[:k, :k] if gram else value[:k], False, cache=False)
-    return MISS
-
-
 # -- elementwise over stacks -------------------------------------------------------------------------
 
-def _elementwise(item: Item, args: tuple, kwargs: dict, cache: LineageCache) -> Any:
-    if kwargs:
-        return MISS
-    stacks = [_stack(i) for i in item.inputs]
+def _match_stacked(c: Call) -> Any:
+    stacks = [c.state.stack(i) for i in c.item.inputs]
     if not stacks or any(s is None for s in stacks):
-        return MISS
+        return None
     axis, sizes = stacks[0][0], stacks[0][1]
     if any(s[0] != axis or s[1] != sizes for s in stacks):
-        return MISS
-    first = node_digest(item.opcode, [s[2][0].digest for s in stacks], item.literals)
-    value = cache.peek(first)
-    if value is MISS:
-        return MISS
-    args = tuple(resolve(x) for x in args)
+        return None
+    first = node_digest(c.item.opcode, [s[2][0].digest for s in stacks], c.item.literals)
+    value = c.cache.peek(first)
+    return None if value is MISS else (axis, sizes, value)
+
+
+def _stacked(c: Call, found: tuple) -> Any:
+    axis, sizes, value = found
+    args = tuple(resolve(x) for x in c.args)
     arrays = [x for x in args if isinstance(x, np.ndarray)]
     if not arrays or any(x.shape != arrays[0].shape or x.ndim != 2 for x in arrays):
         return MISS
     p = sizes[0]
     cut = (slice(None), slice(p, None)) if axis == 1 else (slice(p, None),)
     rest_args = tuple(x[cut] if isinstance(x, np.ndarray) else x for x in args)
-    return Rewritten(np.concatenate([value, _UFUNCS[item.opcode](*rest_args)], axis=axis), True)
+    fn = OPERATIONS[c.item.opcode].fn
+    return Rewritten(np.concatenate([value, fn(*rest_args)], axis=axis), True)
 
 
-_UFUNCS: dict[str, Callable[..., Any]] = {
-    f"numpy.{u.__name__}": u for u in vars(np).values()
-    if isinstance(u, np.ufunc) and u.nout == 1 and u.nin in (1, 2)
+# -- the table ---------------------------------------------------------------------------------------
+
+PRODUCT_RULES = (
+    Rule("T(column stack) @ W, block by block", _match_tcols, _tcols),
+    Rule("T(row stack) @ row stack, fold by fold", _match_trows, _trows),
+    Rule("T(deferred row stack) @ W, without the stack", _match_trows_pending, _trows_pending),
+    Rule("T(P) @ P for a column prefix P, from a wider member", _match_prefix_gram, _prefix_gram),
+    Rule("row stack @ W, block by block", _match_rows, _rows),
+    Rule("deferred column stack @ W, without the stack", _match_cols_pending, _cols_pending),
+    Rule("A @ column stack, block by block", _match_right_cols, _right_cols),
+    Rule("A @ B[:, :k] from its prefix family", _match_col_prefix, _prefix_matmul),
+)
+ELEMENTWISE_RULES = (
+    Rule("f(stack) from a cached f(first block)", _match_stacked, _stacked),
+)
+# family -> (guard every rule of the family needs, the rules in the order they are tried)
+RULES: dict[str, tuple[Callable[[Call], bool], tuple[Rule, ...]]] = {
+    PRODUCT: (_product_guard, PRODUCT_RULES),
+    ELEMENTWISE: (_elementwise_guard, ELEMENTWISE_RULES),
 }
 
 
-def try_rewrite(item: Item, args: tuple, kwargs: dict, cache: LineageCache) -> Any:
-    """A :class:`Rewritten` result from cached pieces, or :data:`MISS`."""
-    opcode = item.opcode
-    if opcode in MATMULS:
-        return _matmul(item, args, kwargs, cache)
-    if opcode in _UFUNCS:
-        return _elementwise(item, args, kwargs, cache)
+def try_rewrite(item: Item, args: tuple, kwargs: dict, cache: LineageCache, *,
+                clock: Clock = perf_counter, state: RewriteState = STATE) -> Any:
+    """A :class:`Rewritten` result from the first rule of the call's family that gives one, or
+    :data:`MISS`."""
+    family = RULES.get(family_of(item.opcode))
+    if family is None:
+        return MISS
+    guard, rules = family
+    call = Call(item, args, kwargs, cache, clock, state)
+    if not guard(call):
+        return MISS
+    for rule in rules:
+        found = rule.match(call)
+        if found is not None:
+            result = rule.compute(call, found)
+            if result is not MISS:
+                return result
     return MISS

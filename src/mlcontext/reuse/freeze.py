@@ -1,0 +1,89 @@
+"""Making values safe to cache: read-only versions that nothing can write through, and their sizes.
+
+A cached value is made read-only before anyone sees it (the array itself when it owns its memory,
+else a read-only view), and a result that may share memory with an argument is copied (or refused)
+before it is cached, so writing into a plain array later can never change a cached value. Other
+value types (pandas frames, fitted estimators) register how they are frozen (:func:`register_freezer`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+__all__ = ["freeze_array", "freeze", "freeze_other", "value_size", "FREEZERS", "register_freezer"]
+
+
+def freeze_array(value: np.ndarray, args: tuple = (), *, copy_views: bool = True) -> np.ndarray | None:
+    """A read-only version of ``value`` that nothing else can write through.
+
+    A value that may share memory with an argument (a view: ``X.T``, ``B[:, :k]``) is copied, keeping
+    its memory layout (``order="K"``: a BLAS call on a copy in another layout may round differently),
+    or, with ``copy_views=False``, refused (``None``): views cost nothing to recompute.
+    """
+    if any(isinstance(a, np.ndarray) and (a is value or np.may_share_memory(value, a))
+           for a in _flat(args)):
+        if not copy_views:
+            return None
+        value = value.copy(order="K")
+    if value.base is None:
+        value.flags.writeable = False
+        return value
+    view = value.view()
+    view.flags.writeable = False
+    return view
+
+
+def _flat(args: Any) -> list:
+    out = []
+    for a in args:
+        if isinstance(a, list | tuple):
+            out.extend(_flat(a))
+        else:
+            out.append(a)
+    return out
+
+
+# Other value types (pandas frames, fitted estimators) say how they are made safe to share and how
+# big they are: ``fn(value) -> (frozen value, nbytes) | None`` (None: do not cache it). Looked up by
+# the value's class and its bases; filled by the layer that makes such values (mlcontext.ops).
+FREEZERS: dict[type, Callable[[Any], tuple[Any, int] | None]] = {}
+
+
+def register_freezer(cls: type, fn: Callable[[Any], tuple[Any, int] | None]) -> None:
+    """Let values of ``cls`` be cached: ``fn`` returns a read-only version and its size, or None."""
+    FREEZERS[cls] = fn
+
+
+def freeze_other(value: Any) -> tuple[Any, int] | None:
+    """``(read-only value, nbytes)`` of a value of a registered type, else None."""
+    for cls in type(value).__mro__:
+        fn = FREEZERS.get(cls)
+        if fn is not None:
+            return fn(value)
+    return None
+
+
+def freeze(value: Any, args: tuple) -> Any:
+    """A read-only array, NumPy scalar or tuple of arrays, or None (a view of an argument, objects)."""
+    if type(value) is np.ndarray:
+        return None if value.dtype.hasobject else freeze_array(value, args, copy_views=False)
+    if isinstance(value, np.generic):
+        return value
+    if isinstance(value, tuple) and value and all(type(v) is np.ndarray for v in value):
+        parts = [freeze_array(v, args, copy_views=False) for v in value]
+        if any(p is None for p in parts):
+            return None
+        return type(value)(*parts) if hasattr(value, "_fields") else tuple(parts)
+    return None
+
+
+def value_size(value: Any) -> int | None:
+    """Bytes of an array, a NumPy scalar or a tuple of arrays (None: something else)."""
+    if isinstance(value, tuple):
+        if not value or not all(type(v) is np.ndarray for v in value):
+            return None
+        return sum(int(v.nbytes) for v in value)
+    return int(value.nbytes)
