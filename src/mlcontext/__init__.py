@@ -25,8 +25,10 @@ from .errors import (
     StoreError,
     TestSetOveruseWarning,
     UnhandledOperationWarning,
+    UnidentifiedWarning,
     UnsafeArchiveError,
     UntrustedArtifactError,
+    UsageError,
 )
 from .insight.diff import DatasetDiff, ModelDiff, diff
 from .insight.diff import drift_of as drift  # accepts dataset refs as well as frames
@@ -85,8 +87,8 @@ __all__ = [
     # errors and warnings
     "MLContextError", "ConfigError", "ParamError", "InvalidNameError", "RunError", "StoreError",
     "SchemaOutdatedError", "ReadOnlyStoreError", "NotFoundError", "ArtifactCorruptedError",
-    "LineageError", "FingerprintError", "MLContextWarning", "UnhandledOperationWarning",
-    "TestSetOveruseWarning", "UnsafeArchiveError", "UntrustedArtifactError",
+    "LineageError", "FingerprintError", "UsageError", "MLContextWarning", "UnhandledOperationWarning",
+    "UnidentifiedWarning", "TestSetOveruseWarning", "UnsafeArchiveError", "UntrustedArtifactError",
     # runs, params, metrics, artifacts, stores
     "run", "Run", "active_run", "log", "param", "artifact", "loop", "current_loops", "runs", "metrics",
     "get_run", "load_artifact", "get_store", "set_store", "use_store", "Store", "ArtifactRef",

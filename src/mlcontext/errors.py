@@ -15,10 +15,12 @@
      │    ├── UnsafeArchiveError                a recorded archive or path would leave its destination
      │    └── UntrustedArtifactError (PermissionError) loading it would run code its writer chose
      ├── LineageError           (ValueError)   malformed lineage, log or recompute input
+     ├── UsageError             (TypeError)    an argument of a kind a public function does not take
      └── FingerprintError       (TypeError)    a value that cannot be hashed deterministically
 
     MLContextWarning (UserWarning)
      ├── UnhandledOperationWarning             an operation fell back to an opaque lineage item
+     ├── UnidentifiedWarning                   a value or function without fingerprint: never reused
      └── TestSetOveruseWarning                 a test set evaluated beyond its budget
 
 Every subclass also inherits the matching builtin so ``except ValueError`` keeps working.
@@ -41,8 +43,10 @@ __all__ = [
     "UntrustedArtifactError",
     "LineageError",
     "FingerprintError",
+    "UsageError",
     "MLContextWarning",
     "UnhandledOperationWarning",
+    "UnidentifiedWarning",
     "TestSetOveruseWarning",
 ]
 
@@ -101,12 +105,21 @@ class LineageError(MLContextError, ValueError):
     """Lineage (items, logs, recompute inputs) is malformed or inconsistent."""
 
 
+class UsageError(MLContextError, TypeError):
+    """A public function was given an argument of a kind it does not take (``mc.traced(1)``)."""
+
+
 class FingerprintError(MLContextError, TypeError):
     """A value has no deterministic fingerprint; hashing it would risk a wrong cache hit."""
 
 
 class MLContextWarning(UserWarning):
     """Root of every warning mlcontext emits."""
+
+
+class UnidentifiedWarning(MLContextWarning):
+    """Something that would be part of a cache key (a value a function reads, an argument) has no
+    fingerprint: the call is computed, never reused. ``mc.reuse(strict=True)`` raises instead."""
 
 
 class UnhandledOperationWarning(MLContextWarning):

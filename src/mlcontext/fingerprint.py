@@ -8,23 +8,64 @@ Values are normalised through a dispatch table (after dask's ``tokenize``): regi
 :func:`register`, or give a class a ``__mlcontext_fingerprint__()`` method. Values of unknown types raise
 :class:`~mlcontext.errors.FingerprintError` instead of getting a random token: a silent cache miss is
 bad, a wrong hit is worse.
+
+Functions have one identity (:func:`hash_function`): their code, defaults, closure cells, the globals
+they read (the user's own functions and modules transitively) and the versions of the packages they
+call into. :data:`SCHEME_VERSION` names this whole scheme; it is part of every persistent cache key
+(:func:`persistent_key`), so a change of any digest here never aliases an entry written before.
 """
 
 from __future__ import annotations
 
+import builtins
+import datetime
+import decimal
+import dis
+import fractions
+import functools
+import importlib.metadata
+import inspect
 import math
+import os
+import site
 import struct
+import sys
+import sysconfig
+import threading
+import types
+import uuid
+import warnings
+import weakref
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import xxhash
 
-from .errors import FingerprintError
+from .errors import FingerprintError, UnidentifiedWarning
 
-__all__ = ["hash_bytes", "hash_array", "array_header", "hash_value", "register", "Hasher", "DIGEST_HEX_LEN"]
+__all__ = ["hash_bytes", "hash_array", "array_header", "hash_value", "register", "Hasher", "DIGEST_HEX_LEN",
+           "SCHEME_VERSION", "persistent_key", "hash_function", "dtype_descr", "set_strict", "strict",
+           "unidentified"]
 
 DIGEST_HEX_LEN = 32
+
+# The version of everything this module feeds into a digest. Bump it whenever a digest of some value
+# changes (a new normalisation, a library that changed the layout read here): persistent cache keys
+# carry it, so entries written under another scheme are never found (tests/test_fingerprint_pinned.py
+# pins the digests of a table of values so that such a change cannot go unnoticed).
+SCHEME_VERSION = 2
+
+
+def persistent_key(digest: bytes) -> str:
+    """The key of a lineage digest in a persistent tier: the scheme version, then the digest in hex.
+
+    Examples
+    --------
+    >>> persistent_key(bytes(16))
+    'f2.00000000000000000000000000000000'
+    """
+    return f"f{SCHEME_VERSION}.{digest.hex()}"
 
 Hasher = xxhash.xxh3_128
 
@@ -41,15 +82,28 @@ def hash_bytes(data: bytes | bytearray | memoryview) -> str:
 
 
 def hash_array(array: np.ndarray) -> str:
-    """Fingerprint an array by its buffer, dtype and shape.
+    """Fingerprint an array by its buffer, its full dtype description and its shape.
 
-    The dtype is hashed by its ``str`` (byte order and width included), the shape as 64-bit integers,
-    so ``int32`` and ``float32`` views of the same bytes, or a ``(2, 3)`` and a ``(3, 2)`` array, differ.
-    Non-contiguous arrays are hashed through a contiguous copy; object arrays are refused.
+    The dtype is hashed by :func:`dtype_descr` (byte order, width, datetime unit, string kind, record
+    field names and offsets), the shape as 64-bit integers, so ``int32`` and ``float32`` views of the
+    same bytes, a ``(2, 3)`` and a ``(3, 2)`` array, or two record arrays with swapped field names
+    differ. Non-contiguous arrays are hashed through a contiguous copy. Object arrays are hashed
+    element by element when every element is a str, bytes, int, float, bool, None, date, datetime,
+    time, timedelta, Decimal or UUID (or a NumPy/pandas scalar); any other element raises
+    :class:`~mlcontext.errors.FingerprintError` naming it.
+
+    Examples
+    --------
+    >>> a = np.zeros(2, [("a", "<i8"), ("b", "<f8")])
+    >>> hash_array(a) == hash_array(a.view([("b", "<i8"), ("a", "<f8")]))
+    False
     """
+    if array.dtype.hasobject:
+        return _hash_object_array(array)
     h = xxhash.xxh3_128(array_header(array))
-    contiguous = np.ascontiguousarray(array)
-    h.update(memoryview(contiguous).cast("B") if contiguous.size else b"")
+    if array.size and array.dtype.itemsize:
+        # As bytes: datetime and record dtypes have no buffer format that memoryview could cast.
+        h.update(np.ascontiguousarray(array).reshape(-1).view(np.uint8))
     return h.hexdigest()
 
 
@@ -60,8 +114,21 @@ def array_header(array: np.ndarray) -> bytes:
     the artifact store keep an array under its lineage leaf hash (see ``tracking/artifacts.py``).
     """
     if array.dtype.hasobject:
-        raise FingerprintError("arrays of dtype=object have no content fingerprint; convert them first")
-    return array.dtype.str.encode() + struct.pack(f"<{array.ndim + 1}q", array.ndim, *array.shape)
+        raise FingerprintError("an array of dtype=object has no byte content to store; convert it to a "
+                               "fixed-width dtype (e.g. .astype(str)) first")
+    return dtype_descr(array.dtype) + struct.pack(f"<{array.ndim + 1}q", array.ndim, *array.shape)
+
+
+def dtype_descr(dtype: np.dtype) -> bytes:
+    """The complete description of a dtype as bytes.
+
+    A plain dtype by its ``str`` (``'<f8'``, ``'>i4'``, ``'<M8[ns]'``, ``'<U5'``, ``'|S5'``): byte order,
+    kind, width and unit. A record or sub-array dtype by its full ``str`` (field names, their dtypes
+    and offsets, the item size): ``dtype.str`` alone is ``'|V16'`` for every 16-byte record.
+    """
+    if dtype.fields is None and dtype.subdtype is None:
+        return dtype.str.encode()
+    return b"V:" + str(dtype).encode() + b":%d" % dtype.itemsize
 
 
 _dispatch: dict[type, Callable[[Any, Any], None]] = {}
@@ -101,11 +168,13 @@ def _feed(value: Any, h: Any) -> None:
 
 
 def _lookup(cls: type) -> Callable[[Any, Any], None]:
+    if cls.__module__.startswith("pandas") and _register_pandas():
+        return _lookup(cls) if cls not in _dispatch else _dispatch[cls]
+    if hasattr(cls, "__mlcontext_fingerprint__"):  # before the bases: a subclass says what it is
+        return _feed_custom
     for base in cls.__mro__[1:]:
         if base in _dispatch:
             return _dispatch[base]
-    if hasattr(cls, "__mlcontext_fingerprint__"):
-        return _feed_custom
     raise FingerprintError(
         f"cannot fingerprint a value of type {cls.__module__}.{cls.__qualname__}: "
         "register it with mlcontext.fingerprint.register or give it __mlcontext_fingerprint__()"
@@ -199,17 +268,94 @@ def _ndarray(value: np.ndarray, h: Any) -> None:
 
 @register(np.generic)
 def _numpy_scalar(value: np.generic, h: Any) -> None:
-    _tag(h, b"G", value.dtype.str.encode() + value.tobytes())
+    if value.dtype.hasobject:  # np.object_ scalars do not exist as such; a 0-d object array might
+        raise FingerprintError("a NumPy object scalar has no fingerprint")
+    _tag(h, b"G", dtype_descr(value.dtype) + b"\x00" + value.tobytes())
 
 
 @register(np.dtype)
 def _dtype(value: np.dtype, h: Any) -> None:
-    _tag(h, b"dt", value.str.encode() if value.fields is None else str(value.descr).encode())
+    _tag(h, b"dt", dtype_descr(value))
+
+
+@register(datetime.datetime)
+def _datetime(value: datetime.datetime, h: Any) -> None:
+    # The wall time, the zone by its type and name (two zones with today's offset can differ after the
+    # next DST change) and ``fold``. pandas' Timestamp (a subclass) has nanoseconds: its own handler.
+    tz = value.tzinfo
+    zone = "" if tz is None else f"{type(tz).__module__}.{type(tz).__qualname__}:{tz}:{tz.utcoffset(value)}"
+    _tag(h, b"dT", f"{value.replace(tzinfo=None).isoformat()}|{zone}|{value.fold}".encode())
+
+
+@register(datetime.date)
+def _date(value: datetime.date, h: Any) -> None:
+    _tag(h, b"dD", value.isoformat().encode())
+
+
+@register(datetime.time)
+def _time(value: datetime.time, h: Any) -> None:
+    tz = value.tzinfo
+    zone = "" if tz is None else f"{type(tz).__qualname__}:{tz}:{tz.utcoffset(None)}"
+    _tag(h, b"dt:", f"{value.replace(tzinfo=None).isoformat()}|{zone}|{value.fold}".encode())
+
+
+@register(datetime.timedelta)
+def _timedelta(value: datetime.timedelta, h: Any) -> None:
+    _tag(h, b"dd", struct.pack("<qqq", value.days, value.seconds, value.microseconds))
+
+
+@register(decimal.Decimal)
+def _decimal(value: decimal.Decimal, h: Any) -> None:
+    # The exact tuple: Decimal("1.0") and Decimal("1.00") print differently and keep their exponent.
+    _tag(h, b"dec", str(value.as_tuple()).encode())
+
+
+@register(uuid.UUID)
+def _uuid(value: uuid.UUID, h: Any) -> None:
+    _tag(h, b"U", value.bytes)
+
+
+@register(fractions.Fraction)
+def _fraction(value: fractions.Fraction, h: Any) -> None:
+    _tag(h, b"Q", f"{value.numerator}/{value.denominator}".encode())
 
 
 @register(type)
 def _type(value: type, h: Any) -> None:
     _tag(h, b"t", f"{value.__module__}.{value.__qualname__}".encode())
+    if _is_user(value.__module__):
+        _feed_user_class(value, h)
+
+
+# -- object arrays, element by element ---------------------------------------------------------------
+
+_ELEMENTS = frozenset({str, bytes, int, float, bool, complex, type(None), datetime.date, datetime.datetime,
+                       datetime.time, datetime.timedelta, decimal.Decimal, uuid.UUID, fractions.Fraction})
+
+
+def _hash_object_array(array: np.ndarray) -> str:
+    h = xxhash.xxh3_128(b"O" + struct.pack(f"<{array.ndim + 1}q", array.ndim, *array.shape))
+    flat = array.ravel()
+    if flat.size and _feed_joined(flat, h):  # all strings: one joined string (fast, exact)
+        return h.hexdigest()
+    for k, v in enumerate(flat.tolist()):
+        t = type(v)
+        if not (t in _ELEMENTS or isinstance(v, np.generic) or t.__module__.startswith("pandas")):
+            raise FingerprintError(
+                f"cannot fingerprint element {k} of an object array: a {t.__module__}.{t.__qualname__} "
+                f"({_short_repr(v)}). Only str, bytes, numbers, None, dates, times, Decimal and UUID "
+                "elements are hashed; convert the array to a fixed-width dtype (e.g. .astype(str)) "
+                "or register the type with mlcontext.fingerprint.register")
+        _feed(v, h)
+    return h.hexdigest()
+
+
+def _short_repr(value: Any) -> str:
+    try:
+        text = repr(value)
+    except Exception:  # noqa: BLE001 - a broken __repr__ must not hide the real error
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 # -- pandas: frames and series, column by column -------------------------------------------------
@@ -273,6 +419,46 @@ def hash_index(index: Any) -> str:
         h.update(column_digest(index.array).encode())
     h.update(hash_value(names).encode())
     return h.hexdigest()
+
+
+_PANDAS_DONE: list[bool] = []
+
+
+def _register_pandas() -> bool:
+    """Register pandas' values (frames, indexes, scalars, dtypes) once; False if done before."""
+    if _PANDAS_DONE:
+        return False
+    _PANDAS_DONE.append(True)
+    import pandas as pd
+
+    register(pd.DataFrame, pd.Series)(lambda v, h: _tag(h, b"PF:", hash_frame(v).encode()))
+    register(pd.Index)(lambda v, h: _tag(h, b"PI:", hash_index(v).encode()))
+    register(pd.Timestamp)(_timestamp)
+    register(pd.Timedelta)(lambda v, h: _tag(h, b"Pd", struct.pack("<q", v.value) + v.unit.encode()))
+    register(type(pd.NaT))(lambda v, h: _tag(h, b"PNaT"))
+    register(type(pd.NA))(lambda v, h: _tag(h, b"PNA"))
+    register(pd.Period)(lambda v, h: _tag(h, b"Pp", f"{v}|{v.freqstr}".encode()))
+    register(pd.Interval)(_interval)
+    register(pd.CategoricalDtype)(_categorical_dtype)
+    register(pd.api.extensions.ExtensionDtype)(
+        lambda v, h: _tag(h, b"Pdt", f"{type(v).__qualname__}:{v!r}:{getattr(v, 'storage', '')}".encode()))
+    return True
+
+
+def _timestamp(value: Any, h: Any) -> None:
+    tz = value.tzinfo
+    _tag(h, b"PT", struct.pack("<q", value.value) + f"|{value.unit}|{'' if tz is None else tz}".encode())
+
+
+def _interval(value: Any, h: Any) -> None:
+    _tag(h, b"Pi", value.closed.encode())
+    _feed(value.left, h)
+    _feed(value.right, h)
+
+
+def _categorical_dtype(value: Any, h: Any) -> None:
+    _tag(h, b"Pcat", b"o" if value.ordered else b"u")
+    h.update(b"-" if value.categories is None else hash_index(value.categories).encode())
 
 
 def _plain_name(name: Any) -> Any:
@@ -439,3 +625,343 @@ def _bits(buffer: Any, offset: int, size: int) -> np.ndarray:
     start = offset // 8
     raw = np.frombuffer(buffer, np.uint8, (offset + size + 7) // 8 - start, start)
     return np.unpackbits(raw, bitorder="little")[offset % 8: offset % 8 + size]
+
+
+# -- functions: one identity for every place where code becomes part of a key ------------------------
+# A function is identified by what decides its result besides its arguments: its code (nested code
+# too; not file names or line numbers), defaults, closure cells, the globals its code loads (the
+# user's own functions, classes and modules transitively, by the same identity), and, for code of an
+# installed package, the package's version instead of its code. The analysis of a code object (its
+# static digest, the names it loads) is cached; the values it reads are hashed on every call, since a
+# global or a cell may have been rebound since.
+
+
+class _CodeInfo:
+    __slots__ = ("digest", "globals", "attrs")
+
+    def __init__(self, digest: bytes, globals_: tuple[str, ...], attrs: frozenset[str]) -> None:
+        self.digest, self.globals, self.attrs = digest, globals_, attrs
+
+
+_CODE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+# The flags that change what a call does (not ``from __future__`` flags or CO_NESTED).
+_CODE_FLAGS = (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS | inspect.CO_GENERATOR | inspect.CO_COROUTINE
+               | inspect.CO_ITERABLE_COROUTINE | inspect.CO_ASYNC_GENERATOR)
+_GLOBAL_OPS = frozenset({"LOAD_GLOBAL", "LOAD_NAME", "STORE_GLOBAL", "DELETE_GLOBAL"})
+_ATTR_OPS = frozenset({"LOAD_ATTR", "LOAD_METHOD", "IMPORT_FROM", "STORE_ATTR", "LOAD_SUPER_ATTR"})
+
+
+def _code_info(code: types.CodeType) -> _CodeInfo:
+    info = _CODE.get(code)
+    if info is None:
+        info = _CODE[code] = _analyse(code)
+    return info
+
+
+def _analyse(code: types.CodeType) -> _CodeInfo:
+    h = xxhash.xxh3_128()
+    names: dict[str, None] = {}
+    attrs: set[str] = set()
+    stack = [code]
+    while stack:
+        c = stack.pop()
+        h.update(c.co_code)
+        h.update(repr((c.co_name, c.co_names, c.co_varnames, c.co_freevars, c.co_cellvars, c.co_argcount,
+                       c.co_posonlyargcount, c.co_kwonlyargcount, c.co_flags & _CODE_FLAGS)).encode())
+        for const in c.co_consts:
+            if isinstance(const, types.CodeType):
+                stack.append(const)
+                _tag(h, b"code")
+            else:
+                _feed(const, h)
+        for ins in dis.get_instructions(c):
+            if ins.opname in _GLOBAL_OPS:
+                names[ins.argval] = None
+            elif ins.opname in _ATTR_OPS:
+                attrs.add(ins.argval)
+    return _CodeInfo(h.digest(), tuple(names), frozenset(attrs))
+
+
+def hash_function(fn: Callable[..., Any]) -> str:
+    """The identity of a function: everything that decides its result besides its arguments.
+
+    Part of it: the qualified name; the code object (bytecode, constants, names, nested functions;
+    not the file or line numbers); ``__defaults__`` and ``__kwdefaults__``; the values of closure
+    cells; every global the code loads, by value — the user's own functions and classes by this same
+    identity (transitively), the user's modules by the attributes the code reads from them,
+    installed packages' functions, classes and modules by name and package version. Builtins,
+    ufuncs, ``functools.partial`` objects and bound methods are identified by their parts. Values
+    are hashed as by :func:`hash_value` at the time of the call.
+
+    Raises
+    ------
+    FingerprintError
+        Something it reads has no fingerprint (an open file, a socket, an arbitrary object); the
+        message names it (``global 'fh' of tip: ...``).
+
+    Examples
+    --------
+    >>> def make(f):
+    ...     def scale(a):
+    ...         return a * f
+    ...     return scale
+    >>> hash_function(make(2.0)) == hash_function(make(3.0))
+    False
+    >>> hash_function(make(2.0)) == hash_function(make(2.0))
+    True
+    """
+    h = xxhash.xxh3_128()
+    _feed(fn, h)
+    return h.hexdigest()
+
+
+_ABSENT = object()
+_active = threading.local()  # ids of the functions and classes being hashed (recursion guard)
+
+
+def _guard() -> set[int]:
+    seen = getattr(_active, "ids", None)
+    if seen is None:
+        seen = _active.ids = set()
+    return seen
+
+
+@register(types.FunctionType)
+def _function(fn: types.FunctionType, h: Any) -> None:
+    name = f"{fn.__module__}.{fn.__qualname__}"
+    if not _is_user(fn.__module__):
+        _tag(h, b"fnlib", f"{name}|{_version(fn.__module__)}".encode())
+        return
+    seen = _guard()
+    if id(fn) in seen:  # recursion (direct or mutual): the name stands for the function
+        _tag(h, b"fnrec", name.encode())
+        return
+    seen.add(id(fn))
+    try:
+        _feed_user_function(fn, name, h)
+    finally:
+        seen.discard(id(fn))
+
+
+def _feed_user_function(fn: types.FunctionType, name: str, h: Any) -> None:
+    # Not the module's name: moving a function to another module (or running it as __main__ in
+    # another process) does not change what it computes.
+    code = fn.__code__
+    info = _code_info(code)
+    _tag(h, b"fn", fn.__qualname__.encode() + info.digest)
+    _feed_part(fn.__defaults__, h, "the defaults", fn)
+    _feed_part(fn.__kwdefaults__, h, "the keyword defaults", fn)
+    for var, cell in zip(code.co_freevars, fn.__closure__ or (), strict=False):
+        try:
+            value = cell.cell_contents
+        except ValueError:  # a cell not filled yet (a name assigned after the def)
+            _tag(h, b"cell-", var.encode())
+            continue
+        _tag(h, b"cell", var.encode())
+        _feed_part(value, h, f"closure variable {var!r}", fn)
+    scope = fn.__globals__
+    for var in info.globals:
+        value = scope.get(var, _ABSENT)
+        if value is _ABSENT:  # a builtin, or a name not defined (yet)
+            _tag(h, b"g-", var.encode() + (b"b" if hasattr(builtins, var) else b"?"))
+            continue
+        _tag(h, b"g", var.encode())
+        _feed_part(value, h, f"global {var!r}", fn, info.attrs)
+
+
+def _feed_part(value: Any, h: Any, what: str, fn: Any, attrs: frozenset[str] = frozenset()) -> None:
+    try:
+        if isinstance(value, types.ModuleType):
+            _feed_module(value, h, attrs)
+        else:
+            _feed(value, h)
+    except FingerprintError as exc:
+        raise FingerprintError(f"{what} of {fn.__qualname__}: {exc}") from None
+
+
+def _feed_module(module: types.ModuleType, h: Any, attrs: frozenset[str]) -> None:
+    # A module the code reads attributes of (``helpers.rate(x)``, ``np.mean``): an installed one by
+    # name and version, one of the user's by the attributes the code reads from it.
+    name = module.__name__
+    if not _is_user(name):
+        _tag(h, b"mlib", f"{name}|{_version(name)}".encode())
+        return
+    _tag(h, b"mod", name.encode())
+    space = vars(module)
+    for attr in sorted(attrs):
+        value = space.get(attr, _ABSENT)
+        if value is not _ABSENT:
+            _tag(h, b"a", attr.encode())
+            try:
+                if isinstance(value, types.ModuleType):
+                    _feed_module(value, h, attrs)
+                else:
+                    _feed(value, h)
+            except FingerprintError as exc:
+                raise FingerprintError(f"{name}.{attr}: {exc}") from None
+
+
+_USER: dict[str, bool] = {}
+_VERSIONS: dict[str, str] = {}
+
+
+def _library_paths() -> tuple[str, ...]:
+    paths = {sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib", "purelib", "platlib")}
+    paths.update(site.getsitepackages() if hasattr(site, "getsitepackages") else [])
+    paths.add(site.getusersitepackages() if hasattr(site, "getusersitepackages") else "")
+    paths.update({sys.prefix, sys.base_prefix, sys.exec_prefix})
+    return tuple(os.path.realpath(p) + os.sep for p in paths if p)
+
+
+def _is_user(module_name: str | None) -> bool:
+    """Whether a module is the user's own code (hashed by code) rather than an installed package."""
+    if module_name is None:
+        return True
+    known = _USER.get(module_name)
+    if known is None:
+        known = _USER[module_name] = _classify(module_name)
+    return known
+
+
+def _classify(module_name: str) -> bool:
+    top = module_name.partition(".")[0]
+    if module_name == "__main__":
+        return True
+    if top == "mlcontext" or top in sys.stdlib_module_names or top in sys.builtin_module_names:
+        return False
+    module = sys.modules.get(module_name) or sys.modules.get(top)
+    path = getattr(module, "__file__", None)
+    if not path:
+        return True  # defined in a notebook, exec'd, or made at run time: hashed by its code
+    return not os.path.realpath(path).startswith(_LIBRARY_PATHS)
+
+
+def _version(module_name: str) -> str:
+    top = module_name.partition(".")[0]
+    version = _VERSIONS.get(top)
+    if version is None:
+        version = getattr(sys.modules.get(top), "__version__", None)
+        if not isinstance(version, str):
+            if top in sys.stdlib_module_names or top in sys.builtin_module_names:
+                version = "python-" + sys.version.split()[0]
+            else:
+                try:
+                    version = importlib.metadata.version(top)
+                except (importlib.metadata.PackageNotFoundError, ValueError):
+                    version = "?"
+        _VERSIONS[top] = version
+    return version
+
+
+@register(types.MethodType)
+def _method(value: types.MethodType, h: Any) -> None:
+    _tag(h, b"meth")
+    _feed(value.__func__, h)
+    _feed(value.__self__, h)
+
+
+@register(types.BuiltinFunctionType, types.MethodWrapperType)
+def _builtin(value: Any, h: Any) -> None:
+    owner = value.__self__
+    module = getattr(value, "__module__", None) or type(owner).__module__
+    _tag(h, b"bi", f"{module}.{value.__qualname__}|{_version(module or 'builtins')}".encode())
+    if owner is not None and not isinstance(owner, types.ModuleType):
+        _feed(owner, h)  # a bound builtin method ("-".join, d.get): its object is an input
+
+
+@register(types.MethodDescriptorType, types.WrapperDescriptorType, types.ClassMethodDescriptorType)
+def _descriptor(value: Any, h: Any) -> None:
+    cls = value.__objclass__
+    _tag(h, b"desc", f"{cls.__module__}.{value.__qualname__}|{_version(cls.__module__)}".encode())
+
+
+@register(np.ufunc, type(np.mean))
+def _numpy_function(value: Any, h: Any) -> None:
+    module = getattr(value, "__module__", None) or "numpy"
+    _tag(h, b"np", f"{module}.{value.__name__}|{np.__version__}".encode())
+
+
+@register(functools.partial)
+def _partial(value: functools.partial, h: Any) -> None:
+    _tag(h, b"partial")
+    _feed(value.func, h)
+    _feed(value.args, h)
+    _feed(value.keywords, h)
+
+
+@register(staticmethod, classmethod)
+def _wrapped_method(value: Any, h: Any) -> None:
+    _tag(h, b"sm" if isinstance(value, staticmethod) else b"cm")
+    _feed(value.__func__, h)
+
+
+@register(property)
+def _property(value: property, h: Any) -> None:
+    _tag(h, b"prop")
+    for part in (value.fget, value.fset, value.fdel):
+        _feed(part, h)
+
+
+_CLASS_SKIP = frozenset({"__dict__", "__weakref__", "__module__", "__doc__", "__qualname__",
+                         "__annotations__", "__slots__", "__firstlineno__", "__static_attributes__"})
+
+
+def _feed_user_class(cls: type, h: Any) -> None:
+    # The user's own class: its bases and everything defined in its body (methods by code).
+    seen = _guard()
+    if id(cls) in seen:
+        return
+    seen.add(id(cls))
+    try:
+        for base in cls.__bases__:
+            _feed(base, h)
+        for key in sorted(k for k in vars(cls) if k not in _CLASS_SKIP):
+            _tag(h, b"attr", key.encode())
+            try:
+                _feed(vars(cls)[key], h)
+            except FingerprintError as exc:
+                raise FingerprintError(f"{cls.__qualname__}.{key}: {exc}") from None
+    finally:
+        seen.discard(id(cls))
+
+
+# -- strict mode: what happens when something cannot be identified ----------------------------------
+
+_STRICT = [False]
+_WARNED: set[str] = set()
+
+
+def set_strict(flag: bool) -> bool:
+    """Raise (``True``) or warn and never reuse (``False``, the default) when something that would
+    be part of a cache key cannot be identified; return the previous setting."""
+    old, _STRICT[0] = _STRICT[0], bool(flag)
+    return old
+
+
+def strict() -> bool:
+    """Whether unidentifiable values raise (see :func:`set_strict`)."""
+    return _STRICT[0]
+
+
+def unidentified(what: str, error: FingerprintError) -> None:
+    """Report that ``what`` is never reused because of ``error``: one warning per distinct message
+    (pointing at the user's line), or, in strict mode, :class:`~mlcontext.errors.FingerprintError`.
+    """
+    message = f"{what} cannot be identified, so it is never reused: {error}"
+    if _STRICT[0]:
+        raise FingerprintError(message + " (mc.reuse(strict=True) refuses to run it unidentified)")
+    if message in _WARNED:
+        return
+    _WARNED.add(message)
+    warnings.warn(message, UnidentifiedWarning, stacklevel=_user_stacklevel())
+
+
+def _user_stacklevel() -> int:
+    """The ``stacklevel`` of the first frame outside mlcontext (the user's line)."""
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_globals.get("__name__", "").startswith("mlcontext"):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+_LIBRARY_PATHS = _library_paths()

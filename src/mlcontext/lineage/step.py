@@ -2,8 +2,10 @@
 
 A step is identified by its qualified name and a hash of its code (bytecode, constants and names,
 nested functions included; not the file name or line numbers, so moving a function does not change
-it). Each call is one dedup scope labelled ``step:<qualname>:<code hash>``; the reuse layer keys
-function-level reuse on the same identity plus the lineage of the inputs.
+it). Each call is one dedup scope labelled ``step:<qualname>:<code hash>``. The reuse layer keys
+function-level reuse on the function's complete identity at the time of the call
+(:func:`mlcontext.fingerprint.hash_function`: code, defaults, closure cells, the globals it reads)
+plus the lineage of the inputs.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any, TypeVar, overload
 
 import xxhash
 
+from ..errors import FingerprintError
 from . import dedup
 
 __all__ = ["step", "StepInfo", "code_hash", "set_call_hook"]
@@ -25,11 +28,13 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 @dataclass(frozen=True, slots=True)
 class StepInfo:
-    """What identifies a step: its qualified name and the hash of its code."""
+    """What identifies a step: its qualified name and the hash of its code (``function``: the
+    decorated function, whose complete identity the reuse layer hashes at every call)."""
 
     qualname: str
     code_hash: str
     reuse: bool = True  # False: never reused as a whole (e.g. it reads files or the clock)
+    function: Callable[..., Any] | None = None
 
     @property
     def label(self) -> str:
@@ -40,8 +45,10 @@ def code_hash(fn: Callable[..., Any]) -> str:
     """A stable hash of a function's code: bytecode, constants (nested code too), names."""
     h = xxhash.xxh3_128()
     stack = [getattr(fn, "__code__", None)]
-    if stack[0] is None:
-        raise TypeError(f"{fn!r} has no Python code to hash")
+    if not isinstance(stack[0], types.CodeType):
+        raise FingerprintError(
+            f"mc.step takes a Python function (a def or a lambda), not {_describe(fn)}, which has no "
+            "Python code; wrap the call in a def: @mc.step\ndef f(x): return len(x)")
     while stack:
         code = stack.pop()
         h.update(code.co_code)
@@ -53,6 +60,11 @@ def code_hash(fn: Callable[..., Any]) -> str:
             else:
                 h.update(repr(const).encode())
     return h.hexdigest()
+
+
+def _describe(fn: Any) -> str:
+    name = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None)
+    return f"{type(fn).__name__} {name}" if name else f"a {type(fn).__name__}"
 
 
 # The reuse layer (issue 4) installs a hook here for function-level reuse:
@@ -94,7 +106,7 @@ def step(fn: Any = None, *, name: str | None = None, reuse: bool = True) -> Any:
     """
     if fn is None:
         return functools.partial(step, name=name, reuse=reuse)
-    info = StepInfo(name or f"{fn.__module__}.{fn.__qualname__}", code_hash(fn), reuse)
+    info = StepInfo(name or f"{fn.__module__}.{fn.__qualname__}", code_hash(fn), reuse, fn)
 
     def run(*args: Any, **kwargs: Any) -> Any:
         if not dedup.dedup_enabled():

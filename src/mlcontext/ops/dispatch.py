@@ -115,7 +115,10 @@ class _Args:
         if t is dict:
             return self.canon_kwargs(x)
         if isinstance(x, np.ndarray):
-            return self.input(data_leaf(x)), x
+            try:
+                return self.input(data_leaf(x)), x
+            except FingerprintError:  # an object array of values without fingerprint: opaque
+                raise _Uncanonical("object array") from None
         try:
             node = scalar(x)
         except TypeError:
@@ -152,15 +155,22 @@ _SCALAR_NODES: dict[type, Callable[[Any], Node]] = {
 
 
 def data_leaf(value: np.ndarray, label: str | None = None, *, embed: bool = True) -> Item:
-    """The leaf item of an array identified by its content hash (small ones embedded in the log)."""
-    try:
-        content = hash_array(value)
-    except FingerprintError:
-        raise _Uncanonical("object array") from None
+    """The leaf item of an array identified by its content hash (small ones embedded in the log).
+
+    Raises
+    ------
+    FingerprintError
+        An object array holds an element without fingerprint (see
+        :func:`mlcontext.fingerprint.hash_array`).
+    """
+    content = hash_array(value)
     lit = ("D", (("dtype", ("s", value.dtype.str)), ("hash", ("s", content)),
                  ("shape", ("T", tuple(("i", int(n)) for n in value.shape)))))
     extra = None
-    if embed and value.nbytes <= EMBED_MAX_BYTES:
+    # Only plain dtypes are embedded: an object array's bytes are pointers, and a record dtype's
+    # ``str`` ('|V16') could not rebuild its fields.
+    plain = not value.dtype.hasobject and value.dtype.fields is None
+    if embed and plain and value.nbytes <= EMBED_MAX_BYTES:
         extra = {"data": np.ascontiguousarray(value).tobytes()}
     return leaf(DATA, lit, label, extra)
 

@@ -36,12 +36,11 @@ import numpy as np
 import pandas as pd
 
 from ..errors import FingerprintError, LineageError
-from ..fingerprint import hash_bytes, hash_frame, hash_value
+from ..fingerprint import hash_bytes, hash_frame, hash_function, hash_value, unidentified
 from ..lineage.item import Item, leaf
 from ..lineage.literals import build, build_call
 from ..lineage.operations import OPERATIONS, register_source
 from ..lineage.operations import register_operation as _register_operation
-from ..lineage.step import code_hash
 from ..names import check_name
 from . import pandas_frame as pf
 from .dispatch import HANDLED, _name
@@ -433,7 +432,9 @@ def _file_bytes(x: Any) -> bytes:
     raise LineageError(f"a file is given as a path or bytes, not {type(x).__name__}")
 
 
-# Functions: a leaf per (qualified name, code hash, closure and defaults). Functions seen while
+# Functions: a leaf per (qualified name, identity): the identity is mlcontext.fingerprint's one
+# function identity (code, defaults, closure cells, the globals it reads, package versions), hashed at
+# every call, so a helper or a global changed between calls gives another leaf. Functions seen while
 # tracing are remembered so that recompute in the same process finds them; another process passes
 # them in inputs= by qualified name. Functions without Python code are only found among NumPy's
 # handled functions, the math and operator modules and a few pure builtins (never exec, open ...).
@@ -444,16 +445,16 @@ _SAFE_BUILTINS = {"len", "abs", "round", "str", "int", "float", "bool", "min", "
 
 
 def function_leaf(fn: Any) -> Item:
-    """The leaf of a function argument (``apply``, ``agg``, ``map`` ...)."""
+    """The leaf of a function argument (``apply``, ``agg``, ``map``, ``pipe``, a
+    ``FunctionTransformer``'s ``func`` ...)."""
     name = _qualname(fn)
     code = getattr(fn, "__code__", None)
+    fields: tuple = (("identity", ("s", _identity(fn, name))), ("qualname", ("s", name)))
     if code is None:
-        fields = (("builtin", ("b", True)), ("qualname", ("s", name)))
+        fields = (("builtin", ("b", True)), *fields)
         label = name
     else:
-        fields = (("closure", ("s", _closure_hash(fn))), ("code", ("s", code_hash(fn))),
-                  ("qualname", ("s", name)))
-        label = _lambda_source(fn) if fn.__name__ == "<lambda>" else name
+        label = _lambda_source(fn) if getattr(fn, "__name__", None) == "<lambda>" else name
     item = leaf(FUNCTION, ("D", fields), label)
     _FUNCTIONS.setdefault(item.hash, fn)
     return item
@@ -466,13 +467,13 @@ def _qualname(fn: Any) -> str:
     return f"{module}.{getattr(fn, '__qualname__', None) or type(fn).__qualname__}"
 
 
-def _closure_hash(fn: Any) -> str:
-    # What the code reads besides its arguments: defaults and closure cells. Values without a
-    # fingerprint make the function unique to this object (never reused, never wrongly reused).
-    cells = tuple(c.cell_contents for c in (fn.__closure__ or ()))
+def _identity(fn: Any, name: str) -> str:
+    # What cannot be identified makes the function unique to this object: never reused, never wrongly
+    # reused, and said once (strict mode raises).
     try:
-        return hash_value((fn.__defaults__, fn.__kwdefaults__, cells))
-    except (FingerprintError, ValueError):
+        return hash_function(fn)
+    except FingerprintError as exc:
+        unidentified(f"function {name}", exc)
         nonce = _NONCES.get(fn)
         if nonce is None:
             nonce = _NONCES[fn] = "unique:" + uuid.uuid4().hex

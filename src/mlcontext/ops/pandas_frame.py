@@ -326,10 +326,32 @@ _WHOLE = object()  # the key of the whole-frame digest among the column digests
 
 
 def _kept(known: dict | None, changed: Any) -> dict | None:
-    """The column digests still valid after column ``changed`` was replaced or removed."""
-    if not known or not isinstance(changed, str):
+    """The column digests still valid after ``df[changed] = v`` or ``del df[changed]``.
+
+    ``changed`` is a label or a list of labels; with MultiIndex columns a label names every column
+    it is a prefix of (``df['x'] = 0`` replaces ``('x', 'min')`` and ``('x', 'max')``). Any other key
+    (a mask, a slice, a frame) may touch any column: nothing is kept.
+    """
+    if not known:
         return None
-    return {k: v for k, v in known.items() if k is not _WHOLE and k != changed}
+    labels = changed if type(changed) is list else [changed]
+    if not all(type(k) in _LABEL_TYPES for k in labels):
+        return None
+    return {k: v for k, v in known.items() if k is not _WHOLE and not _covers(labels, k)}
+
+
+_LABEL_TYPES = frozenset({str, int, float, bool, tuple})
+
+
+def _covers(labels: list, column: Any) -> bool:
+    for label in labels:
+        if column == label:
+            return True
+        if type(column) is tuple:
+            prefix = label if type(label) is tuple else (label,)
+            if column[:len(prefix)] == prefix:
+                return True
+    return False
 
 
 def _method_call(self: _Traced, opcode: str, args: tuple, kwargs: dict) -> Any:

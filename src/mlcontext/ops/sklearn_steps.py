@@ -29,7 +29,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..errors import LineageError
+from ..errors import LineageError, UsageError
 from ..lineage.item import Item, make
 from ..lineage.literals import Node
 from ..lineage.operations import register_operation
@@ -146,7 +146,8 @@ def traced(estimator: Any) -> Any:
     from sklearn.base import BaseEstimator, clone
 
     if not isinstance(estimator, BaseEstimator):
-        raise TypeError(f"mc.traced takes a scikit-learn estimator, not {type(estimator).__name__}")
+        raise UsageError(f"mc.traced takes a scikit-learn estimator (an object with fit/get_params, e.g. "
+                         f"StandardScaler()), not {type(estimator).__name__} {estimator!r:.60}")
     if _is_composite(estimator):
         params = estimator.get_params(deep=False)
         changed = {k: _traced_param(v) for k, v in params.items()}

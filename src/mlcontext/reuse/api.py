@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from ..errors import ConfigError
+from ..fingerprint import set_strict
 from ..lineage.step import set_call_hook
 from ..ops import dispatch as _dispatch
 from .cache import LineageCache
@@ -52,6 +53,7 @@ def _install(config: ReuseConfig) -> None:
     executor = ReuseExecutor(_cache, config.partial) if config.full else None
     _dispatch.set_executor(executor)
     set_call_hook(StepReuse(_cache) if config.multilevel else None)
+    set_strict(config.strict)
 
 
 class _Applied:
@@ -79,7 +81,7 @@ def reuse(policy: str | None = None, *, budget: int | None = None, eviction: str
           spill: bool | None = None, spill_dir: str | None = None, persist: bool | None = None,
           tier: PersistentTier | None = None, min_compute_s: float | None = None,
           persist_min_s: float | None = None, disk_bytes_per_s: float | None = None,
-          eager_s_per_byte: float | None = None) -> _Applied:
+          eager_s_per_byte: float | None = None, strict: bool | None = None) -> _Applied:
     """Set how traced computations are reused; usable as a context manager to restore the old setting.
 
     Parameters
@@ -104,6 +106,16 @@ def reuse(policy: str | None = None, *, budget: int | None = None, eviction: str
     persist_min_s, disk_bytes_per_s
         Entries computed faster than ``persist_min_s`` are not persisted; the disk speed assumed when
         weighing a read against a recompute (spill and persist).
+    strict
+        When something that would be part of a key cannot be identified (a step or a function given
+        to ``apply`` reads an open file, an argument without fingerprint), raise
+        :class:`~mlcontext.errors.FingerprintError` naming it instead of warning once
+        (:class:`~mlcontext.errors.UnidentifiedWarning`) and never reusing that call.
+
+    Raises
+    ------
+    FingerprintError
+        Later, at a call, under ``strict=True`` (see above).
 
     Examples
     --------
@@ -120,7 +132,7 @@ def reuse(policy: str | None = None, *, budget: int | None = None, eviction: str
         config = previous.with_(policy=policy, budget=budget, eviction=eviction, spill=spill,
                                 spill_dir=spill_dir, persist=persist, min_compute_s=min_compute_s,
                                 persist_min_s=persist_min_s, disk_bytes_per_s=disk_bytes_per_s,
-                                eager_s_per_byte=eager_s_per_byte)
+                                eager_s_per_byte=eager_s_per_byte, strict=strict)
         if config.persist and tier is None and _cache.tier is None:
             if _tier_factory is None:
                 raise ConfigError("persist=True needs a persistent tier: pass tier=... or import "

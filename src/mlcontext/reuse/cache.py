@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ArtifactCorruptedError
+from ..fingerprint import persistent_key
 from .config import ReuseConfig
 from .eviction import score_function
 from .persistent import PersistentTier, decode_value, encode_value
@@ -138,7 +139,7 @@ class LineageCache:
                         return value, None
                 waiting = self._pending.get(key)
                 if waiting is None:
-                    if not self._tier_keys or key.hex() not in self._tier_keys:
+                    if not self._tier_keys or persistent_key(key) not in self._tier_keys:
                         p = self._pending[key] = Placeholder()
                         return MISS, p
                 elif waiting.event is None:
@@ -149,7 +150,7 @@ class LineageCache:
                 if value is not MISS:
                     return value, None
                 with self._lock:
-                    self._tier_keys.discard(key.hex())
+                    self._tier_keys.discard(persistent_key(key))
                 continue
             self.counters.waits += 1
             event.wait()  # type: ignore[union-attr]
@@ -225,7 +226,7 @@ class LineageCache:
         return True
 
     def _persist(self, key: bytes, value: Any, cost: float, size: int) -> None:
-        if key.hex() in self._tier_keys:
+        if persistent_key(key) in self._tier_keys:
             return
         # Worth it only when reading back beats recomputing.
         if cost < size / self.config.disk_bytes_per_s:
@@ -233,9 +234,9 @@ class LineageCache:
         data = encode_value(value)
         if data is None:
             return
-        self.tier.put(key.hex(), data, cost, size)  # type: ignore[union-attr]
+        self.tier.put(persistent_key(key), data, cost, size)  # type: ignore[union-attr]
         with self._lock:
-            self._tier_keys.add(key.hex())
+            self._tier_keys.add(persistent_key(key))
         self.counters.persistent_writes += 1
 
     # -- internals -------------------------------------------------------------------------------
@@ -268,9 +269,9 @@ class LineageCache:
 
     def _from_tier(self, key: bytes) -> Any:
         tier = self.tier
-        if tier is None or key.hex() not in self._tier_keys:
+        if tier is None or persistent_key(key) not in self._tier_keys:
             return MISS
-        hexkey = key.hex()
+        hexkey = persistent_key(key)
         cost = 0.0
         try:
             got = tier.get(hexkey)

@@ -65,6 +65,9 @@ class ReuseConfig:
         store's).
     persist_min_s : float
         Only entries whose compute took at least this long are written to the persistent tier.
+    strict : bool
+        Raise :class:`~mlcontext.errors.FingerprintError` when a function or value that would be part
+        of a key cannot be identified, instead of one warning and no reuse of that call.
     """
 
     policy: str = "hybrid"
@@ -77,6 +80,7 @@ class ReuseConfig:
     disk_bytes_per_s: float = 500e6
     persist: bool = False
     persist_min_s: float = 1e-3
+    strict: bool = False
     extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:

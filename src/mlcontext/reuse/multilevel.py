@@ -1,11 +1,15 @@
 """Multi-level (function-level) reuse of ``@mc.step`` calls (LIMA §5.1, SystemDS function reuse).
 
-A call is keyed by the step's qualified name, the hash of its code and the lineage of its inputs:
-traced arrays by their lineage hash, plain arrays and Python values by content hash. A call whose key
+A call is keyed by the step's qualified name, the complete identity of the function at the time of the
+call (:func:`mlcontext.fingerprint.hash_function`: code, defaults, closure cells, the globals it reads,
+transitively) and the lineage of its inputs: traced arrays by their lineage hash, plain arrays and
+Python values by content hash. A call whose key
 was seen returns the earlier outputs — all of them, with their lineage — without running the body.
 A call is not reused (and not cached) when
 
-* an argument has no deterministic fingerprint (a callable, an open file…);
+* the function reads something without a deterministic fingerprint (an open file, a socket…): one
+  :class:`~mlcontext.errors.UnidentifiedWarning` names it (``mc.reuse(strict=True)`` raises);
+* an argument has no deterministic fingerprint (an open file, an arbitrary object…): the same;
 * its body noted something its lineage does not determine (an unseeded ``mc.random`` generator, an
   opaque fallback: :mod:`mlcontext.lineage.nondeterminism`), or drew from NumPy's legacy global
   generator or Python's ``random`` module (their states are compared before and after the call);
@@ -25,9 +29,10 @@ import numpy as np
 import xxhash
 
 from ..errors import FingerprintError
-from ..fingerprint import hash_array, hash_value
+from ..fingerprint import hash_array, hash_function, hash_value, unidentified
 from ..lineage import nondeterminism
 from ..lineage.step import StepInfo
+from ..ops.pandas_frame import TracedFrame, TracedSeries
 from ..ops.traced import TracedArray
 from .cache import MISS, LineageCache
 from .freeze import freeze_array
@@ -40,7 +45,12 @@ def step_key(info: StepInfo, args: tuple, kwargs: dict) -> tuple[bytes, int, lis
     """``(key, max input height, input arrays)`` of a call, or ``None`` if an argument cannot be
     fingerprinted."""
     h = xxhash.xxh3_128()
-    h.update(b"lineage.step\x00%s\x00%s\x00" % (info.qualname.encode(), info.code_hash.encode()))
+    try:
+        identity = info.code_hash if info.function is None else hash_function(info.function)
+    except FingerprintError as exc:
+        unidentified(f"step {info.qualname}", exc)
+        return None
+    h.update(b"lineage.step\x00%s\x00%s\x00" % (info.qualname.encode(), identity.encode()))
     height = 0
     arrays: list = []
 
@@ -51,6 +61,9 @@ def step_key(info: StepInfo, args: tuple, kwargs: dict) -> tuple[bytes, int, lis
             h.update(b"r" + x._item.digest)
             height = max(height, x._item.height)
             arrays.append(x._value)  # outputs sharing memory with an input are copied before caching
+        elif t is TracedFrame or t is TracedSeries:
+            h.update(b"f" + x._item.digest)
+            height = max(height, x._item.height)
         elif isinstance(x, np.ndarray):
             h.update(b"a" + hash_array(x).encode())
             arrays.append(x)
@@ -71,7 +84,8 @@ def step_key(info: StepInfo, args: tuple, kwargs: dict) -> tuple[bytes, int, lis
     try:
         feed(args)
         feed(kwargs)
-    except FingerprintError:
+    except FingerprintError as exc:
+        unidentified(f"a call of step {info.qualname}", exc)
         return None
     return h.digest(), height, arrays
 
