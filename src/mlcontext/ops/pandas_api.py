@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import FingerprintError, LineageError
-from ..fingerprint import hash_bytes, hash_frame, hash_function, hash_value, unidentified
+from ..fingerprint import hash_bytes, hash_frame, hash_function, unidentified
 from ..lineage.item import Item, leaf
 from ..lineage.literals import build, build_call
 from ..lineage.operations import OPERATIONS, register_source
