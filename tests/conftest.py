@@ -54,6 +54,35 @@ def metadata_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
         yield from postgres_schema_url()
 
 
+@pytest.fixture
+def fresh_postgres_database() -> Iterator[str]:
+    """The URL of a new, empty PostgreSQL database, dropped afterwards."""
+    if not POSTGRES_URL:
+        if REQUIRE_POSTGRES:
+            pytest.fail("PostgreSQL is required (MLCONTEXT_REQUIRE_POSTGRES=1)")
+        pytest.skip("no PostgreSQL: set MLCONTEXT_TEST_POSTGRES or run `make test`")
+    name = f"mc_race_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"CREATE DATABASE {name}")
+    try:
+        yield sa.make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f"DROP DATABASE {name} WITH (FORCE)")
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def fresh_metadata_url(request, tmp_path) -> Iterator[str]:
+    """The URL of a new, empty store on each backend: a SQLite file, or a new PostgreSQL *database*
+    (not a schema: races of schema creation happen in the catalogue of a database)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'fresh.db'}"
+    else:
+        yield request.getfixturevalue("fresh_postgres_database")
+
+
 def _as_default(opened: Store) -> Iterator[Store]:
     """Make ``opened`` the default store; afterwards end a run left open and close the store."""
     mc.set_store(opened)

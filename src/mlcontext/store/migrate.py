@@ -4,17 +4,27 @@ A new, empty store is created from the models and stamped with the head revision
 instead of replaying history). An existing store must be at the head revision: an older one raises
 :class:`~mlcontext.errors.SchemaOutdatedError` naming ``mlcontext db upgrade``; ``upgrade()`` runs the
 migrations.
+
+Creating and upgrading happen under a store-wide lock, and what to do is decided again once the lock
+is held: many processes start on a new store at once (a team's first sweep), and without the lock
+concurrent ``CREATE TABLE`` statements fail on PostgreSQL with a duplicate key in ``pg_type``, and a
+SQLite process can see another's tables before their revision is stamped. The lock is a transaction
+advisory lock on PostgreSQL (released at commit, also when the process dies) and the database's write
+lock (``BEGIN IMMEDIATE``) on SQLite; DDL is transactional on both, so the schema and its stamp appear
+together.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, inspect
+from sqlalchemy import Connection, Engine, inspect, text
 
 from ..errors import SchemaOutdatedError
 from .engine import WRITE
@@ -23,6 +33,10 @@ from .schema import Base
 __all__ = ["head_revision", "current_revision", "ensure_schema", "upgrade"]
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
+
+#: The key of PostgreSQL's advisory lock that guards schema changes (any fixed 64-bit number that other
+#: applications on the same database are unlikely to use: the first bytes of "mlcontxt").
+_PG_LOCK_KEY = int.from_bytes(b"mlcontxt", "big") >> 1
 
 
 def _config(connection: Connection | None = None) -> Config:
@@ -46,16 +60,43 @@ def current_revision(engine: Engine) -> str | None:
 
 
 def ensure_schema(engine: Engine) -> None:
-    """Create the schema in an empty store; check the revision of an existing one."""
+    """Create the schema in an empty store; check the revision of an existing one.
+
+    Raises
+    ------
+    SchemaOutdatedError
+        The store has an older (or newer) revision, or mlcontext tables without a revision.
+    """
     current = current_revision(engine)
     if current is None:
-        if inspect(engine).has_table("runs"):
-            raise SchemaOutdatedError(
-                f"the store at {engine.url!r} has mlcontext tables but no schema revision; "
-                "run `mlcontext db upgrade` to bring it under migration control"
-            )
-        _create(engine)
-        return
+        with _schema_lock(engine) as conn:
+            current = MigrationContext.configure(conn).get_current_revision()
+            if current is None:  # still none with the lock held: this process creates the schema
+                _create(conn, engine)
+                return
+    _check_revision(engine, current)
+
+
+@contextmanager
+def _schema_lock(engine: Engine) -> Iterator[Connection]:
+    """A write transaction holding the store-wide schema lock until it ends."""
+    with engine.connect().execution_options(**{WRITE: True}) as conn, conn.begin():
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
+        yield conn
+
+
+def _create(conn: Connection, engine: Engine) -> None:
+    if inspect(conn).has_table("runs"):
+        raise SchemaOutdatedError(
+            f"the store at {engine.url!r} has mlcontext tables but no schema revision; "
+            "run `mlcontext db upgrade` to bring it under migration control"
+        )
+    Base.metadata.create_all(conn)
+    command.stamp(_config(conn), "head")
+
+
+def _check_revision(engine: Engine, current: str) -> None:
     head = head_revision()
     if current != head:
         known = {rev.revision for rev in ScriptDirectory.from_config(_config()).walk_revisions()}
@@ -67,17 +108,12 @@ def ensure_schema(engine: Engine) -> None:
         )
 
 
-def _create(engine: Engine) -> None:
-    with engine.connect().execution_options(**{WRITE: True}) as conn, conn.begin():
-        # Another process may create the store at the same moment: create_all checks first.
-        Base.metadata.create_all(conn)
-        if MigrationContext.configure(conn).get_current_revision() is None:
-            command.stamp(_config(conn), "head")
-
-
 def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str]:
-    """Migrate the store to ``revision``; returns (revision before, revision after)."""
+    """Migrate the store to ``revision``; returns (revision before, revision after).
+
+    Two processes upgrading at once take turns: the second finds the store upgraded already.
+    """
     before = current_revision(engine)
-    with engine.connect().execution_options(**{WRITE: True}) as conn, conn.begin():
+    with _schema_lock(engine) as conn:
         command.upgrade(_config(conn), revision)
     return before, current_revision(engine) or ""
