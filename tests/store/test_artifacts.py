@@ -53,6 +53,38 @@ def test_corruption_is_reported_not_returned(artifacts):
     assert not artifacts.verify(digest)
 
 
+@pytest.mark.parametrize("damage", ["flip", "truncate", "empty", "pad"])
+def test_a_put_of_the_same_content_repairs_damaged_bytes(artifacts, tmp_path, damage):
+    """Issue 13 item 7: storing the same bytes again rewrites a damaged copy instead of "succeeding"
+    over it. Peers with the kind: DVC #2982 (a corrupted cache file is kept because its path exists),
+    joblib #1020 (a truncated memory-cache pickle is found again by every later call)."""
+    data = os.urandom(5000)
+    digest = artifacts.put(data)
+    path = artifacts.path(digest)
+    with open(path, "rb") as f:
+        stored = bytearray(f.read())
+    damaged = {"flip": stored[:100] + bytes([stored[100] ^ 1]) + stored[101:], "truncate": stored[:4000],
+               "empty": b"", "pad": stored + b"\0"}[damage]
+    with open(path, "wb") as f:
+        f.write(bytes(damaged))
+    assert not artifacts.verify(digest)
+    assert artifacts.put(data) == digest
+    assert artifacts.get(digest) == data
+    with open(path, "wb") as f:
+        f.write(bytes(damaged))
+    source = tmp_path / "source.bin"
+    source.write_bytes(data)
+    assert artifacts.put_file(source) == digest
+    assert artifacts.get(digest) == data
+
+
+def test_a_put_of_intact_content_does_not_rewrite(artifacts):
+    digest = artifacts.put(b"weights" * 100)
+    before = os.stat(artifacts.path(digest)).st_ino
+    artifacts.put(b"weights" * 100)
+    assert os.stat(artifacts.path(digest)).st_ino == before
+
+
 def test_missing_and_malformed_digests(artifacts):
     with pytest.raises(NotFoundError, match="no artifact"):
         artifacts.get("0" * 32)
