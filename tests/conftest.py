@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,6 +21,10 @@ import mlcontext as mc
 from mlcontext.store import Store
 
 POSTGRES_URL = os.environ.get("MLCONTEXT_TEST_POSTGRES", "")
+
+# The reuse cache's signing key of this test session (inherited by the processes tests start, which
+# are the same writer), never the user's own ~/.config/mlcontext/writer.key.
+os.environ.setdefault("MLCONTEXT_KEY_FILE", os.path.join(tempfile.mkdtemp(prefix="mc-key-"), "writer.key"))
 REQUIRE_POSTGRES = os.environ.get("MLCONTEXT_REQUIRE_POSTGRES") == "1"
 
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]

@@ -37,6 +37,7 @@ SCRIPT = textwrap.dedent("""
         f = features(X)
     s = mc.reuse_stats()
     print(json.dumps({"persistent_hits": s.persistent_hits, "step_hits": s.step_hits,
+                      "corrupted": s.corrupted,
                       "computed": [e.name for e in events if e.kind.endswith("computed")],
                       "g": np.asarray(g).tolist()[0][:3], "f": float(np.asarray(f).sum())}))
 """)
@@ -86,6 +87,50 @@ def test_corrupted_entries_are_discarded_and_recomputed(store) -> None:
         assert mc.reuse_stats().corrupted == 1
         assert [e.kind for e in events if e.name == "numpy.matmul"] == ["computed"]
         assert np.array_equal(np.asarray(again), expect)
+
+
+def _damage(store, digest: str) -> None:
+    path = store.artifacts.path(digest)
+    with store.artifacts.fs.open(path, "rb") as fh:
+        data = bytearray(fh.read())
+    data[len(data) // 2] ^= 0xFF
+    with store.artifacts.fs.open(path, "wb") as fh:
+        fh.write(bytes(data))
+
+
+def test_a_damaged_entry_is_removed_for_every_process_and_repaired_by_the_next_put(store, tmp_path) -> None:
+    """Issue 13 item 7: a damaged entry was found again by every new process, and persisting the same
+    value again kept the damaged bytes (the artifact store only checked that the file existed). Peers:
+    joblib #1020 / #2138 (a corrupted memory-cache entry raises or is reloaded on every call),
+    DVC #2982 (a corrupted cache file is never re-fetched)."""
+    from mlcontext.store import cache_index as index
+
+    with mc.reuse(persist=True, tier=StoreTier(store), min_compute_s=0.0, persist_min_s=0.0,
+                  disk_bytes_per_s=1e18):
+        X = mc.array(XN)
+        X.T @ X
+        features(X)
+    damaged = sorted(store.artifacts)
+    for digest in damaged:
+        _damage(store, digest)
+    keys = index.all_keys(store.metadata)  # X.T @ X, the step, and operations inside the step
+    # A reader that does not persist: each damaged entry is found once, then gone from the index.
+    with mc.reuse(persist=False, tier=StoreTier(store), min_compute_s=0.0):
+        mc.reuse_clear()
+        get_cache().refresh_tier()
+        X.T @ X
+        features(X)
+        found = mc.reuse_stats().corrupted
+    assert found >= 2 and len(index.all_keys(store.metadata)) == len(keys) - found
+    run = [sys.executable, "-c", SCRIPT, store.metadata.url, str(tmp_path / "artifacts")]
+    first = json.loads(subprocess.run(run, capture_output=True, text=True, check=True,
+                                      timeout=120).stdout.strip().splitlines()[-1])
+    assert first["corrupted"] == 0 and first["persistent_hits"] == 0  # not found again: recomputed
+    assert all(store.artifacts.verify(d) for d in damaged)  # ... and its put rewrote the bytes
+    second = json.loads(subprocess.run(run, capture_output=True, text=True, check=True,
+                                       timeout=120).stdout.strip().splitlines()[-1])
+    assert second["corrupted"] == 0 and second["persistent_hits"] >= 1 and second["step_hits"] == 1
+    assert (second["g"], second["f"]) == (first["g"], first["f"])
 
 
 def test_cache_command_shows_and_clears(store) -> None:

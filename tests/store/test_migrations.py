@@ -68,3 +68,35 @@ def test_an_old_schema_names_the_upgrade_command_and_upgrade_keeps_the_data(meta
     store = MetadataStore(metadata_url, engine=engine)
     assert store.projects() == ["old"]
     engine.dispose()
+
+
+def test_cache_entries_from_before_writers_are_kept_and_never_trusted(metadata_url, tmp_path):
+    """0003 -> 0004: old entries keep their rows with no writer; no reader trusts an unsigned row."""
+    from mlcontext.store import ArtifactStore, Store
+    from mlcontext.store import cache_index as index
+    from mlcontext.tracking.persistent_cache import StoreTier
+
+    engine = make_engine(metadata_url)
+    upgrade(engine, "0003")
+    with engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO artifacts (hash, size, kind, created_at, meta) "
+                             "VALUES (:h, 3, 'cache', 0, '{}')"), {"h": "ab" * 16})
+        conn.execute(sa.text("INSERT INTO cache_entries VALUES (:k, :h, 1.0, 3, 2, 0.5, 0, NULL)"),
+                     {"k": "cd" * 16, "h": "ab" * 16})
+    upgrade(engine)
+    store = Store(MetadataStore(metadata_url, engine=engine), ArtifactStore(tmp_path / "a"))
+    assert index.all_keys(store.metadata) == {"cd" * 16}
+    (row,) = index.get_entries(store.metadata, "cd" * 16, [""])
+    assert (row.writer, row.signature, row.hits) == ("", "", 2)
+    tier = StoreTier(store)
+    assert tier.keys() == set() and tier.get("cd" * 16) is None
+    # and back down: one row per lineage hash again
+    from alembic import command
+
+    from mlcontext.store import migrate
+
+    with engine.begin() as conn:
+        command.downgrade(migrate._config(conn), "0003")
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT lineage_hash, hits FROM cache_entries")).all() == [("cd" * 16, 2)]
+    engine.dispose()

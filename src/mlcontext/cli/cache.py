@@ -6,16 +6,21 @@ import json
 
 import click
 
-from ..tracking.persistent_cache import cache_summary, clear_cache
+from ..tracking.persistent_cache import cache_summary, clear_cache, writer_key
 from ..tracking.stores import get_store
 from .render import console
 
 
 @click.command("cache")
 @click.option("--clear", is_flag=True, help="Delete every persistent cache entry.")
+@click.option("--whoami", is_flag=True,
+              help="Print this user's writer identity (name:key), the form teammates add to MLCONTEXT_TRUST.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-def cache_command(clear: bool, as_json: bool) -> None:
+def cache_command(clear: bool, whoami: bool, as_json: bool) -> None:
     """Show the persistent reuse cache: entries, bytes, hits and the compute time they saved."""
+    if whoami:
+        click.echo(writer_key().label)
+        return
     store = get_store()
     if clear:
         n = clear_cache(store)

@@ -1,13 +1,15 @@
 """The index of the persistent lineage cache: ``cache_entries`` rows over a metadata store.
 
-A row maps a lineage hash to the artifact holding its value, with the measured compute cost, the size,
-the hits and the compute time they saved. Kept out of :mod:`.metadata` so that the store's core stays
+A row maps a lineage hash to the artifact holding its value, per writer (each writer's row is signed by
+that writer, see :mod:`.identity`), with the measured compute cost, the size, the hits and the compute
+time they saved. Kept out of :mod:`.metadata` so that the store's core stays
 small; every function takes the :class:`~.metadata.MetadataStore` it works on.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -15,13 +17,16 @@ import sqlalchemy as sa
 from . import schema as t
 from .metadata import MetadataStore
 
-__all__ = ["CacheIndexEntry", "CacheSummary", "put_entry", "get_entry", "record_hit", "delete_entry",
+__all__ = ["CacheIndexEntry", "CacheSummary", "put_entry", "get_entries", "record_hit", "delete_entry",
            "all_keys", "summary", "clear"]
 
 
 @dataclass(frozen=True, slots=True)
 class CacheIndexEntry:
     lineage_hash: str
+    writer_key: str
+    writer: str
+    signature: str
     artifact_hash: str
     cost: float
     size: int
@@ -41,42 +46,57 @@ class CacheSummary:
 
 
 def put_entry(store: MetadataStore, lineage_hash: str, artifact_hash: str, *, cost: float, size: int,
-              kind: str = "cache") -> None:
-    """Insert the artifact row and the entry (an existing entry for the hash is kept)."""
+              writer_key: str, writer: str, signature: str, kind: str = "cache") -> None:
+    """Insert the artifact row and the writer's entry (replacing this writer's earlier entry)."""
     now = time.time()
     with store.write() as conn:
         art = store._insert(t.Artifact).values(hash=artifact_hash, size=size, kind=kind, created_at=now,
                                                 meta={})
         conn.execute(art.on_conflict_do_nothing(index_elements=["hash"]))
-        row = store._insert(t.CacheEntry).values(lineage_hash=lineage_hash, artifact_hash=artifact_hash,
-                                                 cost=cost, size=size, hits=0, saved=0.0,
-                                                 created_at=now, last_hit_at=None)
-        conn.execute(row.on_conflict_do_nothing(index_elements=["lineage_hash"]))
+        row = store._insert(t.CacheEntry).values(
+            lineage_hash=lineage_hash, writer_key=writer_key, writer=writer, signature=signature,
+            artifact_hash=artifact_hash, cost=cost, size=size, hits=0, saved=0.0, created_at=now,
+            last_hit_at=None)
+        conn.execute(row.on_conflict_do_update(
+            index_elements=["lineage_hash", "writer_key"],
+            set_={"artifact_hash": artifact_hash, "signature": signature, "writer": writer, "cost": cost,
+                  "size": size}))
 
 
-def get_entry(store: MetadataStore, lineage_hash: str) -> CacheIndexEntry | None:
+def get_entries(store: MetadataStore, lineage_hash: str,
+                writer_keys: Collection[str]) -> list[CacheIndexEntry]:
+    """The entries for ``lineage_hash`` written by any of ``writer_keys``."""
     c = t.CacheEntry
     with store.read() as conn:
-        row = conn.execute(sa.select(c.lineage_hash, c.artifact_hash, c.cost, c.size, c.hits, c.saved)
-                           .where(c.lineage_hash == lineage_hash)).first()
-    return None if row is None else CacheIndexEntry(*row)
+        rows = conn.execute(sa.select(c.lineage_hash, c.writer_key, c.writer, c.signature, c.artifact_hash,
+                                      c.cost, c.size, c.hits, c.saved)
+                            .where(c.lineage_hash == lineage_hash, c.writer_key.in_(list(writer_keys))))
+        return [CacheIndexEntry(*row) for row in rows]
 
 
-def record_hit(store: MetadataStore, lineage_hash: str, saved: float) -> None:
+def record_hit(store: MetadataStore, lineage_hash: str, writer_key: str, saved: float) -> None:
     c = t.CacheEntry
     with store.write() as conn:
-        conn.execute(sa.update(c).where(c.lineage_hash == lineage_hash)
+        conn.execute(sa.update(c).where(c.lineage_hash == lineage_hash, c.writer_key == writer_key)
                      .values(hits=c.hits + 1, saved=c.saved + saved, last_hit_at=time.time()))
 
 
-def delete_entry(store: MetadataStore, lineage_hash: str) -> None:
+def delete_entry(store: MetadataStore, lineage_hash: str, writer_key: str | None = None) -> None:
+    """Delete ``writer_key``'s entry for ``lineage_hash`` (every writer's when ``None``)."""
+    c = t.CacheEntry
+    where = [c.lineage_hash == lineage_hash] + ([] if writer_key is None else [c.writer_key == writer_key])
     with store.write() as conn:
-        conn.execute(sa.delete(t.CacheEntry).where(t.CacheEntry.lineage_hash == lineage_hash))
+        conn.execute(sa.delete(c).where(*where))
 
 
-def all_keys(store: MetadataStore) -> set[str]:
+def all_keys(store: MetadataStore, writer_keys: Collection[str] | None = None) -> set[str]:
+    """Lineage hashes with an entry by any of ``writer_keys`` (by anyone when ``None``)."""
+    c = t.CacheEntry
+    query = sa.select(c.lineage_hash).distinct()
+    if writer_keys is not None:
+        query = query.where(c.writer_key.in_(list(writer_keys)))
     with store.read() as conn:
-        return set(conn.execute(sa.select(t.CacheEntry.lineage_hash)).scalars())
+        return set(conn.execute(query).scalars())
 
 
 def summary(store: MetadataStore) -> CacheSummary:

@@ -131,11 +131,17 @@ class RunArtifact(Base):
 class CacheEntry(Base):
     """The persistent tier of the lineage cache: a lineage hash → the artifact holding its value.
 
-    ``cost`` is the measured compute time (seconds), ``saved`` the compute time its hits saved.
+    One row per lineage hash *and writer*: ``writer_key`` is the writer's Ed25519 public key (hex),
+    ``writer`` its name, ``signature`` its signature of the claim (:mod:`.identity`); readers use rows
+    of writers they trust only. ``cost`` is the measured compute time (seconds), ``saved`` the compute
+    time its hits saved.
     """
 
     __tablename__ = "cache_entries"
     lineage_hash: Mapped[str] = mapped_column(HASH, primary_key=True)
+    writer_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    writer: Mapped[str] = mapped_column(String(255))
+    signature: Mapped[str] = mapped_column(String(128))
     artifact_hash: Mapped[str] = mapped_column(ForeignKey("artifacts.hash"), index=True)
     cost: Mapped[float] = mapped_column(Double)
     size: Mapped[int] = mapped_column(BigInteger)

@@ -195,6 +195,11 @@ def _platform() -> str:
     return f"{uname.system}-{uname.release}-{uname.machine}"
 
 
+def current_user() -> str:
+    """The login name of this process's user (``"unknown"`` when it has none)."""
+    return _user()
+
+
 def _user() -> str:
     try:
         return getpass.getuser()
