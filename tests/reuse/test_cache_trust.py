@@ -19,6 +19,7 @@ from click.testing import CliRunner
 
 import mlcontext as mc
 from mlcontext.errors import ConfigError
+from mlcontext.fingerprint import persistent_key
 from mlcontext.reuse import get_cache
 from mlcontext.reuse.persistent import encode_value
 from mlcontext.store import cache_index as index
@@ -36,7 +37,7 @@ def _gram_key(tier: StoreTier) -> tuple[str, np.ndarray]:
     """The lineage hash of X.T @ X and its true value (persisted by ``tier``)."""
     with _persist(tier), mc.reuse_events() as events:
         value = np.asarray(mc.array(XN).T @ mc.array(XN)).copy()
-    (key,) = {e.key for e in events if e.name == "numpy.matmul"}
+    (key,) = {persistent_key(bytes.fromhex(e.key)) for e in events if e.name == "numpy.matmul"}
     return key, value
 
 
