@@ -140,7 +140,8 @@ class RewriteState:
             return
         b, key = args[0], args[1]
         if (type(b) is np.ndarray and b.ndim == 2 and type(key) is tuple and len(key) == 2
-                and key[0] == slice(None) and type(key[1]) is slice and _col_prefix(item) is not None):
+                and type(key[0]) is slice and key[0] == slice(None)  # (may be an index array)
+                and type(key[1]) is slice and _col_prefix(item) is not None):
             sliced = self.sliced
             if len(sliced) >= self.SLICED_MAX:
                 _drop_oldest(sliced, self.SLICED_MAX // 2)
