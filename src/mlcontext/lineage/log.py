@@ -7,14 +7,16 @@ a multi-output item such as ``eigh`` or a dedup item)::
     header  := ["mlcontext-lineage", 1]
     patch   := ["p", pid, n_placeholders, n_holes, [out, ...], [[opcode, [pref, ...], literal],
     ...]]
-    leaf    := ["l", id, opcode, literal, label | null, payload | null]
+    leaf    := ["l", id, opcode, literal, label | null, payload | recipe | null]
     item    := ["i", id, opcode, [ref, ...], literal]
     roots   := ["r", [ref, ...]]
 
-Ids count up from 0 in line order and a ref must point backwards, so the log is a DAG by construction and
-parsing is one linear pass. In a patch, ``pref >= 0`` is an earlier template node and ``pref < 0``
-placeholder ``-pref - 1``. ``literal`` is the canonical literal tree of :mod:`.literals`; ``payload`` is
-the base64 bytes of a small embedded array. The parser never imports or calls anything named in a log.
+Ids count up from 0 in line order and a ref must point backwards, so the log is a DAG by
+construction and parsing is one linear pass. In a patch, ``pref >= 0`` is an earlier template node
+and ``pref < 0`` placeholder ``-pref - 1``. ``literal`` is the canonical literal tree of
+:mod:`.literals`; ``payload`` is the base64 bytes of a small embedded array, ``recipe`` the literal
+of a constant array by its constructor (:mod:`.leaves`). The parser never imports or calls anything
+named in a log.
 """
 
 from __future__ import annotations
@@ -27,8 +29,10 @@ from typing import Any
 
 from ..errors import LineageError
 from .item import DATA, Item, leaf, make, outside_scope, walk
+from .leaves import check_recipe
 from .literals import Node, from_json
 from .patch import DEDUP, OUTPUT, PATCHES, Patch, register_patch
+from .policy import current as current_policy
 
 __all__ = ["dumps", "loads", "FORMAT", "VERSION", "roots_of"]
 
@@ -118,8 +122,7 @@ class _Writer:
                 self.ids[id(item)] = known
                 return
             self.leaf_ids[item.digest] = self._number(item)
-            data = item.extra.get("data") if item.extra else None
-            payload = None if data is None else base64.b64encode(data).decode()
+            payload = _leaf_payload(item.extra)
             self.lines.append(_json(["l", self.ids[id(item)], item.opcode, item.literals,
                                      item.label, payload]))
             return
@@ -167,6 +170,14 @@ class _Writer:
         inputs = [s[1] if s[0] == "c" else ["prev", s[1], s[2]] for s in spec or ()]
         columns = [_column([it.literals[1][2][1][j] for it in run]) for j in range(len(holes[1]))]
         self.lines.append(_json(["d", first, len(run), pid[1], label[1], inputs, columns]))
+
+
+def _leaf_payload(extra: dict | None) -> Any:
+    if not extra:
+        return None
+    if extra.get("data") is not None:
+        return base64.b64encode(extra["data"]).decode()
+    return extra.get("recipe")  # a constant's recipe literal, or None
 
 
 def _column(values: list) -> list:
@@ -218,6 +229,7 @@ def loads(text: str) -> Item | tuple[Item, ...]:
         raise LineageError(f"not a lineage log: the first line must be {_json([FORMAT, VERSION])}")
     reader = _Reader()
     reader.budget = 100 * len(text) + 10_000  # runs cannot blow a small log up into a huge DAG
+    reader.max_nodes = current_policy().max_nodes
     with outside_scope():  # items parsed from a log are never part of the caller's dedup patch
         for number, line in enumerate(lines[1:], start=2):
             if reader.roots is not None:
@@ -242,6 +254,16 @@ class _Reader:
         self.items: list[Item] = []
         self.roots: list[Item] | None = None
         self.budget = 0  # items that runs may still expand to: bounded by the log's size
+        # Operations the dedup items expand to (what hashing and recompute will execute), nested
+        # patches included: a few KB of nested loops must not declare hours of work.
+        self.expanded = 0
+        self.max_nodes = 0
+
+    def _expand(self, nodes: int) -> None:
+        self.expanded += nodes
+        if self.expanded > self.max_nodes:
+            raise LineageError(f"the log's loops expand to more than {self.max_nodes:,} operations "
+                               "(raise max_nodes= or MLCONTEXT_LINEAGE_MAX_NODES for a log you trust)")
 
     def line(self, row: Any, number: int) -> None:
         if not isinstance(row, list) or not row or row[0] not in ("p", "l", "i", "d", "r"):
@@ -287,7 +309,9 @@ class _Reader:
         if label is not None and (type(label) is not str or len(label) > 255):
             raise LineageError("a leaf label must be a string of at most 255 characters")
         extra = None
-        if payload is not None:
+        if isinstance(payload, list):
+            extra = {"recipe": check_recipe(from_json(payload))}
+        elif payload is not None:
             extra = {"data": _payload(payload)}
         if opcode == DEDUP:
             raise LineageError("a dedup item needs inputs")
@@ -302,6 +326,7 @@ class _Reader:
         inputs = tuple(self._resolve(r) for r in refs)
         if opcode == DEDUP:
             self._check_dedup(lit, len(inputs))
+            self._expand(PATCHES[lit[1][0][1]].size)
         if opcode == OUTPUT:
             raise LineageError("outputs are written as [id, k] references, not as items")
         self.items.append(make(opcode, inputs, lit))
@@ -314,6 +339,8 @@ class _Reader:
         if type(count) is not int or not 2 <= count <= self.budget:
             raise LineageError(f"bad run length {str(count)[:20]} (at most {self.budget} here)")
         self.budget -= count
+        if type(pid) is str and pid in PATCHES:
+            self._expand(PATCHES[pid].size * count)
         if type(pid) is not str or type(label) is not str:
             raise LineageError("a run names its patch and label as strings")
         first_lit = ("T", (("s", pid), ("s", label), ("T", tuple(self._cell(c, 0, count)

@@ -22,7 +22,8 @@ from ..errors import LineageError
 
 __all__ = ["Operation", "OPERATIONS", "register_operation", "operation", "fresh_out", "SOURCES",
            "register_source", "Traits", "traits_of", "STACK", "TRANSPOSE", "PRODUCT", "SLICE",
-           "ELEMENTWISE", "VIEW", "LINEAR", "HEAVY"]
+           "ELEMENTWISE", "VIEW", "LINEAR", "HEAVY", "CHECKS", "register_check",
+           "SIZES", "register_size"]
 
 # Shape families the partial-reuse rewrites know (``Traits.family``).
 STACK = "stack"  # concatenation of blocks along one axis (hstack, vstack, concatenate, column_stack)
@@ -117,3 +118,23 @@ SOURCES: dict[str, Callable[[Any, Any, Any], Any]] = {}
 def register_source(opcode: str, fn: Callable[[Any, Any, Any], Any]) -> None:
     """Register how recompute finds the value of a source item with ``opcode``."""
     SOURCES[opcode] = fn
+
+
+# What recompute checks before it calls an operation read from a log (:mod:`.policy`). A check
+# ``fn(args, kwargs)`` raises :class:`LineageError` for arguments a log must not pass (an expression
+# that is more than column arithmetic, a method named by a string); a size estimate
+# ``fn(args, kwargs) -> bytes | None`` bounds the output from the input shapes and the literals, so a
+# bomb (``np.tile(x, 2**32)``) is refused before anything is allocated. Both are registered by the
+# traced-operation layer next to the operations.
+CHECKS: dict[str, Callable[[tuple, dict], None]] = {}
+SIZES: dict[str, Callable[[tuple, dict], int | None]] = {}
+
+
+def register_check(opcode: str, fn: Callable[[tuple, dict], None]) -> None:
+    """Register the argument check recompute runs before ``opcode``."""
+    CHECKS[opcode] = fn
+
+
+def register_size(opcode: str, fn: Callable[[tuple, dict], int | None]) -> None:
+    """Register the output-size estimate (bytes) recompute checks before running ``opcode``."""
+    SIZES[opcode] = fn

@@ -20,6 +20,8 @@ from ..fingerprint import hash_array
 from ..lineage import nondeterminism
 from ..lineage.dedup import bind
 from ..lineage.item import DATA, Item, leaf, make
+from ..lineage.leaves import array_sink
+from ..lineage.leaves import describe as describe_constant
 from ..lineage.literals import EMPTY_KWARGS, Node, float_node, ref, scalar
 from ..lineage.operations import OPERATIONS, Operation, fresh_out
 from ..lineage.patch import OUTPUT
@@ -170,8 +172,16 @@ def data_leaf(value: np.ndarray, label: str | None = None, *, embed: bool = True
     # Only plain dtypes are embedded: an object array's bytes are pointers, and a record dtype's
     # ``str`` ('|V16') could not rebuild its fields.
     plain = not value.dtype.hasobject and value.dtype.fields is None
-    if embed and plain and value.nbytes <= EMBED_MAX_BYTES:
+    if not embed or not plain:  # data the user handed in (mc.array): taken from inputs= by name
+        pass
+    elif value.nbytes <= EMBED_MAX_BYTES:
         extra = {"data": np.ascontiguousarray(value).tobytes()}
+    else:  # a plain array mixed into traced code: the log must rebuild it without the user's help
+        recipe = describe_constant(value)  # np.ones, lam * np.eye(d), np.arange: by constructor
+        if recipe is not None:
+            extra = {"recipe": recipe}
+        elif (sink := array_sink()) is not None:
+            sink(value, content)  # a run is active: the store keeps it for mc.recompute
     return leaf(DATA, lit, label, extra)
 
 

@@ -41,6 +41,7 @@ from ..lineage.item import Item, leaf
 from ..lineage.literals import build, build_call
 from ..lineage.operations import OPERATIONS, register_source
 from ..lineage.operations import register_operation as _register_operation
+from ..lineage.policy import current as current_policy
 from ..names import check_name
 from . import pandas_frame as pf
 from .dispatch import HANDLED, _name
@@ -441,7 +442,12 @@ def _file_bytes(x: Any) -> bytes:
 _FUNCTIONS: dict[str, Any] = {}
 _NONCES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _SAFE_BUILTINS = {"len", "abs", "round", "str", "int", "float", "bool", "min", "max", "sum",
-                  "sorted", "any", "all", "repr", "hash", "tuple", "list", "set", "frozenset"}
+                  "sorted", "any", "all", "repr", "tuple", "list", "set", "frozenset"}
+# Arithmetic and comparisons only: attrgetter, itemgetter, methodcaller and call reach any attribute
+# or method of the values they are given (and from there __import__), so a log never names them.
+_SAFE_OPERATORS = {"abs", "add", "and_", "contains", "eq", "floordiv", "ge", "gt", "inv", "invert",
+                   "le", "lshift", "lt", "mod", "mul", "ne", "neg", "not_", "or_", "pos", "pow",
+                   "rshift", "sub", "truediv", "truth", "xor"}
 
 
 def function_leaf(fn: Any) -> Item:
@@ -506,12 +512,15 @@ def _function_source(item: Item, inputs: Mapping[str, Any], resolver: Any) -> An
             raise LineageError(f"the function given for {f['qualname']} has other code than the one "
                                "the lineage recorded")
         return given
-    fn = _FUNCTIONS.get(item.hash)
+    # A log is data: it may name any function. Only pure functions of a fixed list run on their
+    # name alone; functions traced in this process only for a log the caller trusts (issue 13).
+    fn = _FUNCTIONS.get(item.hash) if current_policy().trusted else None
     if fn is None and f.get("builtin"):
         fn = _named_function(f["qualname"])
     if fn is None:
-        raise LineageError(f"cannot recompute: function {f['qualname']} is not known in this process; "
-                           "pass it in inputs= by its qualified name")
+        raise LineageError(f"cannot recompute: function {f['qualname']} is refused; pass it in "
+                           f"inputs={{{f['qualname']!r}: ...}} by its qualified name, or "
+                           "trusted=True for a log you wrote yourself")
     return fn
 
 
@@ -519,9 +528,11 @@ def _named_function(qualname: str) -> Any:
     module, _, name = qualname.rpartition(".")
     if module == "builtins" and name in _SAFE_BUILTINS:
         return getattr(builtins, name)
-    if module in ("math", "operator"):
+    if module == "math" or module == "operator" and name in _SAFE_OPERATORS:
         fn = getattr(math if module == "math" else operator, name, None)
-        return fn if callable(fn) else None
+        return fn if callable(fn) and not name.startswith("_") else None
+    if module == "numpy" and isinstance(getattr(np, name, None), np.ufunc):
+        return getattr(np, name)  # ufuncs are pure
     for func in HANDLED:
         if _name(func) == qualname or _qualname(func) == qualname:
             return func

@@ -33,6 +33,7 @@ from .code import capture_code, entry_script
 from .derivation import model_metadata, plain_value, record_output
 from .environment import capture_environment
 from .params import coerce_override, encode_param, parse_overrides
+from .recompute import LeafStore
 from .stores import get_store
 from .writer import RunWriter
 
@@ -76,6 +77,7 @@ class Run:
             # The script's own argument parser, if it runs after this, must not see our pairs.
             sys.argv[1:] = rest
         self._writer = RunWriter(self.store.metadata, self.id, sync=durability == "sync")
+        self._leaves = LeafStore(self.store).install()  # plain arrays traced in the run, for recompute
 
     def _start(self, argv: list[str]) -> None:
         env = capture_environment()
@@ -155,6 +157,7 @@ class Run:
         if self.status in TERMINAL_STATUSES:
             return
         self.status = status
+        self._leaves.remove()
         try:
             self._writer.close()
         finally:

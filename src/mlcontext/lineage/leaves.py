@@ -1,0 +1,164 @@
+"""Array leaves a lineage log can rebuild on its own: constants recorded by their constructor.
+
+A plain NumPy array mixed into traced code (``np.ones((n, 1))``, ``lam * np.eye(d)``,
+``np.arange(n)``) is a leaf identified by its content hash like any other. Small ones are embedded
+in the log; a large one would have to be handed to recompute by its hash, which nobody can do for
+an array they never named. So a large array that is constant-filled, a scaled identity, or an
+evenly spaced ``arange`` (in C order, any shape) is recorded by a *recipe* instead: its constructor
+and one or two scalars, with dtype and shape already in the leaf. The recipe is an extra of the leaf,
+not part of its hash: the leaf stays the same item whether or not a recipe was found.
+
+A recipe is only ever recorded after the array it would build was compared with the value byte for
+byte (chunk by chunk, so a 1 GB constant costs no second gigabyte), and recompute checks the content
+hash of what it builds, so a recipe cannot make a wrong value.
+
+Arrays that are neither small nor constant are handed to the *array sink* when one is installed: the
+tracking layer installs one while a run is active that keeps them in the artifact store, where
+``mc.recompute`` finds them by hash. This layer never imports the store.
+
+Recipe literals (``g`` nodes are NumPy scalars of the leaf's dtype)::
+
+    ["T", [["s", "full"], g]]           every element equal to g
+    ["T", [["s", "eye"], g]]            2-D: g on the main diagonal, zero elsewhere
+    ["T", [["s", "arange"], g0, g1]]    element i (C order) = g0 + i * g1
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ..errors import LineageError
+from .literals import Node
+
+__all__ = ["describe", "build", "check_recipe", "set_array_sink", "array_sink", "RECIPE_KINDS"]
+
+RECIPE_KINDS = {"full": 1, "eye": 1, "arange": 2}  # kind -> number of scalar parameters
+_NUMERIC = "iufc"
+_CHUNK = 1 << 20  # elements compared or built at a time
+
+ArraySink = Callable[[np.ndarray, str], None]
+_sink: list[ArraySink | None] = [None]
+
+
+def set_array_sink(sink: ArraySink | None) -> ArraySink | None:
+    """Install ``sink(array, content_hash)`` for plain array leaves the log cannot hold; return the
+    previous one. The tracking layer installs the artifact store here while a run is active."""
+    old, _sink[0] = _sink[0], sink
+    return old
+
+
+def array_sink() -> ArraySink | None:
+    """The installed array sink, or ``None``."""
+    return _sink[0]
+
+
+def _scalar_node(value: np.ndarray) -> Node:
+    return ("g", (value.dtype.str, value.tobytes().hex()))
+
+
+def describe(value: np.ndarray) -> Node | None:
+    """The recipe literal of ``value`` if it is a constant, scaled identity or ``arange``; else None.
+
+    Costs a few element reads for an array that is none of these; a full comparison (in chunks)
+    only for one whose samples fit a recipe.
+    """
+    dt = value.dtype
+    if value.size < 2 or dt.kind not in "b" + _NUMERIC or dt.fields is not None:
+        return None
+    flat = np.ascontiguousarray(value).reshape(-1)
+    first = flat[:1]
+    candidates: list[Node] = [("T", (("s", "full"), _scalar_node(first)))]
+    if value.ndim == 2 and first.tobytes() != bytes(dt.itemsize):
+        candidates.append(("T", (("s", "eye"), _scalar_node(first))))
+    if dt.kind in _NUMERIC:
+        with np.errstate(all="ignore"):  # integer steps wrap, as the recipe's arithmetic does
+            step = flat[1:2] - first
+        candidates.append(("T", (("s", "arange"), _scalar_node(first), _scalar_node(step))))
+    for recipe in candidates:
+        if _matches(recipe, flat, value.shape):
+            return recipe
+    return None
+
+
+def _matches(recipe: Node, flat: np.ndarray, shape: tuple[int, ...]) -> bool:
+    n = flat.size
+    for i in dict.fromkeys((0, 1, n // 2, n - 1)):  # cheap rejection first
+        if _chunk(recipe, flat.dtype, shape, i, i + 1).tobytes() != flat[i:i + 1].tobytes():
+            return False
+    for start in range(0, n, _CHUNK):
+        stop = min(n, start + _CHUNK)
+        built = _chunk(recipe, flat.dtype, shape, start, stop)
+        if not np.array_equal(built.view(np.uint8), flat[start:stop].view(np.uint8)):
+            return False
+    return True
+
+
+def _param(node: Node, dtype: np.dtype) -> np.generic:
+    if node[0] != "g" or node[1][0] != dtype.str:
+        raise LineageError(f"a recipe scalar must be a NumPy scalar of the leaf's dtype {dtype.str}")
+    return np.frombuffer(bytes.fromhex(node[1][1]), dtype=dtype)[0]
+
+
+def _chunk(recipe: Node, dtype: np.dtype, shape: tuple[int, ...], start: int, stop: int) -> np.ndarray:
+    """Elements ``start:stop`` (C order) of the array ``recipe`` builds."""
+    kind, params = recipe[1][0][1], recipe[1][1:]
+    if kind == "full":
+        return np.full(stop - start, _param(params[0], dtype), dtype=dtype)
+    index = np.arange(start, stop, dtype=np.int64)
+    if kind == "eye":
+        out = np.zeros(stop - start, dtype=dtype)
+        cols = shape[1]
+        out[index // cols == index % cols] = _param(params[0], dtype)
+        return out
+    first, step = _param(params[0], dtype), _param(params[1], dtype)
+    if dtype.kind in "iu":  # exact modular arithmetic, then wrapped to the dtype's width
+        wrap = np.uint64(int(step) % (1 << 64)), np.uint64(int(first) % (1 << 64))
+        with np.errstate(over="ignore"):
+            return (index.astype(np.uint64) * wrap[0] + wrap[1]).astype(dtype)
+    with np.errstate(all="ignore"):
+        return first + index.astype(dtype) * step
+
+
+def check_recipe(node: Node) -> Node:
+    """Validate the structure of a recipe literal read from a log (dtypes are checked in build)."""
+    ok = node[0] == "T" and len(node[1]) >= 1 and node[1][0][0] == "s"
+    kind = node[1][0][1] if ok else None
+    if kind not in RECIPE_KINDS or len(node[1]) != 1 + RECIPE_KINDS[kind]:
+        raise LineageError("a leaf recipe is [\"T\", [[\"s\", \"full\"|\"eye\"|\"arange\"], scalar...]]")
+    if not all(p[0] == "g" for p in node[1][1:]):
+        raise LineageError("the parameters of a leaf recipe are NumPy scalars (\"g\" literals)")
+    return node
+
+
+def build(recipe: Node, dtype: np.dtype, shape: tuple[int, ...], max_bytes: int) -> np.ndarray:
+    """The array a recipe describes, refused before allocating when it exceeds ``max_bytes``."""
+    check_recipe(recipe)
+    if dtype.kind not in "b" + _NUMERIC or dtype.fields is not None:
+        raise LineageError(f"a leaf recipe cannot build dtype {dtype.str}")
+    kind = recipe[1][0][1]
+    if kind == "eye" and len(shape) != 2 or kind == "arange" and dtype.kind == "b":
+        raise LineageError(f"a {kind!r} recipe does not fit a {dtype.str} array of shape {shape}")
+    count = 1
+    for n in shape:
+        count *= n
+    check_size(count * dtype.itemsize, f"a constant leaf of shape {shape}", max_bytes)
+    if count == 0:
+        return np.zeros(shape, dtype=dtype)
+    return np.concatenate([_chunk(recipe, dtype, shape, a, min(count, a + _CHUNK))
+                           for a in range(0, count, _CHUNK)]).reshape(shape)
+
+
+def check_size(nbytes: int, what: str, max_bytes: int) -> None:
+    """Refuse to allocate ``nbytes`` for ``what`` beyond the recompute size limit."""
+    if nbytes > max_bytes:
+        raise LineageError(f"recompute refused {what}: it needs {nbytes:,} bytes, more than the limit "
+                           f"of {max_bytes:,} (raise it with max_bytes= or MLCONTEXT_RECOMPUTE_MAX_BYTES "
+                           "if the log is yours and the memory is there)")
+
+
+def describe_value(value: Any) -> str:
+    """``float64 array of shape (3, 4)`` (for messages)."""
+    return f"{value.dtype} array of shape {tuple(value.shape)}"
