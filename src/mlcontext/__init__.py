@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from . import lineage
 from .errors import (
+    AmbiguousReferenceError,
     ArtifactCorruptedError,
     ConfigError,
     FingerprintError,
@@ -20,6 +21,7 @@ from .errors import (
     NotFoundError,
     ParamError,
     ReadOnlyStoreError,
+    ReferenceTypeError,
     RunError,
     SchemaOutdatedError,
     StoreError,
@@ -89,6 +91,7 @@ __all__ = [
     "SchemaOutdatedError", "ReadOnlyStoreError", "NotFoundError", "ArtifactCorruptedError",
     "LineageError", "FingerprintError", "UsageError", "MLContextWarning", "UnhandledOperationWarning",
     "UnidentifiedWarning", "TestSetOveruseWarning", "UnsafeArchiveError", "UntrustedArtifactError",
+    "AmbiguousReferenceError", "ReferenceTypeError",
     # runs, params, metrics, artifacts, stores
     "run", "Run", "active_run", "log", "param", "artifact", "loop", "current_loops", "runs", "metrics",
     "get_run", "load_artifact", "get_store", "set_store", "use_store", "Store", "ArtifactRef",

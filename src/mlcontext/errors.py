@@ -7,6 +7,7 @@
      ├── ParamError             (ValueError)   a param value or override that cannot be used
      ├── InvalidNameError       (ValueError)   a run/metric/param/artifact name with odd characters
      ├── RunError               (RuntimeError) misuse of runs: nested runs, no active run, ...
+     ├── AmbiguousReferenceError (LookupError) a reference that names more than one thing
      ├── StoreError             (RuntimeError) the metadata or artifact store failed
      │    ├── SchemaOutdatedError              the store's schema is older than this library
      │    ├── ReadOnlyStoreError  (PermissionError)
@@ -16,6 +17,7 @@
      │    └── UntrustedArtifactError (PermissionError) loading it would run code its writer chose
      ├── LineageError           (ValueError)   malformed lineage, log or recompute input
      ├── UsageError             (TypeError)    an argument of a kind a public function does not take
+     │    └── ReferenceTypeError               an object where a reference is expected that is none
      └── FingerprintError       (TypeError)    a value that cannot be hashed deterministically
 
     MLContextWarning (UserWarning)
@@ -34,6 +36,8 @@ __all__ = [
     "ParamError",
     "InvalidNameError",
     "RunError",
+    "AmbiguousReferenceError",
+    "ReferenceTypeError",
     "StoreError",
     "SchemaOutdatedError",
     "ReadOnlyStoreError",
@@ -69,6 +73,14 @@ class InvalidNameError(MLContextError, ValueError):
 
 class RunError(MLContextError, RuntimeError):
     """Runs used in a way that is not allowed (nested runs, finishing twice, ...)."""
+
+
+class AmbiguousReferenceError(MLContextError, LookupError):
+    """A reference names more than one thing (a dataset in two projects, a dataset and a run).
+
+    Deliberately not a :class:`NotFoundError`: code that falls back to another reading of a reference
+    when one is *absent* must not hide that it was *ambiguous*.
+    """
 
 
 class StoreError(MLContextError, RuntimeError):
@@ -107,6 +119,10 @@ class LineageError(MLContextError, ValueError):
 
 class UsageError(MLContextError, TypeError):
     """A public function was given an argument of a kind it does not take (``mc.traced(1)``)."""
+
+
+class ReferenceTypeError(UsageError):
+    """An object was passed where a reference (a name, a ``DatasetVersion``, a ``Run`` ...) is expected."""
 
 
 class FingerprintError(MLContextError, TypeError):

@@ -1,4 +1,10 @@
-"""Validation of user-given names (runs, params, metrics, loops, artifacts, datasets)."""
+"""Validation of user-given names (runs, params, metrics, loops, artifacts, datasets).
+
+A name must also be *referable* in the forms the questions take (``docs/references.md``): a dataset
+is named ``NAME`` or ``NAME@VERSION`` and a run's artifact ``RUN:NAME``, and a 32-digit hex string is
+read as a content hash. So a dataset name holds no ``@`` or ``:`` and is not a hash, and a run name
+holds no ``:``; such names are refused when the thing is created, not discovered unreachable later.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +17,13 @@ __all__ = ["check_name", "NAME_PATTERN"]
 # Letters, digits and a few separators; slashes allow hierarchies ("train/loss"). No whitespace at the
 # ends, no control characters: names appear in SQL, file paths, CLI output and the lineage log.
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-/:@ ]{0,254}$")
+_HASH = re.compile(r"^[0-9a-f]{32}$")
+
+# Characters that separate the parts of a reference, by the kind of thing named.
+_SEPARATORS = {
+    "dataset": {"@": "NAME@VERSION", ":": "RUN:ARTIFACT"},
+    "run": {":": "RUN:ARTIFACT"},
+}
 
 
 def check_name(name: object, what: str) -> str:
@@ -22,4 +35,13 @@ def check_name(name: object, what: str) -> str:
             f"invalid {what} name {name!r}: use 1-255 letters, digits, spaces and '_.-/:@', "
             "starting with a letter, digit or '_' (no '..', '//' or surrounding spaces)"
         )
+    for char, form in _SEPARATORS.get(what, {}).items():
+        if char in name:
+            raise InvalidNameError(
+                f"invalid {what} name {name!r}: {char!r} separates the parts of a reference "
+                f"({form}), so this {what} could never be referred to; use '-' or '_' instead, "
+                f"e.g. {name.replace(char, '-')!r}")
+    if what == "dataset" and _HASH.match(name):
+        raise InvalidNameError(f"invalid dataset name {name!r}: 32 hex digits are read as a content "
+                               "hash; add a letter beyond f or a separator")
     return name

@@ -119,7 +119,8 @@ def test_drift_finds_shifted_columns_and_schema_changes(trips):
     assert set(report.drifted) == {"duration", "zone"}
     assert report.added == ("weather",) and report.removed == ("cash",)
     assert list(report.retyped) == ["passengers"] and report.retyped["passengers"][0] == "int64"
-    assert report.verdict.startswith("schema changed (1 added, 1 removed, 1 retyped); drift in 2 of")
+    assert report.verdict.startswith("schema changed: added weather (str), removed cash (bool), retyped "
+                                     "passengers (int64 → str, not compared); drift in 2 of")
     assert json.loads(json.dumps(report.to_dict(), default=str))["verdict"] == report.verdict
 
 

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
 from ..tracking.persistent_cache import cache_summary, clear_cache, writer_key
 from ..tracking.stores import get_store
-from .render import console
+from .render import console, print_json
 
 
 @click.command("cache")
@@ -28,8 +26,8 @@ def cache_command(clear: bool, whoami: bool, as_json: bool) -> None:
         return
     s = cache_summary(store)
     if as_json:
-        click.echo(json.dumps({"entries": s.entries, "bytes": s.bytes, "hits": s.hits,
-                               "saved_s": s.saved_s, "cost_s": s.cost_s}))
+        print_json({"entries": s.entries, "bytes": s.bytes, "hits": s.hits, "saved_s": s.saved_s,
+                    "cost_s": s.cost_s})
         return
     console.print(f"entries      {s.entries}\nsize         {s.bytes / 1e6:.1f} MB\nhits         {s.hits}\n"
                   f"saved        {s.saved_s:.3f} s of compute\n"

@@ -14,10 +14,8 @@ from ..insight.graph import Graph, consumers, derivation
 from ..insight.history import history
 from ..insight.usage import testuse, tried
 from ..tracking.datasets import versions
+from .options import drift_rule_options, json_option, print_drift, project_option, rule_from
 from .render import console, frame_table, print_json
-
-json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a rendering.")
-project_option = click.option("--project", "-p", help="Project of the dataset (when names repeat).")
 
 
 def _frame_out(frame: pd.DataFrame, as_json: bool, title: str, empty: str) -> None:
@@ -112,14 +110,18 @@ def find_command(params: tuple[str, ...], metrics: tuple[str, ...], data: str | 
 @click.argument("current")
 @project_option
 @json_option
-def drift_command(reference: str, current: str, project: str | None, as_json: bool) -> None:
-    """Distribution drift from REFERENCE to CURRENT (dataset versions, e.g. trips@1 trips-live@3)."""
-    report = drift_of(reference, current, project=project)
+@drift_rule_options
+def drift_command(reference: str, current: str, project: str | None, as_json: bool, **rule: float) -> None:
+    """Distribution drift from REFERENCE to CURRENT (dataset versions, e.g. trips@1 trips-live@3).
+
+    A column drifts when its distribution changed (p < alpha and (PSI >= psi or KS >= ks)) or its
+    null fraction changed (by >= null with p < alpha, or all its values became null): docs/drift.md.
+    """
+    report = drift_of(reference, current, project=project, **rule_from(rule))
     if as_json:
         print_json(report.to_dict())
         return
-    console.print(f"[bold]{report.verdict}[/]")
-    console.print(frame_table(report.columns.reset_index().round(4), title=f"{reference} -> {current}"))
+    print_drift(report, f"{reference} -> {current}")
 
 
 @click.command("history")

@@ -12,6 +12,7 @@ from ..insight.diff import DatasetDiff, ModelDiff
 from ..insight.diff import diff as semantic_diff
 from ..store.records import RunRecord
 from ..tracking import get_run, runs
+from .options import drift_rule_options, print_drift, project_option, rule_from
 from .render import console, fmt, frame_table, print_json
 
 STATUS_STYLE = {"running": "cyan", "finished": "green", "failed": "red", "killed": "yellow"}
@@ -35,8 +36,8 @@ def runs_command(project: str | None, name: str | None, status: str | None, user
         console.print("No runs recorded yet. Start one with `with mlcontext.run(...)` in a script.")
         return
     shown = frame.assign(id=frame["id"].str[:8], git_commit=frame["git_commit"].str[:8])
+    # The param./metric. prefixes stay: a param and a metric may share a name (issue 11, 21).
     shown = shown.drop(columns=["host", "git_dirty"])
-    shown.columns = [c.removeprefix("param.").removeprefix("metric.") for c in shown.columns]
     console.print(frame_table(shown, title=f"{len(frame)} run(s)"))
 
 
@@ -93,11 +94,14 @@ def _summary(record: RunRecord) -> Table:
 @click.command("diff")
 @click.argument("run_a", metavar="A")
 @click.argument("run_b", metavar="B")
+@project_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
-def diff_command(run_a: str, run_b: str, as_json: bool) -> None:
+@drift_rule_options
+def diff_command(run_a: str, run_b: str, project: str | None, as_json: bool, **rule: float) -> None:
     """Compare two runs (params, metrics, code, environment), two dataset versions (trips@1 trips@2:
-    schema, rows, distributions) or two models (RUN:NAME RUN:NAME: class, params, scores, data)."""
-    diff = semantic_diff(run_a, run_b)
+    schema by name and dtype, rows, null fractions, distributions, and why) or two models
+    (RUN:NAME RUN:NAME: class, params, scores, data). The drift options apply to dataset versions."""
+    diff = semantic_diff(run_a, run_b, project=project, **rule_from(rule))
     if isinstance(diff, DatasetDiff | ModelDiff):
         _other_diff(diff, as_json)
         return
@@ -124,8 +128,9 @@ def _other_diff(diff: DatasetDiff | ModelDiff, as_json: bool) -> None:
         print_json(diff.to_dict())
         return
     if isinstance(diff, DatasetDiff):
-        console.print(f"[bold]{diff.summary}[/]")
-        console.print(frame_table(diff.drift.columns.reset_index().round(4), title="per column"))
+        console.print(f"[bold]{diff.a} -> {diff.b}[/]: rows {diff.rows[0]} -> {diff.rows[1]} "
+                      f"({diff.rows[1] - diff.rows[0]:+d})")
+        print_drift(diff.drift, "per column")
         return
     console.print(f"[bold]{diff.a}[/] ({diff.classes[0]})  vs  [bold]{diff.b}[/] ({diff.classes[1]})")
     for title, changes in (("hyper-parameters", diff.params), ("scores (last value)", diff.metrics)):

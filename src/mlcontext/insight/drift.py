@@ -1,15 +1,33 @@
 """Distribution drift between a reference table (e.g. the training data) and a current one (live data).
 
-Per column: numeric columns get the two-sample Kolmogorov–Smirnov test, the Wasserstein distance (also
-in units of the reference's standard deviation) and the population stability index over the
-reference's deciles; categorical columns get the chi-squared test of homogeneity and the PSI over
-categories. Schema changes (columns added, removed, or with another dtype) are reported separately.
+Columns are matched by their label as pandas has it (``0`` and ``"0"`` are two labels). A reference
+column with no exact match that has a current column of the same text and another label type (the
+integer ``0`` written to CSV comes back as ``"0"``) is compared with it and reported as *relabeled*.
+Schema changes are reported by name: columns added, removed, and retyped (with both dtypes).
 
-With large samples every tiny difference is "significant", so a column is called drifted only when the
-test rejects (p < ``alpha``) **and** the effect is material (PSI ≥ ``psi_threshold``, or KS statistic ≥
-``ks_threshold``). Both tables are sampled to at most ``sample_size`` rows (fixed seed; 20,000 by
-default: a KS test on 20,000 rows a side already resolves a difference of 0.014 in the CDFs, far
-below ``ks_threshold``, and keeps a diff of two large versions well under a second).
+Values are compared in a common unit: timestamps as seconds since the epoch in UTC, whatever their
+resolution (``datetime64[ns]`` and ``datetime64[us]`` of the same instants are the same data) or time
+zone; durations as seconds; integers and floats (nullable or not) as floats. A dtype change within one
+of these kinds (``int64`` -> ``float64``, ``[ns]`` -> ``[us]``) is reported as retyped *and* compared;
+a change of kind (numbers -> strings) is reported and not compared.
+
+Per column: numeric, datetime and duration columns get the two-sample Kolmogorov–Smirnov test, the
+Wasserstein distance (also in units of the reference's standard deviation) and the population stability
+index over the reference's deciles; categorical columns get the chi-squared test of homogeneity and the
+PSI over categories. The null fraction is compared on all rows.
+
+The decision rule (:class:`DriftRule`; ``docs/drift.md`` explains it with examples) calls a column
+drifted when either
+
+* its **distribution** changed: the test rejects (p < ``alpha``) **and** the effect is material
+  (PSI ≥ ``psi``, or for numeric kinds KS statistic ≥ ``ks``) — with large samples every tiny
+  difference is "significant", hence the second condition; or
+* its **null fraction** changed: by at least ``null`` (absolute) with the chi-squared test of the
+  null counts rejecting, or the column lost all its values (or gained values where it had none).
+
+Both tables are sampled to at most ``sample_size`` rows for the distribution tests (fixed seed; 20,000 by
+default: a KS test on 20,000 rows a side already resolves a difference of 0.014 in the CDFs, far below
+``ks``, and keeps a diff of two large versions well under a second); null counts use every row.
 """
 
 from __future__ import annotations
@@ -22,53 +40,154 @@ import numpy as np
 import pandas as pd
 
 from ..errors import MLContextError
+from ..tracking.profile import column_label
 from .stats import chi2_contingency, ks_and_wasserstein, psi
 
-__all__ = ["DriftReport", "drift"]
+__all__ = ["DriftReport", "DriftRule", "drift", "format_p"]
 
 _SEED = 7
+_TABLE_COLUMNS = ["column", "kind", "test", "statistic", "p_value", "psi", "wasserstein",
+                  "wasserstein_std", "null_fraction_a", "null_fraction_b", "null_fraction_change",
+                  "null_p_value", "drifted", "reason"]
+
+
+@dataclass(frozen=True)
+class DriftRule:
+    """When a column is called drifted (see the module docstring).
+
+    Parameters
+    ----------
+    alpha : significance level of the tests (KS, chi-squared of categories, chi-squared of nulls).
+    psi : smallest population stability index that is a material change.
+    ks : smallest KS statistic (largest gap between the two CDFs, 0..1) that is a material change.
+    null : smallest absolute change of the null fraction (0..1) that is a material change.
+    """
+
+    alpha: float = 0.05
+    psi: float = 0.1
+    ks: float = 0.1
+    null: float = 0.1
+
+    def __post_init__(self) -> None:
+        for name in ("alpha", "psi", "ks", "null"):
+            value = getattr(self, name)
+            if not isinstance(value, int | float) or math.isnan(value) or value < 0:
+                raise MLContextError(f"drift rule: {name} must be a number >= 0, got {value!r}")
+        if not 0 < self.alpha < 1:
+            raise MLContextError(f"drift rule: alpha is a significance level in (0, 1), got {self.alpha}")
+
+    def describe(self) -> str:
+        """The rule in one sentence, with its thresholds."""
+        return (f"a column drifts when its distribution changed (p < {self.alpha:g} and (PSI ≥ "
+                f"{self.psi:g} or KS ≥ {self.ks:g})) or its null fraction changed (by ≥ {self.null:g} "
+                f"with p < {self.alpha:g}, or all values became null)")
+
+    def to_dict(self) -> dict[str, float]:
+        return {"alpha": self.alpha, "psi": self.psi, "ks": self.ks, "null": self.null}
 
 
 @dataclass(frozen=True)
 class DriftReport:
-    """The outcome of :func:`drift`."""
+    """The outcome of :func:`drift`.
 
-    columns: pd.DataFrame  # one row per common column
-    added: tuple[str, ...] = ()
-    removed: tuple[str, ...] = ()
-    retyped: dict[str, tuple[str, str]] = field(default_factory=dict)
+    ``columns`` has one row per compared column (index: the reference's label) with the test, its
+    statistic and p-value, PSI, Wasserstein distance, null fractions on both sides, ``drifted`` and the
+    ``reason`` in words. ``retyped`` maps a label to ``(reference dtype, current dtype)``;
+    ``incomparable`` lists the retyped columns whose kind changed (not compared); ``relabeled`` pairs
+    ``(reference label, current label)`` matched by their text.
+    """
+
+    columns: pd.DataFrame
+    added: tuple[Any, ...] = ()
+    removed: tuple[Any, ...] = ()
+    retyped: dict[Any, tuple[str, str]] = field(default_factory=dict)
     rows: tuple[int, int] = (0, 0)
+    rule: DriftRule = field(default_factory=DriftRule)
+    dtypes: tuple[dict[Any, str], dict[Any, str]] = ({}, {})
+    incomparable: tuple[Any, ...] = ()
+    relabeled: tuple[tuple[Any, Any], ...] = ()
 
     @property
-    def drifted(self) -> list[str]:
-        return self.columns.index[self.columns["drifted"]].tolist()
+    def drifted(self) -> list[Any]:
+        return self.columns.index[self.columns["drifted"].astype(bool)].tolist()
 
     @property
     def schema_changed(self) -> bool:
-        return bool(self.added or self.removed or self.retyped)
+        return bool(self.added or self.removed or self.retyped or self.relabeled)
+
+    def schema_changes(self) -> list[str]:
+        """Each schema change in words, by name and with dtypes."""
+        ref, cur = self.dtypes
+        show = _namer([*ref, *cur])
+        changes = [f"added {show(c)} ({cur.get(c, '?')})" for c in self.added]
+        changes += [f"removed {show(c)} ({ref.get(c, '?')})" for c in self.removed]
+        changes += [f"retyped {show(c)} ({a} → {b}"
+                    + (", not compared)" if c in self.incomparable else ")")
+                    for c, (a, b) in self.retyped.items()]
+        changes += [f"relabeled {show(a)} → {show(b)}" for a, b in self.relabeled]
+        return changes
 
     @property
     def verdict(self) -> str:
-        """One line: what changed, worst first."""
+        """One line: what changed, by name, worst first."""
         parts = []
-        if self.schema_changed:
-            parts.append(f"schema changed ({len(self.added)} added, {len(self.removed)} removed, "
-                         f"{len(self.retyped)} retyped)")
+        changes = self.schema_changes()
+        if changes:
+            parts.append("schema changed: " + ", ".join(changes[:6]) + (", …" if len(changes) > 6 else ""))
         if self.drifted:
-            worst = self.columns.loc[self.drifted].sort_values("psi", ascending=False).index.tolist()
-            parts.append(f"drift in {len(worst)} of {len(self.columns)} columns: {', '.join(worst[:5])}"
-                         + ("…" if len(worst) > 5 else ""))
+            show = _namer(self.columns.index)
+            worst = self.columns.loc[self.drifted].sort_values("psi", ascending=False, na_position="first")
+            names = [show(c) for c in worst.index]
+            parts.append(f"drift in {len(names)} of {len(self.columns)} columns: {', '.join(names[:5])}"
+                         + ("…" if len(names) > 5 else ""))
         return "; ".join(parts) if parts else f"no drift in {len(self.columns)} columns"
 
+    def explain(self) -> list[str]:
+        """The verdict's reasons: schema changes, each column's decision, null changes and the rule."""
+        show = _namer(self.columns.index)
+        lines = [f"rows {self.rows[0]} -> {self.rows[1]}", *self.schema_changes()]
+        for label, row in self.columns.iterrows():
+            lines.append(f"{show(label)}: {'drifted' if row['drifted'] else 'no drift'} — {row['reason']}")
+        lines.append(f"rule: {self.rule.describe()}")
+        return lines
+
     def to_dict(self) -> dict[str, Any]:
-        return {"verdict": self.verdict, "rows": list(self.rows), "added": list(self.added),
-                "removed": list(self.removed), "retyped": {k: list(v) for k, v in self.retyped.items()},
-                "columns": self.columns.reset_index().to_dict(orient="records")}
+        """JSON-ready (non-finite numbers become ``None``): verdict, schema changes, one record per column."""
+        ref, cur = self.dtypes
+        records = []
+        for label, row in self.columns.iterrows():
+            record = {"column": _json_label(label), "label_type": column_label(label)[1]}
+            record |= {k: _finite(row[k]) for k in _TABLE_COLUMNS[1:]}
+            records.append(record)
+        return {"verdict": self.verdict, "rows": list(self.rows),
+                "added": [_json_label(c) for c in self.added],
+                "removed": [_json_label(c) for c in self.removed],
+                "retyped": [{"column": _json_label(c), "a": a, "b": b, "compared": c not in self.incomparable}
+                            for c, (a, b) in self.retyped.items()],
+                "relabeled": [[_json_label(a), _json_label(b)] for a, b in self.relabeled],
+                "schema": {"a": [[_json_label(c), d] for c, d in ref.items()],
+                           "b": [[_json_label(c), d] for c, d in cur.items()]},
+                "changes": self.schema_changes(), "explanation": self.explain(),
+                "rule": self.rule.to_dict(), "columns": records}
 
 
-def drift(reference: pd.DataFrame, current: pd.DataFrame, *, alpha: float = 0.05,
-          psi_threshold: float = 0.1, ks_threshold: float = 0.1, sample_size: int = 20_000) -> DriftReport:
+def drift(reference: pd.DataFrame, current: pd.DataFrame, *, rule: DriftRule | None = None,
+          alpha: float | None = None, psi_threshold: float | None = None, ks_threshold: float | None = None,
+          null_threshold: float | None = None, sample_size: int = 20_000) -> DriftReport:
     """Compare the distributions of ``current`` with ``reference``, column by column.
+
+    Parameters
+    ----------
+    reference, current : pandas DataFrames with unique column labels.
+    rule : the decision rule; the keyword thresholds below override single fields of it.
+    alpha, psi_threshold, ks_threshold, null_threshold : :class:`DriftRule`'s ``alpha``, ``psi``,
+        ``ks`` and ``null``.
+    sample_size : rows per side used by the distribution tests (null counts use all rows).
+
+    Raises
+    ------
+    MLContextError
+        If either side is not a DataFrame, has duplicated column labels, or a threshold is invalid.
 
     Examples
     --------
@@ -77,23 +196,63 @@ def drift(reference: pd.DataFrame, current: pd.DataFrame, *, alpha: float = 0.05
     >>> live = pd.DataFrame({"x": rng.normal(1, 1, 5000)})
     >>> drift(train, live).verdict
     'drift in 1 of 1 columns: x'
+    >>> drift(train, live, ks_threshold=0.5, psi_threshold=5).verdict
+    'no drift in 1 columns'
     """
+    rule = _rule(rule, alpha, psi_threshold, ks_threshold, null_threshold)
     for name, frame in (("reference", reference), ("current", current)):
         if not isinstance(frame, pd.DataFrame):
             raise MLContextError(f"drift() needs DataFrames; {name} is a {type(frame).__name__}")
-    ref_cols, cur_cols = list(map(str, reference.columns)), list(map(str, current.columns))
-    common = [c for c in ref_cols if c in cur_cols]
-    retyped = {c: (str(reference[c].dtype), str(current[c].dtype)) for c in common
-               if _kind(reference[c]) != _kind(current[c])}
+        duplicated = frame.columns[frame.columns.duplicated()].unique().tolist()
+        if duplicated:
+            raise MLContextError(f"drift(): the {name} has duplicated column labels {duplicated!r}")
+    pairs, added, removed, relabeled = _match(list(reference.columns), list(current.columns))
     ref_s, cur_s = _sample(reference, sample_size), _sample(current, sample_size)
-    rows = [_compare(c, ref_s[c], cur_s[c], alpha, psi_threshold, ks_threshold)
-            for c in common if c not in retyped]
-    table = pd.DataFrame(rows, columns=["column", "kind", "test", "statistic", "p_value", "psi",
-                                        "wasserstein", "wasserstein_std", "null_fraction_change",
-                                        "drifted"]).set_index("column")
-    return DriftReport(columns=table, added=tuple(c for c in cur_cols if c not in ref_cols),
-                       removed=tuple(c for c in ref_cols if c not in cur_cols), retyped=retyped,
-                       rows=(len(reference), len(current)))
+    retyped, incomparable, rows = {}, [], []
+    for ref_label, cur_label in pairs:
+        a, b = reference[ref_label], current[cur_label]
+        if str(a.dtype) != str(b.dtype):
+            retyped[ref_label] = (str(a.dtype), str(b.dtype))
+        if _kind(a) != _kind(b):
+            incomparable.append(ref_label)
+            continue
+        rows.append(_compare(ref_label, a, b, ref_s[ref_label], cur_s[cur_label], rule))
+    table = pd.DataFrame(rows, columns=_TABLE_COLUMNS)
+    table = table.set_index(pd.Index(table.pop("column").tolist(), dtype=object, name="column"))
+    dtypes = ({c: str(reference[c].dtype) for c in reference.columns},
+              {c: str(current[c].dtype) for c in current.columns})
+    return DriftReport(columns=table, added=tuple(added), removed=tuple(removed), retyped=retyped,
+                       rows=(len(reference), len(current)), rule=rule, dtypes=dtypes,
+                       incomparable=tuple(incomparable), relabeled=tuple(relabeled))
+
+
+def _rule(rule: DriftRule | None, alpha: float | None, psi_t: float | None, ks_t: float | None,
+          null_t: float | None) -> DriftRule:
+    base = rule or DriftRule()
+    given = {"alpha": alpha, "psi": psi_t, "ks": ks_t, "null": null_t}
+    return DriftRule(**(base.to_dict() | {k: v for k, v in given.items() if v is not None}))
+
+
+def _key(label: Any) -> tuple[str, str]:
+    return column_label(label)
+
+
+def _match(ref: list[Any], cur: list[Any]) -> tuple[list[tuple[Any, Any]], list, list, list]:
+    """Pairs of matching labels (exact first, then same text), added, removed and relabeled pairs."""
+    cur_by_key = {_key(c): c for c in cur}
+    pairs = [(r, cur_by_key[_key(r)]) for r in ref if _key(r) in cur_by_key]
+    matched_ref = {_key(r) for r, _ in pairs}
+    matched_cur = {_key(c) for _, c in pairs}
+    left = [r for r in ref if _key(r) not in matched_ref]
+    right = [c for c in cur if _key(c) not in matched_cur]
+    relabeled = []
+    for r in list(left):
+        same_text = [c for c in right if _key(c)[0] == _key(r)[0]]
+        if len(same_text) == 1:  # one candidate only: a guess between two would be a coin toss
+            relabeled.append((r, same_text[0]))
+            left.remove(r)
+            right.remove(same_text[0])
+    return pairs + relabeled, right, left, relabeled
 
 
 def _sample(frame: pd.DataFrame, size: int) -> pd.DataFrame:
@@ -101,51 +260,109 @@ def _sample(frame: pd.DataFrame, size: int) -> pd.DataFrame:
 
 
 def _kind(series: pd.Series) -> str:
-    if pd.api.types.is_bool_dtype(series.dtype):
+    dtype = series.dtype
+    if pd.api.types.is_bool_dtype(dtype):
         return "categorical"
-    if pd.api.types.is_numeric_dtype(series.dtype):
+    if pd.api.types.is_numeric_dtype(dtype):
         return "numeric"
-    if pd.api.types.is_datetime64_any_dtype(series.dtype):
+    if pd.api.types.is_datetime64_any_dtype(dtype):
         return "datetime"
+    if pd.api.types.is_timedelta64_dtype(dtype):
+        return "timedelta"
     return "categorical"
 
 
-def _compare(name: str, ref: pd.Series, cur: pd.Series, alpha: float, psi_threshold: float,
-             ks_threshold: float) -> dict[str, Any]:
-    kind = _kind(ref)
-    null_change = float(cur.isna().mean() - ref.isna().mean()) if len(ref) and len(cur) else math.nan
-    if kind in ("numeric", "datetime"):
-        a = _as_float(ref.dropna())
-        b = _as_float(cur.dropna())
-        stat, p, w = ks_and_wasserstein(a, b)
-        index = _numeric_psi(a, b)
-        std = float(np.std(a)) if a.size > 1 else math.nan
-        w_std = w / std if std and std > 0 else math.nan
-        drifted = bool(p < alpha and (index >= psi_threshold or stat >= ks_threshold))
-        return dict(column=name, kind=kind, test="ks", statistic=stat, p_value=p, psi=index, wasserstein=w,
-                    wasserstein_std=w_std, null_fraction_change=null_change, drifted=drifted)
-    ref_counts = ref.dropna().astype(str).value_counts()
-    cur_counts = cur.dropna().astype(str).value_counts()
+def _compare(label: Any, ref_all: pd.Series, cur_all: pd.Series, ref: pd.Series, cur: pd.Series,
+             rule: DriftRule) -> dict[str, Any]:
+    kind = _kind(ref_all)
+    nulls = _null_change(ref_all, cur_all, rule)
+    if kind == "categorical":
+        test, stat, p, index, w, w_std, distribution = _categorical(ref.dropna(), cur.dropna(), rule)
+    else:
+        test, stat, p, index, w, w_std, distribution = _numeric(_as_float(ref), _as_float(cur), rule)
+    drifted = distribution[0] or nulls["drifted"]
+    reasons = [text for flag, text in (distribution, (nulls["drifted"], nulls["reason"])) if flag]
+    if not drifted:
+        reasons = [distribution[1]] + ([nulls["reason"]] if nulls["reason"] else [])
+    return dict(column=label, kind=kind, test=test, statistic=stat, p_value=p, psi=index, wasserstein=w,
+                wasserstein_std=w_std, null_fraction_a=nulls["a"], null_fraction_b=nulls["b"],
+                null_fraction_change=nulls["b"] - nulls["a"], null_p_value=nulls["p"],
+                drifted=bool(drifted), reason="; ".join(reasons))
+
+
+def _numeric(a: np.ndarray, b: np.ndarray, rule: DriftRule) -> tuple:
+    if a.size == 0 or b.size == 0:
+        return "ks", math.nan, math.nan, math.nan, math.nan, math.nan, (False, _no_values(a.size, b.size))
+    stat, p, w = ks_and_wasserstein(a, b)
+    index = _numeric_psi(a, b)
+    std = float(np.std(a)) if a.size > 1 else math.nan
+    w_std = w / std if std and std > 0 else math.nan
+    material = [f"PSI {index:.3g} ≥ {rule.psi:g}"] if index >= rule.psi else []
+    material += [f"KS {stat:.3g} ≥ {rule.ks:g}"] if stat >= rule.ks else []
+    small = f"KS {stat:.3g} < {rule.ks:g}, PSI {index:.3g} < {rule.psi:g}"
+    return "ks", stat, p, index, w, w_std, _decide(p, material, small, rule)
+
+
+def _categorical(a: pd.Series, b: pd.Series, rule: DriftRule) -> tuple:
+    if a.empty or b.empty:
+        return "chi2", math.nan, math.nan, math.nan, math.nan, math.nan, (False, _no_values(len(a), len(b)))
+    ref_counts, cur_counts = a.astype(str).value_counts(), b.astype(str).value_counts()
     categories = ref_counts.index.union(cur_counts.index)
-    a = ref_counts.reindex(categories, fill_value=0).to_numpy()
-    b = cur_counts.reindex(categories, fill_value=0).to_numpy()
-    stat, p = chi2_contingency(a, b)
-    index = psi(a, b)
-    drifted = bool(p < alpha and index >= psi_threshold)
-    return dict(column=name, kind=kind, test="chi2", statistic=stat, p_value=p, psi=index,
-                wasserstein=math.nan, wasserstein_std=math.nan, null_fraction_change=null_change,
-                drifted=drifted)
+    x = ref_counts.reindex(categories, fill_value=0).to_numpy()
+    y = cur_counts.reindex(categories, fill_value=0).to_numpy()
+    stat, p = chi2_contingency(x, y)
+    index = psi(x, y)
+    material = [f"PSI {index:.3g} ≥ {rule.psi:g}"] if index >= rule.psi else []
+    return "chi2", stat, p, index, math.nan, math.nan, _decide(p, material, f"PSI {index:.3g} < {rule.psi:g}",
+                                                               rule)
+
+
+def _decide(p: float, material: list[str], small: str, rule: DriftRule) -> tuple[bool, str]:
+    if p < rule.alpha and material:
+        return True, f"distribution changed: {' and '.join(material)}, p {format_p(p)} < {rule.alpha:g}"
+    if p < rule.alpha:
+        return False, f"significant (p {format_p(p)}) but small: {small}"
+    return False, f"no significant difference (p {format_p(p)} ≥ {rule.alpha:g})"
+
+
+def _no_values(n_ref: int, n_cur: int) -> str:
+    side = "either side" if n_ref == n_cur == 0 else ("the reference" if n_ref == 0 else "the current data")
+    return f"distribution not compared: no values in {side}"
+
+
+def _null_change(a: pd.Series, b: pd.Series, rule: DriftRule) -> dict[str, Any]:
+    null_a, null_b = int(a.isna().sum()), int(b.isna().sum())
+    n_a, n_b = len(a), len(b)
+    frac_a = null_a / n_a if n_a else math.nan
+    frac_b = null_b / n_b if n_b else math.nan
+    p = chi2_contingency(np.array([null_a, n_a - null_a]), np.array([null_b, n_b - null_b]))[1]
+    change = f"null fraction {frac_a:.1%} → {frac_b:.1%}"
+    # Losing every value (or gaining values where there were none) is a break whatever the sample size.
+    emptied = n_a and n_b and ((null_a < n_a) != (null_b < n_b))
+    material = abs(frac_b - frac_a) >= rule.null and p < rule.alpha
+    drifted = bool(n_a and n_b and (emptied or material))
+    if drifted:
+        reason = f"{change}" + (" (all values missing)" if null_b == n_b else f", p {format_p(p)}")
+    else:
+        reason = change if n_a and n_b and null_a / n_a != null_b / n_b else ""
+    return {"a": frac_a, "b": frac_b, "p": p, "drifted": drifted, "reason": reason}
 
 
 def _as_float(series: pd.Series) -> np.ndarray:
-    if pd.api.types.is_datetime64_any_dtype(series.dtype):
-        return series.astype("int64").to_numpy(dtype=float)
-    return series.to_numpy(dtype=float)
+    """Finite values as float64 in a common unit: seconds for timestamps (UTC) and durations."""
+    present = series.dropna()
+    if pd.api.types.is_datetime64_any_dtype(present.dtype):
+        if getattr(present.dtype, "tz", None) is not None:
+            present = present.dt.tz_convert("UTC").dt.tz_localize(None)
+        values = ((present - pd.Timestamp(0)) / pd.Timedelta(seconds=1)).to_numpy(dtype=float)
+    elif pd.api.types.is_timedelta64_dtype(present.dtype):
+        values = (present / pd.Timedelta(seconds=1)).to_numpy(dtype=float)
+    else:
+        values = present.to_numpy(dtype=float, na_value=np.nan)
+    return values[np.isfinite(values)]
 
 
 def _numeric_psi(a: np.ndarray, b: np.ndarray) -> float:
-    if a.size == 0 or b.size == 0:
-        return math.nan
     edges = np.unique(np.quantile(a, np.linspace(0, 1, 11)))
     if edges.size < 2:
         edges = np.array([a.min() - 0.5, a.min() + 0.5])
@@ -153,3 +370,40 @@ def _numeric_psi(a: np.ndarray, b: np.ndarray) -> float:
     counts_a = np.bincount(np.searchsorted(inner, a, side="right"), minlength=edges.size - 1)
     counts_b = np.bincount(np.searchsorted(inner, b, side="right"), minlength=edges.size - 1)
     return psi(counts_a, counts_b)
+
+
+def format_p(p: float) -> str:
+    """A p-value as people read it: two significant digits, never a rounded-off 0 (``4.6e-05``)."""
+    if p is None or (isinstance(p, float) and math.isnan(p)):
+        return "nan"
+    if p == 0:
+        return "< 1e-300"  # below what a double holds; the test statistic says how far
+    return f"{p:.2g}"
+
+
+def _namer(labels: Any) -> Any:
+    """How labels are written in sentences: strings plainly, other labels as Python writes them, and a
+    string quoted when another label has the same text (``1`` and ``'1'``)."""
+    texts: dict[str, int] = {}
+    for text, _ in {column_label(label) for label in labels}:
+        texts[text] = texts.get(text, 0) + 1
+
+    def show(label: Any) -> str:
+        if isinstance(label, str):
+            return repr(label) if texts.get(label, 0) > 1 else label
+        return repr(label.item() if isinstance(label, np.generic) else label)
+
+    return show
+
+
+def _json_label(label: Any) -> Any:
+    text, kind = column_label(label)
+    return {"int": int, "float": float, "bool": lambda s: s == "True"}.get(kind, str)(text)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Sequence
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import Float, and_, cast, exists, or_, select
@@ -13,6 +14,7 @@ from ..errors import MLContextError
 from ..store import Store
 from ..store import schema as t
 from ..store.context import ContextStore
+from ..tracking.refs import dataset_ref
 from ..tracking.stores import get_store
 
 __all__ = ["find", "parse_condition"]
@@ -30,7 +32,7 @@ def parse_condition(text: str) -> tuple[str, str, str]:
     return name, "==" if op == "=" else op, value
 
 
-def find(*, params: Sequence[str] = (), metrics: Sequence[str] = (), data: str | None = None,
+def find(*, params: Sequence[str] = (), metrics: Sequence[str] = (), data: Any = None,
          code: str | None = None, user: str | None = None, since: str | dt.datetime | None = None,
          until: str | dt.datetime | None = None, text: str | None = None, project: str | None = None,
          status: str | None = None, limit: int = 100, store: Store | None = None) -> pd.DataFrame:
@@ -40,7 +42,8 @@ def find(*, params: Sequence[str] = (), metrics: Sequence[str] = (), data: str |
     ----------
     params, metrics : conditions such as ``"lr>=0.01"``, ``"optimizer=adam"``, ``"test_acc>0.9"``
         (metrics compare their last value).
-    data : a dataset version (``trips@2``) or dataset (``trips``, any version) the run read or wrote.
+    data : a dataset version (``trips@2`` or a ``DatasetVersion``) or dataset (``trips``, any version)
+        the run read or wrote.
     code : a git commit (or prefix) the run's code was at.
     since, until : ISO dates or datetimes.
     text : a substring of the run's or project's name.
@@ -52,7 +55,7 @@ def find(*, params: Sequence[str] = (), metrics: Sequence[str] = (), data: str |
     for condition in metrics:
         query = query.where(_metric_exists(*parse_condition(condition)))
     if data is not None:
-        query = query.where(_data_exists(store, data, project))
+        query = query.where(_data_exists(store, *dataset_ref(data, project)))
     if code:
         query = query.where(t.Run.git_commit.startswith(code, autoescape=True))
     if user:
@@ -68,7 +71,7 @@ def find(*, params: Sequence[str] = (), metrics: Sequence[str] = (), data: str |
         query = query.where(t.Run.started_at >= _seconds(since))
     if until is not None:
         query = query.where(t.Run.started_at <= _seconds(until))
-    query = query.order_by(t.Run.started_at.desc()).limit(limit)
+    query = query.order_by(t.Run.started_at.desc(), t.Run.id.desc()).limit(limit)
     with store.metadata.read() as conn:
         ids = list(conn.execute(query).scalars())
     if not ids:

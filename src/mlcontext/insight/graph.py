@@ -82,20 +82,21 @@ def _quote(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\\\\n", "\\n") + '"'
 
 
-def derivation(ref: str, *, project: str | None = None, store: Store | None = None) -> Graph:
+def derivation(ref: Any, *, project: str | None = None, store: Store | None = None) -> Graph:
     """How ``ref`` was made: every run and operation back to the source data, with code versions.
 
-    ``ref`` is a dataset (``trips``, ``trips@2``), ``RUN:NAME`` or an artifact hash.
+    ``ref`` is a dataset (``trips``, ``trips@2``), ``RUN:NAME``, an artifact hash, a ``DatasetVersion``
+    or an ``ArtifactRef``.
     """
     return _graph(ref, project, store, upstream=True)
 
 
-def consumers(ref: str, *, project: str | None = None, store: Store | None = None) -> Graph:
+def consumers(ref: Any, *, project: str | None = None, store: Store | None = None) -> Graph:
     """Everything downstream of ``ref``, transitively: derived data, models, and the runs reading them."""
     return _graph(ref, project, store, upstream=False)
 
 
-def _graph(ref: str, project: str | None, store: Store | None, *, upstream: bool) -> Graph:
+def _graph(ref: Any, project: str | None, store: Store | None, *, upstream: bool) -> Graph:
     store = store or get_store()
     root = resolve_artifact(store, ref, project)
     context = ContextStore(store.metadata)

@@ -7,12 +7,16 @@ across runs and people ("filter duration >= 0 — applied in 14 runs by 3 people
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 from sqlalchemy import select
 
+from ..frames import HISTORY, typed_empty
 from ..store import Store
 from ..store import schema as t
 from ..store.context import ContextStore
+from ..tracking.refs import dataset_name
 from ..tracking.stores import get_store
 from .graph import operations_of
 
@@ -21,29 +25,29 @@ __all__ = ["history"]
 MAX_EDGES = 2000
 
 
-def history(name: str, *, project: str | None = None, store: Store | None = None) -> pd.DataFrame:
+def history(name: Any, *, project: str | None = None, store: Store | None = None) -> pd.DataFrame:
     """Transformations applied to any version of dataset ``name``, most applied first.
 
     Columns: ``transformation``, ``runs`` (how many runs applied it), ``people`` (how many users),
     ``users`` (who), ``versions`` (which versions it was applied to), ``first`` and ``last`` (when).
     """
     store = store or get_store()
+    name, project = dataset_name(name, project)
     versions = ContextStore(store.metadata).versions(name, project)
     by_hash = {v.artifact_hash: v.ref for v in versions}
-    columns = ["transformation", "runs", "people", "users", "versions", "first", "last"]
     if not by_hash:
-        return pd.DataFrame(columns=columns)
+        return typed_empty(HISTORY)
     with store.metadata.read() as conn:
         edges = conn.execute(
             select(t.Edge.src_hash, t.Edge.run_id, t.Edge.log_hash, t.Run.user, t.Run.started_at)
             .join(t.Run, t.Run.id == t.Edge.run_id)
             .where(t.Edge.src_hash.in_(list(by_hash)), t.Edge.kind == "lineage")
-            .order_by(t.Edge.time.desc()).limit(MAX_EDGES)).all()
+            .order_by(t.Edge.time.desc(), t.Edge.id.desc()).limit(MAX_EDGES)).all()
     rows = [(step, run_id, user, by_hash[src], started)
             for src, run_id, log_hash, user, started in edges
             for step in dict.fromkeys(operations_of(store, log_hash))]
     if not rows:
-        return pd.DataFrame(columns=columns)
+        return typed_empty(HISTORY)
     frame = pd.DataFrame(rows, columns=["transformation", "run_id", "user", "version", "time"])
     grouped = frame.groupby("transformation", sort=False).agg(
         runs=("run_id", "nunique"), people=("user", "nunique"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 
@@ -10,6 +11,7 @@ from ..errors import NotFoundError
 from ..store import Store
 from ..store import schema as t
 from ..store.context import ContextStore
+from ..tracking.refs import artifact_ref
 
 __all__ = ["Resolved", "resolve_artifact", "describe_hashes"]
 
@@ -26,8 +28,10 @@ class Resolved:
     version: int | None = None
 
 
-def resolve_artifact(store: Store, ref: str, project: str | None = None) -> Resolved:
-    """Resolve ``ref``: a dataset (``trips``, ``trips@2``), ``RUN:NAME`` (an artifact of a run), a hash."""
+def resolve_artifact(store: Store, ref: Any, project: str | None = None) -> Resolved:
+    """Resolve ``ref``: a dataset (``trips``, ``trips@2``), ``RUN:NAME`` (an artifact of a run), a hash,
+    a ``DatasetVersion`` or an ``ArtifactRef``."""
+    ref, project = artifact_ref(ref, project)
     context = ContextStore(store.metadata)
     if len(ref) == 32 and set(ref) <= _HEX:
         return Resolved(ref, describe_hashes(store, [ref])[ref])

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import json
 import math
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import func, select
 
+from ..frames import TESTUSE, TRIED, typed_empty
 from ..store import Store
 from ..store import schema as t
 from ..store.context import ContextStore
 from ..tracking.datasets import TEST_BUDGET
+from ..tracking.refs import dataset_name
 from ..tracking.stores import get_store
 
 __all__ = ["tried", "testuse"]
@@ -19,7 +22,7 @@ __all__ = ["tried", "testuse"]
 _LOWER_IS_BETTER = ("loss", "error", "mse", "mae", "rmse", "perplexity")
 
 
-def tried(dataset: str, metric: str, *, mode: str | None = None, project: str | None = None,
+def tried(dataset: Any, metric: str, *, mode: str | None = None, project: str | None = None,
           store: Store | None = None) -> pd.DataFrame:
     """Past designs on ``dataset`` (any version) and their ``metric``, best first, across people.
 
@@ -28,14 +31,17 @@ def tried(dataset: str, metric: str, *, mode: str | None = None, project: str | 
     ``"min"``; by default ``min`` for names like loss/error/mse, else ``max``.
     """
     store = store or get_store()
+    dataset, project = dataset_name(dataset, project)
     versions = {v.id: v.ref for v in ContextStore(store.metadata).versions(dataset, project)}
-    columns = ["run_id", "run_name", "user", "start", "version", "model", "model_params", metric]
     if not versions:
-        return pd.DataFrame(columns=columns)
+        return typed_empty(TRIED | {metric: "float64"})
     with store.metadata.read() as conn:
+        # Newest run first, so that designs with the same score keep the listings' order.
         reads = conn.execute(select(t.Access.run_id, func.min(t.Access.version_id))
+                             .join(t.Run, t.Run.id == t.Access.run_id)
                              .where(t.Access.version_id.in_(list(versions)))
-                             .group_by(t.Access.run_id)).all()
+                             .group_by(t.Access.run_id, t.Run.started_at)
+                             .order_by(t.Run.started_at.desc(), t.Access.run_id.desc())).all()
         run_ids = [r[0] for r in reads]
         runs = {r[0]: r[1:] for r in conn.execute(
             select(t.Run.id, t.Run.name, t.Run.user, t.Run.started_at).where(t.Run.id.in_(run_ids)))}
@@ -53,6 +59,8 @@ def tried(dataset: str, metric: str, *, mode: str | None = None, project: str | 
                 .where(t.RunArtifact.run_id.in_(run_ids), t.RunArtifact.direction == "output")):
             if meta and "model_class" in meta:
                 models[run_id] = meta
+    if not reads:
+        return typed_empty(TRIED | {metric: "float64"})
     rows = []
     for run_id, version_id in reads:
         name, user, started = runs[run_id]
@@ -62,17 +70,19 @@ def tried(dataset: str, metric: str, *, mode: str | None = None, project: str | 
                      "version": versions[version_id], "model": model.get("model_class"),
                      "model_params": model.get("params"), metric: math.nan if score is None else score,
                      **{f"param.{k}": v for k, v in params.get(run_id, {}).items()}})
-    frame = pd.DataFrame(rows, columns=None if rows else columns)
+    frame = pd.DataFrame(rows)
     frame["start"] = pd.to_datetime(frame["start"], unit="s", utc=True)
     lower = (mode == "min") if mode else any(w in metric.lower() for w in _LOWER_IS_BETTER)
     ranked = frame.sort_values(metric, ascending=lower, na_position="last", kind="stable")
     return ranked.reset_index(drop=True)
 
 
-def testuse(dataset: str | None = None, *, budget: int | None = None, project: str | None = None,
+def testuse(dataset: Any = None, *, budget: int | None = None, project: str | None = None,
             store: Store | None = None) -> pd.DataFrame:
     """How often each test version was evaluated: runs, people, first and last time, over budget?"""
     store = store or get_store()
+    if dataset is not None:
+        dataset, project = dataset_name(dataset, project)
     budget = TEST_BUDGET if budget is None else budget
     query = (select(t.Dataset.name, t.DatasetVersion.version, t.Project.name,
                     func.count(func.distinct(t.Access.run_id)), func.count(func.distinct(t.Access.user)),
@@ -81,13 +91,16 @@ def testuse(dataset: str | None = None, *, budget: int | None = None, project: s
              .join(t.Dataset, t.Dataset.id == t.DatasetVersion.dataset_id)
              .join(t.Project, t.Project.id == t.Dataset.project_id)
              .where(t.Access.role == "test")
-             .group_by(t.Dataset.name, t.DatasetVersion.version, t.Project.name))
+             .group_by(t.Dataset.name, t.DatasetVersion.version, t.Project.name, t.DatasetVersion.id)
+             .order_by(t.DatasetVersion.id))  # equal counts: the order the versions were recorded
     if dataset is not None:
         query = query.where(t.Dataset.name == dataset)
     if project is not None:
         query = query.where(t.Project.name == project)
     with store.metadata.read() as conn:
         rows = conn.execute(query).all()
+    if not rows:
+        return typed_empty(TESTUSE)
     frame = pd.DataFrame(rows, columns=["dataset", "version", "project", "evaluations", "people", "first",
                                         "last"])
     frame["budget"] = budget

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from ..errors import NotFoundError
+from ..errors import AmbiguousReferenceError, NotFoundError
 from . import schema as t
 from .metadata import MetadataStore
 
@@ -116,7 +116,9 @@ class ContextStore:
                                 + "; `mlcontext versions NAME` lists them")
         projects = {v.project for v in found}
         if len(projects) > 1:
-            raise NotFoundError(f"dataset {name!r} exists in projects {sorted(projects)}: pass project=")
+            raise AmbiguousReferenceError(
+                f"dataset {name!r} exists in projects {sorted(projects)}: say which with project= "
+                "(-p/--project on the command line)")
         return found[-1]
 
     def versions_by_hash(self, hashes: Iterable[str]) -> dict[str, VersionRow]:
@@ -151,7 +153,7 @@ class ContextStore:
         if role is not None:
             query = query.where(t.Access.role == role)
         with self.metadata.read() as conn:
-            return [tuple(r) for r in conn.execute(query.order_by(t.Access.time))]
+            return [tuple(r) for r in conn.execute(query.order_by(t.Access.time, t.Access.id))]
 
     def inputs_of(self, run_id: str) -> list[str]:
         with self.metadata.read() as conn:
@@ -178,7 +180,7 @@ class ContextStore:
         with self.metadata.read() as conn:
             return [tuple(r) for r in conn.execute(
                 select(t.Edge.src_hash, t.Edge.dst_hash, t.Edge.run_id, t.Edge.kind, t.Edge.log_hash)
-                .where(column.in_(hashes)))]
+                .where(column.in_(hashes)).order_by(t.Edge.id))]
 
     def closure(self, start: str, *, upstream: bool,
                 max_depth: int = 100) -> list[tuple]:

@@ -24,6 +24,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
 from ..errors import NotFoundError, ReadOnlyStoreError, RunError, StoreError
+from ..frames import METRICS, RUNS, typed_empty
 from . import schema as t
 from .engine import WRITE, make_engine
 from .migrate import ensure_schema
@@ -86,10 +87,20 @@ class MetadataStore:
         self._projects[name] = found
         return found
 
-    def create_run(self, project: str, **fields: Any) -> None:
-        """Insert a new run row; ``fields`` are columns of ``runs``."""
+    def create_run(self, project: str, **fields: Any) -> float:
+        """Insert a new run row; ``fields`` are columns of ``runs``. Returns the recorded start time.
+
+        Start times are made strictly increasing in the order runs are inserted: a run started in the
+        same clock tick as the newest one (or while the clock stepped back) is recorded 1 µs after it.
+        Listings are newest first by start time, so ties would come back in an arbitrary order (MLflow
+        #25858, #6227 break theirs by id); this way they come back in insertion order on every backend.
+        """
         with self.write() as conn:
+            latest = conn.execute(select(func.max(t.Run.started_at))).scalar()
+            if latest is not None and fields["started_at"] <= latest:
+                fields["started_at"] = _after(latest)
             conn.execute(insert(t.Run).values(project_id=self.project_id(conn, project), **fields))
+        return fields["started_at"]
 
     def end_run(self, run_id: str, status: str, *, ended_at: float | None = None,
                 error_type: str | None = None, error_message: str | None = None,
@@ -243,7 +254,8 @@ class MetadataStore:
         """One row per run, newest first: run columns, ``param.<name>`` and ``metric.<name>`` columns."""
         query = (select(t.Run.id, t.Project.name.label("project"), t.Run.name, t.Run.status, t.Run.user,
                         t.Run.host, t.Run.started_at, t.Run.ended_at, t.Run.git_commit, t.Run.git_dirty)
-                 .join(t.Project, t.Project.id == t.Run.project_id).order_by(t.Run.started_at.desc()))
+                 .join(t.Project, t.Project.id == t.Run.project_id)
+                 .order_by(t.Run.started_at.desc(), t.Run.id.desc()))
         if project is not None:
             query = query.where(t.Project.name == project)
         if names:
@@ -318,6 +330,11 @@ def _metric_values_sql(mark: str, n_rows: int) -> str:
             f"VALUES {', '.join([row] * n_rows)}")
 
 
+def _after(moment: float) -> float:
+    """A time 1 µs after ``moment`` (at least the next representable double)."""
+    return max(moment + 1e-6, math.nextafter(moment, math.inf))
+
+
 def _null_to_nan(value: float | None) -> float:
     return math.nan if value is None else value
 
@@ -363,9 +380,9 @@ def _assemble_runs(runs: list[tuple], params: list[tuple], latest: list[tuple]) 
     SQLAlchemy); the pivot is done by hand instead of ``DataFrame.pivot`` + ``join``; param values
     are decoded with one ``json.loads`` for all of them.
     """
-    data: dict[str, Any] = {c: [] for c in _RUN_FRAME_COLUMNS}
-    if runs:
-        data = {c: list(v) for c, v in zip(_RUN_FRAME_COLUMNS, zip(*runs, strict=True), strict=True)}
+    if not runs:
+        return typed_empty(RUNS)  # the dtypes of a non-empty result (see mlcontext.frames)
+    data = {c: list(v) for c, v in zip(_RUN_FRAME_COLUMNS, zip(*runs, strict=True), strict=True)}
     start = pd.to_datetime(pd.Series(data.pop("started_at"), dtype="float64"), unit="s", utc=True)
     end = pd.to_datetime(pd.Series(data.pop("ended_at"), dtype="float64"), unit="s", utc=True)
     data["start"], data["duration"] = start, (end - start).dt.total_seconds()
@@ -394,6 +411,8 @@ def _pivot(index: pd.Index, run_ids: Sequence[str], names: Sequence[str], values
 
 
 def _assemble_metrics(rows: list) -> pd.DataFrame:
+    if not rows:
+        return typed_empty(METRICS)
     frame = pd.DataFrame(rows, columns=["run_id", "run_name", "name", "value", "time", "seq", "context"])
     frame["value"] = frame["value"].astype("float64")
     contexts = [json.loads(c) for c in frame.pop("context")]

@@ -24,11 +24,13 @@ import pandas as pd
 
 from ..errors import MLContextError, NotFoundError, TestSetOveruseWarning
 from ..fingerprint import hash_frame
+from ..frames import VERSIONS, typed_empty
 from ..names import check_name
 from ..store import Store
 from ..store.context import ROLES, ContextStore, VersionRow
 from .derivation import lineage_leaves, plain_value, record_output
 from .profile import Profile, profile
+from .refs import dataset_name, dataset_ref
 from .run import active_run
 from .stores import get_store
 
@@ -151,9 +153,19 @@ def _check_test_budget(context: ContextStore, row: VersionRow, budget: int) -> N
             TestSetOveruseWarning, stacklevel=3)
 
 
-def dataset_version(ref: str, *, project: str | None = None, store: Store | None = None) -> DatasetVersion:
-    """The version named by ``ref``: ``"trips@2"``, ``"trips"`` (the latest), or a content hash."""
+def dataset_version(ref: Any, *, project: str | None = None, store: Store | None = None) -> DatasetVersion:
+    """The version named by ``ref``: ``"trips@2"``, ``"trips"`` (the latest), a content hash, or a
+    ``DatasetVersion`` (read again from ``store``).
+
+    Raises
+    ------
+    NotFoundError
+        No such dataset or version.
+    AmbiguousReferenceError
+        The name exists in several projects and ``project`` is not given.
+    """
     store = store or get_store()
+    ref, project = dataset_ref(ref, project)
     context = ContextStore(store.metadata)
     name, _, number = ref.partition("@")
     if not number and len(ref) == 32 and all(c in "0123456789abcdef" for c in ref):
@@ -167,10 +179,14 @@ def dataset_version(ref: str, *, project: str | None = None, store: Store | None
     return _public(context.version(name, version, project), False, store)
 
 
-def versions(name: str, *, project: str | None = None, store: Store | None = None) -> pd.DataFrame:
-    """Every version of dataset ``name``: version, role, rows, columns, who, when, which run."""
+def versions(name: Any, *, project: str | None = None, store: Store | None = None) -> pd.DataFrame:
+    """Every version of dataset ``name`` (or of a ``DatasetVersion``'s dataset): version, role, rows,
+    columns, who, when, which run."""
     store = store or get_store()
+    name, project = dataset_name(name, project)
     rows = ContextStore(store.metadata).versions(name, project)
+    if not rows:
+        return typed_empty(VERSIONS)
     frame = pd.DataFrame([dict(project=v.project, version=v.version, role=v.role, rows=v.rows,
                                columns=len(v.profile.get("columns", {})), user=v.user, run_id=v.run_id,
                                content_hash=v.content_hash, created=v.created_at) for v in rows])

@@ -59,7 +59,7 @@ def coerce_override(name: str, raw: str, default: Any) -> Any:
                 raise ValueError("expected one of true/false/1/0/yes/no/on/off")
             return lowered in _TRUE
         if isinstance(default, int | np.integer):
-            return kind(int(raw.strip(), 0))
+            return kind(_parse_int(raw))
         if isinstance(default, float | np.floating):
             return kind(float(raw))
         if isinstance(default, str):
@@ -75,6 +75,22 @@ def coerce_override(name: str, raw: str, default: Any) -> Any:
             f"{default!r} ({exc})") from exc
     raise ParamError(f"param {name!r}: a default of type {kind.__name__} cannot be overridden "
                      "from the command line; use a bool, int, float, str, list, dict or None")
+
+
+def _parse_int(raw: str) -> int:
+    """An integer as people write it on a command line: ``8``, ``08`` (a fold, a month: decimal, not
+    octal), ``1_000``, ``0x1f``/``0o17``/``0b101`` with their prefixes, or ``1e3`` (an integral float)."""
+    text = raw.strip()
+    try:
+        return int(text, 10)  # leading zeros are decimal: Python's int(text, 0) refuses "08"
+    except ValueError:
+        pass
+    if text[:2].lower() in ("0x", "0o", "0b") or text[1:3].lower() in ("0x", "0o", "0b"):
+        return int(text, 0)
+    number = float(text)
+    if not number.is_integer():
+        raise ValueError(f"{text!r} is not a whole number")
+    return int(number)
 
 
 def encode_param(name: str, value: Any) -> tuple[str, str]:

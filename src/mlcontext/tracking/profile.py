@@ -7,6 +7,11 @@ k-minimum-values sketch over hashes of all values (relative error about 1/sqrt(k
 
 Profiles are plain data (``to_dict``/``from_dict``, JSON-safe) so they can be stored with a dataset
 version and compared later without the data (:mod:`.drift`).
+
+Columns are keyed by their **label as pandas has it**: ``1`` and ``"1"`` are two columns (a frame may
+hold both), so ``Profile.columns[0]`` is the column labelled by the integer 0. A label that is not a
+string, number or boolean (a tuple of a MultiIndex, a timestamp) is kept as its text. ``to_dict`` writes
+the columns as a list, each with its label's type, so the JSON keeps them apart too.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import pandas as pd
 
 from ..errors import MLContextError
 
-__all__ = ["ColumnProfile", "Profile", "profile", "SAMPLE_SIZE", "QUANTILES"]
+__all__ = ["ColumnProfile", "Profile", "profile", "column_label", "SAMPLE_SIZE", "QUANTILES"]
 
 SAMPLE_SIZE = 100_000
 QUANTILES = tuple(np.round(np.linspace(0, 1, 21), 2).tolist())  # every 5 %
@@ -33,7 +38,11 @@ _SEED = 20180101  # a fixed sample, so profiling the same data twice gives the s
 
 @dataclass(frozen=True)
 class ColumnProfile:
-    """Statistics of one column. ``kind`` is ``numeric``, ``categorical``, ``boolean`` or ``datetime``."""
+    """Statistics of one column. ``kind`` is ``numeric``, ``categorical``, ``boolean`` or ``datetime``.
+
+    ``name`` is the column's label as text and ``label_type`` the type of the label (``str``, ``int``,
+    ``float``, ``bool``; another type name when the label was kept as its text).
+    """
 
     name: str
     dtype: str
@@ -49,6 +58,12 @@ class ColumnProfile:
     histogram: Mapping[str, list] = field(default_factory=dict)  # {"edges": [...], "counts": [...]}
     top: Mapping[str, int] = field(default_factory=dict)  # value (as text) -> count in the sample
     sample_rows: int = 0
+    label_type: str = "str"
+
+    @property
+    def label(self) -> Any:
+        """The column's label: ``1`` for an integer label, ``"1"`` for a string one."""
+        return _LABEL_PARSERS.get(self.label_type, str)(self.name)
 
     @property
     def null_fraction(self) -> float:
@@ -60,20 +75,24 @@ class Profile:
     """Schema and statistics of a table."""
 
     rows: int
-    columns: Mapping[str, ColumnProfile]
+    columns: Mapping[Any, ColumnProfile]  # column label -> statistics, in the frame's column order
 
     @property
-    def schema(self) -> dict[str, str]:
-        """Column name -> dtype."""
-        return {name: c.dtype for name, c in self.columns.items()}
+    def schema(self) -> dict[Any, str]:
+        """Column label -> dtype."""
+        return {label: c.dtype for label, c in self.columns.items()}
 
     def to_dict(self) -> dict[str, Any]:
-        return {"rows": self.rows, "columns": {n: asdict(c) for n, c in self.columns.items()}}
+        """JSON-safe: ``{"rows": n, "columns": [{"name": ..., "label_type": ..., ...}, ...]}``."""
+        return {"rows": self.rows, "columns": [asdict(c) for c in self.columns.values()]}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Profile:
-        return cls(rows=int(data["rows"]),
-                   columns={n: ColumnProfile(**c) for n, c in data["columns"].items()})
+        """The inverse of :meth:`to_dict`; also reads the older form keyed by column name."""
+        raw = data["columns"]
+        listed = list(raw.values()) if isinstance(raw, Mapping) else list(raw)
+        columns = [ColumnProfile(**c) for c in listed]
+        return cls(rows=int(data["rows"]), columns={c.label: c for c in columns})
 
     def to_frame(self) -> pd.DataFrame:
         """One row per column: dtype, kind, count, nulls, distinct, min, max, mean, std."""
@@ -97,17 +116,30 @@ def profile(frame: pd.DataFrame, *, sample_size: int = SAMPLE_SIZE) -> Profile:
     if len(frame) > sample_size:
         rng = np.random.default_rng(_SEED)
         sample_index = np.sort(rng.choice(len(frame), size=sample_size, replace=False))
-    columns = {str(name): _column(str(name), frame[name], sample_index) for name in frame.columns}
-    return Profile(rows=len(frame), columns=columns)
+    duplicated = frame.columns[frame.columns.duplicated()].unique().tolist()
+    if duplicated:
+        raise MLContextError(f"column labels {duplicated!r} are duplicated; profiles need unique labels "
+                             "(rename them, e.g. with frame.columns = [...])")
+    columns = [_column(label, frame.iloc[:, i], sample_index) for i, label in enumerate(frame.columns)]
+    return Profile(rows=len(frame), columns={c.label: c for c in columns})
 
 
-def _column(name: str, series: pd.Series, sample_index: np.ndarray | None) -> ColumnProfile:
-    if isinstance(series, pd.DataFrame):
-        raise MLContextError(f"column name {name!r} is duplicated; profiles need unique column names")
+def column_label(label: Any) -> tuple[str, str]:
+    """``(text, label type)`` of a column label, from which :attr:`ColumnProfile.label` rebuilds it."""
+    if isinstance(label, np.generic):
+        label = label.item()
+    kind = type(label).__name__
+    if kind in _LABEL_PARSERS and not (kind == "float" and not math.isfinite(label)):
+        return (repr(label) if kind == "float" else str(label)), kind
+    return str(label), "text" if kind != "str" else "str"
+
+
+def _column(label: Any, series: pd.Series, sample_index: np.ndarray | None) -> ColumnProfile:
     nulls = int(series.isna().sum())
     sample = series if sample_index is None else series.iloc[sample_index]
     sample = sample.dropna()
-    base = dict(name=name, dtype=str(series.dtype), count=len(series), nulls=nulls,
+    name, label_type = column_label(label)
+    base = dict(name=name, label_type=label_type, dtype=str(series.dtype), count=len(series), nulls=nulls,
                 distinct=_distinct(series), sample_rows=len(sample))
     if pd.api.types.is_bool_dtype(series.dtype):
         return ColumnProfile(kind="boolean", top=_top(sample), **base)
@@ -157,6 +189,14 @@ def _distinct(series: pd.Series) -> int:
         return int(present.nunique())
     kth = float(smallest[KMV_K - 1])
     return int(round((KMV_K - 1) / ((kth + 1.0) / 2.0**64)))
+
+
+def _parse_bool(text: str) -> bool:
+    return text == "True"
+
+
+# Label types that round-trip through their text; other labels (tuples, timestamps) stay text.
+_LABEL_PARSERS: dict[str, Any] = {"str": str, "int": int, "float": float, "bool": _parse_bool}
 
 
 def _iso(value: Any) -> str | None:

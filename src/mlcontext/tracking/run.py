@@ -87,9 +87,8 @@ class Run:
         archive = code.archive()
         code_hash = self.store.artifacts.put(archive)
         now = time.time()
-        self.started_at = now
         self.user = env.user
-        self.store.metadata.create_run(
+        self.started_at = self.store.metadata.create_run(
             self.project, id=self.id, name=self.name, status=RunStatus.RUNNING, user=env.user,
             host=env.host, pid=env.pid, started_at=now, heartbeat_at=now, entry_point=env.entry_point,
             argv=argv, cwd=env.cwd, python=env.python, git_commit=code.commit, git_branch=code.branch,

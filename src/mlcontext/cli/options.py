@@ -1,0 +1,58 @@
+"""Options shared by several commands: ``--json``, ``-p/--project`` and the drift rule."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from ..insight.drift import DriftReport, DriftRule, format_p
+from .render import console, frame_table
+
+__all__ = ["json_option", "project_option", "drift_rule_options", "rule_from", "print_drift"]
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a rendering.")
+project_option = click.option("--project", "-p", help="Project of the dataset (when names repeat).")
+
+_DEFAULT = DriftRule()
+
+
+def drift_rule_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--alpha``, ``--psi``, ``--ks``, ``--null`` and ``--sample-size`` (docs/drift.md)."""
+    options = [
+        click.option("--alpha", type=float, default=_DEFAULT.alpha, show_default=True,
+                     help="Significance level of the tests."),
+        click.option("--psi", "psi", type=float, default=_DEFAULT.psi, show_default=True,
+                     help="Smallest population stability index that counts as a material change."),
+        click.option("--ks", "ks", type=float, default=_DEFAULT.ks, show_default=True,
+                     help="Smallest Kolmogorov-Smirnov statistic that counts as a material change."),
+        click.option("--null", "null", type=float, default=_DEFAULT.null, show_default=True,
+                     help="Smallest change of a column's null fraction that counts as drift."),
+        click.option("--sample-size", type=int, default=20_000, show_default=True,
+                     help="Rows per side used by the distribution tests (null counts use all)."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def rule_from(options: dict[str, Any]) -> dict[str, Any]:
+    """The keyword arguments of :func:`mlcontext.drift` from the parsed options (removed from them)."""
+    rule = DriftRule(alpha=options.pop("alpha"), psi=options.pop("psi"), ks=options.pop("ks"),
+                     null=options.pop("null"))
+    return {"rule": rule, "sample_size": options.pop("sample_size")}
+
+
+def print_drift(report: DriftReport, title: str) -> None:
+    """The verdict, its reasons, and the per-column table with p-values written out (4.6e-05, not 0)."""
+    console.print(f"[bold]{report.verdict}[/]")
+    for line in report.explain()[1:]:
+        console.print(f"  {line}", markup=False, highlight=False)
+    table = report.columns.drop(columns=["reason"]).reset_index()
+    number = lambda v: f"{v:.4g}" if isinstance(v, float) else str(v)  # noqa: E731
+    percent = lambda v: f"{v:.1%}" if isinstance(v, float) and v == v else "-"  # noqa: E731
+    formats = {c: number for c in ("statistic", "psi", "wasserstein", "wasserstein_std")}
+    formats |= {"p_value": format_p, "null_p_value": format_p, "null_fraction_a": percent,
+                "null_fraction_b": percent, "null_fraction_change": percent}
+    console.print(frame_table(table, title=title, formats=formats))

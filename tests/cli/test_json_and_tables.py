@@ -1,0 +1,118 @@
+"""Every ``--json`` output is strict RFC 8259 JSON; listings keep insertion order on ties; tables keep
+ids and statuses whole and give durations units (issue 11, items 14, 15, 21).
+
+Peers: MLflow #16555/#16628 and fasttrackml #435 (NaN metrics break JSON consumers), MLflow #25858
+(ties in an ordering broken by nothing).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import math
+import re
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+import mlcontext as mc
+from mlcontext.cli.main import cli
+
+
+def strict(text: str) -> object:
+    def refuse(constant: str) -> None:
+        raise ValueError(f"not RFC 8259 JSON: {constant}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+@pytest.fixture
+def messy(sqlite_store, monkeypatch, tmp_path):
+    """A store with NaN and infinite values everywhere a number can be, and every kind of thing."""
+    monkeypatch.setenv("MLCONTEXT_STORE", sqlite_store.metadata.url)
+    monkeypatch.setenv("MLCONTEXT_ARTIFACTS", sqlite_store.artifacts.url)
+    monkeypatch.setenv("COLUMNS", "160")
+    rng = np.random.default_rng(0)
+    ids = []
+    for k, scale in enumerate((1.0, 3.0)):
+        with mc.run("fit", project="j") as run:
+            mc.param("alpha", float("nan") if k else 0.5)
+            mc.param("lr", 0.1)
+            mc.log("lr", float("inf"))
+            mc.log("loss", float("nan"))
+            data = pd.DataFrame({"x": rng.normal(0, scale, 200), "e": [np.nan] * 200})
+            mc.dataset(data, name="wine", role="test")
+            mc.artifact("model.pkl", {"weights": [1.0, float("nan")]})
+            ids.append(run.id)
+    return ids
+
+
+def commands(ids: list[str]) -> list[list[str]]:
+    a, b = ids
+    return [["runs"], ["runs", "-p", "j"], ["show", a], ["diff", a, b], ["diff", "wine@1", "wine@2"],
+            ["diff", f"{a}:model.pkl", f"{b}:model.pkl"], ["lineage", "wine@1"], ["impact", "wine@1"],
+            ["versions", "wine"], ["find", "--data", "wine"], ["drift", "wine@1", "wine@2"],
+            ["history", "wine"], ["tried", "--dataset", "wine", "--metric", "loss"], ["testuse"],
+            ["cache"]]
+
+
+def test_every_json_output_is_strict(messy):
+    runner = CliRunner()
+    seen = set()
+    for args in commands(messy):
+        result = runner.invoke(cli, [*args, "--json"])
+        assert result.exit_code == 0, (args, result.output)
+        assert not re.search(r"\bNaN\b|\bInfinity\b", result.output), args
+        strict(result.output)
+        seen.add(args[0])
+    documented = {name for name, command in cli.commands.items()
+                  if any(p.name == "as_json" for p in command.params)}
+    assert documented <= seen, f"commands with --json not checked here: {documented - seen}"
+
+
+def test_runs_json_keeps_nan_as_null(messy):
+    rows = strict(CliRunner().invoke(cli, ["runs", "--json"]).output)
+    assert [r["metric.loss"] for r in rows] == [None, None]
+    assert [r["metric.lr"] for r in rows] == [None, None]
+    assert {r["param.alpha"] for r in rows} == {0.5, None}
+    assert math.isnan(mc.runs()["metric.loss"].iloc[0])  # the Python API keeps NaN
+
+
+def test_runs_table_keeps_prefixes_ids_statuses_and_units(messy):
+    out = CliRunner().invoke(cli, ["runs"]).output
+    assert "param.lr" in out and "metric.lr" in out  # a param and a metric of one name
+    for run_id in messy:
+        assert run_id[:8] in out  # ids whole on one line
+    assert "finished" in out and "finis\n" not in out
+    assert re.search(r"\d s\b|\d min \d\d s\b", out), out  # durations with a unit
+
+
+def test_five_runs_in_one_clock_tick_come_back_newest_first(store, monkeypatch):
+    class FrozenClock:
+        def __getattr__(self, name: str) -> object:
+            return getattr(time, name)
+
+        @staticmethod
+        def time() -> float:
+            return 1_800_000_000.0
+
+    monkeypatch.setattr(importlib.import_module("mlcontext.tracking.run"), "time", FrozenClock())
+    ids = []
+    for k in range(5):
+        with mc.run(f"r{k}", project="tick") as run:
+            mc.log("k", k)
+            ids.append(run.id)
+    newest_first = ids[::-1]
+    assert mc.runs(project="tick")["id"].tolist() == newest_first
+    assert mc.find(project="tick")["id"].tolist() == newest_first
+    assert mc.metrics("k", project="tick")["run_id"].tolist() == ids  # metrics: oldest first
+    starts = mc.runs(project="tick")["start"]
+    assert starts.is_monotonic_decreasing and starts.is_unique
+    with mc.run("same", project="tick"):
+        pass
+    with mc.run("same", project="tick") as last:
+        pass
+    assert mc.get_run("same").id == last.id  # a name means its newest run, even within one tick

@@ -1,0 +1,169 @@
+"""References take the API's own objects, errors are never hidden by a fallback, output people and
+programs rely on (issue 11, items 11-17).
+
+Peers with the same kinds of fault, kept as small inputs of our own:
+- MLflow #16555/#16628 and fasttrackml #435 (the Aim API): NaN metric values break JSON consumers;
+- MLflow #25858 and #6227: ties in an ordering broken by nothing, so pages and listings disagree;
+- MLflow #7416: listings ordered differently by different calls (insertion order vs name).
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+import mlcontext as mc
+from mlcontext.cli.main import cli
+from mlcontext.cli.render import fmt_duration, json_text
+from mlcontext.errors import AmbiguousReferenceError, InvalidNameError, NotFoundError, ReferenceTypeError
+from mlcontext.insight.diff import DatasetDiff
+from mlcontext.tracking.params import coerce_override
+
+
+def strict(text: str) -> object:
+    def refuse(constant: str) -> None:
+        raise ValueError(f"not RFC 8259 JSON: {constant}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def frame(seed: int, n: int = 300, scale: float = 1.0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({"x": rng.normal(0, 1, n) * scale, "city": rng.choice(["a", "b"], n)})
+
+
+def test_diff_and_drift_take_dataset_versions(store):
+    a = mc.dataset(frame(0), name="t", project="p")
+    b = mc.dataset(frame(1, scale=3.0), name="t", project="p")
+    result = mc.diff(a, b)  # was: TypeError: argument of type 'DatasetVersion' is not iterable
+    assert isinstance(result, DatasetDiff) and (result.a, result.b) == ("t@1", "t@2")
+    assert result.drift.drifted == ["x"]
+    assert mc.drift(a, b).drifted == ["x"] and mc.drift(a, "t@2").drifted == ["x"]
+    assert mc.dataset_version(b).ref == "t@2"
+    assert mc.versions(a)["version"].tolist() == [1, 2]
+    assert mc.derivation(a).root_label == "t@1" and mc.consumers(b).root_label == "t@2"
+    assert mc.history(a).empty and mc.tried(a, "acc").empty
+    assert mc.find(data=a).empty
+
+
+def test_run_objects_are_references(store):
+    with mc.run("r", project="p") as run:
+        mc.log("acc", 0.5)
+        mc.artifact("w.bin", b"weights")
+    with mc.run("r", project="p") as other:
+        mc.log("acc", 0.7)
+    record = mc.get_run(run)
+    assert record.id == run.id and mc.get_run(record).id == run.id
+    assert mc.metrics("acc", run=record)["value"].tolist() == [0.5]
+    assert mc.metrics("acc", run=[run, other])["value"].tolist() == [0.5, 0.7]
+    assert mc.load_artifact(run, "w.bin") == b"weights"
+    weights = next(a for a in record.artifacts if a.name == "w.bin")
+    assert mc.load_artifact(weights) == b"weights"
+    assert mc.diff(run, other).metrics == {"acc": (0.5, 0.7)}
+    assert mc.diff(record, mc.get_run(other)).metrics == {"acc": (0.5, 0.7)}
+    with pytest.raises(ReferenceTypeError, match="cannot compare"):
+        mc.diff(run, mc.dataset(frame(0), name="t", project="p"))
+    with pytest.raises(ReferenceTypeError, match="expected a run"):
+        mc.get_run(42)
+
+
+def test_a_name_in_two_projects_is_an_ambiguity_not_a_missing_run(store):
+    mc.dataset(frame(0), name="trips", project="east")
+    mc.dataset(frame(1), name="trips", project="east")
+    mc.dataset(frame(2), name="trips", project="west")
+    mc.dataset(frame(3), name="trips", project="west")
+    with pytest.raises(AmbiguousReferenceError, match=r"projects \['east', 'west'\]"):
+        mc.diff("trips@1", "trips@2")  # was: "no run named 'trips@1'"
+    assert mc.diff("trips@1", "trips@2", project="west").a == "trips@1"
+    result = CliRunner().invoke(cli, ["diff", "trips@1", "trips@2"])
+    assert result.exit_code != 0 and "east" in str(result.exception or result.output)
+    out = CliRunner().invoke(cli, ["diff", "trips@1", "trips@2", "-p", "west", "--json"])
+    assert out.exit_code == 0, out.output
+    assert strict(out.output)["a"] == "trips@1"
+
+
+def test_both_readings_missing_says_both(store):
+    with pytest.raises(NotFoundError, match="no dataset version and no run") as info:
+        mc.diff("nothing@1", "nothing@2")
+    assert "dataset version" in str(info.value) and "no run" in str(info.value)
+
+
+def test_a_name_that_is_both_a_dataset_and_a_run_is_ambiguous(store):
+    mc.dataset(frame(0), name="baseline", project="p")
+    with mc.run("baseline", project="p"):
+        pass
+    with pytest.raises(AmbiguousReferenceError, match="names both dataset version baseline@1"):
+        mc.diff("baseline", "baseline")
+
+
+@pytest.mark.parametrize("name", ["sales@eu", "sales:eu", "0123456789abcdef0123456789abcdef"])
+def test_dataset_names_that_cannot_be_referenced_are_refused(store, name):
+    with pytest.raises(InvalidNameError, match="invalid dataset name"):
+        mc.dataset(frame(0), name=name, project="p")
+
+
+def test_run_names_with_the_artifact_separator_are_refused(store):
+    with pytest.raises(InvalidNameError, match="RUN:ARTIFACT"):
+        mc.run("a:b", project="p")
+    with mc.run("a@b", project="p") as run:  # '@' does not separate the parts of a run reference
+        pass
+    assert mc.get_run("a@b").id == run.id
+
+
+@pytest.mark.parametrize(("raw", "default", "expected"), [
+    ("08", 3, 8), ("8", 3, 8), ("007", 3, 7), ("-08", 3, -8), ("1_000", 3, 1000), ("0x1f", 3, 31),
+    ("1e3", 3, 1000), ("08", np.int64(3), 8), ("0.5", 0.1, 0.5), ("08", 0.1, 8.0),
+])
+def test_int_overrides_are_decimal(raw, default, expected):
+    value = coerce_override("fold", raw, default)
+    assert value == expected and type(value) is type(default)
+
+
+@pytest.mark.parametrize("raw", ["1.5", "abc", "inf", ""])
+def test_bad_int_overrides_are_refused(raw):
+    with pytest.raises(mc.ParamError, match="fold"):
+        coerce_override("fold", raw, 3)
+
+
+def test_empty_results_keep_their_dtypes(store):
+    with mc.run("r", project="p"):
+        mc.param("lr", 0.1)
+        mc.log("acc", 0.5)
+        mc.dataset(frame(0), name="d", role="test")
+    queries = {
+        "runs": (lambda: mc.runs(project="p"), lambda: mc.runs(project="nosuch")),
+        "find": (lambda: mc.find(text="r"), lambda: mc.find(text="no match at all")),
+        "metrics": (lambda: mc.metrics("acc"), lambda: mc.metrics("acc", project="nosuch")),
+        "versions": (lambda: mc.versions("d"), lambda: mc.versions("nosuch")),
+        "testuse": (lambda: mc.testuse(), lambda: mc.testuse("nosuch")),
+    }
+    for name, (full, empty) in queries.items():
+        some, none = full(), empty()
+        assert len(some) and none.empty, name
+        for column in none.columns:
+            assert str(none[column].dtype) == str(some[column].dtype), (name, column)
+    assert mc.runs(project="nosuch").id.str[:8].tolist() == []
+    assert mc.find(text="no match at all").start.dt.date.tolist() == []
+    assert str(mc.history("nosuch")["runs"].dtype) == "int64"
+    assert str(mc.tried("nosuch", "acc")["acc"].dtype) == "float64"
+
+
+def test_json_text_is_strict():
+    data = {"nan": float("nan"), "inf": float("inf"), "np": np.float64("-inf"), "int": np.int64(3),
+            "when": pd.Timestamp("2024-01-01", tz="UTC"), "none": pd.NA, "nat": pd.NaT,
+            "nested": [{"x": np.nan}], 1: "int key"}
+    parsed = strict(json_text(data))
+    assert parsed == {"nan": None, "inf": None, "np": None, "int": 3, "when": "2024-01-01T00:00:00+00:00",
+                      "none": None, "nat": None, "nested": [{"x": None}], "1": "int key"}
+
+
+@pytest.mark.parametrize(("seconds", "text"), [
+    (0.0421, "0.0421 s"), (12.34, "12.3 s"), (185, "3 min 05 s"), (7620, "2 h 07 min"), (None, "-"),
+    (float("nan"), "-"),
+])
+def test_durations_have_units(seconds, text):
+    assert fmt_duration(seconds) == text
