@@ -12,10 +12,10 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import select
 
-from ..frames import HISTORY, typed_empty
 from ..store import Store
 from ..store import schema as t
 from ..store.context import ContextStore
+from ..store.frames import HISTORY, typed_empty
 from ..tracking.refs import dataset_name
 from ..tracking.stores import get_store
 from .graph import operations_of

@@ -9,10 +9,10 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import func, select
 
-from ..frames import TESTUSE, TRIED, typed_empty
 from ..store import Store
 from ..store import schema as t
 from ..store.context import ContextStore
+from ..store.frames import TESTUSE, TRIED, typed_empty
 from ..tracking.datasets import TEST_BUDGET
 from ..tracking.refs import dataset_name
 from ..tracking.stores import get_store

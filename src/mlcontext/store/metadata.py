@@ -24,9 +24,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
 from ..errors import NotFoundError, ReadOnlyStoreError, RunError, StoreError
-from ..frames import METRICS, RUNS, typed_empty
 from . import schema as t
 from .engine import WRITE, make_engine
+from .frames import METRICS, RUNS, typed_empty
 from .migrate import ensure_schema
 from .records import ArtifactRef, MetricPoint, RunRecord, RunStatus
 
@@ -381,7 +381,7 @@ def _assemble_runs(runs: list[tuple], params: list[tuple], latest: list[tuple]) 
     are decoded with one ``json.loads`` for all of them.
     """
     if not runs:
-        return typed_empty(RUNS)  # the dtypes of a non-empty result (see mlcontext.frames)
+        return typed_empty(RUNS)  # the dtypes of a non-empty result (see mlcontext.store.frames)
     data = {c: list(v) for c, v in zip(_RUN_FRAME_COLUMNS, zip(*runs, strict=True), strict=True)}
     start = pd.to_datetime(pd.Series(data.pop("started_at"), dtype="float64"), unit="s", utc=True)
     end = pd.to_datetime(pd.Series(data.pop("ended_at"), dtype="float64"), unit="s", utc=True)

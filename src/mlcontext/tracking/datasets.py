@@ -24,10 +24,10 @@ import pandas as pd
 
 from ..errors import MLContextError, NotFoundError, TestSetOveruseWarning
 from ..fingerprint import hash_frame
-from ..frames import VERSIONS, typed_empty
 from ..names import check_name
 from ..store import Store
 from ..store.context import ROLES, ContextStore, VersionRow
+from ..store.frames import VERSIONS, typed_empty
 from .derivation import lineage_leaves, plain_value, record_output
 from .profile import Profile, profile
 from .refs import dataset_name, dataset_ref
