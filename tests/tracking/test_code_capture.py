@@ -280,3 +280,62 @@ def test_independent_of_user_git_config_and_env(
     monkeypatch.delenv("GIT_DIR")
     assert "untracked.py" in snap.untracked
     assert tree(restore_code(snap, tmp_path / "r")) == tree(repo, skip=(".git", "scratch/"))
+
+
+# -- the store is never code; what git ignores is skipped and named (issue 11, item 1) -------------
+
+def test_store_folders_are_never_code_even_without_their_gitignore(repo: Path) -> None:
+    """A store made by an older mlcontext (no ``.gitignore`` inside) or one whose ``.gitignore`` could
+    not be written, at the root or in a sub-project: not untracked code, not dirty, not listed."""
+    write(repo, ".mlcontext/mlcontext.db", b"\0" * 4096)
+    write(repo, ".mlcontext/artifacts/ab/cdef", b"previous run's snapshot")
+    write(repo, "pkg/.mlcontext/mlcontext.db", b"\0")
+    snap = capture_code(repo / "train.py")
+    assert snap.dirty is False and snap.untracked == {} and snap.diff == b""
+    assert not any(".mlcontext" in p for p in snap.ignored)
+
+
+def test_store_folder_changes_do_not_hide_real_changes(repo: Path) -> None:
+    write(repo, ".mlcontext/mlcontext.db", b"\0")
+    write(repo, "a.py", "x = 2\n")
+    write(repo, "helper.py", "y = 1\n")
+    snap = capture_code(repo / "train.py")
+    assert snap.dirty and list(snap.untracked) == ["helper.py"] and b"a/a.py" in snap.diff
+
+
+def test_ignored_paths_are_named_with_folders_collapsed(repo: Path) -> None:
+    write(repo, "run.log", "ignored\n")
+    for i in range(50):
+        write(repo, f"scratch/part-{i}.txt", "ignored too\n")
+    snap = capture_code(repo / "train.py")
+    assert snap.ignored == ("run.log", "scratch/")
+    assert not snap.dirty  # ignored files never make a run dirty
+    assert CodeSnapshot.from_archive(snap.archive()).ignored == snap.ignored
+
+
+def test_ignored_paths_are_capped(repo: Path) -> None:
+    for i in range(130):
+        write(repo, f"out-{i:03d}.log", "x\n")
+    ignored = capture_code(repo / "train.py").ignored
+    assert len(ignored) == 101 and ignored[0] == "out-000.log" and ignored[-1] == "... and 30 more"
+
+
+def test_snapshots_of_older_versions_read_back_without_ignored() -> None:
+    import io
+    import json
+    import tarfile
+
+    snap = CodeSnapshot(kind="script", script_path="/x/t.py", script_source=b"1")
+    members = {}
+    with tarfile.open(fileobj=io.BytesIO(snap.archive())) as tar:
+        for m in tar.getmembers():
+            members[m.name] = tar.extractfile(m).read()
+    manifest = json.loads(members["manifest.json"])
+    del manifest["ignored"]  # the format before issue 11
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for name, data in {**members, "manifest.json": json.dumps(manifest).encode()}.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    assert CodeSnapshot.from_archive(buffer.getvalue()) == snap

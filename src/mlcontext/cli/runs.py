@@ -83,12 +83,19 @@ def _summary(record: RunRecord) -> Table:
         ("code", f"{record.git_commit or 'not in git'}"
                  + (" + uncommitted changes" if record.git_dirty else "")
                  + (f" (branch {record.git_branch})" if record.git_branch else "")),
+        ("skipped", _ignored(record)),
         ("entry", f"{record.entry_point or '-'}  argv {list(record.argv)}"),
         ("python", f"{record.python}, {len(record.environment.get('packages', {}))} packages"),
     ]
     for key, value in rows:
         table.add_row(f"[dim]{key}[/dim]", value)
     return table
+
+
+def _ignored(record: RunRecord) -> str:
+    """What code capture left out because git ignores it (``.mlcontext`` is never code)."""
+    paths = record.environment.get("code_ignored") or []
+    return ("git-ignored, not in the code snapshot: " + ", ".join(paths)) if paths else "nothing git-ignored"
 
 
 @click.command("diff")

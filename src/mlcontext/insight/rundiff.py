@@ -59,7 +59,8 @@ def diff_runs(store: Store, a: RunRecord, b: RunRecord) -> RunDiff:
 
 
 def _env(record: RunRecord) -> dict[str, Any]:
-    return {k: v for k, v in record.environment.items() if k != "code_warnings"}
+    # What code capture said (warnings, the git-ignored paths it skipped) is not the environment.
+    return {k: v for k, v in record.environment.items() if k not in ("code_warnings", "code_ignored")}
 
 
 def code_diff(store: Store, a: RunRecord, b: RunRecord) -> str:

@@ -7,6 +7,9 @@
 ``MLCONTEXT_STORE``    SQLAlchemy URL of the metadata store, e.g. ``postgresql+psycopg://u@h/db``
 ``MLCONTEXT_ARTIFACTS`` fsspec URL of the artifact store, e.g. ``s3://bucket/mlcontext``
 =====================  ==============================================================================
+
+The embedded store's folder ignores itself: opening it writes a ``.gitignore`` holding ``*`` inside it
+(as virtual environments do), so git, and with it code capture, never sees the store.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from sqlalchemy.exc import ArgumentError
 
 from ..errors import ConfigError
 
-__all__ = ["StoreConfig", "resolve_config", "project_root"]
+__all__ = ["StoreConfig", "resolve_config", "project_root", "claim_home"]
 
 _MARKERS = (".mlcontext", ".git", "pyproject.toml")
 
@@ -31,15 +34,21 @@ class StoreConfig:
 
     metadata_url: str
     artifacts_url: str
+    #: The embedded store's local folder when the metadata or the artifacts are kept in it.
+    home: str | None = None
 
 
 def project_root(start: Path | None = None) -> Path:
-    """The nearest ancestor of ``start`` (default: the working directory) that looks like a project."""
+    """The nearest ancestor of ``start`` (default: the working directory) that looks like a project.
+
+    The nearest folder holding any marker (``.mlcontext``, ``.git``, ``pyproject.toml``) wins: a
+    ``.mlcontext`` somebody left in an ancestor (the system's temporary folder, the home folder) must
+    not capture a project that a nearer ``.git`` marks. ``start`` itself when no folder has a marker.
+    """
     start = (start or Path.cwd()).resolve()
-    for marker in _MARKERS:  # an existing .mlcontext wins over a .git further up
-        for folder in (start, *start.parents):
-            if (folder / marker).exists():
-                return folder
+    for folder in (start, *start.parents):
+        if any((folder / marker).exists() for marker in _MARKERS):
+            return folder
     return start
 
 
@@ -60,4 +69,25 @@ def resolve_config(
             "(expected e.g. sqlite:///path/to.db or postgresql+psycopg://user@host/db)"
         ) from exc
     artifacts = artifacts_url or os.environ.get("MLCONTEXT_ARTIFACTS") or str(base / "artifacts")
-    return StoreConfig(metadata_url=url, artifacts_url=artifacts)
+    uses_home = url == f"sqlite:///{base / 'mlcontext.db'}" or artifacts == str(base / "artifacts")
+    return StoreConfig(metadata_url=url, artifacts_url=artifacts, home=str(base) if uses_home else None)
+
+
+def claim_home(home: str | os.PathLike[str]) -> None:
+    """Create the store's folder and make git ignore it: a ``.gitignore`` holding ``*`` inside.
+
+    Written only where the folder is the store's own: new, empty, named ``.mlcontext`` or already
+    holding a store (a ``MLCONTEXT_HOME`` pointing at a folder of the user's is left alone). An
+    existing ``.gitignore`` is never replaced. Failing to write it (a read-only folder) is not an
+    error: code capture excludes ``.mlcontext`` folders by name as well.
+    """
+    folder = Path(home)
+    try:
+        owned = (not folder.exists() or folder.name == ".mlcontext" or not any(folder.iterdir())
+                 or (folder / "mlcontext.db").exists())
+        folder.mkdir(parents=True, exist_ok=True)
+        ignore = folder / ".gitignore"
+        if owned and not ignore.exists():
+            ignore.write_text("# created by mlcontext: the store is not part of the project's code\n*\n")
+    except OSError:
+        return

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from .artifacts import ArtifactStore
-from .config import StoreConfig, resolve_config
+from .config import StoreConfig, claim_home, resolve_config
 from .metadata import MetadataStore
 
 __all__ = ["Store"]
@@ -35,6 +35,8 @@ class Store:
 
     @classmethod
     def from_config(cls, config: StoreConfig) -> Store:
+        if config.home is not None:
+            claim_home(config.home)
         return cls(MetadataStore(config.metadata_url), ArtifactStore(config.artifacts_url))
 
     def __repr__(self) -> str:

@@ -17,7 +17,13 @@ script's source, with a line in ``warnings``). Restoring, in contrast, raises a 
 Untracked files policy: every untracked file git does not ignore is stored, not only "source-like"
 ones: ``.gitignore`` already says what is data, and a config file or a helper module with an unusual
 suffix is as much part of the run as a ``.py``. Files over ``max_file_bytes`` (1 MiB) or past
-``max_total_bytes`` (20 MiB, paths taken in sorted order) are skipped and named in ``warnings``.
+``max_total_bytes`` (20 MiB, paths taken in sorted order) are skipped and named in ``warnings``. What
+git ignores is skipped and named in ``ignored`` (ignored folders as one entry, ``data/``).
+
+The store is never code: ``.mlcontext`` folders (anywhere in the repository) are left out of status,
+diff and the ignored list by a pathspec, even where the store's own ``.gitignore`` is missing (a store
+made by an older mlcontext, a read-only folder); otherwise every run would be dirty and each snapshot
+would hold the previous runs' store.
 """
 
 from __future__ import annotations
@@ -53,6 +59,9 @@ MAX_TOTAL_BYTES = 20 << 20
 ARCHIVE_FORMAT = "mlcontext-code/1"
 _GIT_TIMEOUT_S = 60.0
 _MAX_SKIP_WARNINGS = 20
+_MAX_IGNORED = 100
+# Pathspec: the whole tree but mlcontext's stores (see the module docstring).
+_NOT_THE_STORE = ("--", ".", ":(exclude,glob)**/.mlcontext/**")
 
 # Variables that point git at another repository than the one holding the script (set, e.g., inside
 # git hooks); capture and restore must locate repositories by path only.
@@ -105,6 +114,9 @@ class CodeSnapshot:
     links : Mapping[str, str]
         Untracked symbolic links (repository-relative POSIX path -> the link's target text). Only
         the target text is recorded, never what it points to; restore recreates them as links.
+    ignored : tuple of str
+        Untracked paths skipped because git ignores them (an ignored folder is one entry ending in
+        ``/``), sorted; at most 100, then ``"... and N more"``. mlcontext's store is never listed.
     """
 
     kind: Literal["git", "script", "none"]
@@ -119,6 +131,7 @@ class CodeSnapshot:
     script_source: bytes | None = None
     warnings: tuple[str, ...] = ()
     links: Mapping[str, str] = field(default_factory=dict, hash=False)
+    ignored: tuple[str, ...] = ()
 
     def archive(self) -> bytes:
         """Serialise to a deterministic uncompressed tar (equal snapshots give equal bytes).
@@ -175,6 +188,7 @@ class CodeSnapshot:
                 script_source=members["script"] if manifest["script_source"] else None,
                 warnings=tuple(manifest["warnings"]),
                 links=dict(links),
+                ignored=tuple(manifest.get("ignored", ())),  # absent from older snapshots
             )
         except (KeyError, ValueError, TypeError, AttributeError) as exc:
             raise ArtifactCorruptedError(f"not a valid code snapshot archive: {exc!r}") from exc
@@ -211,6 +225,8 @@ def _manifest_bytes(snapshot: CodeSnapshot, paths: list[str]) -> bytes:
         "script_source": snapshot.script_source is not None,
         "warnings": list(snapshot.warnings),
     }
+    if snapshot.ignored:
+        manifest["ignored"] = list(snapshot.ignored)
     if snapshot.links:  # only when present: snapshots without links keep their bytes (and hash)
         manifest["links"] = dict(sorted(snapshot.links.items()))
     # ensure_ascii keeps undecodable file names (lone surrogates from os.fsdecode) round-trippable.
@@ -345,7 +361,7 @@ def _diff(git: _Git, commit: str | None) -> bytes:
     if base is None:
         # No commits yet: diff from the empty tree (its id depends on the hash algorithm).
         base = git.run("hash-object", "-t", "tree", "--stdin", stdin=b"")[1].decode().strip()
-    return git.run(*_DIFF_OPTIONS, base, "--")[1]
+    return git.run(*_DIFF_OPTIONS, base, *_NOT_THE_STORE)[1]
 
 
 def _read_untracked(
@@ -392,6 +408,14 @@ def _read_link(root: Path, rel: str, links: dict[str, str]) -> str | None:
     except OSError as exc:
         return f"unreadable link ({exc.strerror})"
     return None
+
+
+def _parse_ignored(out: bytes) -> tuple[str, ...]:
+    """``git ls-files -z --others --ignored --directory`` output, sorted and capped."""
+    paths = sorted(os.fsdecode(p) for p in out.split(b"\0") if p)
+    if len(paths) <= _MAX_IGNORED:
+        return tuple(paths)
+    return (*paths[:_MAX_IGNORED], f"... and {len(paths) - _MAX_IGNORED} more")
 
 
 def _summarise(skipped: list[str]) -> list[str]:
@@ -487,7 +511,7 @@ def _capture_git(
 ) -> CodeSnapshot:
     git = _Git.at(root, ceiling=True)
     script_path = script.relative_to(root).as_posix() if script is not None else None
-    status, diff, ignored = _query_git(git, script_path)
+    status, diff, ignored, skipped_paths = _query_git(git, script_path)
     untracked, links, skipped = _read_untracked(root, status.untracked, max_file, max_total)
     warnings.extend(_summarise(skipped))
     warnings.extend(f"submodule {p!r} changes are not captured" for p in status.submodules)
@@ -501,36 +525,42 @@ def _capture_git(
         kind="git", repo_root=str(root), commit=status.commit, branch=status.branch,
         dirty=status.tracked_changes or bool(status.untracked), diff=diff, untracked=untracked,
         script_path=script_path, script_hash=hash_bytes(source) if source is not None else None,
-        script_source=script_source, warnings=tuple(warnings), links=links,
+        script_source=script_source, warnings=tuple(warnings), links=links, ignored=skipped_paths,
     )
 
 
-def _query_git(git: _Git, script_path: str | None) -> tuple[_Status, bytes, bool]:
-    """Status, diff and whether the script is git-ignored, from git processes run side by side.
+def _query_git(git: _Git, script_path: str | None) -> tuple[_Status, bytes, bool, tuple[str, ...]]:
+    """Status, diff, whether the script is git-ignored and the ignored paths, from git processes run
+    side by side.
 
     Each git process costs a few milliseconds, mostly start-up, so running them at once costs about
     the slowest one. The diff against HEAD is speculative: dropped when status finds no tracked
     change (and redone from the empty tree in a repository without commits).
     """
-    procs = [git.start("status", "--porcelain=v2", "--branch", "-z", "--untracked-files=all")]
+    procs = [git.start("status", "--porcelain=v2", "--branch", "-z", "--untracked-files=all",
+                       *_NOT_THE_STORE)]
     try:
-        procs.append(git.start(*_DIFF_OPTIONS, "HEAD", "--"))
+        procs.append(git.start(*_DIFF_OPTIONS, "HEAD", *_NOT_THE_STORE))
+        # --directory: an ignored folder is one entry, and git does not walk into it.
+        procs.append(git.start("ls-files", "-z", "--others", "--ignored", "--exclude-standard",
+                               "--directory", *_NOT_THE_STORE))
         if script_path is not None:
             # Exits 0 only for an ignored path; tracked files are never reported as ignored.
             procs.append(git.start("check-ignore", "-q", "--", script_path))
         status = _parse_status(git.finish(procs[0])[1])
         diff_code, diff = git.finish(procs[1], ok=(0, 128, 129))
-        ignored = script_path is not None and git.finish(procs[2], ok=(0, 1))[0] == 0
+        skipped = _parse_ignored(git.finish(procs[2])[1])
+        ignored = script_path is not None and git.finish(procs[3], ok=(0, 1))[0] == 0
     finally:
         for proc in procs:  # reap whatever an error left running
             if proc.returncode is None:
                 proc.kill()
                 proc.communicate()
     if not status.tracked_changes:
-        return status, b"", ignored
+        return status, b"", ignored, skipped
     if status.commit is None or diff_code != 0:
         diff = _diff(git, status.commit)
-    return status, diff, ignored
+    return status, diff, ignored, skipped
 
 
 # --------------------------------------------------------------------------------------------------

@@ -93,7 +93,8 @@ class Run:
             host=env.host, pid=env.pid, started_at=now, heartbeat_at=now, entry_point=env.entry_point,
             argv=argv, cwd=env.cwd, python=env.python, git_commit=code.commit, git_branch=code.branch,
             git_dirty=code.dirty if code.kind == "git" else None, code_hash=code_hash,
-            environment=env.to_dict() | {"code_warnings": list(code.warnings)},
+            environment=env.to_dict() | {"code_warnings": list(code.warnings),
+                                         "code_ignored": list(code.ignored)},
             durability=self.durability)
         self.store.metadata.add_artifact(self.id, "code", code_hash, size=len(archive), kind="code",
                                          meta={"kind": code.kind, "repo_root": code.repo_root})
