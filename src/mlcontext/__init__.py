@@ -20,6 +20,7 @@ from .errors import (
     MLContextWarning,
     NotFoundError,
     ParamError,
+    QueryError,
     ReadOnlyStoreError,
     ReferenceTypeError,
     RunError,
@@ -89,7 +90,8 @@ __all__ = [
     # errors and warnings
     "MLContextError", "ConfigError", "ParamError", "InvalidNameError", "RunError", "StoreError",
     "SchemaOutdatedError", "ReadOnlyStoreError", "NotFoundError", "ArtifactCorruptedError",
-    "LineageError", "FingerprintError", "UsageError", "MLContextWarning", "UnhandledOperationWarning",
+    "LineageError", "FingerprintError", "UsageError", "QueryError", "MLContextWarning",
+    "UnhandledOperationWarning",
     "UnidentifiedWarning", "TestSetOveruseWarning", "UnsafeArchiveError", "UntrustedArtifactError",
     "AmbiguousReferenceError", "ReferenceTypeError",
     # runs, params, metrics, artifacts, stores

@@ -18,6 +18,7 @@
      ├── LineageError           (ValueError)   malformed lineage, log or recompute input
      ├── UsageError             (TypeError)    an argument of a kind a public function does not take
      │    └── ReferenceTypeError               an object where a reference is expected that is none
+     ├── QueryError             (ValueError)   a query's condition, date or limit cannot be read
      └── FingerprintError       (TypeError)    a value that cannot be hashed deterministically
 
     MLContextWarning (UserWarning)
@@ -48,6 +49,7 @@ __all__ = [
     "LineageError",
     "FingerprintError",
     "UsageError",
+    "QueryError",
     "MLContextWarning",
     "UnhandledOperationWarning",
     "UnidentifiedWarning",
@@ -123,6 +125,10 @@ class UsageError(MLContextError, TypeError):
 
 class ReferenceTypeError(UsageError):
     """An object was passed where a reference (a name, a ``DatasetVersion``, a ``Run`` ...) is expected."""
+
+
+class QueryError(MLContextError, ValueError):
+    """A query's arguments cannot be read: a condition, a date that is not ISO 8601, a limit."""
 
 
 class FingerprintError(MLContextError, TypeError):

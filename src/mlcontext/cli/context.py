@@ -13,6 +13,7 @@ from ..insight.find import find
 from ..insight.graph import Graph, consumers, derivation
 from ..insight.history import history
 from ..insight.usage import testuse, tried
+from ..store.metadata import MAX_LIMIT
 from ..tracking.datasets import versions
 from .options import drift_rule_options, json_option, print_drift, project_option, rule_from
 from .render import console, frame_table, print_json
@@ -93,7 +94,8 @@ def versions_command(name: str, project: str | None, as_json: bool) -> None:
 @click.option("--until", help="Started at or before (ISO date).")
 @click.option("--text", help="A substring of the run or project name.")
 @project_option
-@click.option("--limit", default=50, show_default=True, help="At most this many runs.")
+@click.option("--limit", default=50, type=click.IntRange(1, MAX_LIMIT), show_default=True,
+              help="At most this many runs.")
 @json_option
 def find_command(params: tuple[str, ...], metrics: tuple[str, ...], data: str | None, code: str | None,
                  user: str | None, since: str | None, until: str | None, text: str | None,

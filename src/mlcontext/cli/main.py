@@ -38,7 +38,11 @@ def main() -> None:
     except click.exceptions.Abort:
         sys.exit(130)
     except click.ClickException as exc:
-        exc.show()
+        # One line, like every other error (click's usage errors would print the usage first).
+        hint = ""
+        if isinstance(exc, click.UsageError) and exc.ctx is not None:
+            hint = f" (see `{exc.ctx.command_path} --help`)"
+        click.secho(f"Error: {exc.format_message()}{hint}", fg="red", err=True)
         sys.exit(exc.exit_code)
     except MLContextError as exc:
         click.secho(f"Error: {exc}", fg="red", err=True)

@@ -10,6 +10,7 @@ from rich.table import Table
 
 from ..insight.diff import DatasetDiff, ModelDiff
 from ..insight.diff import diff as semantic_diff
+from ..store.metadata import MAX_LIMIT
 from ..store.records import RunRecord
 from ..tracking import get_run, runs
 from .options import drift_rule_options, print_drift, project_option, rule_from
@@ -23,7 +24,8 @@ STATUS_STYLE = {"running": "cyan", "finished": "green", "failed": "red", "killed
 @click.option("--name", "-n", help="Only runs with this name.")
 @click.option("--status", type=click.Choice(list(STATUS_STYLE)), help="Only runs in this state.")
 @click.option("--user", help="Only runs of this user.")
-@click.option("--limit", default=20, show_default=True, help="At most this many (newest first).")
+@click.option("--limit", default=20, type=click.IntRange(1, MAX_LIMIT), show_default=True,
+               help="At most this many (newest first).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def runs_command(project: str | None, name: str | None, status: str | None, user: str | None,
                  limit: int, as_json: bool) -> None:

@@ -10,10 +10,11 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Float, and_, cast, exists, or_, select
 
-from ..errors import MLContextError
+from ..errors import QueryError
 from ..store import Store
 from ..store import schema as t
 from ..store.context import ContextStore
+from ..store.metadata import check_limit
 from ..tracking.refs import dataset_ref
 from ..tracking.stores import get_store
 
@@ -26,7 +27,7 @@ def parse_condition(text: str) -> tuple[str, str, str]:
     """``"lr>=0.01"`` -> ``("lr", ">=", "0.01")``."""
     match = _CONDITION.match(text)
     if match is None:
-        raise MLContextError(f"cannot read condition {text!r}: write NAME OP VALUE, e.g. lr>=0.01 or "
+        raise QueryError(f"cannot read condition {text!r}: write NAME OP VALUE, e.g. lr>=0.01 or "
                              "optimizer=adam (OP is one of = == != < <= > >=)")
     name, op, value = match.groups()
     return name, "==" if op == "=" else op, value
@@ -49,6 +50,7 @@ def find(*, params: Sequence[str] = (), metrics: Sequence[str] = (), data: Any =
     text : a substring of the run's or project's name.
     """
     store = store or get_store()
+    check_limit(limit)
     query = select(t.Run.id).join(t.Project, t.Project.id == t.Run.project_id)
     for condition in params:
         query = query.where(_param_exists(*parse_condition(condition)))
@@ -101,7 +103,7 @@ def _param_exists(name: str, op: str, raw: str) -> object:
     else:
         text = raw if raw.startswith('"') or raw in ("true", "false", "null") else f'"{raw}"'
         if op not in ("==", "!="):
-            raise MLContextError(f"param {name}: {op} needs a number, got {raw!r}")
+            raise QueryError(f"param {name}: {op} needs a number, got {raw!r}")
         where.append(_compare(t.Param.value, op, text))
     return exists().where(and_(*where))
 
@@ -109,7 +111,7 @@ def _param_exists(name: str, op: str, raw: str) -> object:
 def _metric_exists(name: str, op: str, raw: str) -> object:
     number = _number(raw)
     if number is None:
-        raise MLContextError(f"metric {name}: compare with a number, not {raw!r}")
+        raise QueryError(f"metric {name}: compare with a number, not {raw!r}")
     return exists().where(t.LatestMetric.run_id == t.Run.id, t.LatestMetric.name == name,
                           _compare(t.LatestMetric.value, op, number))
 
@@ -121,7 +123,7 @@ def _data_exists(store: Store, ref: str, project: str | None) -> object:
     if number:
         versions = [v for v in versions if str(v.version) == number]
     if not versions:
-        raise MLContextError(f"no dataset version {ref!r}; `mlcontext versions {name}` lists them")
+        raise QueryError(f"no dataset version {ref!r}; `mlcontext versions {name}` lists them")
     hashes = [v.artifact_hash for v in versions]
     read = exists().where(t.Access.run_id == t.Run.id, t.Access.artifact_hash.in_(hashes))
     wrote = exists().where(t.RunArtifact.run_id == t.Run.id, t.RunArtifact.artifact_hash.in_(hashes))
@@ -129,7 +131,13 @@ def _data_exists(store: Store, ref: str, project: str | None) -> object:
 
 
 def _seconds(when: str | dt.datetime) -> float:
-    moment = dt.datetime.fromisoformat(when) if isinstance(when, str) else when
+    try:
+        moment = dt.datetime.fromisoformat(when) if isinstance(when, str) else when
+    except ValueError as exc:
+        raise QueryError(f"{when!r} is not an ISO date or time ({exc}); write e.g. 2026-11-30 or "
+                         "2026-11-30T14:00") from None
+    if not isinstance(moment, dt.datetime):
+        raise QueryError(f"since/until take an ISO date string or a datetime, not {type(when).__name__}")
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.UTC)
     return moment.timestamp()

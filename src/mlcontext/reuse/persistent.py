@@ -75,12 +75,22 @@ def encode_value(value: Any) -> bytes | None:
 
 
 def decode_value(data: bytes) -> Any:
-    """The value of :func:`encode_value` bytes; ``ValueError`` when they are malformed."""
+    """The value of :func:`encode_value` bytes; ``ValueError`` when they are malformed.
+
+    Entries come from a shared store: whatever is wrong with their bytes (an index out of range, a
+    node of the wrong shape, a log that does not parse) makes them a miss, never an error of the
+    caller's ``@mc.step`` call.
+    """
     tag, body = data[:1], data[1:]
-    if tag == _ARRAY:
-        return decode_array(body)
-    if tag == _STEP:
-        return _decode_frozen(body)
+    try:
+        if tag == _ARRAY:
+            return decode_array(body)
+        if tag == _STEP:
+            return _decode_frozen(body)
+    except ValueError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any failure to decode untrusted bytes is "malformed"
+        raise ValueError(f"malformed persistent entry: {type(exc).__name__}: {exc}") from None
     raise ValueError("unknown persistent entry tag")
 
 

@@ -23,14 +23,14 @@ from sqlalchemy import Connection, Engine, delete, func, insert, or_, select, up
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
-from ..errors import NotFoundError, ReadOnlyStoreError, RunError, StoreError
+from ..errors import NotFoundError, QueryError, ReadOnlyStoreError, RunError, StoreError
 from . import schema as t
 from .engine import WRITE, make_engine
 from .frames import METRICS, RUNS, typed_empty
 from .migrate import ensure_schema
 from .records import ArtifactRef, MetricPoint, RunRecord, RunStatus
 
-__all__ = ["MetadataStore", "MetricRow", "ParamRow"]
+__all__ = ["MetadataStore", "MetricRow", "ParamRow", "check_limit"]
 
 # (run_id, name, seq, value, time, context_json)
 MetricRow = tuple[str, str, int, float, float, str]
@@ -38,6 +38,23 @@ MetricRow = tuple[str, str, int, float, float, str]
 ParamRow = tuple[str, str, str, str, bool]
 
 _RUN_COLUMNS = [c for c in t.Run.__table__.columns if c.name != "project_id"]
+
+
+#: The largest row limit a query takes (the databases' 64-bit integers; larger ones overflow there).
+MAX_LIMIT = 2**62
+
+
+def check_limit(limit: int) -> int:
+    """``limit`` if it is a positive int a database can take.
+
+    Raises
+    ------
+    QueryError
+        ``limit`` is not an int between 1 and 2**62.
+    """
+    if isinstance(limit, bool) or not isinstance(limit, int | np.integer) or not 0 < limit <= MAX_LIMIT:
+        raise QueryError(f"limit must be a whole number from 1 to {MAX_LIMIT}, got {limit!r}")
+    return int(limit)
 
 
 class MetadataStore:
@@ -267,7 +284,7 @@ class MetadataStore:
         if ids is not None:
             query = query.where(t.Run.id.in_(list(ids)))
         if limit is not None:
-            query = query.limit(limit)
+            query = query.limit(check_limit(limit))
         selected = select(query.subquery().c.id)
         with _gc_paused():
             with self.read() as conn:

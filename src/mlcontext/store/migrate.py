@@ -26,7 +26,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, inspect, text
 
-from ..errors import SchemaOutdatedError
+from ..errors import ConfigError, SchemaOutdatedError
 from .engine import WRITE
 from .schema import Base
 
@@ -112,7 +112,16 @@ def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str]:
     """Migrate the store to ``revision``; returns (revision before, revision after).
 
     Two processes upgrading at once take turns: the second finds the store upgraded already.
+
+    Raises
+    ------
+    ConfigError
+        ``revision`` is not one of this mlcontext's revisions (nor ``"head"``).
     """
+    known = [rev.revision for rev in ScriptDirectory.from_config(_config()).walk_revisions()]
+    if revision != "head" and revision not in known:
+        raise ConfigError(f"no schema revision {revision!r}; this mlcontext knows "
+                          f"{', '.join(sorted(known))} and head")
     before = current_revision(engine)
     with _schema_lock(engine) as conn:
         command.upgrade(_config(conn), revision)

@@ -45,7 +45,7 @@ def _serialize(obj: Any) -> tuple[bytes, str, dict[str, Any]]:
         return data, "array", {"shape": list(obj.shape), "dtype": obj.dtype.str}
     try:
         data = pickle.dumps(obj, protocol=5)
-    except (pickle.PicklingError, TypeError, AttributeError) as exc:
+    except Exception as exc:  # noqa: BLE001 - an object's own __reduce__/__getstate__ may raise anything
         raise StoreError(f"cannot store a {type(obj).__name__} as an artifact: it does not pickle "
                          f"({exc}); save it to a file and pass the path instead") from exc
     return data, "pickle", {"class": f"{type(obj).__module__}.{type(obj).__qualname__}"}

@@ -111,6 +111,9 @@ class Run:
             _checked_names.add(name)
         try:
             value = float(value)
+        except OverflowError as exc:  # an int beyond a float's range (10**400)
+            raise ParamError(f"metric {name!r}: {value!r} does not fit a 64-bit float (about ±1.8e308); "
+                             "log its logarithm or a scaled value") from exc
         except (TypeError, ValueError) as exc:
             raise ParamError(f"metric {name!r}: {value!r} is not a number") from exc
         self._writer.add_metric((name, next(self._seq), value, time.time(), current_loops()))
