@@ -728,22 +728,125 @@ def _guard() -> set[int]:
 
 @register(types.FunctionType)
 def _function(fn: types.FunctionType, h: Any) -> None:
-    name = f"{fn.__module__}.{fn.__qualname__}"
     if not _is_user(fn.__module__):
-        _tag(h, b"fnlib", f"{name}|{_version(fn.__module__)}".encode())
+        _tag(h, b"fnlib", f"{fn.__module__}.{fn.__qualname__}|{_version(fn.__module__)}".encode())
         return
     seen = _guard()
     if id(fn) in seen:  # recursion (direct or mutual): the name stands for the function
-        _tag(h, b"fnrec", name.encode())
+        _tag(h, b"fnrec", fn.__qualname__.encode())
+        _active.recursed = True
+        return
+    snap = _SNAPS.get(fn)
+    if snap is not None and _valid(snap, fn, set()):
+        h.update(snap.digest)
         return
     seen.add(id(fn))
+    outer, _active.recursed = getattr(_active, "recursed", False), False
     try:
-        _feed_user_function(fn, name, h)
+        sub = xxhash.xxh3_128()
+        _feed_user_function(fn, sub)
+        digest = b"fn" + sub.digest()
+        h.update(digest)
+        if not _active.recursed:  # in a cycle a digest depends on where hashing began: not kept
+            _remember(fn, digest)
     finally:
         seen.discard(id(fn))
+        _active.recursed = outer or _active.recursed
 
 
-def _feed_user_function(fn: types.FunctionType, name: str, h: Any) -> None:
+# -- the snapshot of a function whose identity cannot change while what it reads stays the same objects
+# Hashing every global on every call costs about 2 us a value; a function that reads only immutable
+# values (numbers, strings, tuples of them, installed modules and functions) and other such functions
+# keeps its digest with the objects it read, and a call only checks they are still the same objects
+# (``is``): rebinding a global, a cell, the defaults or the code makes it hash again.
+
+_SNAPS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_IMMUTABLE = frozenset({int, float, str, bytes, bool, complex, type(None), type(Ellipsis)})
+
+
+class _Snapshot:
+    __slots__ = ("digest", "code", "qualname", "defaults", "kwdefaults", "cells", "globals", "users")
+
+    def __init__(self, fn: types.FunctionType, digest: bytes, cells: tuple, globals_: tuple,
+                 users: tuple) -> None:
+        self.digest, self.code, self.qualname = digest, fn.__code__, fn.__qualname__
+        self.defaults = fn.__defaults__
+        kw = fn.__kwdefaults__
+        self.kwdefaults = None if kw is None else tuple(kw.items())
+        self.cells, self.globals, self.users = cells, globals_, users
+
+
+def _fixed(value: Any, users: list) -> bool:
+    """Whether ``value`` cannot change without being rebound (user functions are checked later)."""
+    t = type(value)
+    if t in _IMMUTABLE:
+        return True
+    if t is tuple or t is frozenset:
+        return all(_fixed(v, users) for v in value)
+    if t is types.FunctionType:
+        if _is_user(value.__module__):
+            users.append(value)
+        return True
+    if t is types.ModuleType:
+        return not _is_user(value.__name__)
+    if t is np.ufunc or t is type(np.mean) or t is types.BuiltinFunctionType:
+        return getattr(value, "__self__", None) is None or isinstance(value.__self__, types.ModuleType)
+    if t is type:
+        return not _is_user(value.__module__)
+    return False
+
+
+def _remember(fn: types.FunctionType, digest: bytes) -> None:
+    users: list = []
+    kw = fn.__kwdefaults__
+    if not (_fixed(fn.__defaults__, users) and (kw is None or _fixed(tuple(kw.values()), users))):
+        return
+    cells = []
+    for cell in fn.__closure__ or ():
+        try:
+            value = cell.cell_contents
+        except ValueError:
+            return
+        if not _fixed(value, users):
+            return
+        cells.append(value)
+    scope = fn.__globals__
+    read = tuple((var, scope.get(var, _ABSENT)) for var in _code_info(fn.__code__).globals)
+    if all(value is _ABSENT or _fixed(value, users) for _, value in read):
+        _SNAPS[fn] = _Snapshot(fn, digest, tuple(cells), read, tuple(users))
+
+
+def _valid(snap: _Snapshot, fn: types.FunctionType, checking: set[int]) -> bool:
+    if fn.__code__ is not snap.code or fn.__defaults__ is not snap.defaults or (
+            fn.__qualname__ is not snap.qualname):
+        return False
+    kw = fn.__kwdefaults__
+    if kw is not None or snap.kwdefaults is not None:
+        if kw is None or snap.kwdefaults is None or len(kw) != len(snap.kwdefaults):
+            return False
+        if any(kw.get(k, _ABSENT) is not v for k, v in snap.kwdefaults):
+            return False
+    for cell, value in zip(fn.__closure__ or (), snap.cells, strict=True):
+        try:
+            if cell.cell_contents is not value:
+                return False
+        except ValueError:
+            return False
+    scope = fn.__globals__
+    for var, value in snap.globals:
+        if scope.get(var, _ABSENT) is not value:
+            return False
+    checking.add(id(fn))
+    for user in snap.users:
+        if id(user) in checking:
+            continue
+        other = _SNAPS.get(user)
+        if other is None or not _valid(other, user, checking):
+            return False
+    return True
+
+
+def _feed_user_function(fn: types.FunctionType, h: Any) -> None:
     # Not the module's name: moving a function to another module (or running it as __main__ in
     # another process) does not change what it computes.
     code = fn.__code__
