@@ -28,13 +28,17 @@ LIVE = [False]  # set once the first deferred value exists: until then executors
 class Deferred:
     """``fn(*args, **kwargs)``, computed on first :meth:`get`; shape and dtype known before."""
 
-    __slots__ = ("_call", "shape", "dtype", "_value")
+    __slots__ = ("_call", "shape", "dtype", "_value", "stack")
 
     def __init__(self, fn: Callable[..., Any], args: tuple, kwargs: dict, shape: tuple[int, ...],
-                 dtype: np.dtype) -> None:
+                 dtype: np.dtype, *, stack: bool = False) -> None:
         self._call: tuple | None = (fn, args, kwargs)  # one attribute: threads read it atomically
         self.shape, self.dtype = tuple(shape), np.dtype(dtype)
         self._value: np.ndarray | None = None
+        # A stack of blocks (``fn(blocks, *rest, **kwargs)``): a block that is itself a pending stack
+        # made the same way is spliced in when computing, so stacks appended one block at a time
+        # (a forward selection) are copied once, not once per level.
+        self.stack = stack
         LIVE[0] = True
 
     ndim = property(lambda self: len(self.shape))
@@ -59,6 +63,8 @@ class Deferred:
             if call is None:  # another thread computed it in between
                 return self._value  # type: ignore[return-value]
             fn, args, kwargs = call
+            if self.stack:
+                args = (_spliced(fn, args, kwargs), *args[1:])
             value = np.asarray(fn(*resolve_args(args), **resolve_args(kwargs)))
             if value.base is None:
                 value.flags.writeable = False
@@ -80,6 +86,22 @@ class Deferred:
         call = self._call
         state = "computed" if call is None else getattr(call[0], "__name__", "deferred")
         return f"Deferred({state}, shape={self.shape}, dtype={self.dtype})"
+
+
+def _spliced(fn: Callable[..., Any], args: tuple, kwargs: dict) -> list:
+    """The blocks of a stack with pending stacks of the same kind (same function, axis arguments
+    and keywords) replaced by their own blocks, recursively: ``hstack([hstack([A, B]), C])`` is
+    ``hstack([A, B, C])``."""
+    out: list = []
+    todo = list(reversed(args[0]))
+    while todo:
+        b = todo.pop()
+        call = b._call if type(b) is Deferred and b.stack else None
+        if call is not None and call[0] is fn and call[1][1:] == args[1:] and call[2] == kwargs:
+            todo.extend(reversed(call[1][0]))
+        else:
+            out.append(b)
+    return out
 
 
 def resolve(x: Any) -> Any:

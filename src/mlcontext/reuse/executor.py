@@ -134,7 +134,7 @@ class ReuseExecutor:
             if plan is None:
                 return None
             self.state.note_stack(item, plan[0], args)
-            return Deferred(op.fn, _owned_blocks(item, args), kwargs, plan[1], plan[2])
+            return Deferred(op.fn, _owned_blocks(item, args), kwargs, plan[1], plan[2], stack=True)
         if len(args) == 1 and not kwargs:
             inner = args[0]
             if type(inner) is Deferred and not inner.computed and inner.ndim == 2:

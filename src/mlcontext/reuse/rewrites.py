@@ -33,6 +33,10 @@ product:
 ``f(stack[X, R])`` (elementwise)        ``stack[f(X), f(R)]`` from a cached ``f(X)``
 =====================================  =========================================================
 
+Inside the block products, ``T(A) @ X[:, j:j+1]`` for a sweep over the columns of one matrix
+``X`` (a forward selection trying each candidate column) is computed for a block of upcoming
+columns at once, growing geometrically, so ``A`` is read O(log n) times instead of once per column.
+
 On deferred stacks the block forms are used even when no piece is cached yet: computing by blocks
 costs the same flops as computing on the stack, without its copy.
 """
@@ -103,14 +107,18 @@ class RewriteState:
         self.stack_meta: dict[bytes, tuple[int, tuple[int, ...]]] = {}
         # (product opcode, digest of A, digest of B) -> {k: digest of A @ B[:, :k]}; k = -1: A @ B
         self.prefix: dict[tuple[str, bytes, bytes], dict[int, bytes]] = {}
-        # digest of B -> B's value, for the B[:, :k] slices taken (a prefix family computes ahead)
+        # digest of B -> B's value, for the B[:, a:b] slices taken (prefix families and column
+        # sweeps compute ahead from it)
         self.sliced: dict[bytes, weakref.ref] = {}
+        # (product opcode, transpose opcode, digest of A, digest of B) -> the sweep of T(A) @ B[:, j]
+        self.sweeps: dict[tuple[str, str, bytes, bytes], Sweep] = {}
 
     def clear(self) -> None:
         with self._lock:
             self.stack_meta.clear()
             self.prefix.clear()
             self.sliced.clear()
+            self.sweeps.clear()
 
     def note_stack(self, item: Item, axis: int, args: tuple) -> None:
         """Remember the block sizes of a stack (called by the executor, on hits too)."""
@@ -135,13 +143,13 @@ class RewriteState:
         return meta[0], meta[1], blocks
 
     def note_sliced(self, item: Item, args: tuple) -> None:
-        """Remember ``B``'s value when ``B[:, :k]`` is taken (called by the executor for slices)."""
+        """Remember ``B``'s value when ``B[:, a:b]`` is taken (called by the executor for slices)."""
         if len(args) != 2:
             return
         b, key = args[0], args[1]
         if (type(b) is np.ndarray and b.ndim == 2 and type(key) is tuple and len(key) == 2
                 and type(key[0]) is slice and key[0] == slice(None)  # (may be an index array)
-                and type(key[1]) is slice and _col_prefix(item) is not None):
+                and type(key[1]) is slice and _col_range(item) is not None):
             sliced = self.sliced
             if len(sliced) >= self.SLICED_MAX:
                 _drop_oldest(sliced, self.SLICED_MAX // 2)
@@ -152,6 +160,26 @@ class RewriteState:
         if len(prefix) >= self.PREFIX_MAX:
             _drop_oldest(prefix, self.PREFIX_MAX // 2)
         return prefix.setdefault((op, a, b), {})
+
+    def sweep(self, key: tuple[str, str, bytes, bytes]) -> Sweep:
+        sweeps = self.sweeps
+        found = sweeps.get(key)
+        if found is None:
+            if len(sweeps) >= self.PREFIX_MAX:
+                _drop_oldest(sweeps, self.PREFIX_MAX // 2)
+            found = sweeps[key] = Sweep()
+        return found
+
+
+class Sweep:
+    """The products ``T(A) @ B[:, a:b]`` computed ahead for a sweep over the columns of ``B``:
+    ``(a, b, digest)`` of each cached block, the width of the last one, how many columns were asked."""
+
+    __slots__ = ("blocks", "width", "asked", "off")
+
+    def __init__(self) -> None:
+        self.blocks: list[tuple[int, int, bytes]] = []
+        self.width, self.asked, self.off = 1, 0, False
 
 
 def _drop_oldest(table: dict, n: int) -> None:
@@ -230,8 +258,8 @@ def _transposed(item: Item) -> Item | None:
     return None
 
 
-def _col_prefix(item: Item) -> tuple[Item, int] | None:
-    """``(B, k)`` if ``item`` is ``B[:, :k]``."""
+def _col_range(item: Item) -> tuple[Item, int, int] | None:
+    """``(B, a, b)`` if ``item`` is ``B[:, a:b]`` (``0 <= a < b``, Python ints, no step)."""
     if family_of(item.opcode) != SLICE:
         return None
     pos = item.literals[1][0][1]
@@ -244,9 +272,25 @@ def _col_prefix(item: Item) -> tuple[Item, int] | None:
     if full != _ALL or cols[0] != "S":
         return None
     start, stop, step = cols[1]
-    if start not in (_NONE, ("i", 0)) or step != _NONE or stop[0] != "i" or stop[1] <= 0:
+    if step != _NONE or stop[0] != "i" or type(stop[1]) is not int:
         return None
-    return item.inputs[0], stop[1]
+    if start == _NONE:
+        a = 0
+    elif start[0] == "i" and type(start[1]) is int:
+        a = start[1]
+    else:
+        return None
+    if not 0 <= a < stop[1]:
+        return None
+    return item.inputs[0], a, stop[1]
+
+
+def _col_prefix(item: Item) -> tuple[Item, int] | None:
+    """``(B, k)`` if ``item`` is ``B[:, :k]``."""
+    found = _col_range(item)
+    if found is None or found[1] != 0:
+        return None
+    return found[0], found[2]
 
 
 def _mm(opcode: str, a: bytes, b: bytes) -> bytes:
@@ -262,6 +306,12 @@ def _t(opcode: str, a: bytes) -> bytes:
 def _prefix_digest(slice_op: str, b: bytes, k: int) -> bytes:
     """The digest ``B[:, :k]`` has when a traced program takes it."""
     key = ("T", (_ALL, ("S", (_NONE, ("i", k), _NONE))))
+    return node_digest(slice_op, [b], ("T", (("T", (ref(0), key)), EMPTY_KWARGS)))
+
+
+def _range_digest(slice_op: str, b: bytes, start: int, stop: int) -> bytes:
+    """The digest ``B[:, start:stop]`` has when a traced program takes it."""
+    key = ("T", (_ALL, ("S", (("i", start), ("i", stop), _NONE))))
     return node_digest(slice_op, [b], ("T", (("T", (ref(0), key)), EMPTY_KWARGS)))
 
 
@@ -401,12 +451,78 @@ def _tprod(c: Call, op: str, top: str, xi: Item, xv: Any, wi: Item, wv: Any,
         parts, reused = _gather(_tprod(c, op, top, xi, xv, bi, bv, depth + 1)
                                 for bi, bv in zip(zw[2], _block_values(zw, wv), strict=True))
         return np.hstack(parts), reused
+    if depth:
+        swept = _swept(c, op, top, xi, xv, wi)
+        if swept is not None:
+            return swept
     t0 = c.clock()
-    x = resolve(xv)
-    value = x.T @ (x if gram else resolve(wv))
+    value = _t_times(resolve(xv), None if gram else resolve(wv))
     if depth:
         value = c.keep(key, value, c.clock() - t0, max(xi.height + 1, wi.height) + 1)
     return value, False
+
+
+def _t_times(x: np.ndarray, w: np.ndarray | None) -> np.ndarray:
+    """``x.T @ w`` (``x.T @ x`` for None). A tall ``x`` by a few columns ``w`` is computed as
+    ``(w.T @ x).T``: OpenBLAS runs the transposed-A product of a tall matrix by a narrow one many
+    times slower (k-fold for 2..16 columns, measured)."""
+    if w is None:
+        return x.T @ x
+    if w.ndim == 2 and 1 < w.shape[1] and x.shape[0] > 4 * x.shape[1]:
+        return (w.T @ x).T
+    return x.T @ w
+
+
+# The squares of the columns of B[:, a:b], summed (the diagonal of its Gram): a piece the column
+# sweep caches under this opcode, which no traced operation has.
+_COLUMN_SQUARES = "mlcontext.reuse.column_squares"
+_SWEEP_FIRST, _SWEEP_GROWTH = 32, 4
+
+
+def _swept(c: Call, op: str, top: str, xi: Item, xv: Any, wi: Item) -> tuple[Any, bool] | None:
+    """``T(X) @ B[:, j:j+1]`` (or ``T(B[:, j:j+1]) @ B[:, j:j+1]``) when the columns of one ``B``
+    are tried one after another (a forward selection appending each candidate): from the second
+    column asked on, the product (the squared norms) is computed for a block of upcoming columns at
+    once (32 wide, then 4 times wider each time, as far as ``B`` goes) and cached, so ``X`` is read
+    O(log n) times instead of once per candidate. None: not such a call."""
+    found = _col_range(wi)
+    if found is None:
+        return None
+    bi, a, b = found
+    gram = xi.digest == wi.digest
+    if gram and b - a != 1:
+        return None
+    sweep = c.state.sweep((op, top, b"" if gram else xi.digest, bi.digest))
+    if sweep.off:
+        return None
+    for start, stop, digest in reversed(sweep.blocks):
+        if start <= a and b <= stop:
+            value = c.cache.peek(digest)
+            if value is not MISS:
+                return value[:, a - start:b - start], True
+    sweep.asked += 1
+    ref_b = c.state.sliced.get(bi.digest) if sweep.asked > 1 else None
+    whole = ref_b() if ref_b is not None else None
+    if whole is None:
+        return None  # the first column asked (or B's value unknown): computed on its own
+    width = _SWEEP_FIRST if not sweep.blocks else _SWEEP_GROWTH * sweep.width
+    stop = min(a + max(width, b - a), whole.shape[1])
+    sweep.width = stop - a
+    block = whole[:, a:stop]
+    t0 = c.clock()
+    range_digest = _range_digest(wi.opcode, bi.digest, a, stop)
+    if gram:
+        value = np.einsum("ij,ij->j", block, block)[None, :]
+        digest = node_digest(_COLUMN_SQUARES, [range_digest], _LIT_R0)
+    else:
+        value = _t_times(resolve(xv), block)
+        digest = _mm(op, _t(top, xi.digest), range_digest)
+    value = c.keep(digest, value, c.clock() - t0, max(xi.height + 1, wi.height) + 1, force=True)
+    if c.cache.peek(digest) is MISS:
+        sweep.off = True  # too cheap to cache: computing ahead would only add work
+    else:
+        sweep.blocks.append((a, stop, digest))
+    return value[:, :b - a], False
 
 
 def _block_gram(c: Call, op: str, top: str, items: list[Item], values: list[Any],
