@@ -10,3 +10,6 @@ from .traced import TracedArray
 __all__ = ["TracedArray", "array", "asarray", "load", "set_executor", "random"]
 
 from . import random  # noqa: E402
+from .index_tricks import install as _install_index_tricks  # noqa: E402
+
+_install_index_tricks()

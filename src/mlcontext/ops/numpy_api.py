@@ -51,7 +51,7 @@ _STACK, _TRANSPOSE = Traits(family=STACK), Traits(family=TRANSPOSE, cost=VIEW)
 _PRODUCT, _HEAVY = Traits(family=PRODUCT, cost=HEAVY), Traits(cost=HEAVY)
 TRAITS: dict[str, Traits] = {
     "numpy.hstack": _STACK, "numpy.vstack": _STACK, "numpy.concatenate": _STACK,
-    "numpy.column_stack": _STACK,
+    "numpy.column_stack": _STACK, "numpy.block": _STACK,
     "numpy.transpose": _TRANSPOSE, "numpy.ndarray.transpose": _TRANSPOSE,
     "numpy.matmul": _PRODUCT, "numpy.dot": _PRODUCT, "numpy.ndarray.dot": _PRODUCT,
     "numpy.ndarray.__getitem__": Traits(family=SLICE, cost=VIEW),

@@ -226,6 +226,8 @@ def _stack_axis(opcode: str, args: tuple, kwargs: dict, ndim: int) -> int | None
         if opcode == "numpy.column_stack" and ndim == 1:
             return None
         return 1 if ndim == 2 else 0
+    if opcode == "numpy.block":  # a flat list of blocks: joined along their last axis
+        return ndim - 1 if len(args) == 1 and not kwargs else None
     if opcode != "numpy.concatenate":
         return None  # a stack the plan does not know (its axis rule is not written here)
     axis = kwargs.get("axis", args[1] if len(args) > 1 else 0)
