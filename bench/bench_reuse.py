@@ -15,12 +15,14 @@ cost of tracing and reuse.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import joblib
@@ -64,7 +66,7 @@ def _joblib(make: Callable[[joblib.Memory], Callable[[], object]]) -> Callable[[
     return run
 
 
-# -- HLM: closed-form linear regression, grid over lambda x intercept ---------------------------------
+# -- HLM: closed-form linear regression, grid over lambda x intercept ------------------------------------
 
 def fit_lm(X, y, lam, icpt):
     if icpt:
@@ -90,7 +92,7 @@ def hlm_unique(X, y):
             + [np.linalg.solve(Gi + lam * np.eye(d + 1), bi) for lam in LAMS])
 
 
-# -- HCV: k-fold cross-validated linear regression over lambda ---------------------------------------
+# -- HCV: k-fold cross-validated linear regression over lambda -------------------------------------------
 
 K_FOLDS = 5
 CV_LAMS = [10.0 ** e for e in np.linspace(-3, 1, 8)]
@@ -131,7 +133,7 @@ def hcv_unique(X, y):
     return out
 
 
-# -- PCALM: PCA, then linear regression on the first K components, for a sweep of K ------------------
+# -- PCALM: PCA, then linear regression on the first K components, for a sweep of K ----------------------
 
 KS = list(range(5, 55, 5))
 
@@ -160,7 +162,7 @@ def pcalm_unique(X, y, lam=0.1):
     return out
 
 
-# -- stepLM: forward selection, appending one column at a time ---------------------------------------
+# -- stepLM: forward selection, appending one column at a time -------------------------------------------
 
 BASE, STEPS, LAM = 150, 3, 1e-3
 
@@ -185,14 +187,15 @@ def step_lm(X, y, score=score):
 
 
 def step_lm_unique(X, y):
-    # Incremental Gram matrix: every product computed once, no appends.
+    # Incremental Gram matrix: every product computed once, no appends; returns the selection as
+    # step_lm does (X's chosen columns).
     yy = float(y @ y)
     idx = list(range(BASE))
     S = X[:, idx]
     G, b = S.T @ S, S.T @ y
     cand = list(range(BASE, X.shape[1]))
     Xt_c = X[:, cand]
-    cross, diag, cy = S.T @ Xt_c, (Xt_c * Xt_c).sum(axis=0), Xt_c.T @ y
+    cross, diag, cy = (Xt_c.T @ S).T, (Xt_c * Xt_c).sum(axis=0), Xt_c.T @ y
     for _ in range(STEPS):
         errs = []
         for j, _c in enumerate(cand):
@@ -206,11 +209,11 @@ def step_lm_unique(X, y):
         b = np.append(b, cy[j])
         cross = np.vstack([np.delete(cross, j, axis=1), col @ np.delete(Xt_c, j, axis=1)])
         Xt_c, diag, cy = np.delete(Xt_c, j, axis=1), np.delete(diag, j), np.delete(cy, j)
-        cand.pop(j)
-    return G
+        idx.append(cand.pop(j))
+    return X[:, idx]
 
 
-# -- multi-level: a lambda sweep of @mc.step functions, repeated -------------------------------------
+# -- multi-level: a lambda sweep of @mc.step functions, repeated -----------------------------------------
 
 REPEAT_SWEEPS, ML_LAMS = 5, [10.0 ** e for e in np.linspace(-3, 1, 10)]
 
@@ -238,10 +241,11 @@ def sweeps(X, y, prep=prep, fit=fit_ridge):
 def sweeps_unique(X, y):
     F = prep(X)
     G, b = F.T @ F, F.T @ y
-    return [np.linalg.solve(G + lam * np.eye(F.shape[1]), b) for lam in ML_LAMS]
+    once = [np.linalg.solve(G + lam * np.eye(F.shape[1]), b) for lam in ML_LAMS]
+    return [once] * REPEAT_SWEEPS  # the same results, as often as the pipeline returns them
 
 
-# -- no redundancy: a chain of distinct layers ----------------------------------------------------------
+# -- no redundancy: a chain of distinct layers -----------------------------------------------------------
 
 LAYERS = 8
 
@@ -252,59 +256,191 @@ def chain(X, Ws):
     return X.sum()
 
 
-# -- the runner -----------------------------------------------------------------------------------------
+# -- the runner ------------------------------------------------------------------------------------------
 
-def _report(name: str, plain: float, unique: float | None, jl: float, mlc: float, target: str) -> None:
-    ideal = plain / unique if unique else None
-    mlc_x, jl_x = plain / mlc, plain / jl
-    frac = f"{mlc_x / ideal:5.0%}" if ideal else "   - "
-    ideal_s = f"{ideal:6.1f}x" if ideal else "     -"
-    print(f"{name:<12} plain {plain:7.3f}s | joblib {jl:7.3f}s {jl_x:5.2f}x | mlcontext {mlc:7.3f}s "
-          f"{mlc_x:6.2f}x | ideal {ideal_s} | achieved {frac} | target {target}", flush=True)
+@dataclass
+class Case:
+    """One pipeline: plain, its hand-deduplicated ideal, mlcontext (traced leaves made inside the
+    timing by ``mc.asarray``: no copy, as the plain pipeline makes none), optionally joblib."""
+
+    name: str
+    style: str
+    plain: Callable[[], object]
+    ideal: Callable[[], object]
+    mlc: Callable[[], object]
+    target: str
+    joblib: Callable[[joblib.Memory], Callable[[], object]] | None = None
+    systemds: str | None = None  # the DML pipeline of bench/systemds
 
 
-def main() -> None:
-    cases = []
+@dataclass
+class Row:
+    case: Case
+    plain: float
+    ideal: float
+    mlc: float
+    joblib: float | None = None
+    systemds: dict[str, object] = field(default_factory=dict)
+    same: bool = True
+
+    @property
+    def achieved(self) -> float:  # (plain / mlc) / (plain / ideal)
+        return self.ideal / self.mlc
+
+
+def lima_cases() -> list[Case]:
+    a = mc.asarray
     X, y = RNG.normal(size=(40_000, 120)), RNG.normal(size=40_000)
-    cases.append(("HLM", lambda: hlm(X, y), lambda: hlm_unique(X, y),
-                  lambda mem: (lambda: hlm(X, y, fit=mem.cache(fit_lm))),
-                  lambda: hlm(mc.array(X), mc.array(y)), ">= 12x"))
     Xc, yc = RNG.normal(size=(40_000, 120)), RNG.normal(size=40_000)
-    cases.append(("HCV", lambda: hcv(Xc, yc), lambda: hcv_unique(Xc, yc),
-                  lambda mem: (lambda: hcv(Xc, yc, cv=mem.cache(cv_lm))),
-                  lambda: hcv(mc.array(Xc), mc.array(yc)), ">= 5x"))
     Xp, yp = RNG.normal(size=(20_000, 256)), RNG.normal(size=20_000)
-    cases.append(("PCALM", lambda: pcalm(Xp, yp), lambda: pcalm_unique(Xp, yp),
-                  lambda mem: (lambda: pcalm(Xp, yp, fit=mem.cache(pca_lm))),
-                  lambda: pcalm(mc.array(Xp), mc.array(yp)), ">= 5x"))
     Xs, ys = RNG.normal(size=(20_000, 180)), RNG.normal(size=20_000)
-    cases.append(("stepLM", lambda: step_lm(Xs, ys), lambda: step_lm_unique(Xs, ys),
-                  lambda mem: (lambda: step_lm(Xs, ys, score=mem.cache(score))),
-                  lambda: step_lm(mc.array(Xs), mc.array(ys)), ">= 10x"))
     Xm, ym = RNG.normal(size=(20_000, 100)), RNG.normal(size=20_000)
-    cases.append(("multilevel", lambda: sweeps(Xm, ym), lambda: sweeps_unique(Xm, ym),
-                  lambda mem: (lambda: sweeps(Xm, ym, prep=mem.cache(prep), fit=mem.cache(fit_ridge))),
-                  lambda: sweeps(mc.array(Xm), mc.array(ym), prep=step_prep, fit=step_fit), "(24.6x)"))
+    jl = {  # joblib.Memory caching each pipeline's per-configuration function
+        "HLM": lambda mem: (lambda: hlm(X, y, fit=mem.cache(fit_lm))),
+        "HCV": lambda mem: (lambda: hcv(Xc, yc, cv=mem.cache(cv_lm))),
+        "PCALM": lambda mem: (lambda: pcalm(Xp, yp, fit=mem.cache(pca_lm))),
+        "stepLM": lambda mem: (lambda: step_lm(Xs, ys, score=mem.cache(score))),
+        "multilevel": lambda mem: (lambda: sweeps(Xm, ym, prep=mem.cache(prep), fit=mem.cache(fit_ridge))),
+    }
+    return [
+        Case("HLM", "grid lambda x intercept, np.hstack ones", lambda: hlm(X, y),
+             lambda: hlm_unique(X, y), lambda: hlm(a(X), a(y)), ">= 80 %", jl["HLM"], "HLM"),
+        Case("HCV", "k-fold CV, np.vstack of fold lists", lambda: hcv(Xc, yc),
+             lambda: hcv_unique(Xc, yc), lambda: hcv(a(Xc), a(yc)), ">= 80 %", jl["HCV"], "HCV"),
+        Case("PCALM", "PCA + regression, sweep of K", lambda: pcalm(Xp, yp),
+             lambda: pcalm_unique(Xp, yp), lambda: pcalm(a(Xp), a(yp)), ">= 80 %", jl["PCALM"], "PCALM"),
+        Case("stepLM", "forward selection, np.hstack appends", lambda: step_lm(Xs, ys),
+             lambda: step_lm_unique(Xs, ys), lambda: step_lm(a(Xs), a(ys)), ">= 80 %", jl["stepLM"],
+             "stepLM"),
+        Case("multilevel", "@mc.step sweeps, repeated", lambda: sweeps(Xm, ym), lambda: sweeps_unique(Xm, ym),
+             lambda: sweeps(a(Xm), a(ym), prep=step_prep, fit=step_fit), ">= 80 %", jl["multilevel"],
+             "multilevel"),
+    ]
+
+
+def more_cases(small: bool = False) -> list[Case]:
+    from bench import pipelines_more as pm
+
+    cases = []
+    for p in pm.PIPELINES:
+        d = p.data(small)
+        cases.append(Case(p.name, p.style, (lambda p=p, d=d: p.plain(d)), (lambda p=p, d=d: p.ideal(d)),
+                          (lambda p=p, d=d: p.plain(pm.traced(d))), ">= 60 %"))
+    return cases
+
+
+def _time(fn: Callable[[], object]) -> tuple[float, object]:
+    t0 = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - t0, out
+
+
+def measure(case: Case, rounds: int = REPEATS, with_joblib: bool = False,
+            systemds: bool = False) -> Row:
+    """Best of ``rounds`` interleaved rounds (plain, ideal, mlcontext in a rotating order), the
+    results of the ideal and of mlcontext checked against plain NumPy's; SystemDS's no-reuse and
+    reuse_hybrid runs (each a JVM timing cold and warm) between the rounds."""
+    from bench import pipelines_more as pm
+
+    variants = {"plain": case.plain, "ideal": case.ideal, "mlc": _mlc(case.mlc)}
+    best = dict.fromkeys(variants, float("inf"))
+    results: dict[str, object] = {}
+    sysds_runs = [False, True] if systemds and case.systemds else []
+    for r in range(rounds):
+        names = list(variants)
+        names = names[r % 3:] + names[:r % 3]
+        for name in names:
+            t, out = _time(variants[name])
+            best[name] = min(best[name], t)
+            results.setdefault(name, out)
+        if sysds_runs:
+            reuse = sysds_runs.pop(0)
+            results[f"sysds-{reuse}"] = _systemds(case.systemds, reuse)
+    same = pm.same(results["ideal"], results["plain"]) and pm.same(results["mlc"], results["plain"])
+    row = Row(case, best["plain"], best["ideal"], best["mlc"], same=same)
+    for reuse in sysds_runs:  # fewer rounds than SystemDS runs
+        results[f"sysds-{reuse}"] = _systemds(case.systemds, reuse)
+    row.systemds = {k: v for k, v in results.items() if k.startswith("sysds-")}
+    if with_joblib and case.joblib is not None:
+        row.joblib = _best(_joblib(case.joblib))
+    return row
+
+
+def _systemds(name: str, reuse: bool) -> object:
+    from bench.systemds import run as sysds
+
+    try:
+        return sysds.run(name, reuse)
+    except Exception as exc:  # reported in the table, the NumPy side still measured
+        return f"failed: {str(exc).splitlines()[0]}"
+
+
+def _fmt_sysds(row: Row) -> str:
+    none, hyb = row.systemds.get("sysds-False"), row.systemds.get("sysds-True")
+    if none is None or hyb is None:
+        return " | | | "
+    if isinstance(none, str) or isinstance(hyb, str):
+        return f" | {none if isinstance(none, str) else ''} | {hyb if isinstance(hyb, str) else ''} | "
+    return (f" | {none.cold:.2f} / {none.warm:.2f} | {hyb.cold:.2f} / {hyb.warm:.2f} | "
+            f"{none.cold / hyb.cold:.2f}x / {none.warm / hyb.warm:.2f}x")
+
+
+def table(rows: list[Row]) -> str:
+    head = ("| pipeline | style | plain s | ideal s | mlcontext s | mlcontext speed-up | ideal speed-up | "
+            "achieved / ideal | target | results = plain | SystemDS no-reuse s (cold / warm) | "
+            "SystemDS reuse_hybrid s (cold / warm) | SystemDS speed-up (cold / warm) |")
+    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+    for r in rows:
+        lines.append(f"| {r.case.name} | {r.case.style} | {r.plain:.3f} | {r.ideal:.3f} | "
+                     f"{r.mlc:.3f} | {r.plain / r.mlc:.1f}x | {r.plain / r.ideal:.1f}x | "
+                     f"{r.achieved:.0%} | {r.case.target} | "
+                     f"{'yes' if r.same else 'NO'}{_fmt_sysds(r)} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m bench.bench_reuse [--no-systemds] [--append FILE] [--rounds N]``."""
+    argv = list(argv or [])
+    rounds = int(argv[argv.index("--rounds") + 1]) if "--rounds" in argv else REPEATS
+    from bench.systemds import run as sysds
+
+    why = "--no-systemds given" if "--no-systemds" in argv else sysds.available()
+    print(f"numpy {np.__version__}, joblib {joblib.__version__}; best of {rounds} interleaved rounds; "
+          f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}; mlcontext policy "
+          f"hybrid, fresh cache per run; SystemDS: {'yes' if why is None else 'skipped (' + why + ')'}",
+          flush=True)
+    rows = []
+    for case in lima_cases() + more_cases():
+        row = measure(case, rounds, with_joblib=case.joblib is not None, systemds=why is None)
+        rows.append(row)
+        jl = f" | joblib {row.joblib:.3f}s" if row.joblib is not None else ""
+        print(f"{case.name:<16} plain {row.plain:7.3f}s | ideal {row.ideal:7.3f}s | "
+              f"mlcontext {row.mlc:7.3f}s{jl} | achieved {row.achieved:5.0%} | "
+              f"results = plain: {row.same}{_fmt_sysds(row)}", flush=True)
+    print(table(rows), flush=True)
+    if "--append" in argv:
+        _append(Path(argv[argv.index("--append") + 1]), rows, argv)
+    if "--tables-only" in argv:
+        return
     Xn = RNG.normal(size=(2_000, 400))
     Ws = [RNG.normal(size=(400, 400)) / 20 for _ in range(LAYERS)]
-    cases.append(("no-redund.", lambda: chain(Xn, Ws), None,
-                  lambda mem: (lambda: mem.cache(chain)(Xn, Ws)),
-                  lambda: chain(mc.array(Xn), [mc.array(W) for W in Ws]), "see ABBA pairs below"))
-    print(f"numpy {np.__version__}, joblib {joblib.__version__}; best of {REPEATS}; "
-          "mlcontext policy hybrid, fresh cache per run")
-    for name, plain, unique, jl, mlc, target in cases:
-        t_plain = _best(plain)
-        t_unique = _best(unique) if unique else None
-        t_jl = _best(_joblib(jl))
-        t_mlc = _best(_mlc(mlc))
-        _report(name, t_plain, t_unique, t_jl, t_mlc, target)
-    print(f"reuse stats of the last run: {mc.reuse_stats()}")
     _no_redundancy_pairs(Xn, Ws, "after the pipelines above")
     # The same in a fresh process: there the allocator has no freed memory to hand the copies that
     # mc.array makes, so fresh pages are faulted in (the figure that depends on the process's past).
     subprocess.run([sys.executable, "-c", "import bench.bench_reuse as b; b.fresh_no_redundancy()"],
                    cwd=Path(__file__).resolve().parents[1], check=True)
     _small_operations()
+
+
+def _append(path: Path, rows: list[Row], argv: list[str]) -> None:
+    import datetime
+    import platform
+
+    when = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    cmd = "OPENBLAS_NUM_THREADS=1 python -m bench.bench_reuse " + " ".join(argv)
+    with path.open("a") as f:
+        f.write(f"\n### Reuse vs the ideal and SystemDS ({when}, {platform.machine()}, "
+                f"{os.cpu_count()} cores)\n\n`{cmd}`\n\n{table(rows)}\n")
 
 
 def fresh_no_redundancy() -> None:
@@ -368,4 +504,4 @@ def _prewrapped(Xn: np.ndarray, Ws: list[np.ndarray]) -> Callable[[], object]:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -60,10 +60,11 @@ def same(got: Any, want: Any, rtol: float = 1e-8) -> bool:
     if isinstance(want, int | str) and not isinstance(want, bool):
         return got == want
     g, w = np.asarray(got), np.asarray(want)
-    return g.shape == w.shape and bool(np.allclose(g, w, rtol=rtol, atol=rtol * (1 + np.abs(w).max(initial=0))))
+    atol = rtol * (1 + np.abs(w).max(initial=0))
+    return g.shape == w.shape and bool(np.allclose(g, w, rtol=rtol, atol=atol))
 
 
-# -- 1. helpers called per parameter value ------------------------------------------------------------
+# -- 1. helpers called per parameter value ---------------------------------------------------------------
 
 def standardize(X):
     return (X - X.mean(axis=0)) / X.std(axis=0)
@@ -84,7 +85,7 @@ def helpers_ideal(d):
     return [np.linalg.solve(G + lam * np.eye(G.shape[0]), b) for lam in LAMS]
 
 
-# -- 2. k-fold folds as a list of slices, lambda loop inside the fold loop -----------------------------
+# -- 2. k-fold folds as a list of slices, lambda loop inside the fold loop -------------------------------
 
 def slice_folds(d, k=5):
     X, y = d["X"], d["y"]
@@ -121,7 +122,7 @@ def slice_folds_ideal(d, k=5):
     return out
 
 
-# -- 3-5. forward selection appending a candidate with np.c_, np.column_stack, np.block -------------
+# -- 3-5. forward selection appending a candidate with np.c_, np.column_stack, np.block ------------------
 
 BASE, STEPS = 100, 2
 
@@ -186,7 +187,7 @@ def select_ideal(d, lam=1e-3):
     return chosen, X[:, list(range(BASE)) + chosen]
 
 
-# -- 6. rows arriving in batches, appended with np.r_, the model refitted each time ------------------
+# -- 6. rows arriving in batches, appended with np.r_, the model refitted each time ----------------------
 
 BATCHES = 8
 
@@ -213,7 +214,7 @@ def r_batches_ideal(d, lam=1e-2):
     return out
 
 
-# -- 7. scipy.linalg cho_factor / cho_solve over a lambda grid ------------------------------------------
+# -- 7. scipy.linalg cho_factor / cho_solve over a lambda grid -------------------------------------------
 
 def cho_path(d):
     out = []
@@ -230,7 +231,7 @@ def cho_path_ideal(d):
     return [scipy.linalg.cho_solve(scipy.linalg.cho_factor(G + lam * np.eye(G.shape[0])), b) for lam in LAMS]
 
 
-# -- 8. scipy.linalg.lstsq per target on features rebuilt per target ------------------------------------
+# -- 8. scipy.linalg.lstsq per target on features rebuilt per target -------------------------------------
 
 TARGETS = 6
 
@@ -252,7 +253,7 @@ def lstsq_targets_ideal(d):
     return [scipy.linalg.lstsq(F, d["Y"][:, k])[0] for k in range(TARGETS)]
 
 
-# -- 9. scikit-learn Ridge with different alpha on traced data ----------------------------------------------
+# -- 9. scikit-learn Ridge with different alpha on traced data -------------------------------------------
 
 def sk_ridge(d):
     out = []
@@ -267,7 +268,7 @@ def sk_ridge_ideal(d):
     return [Ridge(alpha=alpha, solver="cholesky").fit(Xs, d["y"]).coef_ for alpha in LAMS]
 
 
-# -- 10. pandas feature engineering repeated per model ----------------------------------------------------
+# -- 10. pandas feature engineering repeated per model ---------------------------------------------------
 
 def engineer(df):
     out = df[["a", "b", "c"]].copy()
@@ -294,7 +295,7 @@ def pandas_models_ideal(d):
     return [np.linalg.solve(G + lam * np.eye(F.shape[1]), b) for lam in LAMS[:8]]
 
 
-# -- 11. a lambda path of SVD-based ridge ----------------------------------------------------------------------
+# -- 11. a lambda path of SVD-based ridge ----------------------------------------------------------------
 
 def svd_path(d):
     out = []
@@ -310,7 +311,7 @@ def svd_path_ideal(d):
     return [Vt.T @ (s / (s * s + lam) * uy) for lam in LAMS]
 
 
-# -- 12. a pca(A, k) helper that redoes the whole PCA per k --------------------------------------------------
+# -- 12. a pca(A, k) helper that redoes the whole PCA per k ----------------------------------------------
 
 KS = [4, 8, 16, 24, 32]
 
@@ -339,7 +340,7 @@ def pca_helper_ideal(d, lam=0.1):
     return out
 
 
-# -- data ----------------------------------------------------------------------------------------------------
+# -- data ------------------------------------------------------------------------------------------------
 
 def _frame(seed: int, n: int) -> dict:
     rng = _rng(seed)

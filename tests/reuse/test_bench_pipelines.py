@@ -1,0 +1,62 @@
+"""The reuse pipelines of bench/ (issue 14), run small: under reuse their results equal plain
+NumPy's, and each hand-deduplicated ideal computes what its pipeline computes (else the ideal the
+benchmark compares against would be a different program)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import mlcontext as mc
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root holds bench/
+from bench import pipelines_more as pm  # noqa: E402
+
+CASES = {p.name: p for p in pm.PIPELINES}
+
+
+def test_there_are_at_least_ten_new_pipelines_in_distinct_styles() -> None:
+    assert len(CASES) >= 10 and len({p.style for p in pm.PIPELINES}) == len(CASES)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_pipeline_under_reuse_equals_plain_numpy(name: str) -> None:
+    p = CASES[name]
+    data = p.data(True)
+    want = p.plain(data)
+    assert pm.same(p.ideal(data), want), "the ideal computes something else"
+    with mc.reuse_events() as events:
+        got = pm.plain_result(p.plain(pm.traced(data)))
+        again = pm.plain_result(p.plain(pm.traced(data)))  # a second run: served from the cache
+    assert pm.same(got, want) and pm.same(again, want)
+    kinds = {e.kind for e in events}
+    assert "reused" in kinds or "partial" in kinds, f"nothing was reused: {kinds}"
+
+
+@pytest.mark.parametrize("policy", ["none", "full", "hybrid"])
+def test_selection_by_appends_chooses_the_same_columns_under_every_policy(policy: str) -> None:
+    p = CASES["c_-append"]
+    data = p.data(True)
+    chosen, sel = p.plain(data)
+    with mc.reuse(policy):
+        got_chosen, got_sel = pm.plain_result(p.plain(pm.traced(data)))
+    assert list(got_chosen) == list(chosen)
+    assert np.array_equal(got_sel, sel)
+
+
+def test_np_c_and_r_stay_traced() -> None:
+    """np.c_/np.r_ converted traced arrays to plain ones (np.array(..., subok=True)): the lineage
+    was silently lost. Now they trace, equal NumPy's result, and keep NumPy's own path otherwise."""
+    XN = np.arange(24.0).reshape(6, 4)
+    X = mc.array(XN)
+    for got, want in ((np.c_[X[:, :2], X[:, 3]], np.c_[XN[:, :2], XN[:, 3]]),
+                      (np.c_[X, XN[:, :1]], np.c_[XN, XN[:, :1]]),
+                      (np.r_[X[:2], X[4:]], np.r_[XN[:2], XN[4:]]),
+                      (np.r_[X[:, 0], X[:, 1]], np.r_[XN[:, 0], XN[:, 1]])):
+        assert isinstance(got, mc.TracedArray)
+        assert np.array_equal(np.asarray(got), want)
+    assert np.array_equal(np.r_[1:4, 7], np.array([1, 2, 3, 7]))  # no traced item: NumPy's path
+    assert np.array_equal(np.c_[np.ones(2), np.zeros(2)], np.array([[1.0, 0.0], [1.0, 0.0]]))
