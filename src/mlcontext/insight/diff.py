@@ -17,7 +17,7 @@ from ..tracking.queries import load_artifact
 from ..tracking.refs import is_dataset_version, is_run
 from ..tracking.stores import get_store
 from .drift import DriftReport, drift
-from .refs import resolve_artifact
+from .refs import describe_hashes, resolve_artifact
 from .rundiff import RunDiff, diff_runs
 
 __all__ = ["DatasetDiff", "ModelDiff", "diff", "diff_datasets", "diff_models"]
@@ -67,11 +67,11 @@ def diff_datasets(a: DatasetVersion, b: DatasetVersion, **options: Any) -> Datas
 def diff_models(store: Store, a: Any, b: Any) -> ModelDiff:
     """Compare the models ``a`` and ``b`` (``RUN:NAME``, artifact hashes or ``ArtifactRef``)."""
     sides = [_model_side(store, ref) for ref in (a, b)]
-    (label_a, meta_a, run_a), (label_b, meta_b, run_b) = sides
+    (label_a, meta_a, run_a, hash_a), (label_b, meta_b, run_b, hash_b) = sides
     params = _changed(meta_a.get("params", {}), meta_b.get("params", {}))
     metrics = _changed(dict(run_a.metrics) if run_a else {}, dict(run_b.metrics) if run_b else {})
     return ModelDiff(label_a, label_b, (meta_a.get("model_class"), meta_b.get("model_class")), params,
-                     metrics, (_training_data(store, run_a), _training_data(store, run_b)))
+                     metrics, (_training_data(store, run_a, hash_a), _training_data(store, run_b, hash_b)))
 
 
 def diff(a: Any, b: Any, *, project: str | None = None, store: Store | None = None,
@@ -152,15 +152,22 @@ def _lookup(store: Store, ref: str, project: str | None) -> tuple[str, Any]:
     return found[0]
 
 
-def _model_side(store: Store, ref: Any) -> tuple[str, dict[str, Any], Any]:
+def _model_side(store: Store, ref: Any) -> tuple[str, dict[str, Any], Any, str]:
     resolved = resolve_artifact(store, ref)
     info = store.metadata.artifact_info(resolved.hash)
     meta = info[2] if info else {}
     run = store.metadata.get_run(ref.partition(":")[0]) if isinstance(ref, str) and ":" in ref else None
-    return resolved.label, meta, run
+    return resolved.label, meta, run, resolved.hash
 
 
-def _training_data(store: Store, run: Any) -> list[str]:
+def _training_data(store: Store, run: Any, digest: str) -> list[str]:
+    """What the model ``digest`` was fitted on: the sources of its ``fit`` edges (those ``run``
+    recorded, when it is known); without them (an untraced fit) the versions ``run`` read for
+    training."""
+    fits = [e[0] for e in ContextStore(store.metadata).neighbours([digest], upstream=True)
+            if e[3] == "fit" and (run is None or e[2] == run.id)]
+    if fits:
+        return sorted(set(describe_hashes(store, fits).values()))
     if run is None:
         return []
     with store.metadata.read() as conn:

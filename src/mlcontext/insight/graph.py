@@ -100,7 +100,10 @@ def _graph(ref: Any, project: str | None, store: Store | None, *, upstream: bool
     store = store or get_store()
     root = resolve_artifact(store, ref, project)
     context = ContextStore(store.metadata)
-    raw = context.closure(root.hash, upstream=upstream)
+    if upstream:
+        raw = _upstream(context, root.hash, root.run_id)
+    else:
+        raw = context.closure(root.hash, upstream=False)
     edges = pd.DataFrame(raw, columns=["src", "dst", "run_id", "kind", "log_hash"])
     # A lineage edge says more than the run edge beside it (same data, same run): keep one.
     edges = edges.sort_values("kind").drop_duplicates(["src", "dst", "run_id"], keep="first")
@@ -118,6 +121,37 @@ def _graph(ref: Any, project: str | None, store: Store | None, *, upstream: bool
         readers = _readers(store, list(labels), labels)
     return Graph(root.hash, root.label, "upstream" if upstream else "downstream", nodes,
                  edges.reset_index(drop=True), readers)
+
+
+def _upstream(context: ContextStore, root: str, run_id: str | None, max_depth: int = 100) -> list[tuple]:
+    """The edges back from ``root``, keeping each run's occurrence of a node apart.
+
+    Content addressing makes identical bytes one node, however many runs made them. Reached through
+    an edge of run R (or named ``R:NAME``), a node's own derivation is the one R recorded, when R
+    recorded one: the lineage of run A's weights never shows the edges run B made for the same bytes.
+    A node that R only read (a dataset made by an earlier run) has every derivation recorded for it.
+    """
+    frontier: list[tuple[str, str | None]] = [(root, run_id)]
+    seen = set(frontier)
+    edges: dict[tuple, None] = {}
+    for _ in range(max_depth):
+        into: dict[str, list[tuple]] = {}
+        for edge in context.neighbours({node for node, _ in frontier}, upstream=True):
+            into.setdefault(edge[1], []).append(edge)
+        following: list[tuple[str, str | None]] = []
+        for node, run in frontier:
+            candidates = into.get(node, [])
+            own = [e for e in candidates if run is not None and e[2] == run]
+            for edge in own or candidates:
+                edges[edge] = None
+                nxt = (edge[0], edge[2])
+                if nxt not in seen:
+                    seen.add(nxt)
+                    following.append(nxt)
+        frontier = following
+        if not frontier:
+            break
+    return list(edges)
 
 
 def _runs(store: Store, run_ids: list[str]) -> pd.DataFrame:
@@ -160,34 +194,50 @@ def _depths(root: str, edges: list[tuple], upstream: bool) -> dict[str, int]:
 
 
 def operations_of(store: Store, log_hash: str, source: str | None = None) -> list[str]:
-    """The operations a lineage log records, as a person would read them (oldest first)."""
-    return list(_operations(store.artifacts.url, log_hash, store))
+    """The operations a lineage log records, as a person would read them (oldest first).
+
+    With ``source`` (the edge's source artifact), only the operations after it: those of the
+    source's own lineage logs (on the edges into it) are left out, so the edge ``wine-clean ->
+    wine-train`` shows the split, not the cleaning again.
+    """
+    before: frozenset[str] = frozenset()
+    if source is not None:
+        logs = {e[4] for e in ContextStore(store.metadata).neighbours([source], upstream=True) if e[4]}
+        before = frozenset().union(*(_item_hashes(store.artifacts.url, h, store) for h in logs))
+    return describe_operations(list(_parsed(store.artifacts.url, log_hash, store)), before)
 
 
-@lru_cache(maxsize=4096)
-def _operations(_url: str, log_hash: str, store: Store) -> tuple[str, ...]:
+@lru_cache(maxsize=1024)
+def _parsed(_url: str, log_hash: str, store: Store) -> tuple[Item, ...]:
     parsed = loads(store.artifacts.get(log_hash).decode())
-    roots = list(parsed) if isinstance(parsed, tuple) else [parsed]
-    return tuple(describe_operations(roots))
+    return tuple(parsed) if isinstance(parsed, tuple) else (parsed,)
 
 
-def describe_operations(roots: list[Item]) -> list[str]:
-    """pandas chains as transformations; other lineage as its distinct operations in order."""
+@lru_cache(maxsize=1024)
+def _item_hashes(url: str, log_hash: str, store: Store) -> frozenset[str]:
+    return frozenset(i.hash for i in walk(list(_parsed(url, log_hash, store))))
+
+
+def describe_operations(roots: list[Item], before: frozenset[str] = frozenset()) -> list[str]:
+    """pandas chains as transformations; other lineage as its distinct operations in order; items
+    whose hash is in ``before`` (and what they were computed from) are left out."""
     from ..ops.pandas_api import transformations
 
     names = [transformations(i)[-1] if i.opcode.startswith("pandas.") else i.opcode.removeprefix("numpy.")
-             for i in _steps(roots) if i.inputs]
+             for i in _steps(roots, before) if i.inputs and i.hash not in before]
     ops = list(dict.fromkeys(names))
     extra = [f"… {len(ops) - MAX_OPERATIONS} more"] if len(ops) > MAX_OPERATIONS else []
     return ops[:MAX_OPERATIONS] + extra
 
 
-def _steps(roots: list[Item]) -> list[Item]:
+def _steps(roots: list[Item], before: frozenset[str] = frozenset()) -> list[Item]:
     """The items of ``roots`` that are steps, inputs first: a series computed to be an argument of a
     pandas operation (the mask of ``t[t.duration >= 0]``) is part of that step's description."""
     from ..ops.pandas_api import _is_series
 
     def inputs(item: Item) -> tuple[Item, ...]:
+        if item.hash in before:
+            return ()
         if not item.opcode.startswith("pandas.") or not item.inputs:
             return item.inputs
         return (item.inputs[0], *(i for i in item.inputs[1:] if not _is_series(i)))

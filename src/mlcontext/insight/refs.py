@@ -26,6 +26,9 @@ class Resolved:
     label: str
     dataset: str | None = None
     version: int | None = None
+    #: The run of a ``RUN:NAME`` reference: identical bytes saved by several runs are one artifact,
+    #: but its derivation is the one this run recorded.
+    run_id: str | None = None
 
 
 def resolve_artifact(store: Store, ref: Any, project: str | None = None) -> Resolved:
@@ -40,7 +43,7 @@ def resolve_artifact(store: Store, ref: Any, project: str | None = None) -> Reso
         record = store.metadata.get_run(run_ref)
         for artifact in reversed(record.artifacts):
             if artifact.name == name:
-                return Resolved(artifact.hash, f"{name} (run {record.id[:8]})")
+                return Resolved(artifact.hash, f"{name} (run {record.id[:8]})", run_id=record.id)
         raise NotFoundError(f"run {record.id[:8]} has no artifact {name!r}")
     name, _, number = ref.partition("@")
     if number and not number.isdigit():

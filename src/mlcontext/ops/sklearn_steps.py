@@ -18,12 +18,19 @@ estimator takes one, ``warm_start=True``) are recorded but never reused. No libr
 
 Fitted leaves keep their metadata — class, params, input columns, sample count, fit lineage and the
 scores computed with them — for :func:`model_info` (application context).
+
+Uses of data are reported to one hook (:func:`set_use_hook`, installed by the tracking layer, which
+knows runs and datasets while this layer does not): ``("fit", estimator, data items)`` when a traced
+leaf is fitted on traced data, ``("evaluate", estimator, data items)`` when it predicts or scores on
+it (``EVALUATING``; ``transform`` is preprocessing, not an evaluation). A fitted leaf also keeps the
+data items it was evaluated on, for the ``evaluate`` edges of a stored model (:func:`uses_of`).
 """
 
 from __future__ import annotations
 
 import importlib
 import uuid
+import weakref
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -39,12 +46,15 @@ from .dispatch import _Uncanonical
 from .pandas_frame import TracedFrame, TracedSeries, _PandasArgs, wrap
 from .traced import TracedArray
 
-__all__ = ["traced", "model_info", "Fitted", "FIT", "FIT_TRANSFORM", "METHODS", "freeze_estimator"]
+__all__ = ["traced", "model_info", "Fitted", "FIT", "FIT_TRANSFORM", "METHODS", "EVALUATING",
+           "freeze_estimator", "set_use_hook", "uses_of"]
 
 FIT = "sklearn.fit"
 FIT_TRANSFORM = "sklearn.fit_transform"
 METHODS = ("transform", "predict", "predict_proba", "predict_log_proba", "decision_function",
            "score", "inverse_transform")
+#: Methods whose call on data is an evaluation of the estimator on that data.
+EVALUATING = ("predict", "predict_proba", "predict_log_proba", "decision_function", "score")
 _MARK = "sklearn.estimator"  # literal form of a nested estimator: (_MARK, class path, params)
 _TRACED = (TracedFrame, TracedSeries, TracedArray)
 
@@ -238,6 +248,63 @@ for _name in METHODS:
     register_operation(f"sklearn.{_name}", _op_method(_name))
 
 
+# -- uses of data, told to the tracking layer ----------------------------------------------------------
+
+UseHook = Callable[[str, Any, tuple[Item, ...]], None]
+_use_hook: UseHook | None = None
+# Data each fitted leaf was evaluated on; kept beside the estimator, not in its pickled state, so a
+# stored model's bytes do not depend on what it was evaluated on.
+_EVALUATED: weakref.WeakKeyDictionary[Any, list[Item]] = weakref.WeakKeyDictionary()
+
+
+def set_use_hook(hook: UseHook | None) -> UseHook | None:
+    """Call ``hook(use, estimator, data_items)`` on every traced fit (``"fit"``) and evaluation
+    (``"evaluate"``); ``None`` removes it. Returns the previous hook."""
+    global _use_hook
+    old, _use_hook = _use_hook, hook
+    return old
+
+
+def _note_use(use: str, estimator: Any, items: tuple[Item, ...]) -> None:
+    try:
+        if use == "evaluate":
+            _EVALUATED.setdefault(estimator, []).extend(items)
+        elif use == "fit":
+            _EVALUATED.pop(estimator, None)  # a new fit: earlier evaluations were of another model
+    except TypeError:  # an estimator class that is unhashable or refuses weak references
+        pass
+    if _use_hook is not None and items:
+        _use_hook(use, estimator, items)
+
+
+def uses_of(estimator: Any) -> tuple[list[Item], list[Item]]:
+    """``(fit items, evaluated data items)`` of a fitted traced estimator, through composites
+    (``Pipeline`` steps, a search's ``best_estimator_``); empty lists for an untraced estimator."""
+    fits: list[Item] = []
+    evaluated: list[Item] = []
+    if not hasattr(estimator, "get_params"):
+        return fits, evaluated
+    for leaf in _leaves(estimator):
+        state = getattr(leaf, "__dict__", {})
+        if state.get("_mlcontext_fit") is not None:
+            fits.append(state["_mlcontext_fit"])
+        try:
+            evaluated.extend(_EVALUATED.get(leaf, ()))
+        except TypeError:
+            pass
+    return fits, evaluated
+
+
+def _leaves(estimator: Any) -> list[Any]:
+    best = getattr(estimator, "__dict__", {}).get("best_estimator_")
+    if best is not None:
+        return _leaves(best)
+    steps = getattr(estimator, "steps", None)
+    if isinstance(steps, list):
+        return [leaf for _, step in steps if step not in (None, "passthrough") for leaf in _leaves(step)]
+    return [estimator]
+
+
 def _has_lineage(*values: Any) -> bool:
     return any(isinstance(v, _TRACED) for v in values)
 
@@ -268,6 +335,13 @@ def _adopt(self: Any, fitted: Any, item: Item, X: Any) -> None:
             self.__dict__[k] = v
     self.__dict__["_mlcontext_fit"] = item
     self.__dict__["_mlcontext_info"] = _info(self, item, X)
+    _note_use("fit", self, _fit_data(item))
+
+
+def _fit_data(fit: Item) -> tuple[Item, ...]:
+    """The data items a fit read (``fit_transform``'s estimator is output 0 of its item)."""
+    item = fit.inputs[0] if fit.opcode == OUTPUT else fit
+    return tuple(i for i in item.inputs if i.opcode != "python.function")
 
 
 def _fit_method(self: Any, X: Any, y: Any = None, **fit_params: Any) -> Any:
@@ -311,6 +385,7 @@ def _opaque_fit(self: Any, X: Any, y: Any, fit_params: dict) -> Any:
     item = make(FIT, tuple(dict.fromkeys(found)), lit)
     self.__dict__["_mlcontext_fit"] = item
     self.__dict__["_mlcontext_info"] = _info(self, item, X)
+    _note_use("fit", self, _fit_data(item))
     return self
 
 
@@ -337,6 +412,8 @@ def _traced_method(cls: type, name: str) -> Callable[..., Any]:
         from ..lineage.operations import OPERATIONS
 
         result = _dispatch._executor(OPERATIONS[opcode], item, (self, *plain_args), plain_kwargs)
+        if name in EVALUATING:
+            _note_use("evaluate", self, tuple(col.items))
         if name == "score":
             _note_score(self, result, X)
             return result

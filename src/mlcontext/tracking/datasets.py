@@ -14,7 +14,6 @@ from __future__ import annotations
 import io
 import os
 import pickle
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import MLContextError, NotFoundError, TestSetOveruseWarning
+from ..errors import MLContextError, NotFoundError
 from ..fingerprint import hash_frame
 from ..names import check_name
 from ..store import Store
@@ -33,11 +32,12 @@ from .profile import Profile, profile
 from .refs import dataset_name, dataset_ref
 from .run import active_run
 from .stores import get_store
+from .uses import Source, check_test_budget, test_budget
 
 __all__ = ["DatasetVersion", "dataset", "dataset_version", "versions", "TEST_BUDGET"]
 
 #: How many runs may evaluate one test version before each further evaluation warns.
-TEST_BUDGET = int(os.environ.get("MLCONTEXT_TEST_BUDGET", "10"))
+TEST_BUDGET = test_budget()
 
 
 @dataclass(frozen=True)
@@ -134,23 +134,13 @@ def _record_use(store: Store, run: Any, row: VersionRow, role: str | None, data:
     if derived:  # computed in this run: its output, with edges from what it came from
         store.metadata.add_artifact(run.id, row.name, row.artifact_hash, size=0, kind="dataset",
                                     meta={"dataset": row.name, "version": row.version}, direction="output")
-        record_output(run, row.artifact_hash, data, row.name)
+        # Its role travels with it: a test set split inside the script counts when it is evaluated.
+        record_output(run, row.artifact_hash, data, row.name,
+                      source=Source(row.artifact_hash, None, row.id, role or row.role, row.ref))
         return
     context.record_access(run.id, row.artifact_hash, role=role, user=run.user, version_id=row.id)
     if role == "test":
-        _check_test_budget(context, row, TEST_BUDGET if budget is None else budget)
-
-
-def _check_test_budget(context: ContextStore, row: VersionRow, budget: int) -> None:
-    reads = context.accesses(version_id=row.id, role="test")
-    runs = {r[0] for r in reads}
-    users = {r[1] for r in reads}
-    if len(runs) > budget:
-        warnings.warn(
-            f"test set {row.ref} has been evaluated in {len(runs)} runs by {len(users)} people "
-            f"(budget {budget}): model selection on it overfits the test set; use a validation split, "
-            "or a fresh test set (`mlcontext testuse` lists the evaluations)",
-            TestSetOveruseWarning, stacklevel=3)
+        check_test_budget(context, row.id, row.ref, budget)
 
 
 def dataset_version(ref: Any, *, project: str | None = None, store: Store | None = None) -> DatasetVersion:

@@ -1,9 +1,12 @@
 """What a run read and wrote, and how its outputs were derived: the edges the context questions walk.
 
-An output with lineage (a traced array or frame) gets *lineage* edges from each data leaf it was
-computed from (by content hash: an array, a frame, a file read), explained by its lineage log, which is
-stored as an artifact. Every output also gets *run* edges from everything the run read before writing
-it, the coarse derivation a tracker without lineage would know.
+An output with lineage (a traced array or frame) gets *lineage* edges from the nearest registered data
+its lineage reaches (:func:`~.uses.data_sources`: the datasets and artifacts recorded from traced
+values before it, else the leaves' dataset versions), explained by its lineage log, which is stored as
+an artifact. A model fitted as a traced estimator gets a *fit* edge from the data it was fitted on and
+an *evaluate* edge from the data it predicted or scored on. An output also gets *run* edges from what
+the run read that none of those edges already leads back to: the coarse derivation a tracker without
+lineage would know, kept only where lineage has nothing more precise to say.
 """
 
 from __future__ import annotations
@@ -15,20 +18,13 @@ import numpy as np
 
 from ..errors import LineageError
 from ..lineage import dumps
-from ..lineage.item import walk
+from ..lineage.item import Item, walk
 from ..lineage.log import roots_of
+from ..ops.sklearn_steps import uses_of
 from ..store.context import ContextStore
+from .uses import Source, data_sources, leaf_hash, register
 
 __all__ = ["lineage_leaves", "plain_value", "record_output", "model_metadata"]
-
-
-def _leaf_hash(item: Any) -> str | None:
-    lit = item.literals
-    if isinstance(lit, tuple) and len(lit) == 2 and lit[0] == "D":
-        for key, node in lit[1]:
-            if key == "hash" and isinstance(node, tuple) and node[0] == "s":
-                return node[1]
-    return None
 
 
 def lineage_leaves(obj: Any) -> list[str] | None:
@@ -42,7 +38,7 @@ def lineage_leaves(obj: Any) -> list[str] | None:
         return None
     if all(not r.inputs for r in roots):
         return []
-    leaves = (_leaf_hash(i) for i in walk(roots) if not i.inputs)
+    leaves = (leaf_hash(i) for i in walk(roots) if not i.inputs)
     return list(dict.fromkeys(h for h in leaves if h is not None))
 
 
@@ -54,31 +50,70 @@ def plain_value(obj: Any) -> Any:
     return obj
 
 
-def record_output(run: Any, digest: str, obj: Any, name: str) -> dict[str, Any]:
+def record_output(run: Any, digest: str, obj: Any, name: str, *,
+                  source: Source | None = None) -> dict[str, Any]:
     """Record how the artifact ``digest`` (made from ``obj``) was derived in ``run``.
 
-    Returns metadata for the artifact (its lineage hash and the hash of the stored lineage log).
+    ``source`` describes ``digest`` when it is a dataset version (its role and version), for the
+    outputs derived from it later. Returns metadata for the artifact (its lineage hash and the hash
+    of the stored lineage log).
     """
     store, context = run.store, ContextStore(run.store.metadata)
     meta: dict[str, Any] = {}
-    leaves = lineage_leaves(obj)
-    if leaves:
-        log = dumps(obj).encode()
-        log_hash = store.artifacts.put(log)
-        store.metadata.add_artifact(run.id, f"{name}.lineage", log_hash, size=len(log), kind="lineage",
-                                    meta={"of": digest})
-        # A frame leaf is identified by its columnwise fingerprint, its dataset version by the hash
-        # of its stored bytes: edges use the stored artifact's hash, the one node identity.
-        versions = context.versions_by_hash(leaves)
-        sources = [versions[h].artifact_hash if h in versions else h for h in leaves]
-        # Edges join stored things: constants and arrays never saved are not nodes of the graph.
-        sources = [h for h in sources if store.metadata.artifact_info(h) is not None]
-        context.add_edges([(src, digest) for src in dict.fromkeys(sources) if src != digest],
-                          run_id=run.id, kind="lineage", log_hash=log_hash)
-        meta = {"lineage_hash": roots_of(obj)[0].hash, "lineage_log": log_hash}
-    inputs = [h for h in context.inputs_of(run.id) if h != digest]
-    context.add_edges([(h, digest) for h in inputs], run_id=run.id, kind="run")
+    precise: list[str] = []
+    try:
+        roots = roots_of(obj)
+    except LineageError:
+        roots = []
+    if roots and any(r.inputs for r in roots):
+        sources = data_sources(store, run.id, roots, output=digest)
+        if sources:
+            log_hash = _store_log(run, name, digest, obj)
+            precise += _add_edges(context, run, sources, digest, "lineage", log_hash)
+            meta = {"lineage_hash": roots[0].hash, "lineage_log": log_hash}
+    fits, evaluated = uses_of(obj)
+    if fits:
+        log_hash = _store_log(run, name, digest, fits)
+        data = [i for fit in fits for i in _fit_inputs(fit)]
+        fitted_on = data_sources(store, run.id, data, output=digest)
+        evaluated_on = data_sources(store, run.id, evaluated, output=digest)
+        precise += _add_edges(context, run, fitted_on, digest, "fit", log_hash)
+        precise += _add_edges(context, run, evaluated_on, digest, "evaluate", None)
+        meta = {"lineage_hash": fits[-1].hash, "lineage_log": log_hash}
+    for root in roots:  # outputs derived from this value later come from it, not from its sources
+        register(run.id, root, source or Source(digest, root.hash))
+    _add_run_edges(context, run, digest, precise)
     return meta
+
+
+def _store_log(run: Any, name: str, digest: str, obj: Any) -> str:
+    log = dumps(obj).encode()
+    log_hash = run.store.artifacts.put(log)
+    run.store.metadata.add_artifact(run.id, f"{name}.lineage", log_hash, size=len(log), kind="lineage",
+                                    meta={"of": digest})
+    return log_hash
+
+
+def _fit_inputs(fit: Item) -> tuple[Item, ...]:
+    item = fit.inputs[0] if fit.opcode == "lineage.output" else fit  # fit_transform's output 0
+    return tuple(i for i in item.inputs if i.opcode != "python.function")
+
+
+def _add_edges(context: ContextStore, run: Any, sources: list[Source], digest: str, kind: str,
+               log_hash: str | None) -> list[str]:
+    hashes = [s.artifact_hash for s in sources]
+    context.add_edges([(h, digest) for h in hashes], run_id=run.id, kind=kind, log_hash=log_hash)
+    return hashes
+
+
+def _add_run_edges(context: ContextStore, run: Any, digest: str, precise: list[str]) -> None:
+    """Run edges from what the run read, except where a precise edge already leads back to it."""
+    inputs = [h for h in context.inputs_of(run.id) if h != digest and h not in precise]
+    if inputs and precise:
+        upstream = {edge[0] for start in dict.fromkeys(precise)
+                    for edge in context.closure(start, upstream=True)}
+        inputs = [h for h in inputs if h not in upstream]
+    context.add_edges([(h, digest) for h in inputs], run_id=run.id, kind="run")
 
 
 def model_metadata(obj: Any) -> dict[str, Any]:

@@ -35,6 +35,7 @@ from .environment import capture_environment
 from .params import coerce_override, encode_param, parse_overrides
 from .recompute import LeafStore
 from .stores import get_store
+from .uses import note_metric
 from .writer import RunWriter
 
 __all__ = ["Run", "run", "active_run", "log", "param", "artifact", "reap_dead_runs"]
@@ -109,6 +110,8 @@ class Run:
         if name not in _checked_names:
             check_name(name, "metric")
             _checked_names.add(name)
+        if type(value) is not float and hasattr(value, "lineage"):
+            note_metric(self, value)  # a metric computed from a test set evaluates it
         try:
             value = float(value)
         except OverflowError as exc:  # an int beyond a float's range (10**400)

@@ -1,0 +1,195 @@
+"""Which registered data a value came from, and which data a run fit on and evaluated on.
+
+Lineage items know operations and leaves; users know *datasets*: ``wine-raw`` read from a file,
+``wine-clean`` computed from it, ``wine-train`` and ``wine-test`` split from that. Every dataset and
+artifact a run records from a traced value is registered here (for that run) by the hash of its
+lineage item, so the data an output came from is found by walking its lineage down to the *nearest*
+data the run registered (:func:`data_sources`), not to the leaves: ``wine-train`` comes from
+``wine-clean``, which comes from ``wine-raw``. A leaf (a file read, a frame handed in) maps to its
+dataset version by content hash. A value another run registered is not a source of this run's
+outputs: edges say what each run did.
+
+Estimators tell this module when they are fitted and when they predict or score
+(:func:`mlcontext.ops.sklearn_steps.set_use_hook`); a metric logged as a traced value tells it too.
+Each registered dataset read that way is an *access* of the run with the dataset's own role, so a
+test set counts as evaluated however it was made (read from a file or split inside the script), and
+reading one more often than the budget warns (:class:`~mlcontext.errors.TestSetOveruseWarning`).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import warnings
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import TestSetOveruseWarning
+from ..lineage.item import Item, walk
+from ..ops.sklearn_steps import FIT, METHODS, set_use_hook
+from ..store import Store
+from ..store.context import ContextStore
+
+__all__ = ["Source", "register", "data_sources", "leaf_hash", "record_use", "note_metric",
+           "check_test_budget", "test_budget", "install"]
+
+_METHOD_OPCODES = frozenset(f"sklearn.{name}" for name in METHODS)  # input 0 is the fit, not data
+
+
+@dataclass(frozen=True)
+class Source:
+    """Registered data an output or a use came from: the stored artifact, and its dataset version."""
+
+    artifact_hash: str
+    lineage_hash: str | None = None
+    version_id: int | None = None
+    role: str | None = None
+    ref: str | None = None
+
+
+# Per run: lineage hash -> the data the run registered with that lineage. A run registers few values
+# (datasets and artifacts), so this stays small.
+_lock = threading.Lock()
+_registry: dict[str, dict[str, Source]] = {}
+# (run id, use, version id) already recorded: a grid search predicts on the same data many times.
+_recorded: set[tuple[str, str, int]] = set()
+
+
+def register(run_id: str, item: Item, source: Source) -> None:
+    """Remember that run ``run_id`` recorded the value with lineage ``item`` as ``source``."""
+    with _lock:
+        _registry.setdefault(run_id, {})[item.hash] = source
+
+
+def leaf_hash(item: Item) -> str | None:
+    """The content hash a data leaf is identified by (a file's bytes, a frame's fingerprint)."""
+    lit = item.literals
+    if isinstance(lit, tuple) and len(lit) == 2 and lit[0] == "D":
+        for key, node in lit[1]:
+            if key == "hash" and isinstance(node, tuple) and node[0] == "s":
+                return node[1]
+    return None
+
+
+def data_sources(store: Store, run_id: str, roots: Iterable[Item], *,
+                 output: str | None = None) -> list[Source]:
+    """The registered data nearest to ``roots`` along their lineage, each once, in walk order.
+
+    The walk stops at data the run ``run_id`` registered (a dataset or an artifact recorded from a
+    traced value) and at leaves, which map to their dataset version by content hash; it never
+    enters a fit (what a model was trained on is not the data it is applied to). Leaves that are not
+    stored (a constant, an array never saved) are no sources. ``roots`` themselves are not looked up:
+    they are the value whose sources are asked for; nor is registered data with the same bytes as
+    ``output`` (a no-op such as ``dropna`` on data without nulls): the walk goes on below it.
+    """
+    roots = list(roots)
+    own = {id(r) for r in roots}
+    registry = _registry.get(run_id, {})
+    registered = {h: s for h, s in registry.items() if s.artifact_hash != output}
+
+    def follow(item: Item) -> tuple[Item, ...]:
+        if id(item) not in own and item.hash in registered:
+            return ()
+        if item.opcode == FIT:
+            return ()
+        if item.opcode in _METHOD_OPCODES:
+            return item.inputs[1:]
+        return item.inputs
+
+    found: list[Source] = []
+    leaves: list[str] = []
+    for item in walk(roots, inputs=follow):
+        if id(item) not in own and item.hash in registered:
+            found.append(registered[item.hash])
+        elif not item.inputs and (digest := leaf_hash(item)) is not None:
+            leaves.append(digest)
+    found.extend(_leaf_sources(store, leaves))
+    return [s for s in {s.artifact_hash: s for s in found}.values() if s.artifact_hash != output]
+
+
+def _leaf_sources(store: Store, leaves: list[str]) -> list[Source]:
+    if not leaves:
+        return []
+    versions = ContextStore(store.metadata).versions_by_hash(leaves)
+    sources = []
+    for digest in dict.fromkeys(leaves):
+        version = versions.get(digest)
+        if version is not None:
+            sources.append(Source(version.artifact_hash, None, version.id, version.role, version.ref))
+        elif store.metadata.artifact_info(digest) is not None:  # an array or a file stored as such
+            sources.append(Source(digest))
+    return sources
+
+
+# -- uses: fits, evaluations and metrics ------------------------------------------------------------
+
+def record_use(run: Any, use: str, items: Iterable[Item]) -> list[Source]:
+    """Record that ``run`` read the registered data behind ``items`` to ``use`` (``"fit"`` or
+    ``"evaluate"``): an access with the dataset's role; a test set is checked against the budget."""
+    sources = [s for s in data_sources(run.store, run.id, items) if s.version_id is not None]
+    context = ContextStore(run.store.metadata)
+    for source in sources:
+        key = (run.id, use, source.version_id)
+        if key in _recorded:
+            continue
+        _recorded.add(key)
+        context.record_access(run.id, source.artifact_hash, role=source.role, user=run.user,
+                              version_id=source.version_id)
+        if source.role == "test":
+            check_test_budget(context, source.version_id, source.ref or source.artifact_hash[:12])
+    return sources
+
+
+def note_metric(run: Any, value: Any) -> None:
+    """A metric logged as a traced value: the registered data it was computed from was evaluated."""
+    item = getattr(value, "lineage", None)
+    if isinstance(item, Item):
+        record_use(run, "evaluate", [item])
+
+
+def _on_use(use: str, estimator: Any, items: tuple[Item, ...]) -> None:
+    from .run import active_run  # run.py imports this module's importers
+
+    run = active_run()
+    if run is not None:
+        record_use(run, use, items)
+
+
+def install() -> None:
+    """Listen to the estimators' fits and evaluations (called once when tracking is imported)."""
+    set_use_hook(_on_use)
+
+
+# -- the test-set budget ----------------------------------------------------------------------------
+
+def test_budget() -> int:
+    """How many runs may evaluate one test version before each further evaluation warns
+    (``MLCONTEXT_TEST_BUDGET``, default 10)."""
+    return int(os.environ.get("MLCONTEXT_TEST_BUDGET", "10"))
+
+
+test_budget.__test__ = False  # type: ignore[attr-defined]  # not a pytest test
+
+
+def check_test_budget(context: ContextStore, version_id: int, ref: str, budget: int | None = None) -> None:
+    """Warn when more runs than ``budget`` evaluated the test version ``version_id``."""
+    budget = test_budget() if budget is None else budget
+    reads = context.accesses(version_id=version_id, role="test")
+    runs = {r[0] for r in reads}
+    users = {r[1] for r in reads}
+    if len(runs) > budget:
+        warnings.warn(
+            f"test set {ref} has been evaluated in {len(runs)} runs by {len(users)} people "
+            f"(budget {budget}): model selection on it overfits the test set; use a validation split, "
+            "or a fresh test set (`mlcontext testuse` lists the evaluations)",
+            TestSetOveruseWarning, stacklevel=_caller_level())
+
+
+def _caller_level() -> int:
+    """The ``stacklevel`` of the first frame outside mlcontext and scikit-learn (the user's line)."""
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_globals.get("__name__", "").startswith(("mlcontext", "sklearn")):
+        frame, level = frame.f_back, level + 1
+    return level
