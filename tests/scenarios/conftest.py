@@ -94,7 +94,7 @@ WINE_TRAIN = """
         mc.dataset(train_df, name="wine-train", role="train")
         mc.dataset(test_df, name="wine-test", role="test")
         features = [c for c in clean.columns if c != "target"]
-        model = mc.traced(RidgeClassifier(alpha=alpha))
+        model = mc.traced(RidgeClassifier(alpha=alpha, random_state=0))
         model.fit(train_df[features], train_df.target)
         if crash:
             raise RuntimeError("crash requested")

@@ -1,0 +1,117 @@
+"""Which registered data an output came from, and which data a run fit on and evaluated on (issue 11,
+items 3 and 5), in one process on each backend. The scenarios in ``tests/scenarios`` run the same
+questions on whole projects run as scripts.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.linear_model import RidgeClassifier
+from sklearn.model_selection import train_test_split
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+import mlcontext as mc
+from mlcontext.errors import TestSetOveruseWarning
+
+
+def frame(n: int = 120, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 3))
+    return pd.DataFrame({"a": x[:, 0], "b": x[:, 1], "c": x[:, 2], "y": (x[:, 0] + x[:, 1] > 0).astype(int)})
+
+
+def split(raw: mc.DatasetVersion, seed: int = 0):
+    data = raw.frame()
+    clean = data[data.a > -3]
+    mc.dataset(clean, "clean")
+    train, test = train_test_split(clean, test_size=0.25, random_state=seed)
+    return mc.dataset(train, "train", role="train"), mc.dataset(test, "test", role="test"), train, test
+
+
+def labelled(graph: mc.Graph) -> set[tuple[str, str, str]]:
+    labels = dict(zip(graph.nodes["hash"], graph.nodes["label"], strict=True))
+    return {(labels[s], labels[d], k) for s, d, k in zip(graph.edges["src"], graph.edges["dst"],
+                                                          graph.edges["kind"], strict=True)}
+
+
+def test_a_pipeline_is_fitted_on_train_and_evaluated_on_test(store):
+    with mc.run("fit", project="uses") as run:
+        raw = mc.dataset(frame(), "raw")
+        _, _, train, test = split(raw)
+        model = mc.traced(Pipeline([("scale", StandardScaler()), ("clf", RidgeClassifier(random_state=0))]))
+        model.fit(train[["a", "b", "c"]], train.y)
+        model.score(test[["a", "b", "c"]], test.y)
+        mc.artifact("model", model)
+    model = f"model (run {run.id[:8]})"
+    assert labelled(mc.derivation(f"{run.id}:model")) == {
+        ("train@1", model, "fit"), ("test@1", model, "evaluate"), ("clean@1", "train@1", "lineage"),
+        ("clean@1", "test@1", "lineage"), ("raw@1", "clean@1", "lineage")}
+    assert mc.testuse("test")["evaluations"].tolist() == [1]
+    assert mc.tried("train", "score")["run_id"].tolist() == [run.id]
+
+
+def test_preprocessing_the_test_set_is_no_evaluation(store):
+    with mc.run("prep", project="uses"):
+        _, _, train, test = split(mc.dataset(frame(), "raw"))
+        scaler = mc.traced(StandardScaler()).fit(train[["a", "b"]])
+        scaler.transform(test[["a", "b"]])
+    assert mc.testuse("test").empty
+
+
+def test_a_metric_computed_from_the_test_set_evaluates_it(store):
+    with mc.run("metric", project="uses"):
+        _, _, _, test = split(mc.dataset(frame(), "raw"))
+        mc.log("share", test.y.to_numpy().mean())  # a traced 0-d value
+        mc.log("plain", 0.5)
+    assert mc.testuse("test")["evaluations"].tolist() == [1]
+
+
+def test_each_run_fitting_a_split_counts_once(store):
+    for seed in (0, 0, 1):
+        with mc.run("fit", project="uses"):
+            _, _, train, test = split(mc.dataset(frame(), "raw"), seed)
+            model = mc.traced(RidgeClassifier(random_state=0)).fit(train[["a", "b"]], train.y)
+            for _ in range(3):  # a search predicts many times: still one evaluation per run
+                model.predict(test[["a", "b"]])
+    use = mc.testuse("test").set_index("version")["evaluations"]
+    assert use.to_dict() == {1: 2, 2: 1}
+
+
+def test_the_budget_warns_for_a_test_set_split_in_the_script(store, monkeypatch):
+    monkeypatch.setenv("MLCONTEXT_TEST_BUDGET", "1")
+    for attempt in range(2):
+        with mc.run("fit", project="uses"):
+            _, _, train, test = split(mc.dataset(frame(), "raw"))
+            model = mc.traced(RidgeClassifier(random_state=0)).fit(train[["a", "b"]], train.y)
+            if attempt == 0:
+                model.predict(test[["a", "b"]])
+            else:
+                with pytest.warns(TestSetOveruseWarning, match=r"test@1 has been evaluated in 2 runs") as seen:
+                    model.predict(test[["a", "b"]])
+                assert seen[0].filename == __file__
+
+
+def test_registrations_of_another_run_are_not_sources(store):
+    """Run 2 recomputes the cleaning run 1 registered, but registers nothing in between: its output
+    comes from the raw data it read, not from run 1's ``clean``."""
+    raw_frame = frame()
+    with mc.run("one", project="uses"):
+        data = mc.dataset(raw_frame, "raw").frame()
+        mc.dataset(data[data.a > -3], "clean")
+    with mc.run("two", project="uses") as two:
+        data = mc.dataset(raw_frame, "raw").frame()
+        mc.dataset(data[data.a > -3].assign(d=1.0), "wider")
+    assert labelled(mc.derivation("wider")) == {("raw@1", "wider@1", "lineage")}
+    assert set(mc.derivation("wider").edges["run_id"]) == {two.id}
+
+
+def test_an_untraced_fit_keeps_the_coarse_run_edges(store):
+    with mc.run("plain", project="uses") as run:
+        raw = mc.dataset(frame(), "raw")
+        data = raw.load()
+        mc.artifact("model", RidgeClassifier().fit(data[["a", "b"]], data.y))
+    graph = mc.derivation(f"{run.id}:model")
+    assert labelled(graph) == {("raw@1", f"model (run {run.id[:8]})", "run")}
