@@ -67,7 +67,8 @@ def test_each_split_hangs_off_the_cleaned_data(wine):
     project, _, ids = wine
     for ref, run in (("wine-test@2", "other"), ("wine-train@2", "other")):
         graph = project.cli_json("lineage", ref)
-        assert labelled(graph) == {("wine-clean@1", ref, "lineage"), ("wine-raw@1", "wine-clean@1", "lineage")}
+        assert labelled(graph) == {("wine-clean@1", ref, "lineage"),
+                                   ("wine-raw@1", "wine-clean@1", "lineage")}
         assert {e["run_id"] for e in graph["edges"] if e["dst"] == graph["root"]} == {ids[run]}
 
 

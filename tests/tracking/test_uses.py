@@ -89,7 +89,8 @@ def test_the_budget_warns_for_a_test_set_split_in_the_script(store, monkeypatch)
             if attempt == 0:
                 model.predict(test[["a", "b"]])
             else:
-                with pytest.warns(TestSetOveruseWarning, match=r"test@1 has been evaluated in 2 runs") as seen:
+                over = r"test@1 has been evaluated in 2 runs"
+                with pytest.warns(TestSetOveruseWarning, match=over) as seen:
                     model.predict(test[["a", "b"]])
                 assert seen[0].filename == __file__
 
