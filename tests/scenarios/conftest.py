@@ -39,6 +39,11 @@ Helpers
     The project of issue 11: ``data/wine.csv`` (git-ignored) and a committed ``train.py`` running
     raw -> clean -> train/test split -> model (:data:`WINE_TRAIN`; params ``test_size``, ``seed``,
     ``alpha``, ``crash``). Each run prints its id last.
+``wine_runs``
+    One wine project, run once per test session and shared: :class:`WineRuns` (``first``: defaults;
+    ``other``: seed 1, alpha 0.5, another split; ``again``: the params of ``first``, so the same model
+    bytes and a second evaluation of the same test version, over ``MLCONTEXT_TEST_BUDGET=1``;
+    ``crashed``: fails after the fit). Read-only: run nothing more in it (make your own project).
 
 Test modules reach the helpers through fixtures (``make_project``, ``strict_json``, ``wine_csv``):
 ``conftest`` modules are not imported by name.
@@ -350,3 +355,31 @@ def make_wine_project(make_project: Callable[..., Project]) -> Callable[..., Pro
 def _wine_train_script() -> str:
     """:data:`WINE_TRAIN`, to derive variants of the script from."""
     return WINE_TRAIN
+
+
+@dataclass(frozen=True)
+class WineRuns:
+    """The shared wine project and its runs (see ``wine_runs``)."""
+
+    project: Project
+    results: dict[str, ScriptResult]
+    ids: dict[str, str]
+
+
+@pytest.fixture(scope="session")
+def wine_runs(tmp_path_factory: pytest.TempPathFactory) -> WineRuns:
+    """Four runs of the wine project, shared by every test of the session (read-only)."""
+    project = new_project(tmp_path_factory.mktemp("wine-shared") / "wine",
+                          {".gitignore": "data/\n*.pkl\n", "train.py": WINE_TRAIN})
+    wine_csv(project.root / "data" / "wine.csv")
+    budget = {"MLCONTEXT_TEST_BUDGET": "1"}
+    results = {}
+    for name, params in (("first", {}), ("other", {"seed": 1, "alpha": 0.5}), ("again", {})):
+        results[name] = project.run("train.py", params=params, env=budget)
+    results["crashed"] = project.run("train.py", params={"crash": True}, env=budget, check=False)
+    if results["crashed"].returncode == 0 or "crash requested" not in results["crashed"].stderr:
+        pytest.fail(f"the crashing run did not crash as asked:\n{results['crashed']}", pytrace=False)
+    with project.store():
+        crashed = mc.runs(project="wine", status="failed")["id"].tolist()
+    ids = {name: r.last_line for name, r in results.items() if name != "crashed"} | {"crashed": crashed[0]}
+    return WineRuns(project, results, ids)

@@ -19,15 +19,10 @@ import mlcontext as mc
 from mlcontext.tracking.code import CodeSnapshot
 
 
-@pytest.fixture(scope="module")
-def wine(make_wine_project):
+@pytest.fixture
+def wine(wine_runs):
     """Three finished runs of identical, committed code with different params, and one crash."""
-    project = make_wine_project("wine")
-    ids = [project.run("train.py", params=p).last_line
-           for p in ({}, {"seed": 1, "alpha": 0.5}, {"seed": 2, "test_size": 0.3})]
-    crashed = project.run("train.py", params={"crash": True}, check=False)
-    assert crashed.returncode != 0 and "crash requested" in crashed.stderr
-    return project, ids
+    return wine_runs.project, [wine_runs.ids[r] for r in ("first", "other", "again")]
 
 
 def test_runs_of_a_committed_tree_are_clean(wine):
@@ -75,22 +70,50 @@ def test_diff_of_identical_code_shows_no_code_change(wine):
     diff = project.cli_json("diff", ids[0], ids[1])
     assert diff["code"] == ""
     assert diff["params"]["alpha"] == [1.0, 0.5]
-    assert "same code" in project.cli("diff", ids[0], ids[2]).stdout
+    assert "same code" in project.cli("diff", ids[1], ids[2]).stdout
 
 
-def test_an_edit_is_the_only_code_change(wine):
+def test_an_edit_is_the_only_code_change(make_project):
     """The control: a real change is reported, and only it (no store files beside it)."""
-    project, ids = wine
-    script = project.root / "train.py"
-    original = script.read_text()
-    script.write_text(original.replace("df.alcohol > 0", "df.alcohol > 1"))
-    try:
-        edited = project.run("train.py").last_line
-    finally:
-        script.write_text(original)
-    assert project.cli_json("show", edited)["git_dirty"] is True
-    code = project.cli_json("diff", ids[0], edited)["code"]
-    lines = code.splitlines()
-    assert [line for line in lines if line.startswith("diff ")] == ["diff --git a/a/train.py b/b/train.py"]
+    project = make_project("edit", {".gitignore": "out/\n", "count.py": """
+        import mlcontext as mc
+        with mc.run("count") as run:
+            n = mc.param("n", 3)
+            mc.log("total", sum(range(n)))
+            print(run.id)
+    """})
+    before = project.run("count.py").last_line
+    same = project.run("count.py", params={"n": 4}).last_line
+    script = project.root / "count.py"
+    script.write_text(script.read_text().replace("sum(range(n))", "sum(range(n + 1))"))
+    edited = project.run("count.py").last_line
+    assert [project.cli_json("show", r)["git_dirty"] for r in (before, same, edited)] == [False, False, True]
+    assert project.cli_json("diff", before, same)["code"] == ""
+    lines = project.cli_json("diff", before, edited)["code"].splitlines()
+    assert [line for line in lines if line.startswith("diff ")] == ["diff --git a/a/count.py b/b/count.py"]
     assert [line for line in lines if line.startswith(("+ ", "- "))] == [
-        "-    clean = df[df.alcohol > 0].dropna()", "+    clean = df[df.alcohol > 1].dropna()"]
+        '-    mc.log("total", sum(range(n)))', '+    mc.log("total", sum(range(n + 1)))']
+
+
+def test_a_store_in_an_ancestor_does_not_capture_the_project(make_project):
+    """Item 2: a ``.mlcontext`` somebody made in an ancestor (here the temporary folder holding the
+    project) holds a store; the project's nearer ``.git`` wins, for the store and the project name."""
+    project = make_project("nested", {"hello.py": """
+        import mlcontext as mc
+        with mc.run("hello") as run:
+            mc.log("x", 1.0)
+            print(run.id, run.project)
+    """})
+    outer = project.root.parent
+    (outer / ".mlcontext").mkdir()
+    foreign = project.run(str(project.root / "hello.py"), cwd=outer)  # a run made in the ancestor
+    foreign_id, foreign_project = foreign.stdout.split()
+    assert foreign_project == outer.name
+    run_id, name = project.run("hello.py").stdout.split()
+    assert name == project.root.name
+    assert (project.store_dir / "mlcontext.db").is_file()
+    rows = project.cli_json("runs")
+    assert [r["id"] for r in rows] == [run_id] and rows[0]["project"] == project.root.name
+    (project.root / "src").mkdir()
+    assert [r["id"] for r in project.cli_json("runs", cwd=project.root / "src")] == [run_id]
+    assert [r["id"] for r in project.cli_json("runs", cwd=outer)] == [foreign_id]

@@ -1,9 +1,10 @@
 """Issue 11, items 3-5: the dataset -> model graph of the wine flow, each run's occurrence of shared
 bytes kept apart, and a test set split inside the script counted when it is evaluated.
 
-The project (``make_wine_project``): ``wine-raw`` read from a CSV, cleaned into ``wine-clean``, split
-into ``wine-train`` (role train) and ``wine-test`` (role test), a traced ``RidgeClassifier`` fitted,
-predicted on the test set, scored with ``accuracy_score`` and saved as ``model.pkl``. Runs:
+The project (``wine_runs``, shared by the session): ``wine-raw`` read from a CSV, cleaned into
+``wine-clean``, split into ``wine-train`` (role train) and ``wine-test`` (role test), a traced
+``RidgeClassifier`` fitted, predicted on the test set, scored with ``accuracy_score`` and saved as
+``model.pkl``. Runs:
 ``first`` (seed 0), ``other`` (seed 1, alpha 0.5: another split), ``again`` (the same params as
 ``first``: identical model bytes, a second evaluation of the same test version, over a budget of 1),
 and ``crashed`` (fails after the fit, before any evaluation).
@@ -28,19 +29,9 @@ import pytest
 import mlcontext as mc
 
 
-@pytest.fixture(scope="module")
-def wine(make_wine_project):
-    project = make_wine_project("wine")
-    budget = {"MLCONTEXT_TEST_BUDGET": "1"}
-    runs = {}
-    for name, params in (("first", {}), ("other", {"seed": 1, "alpha": 0.5}), ("again", {})):
-        runs[name] = project.run("train.py", params=params, env=budget)
-    runs["crashed"] = project.run("train.py", params={"crash": True}, env=budget, check=False)
-    assert runs["crashed"].returncode != 0 and "crash requested" in runs["crashed"].stderr
-    with project.store():
-        crashed = mc.runs(project="wine", status="failed")["id"].tolist()
-    ids = {name: r.last_line for name, r in runs.items() if name != "crashed"} | {"crashed": crashed[0]}
-    return project, runs, ids
+@pytest.fixture
+def wine(wine_runs):
+    return wine_runs.project, wine_runs.results, wine_runs.ids
 
 
 def labelled(graph: dict) -> set[tuple[str, str, str]]:

@@ -53,8 +53,10 @@ class Source:
 # (datasets and artifacts), so this stays small.
 _lock = threading.Lock()
 _registry: dict[str, dict[str, Source]] = {}
-# (run id, use, version id) already recorded: a grid search predicts on the same data many times.
+# (run id, use, version id) already recorded, and (run id, use, item hash) already walked: a grid
+# search predicts on the same data many times.
 _recorded: set[tuple[str, str, int]] = set()
+_walked: set[tuple[str, str, str]] = set()
 
 
 def register(run_id: str, item: Item, source: Source) -> None:
@@ -128,6 +130,10 @@ def _leaf_sources(store: Store, leaves: list[str]) -> list[Source]:
 def record_use(run: Any, use: str, items: Iterable[Item]) -> list[Source]:
     """Record that ``run`` read the registered data behind ``items`` to ``use`` (``"fit"`` or
     ``"evaluate"``): an access with the dataset's role; a test set is checked against the budget."""
+    items = [i for i in items if (run.id, use, i.hash) not in _walked]
+    if not items:  # a search fits and predicts on the same folds many times: walk each once
+        return []
+    _walked.update((run.id, use, i.hash) for i in items)
     sources = [s for s in data_sources(run.store, run.id, items) if s.version_id is not None]
     context = ContextStore(run.store.metadata)
     for source in sources:
