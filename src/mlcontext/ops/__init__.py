@@ -13,3 +13,7 @@ from . import random  # noqa: E402
 from .index_tricks import install as _install_index_tricks  # noqa: E402
 
 _install_index_tricks()
+
+# What recompute checks before it runs an operation read from a log: output sizes estimated from the
+# recorded shapes (bounds) and the arguments of operations that interpret strings (guards).
+from . import bounds, guards  # noqa: E402,F401

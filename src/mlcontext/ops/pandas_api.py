@@ -518,9 +518,9 @@ def _function_source(item: Item, inputs: Mapping[str, Any], resolver: Any) -> An
     if fn is None and f.get("builtin"):
         fn = _named_function(f["qualname"])
     if fn is None:
-        raise LineageError(f"cannot recompute: function {f['qualname']} is refused; pass it in "
-                           f"inputs={{{f['qualname']!r}: ...}} by its qualified name, or "
-                           "trusted=True for a log you wrote yourself")
+        key = item.label or f["qualname"]  # a lambda is found by its source text
+        raise LineageError(f"cannot recompute: function {key} is refused; pass it in "
+                           f"inputs={{{key!r}: ...}}, or trusted=True for a log you wrote yourself")
     return fn
 
 
