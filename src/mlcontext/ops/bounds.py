@@ -23,6 +23,8 @@ import numpy as np
 import pandas as pd
 
 from ..lineage.operations import OPERATIONS, register_size
+from . import pandas_api as _pandas_api  # noqa: F401  (registers the operations estimated here)
+from . import random as _random  # noqa: F401
 from .dispatch import UFUNC_OPS
 
 __all__ = ["estimate_getitem"]
@@ -266,7 +268,7 @@ _PANDAS: dict[str, Estimate] = {
 
 
 def _register() -> None:
-    for (ufunc, method), op in UFUNC_OPS.items():
+    for (_ufunc, method), op in UFUNC_OPS.items():
         register_size(op.opcode, _outer if method == "outer" else _broadcast)
     for opcode, estimate in {**_NUMPY, **_PANDAS}.items():
         if opcode in OPERATIONS:
