@@ -108,8 +108,9 @@ def test_traced_estimators_clone_pickle_and_keep_params() -> None:
     X, y = trips()
     tX = mc.frame(X[NUMERIC], name="X")
     twin.fit(tX, mc.frame(y, name="y"))
-    back = pickle.loads(pickle.dumps(twin))
-    np.testing.assert_array_equal(plain_of(back.predict(tX)), plain_of(twin.predict(tX)))
+    back = pickle.loads(pickle.dumps(twin))  # a pickle holds the plain estimator (issue 10 item 9)
+    assert type(back.steps[1][1]) is Ridge
+    np.testing.assert_array_equal(back.predict(X[NUMERIC]), plain_of(twin.predict(tX)))
 
 
 def grid(X: Any, y: Any, n_candidates: int = 4, n_folds: int = 3) -> GridSearchCV:

@@ -28,6 +28,8 @@ data items it was evaluated on, for the ``evaluate`` edges of a stored model (:f
 
 from __future__ import annotations
 
+import copy
+import copyreg
 import importlib
 import uuid
 import weakref
@@ -106,7 +108,8 @@ def _traced_class(cls: type) -> type:
     sub = _CLASSES.get(cls)
     if sub is None:
         ns: dict[str, Any] = {"__module__": __name__, "__qualname__": f"Traced{cls.__name__}",
-                              "_mlcontext_base": cls, "__reduce__": _reduce,
+                              "_mlcontext_base": cls, "__reduce__": _reduce, "__copy__": _copy,
+                              "__deepcopy__": _deepcopy,
                               "fit": _fit_method, "fit_transform": _fit_transform_method}
         for name in METHODS:
             if hasattr(cls, name):
@@ -119,10 +122,41 @@ def _traced_class(cls: type) -> type:
 
 
 def _reduce(self: Any) -> tuple:
-    return (_rebuild_traced, (self._mlcontext_base, self.__getstate__()))
+    """Pickle as the plain estimator: its base class and its state without mlcontext's lineage.
+
+    What users save (``mc.artifact``, ``joblib.dump(search.best_estimator_)``) must load where
+    mlcontext is not installed (issue 10 item 9); lineage is kept in the store, not in their pickle.
+    ``copyreg._reconstructor`` is the standard library's ``object.__new__(cls)`` (what pickle itself
+    uses for protocols 0 and 1; ``__newobj__`` would insist on the traced class). In-process copies keep the
+    traced class (``__copy__``/``__deepcopy__``); processes a pickle reaches (joblib workers) get the
+    plain estimator, which fits untraced there.
+    """
+    state = self.__getstate__()
+    base = self._mlcontext_base
+    if isinstance(state, dict):
+        state = {k: v for k, v in state.items() if not k.startswith("_mlcontext_")}
+        if base.__module__.startswith("sklearn.") and "_sklearn_version" not in state:
+            import sklearn  # scikit-learn records its version for its own classes only
+
+            state["_sklearn_version"] = sklearn.__version__
+    return (copyreg._reconstructor, (self._mlcontext_base, object, None), state)
+
+
+def _copy(self: Any) -> Any:
+    new = object.__new__(type(self))
+    new.__dict__.update(self.__dict__)
+    return new
+
+
+def _deepcopy(self: Any, memo: dict) -> Any:
+    new = object.__new__(type(self))
+    memo[id(self)] = new
+    new.__dict__.update(copy.deepcopy(self.__dict__, memo))
+    return new
 
 
 def _rebuild_traced(base: type, state: dict) -> Any:
+    # Pickles written before the estimator was saved plain still load (into the traced class).
     obj = object.__new__(_traced_class(base))
     obj.__setstate__(state)
     return obj

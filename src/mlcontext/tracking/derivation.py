@@ -43,10 +43,15 @@ def lineage_leaves(obj: Any) -> list[str] | None:
 
 
 def plain_value(obj: Any) -> Any:
-    """The untraced value of a traced array or frame; anything else as it is."""
+    """The untraced value of a traced array or frame, also inside dicts, lists and tuples (what a
+    user saves holds no mlcontext object); anything else as it is."""
     if hasattr(obj, "lineage") and hasattr(obj, "_value"):
         value = obj._value
         return np.asarray(value) if isinstance(value, np.ndarray | np.generic) else value
+    if type(obj) is dict:
+        return {k: plain_value(v) for k, v in obj.items()}
+    if type(obj) in (list, tuple):
+        return type(obj)(plain_value(v) for v in obj)
     return obj
 
 
