@@ -313,8 +313,8 @@ class _Reader:
             extra = {"recipe": check_recipe(from_json(payload))}
         elif payload is not None:
             extra = {"data": _payload(payload)}
-        if opcode == DEDUP:
-            raise LineageError("a dedup item needs inputs")
+        if opcode in (DEDUP, OUTPUT):
+            raise LineageError(f"a {opcode} item needs inputs")
         self.items.append(leaf(_opcode(opcode), from_json(lit), label, extra))
 
     def _i(self, row: list, number: int) -> None:
