@@ -63,6 +63,13 @@ KEYS = {
     "mixed_mask_slice_int": (MASK, slice(1, None), 0),
     "empty_int_array": np.array([], dtype=np.intp),
     "zero_dim_int": np.array(2),
+    # Peers' indexing bugs, as regression cases: dask/dask#470 (an Ellipsis alone), #11959 (a scalar
+    # then a list), #7313 (advanced indexes split by a slice move their axis first), #2180 (a
+    # negative index in a list).
+    "ellipsis_alone": (Ellipsis,),
+    "scalar_then_list": (0, [0, 1]),
+    "split_advanced_axis_order": (0, slice(None), [0, 1]),
+    "negative_in_list": [0, -1],
     # NumPy's errors:
     "out_of_bounds": 7,
     "out_of_bounds_array": np.array([0, 9]),
@@ -147,6 +154,16 @@ def test_generated_index_expressions_match_numpy(key, policy: str, base: str) ->
         t = mc.array(BASES[base], name="A")
         _same(t, key)
         _same(t, key)
+
+
+@pytest.mark.parametrize("policy", POLICIES)
+def test_chained_indexing_matches_numpy(policy: str) -> None:
+    """dask/dask#133: a list index followed by a new axis; #2180: first and last of a length-1 array."""
+    with mc.reuse(policy):
+        t = mc.array(B, name="B")
+        np.testing.assert_array_equal(np.asarray(t[[0, 1]][None]), B[[0, 1]][None])
+        one = mc.array(np.zeros(1), name="one")
+        np.testing.assert_array_equal(np.asarray(one[[0, -1]]), np.zeros(2))
 
 
 def test_grid_search_on_traced_arrays_with_hybrid_reuse() -> None:
