@@ -26,14 +26,13 @@ Recipe literals (``g`` nodes are NumPy scalars of the leaf's dtype)::
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 
 from ..errors import LineageError
 from .literals import Node
 
-__all__ = ["describe", "build", "check_recipe", "set_array_sink", "array_sink", "RECIPE_KINDS"]
+__all__ = ["describe", "build", "check_recipe", "check_size", "set_array_sink", "array_sink", "RECIPE_KINDS"]
 
 RECIPE_KINDS = {"full": 1, "eye": 1, "arange": 2}  # kind -> number of scalar parameters
 _NUMERIC = "iufc"
@@ -158,7 +157,3 @@ def check_size(nbytes: int, what: str, max_bytes: int) -> None:
                            f"of {max_bytes:,} (raise it with max_bytes= or MLCONTEXT_RECOMPUTE_MAX_BYTES "
                            "if the log is yours and the memory is there)")
 
-
-def describe_value(value: Any) -> str:
-    """``float64 array of shape (3, 4)`` (for messages)."""
-    return f"{value.dtype} array of shape {tuple(value.shape)}"
