@@ -44,7 +44,7 @@ import xxhash
 
 from .errors import FingerprintError, UnidentifiedWarning
 
-__all__ = ["hash_bytes", "hash_array", "array_header", "hash_value", "register", "Hasher", "DIGEST_HEX_LEN",
+__all__ = ["hash_bytes", "hash_array", "array_header", "canonical_array", "hash_value", "register", "Hasher", "DIGEST_HEX_LEN",
            "SCHEME_VERSION", "persistent_key", "hash_function", "dtype_descr", "set_strict", "strict",
            "unidentified"]
 
@@ -103,8 +103,19 @@ def hash_array(array: np.ndarray) -> str:
     h = xxhash.xxh3_128(array_header(array))
     if array.size and array.dtype.itemsize:
         # As bytes: datetime and record dtypes have no buffer format that memoryview could cast.
-        h.update(np.ascontiguousarray(array).reshape(-1).view(np.uint8))
+        h.update(canonical_array(array).reshape(-1).view(np.uint8))
     return h.hexdigest()
+
+
+def canonical_array(array: np.ndarray) -> np.ndarray:
+    """The bytes :func:`hash_array` hashes, as a C-contiguous array: ``array`` itself when it is
+    contiguous and not a record array; record arrays through a copy whose padding bytes are zero
+    (``np.empty`` leaves whatever was in memory there, and equal records must hash alike)."""
+    if array.dtype.fields is None:
+        return np.ascontiguousarray(array)
+    clean = np.zeros(array.shape, array.dtype)
+    clean[...] = array  # field by field: the padding stays zero
+    return clean
 
 
 def array_header(array: np.ndarray) -> bytes:
@@ -462,12 +473,13 @@ def _categorical_dtype(value: Any, h: Any) -> None:
 
 
 def _plain_name(name: Any) -> Any:
-    # Column and index names are mostly str or int; anything else is named by type and repr.
+    # Column and index names are mostly str, int, tuples or timestamps, hashed with their types. A
+    # name without a fingerprint is refused: two objects printing alike must not name one column.
     try:
         hash_value(name)
         return name
-    except FingerprintError:
-        return (type(name).__qualname__, repr(name))
+    except FingerprintError as exc:
+        raise FingerprintError(f"a column or index name: {exc}") from None
 
 
 def column_digest(values: Any) -> str:

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import StoreError
-from ..fingerprint import array_header
+from ..fingerprint import array_header, canonical_array
 from ..store import ArtifactRef, ArtifactStore, Store
 
 __all__ = ["store_object", "load_object", "decode_array", "array_resolver"]
@@ -41,8 +41,8 @@ def _serialize(obj: Any) -> tuple[bytes, str, dict[str, Any]]:
     if isinstance(obj, np.ndarray) and not obj.dtype.hasobject:
         # Header + buffer: the bytes whose hash is the array's lineage leaf hash, so recompute finds
         # stored arrays by the hash recorded in a lineage log (see fingerprint.array_header).
-        data = array_header(obj) + np.ascontiguousarray(obj).tobytes()
-        return data, "array", {"shape": list(obj.shape), "dtype": obj.dtype.str}
+        data = array_header(obj) + canonical_array(obj).tobytes()
+        return data, "array", {"shape": list(obj.shape), "dtype": _dtype_meta(obj.dtype)}
     try:
         data = pickle.dumps(obj, protocol=5)
     except Exception as exc:  # noqa: BLE001 - an object's own __reduce__/__getstate__ may raise anything
@@ -53,9 +53,27 @@ def _serialize(obj: Any) -> tuple[bytes, str, dict[str, Any]]:
 
 def decode_array(data: bytes, meta: Mapping[str, Any]) -> np.ndarray:
     """The array stored by :func:`store_object` (its header is skipped, dtype and shape come from meta)."""
-    dtype, shape = np.dtype(meta["dtype"]), tuple(meta["shape"])
+    dtype, shape = _dtype_of(meta["dtype"]), tuple(meta["shape"])
     skip = len(array_header(np.empty((0,) * len(shape), dtype=dtype)))
     return np.frombuffer(data, dtype=dtype, offset=skip).reshape(shape).copy()
+
+
+def _dtype_meta(dtype: np.dtype) -> Any:
+    # A record dtype's ``str`` is '|V16': its fields by the .npy format's description instead.
+    return dtype.str if dtype.fields is None else np.lib.format.dtype_to_descr(dtype)
+
+
+def _dtype_of(meta: Any) -> np.dtype:
+    if isinstance(meta, str):
+        return np.dtype(meta)
+    return np.lib.format.descr_to_dtype(_tuples(meta))
+
+
+def _tuples(x: Any) -> Any:
+    # JSON gave lists where the description had tuples (field, format[, shape]).
+    if isinstance(x, list) and x and all(isinstance(f, list | tuple) for f in x):
+        return [tuple(_tuples(v) if isinstance(v, list) else v for v in f) for f in x]
+    return x
 
 
 def load_object(artifacts: ArtifactStore, ref: ArtifactRef) -> Any:
