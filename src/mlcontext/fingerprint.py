@@ -45,8 +45,8 @@ import xxhash
 from .errors import FingerprintError, UnidentifiedWarning
 
 __all__ = ["hash_bytes", "hash_array", "array_header", "canonical_array", "hash_value", "register", "Hasher",
-           "DIGEST_HEX_LEN", "SCHEME_VERSION", "persistent_key", "hash_function", "dtype_descr", "set_strict", "strict",
-           "unidentified"]
+           "DIGEST_HEX_LEN", "SCHEME_VERSION", "persistent_key", "hash_function", "dtype_descr", "set_strict",
+           "strict", "unidentified"]
 
 DIGEST_HEX_LEN = 32
 
