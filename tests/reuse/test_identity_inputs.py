@@ -410,3 +410,27 @@ def test_function_identity_of_the_same_source_is_stable() -> None:
     a = _namespace("def f(x):\n    return x + 1\n")["f"]
     b = _namespace("def f(x):\n    return x + 1\n")["f"]
     assert hash_function(a) == hash_function(b)
+
+
+def test_insert_makes_a_new_version_in_place_as_in_pandas() -> None:
+    raw = pd.DataFrame({"x": [1.0, 2.0]})
+    t = mc.frame(raw)
+    before, item = t.fingerprint, t.lineage
+    plain = raw.copy()
+    assert t.insert(0, "z", [5, 6]) is None and plain.insert(0, "z", [5, 6]) is None
+    pd.testing.assert_frame_equal(t.to_pandas(), plain)
+    assert t.fingerprint != before and t.fingerprint == hash_frame(plain)
+    assert t.lineage is not item
+    assert list(raw.columns) == ["x"]  # the caller's frame is untouched
+
+
+@pytest.mark.parametrize("attr", ["index", "columns"])
+def test_metadata_objects_handed_out_cannot_change_a_version(attr) -> None:
+    t = mc.frame(pd.DataFrame({"x": [1.0, 2.0]}))
+    before, item = t.fingerprint, t.lineage.hash
+    getattr(t, attr).name = "renamed"  # a copy: pandas would rename in place, the version must not
+    assert getattr(t.to_pandas(), attr).name is None
+    assert t.fingerprint == before == hash_frame(t.to_pandas()) and t.lineage.hash == item
+    s = t["x"]
+    s.index.name = "renamed"
+    assert s.to_pandas().index.name is None

@@ -174,6 +174,8 @@ def _register() -> None:
         for name in names.split():
             if callable(getattr(cls, name, None)):
                 register_operation(prefix + name, _functional(name, cls))
+                if name in _MUTATORS:
+                    pf.MUTATORS.add(prefix + name)
         for dunder in [f"__{n}__" for n in pf._BINARY + pf._COMPARE + pf._UNARY]:
             dunder_r = dunder.replace("__", "__r", 1)
             register_operation(prefix + dunder, getattr(cls, dunder))

@@ -58,6 +58,11 @@ def ordered(fn: Callable[..., Any]) -> Callable[..., Any]:
     return run
 
 
+# Opcodes of methods that work in place in pandas (``df.insert``): the traced call rebinds the
+# wrapper to the new version and returns None, as pandas does. Filled by :mod:`.pandas_api`.
+MUTATORS: set[str] = set()
+
+
 class Leaves:
     """How arguments that are not traced become input items; filled by :mod:`.pandas_api`."""
 
@@ -249,7 +254,12 @@ class _Traced:
             return traced_property(self)
         if callable(attr) and not isinstance(attr, property):
             return self._method(name)
-        return getattr(value, name)  # metadata (shape, columns, dtypes, index ...): plain
+        plain = getattr(value, name)  # metadata (shape, columns, dtypes, index ...): plain
+        if isinstance(plain, pd.Index):
+            # A new Index object on the same data: ``t.index.name = 'x'`` must not rename this
+            # version's index in place (its lineage and fingerprint would not know).
+            return plain.copy()
+        return plain
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name in _Traced.__slots__:
@@ -355,7 +365,7 @@ def _covers(labels: list, column: Any) -> bool:
 
 
 def _method_call(self: _Traced, opcode: str, args: tuple, kwargs: dict) -> Any:
-    if kwargs.get("inplace"):
+    if kwargs.get("inplace") or opcode in MUTATORS:
         kwargs = {k: v for k, v in kwargs.items() if k != "inplace"}
         try:
             result, item = _execute(opcode, (self, *args), kwargs)

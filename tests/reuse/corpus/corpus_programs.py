@@ -442,3 +442,16 @@ def ratio(r):
     return r.x / r.y
 result = [t[t.x > 1].groupby("g").x.sum(), t.apply(ratio, axis=1), t.assign(z=t.x * 2).z.mean()]
 """)
+program("frame_insert_in_place", """
+t = mc.frame(pd.DataFrame({"x": [1.0, 2.0]}))
+first = t.sum()
+t.insert(0, "z", [5.0, 6.0])
+result = [first, t.sum(), t]
+""")
+program("index_renamed_through_metadata", """
+t = mc.frame(pd.DataFrame({"x": [1.0, 2.0]}))
+first = t.reset_index()
+t.index.name = "row"  # a copy of the index: the traced version keeps its own
+t2 = mc.frame(pd.DataFrame({"x": [1.0, 2.0]}).rename_axis("row"))
+result = [first, t.reset_index(), t2.reset_index()]
+""")
