@@ -403,7 +403,7 @@ def hash_frame(frame: Any, known: dict[Any, str] | None = None) -> str:
         for k, name in enumerate(names):
             digest = known.get(name) if known is not None and unique else None
             if digest is None:
-                digest = column_digest(frame.iloc[:, k].array)
+                digest = _named_column_digest(frame.iloc[:, k].array, name)
                 if known is not None and unique:
                     known[name] = digest
             h.update(digest.encode())
@@ -411,6 +411,13 @@ def hash_frame(frame: Any, known: dict[Any, str] | None = None) -> str:
         raise FingerprintError(f"hash_frame takes a DataFrame or Series, not {type(frame).__name__}")
     h.update(hash_index(frame.index).encode())
     return h.hexdigest()
+
+
+def _named_column_digest(values: Any, name: Any) -> str:
+    try:
+        return column_digest(values)
+    except FingerprintError as exc:
+        raise FingerprintError(f"column {name!r}: {exc}") from None
 
 
 def hash_index(index: Any) -> str:

@@ -388,6 +388,9 @@ def test_object_array_of_arbitrary_objects_raises_a_clear_error() -> None:
     (lambda: mc.step(len), TypeError),
     (lambda: mc.step(np.add), TypeError),
     (lambda: mc.step(print), TypeError),
+    (lambda: mc.step(1), TypeError),
+    (lambda: mc.step("f"), TypeError),
+    (lambda: mc.step(__import__("functools").partial(len)), TypeError),
 ])
 def test_misuse_raises_an_mlcontext_error(call, builtin) -> None:
     with pytest.raises(MLContextError) as info:
@@ -397,8 +400,18 @@ def test_misuse_raises_an_mlcontext_error(call, builtin) -> None:
 
 
 def test_step_of_a_builtin_says_what_to_do() -> None:
-    with pytest.raises(FingerprintError, match="wrap the call in a def"):
+    with pytest.raises(UsageError, match="wrap the call in a def"):
         mc.step(len)
+
+
+def test_reuse_strict_takes_a_bool() -> None:
+    with pytest.raises(mc.ConfigError, match="strict"):
+        mc.reuse(strict="yes")
+
+
+def test_an_object_column_without_fingerprint_is_named() -> None:
+    with pytest.raises(FingerprintError, match="column 'a'"):
+        assert mc.frame(pd.DataFrame({"a": [object()]})).fingerprint
 
 
 def test_traced_of_a_non_estimator_is_a_usage_error() -> None:

@@ -18,7 +18,7 @@ from typing import Any, TypeVar, overload
 
 import xxhash
 
-from ..errors import FingerprintError
+from ..errors import UsageError
 from . import dedup
 
 __all__ = ["step", "StepInfo", "code_hash", "set_call_hook"]
@@ -46,7 +46,7 @@ def code_hash(fn: Callable[..., Any]) -> str:
     h = xxhash.xxh3_128()
     stack = [getattr(fn, "__code__", None)]
     if not isinstance(stack[0], types.CodeType):
-        raise FingerprintError(
+        raise UsageError(
             f"mc.step takes a Python function (a def or a lambda), not {_describe(fn)}, which has no "
             "Python code; wrap the call in a def: @mc.step\ndef f(x): return len(x)")
     while stack:
@@ -106,7 +106,8 @@ def step(fn: Any = None, *, name: str | None = None, reuse: bool = True) -> Any:
     """
     if fn is None:
         return functools.partial(step, name=name, reuse=reuse)
-    info = StepInfo(name or f"{fn.__module__}.{fn.__qualname__}", code_hash(fn), reuse, fn)
+    code = code_hash(fn)  # first: it says what is wrong with something that is not a function
+    info = StepInfo(name or f"{fn.__module__}.{fn.__qualname__}", code, reuse, fn)
 
     def run(*args: Any, **kwargs: Any) -> Any:
         if not dedup.dedup_enabled():

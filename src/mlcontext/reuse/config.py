@@ -92,6 +92,8 @@ class ReuseConfig:
             raise ConfigError(f"eager_s_per_byte must be >= 0, not {self.eager_s_per_byte}")
         if self.budget < 0:
             raise ConfigError(f"reuse budget must be >= 0 bytes, not {self.budget}")
+        if not isinstance(self.strict, bool):
+            raise ConfigError(f"strict must be True or False, not {self.strict!r}")
 
     @property
     def full(self) -> bool:
