@@ -98,11 +98,18 @@ def hash_array(array: np.ndarray) -> str:
     >>> hash_array(a) == hash_array(a.view([("b", "<i8"), ("a", "<f8")]))
     False
     """
-    if array.dtype.hasobject:
+    dtype = array.dtype
+    if dtype.kind == "O":
         return _hash_object_array(array)
-    h = xxhash.xxh3_128(array_header(array))
-    if array.size and array.dtype.itemsize:
-        # As bytes: datetime and record dtypes have no buffer format that memoryview could cast.
+    if dtype.fields is None and dtype.subdtype is None:  # the common case, inlined (tiny arrays)
+        h = xxhash.xxh3_128(dtype.str.encode() + struct.pack(f"<{array.ndim + 1}q", array.ndim, *array.shape))
+        if array.size and dtype.itemsize:
+            data = np.ascontiguousarray(array)
+            # Datetimes have no buffer format that memoryview could cast: as bytes.
+            h.update(memoryview(data).cast("B") if dtype.kind not in "mM" else data.reshape(-1).view(np.uint8))
+        return h.hexdigest()
+    h = xxhash.xxh3_128(array_header(array))  # records: their full description, padding zeroed
+    if array.size:
         h.update(canonical_array(array).reshape(-1).view(np.uint8))
     return h.hexdigest()
 
