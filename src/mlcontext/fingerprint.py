@@ -106,7 +106,7 @@ def hash_array(array: np.ndarray) -> str:
         if array.size and dtype.itemsize:
             data = np.ascontiguousarray(array)
             # Datetimes have no buffer format that memoryview could cast: as bytes.
-            h.update(memoryview(data).cast("B") if dtype.kind not in "mM" else data.reshape(-1).view(np.uint8))
+            h.update(data.reshape(-1).view(np.uint8) if dtype.kind in "mM" else memoryview(data).cast("B"))
         return h.hexdigest()
     h = xxhash.xxh3_128(array_header(array))  # records: their full description, padding zeroed
     if array.size:
