@@ -447,3 +447,22 @@ def test_metadata_objects_handed_out_cannot_change_a_version(attr) -> None:
     s = t["x"]
     s.index.name = "renamed"
     assert s.to_pandas().index.name is None
+
+
+def test_an_unidentifiable_callable_object_is_computed_and_never_reused() -> None:
+    class Scale:
+        __slots__ = ("k",)  # no __weakref__, and unhashable: the nonce cannot be remembered
+        __hash__ = None
+
+        def __init__(self, k):
+            self.k = k
+
+        def __call__(self, x):
+            return x * self.k
+
+    raw = pd.DataFrame({"v": [1.0, 2.0]})
+    with pytest.warns(UnidentifiedWarning, match="Scale"):
+        first = mc.frame(raw).v.apply(Scale(2)).to_pandas()
+    second = mc.frame(raw).v.apply(Scale(3)).to_pandas()
+    pd.testing.assert_series_equal(first, raw.v * 2)
+    pd.testing.assert_series_equal(second, raw.v * 3)

@@ -482,9 +482,12 @@ def _identity(fn: Any, name: str) -> str:
         return hash_function(fn)
     except FingerprintError as exc:
         unidentified(f"function {name}", exc)
-        nonce = _NONCES.get(fn)
-        if nonce is None:
-            nonce = _NONCES[fn] = "unique:" + uuid.uuid4().hex
+        try:
+            nonce = _NONCES.get(fn)
+            if nonce is None:
+                nonce = _NONCES[fn] = "unique:" + uuid.uuid4().hex
+        except TypeError:  # neither weakly referable nor hashable: unique to this very call
+            nonce = "unique:" + uuid.uuid4().hex
         return nonce
 
 
