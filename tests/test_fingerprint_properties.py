@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 from mlcontext.fingerprint import hash_array, hash_value
 
 SCALARS = st.one_of(
-    st.none(), st.booleans(), st.integers(-3, 3), st.floats(-2, 2, width=32), st.just(math.nan), st.just(-0.0),
+    st.none(), st.booleans(), st.integers(-3, 3), st.floats(-2, 2, width=32),
+    st.just(math.nan), st.just(-0.0),
     st.sampled_from(["", "1", "a", "1.0", "None", "True"]), st.binary(max_size=2),
     st.dates(datetime.date(2024, 1, 1), datetime.date(2024, 1, 3)),
     st.datetimes(datetime.datetime(2024, 1, 1), datetime.datetime(2024, 1, 1, 0, 0, 2)),
