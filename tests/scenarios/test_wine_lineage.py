@@ -142,3 +142,13 @@ def test_tried_on_the_train_set(wine):
     assert by_run[ids["other"]]["version"] == "wine-train@2"
     assert by_run[ids["crashed"]]["accuracy"] is None
     assert rows[-1]["run_id"] == ids["crashed"]  # no score: last
+
+
+def test_history_names_what_was_done_to_each_dataset(wine):
+    """Each dataset's history is what was applied to it, not the operations before it."""
+    project, _, _ = wine
+    clean = {r["transformation"]: r for r in project.cli_json("history", "wine-clean")}
+    assert set(clean) == {"take data axis=0"}
+    assert clean["take data axis=0"]["runs"] == 4  # the crashed run split it too
+    raw = [r["transformation"] for r in project.cli_json("history", "wine-raw")]
+    assert raw == ["filter alcohol > 0", "dropna", "set 'phenol_ratio' = flavanoids / total_phenols"]

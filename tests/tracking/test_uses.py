@@ -116,3 +116,15 @@ def test_an_untraced_fit_keeps_the_coarse_run_edges(store):
         mc.artifact("model", RidgeClassifier().fit(data[["a", "b"]], data.y))
     graph = mc.derivation(f"{run.id}:model")
     assert labelled(graph) == {("raw@1", f"model (run {run.id[:8]})", "run")}
+
+
+def test_predictions_come_from_the_saved_model_and_the_test_set(store):
+    with mc.run("predict", project="uses") as run:
+        _, _, train, test = split(mc.dataset(frame(), "raw"))
+        model = mc.traced(RidgeClassifier(random_state=0)).fit(train[["a", "b"]], train.y)
+        mc.artifact("model", model)
+        mc.artifact("predictions", model.predict(test[["a", "b"]]))
+    model, predictions = (f"{name} (run {run.id[:8]})" for name in ("model", "predictions"))
+    assert {e for e in labelled(mc.derivation(f"{run.id}:predictions")) if e[1] == predictions} == {
+        (model, predictions, "lineage"), ("test@1", predictions, "lineage")}
+    assert predictions in set(mc.consumers(f"{run.id}:model").nodes["label"])

@@ -45,7 +45,7 @@ def history(name: Any, *, project: str | None = None, store: Store | None = None
             .order_by(t.Edge.time.desc(), t.Edge.id.desc()).limit(MAX_EDGES)).all()
     rows = [(step, run_id, user, by_hash[src], started)
             for src, run_id, log_hash, user, started in edges
-            for step in dict.fromkeys(operations_of(store, log_hash))]
+            for step in dict.fromkeys(operations_of(store, log_hash, src))]
     if not rows:
         return typed_empty(HISTORY)
     frame = pd.DataFrame(rows, columns=["transformation", "run_id", "user", "version", "time"])

@@ -85,6 +85,8 @@ def record_output(run: Any, digest: str, obj: Any, name: str, *,
         precise += _add_edges(context, run, fitted_on, digest, "fit", log_hash)
         precise += _add_edges(context, run, evaluated_on, digest, "evaluate", None)
         meta = {"lineage_hash": fits[-1].hash, "lineage_log": log_hash}
+        for fit in fits:  # its predictions, recorded later in the run, come from this model
+            register(run.id, fit, source or Source(digest, fit.hash))
     for root in roots:  # outputs derived from this value later come from it, not from its sources
         register(run.id, root, source or Source(digest, root.hash))
     _add_run_edges(context, run, digest, precise)

@@ -81,7 +81,8 @@ def data_sources(store: Store, run_id: str, roots: Iterable[Item], *,
 
     The walk stops at data the run ``run_id`` registered (a dataset or an artifact recorded from a
     traced value) and at leaves, which map to their dataset version by content hash; it never
-    enters a fit (what a model was trained on is not the data it is applied to). Leaves that are not
+    enters a fit (what a model was trained on is not the data it is applied to), but a model the run
+    saved is the source of its predictions. Leaves that are not
     stored (a constant, an array never saved) are no sources. ``roots`` themselves are not looked up:
     they are the value whose sources are asked for; nor is registered data with the same bytes as
     ``output`` (a no-op such as ``dropna`` on data without nulls): the walk goes on below it.
@@ -96,8 +97,8 @@ def data_sources(store: Store, run_id: str, roots: Iterable[Item], *,
             return ()
         if item.opcode == FIT:
             return ()
-        if item.opcode in _METHOD_OPCODES:
-            return item.inputs[1:]
+        if item.opcode in _METHOD_OPCODES:  # input 0 is the fit: a source only as a saved model
+            return item.inputs if item.inputs[0].hash in registered else item.inputs[1:]
         return item.inputs
 
     found: list[Source] = []
