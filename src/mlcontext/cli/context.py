@@ -12,7 +12,7 @@ from ..insight.diff import drift_of
 from ..insight.find import find
 from ..insight.graph import Graph, consumers, derivation
 from ..insight.history import history
-from ..insight.usage import testuse, tried
+from ..insight.usage import testuse, tried, varied_only
 from ..store.metadata import MAX_LIMIT
 from ..tracking.datasets import versions
 from .options import drift_rule_options, json_option, print_drift, project_option, rule_from
@@ -147,7 +147,8 @@ def tried_command(dataset_name: str, metric: str, mode: str | None, project: str
                    as_json: bool) -> None:
     """Past designs on a dataset (model, params) with their score, best first, across people."""
     frame = tried(dataset_name, metric, mode=mode, project=project)
-    shown = frame if frame.empty or as_json else frame.assign(run_id=frame["run_id"].str[:8])
+    # The table shows what varied between designs; --json keeps every hyper-parameter.
+    shown = frame if frame.empty or as_json else varied_only(frame.assign(run_id=frame["run_id"].str[:8]))
     _frame_out(shown, as_json, f"tried on {dataset_name}", f"no run read {dataset_name!r}")
 
 

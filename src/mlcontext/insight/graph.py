@@ -47,17 +47,23 @@ class Graph:
         return tree
 
     def _grow(self, branch: Tree, node: str, labels: dict[str, str], seen: set[str]) -> None:
+        """One child per neighbour, however many runs made the edge; a subtree already printed is
+        referred to, not printed again (shared inputs, diamonds, the same step run many times)."""
         key, other = ("dst", "src") if self.direction == "upstream" else ("src", "dst")
-        for _, edge in self.edges[self.edges[key] == node].iterrows():
-            via = f"run {edge['run_name']} {edge['run_id'][:8]} by {edge['user']}" if edge["run_id"] else ""
-            code = f" @ {edge['git_commit'][:8]}" if isinstance(edge["git_commit"], str) else ""
-            label = labels.get(edge[other], edge[other][:12])
-            child = branch.add(f"{label}  [dim]{edge['kind']} · {via}{code}[/]")
-            for op in edge["operations"] or []:
+        edges = self.edges[self.edges[key] == node]
+        for target, group in edges.groupby(other, sort=False):
+            label = labels.get(target, target[:12])
+            child = branch.add(f"{label}  [dim]{' / '.join(dict.fromkeys(group['kind']))} · "
+                               f"{_made_by(group)}[/]")
+            operations = [op for ops in group["operations"] if ops for op in ops]
+            for op in dict.fromkeys(operations):
                 child.add(f"[cyan]{op}[/]")
-            if edge[other] not in seen:
-                seen.add(edge[other])
-                self._grow(child, edge[other], labels, seen)
+            if target in seen:
+                if (self.edges[key] == target).any():
+                    child.add("[dim]… shown above[/]")
+                continue
+            seen.add(target)
+            self._grow(child, target, labels, seen)
 
     def to_dot(self) -> str:
         """Graphviz DOT text (render with ``dot -Tsvg``)."""
@@ -76,6 +82,20 @@ class Graph:
                 "nodes": self.nodes.to_dict(orient="records"),
                 "edges": self.edges.to_dict(orient="records"),
                 "readers": self.readers.to_dict(orient="records")}
+
+
+def _made_by(edges: pd.DataFrame, shown: int = 3) -> str:
+    """The runs behind edges between two nodes: one as before, several counted and the first named."""
+    runs = edges.drop_duplicates("run_id")
+    parts = []
+    for _, edge in runs.head(shown).iterrows():
+        if not isinstance(edge["run_id"], str):
+            continue
+        code = f" @ {edge['git_commit'][:8]}" if isinstance(edge["git_commit"], str) else ""
+        parts.append(f"run {edge['run_name']} {edge['run_id'][:8]} by {edge['user']}{code}")
+    more = f" and {len(runs) - shown} more" if len(runs) > shown else ""
+    prefix = f"{len(runs)} runs: " if len(runs) > 1 else ""
+    return prefix + ", ".join(parts) + more
 
 
 def _quote(text: str) -> str:

@@ -17,7 +17,7 @@ from ..tracking.datasets import TEST_BUDGET
 from ..tracking.refs import dataset_name
 from ..tracking.stores import get_store
 
-__all__ = ["tried", "testuse"]
+__all__ = ["tried", "testuse", "varied_only"]
 
 _LOWER_IS_BETTER = ("loss", "error", "mse", "mae", "rmse", "perplexity")
 
@@ -75,6 +75,32 @@ def tried(dataset: Any, metric: str, *, mode: str | None = None, project: str | 
     lower = (mode == "min") if mode else any(w in metric.lower() for w in _LOWER_IS_BETTER)
     ranked = frame.sort_values(metric, ascending=lower, na_position="last", kind="stable")
     return ranked.reset_index(drop=True)
+
+
+def varied_only(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` (from :func:`tried`) with only what varied between its designs.
+
+    ``model_params`` keeps the hyper-parameters whose values differ between rows (a pipeline's whole
+    ``get_params()`` repeats dozens of defaults), and ``param.*`` columns with one value are dropped.
+    """
+    shown = frame.copy()
+    if "model_params" in shown.columns:
+        params = [p if isinstance(p, dict) else {} for p in shown["model_params"]]
+        keys = dict.fromkeys(k for p in params for k in p)
+        varying = [k for k in keys if len({_text(p.get(k, _ABSENT)) for p in params}) > 1]
+        shown["model_params"] = [{k: p[k] for k in varying if k in p} for p in params]
+    constant = [c for c in shown.columns if str(c).startswith("param.")
+                and len({_text(v) for v in shown[c]}) <= 1]
+    return shown.drop(columns=constant)
+
+
+_ABSENT = object()
+
+
+def _text(value: object) -> str:
+    if value is _ABSENT:
+        return "<absent>"
+    return json.dumps(value, sort_keys=True, default=repr)
 
 
 def testuse(dataset: Any = None, *, budget: int | None = None, project: str | None = None,
