@@ -167,3 +167,17 @@ def test_json_text_is_strict():
 ])
 def test_durations_have_units(seconds, text):
     assert fmt_duration(seconds) == text
+
+
+def test_tried_table_keeps_only_what_varied():
+    from mlcontext.insight.usage import varied_only
+
+    frame = pd.DataFrame({
+        "run_id": ["a", "b", "c"],
+        "model_params": [{"C": 1.0, "max_iter": 2000, "tol": 1e-4}, {"C": 10.0, "max_iter": 2000,
+                                                                       "tol": 1e-4}, None],
+        "param.seed": [1, 1, 1], "param.C": [1.0, 10.0, None]})
+    shown = varied_only(frame)
+    assert shown["model_params"].tolist() == [{"C": 1.0}, {"C": 10.0}, None]
+    assert "param.seed" not in shown and "param.C" in shown
+    assert frame["model_params"][0]["tol"] == 1e-4  # the frame given is left alone

@@ -23,9 +23,9 @@ __all__ = ["console", "frame_table", "fmt", "fmt_duration", "json_safe", "json_t
 
 console = Console()
 
-#: Columns whose cells are identifiers or states: never wrapped (a wrapped id cannot be copied).
-KEY_COLUMNS = {"id", "run_id", "status", "version", "role", "content_hash", "git_commit", "project",
-               "name", "run_name", "start", "created", "first", "last", "dataset", "user"}
+#: Columns whose cells are identifiers or states: never wrapped (a wrapped id cannot be copied, a
+#: wrapped status cannot be grepped). Other columns fold when the terminal is narrow.
+KEY_COLUMNS = {"id", "run_id", "status", "content_hash", "git_commit", "hash"}
 #: Columns holding durations in seconds.
 DURATION_COLUMNS = {"duration", "duration_s"}
 
@@ -70,14 +70,25 @@ def frame_table(frame: pd.DataFrame, title: str | None = None,
     cells = [[formats.get(str(c), fmt)(v) for v in frame[c].tolist()] for c in frame.columns]
     table = Table(title=title, header_style="bold")
     for column, rendered in zip(frame.columns, cells, strict=True):
-        if str(column) in KEY_COLUMNS:
-            width = max([len(str(column)), *(len(text) for text in rendered)])
-            table.add_column(str(column), no_wrap=True, min_width=width)
+        header = _header(str(column))
+        longest_line = max(len(line) for line in header.split("\n"))
+        if str(column) in KEY_COLUMNS or str(column) in DURATION_COLUMNS:
+            width = max([longest_line, *(len(text) for text in rendered)])
+            table.add_column(header, no_wrap=True, min_width=width)
         else:
-            table.add_column(str(column), overflow="fold")
+            table.add_column(header, overflow="fold")
     for row in zip(*cells, strict=True):
         table.add_row(*row)
     return table
+
+
+def _header(name: str) -> str:
+    """``param.learning_rate`` as two lines, ``param.`` over ``learning_rate``: the prefix tells a
+    param from a metric of the same name, and a narrow column folds between the two, not inside."""
+    for prefix in ("param.", "metric."):
+        if name.startswith(prefix) and len(name) > len(prefix):
+            return f"{prefix}\n{name[len(prefix):]}"
+    return name
 
 
 def json_safe(value: Any) -> Any:

@@ -39,7 +39,7 @@ def runs_command(project: str | None, name: str | None, status: str | None, user
         return
     shown = frame.assign(id=frame["id"].str[:8], git_commit=frame["git_commit"].str[:8])
     # The param./metric. prefixes stay: a param and a metric may share a name (issue 11, 21).
-    shown = shown.drop(columns=["host", "git_dirty"])
+    shown = shown.drop(columns=["host", "git_dirty"] + (["project"] if project else []))
     console.print(frame_table(shown, title=f"{len(frame)} run(s)"))
 
 

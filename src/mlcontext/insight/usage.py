@@ -85,10 +85,12 @@ def varied_only(frame: pd.DataFrame) -> pd.DataFrame:
     """
     shown = frame.copy()
     if "model_params" in shown.columns:
-        params = [p if isinstance(p, dict) else {} for p in shown["model_params"]]
-        keys = dict.fromkeys(k for p in params for k in p)
-        varying = [k for k in keys if len({_text(p.get(k, _ABSENT)) for p in params}) > 1]
-        shown["model_params"] = [{k: p[k] for k in varying if k in p} for p in params]
+        params = [p if isinstance(p, dict) else None for p in shown["model_params"]]
+        models = [p for p in params if p is not None]  # runs that saved no model compare nothing
+        keys = dict.fromkeys(k for p in models for k in p)
+        varying = [k for k in keys if len({_text(p.get(k, _ABSENT)) for p in models}) > 1]
+        shown["model_params"] = [None if p is None else {k: p[k] for k in varying if k in p}
+                                 for p in params]
     constant = [c for c in shown.columns if str(c).startswith("param.")
                 and len({_text(v) for v in shown[c]}) <= 1]
     return shown.drop(columns=constant)
