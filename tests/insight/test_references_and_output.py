@@ -181,3 +181,14 @@ def test_tried_table_keeps_only_what_varied():
     assert shown["model_params"].tolist() == [{"C": 1.0}, {"C": 10.0}, None]
     assert "param.seed" not in shown and "param.C" in shown
     assert frame["model_params"][0]["tol"] == 1e-4  # the frame given is left alone
+
+
+def test_a_run_name_that_is_also_an_id_prefix_is_ambiguous(store):
+    with mc.run("first", project="p") as first:
+        pass
+    prefix = first.id[:4]
+    with mc.run(prefix, project="p") as named:
+        pass
+    with pytest.raises(AmbiguousReferenceError, match="both the start of run id"):
+        mc.get_run(prefix)
+    assert mc.get_run(named.id).name == prefix and mc.get_run(first.id[:12]).id == first.id

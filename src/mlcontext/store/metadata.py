@@ -23,7 +23,14 @@ from sqlalchemy import Connection, Engine, delete, func, insert, or_, select, up
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
-from ..errors import NotFoundError, QueryError, ReadOnlyStoreError, RunError, StoreError
+from ..errors import (
+    AmbiguousReferenceError,
+    NotFoundError,
+    QueryError,
+    ReadOnlyStoreError,
+    RunError,
+    StoreError,
+)
 from . import schema as t
 from .engine import WRITE, make_engine
 from .frames import METRICS, RUNS, typed_empty
@@ -226,12 +233,20 @@ class MetadataStore:
     # -- queries ----------------------------------------------------------------------------------
 
     def resolve_run_id(self, conn: Connection, ref: str) -> str:
-        """The full id of the run whose id starts with ``ref`` (or whose name is ``ref``)."""
+        """The full id of the run whose id starts with ``ref``, or of the newest run named ``ref``.
+
+        A ``ref`` that is both an id prefix of one run and the name of another (``cafe``, ``add``) is
+        ambiguous: it raises rather than silently taking the id reading.
+        """
         by_prefix = select(t.Run.id).where(t.Run.id.startswith(ref, autoescape=True)).limit(2)
         ids = conn.execute(by_prefix).scalars().all()
-        if not ids:
-            ids = conn.execute(select(t.Run.id).where(t.Run.name == ref)
-                               .order_by(t.Run.started_at.desc()).limit(1)).scalars().all()
+        named = conn.execute(select(t.Run.id).where(t.Run.name == ref)
+                             .order_by(t.Run.started_at.desc()).limit(1)).scalars().all()
+        if ids and named and ids != named:
+            raise AmbiguousReferenceError(
+                f"{ref!r} is both the start of run id {ids[0][:12]}... and the name of run "
+                f"{named[0][:8]}: give more characters of the id, or the full id of the named run")
+        ids = ids or named
         if not ids:
             raise NotFoundError(f"no run with an id starting with {ref!r} or named {ref!r}")
         if len(ids) > 1:
