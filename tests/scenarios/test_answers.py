@@ -36,6 +36,7 @@ PREPARE = """
         frame["harvest"] = (pd.Timestamp("2020-09-01") + hours).astype(f"datetime64[{unit}]")
         mc.dataset(frame, name="wine")
         mc.dataset(pd.DataFrame(frame[["alcohol", "hue"]].to_numpy()), name="grid")  # labels 0, 1
+        mc.dataset(pd.DataFrame({1: frame["hue"], "1": frame["target"].astype(str)}), name="labels")
         print(run.id)
 """
 
@@ -137,6 +138,15 @@ def test_integer_column_labels_drift_without_keyerror(wine):
     assert [c["drifted"] for c in out["columns"]] == [True, False]
     with wine.store():
         assert mc.drift("grid@1", "grid@2").drifted == [0]
+
+
+def test_columns_1_and_str_1_stay_apart(wine):
+    with wine.store():
+        profile = mc.dataset_version("labels@1").profile
+        assert list(profile.columns) == [1, "1"]
+        assert (profile.columns[1].kind, profile.columns["1"].kind) == ("numeric", "categorical")
+    rows = wine.cli_json("versions", "labels")
+    assert rows[0]["columns"] == 2
 
 
 def test_the_rule_is_an_option_of_the_cli(wine):
