@@ -18,14 +18,17 @@ call into. :data:`SCHEME_VERSION` names this whole scheme; it is part of every p
 from __future__ import annotations
 
 import builtins
+import dataclasses
 import datetime
 import decimal
 import dis
+import enum
 import fractions
 import functools
 import importlib.metadata
 import inspect
 import math
+import operator
 import os
 import site
 import struct
@@ -190,6 +193,10 @@ def _lookup(cls: type) -> Callable[[Any, Any], None]:
         return _lookup(cls) if cls not in _dispatch else _dispatch[cls]
     if hasattr(cls, "__mlcontext_fingerprint__"):  # before the bases: a subclass says what it is
         return _feed_custom
+    if dataclasses.is_dataclass(cls):
+        return _dataclass_instance
+    if issubclass(cls, tuple) and hasattr(cls, "_fields"):
+        return _namedtuple
     for base in cls.__mro__[1:]:
         if base in _dispatch:
             return _dispatch[base]
@@ -1031,8 +1038,64 @@ def _property(value: property, h: Any) -> None:
         _feed(part, h)
 
 
+# Not part of what a class computes: documentation, bookkeeping, and abc's cache of subclass checks.
 _CLASS_SKIP = frozenset({"__dict__", "__weakref__", "__module__", "__doc__", "__qualname__",
-                         "__annotations__", "__slots__", "__firstlineno__", "__static_attributes__"})
+                         "__annotations__", "__slots__", "__firstlineno__", "__static_attributes__",
+                         "_abc_impl"})
+
+
+@register(enum.Enum)
+def _enum(value: enum.Enum, h: Any) -> None:
+    cls = type(value)
+    _tag(h, b"enum", f"{cls.__module__}.{cls.__qualname__}.{value.name}".encode())
+    _feed(value.value, h)
+
+
+def _dataclass_instance(value: Any, h: Any) -> None:
+    # The class (by its identity: a user's class by its code) and every field's value.
+    _feed(type(value), h)
+    for f in dataclasses.fields(value):
+        _tag(h, b"f", f.name.encode())
+        _feed(getattr(value, f.name), h)
+
+
+def _namedtuple(value: tuple, h: Any) -> None:
+    _feed(type(value), h)
+    _sequence(value, h)
+
+
+@register(dataclasses.Field)
+def _dataclass_field(value: Any, h: Any) -> None:
+    # A dataclass's field: its name and default (or default factory) decide what instances hold.
+    _tag(h, b"dcf", str(value.name).encode())
+    for part in (value.default, value.default_factory):
+        if part is dataclasses.MISSING:
+            _tag(h, b"-")
+        else:
+            _feed(part, h)
+
+
+@register(type(operator.itemgetter(0)), type(operator.attrgetter("a")))
+def _getter(value: Any, h: Any) -> None:
+    _tag(h, b"getter", repr(value).encode())  # itemgetter(0), attrgetter('a'): exact reprs
+
+
+def _register_class_machinery() -> None:
+    # Objects the class statement's machinery puts in a class body: identified by their exact reprs.
+    from collections import namedtuple
+
+    params = getattr(dataclasses.dataclass(type("_D", (), {})), "__dataclass_params__", None)
+    kinds = [type(namedtuple("_T", "a").a),  # collections._tuplegetter (a NamedTuple field)
+             type(dataclasses.MISSING)]  # the sentinel in generated __init__ defaults
+    factory = getattr(dataclasses, "_HAS_DEFAULT_FACTORY", None)
+    if factory is not None:
+        kinds.append(type(factory))
+    if params is not None:
+        kinds.append(type(params))
+    register(*kinds)(lambda v, h: _tag(h, b"cm", f"{type(v).__qualname__}:{v!r}:{v.__doc__}".encode()))
+
+
+_register_class_machinery()
 
 
 def _feed_user_class(cls: type, h: Any) -> None:

@@ -466,3 +466,58 @@ def test_an_unidentifiable_callable_object_is_computed_and_never_reused() -> Non
     second = mc.frame(raw).v.apply(Scale(3)).to_pandas()
     pd.testing.assert_series_equal(first, raw.v * 2)
     pd.testing.assert_series_equal(second, raw.v * 3)
+
+
+def test_user_classes_of_every_common_kind_have_an_identity() -> None:
+    # Functions reading a dataclass, an ABC, an Enum or a NamedTuple are identified (not refused for
+    # the class machinery's internals), and a changed default or member gives another identity.
+    def make(default, member, field_default):
+        scope = _namespace(f"""
+            import abc, dataclasses, enum
+            from typing import NamedTuple
+            @dataclasses.dataclass
+            class Cfg:
+                k: float = {default}
+                xs: list = dataclasses.field(default_factory=list)
+            class Base(abc.ABC):
+                @abc.abstractmethod
+                def f(self): ...
+            class Mode(enum.Enum):
+                FAST = {member}
+            class Point(NamedTuple):
+                x: int = {field_default}
+            def run(a):
+                return a * Cfg().k + Mode.FAST.value + Point().x + len(Base.__abstractmethods__)
+        """)
+        return hash_function(scope["run"])
+
+    base = make(2.0, 1, 0)
+    assert base == make(2.0, 1, 0)
+    assert len({base, make(3.0, 1, 0), make(2.0, 2, 0), make(2.0, 1, 5)}) == 4
+
+
+def test_dataclass_and_namedtuple_values_are_identified_by_class_and_fields() -> None:
+    import dataclasses
+    from typing import NamedTuple
+
+    @dataclasses.dataclass
+    class Cfg:
+        k: float = 2.0
+
+    class P(NamedTuple):
+        x: int
+
+    class Q(NamedTuple):
+        x: int
+
+    assert hash_value(Cfg()) == hash_value(Cfg(2.0)) != hash_value(Cfg(3.0))
+    assert hash_value(P(1)) != hash_value(Q(1)) and hash_value(P(1)) != hash_value((1,))
+    cfg = Cfg()
+
+    @mc.step
+    def scale(a):
+        return a * cfg.k
+
+    scale(mc.array(X))
+    cfg.k = 4.0  # the instance is mutated in place: read again at the next call
+    np.testing.assert_array_equal(np.asarray(scale(mc.array(X))), X * 4.0)

@@ -455,3 +455,21 @@ t.index.name = "row"  # a copy of the index: the traced version keeps its own
 t2 = mc.frame(pd.DataFrame({"x": [1.0, 2.0]}).rename_axis("row"))
 result = [first, t.reset_index(), t2.reset_index()]
 """)
+program("dataclass_config_edited", """
+import dataclasses
+@dataclasses.dataclass
+class Config:
+    scale: float = 2.0
+    shift: float = 0.0
+@mc.step
+def prep(a):
+    c = Config()
+    return a * c.scale + c.shift
+X = mc.array(np.arange(4.0))
+first = prep(X)
+@dataclasses.dataclass
+class Config:
+    scale: float = 2.0
+    shift: float = 1.0
+result = [first, prep(X)]
+""")

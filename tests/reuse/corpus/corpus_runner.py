@@ -59,7 +59,7 @@ def run(name: str, source: str) -> Any:
     scope: dict[str, Any] = {"__name__": f"corpus_{name}", "np": np, "pd": pd, "mc": mc}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", mc.UnhandledOperationWarning)  # opaque but exact fallbacks
-        exec(compile(source, f"<corpus {name}>", "exec"), scope)  # noqa: S102 - the corpus
+        exec(compile(source, f"<corpus {name}>", "exec", dont_inherit=True), scope)  # noqa: S102 - the corpus
     return json.loads(json.dumps(canon(scope["result"])))
 
 
