@@ -1,5 +1,6 @@
 # make demo   create .venv, install, run the main example on the embedded default store
-# make test   create .venv, install, lint (ruff), run the whole suite (SQLite and a real PostgreSQL)
+# make test   create .venv, install, lint (ruff), run the whole suite (SQLite and a real PostgreSQL); then
+#             again in .venv-oldest on the oldest NumPy/pandas/scikit-learn/pyarrow pyproject.toml allows
 # make bench  run the benchmarks in bench/ (ratios against baselines measured in the same run)
 # make bench-reuse  the reuse table (all pipelines vs their ideal, SystemDS on the LIMA five) appended to bench/RESULTS.md
 
@@ -8,7 +9,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench bench-reuse lint clean postgres
+# The floors of pyproject.toml, pinned: the suite also runs on them (issue 10). Keep the two in step.
+OLDEST := numpy==2.0.0 pandas==3.0.0 scikit-learn==1.4.2 pyarrow==16.1.0
+VENV_OLDEST := .venv-oldest
+STAMP_OLDEST := $(VENV_OLDEST)/.installed
+
+.PHONY: demo test test-newest test-oldest bench bench-reuse lint clean postgres
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,17 +22,33 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
+$(STAMP_OLDEST): pyproject.toml Makefile
+	@test -x $(VENV_OLDEST)/bin/python || $(PYTHON) -m venv $(VENV_OLDEST)
+	$(VENV_OLDEST)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV_OLDEST)/bin/python -m pip install --quiet -e '.[dev]' $(OLDEST)
+	@touch $(STAMP_OLDEST)
+
 demo: $(STAMP)
 	$(BIN)/python examples/demo.py
 
 # PostgreSQL: scripts/postgres.sh reuses MLCONTEXT_TEST_POSTGRES or installs and starts a local server.
 # Under CI a missing PostgreSQL fails the run; elsewhere its tests are skipped with a reason.
-test: $(STAMP)
+test: test-newest test-oldest
+
+test-newest: $(STAMP)
 	$(BIN)/python -m ruff check src tests bench
 	@url=$$(scripts/postgres.sh) || { \
 	  if [ -n "$$CI" ]; then echo "make test: PostgreSQL is required under CI and could not be started" >&2; exit 1; fi; \
 	  echo "make test: no PostgreSQL; its tests will be skipped" >&2; url=""; }; \
 	MLCONTEXT_TEST_POSTGRES="$$url" MLCONTEXT_REQUIRE_POSTGRES="$${CI:+1}" $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The oldest dependencies: SQLite only (the database code does not depend on them), without the slow
+# multi-process tests, so that both passes stay well under 15 minutes on 2 cores.
+test-oldest: $(STAMP_OLDEST)
+	$(VENV_OLDEST)/bin/python -c "import numpy, pandas, sklearn, pyarrow; \
+	  print('oldest dependencies:', *(f'{m.__name__}=={m.__version__}' for m in (numpy, pandas, sklearn, pyarrow)))"
+	MLCONTEXT_TEST_POSTGRES= MLCONTEXT_REQUIRE_POSTGRES= $(VENV_OLDEST)/bin/python -m pytest \
+	  -m "not postgres and not slow" $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
@@ -39,4 +61,4 @@ lint: $(STAMP)
 	$(BIN)/python -m ruff check src tests bench
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis build dist src/*.egg-info
+	rm -rf $(VENV) $(VENV_OLDEST) .pytest_cache .hypothesis build dist src/*.egg-info

@@ -2,9 +2,8 @@
 traceback (issue 13 item 11: ``mlcontext find --since <bad date>`` printed one).
 
 The commands are enumerated from the click group, so a new command is checked too. Peers with the
-kind: MLflow #7020 (``mlflow runs list`` with a bad experiment id prints a traceback), DVC #4219
-(uncaught ``ValueError`` tracebacks from CLI argument parsing), Aim #1711 (``aim runs`` with a bad
-hash prints a traceback).
+kind: treeverse/dvc#136 ("DVC should never output Python stack to console": missing arguments gave
+tracebacks), mlflow/mlflow#188 (``mlflow run`` printed a traceback for a user error).
 """
 
 from __future__ import annotations

@@ -2,10 +2,11 @@
 
 A store writer could point the lineage hash of ``X.T @ X`` at other valid bytes and every reader got
 them. Entries are now signed by their writer; a reader uses its own entries and those of the team keys
-it was given, and only when the signature verifies. Peers with the kind: Hamilton's shared cache
-(#1230, results of another user's stale code served from a shared store), DVC #9120 (a shared remote
-cache serving whatever a collaborator pushed under a hash), MLflow #3389 (run data of other users
-trusted as-is in a shared tracking server).
+it was given, and only when the signature verifies. Peers with the kind: vercel/turborepo#12302
+(remote cache poisoning: unsigned artifacts under a task hash are trusted by default),
+kunobi-ninja/kache#179 (content verification alone does not pin a key's bytes: sign the
+key -> artifact binding with Ed25519 and trust a list of keys), marimo-team/marimo#10123 (cache
+entries signed with the user's Ed25519 key; an invalid signature is a miss).
 """
 
 from __future__ import annotations

@@ -101,8 +101,8 @@ def _damage(store, digest: str) -> None:
 def test_a_damaged_entry_is_removed_for_every_process_and_repaired_by_the_next_put(store, tmp_path) -> None:
     """Issue 13 item 7: a damaged entry was found again by every new process, and persisting the same
     value again kept the damaged bytes (the artifact store only checked that the file existed). Peers:
-    joblib #1020 / #2138 (a corrupted memory-cache entry raises or is reloaded on every call),
-    DVC #2982 (a corrupted cache file is never re-fetched)."""
+    joblib/joblib#490 (parallel calls leave corrupted cache entries that later loads trip over),
+    joblib/joblib#287 (a damaged compressed entry raises on every later call)."""
     from mlcontext.store import cache_index as index
 
     tier = StoreTier(store)

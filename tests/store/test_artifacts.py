@@ -56,8 +56,8 @@ def test_corruption_is_reported_not_returned(artifacts):
 @pytest.mark.parametrize("damage", ["flip", "truncate", "empty", "pad"])
 def test_a_put_of_the_same_content_repairs_damaged_bytes(artifacts, tmp_path, damage):
     """Issue 13 item 7: storing the same bytes again rewrites a damaged copy instead of "succeeding"
-    over it. Peers with the kind: DVC #2982 (a corrupted cache file is kept because its path exists),
-    joblib #1020 (a truncated memory-cache pickle is found again by every later call)."""
+    over it. Peers with the kind: treeverse/dvc#5978 (a corrupted cache entry is used without being
+    verified), treeverse/dvc#9641 (status says up to date while the cache is corrupted)."""
     data = os.urandom(5000)
     digest = artifacts.put(data)
     path = artifacts.path(digest)

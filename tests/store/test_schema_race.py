@@ -3,9 +3,11 @@
 Before the fix, on PostgreSQL 7 of 8 processes died with a duplicate-key error from ``CREATE TABLE``
 (concurrent DDL races on ``pg_type``), and on SQLite about 1 in 80 raised ``SchemaOutdatedError`` (it
 saw the tables of another process before that process had stamped their revision). The same kind was
-reported by peers: MLflow #3932 / #5437 ("duplicate key value violates unique constraint
-pg_type_typname_nsp_index" when several workers initialise a new tracking database), DVC #5776
-(concurrent ``dvc`` processes creating the same SQLite index).
+reported by peers: mlflow/mlflow#19943 (fix attempt #24321: processes initialising one database at
+once fail with "table already exists"), daizutabi/hydraflow#245 (MLflow on SQLite under a parallel
+sweep: "duplicate column name" from concurrent migrations), psycopg/psycopg2#1036 and
+MaterializeInc/materialize#12560 (parallel ``CREATE TABLE IF NOT EXISTS`` fails on
+``pg_type_typname_nsp_index``; #12566 fixed it with an advisory lock, as here).
 
 Real processes, a real database: a fresh PostgreSQL *database* per test (a schema is not enough: the
 race is in the catalogue of the database) and a fresh SQLite file.

@@ -1,10 +1,10 @@
 """Issue 13 item 11: errors a user can cause are MLContextErrors; a malformed entry of the persistent
 cache is a miss, never an error of the ``@mc.step`` call.
 
-Peers with the kind: MLflow #4379 (``log_metric`` with a huge int raises ``OverflowError`` from the
-store layer), joblib #1078 (an object whose ``__reduce__`` raises surfaces as a raw error from the
-memory cache), joblib #2138 and Hamilton #1127 (a corrupted/incompatible cache entry makes the cached
-function raise instead of recomputing).
+Peers with the kind: mlflow/mlflow#12870 (metric values of an unexpected kind fail deep in the store
+with an unclear error) and #22827 (out-of-range metric values silently changed), joblib/joblib#952
+(an output that does not pickle is swallowed without a word), joblib/joblib#287 (a damaged cache
+entry makes the cached call raise instead of recomputing).
 """
 
 from __future__ import annotations
