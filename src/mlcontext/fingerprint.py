@@ -618,7 +618,11 @@ def _feed_arrow(chunked: Any, h: Any) -> bool:
         chunk_layout = layout
         if layout == "view":  # views point into many buffers: the contiguous large layout instead
             large = pa.large_string() if pa.types.is_string_view(chunk.type) else pa.large_binary()
-            chunk, chunk_layout = chunk.cast(large), "var8"
+            try:
+                chunk = chunk.cast(large)
+            except pa.ArrowNotImplementedError:  # pyarrow 16 has view types but no cast from them
+                chunk = pa.array(chunk.to_pylist(), type=large)
+            chunk_layout = "var8"
         buffers, offset = chunk.buffers(), chunk.offset
         valid = _bits(buffers[0], offset, size) if chunk.null_count else None
         if nulls:

@@ -143,12 +143,23 @@ def _resolve(path: str) -> Any:
     return obj
 
 
+def _count_nonzero(a: Any, axis: Any = None, *, keepdims: bool = False) -> Any:
+    # NumPy 2.0 returns a Python int for a whole array (later versions an np.intp): a plain int
+    # would drop the lineage, so the result is the NumPy scalar every version can hold.
+    result = np.count_nonzero(a, axis=axis, keepdims=keepdims)
+    return np.intp(result) if type(result) is int else result
+
+
+#: Functions whose result differs in kind across supported NumPy versions, normalised.
+_NORMALISED: dict[str, Any] = {"count_nonzero": _count_nonzero}
+
+
 def _register_functions() -> None:
     for path in FUNCTIONS:
         func = _resolve(path)
         if func is None or func in HANDLED:  # absent in this NumPy, or an alias of an earlier name
             continue
-        implements(func, opcode=f"numpy.{path}")(func)
+        implements(func, opcode=f"numpy.{path}")(_NORMALISED.get(path, func))
 
 
 # -- ndarray methods and in-place operations
