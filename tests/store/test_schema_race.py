@@ -137,3 +137,37 @@ def test_a_store_created_meanwhile_is_not_created_twice(fresh_metadata_url, tmp_
     finally:
         engine.dispose()
         first.close()
+
+
+def test_concurrent_upgrades_of_an_old_store_take_turns(fresh_metadata_url) -> None:
+    """daizutabi/hydraflow#245: MLflow processes of a parallel sweep migrating one SQLite store at once
+    failed with "duplicate column name". Here 4 upgraders of a 0003 store all succeed, once."""
+    from mlcontext.store.migrate import upgrade
+
+    engines = [make_engine(fresh_metadata_url) for _ in range(4)]
+    upgrade(engines[0], "0003")
+    with engines[0].begin() as conn:
+        conn.execute(sa.text("INSERT INTO projects (name, created_at) VALUES ('kept', 0)"))
+    errors: list[BaseException] = []
+    start = threading.Barrier(len(engines))
+
+    def run(engine) -> None:
+        try:
+            start.wait(30)
+            upgrade(engine)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(e,)) for e in engines]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    try:
+        assert errors == []
+        assert current_revision(engines[0]) == head_revision()
+        with engines[0].connect() as conn:
+            assert conn.execute(sa.text("SELECT name FROM projects")).scalars().all() == ["kept"]
+    finally:
+        for engine in engines:
+            engine.dispose()
