@@ -145,6 +145,21 @@ def bench_loop(steps: int = 10_000) -> dict[str, float]:
     }
 
 
+def bench_deep_chain(small: int = 10_000, large: int = 40_000) -> dict[str, float]:
+    """Hashing a chain of n items must be linear in n (it is iterative): 4x the items ~ 4x the time."""
+    def cost(n: int) -> float:
+        y = mc.array(np.zeros(1), name="y")
+        with mc.lineage.no_dedup():
+            for _ in range(n):
+                y = y + 1
+        t = time.perf_counter()
+        _ = y.lineage.digest
+        return time.perf_counter() - t
+
+    a, b = min(cost(small) for _ in range(3)), min(cost(large) for _ in range(3))
+    return {f"hash_{small}_s": a, f"hash_{large}_s": b, "ratio (linear ~4, quadratic ~16)": b / a}
+
+
 def _report(title: str, figures: dict[str, float]) -> None:
     print(f"\n{title}")
     for k, v in figures.items():
@@ -163,6 +178,7 @@ def _main() -> None:
     _report("tiny arrays, per traced operation; target median overhead <= 5 us", bench_tiny())
     _report("10,000-iteration mini-batch loop; targets: log ratio <= 0.01, cost ratio <= 0.5",
             bench_loop())
+    _report("hashing a deep chain: cost of 40,000 items / 10,000 items; target < 12", bench_deep_chain())
 
 
 if __name__ == "__main__":

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pickle
 import subprocess
 import sys
-import time
 
 import numpy as np
+import pytest
 
 import mlcontext as mc
 from mlcontext.lineage.item import Item, walk
@@ -71,8 +71,8 @@ def _chain(n: int) -> mc.TracedArray:
     return y
 
 
+@pytest.mark.timeout(600)  # a guard against a hang, not a timing: bench_lineage measures the cost
 def test_deep_chain_hash_compare_serialize_without_recursion() -> None:
-    start = time.perf_counter()
     y = _chain(100_000)
     z = _chain(100_000)
     assert y.lineage.height == 100_000
@@ -83,18 +83,6 @@ def test_deep_chain_hash_compare_serialize_without_recursion() -> None:
     assert back == y.lineage and back.height == 100_000
     assert pickle.loads(pickle.dumps(y.lineage)) == y.lineage
     assert sum(1 for _ in walk(back)) == 100_001
-    assert time.perf_counter() - start < 30
-
-
-def test_deep_chain_hashing_is_linear() -> None:
-    def cost(n: int) -> float:
-        y = _chain(n)
-        t = time.perf_counter()
-        _ = y.lineage.digest
-        return time.perf_counter() - t
-
-    small, large = min(cost(10_000) for _ in range(3)), min(cost(40_000) for _ in range(3))
-    assert large < 12 * small  # 4x the items: linear would be ~4x, quadratic 16x
 
 
 def test_item_repr_and_equality_with_other_types() -> None:

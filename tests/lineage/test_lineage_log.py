@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 import numpy as np
 import pytest
@@ -185,12 +184,10 @@ def test_fuzzed_logs_never_crash_hang_or_execute(data) -> None:
         lines[i] = lines[i][:pos] + ch + lines[i][pos + 1:]
     else:
         lines[i] = data.draw(st.text(max_size=40))
-    start = time.perf_counter()
     try:
-        mc.lineage.loads("\n".join(lines))
+        mc.lineage.loads("\n".join(lines))  # a hang would be caught by the test's timeout
     except LineageError:
         pass
-    assert time.perf_counter() - start < 2
 
 
 def test_recompute_refuses_unregistered_opcodes() -> None:
