@@ -49,7 +49,7 @@ from .pandas_frame import TracedFrame, TracedSeries, _PandasArgs, wrap
 from .traced import TracedArray
 
 __all__ = ["traced", "model_info", "Fitted", "FIT", "FIT_TRANSFORM", "METHODS", "EVALUATING",
-           "freeze_estimator", "set_use_hook", "uses_of"]
+           "freeze_estimator", "set_use_hook", "uses_of", "fit_data"]
 
 FIT = "sklearn.fit"
 FIT_TRANSFORM = "sklearn.fit_transform"
@@ -369,10 +369,10 @@ def _adopt(self: Any, fitted: Any, item: Item, X: Any) -> None:
             self.__dict__[k] = v
     self.__dict__["_mlcontext_fit"] = item
     self.__dict__["_mlcontext_info"] = _info(self, item, X)
-    _note_use("fit", self, _fit_data(item))
+    _note_use("fit", self, fit_data(item))
 
 
-def _fit_data(fit: Item) -> tuple[Item, ...]:
+def fit_data(fit: Item) -> tuple[Item, ...]:
     """The data items a fit read (``fit_transform``'s estimator is output 0 of its item)."""
     item = fit.inputs[0] if fit.opcode == OUTPUT else fit
     return tuple(i for i in item.inputs if i.opcode != "python.function")
@@ -419,7 +419,7 @@ def _opaque_fit(self: Any, X: Any, y: Any, fit_params: dict) -> Any:
     item = make(FIT, tuple(dict.fromkeys(found)), lit)
     self.__dict__["_mlcontext_fit"] = item
     self.__dict__["_mlcontext_info"] = _info(self, item, X)
-    _note_use("fit", self, _fit_data(item))
+    _note_use("fit", self, fit_data(item))
     return self
 
 

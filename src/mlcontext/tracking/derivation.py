@@ -18,9 +18,9 @@ import numpy as np
 
 from ..errors import LineageError
 from ..lineage import dumps
-from ..lineage.item import Item, walk
+from ..lineage.item import walk
 from ..lineage.log import roots_of
-from ..ops.sklearn_steps import uses_of
+from ..ops.sklearn_steps import fit_data, uses_of
 from ..store.context import ContextStore
 from .uses import Source, data_sources, leaf_hash, register
 
@@ -79,7 +79,7 @@ def record_output(run: Any, digest: str, obj: Any, name: str, *,
     fits, evaluated = uses_of(obj)
     if fits:
         log_hash = _store_log(run, name, digest, fits)
-        data = [i for fit in fits for i in _fit_inputs(fit)]
+        data = [i for fit in fits for i in fit_data(fit)]
         fitted_on = data_sources(store, run.id, data, output=digest)
         evaluated_on = data_sources(store, run.id, evaluated, output=digest)
         precise += _add_edges(context, run, fitted_on, digest, "fit", log_hash)
@@ -99,11 +99,6 @@ def _store_log(run: Any, name: str, digest: str, obj: Any) -> str:
     run.store.metadata.add_artifact(run.id, f"{name}.lineage", log_hash, size=len(log), kind="lineage",
                                     meta={"of": digest})
     return log_hash
-
-
-def _fit_inputs(fit: Item) -> tuple[Item, ...]:
-    item = fit.inputs[0] if fit.opcode == "lineage.output" else fit  # fit_transform's output 0
-    return tuple(i for i in item.inputs if i.opcode != "python.function")
 
 
 def _add_edges(context: ContextStore, run: Any, sources: list[Source], digest: str, kind: str,
