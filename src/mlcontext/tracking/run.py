@@ -24,7 +24,7 @@ from types import FrameType, TracebackType
 from typing import Any, Literal
 
 from ..errors import MLContextError, MLContextWarning, ParamError, RunError
-from ..loops import current_loops
+from ..loops import context_json
 from ..names import check_name
 from ..store import ArtifactRef, RunStatus, Store
 from ..store.records import TERMINAL_STATUSES
@@ -110,16 +110,11 @@ class Run:
         if name not in _checked_names:
             check_name(name, "metric")
             _checked_names.add(name)
-        if type(value) is not float and hasattr(value, "lineage"):
-            note_metric(self, value)  # a metric computed from a test set evaluates it
-        try:
-            value = float(value)
-        except OverflowError as exc:  # an int beyond a float's range (10**400)
-            raise ParamError(f"metric {name!r}: {value!r} does not fit a 64-bit float (about ±1.8e308); "
-                             "log its logarithm or a scaled value") from exc
-        except (TypeError, ValueError) as exc:
-            raise ParamError(f"metric {name!r}: {value!r} is not a number") from exc
-        self._writer.add_metric((name, next(self._seq), value, time.time(), current_loops()))
+        if value.__class__ is not float:
+            if hasattr(value, "lineage"):
+                note_metric(self, value)  # a metric computed from a test set evaluates it
+            value = _as_float(name, value)
+        self._writer.add_metric((self.id, name, next(self._seq), value, _now(), context_json()))
 
     def param(self, name: str, default: Any) -> Any:
         """Record a param and return its value: ``default`` unless overridden with ``--param``."""
@@ -189,6 +184,19 @@ class Run:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  _tb: TracebackType | None) -> None:
         self.end(_status_for(exc), exc)
+
+
+_now = time.time
+
+
+def _as_float(name: str, value: Any) -> float:
+    try:
+        return float(value)
+    except OverflowError as exc:  # an int beyond a float's range (10**400)
+        raise ParamError(f"metric {name!r}: {value!r} does not fit a 64-bit float (about ±1.8e308); "
+                         "log its logarithm or a scaled value") from exc
+    except (TypeError, ValueError) as exc:
+        raise ParamError(f"metric {name!r}: {value!r} is not a number") from exc
 
 
 def _status_for(exc: BaseException | None) -> str:
