@@ -8,7 +8,11 @@ Nothing is patched at import: only values wrapped by mlcontext are traced.
 
 from __future__ import annotations
 
-from . import lineage
+import importlib
+import sys
+import types
+from typing import TYPE_CHECKING, Any
+
 from .errors import (
     AmbiguousReferenceError,
     ArtifactCorruptedError,
@@ -33,58 +37,136 @@ from .errors import (
     UntrustedArtifactError,
     UsageError,
 )
-from .insight.diff import DatasetDiff, ModelDiff, diff
-from .insight.diff import drift_of as drift  # accepts dataset refs as well as frames
-from .insight.drift import DriftReport
-from .insight.find import find
-from .insight.graph import Graph, consumers, derivation
-from .insight.history import history
-from .insight.usage import testuse, tried
-from .lineage import step
 from .loops import current_loops, loop
-from .ops import TracedArray, array, asarray, load, random  # importing ops registers the NumPy operations
-from .ops import pandas_api as pd  # traced pandas functions: mc.pd.concat, mc.pd.merge, ...
-from .ops.pandas_api import frame, read_csv, read_parquet
-from .ops.pandas_frame import TracedFrame, TracedSeries
-from .ops.sklearn_steps import model_info, traced  # scikit-learn is imported on use
-from .reuse import ReuseConfig, ReuseStats, reuse, reuse_clear, reuse_events, reuse_stats
-from .store import ArtifactRef, RunRecord, RunStatus, Store
-from .tracking import (
-    Run,
-    active_run,
-    artifact,
-    get_run,
-    get_store,
-    load_artifact,
-    log,
-    metrics,
-    param,
-    run,
-    runs,
-    set_store,
-    use_store,
-)
-from .tracking.datasets import DatasetVersion, dataset, dataset_version, versions
-from .tracking.profile import Profile, profile
-from .tracking.recompute import recompute  # the lineage layer's recompute, with the store behind it
 
 __version__ = "0.1.0"
 
+# Everything else is imported when first used (PEP 562): ``import mlcontext`` stays cheap (issue 15:
+# ≤ 0.25 s), and a script that only logs metrics never imports pandas, pyarrow or the insight layer
+# (≤ 120 MB of memory). The names, and what they are, do not change.
+_LAZY: dict[str, tuple[str, str | None]] = {
+    "lineage": ("mlcontext.lineage", None),
+    "step": ("mlcontext.lineage", "step"),
+    "diff": ("mlcontext.insight.diff", "diff"),
+    "DatasetDiff": ("mlcontext.insight.diff", "DatasetDiff"),
+    "ModelDiff": ("mlcontext.insight.diff", "ModelDiff"),
+    "drift": ("mlcontext.insight.diff", "drift_of"),  # accepts dataset refs as well as frames
+    "DriftReport": ("mlcontext.insight.drift", "DriftReport"),
+    "find": ("mlcontext.insight.find", "find"),
+    "Graph": ("mlcontext.insight.graph", "Graph"),
+    "consumers": ("mlcontext.insight.graph", "consumers"),
+    "derivation": ("mlcontext.insight.graph", "derivation"),
+    "history": ("mlcontext.insight.history", "history"),
+    "testuse": ("mlcontext.insight.usage", "testuse"),
+    "tried": ("mlcontext.insight.usage", "tried"),
+    # importing ops registers the NumPy operations
+    **{name: ("mlcontext.ops", name) for name in ("TracedArray", "array", "asarray", "load", "random")},
+    "pd": ("mlcontext.ops.pandas_api", None),  # traced pandas functions: mc.pd.concat, mc.pd.merge, ...
+    **{name: ("mlcontext.ops.pandas_api", name) for name in ("frame", "read_csv", "read_parquet")},
+    "TracedFrame": ("mlcontext.ops.pandas_frame", "TracedFrame"),
+    "TracedSeries": ("mlcontext.ops.pandas_frame", "TracedSeries"),
+    "model_info": ("mlcontext.ops.sklearn_steps", "model_info"),  # scikit-learn is imported on use
+    "traced": ("mlcontext.ops.sklearn_steps", "traced"),
+    **{name: ("mlcontext.reuse", name) for name in (
+        "ReuseConfig", "ReuseStats", "reuse_clear", "reuse_events", "reuse_stats")},
+    **{name: ("mlcontext.store", name) for name in ("ArtifactRef", "RunRecord", "RunStatus", "Store")},
+    **{name: ("mlcontext.tracking", name) for name in (
+        "Run", "active_run", "artifact", "get_run", "get_store", "load_artifact", "log", "metrics",
+        "param", "run", "runs", "set_store", "use_store")},
+    **{name: ("mlcontext.tracking.datasets", name) for name in (
+        "DatasetVersion", "dataset", "dataset_version", "versions")},
+    "Profile": ("mlcontext.tracking.profile", "Profile"),
+    "profile": ("mlcontext.tracking.profile", "profile"),
+    # the lineage layer's recompute, with the store behind it
+    "recompute": ("mlcontext.tracking.recompute", "recompute"),
+}
 
-def _cache_frames_and_fits() -> None:
-    # The reuse layer sits above ops: it is told here how frames and fitted estimators are cached.
-    import pandas
 
-    from .ops.pandas_frame import freeze_frame
-    from .ops.sklearn_steps import Fitted, freeze_estimator
-    from .reuse.freeze import register_freezer
+def __getattr__(name: str) -> Any:
+    where = _LAZY.get(name)
+    if where is None:
+        raise AttributeError(f"module 'mlcontext' has no attribute {name!r}")
+    module_name, attr = where
+    if module_name in ("mlcontext.reuse", "mlcontext.ops.pandas_api", "mlcontext.ops.sklearn_steps"):
+        _wire_reuse()
+    if module_name == "mlcontext.ops.sklearn_steps":
+        _wire_estimators()
+    module = importlib.import_module(module_name)
+    value = module if attr is None else getattr(module, attr)
+    globals()[name] = value  # the next lookup is a plain attribute: no cost on the hot path
+    return value
 
-    register_freezer(pandas.DataFrame, freeze_frame)
-    register_freezer(pandas.Series, freeze_frame)
-    register_freezer(Fitted, freeze_estimator)
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
 
 
-_cache_frames_and_fits()
+class _Package(types.ModuleType):
+    """``mlcontext``'s module type: ``mc.reuse`` is the function, although ``mlcontext.reuse`` is also
+    a subpackage, whose import sets the package's attribute of that name to the subpackage."""
+
+    @property
+    def reuse(self) -> Any:
+        _wire_reuse()
+        from .reuse import reuse
+
+        return reuse
+
+    @reuse.setter
+    def reuse(self, value: Any) -> None:
+        pass  # the import system recording the subpackage: mc.reuse stays the function
+
+
+sys.modules[__name__].__class__ = _Package
+
+
+def _wire_estimators() -> None:
+    """Estimators tell the tracking layer which data a run fit on and evaluated on."""
+    importlib.import_module("mlcontext.tracking.uses").install()
+
+
+def _wire_reuse() -> None:
+    """The one place where layers are wired together: the tracking layer provides the reuse layer's
+    default persistent tier (the default store's); see also :mod:`mlcontext.reuse.freeze`, which
+    learns how frames and fitted estimators are cached when it first meets one."""
+    importlib.import_module("mlcontext.tracking.persistent_cache")
+
+
+if TYPE_CHECKING:  # what the lazy names are, for type checkers and IDEs
+    from . import lineage
+    from .insight.diff import DatasetDiff, ModelDiff, diff
+    from .insight.diff import drift_of as drift
+    from .insight.drift import DriftReport
+    from .insight.find import find
+    from .insight.graph import Graph, consumers, derivation
+    from .insight.history import history
+    from .insight.usage import testuse, tried
+    from .lineage import step
+    from .ops import TracedArray, array, asarray, load, random
+    from .ops import pandas_api as pd
+    from .ops.pandas_api import frame, read_csv, read_parquet
+    from .ops.pandas_frame import TracedFrame, TracedSeries
+    from .ops.sklearn_steps import model_info, traced
+    from .reuse import ReuseConfig, ReuseStats, reuse, reuse_clear, reuse_events, reuse_stats
+    from .store import ArtifactRef, RunRecord, RunStatus, Store
+    from .tracking import (
+        Run,
+        active_run,
+        artifact,
+        get_run,
+        get_store,
+        load_artifact,
+        log,
+        metrics,
+        param,
+        run,
+        runs,
+        set_store,
+        use_store,
+    )
+    from .tracking.datasets import DatasetVersion, dataset, dataset_version, versions
+    from .tracking.profile import Profile, profile
+    from .tracking.recompute import recompute
 
 __all__ = [
     # errors and warnings

@@ -2,17 +2,84 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
+from typing import Any
 
 import click
 
 from ..errors import MLContextError
-from . import cache, context, db, runs
 
-__all__ = ["cli", "main"]
+__all__ = ["cli", "main", "COMMANDS"]
+
+#: Every command: the module defining it, its name there, and the first sentence of its help, which
+#: ``mlcontext --help`` shows without importing the module (issue 15: ≤ 0.3 s; the command modules
+#: import pandas, the store and the insight layer). A test checks the sentences against the commands.
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "cache": ("cache", "cache_command",
+              "Show the persistent reuse cache: entries, bytes, hits and the compute time they saved."),
+    "db": ("db", "db_group", "Manage the metadata store's schema."),
+    "diff": ("runs", "diff_command",
+             "Compare two runs (params, metrics, code, environment), two dataset versions (trips@1 "
+             "trips@2: schema by name and dtype, rows, null fractions, distributions, and why) or two "
+             "models (RUN:NAME RUN:NAME: class, params, scores, data)."),
+    "drift": ("context", "drift_command", "Distribution drift from REFERENCE to CURRENT (dataset "
+              "versions, e.g. trips@1 trips-live@3)."),
+    "find": ("context", "find_command",
+             "Search runs by params, metrics, data version, code version, time, user and name."),
+    "history": ("context", "history_command", "Transformations applied to dataset NAME (any version) "
+                "across runs and people, most used first."),
+    "impact": ("context", "impact_command",
+               "Everything downstream of REF: derived data, models, and the runs that read them."),
+    "lineage": ("context", "lineage_command", "How REF was derived (NAME, NAME@VERSION, RUN:ARTIFACT "
+                "or a hash): runs, operations, sources."),
+    "runs": ("runs", "runs_command", "List runs, newest first, with their params and last metric values."),
+    "show": ("runs", "show_command",
+             "Show everything recorded about RUN (an id, an id prefix, or a run name)."),
+    "testuse": ("context", "testuse_command", "How often each test set version was evaluated, by how "
+                "many people; over-used ones flagged."),
+    "tried": ("context", "tried_command",
+              "Past designs on a dataset (model, params) with their score, best first, across people."),
+    "versions": ("context", "versions_command", "Every version of dataset NAME: rows, columns, role, "
+                 "who recorded it, when, in which run."),
+}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _LazyGroup(click.Group):
+    """A group whose commands are imported when one is run (or listed through ``commands``)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return self._load(cmd_name)
+
+    @property  # type: ignore[override]
+    def commands(self) -> dict[str, click.Command]:
+        return {name: self._load(name) for name in sorted(COMMANDS)}  # type: ignore[misc]
+
+    @commands.setter
+    def commands(self, _value: Any) -> None:
+        pass  # click.Group.__init__ sets it; the commands are COMMANDS
+
+    def _load(self, name: str) -> click.Command | None:
+        if name not in COMMANDS:
+            return None
+        module, attr, _summary = COMMANDS[name]
+        return getattr(importlib.import_module(f"{__package__}.{module}"), attr)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        limit = formatter.width - 6 - max(len(name) for name in COMMANDS)
+        rows = [(name, _short_help(COMMANDS[name][2], limit)) for name in sorted(COMMANDS)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+def _short_help(summary: str, limit: int) -> str:
+    return click.Command(None, help=summary).get_short_help_str(limit)
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="mlcontext")
 def cli() -> None:
     """mlcontext: what code, data, params and people produced which model and score.
@@ -20,15 +87,6 @@ def cli() -> None:
     The store is the embedded default (.mlcontext/ at the project root) unless MLCONTEXT_HOME,
     MLCONTEXT_STORE or MLCONTEXT_ARTIFACTS say otherwise.
     """
-
-
-cli.add_command(runs.runs_command)
-cli.add_command(runs.show_command)
-cli.add_command(runs.diff_command)
-cli.add_command(db.db_group)
-for command in context.COMMANDS:
-    cli.add_command(command)
-cli.add_command(cache.cache_command)
 
 
 def main() -> None:

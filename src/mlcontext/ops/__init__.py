@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from .. import loops as _loops
+from ..lineage.dedup import LOOP_LISTENER as _LOOP_DEDUP
 from . import numpy_api as _numpy_api  # noqa: F401  (fills the registries)
 from .constructors import array, asarray, load
 from .dispatch import set_executor
@@ -17,3 +19,6 @@ _install_index_tricks()
 # What recompute checks before it runs an operation read from a log: output sizes estimated from the
 # recorded shapes (bounds) and the arguments of operations that interpret strings (guards).
 from . import bounds, guards  # noqa: E402,F401
+
+# Traced values exist from here on: loop bodies that trace them are deduplicated (lineage.dedup).
+_loops.add_listener(_LOOP_DEDUP)

@@ -200,7 +200,7 @@ class ReuseExecutor:
             return value
         # Frames and fitted estimators come from coarse operations (a pandas method, a fit) that
         # people re-run whole, in a notebook cell or a grid search: they are cached at once.
-        other = freeze_other(value) if FREEZERS else None
+        other = freeze_other(value)
         if other is not None and cache.put(key, other[0], cost, other[1], item.height):
             return other[0]
         return value

@@ -63,7 +63,44 @@ def freeze_other(value: Any) -> tuple[Any, int] | None:
         fn = FREEZERS.get(cls)
         if fn is not None:
             return fn(value)
+    if _register_lazily(type(value)):
+        return freeze_other(value)
     return None
+
+
+def _pandas_freezers() -> None:
+    import pandas
+
+    from ..ops.pandas_frame import freeze_frame
+
+    register_freezer(pandas.DataFrame, freeze_frame)
+    register_freezer(pandas.Series, freeze_frame)
+
+
+def _fitted_freezer() -> None:
+    from ..ops.sklearn_steps import Fitted, freeze_estimator
+
+    register_freezer(Fitted, freeze_estimator)
+
+
+# The freezers of value types whose modules are only imported when such a value exists (dask's
+# ``register_lazy``): importing the reuse layer must not import pandas (issue 15: import time and
+# memory). Keyed by the module that defines the type, or its top-level package.
+_LAZY_FREEZERS: dict[str, Callable[[], None]] = {
+    "pandas": _pandas_freezers,
+    "mlcontext.ops.sklearn_steps": _fitted_freezer,
+}
+
+
+def _register_lazily(cls: type) -> bool:
+    """Run the lazy registration for ``cls`` or a base, once; whether one ran."""
+    for c in cls.__mro__:
+        module = getattr(c, "__module__", "") or ""
+        loader = _LAZY_FREEZERS.pop(module, None) or _LAZY_FREEZERS.pop(module.partition(".")[0], None)
+        if loader is not None:
+            loader()
+            return True
+    return False
 
 
 def freeze(value: Any, args: tuple) -> Any:

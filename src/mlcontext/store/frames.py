@@ -9,8 +9,10 @@ result from them.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:  # imported when a frame is built: the store is imported by processes that only log
+    import pandas as pd
 
 __all__ = ["TEXT", "TIME", "typed_empty", "RUNS", "METRICS", "VERSIONS", "TESTUSE", "HISTORY", "TRIED"]
 
@@ -33,4 +35,6 @@ TRIED = {"run_id": TEXT, "run_name": TEXT, "user": TEXT, "start": TIME, "version
 
 def typed_empty(columns: Mapping[str, str]) -> pd.DataFrame:
     """An empty frame with these columns and dtypes."""
+    import pandas as pd
+
     return pd.DataFrame({name: pd.Series([], dtype=dtype) for name, dtype in columns.items()})

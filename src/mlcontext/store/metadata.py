@@ -16,10 +16,9 @@ import operator
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 from sqlalchemy import Connection, Engine, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
@@ -37,6 +36,9 @@ from .engine import WRITE, make_engine
 from .frames import METRICS, RUNS, typed_empty
 from .migrate import ensure_schema
 from .records import ArtifactRef, MetricPoint, RunRecord, RunStatus
+
+if TYPE_CHECKING:  # imported where frames are built: a process that only logs never imports pandas
+    import pandas as pd
 
 __all__ = ["MetadataStore", "MetricRow", "ParamRow", "check_limit"]
 
@@ -171,7 +173,7 @@ class MetadataStore:
             if any(map(math.isnan, map(_VALUE, rows))):
                 rows = [(r, n, s, v if v == v else None, tm, c) for r, n, s, v, tm, c in rows]
             self._insert_metric_rows(conn, rows)
-            last = dict(zip(map(_RUN_NAME, rows), rows))  # the last row of each (run, name)
+            last = dict(zip(map(_RUN_NAME, rows), rows, strict=True))  # the last row of each (run, name)
             latest = [dict(run_id=r, name=n, value=v, seq=s, time=tm)
                       for r, n, s, v, tm, _ in last.values()]
             stmt = self._insert(t.LatestMetric)
@@ -421,6 +423,8 @@ def _assemble_runs(runs: list[tuple], params: list[tuple], latest: list[tuple]) 
     SQLAlchemy); the pivot is done by hand instead of ``DataFrame.pivot`` + ``join``; param values
     are decoded with one ``json.loads`` for all of them.
     """
+    import pandas as pd
+
     if not runs:
         return typed_empty(RUNS)  # the dtypes of a non-empty result (see mlcontext.store.frames)
     data = {c: list(v) for c, v in zip(_RUN_FRAME_COLUMNS, zip(*runs, strict=True), strict=True)}
@@ -441,6 +445,8 @@ def _assemble_runs(runs: list[tuple], params: list[tuple], latest: list[tuple]) 
 def _pivot(index: pd.Index, run_ids: Sequence[str], names: Sequence[str], values: Sequence[Any],
            prefix: str, dtype: Any) -> dict[str, np.ndarray]:
     """Long ``(run_id, name, value)`` rows as one column per name (sorted), aligned with ``index``."""
+    import pandas as pd
+
     rows = index.get_indexer(list(run_ids))
     codes, uniques = pd.factorize(pd.Series(names, dtype=object))
     keep = rows >= 0
@@ -452,6 +458,8 @@ def _pivot(index: pd.Index, run_ids: Sequence[str], names: Sequence[str], values
 
 
 def _assemble_metrics(rows: list) -> pd.DataFrame:
+    import pandas as pd
+
     if not rows:
         return typed_empty(METRICS)
     frame = pd.DataFrame(rows, columns=["run_id", "run_name", "name", "value", "time", "seq", "context"])

@@ -1,14 +1,19 @@
-"""The tracking layer: runs, params, metrics, artifacts, code and environment capture."""
+"""The tracking layer: runs, params, metrics, artifacts, code and environment capture.
+
+The queries (``runs``, ``metrics``, ...) are imported when first used (PEP 562): a logging script must
+not import pandas. ``run`` is imported here, eagerly, because it is also the name of a submodule: an
+import of ``mlcontext.tracking.run`` would otherwise leave the package's ``run`` the module. The
+default persistent tier of ``mc.reuse`` and the estimators' use hook are wired by ``mlcontext``
+when the reuse layer or the traced estimators are first used (see ``mlcontext/__init__.py``).
+"""
 
 from __future__ import annotations
 
-from . import persistent_cache  # noqa: F401  (issue 4: the default persistent tier of mc.reuse)
-from .queries import get_run, load_artifact, metrics, runs
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from .run import Run, active_run, artifact, log, param, reap_dead_runs, run
 from .stores import get_store, set_store, use_store
-from .uses import install as _install_uses
-
-_install_uses()  # estimators tell tracking which data a run fit on and evaluated on
 
 __all__ = [
     "Run",
@@ -26,3 +31,22 @@ __all__ = [
     "set_store",
     "use_store",
 ]
+
+_HOME = dict.fromkeys(("get_run", "load_artifact", "metrics", "runs"), "queries")
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOME.get(name)
+    if home is None:
+        raise AttributeError(f"module 'mlcontext.tracking' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+if TYPE_CHECKING:
+    from .queries import get_run, load_artifact, metrics, runs

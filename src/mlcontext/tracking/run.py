@@ -30,12 +30,10 @@ from ..store import ArtifactRef, RunStatus, Store
 from ..store.records import TERMINAL_STATUSES
 from .artifacts import store_object
 from .code import capture_code, entry_script
-from .derivation import model_metadata, plain_value, record_output
 from .environment import capture_environment
 from .params import coerce_override, encode_param, parse_overrides
 from .recompute import LeafStore
 from .stores import get_store
-from .uses import note_metric
 from .writer import RunWriter
 
 __all__ = ["Run", "run", "active_run", "log", "param", "artifact", "reap_dead_runs"]
@@ -112,6 +110,8 @@ class Run:
             _checked_names.add(name)
         if value.__class__ is not float:
             if hasattr(value, "lineage"):
+                from .uses import note_metric  # (traced values only: it imports the estimators)
+
                 note_metric(self, value)  # a metric computed from a test set evaluates it
             value = _as_float(name, value)
         self._writer.add_metric((self.id, name, next(self._seq), value, _now(), context_json()))
@@ -138,6 +138,10 @@ class Run:
         the data it was derived from; a model keeps its class, hyper-parameters and input columns.
         """
         check_name(name, "artifact")
+        # Here, not at the top: the lineage layer (and its loop listener) is not a logging script's
+        # business until it stores an artifact.
+        from .derivation import model_metadata, plain_value, record_output
+
         value = plain_value(obj)
         ref = store_object(self.store.artifacts, name, value, kind=kind)
         meta = model_metadata(value) | record_output(self, ref.hash, obj, name)
