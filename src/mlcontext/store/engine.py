@@ -4,10 +4,18 @@ SQLite is set up for many processes logging at once: WAL journal (readers never 
 a busy timeout (writers wait instead of failing), foreign keys on, and ``BEGIN IMMEDIATE`` for write
 transactions, because a deferred transaction that upgrades from read to write can fail with
 ``database is locked`` without the busy handler ever being consulted.
+
+A forked child never uses a connection it inherited (issue 13, item 8): they are the parent's, maybe
+in the middle of a transaction. After ``fork`` every engine gets a fresh pool in the child, and the
+inherited pools are kept referenced for the life of the child, so their connections are never closed
+there either (closing a SQLite connection may checkpoint the parent's WAL; a PostgreSQL one would end
+the parent's session).
 """
 
 from __future__ import annotations
 
+import os
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +32,31 @@ WRITE = "mlcontext_write"
 
 SQLITE_BUSY_TIMEOUT_MS = 60_000
 
+_ENGINES: weakref.WeakSet[Engine] = weakref.WeakSet()
+#: Pools inherited from the parent process: never used, never closed (see the module docstring).
+_INHERITED: list[Any] = []
+
 
 def make_engine(url: str) -> Engine:
     """Create the engine for ``url`` with mlcontext's settings for its dialect."""
+    engine = _make_engine(url)
+    _ENGINES.add(engine)
+    return engine
+
+
+def _forget_inherited_connections() -> None:
+    for engine in list(_ENGINES):
+        if isinstance(engine.pool, StaticPool):  # an in-memory database: the child's copy is all it has
+            continue
+        _INHERITED.append(engine.pool)
+        engine.dispose(close=False)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_inherited_connections)
+
+
+def _make_engine(url: str) -> Engine:
     parsed = make_url(url)
     backend = parsed.get_backend_name()
     if backend == "sqlite":

@@ -4,6 +4,13 @@ One run is active per process at a time (threads of a training script log into t
 ends ``finished`` on a normal exit, ``failed`` on an exception (type, message and traceback kept),
 ``killed`` on SIGINT/SIGTERM; a process that dies without a word is marked ``killed`` later because its
 heartbeat stops (:func:`reap_dead_runs`).
+
+A process forked while a run is active (``os.fork``, ``multiprocessing`` with the ``fork`` start method)
+logs into that run: the child gets its own writer (and, from the store layer, its own connections)
+when it first logs, its metrics take ``seq`` numbers of their own (``pid << 32`` onwards: after the
+parent's, never colliding with a sibling's), and what it logged is written when it exits — normally,
+or through ``multiprocessing``'s exit — or on :meth:`Run.flush`. A child never ends the run: ending it,
+leaving its ``with`` block or exiting only writes the child's values (issue 13, item 8).
 """
 
 from __future__ import annotations
@@ -70,6 +77,7 @@ class Run:
         self.project = check_name(project or _default_project(), "project")
         self.params: dict[str, Any] = {}
         self._seq = itertools.count()
+        self._pid = os.getpid()  # the process that owns the run; a forked child only adds values
         self._used_overrides: set[str] = set()
         self._start(argv)
         if from_command_line and self.overrides:
@@ -157,8 +165,14 @@ class Run:
     # -- ending ---------------------------------------------------------------------------------
 
     def end(self, status: str = RunStatus.FINISHED, exc: BaseException | None = None) -> None:
-        """End the run (idempotent): flush pending records, then store the final status."""
+        """End the run (idempotent): flush pending records, then store the final status.
+
+        In a forked child, only writes the values the child logged: the run is the parent's to end.
+        """
         global _active
+        if self._pid != os.getpid():
+            self._writer.close()
+            return
         if self.status in TERMINAL_STATUSES:
             return
         self.status = status
@@ -182,6 +196,11 @@ class Run:
             warnings.warn(f"run {self.id[:8]}: --param override(s) {sorted(unused)} never used by "
                           "mc.param(); check the spelling", MLContextWarning, stacklevel=2)
 
+    def _forked(self) -> None:
+        """In a child just forked: leave the parent's writer (its queue, thread and locks) alone."""
+        self._writer = _ChildWriter(self)  # type: ignore[assignment]
+        self._seq = itertools.count(os.getpid() << 32)
+
     def __enter__(self) -> Run:
         return self
 
@@ -201,6 +220,87 @@ def _as_float(name: str, value: Any) -> float:
                          "log its logarithm or a scaled value") from exc
     except (TypeError, ValueError) as exc:
         raise ParamError(f"metric {name!r}: {value!r} is not a number") from exc
+
+
+class _ChildWriter:
+    """A forked child's writer until the child first logs: then a real one (no thread is started
+    in children that never log, e.g. the workers of a pool)."""
+
+    def __init__(self, run: Run) -> None:
+        self.run = run
+        self._lock = threading.Lock()
+
+    def _real(self) -> RunWriter:
+        with self._lock:
+            if self.run._writer is not self:
+                return self.run._writer
+            # No heartbeat: the parent's says whether the run is alive.
+            writer = RunWriter(self.run.store.metadata, self.run.id,
+                               sync=self.run.durability == "sync", heartbeat_interval=float("inf"))
+            self.run._writer = writer
+        # multiprocessing ends its children with os._exit (no atexit): flush at its exit instead.
+        mp_util = sys.modules.get("multiprocessing.util")
+        if mp_util is not None:
+            mp_util.Finalize(writer, writer.close, exitpriority=100)
+        return writer
+
+    def add_metric(self, record: Any) -> None:
+        self._real().add_metric(record)
+
+    def add_param(self, row: Any) -> None:
+        self._real().add_param(row)
+
+    def flush(self, **_: Any) -> None:
+        pass  # nothing logged yet
+
+    def close(self) -> None:
+        pass
+
+
+def _after_fork_in_child() -> None:
+    current = _active
+    if current is not None:
+        current._forked()
+    # The parent's SIGTERM handler unwinds the main thread to end the run; a child has no run to end:
+    # it writes what it logged and dies of the signal (multiprocessing's Pool.terminate, for one).
+    if signal.getsignal(signal.SIGTERM) is _on_sigterm:
+        try:
+            signal.signal(signal.SIGTERM, _child_sigterm)
+        except ValueError:  # not the main thread (cannot happen after fork, but never fail here)
+            pass
+
+
+#: Seconds a SIGTERM'd fork child waits to write what it logged before it dies anyway.
+CHILD_TERMINATE_GRACE_S = 2.0
+
+
+def _child_sigterm(signum: int, _frame: FrameType | None) -> None:
+    current = _active
+    writer = getattr(current, "_writer", None)
+    if not isinstance(writer, RunWriter):
+        _die_of(signum)
+    if writer.closing:
+        # The child is already writing its values on its way out (multiprocessing's exit): let it
+        # finish; a second SIGTERM kills at once.
+        signal.signal(signum, signal.SIG_DFL)
+        return
+    # Not in this (main) thread: the signal may have interrupted it inside the writer, holding a lock
+    # that closing needs. Another thread waits for such a lock at most the grace period.
+    closer = threading.Thread(target=_close_quietly, args=(writer,), daemon=True)
+    closer.start()
+    closer.join(CHILD_TERMINATE_GRACE_S)
+    _die_of(signum)
+
+
+def _close_quietly(writer: RunWriter) -> None:
+    try:
+        writer.close(timeout=CHILD_TERMINATE_GRACE_S)
+    except Exception as exc:  # noqa: BLE001 - dying anyway: say so, never hang
+        print(f"mlcontext: a forked child could not write its values: {exc}", file=sys.stderr)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _status_for(exc: BaseException | None) -> str:

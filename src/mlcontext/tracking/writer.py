@@ -101,6 +101,7 @@ class RunWriter:
         self.waits = 0
         self.waited_s = 0.0
         self._retry_seqs: set[int] = set()
+        self.closing = False
         self._thread = threading.Thread(target=self._loop, name=f"mlcontext-writer-{run_id[:8]}",
                                         daemon=True)
         self._thread.start()
@@ -218,13 +219,22 @@ class RunWriter:
             self._last_heartbeat = now
         self._made_room()
 
-    def close(self) -> None:
-        """Stop the background thread and write what is left."""
+    def close(self, timeout: float | None = None) -> None:
+        """Stop the background thread and write what is left.
+
+        With a ``timeout`` (seconds; a dying process), give up writing rather than wait longer for
+        the background thread or for a flush in progress.
+        """
+        self.closing = True
         self._stop.set()
         self._wake.set()
         if self._thread.is_alive() and self._thread is not threading.current_thread():
-            self._thread.join()
-        self.flush()
+            self._thread.join(timeout)
+        if timeout is None:
+            self.flush()
+        elif self._flush_lock.acquire(timeout=timeout):
+            self._flush_lock.release()  # (a flush in another thread has finished: write the rest)
+            self.flush()
         self._made_room()
 
     def abandon(self) -> None:
@@ -310,4 +320,4 @@ def _restore(previous: dict[int, Any]) -> BaseException | None:
 
 
 def _drain(queue: deque, n: int) -> list:
-    return [queue.popleft() for _ in range(n)]
+    return [queue.popleft() for _ in range(min(n, len(queue)))]

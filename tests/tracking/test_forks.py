@@ -1,0 +1,158 @@
+"""Forked children log into the parent's run and never end it (issue 13, item 8).
+
+Before: values logged in ``multiprocessing`` fork children were dropped without an error (0 of 4,000
+stored: the children exit with ``os._exit``, and their copy of the writer had no thread); after
+``os.fork()`` the child's normal exit marked the parent's live run finished; and the child wrote through
+the database connections it inherited. Peers have the same kind of fault: MLflow #2897 (runs and
+``multiprocessing``: metrics from child processes lost or logged to the wrong run) and W&B's "use
+wandb.setup() before spawning" guidance for forked workers. On both backends: a PostgreSQL connection
+used from two processes desynchronises the protocol, so that backend is the sharper test.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+
+import pytest
+
+import mlcontext as mc
+from mlcontext.store import RunStatus
+from mlcontext.store import engine as engine_module
+
+pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+
+FORK = multiprocessing.get_context("fork")
+
+
+def _worker(k: int) -> int:
+    for i in range(1000):
+        mc.log(f"w{k}", i)
+    return k
+
+
+def _values(store, run_id: str, name: str) -> list[float]:
+    return [p.value for p in store.metadata.metric_points(run_id, name)]
+
+
+def test_multiprocessing_fork_children_log_into_the_parent_run(store) -> None:
+    with mc.run("pool", project="forks") as run:
+        mc.log("parent", 1.0)
+        with FORK.Pool(4) as pool:
+            assert sorted(pool.map(_worker, range(4))) == [0, 1, 2, 3]
+        mc.log("parent", 2.0)
+    record = store.metadata.get_run(run.id)
+    assert record.status == RunStatus.FINISHED
+    for k in range(4):  # 4,000 values, each child's in its own order
+        assert _values(store, run.id, f"w{k}") == [float(i) for i in range(1000)]
+    assert _values(store, run.id, "parent") == [1.0, 2.0]
+
+
+def _process_worker(k: int) -> None:
+    mc.log("proc", k)
+
+
+def test_process_children_that_never_log_start_no_writer(store) -> None:
+    with mc.run("procs", project="forks") as run:
+        children = [FORK.Process(target=_process_worker, args=(k,)) for k in range(3)]
+        children.append(FORK.Process(target=int))  # logs nothing
+        for child in children:
+            child.start()
+        for child in children:
+            child.join(60)
+            assert child.exitcode == 0
+    assert sorted(_values(store, run.id, "proc")) == [0.0, 1.0, 2.0]
+    assert store.metadata.get_run(run.id).status == RunStatus.FINISHED
+
+
+def _fork(body) -> int:
+    """Run ``body()`` in an ``os.fork`` child that then exits the way ``body`` says; its status."""
+    pid = os.fork()
+    if pid == 0:  # the child
+        code = 0
+        try:
+            body()
+        except SystemExit as exc:
+            code = exc.code or 0
+        except BaseException:  # noqa: BLE001 - reported through the exit status
+            code = 3
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status)
+
+
+def test_a_child_leaving_the_with_block_does_not_end_the_parent_run(store) -> None:
+    with mc.run("with", project="forks") as run:
+        mc.log("x", 0.0)
+
+        def child() -> None:
+            with run:  # what a child that falls through the parent's `with` block does
+                mc.log("x", 100.0)
+
+        assert _fork(child) == 0
+        # the child wrote its value and left the run alone
+        assert store.metadata.get_run(run.id).status == RunStatus.RUNNING
+        mc.log("x", 1.0)
+    record = store.metadata.get_run(run.id)
+    assert record.status == RunStatus.FINISHED
+    assert sorted(_values(store, run.id, "x")) == [0.0, 1.0, 100.0]
+
+
+def test_a_child_ending_the_run_or_failing_does_not_end_it(store) -> None:
+    run = mc.run("end", project="forks")
+
+    def ends() -> None:
+        mc.log("y", 5.0)
+        run.end(RunStatus.FAILED, RuntimeError("child"))
+
+    def fails() -> None:
+        mc.log("y", 6.0)
+        sys.excepthook(RuntimeError, RuntimeError("boom"), None)  # what an uncaught error does
+
+    assert _fork(ends) == 0
+    assert _fork(fails) == 0
+    assert store.metadata.get_run(run.id).status == RunStatus.RUNNING
+    run.end()
+    assert store.metadata.get_run(run.id).status == RunStatus.FINISHED
+    assert sorted(_values(store, run.id, "y")) == [5.0, 6.0]
+
+
+def test_a_child_never_uses_an_inherited_connection(store) -> None:
+    with mc.run("conns", project="forks"):
+        engine = store.metadata.engine
+        parent_pool = engine.pool
+        read, write = os.pipe()
+
+        def child() -> None:
+            fresh = engine.pool is not parent_pool
+            kept = any(p is parent_pool for p in engine_module._INHERITED)
+            mc.log("z", 1.0)
+            mc.active_run().flush()
+            os.write(write, b"%d%d" % (fresh, kept))
+
+        assert _fork(child) == 0
+        assert os.read(read, 2) == b"11"
+        os.close(read)
+        os.close(write)
+        assert engine.pool is parent_pool  # the parent's own pool is untouched
+
+
+def test_child_seqs_never_collide_with_the_parent_or_a_sibling(store) -> None:
+    with mc.run("seqs", project="forks") as run:
+        for i in range(3):
+            mc.log("s", float(i))
+        for base in (10.0, 20.0):
+
+            def child(base: float = base) -> None:
+                for i in range(3):
+                    mc.log("s", base + i)
+                mc.active_run().flush()  # os._exit below skips atexit: the child flushes itself
+
+            assert _fork(child) == 0
+        mc.log("s", 3.0)
+    points = store.metadata.metric_points(run.id, "s")
+    seqs = [p.seq for p in points]
+    assert len(set(seqs)) == len(seqs) == 10
+    assert sorted(p.value for p in points) == [0, 1, 2, 3, 10, 11, 12, 20, 21, 22]
