@@ -104,3 +104,16 @@ def test_the_help_summaries_main_shows_are_the_commands_own(limit: int) -> None:
         command = cli.get_command(ctx, name)
         assert command is not None and command.name == name
         assert _short_help(summary, limit) == command.get_short_help_str(limit), name
+
+
+def test_names_that_are_also_submodules_stay_the_functions(tmp_path) -> None:
+    """``mlcontext.tracking.run`` is a module and ``mc.run`` a function: importing the module first
+    (as any ``from mlcontext.tracking.run import ...`` does) must not turn ``mc.run`` into it."""
+    proc = subprocess.run([sys.executable, "-c", textwrap.dedent("""
+        import mlcontext.tracking.run, mlcontext.reuse, mlcontext.tracking.profile
+        import mlcontext as mc
+        assert callable(mc.run) and callable(mc.reuse) and callable(mc.profile), (mc.run, mc.reuse)
+        assert callable(mc.tracking.run) and callable(mc.find) and callable(mc.diff)
+    """)], capture_output=True, text=True, cwd=tmp_path, timeout=120,
+        env=dict(os.environ, MLCONTEXT_HOME=str(tmp_path / "home")))
+    assert proc.returncode == 0, proc.stderr
