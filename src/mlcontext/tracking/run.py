@@ -257,7 +257,26 @@ class _ChildWriter:
         pass
 
 
+#: The writer lock held across a fork (see _before_fork).
+_held_for_fork: list[threading.Lock] = []
+
+
+def _before_fork() -> None:
+    # No write transaction of the writer may be open when the process forks: SQLite keeps its lock
+    # state per process, and a child that inherits a transaction's locks cannot write for ever
+    # ("database is locked"), whatever new connection it opens. A flush in progress finishes first.
+    writer = getattr(_active, "_writer", None)
+    if isinstance(writer, RunWriter) and writer._flush_lock.acquire(timeout=5.0):
+        _held_for_fork.append(writer._flush_lock)
+
+
+def _after_fork_in_parent() -> None:
+    while _held_for_fork:
+        _held_for_fork.pop().release()
+
+
 def _after_fork_in_child() -> None:
+    _held_for_fork.clear()  # (the parent's writer, left alone in the child)
     current = _active
     if current is not None:
         current._forked()
@@ -300,7 +319,8 @@ def _close_quietly(writer: RunWriter) -> None:
 
 
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
+    os.register_at_fork(before=_before_fork, after_in_parent=_after_fork_in_parent,
+                        after_in_child=_after_fork_in_child)
 
 
 def _status_for(exc: BaseException | None) -> str:
