@@ -117,3 +117,20 @@ def test_names_that_are_also_submodules_stay_the_functions(tmp_path) -> None:
     """)], capture_output=True, text=True, cwd=tmp_path, timeout=120,
         env=dict(os.environ, MLCONTEXT_HOME=str(tmp_path / "home")))
     assert proc.returncode == 0, proc.stderr
+
+
+def test_recompute_in_a_fresh_process_finds_the_numpy_operations(tmp_path) -> None:
+    """The registry of operations recompute may run is filled by importing ``mlcontext.ops``: a
+    process that only calls ``mc.recompute`` (or ``mc.lineage.recompute``) must get it too."""
+    import numpy as np
+
+    x = mc.array(np.arange(4.0), name="x")
+    (tmp_path / "log.txt").write_text(mc.lineage.dumps(x + 1.0))
+    for call in ("mc.recompute", "mc.lineage.recompute"):
+        proc = subprocess.run([sys.executable, "-c", textwrap.dedent(f"""
+            import numpy as np, mlcontext as mc
+            out = {call}(open("log.txt").read(), inputs={{"x": np.arange(4.0)}})
+            assert np.array_equal(np.asarray(out), np.arange(4.0) + 1.0), out
+        """)], capture_output=True, text=True, cwd=tmp_path, timeout=120,
+            env=dict(os.environ, MLCONTEXT_HOME=str(tmp_path / "home")))
+        assert proc.returncode == 0, (call, proc.stderr)

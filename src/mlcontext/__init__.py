@@ -91,6 +91,10 @@ def __getattr__(name: str) -> Any:
         _wire_reuse()
     if module_name == "mlcontext.ops.sklearn_steps":
         _wire_estimators()
+    if module_name in ("mlcontext.lineage", "mlcontext.tracking.recompute"):
+        # recompute executes registered operations: importing ops registers them (NumPy's,
+        # the random draws; pandas and scikit-learn ones register when those modules load)
+        importlib.import_module("mlcontext.ops")
     module = importlib.import_module(module_name)
     value = module if attr is None else getattr(module, attr)
     globals()[name] = value  # the next lookup is a plain attribute: no cost on the hot path
