@@ -290,7 +290,7 @@ def _after_fork_in_child() -> None:
 
 
 #: Seconds a SIGTERM'd fork child waits to write what it logged before it dies anyway.
-CHILD_TERMINATE_GRACE_S = 2.0
+CHILD_TERMINATE_GRACE_S = 10.0
 
 
 def _child_sigterm(signum: int, _frame: FrameType | None) -> None:
