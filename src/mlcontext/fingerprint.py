@@ -17,6 +17,7 @@ call into. :data:`SCHEME_VERSION` names this whole scheme; it is part of every p
 
 from __future__ import annotations
 
+import argparse
 import builtins
 import dataclasses
 import datetime
@@ -27,9 +28,12 @@ import fractions
 import functools
 import importlib.metadata
 import inspect
+import logging
 import math
 import operator
 import os
+import pathlib
+import re
 import site
 import struct
 import sys
@@ -1082,6 +1086,37 @@ def _dataclass_field(value: Any, h: Any) -> None:
 @register(type(operator.itemgetter(0)), type(operator.attrgetter("a")))
 def _getter(value: Any, h: Any) -> None:
     _tag(h, b"getter", repr(value).encode())  # itemgetter(0), attrgetter('a'): exact reprs
+
+
+@register(pathlib.PurePath)
+def _path(value: pathlib.PurePath, h: Any) -> None:
+    # The path, not the file's content: reading a file is I/O (declare such steps reuse=False).
+    _tag(h, b"path", f"{type(value).__qualname__}:{value}".encode())
+
+
+@register(re.Pattern)
+def _pattern(value: re.Pattern, h: Any) -> None:
+    _tag(h, b"re", b"%d:" % value.flags)
+    _feed(value.pattern, h)
+
+
+@register(types.SimpleNamespace, argparse.Namespace)
+def _namespace(value: Any, h: Any) -> None:
+    # ``args = parser.parse_args()`` read by a step: its attributes, by value.
+    _tag(h, b"ns", type(value).__qualname__.encode())
+    _dict(vars(value), h)
+
+
+@register(logging.Logger)
+def _logger(value: logging.Logger, h: Any) -> None:
+    # A logger a function writes to does not decide what it returns: identified by its name.
+    _tag(h, b"log", value.name.encode())
+
+
+@register(type(functools.lru_cache(maxsize=None)(lambda: None)))
+def _cached_function(value: Any, h: Any) -> None:
+    _tag(h, b"lru")
+    _feed(value.__wrapped__, h)
 
 
 def _register_class_machinery() -> None:

@@ -521,3 +521,33 @@ def test_dataclass_and_namedtuple_values_are_identified_by_class_and_fields() ->
     scale(mc.array(X))
     cfg.k = 4.0  # the instance is mutated in place: read again at the next call
     np.testing.assert_array_equal(np.asarray(scale(mc.array(X))), X * 4.0)
+
+
+def test_globals_of_ordinary_scripts_are_identified() -> None:
+    # argparse's Namespace, a Path, a compiled regex, a module logger and an lru_cache'd helper: read
+    # as globals by steps in ordinary scripts, none of them may make a step unidentifiable.
+    cell = _namespace("""
+        import argparse, functools, logging, pathlib, re
+        args = argparse.Namespace(lr=0.5)
+        DATA = pathlib.Path("data") / "x.csv"
+        PAT = re.compile(r"\\\\d+")
+        log = logging.getLogger("corpus")
+        @functools.lru_cache(maxsize=None)
+        def factor(n):
+            return n * 2
+        @mc.step
+        def train(a):
+            log.debug("training on %s", DATA)
+            return a * args.lr * factor(len(PAT.pattern))
+    """)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UnidentifiedWarning)
+        first = np.asarray(cell["train"](mc.array(X))).copy()
+        again = np.asarray(cell["train"](mc.array(X)))
+        assert mc.reuse_stats().step_hits == 1
+        cell["args"].lr = 2.0
+        changed = np.asarray(cell["train"](mc.array(X)))
+    np.testing.assert_array_equal(first, again)
+    np.testing.assert_array_equal(changed, first * 4.0)
