@@ -195,6 +195,8 @@ def _feed(value: Any, h: Any) -> None:
 def _lookup(cls: type) -> Callable[[Any, Any], None]:
     if cls.__module__.startswith("pandas") and _register_pandas():
         return _lookup(cls) if cls not in _dispatch else _dispatch[cls]
+    if "sklearn.base" in sys.modules and _register_sklearn():
+        return _lookup(cls) if cls not in _dispatch else _dispatch[cls]
     if hasattr(cls, "__mlcontext_fingerprint__"):  # before the bases: a subclass says what it is
         return _feed_custom
     if dataclasses.is_dataclass(cls):
@@ -479,6 +481,34 @@ def _register_pandas() -> bool:
     register(pd.api.extensions.ExtensionDtype)(
         lambda v, h: _tag(h, b"Pdt", f"{type(v).__qualname__}:{v!r}:{getattr(v, 'storage', '')}".encode()))
     return True
+
+
+_SKLEARN_DONE: list[bool] = []
+
+
+def _register_sklearn() -> bool:
+    """Register scikit-learn estimators once sklearn is imported; False if done before."""
+    if _SKLEARN_DONE:
+        return False
+    _SKLEARN_DONE.append(True)
+    from sklearn.base import BaseEstimator
+
+    register(BaseEstimator)(_estimator)
+    return True
+
+
+def _estimator(value: Any, h: Any) -> None:
+    # An unfitted estimator is its class and its parameters (nested estimators and functions by
+    # their identity); a fitted one holds learned state no parameter describes: refused.
+    fitted = sorted(k for k in vars(value) if k.endswith("_") and not k.startswith("__"))
+    if fitted:
+        raise FingerprintError(
+            f"a fitted {type(value).__qualname__} (learned {', '.join(fitted[:3])}): its state is not "
+            "described by its parameters; pass the data it was fitted on and fit it inside the step")
+    cls = getattr(value, "_mlcontext_base", type(value))  # a traced estimator is its base class
+    _tag(h, b"est", _version(cls.__module__).encode())  # what fit computes changes with the library
+    _feed(cls, h)
+    _dict(value.get_params(deep=False), h)
 
 
 def _timestamp(value: Any, h: Any) -> None:

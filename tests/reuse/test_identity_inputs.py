@@ -551,3 +551,23 @@ def test_globals_of_ordinary_scripts_are_identified() -> None:
         changed = np.asarray(cell["train"](mc.array(X)))
     np.testing.assert_array_equal(first, again)
     np.testing.assert_array_equal(changed, first * 4.0)
+
+
+def test_a_step_taking_an_unfitted_estimator_is_keyed_by_its_class_and_params() -> None:
+    from sklearn.linear_model import Ridge
+
+    y = np.arange(3.0)
+
+    @mc.step
+    def fit_predict(model, a):
+        return model.fit(np.asarray(a), y).predict(np.asarray(a))
+
+    first = fit_predict(Ridge(alpha=1.0), mc.array(X))
+    again = fit_predict(Ridge(alpha=1.0), mc.array(X))
+    other = fit_predict(Ridge(alpha=100.0), mc.array(X))
+    assert mc.reuse_stats().step_hits == 1
+    np.testing.assert_array_equal(first, again)
+    np.testing.assert_array_equal(other, Ridge(alpha=100.0).fit(X, y).predict(X))
+    fitted = Ridge().fit(X, y)
+    with pytest.warns(UnidentifiedWarning, match="a fitted Ridge"):
+        fit_predict(fitted, mc.array(X))
