@@ -345,7 +345,9 @@ def _kept(known: dict | None, changed: Any) -> dict | None:
     if not known:
         return None
     labels = changed if type(changed) is list else [changed]
-    if not all(type(k) in _LABEL_TYPES for k in labels):
+    # A label that is not equal to itself (NaN, or a tuple holding one) matches columns pandas
+    # finds by other rules than ``==``: nothing is kept.
+    if not all(type(k) in _LABEL_TYPES and k == k for k in labels):  # noqa: PLR0124
         return None
     return {k: v for k, v in known.items() if k is not _WHOLE and not _covers(labels, k)}
 
