@@ -49,7 +49,8 @@ def test_selection_by_appends_chooses_the_same_columns_under_every_policy(policy
 
 def test_np_c_and_r_stay_traced() -> None:
     """np.c_/np.r_ converted traced arrays to plain ones (np.array(..., subok=True)): the lineage
-    was silently lost. Now they trace, equal NumPy's result, and keep NumPy's own path otherwise."""
+    was silently lost. Now they trace, equal NumPy's result, and keep NumPy's own path otherwise.
+    (Peer: pydata/xarray#1023, broadcast() silently turning dask-backed arrays into NumPy ones.)"""
     XN = np.arange(24.0).reshape(6, 4)
     X = mc.array(XN)
     for got, want in ((np.c_[X[:, :2], X[:, 3]], np.c_[XN[:, :2], XN[:, 3]]),

@@ -76,7 +76,9 @@ def test_a_product_registered_under_another_name_is_still_rewritten(check) -> No
 
 def test_a_gufunc_over_stacks_is_not_taken_for_elementwise() -> None:
     """np.vecdot is a ufunc with core dimensions: applying it block by block to hstack[X, R] and
-    concatenating crashed (AxisError) once vecdot(X, X) was cached."""
+    concatenating crashed (AxisError) once vecdot(X, X) was cached. Peers of the same kind: a
+    gufunc's core dimension processed chunk by chunk (dask/dask#8844: apply_gufunc reduced the wrong
+    axis; pydata/xarray#4060: dot through apply_gufunc broken by chunked core dimensions)."""
     XN, RN = RNG.normal(size=(50, 4)), RNG.normal(size=(50, 2))
     X, R = mc.array(XN), mc.array(RN)
     np.vecdot(X, X)
@@ -156,7 +158,9 @@ def test_an_expensive_call_with_the_shapes_of_cheap_ones_is_still_reused_on_a_fa
 
 def test_delayed_admission_follows_the_injected_clock() -> None:
     """With a clock that says every operation took 1 s, a value is admitted at once (expensive for
-    its size); with one that says 1 ns, never (cheaper than min_compute_s)."""
+    its size); with one that says 1 ns, never (cheaper than min_compute_s). (Peer: joblib/joblib#854,
+    'caching only after second call of function', where when a value got cached depended on
+    things the user could not see; here it follows the measured cost, and tests pin it.)"""
     for step, entries in ((1.0, True), (1e-9, False)):
         mc.reuse_clear()
         with mc.reuse("hybrid", min_compute_s=1e-3, eager_s_per_byte=1e-8):
@@ -167,6 +171,25 @@ def test_delayed_admission_follows_the_injected_clock() -> None:
                 assert (mc.reuse_stats().entries > 0) is entries
             finally:
                 dispatch.set_executor(None)
+
+
+def test_a_list_of_arrays_as_an_argument_is_reused_across_calls() -> None:
+    """The same list of slices stacked twice is one lineage: the second stack and its product are
+    reused, not recomputed (peer: joblib/joblib#176, a memoized function recomputed when given a
+    list of arrays)."""
+    XN = RNG.normal(size=(90, 4))
+    X = mc.array(XN)
+    slices = [slice(0, 30), slice(60, 90)]
+    with mc.reuse("full", min_compute_s=0.0, eager_s_per_byte=0.0):
+        first = np.concatenate([X[s] for s in slices])
+        first.T @ first
+        with mc.reuse_events() as events:
+            again = np.concatenate([X[s] for s in slices])
+            g = again.T @ again
+    kinds = {e.name: e.kind for e in events}
+    assert kinds["numpy.concatenate"] == "reused" and kinds["numpy.matmul"] == "reused"
+    ZN = np.concatenate([XN[s] for s in slices])
+    np.testing.assert_array_equal(np.asarray(g), ZN.T @ ZN)
 
 
 def test_step_reuse_times_steps_with_the_injected_clock() -> None:
