@@ -218,3 +218,21 @@ def test_the_rewrites_do_not_import_the_executor() -> None:
     imported = {node.module for node in ast.walk(ast.parse(source))
                 if isinstance(node, ast.ImportFrom) and node.module}
     assert "executor" not in imported and "freeze" in imported
+
+
+def test_a_sweep_over_candidate_columns_is_computed_in_blocks_and_equals_plain() -> None:
+    """Forward selection: T(Z) @ Z and T(Z) @ y for Z = hstack[S, X[:, j:j+1]], j over 40
+    candidates. The products with S, the squared norms and the products with y come from blocks
+    of upcoming columns (computed once), and every result equals plain NumPy's."""
+    XN, yN = RNG.normal(size=(200, 50)), RNG.normal(size=200)
+    X, y = mc.array(XN), mc.array(yN)
+    S = X[:, :10]
+    for j in range(10, 50):
+        Z = np.hstack([S, X[:, j:j + 1]])
+        ZN = np.hstack([XN[:, :10], XN[:, j:j + 1]])
+        np.testing.assert_allclose(np.asarray(Z.T @ Z), ZN.T @ ZN, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(np.asarray(Z.T @ y), ZN.T @ yN, rtol=1e-12, atol=1e-12)
+    modes = {key[2] for key, sweep in rewrites.STATE.sweeps.items() if sweep.blocks}
+    assert modes == {"right", "gram", "left"}
+    widths = [stop - start for sweep in rewrites.STATE.sweeps.values() for start, stop, _ in sweep.blocks]
+    assert max(widths) == 32 and len(widths) <= 3 * 2  # 39 columns: a block of 32, then the rest

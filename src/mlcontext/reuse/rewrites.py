@@ -487,7 +487,7 @@ def _tprod(c: Call, op: str, top: str, xi: Item, xv: Any, wi: Item, wv: Any,
                                 for bi, bv in zip(zw[2], _block_values(zw, wv), strict=True))
         return np.hstack(parts), reused
     if depth:
-        swept = _swept(c, op, top, xi, xv, wi)
+        swept = _swept(c, op, top, xi, xv, wi, wv)
         if swept is not None:
             return swept
     t0 = c.clock()
@@ -514,27 +514,33 @@ _COLUMN_SQUARES = "mlcontext.reuse.column_squares"
 _SWEEP_FIRST, _SWEEP_GROWTH = 32, 4
 
 
-def _swept(c: Call, op: str, top: str, xi: Item, xv: Any, wi: Item) -> tuple[Any, bool] | None:
-    """``T(X) @ B[:, j:j+1]`` (or ``T(B[:, j:j+1]) @ B[:, j:j+1]``) when the columns of one ``B``
-    are tried one after another (a forward selection appending each candidate): from the second
-    column asked on, the product (the squared norms) is computed for a block of upcoming columns at
-    once (32 wide, then 4 times wider each time, as far as ``B`` goes) and cached, so ``X`` is read
-    O(log n) times instead of once per candidate. None: not such a call."""
+def _swept(c: Call, op: str, top: str, xi: Item, xv: Any, wi: Item, wv: Any) -> tuple[Any, bool] | None:
+    """``T(X) @ B[:, j:j+1]``, ``T(B[:, j:j+1]) @ B[:, j:j+1]`` or ``T(B[:, j:j+1]) @ W`` when the
+    columns of one ``B`` are tried one after another (a forward selection appending each candidate):
+    from the second column asked on, the product (the squared norms) is computed for a block of
+    upcoming columns at once (32 wide, then 4 times wider each time, as far as ``B`` goes) and
+    cached, so ``X`` (``W``) is read O(log n) times instead of once per candidate. None: not such a
+    call."""
     found = _column(wi)
-    if found is None:
-        return None
+    if found is not None:
+        mode = "gram" if xi.digest == wi.digest else "right"
+        if mode == "gram" and found[2] - found[1] != 1:
+            return None
+        other, column = (b"" if mode == "gram" else xi.digest), wi
+    else:
+        found = _column(xi)
+        if found is None:
+            return None
+        mode, other, column = "left", wi.digest, xi
     bi, a, b = found
-    gram = xi.digest == wi.digest
-    if gram and b - a != 1:
-        return None
-    sweep = c.state.sweep((op, top, b"" if gram else xi.digest, bi.digest))
+    sweep = c.state.sweep((op, top, mode, other, bi.digest))
     if sweep.off:
         return None
     for start, stop, digest in reversed(sweep.blocks):
         if start <= a and b <= stop:
             value = c.cache.peek(digest)
             if value is not MISS:
-                return value[:, a - start:b - start], True
+                return _part(mode, value, a - start, b - start), True
     sweep.asked += 1
     ref_b = c.state.sliced.get(bi.digest) if sweep.asked > 1 else None
     whole = ref_b() if ref_b is not None else None
@@ -545,19 +551,27 @@ def _swept(c: Call, op: str, top: str, xi: Item, xv: Any, wi: Item) -> tuple[Any
     sweep.width = stop - a
     block = whole[:, a:stop]
     t0 = c.clock()
-    range_digest = _range_digest(wi.opcode, bi.digest, a, stop)
-    if gram:
+    range_digest = _range_digest(column.opcode, bi.digest, a, stop)
+    if mode == "gram":
         value = np.einsum("ij,ij->j", block, block)[None, :]
         digest = node_digest(_COLUMN_SQUARES, [range_digest], _LIT_R0)
-    else:
+    elif mode == "right":
         value = _t_times(resolve(xv), block)
         digest = _mm(op, _t(top, xi.digest), range_digest)
-    value = c.keep(digest, value, c.clock() - t0, max(xi.height + 1, wi.height) + 1, force=True)
+    else:
+        value = block.T @ resolve(wv)
+        digest = _mm(op, _t(top, range_digest), wi.digest)
+    value = c.keep(digest, value, c.clock() - t0, max(xi.height, wi.height) + 2, force=True)
     if c.cache.peek(digest) is MISS:
         sweep.off = True  # too cheap to cache: computing ahead would only add work
     else:
         sweep.blocks.append((a, stop, digest))
-    return value[:, :b - a], False
+    return _part(mode, value, 0, b - a), False
+
+
+def _part(mode: str, value: np.ndarray, lo: int, hi: int) -> np.ndarray:
+    """The columns (rows, for ``T(B[:, j]) @ W``) of a swept block that one call asked for."""
+    return value[lo:hi] if mode == "left" else value[:, lo:hi]
 
 
 def _block_gram(c: Call, op: str, top: str, items: list[Item], values: list[Any],
