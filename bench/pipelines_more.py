@@ -282,8 +282,8 @@ def engineer(df):
 def pandas_models(d):
     out = []
     for lam in LAMS[:8]:
-        F = np.asarray(engineer(d["df"]).to_numpy(dtype=float))
-        y = np.asarray(d["df"]["y"].to_numpy(dtype=float))
+        F = engineer(d["df"]).to_numpy(dtype=float)
+        y = d["df"]["y"].to_numpy(dtype=float)
         out.append(np.linalg.solve(F.T @ F + lam * np.eye(F.shape[1]), F.T @ y))
     return out
 
@@ -363,11 +363,11 @@ PIPELINES: list[Pipeline] = [
     Pipeline("slice-folds", "k-fold folds as a list of slices, np.concatenate", slice_folds,
              slice_folds_ideal, lambda s: _xy(2, 500 if s else 40_000, 10 if s else 100)),
     Pipeline("c_-append", "forward selection, np.c_[sel, X[:, j]]", c_append, select_ideal,
-             lambda s: _xy(3, 300 if s else 10_000, BASE + (6 if s else 30))),
+             lambda s: _xy(3, 300 if s else 20_000, BASE + (6 if s else 30))),
     Pipeline("colstack-append", "forward selection, np.column_stack", column_stack_append,
-             select_ideal, lambda s: _xy(4, 300 if s else 10_000, BASE + (6 if s else 30))),
+             select_ideal, lambda s: _xy(4, 300 if s else 20_000, BASE + (6 if s else 30))),
     Pipeline("block-append", "forward selection, np.block([sel, col])", block_append, select_ideal,
-             lambda s: _xy(5, 300 if s else 10_000, BASE + (6 if s else 30))),
+             lambda s: _xy(5, 300 if s else 20_000, BASE + (6 if s else 30))),
     Pipeline("r_-batches", "rows arriving in batches, np.r_ appends, refit", r_batches,
              r_batches_ideal, lambda s: _xy(6, 400 if s else 40_000, 10 if s else 100)),
     Pipeline("cho-path", "scipy.linalg cho_factor/cho_solve over lambda", cho_path, cho_path_ideal,

@@ -177,12 +177,27 @@ def data_leaf(value: np.ndarray, label: str | None = None, *, embed: bool = True
     elif value.nbytes <= EMBED_MAX_BYTES:
         extra = {"data": np.ascontiguousarray(value).tobytes()}
     else:  # a plain array mixed into traced code: the log must rebuild it without the user's help
-        recipe = describe_constant(value)  # np.ones, lam * np.eye(d), np.arange: by constructor
+        recipe = _recipe(value, content)  # np.ones, lam * np.eye(d), np.arange: by constructor
         if recipe is not None:
             extra = {"recipe": recipe}
         elif (sink := array_sink()) is not None:
             sink(value, content)  # a run is active: the store keeps it for mc.recompute
     return leaf(DATA, lit, label, extra)
+
+
+# content hash (dtype and shape included) -> its recipe or None: a loop adding ``lam * np.eye(d)``
+# for one lam after another compares each distinct constant with its recipe once, not per call.
+_RECIPES: dict[str, Node | None] = {}
+_RECIPES_MAX = 4096
+
+
+def _recipe(value: np.ndarray, content: str) -> Node | None:
+    if content in _RECIPES:
+        return _RECIPES[content]
+    if len(_RECIPES) >= _RECIPES_MAX:
+        _RECIPES.clear()
+    recipe = _RECIPES[content] = describe_constant(value)
+    return recipe
 
 
 def wrap(result: Any, item: Item) -> Any:
