@@ -61,3 +61,18 @@ def test_np_c_and_r_stay_traced() -> None:
         assert np.array_equal(np.asarray(got), want)
     assert np.array_equal(np.r_[1:4, 7], np.array([1, 2, 3, 7]))  # no traced item: NumPy's path
     assert np.array_equal(np.c_[np.ones(2), np.zeros(2)], np.array([[1.0, 0.0], [1.0, 0.0]]))
+
+
+def test_the_systemds_scripts_translate_each_lima_pipeline_and_time_it_cold_and_warm() -> None:
+    """The DML side of the SystemDS comparison is assembled without running Java (that runs in
+    ``make bench`` only): each of the five pipelines defines ``pipeline(X, y)`` and its shape, and
+    the driver times it on two data sets in one JVM."""
+    from bench.systemds import run as sysds
+
+    assert set(sysds.PIPELINES) == {"HLM", "HCV", "PCALM", "stepLM", "multilevel"}
+    for name in sysds.PIPELINES:
+        text = sysds.script(name, rows=123, cols=45)
+        assert "pipeline = function(Matrix[Double] X, Matrix[Double] y) return (Double s)" in text
+        assert "ROWS = 123" in text and "COLS = 45" in text
+        assert text.count('print("TIME " + run') == 1 and "for (run in 1:2)" in text
+    assert "sysds.cp.parallel.ops>false" in sysds.CONFIG and "sysds.native.blas>none" in sysds.CONFIG
