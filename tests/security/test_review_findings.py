@@ -99,10 +99,8 @@ def test_dataset_frame_of_a_crafted_version_runs_no_code(home: Store, tmp_path: 
     assert not marker.exists()
 
 
-# -- item 8: forks ---------------------------------------------------------------------------------
+# -- item 8: forks (both failed on main at review time; fixed by the fork work that landed since) --
 
-@pytest.mark.xfail(strict=True, reason="issue 13 item 8 open on main: the atexit hook of an os.fork() "
-                   "child ends the parent's live run (tracking/run.py _end_at_exit)")
 @pytest.mark.timeout(60)
 def test_a_fork_childs_exit_does_not_end_the_parents_run(home: Store) -> None:
     run = mc.run("parent")
@@ -124,8 +122,6 @@ def _log_in_child(k: int) -> int:
     return k
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13 item 8 open on main: values logged in multiprocessing "
-                   "fork children are dropped without an error (0 of 400 stored)")
 @pytest.mark.timeout(120)
 def test_values_logged_in_fork_pool_children_are_stored_or_refused(home: Store) -> None:
     with mc.run("parent") as run:
