@@ -90,7 +90,7 @@ def test_an_edit_is_the_only_code_change(make_project):
     assert [project.cli_json("show", r)["git_dirty"] for r in (before, same, edited)] == [False, False, True]
     assert project.cli_json("diff", before, same)["code"] == ""
     lines = project.cli_json("diff", before, edited)["code"].splitlines()
-    assert [line for line in lines if line.startswith("diff ")] == ["diff --git a/a/count.py b/b/count.py"]
+    assert [line for line in lines if line.startswith("diff ")] == ["diff --git a/count.py b/count.py"]
     assert [line for line in lines if line.startswith(("+ ", "- "))] == [
         '-    mc.log("total", sum(range(n)))', '+    mc.log("total", sum(range(n + 1)))']
 

@@ -114,6 +114,18 @@ def test_runs_without_heartbeat_are_marked_killed(meta):
     assert meta.get_run(fresh).status == RunStatus.RUNNING
 
 
+def test_a_killed_run_lasts_until_its_last_logged_value(meta):
+    # A run killed between two heartbeats (every 5 s) kept logging after the last one: its duration
+    # is up to its last value, not 0 s (found by a newcomer trying kill -9 on a 5-second run).
+    now = time.time()
+    run_id = _new_run(meta, started_at=now - 700, heartbeat_at=now - 700)
+    with meta.write() as conn:
+        meta.write_batch(conn, [], [(run_id, "loss", 0, 1.0, now - 695, "{}")])
+    assert meta.mark_dead_runs(timeout=60, now=now) == 1
+    record = meta.get_run(run_id)
+    assert record.status == RunStatus.KILLED and record.duration == pytest.approx(5)
+
+
 def test_artifacts_are_linked_once_per_content(meta):
     run_id = _new_run(meta)
     for _ in range(2):

@@ -79,7 +79,7 @@ def code_diff(store: Store, a: RunRecord, b: RunRecord) -> str:
             return (f"code differs (commit {a.git_commit or '-'} vs {b.git_commit or '-'}) but the trees "
                     f"could not be restored for a diff: {exc}\n")
         result = subprocess.run(
-            ["git", "diff", "--no-index", "--no-color", "--", "a", "b"], cwd=tmp,
+            ["git", "diff", "--no-index", "--no-color", "--no-prefix", "--", "a", "b"], cwd=tmp,
             capture_output=True, text=True, errors="replace", check=False)
         return result.stdout
 

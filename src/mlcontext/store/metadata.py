@@ -150,10 +150,16 @@ class MetadataStore:
             if conn.execute(select(func.count()).select_from(t.Run).where(stale)).scalar_one() == 0:
                 return 0
         with self.write() as conn:
-            result = conn.execute(update(t.Run).where(stale).values(
-                status=RunStatus.KILLED, ended_at=t.Run.heartbeat_at,
-                error_message=f"no heartbeat for more than {timeout:g} s: the process died"))
-            return result.rowcount
+            # The run ended no earlier than its last sign of life: the heartbeat (every few seconds)
+            # or the last value it logged, whichever is later, so a killed run keeps its duration.
+            last_value = (select(func.max(t.LatestMetric.time)).where(t.LatestMetric.run_id == t.Run.id)
+                          .scalar_subquery())
+            dead = conn.execute(select(t.Run.id, t.Run.heartbeat_at, last_value).where(stale)).all()
+            for run_id, heartbeat_at, last in dead:
+                conn.execute(update(t.Run).where(t.Run.id == run_id, stale).values(
+                    status=RunStatus.KILLED, ended_at=max(heartbeat_at, last or heartbeat_at),
+                    error_message=f"no heartbeat for more than {timeout:g} s: the process died"))
+            return len(dead)
 
     # -- params, metrics (batched by the writer) -------------------------------------------------
 

@@ -188,7 +188,8 @@ def check_test_budget(context: ContextStore, version_id: int, ref: str, budget: 
     users = {r[1] for r in reads}
     if len(runs) > budget:
         warnings.warn(
-            f"test set {ref} has been evaluated in {len(runs)} runs by {len(users)} people "
+            f"test set {ref} has been evaluated in {len(runs)} runs by {len(users)} "
+            f"{'person' if len(users) == 1 else 'people'} "
             f"(budget {budget}): model selection on it overfits the test set; use a validation split, "
             "or a fresh test set (`mlcontext testuse` lists the evaluations)",
             TestSetOveruseWarning, stacklevel=_caller_level())
