@@ -82,10 +82,11 @@ def _crafted_dataset_versions(store: Store, marker: Path) -> None:
 
 @pytest.mark.xfail(strict=True, reason="issue 13 item 3 open on main: datasets are stored as pickles "
                    "and read back with pickle.loads (tracking/datasets.py _decode), also by the CLI")
-def test_cli_diff_of_dataset_versions_never_unpickles(home: Store, tmp_path: Path) -> None:
+@pytest.mark.parametrize("command", ["diff", "drift"])
+def test_cli_of_dataset_versions_never_unpickles(home: Store, tmp_path: Path, command: str) -> None:
     marker = tmp_path / "pwned"
     _crafted_dataset_versions(home, marker)
-    result = CliRunner().invoke(cli, ["diff", "trips@1", "trips@2", "--project", "p", "--json"])
+    result = CliRunner().invoke(cli, [command, "trips@1", "trips@2", "--project", "p", "--json"])
     assert not marker.exists(), "a read-only CLI command ran code from the store"
     assert result.exit_code != 0 or "x" in result.output
 
