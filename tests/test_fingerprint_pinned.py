@@ -32,7 +32,7 @@ PLAIN = {
     "bytes": "b0eaa8ecd7e0fe3c6eb87685e4d81a47",
     "tuple": "ba8df30242650e27d65a94c0572d17dd",
     "list": "1d2aeed28cc451fc19b984b6aa83b850",
-    "dict": "1a46f90f15243b4eec2eed4ccf736445",
+    "dict": "61ff726b45fb7bc54f18e0a6764bacf5",
     "set": "76e4fb16711a0ac57c35dbd658f35ddc",
     "slice": "907f400ac27b3dbea7182fc50c61bcae",
     "ellipsis": "c4010bca4e224aa2f0e70b7504ffc245",
@@ -82,8 +82,8 @@ PANDAS = {"3": {
 
 
 def test_scheme_version_is_part_of_persistent_keys() -> None:
-    assert SCHEME_VERSION == 2
-    assert persistent_key(bytes(range(16))) == "f2.000102030405060708090a0b0c0d0e0f"
+    assert SCHEME_VERSION == 3
+    assert persistent_key(bytes(range(16))) == "f3.000102030405060708090a0b0c0d0e0f"
 
 
 @pytest.mark.parametrize("name", sorted(PLAIN))

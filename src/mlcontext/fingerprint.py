@@ -61,7 +61,7 @@ DIGEST_HEX_LEN = 32
 # changes (a new normalisation, a library that changed the layout read here): persistent cache keys
 # carry it, so entries written under another scheme are never found (tests/test_fingerprint_pinned.py
 # pins the digests of a table of values so that such a change cannot go unnoticed).
-SCHEME_VERSION = 2
+SCHEME_VERSION = 3  # 3: dicts in insertion order; imports inside functions
 
 
 def persistent_key(digest: bytes) -> str:
@@ -70,7 +70,7 @@ def persistent_key(digest: bytes) -> str:
     Examples
     --------
     >>> persistent_key(bytes(16))
-    'f2.00000000000000000000000000000000'
+    'f3.00000000000000000000000000000000'
     """
     return f"f{SCHEME_VERSION}.{digest.hex()}"
 
@@ -175,8 +175,8 @@ def hash_value(value: Any) -> str:
 
     Examples
     --------
-    >>> hash_value({"b": 1, "a": [1.0, "x"]}) == hash_value({"a": [1.0, "x"], "b": 1})
-    True
+    >>> hash_value({"b": 1, "a": [1.0, "x"]}) == hash_value({"a": [1.0, "x"], "b": 1})  # dicts are ordered
+    False
     >>> hash_value(1) == hash_value(1.0)
     False
     """
@@ -267,10 +267,11 @@ def _sequence(value: tuple | list, h: Any) -> None:
 
 @register(dict)
 def _dict(value: dict, h: Any) -> None:
-    items = sorted(((hash_value(k), v) for k, v in value.items()), key=lambda kv: kv[0])
-    _tag(h, b"D", struct.pack("<Q", len(items)))
-    for key_digest, item in items:
-        h.update(key_digest.encode())
+    # In insertion order: dicts are ordered, and results depend on it (``list(w.values())``, a dict
+    # of column names). Two orders of the same items at worst miss each other; they never alias.
+    _tag(h, b"D2", struct.pack("<Q", len(value)))
+    for key, item in value.items():
+        _feed(key, h)
         _feed(item, h)
 
 
@@ -708,10 +709,11 @@ def _bits(buffer: Any, offset: int, size: int) -> np.ndarray:
 
 
 class _CodeInfo:
-    __slots__ = ("digest", "globals", "attrs")
+    __slots__ = ("digest", "globals", "attrs", "imports")
 
-    def __init__(self, digest: bytes, globals_: tuple[str, ...], attrs: frozenset[str]) -> None:
-        self.digest, self.globals, self.attrs = digest, globals_, attrs
+    def __init__(self, digest: bytes, globals_: tuple[str, ...], attrs: frozenset[str],
+                 imports: tuple[tuple[str, int], ...] = ()) -> None:
+        self.digest, self.globals, self.attrs, self.imports = digest, globals_, attrs, imports
 
 
 _CODE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -733,6 +735,7 @@ def _analyse(code: types.CodeType) -> _CodeInfo:
     h = xxhash.xxh3_128()
     names: dict[str, None] = {}
     attrs: set[str] = set()
+    imports: dict[tuple[str, int], None] = {}  # (module name, relative level) of import statements
     stack = [code]
     while stack:
         c = stack.pop()
@@ -745,12 +748,18 @@ def _analyse(code: types.CodeType) -> _CodeInfo:
                 _tag(h, b"code")
             else:
                 _feed(const, h)
+        consts: list[Any] = [0, None]  # the last two constants loaded
         for ins in dis.get_instructions(c):
             if ins.opname in _GLOBAL_OPS:
                 names[ins.argval] = None
             elif ins.opname in _ATTR_OPS:
                 attrs.add(ins.argval)
-    return _CodeInfo(h.digest(), tuple(names), frozenset(attrs))
+            elif ins.opname == "IMPORT_NAME":  # after LOAD_CONST level, LOAD_CONST fromlist
+                level = consts[0] if type(consts[0]) is int else 0
+                imports[(ins.argval, level)] = None
+            elif ins.opname == "LOAD_CONST":
+                consts = [consts[1], ins.argval]
+    return _CodeInfo(h.digest(), tuple(names), frozenset(attrs), tuple(imports))
 
 
 def hash_function(fn: Callable[..., Any]) -> str:
@@ -881,8 +890,11 @@ def _remember(fn: types.FunctionType, digest: bytes) -> None:
         if not _fixed(value, users):
             return
         cells.append(value)
+    info = _code_info(fn.__code__)
+    if any(module is None or _is_user(module.__name__) for _, module in _imported(fn, info)):
+        return  # what it reads from a user's module can change without any rebinding here
     scope = fn.__globals__
-    read = tuple((var, scope.get(var, _ABSENT)) for var in _code_info(fn.__code__).globals)
+    read = tuple((var, scope.get(var, _ABSENT)) for var in info.globals)
     if all(value is _ABSENT or _fixed(value, users) for _, value in read):
         _SNAPS[fn] = _Snapshot(fn, digest, tuple(cells), read, tuple(users))
 
@@ -941,6 +953,27 @@ def _feed_user_function(fn: types.FunctionType, h: Any) -> None:
             continue
         _tag(h, b"g", var.encode())
         _feed_part(value, h, f"global {var!r}", fn, info.attrs)
+    for name, module in _imported(fn, info):
+        # ``import helpers`` / ``from helpers import rate`` inside the body: the module is no global,
+        # but what the code reads from it decides the result as much as a global would.
+        _tag(h, b"imp", name.encode())
+        if module is not None:
+            _feed_part(module, h, f"module {name!r} imported", fn, info.attrs)
+
+
+def _imported(fn: types.FunctionType, info: _CodeInfo) -> list[tuple[str, types.ModuleType | None]]:
+    """The modules ``fn``'s code imports (and their parent packages), as loaded now (None: not yet)."""
+    out: list[tuple[str, types.ModuleType | None]] = []
+    for name, level in info.imports:
+        if level:
+            package = fn.__globals__.get("__package__") or ""
+            base = package.rsplit(".", level - 1)[0] if level > 1 else package
+            name = f"{base}.{name}" if name else base
+        parts = name.split(".")
+        for k in range(1, len(parts) + 1):
+            full = ".".join(parts[:k])
+            out.append((full, sys.modules.get(full)))
+    return out
 
 
 def _feed_part(value: Any, h: Any, what: str, fn: Any, attrs: frozenset[str] = frozenset()) -> None:
@@ -1001,13 +1034,15 @@ def _classify(module_name: str) -> bool:
     top = module_name.partition(".")[0]
     if module_name == "__main__":
         return True
-    if top == "mlcontext" or top in sys.stdlib_module_names or top in sys.builtin_module_names:
+    if top == "mlcontext" or top in sys.builtin_module_names:
         return False
     module = sys.modules.get(module_name) or sys.modules.get(top)
     path = getattr(module, "__file__", None)
-    if not path:
-        return True  # defined in a notebook, exec'd, or made at run time: hashed by its code
-    return not os.path.realpath(path).startswith(_LIBRARY_PATHS)
+    if path:  # the file decides, not the name: a project's own colorsys.py shadows the stdlib's
+        return not os.path.realpath(path).startswith(_LIBRARY_PATHS)
+    # No file: a frozen stdlib module, or code defined in a notebook, exec'd or made at run time
+    # (hashed by its code).
+    return top not in sys.stdlib_module_names
 
 
 def _version(module_name: str) -> str:

@@ -95,12 +95,12 @@ def test_dict_argument_order_is_part_of_a_step_key() -> None:
 
 def test_global_dict_order_is_part_of_a_function_identity() -> None:
     scope: dict = {"__name__": "__main__", "np": np, "mc": mc}
-    exec(textwrap.dedent("""  # noqa: S102 - a notebook cell
+    exec(textwrap.dedent("""\
         COLS = {"b": 1, "a": 0}
         @mc.step
         def pick(a):
             return a[:, list(COLS.values())]
-    """), scope)
+    """), scope)  # noqa: S102 - a notebook cell
     np.testing.assert_array_equal(np.asarray(scope["pick"](mc.array(X))), X[:, [1, 0]])
     scope["COLS"] = {"a": 0, "b": 1}
     np.testing.assert_array_equal(np.asarray(scope["pick"](mc.array(X))), X[:, [0, 1]])

@@ -74,7 +74,7 @@ def step_key(info: StepInfo, args: tuple, kwargs: dict) -> tuple[bytes, int, lis
             h.update(b")")
         elif t is dict and all(type(k) is str for k in x):
             h.update(b"{%d" % len(x))
-            for k in sorted(x):
+            for k in x:  # in order: dicts are ordered and a step may depend on it (list(w.values()))
                 h.update(k.encode() + b"\x00")
                 feed(x[k])
             h.update(b"}")
