@@ -205,11 +205,30 @@ def _lookup(cls: type) -> Callable[[Any, Any], None]:
         return _namedtuple
     for base in cls.__mro__[1:]:
         if base in _dispatch:
-            return _dispatch[base]
+            fn = _dispatch[base]
+            return _subclass(cls, fn) if base in _BUILTIN_BASES else fn
     raise FingerprintError(
         f"cannot fingerprint a value of type {cls.__module__}.{cls.__qualname__}: "
         "register it with mlcontext.fingerprint.register or give it __mlcontext_fingerprint__()"
     )
+
+
+# A subclass of one of these (IntEnum, namedtuple, defaultdict, a str subclass) is not its base: its
+# class decides what the value does (``isinstance``, ``.alpha``, a missing key), so it is hashed too.
+_BUILTIN_BASES = frozenset({int, float, complex, str, bytes, bytearray, tuple, list, dict, set, frozenset})
+
+
+def _subclass(cls: type, base_fn: Callable[[Any, Any], None]) -> Callable[[Any, Any], None]:
+    name = f"{cls.__module__}.{cls.__qualname__}".encode()
+
+    def feed(value: Any, h: Any) -> None:
+        _tag(h, b"sub", name)
+        factory = getattr(value, "default_factory", _ABSENT)  # defaultdict: the missing keys' value
+        if factory is not _ABSENT:
+            _feed(factory, h)
+        base_fn(value, h)
+
+    return feed
 
 
 def _tag(h: Any, tag: bytes, payload: bytes = b"") -> None:

@@ -163,3 +163,45 @@ def test_memory_layout_of_a_reused_result_is_numpys() -> None:
     np.asarray(mc.array(c) * 2)
     got = mc.array(f) * 2
     np.testing.assert_array_equal(np.asarray(got.ravel(order="K")), (f * 2).ravel(order="K"))
+
+
+# -- value identity: subclasses of builtin types ----------------------------------------------------
+
+def test_defaultdict_factory_is_part_of_a_step_key() -> None:
+    # A defaultdict was hashed as the dict of its items: two with different factories were one key.
+    from collections import defaultdict
+
+    @mc.step
+    def weigh(a, w):
+        return a[:, :2] * np.array([w["a"], w["other"]])
+
+    first = weigh(mc.array(X), defaultdict(lambda: 1.0, a=2.0))
+    np.testing.assert_array_equal(np.asarray(first), X[:, :2] * [2.0, 1.0])
+    second = weigh(mc.array(X), defaultdict(lambda: 5.0, a=2.0))
+    np.testing.assert_array_equal(np.asarray(second), X[:, :2] * [2.0, 5.0])
+
+
+def test_int_enums_of_different_classes_are_different_arguments() -> None:
+    # IntEnum members were hashed as their int: Color.RED and Size.SMALL (both 1) were one key.
+    from enum import IntEnum
+
+    class Color(IntEnum):
+        RED = 1
+
+    class Size(IntEnum):
+        SMALL = 1
+
+    @mc.step
+    def scale(a, c):
+        return a * (2.0 if isinstance(c, Color) else 3.0)
+
+    np.testing.assert_array_equal(np.asarray(scale(mc.array(X), Color.RED)), X * 2.0)
+    np.testing.assert_array_equal(np.asarray(scale(mc.array(X), Size.SMALL)), X * 3.0)
+    assert hash_value(Color.RED) != hash_value(1)
+
+
+def test_namedtuples_of_different_classes_are_different_values() -> None:
+    from collections import namedtuple
+
+    assert hash_value(namedtuple("Ridge", "alpha")(1.0)) != hash_value(namedtuple("Lasso", "alpha")(1.0))
+    assert hash_value(namedtuple("Ridge", "alpha")(1.0)) != hash_value((1.0,))
