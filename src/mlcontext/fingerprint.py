@@ -314,6 +314,16 @@ def _ellipsis(value: Any, h: Any) -> None:
 
 @register(np.ndarray)
 def _ndarray(value: np.ndarray, h: Any) -> None:
+    cls = type(value)
+    if cls is not np.ndarray:
+        # A subclass computes differently from its buffer (np.matrix's ``*`` is a product, a
+        # MaskedArray's mean skips its mask): its class and, for masked arrays, mask and fill value.
+        _tag(h, b"Asub", f"{cls.__module__}.{cls.__qualname__}".encode())
+        if isinstance(value, np.ma.MaskedArray):
+            _tag(h, b"mask", hash_array(np.ma.getmaskarray(value)).encode())
+            _feed(value.fill_value, h)
+            value = value.data
+        value = value.view(np.ndarray)
     _tag(h, b"A", hash_array(value).encode())
 
 

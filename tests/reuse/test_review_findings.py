@@ -205,3 +205,28 @@ def test_namedtuples_of_different_classes_are_different_values() -> None:
 
     assert hash_value(namedtuple("Ridge", "alpha")(1.0)) != hash_value(namedtuple("Lasso", "alpha")(1.0))
     assert hash_value(namedtuple("Ridge", "alpha")(1.0)) != hash_value((1.0,))
+
+
+# -- value identity: ndarray subclasses -----------------------------------------------------------
+
+def test_masked_arrays_with_different_masks_are_different_step_arguments() -> None:
+    # A MaskedArray was hashed by its data buffer only: a second mask hit the first mask's result.
+    @mc.step
+    def mean_of(a, b):
+        return np.asarray(a).sum() + b.mean()
+
+    x = np.arange(4.0)
+    assert mean_of(mc.array(x), np.ma.array([1.0, 2.0, 30.0], mask=[0, 0, 0])) == 6.0 + 11.0
+    assert mean_of(mc.array(x), np.ma.array([1.0, 2.0, 30.0], mask=[0, 0, 1])) == 6.0 + 1.5
+
+
+@pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")
+def test_a_matrix_is_not_the_ndarray_of_its_buffer() -> None:
+    # np.matrix's * is a matrix product; it hashed like the ndarray of the same bytes.
+    @mc.step
+    def square(a, b):
+        return b * b
+
+    A = np.arange(4.0).reshape(2, 2)
+    np.testing.assert_array_equal(np.asarray(square(mc.array(X), A)), A * A)
+    np.testing.assert_array_equal(np.asarray(square(mc.array(X), np.matrix(A))), np.asarray(np.matrix(A) ** 2))

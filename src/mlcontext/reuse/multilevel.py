@@ -64,8 +64,11 @@ def step_key(info: StepInfo, args: tuple, kwargs: dict) -> tuple[bytes, int, lis
         elif t is TracedFrame or t is TracedSeries:
             h.update(b"f" + x._item.digest)
             height = max(height, x._item.height)
-        elif isinstance(x, np.ndarray):
+        elif t is np.ndarray:
             h.update(b"a" + hash_array(x).encode())
+            arrays.append(x)
+        elif isinstance(x, np.ndarray):  # np.matrix, masked arrays: their class and mask count too
+            h.update(b"v" + hash_value(x).encode())
             arrays.append(x)
         elif t is tuple or t is list:
             h.update(b"(%d" % len(x))
