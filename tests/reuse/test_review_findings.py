@@ -230,3 +230,13 @@ def test_a_matrix_is_not_the_ndarray_of_its_buffer() -> None:
     A = np.arange(4.0).reshape(2, 2)
     np.testing.assert_array_equal(np.asarray(square(mc.array(X), A)), A * A)
     np.testing.assert_array_equal(np.asarray(square(mc.array(X), np.matrix(A))), np.asarray(np.matrix(A) ** 2))
+
+
+@pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")
+@pytest.mark.parametrize("make", [mc.array, mc.asarray])
+def test_masked_arrays_and_matrices_are_refused_not_flattened(make) -> None:
+    # mc.array(masked).mean() was 11.0 where masked.mean() is 1.5: the mask was dropped silently.
+    with pytest.raises(mc.UsageError, match="masked array"):
+        make(np.ma.array([1.0, 2.0, 30.0], mask=[0, 0, 1]))
+    with pytest.raises(mc.UsageError, match="matrix"):
+        make(np.matrix(np.eye(2)))

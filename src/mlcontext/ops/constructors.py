@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import LineageError
+from ..errors import LineageError, UsageError
 from ..fingerprint import hash_bytes
 from ..lineage.item import Item, leaf
 from ..lineage.operations import register_source
@@ -42,12 +42,26 @@ def array(data: Any, name: str | None = None, *, dtype: Any = None,
     """
     if isinstance(data, TracedArray):
         return data if dtype is None else data.astype(dtype)
+    _refuse_subclass(data)
     if name is not None:
         check_name(name, "array")
     value = np.array(data, dtype=dtype, copy=True if copy else None)
     if value is not data and value.base is None:
         value.flags.writeable = False  # our own copy: nothing may write into a traced value
     return TracedArray(value, data_leaf(value, name, embed=False))
+
+
+def _refuse_subclass(data: Any) -> None:
+    """A masked array or a matrix would silently become the plain ndarray of its buffer (its mask
+    lost, ``*`` elementwise): traced NumPy would then compute something else than NumPy does."""
+    if isinstance(data, np.ma.MaskedArray):
+        raise UsageError("a masked array cannot be traced: a traced array is a plain ndarray, so its "
+                         "mask would be lost and results would differ from NumPy's; use "
+                         "np.ma.filled(a, fill), or trace the data and the mask as two arrays")
+    if isinstance(data, np.matrix):
+        raise UsageError("an np.matrix cannot be traced: a traced array is a plain ndarray, so * would "
+                         "be elementwise and results would differ from NumPy's; use np.asarray(m) "
+                         "and the @ operator")
 
 
 def asarray(data: Any, name: str | None = None, *, dtype: Any = None) -> TracedArray:
