@@ -229,7 +229,8 @@ def test_a_matrix_is_not_the_ndarray_of_its_buffer() -> None:
 
     A = np.arange(4.0).reshape(2, 2)
     np.testing.assert_array_equal(np.asarray(square(mc.array(X), A)), A * A)
-    np.testing.assert_array_equal(np.asarray(square(mc.array(X), np.matrix(A))), np.asarray(np.matrix(A) ** 2))
+    got = square(mc.array(X), np.matrix(A))
+    np.testing.assert_array_equal(np.asarray(got), np.asarray(np.matrix(A) ** 2))
 
 
 @pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")
