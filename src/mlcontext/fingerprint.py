@@ -203,6 +203,8 @@ def _lookup(cls: type) -> Callable[[Any, Any], None]:
         return _dataclass_instance
     if issubclass(cls, tuple) and hasattr(cls, "_fields"):
         return _namedtuple
+    if issubclass(cls, enum.Enum):  # IntEnum, StrEnum: int and str come before Enum in their MRO
+        return _enum
     for base in cls.__mro__[1:]:
         if base in _dispatch:
             fn = _dispatch[base]
@@ -213,7 +215,7 @@ def _lookup(cls: type) -> Callable[[Any, Any], None]:
     )
 
 
-# A subclass of one of these (IntEnum, namedtuple, defaultdict, a str subclass) is not its base: its
+# A subclass of one of these (defaultdict, Counter, a str subclass) is not its base: its
 # class decides what the value does (``isinstance``, ``.alpha``, a missing key), so it is hashed too.
 _BUILTIN_BASES = frozenset({int, float, complex, str, bytes, bytearray, tuple, list, dict, set, frozenset})
 
