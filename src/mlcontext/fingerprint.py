@@ -385,9 +385,16 @@ def _fraction(value: fractions.Fraction, h: Any) -> None:
 
 @register(type)
 def _type(value: type, h: Any) -> None:
-    _tag(h, b"t", f"{value.__module__}.{value.__qualname__}".encode())
-    if _is_user(value.__module__):
+    module = value.__module__
+    _tag(h, b"t", f"{module}.{value.__qualname__}".encode())
+    if _is_user(module):
         _feed_user_class(value, h)
+        return
+    top = (module or "").partition(".")[0]
+    if top not in sys.stdlib_module_names and top not in sys.builtin_module_names:
+        # An installed package's class computes what its version does (StandardScaler in a step),
+        # as its functions and modules are identified (the standard library's by name alone).
+        _tag(h, b"tv", _version(module).encode())
 
 
 # -- object arrays, element by element ---------------------------------------------------------------

@@ -241,3 +241,18 @@ def test_masked_arrays_and_matrices_are_refused_not_flattened(make) -> None:
         make(np.ma.array([1.0, 2.0, 30.0], mask=[0, 0, 1]))
     with pytest.raises(mc.UsageError, match="matrix"):
         make(np.matrix(np.eye(2)))
+
+
+# -- function identity: installed packages' classes -----------------------------------------------
+
+def test_an_installed_class_is_identified_with_its_package_version(monkeypatch) -> None:
+    # docs/reuse.md: installed packages' functions, classes and modules by name and version. Classes
+    # were by name alone, so a step building StandardScaler() kept its persistent entries across a
+    # scikit-learn upgrade.
+    from sklearn.preprocessing import StandardScaler
+
+    from mlcontext import fingerprint
+
+    before = hash_value(StandardScaler)
+    monkeypatch.setitem(fingerprint._VERSIONS, "sklearn", "0.0-other")
+    assert hash_value(StandardScaler) != before
