@@ -256,3 +256,64 @@ def test_an_installed_class_is_identified_with_its_package_version(monkeypatch) 
     before = hash_value(StandardScaler)
     monkeypatch.setitem(fingerprint._VERSIONS, "sklearn", "0.0-other")
     assert hash_value(StandardScaler) != before
+
+
+# -- what a step reads from outside ---------------------------------------------------------------
+
+def test_a_step_that_reads_a_file_is_not_reused(tmp_path) -> None:
+    # The file's content is no part of the key: editing cfg.json between calls returned the first
+    # call's result, with no warning.
+    import json
+
+    cfg = tmp_path / "cfg.json"
+    cfg.write_text(json.dumps({"k": 2.0}))
+
+    @mc.step
+    def scaled(a):
+        with open(cfg) as f:
+            return a * json.load(f)["k"]
+
+    np.testing.assert_array_equal(np.asarray(scaled(mc.array(X))), X * 2.0)
+    cfg.write_text(json.dumps({"k": 3.0}))
+    np.testing.assert_array_equal(np.asarray(scaled(mc.array(X))), X * 3.0)
+
+
+def test_a_step_that_loads_an_npy_file_is_not_reused(tmp_path) -> None:
+    path = tmp_path / "w.npy"
+    np.save(path, np.ones(4))
+
+    @mc.step
+    def weighted(a):
+        return a * np.load(path)
+
+    np.testing.assert_array_equal(np.asarray(weighted(mc.array(X))), X)
+    np.save(path, np.full(4, 2.0))
+    np.testing.assert_array_equal(np.asarray(weighted(mc.array(X))), X * 2.0)
+
+
+def test_a_step_that_only_writes_a_file_is_still_reused(tmp_path) -> None:
+    @mc.step
+    def logged(a):
+        (tmp_path / "log.txt").write_text("ran")
+        return a * 2.0
+
+    logged(mc.array(X))
+    before = mc.reuse_stats().step_hits
+    np.testing.assert_array_equal(np.asarray(logged(mc.array(X))), X * 2.0)
+    assert mc.reuse_stats().step_hits == before + 1
+
+
+@pytest.mark.xfail(strict=True, reason="environment variables a step reads (os.environ) are no part of "
+                   "its identity and leave no audit event: a changed variable hits the old result")
+def test_a_step_that_reads_the_environment_is_not_stale(monkeypatch) -> None:
+    import os
+
+    monkeypatch.setenv("REVIEW_K", "2")
+
+    @mc.step
+    def scaled(a):
+        return a * float(os.environ["REVIEW_K"])
+
+    np.testing.assert_array_equal(np.asarray(scaled(mc.array(X))), X * 2.0)
+    monkeypatch.setenv("REVIEW_K", "5")
+    np.testing.assert_array_equal(np.asarray(scaled(mc.array(X))), X * 5.0)

@@ -8,14 +8,19 @@ reads) can import it.
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-__all__ = ["note", "count"]
+__all__ = ["note", "count", "watching_io"]
 
 
 class _Count(threading.local):
     value = 0
     last_reason = ""
+    watching = 0  # > 0 while a body whose result may be reused runs in this thread
 
 
 _state = _Count()
@@ -30,3 +35,42 @@ def note(reason: str) -> None:
 def count() -> int:
     """How many such events this thread has noted so far."""
     return _state.value
+
+
+# What a body reads from outside its arguments and globals — a file, a directory listing, the network,
+# another program — is no part of any key: Python's audit events show it (``open`` of a file for
+# reading also by ``json.load(open(p))``, ``np.load``, ``pd.read_csv``), and it is noted so that such
+# a call is never reused. Writes are not noted (a hit skips them, as any memoised call does).
+_IO_EVENTS = frozenset({"open", "os.listdir", "os.scandir", "glob.glob", "socket.connect",
+                        "urllib.Request", "subprocess.Popen", "sqlite3.connect"})
+_WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
+_HOOKED: list[bool] = []
+
+
+def _audit(event: str, args: tuple) -> None:
+    if event in _IO_EVENTS and _state.watching:
+        if event == "open" and not _reads(args):
+            return
+        note(f"{event} {args[0]!r}" if args else event)
+
+
+def _reads(args: tuple) -> bool:
+    """Whether an ``open`` audit event (path, mode, flags) opens a file for reading."""
+    mode = args[1] if len(args) > 1 else None
+    if isinstance(mode, str):
+        return "r" in mode or "+" in mode
+    flags = args[2] if len(args) > 2 else 0
+    return not (isinstance(flags, int) and flags & _WRITE_FLAGS and not flags & os.O_RDWR)
+
+
+@contextmanager
+def watching_io() -> Iterator[None]:
+    """Note the reads from outside (files, directories, network, programs) of the code run inside."""
+    if not _HOOKED:
+        _HOOKED.append(True)
+        sys.addaudithook(_audit)  # process-wide and permanent: it does nothing unless watching
+    _state.watching += 1
+    try:
+        yield
+    finally:
+        _state.watching -= 1

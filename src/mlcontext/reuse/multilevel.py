@@ -12,7 +12,9 @@ A call is not reused (and not cached) when
 * an argument has no deterministic fingerprint (an open file, an arbitrary object…): the same;
 * its body noted something its lineage does not determine (an unseeded ``mc.random`` generator, an
   opaque fallback: :mod:`mlcontext.lineage.nondeterminism`), or drew from NumPy's legacy global
-  generator or Python's ``random`` module (their states are compared before and after the call);
+  generator or Python's ``random`` module (their states are compared before and after the call), or
+  read from outside: a file (``open``, ``np.load``, ``pd.read_csv``), a directory listing, the network,
+  another program (Python's audit events: ``nondeterminism.watching_io``);
 * an output cannot be frozen (see :class:`~.persistent.Frozen`);
 * the step was declared ``@mc.step(reuse=False)``.
 """
@@ -180,13 +182,14 @@ class StepReuse:
         cache = self.cache
         noted, states = nondeterminism.count(), _global_rng_states()
         t0 = self.clock()
-        result = run(*args, **kwargs)
+        with nondeterminism.watching_io():
+            result = run(*args, **kwargs)
         cost = self.clock() - t0
         cache.counters.step_misses += 1
         if cache.events.enabled:
             cache.events.add("step_computed", info.qualname, key)
         if nondeterminism.count() != noted or _global_rng_states() != states:
-            return result  # drew unseeded randomness or ran an opaque operation: never reused
+            return result  # drew unseeded randomness, read a file, ran an opaque operation: never reused
         tree = _freeze_tree(result, inputs)
         if tree is None:
             return result
