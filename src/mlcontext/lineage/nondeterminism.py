@@ -14,7 +14,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["note", "count", "watching_io"]
+__all__ = ["note", "count", "watching_io", "not_watching"]
 
 
 class _Count(threading.local):
@@ -42,7 +42,7 @@ def count() -> int:
 # reading also by ``json.load(open(p))``, ``np.load``, ``pd.read_csv``), and it is noted so that such
 # a call is never reused. Writes are not noted (a hit skips them, as any memoised call does).
 _IO_EVENTS = frozenset({"open", "os.listdir", "os.scandir", "glob.glob", "socket.connect",
-                        "urllib.Request", "subprocess.Popen", "sqlite3.connect"})
+                        "urllib.Request", "subprocess.Popen"})
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
 _HOOKED: list[bool] = []
 
@@ -51,7 +51,20 @@ def _audit(event: str, args: tuple) -> None:
     if event in _IO_EVENTS and _state.watching:
         if event == "open" and not _reads(args):
             return
+        if _by_mlcontext(sys._getframe(1)):
+            return  # the cache's own reads (the persistent tier, spilled entries)
         note(f"{event} {args[0]!r}" if args else event)
+
+
+def _by_mlcontext(frame: object) -> bool:
+    """Whether the first caller outside the standard library (pathlib, io, importlib) is mlcontext."""
+    while frame is not None:
+        name = frame.f_globals.get("__name__") or ""  # type: ignore[attr-defined]
+        top = name.partition(".")[0]
+        if top not in sys.stdlib_module_names and not top.startswith("_frozen_importlib"):
+            return top == "mlcontext"
+        frame = frame.f_back  # type: ignore[attr-defined]
+    return False
 
 
 def _reads(args: tuple) -> bool:
@@ -74,3 +87,13 @@ def watching_io() -> Iterator[None]:
         yield
     finally:
         _state.watching -= 1
+
+
+@contextmanager
+def not_watching() -> Iterator[None]:
+    """Leave the reads of the code run inside out (the cache's own: persistent tier, spilled entries)."""
+    depth, _state.watching = _state.watching, 0
+    try:
+        yield
+    finally:
+        _state.watching = depth

@@ -20,6 +20,7 @@ import numpy as np
 
 from ..errors import ArtifactCorruptedError
 from ..fingerprint import persistent_key
+from ..lineage.nondeterminism import not_watching
 from .config import ReuseConfig
 from .eviction import score_function
 from .persistent import PersistentTier, decode_value, encode_value
@@ -234,7 +235,8 @@ class LineageCache:
         data = encode_value(value)
         if data is None:
             return
-        self.tier.put(persistent_key(key), data, cost, size)  # type: ignore[union-attr]
+        with not_watching():  # the cache's own reads (a put verifies a stored copy)
+            self.tier.put(persistent_key(key), data, cost, size)  # type: ignore[union-attr]
         with self._lock:
             self._tier_keys.add(persistent_key(key))
         self.counters.persistent_writes += 1
@@ -255,7 +257,8 @@ class LineageCache:
 
     def _unspill(self, e: Entry) -> Any:
         name, digest = e.spilled  # type: ignore[misc]
-        value = self.spill_folder.read(name, digest)
+        with not_watching():  # the cache's own read: not one a step body made
+            value = self.spill_folder.read(name, digest)
         if value is None:
             del self.entries[e.key]
             return MISS
@@ -274,7 +277,8 @@ class LineageCache:
         hexkey = persistent_key(key)
         cost = 0.0
         try:
-            got = tier.get(hexkey)
+            with not_watching():  # the cache's own read: not one a step body made
+                got = tier.get(hexkey)
             value = MISS if got is None else decode_value(got[0])
             cost = 0.0 if got is None else got[1]
         except ArtifactCorruptedError:
