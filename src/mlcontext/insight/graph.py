@@ -220,11 +220,30 @@ def operations_of(store: Store, log_hash: str, source: str | None = None) -> lis
     source's own lineage logs (on the edges into it) are left out, so the edge ``wine-clean ->
     wine-train`` shows the split, not the cleaning again.
     """
+    roots = list(_parsed(store.artifacts.url, log_hash, store))
     before: frozenset[str] = frozenset()
+    only: frozenset[str] | None = None
     if source is not None:
         logs = {e[4] for e in ContextStore(store.metadata).neighbours([source], upstream=True) if e[4]}
         before = frozenset().union(*(_item_hashes(store.artifacts.url, h, store) for h in logs))
-    return describe_operations(list(_parsed(store.artifacts.url, log_hash, store)), before)
+        # A log of a merge holds every branch: the edge from one branch shows only the operations
+        # computed from that branch (customers -> merged is the merge, not the other side's cleaning).
+        own = frozenset(r.hash for h in logs for r in _parsed(store.artifacts.url, h, store))
+        only = _from_source(roots, source, own)
+    return describe_operations(roots, before, only)
+
+
+def _from_source(roots: list[Item], source: str, own: frozenset[str]) -> frozenset[str] | None:
+    """The hashes of the items of ``roots`` computed from the source (its own item, or a leaf holding
+    its bytes); None (no restriction) when the log does not hold the source at all."""
+    from ..tracking.uses import leaf_hash
+
+    reaches: set[str] = set()
+    for item in walk(roots):
+        if (item.hash in own or (not item.inputs and leaf_hash(item) == source)
+                or any(i.hash in reaches for i in item.inputs)):
+            reaches.add(item.hash)
+    return frozenset(reaches) if reaches else None
 
 
 @lru_cache(maxsize=1024)
@@ -238,13 +257,16 @@ def _item_hashes(url: str, log_hash: str, store: Store) -> frozenset[str]:
     return frozenset(i.hash for i in walk(list(_parsed(url, log_hash, store))))
 
 
-def describe_operations(roots: list[Item], before: frozenset[str] = frozenset()) -> list[str]:
+def describe_operations(roots: list[Item], before: frozenset[str] = frozenset(),
+                        only: frozenset[str] | None = None) -> list[str]:
     """pandas chains as transformations; other lineage as its distinct operations in order; items
-    whose hash is in ``before`` (and what they were computed from) are left out."""
+    whose hash is in ``before`` (and what they were computed from) are left out, and with ``only``
+    every item whose hash is not in it."""
     from ..ops.pandas_api import transformations
 
     names = [transformations(i)[-1] if i.opcode.startswith("pandas.") else i.opcode.removeprefix("numpy.")
-             for i in _steps(roots, before) if i.inputs and i.hash not in before]
+             for i in _steps(roots, before)
+             if i.inputs and i.hash not in before and (only is None or i.hash in only)]
     ops = list(dict.fromkeys(names))
     extra = [f"… {len(ops) - MAX_OPERATIONS} more"] if len(ops) > MAX_OPERATIONS else []
     return ops[:MAX_OPERATIONS] + extra
