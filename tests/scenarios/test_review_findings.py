@@ -66,6 +66,9 @@ def test_each_branch_of_a_merge_shows_only_its_own_operations(shop):
     assert ops["orders-feat@1"] == ["merge customers on='cid'"]
     assert ops["orders-pos@1"] == ["getitem 'amount'", "log1p", "assign log_amount=…"]
     assert ops["orders-raw@1"] == ["filter amount > 0"]
+    # The same edges answer `history`: nothing but the merge was done to the customers.
+    history = project.cli_json("history", "customers")
+    assert [r["transformation"] for r in history] == ["merge customers on='cid'"]
 
 
 def test_the_model_reaches_both_inputs_of_the_merge(shop):
