@@ -17,6 +17,7 @@ from .errors import (
     AmbiguousReferenceError,
     ArtifactCorruptedError,
     ConfigError,
+    DataFormatError,
     FingerprintError,
     InvalidNameError,
     LineageError,
@@ -180,6 +181,7 @@ __all__ = [
     "UnhandledOperationWarning",
     "UnidentifiedWarning", "TestSetOveruseWarning", "UnsafeArchiveError", "UntrustedArtifactError",
     "AmbiguousReferenceError", "ReferenceTypeError",
+    "DataFormatError",
     # runs, params, metrics, artifacts, stores
     "run", "Run", "active_run", "log", "param", "artifact", "loop", "current_loops", "runs", "metrics",
     "get_run", "load_artifact", "get_store", "set_store", "use_store", "Store", "ArtifactRef",

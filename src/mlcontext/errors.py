@@ -14,7 +14,8 @@
      │    ├── NotFoundError       (LookupError) no such run, artifact, version
      │    ├── ArtifactCorruptedError           stored bytes do not match their content hash
      │    ├── UnsafeArchiveError                a recorded archive or path would leave its destination
-     │    └── UntrustedArtifactError (PermissionError) loading it would run code its writer chose
+     │    ├── UntrustedArtifactError (PermissionError) loading it would run code its writer chose
+     │    └── DataFormatError     (TypeError)   a value no artifact format can hold
      ├── LineageError           (ValueError)   malformed lineage, log or recompute input
      ├── UsageError             (TypeError)    an argument of a kind a public function does not take
      │    └── ReferenceTypeError               an object where a reference is expected that is none
@@ -46,6 +47,7 @@ __all__ = [
     "ArtifactCorruptedError",
     "UnsafeArchiveError",
     "UntrustedArtifactError",
+    "DataFormatError",
     "LineageError",
     "FingerprintError",
     "UsageError",
@@ -113,6 +115,11 @@ class UnsafeArchiveError(StoreError):
 class UntrustedArtifactError(StoreError, PermissionError):
     """An artifact can only be loaded by running code its writer chose (a pickle), and the reader has
     not said it trusts that writer (``trusted=True``)."""
+
+
+class DataFormatError(StoreError, TypeError):
+    """A value cannot be stored in (or read from) any artifact format: a column Arrow cannot hold, an
+    object that does not pickle, a format whose library is missing."""
 
 
 class LineageError(MLContextError, ValueError):

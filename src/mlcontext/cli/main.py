@@ -81,12 +81,17 @@ def _short_help(summary: str, limit: int) -> str:
 
 @click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="mlcontext")
-def cli() -> None:
+@click.pass_context
+def cli(ctx: click.Context) -> None:
     """mlcontext: what code, data, params and people produced which model and score.
 
     The store is the embedded default (.mlcontext/ at the project root) unless MLCONTEXT_HOME,
     MLCONTEXT_STORE or MLCONTEXT_ARTIFACTS say otherwise.
     """
+    # Reading a store never runs code its writers chose: no command unpickles (docs/security.md).
+    from ..tracking.formats import no_unpickling  # here, not at import: --help stays fast
+
+    ctx.with_resource(no_unpickling())
 
 
 def main() -> None:

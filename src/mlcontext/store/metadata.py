@@ -14,7 +14,7 @@ import json
 import math
 import operator
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -215,15 +215,22 @@ class MetadataStore:
     # -- artifacts --------------------------------------------------------------------------------
 
     def add_artifact(self, run_id: str | None, name: str, digest: str, *, size: int, kind: str,
-                     meta: dict[str, Any] | None = None, direction: str = "output") -> None:
+                     meta: dict[str, Any] | None = None, direction: str = "output",
+                     content_hash: str | None = None, context: Mapping[str, int] | None = None) -> None:
+        """Record stored bytes (once per digest) and, with ``run_id``, the run's use of them.
+
+        ``content_hash`` is the value's lineage identity when it is not ``digest`` (see
+        :class:`~mlcontext.store.schema.Artifact`); ``context`` the loop indices at writing.
+        """
         now = time.time()
         with self.write() as conn:
             stmt = self._insert(t.Artifact).values(hash=digest, size=size, kind=kind, created_at=now,
-                                                   meta=meta or {})
+                                                   meta=meta or {}, content_hash=content_hash)
             conn.execute(stmt.on_conflict_do_nothing(index_elements=["hash"]))
             if run_id is not None:
-                link = self._insert(t.RunArtifact).values(run_id=run_id, artifact_hash=digest, name=name,
-                                                          direction=direction, time=now)
+                link = self._insert(t.RunArtifact).values(
+                    run_id=run_id, artifact_hash=digest, name=name, direction=direction, time=now,
+                    context=json.dumps(dict(context or {}), separators=(",", ":")))
                 conn.execute(link.on_conflict_do_nothing())
 
     def artifact_info(self, digest: str) -> tuple[str, int, dict[str, Any]] | None:
@@ -233,9 +240,21 @@ class MetadataStore:
                                .where(t.Artifact.hash == digest)).first()
         return None if row is None else (row[0], row[1], dict(row[2] or {}))
 
+    def artifacts_by_content(self, content_hashes: Iterable[str]) -> dict[str, str]:
+        """``{content hash: artifact hash}`` of stored values whose lineage identity is one of
+        ``content_hashes`` (an ``.npy`` array by its :func:`~mlcontext.fingerprint.hash_array`)."""
+        wanted = list(dict.fromkeys(content_hashes))
+        if not wanted:
+            return {}
+        with self.read() as conn:
+            rows = conn.execute(select(t.Artifact.content_hash, t.Artifact.hash)
+                                .where(t.Artifact.content_hash.in_(wanted))
+                                .order_by(t.Artifact.created_at)).all()
+        return {content: digest for content, digest in reversed(rows)}  # the oldest one wins
+
     def artifacts_of(self, conn: Connection, run_ids: Iterable[str]) -> dict[str, list[tuple]]:
         query = (select(t.RunArtifact.run_id, t.RunArtifact.name, t.Artifact.hash, t.Artifact.size,
-                        t.Artifact.kind, t.RunArtifact.direction, t.Artifact.meta)
+                        t.Artifact.kind, t.RunArtifact.direction, t.Artifact.meta, t.RunArtifact.context)
                  .join(t.Artifact, t.Artifact.hash == t.RunArtifact.artifact_hash)
                  .where(t.RunArtifact.run_id.in_(list(run_ids))).order_by(t.RunArtifact.id))
         found: dict[str, list[tuple]] = {}
@@ -281,8 +300,9 @@ class MetadataStore:
             artifacts = self.artifacts_of(conn, [run_id]).get(run_id, [])
         fields = dict(zip(["project", *(c.name for c in _RUN_COLUMNS)], row, strict=True))
         fields["argv"] = tuple(fields["argv"] or ())
-        refs = tuple(ArtifactRef(name=n, hash=h, size=s, kind=k, uri="", direction=d, meta=m)
-                     for n, h, s, k, d, m in artifacts)
+        refs = tuple(ArtifactRef(name=n, hash=h, size=s, kind=k, uri="", direction=d, meta=m,
+                                 context=_context(c))
+                     for n, h, s, k, d, m, c in artifacts)
         return RunRecord(**fields, params=params, metrics=metrics, artifacts=refs)
 
     def metric_points(self, run_id: str, name: str) -> list[MetricPoint]:
@@ -492,3 +512,12 @@ def _translated(url: str) -> Iterator[None]:
         raise StoreError(f"metadata store {url}: {message}") from exc
     except SQLAlchemyError as exc:
         raise StoreError(f"metadata store {url}: {exc}") from exc
+
+
+def _context(text: str | None) -> dict[str, int]:
+    """Loop context JSON as recorded (``{}`` for rows from before loop contexts were kept)."""
+    try:
+        found = json.loads(text or "{}")
+    except ValueError:
+        return {}
+    return {str(k): v for k, v in found.items() if type(v) is int} if isinstance(found, dict) else {}

@@ -37,6 +37,7 @@ class ArtifactRef:
     uri: str
     direction: str = "output"
     meta: Mapping[str, Any] = field(default_factory=dict)
+    context: Mapping[str, int] = field(default_factory=dict)  # loop indices when written: {"epoch": 2}
 
 
 @dataclass(frozen=True)

@@ -104,7 +104,12 @@ class LatestMetric(Base):
 
 
 class Artifact(Base):
-    """Content-addressed bytes in the artifact store (one row per distinct content)."""
+    """Content-addressed bytes in the artifact store (one row per distinct content).
+
+    ``content_hash`` is the value's identity in lineage when it differs from the hash of the stored
+    bytes: an array stored as ``.npy`` is a lineage leaf by :func:`~mlcontext.fingerprint.hash_array`,
+    a frame stored as Arrow by :func:`~mlcontext.fingerprint.hash_frame`.
+    """
 
     __tablename__ = "artifacts"
     hash: Mapped[str] = mapped_column(HASH, primary_key=True)
@@ -112,10 +117,15 @@ class Artifact(Base):
     kind: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[float] = mapped_column(Double)
     meta: Mapped[dict] = mapped_column(JSON)
+    content_hash: Mapped[str | None] = mapped_column(HASH, index=True)
 
 
 class RunArtifact(Base):
-    """An artifact written (``output``) or read (``input``) by a run under a name."""
+    """An artifact written (``output``) or read (``input``) by a run under a name.
+
+    ``context`` is the JSON object of the loop indices when it was written (``{"epoch": 2}``), as for
+    metrics: one name saved in every epoch is one row per epoch.
+    """
 
     __tablename__ = "run_artifacts"
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
@@ -124,8 +134,10 @@ class RunArtifact(Base):
     name: Mapped[str] = mapped_column(String(255))
     direction: Mapped[str] = mapped_column(String(8))
     time: Mapped[float] = mapped_column(Double)
+    context: Mapped[str] = mapped_column(Text, server_default="{}")
 
-    __table_args__ = (UniqueConstraint("run_id", "name", "direction", "artifact_hash"),)
+    __table_args__ = (UniqueConstraint("run_id", "name", "direction", "artifact_hash", "context",
+                                       name="uq_run_artifacts_occurrence"),)
 
 
 class CacheEntry(Base):

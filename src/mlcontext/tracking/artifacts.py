@@ -1,99 +1,149 @@
-"""Turning objects into artifact bytes and back: files, bytes, arrays, picklable objects."""
+"""Storing the objects a run hands to ``mc.artifact`` and reading them back (``mc.load_artifact``).
+
+A path (``str`` or ``os.PathLike``) names a file, stored byte for byte, or a folder, stored as a tree
+(:mod:`.trees`); a string that looks like a path but names nothing is an error, never stored as the
+text of a typo. Every other value goes through :mod:`.formats` (``.npy`` arrays, Arrow frames, skops
+models, JSON, and pickles only as the last resort, which read back only when trusted).
+"""
 
 from __future__ import annotations
 
 import os
-import pickle
-from collections.abc import Callable, Mapping
+import re
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..errors import StoreError
-from ..fingerprint import array_header, canonical_array
+from ..errors import NotFoundError
 from ..store import ArtifactRef, ArtifactStore, Store
+from .formats import Encoded, decode, decode_array, encode, note_written
+from .trees import StoredTree, write_tree
 
-__all__ = ["store_object", "load_object", "decode_array", "array_resolver"]
+__all__ = ["store_object", "load_object", "decode_array", "array_resolver", "format_of"]
+
+# A bare file name with a suffix ("model.pt", "weights.npy"): a path, even without a folder in it.
+_FILE_NAME = re.compile(r"[^\s/\\]+\.[A-Za-z][A-Za-z0-9_]{0,9}")
+
+#: Artifact kinds of stores written before formats were recorded, and the format each one means.
+_LEGACY_FORMATS = {"array": "array", "pickle": "pickle", "frame": "frame", "file": "file"}
 
 
-def store_object(artifacts: ArtifactStore, name: str, obj: Any, *, kind: str | None = None) -> ArtifactRef:
-    """Store ``obj`` and describe it.
+def store_object(artifacts: ArtifactStore, name: str, obj: Any, *, kind: str | None = None
+                 ) -> tuple[ArtifactRef, str | None]:
+    """Store ``obj`` and describe it; returns the reference and the value's lineage identity.
 
-    ``obj`` may be a path of an existing file (stored byte for byte, streamed), ``bytes``, a NumPy
-    array (stored under its content fingerprint, :func:`mlcontext.fingerprint.hash_array`), or any
-    picklable object (pickle protocol 5).
+    ``kind`` labels the artifact (default: its format); the format is kept in ``meta["format"]``.
+
+    Raises
+    ------
+    NotFoundError
+        ``obj`` is a path, or a string that looks like one, and nothing exists there.
+    DataFormatError
+        ``obj`` fits no format and does not pickle.
     """
-    meta: dict[str, Any] = {}
-    if isinstance(obj, str | os.PathLike) and os.path.isfile(obj):
-        digest = artifacts.put_file(obj)
-        size = os.path.getsize(obj)
-        kind = kind or "file"
-        meta["source"] = os.path.abspath(obj)
+    path = _as_path(obj)
+    if path is not None:
+        return _store_path(artifacts, name, path, kind), None
+    encoded = encode(obj)
+    digest = artifacts.put(encoded.data)
+    note_written(digest, encoded.format)
+    meta = {"format": encoded.format, **encoded.meta}
+    if encoded.content_hash is not None:
+        meta["content_hash"] = encoded.content_hash
+    ref = ArtifactRef(name=name, hash=digest, size=len(encoded.data), kind=kind or _kind(encoded),
+                      uri=artifacts.uri(digest), meta=meta)
+    return ref, encoded.content_hash
+
+
+def _kind(encoded: Encoded) -> str:
+    return {"npy": "array", "arrow": "frame", "skops": "model", "torch": "model"}.get(
+        encoded.format, encoded.format)
+
+
+def _as_path(obj: Any) -> Path | None:
+    """The path ``obj`` names, if it is one (it must then exist); ``None`` for other values."""
+    if isinstance(obj, os.PathLike):
+        path = Path(obj)
+    elif isinstance(obj, str) and os.path.lexists(obj):
+        return Path(obj)
+    elif isinstance(obj, str) and _looks_like_path(obj):
+        path = Path(obj)
     else:
-        data, detected, meta = _serialize(obj)
-        digest, size, kind = artifacts.put(data), len(data), kind or detected
-    return ArtifactRef(name=name, hash=digest, size=size, kind=kind, uri=artifacts.uri(digest), meta=meta)
+        return None
+    if not os.path.lexists(path):
+        hint = f" (there is {path.parent}/: check the spelling)" if path.parent.is_dir() and \
+            str(path.parent) != "." else ""
+        raise NotFoundError(
+            f"no file or folder {str(path)!r}{hint}; to store the string itself, pass it inside a "
+            "list or dict, or as bytes")
+    return path
 
 
-def _serialize(obj: Any) -> tuple[bytes, str, dict[str, Any]]:
-    if isinstance(obj, bytes | bytearray | memoryview):
-        return bytes(obj), "bytes", {}
-    if isinstance(obj, np.ndarray) and not obj.dtype.hasobject:
-        # Header + buffer: the bytes whose hash is the array's lineage leaf hash, so recompute finds
-        # stored arrays by the hash recorded in a lineage log (see fingerprint.array_header).
-        data = array_header(obj) + canonical_array(obj).tobytes()
-        return data, "array", {"shape": list(obj.shape), "dtype": _dtype_meta(obj.dtype)}
-    try:
-        data = pickle.dumps(obj, protocol=5)
-    except Exception as exc:  # noqa: BLE001 - an object's own __reduce__/__getstate__ may raise anything
-        raise StoreError(f"cannot store a {type(obj).__name__} as an artifact: it does not pickle "
-                         f"({exc}); save it to a file and pass the path instead") from exc
-    return data, "pickle", {"class": f"{type(obj).__module__}.{type(obj).__qualname__}"}
+def _looks_like_path(text: str) -> bool:
+    if not text or len(text) > 4096 or "\n" in text:
+        return False
+    return "/" in text or os.sep in text or text.startswith("~") or bool(_FILE_NAME.fullmatch(text))
 
 
-def decode_array(data: bytes, meta: Mapping[str, Any]) -> np.ndarray:
-    """The array stored by :func:`store_object` (its header is skipped, dtype and shape come from meta)."""
-    dtype, shape = _dtype_of(meta["dtype"]), tuple(meta["shape"])
-    skip = len(array_header(np.empty((0,) * len(shape), dtype=dtype)))
-    return np.frombuffer(data, dtype=dtype, offset=skip).reshape(shape).copy()
+def _store_path(artifacts: ArtifactStore, name: str, path: Path, kind: str | None) -> ArtifactRef:
+    meta: dict[str, Any] = {"source": str(path.absolute())}
+    if path.is_dir():
+        tar, count, skipped = write_tree(path)
+        try:
+            digest, size = artifacts.put_file(tar), os.path.getsize(tar)
+        finally:
+            os.unlink(tar)
+        meta |= {"format": "tree", "files": count}
+        if skipped:
+            meta["skipped"] = skipped[:20]
+        return ArtifactRef(name=name, hash=digest, size=size, kind=kind or "tree",
+                           uri=artifacts.uri(digest), meta=meta)
+    digest = artifacts.put_file(path)
+    return ArtifactRef(name=name, hash=digest, size=path.stat().st_size, kind=kind or "file",
+                       uri=artifacts.uri(digest), meta=meta)
 
 
-def _dtype_meta(dtype: np.dtype) -> Any:
-    # A record dtype's ``str`` is '|V16': its fields by the .npy format's description instead.
-    return dtype.str if dtype.fields is None else np.lib.format.dtype_to_descr(dtype)
+def format_of(ref: ArtifactRef) -> str:
+    """The format ``ref``'s bytes are in (older stores: known from the kind; else raw bytes)."""
+    recorded = ref.meta.get("format")
+    if isinstance(recorded, str):
+        return recorded
+    return _LEGACY_FORMATS.get(ref.kind, "bytes")
 
 
-def _dtype_of(meta: Any) -> np.dtype:
-    if isinstance(meta, str):
-        return np.dtype(meta)
-    return np.lib.format.descr_to_dtype(_tuples(meta))
+def load_object(artifacts: ArtifactStore, ref: ArtifactRef, *, trusted: bool | None = None) -> Any:
+    """Read an artifact back (verified) as the kind of object it was stored from.
 
-
-def _tuples(x: Any) -> Any:
-    # JSON gave lists where the description had tuples (field, format[, shape]).
-    if isinstance(x, list) and x and all(isinstance(f, list | tuple) for f in x):
-        return [tuple(_tuples(v) if isinstance(v, list) else v for v in f) for f in x]
-    return x
-
-
-def load_object(artifacts: ArtifactStore, ref: ArtifactRef) -> Any:
-    """Read an artifact back (verified) as the kind of object it was stored from."""
+    Pickles, and models naming types outside their library, load only with ``trusted=True`` or when
+    this process wrote them (:func:`mlcontext.tracking.formats.decode`). A folder comes back as a
+    :class:`~mlcontext.tracking.trees.StoredTree`; a file as its bytes.
+    """
     data = artifacts.get(ref.hash)
-    if ref.kind == "array":
-        return decode_array(data, ref.meta)
-    if ref.kind == "pickle":
-        return pickle.loads(data)  # noqa: S301 - artifacts of this project's own runs
-    return data
+    fmt = format_of(ref)
+    if fmt == "tree":
+        return StoredTree(data)
+    return decode(data, fmt, ref.meta, trusted=trusted, digest=ref.hash)
 
 
-def array_resolver(store: Store) -> Callable[[str], np.ndarray | None]:
-    """A lineage leaf resolver: the array (or a file's bytes) stored under a leaf's content hash."""
+def array_resolver(store: Store) -> Callable[[str], np.ndarray | bytes | None]:
+    """A lineage leaf resolver: the array (or a file's bytes) stored for a leaf's content hash."""
 
     def resolve(content_hash: str) -> np.ndarray | bytes | None:
-        info = store.metadata.artifact_info(content_hash)
-        if info is None or info[0] not in ("array", "file"):
+        digest = content_hash
+        info = store.metadata.artifact_info(digest)
+        if info is None:  # an .npy array is stored under its bytes' hash, found by its identity
+            digest = store.metadata.artifacts_by_content([content_hash]).get(content_hash, "")
+            info = store.metadata.artifact_info(digest) if digest else None
+        if info is None:
             return None
-        data = store.artifacts.get(content_hash)
-        return decode_array(data, info[2]) if info[0] == "array" else data  # a file: its bytes
+        kind, _, meta = info
+        if kind == "file":  # a file read (mc.read_csv, mc.load): its bytes
+            return store.artifacts.get(digest)
+        fmt = meta.get("format") or _LEGACY_FORMATS.get(kind, "bytes")
+        if fmt not in ("npy", "array"):
+            return None
+        return decode(store.artifacts.get(digest), fmt, meta, trusted=False)
 
     return resolve

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import io
 import os
-import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,13 +20,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import MLContextError, NotFoundError
-from ..fingerprint import hash_frame
+from ..errors import ArtifactCorruptedError, MLContextError, NotFoundError
 from ..names import check_name
 from ..store import Store
 from ..store.context import ROLES, ContextStore, VersionRow
 from ..store.frames import VERSIONS, typed_empty
 from .derivation import lineage_leaves, plain_value, record_output
+from .formats import decode, encode_frame
 from .profile import Profile, profile
 from .refs import dataset_name, dataset_ref
 from .run import active_run
@@ -64,11 +63,23 @@ class DatasetVersion:
         """``name@version``, accepted wherever a dataset version is asked for."""
         return f"{self.name}@{self.version}"
 
-    def load(self) -> pd.DataFrame:
-        """The data as a plain DataFrame (read back from the artifact store, verified)."""
+    def load(self, *, trusted: bool | None = None) -> pd.DataFrame:
+        """The data as a plain DataFrame (read back from the artifact store, verified).
+
+        Versions are stored as Arrow (or as the data file they were read from). Versions an older
+        mlcontext stored as pickles load only with ``trusted=True``: unpickling runs code chosen by
+        whoever wrote the store (``docs/security.md``).
+
+        Raises
+        ------
+        UntrustedArtifactError
+            The version is a legacy pickle and ``trusted`` is not ``True``.
+        """
         store = self.store or get_store()
+        data = store.artifacts.get(self.artifact_hash)
+        frame = _decode(data, store, self.artifact_hash, trusted)
         self._record_read()
-        return _decode(store.artifacts.get(self.artifact_hash), store, self.artifact_hash)
+        return frame
 
     def _record_read(self) -> None:
         run = active_run()
@@ -76,7 +87,7 @@ class DatasetVersion:
             ContextStore(run.store.metadata).record_access(
                 run.id, self.artifact_hash, role=self.role, user=run.user, version_id=self._row_id)
 
-    def frame(self) -> Any:
+    def frame(self, *, trusted: bool | None = None) -> Any:
         """The data as a traced frame whose lineage leaf is this version, so derived data links back.
 
         A CSV file version is read with :func:`mlcontext.read_csv` (identified by the file's bytes), a
@@ -89,7 +100,7 @@ class DatasetVersion:
         if info is not None and info[0] == "file" and info[2].get("format") == "csv":
             self._record_read()
             return read_csv(store.artifacts.get(self.artifact_hash), name=self.name)
-        return frame(self.load(), name=self.name)
+        return frame(self.load(trusted=trusted), name=self.name)
 
     def __repr__(self) -> str:
         return (f"<DatasetVersion {self.project}/{self.ref} role={self.role} rows={self.rows} "
@@ -209,10 +220,11 @@ def _store_content(store: Store, data: Any) -> tuple[pd.DataFrame, str, str]:
                                     meta={"source": str(path.resolve()), "format": path.suffix.lstrip(".")})
         return _read_file(path, path.suffix, path.name), digest, digest
     frame = _as_frame(data)
-    payload = pickle.dumps(frame, protocol=5)
+    payload, content_hash = encode_frame(frame)  # Arrow, never a pickle: readers run no code
     digest = store.artifacts.put(payload)
-    store.metadata.add_artifact(None, "dataset", digest, size=len(payload), kind="frame", meta={})
-    return frame, hash_frame(frame), digest
+    store.metadata.add_artifact(None, "dataset", digest, size=len(payload), kind="frame",
+                                meta={"format": "arrow", "pandas": "DataFrame"}, content_hash=content_hash)
+    return frame, content_hash, digest
 
 
 def _as_frame(data: Any) -> pd.DataFrame:
@@ -241,13 +253,18 @@ def _read_file(source: Path | io.BytesIO, suffix: str, name: str) -> pd.DataFram
                          "files; load other formats yourself and pass the DataFrame")
 
 
-def _decode(data: bytes, store: Store, digest: str) -> pd.DataFrame:
+def _decode(data: bytes, store: Store, digest: str, trusted: bool | None) -> pd.DataFrame:
     info = store.metadata.artifact_info(digest)
-    kind = info[0] if info else "frame"
-    if kind == "frame":
-        return pickle.loads(data)  # noqa: S301 - written by mc.dataset into this project's store
-    suffix = "." + (info[2].get("format", "csv") if info else "csv")
-    return _read_file(io.BytesIO(data), suffix, digest)  # straight from the verified bytes
+    kind, meta = (info[0], info[2]) if info else ("frame", {})
+    if kind == "file":  # a data file: read by its suffix, straight from the verified bytes
+        return _read_file(io.BytesIO(data), "." + str(meta.get("format", "csv")), digest)
+    # Arrow; or, written by an older mlcontext, a pickle (kind "frame"), which needs trust.
+    fmt = meta.get("format") if isinstance(meta.get("format"), str) else kind
+    value = decode(data, fmt, meta, trusted=trusted, digest=digest)
+    if not isinstance(value, pd.DataFrame):
+        raise ArtifactCorruptedError(f"dataset artifact {digest} holds a {type(value).__name__}, not a "
+                                     "DataFrame")
+    return value
 
 
 def _default_project() -> str:

@@ -60,8 +60,42 @@ def get_run(ref: Any, *, store: Store | None = None) -> RunRecord:
     return _store(store).metadata.get_run(run_id_ref(ref))
 
 
-def load_artifact(run: Any, name: str | None = None, *, store: Store | None = None) -> Any:
-    """Load the artifact ``name`` of run ``run`` (the last one of that name), verified.
+def load_artifact(run: Any, name: str | None = None, *, store: Store | None = None,
+                  trusted: bool | None = None, **loops: int) -> Any:
+    """Load the artifact ``name`` of run ``run``, verified, as the object it was stored from.
+
+    Parameters
+    ----------
+    run, name
+        The run (its id, id prefix or name, a ``Run`` or a ``RunRecord``) and the artifact's name;
+        or an ``ArtifactRef`` (from ``RunRecord.artifacts``) alone.
+    trusted
+        Whether you trust whoever wrote the store. Pickles (and models naming types outside their
+        library) run code chosen by their writer when loaded, so they load only with
+        ``trusted=True``, or when this process wrote them; data formats (``.npy``, Arrow, JSON,
+        skops models of scikit-learn's own classes, torch weights) never need it.
+    **loops
+        Loop indices that select among the occurrences of ``name`` saved inside
+        :func:`mlcontext.loop`: ``epoch=2`` is the one saved in epoch 2. Without them (or when
+        several match), the last one saved.
+
+    Raises
+    ------
+    NotFoundError
+        The run has no artifact ``name``, or none saved at the given loop indices.
+    UntrustedArtifactError
+        Loading would run the writer's code and ``trusted`` is not ``True``.
+
+    Examples
+    --------
+    >>> import mlcontext as mc, numpy as np, tempfile
+    >>> mc.set_store(tempfile.mkdtemp())
+    >>> with mc.run("train", project="doc") as r:
+    ...     for epoch in mc.loop("epoch", range(3)):
+    ...         _ = mc.artifact("w", np.full(2, epoch))
+    >>> mc.load_artifact(r.id, "w", epoch=1), mc.load_artifact(r.id, "w")
+    (array([1, 1]), array([2, 2]))
+    >>> mc.set_store(None)
 
     ``run`` is a run's id, id prefix or name, a ``Run`` or a ``RunRecord``; or pass an ``ArtifactRef``
     (from ``RunRecord.artifacts``) alone. Inside a run, the read is recorded, so the artifact's
@@ -69,20 +103,26 @@ def load_artifact(run: Any, name: str | None = None, *, store: Store | None = No
     """
     store = store or get_store()
     if isinstance(run, ArtifactRef) and name is None:
-        return _load(store, run)
+        return _load(store, run, trusted)
     if name is None:
         raise ReferenceTypeError("load_artifact(run, name): say which artifact of the run to load, or pass "
                                  "an ArtifactRef alone")
     record = store.metadata.get_run(run_id_ref(run))
-    for ref in reversed(record.artifacts):
-        if ref.name == name:
-            return _load(store, ref)
-    raise NotFoundError(f"run {record.id[:8]} has no artifact named {name!r}; it has "
-                        f"{sorted({a.name for a in record.artifacts})}")
+    named = [ref for ref in record.artifacts if ref.name == name and ref.direction == "output"] or \
+        [ref for ref in record.artifacts if ref.name == name]
+    if not named:
+        raise NotFoundError(f"run {record.id[:8]} has no artifact named {name!r}; it has "
+                            f"{sorted({a.name for a in record.artifacts})}")
+    chosen = [ref for ref in named if all(ref.context.get(k) == v for k, v in loops.items())]
+    if not chosen:
+        saved = sorted({tuple(sorted(ref.context.items())) for ref in named})
+        raise NotFoundError(f"run {record.id[:8]} saved no {name!r} at {loops}; it saved it at "
+                            f"{[dict(c) for c in saved]}")
+    return _load(store, chosen[-1], trusted)
 
 
-def _load(store: Store, ref: ArtifactRef) -> Any:
+def _load(store: Store, ref: ArtifactRef, trusted: bool | None) -> Any:
     reader = active_run()
     if reader is not None and reader.store is store:  # behavioural context: who read what
         ContextStore(store.metadata).record_access(reader.id, ref.hash, role=None, user=reader.user)
-    return load_object(store.artifacts, ref)
+    return load_object(store.artifacts, ref, trusted=trusted)

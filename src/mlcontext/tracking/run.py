@@ -140,10 +140,18 @@ class Run:
         return value
 
     def artifact(self, name: str, obj: Any, *, kind: str | None = None) -> ArtifactRef:
-        """Store ``obj`` content-addressed (a file path, bytes, an array, or any picklable object).
+        """Store ``obj`` content-addressed, in a format made for it, with the enclosing loop context.
 
-        A traced array or frame is stored as its value, with its lineage log beside it and edges from
-        the data it was derived from; a model keeps its class, hyper-parameters and input columns.
+        ``obj`` may be a path of a file (stored byte for byte) or a folder (stored as a tree); a
+        string that looks like a path but names nothing raises :class:`~mlcontext.NotFoundError`.
+        Arrays are stored as ``.npy``, DataFrames and Series as Arrow, scikit-learn models with
+        skops, torch tensors and state dicts with ``torch.save``, plain lists and dicts as JSON, and
+        anything else as a pickle, which reads back only when trusted (``docs/security.md``).
+
+        Inside :func:`mlcontext.loop` the artifact carries the loop indices (``{"epoch": 2}``), like
+        metrics; :func:`mlcontext.load_artifact` selects by them (``epoch=2``). A traced array or
+        frame is stored as its value, with its lineage log beside it and edges from the data it was
+        derived from; a model keeps its class, hyper-parameters and input columns.
         """
         check_name(name, "artifact")
         # Here, not at the top: the lineage layer (and its loop listener) is not a logging script's
@@ -151,11 +159,13 @@ class Run:
         from .derivation import model_metadata, plain_value, record_output
 
         value = plain_value(obj)
-        ref = store_object(self.store.artifacts, name, value, kind=kind)
+        ref, content_hash = store_object(self.store.artifacts, name, value, kind=kind)
+        context = {frame.name: frame.index for frame in current_loops()}
         meta = model_metadata(value) | record_output(self, ref.hash, obj, name)
-        ref = dataclasses.replace(ref, meta={**ref.meta, **meta})
+        ref = dataclasses.replace(ref, meta={**ref.meta, **meta}, context=context)
         self.store.metadata.add_artifact(self.id, name, ref.hash, size=ref.size, kind=ref.kind,
-                                         meta=dict(ref.meta))
+                                         meta=dict(ref.meta), content_hash=content_hash,
+                                         context=context)
         return ref
 
     def flush(self) -> None:

@@ -116,12 +116,16 @@ def _leaf_sources(store: Store, leaves: list[str]) -> list[Source]:
     if not leaves:
         return []
     versions = ContextStore(store.metadata).versions_by_hash(leaves)
+    # A value stored in a data format (an .npy array) is found by its lineage identity.
+    stored = store.metadata.artifacts_by_content([h for h in leaves if h not in versions])
     sources = []
     for digest in dict.fromkeys(leaves):
         version = versions.get(digest)
         if version is not None:
             sources.append(Source(version.artifact_hash, None, version.id, version.role, version.ref))
-        elif store.metadata.artifact_info(digest) is not None:  # an array or a file stored as such
+        elif digest in stored:
+            sources.append(Source(stored[digest]))
+        elif store.metadata.artifact_info(digest) is not None:  # a file (or an older raw array)
             sources.append(Source(digest))
     return sources
 
