@@ -16,13 +16,14 @@ import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from alembic import command
 from hypothesis import given, settings
 from hypothesis.extra import numpy as hnp
 
 import mlcontext as mc
 from mlcontext.errors import NotFoundError, UnsafeArchiveError
 from mlcontext.fingerprint import hash_frame
-from mlcontext.store import MetadataStore
+from mlcontext.store import MetadataStore, migrate
 from mlcontext.store.engine import make_engine
 from mlcontext.store.migrate import upgrade
 from mlcontext.tracking.formats import decode_frame, encode_frame
@@ -190,7 +191,7 @@ def test_nested_loops_select_on_every_index(store):
 
 def test_the_migration_keeps_old_artifact_rows_and_gives_them_no_context(metadata_url):
     engine = make_engine(metadata_url)
-    upgrade(engine, "0003")
+    upgrade(engine, "0004")
     with engine.begin() as conn:
         conn.execute(sa.text("INSERT INTO projects (name, created_at) VALUES ('old', 0)"))
         conn.execute(sa.text(
@@ -204,5 +205,9 @@ def test_the_migration_keeps_old_artifact_rows_and_gives_them_no_context(metadat
     upgrade(engine)
     record = MetadataStore(metadata_url, engine=engine).get_run("r1")
     assert [(a.name, a.kind, dict(a.context)) for a in record.artifacts] == [("m", "pickle", {})]
-    upgrade(engine, "0003")  # and back down
+    with engine.begin() as conn:  # and back down, and up again
+        command.downgrade(migrate._config(conn), "0004")
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT name FROM run_artifacts")).all() == [("m",)]
+    upgrade(engine)
     engine.dispose()

@@ -5,8 +5,8 @@
 of a value stored in a data format (an ``.npy`` array's :func:`hash_array`). Written by hand: the
 unnamed unique key of ``run_artifacts`` is found by its columns on each dialect.
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-11-30 12:00:00
 """
 
@@ -15,8 +15,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0004'
-down_revision = '0003'
+revision = '0005'
+down_revision = '0004'
 branch_labels = None
 depends_on = None
 
@@ -51,9 +51,13 @@ def downgrade() -> None:
     # Several occurrences of one (run, name, direction, hash) become one again.
     op.execute("DELETE FROM run_artifacts WHERE id NOT IN (SELECT MIN(id) FROM run_artifacts "
                "GROUP BY run_id, name, direction, artifact_hash)")
+    # The name each dialect gave the unnamed key of revision 0001 (SQLite: as batch mode names it).
+    old = ('uq_run_artifacts_run_id' if op.get_bind().dialect.name == 'sqlite'
+           else 'run_artifacts_run_id_name_direction_artifact_hash_key')
     with op.batch_alter_table('run_artifacts', schema=None) as batch_op:
         batch_op.drop_column('context')
-        batch_op.create_unique_constraint(None, _OLD_KEY)
-    with op.batch_alter_table('artifacts', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_artifacts_content_hash'))
-        batch_op.drop_column('content_hash')
+        batch_op.create_unique_constraint(old, _OLD_KEY)
+    op.drop_index('ix_artifacts_content_hash', table_name='artifacts')
+    # Not batch mode: recreating `artifacts` would break the foreign keys that point at it (SQLite
+    # drops a column in place since 3.35).
+    op.execute("ALTER TABLE artifacts DROP COLUMN content_hash")
