@@ -238,3 +238,27 @@ def test_torch_state_is_saved_with_torch_and_loaded_weights_only(store):
     assert torch.equal(loaded["w"], state["w"])
     assert torch.equal(torch.load(io.BytesIO(store.artifacts.get(ref.hash)), weights_only=True)["w"],
                        state["w"])
+
+
+def test_an_arrow_file_with_a_pickled_extension_type_runs_nothing(marker):
+    # pyarrow CVE-2023-47248: PyExtensionType metadata was unpickled on read (hence pyarrow>=14.0.1).
+    import json
+
+    import pyarrow as pa
+
+    from mlcontext.tracking.formats import decode_frame
+
+    field = pa.field("c0", pa.binary(), metadata={
+        b"ARROW:extension:name": b"arrow.py_extension_type",
+        b"ARROW:extension:metadata": crafted_pickle(marker)})
+    note = {"columns": {"labels": [["s", "x"]], "dtype": "object", "names": [["n"]]},
+            "dtypes": ["object"], "series": False, "name": None}
+    schema = pa.schema([field], metadata={b"mlcontext.pandas": json.dumps(note).encode()})
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_file(sink, schema) as writer:
+        writer.write_table(pa.Table.from_arrays([pa.array([b"a"])], schema=schema))
+    try:
+        decode_frame(sink.getvalue().to_pybytes())
+    except ArtifactCorruptedError:
+        pass
+    assert not marker.exists()
