@@ -79,10 +79,10 @@ class LeafStore:
                 return
             self.saved.add(content_hash)
         try:
-            ref = store_object(self.store.artifacts, LEAF_ARTIFACT, np.asarray(value))
-            if ref.hash == content_hash:
+            ref, identity = store_object(self.store.artifacts, LEAF_ARTIFACT, np.asarray(value))
+            if identity == content_hash:  # stored as .npy, found by its lineage identity
                 self.store.metadata.add_artifact(None, LEAF_ARTIFACT, ref.hash, size=ref.size,
-                                                 kind=ref.kind, meta=dict(ref.meta))
+                                                 kind=ref.kind, meta=dict(ref.meta), content_hash=identity)
         except StoreError as exc:
             if not self._warned:
                 self._warned = True
