@@ -154,14 +154,15 @@ def test_plain_arrays_are_stored_while_a_run_is_active(store, tmp_path) -> None:
         out = ((X + noise) ** 2).mean(axis=0)
     text = mc.lineage.dumps(out)
     before = mc.fingerprint.hash_array(noise)
-    assert store.metadata.artifact_info(before)[0] == "array"
-    assert store.metadata.artifact_info(mc.fingerprint.hash_array(X_np)) is None  # named: the user's
+    stored = store.metadata.artifacts_by_content([before, mc.fingerprint.hash_array(X_np)])
+    assert list(stored) == [before]  # stored as .npy, found by its identity; X is named: the user's
+    assert store.metadata.artifact_info(stored[before])[2]["format"] == "npy"
     again = mc.recompute(text, inputs={"X": X_np})  # the plain array comes from the store
     assert np.array_equal(again, np.asarray(out))
     # Outside a run nothing is stored.
     other = rng.normal(size=(500, 3))
     mc.lineage.dumps(X + other)
-    assert store.metadata.artifact_info(mc.fingerprint.hash_array(other)) is None
+    assert store.metadata.artifacts_by_content([mc.fingerprint.hash_array(other)]) == {}
 
 
 def test_a_log_recomputes_in_another_process_from_the_named_inputs(sqlite_store, tmp_path) -> None:
