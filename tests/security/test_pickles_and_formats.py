@@ -19,6 +19,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import mlcontext as mc
 from mlcontext.cli import cli
@@ -262,3 +264,19 @@ def test_an_arrow_file_with_a_pickled_extension_type_runs_nothing(marker):
     except ArtifactCorruptedError:
         pass
     assert not marker.exists()
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.binary(max_size=400), fmt=st.sampled_from(["npy", "arrow", "json", "skops", "array",
+                                                           "bytes", "torch", "tree"]),
+       meta=st.sampled_from([{}, {"shape": [2], "dtype": "<f8"}, {"shape": "x", "dtype": "O"},
+                             {"scalar": True}, {"weights_only": False}]))
+def test_any_bytes_in_any_format_give_the_value_or_an_mlcontext_error(data, fmt, meta):
+    # Fuzzing the readers with what a store writer controls (bytes, format, metadata): no foreign
+    # exception, and nothing unpickled without trust.
+    from mlcontext.tracking.trees import StoredTree
+
+    try:
+        StoredTree(data) if fmt == "tree" else decode(data, fmt, meta, trusted=False)
+    except mc.MLContextError:
+        pass

@@ -341,8 +341,8 @@ def decode_frame(data: bytes) -> Any:
         if note["series"]:
             return frame.iloc[:, 0].rename(_untag(note["name"]))
         return frame
-    except (pa.ArrowException, KeyError, TypeError, ValueError, IndexError) as exc:
-        raise ArtifactCorruptedError(f"not an Arrow frame written by mlcontext: {exc}") from exc
+    except (pa.ArrowException, KeyError, TypeError, ValueError, IndexError, RecursionError) as exc:
+        raise ArtifactCorruptedError(f"not an Arrow frame written by mlcontext: {exc!r}") from exc
 
 
 def _objects(values: list[Any], index: Any) -> Any:
@@ -485,8 +485,8 @@ def _decode_npy(data: bytes, meta: Mapping[str, Any]) -> Any:
 def _decode_json(data: bytes) -> Any:
     try:
         return json.loads(data)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ArtifactCorruptedError(f"not a JSON artifact: {exc}") from exc
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise ArtifactCorruptedError(f"not a JSON artifact: {exc!r}") from exc
 
 
 def decode_array(data: bytes, meta: Mapping[str, Any]) -> np.ndarray:
