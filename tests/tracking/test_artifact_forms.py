@@ -211,3 +211,21 @@ def test_the_migration_keeps_old_artifact_rows_and_gives_them_no_context(metadat
         assert conn.execute(sa.text("SELECT name FROM run_artifacts")).all() == [("m",)]
     upgrade(engine)
     engine.dispose()
+
+
+def test_one_model_has_one_content_hash_in_every_process():
+    # skops names members by id() and stamps them with the time: the same model saved by two runs
+    # must still be one artifact (issue 11 item 4's identical bytes).
+    import subprocess
+    import sys
+
+    code = ("import numpy as np; from sklearn.pipeline import make_pipeline; "
+            "from sklearn.preprocessing import StandardScaler; from sklearn.linear_model import Ridge; "
+            "from mlcontext.tracking.formats import encode; from mlcontext.fingerprint import hash_bytes; "
+            "X = np.arange(20.0).reshape(10, 2); "
+            "e = encode(make_pipeline(StandardScaler(), Ridge()).fit(X, X.sum(axis=1))); "
+            "print(e.format, hash_bytes(e.data))")
+    env = os.environ | {"PYTHONPATH": str(Path(mc.__file__).parents[1])}
+    outputs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                              check=True).stdout for _ in range(2)}
+    assert len(outputs) == 1 and outputs.pop().startswith("skops ")

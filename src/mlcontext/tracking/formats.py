@@ -35,7 +35,9 @@ import io
 import json
 import math
 import pickle
+import re
 import sys
+import zipfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -187,7 +189,64 @@ def _encode_skops(obj: Any) -> Encoded | None:
     except Exception:  # noqa: BLE001 - skops cannot hold every object; a pickle (trusted-only) can
         return None
     cls = type(plain)
-    return Encoded(data, "skops", {"class": f"{cls.__module__}.{cls.__qualname__}"})
+    return Encoded(_canonical_skops(data), "skops", {"class": f"{cls.__module__}.{cls.__qualname__}"})
+
+
+_MEMBER_NAME = re.compile(r"(\d+)(\.\w+)")
+
+
+def _canonical_skops(data: bytes) -> bytes:
+    """The skops zip with the same bytes for the same model in every process.
+
+    skops names nodes and array members by ``id()`` and stamps members with the current time, so one
+    model would be stored once per process. Ids are renumbered in order of first appearance (the
+    schema's order is the object's), members renamed to match, times zeroed.
+    """
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as source:
+            schema = json.loads(source.read("schema.json"))
+            members = {name: source.read(name) for name in source.namelist() if name != "schema.json"}
+    except (zipfile.BadZipFile, KeyError, ValueError):
+        return data
+    ids: dict[int, int] = {}
+    _number_ids(schema, ids)
+    renamed = {_renumber_member(name, ids): body for name, body in members.items()}
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as out:
+        for name, body in [("schema.json", json.dumps(_renumber(schema, ids), indent=2).encode()),
+                           *sorted(renamed.items())]:
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            info.external_attr = 0o644 << 16
+            out.writestr(info, body)
+    return buffer.getvalue()
+
+
+def _number_ids(node: Any, ids: dict[int, int]) -> None:
+    if isinstance(node, dict):
+        if type(node.get("__id__")) is int:
+            ids.setdefault(node["__id__"], len(ids))
+        for value in node.values():
+            _number_ids(value, ids)
+    elif isinstance(node, list):
+        for value in node:
+            _number_ids(value, ids)
+
+
+def _renumber(node: Any, ids: dict[int, int]) -> Any:
+    if isinstance(node, dict):
+        return {k: (ids.get(v, v) if k == "__id__" and type(v) is int else
+                    _renumber_member(v, ids) if k == "file" and isinstance(v, str) else _renumber(v, ids))
+                for k, v in node.items()}
+    if isinstance(node, list):
+        return [_renumber(v, ids) for v in node]
+    return node
+
+
+def _renumber_member(name: str, ids: dict[int, int]) -> str:
+    found = _MEMBER_NAME.fullmatch(name)
+    if found is None or int(found.group(1)) not in ids:
+        return name
+    return f"{ids[int(found.group(1))]}{found.group(2)}"
 
 
 class _Untracing(pickle.Pickler):
