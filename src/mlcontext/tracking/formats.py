@@ -114,7 +114,9 @@ def encode(obj: Any) -> Encoded:
 
 def _encode_npy(obj: np.ndarray | np.generic) -> Encoded:
     # Record arrays with their padding zeroed: equal arrays, equal bytes (fingerprint.canonical_array).
-    array = canonical_array(np.asarray(obj))
+    array = np.asarray(obj)
+    if array.dtype.fields is not None:  # (not for others: ascontiguousarray makes 0-d arrays 1-d)
+        array = canonical_array(array)
     buffer = io.BytesIO()
     np.save(buffer, array, allow_pickle=False)
     meta = {"shape": list(array.shape), "dtype": _dtype_meta(array.dtype),
