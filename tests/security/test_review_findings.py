@@ -13,7 +13,6 @@ import pickle
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
@@ -56,8 +55,6 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 
 # -- item 3: pickles from the store ---------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="issue 13 item 3 open on main: load_object() unpickles any "
-                   "'pickle' artifact without trusted=True (tracking/artifacts.py)")
 def test_load_artifact_never_unpickles_a_colleagues_artifact(home: Store, tmp_path: Path) -> None:
     marker = tmp_path / "pwned"
     with mc.run("mallory-train") as run:
@@ -80,8 +77,6 @@ def _crafted_dataset_versions(store: Store, marker: Path) -> None:
         profile=mc.dataset(fake, "shadow", project="p").profile.to_dict(), run_id=None, user="mallory")
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13 item 3 open on main: datasets are stored as pickles "
-                   "and read back with pickle.loads (tracking/datasets.py _decode), also by the CLI")
 @pytest.mark.parametrize("command", ["diff", "drift"])
 def test_cli_of_dataset_versions_never_unpickles(home: Store, tmp_path: Path, command: str) -> None:
     marker = tmp_path / "pwned"
@@ -91,7 +86,6 @@ def test_cli_of_dataset_versions_never_unpickles(home: Store, tmp_path: Path, co
     assert result.exit_code != 0 or "x" in result.output
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13 item 3 open on main: DatasetVersion.load() unpickles")
 def test_dataset_frame_of_a_crafted_version_runs_no_code(home: Store, tmp_path: Path) -> None:
     marker = tmp_path / "pwned"
     _crafted_dataset_versions(home, marker)

@@ -118,7 +118,15 @@ def load_artifact(run: Any, name: str | None = None, *, store: Store | None = No
         saved = sorted({tuple(sorted(ref.context.items())) for ref in named})
         raise NotFoundError(f"run {record.id[:8]} saved no {name!r} at {loops}; it saved it at "
                             f"{[dict(c) for c in saved]}")
+    if trusted is None and record.user != _current_user():
+        trusted = False  # recorded by someone else: their pickles never load without trusted=True
     return _load(store, chosen[-1], trusted)
+
+
+def _current_user() -> str:
+    from .environment import capture_environment
+
+    return capture_environment().user
 
 
 def _load(store: Store, ref: ArtifactRef, trusted: bool | None) -> Any:

@@ -31,7 +31,7 @@ from types import FrameType, TracebackType
 from typing import Any, Literal
 
 from ..errors import MLContextError, MLContextWarning, ParamError, RunError
-from ..loops import context_json
+from ..loops import context_json, current_loops
 from ..names import check_name
 from ..store import ArtifactRef, RunStatus, Store
 from ..store.records import TERMINAL_STATUSES
