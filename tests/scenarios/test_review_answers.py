@@ -87,8 +87,6 @@ def test_model_score_counts_as_an_evaluation(shop):
     assert [(r["dataset"], r["version"], r["evaluations"]) for r in rows] == [("o-test", 1, 1)]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 11 item 20 not done on main: mc.artifact in mc.loop "
-                   "records no loop context, and load_artifact cannot select an epoch")
 def test_artifacts_saved_in_a_loop_carry_their_loop_context(shop):
     project, run_id = shop
     with project.store():
