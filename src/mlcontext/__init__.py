@@ -21,6 +21,7 @@ from .errors import (
     FingerprintError,
     InvalidNameError,
     LineageError,
+    LineageLostWarning,
     MLContextError,
     MLContextWarning,
     NotFoundError,
@@ -178,8 +179,8 @@ __all__ = [
     "MLContextError", "ConfigError", "ParamError", "InvalidNameError", "RunError", "StoreError",
     "SchemaOutdatedError", "ReadOnlyStoreError", "NotFoundError", "ArtifactCorruptedError",
     "LineageError", "FingerprintError", "UsageError", "QueryError", "MLContextWarning",
-    "UnhandledOperationWarning",
-    "UnidentifiedWarning", "TestSetOveruseWarning", "UnsafeArchiveError", "UntrustedArtifactError",
+    "UnhandledOperationWarning", "UnidentifiedWarning", "TestSetOveruseWarning", "LineageLostWarning",
+    "UnsafeArchiveError", "UntrustedArtifactError",
     "AmbiguousReferenceError", "ReferenceTypeError",
     "DataFormatError",
     # runs, params, metrics, artifacts, stores

@@ -25,7 +25,8 @@
     MLContextWarning (UserWarning)
      ├── UnhandledOperationWarning             an operation fell back to an opaque lineage item
      ├── UnidentifiedWarning                   a value or function without fingerprint: never reused
-     └── TestSetOveruseWarning                 a test set evaluated beyond its budget
+     ├── TestSetOveruseWarning                 a test set evaluated beyond its budget
+     └── LineageLostWarning                    data registered in a run with no lineage to what it read
 
 Every subclass also inherits the matching builtin so ``except ValueError`` keeps working.
 """
@@ -56,6 +57,7 @@ __all__ = [
     "UnhandledOperationWarning",
     "UnidentifiedWarning",
     "TestSetOveruseWarning",
+    "LineageLostWarning",
 ]
 
 
@@ -159,3 +161,8 @@ class TestSetOveruseWarning(MLContextWarning):
     """A test set has been evaluated more often than its budget allows."""
 
     __test__ = False  # not a pytest test class despite the name
+
+
+class LineageLostWarning(MLContextWarning):
+    """Data registered in a run that read other data is a plain value without lineage (``to_pandas()``
+    or ``np.asarray`` dropped it): the graph cannot show what it was derived from."""

@@ -128,3 +128,23 @@ def test_predictions_come_from_the_saved_model_and_the_test_set(store):
     assert {e for e in labelled(mc.derivation(f"{run.id}:predictions")) if e[1] == predictions} == {
         (model, predictions, "lineage"), ("test@1", predictions, "lineage")}
     assert predictions in set(mc.consumers(f"{run.id}:model").nodes["label"])
+
+
+def test_a_split_of_plain_data_after_derived_data_warns_that_lineage_is_lost(store):
+    # A newcomer's flow: clean.to_pandas() before train_test_split drops the lineage, and impact /
+    # lineage then silently miss train and test. Registering such a plain value warns; the traced split,
+    # new plain data registered first, and file paths do not.
+    from mlcontext.errors import LineageLostWarning
+
+    with mc.run("lost", project="uses"):
+        mc.dataset(frame(seed=1), "other")  # plain data, nothing derived yet: no warning
+        raw = mc.dataset(frame(), "raw")
+        data = raw.frame()
+        clean = data[data.a > -3]
+        mc.dataset(clean, "clean")
+        train, _ = train_test_split(clean, test_size=0.25, random_state=0)
+        mc.dataset(train, "train", role="train")  # traced: no warning (filterwarnings=error)
+        plain_train, _ = train_test_split(clean.to_pandas(), test_size=0.25, random_state=0)
+        with pytest.warns(LineageLostWarning, match=r"train@2 is a plain value without lineage") as seen:
+            mc.dataset(plain_train.iloc[:50], "train", role="train")
+        assert seen[0].filename == __file__  # points at the user's line

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import ArtifactCorruptedError, MLContextError, NotFoundError
+from ..errors import ArtifactCorruptedError, LineageLostWarning, MLContextError, NotFoundError
 from ..names import check_name
 from ..store import Store
 from ..store.context import ROLES, ContextStore, VersionRow
@@ -31,7 +32,7 @@ from .profile import Profile, profile
 from .refs import dataset_name, dataset_ref
 from .run import active_run
 from .stores import get_store
-from .uses import Source, check_test_budget, test_budget
+from .uses import Source, check_test_budget, registered_any, test_budget
 
 __all__ = ["DatasetVersion", "dataset", "dataset_version", "versions", "TEST_BUDGET"]
 
@@ -149,9 +150,23 @@ def _record_use(store: Store, run: Any, row: VersionRow, role: str | None, data:
         record_output(run, row.artifact_hash, data, row.name,
                       source=Source(row.artifact_hash, None, row.id, role or row.role, row.ref))
         return
+    if lineage_leaves(data) is None and not isinstance(data, (str, os.PathLike)) and registered_any(run.id):
+        _warn_lineage_lost(row)
     context.record_access(run.id, row.artifact_hash, role=role, user=run.user, version_id=row.id)
     if role == "test":
         check_test_budget(context, row.id, row.ref, budget)
+
+
+def _warn_lineage_lost(row: VersionRow) -> None:
+    """A plain value registered after the run derived registered data from traced values was most
+    likely derived too, by code that dropped the lineage on the way (``to_pandas()``, ``np.asarray``):
+    say so instead of recording a graph with a silent gap."""
+    warnings.warn(
+        f"{row.name}@{row.version} is a plain value without lineage, although this run derived other "
+        "registered data: mlcontext cannot tell what it came from, so lineage and impact will not link "
+        "it. Keep the traced frame or array (e.g. split it with train_test_split directly, without "
+        ".to_pandas() or np.asarray); if it is new data, ignore this warning",
+        LineageLostWarning, stacklevel=4)  # the user's mc.dataset line
 
 
 def dataset_version(ref: Any, *, project: str | None = None, store: Store | None = None) -> DatasetVersion:

@@ -32,7 +32,7 @@ from ..ops.sklearn_steps import FIT, METHODS, set_use_hook
 from ..store import Store
 from ..store.context import ContextStore
 
-__all__ = ["Source", "register", "data_sources", "leaf_hash", "record_use", "note_metric",
+__all__ = ["Source", "register", "registered_any", "data_sources", "leaf_hash", "record_use", "note_metric",
            "check_test_budget", "test_budget", "install"]
 
 _METHOD_OPCODES = frozenset(f"sklearn.{name}" for name in METHODS)  # input 0 is the fit, not data
@@ -63,6 +63,12 @@ def register(run_id: str, item: Item, source: Source) -> None:
     """Remember that run ``run_id`` recorded the value with lineage ``item`` as ``source``."""
     with _lock:
         _registry.setdefault(run_id, {})[item.hash] = source
+
+
+def registered_any(run_id: str) -> bool:
+    """Whether run ``run_id`` has registered data computed from a traced value."""
+    with _lock:
+        return bool(_registry.get(run_id))
 
 
 def leaf_hash(item: Item) -> str | None:
