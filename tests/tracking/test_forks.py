@@ -156,3 +156,26 @@ def test_child_seqs_never_collide_with_the_parent_or_a_sibling(store) -> None:
     seqs = [p.seq for p in points]
     assert len(set(seqs)) == len(seqs) == 10
     assert sorted(p.value for p in points) == [0, 1, 2, 3, 10, 11, 12, 20, 21, 22]
+
+
+def _blocked_signals(native_id: int) -> int:
+    with open(f"/proc/self/task/{native_id}/status") as status:
+        return int(next(line for line in status if line.startswith("SigBlk:")).split()[1], 16)
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="reads thread signal masks from /proc")
+def test_signals_reach_the_main_thread_not_the_writer(store) -> None:
+    # A Pool worker blocked on the task queue's lock hung for ever after Pool.terminate: the kernel
+    # had handed its SIGTERM to the writer thread, so the main thread never ran the handler that ends
+    # the child. The writer thread blocks SIGINT and SIGTERM, so they go to the main thread.
+    import signal
+    import threading
+
+    with mc.run("mask", project="forks"):
+        mc.log("x", 1.0)
+        writers = [t for t in threading.enumerate() if t.name.startswith("mlcontext-writer")]
+        assert writers
+        for writer in writers:
+            blocked = _blocked_signals(writer.native_id)
+            assert blocked & (1 << (signal.SIGTERM - 1)) and blocked & (1 << (signal.SIGINT - 1))
+        assert not _blocked_signals(threading.main_thread().native_id) & (1 << (signal.SIGTERM - 1))

@@ -41,7 +41,7 @@ from .environment import capture_environment
 from .params import coerce_override, encode_param, parse_overrides
 from .recompute import LeafStore
 from .stores import get_store
-from .writer import RunWriter
+from .writer import RunWriter, signals_to_main_thread
 
 __all__ = ["Run", "run", "active_run", "log", "param", "artifact", "reap_dead_runs"]
 
@@ -322,6 +322,7 @@ def _child_sigterm(signum: int, _frame: FrameType | None) -> None:
 
 
 def _close_quietly(writer: RunWriter) -> None:
+    signals_to_main_thread()
     try:
         writer.close(timeout=CHILD_TERMINATE_GRACE_S)
     except Exception as exc:  # noqa: BLE001 - dying anyway: say so, never hang
@@ -491,6 +492,7 @@ TERMINATE_GRACE_S = 5.0
 
 
 def _end_and_die_later(current: Run, signum: int) -> None:
+    signals_to_main_thread()
     time.sleep(TERMINATE_GRACE_S)  # normally the excepthook has made the process die by now
     try:
         current.end(RunStatus.KILLED, _Terminated(signum))

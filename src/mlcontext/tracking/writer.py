@@ -244,6 +244,7 @@ class RunWriter:
         self.params.clear()
 
     def _loop(self) -> None:
+        signals_to_main_thread()
         # Drains start every ``interval`` (start to start, not end to start), so a record waits at
         # most one interval plus one chunk before it is committed: the ``kill -9`` loss window. A
         # logging thread over the bound wakes us at once.
@@ -265,6 +266,18 @@ class RunWriter:
 
 
 _HELD = (signal.SIGINT, signal.SIGTERM)
+
+
+def signals_to_main_thread() -> None:
+    """Block SIGINT and SIGTERM in the calling (non-main) thread, so the kernel delivers them to the
+    main thread, where Python runs its handlers.
+
+    A signal the kernel hands to another thread only sets a flag; a main thread blocked in C (a
+    multiprocessing lock, as in a ``Pool`` worker waiting for a task) is then never interrupted and
+    never runs the handler: a fork child SIGTERM'd by ``Pool.terminate`` hung for ever that way.
+    """
+    if hasattr(signal, "pthread_sigmask") and threading.current_thread() is not threading.main_thread():
+        signal.pthread_sigmask(signal.SIG_BLOCK, _HELD)
 
 
 @contextmanager
