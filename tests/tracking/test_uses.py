@@ -148,3 +148,37 @@ def test_a_split_of_plain_data_after_derived_data_warns_that_lineage_is_lost(sto
         with pytest.warns(LineageLostWarning, match=r"train@2 is a plain value without lineage") as seen:
             mc.dataset(plain_train.iloc[:50], "train", role="train")
         assert seen[0].filename == __file__  # points at the user's line
+
+
+def test_a_run_that_crashes_before_it_evaluates_does_not_count(store):
+    # A newcomer's flow: the test split is registered as plain data, the run crashes in its training
+    # loop before any predict: no evaluation. A run that finishes counts it (it may have evaluated with
+    # a plain model, which nothing reports), once, as does a run that evaluates it traced.
+    test = frame(40, seed=3)
+    with pytest.raises(RuntimeError, match="crash"), mc.run("crashes", project="uses"):
+        mc.dataset(test, "test", role="test")
+        raise RuntimeError("crash in epoch 1")
+    assert mc.testuse("test").empty
+    with mc.run("finishes", project="uses"):
+        version = mc.dataset(test, "test", role="test")
+        version.frame()  # read again: still one evaluation
+    assert mc.testuse("test")["evaluations"].tolist() == [1]
+    with mc.run("evaluates", project="uses"):
+        train = mc.dataset(frame(), "train-plain", role="train").frame()
+        model = mc.traced(RidgeClassifier()).fit(train[["a", "b", "c"]], train.y)
+        held_out = mc.dataset(test, "test", role="test").frame()
+        model.score(held_out[["a", "b", "c"]], held_out.y)
+    assert mc.testuse("test")["evaluations"].tolist() == [2]
+
+
+def test_the_budget_warns_when_the_test_set_is_registered_before_it_is_evaluated(store):
+    test = frame(40, seed=4)
+    for i in range(3):
+        with mc.run(f"r{i}", project="uses"):
+            if i < 2:
+                mc.dataset(test, "test", role="test", budget=2)
+            else:
+                over = r"test@1 has been evaluated in 3 runs by 1 person"
+                with pytest.warns(TestSetOveruseWarning, match=over):
+                    mc.dataset(test, "test", role="test", budget=2)
+    assert mc.testuse("test")["evaluations"].tolist() == [3]

@@ -32,7 +32,7 @@ from .profile import Profile, profile
 from .refs import dataset_name, dataset_ref
 from .run import active_run
 from .stores import get_store
-from .uses import Source, check_test_budget, registered_any, test_budget
+from .uses import Source, defer_test_read, registered_any, test_budget
 
 __all__ = ["DatasetVersion", "dataset", "dataset_version", "versions", "TEST_BUDGET"]
 
@@ -84,9 +84,13 @@ class DatasetVersion:
 
     def _record_read(self) -> None:
         run = active_run()
-        if run is not None:
-            ContextStore(run.store.metadata).record_access(
-                run.id, self.artifact_hash, role=self.role, user=run.user, version_id=self._row_id)
+        if run is None:
+            return
+        if self.role == "test" and self._row_id is not None:  # counted when evaluated (uses.py)
+            defer_test_read(run, Source(self.artifact_hash, None, self._row_id, "test", self.ref))
+            return
+        ContextStore(run.store.metadata).record_access(
+            run.id, self.artifact_hash, role=self.role, user=run.user, version_id=self._row_id)
 
     def frame(self, *, trusted: bool | None = None) -> Any:
         """The data as a traced frame whose lineage leaf is this version, so derived data links back.
@@ -152,9 +156,10 @@ def _record_use(store: Store, run: Any, row: VersionRow, role: str | None, data:
         return
     if lineage_leaves(data) is None and not isinstance(data, (str, os.PathLike)) and registered_any(run.id):
         _warn_lineage_lost(row)
+    if role == "test":  # counted when evaluated, or when the run finishes (uses.py)
+        defer_test_read(run, Source(row.artifact_hash, None, row.id, "test", row.ref), budget)
+        return
     context.record_access(run.id, row.artifact_hash, role=role, user=run.user, version_id=row.id)
-    if role == "test":
-        check_test_budget(context, row.id, row.ref, budget)
 
 
 def _warn_lineage_lost(row: VersionRow) -> None:

@@ -188,6 +188,7 @@ class Run:
         self.status = status
         self._leaves.remove()
         try:
+            _settle_test_reads(self, finished=status == RunStatus.FINISHED)
             self._writer.close()
         finally:
             details: dict[str, Any] = {}
@@ -283,6 +284,18 @@ def _before_fork() -> None:
 def _after_fork_in_parent() -> None:
     while _held_for_fork:
         _held_for_fork.pop().release()
+
+
+def _settle_test_reads(run: Run, finished: bool) -> None:
+    # Only a run that registered or read data has test reads to settle, and then datasets (and with it
+    # uses) is imported: a process that only logs metrics never imports it for this.
+    uses = sys.modules.get("mlcontext.tracking.uses")
+    if uses is not None:
+        try:
+            uses.settle_test_reads(run, finished)
+        except Exception as exc:  # noqa: BLE001 - ending the run must not fail on the accounting
+            warnings.warn(f"run {run.id[:8]}: its test-set reads could not be recorded: {exc}",
+                          MLContextWarning, stacklevel=3)
 
 
 def _after_fork_in_child() -> None:

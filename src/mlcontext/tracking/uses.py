@@ -33,7 +33,7 @@ from ..store import Store
 from ..store.context import ContextStore
 
 __all__ = ["Source", "register", "registered_any", "data_sources", "leaf_hash", "record_use", "note_metric",
-           "check_test_budget", "test_budget", "install"]
+           "check_test_budget", "test_budget", "install", "defer_test_read", "settle_test_reads"]
 
 _METHOD_OPCODES = frozenset(f"sklearn.{name}" for name in METHODS)  # input 0 is the fit, not data
 
@@ -57,6 +57,10 @@ _registry: dict[str, dict[str, Source]] = {}
 # search predicts on the same data many times.
 _recorded: set[tuple[str, str, int]] = set()
 _walked: set[tuple[str, str, str]] = set()
+# Per run: test versions the run registered or read as plain data (no traced evaluation seen yet).
+# They count as evaluated only if the run finishes: a run that crashes before it predicts evaluated
+# nothing, and one that evaluated them untraced (a plain model) is counted at its end.
+_pending: dict[str, dict[int, Source]] = {}
 
 
 def register(run_id: str, item: Item, source: Source) -> None:
@@ -152,11 +156,41 @@ def record_use(run: Any, use: str, items: Iterable[Item]) -> list[Source]:
         if key in _recorded:
             continue
         _recorded.add(key)
+        with _lock:
+            _pending.get(run.id, {}).pop(source.version_id, None)
         context.record_access(run.id, source.artifact_hash, role=source.role, user=run.user,
                               version_id=source.version_id)
         if source.role == "test":
             check_test_budget(context, source.version_id, source.ref or source.artifact_hash[:12])
     return sources
+
+
+def defer_test_read(run: Any, source: Source, budget: int | None = None) -> None:
+    """A test version registered or read as plain data in ``run``: warn now if one more evaluation
+    would pass the budget; count it when the run finishes (:func:`settle_test_reads`) unless a traced
+    evaluation counted it first."""
+    assert source.version_id is not None
+    context = ContextStore(run.store.metadata)
+    check_test_budget(context, source.version_id, source.ref or source.artifact_hash[:12], budget, run=run)
+    with _lock:
+        if not any((run.id, use, source.version_id) in _recorded for use in ("fit", "evaluate")):
+            _pending.setdefault(run.id, {})[source.version_id] = source
+
+
+def settle_test_reads(run: Any, finished: bool) -> None:
+    """The run ends: a finished run counts the test versions it read as plain data as evaluated; a
+    failed or killed one does not (it may have crashed before it evaluated anything)."""
+    with _lock:
+        pending = _pending.pop(run.id, {})
+    if not finished or not pending:
+        return
+    context = ContextStore(run.store.metadata)
+    for source in pending.values():
+        key = (run.id, "evaluate", source.version_id)
+        if key not in _recorded:
+            _recorded.add(key)
+            context.record_access(run.id, source.artifact_hash, role=source.role, user=run.user,
+                                  version_id=source.version_id)
 
 
 def note_metric(run: Any, value: Any) -> None:
@@ -190,12 +224,14 @@ def test_budget() -> int:
 test_budget.__test__ = False  # type: ignore[attr-defined]  # not a pytest test
 
 
-def check_test_budget(context: ContextStore, version_id: int, ref: str, budget: int | None = None) -> None:
-    """Warn when more runs than ``budget`` evaluated the test version ``version_id``."""
+def check_test_budget(context: ContextStore, version_id: int, ref: str, budget: int | None = None, *,
+                      run: Any = None) -> None:
+    """Warn when more runs than ``budget`` evaluated the test version ``version_id`` (counting ``run``,
+    which is about to evaluate it, when given)."""
     budget = test_budget() if budget is None else budget
     reads = context.accesses(version_id=version_id, role="test")
-    runs = {r[0] for r in reads}
-    users = {r[1] for r in reads}
+    runs = {r[0] for r in reads} | ({run.id} if run is not None else set())
+    users = {r[1] for r in reads} | ({run.user} if run is not None else set())
     if len(runs) > budget:
         warnings.warn(
             f"test set {ref} has been evaluated in {len(runs)} runs by {len(users)} "
