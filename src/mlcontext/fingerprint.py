@@ -914,6 +914,30 @@ def _fixed(value: Any, users: list) -> bool:
     return False
 
 
+# What a function reads the process environment through: ``os.environ[...]``, ``os.getenv(...)``,
+# or the same names imported from os. The environment is then part of its identity (a changed variable
+# is a new key), and it never takes the snapshot path: the environment changes without any rebinding.
+_ENV_NAMES = frozenset({"environ", "environb", "getenv", "getenvb"})
+
+
+def _environment_digest() -> bytes:
+    h = xxhash.xxh3_128()
+    for key, value in sorted(os.environ.items()):
+        h.update(struct.pack("<q", len(key)) + key.encode("utf-8", "surrogateescape"))
+        h.update(struct.pack("<q", len(value)) + value.encode("utf-8", "surrogateescape"))
+    return h.digest()
+
+
+@register(type(os.environ))
+def _environ_mapping(value: Any, h: Any) -> None:
+    # os.environ (or os.environb) read as a global (``from os import environ``): its current items.
+    _tag(h, b"envmap", repr(sorted(value.items())).encode("utf-8", "surrogateescape"))
+
+
+def _reads_environment(info: _CodeInfo) -> bool:
+    return bool(_ENV_NAMES & info.attrs or _ENV_NAMES.intersection(info.globals))
+
+
 def _remember(fn: types.FunctionType, digest: bytes) -> None:
     users: list = []
     kw = fn.__kwdefaults__
@@ -929,6 +953,8 @@ def _remember(fn: types.FunctionType, digest: bytes) -> None:
             return
         cells.append(value)
     info = _code_info(fn.__code__)
+    if _reads_environment(info):
+        return
     if any(module is None or _is_user(module.__name__) for _, module in _imported(fn, info)):
         return  # what it reads from a user's module can change without any rebinding here
     scope = fn.__globals__
@@ -991,6 +1017,8 @@ def _feed_user_function(fn: types.FunctionType, h: Any) -> None:
             continue
         _tag(h, b"g", var.encode())
         _feed_part(value, h, f"global {var!r}", fn, info.attrs)
+    if _reads_environment(info):
+        _tag(h, b"env", _environment_digest())
     for name, module in _imported(fn, info):
         # ``import helpers`` / ``from helpers import rate`` inside the body: the module is no global,
         # but what the code reads from it decides the result as much as a global would.

@@ -303,8 +303,6 @@ def test_a_step_that_only_writes_a_file_is_still_reused(tmp_path) -> None:
     assert mc.reuse_stats().step_hits == before + 1
 
 
-@pytest.mark.xfail(strict=True, reason="environment variables a step reads (os.environ) are no part of "
-                   "its identity and leave no audit event: a changed variable hits the old result")
 def test_a_step_that_reads_the_environment_is_not_stale(monkeypatch) -> None:
     import os
 
@@ -317,3 +315,28 @@ def test_a_step_that_reads_the_environment_is_not_stale(monkeypatch) -> None:
     np.testing.assert_array_equal(np.asarray(scaled(mc.array(X))), X * 2.0)
     monkeypatch.setenv("REVIEW_K", "5")
     np.testing.assert_array_equal(np.asarray(scaled(mc.array(X))), X * 5.0)
+
+
+@pytest.mark.parametrize("how", ["getenv", "from-os-import"])
+def test_every_way_of_reading_the_environment_is_part_of_a_steps_identity(monkeypatch, how) -> None:
+    import os
+    from os import environ
+
+    monkeypatch.setenv("REVIEW_K2", "2")
+    if how == "getenv":
+        def factor():
+            return float(os.getenv("REVIEW_K2", "1"))
+    else:
+        def factor():
+            return float(environ["REVIEW_K2"])
+
+    @mc.step
+    def scaled(a):
+        return a * factor()
+
+    np.testing.assert_array_equal(np.asarray(scaled(mc.array(X))), X * 2.0)
+    monkeypatch.setenv("REVIEW_K2", "7")
+    np.testing.assert_array_equal(np.asarray(scaled(mc.array(X))), X * 7.0)
+    before = mc.reuse_stats().step_hits
+    np.testing.assert_array_equal(np.asarray(scaled(mc.array(X))), X * 7.0)
+    assert mc.reuse_stats().step_hits == before + 1  # unchanged environment: still reused
