@@ -305,11 +305,21 @@ def _after_fork_in_child() -> None:
         current._forked()
     # The parent's SIGTERM handler unwinds the main thread to end the run; a child has no run to end:
     # it writes what it logged and dies of the signal (multiprocessing's Pool.terminate, for one).
-    if signal.getsignal(signal.SIGTERM) is _on_sigterm:
-        try:
-            signal.signal(signal.SIGTERM, _child_sigterm)
-        except ValueError:  # not the main thread (cannot happen after fork, but never fail here)
-            pass
+    # Any handler of mlcontext's counts: a fork from another thread while the main thread held the
+    # signals for a write (writer.signals_held) copies the holding handler, which would swallow the
+    # SIGTERM for good in the child, and a Pool worker blocked on its task queue then never dies.
+    for signum, handler in ((signal.SIGTERM, _child_sigterm), (signal.SIGINT, signal.default_int_handler)):
+        current_handler = signal.getsignal(signum)
+        if current_handler is _on_sigterm or _is_holding_handler(current_handler):
+            try:
+                signal.signal(signum, handler)
+            except ValueError:  # not the main thread (cannot happen after fork, but never fail here)
+                pass
+
+
+def _is_holding_handler(handler: Any) -> bool:
+    return getattr(handler, "__qualname__", "") == "signals_held.<locals>.hold" and \
+        getattr(handler, "__module__", "") == "mlcontext.tracking.writer"
 
 
 #: Seconds a SIGTERM'd fork child waits to write what it logged before it dies anyway.
@@ -323,8 +333,10 @@ def _child_sigterm(signum: int, _frame: FrameType | None) -> None:
         _die_of(signum)
     if writer.closing:
         # The child is already writing its values on its way out (multiprocessing's exit): let it
-        # finish; a second SIGTERM kills at once.
-        signal.signal(signum, signal.SIG_DFL)
+        # finish, but never outlive the grace period: returning from here while the main thread is
+        # blocked (a Pool worker waiting on a queue lock the parent holds) would leave it there for ever.
+        signal.signal(signum, signal.SIG_DFL)  # a second SIGTERM kills at once
+        threading.Thread(target=_die_later, args=(signum,), daemon=True).start()
         return
     # Not in this (main) thread: the signal may have interrupted it inside the writer, holding a lock
     # that closing needs. Another thread waits for such a lock at most the grace period.
@@ -332,6 +344,12 @@ def _child_sigterm(signum: int, _frame: FrameType | None) -> None:
     closer.start()
     closer.join(CHILD_TERMINATE_GRACE_S)
     _die_of(signum)
+
+
+def _die_later(signum: int) -> None:
+    signals_to_main_thread()
+    time.sleep(CHILD_TERMINATE_GRACE_S)
+    os.kill(os.getpid(), signum)  # its handler is SIG_DFL by now (set in the main thread)
 
 
 def _close_quietly(writer: RunWriter) -> None:
