@@ -35,7 +35,8 @@ demo: $(STAMP)
 	$(BIN)/python examples/demo.py
 
 # PostgreSQL: scripts/postgres.sh reuses MLCONTEXT_TEST_POSTGRES or installs and starts a local server.
-# Under CI a missing PostgreSQL fails the run; elsewhere its tests are skipped with a reason.
+# Under CI a missing PostgreSQL fails the run; elsewhere its tests are skipped with a reason. The server
+# the script started is stopped again afterwards (one given by MLCONTEXT_TEST_POSTGRES is left alone).
 test: test-newest test-oldest
 
 test-newest: $(STAMP)
@@ -43,7 +44,10 @@ test-newest: $(STAMP)
 	@url=$$(scripts/postgres.sh) || { \
 	  if [ -n "$$CI" ]; then echo "make test: PostgreSQL is required under CI and could not be started" >&2; exit 1; fi; \
 	  echo "make test: no PostgreSQL; its tests will be skipped" >&2; url=""; }; \
-	MLCONTEXT_TEST_POSTGRES="$$url" MLCONTEXT_REQUIRE_POSTGRES="$${CI:+1}" $(BIN)/python -m pytest $(PYTEST_ARGS)
+	status=0; MLCONTEXT_TEST_POSTGRES="$$url" MLCONTEXT_REQUIRE_POSTGRES="$${CI:+1}" \
+	  $(BIN)/python -m pytest $(PYTEST_ARGS) || status=$$?; \
+	if [ -z "$$MLCONTEXT_TEST_POSTGRES" ]; then scripts/postgres.sh stop; fi; \
+	exit $$status
 
 # The oldest dependencies: SQLite only (the database code does not depend on them), without the slow
 # multi-process tests, so that both passes stay well under 15 minutes on 2 cores.

@@ -13,8 +13,10 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "src" / "mlcontext"
 
-# Bottom up, as in docs/architecture.md. The package root (mlcontext/__init__.py) and __main__ are the
-# composition points that expose everything, so they sit above every layer.
+# Bottom up, as in docs/architecture.md (replay, the UI and integrations are layers to come: no package
+# yet, their rank reserved so that they slot in above the questions). The package root
+# (mlcontext/__init__.py) and __main__ are the composition points that expose everything, so they sit
+# above every layer.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("basics", ("errors", "names", "fingerprint", "loops")),
     ("lineage", ("lineage",)),

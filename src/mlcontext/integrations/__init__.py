@@ -1,1 +1,0 @@
-"""integrations layer (see docs/architecture.md)."""

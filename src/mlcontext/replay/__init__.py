@@ -1,1 +1,0 @@
-"""replay layer (see docs/architecture.md)."""

@@ -1,1 +1,0 @@
-"""ui layer (see docs/architecture.md)."""
