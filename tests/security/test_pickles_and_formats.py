@@ -242,6 +242,22 @@ def test_torch_state_is_saved_with_torch_and_loaded_weights_only(store):
                        state["w"])
 
 
+def test_a_crafted_torch_file_runs_nothing_and_garbage_is_an_mlcontext_error(marker):
+    # A writer saves an object whose unpickling writes a file, and labels it a state dict
+    # (weights_only): torch's restricted unpickler refuses it and we say why, without running it.
+    # Found by the format fuzzer below once torch was installed: torch.load on garbage raised
+    # UnicodeDecodeError, KeyError and IndexError.
+    torch = pytest.importorskip("torch")
+    buffer = io.BytesIO()
+    torch.save({"w": torch.zeros(2), "x": Marker(marker)}, buffer)
+    with pytest.raises(UntrustedArtifactError, match="trusted=True"):
+        decode(buffer.getvalue(), "torch", {"weights_only": True}, trusted=False)
+    assert not marker.exists()
+    for garbage in (b"c\x80\x00", b"\x80\x00", b"h\x00", b"\x87", b""):
+        with pytest.raises(ArtifactCorruptedError):
+            decode(garbage, "torch", {}, trusted=False)
+
+
 # pyarrow < 17 says it refused (a RuntimeWarning): that refusal is what this test wants to see.
 @pytest.mark.filterwarnings("ignore:pickle-based deserialization of pyarrow.PyExtensionType:RuntimeWarning")
 @pytest.mark.filterwarnings("ignore:pyarrow.PyExtensionType is deprecated:FutureWarning")

@@ -331,7 +331,16 @@ def _decode_torch(data: bytes, meta: Mapping[str, Any], trusted: bool) -> Any:
         raise UntrustedArtifactError(
             "this artifact is a whole torch module, which loads by unpickling its classes; pass "
             "trusted=True if you trust who wrote it, or store model.state_dict() instead")
-    return torch.load(io.BytesIO(data), weights_only=weights_only)
+    try:
+        return torch.load(io.BytesIO(data), weights_only=weights_only)
+    except Exception as exc:  # noqa: BLE001 - a damaged or crafted file raises anything
+        if weights_only and "Weights only load failed" in str(exc):
+            # torch's restricted unpickler refused a type: the file names more than tensors
+            raise UntrustedArtifactError(
+                "this torch file names types other than tensors and containers, and loading them "
+                f"runs their code; pass trusted=True if you trust who wrote it ({exc})".split("\n")[0]
+            ) from exc
+        raise ArtifactCorruptedError(f"not a readable torch file: {exc}".split("\n")[0]) from exc
 
 
 # -- pandas through Arrow ------------------------------------------------------------------------
