@@ -45,7 +45,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ArtifactCorruptedError, DataFormatError, UntrustedArtifactError
-from ..fingerprint import array_header, canonical_array, hash_array, hash_bytes, hash_frame
+from ..fingerprint import array_header, canonical_array, hash_array, hash_frame
 
 __all__ = ["Encoded", "encode", "decode", "encode_frame", "decode_frame", "decode_array",
            "no_unpickling", "UNSAFE_FORMATS"]
