@@ -50,9 +50,9 @@ ARGS = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=4)
 @given(ARGS)
 @settings(max_examples=200, deadline=None)
 def test_literal_json_round_trip(value) -> None:
-    from mlcontext.ops.dispatch import _Args
+    from mlcontext.ops.dispatch import Args
 
-    node, plain = _Args().canon(value)
+    node, plain = Args().canon(value)
     text = dumps_literal(node)
     assert loads_literal(text) == node or "nan" in text
     assert dumps_literal(loads_literal(text)) == text

@@ -1,10 +1,32 @@
-"""The dispatcher: every traced operation passes through here, and is executed in one place.
+"""The one tracing pipeline: every traced operation passes through here, and is executed in one place.
 
-``ufunc_call`` (NEP 13), ``function_call`` (NEP 18), ``method_call`` and ``inplace_call`` turn a call
-into ``(opcode, input items, literals)``, make its lineage item, then run it with :func:`execute` — the
-single point where a traced operation runs, so the reuse layer can probe a cache by the item's hash first
-(:func:`set_executor`). Functions without a registered operation are computed on plain values with an
-opaque item and one :class:`~mlcontext.errors.UnhandledOperationWarning` per function.
+``ufunc_call`` (NEP 13), ``function_call`` (NEP 18), ``method_call`` and ``inplace_call`` turn a NumPy
+call into ``(opcode, input items, literals)``, make its lineage item, then run it through the executor
+— the single point where a traced operation runs, so the reuse layer can probe a cache by the item's
+hash first (:func:`set_executor`). Functions without a registered operation are computed on plain
+values with an opaque item and one :class:`~mlcontext.errors.UnhandledOperationWarning` per function.
+
+This module owns the three things every traced kind shares; arrays (:mod:`.traced`), frames
+(:mod:`.pandas_frame`), estimators (:mod:`.sklearn_steps`) and random generators (:mod:`.random`)
+plug into it through this small public protocol, and no other module touches its internals:
+
+* **Argument canonicalisation**: :class:`Args` turns a call's arguments into a literal tree and a
+  tuple of input items (:meth:`Args.call`). A kind with arguments of its own (plain frames, callables,
+  nested estimators) subclasses it and overrides :meth:`Args.canon`, handing everything it does not
+  know to ``super().canon``. An argument without a literal form raises :class:`Uncanonical`: the
+  caller then falls back to :func:`unhandled`.
+* **Traced values**: a kind's wrapper class is registered with :func:`register_kind`. Its instances
+  carry ``_item`` (their lineage item) and ``_value`` (their plain value); :class:`Args` makes them
+  inputs and :func:`unhandled` reads their plain values. ``opaque=`` wraps the kind's results of an
+  unhandled call.
+* **Execution**: :func:`trace` canonicalises, makes the item and runs it; :func:`run` runs an item
+  made by the caller through the installed executor; :func:`execute_uncached` runs one that must
+  never be probed or cached.
+* **The unhandled-call fallback**: :func:`unhandled`, the only one.
+
+The hot paths — :func:`fast_ufunc` (ufuncs and the operators of :mod:`.traced`), the index path of
+:func:`method_call` and the ``f(x)`` path of ``_run`` — write the literals of the commonest calls
+directly; they must give the very item :class:`Args` gives (``tests/lineage/test_fast_paths.py``).
 """
 
 from __future__ import annotations
@@ -30,10 +52,12 @@ from .deferred import LIVE, Deferred, resolve_args
 from .traced import TracedArray
 
 __all__ = [
-    "execute", "execute_uncached", "set_executor", "ufunc_call", "fast_ufunc", "CALL_OPS", "function_call",
-    "method_call",
-    "inplace_call",
-    "data_leaf", "wrap", "HANDLED", "UFUNC_OPS", "INPLACE_FUNCS", "EMBED_MAX_BYTES",
+    # the protocol every traced kind uses
+    "Args", "Uncanonical", "register_kind", "trace", "run", "execute", "execute_uncached", "set_executor",
+    "unhandled", "opaque", "unwrap", "warn_unhandled", "name_of",
+    # NumPy calls
+    "ufunc_call", "fast_ufunc", "function_call", "method_call", "inplace_call", "data_leaf", "wrap",
+    "CALL_OPS", "HANDLED", "UFUNC_OPS", "INPLACE_FUNCS", "EMBED_MAX_BYTES",
 ]
 
 # Plain arrays mixed into traced code up to this size are embedded in the log.
@@ -76,16 +100,74 @@ def set_executor(executor: Executor | None) -> Executor:
     return old
 
 
+def run(op: Operation, item: Item, args: tuple, kwargs: dict) -> Any:
+    """Run ``op`` on plain ``args`` through the installed executor; ``item`` is its lineage item
+    (the reuse layer probes its cache by ``item.digest``)."""
+    return _executor(op, item, args, kwargs)
+
+
+def trace(op: Operation, args: tuple, kwargs: dict, args_type: type[Args] | None = None) -> tuple[Any, Item]:
+    """Canonicalise ``op(*args, **kwargs)`` with ``args_type`` (default :class:`Args`), make its item
+    and run it: ``(plain result, item)``.
+
+    Raises
+    ------
+    Uncanonical
+        An argument has no literal form (nothing was run; fall back to :func:`unhandled`).
+    """
+    col = (args_type or Args)()
+    lit, plain_args, plain_kwargs = col.call(args, kwargs)
+    item = make(op.opcode, tuple(col.items), lit)
+    return _executor(op, item, plain_args, plain_kwargs), item
+
+
 _ARRAYS = (np.ndarray, np.generic)
 _OURS = (TracedArray, np.ndarray, np.generic)
 
 
-class _Uncanonical(Exception):
-    """An argument has no literal form; the call falls back to an opaque item."""
+class Uncanonical(Exception):  # noqa: N818 - a signal inside the pipeline, never seen by users
+    """An argument has no literal form; the call falls back to an opaque item (:func:`unhandled`)."""
 
 
-class _Args:
-    """Collects the input items of a call while its arguments are turned into literals."""
+# Wrapper classes of the registered traced kinds (instances carry ``_item`` and ``_value``), and the
+# functions that wrap their results of an unhandled call.
+_KINDS: set[type] = set()
+_OPAQUE_WRAPPERS: list[Callable[[str, Any, tuple[Item, ...]], Any]] = []
+
+
+def register_kind(types: tuple[type, ...], opaque: Callable[[str, Any, tuple[Item, ...]], Any] | None = None,
+                  ) -> None:
+    """Plug a traced kind into the pipeline.
+
+    Parameters
+    ----------
+    types : tuple of type
+        The kind's wrapper classes. Their instances carry ``_item`` (their lineage
+        :class:`~mlcontext.lineage.item.Item`) and ``_value`` (their plain value): :class:`Args`
+        turns them into input references, :func:`unhandled` into their plain values.
+    opaque : callable, optional
+        ``opaque(name, result, inputs)``: the traced wrapper of a result of this kind computed by an
+        unhandled call named ``name`` (an opaque item identified by its content), or ``None`` when
+        ``result`` is not of this kind.
+    """
+    _KINDS.update(types)
+    if opaque is not None and opaque not in _OPAQUE_WRAPPERS:
+        _OPAQUE_WRAPPERS.append(opaque)
+
+
+class Args:
+    """Collects the input items of one call while its arguments are turned into literals.
+
+    Traced values become input references (``("r", k)``: the k-th of :attr:`items`, each item
+    once), plain arrays content-hashed data leaves, Python and NumPy scalars, slices, tuples, lists
+    and string-keyed dicts literal nodes. A kind with arguments of its own subclasses this class
+    and overrides :meth:`canon`. One instance serves one call.
+
+    Attributes
+    ----------
+    items : list of Item
+        The input items, in order of first appearance.
+    """
 
     __slots__ = ("items", "index")
 
@@ -94,6 +176,7 @@ class _Args:
         self.index: dict[int, int] = {}
 
     def input(self, item: Item) -> Node:
+        """The reference node of input ``item`` (added to :attr:`items` on first use)."""
         k = self.index.get(id(item))
         if k is None:
             k = self.index[id(item)] = len(self.items)
@@ -101,7 +184,13 @@ class _Args:
         return ref(k)
 
     def canon(self, x: Any) -> tuple[Node, Any]:
-        """``(literal node, plain value)`` of one argument."""
+        """``(literal node, plain value)`` of one argument.
+
+        Raises
+        ------
+        Uncanonical
+            ``x`` has no literal form.
+        """
         t = type(x)
         if t is TracedArray:
             return self.input(x._item), x._data
@@ -116,32 +205,42 @@ class _Args:
             return ("S", tuple(p[0] for p in parts)), slice(*(p[1] for p in parts))
         if t is dict:
             return self.canon_kwargs(x)
+        if t in _KINDS:
+            return self.input(x._item), x._value
         if isinstance(x, np.ndarray):
             try:
                 return self.input(data_leaf(x)), x
             except FingerprintError:  # an object array of values without fingerprint: opaque
-                raise _Uncanonical("object array") from None
+                raise Uncanonical("object array") from None
         try:
             node = scalar(x)
         except TypeError:
             node = None
         if node is None:
-            raise _Uncanonical(t.__name__)
+            raise Uncanonical(t.__name__)
         return node, x
 
     def canon_kwargs(self, kwargs: dict) -> tuple[Node, dict]:
+        """``(dict node, plain dict)`` of keyword arguments (string keys; the node sorts them)."""
         if not kwargs:
             return EMPTY_KWARGS, {}
         if not all(type(k) is str for k in kwargs):
-            raise _Uncanonical("non-string keys")
+            raise Uncanonical("non-string keys")
         pairs = {k: self.canon(v) for k, v in kwargs.items()}
         node = ("D", tuple((k, pairs[k][0]) for k in sorted(pairs)))
         return node, {k: p[1] for k, p in pairs.items()}
 
-    def call(self, args: tuple, kwargs: dict) -> tuple[Node, tuple, dict]:
+    def call(self, args: tuple, kwargs: dict, leading: tuple[Item, ...] = ()) -> tuple[Node, tuple, dict]:
+        """``(call literal, plain args, plain kwargs)``: the literal is
+        ``("T", (("T", positional nodes), kwargs node))``.
+
+        ``leading`` items are inputs that come first, before ``args`` (a generator's state, an
+        estimator's fit): their references head the positional nodes; they have no plain value.
+        """
+        heads = [self.input(i) for i in leading]
         pairs = [self.canon(a) for a in args]
         kw_node, plain_kw = self.canon_kwargs(kwargs)
-        node = ("T", (("T", tuple(p[0] for p in pairs)), kw_node))
+        node = ("T", (("T", (*heads, *(p[0] for p in pairs))), kw_node))
         return node, tuple(p[1] for p in pairs), plain_kw
 
 
@@ -218,7 +317,7 @@ def _run(op: Operation, args: tuple, kwargs: dict) -> tuple[Any, Item]:
     if not kwargs and len(args) == 1 and type(args[0]) is TracedArray:  # f(x): no literals
         item = make(op.opcode, (args[0]._item,), _LIT_R0)
         return _executor(op, item, (args[0]._data,), {}), item
-    col = _Args()
+    col = Args()
     lit, plain_args, plain_kwargs = col.call(args, kwargs)
     item = make(op.opcode, tuple(col.items), lit)
     if plain_kwargs.get("out") is not None:  # computed into a copy; the target is rebound after
@@ -236,7 +335,7 @@ def function_call(func: Any, args: tuple, kwargs: dict) -> Any:
         return unhandled(func, args, kwargs)
     try:
         result, item = _run(op, args, kwargs)
-    except _Uncanonical:
+    except Uncanonical:
         return unhandled(func, args, kwargs)
     out = kwargs.get("out")
     return wrap(result, item) if out is None else _write_out(out, result, item)
@@ -252,7 +351,7 @@ def method_call(name: str, self: TracedArray, args: tuple, kwargs: dict) -> Any:
             return wrap(_executor(op, item, (self._data, args[0]), {}), item)
     try:
         result, item = _run(op, (self, *args), kwargs)
-    except _Uncanonical:
+    except Uncanonical:
         return unhandled(getattr(np.ndarray, name), (self, *args), kwargs)
     out = kwargs.get("out")
     return wrap(result, item) if out is None else _write_out(out, result, item)
@@ -294,7 +393,7 @@ def ufunc_call(ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict) -> Any
     out = kwargs.get("out")
     try:
         result, item = _run(op, inputs, kwargs)
-    except _Uncanonical:
+    except Uncanonical:
         return unhandled(bound, inputs, kwargs)
     if out is None:
         return wrap(result, item)
@@ -335,7 +434,7 @@ def fast_ufunc(op: Operation, inputs: tuple) -> Any:
             return NotImplemented
     try:
         result, item = _run(op, inputs, {})
-    except _Uncanonical:
+    except Uncanonical:
         return unhandled(op.fn, inputs, {})
     return wrap(result, item)
 
@@ -397,27 +496,34 @@ def _write_out(out: tuple, result: Any, item: Item) -> Any:
     return returned[0] if len(returned) == 1 else tuple(returned)
 
 
-# -- unhandled functions
-# ----------------------------------------------------------------------------
+# -- the unhandled-call fallback -----------------------------------------------------------------
 
 _warned: set[str] = set()
 
 
-def _name(func: Any) -> str:
+def name_of(func: Any) -> str:
+    """The stable name of a callable in lineage and warnings (``numpy.packbits``)."""
     module = getattr(func, "__module__", None) or "numpy"
     name = getattr(func, "__qualname__", None) or getattr(func, "__name__", repr(func))
     return f"{module}.{name}"
 
 
-def unhandled(func: Any, args: tuple, kwargs: dict) -> Any:
-    """Compute ``func`` on plain values; its array outputs get opaque items (content-hashed)."""
-    name = _name(func)
+def unhandled(func: Callable[..., Any], args: tuple, kwargs: dict, *, name: str | None = None,
+              stacklevel: int = 4) -> Any:
+    """Compute ``func`` on plain values: the one fallback for calls the pipeline cannot trace.
+
+    Traced arguments of every registered kind are replaced by their plain values; the result's
+    traced parts get opaque items that record those inputs and the result's own content hash
+    (:func:`opaque`). Warns once per ``name`` (default: :func:`name_of` ``func``); ``stacklevel``
+    counts the frames from this function up to the user's call.
+    """
+    name = name or name_of(func)
     nondeterminism.note(f"opaque fallback {name}")  # a step running this is not reused (issue 4)
     found: list[Item] = []
-    plain_args = _unwrap(args, found)
-    plain_kwargs = _unwrap(kwargs, found)
-    result = _wrap_opaque(name, func(*plain_args, **plain_kwargs), tuple(dict.fromkeys(found)))
-    warn_unhandled(name, result, stacklevel=4)
+    plain_args = unwrap(args, found)
+    plain_kwargs = unwrap(kwargs, found)
+    result = opaque(name, func(*plain_args, **plain_kwargs), tuple(dict.fromkeys(found)))
+    warn_unhandled(name, result, stacklevel=stacklevel)
     return result
 
 
@@ -433,26 +539,42 @@ def warn_unhandled(name: str, result: Any, stacklevel: int) -> None:
                   UnhandledOperationWarning, stacklevel=stacklevel + 1)
 
 
-
-def _unwrap(x: Any, found: list[Item]) -> Any:
-    if type(x) is TracedArray:
+def unwrap(x: Any, found: list[Item]) -> Any:
+    """``x`` with traced values (of any registered kind, inside lists, tuples and dicts too)
+    replaced by their plain values; their items are appended to ``found``."""
+    t = type(x)
+    if t is TracedArray or t in _KINDS:
         found.append(x._item)
         return x._value
-    if type(x) in (list, tuple):
-        return type(x)(_unwrap(v, found) for v in x)
-    if type(x) is dict:
-        return {k: _unwrap(v, found) for k, v in x.items()}
+    if t is list or t is tuple:
+        return t(unwrap(v, found) for v in x)
+    if t is dict:
+        return {k: unwrap(v, found) for k, v in x.items()}
     return x
 
 
-def _wrap_opaque(name: str, result: Any, inputs: tuple[Item, ...]) -> Any:
+def opaque(name: str, result: Any, inputs: tuple[Item, ...]) -> Any:
+    """``result`` of the unhandled call ``name`` with opaque items for its traced parts: a result of
+    a registered kind by that kind's ``opaque=`` wrapper (:func:`register_kind`), arrays (alone or
+    in a tuple or list) here."""
+    for wrapper in _OPAQUE_WRAPPERS:
+        wrapped = wrapper(name, result, inputs)
+        if wrapped is not None:
+            return wrapped
+    return _opaque_arrays(name, result, inputs)
+
+
+def _opaque_arrays(name: str, result: Any, inputs: tuple[Item, ...]) -> Any:
     if isinstance(result, np.ndarray | np.generic) and not np.asarray(result).dtype.hasobject:
         arr = np.asarray(result)
         fields = ("D", (("dtype", ("s", arr.dtype.str)), ("hash", ("s", hash_array(arr))),
                         ("shape", ("T", tuple(("i", int(n)) for n in arr.shape)))))
         return TracedArray(result, make(OPAQUE, inputs, ("T", (("s", name), fields))))
     if isinstance(result, tuple | list) and not hasattr(result, "_fields"):
-        return type(result)(_wrap_opaque(name, r, inputs) for r in result)
+        return type(result)(_opaque_arrays(name, r, inputs) for r in result)
     if hasattr(result, "_fields"):
-        return type(result)(*(_wrap_opaque(name, r, inputs) for r in result))
+        return type(result)(*(_opaque_arrays(name, r, inputs) for r in result))
     return result
+
+
+register_kind((TracedArray,))

@@ -44,7 +44,7 @@ from ..lineage.operations import register_operation as _register_operation
 from ..lineage.policy import current as current_policy
 from ..names import check_name
 from . import pandas_frame as pf
-from .dispatch import HANDLED, _name
+from .dispatch import HANDLED, Uncanonical, name_of
 from .pandas_frame import TracedFrame, TracedSeries, _execute, _Traced, call
 
 __all__ = ["frame", "read_csv", "read_parquet", "concat", "merge", "to_datetime", "to_numeric",
@@ -292,8 +292,8 @@ class _Deferred:
     def _unhandled(self, name: str, args: tuple, kwargs: dict) -> Any:
         fn = _deferred(self._factory, name)
         head = (self._owner, tuple(self._args), dict(self._kwargs), self._selection)
-        return pf.unhandled(f"pandas.{self._owner._kind}.{self._factory}.{name}", fn, (*head, *args),
-                            kwargs)
+        return pf.unhandled(fn, (*head, *args), kwargs,
+                            name=f"pandas.{self._owner._kind}.{self._factory}.{name}")
 
 
 def _pipe(self: _Traced, fn: Any, *args: Any, **kwargs: Any) -> Any:
@@ -343,8 +343,8 @@ def _sample(self: _Traced, *args: Any, **kwargs: Any) -> Any:
     seed = kwargs.get("random_state", args[4] if len(args) > 4 else None)
     if not isinstance(seed, int | np.integer):
         # Unseeded sampling is not determined by its lineage: identified by its output instead.
-        return pf.unhandled(f"pandas.{self._kind}.sample", type(self._value).sample,
-                            (self, *args), kwargs)
+        return pf.unhandled(type(self._value).sample, (self, *args), kwargs,
+                            name=f"pandas.{self._kind}.sample")
     return call(f"pandas.{self._kind}.sample", (self, *args), kwargs)
 
 
@@ -539,7 +539,7 @@ def _named_function(qualname: str) -> Any:
     if module == "numpy" and isinstance(getattr(np, name, None), np.ufunc):
         return getattr(np, name)  # ufuncs are pure
     for func in HANDLED:
-        if _name(func) == qualname or _qualname(func) == qualname:
+        if name_of(func) == qualname or _qualname(func) == qualname:
             return func
     return None
 
@@ -601,12 +601,12 @@ def _read(opcode: str, reader: Callable[..., Any], source: Any, name: str | None
     if name is not None:
         check_name(name, "frame")
     value = reader(io.BytesIO(raw), **kwargs)
-    col = pf._PandasArgs()
+    col = pf.FrameArgs()
     try:
         kw_node, _ = col.canon_kwargs(kwargs)
         if col.items:
-            raise pf._Uncanonical("an argument with lineage")
-    except pf._Uncanonical:
+            raise Uncanonical("an argument with lineage")
+    except Uncanonical:
         return TracedFrame(value, frame_leaf(value, label))  # identified by the frame's content
     lit = ("D", (("hash", ("s", hash_bytes(raw))), ("kwargs", kw_node)))
     return TracedFrame(value, leaf(opcode, lit, label))

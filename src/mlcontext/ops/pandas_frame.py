@@ -2,13 +2,14 @@
 
 :class:`TracedFrame` and :class:`TracedSeries` wrap a pandas object (they are not subclasses, so no
 pandas internals can bypass them) and send every call through :func:`call`: the arguments become
-literals and input items with the same machinery as traced NumPy (:mod:`.dispatch`), the item is
-made, and the registered operation runs through the dispatcher's executor, so the reuse layer sees
-pandas operations exactly like NumPy ones. Methods, operators, indexers (``loc``, ``iloc``),
+literals and input items with the same machinery as traced NumPy (:class:`FrameArgs`, a
+:class:`~.dispatch.Args`), the item is made, and the registered operation runs through the
+dispatcher's executor (:func:`.dispatch.trace`), so the reuse layer sees pandas operations exactly
+like NumPy ones. Methods, operators, indexers (``loc``, ``iloc``),
 accessors (``str``, ``dt``, ``cat``) and deferred objects (``groupby``, ``rolling`` ...) are looked
-up in the registry that :mod:`.pandas_api` fills; anything else falls back to :func:`unhandled`
-(one :class:`~mlcontext.errors.UnhandledOperationWarning` per function, an opaque item identified by
-the output's content hash).
+up in the registry that :mod:`.pandas_api` fills; anything else falls back to the dispatcher's
+:func:`~.dispatch.unhandled` (one :class:`~mlcontext.errors.UnhandledOperationWarning` per function,
+an opaque item identified by the output's content hash: :func:`opaque_frame` for frames and series).
 
 Values are never changed in place. ``df[key] = v``, ``df.loc[...] = v``, ``inplace=True`` and the
 other mutators compute a new value and rebind the wrapper to it with a new item: a new version of
@@ -26,18 +27,26 @@ import numpy as np
 import pandas as pd
 
 from ..fingerprint import hash_frame
-from ..lineage import nondeterminism
 from ..lineage.dedup import bind
 from ..lineage.item import OPEN_SCOPES as _OPEN
 from ..lineage.item import Item, make, state
 from ..lineage.literals import Node
 from ..lineage.operations import OPERATIONS
-from . import dispatch as _dispatch
-from .dispatch import _Args, _Uncanonical
+from .dispatch import (
+    HANDLED,
+    UFUNC_OPS,
+    Args,
+    Uncanonical,
+    opaque,
+    register_kind,
+    trace,
+    unhandled,
+    warn_unhandled,
+)
 from .traced import TracedArray
 
-__all__ = ["TracedFrame", "TracedSeries", "freeze_frame", "call", "wrap", "unhandled", "OPAQUE_FRAME",
-           "ORDER", "ordered", "Leaves", "LEAVES"]
+__all__ = ["TracedFrame", "TracedSeries", "FrameArgs", "freeze_frame", "call", "wrap", "unhandled", "opaque",
+           "OPAQUE_FRAME", "ORDER", "ordered", "Leaves", "LEAVES"]
 
 OPAQUE_FRAME = "pandas.opaque"  # an unhandled call with a frame/series result, by content hash
 DICT = "python.dict"  # a dict built from its keys and values, in order
@@ -75,7 +84,7 @@ LEAVES = Leaves()
 LEAVES.constant = {}
 
 
-class _PandasArgs(_Args):
+class FrameArgs(Args):
     """Literals and inputs of a pandas call: traced values are inputs, plain frames content leaves,
     callables code leaves."""
 
@@ -103,7 +112,7 @@ class _PandasArgs(_Args):
     def _ordered_dict(self, x: dict) -> tuple[Node, Any]:
         # pandas reads some dicts in order (agg({...}) orders columns by it) and some have non-string
         # keys (rename, map): such a dict is an item of its own, built from its keys and values.
-        sub = _PandasArgs()
+        sub = FrameArgs()
         lit, plain, _ = sub.call((list(x), list(x.values())), {})
         return self.input(make(DICT, tuple(sub.items), lit)), dict(zip(plain[0], plain[1], strict=True))
 
@@ -118,18 +127,15 @@ def _execute(opcode: str, args: tuple, kwargs: dict) -> tuple[Any, Item]:
         # Literals sort keyword arguments, but pandas reads some in order (agg(n=..., mean=...),
         # assign): the order becomes an argument of its own, so it is in the hash and replayed.
         kwargs = {**kwargs, ORDER: tuple(kwargs)}
-    col = _PandasArgs()
-    lit, plain_args, plain_kwargs = col.call(args, kwargs)
-    item = make(opcode, tuple(col.items), lit)
-    return _dispatch._executor(op, item, plain_args, plain_kwargs), item
+    return trace(op, args, kwargs, FrameArgs)
 
 
 def call(opcode: str, args: tuple, kwargs: dict, fallback: Callable[..., Any] | None = None) -> Any:
     """Trace one registered pandas operation; arguments that have no literal form make it opaque."""
     try:
         result, item = _execute(opcode, args, kwargs)
-    except _Uncanonical:
-        return unhandled(opcode, fallback or OPERATIONS[opcode].fn, args, kwargs)
+    except Uncanonical:
+        return unhandled(fallback or OPERATIONS[opcode].fn, args, kwargs, name=opcode)
     return wrap(result, item)
 
 
@@ -144,36 +150,16 @@ def wrap(result: Any, item: Item) -> Any:
     return result
 
 
-# -- unhandled calls -------------------------------------------------------------------------------
+# -- unhandled calls: the dispatcher's fallback, with frame results of their own -------------------
 
-def unhandled(name: str, fn: Callable[..., Any], args: tuple, kwargs: dict, *, stacklevel: int = 4) -> Any:
-    """Compute ``fn`` on plain values; a frame/series/array result gets an opaque item that records
-    its inputs' lineage and its own content hash. ``stacklevel``: frames up to the user's call."""
-    nondeterminism.note(f"opaque fallback {name}")
-    found: list[Item] = []
-    result = opaque(name, fn(*_unwrap(args, found), **_unwrap(kwargs, found)), tuple(dict.fromkeys(found)))
-    _dispatch.warn_unhandled(name, result, stacklevel=stacklevel)
-    return result
-
-
-def opaque(name: str, result: Any, inputs: tuple[Item, ...]) -> Any:
+def opaque_frame(name: str, result: Any, inputs: tuple[Item, ...]) -> Any:
+    """A frame or series result of the unhandled call ``name``, traced by an opaque item that records
+    its inputs and its own content hash; ``None`` for other results."""
     if isinstance(result, pd.DataFrame | pd.Series):
         kind = "frame" if isinstance(result, pd.DataFrame) else "series"
         fields = ("D", (("hash", ("s", hash_frame(result))), ("kind", ("s", kind))))
         return wrap(result, make(OPAQUE_FRAME, inputs, ("T", (("s", name), fields))))
-    return _dispatch._wrap_opaque(name, result, inputs)
-
-
-def _unwrap(x: Any, found: list[Item]) -> Any:
-    t = type(x)
-    if t is TracedFrame or t is TracedSeries or t is TracedArray or t is _Plain:
-        found.append(x._item)
-        return x._value
-    if t is list or t is tuple:
-        return t(_unwrap(v, found) for v in x)
-    if t is dict:
-        return {k: _unwrap(v, found) for k, v in x.items()}
-    return x
+    return None
 
 
 # -- the wrappers ------------------------------------------------------------------------------------
@@ -298,16 +284,16 @@ class _Traced:
         return value.copy() if copy else value
 
     def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
-        op = _dispatch.UFUNC_OPS.get((ufunc, method))
+        op = UFUNC_OPS.get((ufunc, method))
         if op is None or method != "__call__" or "out" in kwargs or "where" in kwargs:
             bound = ufunc if method == "__call__" else getattr(ufunc, method)
-            return unhandled(_dispatch._name(bound), bound, inputs, kwargs, stacklevel=3)  # (NumPy: C)
+            return unhandled(bound, inputs, kwargs, stacklevel=3)  # (NumPy's caller is C)
         return call(op.opcode, inputs, kwargs)
 
     def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
-        op = _dispatch.HANDLED.get(func)
+        op = HANDLED.get(func)
         if op is None:
-            return unhandled(_dispatch._name(func), func, args, kwargs, stacklevel=3)  # (NumPy: C)
+            return unhandled(func, args, kwargs, stacklevel=3)  # (NumPy's caller is C)
         return call(op.opcode, args, kwargs, fallback=func)
 
     def __copy__(self) -> Any:
@@ -371,8 +357,8 @@ def _method_call(self: _Traced, opcode: str, args: tuple, kwargs: dict) -> Any:
         kwargs = {k: v for k, v in kwargs.items() if k != "inplace"}
         try:
             result, item = _execute(opcode, (self, *args), kwargs)
-        except _Uncanonical:
-            result = unhandled(opcode, OPERATIONS[opcode].fn, (self, *args), kwargs)
+        except Uncanonical:
+            result = unhandled(OPERATIONS[opcode].fn, (self, *args), kwargs, name=opcode)
             result, item = result._value, result._item
         self._rebind(result, item)
         return None
@@ -382,12 +368,12 @@ def _method_call(self: _Traced, opcode: str, args: tuple, kwargs: dict) -> Any:
 def _unhandled_method(self: _Traced, name: str, args: tuple, kwargs: dict) -> Any:
     # Called on a shallow copy (copy-on-write): a mutating method cannot change this version.
     target = self._value.copy(deep=False)
-    result = unhandled(f"pandas.{self._kind}.{name}", getattr(type(target), name),
-                       (_Plain(target, self._item), *args), kwargs)
+    result = unhandled(getattr(type(target), name), (_Plain(target, self._item), *args), kwargs,
+                       name=f"pandas.{self._kind}.{name}")
     if result is None and not _same_frame(target, self._value):
         # The method worked in place: its effect is a new version, identified by content.
         self._rebind(target, opaque(f"pandas.{self._kind}.{name}", target, (self._item,))._item)
-        _dispatch.warn_unhandled(f"pandas.{self._kind}.{name}", self, stacklevel=3)
+        warn_unhandled(f"pandas.{self._kind}.{name}", self, stacklevel=3)
     return result
 
 
@@ -451,6 +437,7 @@ class TracedSeries(_Traced):
 
 _install_operators(TracedFrame)
 _install_operators(TracedSeries)
+register_kind((TracedFrame, TracedSeries, _Plain), opaque=opaque_frame)
 
 # Traced properties (``df.T``, ``s.str`` ...) and methods with their own wrappers (``groupby``,
 # ``pop`` ...), by opcode; filled by :mod:`.pandas_api`.

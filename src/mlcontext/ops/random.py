@@ -18,10 +18,10 @@ import numpy as np
 from ..lineage import nondeterminism
 from ..lineage.dedup import bind
 from ..lineage.item import Item, leaf, make, state
-from ..lineage.literals import EMPTY_KWARGS, ref
+from ..lineage.literals import EMPTY_KWARGS
 from ..lineage.operations import Traits, register_operation
 from ..lineage.patch import OUTPUT
-from .dispatch import _Args
+from .dispatch import Args
 from .traced import TracedArray
 
 __all__ = ["default_rng", "TracedGenerator", "METHODS"]
@@ -85,11 +85,9 @@ class TracedGenerator:
         return f"TracedGenerator(PCG64, lineage={self._item.opcode})"
 
     def _draw(self, method: str, args: tuple, kwargs: dict) -> Any:
-        col = _Args()
-        col.input(self._item)
-        lit, plain_args, plain_kwargs = col.call(args, kwargs)
+        col = Args()
         # The state is the first argument of the recorded (functional) draw.
-        lit = ("T", (("T", (ref(0), *lit[1][0][1])), lit[1][1]))
+        lit, plain_args, plain_kwargs = col.call(args, kwargs, leading=(self._item,))
         item = make(f"numpy.random.Generator.{method}", tuple(col.items), lit)
         if method == "shuffle":
             target = args[0]

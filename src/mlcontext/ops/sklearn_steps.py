@@ -43,9 +43,8 @@ from ..lineage.item import Item, make
 from ..lineage.literals import Node
 from ..lineage.operations import register_operation
 from ..lineage.patch import OUTPUT
-from . import dispatch as _dispatch
-from .dispatch import _Uncanonical
-from .pandas_frame import TracedFrame, TracedSeries, _PandasArgs, wrap
+from .dispatch import Uncanonical, execute_uncached, run, unwrap
+from .pandas_frame import FrameArgs, TracedFrame, TracedSeries, wrap
 from .traced import TracedArray
 
 __all__ = ["traced", "model_info", "Fitted", "FIT", "FIT_TRANSFORM", "METHODS", "EVALUATING",
@@ -215,7 +214,7 @@ def _traced_param(value: Any) -> Any:
 
 # -- literals of estimator params --------------------------------------------------------------------
 
-class _EstimatorArgs(_PandasArgs):
+class _EstimatorArgs(FrameArgs):
     """Pandas-call literals plus nested estimators, written as ``(_MARK, class path, params)``."""
 
     __slots__ = ()
@@ -229,7 +228,7 @@ class _EstimatorArgs(_PandasArgs):
             node, _ = self.canon_kwargs(x.get_params(deep=False))
             return ("T", (("s", _MARK), ("s", class_path(cls)), node)), x
         if isinstance(x, np.random.RandomState | np.random.Generator):
-            raise _Uncanonical("a random generator object")
+            raise Uncanonical("a random generator object")
         return super().canon(x)
 
 
@@ -357,8 +356,8 @@ def _run(opcode: str, item: Item, args: tuple, kwargs: dict) -> Any:
 
     op = OPERATIONS[opcode]
     if item.literals[1][0][1][4] != ("n", None):  # not reusable: run it, never probe a cache
-        return _dispatch.execute_uncached(op, item, args, kwargs)
-    return _dispatch._executor(op, item, args, kwargs)
+        return execute_uncached(op, item, args, kwargs)
+    return run(op, item, args, kwargs)
 
 
 def _adopt(self: Any, fitted: Any, item: Item, X: Any) -> None:
@@ -385,7 +384,7 @@ def _fit_method(self: Any, X: Any, y: Any = None, **fit_params: Any) -> Any:
         return base.fit(self, X, y, **fit_params)
     try:
         item, args, kwargs = _fit_item(self, FIT, X, y, fit_params)
-    except _Uncanonical:
+    except Uncanonical:
         return _opaque_fit(self, X, y, fit_params)
     _adopt(self, _run(FIT, item, args, kwargs).estimator, item, X)
     return self
@@ -398,7 +397,7 @@ def _fit_transform_method(self: Any, X: Any, y: Any = None, **fit_params: Any) -
         return base.fit_transform(self, X, y, **fit_params)
     try:
         item, args, kwargs = _fit_item(self, FIT_TRANSFORM, X, y, fit_params)
-    except _Uncanonical:
+    except Uncanonical:
         _opaque_fit(self, X, y, fit_params)
         return self.transform(X)
     fitted = _run(FIT_TRANSFORM, item, args, kwargs)
@@ -411,9 +410,7 @@ def _opaque_fit(self: Any, X: Any, y: Any, fit_params: dict) -> Any:
     # item of its own that no other fit can share, computed on plain values.
     base = self._mlcontext_base
     found: list[Item] = []
-    from .pandas_frame import _unwrap
-
-    plain = _unwrap((X, y, fit_params), found)
+    plain = unwrap((X, y, fit_params), found)
     base.fit(self, plain[0], plain[1], **plain[2])
     lit = ("T", (("T", (("s", class_path(base)), ("s", "unique:" + uuid.uuid4().hex))), ("D", ())))
     item = make(FIT, tuple(dict.fromkeys(found)), lit)
@@ -431,23 +428,17 @@ def _traced_method(cls: type, name: str) -> Callable[..., Any]:
         if fit is None or not _has_lineage(X, *args, *kwargs.values()):
             return base_method(self, X, *args, **kwargs)
         opcode = f"sklearn.{name}"
-        col = _PandasArgs()
-        try:
-            lit, plain_args, plain_kwargs = col.call((X, *args), kwargs)
-        except _Uncanonical:
+        col = FrameArgs()
+        try:  # input 0 is the fit, the data follows
+            lit, plain_args, plain_kwargs = col.call((X, *args), kwargs, leading=(fit,))
+        except Uncanonical:
             return base_method(self, _plain(X), *map(_plain, args), **kwargs)
-        from ..lineage.literals import ref
-
-        # Input 0 is the fit; the data's references move up by one.
-        items = (fit, *col.items)
-        lit = _shift(lit)
-        lit = ("T", (("T", (ref(0), *lit[1][0][1])), lit[1][1]))
-        item = make(opcode, items, lit)
+        item = make(opcode, tuple(col.items), lit)
         from ..lineage.operations import OPERATIONS
 
-        result = _dispatch._executor(OPERATIONS[opcode], item, (self, *plain_args), plain_kwargs)
+        result = run(OPERATIONS[opcode], item, (self, *plain_args), plain_kwargs)
         if name in EVALUATING:
-            _note_use("evaluate", self, tuple(col.items))
+            _note_use("evaluate", self, tuple(col.items[1:]))
         if name == "score":
             _note_score(self, result, X)
             return result
@@ -457,17 +448,6 @@ def _traced_method(cls: type, name: str) -> Callable[..., Any]:
     method.__qualname__ = f"Traced{cls.__name__}.{name}"
     method.__doc__ = getattr(base_method, "__doc__", None)
     return method
-
-
-def _shift(node: Node) -> Node:
-    tag, p = node
-    if tag == "r":
-        return ("r", p + 1)
-    if tag in ("T", "L", "S"):
-        return (tag, tuple(_shift(x) for x in p))
-    if tag == "D":
-        return (tag, tuple((k, _shift(x)) for k, x in p))
-    return node
 
 
 def _plain(x: Any) -> Any:
