@@ -21,7 +21,7 @@ from typing import Any
 
 from ..errors import LineageError
 from .digest import node_digest
-from .literals import Node
+from .literals import Literals, Node
 from .patch import DEDUP, OUTPUT, PATCHES
 
 __all__ = [
@@ -217,13 +217,13 @@ def _own_digest(item: Item) -> bytes:
     ins = [i._digest for i in item.inputs]
     if item.opcode == OUTPUT and item.inputs[0].opcode == DEDUP:
         # Output k of a dedup item hashes as the expanded lineage it stands for.
-        return item.inputs[0]._outs[item.literals[1]]  # type: ignore[index]
+        return item.inputs[0]._outs[Literals(item.literals).output]  # type: ignore[index]
     if item.opcode == DEDUP:
-        lit = item.literals[1]
-        patch = PATCHES.get(lit[0][1])
+        view = Literals(item.literals)
+        patch = PATCHES.get(view.patch)
         if patch is None:
-            raise LineageError(f"dedup item refers to unknown patch {lit[0][1]!r}")
-        item._outs = patch.expand_digests(ins, lit[2][1])
+            raise LineageError(f"dedup item refers to unknown patch {view.patch!r}")
+        item._outs = patch.expand_digests(ins, view.holes)
     return node_digest(item.opcode, ins, item.literals)  # type: ignore[arg-type]
 
 

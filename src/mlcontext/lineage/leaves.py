@@ -30,7 +30,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ..errors import LineageError
-from .literals import Node
+from .literals import Literals, Node
 
 __all__ = ["describe", "build", "check_recipe", "check_size", "set_array_sink", "array_sink", "RECIPE_KINDS"]
 
@@ -103,7 +103,8 @@ def _param(node: Node, dtype: np.dtype) -> np.generic:
 
 def _chunk(recipe: Node, dtype: np.dtype, shape: tuple[int, ...], start: int, stop: int) -> np.ndarray:
     """Elements ``start:stop`` (C order) of the array ``recipe`` builds."""
-    kind, params = recipe[1][0][1], recipe[1][1:]
+    view = Literals(recipe)
+    kind, params = view.name, view.params
     if kind == "full":
         return np.full(stop - start, _param(params[0], dtype), dtype=dtype)
     index = np.arange(start, stop, dtype=np.int64)
@@ -124,7 +125,7 @@ def _chunk(recipe: Node, dtype: np.dtype, shape: tuple[int, ...], start: int, st
 def check_recipe(node: Node) -> Node:
     """Validate the structure of a recipe literal read from a log (dtypes are checked in build)."""
     ok = node[0] == "T" and len(node[1]) >= 1 and node[1][0][0] == "s"
-    kind = node[1][0][1] if ok else None
+    kind = Literals(node).name if ok else None
     if kind not in RECIPE_KINDS or len(node[1]) != 1 + RECIPE_KINDS[kind]:
         raise LineageError("a leaf recipe is [\"T\", [[\"s\", \"full\"|\"eye\"|\"arange\"], scalar...]]")
     if not all(p[0] == "g" for p in node[1][1:]):
@@ -137,7 +138,7 @@ def build(recipe: Node, dtype: np.dtype, shape: tuple[int, ...], max_bytes: int)
     check_recipe(recipe)
     if dtype.kind not in "b" + _NUMERIC or dtype.fields is not None:
         raise LineageError(f"a leaf recipe cannot build dtype {dtype.str}")
-    kind = recipe[1][0][1]
+    kind = Literals(recipe).name
     if kind == "eye" and len(shape) != 2 or kind == "arange" and dtype.kind == "b":
         raise LineageError(f"a {kind!r} recipe does not fit a {dtype.str} array of shape {shape}")
     count = 1

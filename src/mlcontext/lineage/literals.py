@@ -18,13 +18,15 @@ Tags::
     S  slice [start, stop, step]       E  Ellipsis     h  hole (a per-iteration value in a patch)
 
 Dedup patches abstract the *values* ``i f c g`` into holes (:func:`abstract`), so that loop iterations
-which differ only in numbers (a batch offset, a step count) share one patch.
+which differ only in numbers (a batch offset, a step count) share one patch. :func:`map_leaves` is the
+one walk over a tree that rebuilds it; :class:`Literals` names the parts of the trees items carry.
 """
 
 from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -43,6 +45,9 @@ __all__ = [
     "build_call",
     "abstract",
     "fill",
+    "map_leaves",
+    "Literals",
+    "EMPTY_KWARGS",
     "MAX_DEPTH",
 ]
 
@@ -287,28 +292,130 @@ def build_call(node: Node, values: tuple | list) -> tuple[tuple, dict]:
 _VALUE_TAGS = frozenset("ifcg")
 
 
+def map_leaves(node: Node, fn: Callable[[Node], Node]) -> Node:
+    """The tree with every leaf node (any tag but ``T L S D``) replaced by ``fn(leaf)``, leaves
+    visited left to right (a dict's in key order); containers are rebuilt around them."""
+    tag, p = node
+    if tag in "TLS":
+        return (tag, tuple(map_leaves(x, fn) for x in p))
+    if tag == "D":
+        return (tag, tuple((k, map_leaves(x, fn)) for k, x in p))
+    return fn(node)
+
+
 def abstract(node: Node, holes: list) -> Node:
     """Replace every value (int, float, complex, NumPy scalar) by a hole; append it to ``holes``."""
-    tag, p = node
-    if tag in _VALUE_TAGS:
-        holes.append(node)
-        return ("h", len(holes) - 1)
-    if tag in "TLS":
-        return (tag, tuple(abstract(x, holes) for x in p))
-    if tag == "D":
-        return (tag, tuple((k, abstract(x, holes)) for k, x in p))
-    return node
+
+    def hole(leaf: Node) -> Node:
+        if leaf[0] in _VALUE_TAGS:
+            holes.append(leaf)
+            return ("h", len(holes) - 1)
+        return leaf
+
+    return map_leaves(node, hole)
 
 
 def fill(node: Node, values: tuple | list) -> Node:
     """Put the hole values back: the inverse of :func:`abstract`."""
-    tag, p = node
-    if tag == "h":
-        if p >= len(values):
-            raise LineageError(f"hole {p} has no value ({len(values)} given)")
-        return values[p]
-    if tag in "TLS":
-        return (tag, tuple(fill(x, values) for x in p))
-    if tag == "D":
-        return (tag, tuple((k, fill(x, values)) for k, x in p))
-    return node
+
+    def value(leaf: Node) -> Node:
+        if leaf[0] != "h":
+            return leaf
+        if leaf[1] >= len(values):
+            raise LineageError(f"hole {leaf[1]} has no value ({len(values)} given)")
+        return values[leaf[1]]
+
+    return map_leaves(node, value)
+
+
+class Literals:
+    """Named parts of the literal tree of an item, by the shape the item's maker writes.
+
+    ==================  ====================================================================
+    operation call      ``("T", (("T", (arg, ...)), ("D", ((keyword, node), ...))))``
+    output ``k``        ``("k", k)`` (opcode ``lineage.output``)
+    dedup call          ``("T", (("s", patch id), ("s", label), ("T", (hole value, ...))))``
+    opaque result       ``("T", (("s", name), ("D", fields)))`` (``lineage.opaque``, ``pandas.opaque``)
+    leaf                ``("D", fields)`` (data: ``dtype``, ``hash``, ``shape``; files: ``hash`` ...)
+    leaf recipe         ``("T", (("s", kind), param, ...))`` (``full``, ``eye``, ``arange``)
+    ==================  ====================================================================
+
+    The accessors read the tree as it is: one of another shape raises ``IndexError`` or
+    ``TypeError`` (check :attr:`is_call` first where the shape is not known).
+
+    Examples
+    --------
+    >>> Literals(("T", (("T", (("r", 0), ("i", 2))), ("D", (("axis", ("i", 0)),))))).arg(1)
+    ('i', 2)
+    """
+
+    __slots__ = ("node",)
+
+    def __init__(self, node: Node) -> None:
+        self.node = node
+
+    @property
+    def is_call(self) -> bool:
+        """Whether the tree has the shape of an operation call."""
+        n = self.node
+        return (n[0] == "T" and len(n[1]) == 2 and n[1][0][0] == "T" and isinstance(n[1][0][1], tuple)
+                and n[1][1][0] == "D")
+
+    @property
+    def args(self) -> tuple[Node, ...]:
+        """The nodes of a call's positional arguments."""
+        return self.node[1][0][1]
+
+    def arg(self, k: int) -> Node:
+        """The node of a call's positional argument ``k``."""
+        return self.node[1][0][1][k]
+
+    @property
+    def kwargs(self) -> Node:
+        """The dict node of a call's keyword arguments (:data:`EMPTY_KWARGS` when none)."""
+        return self.node[1][1]
+
+    @property
+    def output(self) -> int:
+        """Which output of its input an output item is."""
+        return self.node[1]
+
+    @property
+    def patch(self) -> str:
+        """The patch id of a dedup call."""
+        return self.node[1][0][1]
+
+    @property
+    def label(self) -> str:
+        """The label of a dedup call (the loop or step it stands for)."""
+        return self.node[1][1][1]
+
+    @property
+    def holes(self) -> tuple[Node, ...]:
+        """The hole values of a dedup call."""
+        return self.node[1][2][1]
+
+    @property
+    def name(self) -> str:
+        """The name of an opaque result's operation, or the kind of a leaf recipe (``"full"``)."""
+        return self.node[1][0][1]
+
+    @property
+    def params(self) -> tuple[Node, ...]:
+        """The parameters of a leaf recipe (the nodes after its kind)."""
+        return self.node[1][1:]
+
+    @property
+    def fields(self) -> Node:
+        """The dict node of an opaque result's fields (``hash``, ``dtype``, ``shape``, ``kind``)."""
+        return self.node[1][1]
+
+    def field(self, key: str) -> Node | None:
+        """The node of ``key`` in a dict tree (a leaf's fields), or None (no such key, not a dict)."""
+        n = self.node
+        if not (isinstance(n, tuple) and len(n) == 2 and n[0] == "D"):
+            return None
+        for k, v in n[1]:
+            if k == key:
+                return v
+        return None

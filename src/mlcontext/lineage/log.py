@@ -30,7 +30,7 @@ from typing import Any
 from ..errors import LineageError
 from .item import DATA, Item, leaf, make, outside_scope, walk
 from .leaves import check_recipe
-from .literals import Node, from_json
+from .literals import Literals, Node, from_json
 from .patch import DEDUP, OUTPUT, PATCHES, Patch, register_patch
 from .policy import current as current_policy
 
@@ -100,7 +100,7 @@ class _Writer:
 
     def ref(self, item: Item) -> int | list[int]:
         if _is_output(item):
-            return [self.ids[id(item.inputs[0])], item.literals[1]]
+            return [self.ids[id(item.inputs[0])], Literals(item.literals).output]
         return self.ids[id(item)]
 
     def _number(self, item: Item) -> int:
@@ -131,7 +131,10 @@ class _Writer:
                                  item.literals]))
 
     def _extends_run(self, item: Item) -> bool:
-        if not self.run or item.literals[1][:2] != self.run[0].literals[1][:2]:
+        if not self.run:
+            return False
+        this, first = Literals(item.literals), Literals(self.run[0].literals)
+        if this.patch != first.patch or this.label != first.label:
             return False
         prev = self.run[-1]
         refs = [self.ref(i) for i in item.inputs]
@@ -166,10 +169,10 @@ class _Writer:
             self.lines.append(_json(["i", first, item.opcode, [self.ref(i) for i in item.inputs],
                                      item.literals]))
             return
-        pid, label, holes = run[0].literals[1]
+        head = Literals(run[0].literals)
         inputs = [s[1] if s[0] == "c" else ["prev", s[1], s[2]] for s in spec or ()]
-        columns = [_column([it.literals[1][2][1][j] for it in run]) for j in range(len(holes[1]))]
-        self.lines.append(_json(["d", first, len(run), pid[1], label[1], inputs, columns]))
+        columns = [_column([Literals(it.literals).holes[j] for it in run]) for j in range(len(head.holes))]
+        self.lines.append(_json(["d", first, len(run), head.patch, head.label, inputs, columns]))
 
 
 def _leaf_payload(extra: dict | None) -> Any:
@@ -204,11 +207,11 @@ def _patches_of(items: Iterable[Item]) -> list[Patch]:
                 continue
             seen.add(pid)
             stack.append((pid, True))
-            stack.extend((lit[1][0][1], False) for op, _, lit in PATCHES[pid].nodes if op == DEDUP)
+            stack.extend((Literals(lit).patch, False) for op, _, lit in PATCHES[pid].nodes if op == DEDUP)
 
     for item in items:
         if item.opcode == DEDUP:
-            visit(item.literals[1][0][1])
+            visit(Literals(item.literals).patch)
     return order
 
 
@@ -326,7 +329,7 @@ class _Reader:
         inputs = tuple(self._resolve(r) for r in refs)
         if opcode == DEDUP:
             self._check_dedup(lit, len(inputs))
-            self._expand(PATCHES[lit[1][0][1]].size)
+            self._expand(PATCHES[Literals(lit).patch].size)
         if opcode == OUTPUT:
             raise LineageError("outputs are written as [id, k] references, not as items")
         self.items.append(make(opcode, inputs, lit))
@@ -389,7 +392,7 @@ class _Reader:
                 and 0 <= ref[1] < MAX_OUTPUT_INDEX):
             parent = self._earlier(ref[0])
             if parent.opcode == DEDUP:
-                patch = PATCHES[parent.literals[1][0][1]]
+                patch = PATCHES[Literals(parent.literals).patch]
                 if ref[1] >= len(patch.outputs):
                     raise LineageError(f"output {ref[1]} of a patch with {len(patch.outputs)}")
             return make(OUTPUT, (parent,), ("k", ref[1]))

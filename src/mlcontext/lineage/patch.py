@@ -16,7 +16,7 @@ import xxhash
 
 from ..errors import LineageError
 from .digest import node_digest
-from .literals import Node, dumps_literal, fill
+from .literals import Literals, Node, dumps_literal, fill, map_leaves
 
 __all__ = ["Patch", "PATCHES", "register_patch", "DEDUP", "OUTPUT"]
 
@@ -70,14 +70,15 @@ class Patch:
         outs_of: dict[int, list[bytes]] = {}
         for index, (opcode, refs, lit) in enumerate(self.filled(holes)):
             if opcode == OUTPUT and refs[0] in outs_of:
-                digests.append(outs_of[refs[0]][lit[1]])
+                digests.append(outs_of[refs[0]][Literals(lit).output])
                 continue
             ins = [digests[r] if r >= 0 else input_digests[-r - 1] for r in refs]
             if opcode == DEDUP:
-                inner = PATCHES.get(lit[1][0][1])
+                view = Literals(lit)
+                inner = PATCHES.get(view.patch)
                 if inner is None:
-                    raise LineageError(f"unknown patch {lit[1][0][1]!r}")
-                outs_of[index] = inner.expand_digests(ins, lit[1][2][1])
+                    raise LineageError(f"unknown patch {view.patch!r}")
+                outs_of[index] = inner.expand_digests(ins, view.holes)
             digests.append(node_digest(opcode, ins, lit))
         return [digests[o] for o in self.outputs]
 
@@ -95,7 +96,7 @@ def _validate(nodes: tuple, n_placeholders: int, n_holes: int, outputs: tuple) -
         if opcode == OUTPUT and (len(refs) != 1 or lit[0] != "k"):
             raise LineageError(f"patch node {index}: an output node has one input, a 'k' literal")
         if opcode == DEDUP:
-            inner = PATCHES.get(lit[1][0][1]) if lit[0] == "T" and len(lit[1]) == 3 else None
+            inner = PATCHES.get(Literals(lit).patch) if lit[0] == "T" and len(lit[1]) == 3 else None
             if inner is None:
                 raise LineageError(f"patch node {index} refers to an unknown patch")
             size += inner.size
@@ -111,15 +112,13 @@ def _validate(nodes: tuple, n_placeholders: int, n_holes: int, outputs: tuple) -
 def _count_holes(node: Node) -> int:
     # Holes of one node must be numbered 0, 1, ... in the order they appear (as abstract() does).
     seen: list[int] = []
-    stack = [node]
-    while stack:
-        tag, payload = stack.pop()
-        if tag == "h":
-            seen.append(payload)
-        elif tag in "TLS":
-            stack.extend(reversed(payload))
-        elif tag == "D":
-            stack.extend(x for _, x in reversed(payload))
+
+    def note(leaf: Node) -> Node:
+        if leaf[0] == "h":
+            seen.append(leaf[1])
+        return leaf
+
+    map_leaves(node, note)
     if seen != list(range(len(seen))):
         raise LineageError("holes in a patch node must be numbered 0, 1, ... in order")
     return len(seen)

@@ -23,7 +23,7 @@ from ..errors import LineageError, MLContextError
 from ..fingerprint import hash_array
 from . import leaves
 from .item import DATA, Item, walk
-from .literals import build, build_call
+from .literals import Literals, build, build_call
 from .log import loads, roots_of
 from .operations import CHECKS, SIZES, SOURCES, fresh_out, operation
 from .patch import DEDUP, OUTPUT, PATCHES, Patch
@@ -45,7 +45,7 @@ def leaf_fields(item: Item) -> dict[str, Any]:
     lit = item.literals
     try:
         if item.opcode == OPAQUE:
-            lit = lit[1][1]
+            lit = Literals(lit).fields
         fields = {k: build(v, ()) for k, v in lit[1]}
         digest, dtype, shape = fields["hash"], np.dtype(fields["dtype"]), tuple(fields["shape"])
     except (KeyError, TypeError, ValueError, IndexError):
@@ -169,10 +169,10 @@ class _Evaluator:
         if source is not None:
             return _guarded(item.opcode, lambda: source(item, self.inputs, self.resolver))
         if item.opcode == OUTPUT:
-            return _output(args[0], item.literals[1])
+            return _output(args[0], Literals(item.literals).output)
         if item.opcode == DEDUP:
-            lit = item.literals[1]
-            return run_patch(PATCHES[lit[0][1]], args, lit[2][1])
+            view = Literals(item.literals)
+            return run_patch(PATCHES[view.patch], args, view.holes)
         return call(item.opcode, item.literals, args)
 
     def _leaf(self, item: Item) -> tuple[np.ndarray | None, str | None]:
@@ -211,7 +211,7 @@ class _Evaluator:
         if value is None and self.resolver is not None:
             value = self.resolver(f["hash"])
         if value is None:
-            name = build(item.literals[1][0], ())
+            name = Literals(item.literals).name
             raise LineageError(f"cannot recompute the unhandled operation {name}: its output "
                                f"({f['hash']}) is neither in inputs= nor found by the resolver")
         return _checked(_as_array(value, "an opaque output"), f, f"the output of {item.hash}")
@@ -312,9 +312,10 @@ def run_patch(patch: Patch, inputs: Sequence[Any], holes: Sequence[Any]) -> tupl
     for opcode, refs, lit in patch.filled(holes):
         args = [values[r] if r >= 0 else inputs[-r - 1] for r in refs]
         if opcode == OUTPUT:
-            values.append(_output(args[0], lit[1]))
+            values.append(_output(args[0], Literals(lit).output))
         elif opcode == DEDUP:
-            values.append(run_patch(PATCHES[lit[1][0][1]], args, lit[1][2][1]))
+            view = Literals(lit)
+            values.append(run_patch(PATCHES[view.patch], args, view.holes))
         else:
             values.append(call(opcode, lit, args))
     return tuple(values[o] for o in patch.outputs)

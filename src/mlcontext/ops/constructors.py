@@ -13,6 +13,7 @@ import numpy as np
 from ..errors import LineageError, UsageError
 from ..fingerprint import hash_bytes
 from ..lineage.item import Item, leaf
+from ..lineage.literals import Literals
 from ..lineage.operations import register_source
 from ..names import check_name
 from .dispatch import data_leaf
@@ -126,7 +127,7 @@ def _decode_npy(raw: bytes, label: str | None) -> np.ndarray:
 
 
 def _load_source(item: Item, inputs: Mapping[str, Any], resolver: Any) -> np.ndarray:
-    digest = item.literals[1][0][1][1]
+    digest = Literals(item.literals).field("hash")[1]  # (the log parser checked the leaf's shape)
     raw = None
     for key in (item.label, digest):
         if key is not None and key in inputs:

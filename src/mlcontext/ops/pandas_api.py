@@ -38,7 +38,7 @@ import pandas as pd
 from ..errors import FingerprintError, LineageError
 from ..fingerprint import hash_bytes, hash_frame, hash_function, unidentified
 from ..lineage.item import Item, leaf
-from ..lineage.literals import build, build_call
+from ..lineage.literals import Literals, build, build_call
 from ..lineage.operations import OPERATIONS, register_source
 from ..lineage.operations import register_operation as _register_operation
 from ..lineage.policy import current as current_policy
@@ -361,7 +361,7 @@ def frame_leaf(value: pd.DataFrame | pd.Series, label: str | None = None) -> Ite
 def _fields(item: Item) -> dict[str, Any]:
     lit = item.literals
     if item.opcode == pf.OPAQUE_FRAME:
-        lit = lit[1][1]
+        lit = Literals(lit).fields
     try:
         return {k: build(v, ()) for k, v in lit[1]}
     except (TypeError, ValueError, IndexError):
@@ -398,7 +398,7 @@ def _opaque_source(item: Item, inputs: Mapping[str, Any], resolver: Any) -> Any:
     value = inputs.get(f["hash"])
     if value is None and resolver is not None:
         value = resolver(f["hash"])
-    name = build(item.literals[1][0], ())
+    name = Literals(item.literals).name
     if value is None:
         raise LineageError(f"cannot recompute the unhandled operation {name}: its output "
                            f"({f['hash']}) is neither in inputs= nor found by the resolver")
@@ -710,7 +710,7 @@ def _describe(item: Item) -> str:
         name = {FRAME_DATA: "frame", READ_CSV: "read_csv", READ_PARQUET: "read_parquet"}.get(op, op)
         return f"{name} {item.label or item.hash[:12]}"
     if op == pf.OPAQUE_FRAME:
-        return f"unhandled {build(item.literals[1][0], ())}"
+        return f"unhandled {Literals(item.literals).name}"
     args, kwargs = _rendered_call(item)
     kind, _, method = op.removeprefix("pandas.").partition(".")
     rest = args[1:]
@@ -732,7 +732,7 @@ def _describe(item: Item) -> str:
 
 def _is_series(item: Item) -> bool:
     return item.opcode.startswith("pandas.Series.") or (
-        item.opcode == "pandas.DataFrame.__getitem__" and item.literals[1][0][1][1][0] == "s")
+        item.opcode == "pandas.DataFrame.__getitem__" and Literals(item.literals).arg(1)[0] == "s")
 
 
 def _rendered_call(item: Item) -> tuple[list[str], list[str]]:
@@ -761,8 +761,8 @@ def _expression(item: Item, depth: int) -> str:
     method = op.rpartition(".")[2]
     if depth <= 0 or not op.startswith(_FRAME_OPS):
         return "…"
-    if op == "pandas.DataFrame.__getitem__" and item.literals[1][0][1][1][0] == "s":
-        return build(item.literals[1][0][1][1], ())
+    if op == "pandas.DataFrame.__getitem__" and Literals(item.literals).arg(1)[0] == "s":
+        return build(Literals(item.literals).arg(1), ())
     args, _ = build_call(item.literals, [_Rendered(_expression(i, depth - 1)) for i in item.inputs])
     symbol = _SYMBOLS.get(method)
     if symbol is not None and len(args) == 2:

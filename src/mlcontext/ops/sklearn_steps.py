@@ -40,7 +40,7 @@ import numpy as np
 
 from ..errors import LineageError, UsageError
 from ..lineage.item import Item, make
-from ..lineage.literals import Node
+from ..lineage.literals import Literals, Node
 from ..lineage.operations import register_operation
 from ..lineage.patch import OUTPUT
 from .dispatch import Uncanonical, execute_uncached, run, unwrap
@@ -355,7 +355,7 @@ def _run(opcode: str, item: Item, args: tuple, kwargs: dict) -> Any:
     from ..lineage.operations import OPERATIONS
 
     op = OPERATIONS[opcode]
-    if item.literals[1][0][1][4] != ("n", None):  # not reusable: run it, never probe a cache
+    if Literals(item.literals).arg(4) != ("n", None):  # a nonce: not reusable, never probe a cache
         return execute_uncached(op, item, args, kwargs)
     return run(op, item, args, kwargs)
 

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from ..lineage.item import DATA, Item
+from ..lineage.literals import Literals
 from ..lineage.operations import SLICE, STACK, TRANSPOSE, Operation
 from ..ops.deferred import LIVE, Deferred, resolve_args
 from ..ops.dispatch import execute
@@ -104,9 +105,8 @@ class ReuseExecutor:
         saves that second computation (PCA's centred matrix feeding its covariance). A cheap
         consumer (a final ``sum``) is no sign that the pipeline will run again: its inputs stay out."""
         cache = self.cache
-        lit = item.literals  # ("T", (("T", (node of each positional argument ...)), keywords))
-        positional = lit[1][0] if lit[0] == "T" and len(lit[1]) == 2 else None
-        refs = positional[1] if isinstance(positional, tuple) and positional[0] == "T" else ()
+        call = Literals(item.literals)
+        refs = call.args if call.is_call else ()
         for node, value in zip(refs, args, strict=False):
             if node[0] != "r" or type(value) is not np.ndarray or value.base is not None \
                     or value.dtype.hasobject:
@@ -238,7 +238,7 @@ def _owned_blocks(item: Item, args: tuple) -> tuple:
     """The stack's arguments with blocks that could still be written copied: a plain array passed
     straight into the call (a writable ``lineage.data`` leaf). Traced values are never written, and
     leaves made by ``mc.array``/``mc.asarray`` are read-only, so the large blocks are not copied."""
-    refs = item.literals[1][0][1][0][1]
+    refs = Literals(item.literals).arg(0)[1]  # the nodes of the sequence of blocks
     blocks = list(args[0])
     for k, b in enumerate(blocks):
         if type(b) is np.ndarray and b.flags.writeable and refs[k][0] == "r" \

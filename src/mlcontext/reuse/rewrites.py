@@ -53,7 +53,7 @@ import numpy as np
 
 from ..lineage.digest import node_digest
 from ..lineage.item import Item
-from ..lineage.literals import EMPTY_KWARGS, ref
+from ..lineage.literals import EMPTY_KWARGS, Literals, ref
 from ..lineage.operations import ELEMENTWISE, OPERATIONS, PRODUCT, SLICE, STACK, TRANSPOSE, traits_of
 from ..ops.deferred import Deferred, resolve
 from .cache import MISS, LineageCache
@@ -134,7 +134,7 @@ class RewriteState:
         meta = self.stack_meta.get(item.digest)
         if meta is None:
             return None
-        seq = item.literals[1][0][1][0]
+        seq = Literals(item.literals).arg(0)
         if seq[0] not in ("L", "T") or any(c[0] != "r" for c in seq[1]):
             return None
         blocks = [item.inputs[c[1]] for c in seq[1]]
@@ -265,8 +265,9 @@ def _col_range(item: Item) -> tuple[Item, int, int] | None:
     """``(B, a, b)`` if ``item`` is ``B[:, a:b]`` (``0 <= a < b``, Python ints, no step)."""
     if family_of(item.opcode) != SLICE:
         return None
-    pos = item.literals[1][0][1]
-    if len(pos) != 2 or pos[0] != ("r", 0) or item.literals[1][1] != EMPTY_KWARGS:
+    call = Literals(item.literals)
+    pos = call.args
+    if len(pos) != 2 or pos[0] != ("r", 0) or call.kwargs != EMPTY_KWARGS:
         return None
     key = pos[1]
     if key[0] != "T" or len(key[1]) != 2:
@@ -292,8 +293,9 @@ def _index_key(item: Item) -> Any:
     """The key node of ``x[key]`` (None: not a plain one-argument index)."""
     if family_of(item.opcode) != SLICE:
         return None
-    pos = item.literals[1][0][1]
-    if len(pos) != 2 or pos[0] != ("r", 0) or item.literals[1][1] != EMPTY_KWARGS:
+    call = Literals(item.literals)
+    pos = call.args
+    if len(pos) != 2 or pos[0] != ("r", 0) or call.kwargs != EMPTY_KWARGS:
         return None
     return pos[1]
 

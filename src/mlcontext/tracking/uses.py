@@ -28,6 +28,7 @@ from typing import Any
 
 from ..errors import TestSetOveruseWarning
 from ..lineage.item import Item, walk
+from ..lineage.literals import Literals
 from ..ops.sklearn_steps import FIT, METHODS, set_use_hook
 from ..store import Store
 from ..store.context import ContextStore
@@ -77,12 +78,8 @@ def registered_any(run_id: str) -> bool:
 
 def leaf_hash(item: Item) -> str | None:
     """The content hash a data leaf is identified by (a file's bytes, a frame's fingerprint)."""
-    lit = item.literals
-    if isinstance(lit, tuple) and len(lit) == 2 and lit[0] == "D":
-        for key, node in lit[1]:
-            if key == "hash" and isinstance(node, tuple) and node[0] == "s":
-                return node[1]
-    return None
+    node = Literals(item.literals).field("hash")
+    return node[1] if isinstance(node, tuple) and node[0] == "s" else None
 
 
 def data_sources(store: Store, run_id: str, roots: Iterable[Item], *,
