@@ -39,6 +39,9 @@ def _scalars() -> list[tuple[str, Any]]:
             ("i8", np.int8(-1)), ("u16", np.uint16(3)), ("complex", 1 + 2j)]
 
 
+_MIRRORED = {"lt": "greater", "eq": "equal"}  # the reflected comparison Python calls
+
+
 def _operator_calls() -> list[Call]:
     calls: list[Call] = []
     ops = {"add": (np.add, lambda a, b: a + b), "sub": (np.subtract, lambda a, b: a - b),
@@ -52,6 +55,14 @@ def _operator_calls() -> list[Call]:
                 continue  # (not defined for complex numbers)
             calls.append((f"x {oname} {sname}", lambda x, y, n, fn=fn, s=s: fn(x, s),
                           lambda x, y, n, s=s, opcode=opcode: (opcode, (x, s), {})))
+            if oname in _MIRRORED and type(s) in (int, float, bool, complex):
+                # Python asks x itself (x > s for s < x): the mirrored ufunc with x first.
+                mirrored = f"numpy.{_MIRRORED[oname]}"
+                calls.append((f"{sname} {oname} x", lambda x, y, n, fn=fn, s=s: fn(s, x),
+                              lambda x, y, n, s=s, opcode=mirrored: (opcode, (x, s), {})))
+                continue
+            if oname in _MIRRORED:
+                continue  # (a NumPy scalar compares as a 0-d array: not a call with a scalar)
             calls.append((f"{sname} {oname} x", lambda x, y, n, fn=fn, s=s: fn(s, x),
                           lambda x, y, n, s=s, opcode=opcode: (opcode, (s, x), {})))
         calls.append((f"x {oname} y", lambda x, y, n, fn=fn: fn(x, y),

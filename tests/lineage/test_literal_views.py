@@ -42,7 +42,7 @@ def test_dedup_parts() -> None:
     assert dedup.opcode == DEDUP
     view = Literals(dedup.literals)
     assert view.patch in PATCHES
-    assert view.label == "epoch"
+    assert view.label == "loop:epoch"
     assert len(view.holes) == PATCHES[view.patch].n_holes
     assert ("f", 2.0) in view.holes  # the last iteration's number
 
