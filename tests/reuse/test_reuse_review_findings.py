@@ -251,10 +251,10 @@ def test_an_installed_class_is_identified_with_its_package_version(monkeypatch) 
     # scikit-learn upgrade.
     from sklearn.preprocessing import StandardScaler
 
-    from mlcontext import fingerprint
+    from mlcontext.fingerprint import packages
 
     before = hash_value(StandardScaler)
-    monkeypatch.setitem(fingerprint._VERSIONS, "sklearn", "0.0-other")
+    monkeypatch.setitem(packages._VERSIONS, "sklearn", "0.0-other")
     assert hash_value(StandardScaler) != before
 
 

@@ -1,0 +1,362 @@
+"""Function identity: one identity for every place where code becomes part of a key.
+
+Used by ``@mc.step``, ``apply``/``map``/``pipe`` with a function, ``FunctionTransformer`` and the other
+places where code is hashed (:func:`hash_function`). A snapshot keeps the digest of a function that
+reads only values that cannot change without being rebound, so a repeated call only checks identities.
+"""
+
+from __future__ import annotations
+
+import builtins
+import dis
+import inspect
+import os
+import struct
+import sys
+import threading
+import types
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import xxhash
+
+from ..errors import FingerprintError
+from .packages import _is_user, _version
+from .scheme import _ABSENT, _feed, _tag, register
+
+# -- functions: one identity for every place where code becomes part of a key ------------------------
+# A function is identified by what decides its result besides its arguments: its code (nested code
+# too; not file names or line numbers), defaults, closure cells, the globals its code loads (the
+# user's own functions, classes and modules transitively, by the same identity), and, for code of an
+# installed package, the package's version instead of its code. The analysis of a code object (its
+# static digest, the names it loads) is cached; the values it reads are hashed on every call, since a
+# global or a cell may have been rebound since.
+
+
+class _CodeInfo:
+    __slots__ = ("digest", "globals", "attrs", "imports")
+
+    def __init__(self, digest: bytes, globals_: tuple[str, ...], attrs: frozenset[str],
+                 imports: tuple[tuple[str, int], ...] = ()) -> None:
+        self.digest, self.globals, self.attrs, self.imports = digest, globals_, attrs, imports
+
+
+_CODE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+# The flags that change what a call does (not ``from __future__`` flags or CO_NESTED).
+_CODE_FLAGS = (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS | inspect.CO_GENERATOR | inspect.CO_COROUTINE
+               | inspect.CO_ITERABLE_COROUTINE | inspect.CO_ASYNC_GENERATOR)
+_GLOBAL_OPS = frozenset({"LOAD_GLOBAL", "LOAD_NAME", "STORE_GLOBAL", "DELETE_GLOBAL"})
+_ATTR_OPS = frozenset({"LOAD_ATTR", "LOAD_METHOD", "IMPORT_FROM", "STORE_ATTR", "LOAD_SUPER_ATTR"})
+
+
+def _code_info(code: types.CodeType) -> _CodeInfo:
+    info = _CODE.get(code)
+    if info is None:
+        info = _CODE[code] = _analyse(code)
+    return info
+
+
+def _analyse(code: types.CodeType) -> _CodeInfo:
+    h = xxhash.xxh3_128()
+    names: dict[str, None] = {}
+    attrs: set[str] = set()
+    imports: dict[tuple[str, int], None] = {}  # (module name, relative level) of import statements
+    stack = [code]
+    while stack:
+        c = stack.pop()
+        h.update(c.co_code)
+        h.update(repr((c.co_name, c.co_names, c.co_varnames, c.co_freevars, c.co_cellvars, c.co_argcount,
+                       c.co_posonlyargcount, c.co_kwonlyargcount, c.co_flags & _CODE_FLAGS)).encode())
+        for const in c.co_consts:
+            if isinstance(const, types.CodeType):
+                stack.append(const)
+                _tag(h, b"code")
+            else:
+                _feed(const, h)
+        consts: list[Any] = [0, None]  # the last two constants loaded
+        for ins in dis.get_instructions(c):
+            if ins.opname in _GLOBAL_OPS:
+                names[ins.argval] = None
+            elif ins.opname in _ATTR_OPS:
+                attrs.add(ins.argval)
+            elif ins.opname == "IMPORT_NAME":  # after LOAD_CONST level, LOAD_CONST fromlist
+                level = consts[0] if type(consts[0]) is int else 0
+                imports[(ins.argval, level)] = None
+            elif ins.opname == "LOAD_CONST":
+                consts = [consts[1], ins.argval]
+    return _CodeInfo(h.digest(), tuple(names), frozenset(attrs), tuple(imports))
+
+
+def hash_function(fn: Callable[..., Any]) -> str:
+    """The identity of a function: everything that decides its result besides its arguments.
+
+    Part of it: the qualified name; the code object (bytecode, constants, names, nested functions;
+    not the file or line numbers); ``__defaults__`` and ``__kwdefaults__``; the values of closure
+    cells; every global the code loads, by value — the user's own functions and classes by this same
+    identity (transitively), the user's modules by the attributes the code reads from them,
+    installed packages' functions, classes and modules by name and package version. Builtins,
+    ufuncs, ``functools.partial`` objects and bound methods are identified by their parts. Values
+    are hashed as by :func:`hash_value` at the time of the call.
+
+    Raises
+    ------
+    FingerprintError
+        Something it reads has no fingerprint (an open file, a socket, an arbitrary object); the
+        message names it (``global 'fh' of tip: ...``).
+
+    Examples
+    --------
+    >>> def make(f):
+    ...     def scale(a):
+    ...         return a * f
+    ...     return scale
+    >>> hash_function(make(2.0)) == hash_function(make(3.0))
+    False
+    >>> hash_function(make(2.0)) == hash_function(make(2.0))
+    True
+    """
+    h = xxhash.xxh3_128()
+    _feed(fn, h)
+    return h.hexdigest()
+
+
+_active = threading.local()  # ids of the functions and classes being hashed (recursion guard)
+
+
+def _guard() -> set[int]:
+    seen = getattr(_active, "ids", None)
+    if seen is None:
+        seen = _active.ids = set()
+    return seen
+
+
+@register(types.FunctionType)
+def _function(fn: types.FunctionType, h: Any) -> None:
+    if not _is_user(fn.__module__):
+        _tag(h, b"fnlib", f"{fn.__module__}.{fn.__qualname__}|{_version(fn.__module__)}".encode())
+        return
+    seen = _guard()
+    if id(fn) in seen:  # recursion (direct or mutual): the name stands for the function
+        _tag(h, b"fnrec", fn.__qualname__.encode())
+        _active.recursed = True
+        return
+    snap = _SNAPS.get(fn)
+    if snap is not None and _valid(snap, fn, set()):
+        h.update(snap.digest)
+        return
+    seen.add(id(fn))
+    outer, _active.recursed = getattr(_active, "recursed", False), False
+    try:
+        sub = xxhash.xxh3_128()
+        _feed_user_function(fn, sub)
+        digest = b"fn" + sub.digest()
+        h.update(digest)
+        if not _active.recursed:  # in a cycle a digest depends on where hashing began: not kept
+            _remember(fn, digest)
+    finally:
+        seen.discard(id(fn))
+        _active.recursed = outer or _active.recursed
+
+
+# -- the snapshot of a function whose identity cannot change while what it reads stays the same objects
+# Hashing every global on every call costs about 2 us a value; a function that reads only immutable
+# values (numbers, strings, tuples of them, installed modules and functions) and other such functions
+# keeps its digest with the objects it read, and a call only checks they are still the same objects
+# (``is``): rebinding a global, a cell, the defaults or the code makes it hash again.
+
+_SNAPS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_IMMUTABLE = frozenset({int, float, str, bytes, bool, complex, type(None), type(Ellipsis)})
+
+
+class _Snapshot:
+    __slots__ = ("digest", "code", "qualname", "defaults", "kwdefaults", "cells", "globals", "users")
+
+    def __init__(self, fn: types.FunctionType, digest: bytes, cells: tuple, globals_: tuple,
+                 users: tuple) -> None:
+        self.digest, self.code, self.qualname = digest, fn.__code__, fn.__qualname__
+        self.defaults = fn.__defaults__
+        kw = fn.__kwdefaults__
+        self.kwdefaults = None if kw is None else tuple(kw.items())
+        self.cells, self.globals, self.users = cells, globals_, users
+
+
+def _fixed(value: Any, users: list) -> bool:
+    """Whether ``value`` cannot change without being rebound (user functions are checked later)."""
+    t = type(value)
+    if t in _IMMUTABLE:
+        return True
+    if t is tuple or t is frozenset:
+        return all(_fixed(v, users) for v in value)
+    if t is types.FunctionType:
+        if _is_user(value.__module__):
+            users.append(value)
+        return True
+    if t is types.ModuleType:
+        return not _is_user(value.__name__)
+    if t is np.ufunc or t is type(np.mean) or t is types.BuiltinFunctionType:
+        return getattr(value, "__self__", None) is None or isinstance(value.__self__, types.ModuleType)
+    if t is type:
+        return not _is_user(value.__module__)
+    return False
+
+
+# What a function reads the process environment through: ``os.environ[...]``, ``os.getenv(...)``,
+# or the same names imported from os. The environment is then part of its identity (a changed variable
+# is a new key), and it never takes the snapshot path: the environment changes without any rebinding.
+_ENV_NAMES = frozenset({"environ", "environb", "getenv", "getenvb"})
+
+
+def _environment_digest() -> bytes:
+    h = xxhash.xxh3_128()
+    for key, value in sorted(os.environ.items()):
+        h.update(struct.pack("<q", len(key)) + key.encode("utf-8", "surrogateescape"))
+        h.update(struct.pack("<q", len(value)) + value.encode("utf-8", "surrogateescape"))
+    return h.digest()
+
+
+@register(type(os.environ))
+def _environ_mapping(value: Any, h: Any) -> None:
+    # os.environ (or os.environb) read as a global (``from os import environ``): its current items.
+    _tag(h, b"envmap", repr(sorted(value.items())).encode("utf-8", "surrogateescape"))
+
+
+def _reads_environment(info: _CodeInfo) -> bool:
+    return bool(_ENV_NAMES & info.attrs or _ENV_NAMES.intersection(info.globals))
+
+
+def _remember(fn: types.FunctionType, digest: bytes) -> None:
+    users: list = []
+    kw = fn.__kwdefaults__
+    if not (_fixed(fn.__defaults__, users) and (kw is None or _fixed(tuple(kw.values()), users))):
+        return
+    cells = []
+    for cell in fn.__closure__ or ():
+        try:
+            value = cell.cell_contents
+        except ValueError:
+            return
+        if not _fixed(value, users):
+            return
+        cells.append(value)
+    info = _code_info(fn.__code__)
+    if _reads_environment(info):
+        return
+    if any(module is None or _is_user(module.__name__) for _, module in _imported(fn, info)):
+        return  # what it reads from a user's module can change without any rebinding here
+    scope = fn.__globals__
+    read = tuple((var, scope.get(var, _ABSENT)) for var in info.globals)
+    if all(value is _ABSENT or _fixed(value, users) for _, value in read):
+        _SNAPS[fn] = _Snapshot(fn, digest, tuple(cells), read, tuple(users))
+
+
+def _valid(snap: _Snapshot, fn: types.FunctionType, checking: set[int]) -> bool:
+    if fn.__code__ is not snap.code or fn.__defaults__ is not snap.defaults or (
+            fn.__qualname__ is not snap.qualname):
+        return False
+    kw = fn.__kwdefaults__
+    if kw is not None or snap.kwdefaults is not None:
+        if kw is None or snap.kwdefaults is None or len(kw) != len(snap.kwdefaults):
+            return False
+        if any(kw.get(k, _ABSENT) is not v for k, v in snap.kwdefaults):
+            return False
+    for cell, value in zip(fn.__closure__ or (), snap.cells, strict=True):
+        try:
+            if cell.cell_contents is not value:
+                return False
+        except ValueError:
+            return False
+    scope = fn.__globals__
+    for var, value in snap.globals:
+        if scope.get(var, _ABSENT) is not value:
+            return False
+    checking.add(id(fn))
+    for user in snap.users:
+        if id(user) in checking:
+            continue
+        other = _SNAPS.get(user)
+        if other is None or not _valid(other, user, checking):
+            return False
+    return True
+
+
+def _feed_user_function(fn: types.FunctionType, h: Any) -> None:
+    # Not the module's name: moving a function to another module (or running it as __main__ in
+    # another process) does not change what it computes.
+    code = fn.__code__
+    info = _code_info(code)
+    _tag(h, b"fn", fn.__qualname__.encode() + info.digest)
+    _feed_part(fn.__defaults__, h, "the defaults", fn)
+    _feed_part(fn.__kwdefaults__, h, "the keyword defaults", fn)
+    for var, cell in zip(code.co_freevars, fn.__closure__ or (), strict=False):
+        try:
+            value = cell.cell_contents
+        except ValueError:  # a cell not filled yet (a name assigned after the def)
+            _tag(h, b"cell-", var.encode())
+            continue
+        _tag(h, b"cell", var.encode())
+        _feed_part(value, h, f"closure variable {var!r}", fn)
+    scope = fn.__globals__
+    for var in info.globals:
+        value = scope.get(var, _ABSENT)
+        if value is _ABSENT:  # a builtin, or a name not defined (yet)
+            _tag(h, b"g-", var.encode() + (b"b" if hasattr(builtins, var) else b"?"))
+            continue
+        _tag(h, b"g", var.encode())
+        _feed_part(value, h, f"global {var!r}", fn, info.attrs)
+    if _reads_environment(info):
+        _tag(h, b"env", _environment_digest())
+    for name, module in _imported(fn, info):
+        # ``import helpers`` / ``from helpers import rate`` inside the body: the module is no global,
+        # but what the code reads from it decides the result as much as a global would.
+        _tag(h, b"imp", name.encode())
+        if module is not None:
+            _feed_part(module, h, f"module {name!r} imported", fn, info.attrs)
+
+
+def _imported(fn: types.FunctionType, info: _CodeInfo) -> list[tuple[str, types.ModuleType | None]]:
+    """The modules ``fn``'s code imports (and their parent packages), as loaded now (None: not yet)."""
+    out: list[tuple[str, types.ModuleType | None]] = []
+    for name, level in info.imports:
+        if level:
+            package = fn.__globals__.get("__package__") or ""
+            base = package.rsplit(".", level - 1)[0] if level > 1 else package
+            name = f"{base}.{name}" if name else base
+        parts = name.split(".")
+        for k in range(1, len(parts) + 1):
+            full = ".".join(parts[:k])
+            out.append((full, sys.modules.get(full)))
+    return out
+
+
+def _feed_part(value: Any, h: Any, what: str, fn: Any, attrs: frozenset[str] = frozenset()) -> None:
+    try:
+        if isinstance(value, types.ModuleType):
+            _feed_module(value, h, attrs)
+        else:
+            _feed(value, h)
+    except FingerprintError as exc:
+        raise FingerprintError(f"{what} of {fn.__qualname__}: {exc}") from None
+
+
+def _feed_module(module: types.ModuleType, h: Any, attrs: frozenset[str]) -> None:
+    # A module the code reads attributes of (``helpers.rate(x)``, ``np.mean``): an installed one by
+    # name and version, one of the user's by the attributes the code reads from it.
+    name = module.__name__
+    if not _is_user(name):
+        _tag(h, b"mlib", f"{name}|{_version(name)}".encode())
+        return
+    _tag(h, b"mod", name.encode())
+    space = vars(module)
+    for attr in sorted(attrs):
+        value = space.get(attr, _ABSENT)
+        if value is not _ABSENT:
+            _tag(h, b"a", attr.encode())
+            try:
+                if isinstance(value, types.ModuleType):
+                    _feed_module(value, h, attrs)
+                else:
+                    _feed(value, h)
+            except FingerprintError as exc:
+                raise FingerprintError(f"{name}.{attr}: {exc}") from None

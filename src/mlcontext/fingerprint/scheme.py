@@ -1,0 +1,160 @@
+"""The fingerprint scheme: its version, the digest, and the dispatch table every value goes through.
+
+Every fingerprint is a 128-bit xxh3 digest written as 32 lowercase hex characters. Values are fed into
+a hasher through a dispatch table keyed by type (after dask's ``tokenize``): :func:`register` adds a
+type; the modules of this package register the built-in kinds (Python values, arrays, frames, code).
+A type found neither in the table nor by a rule (a base class, ``__mlcontext_fingerprint__``, a
+dataclass ...) raises :class:`~mlcontext.errors.FingerprintError`: a silent cache miss is bad, a wrong
+hit is worse.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable
+from typing import Any
+
+import xxhash
+
+from ..errors import FingerprintError
+
+__all__ = ["DIGEST_HEX_LEN", "SCHEME_VERSION", "persistent_key", "Hasher", "hash_bytes", "register",
+           "hash_value", "add_lazy", "add_rule"]
+
+DIGEST_HEX_LEN = 32
+
+# The version of everything this package feeds into a digest. Bump it whenever a digest of some value
+# changes (a new normalisation, a library that changed the layout read here): persistent cache keys
+# carry it, so entries written under another scheme are never found (tests/test_fingerprint_pinned.py
+# pins the digests of a table of values so that such a change cannot go unnoticed).
+SCHEME_VERSION = 3  # 3: dicts in insertion order; imports inside functions
+
+
+def persistent_key(digest: bytes) -> str:
+    """The key of a lineage digest in a persistent tier: the scheme version, then the digest in hex.
+
+    Examples
+    --------
+    >>> persistent_key(bytes(16))
+    'f3.00000000000000000000000000000000'
+    """
+    return f"f{SCHEME_VERSION}.{digest.hex()}"
+
+
+Hasher = xxhash.xxh3_128
+
+
+def hash_bytes(data: bytes | bytearray | memoryview) -> str:
+    """Fingerprint raw bytes (the content hash of the artifact store).
+
+    Examples
+    --------
+    >>> hash_bytes(b"abc") == hash_bytes(bytearray(b"abc"))
+    True
+    """
+    return xxhash.xxh3_128_hexdigest(data)
+
+
+_dispatch: dict[type, Callable[[Any, Any], None]] = {}
+
+
+def register(*types: type) -> Callable[[Callable[[Any, Any], None]], Callable[[Any, Any], None]]:
+    """Register ``fn(value, hasher)`` to feed values of ``types`` into a hasher."""
+
+    def decorate(fn: Callable[[Any, Any], None]) -> Callable[[Any, Any], None]:
+        for t in types:
+            _dispatch[t] = fn
+        return fn
+
+    return decorate
+
+
+def hash_value(value: Any) -> str:
+    """Fingerprint a plain Python value (params, literal arguments, nested containers).
+
+    Examples
+    --------
+    >>> hash_value({"b": 1, "a": [1.0, "x"]}) == hash_value({"a": [1.0, "x"], "b": 1})  # dicts are ordered
+    False
+    >>> hash_value(1) == hash_value(1.0)
+    False
+    """
+    h = xxhash.xxh3_128()
+    _feed(value, h)
+    return h.hexdigest()
+
+
+def _feed(value: Any, h: Any) -> None:
+    fn = _dispatch.get(type(value))
+    if fn is None:
+        fn = _lookup(type(value))
+    fn(value, h)
+
+
+# Lazy registrations (dask's ``register_lazy``): ``hook(cls) -> bool`` registers the types of a library
+# that is only imported when one of its values is met (pandas, scikit-learn), and says whether it did.
+_LAZY: list[Callable[[type], bool]] = []
+# Rules for whole families of classes no table can list (dataclasses, named tuples, enums):
+# ``rule(cls) -> handler | None``, tried in order after ``__mlcontext_fingerprint__``.
+_RULES: list[Callable[[type], Callable[[Any, Any], None] | None]] = []
+
+
+def add_lazy(hook: Callable[[type], bool]) -> None:
+    """Add a lazy registration, tried (in order) when a value of an unregistered type is met."""
+    _LAZY.append(hook)
+
+
+def add_rule(rule: Callable[[type], Callable[[Any, Any], None] | None]) -> None:
+    """Add a rule that finds the handler of a whole family of classes (None: not one of them)."""
+    _RULES.append(rule)
+
+
+def _lookup(cls: type) -> Callable[[Any, Any], None]:
+    for hook in _LAZY:
+        if hook(cls):
+            return _dispatch[cls] if cls in _dispatch else _lookup(cls)
+    if hasattr(cls, "__mlcontext_fingerprint__"):  # before the bases: a subclass says what it is
+        return _feed_custom
+    for rule in _RULES:
+        fn = rule(cls)
+        if fn is not None:
+            return fn
+    for base in cls.__mro__[1:]:
+        if base in _dispatch:
+            fn = _dispatch[base]
+            return _subclass(cls, fn) if base in _BUILTIN_BASES else fn
+    raise FingerprintError(
+        f"cannot fingerprint a value of type {cls.__module__}.{cls.__qualname__}: "
+        "register it with mlcontext.fingerprint.register or give it __mlcontext_fingerprint__()"
+    )
+
+
+# A subclass of one of these (defaultdict, Counter, a str subclass) is not its base: its
+# class decides what the value does (``isinstance``, ``.alpha``, a missing key), so it is hashed too.
+_BUILTIN_BASES = frozenset({int, float, complex, str, bytes, bytearray, tuple, list, dict, set, frozenset})
+
+
+def _subclass(cls: type, base_fn: Callable[[Any, Any], None]) -> Callable[[Any, Any], None]:
+    name = f"{cls.__module__}.{cls.__qualname__}".encode()
+
+    def feed(value: Any, h: Any) -> None:
+        _tag(h, b"sub", name)
+        factory = getattr(value, "default_factory", _ABSENT)  # defaultdict: the missing keys' value
+        if factory is not _ABSENT:
+            _feed(factory, h)
+        base_fn(value, h)
+
+    return feed
+
+
+def _tag(h: Any, tag: bytes, payload: bytes = b"") -> None:
+    # Type tag + length prefix keep ("ab", "c") and ("a", "bc") apart.
+    h.update(tag + struct.pack("<Q", len(payload)) + payload)
+
+
+def _feed_custom(value: Any, h: Any) -> None:
+    _tag(h, b"C", type(value).__qualname__.encode())
+    _feed(value.__mlcontext_fingerprint__(), h)
+
+
+_ABSENT = object()  # a missing attribute, global or cell (None is a value)

@@ -1,0 +1,46 @@
+"""Strict mode: what happens when something that would be part of a cache key cannot be identified."""
+
+from __future__ import annotations
+
+import sys
+import warnings
+
+from ..errors import FingerprintError, UnidentifiedWarning
+
+__all__ = ["set_strict", "strict", "unidentified"]
+
+_STRICT = [False]
+_WARNED: set[str] = set()
+
+
+def set_strict(flag: bool) -> bool:
+    """Raise (``True``) or warn and never reuse (``False``, the default) when something that would
+    be part of a cache key cannot be identified; return the previous setting."""
+    old, _STRICT[0] = _STRICT[0], bool(flag)
+    return old
+
+
+def strict() -> bool:
+    """Whether unidentifiable values raise (see :func:`set_strict`)."""
+    return _STRICT[0]
+
+
+def unidentified(what: str, error: FingerprintError) -> None:
+    """Report that ``what`` is never reused because of ``error``: one warning per distinct message
+    (pointing at the user's line), or, in strict mode, :class:`~mlcontext.errors.FingerprintError`.
+    """
+    message = f"{what} cannot be identified, so it is never reused: {error}"
+    if _STRICT[0]:
+        raise FingerprintError(message + " (mc.reuse(strict=True) refuses to run it unidentified)")
+    if message in _WARNED:
+        return
+    _WARNED.add(message)
+    warnings.warn(message, UnidentifiedWarning, stacklevel=_user_stacklevel())
+
+
+def _user_stacklevel() -> int:
+    """The ``stacklevel`` of the first frame outside mlcontext (the user's line)."""
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_globals.get("__name__", "").startswith("mlcontext"):
+        frame, level = frame.f_back, level + 1
+    return level

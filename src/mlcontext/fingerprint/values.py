@@ -1,0 +1,215 @@
+"""Identity of plain Python values: scalars, containers, dates, numbers and small standard objects.
+
+Each value is fed with a type tag and a length prefix (see :func:`.scheme._tag`), so ``1`` and ``1.0``,
+``("ab", "c")`` and ``("a", "bc")`` differ. Dataclasses, named tuples and enums are identified by
+their class (a user's class by its code, see :mod:`.callables`) and their fields.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime
+import decimal
+import enum
+import fractions
+import logging
+import math
+import pathlib
+import re
+import struct
+import types
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from .scheme import _feed, _tag, add_rule, hash_value, register
+
+
+@register(type(None))
+def _none(value: None, h: Any) -> None:
+    _tag(h, b"N")
+
+
+@register(bool, np.bool_)
+def _bool(value: bool, h: Any) -> None:
+    _tag(h, b"B", b"\x01" if value else b"\x00")
+
+
+@register(int)
+def _int(value: int, h: Any) -> None:
+    _tag(h, b"I", str(value).encode())
+
+
+@register(float)
+def _float(value: float, h: Any) -> None:
+    # Canonical NaN; -0.0 and 0.0 stay distinct because they can give different results.
+    _tag(h, b"F", struct.pack("<d", math.nan if math.isnan(value) else value))
+
+
+@register(complex)
+def _complex(value: complex, h: Any) -> None:
+    _tag(h, b"X", struct.pack("<dd", value.real, value.imag))
+
+
+@register(str)
+def _str(value: str, h: Any) -> None:
+    _tag(h, b"S", value.encode("utf-8", "surrogatepass"))
+
+
+@register(bytes, bytearray, memoryview)
+def _bytes(value: bytes, h: Any) -> None:
+    _tag(h, b"Y", bytes(value))
+
+
+@register(tuple, list)
+def _sequence(value: tuple | list, h: Any) -> None:
+    _tag(h, b"T" if isinstance(value, tuple) else b"L", struct.pack("<Q", len(value)))
+    for item in value:
+        _feed(item, h)
+
+
+@register(dict)
+def _dict(value: dict, h: Any) -> None:
+    # In insertion order: dicts are ordered, and results depend on it (``list(w.values())``, a dict
+    # of column names). Two orders of the same items at worst miss each other; they never alias.
+    _tag(h, b"D2", struct.pack("<Q", len(value)))
+    for key, item in value.items():
+        _feed(key, h)
+        _feed(item, h)
+
+
+@register(set, frozenset)
+def _set(value: set | frozenset, h: Any) -> None:
+    digests = sorted(hash_value(v) for v in value)
+    _tag(h, b"E", "".join(digests).encode())
+
+
+@register(slice)
+def _slice(value: slice, h: Any) -> None:
+    _tag(h, b"Z")
+    for part in (value.start, value.stop, value.step):
+        _feed(part, h)
+
+
+@register(type(Ellipsis))
+def _ellipsis(value: Any, h: Any) -> None:
+    _tag(h, b"...")
+
+
+
+@register(datetime.datetime)
+def _datetime(value: datetime.datetime, h: Any) -> None:
+    # The wall time, the zone by its type and name (two zones with today's offset can differ after the
+    # next DST change) and ``fold``. pandas' Timestamp (a subclass) has nanoseconds: its own handler.
+    tz = value.tzinfo
+    zone = "" if tz is None else f"{type(tz).__module__}.{type(tz).__qualname__}:{tz}:{tz.utcoffset(value)}"
+    _tag(h, b"dT", f"{value.replace(tzinfo=None).isoformat()}|{zone}|{value.fold}".encode())
+
+
+@register(datetime.date)
+def _date(value: datetime.date, h: Any) -> None:
+    _tag(h, b"dD", value.isoformat().encode())
+
+
+@register(datetime.time)
+def _time(value: datetime.time, h: Any) -> None:
+    tz = value.tzinfo
+    zone = "" if tz is None else f"{type(tz).__qualname__}:{tz}:{tz.utcoffset(None)}"
+    _tag(h, b"dt:", f"{value.replace(tzinfo=None).isoformat()}|{zone}|{value.fold}".encode())
+
+
+@register(datetime.timedelta)
+def _timedelta(value: datetime.timedelta, h: Any) -> None:
+    _tag(h, b"dd", struct.pack("<qqq", value.days, value.seconds, value.microseconds))
+
+
+@register(decimal.Decimal)
+def _decimal(value: decimal.Decimal, h: Any) -> None:
+    # The exact tuple: Decimal("1.0") and Decimal("1.00") print differently and keep their exponent.
+    _tag(h, b"dec", str(value.as_tuple()).encode())
+
+
+@register(uuid.UUID)
+def _uuid(value: uuid.UUID, h: Any) -> None:
+    _tag(h, b"U", value.bytes)
+
+
+@register(fractions.Fraction)
+def _fraction(value: fractions.Fraction, h: Any) -> None:
+    _tag(h, b"Q", f"{value.numerator}/{value.denominator}".encode())
+
+
+
+@register(enum.Enum)
+def _enum(value: enum.Enum, h: Any) -> None:
+    cls = type(value)
+    _tag(h, b"enum", f"{cls.__module__}.{cls.__qualname__}.{value.name}".encode())
+    _feed(value.value, h)
+
+
+def _dataclass_instance(value: Any, h: Any) -> None:
+    # The class (by its identity: a user's class by its code) and every field's value.
+    _feed(type(value), h)
+    for f in dataclasses.fields(value):
+        _tag(h, b"f", f.name.encode())
+        _feed(getattr(value, f.name), h)
+
+
+def _namedtuple(value: tuple, h: Any) -> None:
+    _feed(type(value), h)
+    _sequence(value, h)
+
+
+@register(dataclasses.Field)
+def _dataclass_field(value: Any, h: Any) -> None:
+    # A dataclass's field: its name and default (or default factory) decide what instances hold.
+    _tag(h, b"dcf", str(value.name).encode())
+    for part in (value.default, value.default_factory):
+        if part is dataclasses.MISSING:
+            _tag(h, b"-")
+        else:
+            _feed(part, h)
+
+
+
+@register(pathlib.PurePath)
+def _path(value: pathlib.PurePath, h: Any) -> None:
+    # The path, not the file's content: reading a file is I/O (declare such steps reuse=False).
+    _tag(h, b"path", f"{type(value).__qualname__}:{value}".encode())
+
+
+@register(re.Pattern)
+def _pattern(value: re.Pattern, h: Any) -> None:
+    _tag(h, b"re", b"%d:" % value.flags)
+    _feed(value.pattern, h)
+
+
+@register(types.SimpleNamespace, argparse.Namespace)
+def _namespace(value: Any, h: Any) -> None:
+    # ``args = parser.parse_args()`` read by a step: its attributes, by value.
+    _tag(h, b"ns", type(value).__qualname__.encode())
+    _dict(vars(value), h)
+
+
+@register(logging.Logger)
+def _logger(value: logging.Logger, h: Any) -> None:
+    # A logger a function writes to does not decide what it returns: identified by its name.
+    _tag(h, b"log", value.name.encode())
+
+
+
+def _structural(cls: type) -> Callable[[Any, Any], None] | None:
+    """Dataclasses, named tuples and enums of any class (an IntEnum before its int base)."""
+    if dataclasses.is_dataclass(cls):
+        return _dataclass_instance
+    if issubclass(cls, tuple) and hasattr(cls, "_fields"):
+        return _namedtuple
+    if issubclass(cls, enum.Enum):  # IntEnum, StrEnum: int and str come before Enum in their MRO
+        return _enum
+    return None
+
+
+add_rule(_structural)
