@@ -143,12 +143,15 @@ def _function(fn: types.FunctionType, h: Any) -> None:
         _active.recursed = True
         return
     snap = _SNAPS.get(fn)
-    if snap is not None and _valid(snap, fn, set()):
+    if snap is not None and snap.template is None and _valid(snap, fn, set()):
         h.update(snap.digest)
         return
     seen.add(id(fn))
     outer, _active.recursed = getattr(_active, "recursed", False), False
     try:
+        if snap is not None and snap.template is not None and _valid(snap, fn, set()):
+            h.update(_replay(snap, fn))  # the same bytes as below, the unchanged parts not re-fed
+            return
         sub = xxhash.xxh3_128()
         _feed_user_function(fn, sub)
         digest = b"fn" + sub.digest()
@@ -165,21 +168,60 @@ def _function(fn: types.FunctionType, h: Any) -> None:
 # values (numbers, strings, tuples of them, installed modules and functions) and other such functions
 # keeps its digest with the objects it read, and a call only checks they are still the same objects
 # (``is``): rebinding a global, a cell, the defaults or the code makes it hash again.
+# A function that also reads mutable globals (a config dict, a list, an array: they can change in place)
+# keeps a *template* instead: the bytes its hash stream is made of, with a slot for each such global,
+# whose current value is fed again at every call. xxh3's stream hash of the concatenated parts is the
+# hash of the whole, so the digest is the one hashing everything gives (checked when it is made).
 
 _SNAPS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _IMMUTABLE = frozenset({int, float, str, bytes, bool, complex, type(None), type(Ellipsis)})
 
 
 class _Snapshot:
-    __slots__ = ("digest", "code", "qualname", "defaults", "kwdefaults", "cells", "globals", "users")
+    __slots__ = ("digest", "code", "qualname", "defaults", "kwdefaults", "cells", "globals", "users",
+                 "template", "attrs")
 
     def __init__(self, fn: types.FunctionType, digest: bytes, cells: tuple, globals_: tuple,
-                 users: tuple) -> None:
+                 users: tuple, template: tuple[bytes | str, ...] | None = None,
+                 attrs: frozenset[str] = frozenset()) -> None:
         self.digest, self.code, self.qualname = digest, fn.__code__, fn.__qualname__
         self.defaults = fn.__defaults__
         kw = fn.__kwdefaults__
         self.kwdefaults = None if kw is None else tuple(kw.items())
         self.cells, self.globals, self.users = cells, globals_, users
+        #: None: ``digest`` is the function's digest. Otherwise the hash stream's parts: bytes as they
+        #: are, a str names a global whose value is fed again (``attrs``: the attributes the code reads).
+        self.template, self.attrs = template, attrs
+
+
+class _Recorder:
+    """Stands in for a hasher while a template is made: collects the bytes fed, and cuts the stream
+    where a global is to be fed again at every call."""
+
+    def __init__(self) -> None:
+        self.parts: list[bytes | str] = []
+        self._chunk = bytearray()
+
+    def update(self, data: Any) -> None:
+        self._chunk += data
+
+    def slot(self, var: str) -> None:
+        self.parts += [bytes(self._chunk), var]
+        self._chunk = bytearray()
+
+    def template(self) -> tuple[bytes | str, ...]:
+        return tuple(p for p in (*self.parts, bytes(self._chunk)) if p != b"")
+
+
+def _replay(snap: _Snapshot, fn: types.FunctionType) -> bytes:
+    sub = xxhash.xxh3_128()
+    scope = fn.__globals__
+    for part in snap.template or ():
+        if type(part) is bytes:
+            sub.update(part)
+        else:
+            _feed_part(scope[part], sub, f"global {part!r}", fn, snap.attrs)
+    return b"fn" + sub.digest()
 
 
 def _fixed(value: Any, users: list) -> bool:
@@ -247,8 +289,31 @@ def _remember(fn: types.FunctionType, digest: bytes) -> None:
         return  # what it reads from a user's module can change without any rebinding here
     scope = fn.__globals__
     read = tuple((var, scope.get(var, _ABSENT)) for var in info.globals)
-    if all(value is _ABSENT or _fixed(value, users) for _, value in read):
+    dynamic = []
+    for var, value in read:
+        if value is _ABSENT:
+            continue
+        found: list = []
+        if _fixed(value, found) and all(_plain_snapshot(u) for u in found):
+            users.extend(found)
+        elif type(value) is types.FunctionType or not found:
+            dynamic.append(var)  # fed again at every call (a user function: through its own snapshot)
+        else:
+            return  # a tuple holding a function whose digest can change: not worth a template
+    if not dynamic:
         _SNAPS[fn] = _Snapshot(fn, digest, tuple(cells), read, tuple(users))
+        return
+    recorder = _Recorder()
+    _feed_user_function(fn, recorder, frozenset(dynamic))
+    snap = _Snapshot(fn, digest, tuple(cells), read, tuple(users), recorder.template(), info.attrs)
+    if _replay(snap, fn) == digest:  # (always, unless a value changed while it was being hashed)
+        _SNAPS[fn] = snap
+
+
+def _plain_snapshot(fn: types.FunctionType) -> bool:
+    """Whether ``fn`` has a snapshot whose digest stands for it (no value fed again at each call)."""
+    snap = _SNAPS.get(fn)
+    return snap is not None and snap.template is None
 
 
 def _valid(snap: _Snapshot, fn: types.FunctionType, checking: set[int]) -> bool:
@@ -276,14 +341,15 @@ def _valid(snap: _Snapshot, fn: types.FunctionType, checking: set[int]) -> bool:
         if id(user) in checking:
             continue
         other = _SNAPS.get(user)
-        if other is None or not _valid(other, user, checking):
+        if other is None or other.template is not None or not _valid(other, user, checking):
             return False
     return True
 
 
-def _feed_user_function(fn: types.FunctionType, h: Any) -> None:
+def _feed_user_function(fn: types.FunctionType, h: Any, dynamic: frozenset[str] = frozenset()) -> None:
     # Not the module's name: moving a function to another module (or running it as __main__ in
-    # another process) does not change what it computes.
+    # another process) does not change what it computes. ``dynamic``: globals left as slots of a
+    # template (``h`` is then a _Recorder).
     code = fn.__code__
     info = _code_info(code)
     _tag(h, b"fn", fn.__qualname__.encode() + info.digest)
@@ -304,6 +370,9 @@ def _feed_user_function(fn: types.FunctionType, h: Any) -> None:
             _tag(h, b"g-", var.encode() + (b"b" if hasattr(builtins, var) else b"?"))
             continue
         _tag(h, b"g", var.encode())
+        if var in dynamic:
+            h.slot(var)
+            continue
         _feed_part(value, h, f"global {var!r}", fn, info.attrs)
     if _reads_environment(info):
         _tag(h, b"env", _environment_digest())
