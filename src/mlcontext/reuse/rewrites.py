@@ -330,14 +330,33 @@ def _col_prefix(item: Item) -> tuple[Item, int] | None:
     return found[0], found[2]
 
 
+# (opcode, digest a, digest b or None) -> the digest of ``a @ b`` (``T(a)``): the rewrites ask for
+# the same few keys once per candidate of a sweep, and a lookup costs a seventh of a hash.
+_DIGESTS: dict[tuple[str, bytes, bytes | None], bytes] = {}
+_DIGESTS_MAX = 100_000
+
+
+def _memo(key: tuple[str, bytes, bytes | None], digest: bytes) -> bytes:
+    if len(_DIGESTS) >= _DIGESTS_MAX:
+        _DIGESTS.clear()
+    _DIGESTS[key] = digest
+    return digest
+
+
 def _mm(opcode: str, a: bytes, b: bytes) -> bytes:
+    key = (opcode, a, b)
+    found = _DIGESTS.get(key)
+    if found is not None:
+        return found
     if a == b:
-        return node_digest(opcode, [a], _LIT_R00)
-    return node_digest(opcode, [a, b], _LIT_R01)
+        return _memo(key, node_digest(opcode, [a], _LIT_R00))
+    return _memo(key, node_digest(opcode, [a, b], _LIT_R01))
 
 
 def _t(opcode: str, a: bytes) -> bytes:
-    return node_digest(opcode, [a], _LIT_R0)
+    key = (opcode, a, None)
+    found = _DIGESTS.get(key)
+    return found if found is not None else _memo(key, node_digest(opcode, [a], _LIT_R0))
 
 
 def _prefix_digest(slice_op: str, b: bytes, k: int) -> bytes:
@@ -466,16 +485,38 @@ def _tcols(c: Call, z: tuple) -> Rewritten:
 def _tprod(c: Call, op: str, top: str, xi: Item, xv: Any, wi: Item, wv: Any,
            depth: int) -> tuple[Any, bool]:
     """``T(X) @ W`` from cached pieces, splitting ``X`` (then ``W``) into its column blocks when it
-    is a stack; pieces computed on the way are cached. ``depth`` 0 is the traced call itself (the
-    executor caches its result)."""
-    cache = c.cache
+    is a stack; pieces computed on the way are cached, the Gram of a nested stack too (the base of
+    a forward selection after its first step: each candidate of the next step needs it). ``depth``
+    0 is the traced call itself (the executor caches its result)."""
     gram = xi.digest == wi.digest
-    key = _mm(op, _t(top, xi.digest), wi.digest)
+    key = b""
     if depth:
-        found = cache.peek(key)
+        key = _mm(op, _t(top, xi.digest), wi.digest)
+        found = c.cache.peek(key)
         if found is not MISS:
             return found, True
-    z = c.state.stack(xi) if depth < _MAX_DEPTH else None
+    t0 = c.clock()
+    split = _split(c, op, top, xi, xv, wi, wv, depth, gram) if depth < _MAX_DEPTH else None
+    if split is not None:
+        if depth:
+            height = max(xi.height + 1, wi.height) + 1
+            return c.keep(key, split[0], c.clock() - t0, height), split[1]
+        return split
+    if depth:
+        swept = _swept(c, op, top, xi, xv, wi, wv)
+        if swept is not None:
+            return swept
+        t0 = c.clock()
+    value = _t_times(resolve(xv), None if gram else resolve(wv))
+    if depth:
+        value = c.keep(key, value, c.clock() - t0, max(xi.height + 1, wi.height) + 1)
+    return value, False
+
+
+def _split(c: Call, op: str, top: str, xi: Item, xv: Any, wi: Item, wv: Any, depth: int,
+           gram: bool) -> tuple[Any, bool] | None:
+    """``T(X) @ W`` block by block when ``X`` (else ``W``) is a column stack; None otherwise."""
+    z = c.state.stack(xi)
     if z is not None and z[0] == 1:
         items, values = z[2], _block_values(z, xv)
         if gram:
@@ -483,20 +524,12 @@ def _tprod(c: Call, op: str, top: str, xi: Item, xv: Any, wi: Item, wv: Any,
         parts, reused = _gather(_tprod(c, op, top, bi, bv, wi, wv, depth + 1)
                                 for bi, bv in zip(items, values, strict=True))
         return np.concatenate(parts, axis=0), reused
-    zw = c.state.stack(wi) if not gram and wv.ndim == 2 and depth < _MAX_DEPTH else None
+    zw = c.state.stack(wi) if not gram and wv.ndim == 2 else None
     if zw is not None and zw[0] == 1:
         parts, reused = _gather(_tprod(c, op, top, xi, xv, bi, bv, depth + 1)
                                 for bi, bv in zip(zw[2], _block_values(zw, wv), strict=True))
         return np.hstack(parts), reused
-    if depth:
-        swept = _swept(c, op, top, xi, xv, wi, wv)
-        if swept is not None:
-            return swept
-    t0 = c.clock()
-    value = _t_times(resolve(xv), None if gram else resolve(wv))
-    if depth:
-        value = c.keep(key, value, c.clock() - t0, max(xi.height + 1, wi.height) + 1)
-    return value, False
+    return None
 
 
 def _t_times(x: np.ndarray, w: np.ndarray | None) -> np.ndarray:
@@ -578,16 +611,24 @@ def _part(mode: str, value: np.ndarray, lo: int, hi: int) -> np.ndarray:
 
 def _block_gram(c: Call, op: str, top: str, items: list[Item], values: list[Any],
                 depth: int) -> tuple[Any, bool]:
-    """``T(Z) @ Z`` for a column stack ``Z``: the upper blocks, mirrored."""
+    """``T(Z) @ Z`` for a column stack ``Z``: the upper blocks, mirrored, written into one array
+    (what ``np.block`` gives, without its Python-level shape analysis on every candidate)."""
     m = len(items)
-    rows: list[list[Any]] = [[None] * m for _ in range(m)]
+    parts: dict[tuple[int, int], np.ndarray] = {}
     reused = False
     for i in range(m):
         for j in range(i, m):
             part, hit = _tprod(c, op, top, items[i], values[i], items[j], values[j], depth + 1)
-            rows[i][j], rows[j][i] = part, (part.T if j != i else part)
+            parts[i, j] = part
             reused |= hit
-    return np.block(rows), reused
+    cuts = _slices(tuple(int(parts[i, i].shape[0]) for i in range(m)))
+    n = cuts[-1].stop
+    out = np.empty((n, n), dtype=np.result_type(*parts.values()))
+    for (i, j), part in parts.items():
+        out[cuts[i], cuts[j]] = part
+        if i != j:
+            out[cuts[j], cuts[i]] = part.T
+    return out, reused
 
 
 def _match_trows(c: Call) -> Any:
