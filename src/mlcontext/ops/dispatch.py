@@ -80,7 +80,7 @@ def execute(op: Operation, item: Item, args: tuple, kwargs: dict) -> Any:
     """
     if LIVE[0]:
         return op.fn(*resolve_args(args), **resolve_args(kwargs))
-    return op.fn(*args, **kwargs)
+    return op.fn(*args, **kwargs) if kwargs else op.fn(*args)
 
 
 _executor: Executor = execute
@@ -221,14 +221,26 @@ class Args:
         return node, x
 
     def canon_kwargs(self, kwargs: dict) -> tuple[Node, dict]:
-        """``(dict node, plain dict)`` of keyword arguments (string keys; the node sorts them)."""
+        """``(dict node, plain dict)`` of keyword arguments (string keys; the node sorts them).
+
+        Values are canonicalised in the caller's order (which numbers their inputs), the node lists
+        them by key.
+        """
         if not kwargs:
             return EMPTY_KWARGS, {}
-        if not all(type(k) is str for k in kwargs):
-            raise Uncanonical("non-string keys")
-        pairs = {k: self.canon(v) for k, v in kwargs.items()}
-        node = ("D", tuple((k, pairs[k][0]) for k in sorted(pairs)))
-        return node, {k: p[1] for k, p in pairs.items()}
+        nodes: dict[str, Node] = {}
+        plain: dict[str, Any] = {}
+        canon = self.canon
+        direct = type(self) is Args  # (see call)
+        for k, v in kwargs.items():
+            if type(k) is not str:
+                raise Uncanonical("non-string keys")
+            encode = _SCALAR_NODES.get(type(v)) if direct else None
+            if encode is not None:
+                nodes[k], plain[k] = encode(v), v
+            else:
+                nodes[k], plain[k] = canon(v)
+        return ("D", tuple([(k, nodes[k]) for k in sorted(nodes)])), plain
 
     def call(self, args: tuple, kwargs: dict, leading: tuple[Item, ...] = ()) -> tuple[Node, tuple, dict]:
         """``(call literal, plain args, plain kwargs)``: the literal is
@@ -237,11 +249,27 @@ class Args:
         ``leading`` items are inputs that come first, before ``args`` (a generator's state, an
         estimator's fit): their references head the positional nodes; they have no plain value.
         """
-        heads = [self.input(i) for i in leading]
-        pairs = [self.canon(a) for a in args]
-        kw_node, plain_kw = self.canon_kwargs(kwargs)
-        node = ("T", (("T", (*heads, *(p[0] for p in pairs))), kw_node))
-        return node, tuple(p[1] for p in pairs), plain_kw
+        nodes = [self.input(i) for i in leading] if leading else []
+        plain = []
+        canon = self.canon
+        direct = type(self) is Args  # (a subclass may encode even these its own way)
+        for a in args:
+            t = type(a)
+            if direct:  # the commonest arguments, encoded as canon() would, without the call
+                if t is TracedArray:
+                    nodes.append(self.input(a._item))
+                    plain.append(a._data)
+                    continue
+                encode = _SCALAR_NODES.get(t)
+                if encode is not None:
+                    nodes.append(encode(a))
+                    plain.append(a)
+                    continue
+            node, value = canon(a)
+            nodes.append(node)
+            plain.append(value)
+        kw_node, plain_kw = self.canon_kwargs(kwargs) if kwargs else (EMPTY_KWARGS, {})
+        return ("T", (("T", tuple(nodes)), kw_node)), tuple(plain), plain_kw
 
 
 _SCALAR_NODES: dict[type, Callable[[Any], Node]] = {
@@ -338,23 +366,28 @@ def function_call(func: Any, args: tuple, kwargs: dict) -> Any:
     except Uncanonical:
         return unhandled(func, args, kwargs)
     out = kwargs.get("out")
-    return wrap(result, item) if out is None else _write_out(out, result, item)
+    return _wrap1(result, item) if out is None else _write_out(out, result, item)
 
 
 def method_call(name: str, self: TracedArray, args: tuple, kwargs: dict) -> Any:
     """An ndarray method on a traced array."""
-    op = OPERATIONS["numpy.ndarray." + name]
+    op = _METHOD_OPS.get(name)
+    if op is None:
+        op = _METHOD_OPS[name] = OPERATIONS["numpy.ndarray." + name]
     if len(args) == 1 and not kwargs:
         node = _index_node(args[0])
         if node is not None:  # x[i], x[a:b], x[i, :], x.reshape(n) ...: no collection needed
             item = make(op.opcode, (self._item,), ("T", (("T", (_R0, node)), EMPTY_KWARGS)))
-            return wrap(_executor(op, item, (self._data, args[0]), {}), item)
+            return _wrap1(_executor(op, item, (self._data, args[0]), {}), item)
     try:
         result, item = _run(op, (self, *args), kwargs)
     except Uncanonical:
         return unhandled(getattr(np.ndarray, name), (self, *args), kwargs)
     out = kwargs.get("out")
-    return wrap(result, item) if out is None else _write_out(out, result, item)
+    return _wrap1(result, item) if out is None else _write_out(out, result, item)
+
+
+_METHOD_OPS: dict[str, Operation] = {}  # method name -> its operation (no string built per call)
 
 
 def inplace_call(opcode: str, target: Any, args: tuple, kwargs: dict) -> None:
@@ -396,7 +429,7 @@ def ufunc_call(ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict) -> Any
     except Uncanonical:
         return unhandled(bound, inputs, kwargs)
     if out is None:
-        return wrap(result, item)
+        return _wrap1(result, item)
     return _write_out(out, result, item)
 
 
@@ -436,7 +469,7 @@ def fast_ufunc(op: Operation, inputs: tuple) -> Any:
         result, item = _run(op, inputs, {})
     except Uncanonical:
         return unhandled(op.fn, inputs, {})
-    return wrap(result, item)
+    return _wrap1(result, item)
 
 
 _R0 = ref(0)

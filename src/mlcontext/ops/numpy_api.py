@@ -165,14 +165,15 @@ def _register_functions() -> None:
 # -- ndarray methods and in-place operations
 # ---------------------------------------------------------
 
-class _Method:
-    """``a.<name>(*args, **kwargs)`` as a plain function (works for NumPy scalars as well)."""
+def _method(name: str) -> Callable[..., Any]:
+    """``a.<name>(*args, **kwargs)`` as a plain function (works for NumPy scalars as well); a
+    closure rather than an object with ``__call__``, which costs a lookup more on every call."""
 
-    def __init__(self, name: str) -> None:
-        self.name = name
+    def call(a: Any, *args: Any, **kwargs: Any) -> Any:
+        return getattr(a, name)(*args, **kwargs)
 
-    def __call__(self, a: Any, *args: Any, **kwargs: Any) -> Any:
-        return getattr(a, self.name)(*args, **kwargs)
+    call.__name__ = call.__qualname__ = f"ndarray.{name}"
+    return call
 
 
 def _register_methods() -> None:
@@ -180,7 +181,7 @@ def _register_methods() -> None:
 
     for name in METHODS:
         opcode = f"numpy.ndarray.{name}"
-        register_operation(opcode, _Method(name), traits=TRAITS.get(opcode, _default_traits(opcode)))
+        register_operation(opcode, _method(name), traits=TRAITS.get(opcode, _default_traits(opcode)))
     register_operation("numpy.ndarray.__getitem__", operator.getitem,
                        traits=TRAITS["numpy.ndarray.__getitem__"])
 

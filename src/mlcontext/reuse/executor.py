@@ -96,7 +96,8 @@ class ReuseExecutor:
             cache.events.add("computed", op.opcode, item.digest)
         if self.partial and op.traits.family == SLICE:
             self.state.note_sliced(item, args)
-        return op.fn(*args, **kwargs)  # (only calls on plain arrays and scalars get here)
+        # (only calls on plain arrays and scalars get here: nothing deferred to compute first)
+        return op.fn(*args, **kwargs) if kwargs else op.fn(*args)
 
     def _admit_inputs(self, item: Item, args: tuple, cost: float) -> None:
         """Cache the inputs of a cached value that were computed once and left out as cheap, when
@@ -215,10 +216,11 @@ _PLAIN_SCALARS = (int, float, bool, complex, type(None), slice, np.float64)
 
 
 def _signature(opcode: str, family: str | None, args: tuple, kwargs: dict) -> tuple | None:
-    """``(opcode, shape and dtype of each argument)``: what a NumPy operation's cost follows. None
-    (always probed) for calls that also take anything else — frames, lists, deferred stacks (whose
-    rewrites must run), keywords — and for the operations that are deferred."""
-    if kwargs or family in _DEFERRABLE:
+    """``(opcode, shape and dtype of each array argument, type of each other one, name and type of
+    each keyword)``: what a NumPy operation's cost follows. None (always probed) for calls that also
+    take anything else — frames, lists, deferred stacks (whose rewrites must run), keywords that are
+    not plain scalars — and for the operations that are deferred."""
+    if family in _DEFERRABLE:
         return None
     sig: list = [opcode]
     for a in args:
@@ -229,6 +231,12 @@ def _signature(opcode: str, family: str | None, args: tuple, kwargs: dict) -> tu
             sig.append(t)
         elif t is tuple and all(type(k) in _PLAIN_SCALARS for k in a):  # an index such as [i, :k]
             sig.append(t)
+        else:
+            return None
+    for k, v in kwargs.items():  # axis=0, keepdims=True ...
+        t = type(v)
+        if t in _PLAIN_SCALARS or t is tuple and all(type(e) in _PLAIN_SCALARS for e in v):
+            sig.append((k, t))
         else:
             return None
     return tuple(sig)
