@@ -19,6 +19,7 @@ from .errors import (
     ConfigError,
     DataFormatError,
     FingerprintError,
+    InvalidArgumentError,
     InvalidNameError,
     LineageError,
     LineageLostWarning,
@@ -182,7 +183,7 @@ __all__ = [
     "UnhandledOperationWarning", "UnidentifiedWarning", "TestSetOveruseWarning", "LineageLostWarning",
     "UnsafeArchiveError", "UntrustedArtifactError",
     "AmbiguousReferenceError", "ReferenceTypeError",
-    "DataFormatError",
+    "DataFormatError", "InvalidArgumentError",
     # runs, params, metrics, artifacts, stores
     "run", "Run", "active_run", "log", "param", "artifact", "loop", "current_loops", "runs", "metrics",
     "get_run", "load_artifact", "get_store", "set_store", "use_store", "Store", "ArtifactRef",

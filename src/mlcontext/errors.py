@@ -19,6 +19,7 @@
      ├── LineageError           (ValueError)   malformed lineage, log or recompute input
      ├── UsageError             (TypeError)    an argument of a kind a public function does not take
      │    └── ReferenceTypeError               an object where a reference is expected that is none
+     ├── InvalidArgumentError   (ValueError)   an argument's value a public function does not accept
      ├── QueryError             (ValueError)   a query's condition, date or limit cannot be read
      └── FingerprintError       (TypeError)    a value that cannot be hashed deterministically
 
@@ -52,6 +53,7 @@ __all__ = [
     "LineageError",
     "FingerprintError",
     "UsageError",
+    "InvalidArgumentError",
     "QueryError",
     "MLContextWarning",
     "UnhandledOperationWarning",
@@ -130,6 +132,11 @@ class LineageError(MLContextError, ValueError):
 
 class UsageError(MLContextError, TypeError):
     """A public function was given an argument of a kind it does not take (``mc.traced(1)``)."""
+
+
+class InvalidArgumentError(MLContextError, ValueError):
+    """An argument has the right type but a value the function does not accept: an unknown role or
+    mode, a negative threshold, a frame whose column labels repeat."""
 
 
 class ReferenceTypeError(UsageError):

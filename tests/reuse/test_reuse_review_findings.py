@@ -141,10 +141,9 @@ def test_renaming_the_axis_of_to_pandas_leaves_the_traced_frame_alone() -> None:
     assert mc.frame(RAW).sort_values("a").to_pandas().index.name is None
 
 
-@pytest.mark.xfail(strict=True, reason="t.index/t.columns are handed out as copies, so pandas' in-place "
-                   "rename (t.columns.name = 'k', t.index.name = 'id') is silently dropped; it should be a "
-                   "new version (or raise), as pandas renames")
 def test_renaming_an_axis_in_place_is_a_new_version() -> None:
+    # t.index/t.columns were handed out as copies, so pandas' in-place rename (t.columns.name = 'k')
+    # was silently dropped. Siblings: tests/reuse/test_identity_layout_and_axes.py.
     plain, t = RAW.copy(), mc.frame(RAW)
     t.sum()
     plain.columns.name = "k"
@@ -154,10 +153,9 @@ def test_renaming_an_axis_in_place_is_a_new_version() -> None:
 
 # -- value identity: memory layout ----------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="a Fortran-ordered leaf hashes like its C-ordered copy, so a "
-                   "hit hands back a C-ordered result where NumPy's keeps the input's layout "
-                   "(ravel(order='K'), tobytes(order='A'), BLAS rounding differ)")
 def test_memory_layout_of_a_reused_result_is_numpys() -> None:
+    # A Fortran-ordered leaf hashed like its C-ordered copy, so a hit handed back a C-ordered result
+    # where NumPy's keeps the input's layout. Siblings: tests/reuse/test_identity_layout_and_axes.py.
     c = X.copy()
     f = np.asfortranarray(X)
     np.asarray(mc.array(c) * 2)

@@ -80,7 +80,19 @@ def hash_index(index: Any) -> str:
         _tag(h, b"PI", type(index).__name__.encode())
         h.update(column_digest(index.array).encode())
     h.update(hash_value(names).encode())
+    freq = getattr(index, "freq", None)
+    if freq is not None and isinstance(index, pd.DatetimeIndex | pd.TimedeltaIndex):
+        # What shift(freq=...), asfreq and the index itself give back depends on it (a PeriodIndex
+        # has it in its dtype). Only an index with a freq adds it: other digests stay as they were.
+        _tag(h, b"Pfreq", hash_value(_offset_parts(freq)).encode())
     return h.hexdigest()
+
+
+def _offset_parts(freq: Any) -> list:
+    # Its class, text, multiple and keywords (a custom business day's holidays and weekmask; the
+    # calendar object they build is left out).
+    kwds = {k: v for k, v in sorted(freq.kwds.items()) if k != "calendar"}
+    return [type(freq).__qualname__, freq.freqstr, freq.n, bool(freq.normalize), kwds]
 
 
 _PANDAS_DONE: list[bool] = []

@@ -19,10 +19,11 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from ..errors import LineageError, MLContextError
+from ..errors import LineageError, MLContextError, UsageError
 from ..fingerprint import hash_array
 from . import leaves
 from .item import DATA, Item, walk
+from .layout import with_layout
 from .literals import Literals, build, build_call
 from .log import loads, roots_of
 from .operations import CHECKS, SIZES, SOURCES, fresh_out, operation
@@ -41,7 +42,8 @@ class Resolver(Protocol):
 
 
 def leaf_fields(item: Item) -> dict[str, Any]:
-    """The fields of a data (or opaque) leaf: ``hash``, ``dtype``, ``shape``."""
+    """The fields of a data (or opaque) leaf: ``hash``, ``dtype``, ``shape``, ``layout`` (None: C
+    order; see :mod:`.layout`)."""
     lit = item.literals
     try:
         if item.opcode == OPAQUE:
@@ -50,9 +52,11 @@ def leaf_fields(item: Item) -> dict[str, Any]:
         digest, dtype, shape = fields["hash"], np.dtype(fields["dtype"]), tuple(fields["shape"])
     except (KeyError, TypeError, ValueError, IndexError):
         raise LineageError(f"malformed data leaf literal in {item.opcode}") from None
-    if type(digest) is not str or not all(type(n) is int and n >= 0 for n in shape):
-        raise LineageError(f"malformed data leaf literal in {item.opcode}: hash, dtype or shape")
-    return {"hash": digest, "dtype": dtype, "shape": shape}
+    layout = fields.get("layout")
+    if type(digest) is not str or not all(type(n) is int and n >= 0 for n in shape) or not (
+            layout is None or type(layout) is str):
+        raise LineageError(f"malformed data leaf literal in {item.opcode}: hash, dtype, shape or layout")
+    return {"hash": digest, "dtype": dtype, "shape": shape, "layout": layout}
 
 
 def recompute(lineage: Any, inputs: Mapping[str, Any] | None = None,
@@ -85,6 +89,8 @@ def recompute(lineage: Any, inputs: Mapping[str, Any] | None = None,
 
     Raises
     ------
+    UsageError
+        ``inputs`` is not a mapping, or ``resolver`` not callable.
     LineageError
         The log is malformed, a leaf is missing (the message lists each one and why), an operation
         is refused by its check or size limit, or an operation failed (its error is chained).
@@ -97,6 +103,12 @@ def recompute(lineage: Any, inputs: Mapping[str, Any] | None = None,
     >>> mc.recompute(text, inputs={"x": np.arange(4.0)})
     array([ 0.,  2.,  6., 12.])
     """
+    if inputs is not None and not isinstance(inputs, Mapping):
+        raise UsageError(f"recompute(inputs=...) takes a mapping of leaf names or content hashes to "
+                         f"values, e.g. {{'X': X}}, not a {type(inputs).__name__}")
+    if resolver is not None and not callable(resolver):
+        raise UsageError(f"recompute(resolver=...) takes a function content_hash -> array or None, not "
+                         f"a {type(resolver).__name__}")
     policy = RecomputePolicy.from_env(trusted, max_bytes, max_nodes)
     with applied(policy):
         if isinstance(lineage, str):
@@ -153,8 +165,8 @@ class _Evaluator:
         for item in order:
             if item.opcode == DATA and id(item) not in found:
                 value, problem = self._leaf(item)
-                if problem is None:
-                    found[id(item)] = value
+                if problem is None:  # laid out as traced: NumPy's results follow the layout
+                    found[id(item)] = with_layout(value, leaf_fields(item)["layout"], self.policy.max_bytes)
                 else:
                     problems.append(problem)
         if problems:
@@ -214,7 +226,8 @@ class _Evaluator:
             name = Literals(item.literals).name
             raise LineageError(f"cannot recompute the unhandled operation {name}: its output "
                                f"({f['hash']}) is neither in inputs= nor found by the resolver")
-        return _checked(_as_array(value, "an opaque output"), f, f"the output of {item.hash}")
+        value = _checked(_as_array(value, "an opaque output"), f, f"the output of {item.hash}")
+        return with_layout(value, f["layout"], self.policy.max_bytes)
 
 
 def _why_missing(item: Item, mismatched: list[str], have_resolver: bool) -> str:

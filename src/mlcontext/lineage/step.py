@@ -42,13 +42,19 @@ class StepInfo:
 
 
 def code_hash(fn: Callable[..., Any]) -> str:
-    """A stable hash of a function's code: bytecode, constants (nested code too), names."""
+    """A stable hash of a function's code: bytecode, constants (nested code too), names.
+
+    A ``functools.partial`` is hashed by the code of the function it wraps, a bound method by its
+    function's code, an object with a ``__call__`` method by that method's code (what they are bound
+    to is part of the complete identity the reuse layer hashes at each call, not of this static one).
+
+    Raises
+    ------
+    UsageError
+        ``fn`` has no Python code: a builtin, a class, or not a callable at all.
+    """
     h = xxhash.xxh3_128()
-    stack = [getattr(fn, "__code__", None)]
-    if not isinstance(stack[0], types.CodeType):
-        raise UsageError(
-            f"mc.step takes a Python function (a def or a lambda), not {_describe(fn)}, which has no "
-            "Python code; wrap the call in a def: @mc.step\ndef f(x): return len(x)")
+    stack = [_code_of(fn)]
     while stack:
         code = stack.pop()
         h.update(code.co_code)
@@ -62,9 +68,61 @@ def code_hash(fn: Callable[..., Any]) -> str:
     return h.hexdigest()
 
 
+def _code_of(fn: Any) -> types.CodeType:
+    target = _code_owner(fn)
+    code = getattr(target, "__code__", None)
+    if isinstance(code, types.CodeType):
+        return code
+    if isinstance(fn, type):
+        what = (f"the class {fn.__qualname__}; decorate a function that uses it: "
+                f"@mc.step\ndef make(x): return {fn.__qualname__}(x)")
+    elif callable(fn):
+        what = (f"{_describe(fn)}, which has no Python code; wrap the call in a def: "
+                "@mc.step\ndef f(x): return len(x)")
+    else:
+        what = f"{_describe(fn)}, which is not callable; decorate a function (a def or a lambda)"
+    raise UsageError(f"mc.step takes a Python function (a def, a lambda, a method, or a "
+                     f"functools.partial of one), not {what}")
+
+
+def _code_owner(fn: Any) -> Any:
+    """The Python function whose code a callable runs: itself, a partial's or a method's function,
+    or a callable object's ``__call__``."""
+    for _ in range(100):  # (partials of partials; a cycle is impossible, a bound just in case)
+        if isinstance(fn, functools.partial):
+            fn = fn.func
+        elif isinstance(fn, types.MethodType):
+            fn = fn.__func__
+        else:
+            break
+    if not isinstance(fn, types.FunctionType | type) and callable(fn):
+        call = next((vars(c)["__call__"] for c in type(fn).__mro__ if "__call__" in vars(c)), None)
+        if isinstance(call, types.FunctionType):
+            return call
+    return fn
+
+
+def qualified_name(fn: Any) -> str:
+    """``module.qualname`` of a step: of the function a partial or method runs, or of a callable
+    object's class."""
+    target = _code_owner(fn)
+    if isinstance(fn, functools.partial):
+        return f"{target.__module__}.{target.__qualname__}"
+    if not isinstance(fn, types.FunctionType | types.MethodType):
+        cls = type(fn)
+        return f"{cls.__module__}.{cls.__qualname__}"
+    return f"{fn.__module__}.{fn.__qualname__}"
+
+
 def _describe(fn: Any) -> str:
     name = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None)
-    return f"{type(fn).__name__} {name}" if name else f"a {type(fn).__name__}"
+    if isinstance(name, str):
+        return f"{type(fn).__name__} {name}"
+    try:
+        text = repr(fn)
+    except Exception:  # noqa: BLE001 - a broken __repr__ must not hide the real error
+        text = "..."
+    return f"the {type(fn).__name__} {text[:40]}"
 
 
 # The reuse layer (issue 4) installs a hook here for function-level reuse:
@@ -104,10 +162,14 @@ def step(fn: Any = None, *, name: str | None = None, reuse: bool = True) -> Any:
     >>> out.lineage.opcode, out.lineage.inputs[0].opcode
     ('lineage.output', 'lineage.dedup')
     """
+    if name is not None and (type(name) is not str or not name):
+        raise UsageError(f"mc.step(name=...) takes a non-empty str, not {_describe(name)}")
+    if type(reuse) is not bool:
+        raise UsageError(f"mc.step(reuse=...) takes True or False, not {_describe(reuse)}")
     if fn is None:
         return functools.partial(step, name=name, reuse=reuse)
     code = code_hash(fn)  # first: it says what is wrong with something that is not a function
-    info = StepInfo(name or f"{fn.__module__}.{fn.__qualname__}", code, reuse, fn)
+    info = StepInfo(name or qualified_name(fn), code, reuse, fn)
 
     def run(*args: Any, **kwargs: Any) -> Any:
         if not dedup.dedup_enabled():

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..errors import LineageError, UsageError
+from ..errors import InvalidArgumentError, LineageError, UsageError
 from ..fingerprint import hash_bytes
 from ..lineage.item import Item, leaf
 from ..lineage.literals import Literals
@@ -40,16 +40,50 @@ def array(data: Any, name: str | None = None, *, dtype: Any = None,
     ('lineage.data', 'x')
     >>> np.asarray(2 * x)
     array([0., 2., 4.])
+
+    Raises
+    ------
+    UsageError
+        ``data`` is a generator, a function, a masked array or a matrix, or ``dtype`` is not one.
+    InvalidArgumentError
+        NumPy cannot make an array of ``data`` (ragged nested lists ...).
+    FingerprintError
+        An object array holds elements without a fingerprint (arbitrary objects).
     """
     if isinstance(data, TracedArray):
         return data if dtype is None else data.astype(dtype)
     _refuse_subclass(data)
     if name is not None:
         check_name(name, "array")
-    value = np.array(data, dtype=dtype, copy=True if copy else None)
+    value = _new_array(data, dtype, copy)
     if value is not data and value.base is None:
         value.flags.writeable = False  # our own copy: nothing may write into a traced value
     return TracedArray(value, data_leaf(value, name, embed=False))
+
+
+def _new_array(data: Any, dtype: Any, copy: bool) -> np.ndarray:
+    """``np.array(data, dtype=dtype)``, with NumPy's refusals said as mlcontext errors."""
+    if isinstance(data, Iterator) or callable(data):
+        # NumPy would make a 0-d object array holding the generator or function itself.
+        raise UsageError(f"mc.array takes array-like data (an array, a list, a number), not the "
+                         f"{type(data).__name__} {_short(data)}; "
+                         + ("pass list(...) of it" if isinstance(data, Iterator) else "call it first"))
+    try:
+        return np.array(data, dtype=dtype, copy=True if copy else None)
+    except TypeError as exc:  # a dtype NumPy does not understand, data it cannot convert to it
+        raise UsageError(f"mc.array: NumPy refuses this {type(data).__name__} (dtype={dtype!r}): {exc}") \
+            from None
+    except ValueError as exc:  # ragged nested lists, a string that is no number for dtype=float
+        raise InvalidArgumentError(f"mc.array: NumPy cannot make an array of this {type(data).__name__}: "
+                                   f"{exc}; pass a regular (rectangular) nested list or an array") from None
+
+
+def _short(value: Any) -> str:
+    try:
+        text = repr(value)
+    except Exception:  # noqa: BLE001 - a broken __repr__ must not hide the real error
+        return "..."
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _refuse_subclass(data: Any) -> None:
@@ -84,10 +118,15 @@ def asarray(data: Any, name: str | None = None, *, dtype: Any = None) -> TracedA
     >>> np.shares_memory(np.asarray(x), data), data.flags.writeable
     (True, False)
     """
+    if dtype is not None:
+        try:
+            dtype = np.dtype(dtype)
+        except TypeError as exc:
+            raise UsageError(f"mc.asarray(dtype={dtype!r}): not a NumPy dtype ({exc})") from None
     if isinstance(data, TracedArray):
-        return data if dtype is None or np.dtype(dtype) == data.dtype else data.astype(dtype)
+        return data if dtype is None or dtype == data.dtype else data.astype(dtype)
     if type(data) is not np.ndarray or data.base is not None or data.dtype.hasobject or (
-            dtype is not None and np.dtype(dtype) != data.dtype):
+            dtype is not None and dtype != data.dtype):
         return array(data, name, dtype=dtype)
     if name is not None:
         check_name(name, "array")

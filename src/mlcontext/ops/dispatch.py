@@ -42,6 +42,7 @@ from ..fingerprint import hash_array
 from ..lineage import nondeterminism
 from ..lineage.dedup import bind
 from ..lineage.item import DATA, Item, leaf, make
+from ..lineage.layout import layout_of
 from ..lineage.leaves import array_sink
 from ..lineage.leaves import describe as describe_constant
 from ..lineage.literals import EMPTY_KWARGS, Node, float_node, ref, scalar
@@ -293,8 +294,7 @@ def data_leaf(value: np.ndarray, label: str | None = None, *, embed: bool = True
         :func:`mlcontext.fingerprint.hash_array`).
     """
     content = hash_array(value)
-    lit = ("D", (("dtype", ("s", value.dtype.str)), ("hash", ("s", content)),
-                 ("shape", ("T", tuple(("i", int(n)) for n in value.shape)))))
+    lit = _content_fields(value, content)
     extra = None
     # Only plain dtypes are embedded: an object array's bytes are pointers, and a record dtype's
     # ``str`` ('|V16') could not rebuild its fields.
@@ -310,6 +310,17 @@ def data_leaf(value: np.ndarray, label: str | None = None, *, embed: bool = True
         elif (sink := array_sink()) is not None:
             sink(value, content)  # a run is active: the store keeps it for mc.recompute
     return leaf(DATA, lit, label, extra)
+
+
+def _content_fields(value: np.ndarray, content: str) -> Node:
+    """The literal of an array identified by content: dtype, hash, shape and, when it is not in C
+    order, its layout (NumPy's results follow it: see :mod:`mlcontext.lineage.layout`)."""
+    shape = ("shape", ("T", tuple(("i", int(n)) for n in value.shape)))
+    layout = layout_of(value)
+    if layout is None:
+        return ("D", (("dtype", ("s", value.dtype.str)), ("hash", ("s", content)), shape))
+    return ("D", (("dtype", ("s", value.dtype.str)), ("hash", ("s", content)), ("layout", ("s", layout)),
+                  shape))
 
 
 # content hash (dtype and shape included) -> its recipe or None: a loop adding ``lam * np.eye(d)``
@@ -600,8 +611,7 @@ def opaque(name: str, result: Any, inputs: tuple[Item, ...]) -> Any:
 def _opaque_arrays(name: str, result: Any, inputs: tuple[Item, ...]) -> Any:
     if isinstance(result, np.ndarray | np.generic) and not np.asarray(result).dtype.hasobject:
         arr = np.asarray(result)
-        fields = ("D", (("dtype", ("s", arr.dtype.str)), ("hash", ("s", hash_array(arr))),
-                        ("shape", ("T", tuple(("i", int(n)) for n in arr.shape)))))
+        fields = _content_fields(arr, hash_array(arr))
         return TracedArray(result, make(OPAQUE, inputs, ("T", (("s", name), fields))))
     if isinstance(result, tuple | list) and not hasattr(result, "_fields"):
         return type(result)(_opaque_arrays(name, r, inputs) for r in result)

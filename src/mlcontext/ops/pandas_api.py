@@ -28,14 +28,14 @@ import re
 import sys
 import uuid
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ..errors import FingerprintError, LineageError
+from ..errors import FingerprintError, InvalidArgumentError, LineageError, UsageError
 from ..fingerprint import hash_bytes, hash_frame, hash_function, unidentified
 from ..lineage.item import Item, leaf
 from ..lineage.literals import Literals, build, build_call
@@ -138,6 +138,19 @@ def _setattr(obj: Any, name: str, value: Any) -> Any:
     return out
 
 
+def axis_meta(obj: Any, axis: str, names: list, freq: Any = pf.KEEP_FREQ) -> Any:
+    """``obj`` with the names (and the freq) of an axis set, as an in-place rename does in pandas."""
+    if axis not in ("index", "columns"):
+        raise LineageError(f"no axis {axis!r}")
+    out = obj.copy(deep=False)
+    index = getattr(out, axis).copy()
+    index.names = list(names)
+    if freq is not pf.KEEP_FREQ:
+        index.freq = freq
+    setattr(out, axis, index)
+    return out
+
+
 def _indexer_get(kind: str) -> Callable[..., Any]:
     return lambda obj, key: getattr(obj, kind)[key]
 
@@ -185,6 +198,7 @@ def _register() -> None:
         register_operation(prefix + "__setitem__", _setitem)
         register_operation(prefix + "__delitem__", _delitem)
         register_operation(prefix + "__setattr__", _setattr)
+        register_operation(prefix + pf.AXIS_META, axis_meta)
         register_operation(prefix + "values", lambda obj: obj.values)
         for kind_ in INDEXERS:
             register_operation(f"{prefix}{kind_}.__getitem__", _indexer_get(kind_))
@@ -583,15 +597,47 @@ def frame(data: Any, name: str | None = None) -> TracedFrame | TracedSeries:
     >>> ok = trips[trips.duration >= 0]
     >>> ok.lineage.opcode, len(ok)
     ('pandas.DataFrame.__getitem__', 2)
+
+    Raises
+    ------
+    UsageError
+        ``data`` is of a kind ``pandas.DataFrame`` does not take (a scalar, ``None``, a function).
+    InvalidArgumentError
+        pandas refuses ``data``'s content (columns of different lengths ...); the message says why.
+    FingerprintError
+        A column holds values without a fingerprint (arbitrary objects).
     """
     if isinstance(data, _Traced):
         return data
     if name is not None:
         check_name(name, "frame")
-    value = data.copy(deep=False) if isinstance(data, pd.DataFrame | pd.Series) else pd.DataFrame(data)
+    value = data.copy(deep=False) if isinstance(data, pd.DataFrame | pd.Series) else _new_frame(data)
     item = frame_leaf(value, name)
     cls = TracedFrame if isinstance(value, pd.DataFrame) else TracedSeries
     return cls(value, item)
+
+
+def _new_frame(data: Any) -> pd.DataFrame:
+    """``pd.DataFrame(data)``, with pandas' refusal said as an mlcontext error."""
+    if data is None or isinstance(data, str | bytes | np.generic) or callable(data) or not (
+            isinstance(data, Iterable) or hasattr(data, "__array__") or hasattr(data, "__dataframe__")):
+        raise UsageError(
+            f"mc.frame takes a pandas DataFrame or Series, or data pandas.DataFrame(...) accepts (a dict "
+            f"of columns, a list of rows, a 2-d array), not the {type(data).__name__} {_short(data)}")
+    try:
+        return pd.DataFrame(data)
+    except (TypeError, ValueError) as exc:
+        raise InvalidArgumentError(f"mc.frame: pandas cannot make a DataFrame of this "
+                                   f"{type(data).__name__}: {exc}; pass a DataFrame, a dict of columns "
+                                   "of equal length, or a list of rows") from None
+
+
+def _short(value: Any) -> str:
+    try:
+        text = repr(value)
+    except Exception:  # noqa: BLE001 - a broken __repr__ must not hide the real error
+        return "..."
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _read(opcode: str, reader: Callable[..., Any], source: Any, name: str | None,

@@ -46,7 +46,7 @@ from .dispatch import (
 from .traced import TracedArray
 
 __all__ = ["TracedFrame", "TracedSeries", "FrameArgs", "freeze_frame", "call", "wrap", "unhandled", "opaque",
-           "OPAQUE_FRAME", "ORDER", "ordered", "Leaves", "LEAVES"]
+           "OPAQUE_FRAME", "ORDER", "ordered", "Leaves", "LEAVES", "AXIS_META", "KEEP_FREQ"]
 
 OPAQUE_FRAME = "pandas.opaque"  # an unhandled call with a frame/series result, by content hash
 DICT = "python.dict"  # a dict built from its keys and values, in order
@@ -170,18 +170,85 @@ _MISSING = object()
 class _Traced:
     """What frames and series share: the value, the item, versions, protocols, the fallback."""
 
-    __slots__ = ("_value", "_item", "_known", "__weakref__")
+    # _v, _i: the value and item of the current version, read through ``_value`` and ``_item`` (which
+    # first turn an in-place change of a handed-out index into a new version: see _sync_axes).
+    __slots__ = ("_v", "_i", "_known", "_axes", "__weakref__")
     _kind = ""  # "DataFrame" or "Series": the opcode prefix is "pandas.<kind>."
     __hash__ = None  # type: ignore[assignment]  # unhashable, like pandas objects
 
     def __init__(self, value: Any, item: Item, known: dict | None = None) -> None:
-        object.__setattr__(self, "_value", value)
-        object.__setattr__(self, "_item", item)
+        object.__setattr__(self, "_v", value)
+        object.__setattr__(self, "_i", item)
         object.__setattr__(self, "_known", known)  # column digests of this version (fingerprint)
+        object.__setattr__(self, "_axes", None)  # axis name -> (Index handed out, its state then)
         if _OPEN[0]:  # a dedup scope must see every holder of a value made in its body
             scope = state.scope
             if scope is not None:
                 scope.holders.append(weakref.ref(self))
+
+    @property
+    def _value(self) -> Any:
+        """The pandas value of the current version."""
+        if self._axes is not None:
+            self._sync_axes()
+        return self._v
+
+    @property
+    def _item(self) -> Item:
+        """The lineage item of the current version."""
+        if self._axes is not None:
+            self._sync_axes()
+        return self._i
+
+    # -- axes handed out: pandas lets users rename them in place ----------------------------------
+    # ``t.columns`` is a copy of this version's Index (renaming the version's own one in place would
+    # change a value its lineage and the cache know). pandas renames an axis in place
+    # (``df.columns.name = 'k'``, ``df.index.names = [...]``, ``set_names(..., inplace=True)``,
+    # ``idx.freq = ...``): the copy handed out is kept, the same object on every access as in
+    # pandas, and a change of its names or freq becomes a new version of this frame before anything
+    # reads it next. A new version (any other change) hands out new copies, as pandas makes new axes.
+
+    def _axis(self, name: str, plain: Any) -> Any:
+        axes = self._axes
+        handed = None if axes is None else axes.get(name)
+        if handed is not None:
+            return handed[0]
+        copy = plain.copy()
+        object.__setattr__(self, "_axes", {**(axes or {}), name: (copy, _axis_state(copy))})
+        return copy
+
+    def _sync_axes(self) -> None:
+        axes = self._axes
+        changed = [(name, index) for name, (index, state) in axes.items()
+                   if not _same(_axis_state(index), state)]
+        if not changed:
+            return
+        object.__setattr__(self, "_axes", None)  # (reads of _value below see the current version)
+        for name, index in changed:
+            self._rename_axis(name, index)
+        # The same objects stay handed out (their other axis is unchanged): renaming one again is
+        # another new version.
+        kept = {name: (index, _axis_state(index)) for name, (index, _) in axes.items()}
+        object.__setattr__(self, "_axes", kept)
+
+    def _rename_axis(self, name: str, index: Any) -> None:
+        """A new version with axis ``name`` named (and its freq set) as ``index`` is."""
+        opcode = f"pandas.{self._kind}.{AXIS_META}"
+        args: tuple = (self, name, list(index.names))
+        freq = getattr(index, "freq", KEEP_FREQ)
+        if freq is not KEEP_FREQ and freq is not None:
+            text = freq.freqstr  # a literal; offsets it does not describe exactly go the opaque way
+            freq = text if _offset(text) == freq else Uncanonical
+        try:
+            if freq is Uncanonical:
+                raise Uncanonical("freq")
+            result, item = _execute(opcode, args if freq is KEEP_FREQ else (*args, freq), {})
+        except Uncanonical:  # names (or a freq) without a literal form: identified by content
+            plain = OPERATIONS[opcode].fn(self._v, name, list(index.names),
+                                          getattr(index, "freq", KEEP_FREQ))
+            traced = opaque(opcode, plain, (self._i,))
+            result, item = traced._v, traced._i
+        self._rebind(result, item)
 
     # -- lineage -----------------------------------------------------------------------------------
     @property
@@ -207,8 +274,9 @@ class _Traced:
 
     def _rebind(self, value: Any, item: Item, known: dict | None = None) -> None:
         """Make ``value`` the new version of this object (``df[k] = v``, ``inplace=True`` ...)."""
-        object.__setattr__(self, "_value", value)
+        object.__setattr__(self, "_v", value)
         object.__setattr__(self, "_known", known)
+        object.__setattr__(self, "_axes", None)  # a new version: its axes are new objects
         bind(self, item)
 
     def _method(self, name: str) -> Callable[..., Any]:
@@ -241,14 +309,18 @@ class _Traced:
         if callable(attr) and not isinstance(attr, property):
             return self._method(name)
         plain = getattr(value, name)  # metadata (shape, columns, dtypes, index ...): plain
-        if isinstance(plain, pd.Index):
-            # A new Index object on the same data: ``t.index.name = 'x'`` must not rename this
-            # version's index in place (its lineage and fingerprint would not know).
+        if name in _AXES:
+            return self._axis(name, plain)
+        if name == "axes":
+            return [self._axis(axis, index) for axis, index in zip(_AXES, plain, strict=False)]
+        if isinstance(plain, pd.Index):  # (no other Index attribute today; never the version's own)
             return plain.copy()
         return plain
 
     def __setattr__(self, name: str, value: Any) -> None:
-        if name in _Traced.__slots__:
+        if name == "_item":  # dedup.bind
+            object.__setattr__(self, "_i", value)
+        elif name in _Traced.__slots__:
             object.__setattr__(self, name, value)
         elif name in ("columns", "index", "name"):
             result, item = _execute(f"pandas.{self._kind}.__setattr__", (self, name, value), {})
@@ -319,6 +391,27 @@ class _Traced:
 
 
 _WHOLE = object()  # the key of the whole-frame digest among the column digests
+_AXES = ("index", "columns")  # in the order of DataFrame.axes (a Series has only the index)
+AXIS_META = "__axis_meta__"  # the operation of an in-place rename of an axis (see _Traced._axis)
+KEEP_FREQ = "keep"  # axis_meta's default: the freq is not set
+
+
+def _offset(text: str) -> Any:
+    try:
+        return pd.tseries.frequencies.to_offset(text)
+    except ValueError:
+        return None
+
+
+def _axis_state(index: Any) -> tuple:
+    """What can be changed in place on an Index: its names and (dates and durations) its freq."""
+    names = index.names if index.nlevels > 1 else (index.name,)
+    return (*names, getattr(index, "freq", None))
+
+
+def _same(a: tuple, b: tuple) -> bool:
+    # By identity: a name set to an equal object (1 for 1.0, a copy of a list) is still a rename.
+    return len(a) == len(b) and all(x is y for x, y in zip(a, b, strict=True))
 
 
 def _kept(known: dict | None, changed: Any) -> dict | None:

@@ -65,7 +65,7 @@ class TracedArray(NDArrayOperatorsMixin):
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
         value = np.asarray(self._value, dtype=dtype)
         if copy:
-            return value.copy()
+            return value.copy(order="K")  # np.array(a) keeps a's layout
         if value is self._value or value.base is not None:
             value = value.view()
             value.flags.writeable = False  # the traced value must not change under its lineage
@@ -150,10 +150,10 @@ class TracedArray(NDArrayOperatorsMixin):
         return self._value.tobytes(order)
 
     def __copy__(self) -> TracedArray:
-        return self.copy()
+        return self.copy(order="K")  # as ndarray.__copy__: the layout kept
 
     def __deepcopy__(self, memo: dict) -> TracedArray:
-        return self.copy()
+        return self.copy(order="K")
 
     def __reduce__(self) -> tuple:
         return (_restore, (self._value, self._item))

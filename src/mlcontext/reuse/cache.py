@@ -24,7 +24,7 @@ from ..lineage.nondeterminism import not_watching
 from .config import ReuseConfig
 from .eviction import score_function
 from .persistent import PersistentTier, decode_value, encode_value
-from .spill import SpillFolder
+from .spill import SpillFolder, npy_keeps_layout
 from .stats import Counters, EventLog, ReuseStats
 
 __all__ = ["LineageCache", "Entry", "MISS", "Placeholder"]
@@ -326,7 +326,7 @@ class LineageCache:
 
     def _worth_spilling(self, e: Entry) -> bool:
         # Spill when recomputing costs more than reading back; only plain arrays are spilled.
-        if not isinstance(e.value, np.ndarray) or e.value.dtype.hasobject:
+        if not isinstance(e.value, np.ndarray) or e.value.dtype.hasobject or not npy_keeps_layout(e.value):
             return False
         return e.cost > 2e-4 + e.size / self.config.disk_bytes_per_s
 

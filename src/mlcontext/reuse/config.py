@@ -32,6 +32,16 @@ def _default_budget() -> int:
 DEFAULT_BUDGET = _default_budget()
 
 
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+# The settings that are amounts: numbers >= 0.
+_NUMBERS = {"budget": "bytes", "min_compute_s": "seconds", "eager_s_per_byte": "seconds per byte",
+            "disk_bytes_per_s": "bytes per second", "persist_min_s": "seconds"}
+
+
 @dataclass(frozen=True, slots=True)
 class ReuseConfig:
     """The reuse settings of the process.
@@ -84,16 +94,19 @@ class ReuseConfig:
     extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        if self.policy not in POLICIES:
-            raise ConfigError(f"reuse policy {self.policy!r} is not one of {', '.join(POLICIES)}")
-        if self.eviction not in EVICTIONS:
-            raise ConfigError(f"eviction policy {self.eviction!r} is not one of {', '.join(EVICTIONS)}")
-        if self.eager_s_per_byte < 0:
-            raise ConfigError(f"eager_s_per_byte must be >= 0, not {self.eager_s_per_byte}")
-        if self.budget < 0:
-            raise ConfigError(f"reuse budget must be >= 0 bytes, not {self.budget}")
-        if not isinstance(self.strict, bool):
-            raise ConfigError(f"strict must be True or False, not {self.strict!r}")
+        if type(self.policy) is not str or self.policy not in POLICIES:  # (an array's `in` is ambiguous)
+            raise ConfigError(f"reuse policy {_short(self.policy)} is not one of {', '.join(POLICIES)}")
+        if type(self.eviction) is not str or self.eviction not in EVICTIONS:
+            raise ConfigError(f"eviction policy {_short(self.eviction)} is not one of {', '.join(EVICTIONS)}")
+        for name in _NUMBERS:  # (NaN is not >= 0 either)
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
+                raise ConfigError(f"reuse {name} must be a number >= 0 ({_NUMBERS[name]}), not {value!r}")
+        for name in ("spill", "persist", "strict"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f"{name} must be True or False, not {getattr(self, name)!r}")
+        if self.spill_dir is not None and not isinstance(self.spill_dir, str | os.PathLike):
+            raise ConfigError(f"spill_dir must be a folder path, not {self.spill_dir!r}")
 
     @property
     def full(self) -> bool:

@@ -33,6 +33,7 @@ import xxhash
 from ..errors import FingerprintError
 from ..fingerprint import hash_array, hash_function, hash_value, unidentified
 from ..lineage import nondeterminism
+from ..lineage.layout import layout_of
 from ..lineage.step import StepInfo
 from ..ops.pandas_frame import TracedFrame, TracedSeries
 from ..ops.traced import TracedArray
@@ -68,6 +69,9 @@ def step_key(info: StepInfo, args: tuple, kwargs: dict) -> tuple[bytes, int, lis
             height = max(height, x._item.height)
         elif t is np.ndarray:
             h.update(b"a" + hash_array(x).encode())
+            layout = layout_of(x)  # a Fortran-ordered or strided input gives results laid out so
+            if layout is not None:
+                h.update(b"@" + layout.encode() + b"\x00")
             arrays.append(x)
         elif isinstance(x, np.ndarray):  # np.matrix, masked arrays: their class and mask count too
             h.update(b"v" + hash_value(x).encode())
@@ -122,7 +126,7 @@ def _thaw(node: tuple) -> Any:
     if kind == "traced":
         return TracedArray(node[1], node[2])
     if kind == "array":
-        return node[1].copy()
+        return node[1].copy(order="K")  # as it was: NumPy hands back its results in their layout
     if kind in ("scalar", "py"):
         return copy.copy(node[1])
     if kind == "tuple":

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..lineage import dumps, loads
 from ..lineage.item import Item
-from .spill import decode_array, encode_array
+from .spill import decode_array, encode_array, npy_keeps_layout
 
 __all__ = ["PersistentTier", "encode_value", "decode_value", "Frozen"]
 
@@ -68,7 +68,7 @@ class Frozen:
 def encode_value(value: Any) -> bytes | None:
     """Bytes for the persistent tier, or ``None`` for values it does not hold (tuples of arrays)."""
     if isinstance(value, np.ndarray) and not value.dtype.hasobject:
-        return _ARRAY + encode_array(value)
+        return _ARRAY + encode_array(value) if npy_keeps_layout(value) else None
     if isinstance(value, Frozen):
         return _encode_frozen(value)
     return None
@@ -115,7 +115,7 @@ def _encode_frozen(frozen: Frozen) -> bytes | None:
 
     try:
         doc = enc(frozen.tree)
-        if any(a.dtype.hasobject for a in arrays):
+        if any(a.dtype.hasobject or not npy_keeps_layout(a) for a in arrays):
             return None
         header = json.dumps({"tree": doc, "log": dumps(items) if items else None},
                             allow_nan=True).encode()

@@ -19,7 +19,16 @@ import numpy as np
 
 from ..fingerprint import hash_bytes
 
-__all__ = ["SpillFolder", "encode_array", "decode_array"]
+__all__ = ["SpillFolder", "encode_array", "decode_array", "npy_keeps_layout"]
+
+
+def npy_keeps_layout(value: np.ndarray) -> bool:
+    """Whether ``.npy`` bytes give ``value`` back in its memory layout: the format records C or
+    Fortran order only, so any other layout (a permuted 3-d result) would come back in C order,
+    and NumPy's results on it (``ravel(order="K")``, the flags) would differ. Such values are kept in
+    memory only (joblib/joblib#255: Fortran order lost through a dump and load)."""
+    flags = value.flags
+    return bool(flags.c_contiguous or flags.f_contiguous)
 
 
 def encode_array(value: np.ndarray) -> bytes:

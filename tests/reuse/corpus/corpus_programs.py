@@ -451,7 +451,7 @@ result = [first, t.sum(), t]
 program("index_renamed_through_metadata", """
 t = mc.frame(pd.DataFrame({"x": [1.0, 2.0]}))
 first = t.reset_index()
-t.index.name = "row"  # a copy of the index: the traced version keeps its own
+t.index.name = "row"  # renamed in place, as in pandas: a new version of t
 t2 = mc.frame(pd.DataFrame({"x": [1.0, 2.0]}).rename_axis("row"))
 result = [first, t.reset_index(), t2.reset_index()]
 """)
@@ -472,4 +472,39 @@ class Config:
     scale: float = 2.0
     shift: float = 1.0
 result = [first, prep(X)]
+""")
+
+
+# -- memory layout, axes renamed in place, partials and methods (review of issue 10) -------------------
+program("memory_layout_of_leaves", """
+c = np.arange(12.0).reshape(3, 4) / 7.0
+f = np.asfortranarray(c)
+first = mc.array(c) * 2
+second = mc.array(f) * 2  # the same elements in Fortran order: NumPy keeps the layout
+third = mc.array(np.ascontiguousarray(c.reshape(3, 2, 2).transpose(2, 0, 1))).transpose(1, 2, 0) + 1
+result = [first, second, np.asarray(second).ravel(order="K"), np.asarray(second).flags.f_contiguous,
+          np.asarray(third).ravel(order="K"), mc.array(f).sum(axis=0), mc.array(c[:, ::2]) * 3]
+""")
+program("axis_renamed_in_place", """
+t = mc.frame(pd.DataFrame({"x": [1.0, 2.0], "y": [3.0, 4.0]}))
+first = t.sum()
+t.columns.name = "field"
+t.index.names = ["row"]
+second = t.sum()
+t.index.set_names("r", inplace=True)
+result = [first, second, t.reset_index(), t.to_pandas().columns.name, t.T]
+""")
+program("partials_and_methods_as_steps", """
+import dataclasses
+import functools
+def scale(a, k=1.0):
+    return a * k
+@dataclasses.dataclass
+class Shift:
+    by: float
+    def apply(self, a):
+        return a + self.by
+X = mc.array(np.arange(6.0))
+result = [mc.step(functools.partial(scale, k=2.0))(X), mc.step(functools.partial(scale, k=3.0))(X),
+          mc.step(Shift(1.0).apply)(X), mc.step(Shift(2.0).apply)(X)]
 """)

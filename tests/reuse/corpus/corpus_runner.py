@@ -29,7 +29,9 @@ def canon(x: Any) -> Any:
     if isinstance(x, np.ndarray):
         if x.dtype.hasobject:
             return ["O", list(x.shape), [_element(v) for v in x.ravel().tolist()]]
-        return ["A", str(x.dtype), x.dtype.str, list(x.shape), np.ascontiguousarray(x).tobytes().hex()]
+        # The layout too: NumPy's results keep their inputs' (Fortran order, strides), and so must reuse.
+        return ["A", str(x.dtype), x.dtype.str, list(x.shape), np.ascontiguousarray(x).tobytes().hex(),
+                bool(x.flags.c_contiguous), bool(x.flags.f_contiguous)]
     if isinstance(x, pd.DataFrame):
         return ["F", _index(x.columns), [_series(x.iloc[:, k]) for k in range(x.shape[1])], _index(x.index)]
     if isinstance(x, pd.Series):
