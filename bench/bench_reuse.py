@@ -399,9 +399,12 @@ def table(rows: list[Row]) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``python -m bench.bench_reuse [--no-systemds] [--append FILE] [--rounds N]``."""
+    """``python -m bench.bench_reuse [--no-systemds] [--append FILE] [--rounds N] [--only A,B]``
+    (``--only``: those pipelines alone, by name; ``bench/profile_reuse.py`` measures one in CPU time
+    with a profile)."""
     argv = list(argv or [])
     rounds = int(argv[argv.index("--rounds") + 1]) if "--rounds" in argv else REPEATS
+    only = set(argv[argv.index("--only") + 1].split(",")) if "--only" in argv else None
     from bench.systemds import run as sysds
 
     why = "--no-systemds given" if "--no-systemds" in argv else sysds.available()
@@ -410,7 +413,14 @@ def main(argv: list[str] | None = None) -> None:
           f"hybrid, fresh cache per run; SystemDS: {'yes' if why is None else 'skipped (' + why + ')'}",
           flush=True)
     rows = []
-    for case in lima_cases() + more_cases():
+    cases = lima_cases() + more_cases()
+    if only is not None:
+        unknown = sorted(only - {c.name for c in cases})
+        if unknown:
+            raise SystemExit(f"unknown pipeline(s) {unknown}; available: {[c.name for c in cases]}")
+        cases = [c for c in cases if c.name in only]
+    _warm_up()
+    for case in cases:
         row = measure(case, rounds, with_joblib=case.joblib is not None, systemds=why is None)
         rows.append(row)
         jl = f" | joblib {row.joblib:.3f}s" if row.joblib is not None else ""
@@ -430,6 +440,19 @@ def main(argv: list[str] | None = None) -> None:
     subprocess.run([sys.executable, "-c", "import bench.bench_reuse as b; b.fresh_no_redundancy()"],
                    cwd=Path(__file__).resolve().parents[1], check=True)
     _small_operations()
+
+
+def _warm_up() -> None:
+    """Every pipeline once, small and traced: the first traced call of a kind imports and registers
+    what it needs (seconds, once per process), which belongs to no pipeline's timing."""
+    X, y = RNG.normal(size=(200, 8)), RNG.normal(size=200)
+    a = mc.asarray
+    for fn in (lambda: hlm(a(X), a(y)), lambda: hcv(a(X), a(y)),
+               lambda: sweeps(a(X), a(y), step_prep, step_fit)):
+        _mlc(fn)()
+    for case in more_cases(small=True):
+        _mlc(case.mlc)()
+    mc.reuse_clear()
 
 
 def _append(path: Path, rows: list[Row], argv: list[str]) -> None:

@@ -87,6 +87,7 @@ def main(argv: list[str]) -> None:
     if unknown:
         raise SystemExit(f"unknown pipeline(s) {unknown}; available: {sorted(cases)}")
     print(f"numpy {np.__version__}; CPU time of this thread, best of {rounds} interleaved rounds")
+    br._warm_up()
     for name in names:
         case = cases[name]
         best = measure(case, rounds)

@@ -88,3 +88,50 @@ def test_the_gram_of_a_nested_base_is_assembled_once_per_step(form, monkeypatch)
         want = np.c_[XN[:, :5], XN[:, c]]
         np.testing.assert_allclose(np.asarray(G), want.T @ want, rtol=1e-12)
     assert assembled == [2], assembled  # the nested base's Gram: once, for the first candidate
+
+
+@settings(max_examples=30, deadline=None)
+@given(rows=st.integers(2, 600), cols=st.integers(1, 6), seed=st.integers(0, 2**16), first=st.booleans(),
+       scale=st.sampled_from([1.0, 1e-8, 1e8]), dtype=st.sampled_from(["f8", "f4"]))
+def test_intercept_column_products_equal_plain_numpy(rows, cols, seed, first, scale, dtype) -> None:
+    """``T(hstack[X, 1]) @ hstack[X, 1]`` and ``@ y`` (HLM's intercept) take the ones' products as
+    column sums: equal to NumPy's up to rounding, on either side of the data, in any float dtype."""
+    rng = np.random.default_rng(seed)
+    XN = (rng.normal(size=(rows, cols)) * scale).astype(dtype)
+    yN = rng.normal(size=rows).astype(dtype)
+
+    def fit(X, y):
+        ones = np.ones((X.shape[0], 1), dtype=dtype)
+        Z = np.hstack([ones, X] if first else [X, ones])
+        return [np.asarray(Z.T @ Z).copy(), np.asarray(Z.T @ y).copy()]
+
+    want = fit(XN, yN)
+    mc.reuse_clear()
+    X, y = mc.asarray(XN), mc.asarray(yN)
+    for got in (fit(X, y), fit(X, y)):
+        for g, w in zip(got, want, strict=True):
+            assert g.dtype == w.dtype and g.shape == w.shape
+            tol = 1e-12 if dtype == "f8" else 1e-4
+            np.testing.assert_allclose(g, w, rtol=tol, atol=tol * np.abs(w).max(initial=0))
+
+
+def test_intercept_products_are_column_sums_not_a_transposed_product(monkeypatch) -> None:
+    """The product of the data with a column of ones never reaches the BLAS product (``_t_times``);
+    the Grams still do."""
+    seen: list[tuple] = []
+    original = rewrites._t_times
+
+    def counting(x, w):
+        seen.append((x.shape, None if w is None else w.shape))
+        return original(x, w)
+
+    monkeypatch.setattr(rewrites, "_t_times", counting)
+    XN = np.random.default_rng(3).normal(size=(1000, 4))
+    X = mc.asarray(XN)
+    Z = np.hstack([X, np.ones((1000, 1))])
+    G = Z.T @ Z
+    want = np.c_[XN, np.ones(1000)]
+    want = want.T @ want
+    np.testing.assert_allclose(np.asarray(G), want, rtol=1e-12, atol=1e-12 * np.abs(want).max())
+    # Grams only (X'X, and 1'1 of one column): X'1 is a column sum, no product by the ones.
+    assert sorted(seen) == [((1000, 1), None), ((1000, 4), None)], seen

@@ -52,7 +52,8 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ..lineage.digest import node_digest
-from ..lineage.item import Item
+from ..lineage.item import DATA, Item
+from ..lineage.leaves import describe as describe_constant
 from ..lineage.literals import EMPTY_KWARGS, Literals, ref
 from ..lineage.operations import ELEMENTWISE, OPERATIONS, PRODUCT, SLICE, STACK, TRANSPOSE, traits_of
 from ..ops.deferred import Deferred, resolve
@@ -507,7 +508,9 @@ def _tprod(c: Call, op: str, top: str, xi: Item, xv: Any, wi: Item, wv: Any,
         if swept is not None:
             return swept
         t0 = c.clock()
-    value = _t_times(resolve(xv), None if gram else resolve(wv))
+    value = _ones_product(xi, xv, wi, wv) if not gram else None
+    if value is None:
+        value = _t_times(resolve(xv), None if gram else resolve(wv))
     if depth:
         value = c.keep(key, value, c.clock() - t0, max(xi.height + 1, wi.height) + 1)
     return value, False
@@ -530,6 +533,34 @@ def _split(c: Call, op: str, top: str, xi: Item, xv: Any, wi: Item, wv: Any, dep
                                 for bi, bv in zip(zw[2], _block_values(zw, wv), strict=True))
         return np.hstack(parts), reused
     return None
+
+
+def _ones_product(xi: Item, xv: Any, wi: Item, wv: Any) -> np.ndarray | None:
+    """``T(X) @ 1`` or ``T(1) @ W`` for a column of ones (an intercept, ``np.ones((n, 1))``
+    stacked beside the data) as column sums: one pass over ``X`` where a product by a one-column
+    matrix takes BLAS's transposed path at half the speed. Known by the recipe its leaf records,
+    without reading the ones. None: not such a product."""
+    if _is_ones_column(wi, wv) and xv.dtype == wv.dtype and xv.ndim == 2:
+        return resolve(xv).sum(axis=0)[:, None]
+    if _is_ones_column(xi, xv) and xv.dtype == wv.dtype:
+        return resolve(wv).sum(axis=0, keepdims=True)
+    return None
+
+
+_ONES: dict[np.dtype, Any] = {}
+
+
+def _is_ones_column(item: Item, value: Any) -> bool:
+    if item.opcode != DATA or value.ndim != 2 or value.shape[1] != 1 or value.dtype.kind != "f":
+        return False
+    extra = item.extra
+    recipe = extra.get("recipe") if extra else None
+    if recipe is None:
+        return False
+    ones = _ONES.get(value.dtype)
+    if ones is None:
+        ones = _ONES[value.dtype] = describe_constant(np.ones((2, 1), value.dtype))
+    return recipe == ones
 
 
 def _t_times(x: np.ndarray, w: np.ndarray | None) -> np.ndarray:
