@@ -299,3 +299,22 @@ def test_apply_with_partials_of_other_arguments() -> None:
     second = s.apply(functools.partial(_scale, k=3.0))
     pd.testing.assert_series_equal(first.to_pandas(), RAW["a"].apply(functools.partial(_scale, k=2.0)))
     pd.testing.assert_series_equal(second.to_pandas(), RAW["a"].apply(functools.partial(_scale, k=3.0)))
+
+
+# -- an Index given as an argument keeps its names and dtype --------------------------------------------
+
+@pytest.mark.parametrize("index", [
+    pd.Index(["r1", "r2", "r3"], name="id"),
+    pd.Index(["r1", "r2", "r3"], dtype=object),
+    pd.Index([10, 20, 30], dtype="int32", name="k"),
+    pd.MultiIndex.from_tuples([("a", 1), ("a", 2), ("b", 1)], names=["g", "n"]),
+    pd.Index([1.5, 2.5, 3.5]),
+])
+def test_an_index_given_to_a_traced_frame_is_the_index_pandas_gets(index) -> None:
+    # It was passed on as a list: its name was lost and its dtype inferred again (object -> str).
+    plain, t = RAW.copy(), mc.frame(RAW, name="raw")
+    plain.index = index
+    t.index = index
+    pd.testing.assert_frame_equal(t.to_pandas(), plain)
+    pd.testing.assert_frame_equal(t.set_axis(index).to_pandas(), RAW.set_axis(index))
+    pd.testing.assert_frame_equal(mc.recompute(mc.lineage.dumps(t), inputs={"raw": RAW}), plain)

@@ -232,6 +232,7 @@ def _register() -> None:
     for name, fn in FUNCTIONS.items():
         register_operation(f"pandas.{name}", fn)
     register_operation(pf.DICT, lambda keys, values: dict(zip(keys, values, strict=True)))
+    register_operation(pf.INDEX, pf.build_index)
     register_operation("pandas.Timestamp", _timestamp)
     register_operation("pandas.Timedelta", _timedelta)
 

@@ -50,6 +50,7 @@ __all__ = ["TracedFrame", "TracedSeries", "FrameArgs", "freeze_frame", "call", "
 
 OPAQUE_FRAME = "pandas.opaque"  # an unhandled call with a frame/series result, by content hash
 DICT = "python.dict"  # a dict built from its keys and values, in order
+INDEX = "pandas.Index"  # an Index built from its values, names and dtype
 ORDER = "kwargs_order"  # the keyword naming the caller's order of keyword arguments
 _ORDERED = (".agg", ".aggregate", ".assign")  # operations whose result depends on keyword order
 
@@ -102,12 +103,21 @@ class FrameArgs(Args):
         if isinstance(x, pd.DataFrame | pd.Series):
             return self.input(LEAVES.frame(x)), x
         if isinstance(x, pd.Index) and x.dtype.kind in "iufbO":
-            return self.canon(x.tolist())  # rebuilt as a list: what pandas accepts wherever an Index is
+            if x.dtype in _LIST_DTYPES and x.nlevels == 1 and x.name is None:
+                return self.canon(x.tolist())  # as a list: pandas makes the same Index of it
+            return self._index(x)
         if callable(x) and not isinstance(x, type | np.dtype):
             return self.input(LEAVES.function(x)), x
         if t is dict and (not all(type(k) is str for k in x) or list(x) != sorted(x)):
             return self._ordered_dict(x)
         return super().canon(x)
+
+    def _index(self, x: pd.Index) -> tuple[Node, Any]:
+        # An Index with a name, a MultiIndex or one of a dtype a list would not give back (object
+        # strings, int32): an item of its own, built from its values, names and dtype.
+        sub = FrameArgs()
+        lit, _, _ = sub.call((x.tolist(), list(x.names), str(x.dtype), x.nlevels > 1), {})
+        return self.input(make(INDEX, tuple(sub.items), lit)), x
 
     def _ordered_dict(self, x: dict) -> tuple[Node, Any]:
         # pandas reads some dicts in order (agg({...}) orders columns by it) and some have non-string
@@ -118,6 +128,14 @@ class FrameArgs(Args):
 
 
 _TYPE_NAMES = {str: "str", float: "float64", int: "int64", bool: "bool", object: "object"}
+_LIST_DTYPES = (np.dtype("int64"), np.dtype("float64"), np.dtype("bool"))
+
+
+def build_index(values: list, names: list, dtype: str, multi: bool) -> pd.Index:
+    """The Index :meth:`FrameArgs._index` recorded (the operation ``pandas.Index``)."""
+    if multi:
+        return pd.MultiIndex.from_tuples(values, names=names)
+    return pd.Index(values, dtype=dtype, name=names[0])
 
 
 def _execute(opcode: str, args: tuple, kwargs: dict) -> tuple[Any, Item]:
