@@ -381,7 +381,8 @@ def test_killed_run_is_marked_killed_after_its_heartbeat_times_out(tmp_path, hom
 
 
 def test_reaping_uses_the_heartbeat_timeout_from_the_environment(tmp_path, home, opened) -> None:
-    """``MLCONTEXT_HEARTBEAT_TIMEOUT`` sets when ``mc.runs()`` gives up on a silent run."""
+    """``MLCONTEXT_HEARTBEAT_TIMEOUT`` sets when ``mc.runs()`` gives up on a silent run (at least
+    three heartbeat intervals: the short interval here lets a 0.2 s timeout through)."""
     proc = _spawn(tmp_path, home, """
         run = mc.run("silent-death")
         run.flush()
@@ -397,7 +398,8 @@ def test_reaping_uses_the_heartbeat_timeout_from_the_environment(tmp_path, home,
         [sys.executable, "-c", "import mlcontext as mc, json; "
          "f = mc.runs(); print(json.dumps(dict(zip(f['name'], f['status']))))"],
         cwd=tmp_path, capture_output=True, text=True, timeout=30,
-        env=dict(os.environ, MLCONTEXT_HOME=str(home), MLCONTEXT_HEARTBEAT_TIMEOUT="0.2"))
+        env=dict(os.environ, MLCONTEXT_HOME=str(home), MLCONTEXT_HEARTBEAT_TIMEOUT="0.2",
+                 MLCONTEXT_HEARTBEAT_INTERVAL="0.05"))
     assert env_reader.returncode == 0, env_reader.stderr
     assert json.loads(env_reader.stdout) == {"silent-death": RunStatus.KILLED}
 

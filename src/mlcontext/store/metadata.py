@@ -40,7 +40,7 @@ from .records import ArtifactRef, MetricPoint, RunRecord, RunStatus
 if TYPE_CHECKING:  # imported where frames are built: a process that only logs never imports pandas
     import pandas as pd
 
-__all__ = ["MetadataStore", "MetricRow", "ParamRow", "check_limit"]
+__all__ = ["MetadataStore", "MetricRow", "ParamRow", "check_limit", "NO_HEARTBEAT"]
 
 # (run_id, name, seq, value, time, context_json)
 MetricRow = tuple[str, str, int, float, float, str]
@@ -52,6 +52,9 @@ _RUN_COLUMNS = [c for c in t.Run.__table__.columns if c.name != "project_id"]
 
 #: The largest row limit a query takes (the databases' 64-bit integers; larger ones overflow there).
 MAX_LIMIT = 2**62
+#: ``error_type`` of a run a reader marked killed because its heartbeat stopped (not the run itself):
+#: the only kind of ended run a later heartbeat of the same run may revive.
+NO_HEARTBEAT = "NoHeartbeat"
 
 
 def check_limit(limit: int) -> int:
@@ -139,11 +142,19 @@ class MetadataStore:
                 error_message=error_message, traceback=traceback))
 
     def heartbeat(self, conn: Connection, run_id: str, now: float) -> None:
-        conn.execute(update(t.Run).where(t.Run.id == run_id, t.Run.status == RunStatus.RUNNING)
-                     .values(heartbeat_at=now))
+        """Refresh a live run's heartbeat. A run a reader presumed dead (``killed`` for want of a
+        heartbeat) is alive after all: it is put back to ``running``, so no reader's timeout, however
+        short, leaves a live run marked killed. A run that ended itself (any other status) stays ended."""
+        revivable = (t.Run.status == RunStatus.RUNNING) | (
+            (t.Run.status == RunStatus.KILLED) & (t.Run.error_type == NO_HEARTBEAT))
+        conn.execute(update(t.Run).where(t.Run.id == run_id, revivable).values(
+            heartbeat_at=now, status=RunStatus.RUNNING, ended_at=None, error_type=None,
+            error_message=None))
 
     def mark_dead_runs(self, timeout: float, *, now: float | None = None) -> int:
-        """Mark ``running`` runs whose heartbeat is older than ``timeout`` seconds as killed."""
+        """Mark ``running`` runs whose heartbeat, and last logged value, are older than ``timeout``
+        seconds as killed (``error_type`` :data:`NO_HEARTBEAT`: its next heartbeat revives a run that
+        was only slow)."""
         now = time.time() if now is None else now
         stale = (t.Run.status == RunStatus.RUNNING) & (t.Run.heartbeat_at < now - timeout)
         with self.read() as conn:
@@ -155,11 +166,16 @@ class MetadataStore:
             last_value = (select(func.max(t.LatestMetric.time)).where(t.LatestMetric.run_id == t.Run.id)
                           .scalar_subquery())
             dead = conn.execute(select(t.Run.id, t.Run.heartbeat_at, last_value).where(stale)).all()
+            marked = 0
             for run_id, heartbeat_at, last in dead:
+                if last is not None and last >= now - timeout:
+                    continue  # it logged a value recently: alive, between heartbeats
                 conn.execute(update(t.Run).where(t.Run.id == run_id, stale).values(
                     status=RunStatus.KILLED, ended_at=max(heartbeat_at, last or heartbeat_at),
+                    error_type=NO_HEARTBEAT,
                     error_message=f"no heartbeat for more than {timeout:g} s: the process died"))
-            return len(dead)
+                marked += 1
+            return marked
 
     # -- params, metrics (batched by the writer) -------------------------------------------------
 

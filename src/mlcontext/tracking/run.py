@@ -30,7 +30,7 @@ from collections.abc import Callable
 from types import FrameType, TracebackType
 from typing import Any, Literal
 
-from ..errors import MLContextError, MLContextWarning, ParamError, RunError
+from ..errors import ConfigError, MLContextError, MLContextWarning, ParamError, RunError
 from ..loops import context_json, current_loops
 from ..names import check_name
 from ..store import ArtifactRef, RunStatus, Store
@@ -41,14 +41,19 @@ from .environment import capture_environment
 from .params import coerce_override, encode_param, parse_overrides
 from .recompute import LeafStore
 from .stores import get_store
-from .writer import RunWriter, signals_to_main_thread
+from .writer import HEARTBEAT_INTERVAL, RunWriter, signals_to_main_thread
 
-__all__ = ["Run", "run", "active_run", "log", "param", "artifact", "reap_dead_runs"]
+__all__ = ["Run", "run", "active_run", "log", "param", "artifact", "reap_dead_runs", "heartbeat_timeout"]
 
 Durability = Literal["buffered", "sync"]
 
-#: A running run whose heartbeat is older than this is considered dead (seconds).
-HEARTBEAT_TIMEOUT = float(os.environ.get("MLCONTEXT_HEARTBEAT_TIMEOUT", "60"))
+#: A running run whose heartbeat is older than this is considered dead (seconds); the default of
+#: ``MLCONTEXT_HEARTBEAT_TIMEOUT``.
+HEARTBEAT_TIMEOUT = 60.0
+#: The smallest timeout a reader may use, in heartbeat intervals: a shorter one would mark live runs
+#: killed between two heartbeats (their next heartbeat revives them, but others would see the
+#: flapping status meanwhile).
+MIN_TIMEOUT_BEATS = 3
 
 _active: Run | None = None
 _active_lock = threading.Lock()
@@ -453,9 +458,43 @@ def artifact(name: str, obj: Any, *, kind: str | None = None) -> ArtifactRef:
     return _current().artifact(name, obj, kind=kind)
 
 
-def reap_dead_runs(store: Store, timeout: float = HEARTBEAT_TIMEOUT) -> int:
-    """Mark runs whose process died without ending them as ``killed``; returns how many."""
-    return store.metadata.mark_dead_runs(timeout)
+def heartbeat_timeout() -> float:
+    """The reader's heartbeat timeout in seconds: ``MLCONTEXT_HEARTBEAT_TIMEOUT`` (default 60).
+
+    Raises
+    ------
+    ConfigError
+        The variable is not a positive number of seconds.
+
+    A value below :data:`MIN_TIMEOUT_BEATS` heartbeat intervals would mark a colleague's live run
+    killed in a shared store: it is raised to that floor, with a :class:`MLContextWarning`.
+    """
+    raw = os.environ.get("MLCONTEXT_HEARTBEAT_TIMEOUT", "").strip()
+    if not raw:
+        return HEARTBEAT_TIMEOUT
+    try:
+        timeout = float(raw)
+    except ValueError:
+        timeout = float("nan")
+    if not timeout > 0 or timeout == float("inf"):
+        raise ConfigError(f"MLCONTEXT_HEARTBEAT_TIMEOUT={raw!r} is not a positive number of seconds; "
+                          f"unset it for the default ({HEARTBEAT_TIMEOUT:g} s)")
+    floor = MIN_TIMEOUT_BEATS * HEARTBEAT_INTERVAL
+    if timeout < floor:
+        warnings.warn(f"MLCONTEXT_HEARTBEAT_TIMEOUT={raw} s is shorter than {MIN_TIMEOUT_BEATS} heartbeat "
+                      f"intervals of a live run ({HEARTBEAT_INTERVAL:g} s each): using {floor:g} s, so "
+                      "live runs in a shared store are not marked killed", MLContextWarning, stacklevel=3)
+        return floor
+    return timeout
+
+
+def reap_dead_runs(store: Store, timeout: float | None = None) -> int:
+    """Mark runs whose process died without ending them as ``killed``; returns how many.
+
+    ``timeout`` (seconds without a heartbeat) defaults to :func:`heartbeat_timeout`. A run marked
+    killed whose writer turns out to be alive is put back to ``running`` by its next heartbeat.
+    """
+    return store.metadata.mark_dead_runs(heartbeat_timeout() if timeout is None else timeout)
 
 
 # -- process hooks: end the active run however the process ends ---------------------------------

@@ -27,6 +27,7 @@ import signal
 import threading
 import time
 from collections import deque
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
@@ -38,7 +39,9 @@ __all__ = ["RunWriter", "FLUSH_INTERVAL", "HEARTBEAT_INTERVAL", "LOSS_BUDGET_S",
            "MAX_BYTES", "RECORD_BYTES"]
 
 FLUSH_INTERVAL = 0.1
-HEARTBEAT_INTERVAL = 5.0
+#: Seconds between heartbeats of a live run. ``MLCONTEXT_HEARTBEAT_INTERVAL`` changes it (tests use a
+#: short one); readers derive the smallest timeout they accept from it (tracking/run.py).
+HEARTBEAT_INTERVAL = float(os.environ.get("MLCONTEXT_HEARTBEAT_INTERVAL", "") or 5.0)
 #: The age the oldest unwritten value may reach before it is committed (seconds); the rest of the
 #: 200 ms promise is left to the scheduler.
 LOSS_BUDGET_S = 0.12
