@@ -49,6 +49,7 @@ __version__ = "0.1.0"
 # (≤ 120 MB of memory). The names, and what they are, do not change.
 _LAZY: dict[str, tuple[str, str | None]] = {
     "lineage": ("mlcontext.lineage", None),
+    "fingerprint": ("mlcontext.fingerprint", None),  # mc.fingerprint.hash_array in docs/lineage.md
     "step": ("mlcontext.lineage", "step"),
     "diff": ("mlcontext.insight.diff", "diff"),
     "DatasetDiff": ("mlcontext.insight.diff", "DatasetDiff"),
@@ -189,7 +190,7 @@ __all__ = [
     "get_run", "load_artifact", "get_store", "set_store", "use_store", "Store", "ArtifactRef",
     "RunRecord", "RunStatus",
     # lineage and traced NumPy
-    "lineage", "array", "asarray", "load", "recompute", "step", "random", "TracedArray",
+    "lineage", "fingerprint", "array", "asarray", "load", "recompute", "step", "random", "TracedArray",
     # reuse
     "reuse", "reuse_stats", "reuse_events", "reuse_clear", "ReuseConfig", "ReuseStats",
     # pandas and scikit-learn

@@ -173,3 +173,20 @@ class TestSetOveruseWarning(MLContextWarning):
 class LineageLostWarning(MLContextWarning):
     """Data registered in a run that read other data is a plain value without lineage (``to_pandas()``
     or ``np.asarray`` dropped it): the graph cannot show what it was derived from."""
+
+
+def short_repr(value: object, limit: int = 60) -> str:
+    """``repr(value)`` for an error message, abbreviated past ``limit`` characters: a message quoting
+    all 400 digits of ``10**400`` (or a 1 MB string) hides what it says. Huge integers are described
+    by their size without converting them (``str`` of one beyond 4,300 digits raises)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 3 * limit:
+        digits = int(value.bit_length() * 0.30103) + 1
+        return f"{'-' if value < 0 else ''}an integer of about {digits:,} digits"
+    try:
+        text = repr(value)
+    except Exception:  # noqa: BLE001 - a broken __repr__ must not hide the error being reported
+        return f"<{type(value).__name__} object>"
+    if len(text) <= limit:
+        return text
+    keep = limit - 20
+    return f"{text[:keep]}...({len(text):,} characters)"

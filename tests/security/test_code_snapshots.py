@@ -23,7 +23,7 @@ import mlcontext as mc
 from mlcontext.cli import cli
 from mlcontext.errors import ArtifactCorruptedError, UnsafeArchiveError
 from mlcontext.store import Store
-from mlcontext.tracking.code import CodeSnapshot, capture_code, restore_code
+from mlcontext.tracking.code import CodeSnapshot, capture_code, restore_code, restore_tree
 from mlcontext.tracking.safe_tree import check_relative, escaping_links, make_link, write_file
 
 
@@ -309,8 +309,70 @@ def test_cli_diff_of_a_crafted_snapshot_writes_nothing_outside(repo, outside, tm
         store.close()
     result = CliRunner().invoke(cli, ["diff", first, second, "--json"])
     assert result.exit_code == 0, result.output
-    assert "could not be restored" in json.loads(result.output)["code"]
+    answer = json.loads(result.output)
+    # Refused per entry: the rest (the diff's link, compared as a link) is still shown.
+    assert "could not be restored" not in answer["code"] and "new file mode 120000" in answer["code"]
+    assert [e["path"] for e in answer["code_refused"]["b"]] == ["evil/pwned.txt"]
+    assert "links are never followed" in answer["code_refused"]["b"][0]["reason"]
     assert_empty(outside)
+
+
+# The newcomer's links (an untracked `data -> /mnt/data`, `leak -> /etc/hostname`, `up -> ..`) made
+# the whole code diff "could not be restored". Peers: DVC #11101 refuses the one output, not the repo.
+NEWCOMER_LINKS = {"data": "/mnt/data", "leak": "/etc/hostname", "up": ".."}
+
+
+def _dirty_tree_with_outside_links(repo: Path) -> CodeSnapshot:
+    (repo / "train.py").write_text("print('train v2')\n")
+    (repo / "notes.txt").write_text("untracked notes\n")
+    for name, target in NEWCOMER_LINKS.items():
+        os.symlink(target, repo / name)
+    return CodeSnapshot.from_archive(capture_code(repo / "train.py").archive())
+
+
+def test_restore_refuses_outside_links_one_by_one_and_restores_the_rest(repo, tmp_path):
+    snap = _dirty_tree_with_outside_links(repo)
+    assert snap.links == NEWCOMER_LINKS
+    dest = tmp_path / "dest"
+    with pytest.raises(UnsafeArchiveError) as raised:
+        restore_code(snap, dest)
+    message = str(raised.value)
+    for name, target in NEWCOMER_LINKS.items():
+        assert f"link {name!r} -> {target!r}" in message
+    assert (dest / "train.py").read_text() == "print('train v2')\n"
+    assert (dest / "notes.txt").read_text() == "untracked notes\n"
+    assert not any(os.path.lexists(dest / name) for name in NEWCOMER_LINKS)
+    refused = restore_tree(snap, tmp_path / "again")
+    assert [(e.path, e.kind, e.target) for e in refused] == \
+        [(n, "link", t) for n, t in NEWCOMER_LINKS.items()]
+
+
+@pytest.mark.parametrize("columns", ["60", "200"])
+def test_cli_diff_with_untracked_outside_links_shows_the_rest_and_names_them(repo, tmp_path, monkeypatch,
+                                                                             columns):
+    home = tmp_path / "home"
+    monkeypatch.setenv("MLCONTEXT_HOME", str(home))
+    monkeypatch.setenv("COLUMNS", columns)
+    store = Store.open(home=home)
+    try:
+        first, second = _record_run(store, "a"), _record_run(store, "b")
+        _set_code(store, first, capture_code(repo / "train.py"))
+        _set_code(store, second, _dirty_tree_with_outside_links(repo))
+    finally:
+        store.close()
+    answer = json.loads(CliRunner().invoke(cli, ["diff", first, second, "--json"]).output)
+    assert "-print('train')" in answer["code"] and "+print('train v2')" in answer["code"]
+    assert "notes.txt" in answer["code"]
+    assert {(e["path"], e["kind"], e["target"]) for e in answer["code_refused"]["b"]} == \
+        {(n, "link", t) for n, t in NEWCOMER_LINKS.items()}
+    assert "a" not in answer["code_refused"]
+    text = CliRunner().invoke(cli, ["diff", first, second])
+    assert text.exit_code == 0, text.output
+    assert "could not be restored" not in text.output and "train v2" in text.output
+    flat = " ".join(text.output.split())  # wrapped at the terminal's width, never cut
+    for name, target in NEWCOMER_LINKS.items():
+        reason = next(e["reason"] for e in answer["code_refused"]["b"] if e["path"] == name)
+        assert f"link {name!r} -> {target!r}: {reason}" in flat
 
 
 def test_cli_diff_compares_links_that_leave_without_following_them(repo, outside, tmp_path, monkeypatch):

@@ -16,13 +16,23 @@ from .render import console, print_json
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def cache_command(clear: bool, whoami: bool, as_json: bool) -> None:
     """Show the persistent reuse cache: entries, bytes, hits and the compute time they saved."""
+    if whoami and clear:
+        # Two different actions: doing one and silently ignoring the other hides what happened.
+        raise click.UsageError("--whoami and --clear are two different actions: run them one at a time")
     if whoami:
-        click.echo(writer_key().label)
+        key = writer_key()
+        if as_json:
+            print_json({"name": key.name, "public": key.public, "label": key.label})
+        else:
+            click.echo(key.label)
         return
     store = get_store()
     if clear:
         n = clear_cache(store)
-        console.print(f"deleted {n} cache entries")
+        if as_json:
+            print_json({"deleted": n})
+        else:
+            console.print(f"deleted {n} cache entries")
         return
     s = cache_summary(store)
     if as_json:

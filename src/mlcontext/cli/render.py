@@ -28,6 +28,16 @@ console = Console()
 KEY_COLUMNS = {"id", "run_id", "status", "content_hash", "git_commit", "hash"}
 #: Columns holding durations in seconds.
 DURATION_COLUMNS = {"duration", "duration_s"}
+#: Names and dates: kept whole as well (so are columns of a datetime dtype).
+NAME_COLUMNS = {"name", "run_name", "project", "user", "host", "start", "created", "time", "dataset",
+                "version", "kind", "role", "label", "ref"}
+#: Whole columns that stay when the terminal is too narrow for every column; the others whole
+#: columns are left out (right to left) after every folding column is.
+ESSENTIAL_COLUMNS = {"id", "run_id", "name", "run_name", "status", "start", "created", "time", "version",
+                     "dataset", "ref", "label"}
+#: The narrowest a folding column gets before it is left out instead (a param's value in 2-character
+#: fragments reads as nothing).
+MIN_FOLD_WIDTH = 10
 
 
 def fmt(value: Any) -> str:
@@ -58,28 +68,75 @@ def fmt_duration(seconds: Any) -> str:
 
 
 def frame_table(frame: pd.DataFrame, title: str | None = None,
-                formats: Mapping[str, Any] | None = None) -> Table:
-    """A rich table of ``frame``: key columns (ids, statuses, dates) never wrap, durations have units.
+                formats: Mapping[str, Any] | None = None, width: int | None = None) -> Table:
+    """A rich table of ``frame`` that fits ``width`` (default: the console's) without breaking a name.
 
+    Ids, statuses, names, dates and durations are never wrapped (``no_wrap``, as wide as their longest
+    cell); other columns fold, never narrower than :data:`MIN_FOLD_WIDTH`. When the terminal is too
+    narrow for that, columns are left out: folding ones first, then whole ones that are not
+    :data:`ESSENTIAL_COLUMNS`, right to left; the caption names them (``--json`` shows everything).
     ``formats`` maps a column name to a function rendering its cells (default :func:`fmt`).
     """
     formats = dict(formats or {})
     for column in frame.columns:
         if str(column) in DURATION_COLUMNS:
             formats.setdefault(str(column), fmt_duration)
-    cells = [[formats.get(str(c), fmt)(v) for v in frame[c].tolist()] for c in frame.columns]
-    table = Table(title=title, header_style="bold")
-    for column, rendered in zip(frame.columns, cells, strict=True):
-        header = _header(str(column))
-        longest_line = max(len(line) for line in header.split("\n"))
-        if str(column) in KEY_COLUMNS or str(column) in DURATION_COLUMNS:
-            width = max([longest_line, *(len(text) for text in rendered)])
-            table.add_column(header, no_wrap=True, min_width=width)
+    names = [str(c) for c in frame.columns]
+    cells = {n: [formats.get(n, fmt)(v) for v in frame[c].tolist()]
+             for n, c in zip(names, frame.columns, strict=True)}
+    whole = {n for n, c in zip(names, frame.columns, strict=True) if _is_whole(n, frame[c])}
+    needed = {n: _natural_width(n, cells[n]) for n in names}
+    needed = {n: w if n in whole else min(w, MIN_FOLD_WIDTH) for n, w in needed.items()}
+    width = console.width if width is None else width
+    shown = _fitting(names, whole, needed, width, boxed=True)
+    boxed = _total(shown, needed, boxed=True) <= width
+    if not boxed:  # a narrow terminal: no borders, one space between columns
+        shown = _fitting(names, whole, needed, width, boxed=False)
+    left_out = [n for n in names if n not in shown]
+    caption = (f"left out at this width: {', '.join(left_out)} (widen the terminal, or use --json)"
+               if left_out else None)
+    table = (Table(title=title, header_style="bold", caption=caption) if boxed else
+             Table(title=title, header_style="bold underline", caption=caption, box=None,
+                   show_edge=False, pad_edge=False, padding=(0, 1)))
+    for name in shown:
+        if name in whole:
+            table.add_column(_header(name), no_wrap=True, min_width=needed[name])
         else:
-            table.add_column(header, overflow="fold")
-    for row in zip(*cells, strict=True):
+            table.add_column(_header(name), overflow="fold", min_width=needed[name])
+    for row in zip(*(cells[n] for n in shown), strict=True):
         table.add_row(*row)
     return table
+
+
+def _is_whole(name: str, column: pd.Series) -> bool:
+    return (name in KEY_COLUMNS or name in DURATION_COLUMNS or name in NAME_COLUMNS
+            or pd.api.types.is_datetime64_any_dtype(column))
+
+
+def _natural_width(name: str, cells: list[str]) -> int:
+    header = max(len(line) for line in _header(name).split("\n"))
+    return max([header, *(len(line) for text in cells for line in text.split("\n"))])
+
+
+def _total(shown: list[str], needed: dict[str, int], *, boxed: bool) -> int:
+    """The table's width: boxed, a column costs its width plus 3 (padding and its border), plus the
+    last border; unboxed, plus 2 (padding) less the outer padding."""
+    return sum(needed[n] + 3 for n in shown) + 1 if boxed else sum(needed[n] + 2 for n in shown) - 2
+
+
+def _fitting(names: list[str], whole: set[str], needed: dict[str, int], width: int, *,
+             boxed: bool) -> list[str]:
+    """The columns that fit ``width``, leaving out folding columns first, then inessential whole ones."""
+    shown = list(names)
+    # Last resort, essential columns right to left, but never the first two (an id and a name).
+    droppable = [n for n in reversed(names) if n not in whole] + \
+        [n for n in reversed(names) if n in whole and n not in ESSENTIAL_COLUMNS] + \
+        [n for n in reversed(names[2:]) if n in whole and n in ESSENTIAL_COLUMNS]
+    for name in droppable:
+        if _total(shown, needed, boxed=boxed) <= width:
+            break
+        shown.remove(name)
+    return shown
 
 
 def _header(name: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import click
+import pandas as pd
 from rich.syntax import Syntax
 from rich.table import Table
 
@@ -55,19 +56,12 @@ def show_command(run: str, as_json: bool) -> None:
     console.print(_summary(record))
     for title, mapping in (("params", record.params), ("metrics (last value)", record.metrics)):
         if mapping:
-            table = Table(title=title, header_style="bold")
-            table.add_column("name")
-            table.add_column("value")
-            for key, value in mapping.items():
-                table.add_row(key, fmt(value))
-            console.print(table)
+            frame = pd.DataFrame({"name": list(mapping), "value": [fmt(v) for v in mapping.values()]})
+            console.print(frame_table(frame, title=title))
     if record.artifacts:
-        table = Table(title="artifacts", header_style="bold")
-        for column in ("name", "kind", "size", "hash", "direction"):
-            table.add_column(column)
-        for a in record.artifacts:
-            table.add_row(a.name, a.kind, f"{a.size:,}", a.hash, a.direction)
-        console.print(table)
+        frame = pd.DataFrame([(a.name, a.kind, f"{a.size:,}", a.hash, a.direction) for a in record.artifacts],
+                             columns=["name", "kind", "size", "hash", "direction"])
+        console.print(frame_table(frame, title="artifacts"))
     if record.traceback:
         console.print(Syntax(record.traceback, "pytb", theme="ansi_dark"))
 
@@ -116,18 +110,21 @@ def diff_command(run_a: str, run_b: str, project: str | None, as_json: bool, **r
         return
     if as_json:
         print_json({"a": diff.a.id, "b": diff.b.id, "params": diff.params, "metrics": diff.metrics,
-                    "code": diff.code, "environment": diff.environment})
+                    "code": diff.code, "environment": diff.environment,
+                    "code_refused": {side: [e.to_dict() for e in entries]
+                                     for side, entries in diff.code_refused.items()}})
         return
     a, b = diff.a.id[:8], diff.b.id[:8]
     for title, changes in (("params", diff.params), ("metrics (last value)", diff.metrics)):
-        table = Table(title=f"{title}: {len(changes)} differ", header_style="bold")
-        for column in ("name", a, b):
-            table.add_column(column)
-        for key, (left, right) in changes.items():
-            table.add_row(key, fmt(left), fmt(right))
-        console.print(table)
+        console.print(_changes_table(f"{title}: {len(changes)} differ", changes, a, b))
     console.rule("code")
-    console.print(Syntax(diff.code, "diff", theme="ansi_dark") if diff.code else "same code")
+    # Wrapped, never cropped: a diff line or a reason cut at the terminal's width says less than it did.
+    console.print(Syntax(diff.code, "diff", theme="ansi_dark", word_wrap=True) if diff.code else
+                  ("same code" if not diff.code_refused else "no other difference"), soft_wrap=not diff.code)
+    for side, entries in diff.code_refused.items():
+        run_id = (diff.a if side == "a" else diff.b).id[:8]
+        for entry in entries:
+            console.print(f"not compared in {run_id}: {entry}", soft_wrap=True, markup=False, highlight=False)
     console.rule("environment")
     console.print_json(data=diff.environment) if diff.environment else console.print("same environment")
 
@@ -143,10 +140,13 @@ def _other_diff(diff: DatasetDiff | ModelDiff, as_json: bool) -> None:
         return
     console.print(f"[bold]{diff.a}[/] ({diff.classes[0]})  vs  [bold]{diff.b}[/] ({diff.classes[1]})")
     for title, changes in (("hyper-parameters", diff.params), ("scores (last value)", diff.metrics)):
-        table = Table(title=f"{title}: {len(changes)} differ", header_style="bold")
-        for column in ("name", diff.a, diff.b):
-            table.add_column(column)
-        for key, (left, right) in changes.items():
-            table.add_row(key, fmt(left), fmt(right))
-        console.print(table)
+        console.print(_changes_table(f"{title}: {len(changes)} differ", changes, diff.a, diff.b))
     console.print(f"training data: {diff.training_data[0]} vs {diff.training_data[1]}")
+
+
+def _changes_table(title: str, changes: dict, a: str, b: str) -> Table:
+    """name | value in a | value in b, through :func:`frame_table` (names whole at any width)."""
+    rows = [(key, fmt(left), fmt(right)) for key, (left, right) in changes.items()]
+    # Two runs may show the same label (a model compared with itself): columns need distinct names.
+    labels = [a, b] if a != b else [f"{a} (A)", f"{b} (B)"]
+    return frame_table(pd.DataFrame(rows, columns=["name", *labels]), title=title)

@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from ..store import RunRecord, Store
-from ..tracking.code import CodeSnapshot, restore_code
+from ..tracking.code import CodeSnapshot, RefusedEntry, restore_tree
 from ..tracking.environment import Environment, diff_environments
 
-__all__ = ["RunDiff", "diff_runs", "code_diff"]
+__all__ = ["RunDiff", "diff_runs", "code_diff", "code_diff_entries"]
 
 
 @dataclass(frozen=True)
@@ -27,10 +27,13 @@ class RunDiff:
     metrics: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)
     code: str = ""
     environment: dict[str, Any] = field(default_factory=dict)
+    #: Entries of each side's code snapshot ("a", "b") that were not restored for the diff because
+    #: they would leave the temporary folder (a link ``data -> /mnt/data``): named, never followed.
+    code_refused: dict[str, list[RefusedEntry]] = field(default_factory=dict)
 
     @property
     def same_code(self) -> bool:
-        return not self.code
+        return not self.code and not self.code_refused
 
 
 _MISSING = None
@@ -49,12 +52,14 @@ def _same_float(x: float, y: float) -> bool:
 def diff_runs(store: Store, a: RunRecord, b: RunRecord) -> RunDiff:
     """Compare two runs recorded in ``store``."""
     env_a, env_b = (Environment.from_dict(_env(r)) for r in (a, b))
+    code, refused = code_diff_entries(store, a, b)
     return RunDiff(
         a=a, b=b,
         params=_changed(dict(a.params), dict(b.params)),
         metrics=_changed(dict(a.metrics), dict(b.metrics), _same_float),
-        code=code_diff(store, a, b),
+        code=code,
         environment=diff_environments(env_a, env_b),
+        code_refused=refused,
     )
 
 
@@ -67,30 +72,41 @@ def code_diff(store: Store, a: RunRecord, b: RunRecord) -> str:
     """A unified diff of the two runs' source trees (commit plus uncommitted changes).
 
     Both trees are restored into temporary folders and compared with ``git diff --no-index``; when a
-    tree cannot be restored (its repository is gone) the reason is returned instead of a diff.
+    tree cannot be restored (its repository is gone) the reason is returned instead of a diff. Entries
+    refused for safety are left out of the diff (:func:`code_diff_entries` names them).
     """
+    return code_diff_entries(store, a, b)[0]
+
+
+def code_diff_entries(store: Store, a: RunRecord, b: RunRecord) -> tuple[str, dict[str, list[RefusedEntry]]]:
+    """:func:`code_diff` and, per side (``"a"``, ``"b"``), the snapshot entries refused for safety
+    (an untracked link to ``/mnt/data``): refusal is per entry, everything else is still compared."""
     if (a.git_commit, a.code_hash) == (b.git_commit, b.code_hash):
-        return ""
+        return "", {}
+    refused: dict[str, list[RefusedEntry]] = {}
     with tempfile.TemporaryDirectory(prefix="mlcontext-diff-") as tmp:
         try:
-            _restore(store, a, Path(tmp) / "a")
-            _restore(store, b, Path(tmp) / "b")
+            for side, record in (("a", a), ("b", b)):
+                entries = _restore(store, record, Path(tmp) / side)
+                if entries:
+                    refused[side] = entries
         except Exception as exc:  # noqa: BLE001 - any failure to restore becomes an explanation
             return (f"code differs (commit {a.git_commit or '-'} vs {b.git_commit or '-'}) but the trees "
-                    f"could not be restored for a diff: {exc}\n")
+                    f"could not be restored for a diff: {exc}\n"), refused
         result = subprocess.run(
             ["git", "diff", "--no-index", "--no-color", "--no-prefix", "--", "a", "b"], cwd=tmp,
             capture_output=True, text=True, errors="replace", check=False)
-        return result.stdout
+        return result.stdout, refused
 
 
-def _restore(store: Store, record: RunRecord, dest: Path) -> Path:
+def _restore(store: Store, record: RunRecord, dest: Path) -> list[RefusedEntry]:
     if record.code_hash is None:
         raise ValueError(f"run {record.id[:8]} recorded no code")
     # git diff --no-index compares links as links (their target text) and never follows them, so
-    # links leaving the temporary folder are kept: a repository's `data -> /mnt/data` still diffs.
-    # Writes through links, `..` paths and .git are refused by restore_code whatever this says.
+    # links of the commit leaving the temporary folder are kept: a committed `data -> /mnt/data`
+    # still diffs. Recorded entries that would leave it (an untracked link to an absolute path, a
+    # `..` path, .git) are refused one by one and named; the rest of the tree is compared.
     snapshot = CodeSnapshot.from_archive(store.artifacts.get(record.code_hash))
-    restore_code(snapshot, dest, outside_links="keep")
+    refused = restore_tree(snapshot, dest, outside_links="keep")
     shutil.rmtree(dest / ".git", ignore_errors=True)  # compare the source trees, not git's files
-    return dest
+    return refused

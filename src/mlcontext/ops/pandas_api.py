@@ -539,8 +539,13 @@ def _function_source(item: Item, inputs: Mapping[str, Any], resolver: Any) -> An
         fn = _named_function(f["qualname"])
     if fn is None:
         key = item.label or f["qualname"]  # a lambda is found by its source text
+        if current_policy().trusted:  # trusted=True only reuses functions traced in this process
+            raise LineageError(f"cannot recompute: function {key} was not traced in this process, so "
+                               "trusted=True cannot supply it; pass it in "
+                               f"inputs={{{key!r}: ...}} (its code must match the recorded hash)")
         raise LineageError(f"cannot recompute: function {key} is refused; pass it in "
-                           f"inputs={{{key!r}: ...}}, or trusted=True for a log you wrote yourself")
+                           f"inputs={{{key!r}: ...}}, or trusted=True for a log you wrote yourself "
+                           "in this process")
     return fn
 
 

@@ -95,8 +95,9 @@ class ArtifactStore:
         actual = hash_bytes(data)
         if actual != digest:
             raise ArtifactCorruptedError(
-                f"artifact {digest} in {self.url} is corrupted (its bytes hash to {actual}); "
-                "delete it and store it again from its source"
+                f"artifact {digest} in {self.url} is corrupted (its bytes hash to {actual}); storing "
+                "the same content again repairs it (a run that logs the same object, or "
+                "store.artifacts.put(original_bytes), rewrites the damaged file)"
             )
         return data
 

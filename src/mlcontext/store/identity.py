@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import re
 import uuid
+import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +25,7 @@ from pathlib import Path
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from ..errors import ConfigError
+from ..errors import ConfigError, MLContextWarning
 
 __all__ = ["WriterKey", "entry_message", "verify", "parse_trust", "load_writer_key", "default_key_path"]
 
@@ -69,12 +70,32 @@ def load_writer_key(name: str, path: Path | None = None) -> WriterKey:
     path = path or default_key_path()
     try:
         raw = _read_or_create(path)
-        private = Ed25519PrivateKey.from_private_bytes(bytes.fromhex(raw.strip()))
-    except (OSError, ValueError) as exc:
+    except OSError as exc:
         raise ConfigError(f"cannot use the reuse-cache signing key {path}: {exc}; set MLCONTEXT_KEY_FILE "
                           "to a file you can write (it is created on first use)") from exc
+    try:
+        private = Ed25519PrivateKey.from_private_bytes(bytes.fromhex(raw.strip()))
+    except ValueError as exc:
+        raise ConfigError(
+            f"the reuse-cache signing key {path} is malformed (it must hold one line of 64 hex "
+            f"characters, an Ed25519 private key: {exc}). To regenerate it, delete the file: a new key "
+            "is created on first use (then give teammates the new label from `mlcontext cache "
+            "--whoami` for their MLCONTEXT_TRUST); or point MLCONTEXT_KEY_FILE at your valid key") from exc
+    _warn_if_shared(path)
     public = private.public_key().public_bytes_raw().hex()
     return WriterKey(name, private, public)
+
+
+def _warn_if_shared(path: Path) -> None:
+    """A signing key others can read lets them sign cache entries as this writer."""
+    try:
+        mode = path.stat().st_mode & 0o777
+    except OSError:
+        return
+    if mode & 0o077:
+        warnings.warn(f"the reuse-cache signing key {path} is readable by others (mode {mode:04o}): "
+                      "whoever reads it can sign cache entries as you. Run: chmod 600 " + str(path),
+                      MLContextWarning, stacklevel=3)
 
 
 def _read_or_create(path: Path) -> str:

@@ -36,7 +36,7 @@ import stat
 import subprocess
 import sys
 import tarfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Literal
@@ -49,6 +49,8 @@ __all__ = [
     "CodeSnapshot",
     "capture_code",
     "restore_code",
+    "restore_tree",
+    "RefusedEntry",
     "entry_script",
     "MAX_FILE_BYTES",
     "MAX_TOTAL_BYTES",
@@ -567,6 +569,26 @@ def _query_git(git: _Git, script_path: str | None) -> tuple[_Status, bytes, bool
 # restore
 
 
+@dataclass(frozen=True)
+class RefusedEntry:
+    """An entry of a code snapshot that a restore did not write, because it would have left the
+    destination (or written into ``.git``). ``kind``: ``"file"``, ``"link"`` or ``"script"``;
+    ``target``: a link's recorded target text (never followed); ``reason``: why, in full."""
+
+    path: str
+    kind: str
+    reason: str
+    target: str | None = None
+
+    def __str__(self) -> str:
+        what = (f"link {self.path!r} -> {self.target!r}" if self.kind == "link"
+                else f"{self.kind} {self.path!r}")
+        return f"{what}: {self.reason}"
+
+    def to_dict(self) -> dict[str, str | None]:
+        return {"path": self.path, "kind": self.kind, "target": self.target, "reason": self.reason}
+
+
 def restore_code(
     snapshot: CodeSnapshot,
     dest: str | os.PathLike[str],
@@ -583,6 +605,8 @@ def restore_code(
     Nothing is ever written outside ``dest`` or into its ``.git``: paths with ``..`` or absolute
     paths are refused, links are recreated as links and never followed (a write whose path crosses
     a link is refused), and ``git apply`` refuses the same for the diff (see ``docs/security.md``).
+    Refusal is per entry: every other entry is restored, then the refused ones are named (in full)
+    in the error. :func:`restore_tree` returns them instead of raising.
 
     Parameters
     ----------
@@ -601,7 +625,38 @@ def restore_code(
         The recorded diff does not apply.
     UnsafeArchiveError
         The snapshot names a path outside ``dest``, inside ``.git``, or through a link; or, with
-        ``outside_links="refuse"``, the restored tree links outside ``dest``.
+        ``outside_links="refuse"``, the restored tree links outside ``dest``. The rest of the tree
+        is restored all the same.
+    """
+    dest = Path(dest)
+    refused = restore_tree(snapshot, dest, repo=repo, outside_links=outside_links)
+    if refused:
+        escaping = [r.path for r in refused if r.reason == _ESCAPING]
+        lead = (f"the restored tree in {str(dest)!r} had {len(escaping)} link(s) resolving outside it "
+                f"({', '.join(map(repr, escaping))}); they were removed" if escaping else
+                f"{len(refused)} entr{'y' if len(refused) == 1 else 'ies'} of the snapshot refused")
+        raise UnsafeArchiveError(
+            f"{lead}. Every other entry was restored in {str(dest)!r}; refused: "
+            + "; ".join(map(str, refused))
+            + (". Pass outside_links='keep' to keep links you trust" if escaping else ""))
+    return dest
+
+
+_ESCAPING = "it resolves outside the destination (removed; links are never followed)"
+
+
+def restore_tree(
+    snapshot: CodeSnapshot,
+    dest: str | os.PathLike[str],
+    *,
+    repo: str | os.PathLike[str] | None = None,
+    outside_links: Literal["refuse", "keep"] = "refuse",
+) -> list[RefusedEntry]:
+    """Like :func:`restore_code`, but the entries refused for safety are returned, not raised: the
+    caller names them (``mlcontext diff`` and ``mlcontext restore`` print each with its reason).
+
+    Raises what :func:`restore_code` raises, except :class:`UnsafeArchiveError` for single entries
+    (a commit or branch that is not one is still raised: nothing can be restored then).
     """
     dest = Path(dest)
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
@@ -610,28 +665,36 @@ def restore_code(
         _restore_git(snapshot, dest, repo)
     else:
         dest.mkdir(parents=True, exist_ok=True)
+    refused: list[RefusedEntry] = []
     for rel, data in snapshot.untracked.items():
-        write_file(dest, rel, data)
+        _entry(refused, rel, "file", None, lambda r=rel, d=data: write_file(dest, r, d))
     for rel, target in snapshot.links.items():
-        make_link(dest, rel, target)
+        _entry(refused, rel, "link", target, lambda r=rel, t=target: make_link(dest, r, t))
     if snapshot.script_source is not None and snapshot.script_path is not None:
         rel = snapshot.script_path if snapshot.kind == "git" else PurePosixPath(snapshot.script_path).name
-        write_file(dest, rel, snapshot.script_source)
+        _entry(refused, rel, "script", None, lambda: write_file(dest, rel, snapshot.script_source))
     if outside_links == "refuse":
-        _refuse_escaping_links(dest)
-    return dest
+        for rel in escaping_links(dest):
+            target = os.readlink(dest / rel)
+            (dest / rel).unlink()  # removes the link itself; its target is never touched
+            refused.append(RefusedEntry(rel, "link", _ESCAPING, target))
+    return refused
 
 
-def _refuse_escaping_links(dest: Path) -> None:
-    escaping = escaping_links(dest)
-    if not escaping:
-        return
-    for rel in escaping:
-        (dest / rel).unlink()  # removes the link itself; its target is never touched
-    shown = ", ".join(repr(r) for r in escaping[:5]) + (" ..." if len(escaping) > 5 else "")
-    raise UnsafeArchiveError(
-        f"the restored tree in {str(dest)!r} had {len(escaping)} link(s) resolving outside it "
-        f"({shown}); they were removed. Pass outside_links='keep' to keep links you trust")
+def _entry(refused: list[RefusedEntry], rel: object, kind: str, target: str | None,
+           write: Callable[[], None]) -> None:
+    try:
+        write()
+    except UnsafeArchiveError as exc:
+        refused.append(RefusedEntry(str(rel), kind, _reason(exc), target))
+
+
+def _reason(exc: UnsafeArchiveError) -> str:
+    # "refusing the link 'x' -> '/y': its target is ..." -> "its target is ...": the entry is named
+    # by RefusedEntry itself.
+    text = str(exc)
+    head, sep, tail = text.partition(": ")
+    return tail if sep and head.startswith("refusing") else text
 
 
 def _check_revision(snapshot: CodeSnapshot) -> None:

@@ -336,11 +336,15 @@ def _decode_torch(data: bytes, meta: Mapping[str, Any], trusted: bool) -> Any:
         return torch.load(io.BytesIO(data), weights_only=weights_only)
     except Exception as exc:  # noqa: BLE001 - a damaged or crafted file raises anything
         if weights_only and "Weights only load failed" in str(exc):
-            # torch's restricted unpickler refused a type: the file names more than tensors
+            # torch's restricted unpickler refused a type: the file names more than tensors. It was
+            # recorded as tensors only (a state dict), so trusted=True cannot help: the label and
+            # the bytes disagree, and a label is never upgraded to "run the pickle" by a reader.
+            first = str(exc).split("\n")[0]
             raise UntrustedArtifactError(
-                "this torch file names types other than tensors and containers, and loading them "
-                f"runs their code; pass trusted=True if you trust who wrote it ({exc})".split("\n")[0]
-            ) from exc
+                "this torch file was recorded as tensors only (a state dict) but names other types, "
+                "which only an unpickler that runs code could load; trusted=True does not change "
+                "that. Ask its writer to store model.state_dict() again, or, if you trust them, read "
+                f"the stored bytes yourself with torch.load(..., weights_only=False) ({first})") from exc
         raise ArtifactCorruptedError(f"not a readable torch file: {exc}".split("\n")[0]) from exc
 
 
@@ -375,7 +379,11 @@ def encode_frame(value: Any) -> tuple[bytes, str]:
     try:
         table = pa.Table.from_pandas(positional, preserve_index=None)
     except (pa.ArrowException, TypeError, ValueError) as exc:
-        raise DataFormatError(f"cannot store this {type(value).__name__} as Arrow data ({exc}); convert "
+        # Arrow names the positional field (c0): say the user's own label instead.
+        labels = list(frame.columns)
+        reason = re.sub(r"\bc(\d+)\b", lambda m: repr(labels[int(m.group(1))])
+                        if int(m.group(1)) < len(labels) else m.group(0), str(exc))
+        raise DataFormatError(f"cannot store this {type(value).__name__} as Arrow data ({reason}); convert "
                               "the column to one type first (e.g. .astype(str))") from exc
     table = table.replace_schema_metadata({**(table.schema.metadata or {}),
                                            _NOTE_KEY: json.dumps(note).encode()})
@@ -541,8 +549,26 @@ def _unpickle(data: bytes, meta: Mapping[str, Any], trust: bool, fmt: str) -> An
             "mc.dataset_version(ref).load(trusted=True)); see docs/security.md")
     try:
         return pickle.loads(data)  # noqa: S301 - the caller said it trusts the writer
+    except (ImportError, AttributeError) as exc:
+        # Not corrupt (its bytes match their hash): it names a class this process cannot import.
+        raise DataFormatError(_missing_class(exc, meta)) from exc
     except Exception as exc:  # noqa: BLE001 - a damaged pickle: any error the unpickler raises
         raise ArtifactCorruptedError(f"the pickled artifact does not load: {exc!r}") from exc
+
+
+def _missing_class(exc: ImportError | AttributeError, meta: Mapping[str, Any]) -> str:
+    """What to import or install when a pickle names a class this process does not have."""
+    recorded = meta.get("class")
+    module = getattr(exc, "name", None) if isinstance(exc, ImportError) else None
+    if module is None and isinstance(recorded, str) and "." in recorded:
+        module = recorded.rpartition(".")[0]
+    what = f"class {recorded}" if isinstance(recorded, str) else "a class"
+    if module in (None, "__main__"):
+        return (f"this pickle names {what}, which cannot be imported here ({exc}); it was defined in the "
+                "writer's script (__main__): define or import that class in this process before "
+                "loading, or store the object in a data format")
+    return (f"this pickle names {what}, which cannot be imported here ({exc}): install or import the "
+            f"module {module!r} (the writer's code) in this process before loading it")
 
 
 def _decode_npy(data: bytes, meta: Mapping[str, Any]) -> Any:

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ParamError
+from ..errors import ParamError, short_repr
 from ..names import check_name
 
 __all__ = ["parse_overrides", "coerce_override", "encode_param"]
@@ -71,8 +71,8 @@ def coerce_override(name: str, raw: str, default: Any) -> Any:
             return tuple(value) if kind is tuple else value
     except (ValueError, TypeError) as exc:
         raise ParamError(
-            f"--param {name}={raw!r}: cannot use it as a {kind.__name__} like the default "
-            f"{default!r} ({exc})") from exc
+            f"--param {name}={short_repr(raw)}: cannot use it as a {kind.__name__} like the default "
+            f"{short_repr(default)} ({exc})") from exc
     raise ParamError(f"param {name!r}: a default of type {kind.__name__} cannot be overridden "
                      "from the command line; use a bool, int, float, str, list, dict or None")
 

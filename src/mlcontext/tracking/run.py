@@ -30,7 +30,7 @@ from collections.abc import Callable
 from types import FrameType, TracebackType
 from typing import Any, Literal
 
-from ..errors import ConfigError, MLContextError, MLContextWarning, ParamError, RunError
+from ..errors import ConfigError, MLContextError, MLContextWarning, ParamError, RunError, short_repr
 from ..loops import context_json, current_loops
 from ..names import check_name
 from ..store import ArtifactRef, RunStatus, Store
@@ -138,8 +138,8 @@ class Run:
             self._used_overrides.add(name)
         text, type_name = encode_param(name, value)
         if name in self.params and encode_param(name, self.params[name])[0] != text:
-            raise ParamError(f"param {name!r} was already recorded as {self.params[name]!r} in this "
-                             f"run; a run has one value per param (got {value!r})")
+            raise ParamError(f"param {name!r} was already recorded as {short_repr(self.params[name])} in "
+                             f"this run; a run has one value per param (got {short_repr(value)})")
         self.params[name] = value
         self._writer.add_param((self.id, name, text, type_name, overridden))
         return value
@@ -232,10 +232,10 @@ def _as_float(name: str, value: Any) -> float:
     try:
         return float(value)
     except OverflowError as exc:  # an int beyond a float's range (10**400)
-        raise ParamError(f"metric {name!r}: {value!r} does not fit a 64-bit float (about ±1.8e308); "
+        raise ParamError(f"metric {name!r}: {short_repr(value)} does not fit a 64-bit float (±1.8e308); "
                          "log its logarithm or a scaled value") from exc
     except (TypeError, ValueError) as exc:
-        raise ParamError(f"metric {name!r}: {value!r} is not a number") from exc
+        raise ParamError(f"metric {name!r}: {short_repr(value)} is not a number") from exc
 
 
 class _ChildWriter:

@@ -23,11 +23,11 @@ appended while a flush is draining is either in this batch or in the next, never
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 import time
 from collections import deque
-import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType

@@ -1,0 +1,87 @@
+"""Tables keep names, ids and dates whole at any terminal width (docs/cli.md), through the real CLI.
+
+A newcomer's ``mlcontext runs`` at 80 columns (the width when piped) broke run names and the start date
+into 2-character fragments: every param and metric column was squeezed in. Now folding columns are
+never narrower than 10 characters, and columns that do not fit are left out (named in the caption;
+``--json`` has everything). Peers: MLflow #9936 (``mlflow runs list`` truncating ids), aim #2593
+(run table columns collapsing on narrow screens).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+import mlcontext as mc
+
+NAME = "snapshot-committed-baseline"
+SCRIPT = """\
+import contextlib, io, json, sys
+from mlcontext.cli.main import cli
+out = {}
+for args in json.loads(sys.argv[1]):
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        try:
+            cli.main(args, standalone_mode=False)
+        except SystemExit:
+            pass
+    out[" ".join(args)] = buffer.getvalue()
+print(json.dumps(out))
+"""
+
+
+@pytest.fixture
+def wide_store(sqlite_store, monkeypatch):
+    monkeypatch.setenv("MLCONTEXT_STORE", sqlite_store.metadata.url)
+    monkeypatch.setenv("MLCONTEXT_ARTIFACTS", sqlite_store.artifacts.url)
+    ids = []
+    for k in range(2):
+        with mc.run(NAME, project="narrow") as run:
+            for p in ("learning_rate", "batch_size", "weight_decay", "warmup_steps"):
+                mc.param(p, 0.001 * (k + 1))
+            for m in ("validation_loss", "train_accuracy", "child", "parent"):
+                mc.log(m, 0.123456 * (k + 1))
+            mc.artifact("model", {"w": [1.0, 2.0 + k]})
+            ids.append(run.id)
+    return ids
+
+
+def _run_cli(commands: list[list[str]], columns: int) -> dict[str, str]:
+    env = dict(os.environ, COLUMNS=str(columns))
+    env.pop("LINES", None)
+    proc = subprocess.run([sys.executable, "-c", SCRIPT, json.dumps(commands)], capture_output=True,
+                          text=True, env=env, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+@pytest.mark.parametrize("columns", [80, 60])
+def test_every_table_keeps_names_ids_and_dates_whole(wide_store, columns):
+    a, b = wide_store
+    commands = [["runs"], ["runs", "-p", "narrow"], ["show", a], ["diff", a, b],
+                ["diff", f"{a}:model", f"{b}:model"], ["find", "--param", "batch_size>0"]]
+    outputs = _run_cli(commands, columns)
+    starts = [row["start"] for row in json.loads(_run_cli([["runs", "--json"]], 200)["runs --json"])]
+    for args, out in outputs.items():
+        lines = out.splitlines()
+        assert lines, args
+        assert max(len(line) for line in lines) <= columns, (args, out)
+        if args.startswith(("runs", "find")):
+            for run_id in wide_store:
+                assert any(run_id[:8] in line and NAME in line for line in lines), (args, out)
+            caption = " ".join(out[out.index("left out at this width"):].split())
+            for start in starts:  # ISO text in JSON, "YYYY-MM-DD HH:MM:SS" in tables: whole or left out
+                assert start[:19].replace("T", " ") in out or "start," in caption, (args, out)
+            # The squeezed columns are named in full, not mangled.
+            assert "metric.validation_loss (widen the terminal, or use --json)" in caption, out
+    # No cell broken into fragments: a folded column is never narrower than 10 characters.
+    runs = outputs["runs"]
+    assert not re.search(r"│ \S{1,2} +│", runs), runs
+    if columns == 80:
+        assert all(start[:19].replace("T", " ") in runs for start in starts)
