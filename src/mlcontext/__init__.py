@@ -81,6 +81,7 @@ _LAZY: dict[str, tuple[str, str | None]] = {
         "DatasetVersion", "dataset", "dataset_version", "versions")},
     "Profile": ("mlcontext.tracking.profile", "Profile"),
     "profile": ("mlcontext.tracking.profile", "profile"),
+    "restore_code": ("mlcontext.tracking.restore", "restore_code"),
     # the lineage layer's recompute, with the store behind it
     "recompute": ("mlcontext.tracking.recompute", "recompute"),
 }
@@ -187,7 +188,7 @@ __all__ = [
     "DataFormatError", "InvalidArgumentError",
     # runs, params, metrics, artifacts, stores
     "run", "Run", "active_run", "log", "param", "artifact", "loop", "current_loops", "runs", "metrics",
-    "get_run", "load_artifact", "get_store", "set_store", "use_store", "Store", "ArtifactRef",
+    "get_run", "load_artifact", "get_store", "set_store", "use_store", "Store", "ArtifactRef", "restore_code",
     "RunRecord", "RunStatus",
     # lineage and traced NumPy
     "lineage", "fingerprint", "array", "asarray", "load", "recompute", "step", "random", "TracedArray",

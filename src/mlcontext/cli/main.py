@@ -33,6 +33,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
                "Everything downstream of REF: derived data, models, and the runs that read them."),
     "lineage": ("context", "lineage_command", "How REF was derived (NAME, NAME@VERSION, RUN:ARTIFACT "
                 "or a hash): runs, operations, sources."),
+    "restore": ("runs", "restore_command", "Recreate the code RUN executed in DEST (an empty folder): its "
+                "commit, uncommitted changes and untracked files, byte for byte."),
     "runs": ("runs", "runs_command", "List runs, newest first, with their params and last metric values."),
     "show": ("runs", "show_command",
              "Show everything recorded about RUN (an id, an id prefix, or a run name)."),

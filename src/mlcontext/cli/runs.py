@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import sys
+from pathlib import Path
 
 import click
 import pandas as pd
@@ -138,10 +140,34 @@ def _other_diff(diff: DatasetDiff | ModelDiff, as_json: bool) -> None:
                       f"({diff.rows[1] - diff.rows[0]:+d})")
         print_drift(diff.drift, "per column")
         return
+    if not all(diff.models) or None in diff.classes:
+        _artifacts_diff(diff)
+        return
     console.print(f"[bold]{diff.a}[/] ({diff.classes[0]})  vs  [bold]{diff.b}[/] ({diff.classes[1]})")
     for title, changes in (("hyper-parameters", diff.params), ("scores (last value)", diff.metrics)):
         console.print(_changes_table(f"{title}: {len(changes)} differ", changes, diff.a, diff.b))
-    console.print(f"training data: {diff.training_data[0]} vs {diff.training_data[1]}")
+    shown = [("not recorded (the fit was not traced)" if d is None else ", ".join(d) + (
+        "" if traced else " (read as training data by its run before the model was stored; the fit "
+        "was not traced)")) for d, traced in zip(diff.training_data, diff.fit_traced, strict=True)]
+    console.print(f"training data: {shown[0]} vs {shown[1]}", soft_wrap=True, markup=False,
+                  highlight=False)
+
+
+def _artifacts_diff(diff: ModelDiff) -> None:
+    """Artifacts that are not both models: say what each is, claim no hyper-parameters or data."""
+    for label, info, model in zip((diff.a, diff.b), diff.artifacts, diff.models, strict=True):
+        size = f"{info['size']:,} bytes" if info.get("size") is not None else "size unknown"
+        what = (f"model {info.get('class') or '(class not recorded)'}" if model
+                else f"not a model: {info.get('kind') or 'unknown kind'}")
+        fmt_ = f", format {info['format']}" if info.get("format") not in (None, info.get("kind")) else ""
+        cls = f", class {info['class']}" if info.get("class") and not model else ""
+        console.print(f"{label}: {what}{fmt_}{cls}, {size}, hash {info['hash']}", soft_wrap=True,
+                      markup=False, highlight=False)
+    same = diff.artifacts[0].get("hash") == diff.artifacts[1].get("hash")
+    console.print("same bytes" if same else "different bytes", markup=False)
+    if any(diff.models):
+        console.print("hyper-parameters and training data are compared only between two models whose "
+                      "class the store recorded", markup=False)
 
 
 def _changes_table(title: str, changes: dict, a: str, b: str) -> Table:
@@ -150,3 +176,29 @@ def _changes_table(title: str, changes: dict, a: str, b: str) -> Table:
     # Two runs may show the same label (a model compared with itself): columns need distinct names.
     labels = [a, b] if a != b else [f"{a} (A)", f"{b} (B)"]
     return frame_table(pd.DataFrame(rows, columns=["name", *labels]), title=title)
+
+
+@click.command("restore")
+@click.argument("run")
+@click.argument("dest", type=click.Path(file_okay=False))
+@click.option("--repo", help="Clone the commit from here (a path or URL) instead of the recorded repository.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+def restore_command(run: str, dest: str, repo: str | None, as_json: bool) -> None:
+    """Recreate the code RUN executed in DEST (an empty folder): its commit, uncommitted changes and
+    untracked files, byte for byte. Entries that would leave DEST (a link to /mnt/data) are never
+    written or followed: each is named, and the exit status is 1."""
+    from ..tracking.restore import restore_run_code
+
+    record, refused = restore_run_code(run, dest, repo=repo)
+    if as_json:
+        print_json({"run": record.id, "dest": str(Path(dest).resolve()), "commit": record.git_commit,
+                    "dirty": record.git_dirty, "refused": [e.to_dict() for e in refused]})
+    else:
+        console.print(f"restored the code of run {record.id[:8]} ({record.project}/{record.name}) in {dest}"
+                      + (f": commit {record.git_commit[:12]}" if record.git_commit else "")
+                      + (" + uncommitted changes" if record.git_dirty else ""),
+                      soft_wrap=True, markup=False, highlight=False)
+        for entry in refused:
+            click.echo(f"not restored: {entry}", err=True)
+    if refused:
+        sys.exit(1)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ..errors import AmbiguousReferenceError, NotFoundError, ReferenceTypeError
 from ..store import ArtifactRef, Store
@@ -45,18 +45,36 @@ class DatasetDiff:
 
 @dataclass(frozen=True)
 class ModelDiff:
-    """Two models compared by class, hyper-parameters, scores and training data."""
+    """Two artifacts compared: models by class, hyper-parameters, scores and training data; any
+    artifact by what it is (``artifacts``: kind, format, size, hash, class).
+
+    ``training_data`` holds, per side, the datasets the model's traced ``fit`` read (its lineage); for
+    an untraced fit, the versions its run read with role ``train``/``validation`` before storing it;
+    else ``None``: nothing is guessed from what else the run read (a test set, data registered after).
+    """
 
     a: str
     b: str
     classes: tuple[str | None, str | None]
     params: dict[str, tuple[Any, Any]] = field(default_factory=dict)
     metrics: dict[str, tuple[Any, Any]] = field(default_factory=dict)
-    training_data: tuple[list[str], list[str]] = ([], [])
+    training_data: tuple[list[str] | None, list[str] | None] = (None, None)
+    artifacts: tuple[dict[str, Any], dict[str, Any]] = ({}, {})
+    #: Per side, whether ``training_data`` comes from a traced fit (else from the run's declared reads).
+    fit_traced: tuple[bool, bool] = (False, False)
+
+    @property
+    def models(self) -> tuple[bool, bool]:
+        """Whether each side is a model (stored as one, or with a model class and hyper-parameters)."""
+        return tuple(c is not None or info.get("kind") == "model"  # type: ignore[return-value]
+                     for c, info in zip(self.classes, self.artifacts, strict=True))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"a": self.a, "b": self.b, "classes": list(self.classes), "params": self.params,
-                "metrics": self.metrics, "training_data": [list(x) for x in self.training_data]}
+        return {"a": self.a, "b": self.b, "classes": list(self.classes), "models": list(self.models),
+                "artifacts": [dict(x) for x in self.artifacts], "params": self.params,
+                "metrics": self.metrics,
+                "training_data": [None if x is None else list(x) for x in self.training_data],
+                "fit_traced": list(self.fit_traced)}
 
 
 def diff_datasets(a: DatasetVersion, b: DatasetVersion, **options: Any) -> DatasetDiff:
@@ -70,8 +88,24 @@ def diff_models(store: Store, a: Any, b: Any) -> ModelDiff:
     (label_a, meta_a, run_a, hash_a), (label_b, meta_b, run_b, hash_b) = sides
     params = _changed(meta_a.get("params", {}), meta_b.get("params", {}))
     metrics = _changed(dict(run_a.metrics) if run_a else {}, dict(run_b.metrics) if run_b else {})
+    described = (_describe(store, hash_a), _describe(store, hash_b))
+    # Only a model has training data: a pickle of anything else read nothing to be fitted.
+    (data_a, traced_a), (data_b, traced_b) = (
+        _training_data(store, run, digest) if meta.get("model_class") or info["kind"] == "model"
+        else (None, False)
+        for run, digest, meta, info in ((run_a, hash_a, meta_a, described[0]),
+                                        (run_b, hash_b, meta_b, described[1])))
     return ModelDiff(label_a, label_b, (meta_a.get("model_class"), meta_b.get("model_class")), params,
-                     metrics, (_training_data(store, run_a, hash_a), _training_data(store, run_b, hash_b)))
+                     metrics, (data_a, data_b), described, (traced_a, traced_b))
+
+
+def _describe(store: Store, digest: str) -> dict[str, Any]:
+    """What an artifact is, from the store's record (never by loading it): kind, format, size, hash
+    and the class it was stored from, when known."""
+    info = store.metadata.artifact_info(digest)
+    kind, size, meta = info if info else (None, None, {})
+    return {"hash": digest, "kind": kind, "format": meta.get("format") or kind, "size": size,
+            "class": meta.get("model_class") or meta.get("class")}
 
 
 def diff(a: Any, b: Any, *, project: str | None = None, store: Store | None = None,
@@ -160,35 +194,36 @@ def _model_side(store: Store, ref: Any) -> tuple[str, dict[str, Any], Any, str]:
     return resolved.label, meta, run, resolved.hash
 
 
-def _training_data(store: Store, run: Any, digest: str) -> list[str]:
+def _training_data(store: Store, run: Any, digest: str) -> tuple[list[str] | None, bool]:
     """What the model ``digest`` was fitted on: the sources of its ``fit`` edges (those ``run``
-    recorded, when it is known); without them (an untraced fit) the versions ``run`` read for
-    training."""
+    recorded, when it is known) and ``True``; for an untraced fit, what its run read as training data
+    before storing it (:func:`_read_for_training_before`) and ``False``. What else the run
+    read (a test set, data registered after the model was stored) is not training data: a fit that
+    was not traced leaves the question unanswered rather than guessed (newcomer 13, point 4)."""
     fits = [e[0] for e in ContextStore(store.metadata).neighbours([digest], upstream=True)
             if e[3] == "fit" and (run is None or e[2] == run.id)]
     if fits:
-        return sorted(set(describe_hashes(store, fits).values()))
-    if run is None:
-        return []
-    with store.metadata.read() as conn:
-        ids = list(conn.execute(select(t.Access.version_id).where(
-            t.Access.run_id == run.id, t.Access.version_id.is_not(None),
-            t.Access.role.in_(["train", "validation"]) | t.Access.role.is_(None))).scalars())
-    context = ContextStore(store.metadata)
-    by_id = {}
-    for name in {v for v in _dataset_names(store, ids)}:
-        for version in context.versions(name):
-            by_id[version.id] = version.ref
-    return sorted({by_id[i] for i in ids if i in by_id})
+        return sorted(set(describe_hashes(store, fits).values())), True
+    return (_read_for_training_before(store, run, digest) if run is not None else None), False
 
 
-def _dataset_names(store: Store, version_ids: list[int]) -> list[str]:
-    if not version_ids:
-        return []
+def _read_for_training_before(store: Store, run: Any, digest: str) -> list[str] | None:
+    """An untraced fit: the dataset versions ``run`` read *as training data* (role ``train`` or
+    ``validation``) *before* it stored the model: what the run said it trained on. Data read with
+    another role or no role, or after the model was stored, is never called training data."""
     with store.metadata.read() as conn:
-        return list(conn.execute(select(t.Dataset.name).join(
-            t.DatasetVersion, t.DatasetVersion.dataset_id == t.Dataset.id)
-            .where(t.DatasetVersion.id.in_(version_ids)).distinct()).scalars())
+        stored = conn.execute(select(func.min(t.RunArtifact.time)).where(
+            t.RunArtifact.run_id == run.id, t.RunArtifact.artifact_hash == digest,
+            t.RunArtifact.direction == "output")).scalar()
+        if stored is None:
+            return None
+        rows = conn.execute(
+            select(t.Dataset.name, t.DatasetVersion.version)
+            .join(t.DatasetVersion, t.DatasetVersion.dataset_id == t.Dataset.id)
+            .join(t.Access, t.Access.version_id == t.DatasetVersion.id)
+            .where(t.Access.run_id == run.id, t.Access.role.in_(["train", "validation"]),
+                   t.Access.time <= stored)).all()
+    return sorted({f"{name}@{version}" for name, version in rows}) or None
 
 
 def _changed(a: dict[str, Any], b: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
