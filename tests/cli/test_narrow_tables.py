@@ -3,8 +3,9 @@
 A newcomer's ``mlcontext runs`` at 80 columns (the width when piped) broke run names and the start date
 into 2-character fragments: every param and metric column was squeezed in. Now folding columns are
 never narrower than 10 characters, and columns that do not fit are left out (named in the caption;
-``--json`` has everything). Peers: MLflow #9936 (``mlflow runs list`` truncating ids), aim #2593
-(run table columns collapsing on narrow screens).
+``--json`` has everything). Peers of the kind: wp-cli/wp-cli #5922 (``wp plugin list`` at 80 columns
+wrapping plugin names into fragments), neuro-inc/apolo-cli #1032 (``neuro ps`` ids and statuses
+broken in narrow terminals), ddev/ddev #4137 (``ddev list`` wrapping names instead of dropping text).
 """
 
 from __future__ import annotations

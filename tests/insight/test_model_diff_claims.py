@@ -2,9 +2,7 @@
 they are (newcomer 13, point 4).
 
 ``mlcontext diff RUN:pickle RUN:pickle2`` showed "(None)" classes, "hyper-parameters: 0 differ" and, as
-training data, datasets the run registered after storing the artifacts. Peers: MLflow #8339 (model
-comparison showing empty param tables for non-sklearn flavours), OpenLineage #2045 (inputs attributed to
-a job's output by run-level association, not by the operation that read them).
+training data, datasets the run registered after storing the artifacts.
 """
 
 from __future__ import annotations

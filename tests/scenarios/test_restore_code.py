@@ -4,9 +4,10 @@
 A project is committed, then edited (a tracked file changed, one deleted, untracked files added, one
 binary, one in a new folder, an untracked link inside the tree and one to ``/mnt/data``), run with
 several params and once crashing; each run's code is restored and compared byte for byte with the
-tree as it was when the run started. Peers: DVC #11101 (one unsafe output failing a whole checkout),
-MLflow #5433 (a run's source could not be recovered when the working tree was dirty), Aim #2436
-(restored code missing untracked files).
+tree as it was when the run started. Peers of the kind: breezy-team/breezy #101 (links that cannot be
+created are warned about one by one and the rest of the tree is still checked out),
+containerbuildsystem/cachito #643 (a repository with links pointing outside processed instead of
+refused whole).
 """
 
 from __future__ import annotations

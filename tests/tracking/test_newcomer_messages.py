@@ -3,9 +3,9 @@
 Each test is one message that was misleading: advice that could not help (``pass trusted=True`` when it
 was passed), a wrong diagnosis (a missing class called corruption), the library's internal name for the
 user's column, advice more drastic than needed, 400 digits quoted back, a silently accepted
-world-readable signing key, a silently ignored option. Peers: MLflow #10104 (unpickling a model whose
-module is not installed reported as a generic load failure), joblib #1370 (ModuleNotFoundError from a
-pickled class, reported as a corrupted cache), DVC #9447 (error text naming an internal path).
+world-readable signing key, a silently ignored option. Peers of the kind: tconbeer/sqlfmt #692 (a
+pickle naming a module that is gone reported as if the environment were broken) and pypa/pip #5098 (a
+misleading ImportError from unpickling a cache entry).
 """
 
 from __future__ import annotations

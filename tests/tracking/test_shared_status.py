@@ -5,6 +5,9 @@ marked a live run ``killed`` for good, and readers with the default then saw ``k
 defences, each tested with a real writer process on SQLite and PostgreSQL: a too-small setting is raised
 to a floor of several heartbeat intervals (with a warning), and a live writer whose run was marked
 killed for want of a heartbeat puts it back to ``running`` with its next heartbeat.
+
+Peers of the kind: Netflix/metaflow-service #358 and #386 (runs marked failed by a too-eager heartbeat
+threshold, flipping back when heartbeats resume), #441 (a heartbeat-derived "failed" ending up final).
 """
 
 from __future__ import annotations
