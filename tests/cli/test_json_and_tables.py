@@ -10,7 +10,9 @@ from __future__ import annotations
 import importlib
 import json
 import math
+import os
 import re
+import tempfile
 import time
 
 import numpy as np
@@ -56,7 +58,7 @@ def commands(ids: list[str]) -> list[list[str]]:
             ["diff", f"{a}:model.pkl", f"{b}:model.pkl"], ["lineage", "wine@1"], ["impact", "wine@1"],
             ["versions", "wine"], ["find", "--data", "wine"], ["drift", "wine@1", "wine@2"],
             ["history", "wine"], ["tried", "--dataset", "wine", "--metric", "loss"], ["testuse"],
-            ["cache"]]
+            ["cache"], ["restore", a, os.path.join(tempfile.mkdtemp(prefix="mc-restore-"), "code")]]
 
 
 def test_every_json_output_is_strict(messy):

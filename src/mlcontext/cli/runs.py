@@ -126,7 +126,8 @@ def diff_command(run_a: str, run_b: str, project: str | None, as_json: bool, **r
     for side, entries in diff.code_refused.items():
         run_id = (diff.a if side == "a" else diff.b).id[:8]
         for entry in entries:
-            console.print(f"not compared in {run_id}: {entry}", soft_wrap=True, markup=False, highlight=False)
+            # Wrapped at word boundaries (rich's default), never cropped.
+            console.print(f"not compared in {run_id}: {entry}", markup=False, highlight=False)
     console.rule("environment")
     console.print_json(data=diff.environment) if diff.environment else console.print("same environment")
 
@@ -149,8 +150,7 @@ def _other_diff(diff: DatasetDiff | ModelDiff, as_json: bool) -> None:
     shown = [("not recorded (the fit was not traced)" if d is None else ", ".join(d) + (
         "" if traced else " (read as training data by its run before the model was stored; the fit "
         "was not traced)")) for d, traced in zip(diff.training_data, diff.fit_traced, strict=True)]
-    console.print(f"training data: {shown[0]} vs {shown[1]}", soft_wrap=True, markup=False,
-                  highlight=False)
+    console.print(f"training data: {shown[0]} vs {shown[1]}", markup=False, highlight=False)
 
 
 def _artifacts_diff(diff: ModelDiff) -> None:
@@ -161,8 +161,8 @@ def _artifacts_diff(diff: ModelDiff) -> None:
                 else f"not a model: {info.get('kind') or 'unknown kind'}")
         fmt_ = f", format {info['format']}" if info.get("format") not in (None, info.get("kind")) else ""
         cls = f", class {info['class']}" if info.get("class") and not model else ""
-        console.print(f"{label}: {what}{fmt_}{cls}, {size}, hash {info['hash']}", soft_wrap=True,
-                      markup=False, highlight=False)
+        console.print(f"{label}: {what}{fmt_}{cls}, {size}, hash {info['hash']}", markup=False,
+                      highlight=False)
     same = diff.artifacts[0].get("hash") == diff.artifacts[1].get("hash")
     console.print("same bytes" if same else "different bytes", markup=False)
     if any(diff.models):
@@ -180,7 +180,7 @@ def _changes_table(title: str, changes: dict, a: str, b: str) -> Table:
 
 @click.command("restore")
 @click.argument("run")
-@click.argument("dest", type=click.Path(file_okay=False))
+@click.argument("dest")
 @click.option("--repo", help="Clone the commit from here (a path or URL) instead of the recorded repository.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 def restore_command(run: str, dest: str, repo: str | None, as_json: bool) -> None:
@@ -197,7 +197,7 @@ def restore_command(run: str, dest: str, repo: str | None, as_json: bool) -> Non
         console.print(f"restored the code of run {record.id[:8]} ({record.project}/{record.name}) in {dest}"
                       + (f": commit {record.git_commit[:12]}" if record.git_commit else "")
                       + (" + uncommitted changes" if record.git_dirty else ""),
-                      soft_wrap=True, markup=False, highlight=False)
+                      markup=False, highlight=False)
         for entry in refused:
             click.echo(f"not restored: {entry}", err=True)
     if refused:

@@ -659,8 +659,14 @@ def restore_tree(
     (a commit or branch that is not one is still raised: nothing can be restored then).
     """
     dest = Path(dest)
+    if "\0" in str(dest):
+        raise ConfigError(f"restore destination {str(dest)!r} is not a path (it holds a NUL character)")
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
         raise ConfigError(f"restore destination {str(dest)!r} exists and is not an empty directory")
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"cannot create the restore destination {str(dest)!r}: {exc}") from exc
     if snapshot.kind == "git":
         _restore_git(snapshot, dest, repo)
     else:
