@@ -11,6 +11,7 @@ misleading ImportError from unpickling a cache entry).
 from __future__ import annotations
 
 import io
+import pickle
 import subprocess
 import sys
 import textwrap
@@ -74,6 +75,19 @@ def test_a_function_leaf_refused_under_trusted_says_to_pass_it_in(tmp_path) -> N
     assert "or trusted=True" not in message
     with pytest.raises(LineageError, match="or trusted=True"):  # untrusted: trusted=True is an option
         mc.recompute(proc.stdout, inputs={"df": frame})
+
+
+# (g) no raw torch warning ---------------------------------------------------------------------------
+
+def test_a_pickle_labelled_as_torch_weights_raises_without_torchs_protocol_warning(recwarn) -> None:
+    """A plain pickle (protocol 5) labelled as torch weights: torch's unpickler warned "Detected pickle
+    protocol 5 ..." before refusing it; the refusal is ours, with no raw UserWarning."""
+    pytest.importorskip("torch")
+    data = pickle.dumps({"w": [1.0, 2.0], "x": _Marker()}, protocol=5)
+    with pytest.raises((UntrustedArtifactError, ArtifactCorruptedError)):
+        decode(data, "torch", {"weights_only": True}, trusted=False)
+    leaked = [w for w in recwarn if "pickle protocol" in str(w.message)]
+    assert leaked == []
 
 
 # (b) a class that cannot be imported is not corruption -----------------------------------------

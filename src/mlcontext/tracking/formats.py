@@ -37,6 +37,7 @@ import math
 import pickle
 import re
 import sys
+import warnings
 import zipfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -333,7 +334,12 @@ def _decode_torch(data: bytes, meta: Mapping[str, Any], trusted: bool) -> Any:
             "this artifact is a whole torch module, which loads by unpickling its classes; pass "
             "trusted=True if you trust who wrote it, or store model.state_dict() instead")
     try:
-        return torch.load(io.BytesIO(data), weights_only=weights_only)
+        with warnings.catch_warnings():
+            # torch's weights-only unpickler warns about a pickle protocol other than its own (a file
+            # not written by torch.save): the error below says what is wrong, the raw warning adds
+            # only noise to the reader's output.
+            warnings.filterwarnings("ignore", message="Detected pickle protocol", category=UserWarning)
+            return torch.load(io.BytesIO(data), weights_only=weights_only)
     except Exception as exc:  # noqa: BLE001 - a damaged or crafted file raises anything
         if weights_only and "Weights only load failed" in str(exc):
             # torch's restricted unpickler refused a type: the file names more than tensors. It was
