@@ -262,7 +262,7 @@ def describe_operations(roots: list[Item], before: frozenset[str] = frozenset(),
     """pandas chains as transformations; other lineage as its distinct operations in order; items
     whose hash is in ``before`` (and what they were computed from) are left out, and with ``only``
     every item whose hash is not in it."""
-    from ..ops.pandas_api import transformations
+    from .transformations import transformations
 
     names = [transformations(i)[-1] if i.opcode.startswith("pandas.") else i.opcode.removeprefix("numpy.")
              for i in _steps(roots, before)
@@ -275,13 +275,13 @@ def describe_operations(roots: list[Item], before: frozenset[str] = frozenset(),
 def _steps(roots: list[Item], before: frozenset[str] = frozenset()) -> list[Item]:
     """The items of ``roots`` that are steps, inputs first: a series computed to be an argument of a
     pandas operation (the mask of ``t[t.duration >= 0]``) is part of that step's description."""
-    from ..ops.pandas_api import _is_series
+    from .transformations import is_series
 
     def inputs(item: Item) -> tuple[Item, ...]:
         if item.hash in before:
             return ()
         if not item.opcode.startswith("pandas.") or not item.inputs:
             return item.inputs
-        return (item.inputs[0], *(i for i in item.inputs[1:] if not _is_series(i)))
+        return (item.inputs[0], *(i for i in item.inputs[1:] if not is_series(i)))
 
     return list(walk(roots, inputs=inputs))

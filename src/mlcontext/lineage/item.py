@@ -25,7 +25,8 @@ from .literals import Literals, Node
 from .patch import DEDUP, OUTPUT, PATCHES
 
 __all__ = [
-    "Item", "LeafItem", "DedupItem", "make", "leaf", "DATA", "walk", "state", "OPEN_SCOPES", "outside_scope"]
+    "Item", "LeafItem", "DedupItem", "make", "leaf", "DATA", "walk", "state", "OPEN_SCOPES", "outside_scope",
+    "scope_opened", "scope_closed", "sweep"]
 
 DATA = "lineage.data"  # opcode of an array leaf identified by content hash
 
@@ -36,7 +37,23 @@ class _State(threading.local):
 
 
 state = _State()
-OPEN_SCOPES = [0]  # scopes open in any thread: when 0, nobody needs to read the thread-local
+# Scopes open in any thread: when 0, nobody needs to read the thread-local (a plain read on the hot
+# path). Changed only under the lock: ``n[0] += 1`` is a read, an add and a write, and two threads
+# opening scopes at once could lose one (the count would then say 0 while a scope is open).
+OPEN_SCOPES = [0]
+_scopes_lock = threading.Lock()
+
+
+def scope_opened() -> None:
+    """Count a dedup scope opened (in any thread)."""
+    with _scopes_lock:
+        OPEN_SCOPES[0] += 1
+
+
+def scope_closed() -> None:
+    """Count a dedup scope closed."""
+    with _scopes_lock:
+        OPEN_SCOPES[0] -= 1
 
 
 class Item:
@@ -185,6 +202,12 @@ def leaf(opcode: str, literals: Node, label: str | None = None,
     elif extra is not None and item.extra is None:
         item.extra = extra
     return item
+
+
+def sweep() -> None:
+    """Drop the hash-consing table's items that nothing else holds (it does so by itself each time
+    the table has doubled); what those items kept alive, such as a traced function, can then go."""
+    _sweep()
 
 
 def _sweep() -> None:

@@ -20,5 +20,15 @@ _install_index_tricks()
 # recorded shapes (bounds) and the arguments of operations that interpret strings (guards).
 from . import bounds, guards  # noqa: E402,F401
 
+# Traced frames get the pandas registry (the one place it is plugged in: no module fills another's
+# tables as it is imported).
+from . import pandas_frame as _pandas_frame  # noqa: E402
+from . import pandas_leaves as _pandas_leaves  # noqa: E402
+from . import pandas_proxies as _pandas_proxies  # noqa: E402
+from . import pandas_registry as _pandas_registry  # noqa: E402
+
+_pandas_frame.install(_pandas_leaves.LEAVES, _pandas_proxies.PROPERTIES, _pandas_proxies.SPECIAL,
+                      _pandas_registry.MUTATORS)
+
 # Traced values exist from here on: loop bodies that trace them are deduplicated (lineage.dedup).
 _loops.add_listener(_LOOP_DEDUP)

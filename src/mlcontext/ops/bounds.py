@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ..lineage.operations import OPERATIONS, register_size
-from . import pandas_api as _pandas_api  # noqa: F401  (registers the operations estimated here)
+from . import pandas_registry as _pandas_registry  # noqa: F401  (registers the operations estimated here)
 from . import random as _random  # noqa: F401
 from .dispatch import UFUNC_OPS
 

@@ -32,7 +32,7 @@ from typing import Any
 from ..errors import LineageError
 from ..lineage.operations import OPERATIONS, register_check
 from ..lineage.policy import current as current_policy
-from . import pandas_api as _pandas_api  # noqa: F401  (registers the pandas operations checked here)
+from . import pandas_registry as _pandas_registry  # noqa: F401  (registers the pandas operations checked here)
 
 __all__ = ["check_expression", "SAFE_FUNCTION_NAMES"]
 

@@ -7,7 +7,8 @@ literals and input items with the same machinery as traced NumPy (:class:`FrameA
 dispatcher's executor (:func:`.dispatch.trace`), so the reuse layer sees pandas operations exactly
 like NumPy ones. Methods, operators, indexers (``loc``, ``iloc``),
 accessors (``str``, ``dt``, ``cat``) and deferred objects (``groupby``, ``rolling`` ...) are looked
-up in the registry that :mod:`.pandas_api` fills; anything else falls back to the dispatcher's
+up in the registry (:mod:`.pandas_registry`, :mod:`.pandas_proxies`, :mod:`.pandas_leaves`) that
+:mod:`mlcontext.ops` plugs in with :func:`install`; anything else falls back to the dispatcher's
 :func:`~.dispatch.unhandled` (one :class:`~mlcontext.errors.UnhandledOperationWarning` per function,
 an opaque item identified by the output's content hash: :func:`opaque_frame` for frames and series).
 
@@ -20,7 +21,7 @@ needs cheap and keeps them apart from the caller's frames.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -46,7 +47,7 @@ from .dispatch import (
 from .traced import TracedArray
 
 __all__ = ["TracedFrame", "TracedSeries", "FrameArgs", "freeze_frame", "call", "wrap", "unhandled", "opaque",
-           "OPAQUE_FRAME", "ORDER", "ordered", "Leaves", "LEAVES", "AXIS_META", "KEEP_FREQ"]
+           "OPAQUE_FRAME", "ORDER", "ordered", "Leaves", "LEAVES", "AXIS_META", "KEEP_FREQ", "install"]
 
 OPAQUE_FRAME = "pandas.opaque"  # an unhandled call with a frame/series result, by content hash
 DICT = "python.dict"  # a dict built from its keys and values, in order
@@ -69,12 +70,12 @@ def ordered(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 # Opcodes of methods that work in place in pandas (``df.insert``): the traced call rebinds the
-# wrapper to the new version and returns None, as pandas does. Filled by :mod:`.pandas_api`.
+# wrapper to the new version and returns None, as pandas does. Given by :func:`install`.
 MUTATORS: set[str] = set()
 
 
 class Leaves:
-    """How arguments that are not traced become input items; filled by :mod:`.pandas_api`."""
+    """How arguments that are not traced become input items (:mod:`.pandas_leaves`'s)."""
 
     frame: Callable[[Any], Item]  # a plain DataFrame/Series argument -> its content leaf
     function: Callable[[Any], Item]  # a callable -> its code leaf
@@ -551,9 +552,32 @@ _install_operators(TracedSeries)
 register_kind((TracedFrame, TracedSeries, _Plain), opaque=opaque_frame)
 
 # Traced properties (``df.T``, ``s.str`` ...) and methods with their own wrappers (``groupby``,
-# ``pop`` ...), by opcode; filled by :mod:`.pandas_api`.
+# ``pop`` ...), by opcode; given by :func:`install`.
 _PROPERTIES: dict[str, Callable[[Any], Any]] = {}
 _SPECIAL: dict[str, Callable[..., Any]] = {}
+
+
+def install(leaves: Leaves, properties: Mapping[str, Callable[[Any], Any]],
+            special: Mapping[str, Callable[..., Any]], mutators: Iterable[str]) -> None:
+    """Plug the pandas registry into traced frames (called once, by :mod:`mlcontext.ops`).
+
+    Parameters
+    ----------
+    leaves : Leaves
+        How plain frames, callables and pandas scalars given as arguments become input items.
+    properties : mapping of str to callable
+        Traced properties by opcode (``pandas.DataFrame.loc`` ...): ``f(traced) -> value``.
+    special : mapping of str to callable
+        Methods with a wrapper of their own by opcode (``pandas.DataFrame.groupby`` ...):
+        ``f(traced, *args, **kwargs) -> value``.
+    mutators : iterable of str
+        Opcodes of methods that work in place in pandas (``pandas.DataFrame.insert``).
+    """
+    LEAVES.frame, LEAVES.function = leaves.frame, leaves.function
+    LEAVES.constant = dict(leaves.constant)
+    _PROPERTIES.update(properties)
+    _SPECIAL.update(special)
+    MUTATORS.update(mutators)
 
 
 def freeze_frame(value: Any) -> tuple[Any, int]:

@@ -19,13 +19,12 @@ import os
 from collections.abc import Iterable, Mapping
 
 from ..errors import ArtifactCorruptedError, NotFoundError
-from ..reuse.api import set_tier_factory
 from ..store import Store
 from ..store import cache_index as index
 from ..store.identity import WriterKey, entry_message, load_writer_key, parse_trust, verify
 from .environment import current_user
 
-__all__ = ["StoreTier", "cache_summary", "clear_cache", "writer_key"]
+__all__ = ["StoreTier", "cache_summary", "clear_cache", "default_tier", "writer_key"]
 
 
 def writer_key() -> WriterKey:
@@ -118,10 +117,9 @@ def clear_cache(store: Store | None = None) -> int:
     return len(index.clear((store or get_store()).metadata))
 
 
-def _default_tier() -> StoreTier:
+def default_tier() -> StoreTier:
+    """The default store's tier: what ``mc.reuse(persist=True)`` uses when no ``tier=`` is given
+    (``mlcontext``'s package wires it into the reuse layer)."""
     from .stores import get_store
 
     return StoreTier(get_store())
-
-
-set_tier_factory(_default_tier)

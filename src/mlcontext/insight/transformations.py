@@ -1,0 +1,114 @@
+"""pandas lineage read back as the transformations a person would describe (``filter duration >= 0``,
+``groupby 'zone' ['duration'] mean``): what ``mc.pd.transformations``, ``mc.history`` and the
+derivation graph show."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import LineageError
+from ..lineage.item import Item
+from ..lineage.literals import Literals, build, build_call
+from ..ops.pandas_frame import OPAQUE_FRAME, ORDER
+from ..ops.pandas_leaves import FRAME_DATA, FUNCTION, READ_CSV, READ_PARQUET
+from ..ops.pandas_registry import DEFERRED
+
+__all__ = ["transformations", "describe", "is_series"]
+
+_SYMBOLS = {"__add__": "+", "__sub__": "-", "__mul__": "*", "__truediv__": "/", "__floordiv__": "//",
+            "__mod__": "%", "__pow__": "**", "__and__": "&", "__or__": "|", "__xor__": "^",
+            "__lt__": "<", "__le__": "<=", "__eq__": "==", "__ne__": "!=", "__gt__": ">", "__ge__": ">="}
+_FRAME_OPS = ("pandas.DataFrame.", "pandas.Series.", "pandas.concat", "pandas.merge")
+
+
+def transformations(x: Any) -> list[str]:
+    """The chain of transformations that made ``x``, oldest first, as a person would read them.
+
+    Follows each operation's first input (the frame it transforms) back to the leaf; arguments
+    that are series computed from that frame are written as expressions.
+
+    Examples
+    --------
+    >>> import pandas as pd, mlcontext as mc
+    >>> trips = mc.frame(pd.DataFrame({"duration": [5.0, -1.0], "zone": [1, 2]}), name="trips")
+    >>> ok = trips[trips.duration >= 0].dropna()
+    >>> mc.pd.transformations(ok.groupby("zone").duration.mean())
+    ['frame trips', 'filter duration >= 0', 'dropna', "groupby 'zone' ['duration'] mean"]
+    """
+    item = x if isinstance(x, Item) else x.lineage
+    chain = [item]
+    while item.inputs and item.opcode != OPAQUE_FRAME:
+        item = item.inputs[0]
+        chain.append(item)
+    return [describe(i) for i in reversed(chain)]
+
+
+def describe(item: Item) -> str:
+    """One pandas item as a transformation (``dropna``, ``filter duration >= 0`` ...)."""
+    op = item.opcode
+    if not item.inputs:
+        name = {FRAME_DATA: "frame", READ_CSV: "read_csv", READ_PARQUET: "read_parquet"}.get(op, op)
+        return f"{name} {item.label or item.hash[:12]}"
+    if op == OPAQUE_FRAME:
+        return f"unhandled {Literals(item.literals).name}"
+    args, kwargs = _rendered_call(item)
+    kind, _, method = op.removeprefix("pandas.").partition(".")
+    rest = args[1:]
+    if method == "__getitem__" and rest and item.inputs[1:] and is_series(item.inputs[-1]):
+        return f"filter {rest[0]}"
+    if method in ("__setitem__", "loc.__setitem__"):
+        return f"set {' '.join(rest[:-1])} = {rest[-1]}"
+    factory, _, agg = method.partition(".")
+    if factory in DEFERRED and agg:
+        by, fkw, sel = rest[:3]
+        words = [factory, by.strip("()").rstrip(",")]
+        if fkw != "{}":
+            words.append(fkw)
+        if sel != "None":
+            words.append(f"[{sel}]" if not sel.startswith("[") else sel)
+        return " ".join([*words, agg, *rest[3:], *kwargs]).strip()
+    return " ".join([method.strip("_") or kind, *rest, *kwargs]).strip()
+
+
+def is_series(item: Item) -> bool:
+    """Whether ``item`` makes a series (a column, a mask) rather than a frame."""
+    return item.opcode.startswith("pandas.Series.") or (
+        item.opcode == "pandas.DataFrame.__getitem__" and Literals(item.literals).arg(1)[0] == "s")
+
+
+def _rendered_call(item: Item) -> tuple[list[str], list[str]]:
+    names = [_expression(i, 3) for i in item.inputs]
+    try:
+        args, kwargs = build_call(item.literals, [_Rendered(n) for n in names])
+    except LineageError:
+        return names, []
+    order = kwargs.pop(ORDER, None)
+    if order is not None:
+        kwargs = {k: kwargs[k] for k in order}
+    return [repr(a) for a in args], [f"{k}={v!r}" for k, v in kwargs.items()]
+
+
+class _Rendered(str):
+    """An input written as an expression: its repr is the expression itself."""
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+def _expression(item: Item, depth: int) -> str:
+    op = item.opcode
+    if not item.inputs:
+        return item.label or ("function" if op == FUNCTION else op.rpartition(".")[2])
+    method = op.rpartition(".")[2]
+    if depth <= 0 or not op.startswith(_FRAME_OPS):
+        return "…"
+    if op == "pandas.DataFrame.__getitem__" and Literals(item.literals).arg(1)[0] == "s":
+        return build(Literals(item.literals).arg(1), ())
+    args, _ = build_call(item.literals, [_Rendered(_expression(i, depth - 1)) for i in item.inputs])
+    symbol = _SYMBOLS.get(method)
+    if symbol is not None and len(args) == 2:
+        return f"({args[0]!r} {symbol} {args[1]!r})" if depth < 3 else f"{args[0]!r} {symbol} {args[1]!r}"
+    if method == "__invert__":
+        return f"~{args[0]!r}"
+    return f"{args[0]!r}.{method}({', '.join(repr(a) for a in args[1:])})" if args else method
+

@@ -1,0 +1,174 @@
+"""What a traced frame's attributes return when they are not plain operations: indexers (``df.loc``),
+accessors (``s.str``), deferred objects (``df.groupby(...)``, ``rolling`` ...) and the methods with
+a wrapper of their own (``pipe``, ``query``, ``eval``, ``pop``, ``sample``).
+
+:data:`PROPERTIES` and :data:`SPECIAL` map opcodes to them; :mod:`mlcontext.ops` hands the tables to
+traced frames (:func:`.pandas_frame.install`).
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ..lineage.operations import OPERATIONS
+from . import pandas_frame as pf
+from .pandas_frame import _execute, _Traced, call
+from .pandas_registry import ACCESSORS, DEFERRED, INDEXERS, deferred_call
+
+__all__ = ["PROPERTIES", "SPECIAL"]
+
+
+class _Indexer:
+    """``df.loc`` / ``df.iloc`` / ``df.at`` / ``df.iat`` of a traced frame or series."""
+
+    __slots__ = ("_owner", "_kind")
+
+    def __init__(self, owner: _Traced, kind: str) -> None:
+        self._owner, self._kind = owner, kind
+
+    def __getitem__(self, key: Any) -> Any:
+        return call(f"pandas.{self._owner._kind}.{self._kind}.__getitem__", (self._owner, key), {})
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        owner = self._owner
+        result, item = _execute(f"pandas.{owner._kind}.{self._kind}.__setitem__", (owner, key, value), {})
+        owner._rebind(result, item)
+
+
+class _Accessor:
+    """``s.str`` / ``s.dt`` / ``s.cat``: each method or property an operation of its own."""
+
+    __slots__ = ("_owner", "_name")
+
+    def __init__(self, owner: _Traced, name: str) -> None:
+        self._owner, self._name = owner, name
+
+    def __getattr__(self, name: str) -> Any:
+        opcode = f"pandas.Series.{self._name}.{name}"
+        if opcode not in OPERATIONS:
+            raise AttributeError(f"'{self._name}' accessor has no attribute {name!r}")
+        attr = getattr(ACCESSORS[self._name], name)
+        if isinstance(attr, property) or not callable(attr):
+            return call(opcode, (self._owner,), {})
+        return lambda *a, **k: call(opcode, (self._owner, *a), k)
+
+    def __getitem__(self, key: Any) -> Any:
+        return call(f"pandas.Series.{self._name}.__getitem__", (self._owner, key), {})
+
+    def __dir__(self) -> list[str]:
+        return [n for n in dir(ACCESSORS[self._name]) if not n.startswith("_")]
+
+
+class _Deferred:
+    """``df.groupby(...)``, ``rolling``, ``resample`` ...: nothing runs until a method is called."""
+
+    __slots__ = ("_owner", "_factory", "_args", "_kwargs", "_selection")
+
+    def __init__(self, owner: _Traced, factory: str, args: tuple, kwargs: dict,
+                 selection: Any = None) -> None:
+        self._owner, self._factory, self._args, self._kwargs = owner, factory, args, kwargs
+        self._selection = selection
+
+    def __getitem__(self, key: Any) -> _Deferred:
+        return _Deferred(self._owner, self._factory, self._args, self._kwargs, key)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        opcode = f"pandas.{self._owner._kind}.{self._factory}.{name}"
+        if opcode not in OPERATIONS:
+            if self._selection is None and self._factory == "groupby" and name in self._owner.columns:
+                return self[name]
+            return lambda *a, **k: self._unhandled(name, a, k)
+        head = (self._owner, tuple(self._args), dict(self._kwargs), self._selection)
+        return lambda *a, **k: call(opcode, (*head, *a), k)
+
+    def _unhandled(self, name: str, args: tuple, kwargs: dict) -> Any:
+        fn = deferred_call(self._factory, name)
+        head = (self._owner, tuple(self._args), dict(self._kwargs), self._selection)
+        return pf.unhandled(fn, (*head, *args), kwargs,
+                            name=f"pandas.{self._owner._kind}.{self._factory}.{name}")
+
+
+def _pipe(self: _Traced, fn: Any, *args: Any, **kwargs: Any) -> Any:
+    # The function receives the traced frame itself: its operations are traced one by one.
+    if isinstance(fn, tuple):
+        fn, target = fn
+        kwargs[target] = self
+        return fn(*args, **kwargs)
+    return fn(self, *args, **kwargs)
+
+
+_AT_NAME = re.compile(r"@([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def _query(self: _Traced, expr: str, **kwargs: Any) -> Any:
+    return _query_like(self, "query", expr, kwargs)
+
+
+def _query_eval(self: _Traced, expr: str, **kwargs: Any) -> Any:
+    return _query_like(self, "eval", expr, kwargs)
+
+
+def _query_like(self: _Traced, method: str, expr: str, kwargs: dict) -> Any:
+    # ``@name`` refers to the caller's variables: their values become literals (or inputs) of the
+    # item, handed to pandas as local_dict, so the lineage records what the expression read.
+    names = _AT_NAME.findall(expr) if isinstance(expr, str) else []
+    if names and "local_dict" not in kwargs:
+        caller = sys._getframe(1)
+        while caller.f_back is not None and caller.f_globals.get("__name__", "").startswith("mlcontext."):
+            caller = caller.f_back
+        scope = {**caller.f_globals, **caller.f_locals}
+        kwargs = {**kwargs, "local_dict": {n: scope[n] for n in names if n in scope}, "global_dict": {}}
+    if kwargs.pop("inplace", False):
+        result, item = _execute(f"pandas.DataFrame.{method}", (self, expr), kwargs)
+        self._rebind(result, item)
+        return None
+    return call(f"pandas.DataFrame.{method}", (self, expr), kwargs)
+
+
+def _pop(self: _Traced, key: Any) -> Any:
+    column = self[key]
+    del self[key]
+    return column
+
+
+def _sample(self: _Traced, *args: Any, **kwargs: Any) -> Any:
+    seed = kwargs.get("random_state", args[4] if len(args) > 4 else None)
+    if not isinstance(seed, int | np.integer):
+        # Unseeded sampling is not determined by its lineage: identified by its output instead.
+        return pf.unhandled(type(self._value).sample, (self, *args), kwargs,
+                            name=f"pandas.{self._kind}.sample")
+    return call(f"pandas.{self._kind}.sample", (self, *args), kwargs)
+
+
+
+def _tables() -> tuple[dict[str, Callable[[Any], Any]], dict[str, Callable[..., Any]]]:
+    properties: dict[str, Callable[[Any], Any]] = {}
+    special: dict[str, Callable[..., Any]] = {}
+    for kind in ("DataFrame", "Series"):
+        prefix = f"pandas.{kind}."
+        properties[prefix + "T"] = lambda self: call(f"pandas.{self._kind}.transpose", (self,), {})
+        properties[prefix + "values"] = lambda self: call(f"pandas.{self._kind}.values", (self,), {})
+        for kind_ in INDEXERS:
+            properties[prefix + kind_] = (lambda k: lambda self: _Indexer(self, k))(kind_)
+        for factory in DEFERRED:
+            special[prefix + factory] = (lambda f: lambda self, *a, **k: _Deferred(self, f, a, k))(factory)
+        special[prefix + "pipe"] = _pipe
+        special[prefix + "query"] = _query
+        special[prefix + "eval"] = _query_eval
+        special[prefix + "pop"] = _pop
+        special[prefix + "sample"] = _sample
+    for acc in ACCESSORS:
+        properties[f"pandas.Series.{acc}"] = (lambda a: lambda self: _Accessor(self, a))(acc)
+    return properties, special
+
+
+#: Traced properties by opcode (``pandas.DataFrame.T``, ``pandas.Series.str`` ...): ``f(self)``.
+#: Methods with their own wrapper by opcode (``pandas.DataFrame.groupby`` ...): ``f(self, *a, **k)``.
+PROPERTIES, SPECIAL = _tables()
