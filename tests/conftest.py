@@ -30,6 +30,15 @@ REQUIRE_POSTGRES = os.environ.get("MLCONTEXT_REQUIRE_POSTGRES") == "1"
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 
+@pytest.fixture(autouse=True)
+def fresh_process_state() -> Iterator[None]:
+    """Every test starts from the process state a fresh process has (docs/state.md): no cached values
+    or rewrite notes from an earlier test, deduplication on, no unheld items in the hash-consing
+    table."""
+    mc._reset_state()
+    yield
+
+
 def postgres_schema_url() -> Iterator[str]:
     """A URL whose connections use a fresh, empty PostgreSQL schema, dropped afterwards."""
     if not POSTGRES_URL:

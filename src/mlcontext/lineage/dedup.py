@@ -18,37 +18,61 @@ from __future__ import annotations
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
-from .item import OPEN_SCOPES, Item, make, state
+from .item import OPEN_SCOPES, Item, make, scope_closed, scope_opened, state
 from .literals import Node, abstract
 from .patch import DEDUP, OUTPUT, Patch, register_patch
 
-__all__ = ["Scope", "open_scope", "close_scope", "bind", "set_dedup", "dedup_enabled", "no_dedup"]
+__all__ = ["Scope", "open_scope", "close_scope", "bind", "set_dedup", "dedup_enabled", "no_dedup", "reset"]
 
-_enabled = True
+
+class _Switch:
+    """Whether bodies are deduplicated: a process-wide default (:func:`set_dedup`) and a per-context
+    override (:func:`no_dedup`), so one thread's ``no_dedup()`` never switches another thread off."""
+
+    def __init__(self) -> None:
+        self.default = True
+        self.override: ContextVar[bool | None] = ContextVar("mlcontext_dedup", default=None)
+
+    def enabled(self) -> bool:
+        found = self.override.get()
+        return self.default if found is None else found
+
+
+_switch = _Switch()
 
 
 def set_dedup(enabled: bool) -> None:
-    """Turn loop and step deduplication on or off for the process (on by default)."""
-    global _enabled
-    _enabled = bool(enabled)
+    """Turn loop and step deduplication on or off for the process (on by default); a ``no_dedup()``
+    block still has deduplication off inside it."""
+    _switch.default = bool(enabled)
 
 
 def dedup_enabled() -> bool:
-    """Whether loop and step bodies are deduplicated."""
-    return _enabled
+    """Whether loop and step bodies are deduplicated here (in this thread or task)."""
+    return _switch.enabled()
 
 
 @contextmanager
 def no_dedup() -> Iterator[None]:
-    """Trace the enclosed code without deduplication (every operation its own item)."""
-    saved = _enabled
-    set_dedup(False)
+    """Trace the enclosed code without deduplication (every operation its own item).
+
+    Per context (a :class:`contextvars.ContextVar`): other threads, and asyncio tasks not started
+    inside the block, keep deduplicating.
+    """
+    token = _switch.override.set(False)
     try:
         yield
     finally:
-        set_dedup(saved)
+        _switch.override.reset(token)
+
+
+def reset() -> None:
+    """Deduplication on, as in a fresh process: the process default, and no override in this context."""
+    _switch.default = True
+    _switch.override.set(None)
 
 
 class Scope:
@@ -75,14 +99,14 @@ def open_scope(label: str) -> Scope:
     """Start recording a body; must be paired with :func:`close_scope` in the same thread."""
     scope = Scope(label, state.scope)
     state.scope = scope
-    OPEN_SCOPES[0] += 1
+    scope_opened()
     return scope
 
 
 def close_scope(scope: Scope) -> None:
     """Stop recording ``scope``: turn its items into a patch and one dedup item."""
     state.scope = scope.parent
-    OPEN_SCOPES[0] -= 1
+    scope_closed()
     if scope.items:
         _fold(scope)
 
@@ -174,7 +198,7 @@ class _LoopDedup:
         pass
 
     def iteration_started(self, name: str, index: int) -> None:
-        scope = open_scope(f"loop:{name}") if _enabled else None
+        scope = open_scope(f"loop:{name}") if _switch.enabled() else None
         self._open.setdefault(_thread_key(), []).append(scope)
 
     def iteration_ended(self, name: str, index: int) -> None:
