@@ -44,6 +44,8 @@ def values() -> dict[str, object]:
                                         "f": pd.array([0.5, None], dtype="Float64")}),
         "frame_category": pd.DataFrame({"c": pd.Categorical(["b", "a", "b"], categories=["b", "a"],
                                                             ordered=True)}),
+        "index_with_freq": pd.date_range("2024-03-30", periods=3, freq="D"),
+        "np_f8_strided": np.arange(12.0).reshape(3, 4)[:, ::2],
         "frame_tz": pd.DataFrame({"t": pd.date_range("2024-03-30", periods=2, freq="D", tz="Europe/Paris")}),
         "frame_objects": pd.DataFrame({"d": [day, None], "m": [decimal.Decimal("1"), 2]}),
         "frame_multi": pd.DataFrame([[1, 2]], columns=pd.MultiIndex.from_tuples([("x", "min"), ("x", "max")]),

@@ -45,7 +45,8 @@ PLAIN = {
     "decimal": "c70c4b9e4e12cafc6bf9fb7dbb9f7122",
     "uuid": "d2a0fdb81b5600e97ac122bfffec62d5",
     "np_f8": "f974c3749397a12b58ffb37e54af2c0d",
-    "np_f8_fortran": "f974c3749397a12b58ffb37e54af2c0d",
+    "np_f8_fortran": "567c53b41cc9f5e7c0288f3012eba70c",
+    "np_f8_strided": "7935ba070abb57f3659430f709c71c86",
     "np_i4_big": "14281aab29dc797c9d08a60bfe7ba625",
     "np_bool": "de85bd5dabe9cb93b6f6e0e161c78e03",
     "np_M8": "5da8545de9aeb2210a248d6d0d12d86e",
@@ -67,6 +68,7 @@ PANDAS = {"3": {
     "frame_nullable": "70c4ef9250803f970a99840672a20dcb",
     "frame_category": "8d871c9823874160ec7dc54bde25ce55",
     "frame_tz": "8db2852a8ebc2a6a792cb7c731975e5b",
+    "index_with_freq": "53f32d4c20f318dadadad58be850e129",
     "frame_objects": "bdcd1e9a1465c1fad79b19b03a7a47e8",
     "frame_multi": "c8c8ddfa16b4b66ab1614b4dd7669d58",
     "series": "af4b6bac3aa408504e06c80c580a1c37",
@@ -82,8 +84,8 @@ PANDAS = {"3": {
 
 
 def test_scheme_version_is_part_of_persistent_keys() -> None:
-    assert SCHEME_VERSION == 3
-    assert persistent_key(bytes(range(16))) == "f3.000102030405060708090a0b0c0d0e0f"
+    assert SCHEME_VERSION == 4
+    assert persistent_key(bytes(range(16))) == "f4.000102030405060708090a0b0c0d0e0f"
 
 
 @pytest.mark.parametrize("name", sorted(PLAIN))

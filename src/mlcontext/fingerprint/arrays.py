@@ -102,6 +102,12 @@ def _ndarray(value: np.ndarray, h: Any) -> None:
             value = value.data
         value = value.view(np.ndarray)
     _tag(h, b"A", hash_array(value).encode())
+    flags = value.flags
+    if not flags.c_contiguous:
+        # A value's layout, as a leaf's (lineage/layout.py): NumPy keeps an input's layout in its
+        # results and may round differently on it, so an array read from a global, a closure, a
+        # default or a container that is Fortran-ordered or strided is another value.
+        _tag(h, b"lay", b"F" if flags.f_contiguous else repr(value.strides).encode())
 
 
 @register(np.generic)

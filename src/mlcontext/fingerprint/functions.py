@@ -137,6 +137,13 @@ def _function(fn: types.FunctionType, h: Any) -> None:
     if not _is_user(fn.__module__):
         _tag(h, b"fnlib", f"{fn.__module__}.{fn.__qualname__}|{_version(fn.__module__)}".encode())
         return
+    wrapped = getattr(fn, "__wrapped__", None)
+    if wrapped is not None and getattr(fn, "__mlcontext_step__", None) is not None:
+        # An @mc.step calling another: the inner step computes what the function it wraps computes
+        # (its reuse hook is no part of the result), so it is identified by that function.
+        _tag(h, b"step")
+        _feed(wrapped, h)
+        return
     seen = _guard()
     if id(fn) in seen:  # recursion (direct or mutual): the name stands for the function
         _tag(h, b"fnrec", fn.__qualname__.encode())
@@ -283,8 +290,8 @@ def _remember(fn: types.FunctionType, digest: bytes) -> None:
             return
         cells.append(value)
     info = _code_info(fn.__code__)
-    if _reads_environment(info):
-        return
+    if _reads_environment(info) or _attributes(fn):
+        return  # (attributes can be set without rebinding anything a snapshot checks)
     if any(module is None or _is_user(module.__name__) for _, module in _imported(fn, info)):
         return  # what it reads from a user's module can change without any rebinding here
     scope = fn.__globals__
@@ -300,12 +307,22 @@ def _remember(fn: types.FunctionType, digest: bytes) -> None:
             dynamic.append(var)  # fed again at every call (a user function: through its own snapshot)
         else:
             return  # a tuple holding a function whose digest can change: not worth a template
+    # Each helper with the snapshot whose digest went into ours: a helper hashed again since (a global
+    # it reads was rebound, and another caller or an apply of the helper itself noticed first) has a
+    # new snapshot, and ours is stale even though that new one is valid (review of issue 10: a
+    # shared helper's changed rate was served the old result through its caller).
+    seen_users = []
+    for user in users:
+        helper = _SNAPS.get(user)
+        if helper is None or helper.template is not None:
+            return
+        seen_users.append((user, helper))
     if not dynamic:
-        _SNAPS[fn] = _Snapshot(fn, digest, tuple(cells), read, tuple(users))
+        _SNAPS[fn] = _Snapshot(fn, digest, tuple(cells), read, tuple(seen_users))
         return
     recorder = _Recorder()
     _feed_user_function(fn, recorder, frozenset(dynamic))
-    snap = _Snapshot(fn, digest, tuple(cells), read, tuple(users), recorder.template(), info.attrs)
+    snap = _Snapshot(fn, digest, tuple(cells), read, tuple(seen_users), recorder.template(), info.attrs)
     if _replay(snap, fn) == digest:  # (always, unless a value changed while it was being hashed)
         _SNAPS[fn] = snap
 
@@ -337,11 +354,10 @@ def _valid(snap: _Snapshot, fn: types.FunctionType, checking: set[int]) -> bool:
         if scope.get(var, _ABSENT) is not value:
             return False
     checking.add(id(fn))
-    for user in snap.users:
+    for user, helper in snap.users:
         if id(user) in checking:
             continue
-        other = _SNAPS.get(user)
-        if other is None or other.template is not None or not _valid(other, user, checking):
+        if _SNAPS.get(user) is not helper or not _valid(helper, user, checking):
             return False
     return True
 
@@ -376,12 +392,25 @@ def _feed_user_function(fn: types.FunctionType, h: Any, dynamic: frozenset[str] 
         _feed_part(value, h, f"global {var!r}", fn, info.attrs)
     if _reads_environment(info):
         _tag(h, b"env", _environment_digest())
+    for name, value in _attributes(fn):
+        # ``f.scale = 2`` read by the body as ``f.scale``: state the function carries with it.
+        _tag(h, b"attr", name.encode())
+        _feed_part(value, h, f"attribute {name!r}", fn)
     for name, module in _imported(fn, info):
         # ``import helpers`` / ``from helpers import rate`` inside the body: the module is no global,
         # but what the code reads from it decides the result as much as a global would.
         _tag(h, b"imp", name.encode())
         if module is not None:
             _feed_part(module, h, f"module {name!r} imported", fn, info.attrs)
+
+
+def _attributes(fn: types.FunctionType) -> list[tuple[str, Any]]:
+    """A function's own attributes (``f.scale = 2``), sorted; not dunders (``__wrapped__`` and the
+    like, which decorators set, are covered by the code and closure that use them)."""
+    space = getattr(fn, "__dict__", None)
+    if not space:
+        return []
+    return sorted((k, v) for k, v in space.items() if not (k.startswith("__") and k.endswith("__")))
 
 
 def _imported(fn: types.FunctionType, info: _CodeInfo) -> list[tuple[str, types.ModuleType | None]]:

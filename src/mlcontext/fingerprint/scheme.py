@@ -27,7 +27,8 @@ DIGEST_HEX_LEN = 32
 # changes (a new normalisation, a library that changed the layout read here): persistent cache keys
 # carry it, so entries written under another scheme are never found (tests/test_fingerprint_pinned.py
 # pins the digests of a table of values so that such a change cannot go unnoticed).
-SCHEME_VERSION = 3  # 3: dicts in insertion order; imports inside functions
+SCHEME_VERSION = 4  # 3: dicts in insertion order; imports inside functions. 4: array layout,
+# DatetimeIndex freq, function attributes, dataclass instance attributes
 
 
 def persistent_key(digest: bytes) -> str:
@@ -36,7 +37,7 @@ def persistent_key(digest: bytes) -> str:
     Examples
     --------
     >>> persistent_key(bytes(16))
-    'f3.00000000000000000000000000000000'
+    'f4.00000000000000000000000000000000'
     """
     return f"f{SCHEME_VERSION}.{digest.hex()}"
 

@@ -66,8 +66,12 @@ def _bytes(value: bytes, h: Any) -> None:
 
 @register(tuple, list)
 def _sequence(value: tuple | list, h: Any) -> None:
-    _tag(h, b"T" if isinstance(value, tuple) else b"L", struct.pack("<Q", len(value)))
-    for item in value:
+    # A list, dict or set is copied (atomically, under the GIL) before it is read: another thread may
+    # change it while its items are hashed, and a length prefix that disagrees with the items fed
+    # could alias another value; a dict or set would raise "changed size during iteration".
+    items = value if type(value) is tuple else tuple(value)
+    _tag(h, b"T" if isinstance(value, tuple) else b"L", struct.pack("<Q", len(items)))
+    for item in items:
         _feed(item, h)
 
 
@@ -75,15 +79,16 @@ def _sequence(value: tuple | list, h: Any) -> None:
 def _dict(value: dict, h: Any) -> None:
     # In insertion order: dicts are ordered, and results depend on it (``list(w.values())``, a dict
     # of column names). Two orders of the same items at worst miss each other; they never alias.
-    _tag(h, b"D2", struct.pack("<Q", len(value)))
-    for key, item in value.items():
+    items = tuple(value.items())
+    _tag(h, b"D2", struct.pack("<Q", len(items)))
+    for key, item in items:
         _feed(key, h)
         _feed(item, h)
 
 
 @register(set, frozenset)
 def _set(value: set | frozenset, h: Any) -> None:
-    digests = sorted(hash_value(v) for v in value)
+    digests = sorted(hash_value(v) for v in tuple(value))
     _tag(h, b"E", "".join(digests).encode())
 
 
@@ -153,9 +158,16 @@ def _enum(value: enum.Enum, h: Any) -> None:
 def _dataclass_instance(value: Any, h: Any) -> None:
     # The class (by its identity: a user's class by its code) and every field's value.
     _feed(type(value), h)
-    for f in dataclasses.fields(value):
+    fields = dataclasses.fields(value)
+    for f in fields:
         _tag(h, b"f", f.name.encode())
         _feed(getattr(value, f.name), h)
+    # Attributes set on the instance besides its fields (``conf.extra = 7``): code reads them too.
+    names = {f.name for f in fields}
+    space = getattr(value, "__dict__", None) or {}
+    for name, item in sorted((k, v) for k, v in tuple(space.items()) if k not in names):
+        _tag(h, b"fx", name.encode())
+        _feed(item, h)
 
 
 def _namedtuple(value: tuple, h: Any) -> None:

@@ -63,8 +63,9 @@ def array(data: Any, name: str | None = None, *, dtype: Any = None,
 
 def _new_array(data: Any, dtype: Any, copy: bool) -> np.ndarray:
     """``np.array(data, dtype=dtype)``, with NumPy's refusals said as mlcontext errors."""
-    if isinstance(data, Iterator) or callable(data):
-        # NumPy would make a 0-d object array holding the generator or function itself.
+    if (isinstance(data, Iterator) or callable(data)) and not hasattr(data, "__array__"):
+        # NumPy would make a 0-d object array holding the generator or function itself (an iterator
+        # or callable that converts itself, as ``a.flat`` and ``np.poly1d`` do, is data).
         raise UsageError(f"mc.array takes array-like data (an array, a list, a number), not the "
                          f"{type(data).__name__} {_short(data)}; "
                          + ("pass list(...) of it" if isinstance(data, Iterator) else "call it first"))

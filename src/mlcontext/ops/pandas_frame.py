@@ -278,13 +278,14 @@ class _Traced:
     @property
     def fingerprint(self) -> str:
         """The content hash of the current version (columnwise; kept columns' digests are reused)."""
+        value = self._value  # first: an axis renamed in place makes a new version (and new digests)
         known = self._known
         if known is None:
             known = {}
             object.__setattr__(self, "_known", known)
         digest = known.get(_WHOLE)
         if digest is None:
-            digest = known[_WHOLE] = hash_frame(self._value, known)
+            digest = known[_WHOLE] = hash_frame(value, known)
         return digest
 
     def to_pandas(self) -> Any:

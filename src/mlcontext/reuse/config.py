@@ -8,9 +8,12 @@ adds rewrites that compute a result from cached pieces, ``multilevel`` reuses wh
 
 from __future__ import annotations
 
+import numbers
 import os
 from dataclasses import dataclass, field, replace
 from typing import Any
+
+import numpy as np
 
 from ..errors import ConfigError
 
@@ -100,7 +103,8 @@ class ReuseConfig:
             raise ConfigError(f"eviction policy {_short(self.eviction)} is not one of {', '.join(EVICTIONS)}")
         for name in _NUMBERS:  # (NaN is not >= 0 either)
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
+            # numbers.Real: NumPy scalars (np.int64 from a computed budget, np.float32) are numbers
+            if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real) or not value >= 0:
                 raise ConfigError(f"reuse {name} must be a number >= 0 ({_NUMBERS[name]}), not {value!r}")
         for name in ("spill", "persist", "strict"):
             if not isinstance(getattr(self, name), bool):
