@@ -318,3 +318,28 @@ def test_an_index_given_to_a_traced_frame_is_the_index_pandas_gets(index) -> Non
     pd.testing.assert_frame_equal(t.to_pandas(), plain)
     pd.testing.assert_frame_equal(t.set_axis(index).to_pandas(), RAW.set_axis(index))
     pd.testing.assert_frame_equal(mc.recompute(mc.lineage.dumps(t), inputs={"raw": RAW}), plain)
+
+
+# -- attrs: pandas carries them into results -----------------------------------------------------------
+
+def test_frames_with_other_attrs_are_other_values() -> None:
+    # A hit handed back the first frame's attrs: DataFrame.attrs were no part of a frame's identity.
+    a, b = RAW.copy(), RAW.copy()
+    a.attrs["unit"], b.attrs["unit"] = "m", "km"
+    assert mc.frame(a).sum().to_pandas().attrs == a.sum().attrs
+    assert mc.frame(b).sum().to_pandas().attrs == b.sum().attrs == {"unit": "km"}
+    assert hash_frame(a) != hash_frame(b) and hash_frame(RAW) == hash_frame(RAW.copy())
+
+
+def test_changing_attrs_in_place_is_a_new_version() -> None:
+    plain, t = RAW.copy(), mc.frame(RAW)
+    t.sum()
+    plain.attrs["unit"] = "cm"
+    t.attrs["unit"] = "cm"
+    assert t.attrs is t.attrs
+    pd.testing.assert_series_equal(t.sum().to_pandas(), plain.sum())
+    assert t.sum().to_pandas().attrs == {"unit": "cm"} and RAW.attrs == {}
+    t.attrs = {"unit": "mm"}
+    plain.attrs = {"unit": "mm"}
+    assert t.sum().to_pandas().attrs == plain.sum().attrs
+    assert t.fingerprint == hash_frame(t.to_pandas())

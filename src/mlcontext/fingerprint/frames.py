@@ -54,6 +54,11 @@ def hash_frame(frame: Any, known: dict[Any, str] | None = None) -> str:
     else:
         raise FingerprintError(f"hash_frame takes a DataFrame or Series, not {type(frame).__name__}")
     h.update(hash_index(frame.index).encode())
+    if frame.attrs:  # pandas carries them into results (sum, copy ...): part of the value when set
+        try:
+            _tag(h, b"Pattrs", hash_value(frame.attrs).encode())
+        except FingerprintError as exc:
+            raise FingerprintError(f"the frame's attrs: {exc}") from None
     return h.hexdigest()
 
 

@@ -47,7 +47,8 @@ from .dispatch import (
 from .traced import TracedArray
 
 __all__ = ["TracedFrame", "TracedSeries", "FrameArgs", "freeze_frame", "call", "wrap", "unhandled", "opaque",
-           "OPAQUE_FRAME", "ORDER", "ordered", "Leaves", "LEAVES", "AXIS_META", "KEEP_FREQ", "install"]
+           "OPAQUE_FRAME", "ORDER", "ordered", "Leaves", "LEAVES", "AXIS_META", "KEEP_FREQ", "SET_ATTRS",
+           "install"]
 
 OPAQUE_FRAME = "pandas.opaque"  # an unhandled call with a frame/series result, by content hash
 DICT = "python.dict"  # a dict built from its keys and values, in order
@@ -244,11 +245,24 @@ class _Traced:
             return
         object.__setattr__(self, "_axes", None)  # (reads of _value below see the current version)
         for name, index in changed:
-            self._rename_axis(name, index)
+            if name == "attrs":
+                self._set_attrs(index)
+            else:
+                self._rename_axis(name, index)
         # The same objects stay handed out (their other axis is unchanged): renaming one again is
         # another new version.
         kept = {name: (index, _axis_state(index)) for name, (index, _) in axes.items()}
         object.__setattr__(self, "_axes", kept)
+
+    def _set_attrs(self, attrs: dict) -> None:
+        """A new version with ``attrs`` (``t.attrs[k] = v`` changes pandas' frame in place)."""
+        opcode = f"pandas.{self._kind}.{SET_ATTRS}"
+        try:
+            result, item = _execute(opcode, (self, dict(attrs)), {})
+        except Uncanonical:  # values without a literal form: identified by content (attrs included)
+            traced = opaque(opcode, OPERATIONS[opcode].fn(self._v, dict(attrs)), (self._i,))
+            result, item = traced._v, traced._i
+        self._rebind(result, item)
 
     def _rename_axis(self, name: str, index: Any) -> None:
         """A new version with axis ``name`` named (and its freq set) as ``index`` is."""
@@ -329,7 +343,7 @@ class _Traced:
         if callable(attr) and not isinstance(attr, property):
             return self._method(name)
         plain = getattr(value, name)  # metadata (shape, columns, dtypes, index ...): plain
-        if name in _AXES:
+        if name in _AXES or name == "attrs":
             return self._axis(name, plain)
         if name == "axes":
             return [self._axis(axis, index) for axis, index in zip(_AXES, plain, strict=False)]
@@ -342,6 +356,8 @@ class _Traced:
             object.__setattr__(self, "_i", value)
         elif name in _Traced.__slots__:
             object.__setattr__(self, name, value)
+        elif name == "attrs":
+            self._set_attrs(dict(value))
         elif name in ("columns", "index", "name"):
             result, item = _execute(f"pandas.{self._kind}.__setattr__", (self, name, value), {})
             self._rebind(result, item)
@@ -413,6 +429,7 @@ class _Traced:
 _WHOLE = object()  # the key of the whole-frame digest among the column digests
 _AXES = ("index", "columns")  # in the order of DataFrame.axes (a Series has only the index)
 AXIS_META = "__axis_meta__"  # the operation of an in-place rename of an axis (see _Traced._axis)
+SET_ATTRS = "__set_attrs__"  # the operation of an in-place change of ``attrs``
 KEEP_FREQ = "keep"  # axis_meta's default: the freq is not set
 
 
@@ -424,7 +441,10 @@ def _offset(text: str) -> Any:
 
 
 def _axis_state(index: Any) -> tuple:
-    """What can be changed in place on an Index: its names and (dates and durations) its freq."""
+    """What can be changed in place on an Index: its names and (dates and durations) its freq; on
+    ``attrs`` (a dict), its keys and values."""
+    if type(index) is dict:
+        return tuple(x for pair in index.items() for x in pair)
     names = index.names if index.nlevels > 1 else (index.name,)
     return (*names, getattr(index, "freq", None))
 

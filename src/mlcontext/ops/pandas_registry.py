@@ -121,6 +121,12 @@ def axis_meta(obj: Any, axis: str, names: list, freq: Any = pf.KEEP_FREQ) -> Any
     return out
 
 
+def _set_attrs(obj: Any, attrs: dict) -> Any:
+    out = obj.copy(deep=False)
+    out.attrs = dict(attrs)
+    return out
+
+
 def _indexer_get(kind: str) -> Callable[..., Any]:
     return lambda obj, key: getattr(obj, kind)[key]
 
@@ -179,6 +185,7 @@ def _register() -> None:
         register_operation(prefix + "__delitem__", _delitem)
         register_operation(prefix + "__setattr__", _setattr)
         register_operation(prefix + pf.AXIS_META, axis_meta)
+        register_operation(prefix + pf.SET_ATTRS, _set_attrs)
         register_operation(prefix + "values", lambda obj: obj.values)
         for kind_ in INDEXERS:
             register_operation(f"{prefix}{kind_}.__getitem__", _indexer_get(kind_))
