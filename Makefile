@@ -1,5 +1,5 @@
 # make demo   create .venv, install, run the main example on the embedded default store
-# make test   create .venv, install, lint (ruff), run the whole suite (SQLite and a real PostgreSQL); then
+# make test   create .venv, install, lint (ruff, mypy on src/), run the whole suite (SQLite and a real PostgreSQL); then
 #             again in .venv-oldest on the oldest NumPy/pandas/scikit-learn/pyarrow pyproject.toml allows
 # make bench  run the benchmarks in bench/ (ratios against baselines measured in the same run)
 # make bench-reuse  the reuse table (all pipelines vs their ideal, SystemDS on the LIMA five) appended to bench/RESULTS.md
@@ -43,6 +43,7 @@ test: test-newest test-oldest
 
 test-newest: $(STAMP)
 	$(BIN)/python -m ruff check src tests bench
+	$(BIN)/python -m mypy
 	@url=$$(scripts/postgres.sh) || { \
 	  if [ -n "$$CI" ]; then echo "make test: PostgreSQL is required under CI and could not be started" >&2; exit 1; fi; \
 	  echo "make test: no PostgreSQL; its tests will be skipped" >&2; url=""; }; \
@@ -68,6 +69,7 @@ bench-reuse: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/python -m ruff check src tests bench
+	$(BIN)/python -m mypy
 
 clean:
 	rm -rf $(VENV) $(VENV_OLDEST) .pytest_cache .hypothesis build dist src/*.egg-info

@@ -109,7 +109,9 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+    """The public names and the module's own dunders: not the helpers this file imports
+    (``annotations``, ``importlib``, ``sys``, ...) nor the subpackages an import has set."""
+    return sorted({*__all__, *(name for name in globals() if name.startswith("__"))})
 
 
 class _Package(types.ModuleType):
@@ -209,7 +211,6 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers and IDEs
         log,
         metrics,
         param,
-        run,
         runs,
         set_store,
         use_store,
@@ -217,6 +218,7 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers and IDEs
     from .tracking.datasets import DatasetVersion, dataset, dataset_version, versions
     from .tracking.profile import Profile, profile
     from .tracking.recompute import recompute
+    from .tracking.run import run  # the function (mlcontext.tracking.run is also a module)
 
 __all__ = [
     # errors and warnings

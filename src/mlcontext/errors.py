@@ -29,7 +29,9 @@
      ├── TestSetOveruseWarning                 a test set evaluated beyond its budget
      └── LineageLostWarning                    data registered in a run with no lineage to what it read
 
-Every subclass also inherits the matching builtin so ``except ValueError`` keeps working.
+Every subclass also inherits the matching builtin so ``except ValueError`` keeps working. A name that
+is not even a string raises an :class:`InvalidNameError` that is also a :class:`UsageError` (and so a
+``TypeError``).
 """
 
 from __future__ import annotations
@@ -190,3 +192,10 @@ def short_repr(value: object, limit: int = 60) -> str:
         return text
     keep = limit - 20
     return f"{text[:keep]}...({len(text):,} characters)"
+
+
+class NameTypeError(InvalidNameError, UsageError):
+    """A name that is not a string (``mc.log(1, 0.5)``): an :class:`InvalidNameError` and a
+    ``TypeError`` both, so either ``except`` catches it. Raised by :func:`mlcontext.names.check_name`;
+    not exported, catch it by either base."""
+

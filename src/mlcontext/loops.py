@@ -20,6 +20,7 @@ from collections.abc import Iterable, Iterator
 from contextvars import ContextVar
 from typing import NamedTuple, Protocol, TypeVar
 
+from .errors import UsageError
 from .names import check_name
 
 __all__ = ["LoopFrame", "LoopListener", "loop", "current_loops", "context_json", "add_listener",
@@ -32,7 +33,8 @@ class LoopFrame(NamedTuple):
     """One level of loop context: the loop's name and the current iteration index."""
 
     name: str
-    index: int
+    # A field named like tuple.index (which it shadows): the public name since loops were added.
+    index: int  # type: ignore[assignment]
 
 
 class LoopListener(Protocol):
@@ -74,7 +76,23 @@ def remove_listener(listener: LoopListener) -> None:
 
 
 def current_loops() -> tuple[LoopFrame, ...]:
-    """The loop frames enclosing the caller, outermost first."""
+    """The loop frames enclosing the caller, outermost first.
+
+    Returns
+    -------
+    tuple of LoopFrame
+        One ``(name, index)`` per enclosing :func:`loop`; empty outside loops.
+
+    Examples
+    --------
+    >>> for epoch in mc.loop("epoch", range(2)):
+    ...     for step in mc.loop("step", range(1)):
+    ...         print(mc.current_loops())
+    (LoopFrame(name='epoch', index=0), LoopFrame(name='step', index=0))
+    (LoopFrame(name='epoch', index=1), LoopFrame(name='step', index=0))
+    >>> mc.current_loops()
+    ()
+    """
     return tuple(LoopFrame(name, index) for name, index in _stack.get()[1])
 
 
@@ -101,15 +119,17 @@ def loop(name: str, iterable: Iterable[T]) -> Iterator[T]:
     iterable : iterable
         What to iterate over (any iterable, generators included).
 
-    Yields
-    ------
-    object
-        The items of ``iterable``.
+    Returns
+    -------
+    iterator
+        The items of ``iterable``, each yielded inside its iteration's loop context.
 
     Raises
     ------
     InvalidNameError
         ``name`` is not a valid name.
+    UsageError
+        ``iterable`` is not iterable.
 
     Examples
     --------
@@ -120,7 +140,12 @@ def loop(name: str, iterable: Iterable[T]) -> Iterator[T]:
     if name not in _checked:
         check_name(name, "loop")
         _checked.add(name)
-    return _iterate(name, iterable)
+    try:
+        iterator = iter(iterable)  # at the call (as a for statement does), not at the first step
+    except TypeError:
+        raise UsageError(f"mc.loop({name!r}, ...) needs an iterable (a range, a list, a generator, a "
+                         f"DataLoader ...), got {type(iterable).__name__}: {iterable!r}") from None
+    return _iterate(name, iterator)
 
 
 def _iterate(name: str, iterable: Iterable[T]) -> Iterator[T]:

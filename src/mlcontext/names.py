@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from .errors import InvalidNameError
+from .errors import InvalidNameError, NameTypeError
 
 __all__ = ["check_name", "NAME_PATTERN"]
 
@@ -29,7 +29,8 @@ _SEPARATORS = {
 def check_name(name: object, what: str) -> str:
     """Return ``name`` if it is a valid name for ``what``, else raise :class:`InvalidNameError`."""
     if not isinstance(name, str):
-        raise InvalidNameError(f"{what} name must be a string, got {type(name).__name__}: {name!r}")
+        raise NameTypeError(f"{what} name must be a string, got {type(name).__name__}: {name!r}; "
+                            f"pass the name as text, e.g. str({name!r})")
     if not NAME_PATTERN.match(name) or name != name.strip() or "//" in name or ".." in name:
         raise InvalidNameError(
             f"invalid {what} name {name!r}: use 1-255 letters, digits, spaces and '_.-/:@', "

@@ -18,7 +18,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "src" / "mlcontext"
 # (mlcontext/__init__.py) and __main__ are the composition points that expose everything, so they sit
 # above every layer.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
-    ("basics", ("errors", "names", "fingerprint", "loops")),
+    ("basics", ("errors", "names", "checks", "fingerprint", "loops")),
     ("lineage", ("lineage",)),
     ("traced operations", ("ops",)),
     ("reuse", ("reuse",)),
@@ -102,3 +102,15 @@ def test_the_checker_sees_an_upward_import(tmp_path):
     probe = tmp_path / "item.py"
     probe.write_text((PACKAGE / "lineage" / "item.py").read_text() + "\nfrom ..tracking import run\n")
     assert "mlcontext.tracking" in [t for _, t in imported_modules(probe, "mlcontext.lineage.item")]
+
+
+def test_the_documented_layer_table_is_the_enforced_one():
+    # docs/architecture.md stands on its own: its layer table must be the one this file enforces
+    doc = (PACKAGE.parents[1] / "docs" / "architecture.md").read_text()
+    table = doc.split("## Layers", 1)[1].split("\n\n")[2]
+    rows = [line.split("|")[1:3] for line in table.splitlines()[2:]]
+    documented = [(layer.strip(), tuple(p.strip(" `") for p in packages.split(",")))
+                  for layer, packages in rows]
+    enforced = [(layer, tuple(t for t in tops if (PACKAGE / t).exists() or (PACKAGE / f"{t}.py").exists()))
+                for layer, tops in LAYERS if layer != "package"]
+    assert documented == [(layer, tops) for layer, tops in enforced if tops]

@@ -25,7 +25,25 @@ __all__ = ["DatasetDiff", "ModelDiff", "diff", "diff_datasets", "diff_models"]
 
 @dataclass(frozen=True)
 class DatasetDiff:
-    """Two versions of data compared by schema, size and per-column distributions."""
+    """Two versions of data compared by schema, size and per-column distributions.
+
+    Attributes
+    ----------
+    a, b : str
+        The two versions compared (``trips@1``).
+    rows : tuple of int
+        Their row counts.
+    drift : DriftReport
+        Schema changes and per-column distribution tests (``b`` against ``a``).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> _ = mc.dataset(pd.DataFrame({"x": [1.0, 2.0]}), "trips", project="doc")
+    >>> _ = mc.dataset(pd.DataFrame({"x": [1.0, 2.0, 4.0]}), "trips", project="doc")
+    >>> mc.diff("trips@1", "trips@2", project="doc").rows
+    (2, 3)
+    """
 
     a: str
     b: str
@@ -114,12 +132,24 @@ def diff(a: Any, b: Any, *, project: str | None = None, store: Store | None = No
 
     Parameters
     ----------
-    a, b : two references of the same kind: dataset versions (``"trips@1"``, a ``DatasetVersion``),
+    a, b : str, DatasetVersion, ArtifactRef, Run or RunRecord
+        Two references of the same kind: dataset versions (``"trips@1"``, a ``DatasetVersion``),
         models (``"RUN:NAME"``, an ``ArtifactRef``) or runs (an id, prefix or name, a ``Run``, a
         ``RunRecord``). A text that could name both a dataset and a run is refused as ambiguous.
-    project : the project of dataset names that exist in several projects.
-    drift_options : for datasets, :func:`~.drift.drift`'s ``rule``, ``alpha``, ``psi_threshold``,
+    project : str, optional
+        The project of dataset names that exist in several projects.
+    store : Store, optional
+        Where to look (default: :func:`mlcontext.get_store`).
+    **drift_options
+        For datasets, :func:`~.drift.drift`'s ``rule``, ``alpha``, ``psi_threshold``,
         ``ks_threshold``, ``null_threshold`` and ``sample_size``.
+
+    Returns
+    -------
+    DatasetDiff, ModelDiff or RunDiff
+        Schema and distribution changes of two datasets; class, hyper-parameter, score and
+        training-data changes of two models; param, metric, code and environment changes of two
+        runs. Each has ``to_dict()``, for JSON.
 
     Raises
     ------
@@ -129,6 +159,14 @@ def diff(a: Any, b: Any, *, project: str | None = None, store: Store | None = No
         A name exists in several projects, or names both a dataset and a run.
     ReferenceTypeError
         The two sides are of different kinds, or not references at all.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> _ = mc.dataset(pd.DataFrame({"x": [1.0, 2.0, 3.0]}), "trips", project="doc")
+    >>> _ = mc.dataset(pd.DataFrame({"x": [1.0, 2.0, 3.0], "y": [0, 1, 0]}), "trips", project="doc")
+    >>> mc.diff("trips@1", "trips@2", project="doc").drift.added
+    ('y',)
     """
     store = store or get_store()
     left, right = (_side(store, x, project) for x in (a, b))
@@ -242,8 +280,41 @@ def drift_of(reference: Any, current: Any, *, project: str | None = None, store:
              **options: Any) -> DriftReport:
     """:func:`~.drift.drift` that also takes dataset references for either side.
 
-    Each side is a DataFrame (or traced frame), a dataset reference (``"trips@1"``, a content hash), a
-    ``DatasetVersion``, or an ``ArtifactRef`` of a stored frame. ``options`` are :func:`~.drift.drift`'s.
+    Parameters
+    ----------
+    reference, current : DataFrame, traced frame, str, DatasetVersion or ArtifactRef
+        Each side is a DataFrame (or traced frame), a dataset reference (``"trips@1"``, a content
+        hash), a ``DatasetVersion``, or an ``ArtifactRef`` of a stored frame.
+    project : str, optional
+        The project of dataset names that exist in several projects.
+    store : Store, optional
+        Where to look (default: :func:`mlcontext.get_store`).
+    **options
+        :func:`~.drift.drift`'s: ``rule``, ``alpha``, ``psi_threshold``, ``ks_threshold``,
+        ``null_threshold``, ``sample_size``.
+
+    Returns
+    -------
+    DriftReport
+        Per-column tests and verdicts (``rows``, ``verdict``, ``table()``), schema changes.
+
+    Raises
+    ------
+    NotFoundError
+        A reference names no dataset version.
+    UsageError
+        A side is neither a frame nor a reference.
+    InvalidArgumentError
+        A side has duplicated column labels, or a threshold is invalid.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(0)
+    >>> _ = mc.dataset(pd.DataFrame({"x": rng.normal(0, 1, 2000)}), "live", project="doc")
+    >>> _ = mc.dataset(pd.DataFrame({"x": rng.normal(2, 1, 2000)}), "live", project="doc")
+    >>> mc.drift("live@1", "live@2", project="doc").verdict
+    'drift in 1 of 1 columns: x'
     """
     return drift(_frame(reference, project, store), _frame(current, project, store), **options)
 

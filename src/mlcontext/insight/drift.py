@@ -33,13 +33,14 @@ default: a KS test on 20,000 rows a side already resolves a difference of 0.014 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ..errors import MLContextError
+from ..errors import InvalidArgumentError, UsageError
 from ..tracking.profile import column_label
 from .stats import chi2_contingency, ks_and_wasserstein, psi
 
@@ -72,9 +73,10 @@ class DriftRule:
         for name in ("alpha", "psi", "ks", "null"):
             value = getattr(self, name)
             if not isinstance(value, int | float) or math.isnan(value) or value < 0:
-                raise MLContextError(f"drift rule: {name} must be a number >= 0, got {value!r}")
+                raise InvalidArgumentError(f"drift rule: {name} must be a number >= 0, got {value!r}")
         if not 0 < self.alpha < 1:
-            raise MLContextError(f"drift rule: alpha is a significance level in (0, 1), got {self.alpha}")
+            raise InvalidArgumentError(f"drift rule: alpha is a significance level in (0, 1), got "
+                                       f"{self.alpha}; 0.05 is usual")
 
     def describe(self) -> str:
         """The rule in one sentence, with its thresholds."""
@@ -95,6 +97,34 @@ class DriftReport:
     ``reason`` in words. ``retyped`` maps a label to ``(reference dtype, current dtype)``;
     ``incomparable`` lists the retyped columns whose kind changed (not compared); ``relabeled`` pairs
     ``(reference label, current label)`` matched by their text.
+
+    Attributes
+    ----------
+    columns : pandas.DataFrame
+        One row per compared column, as above.
+    added, removed : tuple
+        Column labels only in the current, only in the reference.
+    retyped : dict
+        Label -> ``(reference dtype, current dtype)``.
+    rows : tuple of int
+        Row counts of the reference and the current table.
+    rule : DriftRule
+        The thresholds used.
+    dtypes : tuple of dict
+        The two schemas.
+    incomparable : tuple
+        Retyped columns not compared.
+    relabeled : tuple
+        ``(reference label, current label)`` pairs matched by their text.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(0)
+    >>> report = mc.drift(pd.DataFrame({"x": rng.normal(0, 1, 500)}),
+    ...                   pd.DataFrame({"x": rng.normal(3, 1, 500)}))
+    >>> report.drifted, report.verdict
+    (['x'], 'drift in 1 of 1 columns: x')
     """
 
     columns: pd.DataFrame
@@ -186,8 +216,10 @@ def drift(reference: pd.DataFrame, current: pd.DataFrame, *, rule: DriftRule | N
 
     Raises
     ------
-    MLContextError
-        If either side is not a DataFrame, has duplicated column labels, or a threshold is invalid.
+    UsageError
+        Either side is not a DataFrame.
+    InvalidArgumentError
+        Either side has duplicated column labels, or a threshold is invalid.
 
     Examples
     --------
@@ -202,10 +234,12 @@ def drift(reference: pd.DataFrame, current: pd.DataFrame, *, rule: DriftRule | N
     rule = _rule(rule, alpha, psi_threshold, ks_threshold, null_threshold)
     for name, frame in (("reference", reference), ("current", current)):
         if not isinstance(frame, pd.DataFrame):
-            raise MLContextError(f"drift() needs DataFrames; {name} is a {type(frame).__name__}")
+            raise UsageError(f"drift() needs DataFrames (or dataset references through mc.drift); the "
+                             f"{name} is a {type(frame).__name__}")
         duplicated = frame.columns[frame.columns.duplicated()].unique().tolist()
         if duplicated:
-            raise MLContextError(f"drift(): the {name} has duplicated column labels {duplicated!r}")
+            raise InvalidArgumentError(f"drift(): the {name} has duplicated column labels {duplicated!r}; "
+                                       "rename them first (frame.columns = [...])")
     pairs, added, removed, relabeled = _match(list(reference.columns), list(current.columns))
     ref_s, cur_s = _sample(reference, sample_size), _sample(current, sample_size)
     retyped, incomparable, rows = {}, [], []
@@ -398,7 +432,8 @@ def _namer(labels: Any) -> Any:
 
 def _json_label(label: Any) -> Any:
     text, kind = column_label(label)
-    return {"int": int, "float": float, "bool": lambda s: s == "True"}.get(kind, str)(text)
+    parsers: dict[str, Callable[[str], Any]] = {"int": int, "float": float, "bool": lambda s: s == "True"}
+    return parsers.get(kind, str)(text)
 
 
 def _finite(value: Any) -> Any:

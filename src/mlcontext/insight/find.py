@@ -8,13 +8,15 @@ from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Float, and_, cast, exists, or_, select
+from sqlalchemy import ColumnElement, Float, and_, cast, exists, or_, select
 
-from ..errors import QueryError
+from ..checks import check_choice, check_text
+from ..errors import NotFoundError, QueryError
 from ..store import Store
 from ..store import schema as t
 from ..store.context import ContextStore
 from ..store.metadata import check_limit
+from ..store.records import STATUSES
 from ..tracking.refs import dataset_ref
 from ..tracking.stores import get_store
 
@@ -41,16 +43,55 @@ def find(*, params: Sequence[str] = (), metrics: Sequence[str] = (), data: Any =
 
     Parameters
     ----------
-    params, metrics : conditions such as ``"lr>=0.01"``, ``"optimizer=adam"``, ``"test_acc>0.9"``
-        (metrics compare their last value).
-    data : a dataset version (``trips@2`` or a ``DatasetVersion``) or dataset (``trips``, any version)
-        the run read or wrote.
-    code : a git commit (or prefix) the run's code was at.
-    since, until : ISO dates or datetimes.
-    text : a substring of the run's or project's name.
+    params, metrics : sequence of str
+        Conditions ``NAME OP VALUE`` such as ``"lr>=0.01"``, ``"optimizer=adam"``,
+        ``"test_acc>0.9"`` (OP one of ``= == != < <= > >=``; metrics compare their last value).
+    data : str or DatasetVersion, optional
+        A dataset version (``trips@2`` or a ``DatasetVersion``) or dataset (``trips``, any
+        version) the run read or wrote.
+    code : str, optional
+        A git commit (or prefix) the run's code was at.
+    user : str, optional
+        Who ran it.
+    since, until : str or datetime, optional
+        ISO 8601 dates or datetimes bounding the run's start.
+    text : str, optional
+        A substring of the run's or project's name.
+    project : str, optional
+        Only this project's runs.
+    status : str, optional
+        Only runs with this status.
+    limit : int
+        At most this many runs (default 100).
+    store : Store, optional
+        Where to look (default: :func:`mlcontext.get_store`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The columns of :func:`mlcontext.runs`, one row per matching run, newest first.
+
+    Raises
+    ------
+    QueryError
+        A condition, a date or the limit cannot be read.
+    NotFoundError
+        ``data`` names a version that does not exist.
+
+    Examples
+    --------
+    >>> for lr in (0.1, 0.01):
+    ...     with mc.run("sgd", project="doc"):
+    ...         mc.log("acc", 0.8 + mc.param("lr", lr))
+    >>> mc.find(params=["lr>=0.05"], project="doc")[["param.lr", "metric.acc"]]
+       param.lr  metric.acc
+    0       0.1         0.9
     """
     store = store or get_store()
     check_limit(limit)
+    for value, what in ((code, "code"), (user, "user"), (text, "text"), (project, "project")):
+        check_text(value, what)
+    check_choice(status, STATUSES, "status", QueryError)
     query = select(t.Run.id).join(t.Project, t.Project.id == t.Run.project_id)
     for condition in params:
         query = query.where(_param_exists(*parse_condition(condition)))
@@ -81,7 +122,7 @@ def find(*, params: Sequence[str] = (), metrics: Sequence[str] = (), data: Any =
     return store.metadata.runs_frame(ids=ids)
 
 
-def _compare(column: object, op: str, value: object) -> object:
+def _compare(column: Any, op: str, value: Any) -> ColumnElement[bool]:
     return {"==": column == value, "!=": column != value, "<": column < value, "<=": column <= value,
             ">": column > value, ">=": column >= value}[op]
 
@@ -93,9 +134,9 @@ def _number(text: str) -> float | None:
         return None
 
 
-def _param_exists(name: str, op: str, raw: str) -> object:
+def _param_exists(name: str, op: str, raw: str) -> ColumnElement[bool]:
     number = _number(raw)
-    where = [t.Param.run_id == t.Run.id, t.Param.name == name]
+    where: list[ColumnElement[bool]] = [t.Param.run_id == t.Run.id, t.Param.name == name]
     if number is not None and raw.strip().lower() not in ("true", "false"):
         # Numeric params are JSON numbers: compare them as numbers, on both SQLite and PostgreSQL.
         where += [t.Param.type.in_(["int", "float", "int64", "float64", "int32", "float32"]),
@@ -108,7 +149,7 @@ def _param_exists(name: str, op: str, raw: str) -> object:
     return exists().where(and_(*where))
 
 
-def _metric_exists(name: str, op: str, raw: str) -> object:
+def _metric_exists(name: str, op: str, raw: str) -> ColumnElement[bool]:
     number = _number(raw)
     if number is None:
         raise QueryError(f"metric {name}: compare with a number, not {raw!r}")
@@ -116,14 +157,14 @@ def _metric_exists(name: str, op: str, raw: str) -> object:
                           _compare(t.LatestMetric.value, op, number))
 
 
-def _data_exists(store: Store, ref: str, project: str | None) -> object:
+def _data_exists(store: Store, ref: str, project: str | None) -> ColumnElement[bool]:
     context = ContextStore(store.metadata)
     name, _, number = ref.partition("@")
     versions = context.versions(name, project)
     if number:
         versions = [v for v in versions if str(v.version) == number]
     if not versions:
-        raise QueryError(f"no dataset version {ref!r}; `mlcontext versions {name}` lists them")
+        raise NotFoundError(f"no dataset version {ref!r}; `mlcontext versions {name}` lists them")
     hashes = [v.artifact_hash for v in versions]
     read = exists().where(t.Access.run_id == t.Run.id, t.Access.artifact_hash.in_(hashes))
     wrote = exists().where(t.RunArtifact.run_id == t.Run.id, t.RunArtifact.artifact_hash.in_(hashes))

@@ -30,7 +30,32 @@ MAX_OPERATIONS = 40
 
 @dataclass(frozen=True)
 class Graph:
-    """A lineage graph around ``root``: ``nodes`` (hash, label, depth) and ``edges`` (src, dst, run, ...)."""
+    """A lineage graph around ``root``, as :func:`derivation` and :func:`consumers` return it.
+
+    Attributes
+    ----------
+    root, root_label : str
+        The artifact asked about: its hash and its label (``trips@2``, ``RUN:NAME``).
+    direction : {"upstream", "downstream"}
+        ``upstream`` for a derivation, ``downstream`` for consumers.
+    nodes : pandas.DataFrame
+        One row per artifact: ``hash``, ``label``, ``depth`` (edges from the root).
+    edges : pandas.DataFrame
+        One row per derivation: ``src``, ``dst``, ``kind`` (``lineage``, ``run``, ``fit``,
+        ``evaluate``), the run that made it (id, name, user, code version) and its operations.
+    readers : pandas.DataFrame
+        Runs that read any node (downstream only).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> raw = mc.dataset(pd.DataFrame({"x": [1.0, None]}), "raw", project="doc")
+    >>> with mc.run("clean", project="doc"):
+    ...     _ = mc.dataset(raw.frame().dropna(), "clean", project="doc")
+    >>> graph = mc.derivation("clean", project="doc")
+    >>> graph.direction, graph.edges["kind"].tolist()
+    ('upstream', ['lineage'])
+    """
 
     root: str
     root_label: str
@@ -105,14 +130,79 @@ def _quote(text: str) -> str:
 def derivation(ref: Any, *, project: str | None = None, store: Store | None = None) -> Graph:
     """How ``ref`` was made: every run and operation back to the source data, with code versions.
 
-    ``ref`` is a dataset (``trips``, ``trips@2``), ``RUN:NAME``, an artifact hash, a ``DatasetVersion``
-    or an ``ArtifactRef``.
+    Parameters
+    ----------
+    ref : str, DatasetVersion or ArtifactRef
+        A dataset (``trips``, ``trips@2``), ``RUN:NAME``, an artifact hash, a ``DatasetVersion`` or
+        an ``ArtifactRef``.
+    project : str, optional
+        The project of a dataset name that exists in several projects.
+    store : Store, optional
+        Where to look (default: :func:`mlcontext.get_store`).
+
+    Returns
+    -------
+    Graph
+        ``nodes`` (data, models: hash, label, depth) and ``edges`` (the runs and operations between
+        them), as DataFrames; ``graph.tree()`` renders it.
+
+    Raises
+    ------
+    NotFoundError
+        ``ref`` names nothing recorded.
+    AmbiguousReferenceError
+        ``ref`` names more than one thing (a dataset in several projects).
+    ReferenceTypeError
+        ``ref`` is of a kind that names no artifact.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> raw = mc.dataset(pd.DataFrame({"x": [1.0, None, 3.0]}), "raw", project="doc")
+    >>> with mc.run("clean", project="doc"):
+    ...     clean = mc.dataset(raw.frame().dropna(), "clean", project="doc")
+    >>> mc.derivation("clean@1", project="doc").nodes["label"].tolist()
+    ['clean@1', 'raw@1']
     """
     return _graph(ref, project, store, upstream=True)
 
 
 def consumers(ref: Any, *, project: str | None = None, store: Store | None = None) -> Graph:
-    """Everything downstream of ``ref``, transitively: derived data, models, and the runs reading them."""
+    """Everything downstream of ``ref``, transitively: derived data, models, and the runs reading them.
+
+    Parameters
+    ----------
+    ref : str, DatasetVersion or ArtifactRef
+        A dataset (``trips``, ``trips@2``), ``RUN:NAME``, an artifact hash, a ``DatasetVersion`` or
+        an ``ArtifactRef``.
+    project : str, optional
+        The project of a dataset name that exists in several projects.
+    store : Store, optional
+        Where to look (default: :func:`mlcontext.get_store`).
+
+    Returns
+    -------
+    Graph
+        Nodes (data, models) and edges (the runs and operations between them).
+
+    Raises
+    ------
+    NotFoundError
+        ``ref`` names nothing recorded.
+    AmbiguousReferenceError
+        ``ref`` names more than one thing.
+    ReferenceTypeError
+        ``ref`` is of a kind that names no artifact.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> raw = mc.dataset(pd.DataFrame({"x": [1.0, None, 3.0]}), "raw", project="doc")
+    >>> with mc.run("clean", project="doc"):
+    ...     clean = mc.dataset(raw.frame().dropna(), "clean", project="doc")
+    >>> mc.consumers("raw@1", project="doc").nodes["label"].tolist()
+    ['raw@1', 'clean@1']
+    """
     return _graph(ref, project, store, upstream=False)
 
 

@@ -28,8 +28,38 @@ MAX_EDGES = 2000
 def history(name: Any, *, project: str | None = None, store: Store | None = None) -> pd.DataFrame:
     """Transformations applied to any version of dataset ``name``, most applied first.
 
-    Columns: ``transformation``, ``runs`` (how many runs applied it), ``people`` (how many users),
-    ``users`` (who), ``versions`` (which versions it was applied to), ``first`` and ``last`` (when).
+    Parameters
+    ----------
+    name : str or DatasetVersion
+        The dataset (any version of it is asked about).
+    project : str, optional
+        The project of a dataset name that exists in several projects.
+    store : Store, optional
+        Where to look (default: :func:`mlcontext.get_store`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``transformation``, ``runs`` (how many runs applied it), ``people`` (how many
+        users), ``users`` (who), ``versions`` (which versions it was applied to), ``first`` and
+        ``last`` (when); empty, with these columns, for a dataset nobody transformed.
+
+    Raises
+    ------
+    AmbiguousReferenceError
+        The name exists in several projects and ``project`` is not given.
+    ReferenceTypeError
+        ``name`` names no dataset.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> raw = mc.dataset(pd.DataFrame({"x": [1.0, None, 3.0]}), "raw", project="doc")
+    >>> with mc.run("clean", project="doc"):
+    ...     clean = mc.dataset(raw.frame().dropna(), "clean", project="doc")
+    >>> mc.history("raw", project="doc")[["transformation", "runs", "versions"]]
+      transformation  runs versions
+    0         dropna     1  [raw@1]
     """
     store = store or get_store()
     name, project = dataset_name(name, project)
@@ -45,7 +75,7 @@ def history(name: Any, *, project: str | None = None, store: Store | None = None
             .order_by(t.Edge.time.desc(), t.Edge.id.desc()).limit(MAX_EDGES)).all()
     rows = [(step, run_id, user, by_hash[src], started)
             for src, run_id, log_hash, user, started in edges
-            for step in dict.fromkeys(operations_of(store, log_hash, src))]
+            for step in dict.fromkeys(operations_of(store, log_hash, src) if log_hash else ())]
     if not rows:
         return typed_empty(HISTORY)
     frame = pd.DataFrame(rows, columns=["transformation", "run_id", "user", "version", "time"])

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 from sqlalchemy import func, select
 
+from ..checks import check_choice, check_count
+from ..errors import UsageError
 from ..store import Store
 from ..store import schema as t
 from ..store.context import ContextStore
@@ -26,10 +28,53 @@ def tried(dataset: Any, metric: str, *, mode: str | None = None, project: str | 
           store: Store | None = None) -> pd.DataFrame:
     """Past designs on ``dataset`` (any version) and their ``metric``, best first, across people.
 
-    One row per run that read a version of the dataset: who, when, which version, the model it saved
-    (class and hyper-parameters), its params and the last value of ``metric``. ``mode`` is ``"max"`` or
-    ``"min"``; by default ``min`` for names like loss/error/mse, else ``max``.
+    Parameters
+    ----------
+    dataset : str or DatasetVersion
+        The dataset (runs that read any version of it).
+    metric : str
+        The score to rank by (its last value in each run).
+    mode : {"max", "min"}, optional
+        Whether higher is better; by default ``min`` for names like loss/error/mse, else ``max``.
+    project : str, optional
+        The project of a dataset name that exists in several projects.
+    store : Store, optional
+        Where to look (default: :func:`mlcontext.get_store`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per run that read a version of the dataset: ``run_id, run_name, user, start,
+        version, model, model_params``, the metric, and ``param.<name>`` columns; best first.
+        Empty, with these columns, for a dataset nobody read.
+
+    Raises
+    ------
+    InvalidArgumentError
+        ``mode`` is neither ``"max"`` nor ``"min"``.
+    UsageError
+        ``metric`` is not a string.
+    AmbiguousReferenceError
+        The name exists in several projects and ``project`` is not given.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> data = pd.DataFrame({"x": [1.0, 2.0]})
+    >>> for depth in (2, 8):
+    ...     with mc.run("tree", project="doc"):
+    ...         _ = mc.dataset(data, "trips", role="train", project="doc")
+    ...         mc.log("acc", 0.7 + depth / 100)
+    ...         _ = mc.param("depth", depth)
+    >>> mc.tried("trips", "acc", project="doc")[["version", "acc", "param.depth"]]
+      version   acc  param.depth
+    0  trips@1  0.78            8
+    1  trips@1  0.72            2
     """
+    if not isinstance(metric, str):
+        raise UsageError(f"tried(dataset, metric): metric must be a metric's name, got "
+                         f"{type(metric).__name__}: {metric!r}")
+    check_choice(mode, ("max", "min"), "mode")
     store = store or get_store()
     dataset, project = dataset_name(dataset, project)
     versions = {v.id: v.ref for v in ContextStore(store.metadata).versions(dataset, project)}
@@ -67,7 +112,7 @@ def tried(dataset: Any, metric: str, *, mode: str | None = None, project: str | 
         model = models.get(run_id, {})
         score = scores.get(run_id, math.nan) if run_id in scores else math.nan
         rows.append({"run_id": run_id, "run_name": name, "user": user, "start": started,
-                     "version": versions[version_id], "model": model.get("model_class"),
+                     "version": versions[cast(int, version_id)], "model": model.get("model_class"),
                      "model_params": model.get("params"), metric: math.nan if score is None else score,
                      **{f"param.{k}": v for k, v in params.get(run_id, {}).items()}})
     frame = pd.DataFrame(rows)
@@ -107,11 +152,45 @@ def _text(value: object) -> str:
 
 def testuse(dataset: Any = None, *, budget: int | None = None, project: str | None = None,
             store: Store | None = None) -> pd.DataFrame:
-    """How often each test version was evaluated: runs, people, first and last time, over budget?"""
+    """How often each test version was evaluated: runs, people, first and last time, over budget?
+
+    Parameters
+    ----------
+    dataset : str or DatasetVersion, optional
+        Only this dataset's test versions (default: every dataset's).
+    budget : int, optional
+        Evaluations allowed per test version (default 10, ``MLCONTEXT_TEST_BUDGET``).
+    project : str, optional
+        Only this project's datasets.
+    store : Store, optional
+        Where to look (default: :func:`mlcontext.get_store`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``dataset, version, project, evaluations, people, first, last, budget,
+        over_budget``, most evaluated first; empty, with these columns, when no test set was used.
+
+    Raises
+    ------
+    InvalidArgumentError
+        ``budget`` is negative.
+    UsageError
+        ``budget`` is not an integer.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> with mc.run("eval", project="doc"):
+    ...     _ = mc.dataset(pd.DataFrame({"y": [0, 1]}), "holdout", role="test", project="doc")
+    >>> mc.testuse("holdout", project="doc")[["dataset", "version", "evaluations", "over_budget"]]
+       dataset  version  evaluations  over_budget
+    0  holdout        1            1        False
+    """
+    budget = TEST_BUDGET if budget is None else check_count(budget, "budget")
     store = store or get_store()
     if dataset is not None:
         dataset, project = dataset_name(dataset, project)
-    budget = TEST_BUDGET if budget is None else budget
     query = (select(t.Dataset.name, t.DatasetVersion.version, t.Project.name,
                     func.count(func.distinct(t.Access.run_id)), func.count(func.distinct(t.Access.user)),
                     func.min(t.Access.time), func.max(t.Access.time))

@@ -17,7 +17,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
 from ..errors import LineageError
 from .digest import node_digest
@@ -75,6 +75,7 @@ class Item:
 
     # Few slots, set once: an item is made for every traced operation, so creation must be cheap.
     __slots__ = ("opcode", "inputs", "literals", "height", "_digest", "__weakref__")
+    height: int  # 0 for a leaf, else one more than the highest input
     label: str | None = None
     extra: dict | None = None  # leaf payload (an embedded small array); not part of the hash
     _outs: list[bytes] | None = None  # output hashes of a dedup item
@@ -149,7 +150,10 @@ class DedupItem(Item):
 def _from_log(text: str) -> Item:
     from .log import loads
 
-    return loads(text)
+    item = loads(text)
+    if isinstance(item, tuple):  # __reduce__ wrote the log of one item
+        raise LineageError(f"a pickled lineage item holds a log of {len(item)} roots, not one")
+    return item
 
 
 @contextmanager
@@ -184,12 +188,12 @@ def make(opcode: str, inputs: tuple[Item, ...], literals: Node) -> Item:
         key = (opcode, literals, id(inputs[0]), id(inputs[1]))
     else:
         key = (opcode, literals, *[id(i) for i in inputs])
-    item = _table.get(key)
-    if item is None:
-        item = _table[key] = (DedupItem if opcode == DEDUP else Item)(opcode, inputs, literals)
+    found = _table.get(key)
+    if found is None:
+        found = _table[key] = (DedupItem if opcode == DEDUP else Item)(opcode, inputs, literals)
         if len(_table) > _sweep_at:
             _sweep()
-    return item
+    return found
 
 
 def leaf(opcode: str, literals: Node, label: str | None = None,
@@ -199,7 +203,7 @@ def leaf(opcode: str, literals: Node, label: str | None = None,
     item = _table.get(key)
     if item is None:
         item = _table[key] = LeafItem(opcode, literals, label, extra)
-    elif extra is not None and item.extra is None:
+    elif extra is not None and isinstance(item, LeafItem) and item.extra is None:
         item.extra = extra
     return item
 
@@ -237,7 +241,7 @@ def _compute(root: Item) -> bytes:
 
 
 def _own_digest(item: Item) -> bytes:
-    ins = [i._digest for i in item.inputs]
+    ins = cast("list[bytes]", [i._digest for i in item.inputs])  # _compute hashed the inputs first
     if item.opcode == OUTPUT and item.inputs[0].opcode == DEDUP:
         # Output k of a dedup item hashes as the expanded lineage it stands for.
         return item.inputs[0]._outs[Literals(item.literals).output]  # type: ignore[index]
@@ -246,8 +250,8 @@ def _own_digest(item: Item) -> bytes:
         patch = PATCHES.get(view.patch)
         if patch is None:
             raise LineageError(f"dedup item refers to unknown patch {view.patch!r}")
-        item._outs = patch.expand_digests(ins, view.holes)
-    return node_digest(item.opcode, ins, item.literals)  # type: ignore[arg-type]
+        cast(DedupItem, item)._outs = patch.expand_digests(ins, view.holes)
+    return node_digest(item.opcode, ins, item.literals)
 
 
 def walk(roots: Item | list[Item] | tuple[Item, ...],

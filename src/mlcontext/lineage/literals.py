@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -248,7 +248,7 @@ _CHECKS = {
 }
 
 
-def build(node: Node, values: tuple | list) -> Any:
+def build(node: Node, values: Sequence[Any]) -> Any:
     """Rebuild the Python value of a literal tree; ``("r", k)`` becomes ``values[k]``."""
     tag, p = node
     if tag == "r":
@@ -262,7 +262,7 @@ def build(node: Node, values: tuple | list) -> Any:
 
 
 def _build_float(p: float | str, values: Any) -> float:
-    return _SPECIAL_FLOATS[p] if type(p) is str else p
+    return _SPECIAL_FLOATS[p] if isinstance(p, str) else p
 
 
 def _build_scalar(p: tuple[str, str], values: Any) -> np.generic:
@@ -281,7 +281,7 @@ _BUILD = {
 }
 
 
-def build_call(node: Node, values: tuple | list) -> tuple[tuple, dict]:
+def build_call(node: Node, values: Sequence[Any]) -> tuple[tuple, dict]:
     """Rebuild ``(args, kwargs)`` from a call literal ``("T", (args_node, kwargs_node))``."""
     if node[0] != "T" or len(node[1]) != 2 or node[1][0][0] != "T" or node[1][1][0] != "D":
         raise LineageError("a call literal is a tuple of (args tuple, kwargs dict)")
@@ -315,7 +315,7 @@ def abstract(node: Node, holes: list) -> Node:
     return map_leaves(node, hole)
 
 
-def fill(node: Node, values: tuple | list) -> Node:
+def fill(node: Node, values: Sequence[Any]) -> Node:
     """Put the hole values back: the inverse of :func:`abstract`."""
 
     def value(leaf: Node) -> Node:

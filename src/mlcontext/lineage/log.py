@@ -25,9 +25,9 @@ import base64
 import json
 import re
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
-from ..errors import LineageError
+from ..errors import LineageError, UsageError
 from .item import DATA, Item, leaf, make, outside_scope, walk
 from .leaves import check_recipe
 from .literals import Literals, Node, from_json
@@ -55,7 +55,8 @@ def roots_of(x: Any) -> list[Item]:
         return [item]
     if isinstance(x, list | tuple) and x:
         return [r for part in x for r in roots_of(part)]
-    raise LineageError(f"no lineage in a value of type {type(x).__name__}")
+    raise UsageError(f"no lineage in a value of type {type(x).__name__}: pass a traced value (made by "
+                     "mc.array, mc.frame or an operation on one), a lineage item, or a list of them")
 
 
 def dumps(x: Any) -> str:
@@ -226,10 +227,11 @@ def loads(text: str) -> Item | tuple[Item, ...]:
     Raises :class:`~mlcontext.errors.LineageError` on anything malformed, truncated or inconsistent.
     """
     if not isinstance(text, str):
-        raise LineageError(f"a lineage log is text, got {type(text).__name__}")
+        raise UsageError(f"a lineage log is text (what mc.lineage.dumps returns), got {type(text).__name__}")
     lines = text.splitlines()
-    if not lines or _parse(lines[0], 1) != [FORMAT, VERSION]:
-        raise LineageError(f"not a lineage log: the first line must be {_json([FORMAT, VERSION])}")
+    if not lines or _header(lines[0]) != [FORMAT, VERSION]:
+        raise LineageError(f"not a lineage log: the first line must be {_json([FORMAT, VERSION])}; pass "
+                           "the text mc.lineage.dumps wrote (or the traced value itself)")
     reader = _Reader()
     reader.budget = 100 * len(text) + 10_000  # runs cannot blow a small log up into a huge DAG
     reader.max_nodes = current_policy().max_nodes
@@ -241,6 +243,13 @@ def loads(text: str) -> Item | tuple[Item, ...]:
     if reader.roots is None:
         raise LineageError("truncated lineage log: no roots line at the end")
     return reader.roots[0] if len(reader.roots) == 1 else tuple(reader.roots)
+
+
+def _header(line: str) -> Any:
+    try:
+        return json.loads(line)
+    except (ValueError, RecursionError):
+        return None  # not JSON: not a lineage log
 
 
 def _parse(line: str, number: int) -> Any:
@@ -311,7 +320,7 @@ class _Reader:
         self._expect_id(ident)
         if label is not None and (type(label) is not str or len(label) > 255):
             raise LineageError("a leaf label must be a string of at most 255 characters")
-        extra = None
+        extra: dict[str, Any] | None = None
         if isinstance(payload, list):
             extra = {"recipe": check_recipe(from_json(payload))}
         elif payload is not None:
@@ -355,10 +364,11 @@ class _Reader:
         fixed = [None if _is_prev(s) else self._resolve(s) for s in inputs]
         initial = [self._resolve(s[2]) if _is_prev(s) else None for s in inputs]
         for t in range(count):
-            bound = tuple(
+            # where an input is carried (its fixed value None), its initial value was resolved
+            bound = cast("tuple[Item, ...]", tuple(
                 f if f is not None else (initial[j] if t == 0 else
                                          make(OUTPUT, (self.items[-1],), ("k", inputs[j][1])))
-                for j, f in enumerate(fixed))
+                for j, f in enumerate(fixed)))
             holes = ("T", tuple(self._cell(c, t, count) for c in columns))
             self.items.append(make(DEDUP, bound, ("T", (("s", pid), ("s", label), holes))))
 

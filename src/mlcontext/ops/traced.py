@@ -27,6 +27,21 @@ class TracedArray(NDArrayOperatorsMixin):
 
     Create one with :func:`mlcontext.array`; use it with plain NumPy code. ``np.asarray(t)`` gives
     the (read-only) plain value, ``t.lineage`` its :class:`~mlcontext.lineage.Item`.
+
+    Parameters
+    ----------
+    value : ndarray, NumPy scalar or Deferred
+        The value (not copied; never written to).
+    item : Item
+        The lineage item that produced it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = mc.array(np.arange(4.0), name="x")
+    >>> y = np.sqrt(x) + 1
+    >>> type(y).__name__, y.lineage.opcode, y.lineage.inputs[0].opcode
+    ('TracedArray', 'numpy.add', 'numpy.sqrt')
     """
 
     __slots__ = ("_data", "_item", "__weakref__")

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from ..checks import check_flag
 from ..errors import ConfigError
 from ..fingerprint import set_strict
 from ..lineage.step import set_call_hook
@@ -86,34 +87,49 @@ def reuse(policy: str | None = None, *, budget: int | None = None, eviction: str
 
     Parameters
     ----------
-    policy
+    policy : {"none", "full", "partial", "multilevel", "hybrid"}, optional
         ``"none"``, ``"full"`` (same lineage hash, same value), ``"partial"`` (full plus rewrites
         from cached pieces), ``"multilevel"`` (whole ``@mc.step`` calls) or ``"hybrid"`` (all; the
-        default).
-    budget
+        default). Every argument left out keeps its current setting.
+    budget : int, optional
         Bytes the in-memory cache may hold.
-    eviction
-        ``"cost_size"`` (default), ``"lru"`` or ``"dag_height"``.
-    spill, spill_dir
-        Whether evicted entries worth it go to a local folder, and which one.
-    persist, tier
-        Write entries to a persistent tier shared by processes (``tier``, or the default store's).
-    min_compute_s
-        Operations faster than this are never cached.
-    eager_s_per_byte
+    eviction : {"cost_size", "lru", "dag_height"}, optional
+        Which entry leaves memory first (default ``"cost_size"``).
+    spill : bool, optional
+        Whether evicted entries worth it go to a local folder.
+    spill_dir : str, optional
+        That folder (default: a temporary one).
+    persist : bool, optional
+        Write entries to a persistent tier shared by processes.
+    tier : PersistentTier, optional
+        That tier (default: the default store's).
+    min_compute_s : float, optional
+        Operations faster than this (seconds) are never cached.
+    persist_min_s : float, optional
+        Entries computed faster than this (seconds) are not persisted.
+    disk_bytes_per_s : float, optional
+        The disk speed assumed when weighing a read against a recompute (spill and persist).
+    eager_s_per_byte : float, optional
         Values computing at least this many seconds per byte are cached when first computed; cheaper
         ones when their lineage hash is seen a second time (0: everything at once).
-    persist_min_s, disk_bytes_per_s
-        Entries computed faster than ``persist_min_s`` are not persisted; the disk speed assumed when
-        weighing a read against a recompute (spill and persist).
-    strict
+    strict : bool, optional
         When something that would be part of a key cannot be identified (a step or a function given
         to ``apply`` reads an open file, an argument without fingerprint), raise
         :class:`~mlcontext.errors.FingerprintError` naming it instead of warning once
         (:class:`~mlcontext.errors.UnidentifiedWarning`) and never reusing that call.
 
+    Returns
+    -------
+    ReuseConfig-like context manager
+        Holds the new settings (``.config``); leaving its ``with`` block restores the previous ones.
+
     Raises
     ------
+    ConfigError
+        An unknown policy or eviction, a negative budget or time, or ``persist=True`` without a
+        tier.
+    UsageError
+        An argument of the wrong type (``budget="big"``).
     FingerprintError
         Later, at a call, under ``strict=True`` (see above).
 
@@ -148,6 +164,11 @@ def reuse(policy: str | None = None, *, budget: int | None = None, eviction: str
 def reuse_stats() -> ReuseStats:
     """Counters of the reuse layer since the process started (or :func:`reuse_clear`).
 
+    Returns
+    -------
+    ReuseStats
+        Hits, misses, partial hits, step hits, evictions, spills, bytes held and compute time saved.
+
     Examples
     --------
     >>> import mlcontext as mc
@@ -160,7 +181,29 @@ def reuse_stats() -> ReuseStats:
 
 def reuse_clear(*, stats: bool = True) -> None:
     """Empty the in-memory and spill tiers (the persistent tier stays), forget what the partial-reuse
-    rewrites noted of the program (stack layouts, prefix families), and reset the counters."""
+    rewrites noted of the program (stack layouts, prefix families), and reset the counters.
+
+    Parameters
+    ----------
+    stats : bool
+        Also reset the counters of :func:`reuse_stats` (default ``True``).
+
+    Raises
+    ------
+    UsageError
+        ``stats`` is not a bool.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = mc.array(np.ones((50, 50)))
+    >>> with mc.reuse("full", min_compute_s=0, eager_s_per_byte=0):
+    ...     _ = X @ X
+    ...     mc.reuse_clear()
+    ...     mc.reuse_stats().bytes
+    0
+    """
+    check_flag(stats, "stats")
     _cache.clear()
     REWRITE_STATE.clear()
     if stats:
@@ -172,9 +215,21 @@ def reuse_events() -> Iterator[list[Event]]:
     """Record which operations and steps were computed or reused inside the block (with reuse on: under
     ``mc.reuse("none")`` nothing goes through the cache and nothing is recorded).
 
-    The yielded list is filled when the block ends; each :class:`~.stats.Event` has ``kind``
-    (``computed``, ``reused``, ``partial``, ``deferred``, ``step_computed``, ``step_reused``),
-    ``name`` (opcode or step name) and ``key`` (lineage hash).
+    Yields
+    ------
+    list of Event
+        Filled when the block ends; each :class:`~.stats.Event` has ``kind`` (``computed``,
+        ``reused``, ``partial``, ``deferred``, ``step_computed``, ``step_reused``), ``name`` (opcode
+        or step name) and ``key`` (lineage hash).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = mc.array(np.ones((50, 50)))
+    >>> with mc.reuse("full", min_compute_s=0, eager_s_per_byte=0), mc.reuse_events() as events:
+    ...     a, b = X @ X, X @ X
+    >>> [(e.kind, e.name) for e in events]
+    [('computed', 'numpy.matmul'), ('reused', 'numpy.matmul')]
     """
     events: list[Event] = []
     log = _cache.events

@@ -81,6 +81,12 @@ class ReuseConfig:
     strict : bool
         Raise :class:`~mlcontext.errors.FingerprintError` when a function or value that would be part
         of a key cannot be identified, instead of one warning and no reuse of that call.
+
+    Examples
+    --------
+    >>> with mc.reuse("full", budget=2**20) as config:
+    ...     config.policy, config.budget
+    ('full', 1048576)
     """
 
     policy: str = "hybrid"

@@ -37,6 +37,18 @@ class ReuseStats:
         Measured compute time of the reused entries (full and step hits; partial hits not counted).
     entries, bytes : int
         What the in-memory tier holds now.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = mc.array(np.ones((40, 40)))
+    >>> mc.reuse_clear()
+    >>> with mc.reuse("full", min_compute_s=0, eager_s_per_byte=0):
+    ...     _ = X @ X
+    ...     _ = X @ X
+    >>> stats = mc.reuse_stats()
+    >>> stats.hits, stats.misses
+    (1, 1)
     """
 
     hits: int = 0

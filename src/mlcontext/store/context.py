@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, func, insert, select
 
 from ..errors import AmbiguousReferenceError, NotFoundError
 from . import schema as t
@@ -79,7 +79,7 @@ class ContextStore:
                 return VersionRow(*existing), False
             number = (conn.execute(select(func.max(t.DatasetVersion.version))
                                    .where(t.DatasetVersion.dataset_id == dataset_id)).scalar() or 0) + 1
-            conn.execute(t.DatasetVersion.__table__.insert().values(
+            conn.execute(insert(t.DatasetVersion).values(
                 dataset_id=dataset_id, version=number, content_hash=content_hash,
                 artifact_hash=artifact_hash, role=role, rows=rows, profile=profile, run_id=run_id,
                 user=user, created_at=time.time()))
@@ -141,7 +141,7 @@ class ContextStore:
     def record_access(self, run_id: str, artifact_hash: str, *, role: str | None, user: str,
                       version_id: int | None = None) -> None:
         with self.metadata.write() as conn:
-            conn.execute(t.Access.__table__.insert().values(
+            conn.execute(insert(t.Access).values(
                 run_id=run_id, artifact_hash=artifact_hash, version_id=version_id, role=role, user=user,
                 time=time.time()))
 

@@ -7,11 +7,25 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["RunStatus", "RunRecord", "ArtifactRef", "MetricPoint", "TERMINAL_STATUSES"]
+__all__ = ["RunStatus", "RunRecord", "ArtifactRef", "MetricPoint", "TERMINAL_STATUSES", "STATUSES"]
 
 
 class RunStatus:
-    """The states of a run. ``killed``: ended by a signal, or its process died without a word."""
+    """The states of a run, as the strings stored and shown.
+
+    Attributes
+    ----------
+    RUNNING, FINISHED, FAILED, KILLED : str
+        ``"running"``, ``"finished"``, ``"failed"`` (an exception ended it) and ``"killed"`` (ended
+        by a signal, or its process died without a word: its heartbeat stopped).
+
+    Examples
+    --------
+    >>> with mc.run("fit", project="doc") as r:
+    ...     pass
+    >>> r.status == mc.RunStatus.FINISHED
+    True
+    """
 
     RUNNING = "running"
     FINISHED = "finished"
@@ -20,6 +34,7 @@ class RunStatus:
 
 
 TERMINAL_STATUSES = frozenset({RunStatus.FINISHED, RunStatus.FAILED, RunStatus.KILLED})
+STATUSES = (RunStatus.RUNNING, *sorted(TERMINAL_STATUSES))
 
 
 def _datetime(seconds: float | None) -> dt.datetime | None:
@@ -28,7 +43,37 @@ def _datetime(seconds: float | None) -> dt.datetime | None:
 
 @dataclass(frozen=True)
 class ArtifactRef:
-    """A named artifact of a run: its content hash, where it lives, and what it is."""
+    """A named artifact of a run: its content hash, where it lives, and what it is.
+
+    Returned by :func:`mlcontext.artifact` and listed in :attr:`RunRecord.artifacts`; pass one to
+    :func:`mlcontext.load_artifact`, :func:`mlcontext.derivation` or :func:`mlcontext.diff`.
+
+    Attributes
+    ----------
+    name : str
+        The artifact's name in its run.
+    hash : str
+        The content hash of the stored bytes (32 hex digits).
+    size : int
+        Bytes stored.
+    kind : str
+        What it is (``array``, ``frame``, ``model``, ``file``, ``tree``, ``json``, ``pickle`` ...).
+    uri : str
+        Where the bytes are in the artifact store.
+    direction : {"output", "input"}
+        Written or read by the run.
+    meta : mapping
+        Format details, model class and hyper-parameters, lineage log hash.
+    context : mapping
+        The loop indices when it was written (``{"epoch": 2}``).
+
+    Examples
+    --------
+    >>> with mc.run("fit", project="doc"):
+    ...     ref = mc.artifact("config", {"depth": 3})
+    >>> ref.name, ref.kind, len(ref.hash)
+    ('config', 'json', 32)
+    """
 
     name: str
     hash: str
@@ -51,7 +96,49 @@ class MetricPoint:
 
 @dataclass(frozen=True)
 class RunRecord:
-    """Everything recorded about one run."""
+    """Everything recorded about one run, as :func:`mlcontext.get_run` read it.
+
+    Attributes
+    ----------
+    id, project, name, status, user, host : str
+        Who ran what, where, and how it ended (:class:`RunStatus`).
+    pid : int
+        The process id.
+    started_at, heartbeat_at : float
+        UNIX seconds; ``start`` is ``started_at`` as a UTC datetime.
+    ended_at : float or None
+        UNIX seconds, ``None`` while running; ``end`` as a datetime, ``duration`` in seconds.
+    entry_point, cwd, python : str
+        The script, the working folder and the interpreter's version.
+    argv : tuple of str
+        The command line.
+    git_commit, git_branch : str or None
+        The code's version (``None`` outside git).
+    git_dirty : bool or None
+        Whether the tree had changes (recorded in the code snapshot).
+    code_hash : str or None
+        The code snapshot's content hash.
+    environment : mapping
+        Packages, machine, environment variables' names.
+    durability : str
+        ``"buffered"`` or ``"sync"``.
+    error_type, error_message, traceback : str or None
+        What ended a failed run.
+    params : mapping
+        The params, by name.
+    metrics : mapping
+        The last value of each metric, by name.
+    artifacts : tuple of ArtifactRef
+        What the run wrote and read.
+
+    Examples
+    --------
+    >>> with mc.run("fit", project="doc") as r:
+    ...     _ = mc.param("lr", 0.1)
+    >>> record = mc.get_run(r.id)
+    >>> record.status, record.params, record.duration >= 0
+    ('finished', {'lr': 0.1}, True)
+    """
 
     id: str
     project: str

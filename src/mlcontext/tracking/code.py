@@ -6,9 +6,13 @@ not-ignored files), so a run on a dirty tree can be recreated file for file with
 :func:`restore_code`. Outside git the script's own source is stored.
 
 Speed matters because capture runs at every run start (budget: 150 ms for the whole start in a
-repository of 1,000 files). A clean repository costs one ``git status`` plus one
-``git check-ignore``; a dirty one adds one ``git diff``. The repository root is found by looking
-for ``.git`` in Python instead of asking git.
+repository of 1,000 files). Up to four git processes run side by side (:func:`_query_git`), so a
+capture costs about the slowest of them: ``git status`` (branch, commit, changes, untracked files),
+``git diff --binary HEAD`` (started speculatively, its output dropped when the tree is clean),
+``git ls-files --others --ignored --directory`` (what git ignores, named in ``ignored``) and, when
+there is an entry script, ``git check-ignore`` on it. Only a dirty repository without commits
+runs more, after status: ``git hash-object`` for the empty tree and a diff from it. The repository
+root is found by looking for ``.git`` in Python instead of asking git.
 
 Capture never fails a user's run: when git is missing or broken the snapshot degrades (to the
 script's source, with a line in ``warnings``). Restoring, in contrast, raises a clear
@@ -39,7 +43,7 @@ import tarfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Literal
+from typing import Any, Literal
 
 from ..errors import ArtifactCorruptedError, ConfigError, NotFoundError, StoreError, UnsafeArchiveError
 from ..fingerprint import hash_bytes
@@ -214,7 +218,7 @@ def _check_manifest_types(manifest: dict, paths: object, links: object) -> None:
 
 
 def _manifest_bytes(snapshot: CodeSnapshot, paths: list[str]) -> bytes:
-    manifest = {
+    manifest: dict[str, Any] = {
         "format": ARCHIVE_FORMAT,
         "kind": snapshot.kind,
         "repo_root": snapshot.repo_root,
@@ -245,10 +249,17 @@ def _add_member(tar: tarfile.TarFile, name: str, data: bytes) -> None:
     tar.addfile(info, io.BytesIO(data))
 
 
+def _member_bytes(tar: tarfile.TarFile, member: tarfile.TarInfo) -> bytes:
+    file = tar.extractfile(member)
+    if file is None:  # a regular file always has a body; a corrupted header may claim otherwise
+        raise tarfile.TarError(f"member {member.name!r} has no contents")
+    return file.read()
+
+
 def _read_members(data: bytes) -> dict[str, bytes]:
     try:
         with tarfile.open(fileobj=io.BytesIO(data), mode="r:") as tar:
-            return {m.name: tar.extractfile(m).read() for m in tar.getmembers() if m.isfile()}
+            return {m.name: _member_bytes(tar, m) for m in tar.getmembers() if m.isfile()}
     except (tarfile.TarError, OSError, AttributeError) as exc:
         raise ArtifactCorruptedError(f"not a valid code snapshot archive: {exc}") from exc
 
@@ -259,6 +270,12 @@ def _read_members(data: bytes) -> dict[str, bytes]:
 
 class _GitError(Exception):
     """git is missing or a git command failed (internal: turned into warnings or public errors)."""
+
+
+def _subcommand(proc: subprocess.Popen[bytes]) -> str:
+    """``status`` of a process :meth:`_Git.start` began as ``[git, "status", ...]``."""
+    args = proc.args
+    return str(args[1]) if isinstance(args, list | tuple) and len(args) > 1 else str(args)
 
 
 @dataclass(frozen=True)
@@ -307,10 +324,10 @@ class _Git:
         except subprocess.TimeoutExpired as exc:
             proc.kill()
             proc.communicate()
-            raise _GitError(f"{proc.args[1]!r} took over {_GIT_TIMEOUT_S} s") from exc
+            raise _GitError(f"{_subcommand(proc)!r} took over {_GIT_TIMEOUT_S} s") from exc
         if proc.returncode not in ok:
             message = err.decode(errors="replace").strip() or f"exit status {proc.returncode}"
-            raise _GitError(f"git {proc.args[1]} failed: {message}")
+            raise _GitError(f"git {_subcommand(proc)} failed: {message}")
         return proc.returncode, out
 
     def run(

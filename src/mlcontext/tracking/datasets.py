@@ -21,7 +21,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import ArtifactCorruptedError, LineageLostWarning, MLContextError, NotFoundError
+from ..errors import (
+    ArtifactCorruptedError,
+    DataFormatError,
+    InvalidArgumentError,
+    LineageLostWarning,
+    NotFoundError,
+    UsageError,
+)
 from ..names import check_name
 from ..store import Store
 from ..store.context import ROLES, ContextStore, VersionRow
@@ -42,7 +49,45 @@ TEST_BUDGET = test_budget()
 
 @dataclass(frozen=True)
 class DatasetVersion:
-    """One version of a named dataset, with its profile. ``load()`` gives the data back."""
+    """One version of a named dataset, with its profile. ``load()`` gives the data back.
+
+    Returned by :func:`mlcontext.dataset` and :func:`mlcontext.dataset_version`; accepted wherever a
+    dataset version is asked for.
+
+    Attributes
+    ----------
+    project, name : str
+        Where it belongs and the dataset's name.
+    version : int
+        1, 2, ... in the order contents were recorded; ``ref`` is ``"name@version"``.
+    content_hash : str
+        The data's identity, as lineage knows it.
+    artifact_hash : str
+        Where its bytes are stored.
+    role : str or None
+        ``train``, ``validation``, ``test`` or ``live``.
+    rows : int or None
+        Rows of the table.
+    profile : Profile
+        Schema and per-column statistics.
+    run_id : str or None
+        The run that recorded it.
+    user : str
+        Who recorded it.
+    created_at : float
+        UNIX seconds.
+    new : bool
+        Whether this call recorded a new version (``False``: the content was known).
+    store : Store or None
+        The store it was read from.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> v = mc.dataset(pd.DataFrame({"x": [1, 2]}), "trips", role="train", project="doc")
+    >>> v.ref, v.role, v.rows, v.load()["x"].tolist()
+    ('trips@1', 'train', 2, [1, 2])
+    """
 
     project: str
     name: str
@@ -69,12 +114,33 @@ class DatasetVersion:
 
         Versions are stored as Arrow (or as the data file they were read from). Versions an older
         mlcontext stored as pickles load only with ``trusted=True``: unpickling runs code chosen by
-        whoever wrote the store (``docs/security.md``).
+        whoever wrote the store (``docs/security.md``). Inside a run, the read is recorded.
+
+        Parameters
+        ----------
+        trusted : bool, optional
+            Whether you trust whoever wrote the store (only legacy pickles need it).
+
+        Returns
+        -------
+        pandas.DataFrame
+            The data, as it was recorded.
 
         Raises
         ------
         UntrustedArtifactError
             The version is a legacy pickle and ``trusted`` is not ``True``.
+        ArtifactCorruptedError
+            The stored bytes do not match their content hash.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> v = mc.dataset(pd.DataFrame({"x": [1.5, 2.5]}), "trips", project="doc")
+        >>> mc.dataset_version("trips@1", project="doc").load()
+             x
+        0  1.5
+        1  2.5
         """
         store = self.store or get_store()
         data = store.artifacts.get(self.artifact_hash)
@@ -116,6 +182,43 @@ def dataset(data: Any, name: str, role: str | None = None, *, project: str | Non
             store: Store | None = None, budget: int | None = None) -> DatasetVersion:
     """Record a version of the dataset ``name`` (a DataFrame, a traced frame/array, or a file path).
 
+    A new version is made only when the content changes. Inside a run, a plain value is a *read* of
+    the version (with its role; reads of ``test`` versions count against the budget) and a traced
+    value with lineage is an *output* of the run, linked to the data it was derived from.
+
+    Parameters
+    ----------
+    data : DataFrame, Series, array, traced value, str or path
+        The content, or the path of a ``.csv``, ``.tsv``, ``.parquet`` or ``.npy`` file.
+    name : str
+        The dataset's name (``trips``; no ``@`` or ``:``).
+    role : {"train", "validation", "test", "live"}, optional
+        What the version is used for; ``test`` versions are counted when evaluated.
+    project : str, optional
+        Default: the active run's project, else the project folder's name.
+    store : Store, optional
+        Default: the active run's store, else :func:`mlcontext.get_store`.
+    budget : int, optional
+        Evaluations of this test version allowed before :class:`~mlcontext.TestSetOveruseWarning`.
+
+    Returns
+    -------
+    DatasetVersion
+        The version (``ref`` such as ``"trips@2"``, ``new``, ``rows``, ``profile``, ``frame()``).
+
+    Raises
+    ------
+    InvalidNameError
+        ``name`` is not a valid dataset name.
+    InvalidArgumentError
+        ``role`` is not one of the roles.
+    UsageError
+        ``data`` is of a kind that is no table.
+    NotFoundError
+        ``data`` is a path naming no file.
+    DataFormatError
+        The file's format is not one mc.dataset reads.
+
     Examples
     --------
     >>> import mlcontext as mc, pandas as pd, tempfile
@@ -129,7 +232,8 @@ def dataset(data: Any, name: str, role: str | None = None, *, project: str | Non
     """
     check_name(name, "dataset")
     if role is not None and role not in ROLES:
-        raise MLContextError(f"role must be one of {ROLES}, not {role!r}")
+        raise InvalidArgumentError(f"role must be one of {ROLES} (or None: the version's earlier role), "
+                                   f"not {role!r}")
     run = active_run()
     store = store or (run.store if run is not None else get_store())
     project = project or (run.project if run is not None else _default_project())
@@ -178,12 +282,36 @@ def dataset_version(ref: Any, *, project: str | None = None, store: Store | None
     """The version named by ``ref``: ``"trips@2"``, ``"trips"`` (the latest), a content hash, or a
     ``DatasetVersion`` (read again from ``store``).
 
+    Parameters
+    ----------
+    ref : str or DatasetVersion
+        ``"trips@2"``, ``"trips"`` (the latest), a content hash, or a ``DatasetVersion``.
+    project : str, optional
+        The project of a dataset name that exists in several projects.
+    store : Store, optional
+        Where to look (default: :func:`mlcontext.get_store`).
+
+    Returns
+    -------
+    DatasetVersion
+        The version, as recorded.
+
     Raises
     ------
     NotFoundError
         No such dataset or version.
     AmbiguousReferenceError
         The name exists in several projects and ``project`` is not given.
+    ReferenceTypeError
+        ``ref`` is of a kind that names no dataset version.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> _ = mc.dataset(pd.DataFrame({"x": [1, 2]}), "trips", project="doc")
+    >>> v = mc.dataset_version("trips@1", project="doc")
+    >>> v.ref, v.rows, v.frame().to_pandas()["x"].tolist()
+    ('trips@1', 2, [1, 2])
     """
     store = store or get_store()
     ref, project = dataset_ref(ref, project)
@@ -201,8 +329,40 @@ def dataset_version(ref: Any, *, project: str | None = None, store: Store | None
 
 
 def versions(name: Any, *, project: str | None = None, store: Store | None = None) -> pd.DataFrame:
-    """Every version of dataset ``name`` (or of a ``DatasetVersion``'s dataset): version, role, rows,
-    columns, who, when, which run."""
+    """Every version of dataset ``name`` (or of a ``DatasetVersion``'s dataset).
+
+    Parameters
+    ----------
+    name : str or DatasetVersion
+        The dataset.
+    project : str, optional
+        The project of a dataset name that exists in several projects.
+    store : Store, optional
+        Where to look (default: :func:`mlcontext.get_store`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``project, version, role, rows, columns, user, run_id, content_hash, created``;
+        empty, with these columns, for a dataset never recorded.
+
+    Raises
+    ------
+    AmbiguousReferenceError
+        The name exists in several projects and ``project`` is not given.
+    ReferenceTypeError
+        ``name`` names no dataset.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> _ = mc.dataset(pd.DataFrame({"x": [1, 2]}), "trips", project="doc")
+    >>> _ = mc.dataset(pd.DataFrame({"x": [1, 2, 3]}), "trips", project="doc")
+    >>> mc.versions("trips", project="doc")[["version", "rows", "columns"]]
+       version  rows  columns
+    0        1     2        1
+    1        2     3        1
+    """
     store = store or get_store()
     name, project = dataset_name(name, project)
     rows = ContextStore(store.metadata).versions(name, project)
@@ -256,8 +416,8 @@ def _as_frame(data: Any) -> pd.DataFrame:
     if isinstance(value, np.ndarray) or hasattr(data, "__array__"):
         array = np.asarray(data)
         return pd.DataFrame(array.reshape(len(array), -1) if array.ndim != 2 else array).rename(columns=str)
-    raise MLContextError(f"mc.dataset() takes a DataFrame, an array or a file path, not "
-                         f"{type(data).__name__}")
+    raise UsageError(f"mc.dataset() takes a DataFrame, a Series, an array or a file path, not "
+                     f"{type(data).__name__}; convert it first (e.g. pd.DataFrame(...))")
 
 
 def _read_file(source: Path | io.BytesIO, suffix: str, name: str) -> pd.DataFrame:
@@ -269,8 +429,8 @@ def _read_file(source: Path | io.BytesIO, suffix: str, name: str) -> pd.DataFram
         return pd.read_parquet(source)
     if suffix == ".npy":
         return _as_frame(np.load(source, allow_pickle=False))
-    raise MLContextError(f"cannot read {name}: mc.dataset() reads .csv, .tsv, .parquet and .npy "
-                         "files; load other formats yourself and pass the DataFrame")
+    raise DataFormatError(f"cannot read {name}: mc.dataset() reads .csv, .tsv, .parquet and .npy "
+                          "files; load other formats yourself and pass the DataFrame")
 
 
 def _decode(data: bytes, store: Store, digest: str, trusted: bool | None) -> pd.DataFrame:
@@ -279,7 +439,7 @@ def _decode(data: bytes, store: Store, digest: str, trusted: bool | None) -> pd.
     if kind == "file":  # a data file: read by its suffix, straight from the verified bytes
         return _read_file(io.BytesIO(data), "." + str(meta.get("format", "csv")), digest)
     # Arrow; or, written by an older mlcontext, a pickle (kind "frame"), which needs trust.
-    fmt = meta.get("format") if isinstance(meta.get("format"), str) else kind
+    fmt = meta["format"] if isinstance(meta.get("format"), str) else str(kind)
     value = decode(data, fmt, meta, trusted=trusted, digest=digest)
     if not isinstance(value, pd.DataFrame):
         raise ArtifactCorruptedError(f"dataset artifact {digest} holds a {type(value).__name__}, not a "

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import LineageError
+from ..errors import UsageError
 from ..lineage import dumps
 from ..lineage.item import walk
 from ..lineage.log import roots_of
@@ -34,7 +34,7 @@ def lineage_leaves(obj: Any) -> list[str] | None:
     """
     try:
         roots = roots_of(obj)
-    except LineageError:
+    except UsageError:  # not a traced value
         return None
     if all(not r.inputs for r in roots):
         return []
@@ -68,7 +68,7 @@ def record_output(run: Any, digest: str, obj: Any, name: str, *,
     precise: list[str] = []
     try:
         roots = roots_of(obj)
-    except LineageError:
+    except UsageError:  # not a traced value
         roots = []
     if roots and any(r.inputs for r in roots):
         sources = data_sources(store, run.id, roots, output=digest)

@@ -264,8 +264,9 @@ class _Untracing(pickle.Pickler):
         return NotImplemented
 
 
-def _plain_instance(cls: type, state: dict) -> Any:
-    obj = cls.__new__(cls)
+def _plain_instance(cls: type[Any], state: dict) -> Any:
+    # the class's own __new__ (mypy reads cls.__new__ of a type[Any] as the metaclass's, type.__new__)
+    obj = cls.__new__(cls)  # type: ignore[call-overload]
     obj.__dict__.update(state)
     return obj
 
@@ -492,7 +493,7 @@ def _untag(tagged: list[Any]) -> Any:
     checks = {"b": bool, "i": int, "s": str, "f": str}
     if kind not in checks or type(value) is not checks[kind]:
         raise ValueError(f"bad label tag {tagged!r}")
-    return float(value) if kind == "f" else value
+    return float(str(value)) if kind == "f" else value  # "f": a float written as its text
 
 
 # -- decoding ------------------------------------------------------------------------------------

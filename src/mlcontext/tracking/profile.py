@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import MLContextError
+from ..errors import InvalidArgumentError, UsageError
 
 __all__ = ["ColumnProfile", "Profile", "profile", "column_label", "SAMPLE_SIZE", "QUANTILES"]
 
@@ -72,7 +72,23 @@ class ColumnProfile:
 
 @dataclass(frozen=True)
 class Profile:
-    """Schema and statistics of a table."""
+    """Schema and statistics of a table, as :func:`profile` computes them.
+
+    Attributes
+    ----------
+    rows : int
+        Rows of the table.
+    columns : mapping
+        Column label -> :class:`ColumnProfile` (dtype, kind, count, nulls, distinct, min, max,
+        mean, std, quantiles, histogram, top values), in the frame's column order.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> p = mc.profile(pd.DataFrame({"x": [1.0, 2.0, None]}))
+    >>> p.rows, p.schema, p.columns["x"].nulls
+    (3, {'x': 'float64'}, 1)
+    """
 
     rows: int
     columns: Mapping[Any, ColumnProfile]  # column label -> statistics, in the frame's column order
@@ -104,22 +120,45 @@ class Profile:
 def profile(frame: pd.DataFrame, *, sample_size: int = SAMPLE_SIZE) -> Profile:
     """Profile every column of ``frame``.
 
+    Counts, nulls, min/max, mean and std are exact; quantiles, histograms and top values come from
+    a uniform sample of at most ``sample_size`` rows; the distinct count is a sketch (about 3 %).
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The table, with unique column labels.
+    sample_size : int
+        Rows sampled for quantiles, histograms and top values (default 100,000).
+
+    Returns
+    -------
+    Profile
+        ``rows`` and one :class:`ColumnProfile` per column, by label.
+
+    Raises
+    ------
+    UsageError
+        ``frame`` is not a DataFrame.
+    InvalidArgumentError
+        Column labels repeat.
+
     Examples
     --------
-    >>> p = profile(pd.DataFrame({"x": [1.0, 2.0, None], "city": ["a", "b", "a"]}))
+    >>> p = mc.profile(pd.DataFrame({"x": [1.0, 2.0, None], "city": ["a", "b", "a"]}))
     >>> p.columns["x"].nulls, p.columns["city"].top
     (1, {'a': 2, 'b': 1})
     """
     if not isinstance(frame, pd.DataFrame):
-        raise MLContextError(f"profile() needs a pandas DataFrame, got {type(frame).__name__}")
+        raise UsageError(f"profile() needs a pandas DataFrame, got {type(frame).__name__}; wrap a Series "
+                         "with .to_frame() or an array with pd.DataFrame(...)")
     sample_index = None
     if len(frame) > sample_size:
         rng = np.random.default_rng(_SEED)
         sample_index = np.sort(rng.choice(len(frame), size=sample_size, replace=False))
     duplicated = frame.columns[frame.columns.duplicated()].unique().tolist()
     if duplicated:
-        raise MLContextError(f"column labels {duplicated!r} are duplicated; profiles need unique labels "
-                             "(rename them, e.g. with frame.columns = [...])")
+        raise InvalidArgumentError(f"column labels {duplicated!r} are duplicated; profiles need unique "
+                                   "labels (rename them, e.g. with frame.columns = [...])")
     columns = [_column(label, frame.iloc[:, i], sample_index) for i, label in enumerate(frame.columns)]
     return Profile(rows=len(frame), columns={c.label: c for c in columns})
 
@@ -139,8 +178,8 @@ def _column(label: Any, series: pd.Series, sample_index: np.ndarray | None) -> C
     sample = series if sample_index is None else series.iloc[sample_index]
     sample = sample.dropna()
     name, label_type = column_label(label)
-    base = dict(name=name, label_type=label_type, dtype=str(series.dtype), count=len(series), nulls=nulls,
-                distinct=_distinct(series), sample_rows=len(sample))
+    base: dict[str, Any] = dict(name=name, label_type=label_type, dtype=str(series.dtype), count=len(series),
+                                nulls=nulls, distinct=_distinct(series), sample_rows=len(sample))
     if pd.api.types.is_bool_dtype(series.dtype):
         return ColumnProfile(kind="boolean", top=_top(sample), **base)
     if pd.api.types.is_numeric_dtype(series.dtype):
@@ -159,7 +198,7 @@ def _numeric(series: pd.Series, sample: pd.Series, base: dict[str, Any]) -> Colu
     drawn = sample.to_numpy(dtype="float64")
     drawn = drawn[np.isfinite(drawn)]
     quantiles = np.quantile(drawn, QUANTILES) if drawn.size else np.array([])
-    counts, edges = np.histogram(drawn, bins=HISTOGRAM_BINS) if drawn.size else ([], [])
+    counts, edges = np.histogram(drawn, bins=HISTOGRAM_BINS) if drawn.size else (np.array([]), np.array([]))
     return ColumnProfile(
         kind="numeric", min=float(finite.min()), max=float(finite.max()), mean=float(finite.mean()),
         std=float(finite.std(ddof=1)) if finite.size > 1 else 0.0,

@@ -7,9 +7,11 @@ from typing import Any
 
 import pandas as pd
 
-from ..errors import NotFoundError, ReferenceTypeError
+from ..checks import check_choice, check_text
+from ..errors import NotFoundError, QueryError, ReferenceTypeError, UsageError
 from ..store import ArtifactRef, RunRecord, Store
 from ..store.context import ContextStore
+from ..store.records import STATUSES
 from .artifacts import load_object
 from .refs import run_id_ref
 from .run import active_run, reap_dead_runs
@@ -31,10 +33,48 @@ def runs(project: str | None = None, *, name: str | Sequence[str] | None = None,
          user: str | None = None, limit: int | None = None, store: Store | None = None) -> pd.DataFrame:
     """One row per run, newest first.
 
-    Columns: ``id, project, name, status, user, host, git_commit, git_dirty, start, duration``, then
-    ``param.<name>`` for every param and ``metric.<name>`` (the last value logged) for every metric.
+    Parameters
+    ----------
+    project : str, optional
+        Only this project's runs (default: every project).
+    name : str or sequence of str, optional
+        Only runs with this name (or one of these names).
+    status : str, optional
+        Only runs with this status: ``running``, ``finished``, ``failed`` or ``killed``.
+    user : str, optional
+        Only this user's runs.
+    limit : int, optional
+        At most this many (the newest).
+    store : Store, optional
+        Where to look (default: :func:`mlcontext.get_store`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``id, project, name, status, user, host, git_commit, git_dirty, start, duration``
+        (``start`` a UTC timestamp, ``duration`` in seconds), then ``param.<name>`` for every param
+        and ``metric.<name>`` (the last value logged) for every metric.
+
+    Raises
+    ------
+    QueryError
+        ``status`` is not a status, or ``limit`` is not a positive integer.
+
+    Examples
+    --------
+    >>> for alpha in (0.1, 1.0):
+    ...     with mc.run("ridge", project="doc"):
+    ...         mc.log("rmse", mc.param("alpha", alpha) + 1)
+    >>> mc.runs("doc")[["name", "status", "param.alpha", "metric.rmse"]]
+        name    status  param.alpha  metric.rmse
+    0  ridge  finished          1.0          2.0
+    1  ridge  finished          0.1          1.1
     """
-    names = [name] if isinstance(name, str) else name
+    check_text(project, "project")
+    check_text(user, "user")
+    check_choice(status, STATUSES, "status", QueryError)
+    names = None if name is None else [name] if isinstance(name, str) else list(name)
+    _check_texts(names or (), "run name")
     return _store(store).metadata.runs_frame(project, names=names, status=status, user=user, limit=limit)
 
 
@@ -42,10 +82,44 @@ def metrics(*names: str, project: str | None = None, run: Any = None,
             store: Store | None = None) -> pd.DataFrame:
     """Metric values in long format, the shape of Flor's ``flor.dataframe``.
 
-    Columns: ``run_id, run_name``, one column per :func:`mlcontext.loop` (e.g. ``epoch``, ``step``; empty
-    where a value was logged outside that loop), ``name, value, time, seq``. No names: all metrics.
-    ``run`` is one run (id, prefix, name, ``Run`` or ``RunRecord``) or a sequence of them.
+    Parameters
+    ----------
+    *names : str
+        The metrics to read; none: all of them.
+    project : str, optional
+        Only this project's runs.
+    run : str, Run, RunRecord or sequence of them, optional
+        Only these runs (an id, an unambiguous id prefix, a name, a ``Run`` or a ``RunRecord``).
+    store : Store, optional
+        Where to look (default: :func:`mlcontext.get_store`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``run_id, run_name``, one column per :func:`mlcontext.loop` (e.g. ``epoch``,
+        ``step``; empty where a value was logged outside that loop), ``name, value, time, seq``.
+
+    Raises
+    ------
+    NotFoundError
+        A run in ``run`` does not exist.
+    AmbiguousReferenceError
+        A run reference names more than one run.
+    ReferenceTypeError
+        A run reference is of a kind that names no run.
+
+    Examples
+    --------
+    >>> with mc.run("fit", project="doc") as r:
+    ...     for epoch in mc.loop("epoch", range(2)):
+    ...         mc.log("loss", 1.0 / (epoch + 1))
+    >>> mc.metrics("loss", run=r)[["epoch", "name", "value"]]
+       epoch  name  value
+    0      0  loss    1.0
+    1      1  loss    0.5
     """
+    _check_texts(names, "metric name")
+    check_text(project, "project")
     store = _store(store)
     run_ids = None
     if run is not None:
@@ -54,9 +128,45 @@ def metrics(*names: str, project: str | None = None, run: Any = None,
     return store.metadata.metrics_frame(list(names), project=project, run_ids=run_ids)
 
 
+def _check_texts(values: Sequence[Any], what: str) -> None:
+    for value in values:
+        if not isinstance(value, str):
+            raise UsageError(f"a {what} must be a string, got {type(value).__name__}: {value!r}")
+
+
 def get_run(ref: Any, *, store: Store | None = None) -> RunRecord:
-    """Everything recorded about a run; ``ref`` is its id, an unambiguous id prefix, its name, a ``Run``
-    or a ``RunRecord`` (read again: a record returned earlier shows the run as it was then)."""
+    """Everything recorded about a run.
+
+    Parameters
+    ----------
+    ref : str, Run or RunRecord
+        The run's id, an unambiguous id prefix, its name, a ``Run`` or a ``RunRecord`` (read again:
+        a record returned earlier shows the run as it was then).
+    store : Store, optional
+        Where to look (default: :func:`mlcontext.get_store`).
+
+    Returns
+    -------
+    RunRecord
+        Status, times, params, last metric values, artifacts, code version and environment.
+
+    Raises
+    ------
+    NotFoundError
+        No run matches ``ref``.
+    AmbiguousReferenceError
+        ``ref`` matches more than one run (a shared name or prefix); use the id.
+    ReferenceTypeError
+        ``ref`` is of a kind that names no run.
+
+    Examples
+    --------
+    >>> with mc.run("fit", project="doc") as r:
+    ...     mc.log("loss", 0.25)
+    >>> record = mc.get_run(r.id[:8])
+    >>> record.name, record.status, record.metrics
+    ('fit', 'finished', {'loss': 0.25})
+    """
     return _store(store).metadata.get_run(run_id_ref(ref))
 
 
@@ -66,10 +176,14 @@ def load_artifact(run: Any, name: str | None = None, *, store: Store | None = No
 
     Parameters
     ----------
-    run, name
-        The run (its id, id prefix or name, a ``Run`` or a ``RunRecord``) and the artifact's name;
-        or an ``ArtifactRef`` (from ``RunRecord.artifacts``) alone.
-    trusted
+    run : str, Run, RunRecord or ArtifactRef
+        The run (its id, id prefix or name, a ``Run`` or a ``RunRecord``); or an ``ArtifactRef``
+        (from ``RunRecord.artifacts``) alone.
+    name : str, optional
+        The artifact's name (not given with an ``ArtifactRef``).
+    store : Store, optional
+        Where to look (default: :func:`mlcontext.get_store`).
+    trusted : bool, optional
         Whether you trust whoever wrote the store. Pickles (and models naming types outside their
         library) run code chosen by their writer when loaded, so they load only with
         ``trusted=True``, or when this process wrote them; data formats (``.npy``, Arrow, JSON,
@@ -79,10 +193,20 @@ def load_artifact(run: Any, name: str | None = None, *, store: Store | None = No
         :func:`mlcontext.loop`: ``epoch=2`` is the one saved in epoch 2. Without them (or when
         several match), the last one saved.
 
+    Returns
+    -------
+    object
+        The stored object, as :func:`mlcontext.artifact` was given it (a path's bytes as bytes, a
+        folder as its path restored into a temporary folder).
+
     Raises
     ------
     NotFoundError
-        The run has no artifact ``name``, or none saved at the given loop indices.
+        No such run, the run has no artifact ``name``, or none saved at the given loop indices.
+    ReferenceTypeError
+        ``name`` is missing and ``run`` is no ``ArtifactRef``, or ``run`` names no run.
+    ArtifactCorruptedError
+        The stored bytes do not match their content hash.
     UntrustedArtifactError
         Loading would run the writer's code and ``trusted`` is not ``True``.
 

@@ -35,6 +35,40 @@ def recompute(lineage: Any, inputs: Mapping[str, Any] | None = None,
     missing. ``trusted``, ``max_bytes`` and ``max_nodes`` are those of
     :func:`mlcontext.lineage.recompute`.
 
+    Parameters
+    ----------
+    lineage : str, Item or traced value
+        Log text from :func:`mlcontext.lineage.dumps`, a lineage item, or a traced value.
+    inputs : mapping, optional
+        Leaf values by leaf name or content hash; functions (``apply``, ``map`` ...) by their
+        qualified name.
+    resolver : callable, optional
+        ``content_hash -> ndarray or None`` for leaves found neither in the log nor in ``inputs``
+        (default: the artifact store of ``store``).
+    store : Store, optional
+        The store the default resolver reads (default: :func:`mlcontext.get_store`).
+    trusted : bool
+        Only for logs you wrote: also use functions traced earlier in this process without passing
+        them, and expression strings as recorded.
+    max_bytes : int, optional
+        Refuse any operation whose output would exceed this many bytes (default 4 GiB).
+    max_nodes : int, optional
+        Refuse logs whose loops expand to more operations (default 5e7).
+
+    Returns
+    -------
+    object
+        The plain value of the root (an ndarray, a DataFrame ...), or a tuple of them for a log
+        with several roots.
+
+    Raises
+    ------
+    LineageError
+        The log is malformed, a leaf is missing (the message lists each one and why), an operation
+        is refused by its check or size limit, or an operation failed (its error is chained).
+    UsageError
+        ``lineage`` is neither log text, an item nor a traced value.
+
     Examples
     --------
     >>> import numpy as np, mlcontext as mc
@@ -44,7 +78,7 @@ def recompute(lineage: Any, inputs: Mapping[str, Any] | None = None,
     """
     if resolver is None:
 
-        def resolver(content_hash: str) -> np.ndarray | None:
+        def resolver(content_hash: str) -> np.ndarray | bytes | None:
             return array_resolver(store or get_store())(content_hash)
 
     return recompute_lineage(lineage, inputs, resolver, trusted=trusted, max_bytes=max_bytes,

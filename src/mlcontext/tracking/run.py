@@ -30,7 +30,16 @@ from collections.abc import Callable
 from types import FrameType, TracebackType
 from typing import Any, Literal
 
-from ..errors import ConfigError, MLContextError, MLContextWarning, ParamError, RunError, short_repr
+from ..errors import (
+    ConfigError,
+    InvalidArgumentError,
+    MLContextError,
+    MLContextWarning,
+    ParamError,
+    RunError,
+    UsageError,
+    short_repr,
+)
 from ..loops import context_json, current_loops
 from ..names import check_name
 from ..store import ArtifactRef, RunStatus, Store
@@ -61,8 +70,48 @@ _checked_names: set[str] = set()
 
 
 class Run:
-    """A recorded execution. Create with :func:`mlcontext.run`; use as a context manager or call
-    :meth:`end` yourself.
+    """A recorded execution: its params, metrics, artifacts, code and environment.
+
+    Create one with :func:`mlcontext.run` (which also makes it the active run); use it as a context
+    manager or call :meth:`end` yourself.
+
+    Parameters
+    ----------
+    name : str, optional
+        What the run does (default: the script's file name).
+    project : str, optional
+        Groups runs (default: ``MLCONTEXT_PROJECT`` or the project folder's name).
+    store : Store, optional
+        Where to record (default: :func:`mlcontext.get_store`).
+    durability : {"buffered", "sync"}
+        ``buffered`` batches writes in the background; ``sync`` writes each record before returning.
+    argv : list of str, optional
+        The command line to record and to read ``--param`` overrides from (default: ``sys.argv``).
+    implicit : bool
+        Whether the run was started by a first ``mc.log`` rather than by the user.
+
+    Attributes
+    ----------
+    id : str
+        32 hex digits, unique.
+    name, project, status : str
+        As recorded; ``status`` is one of :class:`~mlcontext.RunStatus`.
+    params : dict
+        The params recorded so far, by name.
+
+    Raises
+    ------
+    RunError
+        ``durability`` is neither ``"buffered"`` nor ``"sync"``.
+    InvalidNameError
+        ``name`` or ``project`` is not a valid name.
+
+    Examples
+    --------
+    >>> with mc.run("ridge", project="doc") as r:
+    ...     mc.log("loss", 0.5)
+    >>> r.status, len(r.id)
+    ('finished', 32)
     """
 
     def __init__(self, name: str | None = None, project: str | None = None, *,
@@ -70,6 +119,9 @@ class Run:
                  argv: list[str] | None = None, implicit: bool = False) -> None:
         if durability not in ("buffered", "sync"):
             raise RunError(f"durability must be 'buffered' or 'sync', not {durability!r}")
+        if store is not None and not isinstance(store, Store):
+            raise UsageError(f"store must be a Store (mc.Store.open(...)), got {type(store).__name__}: "
+                             f"{store!r}; to record into a folder, call mc.set_store(folder) first")
         self.store = store or get_store()
         self.id = uuid.uuid4().hex
         self.implicit = implicit
@@ -117,7 +169,31 @@ class Run:
     # -- recording ------------------------------------------------------------------------------
 
     def log(self, name: str, value: float) -> None:
-        """Record a metric value, with the enclosing :func:`mlcontext.loop` indices as context."""
+        """Record a metric value, with the enclosing :func:`mlcontext.loop` indices as context.
+
+        Parameters
+        ----------
+        name : str
+            The metric's name (``loss``, ``val/acc``).
+        value : float
+            Anything ``float()`` accepts: a Python or NumPy number, a 0-d array, a traced scalar
+            (whose lineage is kept: a metric computed from a test set counts as evaluating it).
+
+        Raises
+        ------
+        InvalidNameError
+            ``name`` is not a valid name.
+        ParamError
+            ``value`` is not a number, or too large for a 64-bit float.
+
+        Examples
+        --------
+        >>> with mc.run("fit", project="doc") as r:
+        ...     for epoch in mc.loop("epoch", range(2)):
+        ...         r.log("loss", 1.0 / (epoch + 1))
+        >>> mc.metrics("loss", run=r)[["epoch", "value"]].values.tolist()
+        [[0, 1.0], [1, 0.5]]
+        """
         if name not in _checked_names:
             check_name(name, "metric")
             _checked_names.add(name)
@@ -130,7 +206,35 @@ class Run:
         self._writer.add_metric((self.id, name, next(self._seq), value, _now(), context_json()))
 
     def param(self, name: str, default: Any) -> Any:
-        """Record a param and return its value: ``default`` unless overridden with ``--param``."""
+        """Record a param and return its value: ``default`` unless overridden with ``--param``.
+
+        Parameters
+        ----------
+        name : str
+            The param's name.
+        default : object
+            Its value unless the command line overrides it (``--param name=value``): a JSON-safe
+            value (number, string, bool, ``None``, or lists and dicts of them).
+
+        Returns
+        -------
+        object
+            ``default``, or the override converted to ``default``'s type.
+
+        Raises
+        ------
+        InvalidNameError
+            ``name`` is not a valid name.
+        ParamError
+            The value cannot be recorded, the override does not parse as ``default``'s type, or
+            the param was already recorded with another value in this run.
+
+        Examples
+        --------
+        >>> with mc.Run("fit", project="doc", argv=["train.py", "--param", "lr=0.1"]) as r:
+        ...     r.param("lr", 0.01), r.param("epochs", 3)
+        (0.1, 3)
+        """
         check_name(name, "param")
         value, overridden = default, name in self.overrides
         if overridden:
@@ -157,6 +261,37 @@ class Run:
         metrics; :func:`mlcontext.load_artifact` selects by them (``epoch=2``). A traced array or
         frame is stored as its value, with its lineage log beside it and edges from the data it was
         derived from; a model keeps its class, hyper-parameters and input columns.
+
+        Parameters
+        ----------
+        name : str
+            The artifact's name in this run (``model``, ``checkpoint``).
+        obj : object
+            The value, or the path of a file or folder to store.
+        kind : str, optional
+            A label stored with it (default: chosen from the format).
+
+        Returns
+        -------
+        ArtifactRef
+            Where it is stored: content hash, size, kind, format metadata, loop context.
+
+        Raises
+        ------
+        InvalidNameError
+            ``name`` is not a valid name.
+        NotFoundError
+            ``obj`` is a path naming no file or folder.
+        DataFormatError
+            No format can hold ``obj`` (it does not even pickle).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> with mc.run("fit", project="doc") as r:
+        ...     ref = r.artifact("weights", np.arange(3.0))
+        >>> np.asarray(mc.load_artifact(r, "weights")).tolist()
+        [0.0, 1.0, 2.0]
         """
         check_name(name, "artifact")
         # Here, not at the top: the lineage layer (and its loop listener) is not a logging script's
@@ -183,8 +318,29 @@ class Run:
         """End the run (idempotent): flush pending records, then store the final status.
 
         In a forked child, only writes the values the child logged: the run is the parent's to end.
+
+        Parameters
+        ----------
+        status : str
+            The final status (default ``"finished"``; ``"failed"``, ``"killed"``).
+        exc : BaseException, optional
+            The exception that ended it, recorded with its traceback.
+
+        Raises
+        ------
+        InvalidArgumentError
+            ``status`` is not a final status (``finished``, ``failed``, ``killed``).
+
+        Examples
+        --------
+        >>> r = mc.run("manual", project="doc")
+        >>> r.end()
+        >>> mc.get_run(r.id).status
+        'finished'
         """
         global _active
+        if status not in TERMINAL_STATUSES:
+            raise InvalidArgumentError(f"a run ends as one of {sorted(TERMINAL_STATUSES)}, not {status!r}")
         if self._pid != os.getpid():
             self._writer.close()
             return
@@ -336,6 +492,7 @@ def _child_sigterm(signum: int, _frame: FrameType | None) -> None:
     writer = getattr(current, "_writer", None)
     if not isinstance(writer, RunWriter):
         _die_of(signum)
+        return  # (reached only if the signal is not delivered at once)
     if writer.closing:
         # The child is already writing its values on its way out (multiprocessing's exit): let it
         # finish, but never outlive the grace period: returning from here while the main thread is
@@ -402,6 +559,18 @@ def run(name: str | None = None, project: str | None = None, *, store: Store | N
         ``buffered`` batches writes every 100 ms in the background; ``sync`` writes each record
         before returning, so even ``kill -9`` loses nothing.
 
+    Returns
+    -------
+    Run
+        The active run; leaving its ``with`` block (or :meth:`Run.end`) ends it.
+
+    Raises
+    ------
+    RunError
+        Another run is still active (runs do not nest), or ``durability`` is unknown.
+    InvalidNameError
+        ``name`` or ``project`` is not a valid name.
+
     Examples
     --------
     >>> import mlcontext as mc, tempfile
@@ -426,7 +595,21 @@ def run(name: str | None = None, project: str | None = None, *, store: Store | N
 
 
 def active_run() -> Run | None:
-    """The active run, or ``None``."""
+    """The active run, or ``None``.
+
+    Returns
+    -------
+    Run or None
+        The run :func:`run` (or a first :func:`log`) started and that has not ended.
+
+    Examples
+    --------
+    >>> with mc.run("fit", project="doc") as r:
+    ...     mc.active_run() is r
+    True
+    >>> mc.active_run() is None
+    True
+    """
     return _active
 
 
@@ -444,17 +627,102 @@ def _current() -> Run:
 
 
 def log(name: str, value: float) -> None:
-    """Record a metric in the active run (started implicitly if needed). See :meth:`Run.log`."""
+    """Record a metric in the active run (started implicitly if needed). See :meth:`Run.log`.
+
+    Parameters
+    ----------
+    name : str
+        The metric's name (``loss``, ``val/acc``).
+    value : float
+        Anything ``float()`` accepts, traced scalars included.
+
+    Raises
+    ------
+    InvalidNameError
+        ``name`` is not a valid name.
+    ParamError
+        ``value`` is not a number, or too large for a 64-bit float.
+
+    Examples
+    --------
+    >>> with mc.run("fit", project="doc") as r:
+    ...     for step in mc.loop("step", range(3)):
+    ...         mc.log("loss", 0.1 * step)
+    >>> len(mc.metrics("loss", run=r))
+    3
+    """
     (_active or _current()).log(name, value)
 
 
 def param(name: str, default: Any) -> Any:
-    """Record a param in the active run and return its (possibly overridden) value."""
+    """Record a param in the active run and return its (possibly overridden) value.
+
+    See :meth:`Run.param`; ``python train.py --param lr=0.1`` overrides ``mc.param("lr", 0.01)``.
+
+    Parameters
+    ----------
+    name : str
+        The param's name.
+    default : object
+        Its value unless the command line overrides it: a JSON-safe value.
+
+    Returns
+    -------
+    object
+        ``default``, or the override converted to ``default``'s type.
+
+    Raises
+    ------
+    InvalidNameError
+        ``name`` is not a valid name.
+    ParamError
+        The value cannot be recorded, the override does not parse, or the param already has
+        another value in this run.
+
+    Examples
+    --------
+    >>> with mc.run("fit", project="doc") as r:
+    ...     mc.param("alpha", 0.5)
+    0.5
+    >>> mc.get_run(r.id).params
+    {'alpha': 0.5}
+    """
     return _current().param(name, default)
 
 
 def artifact(name: str, obj: Any, *, kind: str | None = None) -> ArtifactRef:
-    """Store an artifact of the active run. See :meth:`Run.artifact`."""
+    """Store an artifact of the active run. See :meth:`Run.artifact`.
+
+    Parameters
+    ----------
+    name : str
+        The artifact's name in the run.
+    obj : object
+        The value, or the path of a file or folder to store.
+    kind : str, optional
+        A label stored with it (default: chosen from the format).
+
+    Returns
+    -------
+    ArtifactRef
+        Where it is stored: content hash, size, kind, format metadata, loop context.
+
+    Raises
+    ------
+    InvalidNameError
+        ``name`` is not a valid name.
+    NotFoundError
+        ``obj`` is a path naming no file or folder.
+    DataFormatError
+        No format can hold ``obj``.
+
+    Examples
+    --------
+    >>> with mc.run("fit", project="doc") as r:
+    ...     ref = mc.artifact("config", {"depth": 3})
+    >>> mc.load_artifact(r, "config")
+    {'depth': 3}
+    """
     return _current().artifact(name, obj, kind=kind)
 
 
@@ -543,6 +811,7 @@ def _on_sigterm(signum: int, _frame: FrameType | None) -> None:
     current = _active
     if current is None:
         _die_of(signum)
+        return  # (reached only if the signal is not delivered at once)
     if current.status in TERMINAL_STATUSES:  # it is ending (flushing) now: Run.end dies after it
         _deferred_signal = signum
         return

@@ -7,6 +7,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from ..errors import UsageError
 from ..store import Store, StoreConfig, resolve_config
 
 __all__ = ["get_store", "set_store", "use_store"]
@@ -17,7 +18,31 @@ _opened: dict[StoreConfig, Store] = {}
 
 
 def get_store() -> Store:
-    """The store in use: the one given to :func:`set_store`, else the one the environment names."""
+    """The store in use: the one given to :func:`set_store`, else the one the environment names.
+
+    Without either, the embedded store in ``.mlcontext/`` at the project root (the nearest folder
+    holding ``.mlcontext``, ``.git`` or ``pyproject.toml``); ``MLCONTEXT_HOME``, ``MLCONTEXT_STORE``
+    and ``MLCONTEXT_ARTIFACTS`` name others (``docs/getting-started.md``).
+
+    Returns
+    -------
+    Store
+        Opened once per location and kept open for the process.
+
+    Raises
+    ------
+    ConfigError
+        ``MLCONTEXT_STORE`` is not a SQLAlchemy URL.
+    SchemaOutdatedError
+        The store was made by another version of mlcontext (``mlcontext db upgrade`` upgrades it).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> mc.set_store(tempfile.mkdtemp())
+    >>> mc.get_store().metadata.dialect
+    'sqlite'
+    """
     if _explicit is not None:
         return _explicit
     config = resolve_config()
@@ -28,14 +53,66 @@ def get_store() -> Store:
 
 
 def set_store(store: Store | str | os.PathLike[str] | None) -> None:
-    """Record into ``store`` (a :class:`Store`, or a folder for an embedded store); ``None`` resets."""
+    """Record into ``store`` from now on; ``None`` goes back to the store the environment names.
+
+    Parameters
+    ----------
+    store : Store, str, path or None
+        A :class:`Store`, or the folder of an embedded store (created if needed).
+
+    Raises
+    ------
+    UsageError
+        ``store`` is none of these.
+    StoreError
+        The folder cannot hold a store.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> mc.set_store(folder)
+    >>> with mc.run("fit", project="doc"):
+    ...     mc.log("loss", 0.5)
+    >>> len(mc.runs("doc"))
+    1
+    >>> mc.set_store(None)
+    """
     global _explicit
+    if not (store is None or isinstance(store, Store | str | os.PathLike)):
+        raise UsageError(f"set_store() takes a Store, a folder (str or path) or None, got "
+                         f"{type(store).__name__}: {store!r}")
     _explicit = store if store is None or isinstance(store, Store) else Store.open(home=store)
 
 
 @contextmanager
 def use_store(store: Store | str | os.PathLike[str]) -> Iterator[Store]:
-    """Record into ``store`` inside the ``with`` block."""
+    """Record into ``store`` inside the ``with`` block; the store in use before comes back after it.
+
+    Parameters
+    ----------
+    store : Store, str or path
+        A :class:`Store`, or the folder of an embedded store (created if needed).
+
+    Yields
+    ------
+    Store
+        The store in use inside the block.
+
+    Raises
+    ------
+    UsageError
+        ``store`` is neither a :class:`Store` nor a folder.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with mc.use_store(tempfile.mkdtemp()) as store:
+    ...     with mc.run("fit", project="doc"):
+    ...         mc.log("loss", 0.5)
+    ...     len(mc.runs("doc"))
+    1
+    """
     global _explicit
     previous = _explicit
     set_store(store)

@@ -24,6 +24,7 @@ import threading
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
+from types import FrameType
 from typing import Any
 
 from ..errors import TestSetOveruseWarning
@@ -149,16 +150,19 @@ def record_use(run: Any, use: str, items: Iterable[Item]) -> list[Source]:
     sources = [s for s in data_sources(run.store, run.id, items) if s.version_id is not None]
     context = ContextStore(run.store.metadata)
     for source in sources:
-        key = (run.id, use, source.version_id)
+        version_id = source.version_id
+        if version_id is None:  # (never: sources without a version were left out above)
+            continue
+        key = (run.id, use, version_id)
         if key in _recorded:
             continue
         _recorded.add(key)
         with _lock:
-            _pending.get(run.id, {}).pop(source.version_id, None)
+            _pending.get(run.id, {}).pop(version_id, None)
         context.record_access(run.id, source.artifact_hash, role=source.role, user=run.user,
-                              version_id=source.version_id)
+                              version_id=version_id)
         if source.role == "test":
-            check_test_budget(context, source.version_id, source.ref or source.artifact_hash[:12])
+            check_test_budget(context, version_id, source.ref or source.artifact_hash[:12])
     return sources
 
 
@@ -182,8 +186,8 @@ def settle_test_reads(run: Any, finished: bool) -> None:
     if not finished or not pending:
         return
     context = ContextStore(run.store.metadata)
-    for source in pending.values():
-        key = (run.id, "evaluate", source.version_id)
+    for version_id, source in pending.items():
+        key = (run.id, "evaluate", version_id)
         if key not in _recorded:
             _recorded.add(key)
             context.record_access(run.id, source.artifact_hash, role=source.role, user=run.user,
@@ -240,7 +244,8 @@ def check_test_budget(context: ContextStore, version_id: int, ref: str, budget: 
 
 def _caller_level() -> int:
     """The ``stacklevel`` of the first frame outside mlcontext and scikit-learn (the user's line)."""
-    frame, level = sys._getframe(1), 1
+    frame: FrameType | None = sys._getframe(1)
+    level = 1
     while frame is not None and frame.f_globals.get("__name__", "").startswith(("mlcontext", "sklearn")):
         frame, level = frame.f_back, level + 1
     return level

@@ -29,7 +29,7 @@ def _old_key_name() -> str:
     if op.get_bind().dialect.name == 'sqlite':
         return 'uq_run_artifacts_run_id'
     for found in sa.inspect(op.get_bind()).get_unique_constraints('run_artifacts'):
-        if found['column_names'] == _OLD_KEY:
+        if found['column_names'] == _OLD_KEY and found['name']:
             return found['name']
     raise RuntimeError("run_artifacts has no unique key on (run_id, name, direction, artifact_hash)")
 

@@ -1,0 +1,53 @@
+"""Checks of the arguments of public functions: the right kind (else :class:`UsageError`, a
+``TypeError``) and an accepted value (else :class:`InvalidArgumentError`, a ``ValueError``).
+
+A bad argument must fail at the call that took it, with a message naming the argument, what it got
+and what it takes, not deep inside pandas or SQLAlchemy (where ``project=1`` silently matched
+nothing). Names have their own rules (:mod:`mlcontext.names`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Any
+
+from .errors import InvalidArgumentError, UsageError
+
+__all__ = ["check_text", "check_choice", "check_flag", "check_count"]
+
+
+def check_text(value: Any, what: str) -> str | None:
+    """``value`` if it is a string or ``None``, else :class:`UsageError`."""
+    if value is None or isinstance(value, str):
+        return value
+    raise UsageError(f"{what} must be a string (or None), got {type(value).__name__}: {value!r}")
+
+
+def check_choice(value: Any, choices: Collection[str], what: str,
+                 error: type[ValueError] = InvalidArgumentError) -> str | None:
+    """``value`` if it is ``None`` or one of ``choices``, else ``error`` listing them (queries raise
+    :class:`~mlcontext.errors.QueryError`)."""
+    check_text(value, what)
+    if value is not None and value not in choices:
+        raise error(f"{what} must be one of {', '.join(map(repr, choices))} (or None), not {value!r}")
+    return value
+
+
+def check_flag(value: Any, what: str) -> bool:
+    """``value`` if it is a bool (a NumPy bool included), else :class:`UsageError`."""
+    if isinstance(value, bool) or type(value).__name__ == "bool_":
+        return bool(value)
+    raise UsageError(f"{what} must be True or False, got {type(value).__name__}: {value!r}")
+
+
+def check_count(value: Any, what: str) -> int | None:
+    """``value`` if it is ``None`` or a whole number >= 0 (a NumPy integer included), else the
+    matching error."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not hasattr(value, "__index__"):
+        raise UsageError(f"{what} must be a whole number, got {type(value).__name__}: {value!r}")
+    number = int(value.__index__())
+    if number < 0:
+        raise InvalidArgumentError(f"{what} must be 0 or more, got {value!r}")
+    return number
