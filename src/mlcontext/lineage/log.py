@@ -140,9 +140,9 @@ class _Writer:
         prev = self.run[-1]
         refs = [self.ref(i) for i in item.inputs]
         if self.spec is None:  # the second iteration tells constant inputs from carried ones
-            first = [self.ref(i) for i in prev.inputs]
+            previous_refs = [self.ref(i) for i in prev.inputs]
             spec: list = []
-            for r0, r in zip(first, refs, strict=True):
+            for r0, r in zip(previous_refs, refs, strict=True):
                 if r == r0:
                     spec.append(("c", r0))
                 elif isinstance(r, list) and r[0] == self.ids[id(prev)]:
