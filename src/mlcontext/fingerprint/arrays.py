@@ -45,11 +45,13 @@ def hash_array(array: np.ndarray) -> str:
         if array.size and dtype.itemsize:
             data = np.ascontiguousarray(array)
             # Datetimes have no buffer format that memoryview could cast: as bytes.
-            h.update(data.reshape(-1).view(np.uint8) if dtype.kind in "mM" else memoryview(data).cast("B"))
+            # (an ndarray is a buffer; NumPy's stubs say so from Python 3.12 on)
+            h.update(data.reshape(-1).view(np.uint8) if dtype.kind in "mM" else memoryview(data).cast("B"))  # type: ignore[arg-type]
         return h.hexdigest()
     h = xxhash.xxh3_128(array_header(array))  # records: their full description, padding zeroed
     if array.size:
-        h.update(canonical_array(array).reshape(-1).view(np.uint8))
+        # (an ndarray is a buffer; NumPy's stubs say so from Python 3.12 on)
+        h.update(canonical_array(array).reshape(-1).view(np.uint8))  # type: ignore[arg-type]
     return h.hexdigest()
 
 

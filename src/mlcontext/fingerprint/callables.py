@@ -109,7 +109,7 @@ def _register_class_machinery() -> None:
     from collections import namedtuple
 
     params = getattr(dataclasses.dataclass(type("_D", (), {})), "__dataclass_params__", None)
-    kinds = [type(namedtuple("_T", "a").a),  # collections._tuplegetter (a NamedTuple field)
+    kinds = [type(vars(namedtuple("_T", "a"))["a"]),  # collections._tuplegetter (a NamedTuple field)
              type(dataclasses.MISSING)]  # the sentinel in generated __init__ defaults
     factory = getattr(dataclasses, "_HAS_DEFAULT_FACTORY", None)
     if factory is not None:

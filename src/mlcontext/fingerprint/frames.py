@@ -17,6 +17,8 @@ from ..errors import FingerprintError
 from .arrays import _feed_joined, hash_array
 from .scheme import _feed, _tag, add_lazy, hash_value, register
 
+_NO_BYTES = np.empty(0, np.uint8)  # the data of a chunk whose strings are all empty
+
 
 def hash_frame(frame: Any, known: dict[Any, str] | None = None) -> str:
     """Fingerprint a pandas DataFrame or Series: names, dtypes, values and index, column by column.
@@ -256,16 +258,19 @@ def _feed_arrow(chunked: Any, h: Any) -> bool:
         buffers, offset = chunk.buffers(), chunk.offset
         valid = _bits(buffers[0], offset, size) if chunk.null_count else None
         if nulls:
-            masks.update(valid if valid is not None else np.ones(size, np.uint8))
+            # (an ndarray is a buffer; NumPy's stubs say so from Python 3.12 on)
+            masks.update(valid if valid is not None else np.ones(size, np.uint8))  # type: ignore[arg-type]
         if chunk_layout == "bool":
             bits = _bits(buffers[1], offset, size)
-            data.update(bits if valid is None else bits & valid)
+            # (an ndarray is a buffer; NumPy's stubs say so from Python 3.12 on)
+            data.update(bits if valid is None else bits & valid)  # type: ignore[arg-type]
         elif chunk_layout == "fixed":
             width = chunk.type.bit_width // 8
             raw = np.frombuffer(buffers[1], np.uint8, size * width, offset * width)
             if valid is not None:
                 raw = np.where(valid.view(np.bool_)[:, None], raw.reshape(size, width), 0)
-            data.update(raw)
+            # (an ndarray is a buffer; NumPy's stubs say so from Python 3.12 on)
+            data.update(raw)  # type: ignore[arg-type]
         else:
             _feed_var(buffers, offset, size, 8 if chunk_layout == "var8" else 4, valid, lengths, data)
     h.update(masks.digest() + lengths.digest() + data.digest())
@@ -277,7 +282,7 @@ def _feed_var(buffers: list[Any], offset: int, size: int, width: int, valid: np.
     ends = np.frombuffer(buffers[1], np.int64 if width == 8 else np.int32, size + 1, offset * width)
     length = np.diff(ends).astype("<i8", copy=False)
     first, last = int(ends[0]), int(ends[-1])
-    values = np.frombuffer(buffers[2], np.uint8, last - first, first) if last > first else b""
+    values = np.frombuffer(buffers[2], np.uint8, last - first, first) if last > first else _NO_BYTES
     if valid is not None:
         keep = valid.view(np.bool_)
         if length[~keep].any():  # bytes under nulls: left out

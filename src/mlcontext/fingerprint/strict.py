@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import warnings
+from types import FrameType
 
 from ..errors import FingerprintError, UnidentifiedWarning
 
@@ -40,7 +41,8 @@ def unidentified(what: str, error: FingerprintError) -> None:
 
 def _user_stacklevel() -> int:
     """The ``stacklevel`` of the first frame outside mlcontext (the user's line)."""
-    frame, level = sys._getframe(1), 1
+    frame: FrameType | None = sys._getframe(1)
+    level = 1
     while frame is not None and frame.f_globals.get("__name__", "").startswith("mlcontext"):
         frame, level = frame.f_back, level + 1
     return level
