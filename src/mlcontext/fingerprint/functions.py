@@ -224,7 +224,7 @@ def _replay(snap: _Snapshot, fn: types.FunctionType) -> bytes:
     sub = xxhash.xxh3_128()
     scope = fn.__globals__
     for part in snap.template or ():
-        if type(part) is bytes:
+        if isinstance(part, bytes):  # (a template holds bytes and global names only)
             sub.update(part)
         else:
             _feed_part(scope[part], sub, f"global {part!r}", fn, snap.attrs)
