@@ -8,12 +8,14 @@ nothing). Names have their own rules (:mod:`mlcontext.names`).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Collection
+from pathlib import Path
 from typing import Any
 
-from .errors import InvalidArgumentError, UsageError
+from .errors import InvalidArgumentError, NotFoundError, UsageError
 
-__all__ = ["check_text", "check_choice", "check_flag", "check_count"]
+__all__ = ["check_text", "check_choice", "check_flag", "check_count", "file_bytes"]
 
 
 def check_text(value: Any, what: str) -> str | None:
@@ -51,3 +53,27 @@ def check_count(value: Any, what: str) -> int | None:
     if number < 0:
         raise InvalidArgumentError(f"{what} must be 0 or more, got {value!r}")
     return number
+
+
+def file_bytes(source: Any, what: str) -> bytes:
+    """The bytes of a file argument: a path, the bytes themselves, or an open binary file.
+
+    A path naming no file is a :class:`~mlcontext.errors.NotFoundError` (not a bare
+    ``FileNotFoundError`` from deep inside), anything else a :class:`UsageError`.
+    """
+    if isinstance(source, bytes | bytearray | memoryview):
+        return bytes(source)
+    if isinstance(source, str | os.PathLike):
+        path = Path(source)
+        try:
+            return path.read_bytes()
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            raise NotFoundError(f"{what}: no such file {str(path)!r} (relative to {os.getcwd()}); "
+                                "check the path") from None
+    read = getattr(source, "read", None)
+    if callable(read):
+        data = read()
+        if isinstance(data, bytes | bytearray | memoryview):
+            return bytes(data)
+    raise UsageError(f"{what} is given as a path, bytes or a file open in binary mode, not "
+                     f"{type(source).__name__}")

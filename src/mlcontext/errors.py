@@ -199,3 +199,8 @@ class NameTypeError(InvalidNameError, UsageError):
     ``TypeError`` both, so either ``except`` catches it. Raised by :func:`mlcontext.names.check_name`;
     not exported, catch it by either base."""
 
+
+class NoLineageError(LineageError, UsageError):
+    """A value without lineage where lineage is asked for (``mc.recompute(1)``, ``mc.lineage.dumps``
+    of a plain array): a :class:`LineageError` and a ``TypeError`` both. Not exported."""
+

@@ -27,7 +27,7 @@ import re
 from collections.abc import Iterable
 from typing import Any, cast
 
-from ..errors import LineageError, UsageError
+from ..errors import LineageError, NoLineageError, UsageError
 from .item import DATA, Item, leaf, make, outside_scope, walk
 from .leaves import check_recipe
 from .literals import Literals, Node, from_json
@@ -55,8 +55,8 @@ def roots_of(x: Any) -> list[Item]:
         return [item]
     if isinstance(x, list | tuple) and x:
         return [r for part in x for r in roots_of(part)]
-    raise UsageError(f"no lineage in a value of type {type(x).__name__}: pass a traced value (made by "
-                     "mc.array, mc.frame or an operation on one), a lineage item, or a list of them")
+    raise NoLineageError(f"no lineage in a value of type {type(x).__name__}: pass a traced value (made "
+                         "by mc.array, mc.frame or an operation on one), a lineage item, or a list of them")
 
 
 def dumps(x: Any) -> str:

@@ -152,6 +152,27 @@ def step(fn: Any = None, *, name: str | None = None, reuse: bool = True) -> Any:
     before returns the earlier outputs without running the body; ``reuse=False`` opts a function out
     (use it for functions that read files, the clock or unseeded random numbers).
 
+    Parameters
+    ----------
+    fn : callable, optional
+        The function (``@mc.step``): a def, a lambda, a method or a ``functools.partial`` of one;
+        omitted when options are given (``@mc.step(name=...)``).
+    name : str, optional
+        The step's name in lineage (default: the function's qualified name).
+    reuse : bool
+        ``False``: never reuse this function's results.
+
+    Returns
+    -------
+    callable
+        The decorated function (or, without ``fn``, a decorator).
+
+    Raises
+    ------
+    UsageError
+        ``fn`` has no Python code (a builtin, a class, not a callable), or ``name`` or ``reuse`` is
+        of the wrong type.
+
     Examples
     --------
     >>> import numpy as np, mlcontext as mc

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from ..checks import file_bytes
 from ..errors import InvalidArgumentError, LineageError, UsageError
 from ..fingerprint import hash_bytes
 from ..lineage.item import Item, leaf
@@ -32,6 +33,35 @@ def array(data: Any, name: str | None = None, *, dtype: Any = None,
     ndarray: then do not change it afterwards, its lineage would go stale; :func:`asarray` wraps
     without copying and makes the array read-only instead).
 
+    Parameters
+    ----------
+    data : array_like
+        Anything :func:`numpy.array` takes, except masked arrays and matrices (their meaning would
+        be lost), ``None``, generators and functions; a traced array is returned as it is.
+    name : str, optional
+        A label shown in lineage and used by recompute to find the data again.
+    dtype : data-type, optional
+        As for :func:`numpy.array`.
+    copy : bool
+        ``False`` wraps an ndarray without copying it.
+
+    Returns
+    -------
+    TracedArray
+        The value with a leaf lineage item (opcode ``lineage.data``) holding its content hash.
+
+    Raises
+    ------
+    UsageError
+        ``data`` is ``None``, a generator, a function, a masked array or a matrix, or ``dtype`` is
+        not one.
+    InvalidArgumentError
+        NumPy cannot make an array of ``data`` (ragged nested lists ...).
+    InvalidNameError
+        ``name`` is not a valid name.
+    FingerprintError
+        An object array holds elements without a fingerprint (arbitrary objects).
+
     Examples
     --------
     >>> import numpy as np, mlcontext as mc
@@ -40,15 +70,6 @@ def array(data: Any, name: str | None = None, *, dtype: Any = None,
     ('lineage.data', 'x')
     >>> np.asarray(2 * x)
     array([0., 2., 4.])
-
-    Raises
-    ------
-    UsageError
-        ``data`` is a generator, a function, a masked array or a matrix, or ``dtype`` is not one.
-    InvalidArgumentError
-        NumPy cannot make an array of ``data`` (ragged nested lists ...).
-    FingerprintError
-        An object array holds elements without a fingerprint (arbitrary objects).
     """
     if isinstance(data, TracedArray):
         return data if dtype is None else data.astype(dtype)
@@ -63,6 +84,8 @@ def array(data: Any, name: str | None = None, *, dtype: Any = None,
 
 def _new_array(data: Any, dtype: Any, copy: bool) -> np.ndarray:
     """``np.array(data, dtype=dtype)``, with NumPy's refusals said as mlcontext errors."""
+    if data is None:  # NumPy would make a 0-d object array holding None
+        raise UsageError("mc.array takes array-like data (an array, a list, a number), not None")
     if (isinstance(data, Iterator) or callable(data)) and not hasattr(data, "__array__"):
         # NumPy would make a 0-d object array holding the generator or function itself (an iterator
         # or callable that converts itself, as ``a.flat`` and ``np.poly1d`` do, is data).
@@ -111,6 +134,29 @@ def asarray(data: Any, name: str | None = None, *, dtype: Any = None) -> TracedA
     ``dtype`` is copied, as by :func:`array`.
     Views of ``data`` made *before* the call are not frozen with it: do not write through them.
 
+    Parameters
+    ----------
+    data : array_like
+        As for :func:`array`; an ndarray that owns its memory is wrapped, not copied.
+    name : str, optional
+        A label shown in lineage and used by recompute to find the data again.
+    dtype : data-type, optional
+        As for :func:`numpy.asarray` (another dtype than ``data``'s copies).
+
+    Returns
+    -------
+    TracedArray
+        The value with a leaf lineage item holding its content hash.
+
+    Raises
+    ------
+    UsageError
+        ``dtype`` is not a NumPy dtype, or ``data`` is not array-like (as for :func:`array`).
+    InvalidArgumentError
+        NumPy cannot make an array of ``data``.
+    InvalidNameError
+        ``name`` is not a valid name.
+
     Examples
     --------
     >>> import numpy as np, mlcontext as mc
@@ -142,6 +188,29 @@ def load(file: str | os.PathLike[str] | bytes, name: str | None = None) -> Trace
     in the artifact store when the file was stored there (e.g. with :func:`mlcontext.dataset`).
     Pickled object arrays are refused, as in ``np.load(allow_pickle=False)``.
 
+    Parameters
+    ----------
+    file : str, path or bytes
+        The file's path, or its bytes.
+    name : str, optional
+        A label (default: the file's name).
+
+    Returns
+    -------
+    TracedArray
+        The array, with a leaf lineage item (opcode ``numpy.load``) holding the bytes' hash.
+
+    Raises
+    ------
+    NotFoundError
+        No file at ``file``.
+    UsageError
+        ``file`` is neither a path nor bytes.
+    LineageError
+        The bytes are not a ``.npy`` array (or hold pickled objects).
+    InvalidNameError
+        ``name`` is not a valid name.
+
     Examples
     --------
     >>> import io, numpy as np, mlcontext as mc
@@ -150,7 +219,7 @@ def load(file: str | os.PathLike[str] | bytes, name: str | None = None) -> Trace
     >>> mc.recompute(mc.lineage.dumps(x * 2), inputs={"x.npy": buffer.getvalue()})
     array([0., 2., 4.])
     """
-    raw = bytes(file) if isinstance(file, bytes | bytearray | memoryview) else Path(file).read_bytes()
+    raw = file_bytes(file, "mc.load: the .npy file")
     label = name if name is not None else (None if isinstance(file, bytes | bytearray | memoryview)
                                            else Path(file).name)
     if label is not None:
