@@ -112,6 +112,10 @@ CASES: dict[str, list[Bad]] = {
     "use_store": [
         Bad("a number", lambda: _with(mc.use_store(1)), TypeError, r"store"),
     ],
+    "restore_code": [
+        Bad("unknown run", lambda: mc.restore_code("no-such-run", "restored"), LookupError, r"no-such-run"),
+        Bad("None", lambda: mc.restore_code(None, "restored"), TypeError, r"run"),
+    ],
     "Store": [
         Bad("not a URL", lambda: mc.Store.open(metadata_url="not a url"), ValueError, r"URL"),
         Bad("home a number", lambda: mc.Store.open(home=1), TypeError, r"home"),
@@ -257,6 +261,7 @@ EXEMPT = {
     "lineage": "a namespace: its functions have rows under 'lineage.*'",
     "pd": "a namespace: its functions have rows under 'pd.*'",
     "random": "a namespace: its functions have rows under 'random.*'",
+    "fingerprint": "a namespace: its functions have rows under 'fingerprint.*'",
     "__version__": "a string",
 }
 
@@ -269,6 +274,9 @@ CASES.update({
     "lineage.dumps": [
         Bad("plain array", lambda: mc.lineage.dumps(np.ones(2)), TypeError, r"lineage|traced"),
         Bad("None", lambda: mc.lineage.dumps(None), TypeError, r"lineage|traced"),
+    ],
+    "fingerprint.hash_value": [
+        Bad("an object", lambda: mc.fingerprint.hash_value(object()), TypeError, r"object"),
     ],
     "random.default_rng": [
         Bad("seed a word", lambda: mc.random.default_rng("seven"), TypeError, r"seed", pending=True),

@@ -357,7 +357,8 @@ def _valid(snap: _Snapshot, fn: types.FunctionType, checking: set[int]) -> bool:
     for user, helper in snap.users:
         if id(user) in checking:
             continue
-        if _SNAPS.get(user) is not helper or not _valid(helper, user, checking):
+        current = _SNAPS.get(user)
+        if current is None or current is not helper or not _valid(current, user, checking):
             return False
     return True
 

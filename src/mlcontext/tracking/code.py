@@ -32,6 +32,7 @@ would hold the previous runs' store.
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import os
@@ -690,12 +691,12 @@ def restore_tree(
         dest.mkdir(parents=True, exist_ok=True)
     refused: list[RefusedEntry] = []
     for rel, data in snapshot.untracked.items():
-        _entry(refused, rel, "file", None, lambda r=rel, d=data: write_file(dest, r, d))
+        _entry(refused, rel, "file", None, functools.partial(write_file, dest, rel, data))
     for rel, target in snapshot.links.items():
-        _entry(refused, rel, "link", target, lambda r=rel, t=target: make_link(dest, r, t))
+        _entry(refused, rel, "link", target, functools.partial(make_link, dest, rel, target))
     if snapshot.script_source is not None and snapshot.script_path is not None:
         rel = snapshot.script_path if snapshot.kind == "git" else PurePosixPath(snapshot.script_path).name
-        _entry(refused, rel, "script", None, lambda: write_file(dest, rel, snapshot.script_source))
+        _entry(refused, rel, "script", None, functools.partial(write_file, dest, rel, snapshot.script_source))
     if outside_links == "refuse":
         for rel in escaping_links(dest):
             target = os.readlink(dest / rel)
