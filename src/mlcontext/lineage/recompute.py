@@ -15,14 +15,14 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import numpy as np
 
 from ..errors import LineageError, MLContextError, UsageError
 from ..fingerprint import hash_array
 from . import leaves
-from .item import DATA, Item, walk
+from .item import DATA, Item, LeafItem, walk
 from .layout import with_layout
 from .literals import Literals, build, build_call
 from .log import loads, roots_of
@@ -166,6 +166,7 @@ class _Evaluator:
             if item.opcode == DATA and id(item) not in found:
                 value, problem = self._leaf(item)
                 if problem is None:  # laid out as traced: NumPy's results follow the layout
+                    value = cast(np.ndarray, value)  # (no problem: a value)
                     found[id(item)] = with_layout(value, leaf_fields(item)["layout"], self.policy.max_bytes)
                 else:
                     problems.append(problem)
@@ -201,7 +202,8 @@ class _Evaluator:
             if hash_array(value) != f["hash"]:
                 # Forged bytes or recipe: drop them from the shared leaf, so that an honest log read
                 # later can attach its own (leaves are hash-consed: the first log's extra is kept).
-                item.extra = None
+                if isinstance(item, LeafItem):
+                    item.extra = None
             return _checked(value, f, what), None
         mismatched = []
         for key in (item.label, f["hash"]):

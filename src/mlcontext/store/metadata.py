@@ -192,7 +192,8 @@ class MetadataStore:
             # the training loop, so every microsecond per row here is the loop's microsecond.
             rows = list(metrics)
             if any(map(math.isnan, map(_VALUE, rows))):
-                rows = [(r, n, s, v if v == v else None, tm, c) for r, n, s, v, tm, c in rows]
+                rows = [(r, n, s, v if v == v else None, tm, c)  # type: ignore[misc]  # NaN as NULL
+                        for r, n, s, v, tm, c in rows]
             self._insert_metric_rows(conn, rows)
             last = dict(zip(map(_RUN_NAME, rows), rows, strict=True))  # the last row of each (run, name)
             latest = [dict(run_id=r, name=n, value=v, seq=s, time=tm)
@@ -265,7 +266,8 @@ class MetadataStore:
             rows = conn.execute(select(t.Artifact.content_hash, t.Artifact.hash)
                                 .where(t.Artifact.content_hash.in_(wanted))
                                 .order_by(t.Artifact.created_at)).all()
-        return {content: digest for content, digest in reversed(rows)}  # the oldest one wins
+        # the oldest one wins (the query selected rows with a content hash)
+        return {content: digest for content, digest in reversed(rows) if content is not None}
 
     def artifacts_of(self, conn: Connection, run_ids: Iterable[str]) -> dict[str, list[tuple]]:
         query = (select(t.RunArtifact.run_id, t.RunArtifact.name, t.Artifact.hash, t.Artifact.size,
@@ -451,7 +453,7 @@ def _assemble_runs(runs: list[tuple], params: list[tuple], latest: list[tuple]) 
 
     if not runs:
         return typed_empty(RUNS)  # the dtypes of a non-empty result (see mlcontext.store.frames)
-    data = dict(zip(_RUN_FRAME_COLUMNS, _columns(runs, len(_RUN_FRAME_COLUMNS)), strict=True))
+    data: dict[str, Any] = dict(zip(_RUN_FRAME_COLUMNS, _columns(runs, len(_RUN_FRAME_COLUMNS)), strict=True))
     # (the driver's own values: SQLite gives the flag as 0 or 1)
     data["git_dirty"] = [None if v is None else bool(v) for v in data["git_dirty"]]
     start = pd.to_datetime(pd.Series(data.pop("started_at"), dtype="float64"), unit="s", utc=True)
@@ -490,7 +492,7 @@ def _pivot(index: pd.Index, run_ids: Sequence[str], names: Sequence[str], values
     return {prefix + uniques[j]: table[:, j] for j in np.argsort(np.asarray(uniques, dtype=str))}
 
 
-def _assemble_metrics(rows: list) -> pd.DataFrame:
+def _assemble_metrics(rows: Sequence[Any]) -> pd.DataFrame:
     import pandas as pd
 
     if not rows:
