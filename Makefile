@@ -72,4 +72,4 @@ lint: $(STAMP)
 	$(BIN)/python -m mypy
 
 clean:
-	rm -rf $(VENV) $(VENV_OLDEST) .pytest_cache .hypothesis build dist src/*.egg-info
+	rm -rf $(VENV) $(VENV_OLDEST) .pytest_cache .hypothesis .mypy_cache build dist src/*.egg-info
