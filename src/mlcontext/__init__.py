@@ -92,7 +92,10 @@ def __getattr__(name: str) -> Any:
     if where is None:
         raise AttributeError(f"module 'mlcontext' has no attribute {name!r}")
     module_name, attr = where
-    if module_name in ("mlcontext.reuse", "mlcontext.ops.pandas_api", "mlcontext.ops.sklearn_steps"):
+    if module_name in ("mlcontext.reuse", "mlcontext.ops", "mlcontext.ops.pandas_api",
+                       "mlcontext.ops.sklearn_steps") or name == "step":
+        # Reuse is on by default ("hybrid"): the first traced value or step installs it, not the
+        # first call of the reuse API (a fresh process's @mc.step never reused until mc.reuse_stats()).
         _wire_reuse()
     if module_name == "mlcontext.ops.sklearn_steps":
         _wire_estimators()
@@ -168,6 +171,7 @@ def _wire_reuse() -> None:
         from .tracking.persistent_cache import default_tier
 
         set_tier_factory(default_tier)
+        importlib.import_module("mlcontext.reuse.api")  # installs the default policy's executor and step hook
         _wired.add("reuse")
 
 

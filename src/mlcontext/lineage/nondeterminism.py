@@ -9,12 +9,15 @@ reads) can import it.
 from __future__ import annotations
 
 import os
+import random
 import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["note", "count", "watching_io", "not_watching"]
+import numpy as np
+
+__all__ = ["note", "count", "watching_io", "not_watching", "global_rng_states"]
 
 
 class _Count(threading.local):
@@ -97,3 +100,12 @@ def not_watching() -> Iterator[None]:
         yield
     finally:
         _state.watching = depth
+
+
+def global_rng_states() -> tuple:
+    """A cheap summary of the global random generators' states (NumPy's legacy one, Python's
+    ``random``): code that draws from them changes it."""
+    # NumPy's legacy generator and Python's ``random``: a body that draws from them changes them.
+    state = np.random.get_state(legacy=False)
+    py = random.getstate()[1]
+    return (state["state"]["key"][:4].tobytes(), state["state"]["pos"], py[:4], py[-1])

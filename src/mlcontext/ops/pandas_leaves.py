@@ -159,7 +159,6 @@ def parquet_reader() -> Callable[..., Any]:
 # without Python code are only found among NumPy's handled functions, the math and operator modules
 # and a few pure builtins (never exec, open ...).
 _FUNCTIONS: weakref.WeakKeyDictionary[Item, Any] = weakref.WeakKeyDictionary()
-_NONCES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _SAFE_BUILTINS = {"len", "abs", "round", "str", "int", "float", "bool", "min", "max", "sum",
                   "sorted", "any", "all", "repr", "tuple", "list", "set", "frozenset"}
 # Arithmetic and comparisons only: attrgetter, itemgetter, methodcaller and call reach any attribute
@@ -200,19 +199,15 @@ def _qualname(fn: Any) -> str:
 
 
 def _identity(fn: Any, name: str) -> str:
-    # What cannot be identified makes the function unique to this object: never reused, never wrongly
-    # reused, and said once (strict mode raises).
+    # What cannot be identified makes this very call unique: never reused, never wrongly reused, and
+    # said (strict mode raises). Not unique per function object: the object it reads (a settings
+    # instance, a generator) changes without the function changing, so the same function applied again
+    # must compute again (a newcomer's apply returned the old values after S.k changed).
     try:
         return hash_function(fn)
     except FingerprintError as exc:
         unidentified(f"function {name}", exc)
-        try:
-            nonce = _NONCES.get(fn)
-            if nonce is None:
-                nonce = _NONCES[fn] = "unique:" + uuid.uuid4().hex
-        except TypeError:  # neither weakly referable nor hashable: unique to this very call
-            nonce = "unique:" + uuid.uuid4().hex
-        return nonce
+        return "unique:" + uuid.uuid4().hex
 
 
 def _lambda_source(fn: Any) -> str:

@@ -19,12 +19,15 @@ new versions), so the read-only flag is never in their way.
 
 from __future__ import annotations
 
+import functools
+import types
 from collections.abc import Callable
 from time import perf_counter
 from typing import Any
 
 import numpy as np
 
+from ..lineage import nondeterminism
 from ..lineage.item import DATA, Item
 from ..lineage.literals import Literals
 from ..lineage.operations import SLICE, STACK, TRANSPOSE, Operation
@@ -165,7 +168,19 @@ class ReuseExecutor:
             keep = rewritten is not MISS and rewritten.keep
             if LIVE[0]:
                 args, kwargs = resolve_args(args), resolve_args(kwargs)
-            value = op.fn(*args, **kwargs)
+            if _calls_user_code(args, kwargs):
+                # apply/map/agg/pipe with a Python function: its code may draw from the global
+                # random generators or read a file, which no key describes (as for @mc.step).
+                noted, states = nondeterminism.count(), nondeterminism.global_rng_states()
+                with nondeterminism.watching_io():
+                    value = op.fn(*args, **kwargs)
+                if nondeterminism.count() != noted or nondeterminism.global_rng_states() != states:
+                    cache.counters.misses += 1
+                    if cache.events.enabled:
+                        cache.events.add("computed", opcode, key)
+                    return value  # never admitted: the next call draws (or reads) again
+            else:
+                value = op.fn(*args, **kwargs)
             kind = "computed"
         else:
             value, keep = rewritten.value, rewritten.keep
@@ -253,3 +268,18 @@ def _owned_blocks(item: Item, args: tuple) -> tuple:
                 and item.inputs[refs[k][1]].opcode == DATA:
             blocks[k] = b.copy(order="K")
     return (type(args[0])(blocks), *args[1:])
+
+
+_USER_CODE = (types.FunctionType, types.MethodType, functools.partial)
+
+
+def _calls_user_code(args: tuple, kwargs: dict) -> bool:
+    """Whether a Python function is among the arguments (the operation will run user code)."""
+    for a in args:
+        if isinstance(a, _USER_CODE):
+            return True
+    if kwargs:
+        for a in kwargs.values():
+            if isinstance(a, _USER_CODE):
+                return True
+    return False

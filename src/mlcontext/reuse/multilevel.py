@@ -22,7 +22,6 @@ A call is not reused (and not cached) when
 from __future__ import annotations
 
 import copy
-import random
 from collections.abc import Callable
 from time import perf_counter
 from typing import Any
@@ -147,13 +146,6 @@ def _nbytes(node: tuple) -> int:
     return 64
 
 
-def _global_rng_states() -> tuple:
-    # NumPy's legacy generator and Python's ``random``: a body that draws from them changes them.
-    state = np.random.get_state(legacy=False)
-    py = random.getstate()[1]
-    return (state["state"]["key"][:4].tobytes(), state["state"]["pos"], py[:4], py[-1])
-
-
 class StepReuse:
     """The step hook: reuse whole calls through ``cache``."""
 
@@ -184,7 +176,7 @@ class StepReuse:
     def _run(self, info: StepInfo, run: Callable[..., Any], args: tuple, kwargs: dict, key: bytes,
              height: int, inputs: list) -> Any:
         cache = self.cache
-        noted, states = nondeterminism.count(), _global_rng_states()
+        noted, states = nondeterminism.count(), nondeterminism.global_rng_states()
         t0 = self.clock()
         with nondeterminism.watching_io():
             result = run(*args, **kwargs)
@@ -192,7 +184,7 @@ class StepReuse:
         cache.counters.step_misses += 1
         if cache.events.enabled:
             cache.events.add("step_computed", info.qualname, key)
-        if nondeterminism.count() != noted or _global_rng_states() != states:
+        if nondeterminism.count() != noted or nondeterminism.global_rng_states() != states:
             return result  # drew unseeded randomness, read a file, ran an opaque operation: never reused
         tree = _freeze_tree(result, inputs)
         if tree is None:
