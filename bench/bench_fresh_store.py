@@ -26,6 +26,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from mlcontext.store import MetadataStore
+
 PROCESSES = 8
 METRICS = 20_000
 
@@ -71,15 +73,13 @@ def _round(url: str, folder: Path) -> dict:
 
 
 def _count(url: str, outputs: list[dict]) -> dict:
-    engine = sa.create_engine(url)
+    store = MetadataStore(url)
     stored = exact = 0
-    with engine.connect() as conn:
-        for o in outputs:
-            values = conn.execute(sa.text("SELECT value FROM metrics WHERE run_id = :r ORDER BY seq"),
-                                  {"r": o["run"]}).scalars().all()
-            stored += len(values)
-            exact += values == [float(i) for i in range(METRICS)]
-    engine.dispose()
+    for o in outputs:
+        values = [p.value for p in store.metric_points(o["run"], "m")]
+        stored += len(values)
+        exact += values == [float(i) for i in range(METRICS)]
+    store.close()
     return {"stored": stored, "exact_runs": exact}
 
 

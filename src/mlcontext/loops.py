@@ -49,10 +49,14 @@ class LoopListener(Protocol):
     def loop_ended(self, name: str) -> None: ...
 
 
-#: The enclosing loops: their context as the JSON text stored with a metric (``{"epoch":3}``) and as
-#: ``(name, index)`` pairs, outermost first.
-_State = tuple[str, tuple[tuple[str, int], ...]]
-_stack: ContextVar[_State] = ContextVar("mlcontext_loops", default=("{}", ()))
+#: The enclosing loops: their context as the JSON text stored with a metric (``{"epoch":3}``), the
+#: ``(name, index)`` pairs of the loops around the innermost one (outermost first), and the innermost
+#: loop's name and index (``None`` outside any loop). One tuple of atoms per iteration: the pairs of
+#: the enclosing loops are built once per loop, not once per iteration.
+_State = tuple[str, tuple[tuple[str, int], ...], str | None, int]
+_stack: ContextVar[_State] = ContextVar("mlcontext_loops", default=("{}", (), None, 0))
+#: ``state()[0]`` is :func:`context_json` without a Python call (``mc.log`` reads it for every value).
+state = _stack.get
 #: Rebound (never mutated) on every change, so a loop reads it once per iteration without a copy.
 _listeners: tuple[LoopListener, ...] = ()
 _checked: set[str] = set()
@@ -93,7 +97,13 @@ def current_loops() -> tuple[LoopFrame, ...]:
     >>> mc.current_loops()
     ()
     """
-    return tuple(LoopFrame(name, index) for name, index in _stack.get()[1])
+    return tuple(LoopFrame(name, index) for name, index in _frames(_stack.get()))
+
+
+def _frames(current: _State) -> tuple[tuple[str, int], ...]:
+    """Every ``(name, index)`` pair of ``current``, outermost first."""
+    _, around, name, index = current
+    return around if name is None else (*around, (name, index))
 
 
 def context_json() -> str:
@@ -155,7 +165,7 @@ def _iterate(name: str, iterable: Iterable[T]) -> Iterator[T]:
     # after each iteration: the next iteration's ``set`` replaces this one's anyway.
     stack = _stack
     outer = stack.get()
-    outer_json, outer_frames = outer
+    outer_json, outer_frames = outer[0], _frames(outer)
     # '{"epoch":3,"step":' : the JSON up to this loop's index, fixed for the whole loop
     prefix = f"{outer_json[:-1]}{',' if outer_frames else ''}{json.dumps(name)}:"
     listeners = _listeners
@@ -163,7 +173,7 @@ def _iterate(name: str, iterable: Iterable[T]) -> Iterator[T]:
         listener.loop_started(name)
     try:
         for index, item in enumerate(iterable):
-            stack.set((f"{prefix}{index}}}", (*outer_frames, (name, index))))
+            stack.set((f"{prefix}{index}}}", outer_frames, name, index))
             if listeners is not _listeners:
                 listeners = _listeners
             if listeners:

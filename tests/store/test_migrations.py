@@ -100,3 +100,21 @@ def test_cache_entries_from_before_writers_are_kept_and_never_trusted(metadata_u
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT lineage_hash, hits FROM cache_entries")).all() == [("cd" * 16, 2)]
     engine.dispose()
+
+
+def test_the_head_constant_is_the_newest_migration():
+    from alembic.script import ScriptDirectory
+
+    from mlcontext.store.migrate import HEAD_REVISION, _config
+
+    assert ScriptDirectory.from_config(_config()).get_current_head() == HEAD_REVISION
+
+
+def test_a_store_stamped_without_alembic_reads_as_alembic_stamps_it(metadata_url):
+    """New stores are stamped by hand (no Alembic import in a process that only logs): Alembic must
+    read that stamp as its own, and upgrade must find nothing to do."""
+    store = MetadataStore(metadata_url)
+    with store.engine.connect() as conn:
+        assert MigrationContext.configure(conn).get_current_revision() == head_revision()
+    assert upgrade(store.engine) == (head_revision(), head_revision())
+    store.close()

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sqlalchemy import Connection, Engine, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
@@ -31,6 +31,7 @@ from ..errors import (
     StoreError,
 )
 from . import schema as t
+from .chunks import CHUNK_COLUMNS, Chunk, pack_rows, unpack
 from .engine import WRITE, make_engine
 from .frames import METRICS, RUNS, typed_empty
 from .migrate import ensure_schema
@@ -128,7 +129,9 @@ class MetadataStore:
             latest = conn.execute(select(func.max(t.Run.started_at))).scalar()
             if latest is not None and fields["started_at"] <= latest:
                 fields["started_at"] = _after(latest)
-            conn.execute(insert(t.Run).values(project_id=self.project_id(conn, project), **fields))
+            # Values as parameters, not .values(): a constant statement is compiled once and its
+            # cache key is cheap (with two dozen literal values it cost ~0.2 ms a run).
+            conn.execute(insert(t.Run), dict(fields, project_id=self.project_id(conn, project)))
         return fields["started_at"]
 
     def end_run(self, run_id: str, status: str, *, ended_at: float | None = None,
@@ -136,9 +139,9 @@ class MetadataStore:
                 traceback: str | None = None) -> None:
         with self.write() as conn:
             now = ended_at or time.time()
-            conn.execute(update(t.Run).where(t.Run.id == run_id).values(
-                status=status, ended_at=now, heartbeat_at=now, error_type=error_type,
-                error_message=error_message, traceback=traceback))
+            conn.execute(_UPDATE_RUN, dict(run_id_=run_id, status=status, ended_at=now, heartbeat_at=now,
+                                           error_type=error_type, error_message=error_message,
+                                           traceback=traceback))
 
     def heartbeat(self, conn: Connection, run_id: str, now: float) -> None:
         """Refresh a live run's heartbeat. A run a reader presumed dead (``killed`` for want of a
@@ -188,45 +191,38 @@ class MetadataStore:
             conn.execute(stmt, [dict(run_id=r, name=n, value=v, type=ty, overridden=o)
                                 for r, n, v, ty, o in params])
         if metrics:
-            # Per-row work in C (map, itemgetter, dict): the background writer shares the GIL with
-            # the training loop, so every microsecond per row here is the loop's microsecond.
-            rows = list(metrics)
-            if any(map(math.isnan, map(_VALUE, rows))):
-                rows = [(r, n, s, v if v == v else None, tm, c)  # type: ignore[misc]  # NaN as NULL
-                        for r, n, s, v, tm, c in rows]
-            self._insert_metric_rows(conn, rows)
-            last = dict(zip(map(_RUN_NAME, rows), rows, strict=True))  # the last row of each (run, name)
-            latest = [dict(run_id=r, name=n, value=v, seq=s, time=tm)
-                      for r, n, s, v, tm, _ in last.values()]
+            chunks, latest = pack_rows(metrics)
+            self._insert_chunks(conn, chunks)
             stmt = self._insert(t.LatestMetric)
             stmt = stmt.on_conflict_do_update(
                 index_elements=["run_id", "name"],
                 set_={"value": stmt.excluded.value, "seq": stmt.excluded.seq, "time": stmt.excluded.time},
                 where=stmt.excluded.seq > t.LatestMetric.seq,
             )
-            conn.execute(stmt, latest)
+            conn.execute(stmt, [dict(run_id=r, name=n, value=v if v == v else None, seq=s, time=tm)
+                                for r, n, s, v, tm in latest])  # NaN as NULL (see .schema)
 
-    def delete_metric_seqs(self, conn: Connection, run_id: str, seqs: Sequence[int]) -> None:
-        """Delete a run's metric rows with these ``seq`` numbers (before a batch is retried)."""
+    def delete_metric_chunks(self, conn: Connection, run_id: str, seqs: Iterable[int]) -> None:
+        """Delete a run's metric chunks whose first ``seq`` is one of ``seqs`` (before a batch whose
+        commit may have happened after all is written again: see the writer's retries)."""
+        seqs = sorted(seqs)
         for start in range(0, len(seqs), 500):
-            conn.execute(delete(t.Metric).where(t.Metric.run_id == run_id,
-                                                t.Metric.seq.in_(list(seqs[start:start + 500]))))
+            conn.execute(delete(t.MetricChunk).where(t.MetricChunk.run_id == run_id,
+                                                     t.MetricChunk.seq.in_(seqs[start:start + 500])))
 
     @staticmethod
-    def _insert_metric_rows(conn: Connection, rows: list[tuple]) -> None:
-        """Insert metric rows with a few multi-row ``INSERT ... VALUES`` statements.
+    def _insert_chunks(conn: Connection, chunks: list[Chunk]) -> None:
+        """Insert chunks with a few multi-row ``INSERT ... VALUES`` statements.
 
         Not ``executemany``: the driver releases the GIL around every row, and while the training
         loop holds the GIL (pure-Python work), each release costs the writer thread a whole switch
-        interval (5 ms) to get it back, so a 2,000-row flush took seconds and ``kill -9`` lost them
-        all. One statement per ``_ROWS_PER_INSERT`` rows releases it a handful of times, and skips
-        SQLAlchemy's per-row parameter processing too.
+        interval (5 ms) to get it back. A write is one row per metric, so usually one statement.
         """
         mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-        for start in range(0, len(rows), _ROWS_PER_INSERT):
-            chunk = rows[start:start + _ROWS_PER_INSERT]
-            conn.exec_driver_sql(_metric_values_sql(mark, len(chunk)),
-                                 tuple(itertools.chain.from_iterable(chunk)))
+        for start in range(0, len(chunks), _ROWS_PER_INSERT):
+            part = chunks[start:start + _ROWS_PER_INSERT]
+            conn.exec_driver_sql(_chunk_values_sql(mark, len(part)),
+                                 tuple(itertools.chain.from_iterable(part)))
 
     # -- artifacts --------------------------------------------------------------------------------
 
@@ -240,14 +236,14 @@ class MetadataStore:
         """
         now = time.time()
         with self.write() as conn:
-            stmt = self._insert(t.Artifact).values(hash=digest, size=size, kind=kind, created_at=now,
-                                                   meta=meta or {}, content_hash=content_hash)
-            conn.execute(stmt.on_conflict_do_nothing(index_elements=["hash"]))
+            # Values as parameters, not .values(): a constant statement (see create_run).
+            conn.execute(self._insert(t.Artifact).on_conflict_do_nothing(index_elements=["hash"]),
+                         dict(hash=digest, size=size, kind=kind, created_at=now, meta=meta or {},
+                              content_hash=content_hash))
             if run_id is not None:
-                link = self._insert(t.RunArtifact).values(
+                conn.execute(self._insert(t.RunArtifact).on_conflict_do_nothing(), dict(
                     run_id=run_id, artifact_hash=digest, name=name, direction=direction, time=now,
-                    context=json.dumps(dict(context or {}), separators=(",", ":")))
-                conn.execute(link.on_conflict_do_nothing())
+                    context=json.dumps(dict(context or {}), separators=(",", ":"))))
 
     def artifact_info(self, digest: str) -> tuple[str, int, dict[str, Any]] | None:
         """``(kind, size, meta)`` of a stored artifact, or ``None`` if the store never saw it."""
@@ -323,12 +319,17 @@ class MetadataStore:
         return RunRecord(**fields, params=params, metrics=metrics, artifacts=refs)
 
     def metric_points(self, run_id: str, name: str) -> list[MetricPoint]:
+        """Every value of metric ``name`` of run ``run_id``, in the order they were logged."""
+        mc = t.MetricChunk
         with self.read() as conn:
-            rows = conn.execute(select(t.Metric.name, t.Metric.value, t.Metric.seq, t.Metric.time,
-                                       t.Metric.context)
-                                .where(t.Metric.run_id == run_id, t.Metric.name == name)
-                                .order_by(t.Metric.seq))
-            return [MetricPoint(n, _null_to_nan(v), s, tm, json.loads(c)) for n, v, s, tm, c in rows]
+            rows = _driver_rows(conn, select(mc.seqs, mc.vals, mc.times, mc.contexts)
+                                .where(mc.run_id == run_id, mc.name == name).order_by(mc.seq))
+        points: list[MetricPoint] = []
+        for packed_seqs, packed_vals, packed_times, contexts in rows:
+            seqs, values, times = unpack(packed_seqs, packed_vals, packed_times)
+            points += map(MetricPoint, itertools.repeat(name), values, seqs, times, json.loads(contexts))
+        points.sort(key=_SEQ)  # chunks may overlap in seq (see mlcontext.store.chunks)
+        return points
 
     def runs_frame(self, project: str | None = None, *, names: Sequence[str] | None = None,
                    status: str | None = None, user: str | None = None,
@@ -363,23 +364,24 @@ class MetadataStore:
     def metrics_frame(self, names: Sequence[str], project: str | None = None,
                       run_ids: Sequence[str] | None = None) -> pd.DataFrame:
         """Long format: run id, run name, one column per loop, metric name, value, time, seq."""
-        query = (select(t.Metric.run_id, t.Run.name.label("run_name"), t.Metric.name, t.Metric.value,
-                        t.Metric.time, t.Metric.seq, t.Metric.context)
-                 .join(t.Run, t.Run.id == t.Metric.run_id)
-                 .order_by(t.Run.started_at, t.Metric.run_id, t.Metric.seq))
+        mc = t.MetricChunk
+        query = (select(mc.run_id, t.Run.name.label("run_name"), mc.name, mc.seqs, mc.vals, mc.times,
+                        mc.contexts)
+                 .join(t.Run, t.Run.id == mc.run_id)
+                 .order_by(t.Run.started_at, mc.run_id, mc.seq))
         if names:
-            query = query.where(t.Metric.name.in_(list(names)))
+            query = query.where(mc.name.in_(list(names)))
         if project is not None:
             query = query.join(t.Project, t.Project.id == t.Run.project_id).where(t.Project.name == project)
         if run_ids is not None:
-            query = query.where(t.Metric.run_id.in_(list(run_ids)))
+            query = query.where(mc.run_id.in_(list(run_ids)))
         with self.read() as conn:
-            rows = conn.execute(query).all()
+            rows = _driver_rows(conn, query)
         return _assemble_metrics(rows)
 
     def delete_run(self, run_id: str) -> None:
         with self.write() as conn:
-            for table in (t.Metric, t.LatestMetric, t.Param, t.RunArtifact):
+            for table in (t.MetricChunk, t.LatestMetric, t.Param, t.RunArtifact):
                 conn.execute(delete(table).where(table.run_id == run_id))
             conn.execute(delete(t.Run).where(t.Run.id == run_id))
 
@@ -400,18 +402,18 @@ class MetadataStore:
         return dialect.insert(model)
 
 
-_VALUE = operator.itemgetter(3)
-_RUN_NAME = operator.itemgetter(0, 1)
+_SEQ = operator.attrgetter("seq")
+#: An update of one run; the columns set are the parameters' other keys (run_id_ names the run).
+_UPDATE_RUN = update(t.Run).where(t.Run.id == bindparam("run_id_"))
 
-#: Rows per metrics INSERT: 6 parameters each stays under SQLite's 32,766 (and psycopg's 65,535); few
-#: statements, because each one hands the GIL to the training loop and waits up to a switch interval.
-_ROWS_PER_INSERT = 5000
+#: Chunk rows per INSERT: 8 parameters each stays under SQLite's 32,766 (and psycopg's 65,535).
+_ROWS_PER_INSERT = 4000
 
 
 @functools.lru_cache(maxsize=64)
-def _metric_values_sql(mark: str, n_rows: int) -> str:
-    row = "(" + ", ".join([mark] * 6) + ")"
-    return (f"INSERT INTO {t.Metric.__tablename__} (run_id, name, seq, value, time, context) "
+def _chunk_values_sql(mark: str, n_rows: int) -> str:
+    row = "(" + ", ".join([mark] * len(CHUNK_COLUMNS)) + ")"
+    return (f"INSERT INTO {t.MetricChunk.__tablename__} ({', '.join(CHUNK_COLUMNS)}) "
             f"VALUES {', '.join([row] * n_rows)}")
 
 
@@ -492,14 +494,37 @@ def _pivot(index: pd.Index, run_ids: Sequence[str], names: Sequence[str], values
     return {prefix + uniques[j]: table[:, j] for j in np.argsort(np.asarray(uniques, dtype=str))}
 
 
-def _assemble_metrics(rows: Sequence[Any]) -> pd.DataFrame:
+def _assemble_metrics(chunks: list[tuple]) -> pd.DataFrame:
+    """The long metrics frame from chunk rows ``(run_id, run_name, name, seqs, vals, times,
+    contexts)`` ordered by run: values ordered by run, then ``seq`` (chunks of a run interleave)."""
     import pandas as pd
 
-    if not rows:
+    if not chunks:
         return typed_empty(METRICS)
-    frame = pd.DataFrame(rows, columns=["run_id", "run_name", "name", "value", "time", "seq", "context"])
+    columns: dict[str, list] = {c: [] for c in ("run_id", "run_name", "name", "value", "time", "seq")}
+    contexts: list[dict[str, int]] = []
+    rank: list[int] = []  # the run's position in the query's order
+    previous, position = None, -1
+    for run_id, run_name, name, packed_seqs, packed_vals, packed_times, text in chunks:
+        seqs, values, times = unpack(packed_seqs, packed_vals, packed_times)
+        n = len(seqs)
+        if run_id != previous:
+            previous, position = run_id, position + 1
+        columns["run_id"] += [run_id] * n
+        columns["run_name"] += [run_name] * n
+        columns["name"] += [name] * n
+        columns["value"] += values
+        columns["time"] += times
+        columns["seq"] += seqs
+        rank += [position] * n
+        contexts += json.loads(text)
+    order = np.lexsort((np.asarray(columns["seq"], dtype=np.int64), np.asarray(rank)))
+    data = {c: np.asarray(v, dtype=object if c in ("run_id", "run_name", "name") else None)[order].tolist()
+            for c, v in columns.items()}
+    frame = pd.DataFrame(data)
     frame["value"] = frame["value"].astype("float64")
-    contexts = [json.loads(c) for c in frame.pop("context")]
+    frame["seq"] = frame["seq"].astype("int64")
+    contexts = [contexts[i] for i in order]
     loops = list(dict.fromkeys(k for c in contexts for k in c))
     for loop in loops:
         frame.insert(2 + loops.index(loop), loop, pd.array([c.get(loop) for c in contexts], dtype="Int64"))

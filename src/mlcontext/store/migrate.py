@@ -1,9 +1,11 @@
 """Schema versions of the metadata store, managed by Alembic.
 
 A new, empty store is created from the models and stamped with the head revision (one round trip
-instead of replaying history). An existing store must be at the head revision: an older one raises
-:class:`~mlcontext.errors.SchemaOutdatedError` naming ``mlcontext db upgrade``; ``upgrade()`` runs the
-migrations.
+instead of replaying history). Opening a store at the head revision reads ``alembic_version`` with
+SQLAlchemy alone: Alembic (and Mako with it) is imported only to upgrade, or to explain a mismatch, so
+a process that only logs does not carry it (issue 15: memory and start-up). An existing store must be
+at the head revision: an older one raises :class:`~mlcontext.errors.SchemaOutdatedError` naming
+``mlcontext db upgrade``; ``upgrade()`` runs the migrations.
 
 Creating and upgrading happen under a store-wide lock, and what to do is decided again once the lock
 is held: many processes start on a new store at once (a team's first sweep), and without the lock
@@ -19,18 +21,31 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, inspect, text
+from sqlalchemy import (
+    Column,
+    Connection,
+    Engine,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    inspect,
+    text,
+)
 
 from ..errors import ConfigError, SchemaOutdatedError
 from .engine import WRITE
 from .schema import Base
 
-__all__ = ["head_revision", "current_revision", "ensure_schema", "upgrade"]
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+__all__ = ["HEAD_REVISION", "head_revision", "current_revision", "ensure_schema", "upgrade"]
+
+#: The newest revision in ``migrations/versions`` (``tests/store/test_migrations.py`` checks it).
+HEAD_REVISION = "0006"
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -40,6 +55,8 @@ _PG_LOCK_KEY = int.from_bytes(b"mlcontxt", "big") >> 1
 
 
 def _config(connection: Connection | None = None) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(_MIGRATIONS))
     config.attributes["connection"] = connection
@@ -48,15 +65,32 @@ def _config(connection: Connection | None = None) -> Config:
 
 def head_revision() -> str:
     """The schema revision this version of mlcontext expects."""
-    head = ScriptDirectory.from_config(_config()).get_current_head()
-    assert head is not None, "the migrations folder has no revisions"
-    return head
+    return HEAD_REVISION
+
+
+def _known_revisions() -> list[str]:
+    from alembic.script import ScriptDirectory
+
+    return [rev.revision for rev in ScriptDirectory.from_config(_config()).walk_revisions()]
 
 
 def current_revision(engine: Engine) -> str | None:
     """The store's revision, or ``None`` for a store without mlcontext tables."""
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        return _revision(conn)
+
+
+def _revision(conn: Connection) -> str | None:
+    """What Alembic's ``MigrationContext.get_current_revision`` reads, without importing Alembic."""
+    if not inspect(conn).has_table(_VERSION.name):
+        return None
+    return conn.execute(text(f"SELECT version_num FROM {_VERSION.name}")).scalar()
+
+
+#: Alembic's version table, as ``alembic stamp`` creates it.
+_VERSION = Table("alembic_version", MetaData(),
+                 Column("version_num", String(32), nullable=False),
+                 PrimaryKeyConstraint("version_num", name="alembic_version_pkc"))
 
 
 def ensure_schema(engine: Engine) -> None:
@@ -70,7 +104,7 @@ def ensure_schema(engine: Engine) -> None:
     current = current_revision(engine)
     if current is None:
         with _schema_lock(engine) as conn:
-            current = MigrationContext.configure(conn).get_current_revision()
+            current = _revision(conn)
             if current is None:  # still none with the lock held: this process creates the schema
                 _create(conn, engine)
                 return
@@ -93,13 +127,14 @@ def _create(conn: Connection, engine: Engine) -> None:
             "run `mlcontext db upgrade` to bring it under migration control"
         )
     Base.metadata.create_all(conn)
-    command.stamp(_config(conn), "head")
+    _VERSION.create(conn)  # what ``alembic stamp head`` does, without importing Alembic
+    conn.execute(_VERSION.insert().values(version_num=HEAD_REVISION))
 
 
 def _check_revision(engine: Engine, current: str) -> None:
     head = head_revision()
     if current != head:
-        known = {rev.revision for rev in ScriptDirectory.from_config(_config()).walk_revisions()}
+        known = set(_known_revisions())
         hint = ("run `mlcontext db upgrade`" if current in known
                 else "it was written by a newer mlcontext: upgrade the mlcontext package")
         raise SchemaOutdatedError(
@@ -118,7 +153,9 @@ def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str]:
     ConfigError
         ``revision`` is not one of this mlcontext's revisions (nor ``"head"``).
     """
-    known = [rev.revision for rev in ScriptDirectory.from_config(_config()).walk_revisions()]
+    from alembic import command
+
+    known = _known_revisions()
     if revision != "head" and revision not in known:
         raise ConfigError(f"no schema revision {revision!r}; this mlcontext knows "
                           f"{', '.join(sorted(known))} and head")

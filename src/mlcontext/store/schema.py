@@ -5,8 +5,9 @@ Rows here are private to the store: the public objects users see are the frozen 
 ``migrations/versions``; ``tests/store/test_migrations.py`` fails when models and migrations disagree.
 
 Times are stored as UNIX seconds (double precision): exact enough, cheap to compare, and identical on
-SQLite and PostgreSQL. Metric values that are NaN are stored as NULL because SQLite cannot store NaN
-(it silently turns it into NULL); ``value IS NULL`` therefore means NaN, never "missing".
+SQLite and PostgreSQL. Latest metric values that are NaN are stored as NULL because SQLite cannot store
+NaN (it silently turns it into NULL); ``value IS NULL`` therefore means NaN, never "missing". Metric
+histories are packed arrays (:class:`MetricChunk`), where NaN is NaN.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -76,19 +78,30 @@ class Param(Base):
     overridden: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
-class Metric(Base):
-    __tablename__ = "metrics"
+class MetricChunk(Base):
+    """Consecutive values of one metric of one run, written together (:mod:`.chunks`).
+
+    ``seqs``, ``vals`` and ``times`` are little-endian arrays of ``n`` int64, float64 and float64
+    (NaN stored as NaN); ``contexts`` is the JSON array of the values' loop contexts
+    (``[{"epoch":3,"step":0}, ...]``); ``seq`` is the smallest of ``seqs`` (order of logging in the run).
+    """
+
+    __tablename__ = "metric_chunks"
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(255))
-    seq: Mapped[int] = mapped_column(BigInteger)  # order of logging within the run
-    value: Mapped[float | None] = mapped_column(Double)  # NULL means NaN (see module docstring)
-    time: Mapped[float] = mapped_column(Double)
-    context: Mapped[str] = mapped_column(Text)  # JSON object of loop indices, e.g. {"epoch": 3}
+    seq: Mapped[int] = mapped_column(BigInteger)
+    n: Mapped[int] = mapped_column(Integer)
+    seqs: Mapped[bytes] = mapped_column(LargeBinary)
+    vals: Mapped[bytes] = mapped_column(LargeBinary)
+    times: Mapped[bytes] = mapped_column(LargeBinary)
+    contexts: Mapped[str] = mapped_column(Text)
 
     __table_args__ = (
-        Index("ix_metrics_run_name_seq", "run_id", "name", "seq"),
-        Index("ix_metrics_name", "name"),
+        Index("ix_metric_chunks_run_name_seq", "run_id", "name", "seq"),
+        # mc.metrics("loss") across runs; one entry per chunk, not per value, so it costs the writer
+        # next to nothing.
+        Index("ix_metric_chunks_name", "name"),
     )
 
 

@@ -40,7 +40,8 @@ from ..errors import (
     UsageError,
     short_repr,
 )
-from ..loops import context_json, current_loops
+from ..loops import current_loops
+from ..loops import state as _loop_state  # (state()[0]: the loop context's JSON, without a call)
 from ..names import check_name
 from ..store import ArtifactRef, RunStatus, Store
 from ..store.records import TERMINAL_STATUSES
@@ -203,7 +204,7 @@ class Run:
 
                 note_metric(self, value)  # a metric computed from a test set evaluates it
             value = _as_float(name, value)
-        self._writer.add_metric((self.id, name, next(self._seq), value, _now(), context_json()))
+        self._writer.add_metric((self.id, name, next(self._seq), value, _now(), _loop_state()[0]))
 
     def param(self, name: str, default: Any) -> Any:
         """Record a param and return its value: ``default`` unless overridden with ``--param``.

@@ -103,6 +103,8 @@ class RunWriter:
         #: How often, and for how long in all, a logging thread waited for the writer.
         self.waits = 0
         self.waited_s = 0.0
+        #: CPU seconds spent writing (the writing thread's, measured around each flush).
+        self.cpu_s = 0.0
         self._retry_seqs: set[int] = set()
         self.closing = False
         self._thread = threading.Thread(target=self._loop, name=f"mlcontext-writer-{run_id[:8]}",
@@ -175,18 +177,25 @@ class RunWriter:
     def flush(self, *, heartbeat: bool = False) -> None:
         """Write everything pending now (in the caller's thread), in chunks of about CHUNK_S."""
         with self._flush_lock:
-            beat = heartbeat or self.clock() - self._last_heartbeat >= self.heartbeat_interval
-            left = len(self.metrics)  # not more: a logger outrunning us must not keep us here
-            while True:
-                n = min(left, int(min(MAX_CHUNK, max(MIN_CHUNK, CHUNK_S / self.row_s))))
-                left -= n
-                started = time.perf_counter()
-                self._write_chunk(n, beat and left == 0)
-                if n >= 500:  # smaller ones measure the transaction, not the rows
-                    sample = (time.perf_counter() - started) / n
-                    self.row_s = 0.5 * self.row_s + 0.5 * sample
-                if left <= 0:
-                    break
+            cpu = time.thread_time()
+            try:
+                self._flush(heartbeat)
+            finally:
+                self.cpu_s += time.thread_time() - cpu
+
+    def _flush(self, heartbeat: bool) -> None:
+        beat = heartbeat or self.clock() - self._last_heartbeat >= self.heartbeat_interval
+        left = len(self.metrics)  # not more: a logger outrunning us must not keep us here
+        while True:
+            n = min(left, int(min(MAX_CHUNK, max(MIN_CHUNK, CHUNK_S / self.row_s))))
+            left -= n
+            started = time.perf_counter()
+            self._write_chunk(n, beat and left == 0)
+            if n >= 500:  # smaller ones measure the transaction, not the rows
+                sample = (time.perf_counter() - started) / n
+                self.row_s = 0.5 * self.row_s + 0.5 * sample
+            if left <= 0:
+                break
 
     def _write_chunk(self, n: int, beat: bool) -> None:
         params = _drain(self.params, len(self.params))
@@ -198,13 +207,15 @@ class RunWriter:
         if not (params or pending or beat):
             return
         try:
-            # Seqs of a batch that failed may have been committed after all (an interrupt
-            # such as KeyboardInterrupt can land after COMMIT): delete them first, in the same
-            # transaction, so a retry never stores a metric twice. Params are upserts anyway.
-            retried = [m[2] for m in pending if m[2] in self._retry_seqs] if self._retry_seqs else []
+            # A batch that failed may have been committed after all (an interrupt such as
+            # KeyboardInterrupt can land after COMMIT): its chunks are deleted first, in the same
+            # transaction, so a retry never stores a metric twice. Each chunk of a failed batch
+            # starts with one of its seqs; all of them are back in the queue, so deleting a whole
+            # chunk loses nothing, even when this write retries only part of it. Params are upserts.
+            retried = list(self._retry_seqs)
             with signals_held(), self.metadata.write() as conn:
                 if retried:
-                    self.metadata.delete_metric_seqs(conn, self.run_id, retried)
+                    self.metadata.delete_metric_chunks(conn, self.run_id, retried)
                 self.metadata.write_batch(conn, params, pending)
                 if beat:
                     self.metadata.heartbeat(conn, self.run_id, now)
@@ -217,7 +228,8 @@ class RunWriter:
             raise
         finally:
             self._inflight_since, self._inflight_n = None, 0
-        self._retry_seqs.difference_update(retried)
+        if retried:
+            self._retry_seqs.difference_update(m[2] for m in pending)
         if beat:
             self._last_heartbeat = now
         self._made_room()
