@@ -3,12 +3,12 @@ the item the general canonicalisation (:class:`mlcontext.ops.dispatch.Args`) giv
 
 The hot paths are ``fast_ufunc`` (ufuncs called with traced arrays and Python scalars, and the
 operators of ``TracedArray``, which call it straight from their table), the index path of
-``method_call`` (``x[i]``, ``x[a:b, None]``, ``x.reshape(n)`` ...) and the ``f(x)`` path of ``_run``
-(one traced argument, no keywords). Each call below is made on traced arrays (so the hot path runs
-if it applies) and compared with the item built from the same ``(opcode, args, kwargs)`` by
-``Args``: same literal tree (type-exact: ``1`` is not ``1.0`` is not ``True``), same JSON text, same
-inputs, same hash. Calls no hot path takes (keywords, complex scalars) are in the table too, so a
-hot path that starts taking them is checked as well.
+``method_call`` (``x[i]``, ``x[a:b, None]``, ``x.reshape(n)`` ...) and the ``f(x)`` paths of ``_run``
+(one traced argument, no keywords or only plain-scalar ones). Each call below is made on traced
+arrays (so the hot path runs if it applies) and compared with the item built from the same
+``(opcode, args, kwargs)`` by ``Args``: same literal tree (type-exact: ``1`` is not ``1.0`` is not
+``True``), same JSON text, same inputs, same hash. Calls no hot path takes (a ``dtype=`` keyword,
+complex scalars) are in the table too, so a hot path that starts taking them is checked as well.
 """
 
 from __future__ import annotations
@@ -156,6 +156,18 @@ def _method_calls() -> list[Call]:
          lambda x, y, n: ("numpy.ndarray.max", (x,), {"axis": (0, 1)})),
         ("x.clip(0.5, 3)", lambda x, y, n: x.clip(0.5, 3),
          lambda x, y, n: ("numpy.ndarray.clip", (x, 0.5, 3), {})),
+        ("x.clip(min=-0.0)", lambda x, y, n: x.clip(min=-0.0),
+         lambda x, y, n: ("numpy.ndarray.clip", (x,), {"min": -0.0})),
+        ("x.astype(dtype='f4', copy=False)", lambda x, y, n: x.astype(dtype="f4", copy=False),
+         lambda x, y, n: ("numpy.ndarray.astype", (x,), {"dtype": "f4", "copy": False})),
+        ("x.sum(axis=None)", lambda x, y, n: x.sum(axis=None),
+         lambda x, y, n: ("numpy.ndarray.sum", (x,), {"axis": None})),
+        ("x.sum(axis=np.int64(0))", lambda x, y, n: x.sum(axis=np.int64(0)),
+         lambda x, y, n: ("numpy.ndarray.sum", (x,), {"axis": np.int64(0)})),
+        ("x.prod(axis=0, dtype=np.float64)", lambda x, y, n: x.prod(axis=0, dtype=np.float64),
+         lambda x, y, n: ("numpy.ndarray.prod", (x,), {"axis": 0, "dtype": np.float64})),
+        ("x.var(ddof=np.float64(1.0))", lambda x, y, n: x.var(ddof=np.float64(1.0)),
+         lambda x, y, n: ("numpy.ndarray.var", (x,), {"ddof": np.float64(1.0)})),
     ]
 
 
@@ -176,6 +188,12 @@ def _function_calls() -> list[Call]:
         ("np.hstack([x, y])", lambda x, y, n: np.hstack([x, y]),
          lambda x, y, n: ("numpy.hstack", ([x, y],), {})),
         ("np.cumsum(n)", lambda x, y, n: np.cumsum(n), lambda x, y, n: ("numpy.cumsum", (n,), {})),
+        ("np.round(x, decimals=1)", lambda x, y, n: np.round(x, decimals=1),
+         lambda x, y, n: ("numpy.round", (x,), {"decimals": 1})),
+        ("np.cumsum(x, axis=1)", lambda x, y, n: np.cumsum(x, axis=1),
+         lambda x, y, n: ("numpy.cumsum", (x,), {"axis": 1})),
+        ("np.add.reduce(x, axis=1, keepdims=True)", lambda x, y, n: np.add.reduce(x, axis=1, keepdims=True),
+         lambda x, y, n: ("numpy.add.reduce", (x,), {"axis": 1, "keepdims": True})),
     ]
 
 
@@ -222,7 +240,8 @@ def test_the_table_reaches_every_fast_path() -> None:
 
     fast = {"x add float", "float add x", "x add y", "x add x", "neg x", "np.sqrt(x)",
             "np.maximum(x, 0.0)", "x[int]", "x[all range]", "x.reshape(12)", "x.ravel()",
-            "np.transpose(x)", "x.T"}
+            "np.transpose(x)", "x.T", "x.sum(axis=0)", "x.mean(axis=1, keepdims=True)",
+            "np.sum(x, axis=0)"}
     by_name = {c[0]: c for c in CALLS}
     x, y, n = mc.array(X), mc.array(X + 1), mc.array(N)
     dispatch.Args.call = recording  # type: ignore[method-assign]
@@ -232,7 +251,7 @@ def test_the_table_reaches_every_fast_path() -> None:
             by_name[name][1](x, y, n)
             assert seen == [], f"{name} did not take a hot path"
         seen.clear()
-        by_name["x.sum(axis=0)"][1](x, y, n)
+        by_name["np.mean(x, axis=-1, dtype=np.float64)"][1](x, y, n)  # (a dtype keyword)
         assert seen == ["slow"]
     finally:
         dispatch.Args.call = original  # type: ignore[method-assign]

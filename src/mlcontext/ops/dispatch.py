@@ -25,8 +25,9 @@ plug into it through this small public protocol, and no other module touches its
 * **The unhandled-call fallback**: :func:`unhandled`, the only one.
 
 The hot paths — :func:`fast_ufunc` (ufuncs and the operators of :mod:`.traced`), the index path of
-:func:`method_call` and the ``f(x)`` path of ``_run`` — write the literals of the commonest calls
-directly; they must give the very item :class:`Args` gives (``tests/lineage/test_fast_paths.py``).
+:func:`method_call` and the ``f(x)`` / ``f(x, axis=0, ...)`` paths of ``_run`` — write the literals of
+the commonest calls directly; they must give the very item :class:`Args` gives
+(``tests/lineage/test_fast_paths.py``).
 """
 
 from __future__ import annotations
@@ -353,9 +354,14 @@ def wrap(result: Any, item: Item) -> Any:
 
 
 def _run(op: Operation, args: tuple, kwargs: dict) -> tuple[Any, Item]:
-    if not kwargs and len(args) == 1 and type(args[0]) is TracedArray:  # f(x): no literals
-        item = make(op.opcode, (args[0]._item,), _LIT_R0)
-        return _executor(op, item, (args[0]._data,), {}), item
+    if len(args) == 1 and type(args[0]) is TracedArray:
+        if not kwargs:  # f(x): no literals
+            item = make(op.opcode, (args[0]._item,), _LIT_R0)
+            return _executor(op, item, (args[0]._data,), {}), item
+        kw_node = _scalar_kwargs(kwargs)
+        if kw_node is not None:  # f(x, axis=0, keepdims=True): keywords of plain scalars
+            item = make(op.opcode, (args[0]._item,), ("T", (_ARGS_R0, kw_node)))
+            return _executor(op, item, (args[0]._data,), kwargs), item
     col = Args()
     lit, plain_args, plain_kwargs = col.call(args, kwargs)
     item = make(op.opcode, tuple(col.items), lit)
@@ -444,6 +450,20 @@ def ufunc_call(ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict) -> Any
     return _write_out(out, result, item)
 
 
+def _scalar_kwargs(kwargs: dict) -> Node | None:
+    """The dict node of keywords that are all plain scalars (as :meth:`Args.canon_kwargs` writes it),
+    or None."""
+    pairs = []
+    for k in sorted(kwargs):
+        v = kwargs[k]
+        encode = _SCALAR_NODES.get(type(v))
+        if encode is None:
+            return None
+        pairs.append((k, encode(v)))
+    return ("D", tuple(pairs))
+
+
+_ARGS_R0 = ("T", (ref(0),))
 _LIT_R0 = ("T", (("T", (ref(0),)), EMPTY_KWARGS))
 _LIT_R01 = ("T", (("T", (ref(0), ref(1))), EMPTY_KWARGS))
 _LIT_R00 = ("T", (("T", (ref(0), ref(0))), EMPTY_KWARGS))
