@@ -204,6 +204,10 @@ def test_renaming_through_axes_and_on_a_series() -> None:
     assert t.to_pandas().index.name is None  # the series is its own object, as in pandas
 
 
+@pytest.mark.xfail(tuple(int(p) for p in pd.__version__.split(".")[:2]) < (3, 1), strict=True,
+                   reason="under pandas 3.0 a str Index's .values is a writable Arrow array: writing into "
+                          "the handed-out copy leaves the frame unchanged but gives it a new fingerprint "
+                          "(a spurious miss, never a stale hit); under pandas 3.1 the write is refused")
 def test_writing_into_an_axis_values_never_changes_the_traced_frame() -> None:
     # streamlit/streamlit#1114: `df.columns.values[k] = name` mutated an Index a cache had hashed.
     t = mc.frame(RAW)

@@ -179,3 +179,59 @@ def test_signals_reach_the_main_thread_not_the_writer(store) -> None:
             blocked = _blocked_signals(writer.native_id)
             assert blocked & (1 << (signal.SIGTERM - 1)) and blocked & (1 << (signal.SIGINT - 1))
         assert not _blocked_signals(threading.main_thread().native_id) & (1 << (signal.SIGTERM - 1))
+
+
+@pytest.mark.skipif(not (os.path.exists("/proc/self/task") and os.uname().machine == "x86_64"),
+                    reason="signals one thread of another process (/proc task ids, tgkill on x86-64)")
+def test_a_sigterm_the_kernel_hands_to_another_thread_still_ends_a_blocked_child(store) -> None:
+    # What hung Pool.terminate about once in several full-suite runs: the kernel may deliver a
+    # process-directed SIGTERM to any thread that does not block it; Python's C handler then only sets
+    # a flag, and a main thread blocked in C (a Pool worker waiting for its next task) never runs the
+    # Python handler. Here the signal is sent to a plain thread of the child on purpose while the main
+    # thread blocks in a multiprocessing lock: the child must still write its values and die of it.
+    import signal
+    import threading
+    import time
+
+    with mc.run("signal", project="forks") as run:
+        ready_r, ready_w = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child
+            try:
+                for i in range(500):
+                    mc.log("child", i)
+                lock = FORK.Lock()
+                lock.acquire()
+                bystander = threading.Thread(target=time.sleep, args=(60,), daemon=True)
+                bystander.start()
+                os.write(ready_w, b"ready")
+                lock.acquire()  # blocks in C for ever, as a Pool worker on its task queue
+            finally:
+                os._exit(3)
+        os.close(ready_w)
+        assert os.read(ready_r, 64)  # the bystander runs
+        os.close(ready_r)
+        # signal.pthread_kill only reaches threads of this process: the child's thread is signalled
+        # by its kernel task id; the newest one is the bystander (after the writer and the watcher).
+        tids = sorted(int(t) for t in os.listdir(f"/proc/{pid}/task") if int(t) != pid)
+        _tgkill(pid, max(tids), signal.SIGTERM)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+            time.sleep(0.05)
+        else:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            pytest.fail("the child ignored a SIGTERM delivered to one of its other threads")
+    assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGTERM
+    assert _values(store, run.id, "child") == [float(i) for i in range(500)]
+
+
+def _tgkill(pid: int, tid: int, signum: int) -> None:
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.syscall(234, pid, tid, int(signum)) != 0:  # SYS_tgkill on x86-64
+        raise OSError(ctypes.get_errno(), "tgkill failed")

@@ -415,6 +415,7 @@ class _ChildWriter:
         mp_util = sys.modules.get("multiprocessing.util")
         if mp_util is not None:
             mp_util.Finalize(writer, writer.close, exitpriority=100)
+        _forward_signals_to_main_thread()
         return writer
 
     def add_metric(self, record: Any) -> None:
@@ -462,6 +463,18 @@ def _settle_test_reads(run: Run, finished: bool) -> None:
 
 def _after_fork_in_child() -> None:
     _held_for_fork.clear()  # (the parent's writer, left alone in the child)
+    _handled[0] = False
+    if _watching:  # a child of a child: the watcher thread is not here, and its pipe is the parent's
+        read_end, write_end = _watching.pop()
+        try:
+            signal.set_wakeup_fd(-1)
+        except ValueError:
+            pass
+        for fd in (read_end, write_end):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
     current = _active
     if current is not None:
         current._forked()
@@ -489,6 +502,7 @@ CHILD_TERMINATE_GRACE_S = 10.0
 
 
 def _child_sigterm(signum: int, _frame: FrameType | None) -> None:
+    _handled[0] = True
     current = _active
     writer = getattr(current, "_writer", None)
     if not isinstance(writer, RunWriter):
@@ -507,6 +521,64 @@ def _child_sigterm(signum: int, _frame: FrameType | None) -> None:
     closer.start()
     closer.join(CHILD_TERMINATE_GRACE_S)
     _die_of(signum)
+
+
+#: Whether this (forked) process's SIGTERM handler has run (the signal watcher then leaves it alone).
+_handled = [False]
+#: The watcher's pipe (read end, write end), while one runs in this process.
+_watching: list[tuple[int, int]] = []
+
+
+def _forward_signals_to_main_thread() -> None:
+    """In a fork child that logs: make sure a SIGTERM or SIGINT reaches the main thread's handler.
+
+    The kernel hands a signal sent to the process to any thread that does not block it; Python's C
+    handler then only sets a flag, and a main thread blocked in C (a Pool worker waiting for its next
+    task) is never interrupted, so the Python handler never runs and ``Pool.terminate`` waits for ever
+    (seen about once in several full-suite runs under load; a second SIGTERM sent by hand ended it).
+    mlcontext's own threads block these signals, but not every thread can be ours. Whichever thread
+    the kernel picks, the C handler also writes the signal's number to the wakeup fd: a watcher thread
+    reads it and, unless the handler has run meanwhile, sends the signal to the main thread itself
+    (``pthread_kill``), which interrupts the blocked call there.
+    """
+    if _watching or threading.current_thread() is not threading.main_thread() or \
+            not hasattr(signal, "pthread_kill"):
+        return
+    read_end, write_end = os.pipe()
+    os.set_blocking(write_end, False)
+    try:
+        previous = signal.set_wakeup_fd(write_end, warn_on_full_buffer=False)
+    except (ValueError, OSError):
+        previous = None
+    if previous != -1:  # another owner (asyncio's loop) or no main thread: leave it as it was
+        if previous is not None:
+            signal.set_wakeup_fd(previous)
+        os.close(read_end)
+        os.close(write_end)
+        return
+    _watching.append((read_end, write_end))
+    main = threading.main_thread().ident
+    threading.Thread(target=_watch_signals, args=(read_end, main), daemon=True,
+                     name="mlcontext-signals").start()
+
+
+def _watch_signals(read_end: int, main: int | None) -> None:
+    signals_to_main_thread()
+    watched = {int(signal.SIGTERM)}  # (not SIGINT: its handler raises KeyboardInterrupt; twice is worse)
+    while True:
+        try:
+            data = os.read(read_end, 64)
+        except OSError:
+            return
+        if not data:
+            return
+        for signum in watched.intersection(data):
+            time.sleep(0.05)  # the main thread's handler usually runs within this
+            if not _handled[0] and main is not None:
+                try:
+                    signal.pthread_kill(main, signum)
+                except (ProcessLookupError, OSError):
+                    return
 
 
 def _die_later(signum: int) -> None:
