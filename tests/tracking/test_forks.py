@@ -235,3 +235,32 @@ def _tgkill(pid: int, tid: int, signum: int) -> None:
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.syscall(234, pid, tid, int(signum)) != 0:  # SYS_tgkill on x86-64
         raise OSError(ctypes.get_errno(), "tgkill failed")
+
+
+def test_a_childs_own_sigterm_handler_runs_once_per_signal(store) -> None:
+    # Review of the watcher above: it re-sent every SIGTERM to a child whose handler was the user's
+    # (a graceful-shutdown flag, sys.exit with cleanup), 20 times a second, interrupting the cleanup.
+    import signal
+    import time
+
+    with mc.run("own-handler", project="forks"):
+        out_r, out_w = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child
+            code = 3
+            try:
+                calls = []
+                signal.signal(signal.SIGTERM, lambda *_: calls.append(1))
+                mc.log("child", 1.0)  # starts the child's writer (and the watcher)
+                os.kill(os.getpid(), signal.SIGTERM)
+                time.sleep(0.6)
+                os.write(out_w, str(len(calls)).encode())
+                code = 0
+            finally:
+                os._exit(code)
+        os.close(out_w)
+        _, status = os.waitpid(pid, 0)
+        calls = int(os.read(out_r, 16) or b"-1")
+        os.close(out_r)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+    assert calls == 1

@@ -564,7 +564,8 @@ def _forward_signals_to_main_thread() -> None:
 
 def _watch_signals(read_end: int, main: int | None) -> None:
     signals_to_main_thread()
-    watched = {int(signal.SIGTERM)}  # (not SIGINT: its handler raises KeyboardInterrupt; twice is worse)
+    term = int(signal.SIGTERM)  # (not SIGINT: its handler raises KeyboardInterrupt; twice is worse)
+    sent = 0  # SIGTERMs this thread sent itself: their bytes come back through the same pipe
     while True:
         try:
             data = os.read(read_end, 64)
@@ -572,13 +573,23 @@ def _watch_signals(read_end: int, main: int | None) -> None:
             return
         if not data:
             return
-        for signum in watched.intersection(data):
+        for byte in data:
+            if byte != term:
+                continue
+            if sent:
+                sent -= 1
+                continue
             time.sleep(0.05)  # the main thread's handler usually runs within this
-            if not _handled[0] and main is not None:
-                try:
-                    signal.pthread_kill(main, signum)
-                except (ProcessLookupError, OSError):
-                    return
+            # Only for mlcontext's own handler, which ends the child: a handler of the user's (a
+            # graceful-shutdown flag, sys.exit) ran or will run as it would without mlcontext, and
+            # a second signal would interrupt its cleanup (review of this watcher).
+            if _handled[0] or main is None or signal.getsignal(signal.SIGTERM) is not _child_sigterm:
+                continue
+            try:
+                signal.pthread_kill(main, term)
+                sent += 1
+            except (ProcessLookupError, OSError):
+                return
 
 
 def _die_later(signum: int) -> None:
