@@ -12,12 +12,15 @@ import os
 import random
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any, TypeVar
 
 import numpy as np
 
-__all__ = ["note", "count", "watching_io", "not_watching", "global_rng_states"]
+T = TypeVar("T")
+
+__all__ = ["note", "count", "watching_io", "not_watching", "global_rng_states", "run_watched"]
 
 
 class _Count(threading.local):
@@ -109,3 +112,13 @@ def global_rng_states() -> tuple:
     state = np.random.get_state(legacy=False)
     py = random.getstate()[1]
     return (state["state"]["key"][:4].tobytes(), state["state"]["pos"], py[:4], py[-1])
+
+
+def run_watched(fn: Callable[..., T], *args: Any, **kwargs: Any) -> tuple[T, bool]:
+    """Run ``fn(*args, **kwargs)``; return its result and whether its lineage determines it as far
+    as can be seen: it noted nothing, left the global random generators as they were, and read
+    nothing from outside (files, directories, network, programs)."""
+    noted, states = count(), global_rng_states()
+    with watching_io():
+        result = fn(*args, **kwargs)
+    return result, count() == noted and global_rng_states() == states

@@ -163,7 +163,7 @@ class ReuseExecutor:
         t0 = clock()
         rewritten = try_rewrite(item, args, kwargs, cache, clock=clock, state=self.state) \
             if self.partial else MISS
-        keep = False
+        keep, determined = False, True
         if rewritten is MISS or rewritten.value is MISS:
             keep = rewritten is not MISS and rewritten.keep
             if LIVE[0]:
@@ -171,14 +171,7 @@ class ReuseExecutor:
             if _calls_user_code(args, kwargs):
                 # apply/map/agg/pipe with a Python function: its code may draw from the global
                 # random generators or read a file, which no key describes (as for @mc.step).
-                noted, states = nondeterminism.count(), nondeterminism.global_rng_states()
-                with nondeterminism.watching_io():
-                    value = op.fn(*args, **kwargs)
-                if nondeterminism.count() != noted or nondeterminism.global_rng_states() != states:
-                    cache.counters.misses += 1
-                    if cache.events.enabled:
-                        cache.events.add("computed", opcode, key)
-                    return value  # never admitted: the next call draws (or reads) again
+                value, determined = nondeterminism.run_watched(op.fn, *args, **kwargs)
             else:
                 value = op.fn(*args, **kwargs)
             kind = "computed"
@@ -192,6 +185,8 @@ class ReuseExecutor:
             cache.counters.misses += 1
         if cache.events.enabled:
             cache.events.add(kind, opcode, key)
+        if not determined:
+            return value  # never admitted: the next call draws (or reads) again
         min_s = cache.config.min_compute_s
         if cost < min_s:
             if sig is not None and cost < min_s / 2 and rewritten is MISS:

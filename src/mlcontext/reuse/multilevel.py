@@ -176,15 +176,13 @@ class StepReuse:
     def _run(self, info: StepInfo, run: Callable[..., Any], args: tuple, kwargs: dict, key: bytes,
              height: int, inputs: list) -> Any:
         cache = self.cache
-        noted, states = nondeterminism.count(), nondeterminism.global_rng_states()
         t0 = self.clock()
-        with nondeterminism.watching_io():
-            result = run(*args, **kwargs)
+        result, determined = nondeterminism.run_watched(run, *args, **kwargs)
         cost = self.clock() - t0
         cache.counters.step_misses += 1
         if cache.events.enabled:
             cache.events.add("step_computed", info.qualname, key)
-        if nondeterminism.count() != noted or nondeterminism.global_rng_states() != states:
+        if not determined:
             return result  # drew unseeded randomness, read a file, ran an opaque operation: never reused
         tree = _freeze_tree(result, inputs)
         if tree is None:
