@@ -161,7 +161,3 @@ def testuse_command(name: str | None, budget: int | None, project: str | None, a
     """How often each test set version was evaluated, by how many people; over-used ones flagged."""
     frame = testuse(name, budget=budget, project=project)
     _frame_out(frame, as_json, "test set use", "no test set has been evaluated yet")
-
-
-COMMANDS = [lineage_command, impact_command, versions_command, find_command, drift_command,
-            history_command, tried_command, testuse_command]

@@ -454,6 +454,6 @@ def _default_project() -> str:
 
 
 def _user() -> str:
-    from .environment import capture_environment
+    from .environment import current_user  # (not capture_environment: it also lists packages)
 
-    return capture_environment().user
+    return current_user()

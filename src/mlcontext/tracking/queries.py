@@ -248,9 +248,9 @@ def load_artifact(run: Any, name: str | None = None, *, store: Store | None = No
 
 
 def _current_user() -> str:
-    from .environment import capture_environment
+    from .environment import current_user  # (not capture_environment: it also lists packages)
 
-    return capture_environment().user
+    return current_user()
 
 
 def _load(store: Store, ref: ArtifactRef, trusted: bool | None) -> Any:

@@ -153,7 +153,7 @@ class RunWriter:
         if due <= self.loss_budget:
             if due > self.loss_budget / 2:
                 self._wake.set()  # start writing now rather than at the next interval
-            self._check_at = min(len(self.metrics) + CHECK_EVERY, self.max_records)
+            self._recheck_later()
             return
         if threading.current_thread() is self._thread or not self._thread.is_alive():
             return  # nobody else would drain it
@@ -165,6 +165,10 @@ class RunWriter:
                 self._wake.set()
                 self._room.wait(self.interval)
         self.waited_s += time.perf_counter() - started
+        self._recheck_later()
+
+    def _recheck_later(self) -> None:
+        """Look at the clock again only after CHECK_EVERY more records."""
         self._check_at = min(len(self.metrics) + CHECK_EVERY, self.max_records)
 
     def _made_room(self) -> None:
