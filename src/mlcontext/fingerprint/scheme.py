@@ -57,6 +57,11 @@ def hash_bytes(data: bytes | bytearray | memoryview) -> str:
 
 
 _dispatch: dict[type, Callable[[Any, Any], None]] = {}
+#: The handler found for each class that has none registered (an estimator, a dataclass, a str
+#: subclass): the search below runs once per class, not once per value hashed. Kept apart from
+#: ``_dispatch``, whose entries the base-class walk reads as handlers for subclasses too.
+_resolved: dict[type, Callable[[Any, Any], None]] = {}
+_RESOLVED_MAX = 10_000
 
 
 def register(*types: type) -> Callable[[Callable[[Any, Any], None]], Callable[[Any, Any], None]]:
@@ -65,6 +70,7 @@ def register(*types: type) -> Callable[[Callable[[Any, Any], None]], Callable[[A
     def decorate(fn: Callable[[Any, Any], None]) -> Callable[[Any, Any], None]:
         for t in types:
             _dispatch[t] = fn
+        _resolved.clear()  # a class resolved through its bases may have a handler of its own now
         return fn
 
     return decorate
@@ -103,17 +109,29 @@ _RULES: list[Callable[[type], Callable[[Any, Any], None] | None]] = []
 def add_lazy(hook: Callable[[type], bool]) -> None:
     """Add a lazy registration, tried (in order) when a value of an unregistered type is met."""
     _LAZY.append(hook)
+    _resolved.clear()
 
 
 def add_rule(rule: Callable[[type], Callable[[Any, Any], None] | None]) -> None:
     """Add a rule that finds the handler of a whole family of classes (None: not one of them)."""
     _RULES.append(rule)
+    _resolved.clear()
 
 
 def _lookup(cls: type) -> Callable[[Any, Any], None]:
+    fn = _resolved.get(cls)
+    if fn is None:
+        fn = _search(cls)
+        if len(_resolved) >= _RESOLVED_MAX:
+            _resolved.clear()
+        _resolved[cls] = fn
+    return fn
+
+
+def _search(cls: type) -> Callable[[Any, Any], None]:
     for hook in _LAZY:
         if hook(cls):
-            return _dispatch[cls] if cls in _dispatch else _lookup(cls)
+            return _dispatch[cls] if cls in _dispatch else _search(cls)
     if hasattr(cls, "__mlcontext_fingerprint__"):  # before the bases: a subclass says what it is
         return _feed_custom
     for rule in _RULES:
