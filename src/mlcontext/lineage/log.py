@@ -172,7 +172,8 @@ class _Writer:
             return
         head = Literals(run[0].literals)
         inputs = [s[1] if s[0] == "c" else ["prev", s[1], s[2]] for s in spec or ()]
-        columns = [_column([Literals(it.literals).holes[j] for it in run]) for j in range(len(head.holes))]
+        holes = [Literals(it.literals).holes for it in run]  # (each item's view made once)
+        columns = [_column([h[j] for h in holes]) for j in range(len(head.holes))]
         self.lines.append(_json(["d", first, len(run), head.patch, head.label, inputs, columns]))
 
 
