@@ -75,6 +75,32 @@ def test_every_json_output_is_strict(messy):
     assert documented <= seen, f"commands with --json not checked here: {documented - seen}"
 
 
+def test_every_timestamp_in_json_is_iso_text(messy):
+    # docs/cli.md promises ISO 8601 text; show, lineage and impact gave the store's UNIX seconds for
+    # started_at / ended_at / heartbeat_at (a newcomer's finding: code written to the contract misread
+    # the dates).
+    runner = CliRunner()
+    found = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key.endswith("_at") or key in ("start", "end", "created"):
+                    found.append((key, value))
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    for args in commands(messy):
+        walk(strict(runner.invoke(cli, [*args, "--json"]).output))
+    stamps = [(k, v) for k, v in found if v is not None]
+    assert {k for k, _ in stamps} >= {"started_at", "ended_at", "heartbeat_at"}
+    for key, value in stamps:
+        assert isinstance(value, str), (key, value)
+        pd.Timestamp(value)  # parses as a date
+
+
 def test_runs_json_keeps_nan_as_null(messy):
     rows = strict(CliRunner().invoke(cli, ["runs", "--json"]).output)
     assert [r["metric.loss"] for r in rows] == [None, None]

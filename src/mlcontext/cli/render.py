@@ -151,7 +151,7 @@ def _header(name: str) -> str:
 def json_safe(value: Any) -> Any:
     """``value`` made of JSON's types only: non-finite floats -> None, NumPy scalars -> numbers, ..."""
     if isinstance(value, Mapping):
-        return {str(k): json_safe(v) for k, v in value.items()}
+        return {str(k): _timestamp(v) if _is_time_field(k, v) else json_safe(v) for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
         return [json_safe(v) for v in value]
     if isinstance(value, np.ndarray):
@@ -171,6 +171,20 @@ def json_safe(value: Any) -> Any:
     if isinstance(value, pd.Timedelta | dt.timedelta):
         return value.total_seconds()
     return str(value)
+
+
+def _is_time_field(key: Any, value: Any) -> bool:
+    # The store keeps times as UNIX seconds in fields named ``*_at`` (started_at, ended_at,
+    # heartbeat_at, created_at): every command shows them as the ISO text the contract promises.
+    return isinstance(key, str) and key.endswith("_at") and isinstance(value, int | float | np.number) \
+        and not isinstance(value, bool | np.bool_)
+
+
+def _timestamp(seconds: Any) -> str | None:
+    seconds = float(seconds)
+    if not math.isfinite(seconds):
+        return None
+    return dt.datetime.fromtimestamp(seconds, dt.UTC).isoformat()
 
 
 def json_text(data: Any) -> str:
