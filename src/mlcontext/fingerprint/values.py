@@ -79,7 +79,9 @@ def _sequence(value: tuple | list, h: Any) -> None:
 def _dict(value: dict, h: Any) -> None:
     # In insertion order: dicts are ordered, and results depend on it (``list(w.values())``, a dict
     # of column names). Two orders of the same items at worst miss each other; they never alias.
-    items = tuple(value.items())
+    # (dict.copy is one C call; iterating the live dict can run a GC callback midway, and another
+    # thread can change the dict then: "dictionary changed size during iteration", seen in the suite)
+    items = tuple((value.copy() if type(value) is dict else value).items())
     _tag(h, b"D2", struct.pack("<Q", len(items)))
     for key, item in items:
         _feed(key, h)
@@ -88,7 +90,7 @@ def _dict(value: dict, h: Any) -> None:
 
 @register(set, frozenset)
 def _set(value: set | frozenset, h: Any) -> None:
-    digests = sorted(hash_value(v) for v in tuple(value))
+    digests = sorted(hash_value(v) for v in (value.copy() if type(value) is set else value))
     _tag(h, b"E", "".join(digests).encode())
 
 
