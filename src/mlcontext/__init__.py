@@ -158,7 +158,7 @@ def _wire_pandas_rendering() -> None:
         from .insight.transformations import transformations
         from .ops import pandas_api
 
-        pandas_api.transformations = transformations  # type: ignore[attr-defined]
+        pandas_api.transformations = transformations
         _wired.add("pandas")
 
 

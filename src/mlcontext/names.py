@@ -9,6 +9,7 @@ holds no ``:``; such names are refused when the thing is created, not discovered
 from __future__ import annotations
 
 import re
+import reprlib
 
 from .errors import InvalidNameError, NameTypeError
 
@@ -29,8 +30,7 @@ _SEPARATORS = {
 def check_name(name: object, what: str) -> str:
     """Return ``name`` if it is a valid name for ``what``, else raise :class:`InvalidNameError`."""
     if not isinstance(name, str):
-        raise NameTypeError(f"{what} name must be a string, got {type(name).__name__}: {name!r}; "
-                            f"pass the name as text, e.g. str({name!r})")
+        raise NameTypeError(_not_text(name, what))
     if not NAME_PATTERN.match(name) or name != name.strip() or "//" in name or ".." in name:
         raise InvalidNameError(
             f"invalid {what} name {name!r}: use 1-255 letters, digits, spaces and '_.-/:@', "
@@ -46,3 +46,22 @@ def check_name(name: object, what: str) -> str:
         raise InvalidNameError(f"invalid dataset name {name!r}: 32 hex digits are read as a content "
                                "hash; add a letter beyond f or a separator")
     return name
+
+
+def _not_text(name: object, what: str) -> str:
+    kind = type(name).__name__
+    if isinstance(name, int | float | bool) or name is None:
+        return (f"{what} name must be a string, got {kind}: {name!r}; pass the name as text, "
+                f"e.g. str({name!r})")
+    # Data where the name belongs (a frame, an array: arguments given in the other order) would
+    # print whole in the message; name its kind and shape only.
+    shape = getattr(name, "shape", None)
+    if isinstance(shape, tuple):
+        return (f"{what} name must be a string, got a {kind} of shape {shape}: the data comes "
+                f"first, then the name")
+    return f"{what} name must be a string, got {kind} {_SHORT.repr(name)}"
+
+
+_SHORT = reprlib.Repr()  # (keyword arguments only from Python 3.12)
+_SHORT.maxstring = _SHORT.maxother = 40
+_SHORT.maxlist = _SHORT.maxdict = 4

@@ -47,7 +47,10 @@ def fmt(value: Any) -> str:
     if isinstance(value, float | np.floating) and math.isnan(value):
         return "nan"
     if isinstance(value, float | np.floating):
-        return f"{value:.6g}"
+        text = f"{value:.6g}"
+        # A whole float keeps its point: a learning rate of 1.0 is not the integer 1 (what the
+        # script passed, and what --json says).
+        return text + ".0" if text.lstrip("-").isdigit() else text
     if isinstance(value, pd.Timestamp | dt.datetime):
         return value.strftime("%Y-%m-%d %H:%M:%S")
     return str(value)

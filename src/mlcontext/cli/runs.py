@@ -14,7 +14,7 @@ from rich.table import Table
 from ..insight.diff import DatasetDiff, ModelDiff
 from ..insight.diff import diff as semantic_diff
 from ..store.metadata import MAX_LIMIT
-from ..store.records import RunRecord
+from ..store.records import ArtifactRef, RunRecord
 from ..tracking import get_run, runs
 from .options import drift_rule_options, print_drift, project_option, rule_from
 from .render import console, fmt, frame_table, print_json
@@ -61,11 +61,18 @@ def show_command(run: str, as_json: bool) -> None:
             frame = pd.DataFrame({"name": list(mapping), "value": [fmt(v) for v in mapping.values()]})
             console.print(frame_table(frame, title=title))
     if record.artifacts:
-        frame = pd.DataFrame([(a.name, a.kind, f"{a.size:,}", a.hash, a.direction) for a in record.artifacts],
+        frame = pd.DataFrame([(_artifact_name(a), a.kind, f"{a.size:,}", a.hash, a.direction)
+                              for a in record.artifacts],
                              columns=["name", "kind", "size", "hash", "direction"])
         console.print(frame_table(frame, title="artifacts"))
     if record.traceback:
         console.print(Syntax(record.traceback, "pytb", theme="ansi_dark"))
+
+
+def _artifact_name(artifact: ArtifactRef) -> str:
+    """A dataset version as its reference (``trips@2``), other artifacts by name."""
+    version = artifact.meta.get("version") if "dataset" in artifact.meta else None
+    return f"{artifact.name}@{version}" if type(version) is int else artifact.name
 
 
 def _summary(record: RunRecord) -> Table:
@@ -129,7 +136,20 @@ def diff_command(run_a: str, run_b: str, project: str | None, as_json: bool, **r
             # Wrapped at word boundaries (rich's default), never cropped.
             console.print(f"not compared in {run_id}: {entry}", markup=False, highlight=False)
     console.rule("environment")
-    console.print_json(data=diff.environment) if diff.environment else console.print("same environment")
+    console.print(_environment_table(diff.environment, a, b) if any(diff.environment.values())
+                  else "same environment")
+
+
+def _environment_table(changes: dict, a: str, b: str) -> Table:
+    """One row per changed field or package: what it was in A and what it is in B."""
+    rows = [(name, fmt(a), fmt(b)) for name, (a, b) in changes.get("fields", {}).items()]
+    rows += [(f"package {name}", "-", version) for name, version in changes.get("added", {}).items()]
+    rows += [(f"package {name}", version, "-") for name, version in changes.get("removed", {}).items()]
+    rows += [(f"package {name}", a, b) for name, (a, b) in changes.get("changed", {}).items()]
+    table = Table("what", a, b, title=f"{len(rows)} differ")
+    for row in rows:
+        table.add_row(*map(str, row))
+    return table
 
 
 def _other_diff(diff: DatasetDiff | ModelDiff, as_json: bool) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import shutil
 import subprocess
 import tempfile
@@ -96,7 +97,13 @@ def code_diff_entries(store: Store, a: RunRecord, b: RunRecord) -> tuple[str, di
         result = subprocess.run(
             ["git", "diff", "--no-index", "--no-color", "--no-prefix", "--", "a", "b"], cwd=tmp,
             capture_output=True, text=True, errors="replace", check=False)
-        return result.stdout, refused
+        return _SAME_SIDE_HEADER.sub(r"diff --git a/\2 b/\2", result.stdout), refused
+
+
+# The folders compared are named a and b, so git's paths carry them as its usual prefixes; but for
+# a file only one side has, git names that side twice ("diff --git b/new.py b/new.py"). Written as
+# git itself writes an added or deleted file: "a/new.py b/new.py".
+_SAME_SIDE_HEADER = re.compile(r"^diff --git ([ab])/(.+) \1/\2$", re.MULTILINE)
 
 
 def _restore(store: Store, record: RunRecord, dest: Path) -> list[RefusedEntry]:

@@ -152,3 +152,14 @@ crosstab = _module_function("crosstab")
 melt = _module_function("melt")
 pivot_table = _module_function("pivot_table")
 
+
+
+def __getattr__(name: str) -> Any:
+    # ``mc.pd`` traces pandas' module functions, not all of pandas: a newcomer's first try is often
+    # ``mc.pd.DataFrame(...)``, which deserves the way to do it rather than a bare AttributeError.
+    if name in ("DataFrame", "Series"):
+        raise AttributeError(
+            f"mlcontext.pd has no {name}: build it with pandas and trace it, "
+            f"mc.frame(pd.{name}(...)) (or read it with mc.pd.read_csv / mc.pd.read_parquet)")
+    raise AttributeError(f"module 'mlcontext.pd' has no attribute {name!r}; it traces "
+                         f"{', '.join(n for n in __all__ if n.islower())}")

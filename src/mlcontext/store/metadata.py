@@ -311,12 +311,33 @@ class MetadataStore:
                 select(t.LatestMetric.name, t.LatestMetric.value)
                 .where(t.LatestMetric.run_id == run_id).order_by(t.LatestMetric.name))}
             artifacts = self.artifacts_of(conn, [run_id]).get(run_id, [])
+            reads = self._dataset_reads(conn, run_id)
         fields = dict(zip(["project", *(c.name for c in _RUN_COLUMNS)], row, strict=True))
         fields["argv"] = tuple(fields["argv"] or ())
         refs = tuple(ArtifactRef(name=n, hash=h, size=s, kind=k, uri="", direction=d, meta=m,
                                  context=_context(c))
                      for n, h, s, k, d, m, c in artifacts)
+        listed = {(a.hash, a.direction) for a in refs}
+        refs += tuple(r for r in reads if (r.hash, "input") not in listed)
         return RunRecord(**fields, params=params, metrics=metrics, artifacts=refs)
+
+    @staticmethod
+    def _dataset_reads(conn: Connection, run_id: str) -> list[ArtifactRef]:
+        """The dataset versions a run read (its accesses), once per version and role, as inputs: a
+        read is recorded as an access, not as a run artifact, and "what did this run read" must
+        name it too."""
+        query = (select(t.Dataset.name, t.DatasetVersion.version, t.Access.role, t.Artifact.hash,
+                        t.Artifact.size, t.Artifact.kind)
+                 .join(t.DatasetVersion, t.DatasetVersion.id == t.Access.version_id)
+                 .join(t.Dataset, t.Dataset.id == t.DatasetVersion.dataset_id)
+                 .join(t.Artifact, t.Artifact.hash == t.Access.artifact_hash)
+                 .where(t.Access.run_id == run_id).order_by(t.Access.id))
+        reads: dict[tuple, ArtifactRef] = {}
+        for name, version, role, digest, size, kind in conn.execute(query):
+            reads.setdefault((digest, role), ArtifactRef(
+                name=name, hash=digest, size=size, kind=kind, uri="", direction="input",
+                meta={"dataset": name, "version": version, "role": role}, context={}))
+        return list(reads.values())
 
     def metric_points(self, run_id: str, name: str) -> list[MetricPoint]:
         """Every value of metric ``name`` of run ``run_id``, in the order they were logged."""
