@@ -8,7 +8,7 @@ labelled as users named them; edges carry the run (who, when, which code) and th
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -45,6 +45,10 @@ class Graph:
         ``evaluate``), the run that made it (id, name, user, code version) and its operations.
     readers : pandas.DataFrame
         Runs that read any node (downstream only).
+    operations : list of str
+        Upstream only: how the root itself was computed where no registered data is upstream of it
+        (a frame cleaned from a file read but never registered), from its own lineage log; empty
+        when its edges say it.
 
     Examples
     --------
@@ -63,11 +67,16 @@ class Graph:
     nodes: pd.DataFrame
     edges: pd.DataFrame
     readers: pd.DataFrame  # runs that read any node (downstream only)
+    operations: list[str] = field(default_factory=list)  # the root's own, when no edge says them
 
     def tree(self) -> Tree:
         """A rich tree: the root, then what it came from (or what came from it), level by level."""
         labels = dict(zip(self.nodes["hash"], self.nodes["label"], strict=True))
         tree = Tree(f"[bold]{self.root_label}[/]")
+        if self.operations:
+            steps = tree.add("[dim]computed from data not registered, by[/]")
+            for op in self.operations:
+                steps.add(f"[cyan]{op}[/]")
         self._grow(tree, self.root, labels, {self.root})
         return tree
 
@@ -106,7 +115,7 @@ class Graph:
         return {"root": self.root, "label": self.root_label, "direction": self.direction,
                 "nodes": self.nodes.to_dict(orient="records"),
                 "edges": self.edges.to_dict(orient="records"),
-                "readers": self.readers.to_dict(orient="records")}
+                "readers": self.readers.to_dict(orient="records"), "operations": list(self.operations)}
 
 
 def _made_by(edges: pd.DataFrame, shown: int = 3) -> str:
@@ -229,8 +238,12 @@ def _graph(ref: Any, project: str | None, store: Store | None, *, upstream: bool
     readers = pd.DataFrame(columns=["run_id", "run_name", "user", "artifact", "role"])
     if not upstream:
         readers = _readers(store, list(labels), labels)
+    operations: list[str] = []
+    if upstream and not ((edges["dst"] == root.hash) & (edges["kind"] == "lineage")).any():
+        own = store.metadata.lineage_logs_of(root.hash)
+        operations = operations_of(store, own[-1]) if own else []
     return Graph(root.hash, root.label, "upstream" if upstream else "downstream", nodes,
-                 edges.reset_index(drop=True), readers)
+                 edges.reset_index(drop=True), readers, operations)
 
 
 def _upstream(context: ContextStore, root: str, run_id: str | None, max_depth: int = 100) -> list[tuple]:
@@ -314,7 +327,11 @@ def operations_of(store: Store, log_hash: str, source: str | None = None) -> lis
     before: frozenset[str] = frozenset()
     only: frozenset[str] | None = None
     if source is not None:
-        logs = {e[4] for e in ContextStore(store.metadata).neighbours([source], upstream=True) if e[4]}
+        context = ContextStore(store.metadata)
+        # How the source itself was computed: the logs of the edges into it, and its own logs
+        # (kept for an output with lineage even when nothing registered is upstream of it).
+        logs = {e[4] for e in context.neighbours([source], upstream=True) if e[4]}
+        logs |= set(store.metadata.lineage_logs_of(source))
         before = frozenset().union(*(_item_hashes(store.artifacts.url, h, store) for h in logs))
         # A log of a merge holds every branch: the edge from one branch shows only the operations
         # computed from that branch (customers -> merged is the merge, not the other side's cleaning).

@@ -252,6 +252,18 @@ class MetadataStore:
                                .where(t.Artifact.hash == digest)).first()
         return None if row is None else (row[0], row[1], dict(row[2] or {}))
 
+    def lineage_logs_of(self, digest: str) -> list[str]:
+        """The hashes of the lineage logs stored for artifact ``digest`` by the runs that wrote it
+        (artifacts of kind ``lineage`` whose ``meta["of"]`` is ``digest``), oldest first."""
+        writers = select(t.RunArtifact.run_id).where(t.RunArtifact.artifact_hash == digest,
+                                                      t.RunArtifact.direction == "output")
+        with self.read() as conn:
+            rows = conn.execute(select(t.Artifact.hash, t.Artifact.meta)
+                                .join(t.RunArtifact, t.RunArtifact.artifact_hash == t.Artifact.hash)
+                                .where(t.RunArtifact.run_id.in_(writers), t.Artifact.kind == "lineage")
+                                .order_by(t.RunArtifact.id)).all()
+        return list(dict.fromkeys(h for h, meta in rows if (meta or {}).get("of") == digest))
+
     def artifacts_by_content(self, content_hashes: Iterable[str]) -> dict[str, str]:
         """``{content hash: artifact hash}`` of stored values whose lineage identity is one of
         ``content_hashes`` (an ``.npy`` array by its :func:`~mlcontext.fingerprint.hash_array`)."""

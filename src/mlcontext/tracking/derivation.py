@@ -71,11 +71,13 @@ def record_output(run: Any, digest: str, obj: Any, name: str, *,
     except UsageError:  # not a traced value
         roots = []
     if roots and any(r.inputs for r in roots):
+        # The log is kept even when no registered data is upstream (a frame cleaned from a file
+        # read but never registered): it is how this output was computed, and the edges *out* of
+        # it describe only what came after it (insight.graph.operations_of cuts at its roots).
+        log_hash = _store_log(run, name, digest, obj)
         sources = data_sources(store, run.id, roots, output=digest)
-        if sources:
-            log_hash = _store_log(run, name, digest, obj)
-            precise += _add_edges(context, run, sources, digest, "lineage", log_hash)
-            meta = {"lineage_hash": roots[0].hash, "lineage_log": log_hash}
+        precise += _add_edges(context, run, sources, digest, "lineage", log_hash)
+        meta = {"lineage_hash": roots[0].hash, "lineage_log": log_hash}
     fits, evaluated = uses_of(obj)
     if fits:
         log_hash = _store_log(run, name, digest, fits)

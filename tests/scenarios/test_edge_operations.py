@@ -1,0 +1,76 @@
+"""An edge's operations are those after its source: a split of a registered frame is the split only.
+
+A script reads a CSV it never registers, cleans it (filter, dropna, a new column), registers the
+result as ``clean``, splits it and registers ``test``, and fits and scores a traced model. The lineage
+tree used to list the cleaning again under ``clean -> test`` and ``clean -> model`` (the edge log holds
+the whole computation from the file, and nothing told where ``clean`` sat in it), so "how was the test
+set made from clean" was answered "filter, dropna, set, iloc" — wrong. Now a registered output with
+lineage keeps its own log even when nothing registered is upstream, edges are cut at their source's
+roots, and ``mlcontext lineage clean`` shows how ``clean`` itself was computed.
+
+Peer of a related kind: MarquezProject/marquez#2640 (the lineage of a dataset attributed to jobs that
+did not produce the version shown).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+SCRIPT = """
+import numpy as np
+import pandas as pd
+import mlcontext as mc
+from sklearn.linear_model import LogisticRegression
+
+pd.DataFrame({"a": np.arange(40.0), "b": np.arange(40.0) % 3, "y": np.arange(40) % 2}).to_csv(
+    "raw.csv", index=False)
+with mc.run("train", project="edges"):
+    threshold = mc.param("threshold", 3)
+    raw = mc.pd.read_csv("raw.csv", name="raw")
+    clean = raw[raw["a"] > threshold].dropna()
+    clean["ab"] = clean["a"] * clean["b"]
+    mc.dataset(clean, "clean")
+    train, test = clean.iloc[:30], clean.iloc[30:]
+    mc.dataset(test, "test", role="test")
+    model = mc.traced(LogisticRegression()).fit(train[["a", "b", "ab"]], train["y"])
+    mc.log("accuracy", float(model.score(test[["a", "b", "ab"]], test["y"])))
+    mc.artifact("model", model)
+"""
+
+CLEANING = ["filter a > 3", "dropna", "set 'ab' = a * b"]
+
+
+@pytest.fixture(scope="module")
+def project(make_project):
+    project = make_project("edges", {"train.py": SCRIPT, ".gitignore": "raw.csv\n"})
+    project.run("train.py")
+    return project
+
+
+def _operations(graph: dict, src_label: str) -> list[str]:
+    labels = {n["hash"]: n["label"] for n in graph["nodes"]}
+    return [op for e in graph["edges"] if labels[e["src"]] == src_label for op in e["operations"] or []]
+
+
+def test_the_split_edge_lists_the_split_only(project):
+    graph = project.cli_json("lineage", "test", "--project", "edges")
+    assert _operations(graph, "clean@1") == ["iloc.__getitem slice(30, None, None)"]
+    assert graph["operations"] == []  # its edge says how it was made
+
+
+def test_the_fit_edge_starts_at_the_registered_frame(project):
+    graph = project.cli_json("lineage", "train:model")
+    fit = [e for e in graph["edges"] if e["kind"] == "fit"]
+    assert len(fit) == 1
+    assert not set(CLEANING) & set(fit[0]["operations"]), fit[0]["operations"]
+    assert fit[0]["operations"][0] == "iloc.__getitem slice(None, 30, None)"
+    assert fit[0]["operations"][-1] == "sklearn.fit"
+
+
+def test_a_frame_cleaned_from_an_unregistered_file_says_how(project):
+    graph = project.cli_json("lineage", "clean", "--project", "edges")
+    assert graph["edges"] == [] and graph["operations"] == CLEANING
+    text = project.cli("lineage", "clean", "--project", "edges", env={"COLUMNS": "150"}).stdout
+    assert "computed from data not registered" in text and "dropna" in text
+    tree = project.cli("lineage", "test", "--project", "edges", env={"COLUMNS": "150"}).stdout
+    assert "dropna" not in tree and "slice(30, None, None)" in tree
