@@ -7,23 +7,21 @@ import warnings
 from types import FrameType
 
 from ..errors import FingerprintError, UnidentifiedWarning
+from .state import STATE
 
 __all__ = ["set_strict", "strict", "unidentified"]
-
-_STRICT = [False]
-_WARNED: set[str] = set()
 
 
 def set_strict(flag: bool) -> bool:
     """Raise (``True``) or warn and never reuse (``False``, the default) when something that would
     be part of a cache key cannot be identified; return the previous setting."""
-    old, _STRICT[0] = _STRICT[0], bool(flag)
+    old, STATE.strict = STATE.strict, bool(flag)
     return old
 
 
 def strict() -> bool:
     """Whether unidentifiable values raise (see :func:`set_strict`)."""
-    return _STRICT[0]
+    return STATE.strict
 
 
 def unidentified(what: str, error: FingerprintError) -> None:
@@ -31,11 +29,11 @@ def unidentified(what: str, error: FingerprintError) -> None:
     (pointing at the user's line), or, in strict mode, :class:`~mlcontext.errors.FingerprintError`.
     """
     message = f"{what} cannot be identified, so it is never reused: {error}"
-    if _STRICT[0]:
+    if STATE.strict:
         raise FingerprintError(message + " (mc.reuse(strict=True) refuses to run it unidentified)")
-    if message in _WARNED:
+    if message in STATE.warned:
         return
-    _WARNED.add(message)
+    STATE.warned.add(message)
     warnings.warn(message, UnidentifiedWarning, stacklevel=_user_stacklevel())
 
 
