@@ -18,41 +18,28 @@ from __future__ import annotations
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
 from typing import Any
 
 from .item import OPEN_SCOPES, Item, make, scope_closed, scope_opened, state
 from .literals import Node, abstract
 from .patch import DEDUP, OUTPUT, Patch, register_patch
+from .state import DEDUP_OVERRIDE, STATE
 
 __all__ = ["Scope", "open_scope", "close_scope", "bind", "set_dedup", "dedup_enabled", "no_dedup", "reset"]
-
-
-class _Switch:
-    """Whether bodies are deduplicated: a process-wide default (:func:`set_dedup`) and a per-context
-    override (:func:`no_dedup`), so one thread's ``no_dedup()`` never switches another thread off."""
-
-    def __init__(self) -> None:
-        self.default = True
-        self.override: ContextVar[bool | None] = ContextVar("mlcontext_dedup", default=None)
-
-    def enabled(self) -> bool:
-        found = self.override.get()
-        return self.default if found is None else found
-
-
-_switch = _Switch()
 
 
 def set_dedup(enabled: bool) -> None:
     """Turn loop and step deduplication on or off for the process (on by default); a ``no_dedup()``
     block still has deduplication off inside it."""
-    _switch.default = bool(enabled)
+    STATE.dedup = bool(enabled)
 
 
 def dedup_enabled() -> bool:
-    """Whether loop and step bodies are deduplicated here (in this thread or task)."""
-    return _switch.enabled()
+    """Whether loop and step bodies are deduplicated here (in this thread or task): the per-context
+    override of ``no_dedup()`` if any, else the process default (one thread's ``no_dedup()`` never
+    switches another thread off)."""
+    found = DEDUP_OVERRIDE.get()
+    return STATE.dedup if found is None else found
 
 
 @contextmanager
@@ -62,17 +49,17 @@ def no_dedup() -> Iterator[None]:
     Per context (a :class:`contextvars.ContextVar`): other threads, and asyncio tasks not started
     inside the block, keep deduplicating.
     """
-    token = _switch.override.set(False)
+    token = DEDUP_OVERRIDE.set(False)
     try:
         yield
     finally:
-        _switch.override.reset(token)
+        DEDUP_OVERRIDE.reset(token)
 
 
 def reset() -> None:
     """Deduplication on, as in a fresh process: the process default, and no override in this context."""
-    _switch.default = True
-    _switch.override.set(None)
+    STATE.dedup = True
+    DEDUP_OVERRIDE.set(None)
 
 
 class Scope:
@@ -198,7 +185,7 @@ class _LoopDedup:
         pass
 
     def iteration_started(self, name: str, index: int) -> None:
-        scope = open_scope(f"loop:{name}") if _switch.enabled() else None
+        scope = open_scope(f"loop:{name}") if dedup_enabled() else None
         self._open.setdefault(_thread_key(), []).append(scope)
 
     def iteration_ended(self, name: str, index: int) -> None:

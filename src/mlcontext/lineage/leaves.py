@@ -31,6 +31,7 @@ import numpy as np
 
 from ..errors import LineageError
 from .literals import Literals, Node
+from .state import STATE
 
 __all__ = ["describe", "build", "check_recipe", "check_size", "set_array_sink", "array_sink", "RECIPE_KINDS"]
 
@@ -39,19 +40,18 @@ _NUMERIC = "iufc"
 _CHUNK = 1 << 20  # elements compared or built at a time
 
 ArraySink = Callable[[np.ndarray, str], None]
-_sink: list[ArraySink | None] = [None]
 
 
 def set_array_sink(sink: ArraySink | None) -> ArraySink | None:
     """Install ``sink(array, content_hash)`` for plain array leaves the log cannot hold; return the
     previous one. The tracking layer installs the artifact store here while a run is active."""
-    old, _sink[0] = _sink[0], sink
+    old, STATE.sink = STATE.sink, sink
     return old
 
 
 def array_sink() -> ArraySink | None:
     """The installed array sink, or ``None``."""
-    return _sink[0]
+    return STATE.sink
 
 
 def _scalar_node(value: np.ndarray) -> Node:

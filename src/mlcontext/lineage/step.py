@@ -20,6 +20,7 @@ import xxhash
 
 from ..errors import UsageError
 from . import dedup
+from .state import STATE
 
 __all__ = ["step", "StepInfo", "code_hash", "set_call_hook"]
 
@@ -129,13 +130,11 @@ def _describe(fn: Any) -> str:
 # ``hook(info, run, args, kwargs)`` returns the call's result, running ``run(*args, **kwargs)`` (the
 # traced body) only when it cannot reuse an earlier call. Lineage itself knows nothing of caches.
 StepHook = Callable[[StepInfo, Callable[..., Any], tuple, dict], Any]
-_call_hook: StepHook | None = None
 
 
 def set_call_hook(hook: StepHook | None) -> StepHook | None:
     """Install ``hook`` around every step call (``None`` removes it); return the previous one."""
-    global _call_hook
-    old, _call_hook = _call_hook, hook
+    old, STATE.call_hook = STATE.call_hook, hook
     return old
 
 
@@ -203,7 +202,7 @@ def step(fn: Any = None, *, name: str | None = None, reuse: bool = True) -> Any:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        hook = _call_hook
+        hook = STATE.call_hook
         if hook is not None:
             return hook(info, run, args, kwargs)
         return run(*args, **kwargs)
