@@ -93,7 +93,7 @@ def test_multi_output_functions_give_each_output_its_own_item() -> None:
 def test_unhandled_function_warns_once_and_is_opaque() -> None:
     from mlcontext.ops import dispatch
 
-    dispatch._warned.discard("numpy.packbits")
+    dispatch.STATE.warned.discard("numpy.packbits")
     x = mc.array(np.array([1, 0, 1, 1], dtype=np.uint8), name="x")
     with pytest.warns(UnhandledOperationWarning, match="numpy.packbits"):
         r = np.packbits(x)
@@ -116,7 +116,7 @@ def test_unhandled_function_warns_once_and_is_opaque() -> None:
 def test_where_without_out_is_opaque_not_wrong() -> None:
     from mlcontext.ops import dispatch
 
-    dispatch._warned.discard("numpy.add")
+    dispatch.STATE.warned.discard("numpy.add")
     x = mc.array(np.ones(3))
     with pytest.warns(UnhandledOperationWarning), warnings.catch_warnings():
         warnings.filterwarnings("ignore", "'where' used without 'out'", UserWarning)

@@ -292,7 +292,7 @@ def test_unhandled_warnings_point_at_the_users_line() -> None:
     from mlcontext.ops import dispatch
 
     for name in ("numpy.add.reduce", "numpy.trim_zeros"):
-        dispatch._warned.discard(name)
+        dispatch.STATE.warned.discard(name)
     with pytest.warns(mc.UnhandledOperationWarning) as through_ufunc:
         np.add.reduce(s)
     with pytest.warns(mc.UnhandledOperationWarning) as through_function:

@@ -51,6 +51,7 @@ from ..lineage.operations import OPERATIONS, Operation, fresh_out
 from ..lineage.patch import OUTPUT
 from ..lineage.recompute import OPAQUE
 from .deferred import LIVE, Deferred, resolve_args
+from .state import OpsState
 from .traced import TracedArray
 
 __all__ = [
@@ -85,27 +86,26 @@ def execute(op: Operation, item: Item, args: tuple, kwargs: dict) -> Any:
     return op.fn(*args, **kwargs) if kwargs else op.fn(*args)
 
 
-_executor: Executor = execute
+STATE = OpsState(execute)  # the ops layer's state (the executor read by every traced call)
 
 
 def execute_uncached(op: Operation, item: Item, args: tuple, kwargs: dict) -> Any:
     """Run an operation whose result its lineage does not determine (an unseeded fit): never probed
     or cached, but the executor may still record it (the reuse layer counts it as computed)."""
-    uncached = getattr(_executor, "uncached", None)
+    uncached = getattr(STATE.executor, "uncached", None)
     return execute(op, item, args, kwargs) if uncached is None else uncached(op, item, args, kwargs)
 
 
 def set_executor(executor: Executor | None) -> Executor:
     """Replace the executor (e.g. by a cache probing ``item.hash`` first); return the old one."""
-    global _executor
-    old, _executor = _executor, executor or execute
+    old, STATE.executor = STATE.executor, executor or execute
     return old
 
 
 def run(op: Operation, item: Item, args: tuple, kwargs: dict) -> Any:
     """Run ``op`` on plain ``args`` through the installed executor; ``item`` is its lineage item
     (the reuse layer probes its cache by ``item.digest``)."""
-    return _executor(op, item, args, kwargs)
+    return STATE.executor(op, item, args, kwargs)
 
 
 def trace(op: Operation, args: tuple, kwargs: dict, args_type: type[Args] | None = None) -> tuple[Any, Item]:
@@ -120,7 +120,7 @@ def trace(op: Operation, args: tuple, kwargs: dict, args_type: type[Args] | None
     col = (args_type or Args)()
     lit, plain_args, plain_kwargs = col.call(args, kwargs)
     item = make(op.opcode, tuple(col.items), lit)
-    return _executor(op, item, plain_args, plain_kwargs), item
+    return STATE.executor(op, item, plain_args, plain_kwargs), item
 
 
 _ARRAYS = (np.ndarray, np.generic)
@@ -357,17 +357,17 @@ def _run(op: Operation, args: tuple, kwargs: dict) -> tuple[Any, Item]:
     if len(args) == 1 and type(args[0]) is TracedArray:
         if not kwargs:  # f(x): no literals
             item = make(op.opcode, (args[0]._item,), _LIT_R0)
-            return _executor(op, item, (args[0]._data,), {}), item
+            return STATE.executor(op, item, (args[0]._data,), {}), item
         kw_node = _scalar_kwargs(kwargs)
         if kw_node is not None:  # f(x, axis=0, keepdims=True): keywords of plain scalars
             item = make(op.opcode, (args[0]._item,), ("T", (_ARGS_R0, kw_node)))
-            return _executor(op, item, (args[0]._data,), kwargs), item
+            return STATE.executor(op, item, (args[0]._data,), kwargs), item
     col = Args()
     lit, plain_args, plain_kwargs = col.call(args, kwargs)
     item = make(op.opcode, tuple(col.items), lit)
     if plain_kwargs.get("out") is not None:  # computed into a copy; the target is rebound after
         plain_kwargs["out"] = fresh_out(plain_kwargs["out"], op.fresh_out)
-    return _executor(op, item, plain_args, plain_kwargs), item
+    return STATE.executor(op, item, plain_args, plain_kwargs), item
 
 
 def function_call(func: Any, args: tuple, kwargs: dict) -> Any:
@@ -395,7 +395,7 @@ def method_call(name: str, self: TracedArray, args: tuple, kwargs: dict) -> Any:
         node = _index_node(args[0])
         if node is not None:  # x[i], x[a:b], x[i, :], x.reshape(n) ...: no collection needed
             item = make(op.opcode, (self._item,), ("T", (("T", (_R0, node)), EMPTY_KWARGS)))
-            return _wrap1(_executor(op, item, (self._data, args[0]), {}), item)
+            return _wrap1(STATE.executor(op, item, (self._data, args[0]), {}), item)
     try:
         result, item = _run(op, (self, *args), kwargs)
     except Uncanonical:
@@ -480,19 +480,19 @@ def fast_ufunc(op: Operation, inputs: tuple) -> Any:
                 item = make(op.opcode, (ix,), _LIT_R00)
             else:
                 item = make(op.opcode, (ix, iy), _LIT_R01)
-            return _wrap1(_executor(op, item, (x._data, y._data), {}), item)
+            return _wrap1(STATE.executor(op, item, (x._data, y._data), {}), item)
         if tx is TracedArray and ty in _SCALAR_NODES:
             lit = ("T", (("T", (_R0, _SCALAR_NODES[ty](y))), EMPTY_KWARGS))
             item = make(op.opcode, (x._item,), lit)
-            return _wrap1(_executor(op, item, (x._data, y), {}), item)
+            return _wrap1(STATE.executor(op, item, (x._data, y), {}), item)
         if ty is TracedArray and tx in _SCALAR_NODES:
             lit = ("T", (("T", (_SCALAR_NODES[tx](x), _R0)), EMPTY_KWARGS))
             item = make(op.opcode, (y._item,), lit)
-            return _wrap1(_executor(op, item, (x, y._data), {}), item)
+            return _wrap1(STATE.executor(op, item, (x, y._data), {}), item)
     elif len(inputs) == 1 and type(inputs[0]) is TracedArray:
         x = inputs[0]
         item = make(op.opcode, (x._item,), _LIT_R0)
-        return _wrap1(_executor(op, item, (x._data,), {}), item)
+        return _wrap1(STATE.executor(op, item, (x._data,), {}), item)
     for x in inputs:
         if not isinstance(x, _OURS) and hasattr(x, "__array_ufunc__"):
             return NotImplemented
@@ -562,9 +562,6 @@ def _write_out(out: tuple, result: Any, item: Item) -> Any:
 
 # -- the unhandled-call fallback -----------------------------------------------------------------
 
-_warned: set[str] = set()
-
-
 def name_of(func: Any) -> str:
     """The stable name of a callable in lineage and warnings (``numpy.packbits``)."""
     module = getattr(func, "__module__", None) or "numpy"
@@ -595,9 +592,9 @@ def warn_unhandled(name: str, result: Any, stacklevel: int) -> None:
     """Warn once per unhandled function, unless it returned nothing: a sink (``np.save``, ``to_csv``)
     has no result whose lineage could be imprecise. Plain values taken out of traced data
     (``to_dict``, ``tolist``) do warn: whatever is computed from them loses its lineage."""
-    if name in _warned or result is None:
+    if name in STATE.warned or result is None:
         return
-    _warned.add(name)
+    STATE.warned.add(name)
     warnings.warn(f"{name} is not traced precisely: computed on plain values with an opaque "
                   "lineage item (recompute needs its output by content hash)",
                   UnhandledOperationWarning, stacklevel=stacklevel + 1)

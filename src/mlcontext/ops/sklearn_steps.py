@@ -43,7 +43,7 @@ from ..lineage.item import Item, make
 from ..lineage.literals import Literals, Node
 from ..lineage.operations import register_operation
 from ..lineage.patch import OUTPUT
-from .dispatch import Uncanonical, execute_uncached, run, unwrap
+from .dispatch import STATE, Uncanonical, execute_uncached, run, unwrap
 from .pandas_frame import FrameArgs, TracedFrame, TracedSeries, wrap
 from .traced import TracedArray
 
@@ -284,7 +284,6 @@ for _name in METHODS:
 # -- uses of data, told to the tracking layer ----------------------------------------------------------
 
 UseHook = Callable[[str, Any, tuple[Item, ...]], None]
-_use_hook: UseHook | None = None
 # Data each fitted leaf was evaluated on; kept beside the estimator, not in its pickled state, so a
 # stored model's bytes do not depend on what it was evaluated on.
 _EVALUATED: weakref.WeakKeyDictionary[Any, list[Item]] = weakref.WeakKeyDictionary()
@@ -293,8 +292,7 @@ _EVALUATED: weakref.WeakKeyDictionary[Any, list[Item]] = weakref.WeakKeyDictiona
 def set_use_hook(hook: UseHook | None) -> UseHook | None:
     """Call ``hook(use, estimator, data_items)`` on every traced fit (``"fit"``) and evaluation
     (``"evaluate"``); ``None`` removes it. Returns the previous hook."""
-    global _use_hook
-    old, _use_hook = _use_hook, hook
+    old, STATE.use_hook = STATE.use_hook, hook
     return old
 
 
@@ -306,8 +304,9 @@ def _note_use(use: str, estimator: Any, items: tuple[Item, ...]) -> None:
             _EVALUATED.pop(estimator, None)  # a new fit: earlier evaluations were of another model
     except TypeError:  # an estimator class that is unhashable or refuses weak references
         pass
-    if _use_hook is not None and items:
-        _use_hook(use, estimator, items)
+    hook = STATE.use_hook
+    if hook is not None and items:
+        hook(use, estimator, items)
 
 
 def uses_of(estimator: Any) -> tuple[list[Item], list[Item]]:
