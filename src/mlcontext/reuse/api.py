@@ -22,38 +22,35 @@ from .config import ReuseConfig
 from .executor import ReuseExecutor
 from .multilevel import StepReuse
 from .persistent import PersistentTier
-from .rewrites import STATE as REWRITE_STATE
+from .state import STATE
 from .stats import Event, ReuseStats
 
 __all__ = ["reuse", "reuse_stats", "reuse_events", "reuse_clear", "reuse_config", "get_cache",
            "set_tier_factory"]
 
 _lock = threading.RLock()
-_cache = LineageCache(ReuseConfig())
-_tier_factory: Callable[[], PersistentTier] | None = None
 
 
 def set_tier_factory(factory: Callable[[], PersistentTier] | None) -> None:
     """How ``mc.reuse(persist=True)`` finds a persistent tier (the tracking layer registers the
     default store's)."""
-    global _tier_factory
-    _tier_factory = factory
+    STATE.tier_factory = factory
 
 
 def get_cache() -> LineageCache:
     """The process-wide lineage cache."""
-    return _cache
+    return STATE.cache
 
 
 def reuse_config() -> ReuseConfig:
     """The active reuse settings."""
-    return _cache.config
+    return STATE.cache.config
 
 
 def _install(config: ReuseConfig) -> None:
-    executor = ReuseExecutor(_cache, config.partial) if config.full else None
+    executor = ReuseExecutor(STATE.cache, config.partial) if config.full else None
     _dispatch.set_executor(executor)
-    set_call_hook(StepReuse(_cache) if config.multilevel else None)
+    set_call_hook(StepReuse(STATE.cache) if config.multilevel else None)
     set_strict(config.strict)
 
 
@@ -70,8 +67,8 @@ class _Applied:
 
     def __exit__(self, *exc: Any) -> None:
         with _lock:
-            _cache.configure(self._previous)
-            _cache.attach_tier(self._previous_tier)
+            STATE.cache.configure(self._previous)
+            STATE.cache.attach_tier(self._previous_tier)
             _install(self._previous)
 
     def __repr__(self) -> str:
@@ -144,19 +141,19 @@ def reuse(policy: str | None = None, *, budget: int | None = None, eviction: str
     True
     """
     with _lock:
-        previous, previous_tier = _cache.config, _cache.tier
+        previous, previous_tier = STATE.cache.config, STATE.cache.tier
         config = previous.with_(policy=policy, budget=budget, eviction=eviction, spill=spill,
                                 spill_dir=spill_dir, persist=persist, min_compute_s=min_compute_s,
                                 persist_min_s=persist_min_s, disk_bytes_per_s=disk_bytes_per_s,
                                 eager_s_per_byte=eager_s_per_byte, strict=strict)
-        if config.persist and tier is None and _cache.tier is None:
-            if _tier_factory is None:
+        if config.persist and tier is None and STATE.cache.tier is None:
+            if STATE.tier_factory is None:
                 raise ConfigError("persist=True needs a persistent tier: pass tier=... or import "
                                   "mlcontext (whose tracking layer provides the default store's)")
-            tier = _tier_factory()
+            tier = STATE.tier_factory()
         if tier is not None:
-            _cache.attach_tier(tier)
-        _cache.configure(config)
+            STATE.cache.attach_tier(tier)
+        STATE.cache.configure(config)
         _install(config)
         return _Applied(config, previous, previous_tier)
 
@@ -176,7 +173,7 @@ def reuse_stats() -> ReuseStats:
     >>> s.hits >= 0 and s.saved_s >= 0
     True
     """
-    return _cache.stats()
+    return STATE.cache.stats()
 
 
 def reuse_clear(*, stats: bool = True) -> None:
@@ -204,10 +201,7 @@ def reuse_clear(*, stats: bool = True) -> None:
     0
     """
     check_flag(stats, "stats")
-    _cache.clear()
-    REWRITE_STATE.clear()
-    if stats:
-        _cache.counters.reset()
+    STATE.clear(stats=stats)
 
 
 @contextmanager
@@ -232,7 +226,7 @@ def reuse_events() -> Iterator[list[Event]]:
     [('computed', 'numpy.matmul'), ('reused', 'numpy.matmul')]
     """
     events: list[Event] = []
-    log = _cache.events
+    log = STATE.cache.events
     saved = log.enabled
     log.take()
     log.enabled = True
@@ -243,4 +237,10 @@ def reuse_events() -> Iterator[list[Event]]:
         events.extend(log.take())
 
 
-_install(_cache.config)
+def install() -> None:
+    """Install the executor and the step hook the current settings ask for (a fresh process's:
+    ``hybrid``), in the ops and lineage layers."""
+    _install(STATE.cache.config)
+
+
+install()
