@@ -47,6 +47,7 @@ import numpy as np
 
 from ..errors import ArtifactCorruptedError, DataFormatError, UntrustedArtifactError
 from ..fingerprint import array_header, canonical_array, hash_array, hash_frame
+from .state import STATE
 
 __all__ = ["Encoded", "encode", "decode", "encode_frame", "decode_frame", "decode_array",
            "no_unpickling", "UNSAFE_FORMATS"]
@@ -54,8 +55,8 @@ __all__ = ["Encoded", "encode", "decode", "encode_frame", "decode_frame", "decod
 #: Formats whose reading can run code chosen by the writer (see :func:`decode`).
 UNSAFE_FORMATS = frozenset({"pickle", "frame"})
 
-_written_here: set[str] = set()  # digests of pickles this process wrote: safe for it to read back
-_forbidden = 0  # > 0 inside no_unpickling(): nothing is unpickled, trusted or not
+# STATE.written_here: digests of pickles this process wrote, safe for it to read back;
+# STATE.no_unpickling > 0 inside no_unpickling(): nothing is unpickled, trusted or not.
 
 
 @dataclass(frozen=True)
@@ -71,18 +72,17 @@ class Encoded:
 @contextlib.contextmanager
 def no_unpickling() -> Iterator[None]:
     """Within this block no pickle is ever loaded, even with ``trusted=True`` (the CLI runs in one)."""
-    global _forbidden
-    _forbidden += 1
+    STATE.no_unpickling += 1
     try:
         yield
     finally:
-        _forbidden -= 1
+        STATE.no_unpickling = max(0, STATE.no_unpickling - 1)  # (0 if reset inside the block)
 
 
 def note_written(digest: str, fmt: str) -> None:
     """Remember that this process wrote ``digest``: its own pickles it may read back untrusted."""
     if fmt in UNSAFE_FORMATS or fmt in ("skops", "torch"):
-        _written_here.add(digest)
+        STATE.written_here.add(digest)
 
 
 # -- encoding ------------------------------------------------------------------------------------
@@ -537,11 +537,11 @@ def decode(data: bytes, fmt: str, meta: Mapping[str, Any], *, trusted: bool | No
 
 
 def _trusts(trusted: bool | None, digest: str | None) -> bool:
-    if _forbidden:
+    if STATE.no_unpickling:
         return False
     if trusted is not None:
         return bool(trusted)
-    return digest is not None and digest in _written_here
+    return digest is not None and digest in STATE.written_here
 
 
 def _unpickle(data: bytes, meta: Mapping[str, Any], trust: bool, fmt: str) -> Any:
@@ -549,7 +549,7 @@ def _unpickle(data: bytes, meta: Mapping[str, Any], trust: bool, fmt: str) -> An
         what = ("a DataFrame an older mlcontext stored as a pickle" if fmt == "frame"
                 else f"a pickle of {meta.get('class', 'an object')}")
         where = ("the mlcontext command line never unpickles; load it in Python"
-                 if _forbidden else "pass trusted=True")
+                 if STATE.no_unpickling else "pass trusted=True")
         raise UntrustedArtifactError(
             f"this artifact is {what}: loading it runs code chosen by whoever wrote it. If you trust "
             f"them, {where} (e.g. mc.load_artifact(run, name, trusted=True) or "

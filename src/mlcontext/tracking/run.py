@@ -50,6 +50,7 @@ from .code import capture_code, entry_script
 from .environment import capture_environment
 from .params import coerce_override, encode_param, parse_overrides
 from .recompute import LeafStore
+from .state import STATE
 from .stores import get_store
 from .writer import HEARTBEAT_INTERVAL, RunWriter, signals_to_main_thread
 
@@ -65,8 +66,7 @@ HEARTBEAT_TIMEOUT = 60.0
 #: flapping status meanwhile).
 MIN_TIMEOUT_BEATS = 3
 
-_active: Run | None = None
-_active_lock = threading.Lock()
+_active_lock = threading.Lock()  # STATE.active
 _checked_names: set[str] = set()
 
 
@@ -339,7 +339,6 @@ class Run:
         >>> mc.get_run(r.id).status
         'finished'
         """
-        global _active
         if status not in TERMINAL_STATUSES:
             raise InvalidArgumentError(f"a run ends as one of {sorted(TERMINAL_STATUSES)}, not {status!r}")
         if self._pid != os.getpid():
@@ -360,8 +359,8 @@ class Run:
                                traceback="".join(tb.format_exception(type(exc), exc, exc.__traceback__)))
             self.store.metadata.end_run(self.id, status, **details)
             with _active_lock:
-                if _active is self:
-                    _active = None
+                if STATE.active is self:
+                    STATE.active = None
             if _deferred_signal is not None:  # a SIGTERM arrived while this run was ending
                 _die_of(_deferred_signal)
         unused = set(self.overrides) - self._used_overrides
@@ -439,7 +438,7 @@ def _before_fork() -> None:
     # No write transaction of the writer may be open when the process forks: SQLite keeps its lock
     # state per process, and a child that inherits a transaction's locks cannot write for ever
     # ("database is locked"), whatever new connection it opens. A flush in progress finishes first.
-    writer = getattr(_active, "_writer", None)
+    writer = getattr(STATE.active, "_writer", None)
     if isinstance(writer, RunWriter) and writer._flush_lock.acquire(timeout=5.0):
         _held_for_fork.append(writer._flush_lock)
 
@@ -455,7 +454,7 @@ def _settle_test_reads(run: Run, finished: bool) -> None:
     uses = sys.modules.get("mlcontext.tracking.uses")
     if uses is not None:
         try:
-            uses.settle_test_reads(run, finished)
+            uses.end_run(run, finished)  # and release what it kept for the run
         except Exception as exc:  # noqa: BLE001 - ending the run must not fail on the accounting
             warnings.warn(f"run {run.id[:8]}: its test-set reads could not be recorded: {exc}",
                           MLContextWarning, stacklevel=3)
@@ -475,7 +474,7 @@ def _after_fork_in_child() -> None:
                 os.close(fd)
             except OSError:
                 pass
-    current = _active
+    current = STATE.active
     if current is not None:
         current._forked()
     # The parent's SIGTERM handler unwinds the main thread to end the run; a child has no run to end:
@@ -503,7 +502,7 @@ CHILD_TERMINATE_GRACE_S = 10.0
 
 def _child_sigterm(signum: int, _frame: FrameType | None) -> None:
     _handled[0] = True
-    current = _active
+    current = STATE.active
     writer = getattr(current, "_writer", None)
     if not isinstance(writer, RunWriter):
         _die_of(signum)
@@ -666,16 +665,16 @@ def run(name: str | None = None, project: str | None = None, *, store: Store | N
     'finished'
     >>> mc.set_store(None)
     """
-    global _active
     with _active_lock:
-        if _active is not None:
+        current = STATE.active
+        if current is not None:
             raise RunError(
-                f"run {_active.id[:8]} ({_active.project}/{_active.name}) is still active: end it "
+                f"run {current.id[:8]} ({current.project}/{current.name}) is still active: end it "
                 "(run.end() or leave its `with` block) before starting another; nested runs are not "
                 "supported")
         _install_process_hooks()
-        _active = Run(name, project, store=store, durability=durability)
-        return _active
+        STATE.active = Run(name, project, store=store, durability=durability)
+        return STATE.active
 
 
 def active_run() -> Run | None:
@@ -694,20 +693,19 @@ def active_run() -> Run | None:
     >>> mc.active_run() is None
     True
     """
-    return _active
+    return STATE.active
 
 
 def _current() -> Run:
     """The active run, starting an implicit one (like Flor) when there is none."""
-    global _active
-    current = _active
+    current = STATE.active
     if current is not None:
         return current
     with _active_lock:
-        if _active is None:
+        if STATE.active is None:
             _install_process_hooks()
-            _active = Run(implicit=True)
-        return _active
+            STATE.active = Run(implicit=True)
+        return STATE.active
 
 
 def log(name: str, value: float) -> None:
@@ -735,7 +733,7 @@ def log(name: str, value: float) -> None:
     >>> len(mc.metrics("loss", run=r))
     3
     """
-    (_active or _current()).log(name, value)
+    (STATE.active or _current()).log(name, value)
 
 
 def param(name: str, default: Any) -> Any:
@@ -869,13 +867,13 @@ def _install_process_hooks() -> None:
 
 
 def _end_at_exit() -> None:
-    current = _active
+    current = STATE.active
     if current is not None:
         current.end(RunStatus.FINISHED)
 
 
 def _excepthook(exc_type: type[BaseException], exc: BaseException, trace: TracebackType | None) -> None:
-    current = _active
+    current = STATE.active
     if current is not None:
         try:
             current.end(_status_for(exc), exc)
@@ -892,7 +890,7 @@ _deferred_signal: int | None = None
 
 def _on_sigterm(signum: int, _frame: FrameType | None) -> None:
     global _deferred_signal
-    current = _active
+    current = STATE.active
     if current is None:
         _die_of(signum)
         return  # (reached only if the signal is not delivered at once)

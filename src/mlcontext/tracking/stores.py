@@ -8,13 +8,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from ..errors import UsageError
-from ..store import Store, StoreConfig, resolve_config
+from ..store import Store, resolve_config
+from .state import STATE
 
 __all__ = ["get_store", "set_store", "use_store"]
 
-_lock = threading.Lock()
-_explicit: Store | None = None
-_opened: dict[StoreConfig, Store] = {}
+_lock = threading.Lock()  # STATE.opened
 
 
 def get_store() -> Store:
@@ -43,13 +42,15 @@ def get_store() -> Store:
     >>> mc.get_store().metadata.dialect
     'sqlite'
     """
-    if _explicit is not None:
-        return _explicit
+    explicit = STATE.explicit_store
+    if explicit is not None:
+        return explicit
     config = resolve_config()
     with _lock:
-        if config not in _opened:
-            _opened[config] = Store.from_config(config)
-        return _opened[config]
+        opened = STATE.opened
+        if config not in opened:
+            opened[config] = Store.from_config(config)
+        return opened[config]
 
 
 def set_store(store: Store | str | os.PathLike[str] | None) -> None:
@@ -78,11 +79,10 @@ def set_store(store: Store | str | os.PathLike[str] | None) -> None:
     1
     >>> mc.set_store(None)
     """
-    global _explicit
     if not (store is None or isinstance(store, Store | str | os.PathLike)):
         raise UsageError(f"set_store() takes a Store, a folder (str or path) or None, got "
                          f"{type(store).__name__}: {store!r}")
-    _explicit = store if store is None or isinstance(store, Store) else Store.open(home=store)
+    STATE.explicit_store = store if store is None or isinstance(store, Store) else Store.open(home=store)
 
 
 @contextmanager
@@ -113,10 +113,9 @@ def use_store(store: Store | str | os.PathLike[str]) -> Iterator[Store]:
     ...     len(mc.runs("doc"))
     1
     """
-    global _explicit
-    previous = _explicit
+    previous = STATE.explicit_store
     set_store(store)
     try:
         yield get_store()
     finally:
-        _explicit = previous
+        STATE.explicit_store = previous

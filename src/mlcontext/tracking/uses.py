@@ -33,9 +33,10 @@ from ..lineage.literals import Literals
 from ..ops.sklearn_steps import FIT, METHODS, set_use_hook
 from ..store import Store
 from ..store.context import ContextStore
+from .state import STATE, RunUses
 
 __all__ = ["Source", "register", "registered_any", "data_sources", "leaf_hash", "record_use", "note_metric",
-           "check_test_budget", "test_budget", "install", "defer_test_read", "settle_test_reads"]
+           "check_test_budget", "test_budget", "install", "defer_test_read", "settle_test_reads", "end_run"]
 
 _METHOD_OPCODES = frozenset(f"sklearn.{name}" for name in METHODS)  # input 0 is the fit, not data
 
@@ -51,30 +52,35 @@ class Source:
     ref: str | None = None
 
 
-# Per run: lineage hash -> the data the run registered with that lineage. A run registers few values
-# (datasets and artifacts), so this stays small.
+# Per run (``STATE.uses``: run id -> RunUses): the data the run registered by lineage hash, the
+# accesses already recorded and the lineage already walked (a grid search predicts on the same data
+# many times), and the test versions it read as plain data (no traced evaluation seen yet; they count
+# as evaluated only if the run finishes: a run that crashes before it predicts evaluated nothing, and
+# one that evaluated them untraced, a plain model, is counted at its end). A run registers few values
+# (datasets and artifacts), so each stays small; all of it is released when the run ends
+# (:func:`end_run`).
 _lock = threading.Lock()
-_registry: dict[str, dict[str, Source]] = {}
-# (run id, use, version id) already recorded, and (run id, use, item hash) already walked: a grid
-# search predicts on the same data many times.
-_recorded: set[tuple[str, str, int]] = set()
-_walked: set[tuple[str, str, str]] = set()
-# Per run: test versions the run registered or read as plain data (no traced evaluation seen yet).
-# They count as evaluated only if the run finishes: a run that crashes before it predicts evaluated
-# nothing, and one that evaluated them untraced (a plain model) is counted at its end.
-_pending: dict[str, dict[int, Source]] = {}
+
+
+def _of(run_id: str) -> RunUses:
+    """The registries of run ``run_id`` (made on first use; call with ``_lock`` held)."""
+    uses = STATE.uses.get(run_id)
+    if uses is None:
+        uses = STATE.uses[run_id] = RunUses()
+    return uses
 
 
 def register(run_id: str, item: Item, source: Source) -> None:
     """Remember that run ``run_id`` recorded the value with lineage ``item`` as ``source``."""
     with _lock:
-        _registry.setdefault(run_id, {})[item.hash] = source
+        _of(run_id).registry[item.hash] = source
 
 
 def registered_any(run_id: str) -> bool:
     """Whether run ``run_id`` has registered data computed from a traced value."""
     with _lock:
-        return bool(_registry.get(run_id))
+        uses = STATE.uses.get(run_id)
+        return uses is not None and bool(uses.registry)
 
 
 def leaf_hash(item: Item) -> str | None:
@@ -97,7 +103,8 @@ def data_sources(store: Store, run_id: str, roots: Iterable[Item], *,
     """
     roots = list(roots)
     own = {id(r) for r in roots}
-    registry = _registry.get(run_id, {})
+    uses = STATE.uses.get(run_id)
+    registry = uses.registry if uses is not None else {}
     registered = {h: s for h, s in registry.items() if s.artifact_hash != output}
 
     def follow(item: Item) -> tuple[Item, ...]:
@@ -143,22 +150,24 @@ def _leaf_sources(store: Store, leaves: list[str]) -> list[Source]:
 def record_use(run: Any, use: str, items: Iterable[Item]) -> list[Source]:
     """Record that ``run`` read the registered data behind ``items`` to ``use`` (``"fit"`` or
     ``"evaluate"``): an access with the dataset's role; a test set is checked against the budget."""
-    items = [i for i in items if (run.id, use, i.hash) not in _walked]
+    with _lock:
+        own = _of(run.id)
+    items = [i for i in items if (use, i.hash) not in own.walked]
     if not items:  # a search fits and predicts on the same folds many times: walk each once
         return []
-    _walked.update((run.id, use, i.hash) for i in items)
+    own.walked.update((use, i.hash) for i in items)
     sources = [s for s in data_sources(run.store, run.id, items) if s.version_id is not None]
     context = ContextStore(run.store.metadata)
     for source in sources:
         version_id = source.version_id
         if version_id is None:  # (never: sources without a version were left out above)
             continue
-        key = (run.id, use, version_id)
-        if key in _recorded:
+        key = (use, version_id)
+        if key in own.recorded:
             continue
-        _recorded.add(key)
+        own.recorded.add(key)
         with _lock:
-            _pending.get(run.id, {}).pop(version_id, None)
+            own.pending.pop(version_id, None)
         context.record_access(run.id, source.artifact_hash, role=source.role, user=run.user,
                               version_id=version_id)
         if source.role == "test":
@@ -174,24 +183,38 @@ def defer_test_read(run: Any, source: Source, budget: int | None = None) -> None
     context = ContextStore(run.store.metadata)
     check_test_budget(context, source.version_id, source.ref or source.artifact_hash[:12], budget, run=run)
     with _lock:
-        if not any((run.id, use, source.version_id) in _recorded for use in ("fit", "evaluate")):
-            _pending.setdefault(run.id, {})[source.version_id] = source
+        own = _of(run.id)
+        if not any((use, source.version_id) in own.recorded for use in ("fit", "evaluate")):
+            own.pending[source.version_id] = source
 
 
 def settle_test_reads(run: Any, finished: bool) -> None:
     """The run ends: a finished run counts the test versions it read as plain data as evaluated; a
     failed or killed one does not (it may have crashed before it evaluated anything)."""
     with _lock:
-        pending = _pending.pop(run.id, {})
+        own = STATE.uses.get(run.id)
+        pending, own_recorded = ({}, set()) if own is None else (own.pending, own.recorded)
+        if own is not None:
+            own.pending = {}
     if not finished or not pending:
         return
     context = ContextStore(run.store.metadata)
     for version_id, source in pending.items():
-        key = (run.id, "evaluate", version_id)
-        if key not in _recorded:
-            _recorded.add(key)
+        key = ("evaluate", version_id)
+        if key not in own_recorded:
+            own_recorded.add(key)
             context.record_access(run.id, source.artifact_hash, role=source.role, user=run.user,
                                   version_id=source.version_id)
+
+
+def end_run(run: Any, finished: bool) -> None:
+    """The run ends: settle its test reads (:func:`settle_test_reads`), then release everything this
+    module kept for it (nothing outlives the run: a long process runs many)."""
+    try:
+        settle_test_reads(run, finished)
+    finally:
+        with _lock:
+            STATE.uses.pop(run.id, None)
 
 
 def note_metric(run: Any, value: Any) -> None:
