@@ -136,56 +136,30 @@ class _Package(types.ModuleType):
 sys.modules[__name__].__class__ = _Package
 
 
-# -- wiring: the one place where layers are connected -----------------------------------------------
-# Layers only import downwards; what a lower layer needs from a higher one (the reuse layer's default
-# persistent tier is the tracking layer's store; estimators report their data to tracking; mc.pd shows
-# lineage as the insight layer reads it) is plugged in here, once, when first needed. Nothing is wired
-# by importing a module for its side effects.
-_wired: set[str] = set()
-
-
 def _wire_estimators() -> None:
-    """Estimators tell the tracking layer which data a run fit on and evaluated on."""
-    if "estimators" not in _wired:
-        importlib.import_module("mlcontext.tracking.uses").install()
-        _wired.add("estimators")
+    _runtime().wire("estimators")
 
 
 def _wire_pandas_rendering() -> None:
-    """``mc.pd.transformations``: the insight layer reads pandas lineage back as English; ``mc.pd``
-    (the ops layer's traced pandas) offers it without importing upwards."""
-    if "pandas" not in _wired:
-        from .insight.transformations import transformations
-        from .ops import pandas_api
-
-        pandas_api.transformations = transformations
-        _wired.add("pandas")
+    _runtime().wire("pandas")
 
 
 def _wire_reuse() -> None:
-    """The tracking layer provides the reuse layer's default persistent tier (the default store's);
-    see also :mod:`mlcontext.reuse.freeze`, which learns how frames and fitted estimators are cached
-    when it first meets one."""
-    if "reuse" not in _wired:
-        from .reuse.api import set_tier_factory
-        from .tracking.persistent_cache import default_tier
+    _runtime().wire("reuse")
 
-        set_tier_factory(default_tier)
-        importlib.import_module("mlcontext.reuse.api")  # installs the default policy's executor and step hook
-        _wired.add("reuse")
+
+def _runtime() -> Any:
+    """The process's runtime (:mod:`mlcontext.runtime`): every layer's state, and the one place where
+    layers are wired together."""
+    from .runtime import RUNTIME
+
+    return RUNTIME
 
 
 def _reset_state() -> None:
-    """Put the process state the layers keep back as a fresh process has it, for the layers already
-    imported (tests call it between tests: ``tests/conftest.py``). Runs, stores and the persistent tier
-    are the tests' own fixtures' business; see docs/state.md for what each piece of state is."""
-    modules = sys.modules
-    if "mlcontext.reuse.api" in modules:
-        modules["mlcontext.reuse.api"].reuse_clear()  # values, the rewrites' notes, counters
-    if "mlcontext.lineage.dedup" in modules:
-        modules["mlcontext.lineage.dedup"].reset()
-    if "mlcontext.lineage.item" in modules:
-        modules["mlcontext.lineage.item"].sweep()
+    """Put the process state of the layers already imported back as a fresh process has it, wired
+    as before (tests call it between tests: ``tests/conftest.py``); see docs/state.md."""
+    _runtime().reset()
 
 
 if TYPE_CHECKING:  # what the lazy names are, for type checkers and IDEs

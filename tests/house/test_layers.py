@@ -15,8 +15,8 @@ PACKAGE = Path(__file__).resolve().parents[2] / "src" / "mlcontext"
 
 # Bottom up, as in docs/architecture.md (replay, the UI and integrations are layers to come: no package
 # yet, their rank reserved so that they slot in above the questions). The package root
-# (mlcontext/__init__.py) and __main__ are the composition points that expose everything, so they sit
-# above every layer.
+# (mlcontext/__init__.py), __main__ and the runtime (which composes the layers' state and wires them)
+# are the composition points that expose everything, so they sit above every layer.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("basics", ("errors", "names", "checks", "fingerprint", "loops")),
     ("lineage", ("lineage",)),
@@ -27,7 +27,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("insight", ("insight",)),
     ("replay", ("replay",)),
     ("faces", ("cli", "ui", "integrations")),
-    ("package", ("__init__", "__main__")),
+    ("package", ("__init__", "__main__", "runtime")),
 ]
 RANK = {top: rank for rank, (_, tops) in enumerate(LAYERS) for top in tops}
 
