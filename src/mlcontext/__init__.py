@@ -96,11 +96,11 @@ def __getattr__(name: str) -> Any:
                        "mlcontext.ops.sklearn_steps") or name == "step":
         # Reuse is on by default ("hybrid"): the first traced value or step installs it, not the
         # first call of the reuse API (a fresh process's @mc.step never reused until mc.reuse_stats()).
-        _wire_reuse()
+        _wire("reuse")
     if module_name == "mlcontext.ops.sklearn_steps":
-        _wire_estimators()
+        _wire("estimators")
     if name == "pd":
-        _wire_pandas_rendering()
+        _wire("pandas")
     if module_name in ("mlcontext.lineage", "mlcontext.tracking.recompute"):
         # recompute executes registered operations: importing ops registers them (NumPy's,
         # the random draws; pandas and scikit-learn ones register when those modules load)
@@ -123,7 +123,7 @@ class _Package(types.ModuleType):
 
     @property
     def reuse(self) -> Any:
-        _wire_reuse()
+        _wire("reuse")
         from .reuse import reuse
 
         return reuse
@@ -136,30 +136,20 @@ class _Package(types.ModuleType):
 sys.modules[__name__].__class__ = _Package
 
 
-def _wire_estimators() -> None:
-    _runtime().wire("estimators")
-
-
-def _wire_pandas_rendering() -> None:
-    _runtime().wire("pandas")
-
-
-def _wire_reuse() -> None:
-    _runtime().wire("reuse")
-
-
-def _runtime() -> Any:
-    """The process's runtime (:mod:`mlcontext.runtime`): every layer's state, and the one place where
-    layers are wired together."""
+def _wire(name: str) -> None:
+    """Make the connection ``name`` between layers (:data:`mlcontext.runtime.WIRING`), once: the
+    runtime is the one place where layers are wired together, and owns every layer's state."""
     from .runtime import RUNTIME
 
-    return RUNTIME
+    RUNTIME.wire(name)
 
 
 def _reset_state() -> None:
     """Put the process state of the layers already imported back as a fresh process has it, wired
     as before (tests call it between tests: ``tests/conftest.py``); see docs/state.md."""
-    _runtime().reset()
+    from .runtime import RUNTIME
+
+    RUNTIME.reset()
 
 
 if TYPE_CHECKING:  # what the lazy names are, for type checkers and IDEs

@@ -1,6 +1,10 @@
 """The runtime owns every layer's process state (issue 12 point 5, docs/state.md): its reset puts every
 piece back as a fresh process has it and wires the layers again; per-run state is released when the
-run ends."""
+run ends.
+
+A reset that forgets a piece is the classic test-isolation leak (synapse#11007/#11036: a cache
+configured by one test changed the next; dask#10340: ``dask.config.set`` changing one global dict for
+every thread): the first test below compares every piece with a fresh interpreter's."""
 
 from __future__ import annotations
 
@@ -23,8 +27,7 @@ from mlcontext.lineage.leaves import array_sink, set_array_sink
 from mlcontext.lineage.step import set_call_hook
 from mlcontext.ops import dispatch
 from mlcontext.ops.sklearn_steps import set_use_hook
-from mlcontext.reuse import get_cache, set_tier_factory
-from mlcontext.reuse import rewrites
+from mlcontext.reuse import get_cache, rewrites, set_tier_factory
 from mlcontext.runtime import LAYERS, RUNTIME
 from mlcontext.tracking import formats, stores, uses
 from mlcontext.tracking.persistent_cache import default_tier
@@ -41,7 +44,8 @@ def describe():
     cache = re.cache
     return {
         "strict": fp.strict, "warned": len(fp.warned),
-        "sink": li.sink is None, "call_hook": type(li.call_hook).__name__, "dedup": mc.lineage.dedup_enabled(),
+        "sink": li.sink is None, "call_hook": type(li.call_hook).__name__,
+        "dedup": mc.lineage.dedup_enabled(),
         "executor": type(ops.executor).__name__, "partial": getattr(ops.executor, "partial", None),
         "ops_warned": len(ops.warned), "use_hook": getattr(ops.use_hook, "__qualname__", None),
         "config": repr(cache.config), "entries": len(cache.entries), "tier": cache.tier is None,
@@ -137,10 +141,11 @@ def test_reset_keeps_the_wiring_made_before_it():
 
 
 # -- per-run state ends with the run --------------------------------------------------------------------
-# Peers whose per-run state outlived the run: MLflow kept every run's tags and params in the fluent
-# API's process globals (mlflow#3372: a run's active state leaked into the next), and Aim's tracking
-# of repos by run kept them open for the process (aim#2063); here a long process running many runs
-# must not grow, and a run's registrations must not be sources of the next one.
+# Peers whose run state was process state: MLflow's fluent API kept the active run in one module global
+# (mlflow#159: a `with start_run()` block had global consequences; mlflow#13456: a forked child
+# inherited the parent's active run). Here the active run is the tracking layer's state, and what a run
+# registered is released with it: a long process running many runs does not grow, and nothing of one
+# run is left for the next.
 
 def _fit_and_evaluate() -> None:
     data = mc.frame(pd.DataFrame({"a": np.arange(40.0), "y": np.arange(40.0) % 3}))
