@@ -25,7 +25,7 @@ from .literals import Node, abstract
 from .patch import DEDUP, OUTPUT, Patch, register_patch
 from .state import DEDUP_OVERRIDE, STATE
 
-__all__ = ["Scope", "open_scope", "close_scope", "bind", "set_dedup", "dedup_enabled", "no_dedup", "reset"]
+__all__ = ["Scope", "open_scope", "close_scope", "bind", "set_dedup", "dedup_enabled", "no_dedup"]
 
 
 def set_dedup(enabled: bool) -> None:
@@ -54,12 +54,6 @@ def no_dedup() -> Iterator[None]:
         yield
     finally:
         DEDUP_OVERRIDE.reset(token)
-
-
-def reset() -> None:
-    """Deduplication on, as in a fresh process: the process default, and no override in this context."""
-    STATE.dedup = True
-    DEDUP_OVERRIDE.set(None)
 
 
 class Scope:
