@@ -32,9 +32,10 @@ BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 @pytest.fixture(autouse=True)
 def fresh_process_state() -> Iterator[None]:
-    """Every test starts from the process state a fresh process has (docs/state.md): no cached values
-    or rewrite notes from an earlier test, deduplication on, no unheld items in the hash-consing
-    table."""
+    """Every test starts from the process state a fresh process has (docs/state.md, "The runtime and
+    its lifetime"): the runtime resets every layer's state object (no run left active, no store set,
+    an empty reuse cache with the default settings, plain strict/dedup switches, no per-run
+    registries) and wires the layers again as they were."""
     mc._reset_state()
     yield
 
