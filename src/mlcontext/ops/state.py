@@ -36,6 +36,8 @@ class OpsState:
     """
 
     __slots__ = ("executor", "warned", "use_hook", "plain")
+    #: Slots a reset keeps: the plain executor is a constant of the process.
+    KEPT = ("plain",)
 
     def __init__(self, plain: Executor) -> None:
         self.plain = plain

@@ -30,6 +30,8 @@ class ReuseState:
     """
 
     __slots__ = ("cache", "rewrites", "tier_factory")
+    #: Slots a reset keeps, resetting them in place: executors and step hooks hold the cache.
+    KEPT = ("cache", "rewrites")
 
     def __init__(self) -> None:
         self.cache = LineageCache(ReuseConfig())
