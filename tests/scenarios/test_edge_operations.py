@@ -6,7 +6,10 @@ tree used to list the cleaning again under ``clean -> test`` and ``clean -> mode
 the whole computation from the file, and nothing told where ``clean`` sat in it), so "how was the test
 set made from clean" was answered "filter, dropna, set, iloc" — wrong. Now a registered output with
 lineage keeps its own log even when nothing registered is upstream, edges are cut at their source's
-roots, and ``mlcontext lineage clean`` shows how ``clean`` itself was computed.
+roots, and ``mlcontext lineage clean`` shows how ``clean`` itself was computed. The text tree
+prints each edge's operations on one line from its source to its destination (a newcomer read the
+operations listed under a node as that node's own), and an evaluate edge lists what was taken from
+the evaluation data (it listed nothing).
 
 Peer of a related kind: MarquezProject/marquez#2640 (the lineage of a dataset attributed to jobs that
 did not produce the version shown).
@@ -71,6 +74,13 @@ def test_a_frame_cleaned_from_an_unregistered_file_says_how(project):
     graph = project.cli_json("lineage", "clean", "--project", "edges")
     assert graph["edges"] == [] and graph["operations"] == CLEANING
     text = project.cli("lineage", "clean", "--project", "edges", env={"COLUMNS": "150"}).stdout
-    assert "computed from data not registered" in text and "dropna" in text
+    assert "computed from data not registered → filter a > 3 → dropna → set 'ab' = a * b → clean@1" in text
+    # The edge's operations on one line, from its source to its destination.
     tree = project.cli("lineage", "test", "--project", "edges", env={"COLUMNS": "150"}).stdout
-    assert "dropna" not in tree and "slice(30, None, None)" in tree
+    assert "clean@1 → iloc.__getitem slice(30, None, None) → test@1" in tree and "dropna" not in tree
+
+
+def test_the_evaluate_edge_says_what_was_taken_from_the_test_set(project):
+    graph = project.cli_json("lineage", "train:model")
+    evaluate = [e for e in graph["edges"] if e["kind"] == "evaluate"]
+    assert [e["operations"] for e in evaluate] == [["getitem ['a', 'b', 'ab']", "getitem 'y'"]]

@@ -92,7 +92,9 @@ def cli(ctx: click.Context) -> None:
     """
     # Reading a store never runs code its writers chose: no command unpickles (docs/security.md).
     from ..tracking.formats import no_unpickling  # here, not at import: --help stays fast
+    from .render import follow_terminal
 
+    follow_terminal()
     ctx.with_resource(no_unpickling())
 
 

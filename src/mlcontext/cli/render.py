@@ -11,6 +11,7 @@ import dataclasses
 import datetime as dt
 import json
 import math
+import shutil
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,9 +20,16 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-__all__ = ["console", "frame_table", "fmt", "fmt_duration", "json_safe", "json_text", "print_json"]
+__all__ = ["console", "follow_terminal", "frame_table", "fmt", "fmt_duration", "json_safe", "json_text", "print_json"]
 
 console = Console()
+
+
+def follow_terminal() -> None:
+    """Size the console for the command about to run: ``COLUMNS`` if set, else the terminal's width
+    (80 when the output is not a terminal). Rich reads them once, when the console is made; a process
+    that runs several commands (a test, a notebook calling the CLI) must not keep the first width."""
+    console.width = shutil.get_terminal_size((80, 24)).columns
 
 #: Columns whose cells are identifiers or states: never wrapped (a wrapped id cannot be copied, a
 #: wrapped status cannot be grepped). Other columns fold when the terminal is narrow.

@@ -74,9 +74,9 @@ class Graph:
         labels = dict(zip(self.nodes["hash"], self.nodes["label"], strict=True))
         tree = Tree(f"[bold]{self.root_label}[/]")
         if self.operations:
-            steps = tree.add("[dim]computed from data not registered, by[/]")
-            for op in self.operations:
-                steps.add(f"[cyan]{op}[/]")
+            tree.add("[dim]computed from data not registered →[/] [cyan]"
+                     + "[/] [dim]→[/] [cyan]".join(map(_escape, self.operations))
+                     + f"[/] [dim]→ {_escape(self.root_label)}[/]")
         self._grow(tree, self.root, labels, {self.root})
         return tree
 
@@ -89,9 +89,14 @@ class Graph:
             label = labels.get(target, target[:12])
             child = branch.add(f"{label}  [dim]{' / '.join(dict.fromkeys(group['kind']))} · "
                                f"{_made_by(group)}[/]")
-            operations = [op for ops in group["operations"] if ops for op in ops]
-            for op in dict.fromkeys(operations):
-                child.add(f"[cyan]{op}[/]")
+            operations = list(dict.fromkeys(op for ops in group["operations"] if ops for op in ops))
+            if operations:
+                # One line per edge, from its source to its destination: the operations turn the
+                # data named on the line above into its parent (upstream) or child (downstream).
+                src, dst = (target, node) if self.direction == "upstream" else (node, target)
+                child.add(f"[dim]{_escape(labels.get(src, src[:12]))} →[/] [cyan]"
+                          + "[/] [dim]→[/] [cyan]".join(map(_escape, operations))
+                          + f"[/] [dim]→ {_escape(labels.get(dst, dst[:12]))}[/]")
             if target in seen:
                 if (self.edges[key] == target).any():
                     child.add("[dim]… shown above[/]")
@@ -116,6 +121,13 @@ class Graph:
                 "nodes": self.nodes.to_dict(orient="records"),
                 "edges": self.edges.to_dict(orient="records"),
                 "readers": self.readers.to_dict(orient="records"), "operations": list(self.operations)}
+
+
+def _escape(text: str) -> str:
+    """Text shown as is in a rich tree (an operation such as ``getitem ['a']`` is no markup)."""
+    from rich.markup import escape
+
+    return escape(text)
 
 
 def _made_by(edges: pd.DataFrame, shown: int = 3) -> str:
@@ -239,7 +251,7 @@ def _graph(ref: Any, project: str | None, store: Store | None, *, upstream: bool
     if not upstream:
         readers = _readers(store, list(labels), labels)
     operations: list[str] = []
-    if upstream and not ((edges["dst"] == root.hash) & (edges["kind"] == "lineage")).any():
+    if upstream and not ((edges["dst"] == root.hash) & edges["kind"].isin(["lineage", "fit"])).any():
         own = store.metadata.lineage_logs_of(root.hash)
         operations = operations_of(store, own[-1]) if own else []
     return Graph(root.hash, root.label, "upstream" if upstream else "downstream", nodes,

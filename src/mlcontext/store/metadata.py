@@ -254,7 +254,8 @@ class MetadataStore:
 
     def lineage_logs_of(self, digest: str) -> list[str]:
         """The hashes of the lineage logs stored for artifact ``digest`` by the runs that wrote it
-        (artifacts of kind ``lineage`` whose ``meta["of"]`` is ``digest``), oldest first."""
+        (artifacts of kind ``lineage`` whose ``meta["of"]`` is ``digest``; not the logs of what it
+        was used on, ``meta["use"]``), oldest first."""
         writers = select(t.RunArtifact.run_id).where(t.RunArtifact.artifact_hash == digest,
                                                       t.RunArtifact.direction == "output")
         with self.read() as conn:
@@ -262,7 +263,8 @@ class MetadataStore:
                                 .join(t.RunArtifact, t.RunArtifact.artifact_hash == t.Artifact.hash)
                                 .where(t.RunArtifact.run_id.in_(writers), t.Artifact.kind == "lineage")
                                 .order_by(t.RunArtifact.id)).all()
-        return list(dict.fromkeys(h for h, meta in rows if (meta or {}).get("of") == digest))
+        return list(dict.fromkeys(h for h, meta in rows
+                                  if (meta or {}).get("of") == digest and "use" not in (meta or {})))
 
     def artifacts_by_content(self, content_hashes: Iterable[str]) -> dict[str, str]:
         """``{content hash: artifact hash}`` of stored values whose lineage identity is one of

@@ -85,7 +85,11 @@ def record_output(run: Any, digest: str, obj: Any, name: str, *,
         fitted_on = data_sources(store, run.id, data, output=digest)
         evaluated_on = data_sources(store, run.id, evaluated, output=digest)
         precise += _add_edges(context, run, fitted_on, digest, "fit", log_hash)
-        precise += _add_edges(context, run, evaluated_on, digest, "evaluate", None)
+        # What the model was evaluated on, as computed from the evaluation data (the columns and
+        # the target taken from a registered test set): the evaluate edges' operations.
+        evaluation = _store_log(run, f"{name}.evaluation", digest, evaluated, use="evaluate") \
+            if evaluated_on else None
+        precise += _add_edges(context, run, evaluated_on, digest, "evaluate", evaluation)
         meta = {"lineage_hash": fits[-1].hash, "lineage_log": log_hash}
         for fit in fits:  # its predictions, recorded later in the run, come from this model
             register(run.id, fit, source or Source(digest, fit.hash))
@@ -95,11 +99,14 @@ def record_output(run: Any, digest: str, obj: Any, name: str, *,
     return meta
 
 
-def _store_log(run: Any, name: str, digest: str, obj: Any) -> str:
+def _store_log(run: Any, name: str, digest: str, obj: Any, use: str | None = None) -> str:
+    """Store the lineage log of ``obj`` as an artifact of kind ``lineage`` whose ``meta["of"]`` is
+    the output it explains; ``use`` marks a log of what the output was *used* on (``evaluate``),
+    which is not how it was computed."""
     log = dumps(obj).encode()
     log_hash = run.store.artifacts.put(log)
     run.store.metadata.add_artifact(run.id, f"{name}.lineage", log_hash, size=len(log), kind="lineage",
-                                    meta={"of": digest})
+                                    meta={"of": digest} | ({"use": use} if use else {}))
     return log_hash
 
 
