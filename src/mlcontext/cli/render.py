@@ -20,7 +20,8 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-__all__ = ["console", "follow_terminal", "frame_table", "fmt", "fmt_duration", "json_safe", "json_text", "print_json"]
+__all__ = ["console", "follow_terminal", "frame_table", "fmt", "fmt_duration", "json_safe", "json_text",
+           "print_json"]
 
 console = Console()
 
