@@ -22,7 +22,7 @@ from ..errors import LineageError
 
 __all__ = ["Operation", "OPERATIONS", "register_operation", "operation", "fresh_out", "SOURCES",
            "register_source", "Traits", "traits_of", "STACK", "TRANSPOSE", "PRODUCT", "SLICE",
-           "ELEMENTWISE", "VIEW", "LINEAR", "HEAVY", "CHECKS", "register_check",
+           "ELEMENTWISE", "VIEW", "LINEAR", "HEAVY", "FACTOR", "CHECKS", "register_check",
            "SIZES", "register_size"]
 
 # Shape families the partial-reuse rewrites know (``Traits.family``).
@@ -35,7 +35,11 @@ ELEMENTWISE = "elementwise"  # a ufunc applied element by element, one output
 # Cost classes (``Traits.cost``): what computing the value costs relative to its inputs' size.
 VIEW = "view"  # nothing, or a copy at most (transpose, slicing)
 LINEAR = "linear"  # one pass over the inputs (elementwise, stacks, reductions)
-HEAVY = "heavy"  # more than a pass (products, solvers, decompositions, fits)
+HEAVY = "heavy"  # more than a pass over the inputs, but not over the output (products, fits)
+# Factorisations and solves (SVD, QR, Cholesky, eigen-decompositions, solve, inverse, lstsq): their
+# cost grows faster than their output (O(n d^2) for an n x d SVD), so their compute time per byte
+# of output says nothing reliable; they are admitted to the cache the first time they are computed.
+FACTOR = "factor"
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,8 +55,10 @@ class Traits:
         One of :data:`STACK`, :data:`TRANSPOSE`, :data:`PRODUCT`, :data:`SLICE`,
         :data:`ELEMENTWISE`, or None (no rewrite applies).
     cost : str
-        :data:`VIEW`, :data:`LINEAR` or :data:`HEAVY` (documentation of the cost class; the cache
-        measures the actual time).
+        :data:`VIEW`, :data:`LINEAR`, :data:`HEAVY` or :data:`FACTOR`. The cache measures the
+        actual time; the reuse executor admits a :data:`FACTOR` result the first time it is
+        computed (if it took at least ``min_compute_s``), the others when their measured cost per
+        byte is high or their lineage comes round again (delayed admission).
     """
 
     deterministic: bool = True

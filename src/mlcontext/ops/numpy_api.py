@@ -18,6 +18,7 @@ import numpy as np
 
 from ..lineage.operations import (
     ELEMENTWISE,
+    FACTOR,
     HEAVY,
     LINEAR,
     PRODUCT,
@@ -49,6 +50,7 @@ def implements(*funcs: Any, opcode: str) -> Callable[[Callable[..., Any]], Calla
 
 _STACK, _TRANSPOSE = Traits(family=STACK), Traits(family=TRANSPOSE, cost=VIEW)
 _PRODUCT, _HEAVY = Traits(family=PRODUCT, cost=HEAVY), Traits(cost=HEAVY)
+_FACTOR_TRAITS = Traits(cost=FACTOR)
 TRAITS: dict[str, Traits] = {
     "numpy.hstack": _STACK, "numpy.vstack": _STACK, "numpy.concatenate": _STACK,
     "numpy.column_stack": _STACK, "numpy.block": _STACK,
@@ -58,9 +60,21 @@ TRAITS: dict[str, Traits] = {
 }
 
 
+# Factorisations and solves: cost superlinear in the output, cached on first computation.
+_FACTOR_PATHS = frozenset(f"numpy.linalg.{name}" for name in """
+svd qr cholesky eig eigh eigvals eigvalsh solve inv pinv lstsq det slogdet matrix_rank cond
+tensorsolve tensorinv""".split())
+# More than a pass over the inputs without being a factorisation: the measured cost per byte of
+# output decides (a Gram is cached at once, a large product feeding an elementwise map is not).
+_HEAVY_PATHS = frozenset({"numpy.linalg.multi_dot", "numpy.linalg.matrix_power", "numpy.tensordot",
+                          "numpy.einsum", "numpy.inner"})
+
+
 def _default_traits(opcode: str) -> Traits:
-    if opcode.startswith(("numpy.linalg.", "numpy.fft.")) or opcode in (
-            "numpy.tensordot", "numpy.einsum", "numpy.kron", "numpy.outer", "numpy.inner"):
+    # (np.outer and np.kron are one pass over their output: LINEAR, as elementwise maps are.)
+    if opcode in _FACTOR_PATHS:
+        return _FACTOR_TRAITS
+    if opcode in _HEAVY_PATHS or opcode.startswith("numpy.fft."):
         return _HEAVY
     return Traits(cost=LINEAR)
 

@@ -65,8 +65,10 @@ class ReuseConfig:
         Operations faster than this are never cached: a probe and the bookkeeping would cost more.
     eager_s_per_byte : float
         A value is cached the first time it is computed only when it is expensive for its size: at
-        least this many seconds of compute per byte (Grams, decompositions, reductions, solves).
-        Cheaper ones (copies, elementwise maps, stacks) are cached when their lineage hash comes
+        least this many seconds of compute per byte (Grams, reductions), or when its operation is a
+        factorisation or solve (``np.linalg.svd``, ``qr``, ``cholesky``, ``eigh``, ``solve``,
+        ``inv``, ``lstsq`` …: cost class ``FACTOR``, whatever its cost per byte). Cheaper ones
+        (copies, elementwise maps, stacks, outer products) are cached when their lineage hash comes
         round a second time (delayed admission), so a pipeline without redundancy keeps nothing and
         its new results reuse freed memory instead of fresh pages. 0 caches everything at once.
         Applies to NumPy values; frames and fitted estimators are always cached at once.

@@ -3,9 +3,10 @@
 ``mlcontext.ops.dispatch`` runs every traced operation through one executor (``set_executor``); this
 one probes the cache by the item's lineage hash, leaves stacks uncomputed (deferred) under partial
 reuse, tries the partial-reuse rewrites on a miss, and otherwise computes the value, timing it, and
-admits it if it is worth keeping: at once when it is expensive for its size, else when its lineage
-hash comes round again (delayed admission). Calls on plain arrays that keep proving cheaper than a
-probe stop being probed. What it does with an operation follows the traits the operation was
+admits it if it is worth keeping: at once when it is a factorisation or solve (cost class
+:data:`~mlcontext.lineage.operations.FACTOR`) or expensive for its size, else when its lineage hash
+comes round again (delayed admission). Calls on plain arrays that keep proving cheaper than a probe
+stop being probed. What it does with an operation follows the traits the operation was
 registered with (:class:`~mlcontext.lineage.operations.Traits`: non-deterministic ones are never
 probed, stacks and transposes are deferred, slices are noted for the rewrites), and costs are read
 from an injected clock (``clock=``; tests pass a fake one).
@@ -30,7 +31,7 @@ import numpy as np
 from ..lineage import nondeterminism
 from ..lineage.item import DATA, Item
 from ..lineage.literals import Literals
-from ..lineage.operations import SLICE, STACK, TRANSPOSE, Operation
+from ..lineage.operations import FACTOR, SLICE, STACK, TRANSPOSE, Operation
 from ..ops.deferred import LIVE, Deferred, resolve_args
 from ..ops.dispatch import execute
 from .cache import MISS, LineageCache
@@ -202,7 +203,10 @@ class ReuseExecutor:
         size = value_size(value) if type(value) is np.ndarray or isinstance(value, np.generic | tuple) \
             else None
         if size is not None:
-            if not (keep or cache.worth_admitting(key, cost, size)):
+            # A factorisation or solve is kept at once: its cost per byte of output cannot tell it
+            # from an elementwise map (an SVD of 10,000 x 100 costs ~5 ns/byte, tanh ~1 ns/byte),
+            # and computing it twice before delayed admission keeps it costs the most of all.
+            if not (keep or op.traits.cost == FACTOR or cache.worth_admitting(key, cost, size)):
                 return value
             frozen = freeze(value, args)
             if frozen is not None and cache.put(key, frozen, cost, size, item.height):

@@ -1,0 +1,140 @@
+"""Admission by declared cost class (issue 14): a factorisation or solve is cached the first time it
+is computed; an elementwise map, a stack or an outer product waits for its lineage to come round
+again (delayed admission), whatever the machine's speed (the clock is injected).
+
+Why not by cost per byte alone: an SVD of 10,000 x 100 costs ~5 ns per byte of output and
+``tanh(X @ W)`` ~1-5 ns per byte, so a threshold low enough to keep the SVD at once also kept every
+map of a pipeline without redundancy (+18 % there). Peers of the same kind: a cache that decided
+what to keep by a size or time heuristic the user could not see (joblib/joblib#854, 'caching only
+after second call of function'; dask/dask#6284, the opportunistic cache keeping cheap results and
+dropping expensive ones).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.linalg
+
+import mlcontext as mc
+from mlcontext.lineage.operations import FACTOR, HEAVY, LINEAR, traits_of
+from mlcontext.ops import dispatch
+from mlcontext.reuse.executor import ReuseExecutor
+
+RNG = np.random.default_rng(14)
+
+
+class FakeClock:
+    """Each reading advances by ``step`` seconds."""
+
+    def __init__(self, step: float) -> None:
+        self.now, self.step = 0.0, step
+
+    def __call__(self) -> float:
+        self.now += self.step
+        return self.now
+
+
+@pytest.fixture
+def slow_clock():
+    """Every operation 'costs' a few tenths of a millisecond: above min_compute_s, and far below
+    eager_s_per_byte for the 320 KB values used here (so cost per byte alone would delay them)."""
+    from mlcontext.reuse.api import get_cache
+
+    mc.reuse_clear()
+    with mc.reuse("hybrid", min_compute_s=1e-5, eager_s_per_byte=1e-8):
+        dispatch.set_executor(ReuseExecutor(get_cache(), True, clock=FakeClock(1e-4)))
+        try:
+            yield
+        finally:
+            dispatch.set_executor(None)
+    mc.reuse_clear()
+
+
+@pytest.mark.parametrize("opcode", [
+    "numpy.linalg.svd", "numpy.linalg.qr", "numpy.linalg.cholesky", "numpy.linalg.eigh",
+    "numpy.linalg.eig", "numpy.linalg.solve", "numpy.linalg.inv", "numpy.linalg.pinv",
+    "numpy.linalg.lstsq", "numpy.linalg.det", "numpy.linalg.slogdet"])
+def test_factorisations_and_solves_declare_the_factor_class(opcode) -> None:
+    assert traits_of(opcode).cost == FACTOR
+
+
+@pytest.mark.parametrize(("opcode", "cost"), [
+    ("numpy.outer", LINEAR), ("numpy.kron", LINEAR), ("numpy.tanh", LINEAR), ("numpy.hstack", LINEAR),
+    ("numpy.linalg.norm", LINEAR), ("numpy.einsum", HEAVY), ("numpy.tensordot", HEAVY),
+    ("numpy.matmul", HEAVY), ("numpy.fft.fft", HEAVY), ("numpy.linalg.multi_dot", HEAVY)])
+def test_cheap_per_byte_operations_are_not_in_the_factor_class(opcode, cost) -> None:
+    """np.outer and np.kron are one pass over their output, like an elementwise map."""
+    assert traits_of(opcode).cost == cost
+
+
+def _kinds(events, name):
+    return [e.kind for e in events if e.name == name]
+
+
+def test_a_factorisation_is_cached_on_its_first_computation(slow_clock) -> None:
+    XN = RNG.normal(size=(400, 100))
+    X = mc.array(XN)
+    with mc.reuse_events() as events:
+        first = np.linalg.svd(X, full_matrices=False)
+        again = np.linalg.svd(X, full_matrices=False)
+        np.linalg.solve(X.T @ X + np.eye(100), X.T @ X[:, 0])
+        np.linalg.solve(X.T @ X + np.eye(100), X.T @ X[:, 0])
+    assert _kinds(events, "numpy.linalg.svd") == ["computed", "reused"]
+    assert _kinds(events, "numpy.linalg.solve") == ["computed", "reused"]
+    want = np.linalg.svd(XN, full_matrices=False)
+    for got in (first, again):
+        for g, w in zip(got, want, strict=True):
+            np.testing.assert_array_equal(np.asarray(g), w)
+
+
+def test_an_elementwise_map_waits_for_its_lineage_to_come_round(slow_clock) -> None:
+    X = mc.array(RNG.normal(size=(400, 100)))
+    v = mc.array(RNG.normal(size=400))
+    with mc.reuse_events() as events:
+        for _ in range(3):
+            np.tanh(X)
+            np.outer(v, v)
+    assert _kinds(events, "numpy.tanh") == ["computed", "computed", "reused"]
+    assert _kinds(events, "numpy.outer") == ["computed", "computed", "reused"]
+
+
+def test_a_factorisation_cheaper_than_min_compute_s_is_not_cached() -> None:
+    """The class decides when, not whether: a factorisation faster than a probe is not kept."""
+    from mlcontext.reuse.api import get_cache
+
+    mc.reuse_clear()
+    with mc.reuse("hybrid", min_compute_s=1e-3, eager_s_per_byte=1e-8):
+        dispatch.set_executor(ReuseExecutor(get_cache(), True, clock=FakeClock(1e-9)))
+        try:
+            X = mc.array(RNG.normal(size=(20, 4)))
+            with mc.reuse_events() as events:
+                for _ in range(3):
+                    np.linalg.qr(X)
+        finally:
+            dispatch.set_executor(None)
+    assert _kinds(events, "numpy.linalg.qr") == ["computed"] * 3
+    assert mc.reuse_stats().entries == 0
+
+
+def test_scipy_linalg_results_are_plain_and_reuse_stays_correct(slow_clock) -> None:
+    """scipy.linalg does not dispatch to NumPy's protocols: ``cho_factor``/``cho_solve``/``lstsq``
+    on a traced array convert it (``__array__``) and return plain arrays, with no cost class and no
+    lineage. A traced operation that takes such a result takes it as data, keyed by its content:
+    equal results are reused, different ones are not."""
+    XN = RNG.normal(size=(200, 6))
+    X = mc.array(XN)
+    G = X.T @ X
+    c, low = scipy.linalg.cho_factor(G)
+    assert type(c) is np.ndarray and isinstance(low, bool)
+    x, *_ = scipy.linalg.lstsq(X, X[:, 0])
+    assert type(x) is np.ndarray
+    with mc.reuse_events() as events:
+        a = G @ scipy.linalg.cho_solve((c, low), np.ones(6))
+        b = G @ scipy.linalg.cho_solve((c, low), np.ones(6))
+        d = G @ scipy.linalg.cho_solve((c, low), np.arange(6.0))
+    assert _kinds(events, "numpy.matmul") == ["computed", "reused", "computed"]
+    GN = XN.T @ XN
+    np.testing.assert_allclose(np.asarray(a), GN @ np.linalg.solve(GN, np.ones(6)), rtol=1e-9)
+    np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    np.testing.assert_allclose(np.asarray(d), np.arange(6.0), rtol=1e-9, atol=1e-9)
