@@ -22,7 +22,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "diff": ("runs", "diff_command",
              "Compare two runs (params, metrics, code, environment), two dataset versions (trips@1 "
              "trips@2: schema by name and dtype, rows, null fractions, distributions, and why) or two "
-             "models (RUN:NAME RUN:NAME: class, params, scores, data)."),
+             "models (RUN:NAME RUN:NAME: class, params, their runs' metrics, data)."),
     "drift": ("context", "drift_command", "Distribution drift from REFERENCE to CURRENT (dataset "
               "versions, e.g. trips@1 trips-live@3)."),
     "find": ("context", "find_command",

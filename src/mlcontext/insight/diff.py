@@ -63,8 +63,9 @@ class DatasetDiff:
 
 @dataclass(frozen=True)
 class ModelDiff:
-    """Two artifacts compared: models by class, hyper-parameters, scores and training data; any
-    artifact by what it is (``artifacts``: kind, format, size, hash, class).
+    """Two artifacts compared: models by class, hyper-parameters, the metrics of the runs that stored
+    them (``metrics``: a run's last values, not scores of the model itself, which a run may not have
+    logged) and training data; any artifact by what it is (``artifacts``: kind, format, size, hash, class).
 
     ``training_data`` holds, per side, the datasets the model's traced ``fit`` read (its lineage); for
     an untraced fit, the versions its run read with role ``train``/``validation`` before storing it;
