@@ -112,7 +112,8 @@ def _ignored(record: RunRecord) -> str:
 def diff_command(run_a: str, run_b: str, project: str | None, as_json: bool, **rule: float) -> None:
     """Compare two runs (params, metrics, code, environment), two dataset versions (trips@1 trips@2:
     schema by name and dtype, rows, null fractions, distributions, and why) or two models
-    (RUN:NAME RUN:NAME: class, params, their runs' metrics, data). The drift options apply to dataset versions."""
+    (RUN:NAME RUN:NAME: class, params, their runs' metrics, data). The drift options apply to dataset
+    versions."""
     diff = semantic_diff(run_a, run_b, project=project, **rule_from(rule))
     if isinstance(diff, DatasetDiff | ModelDiff):
         _other_diff(diff, as_json)
@@ -165,7 +166,8 @@ def _other_diff(diff: DatasetDiff | ModelDiff, as_json: bool) -> None:
         _artifacts_diff(diff)
         return
     console.print(f"[bold]{diff.a}[/] ({diff.classes[0]})  vs  [bold]{diff.b}[/] ({diff.classes[1]})")
-    for title, changes in (("hyper-parameters", diff.params), ("metrics of the runs that stored them (last value)", diff.metrics)):
+    for title, changes in (("hyper-parameters", diff.params),
+                           ("metrics of the runs that stored them (last value)", diff.metrics)):
         console.print(_changes_table(f"{title}: {len(changes)} differ", changes, diff.a, diff.b))
     shown = [("not recorded (the fit was not traced)" if d is None else ", ".join(d) + (
         "" if traced else " (read as training data by its run before the model was stored; the fit "
