@@ -236,7 +236,10 @@ def _decode_npy(raw: bytes, label: str | None) -> np.ndarray:
 
 
 def _load_source(item: Item, inputs: Mapping[str, Any], resolver: Any) -> np.ndarray:
-    digest = Literals(item.literals).field("hash")[1]  # (the log parser checked the leaf's shape)
+    hash_node = Literals(item.literals).field("hash")
+    if hash_node is None:  # the log parser checks a source leaf's fields: only a hand-made item lacks it
+        raise LineageError(f"{item.label or 'source'}: a source leaf without a content hash")
+    digest = hash_node[1]
     raw = None
     for key in (item.label, digest):
         if key is not None and key in inputs:

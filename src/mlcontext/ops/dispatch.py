@@ -196,9 +196,9 @@ class Args:
         t = type(x)
         if t is TracedArray:
             return self.input(x._item), x._data
-        node = _SCALAR_NODES.get(t)
-        if node is not None:
-            return node(x), x
+        make_node = _SCALAR_NODES.get(t)
+        if make_node is not None:
+            return make_node(x), x
         if t is tuple or t is list:
             pairs = [self.canon(v) for v in x]
             return ("T" if t is tuple else "L", tuple(p[0] for p in pairs)), t(p[1] for p in pairs)
@@ -296,7 +296,7 @@ def data_leaf(value: np.ndarray, label: str | None = None, *, embed: bool = True
     """
     content = hash_array(value)
     lit = _content_fields(value, content)
-    extra = None
+    extra: dict[str, Any] | None = None
     # Only plain dtypes are embedded: an object array's bytes are pointers, and a record dtype's
     # ``str`` ('|V16') could not rebuild its fields.
     plain = not value.dtype.hasobject and value.dtype.fields is None
@@ -512,7 +512,7 @@ def _index_node(key: Any) -> Node | None:
     if t is int:
         return ("i", key)
     if t is slice:
-        parts = []
+        parts: list[Node] = []
         for p in (key.start, key.stop, key.step):
             if p is None:
                 parts.append(_NONE)

@@ -48,7 +48,7 @@ def _r(items: tuple) -> Any:
     return np.concatenate(list(items), axis=0)
 
 
-def _patched(cls: type, traced: Any) -> None:
+def _patched(cls: type[_tricks.CClass] | type[_tricks.RClass], traced: Any) -> None:
     original = cls.__getitem__
     if getattr(original, "_mlcontext", False):
         return

@@ -216,7 +216,7 @@ def _setitem(a: Any, key: Any, value: Any) -> None:
     a[key] = value
 
 
-INPLACE = {
+INPLACE: dict[str, Callable[..., Any]] = {
     "numpy.ndarray.__setitem__": _setitem,
     "numpy.ndarray.sort": lambda a, *args, **kw: a.sort(*args, **kw),
     "numpy.ndarray.fill": lambda a, value: a.fill(value),

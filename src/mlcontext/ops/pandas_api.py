@@ -25,7 +25,7 @@ from ..lineage.item import leaf
 from ..names import check_name
 from . import pandas_frame as pf
 from .dispatch import Uncanonical
-from .pandas_frame import TracedFrame, TracedSeries, _Traced, call
+from .pandas_frame import TracedFrame, TracedSeries, call
 from .pandas_leaves import (
     FRAME_DATA,
     FUNCTION,
@@ -63,7 +63,7 @@ def frame(data: Any, name: str | None = None) -> TracedFrame | TracedSeries:
     FingerprintError
         A column holds values without a fingerprint (arbitrary objects).
     """
-    if isinstance(data, _Traced):
+    if isinstance(data, TracedFrame | TracedSeries):
         return data
     if name is not None:
         check_name(name, "frame")

@@ -268,7 +268,7 @@ class _Traced:
         """A new version with axis ``name`` named (and its freq set) as ``index`` is."""
         opcode = f"pandas.{self._kind}.{AXIS_META}"
         args: tuple = (self, name, list(index.names))
-        freq = getattr(index, "freq", KEEP_FREQ)
+        freq: Any = getattr(index, "freq", KEEP_FREQ)  # a pandas offset, None or KEEP_FREQ
         if freq is not KEEP_FREQ and freq is not None:
             text = freq.freqstr  # a literal; offsets it does not describe exactly go the opaque way
             freq = text if _offset(text) == freq else Uncanonical

@@ -158,12 +158,13 @@ def deferred_call(factory: str, method: str) -> Callable[..., Any]:
 
 
 def _timestamp(value: int, unit: str, tz: str | None) -> pd.Timestamp:
-    ts = pd.Timestamp(np.datetime64(value, unit))
+    # NumPy's stubs take a unit only as a literal string; this one is read from a lineage log.
+    ts = pd.Timestamp(np.datetime64(value, unit))  # type: ignore[call-overload]
     return ts.tz_localize("UTC").tz_convert(tz) if tz else ts
 
 
 def _timedelta(value: int, unit: str) -> pd.Timedelta:
-    return pd.Timedelta(np.timedelta64(value, unit))
+    return pd.Timedelta(np.timedelta64(value, unit))  # type: ignore[call-overload]  # (as above)
 
 
 def _register() -> None:

@@ -11,18 +11,21 @@ the same state with the same arguments, which is exactly when their values are e
 from __future__ import annotations
 
 import weakref
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..lineage import nondeterminism
 from ..lineage.dedup import bind
 from ..lineage.item import Item, leaf, make, state
-from ..lineage.literals import EMPTY_KWARGS
+from ..lineage.literals import EMPTY_KWARGS, Node
 from ..lineage.operations import Traits, register_operation
 from ..lineage.patch import OUTPUT
 from .dispatch import Args
 from .traced import TracedArray
+
+if TYPE_CHECKING:  # the TypedDict of a PCG64 state, in NumPy's stubs only
+    from numpy.random._pcg64 import _PCG64State
 
 __all__ = ["default_rng", "TracedGenerator", "METHODS"]
 
@@ -35,25 +38,30 @@ rayleigh gumbel logseries shuffle
 """.split()
 
 
-def _generator(state_value: dict) -> np.random.Generator:
+def _bits(state_value: _PCG64State) -> np.random.PCG64:
     bit = np.random.PCG64()
     bit.state = state_value
-    return np.random.Generator(bit)
+    return bit
 
 
-def _seeded(entropy: Any) -> dict:
-    return np.random.default_rng(entropy).bit_generator.state
+def _generator(state_value: _PCG64State) -> np.random.Generator:
+    return np.random.Generator(_bits(state_value))
+
+
+def _seeded(entropy: Any) -> _PCG64State:
+    return np.random.PCG64(entropy).state  # the state of np.random.default_rng(entropy)
 
 
 def _draw_fn(method: str) -> Any:
-    def draw(state_value: dict, *args: Any, **kwargs: Any) -> tuple[Any, dict]:
-        gen = _generator(state_value)
+    def draw(state_value: _PCG64State, *args: Any, **kwargs: Any) -> tuple[Any, _PCG64State]:
+        bit = _bits(state_value)
+        gen = np.random.Generator(bit)
         if method == "shuffle":
             value = np.array(args[0], copy=True)
             gen.shuffle(value, *args[1:], **kwargs)
         else:
             value = getattr(gen, method)(*args, **kwargs)
-        return value, gen.bit_generator.state
+        return value, bit.state
 
     return draw
 
@@ -139,9 +147,11 @@ def default_rng(seed: int | list[int] | tuple[int, ...] | None = None) -> Traced
         nondeterminism.note("unseeded random generator")
     seq = np.random.SeedSequence(seed)
     entropy = seq.entropy  # the OS entropy when seed is None: recording it makes the stream exact
+    entropy_node: Node
     if isinstance(entropy, int):
         entropy_node = ("i", entropy)
     else:
+        assert entropy is not None  # SeedSequence(None) draws its entropy from the OS
         entropy_node = ("L", tuple(("i", int(e)) for e in entropy))
     if seq.spawn_key:
         raise ValueError("spawned seed sequences are not supported")

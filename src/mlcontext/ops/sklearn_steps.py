@@ -138,7 +138,9 @@ def _reduce(self: Any) -> tuple:
             import sklearn  # scikit-learn records its version for its own classes only
 
             state["_sklearn_version"] = sklearn.__version__
-    return (copyreg._reconstructor, (self._mlcontext_base, object, None), state)
+    # What object.__reduce_ex__ gives a plain instance; typeshed leaves copyreg's helper out.
+    reconstructor = copyreg._reconstructor  # type: ignore[attr-defined]
+    return (reconstructor, (self._mlcontext_base, object, None), state)
 
 
 def _copy(self: Any) -> Any:
@@ -156,7 +158,7 @@ def _deepcopy(self: Any, memo: dict) -> Any:
 
 def _rebuild_traced(base: type, state: dict) -> Any:
     # Pickles written before the estimator was saved plain still load (into the traced class).
-    obj = object.__new__(_traced_class(base))
+    obj: Any = object.__new__(_traced_class(base))  # an estimator of any class
     obj.__setstate__(state)
     return obj
 

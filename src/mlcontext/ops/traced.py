@@ -10,7 +10,7 @@ with a new lineage item (copy-on-write), so no value ever disagrees with its lin
 from __future__ import annotations
 
 import weakref
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from numpy.lib.mixins import NDArrayOperatorsMixin
@@ -59,7 +59,7 @@ class TracedArray(NDArrayOperatorsMixin):
     def _value(self) -> np.ndarray | np.generic:
         """The value, computed now if it was deferred."""
         data = self._data
-        if type(data) is Deferred:
+        if isinstance(data, Deferred):
             data = self._data = data.get()
         return data
 
@@ -103,7 +103,9 @@ class TracedArray(NDArrayOperatorsMixin):
 
     @property
     def T(self) -> TracedArray:  # noqa: N802 - NumPy's name
-        return np.transpose(self)
+        # NumPy's stubs type np.transpose as returning an ndarray; __array_function__ (NEP 18),
+        # which they do not model, makes it return a TracedArray here.
+        return np.transpose(self)  # type: ignore[return-value]
 
     @property
     def real(self) -> TracedArray:
@@ -114,10 +116,13 @@ class TracedArray(NDArrayOperatorsMixin):
         return np.imag(self)
 
     def __len__(self) -> int:
-        return len(self._data)
+        data = self._data
+        if isinstance(data, np.generic):  # a NumPy scalar has no length, as a 0-d array
+            raise TypeError("len() of unsized object")
+        return len(data)
 
     def __iter__(self) -> Any:
-        for i in range(len(self._data)):
+        for i in range(len(self)):
             yield self[i]
 
     def __getitem__(self, key: Any) -> Any:
@@ -138,13 +143,16 @@ class TracedArray(NDArrayOperatorsMixin):
         return int(self._value)
 
     def __index__(self) -> int:
-        return self._value.__index__()
+        return np.asarray(self._value).__index__()  # as a 0-d array: integer dtypes only
 
     def __complex__(self) -> complex:
         return complex(self._value)
 
     def __contains__(self, x: Any) -> bool:
-        return x in self._value
+        value = self._value
+        if isinstance(value, np.generic):  # as `x in scalar`: a NumPy scalar is not a container
+            raise TypeError(f"argument of type {type(value).__name__!r} is not iterable")
+        return x in value
 
     def __repr__(self) -> str:
         return f"traced({self._value!r}, lineage={self._item.opcode})"
@@ -161,7 +169,7 @@ class TracedArray(NDArrayOperatorsMixin):
     def tolist(self) -> Any:
         return self._value.tolist()
 
-    def tobytes(self, order: str = "C") -> bytes:
+    def tobytes(self, order: Literal["K", "A", "C", "F"] | None = "C") -> bytes:
         return self._value.tobytes(order)
 
     def __copy__(self) -> TracedArray:
@@ -169,6 +177,12 @@ class TracedArray(NDArrayOperatorsMixin):
 
     def __deepcopy__(self, memo: dict) -> TracedArray:
         return self.copy(order="K")
+
+    if TYPE_CHECKING:  # set on the class below (METHODS), as traced operations
+        def copy(self, order: Literal["K", "A", "C", "F"] = "C") -> TracedArray: ...
+
+        def astype(self, dtype: Any, order: Literal["K", "A", "C", "F"] = "K", casting: str = "unsafe",
+                   subok: bool = True, copy: bool = True) -> TracedArray: ...
 
     def __reduce__(self) -> tuple:
         return (_restore, (self._value, self._item))
