@@ -112,7 +112,9 @@ class ReuseConfig:
         for name in _NUMBERS:  # (NaN is not >= 0 either)
             value = getattr(self, name)
             # numbers.Real: NumPy scalars (np.int64 from a computed budget, np.float32) are numbers
-            if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real) or not value >= 0:
+            # (`value < 0 or value != value`: typeshed's numbers.Real has __lt__ but not __ge__)
+            if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real) or (
+                    value < 0 or value != value):
                 raise ConfigError(f"reuse {name} must be a number >= 0 ({_NUMBERS[name]}), not {value!r}")
         for name in ("spill", "persist", "strict"):
             if not isinstance(getattr(self, name), bool):

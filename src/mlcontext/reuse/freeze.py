@@ -9,11 +9,19 @@ value types (pandas frames, fitted estimators) register how they are frozen (:fu
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 
 __all__ = ["freeze_array", "freeze", "freeze_other", "value_size", "FREEZERS", "register_freezer"]
+
+
+@overload
+def freeze_array(value: np.ndarray, args: tuple = (), *, copy_views: Literal[True] = True) -> np.ndarray: ...
+
+
+@overload
+def freeze_array(value: np.ndarray, args: tuple = (), *, copy_views: bool) -> np.ndarray | None: ...
 
 
 def freeze_array(value: np.ndarray, args: tuple = (), *, copy_views: bool = True) -> np.ndarray | None:
@@ -111,9 +119,13 @@ def freeze(value: Any, args: tuple) -> Any:
         return value
     if isinstance(value, tuple) and value and all(type(v) is np.ndarray for v in value):
         parts = [freeze_array(v, args, copy_views=False) for v in value]
-        if any(p is None for p in parts):
+        frozen = [p for p in parts if p is not None]
+        if len(frozen) < len(parts):
             return None
-        return type(value)(*parts) if hasattr(value, "_fields") else tuple(parts)
+        if hasattr(value, "_fields"):  # a namedtuple is made from its fields
+            named: Callable[..., tuple] = type(value)
+            return named(*frozen)
+        return tuple(frozen)
     return None
 
 

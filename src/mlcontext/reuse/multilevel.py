@@ -109,14 +109,14 @@ def _freeze_tree(x: Any, inputs: list) -> tuple | None:
         return None if x.dtype.hasobject else ("array", freeze_array(x.copy(order="K")))
     if isinstance(x, np.generic):
         return ("scalar", x)
-    if t in (int, float, str, bool) or x is None:
+    if x is None or t in (int, float, str, bool):
         return ("py", x)
     if t is tuple or t is list:
         parts = [_freeze_tree(v, inputs) for v in x]
         return None if any(p is None for p in parts) else (t.__name__, parts)
     if t is dict and all(type(k) is str for k in x):
-        parts = [(k, _freeze_tree(v, inputs)) for k, v in x.items()]
-        return None if any(p is None for _, p in parts) else ("dict", parts)
+        pairs = [(k, _freeze_tree(v, inputs)) for k, v in x.items()]
+        return None if any(p is None for _, p in pairs) else ("dict", pairs)
     return None
 
 

@@ -134,8 +134,10 @@ def _decode_frozen(body: bytes) -> Frozen:
             arrays = [npz[f"arr_{k}"] for k in range(len(npz.files))]
     except (OSError, EOFError, KeyError, json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ValueError(f"malformed step entry: {exc}") from None
-    items = [] if header["log"] is None else loads(header["log"])
-    items = [items] if isinstance(items, Item) else list(items)
+    items: list[Item] = []
+    if header["log"] is not None:
+        loaded = loads(header["log"])
+        items = [loaded] if isinstance(loaded, Item) else list(loaded)
     for a in arrays:
         a.flags.writeable = False
 

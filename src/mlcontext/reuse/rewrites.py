@@ -64,6 +64,8 @@ __all__ = ["try_rewrite", "stack_plan", "Rewritten", "Rule", "RULES", "RewriteSt
            "family_of"]
 
 Clock = Callable[[], float]
+# A stack item's (axis, sizes of its blocks along the axis, the blocks' items)
+Stack = tuple[int, tuple[int, ...], list[Item]]
 
 _LIT_R0 = ("T", (("T", (ref(0),)), EMPTY_KWARGS))
 _LIT_R01 = ("T", (("T", (ref(0), ref(1))), EMPTY_KWARGS))
@@ -112,7 +114,7 @@ class RewriteState:
         # sweeps compute ahead from it)
         self.sliced: dict[bytes, weakref.ref] = {}
         # (product opcode, transpose opcode, digest of A, digest of B) -> the sweep of T(A) @ B[:, j]
-        self.sweeps: dict[tuple[str, str, bytes, bytes], Sweep] = {}
+        self.sweeps: dict[tuple[str, str, str, bytes, bytes], Sweep] = {}
 
     def clear(self) -> None:
         with self._lock:
@@ -128,7 +130,7 @@ class RewriteState:
             _drop_oldest(meta, self.META_MAX // 4)
         meta[item.digest] = (axis, tuple(int(b.shape[axis]) for b in args[0]))
 
-    def stack(self, item: Item) -> tuple[int, tuple[int, ...], list[Item]] | None:
+    def stack(self, item: Item) -> Stack | None:
         """``(axis, sizes, block items)`` if ``item`` is a recorded stack of traced blocks."""
         if family_of(item.opcode) != STACK:
             return None
@@ -163,7 +165,7 @@ class RewriteState:
             _drop_oldest(prefix, self.PREFIX_MAX // 2)
         return prefix.setdefault((op, a, b), {})
 
-    def sweep(self, key: tuple[str, str, bytes, bytes]) -> Sweep:
+    def sweep(self, key: tuple[str, str, str, bytes, bytes]) -> Sweep:
         sweeps = self.sweeps
         found = sweeps.get(key)
         if found is None:
@@ -390,6 +392,12 @@ class Call:
 
     __slots__ = ("item", "args", "kwargs", "cache", "clock", "state", "a", "b", "ia", "ib", "inner",
                  "zi")
+    a: Any  # an array, or a Deferred stack
+    b: Any
+    ia: Item
+    ib: Item
+    inner: Item | None
+    zi: Stack | None
 
     def __init__(self, item: Item, args: tuple, kwargs: dict, cache: LineageCache, clock: Clock,
                  state: RewriteState) -> None:
@@ -474,12 +482,12 @@ def _gather(results: Iterable[tuple[Any, bool]]) -> tuple[list[Any], bool]:
 # -- product rules -----------------------------------------------------------------------------------
 
 def _match_tcols(c: Call) -> Any:
-    z = c.zi
-    return z if z is not None and z[0] == 1 else None
+    z, inner = c.zi, c.inner
+    return inner if z is not None and inner is not None and z[0] == 1 else None
 
 
-def _tcols(c: Call, z: tuple) -> Rewritten:
-    value, reused = _tprod(c, c.item.opcode, c.ia.opcode, c.inner, _untranspose(c.a), c.ib, c.b, 0)
+def _tcols(c: Call, inner: Item) -> Rewritten:
+    value, reused = _tprod(c, c.item.opcode, c.ia.opcode, inner, _untranspose(c.a), c.ib, c.b, 0)
     return Rewritten(value, reused)
 
 
@@ -663,17 +671,17 @@ def _block_gram(c: Call, op: str, top: str, items: list[Item], values: list[Any]
 
 
 def _match_trows(c: Call) -> Any:
-    z = c.zi
-    if z is None or z[0] != 0:
+    z, inner = c.zi, c.inner
+    if z is None or inner is None or z[0] != 0:
         return None
-    w = z if c.inner.digest == c.ib.digest else c.state.stack(c.ib)
-    return w if w is not None and w[0] == 0 and w[1] == z[1] else None
+    w = z if inner.digest == c.ib.digest else c.state.stack(c.ib)
+    return (z, w) if w is not None and w[0] == 0 and w[1] == z[1] else None
 
 
-def _trows(c: Call, w: tuple) -> Rewritten:
+def _trows(c: Call, found: tuple[Stack, Stack]) -> Rewritten:
     """T(vstack[B1..Bk]) @ vstack[C1..Ck] = sum_j Bj' Cj; each product is cached on its own, so
     other folds of a cross validation find them."""
-    z, op, top = c.zi, c.item.opcode, c.ia.opcode
+    (z, w), op, top = found, c.item.opcode, c.ia.opcode
     total = None
     reused = False
     zblocks = _block_values(z, _untranspose(c.a))
@@ -690,11 +698,12 @@ def _match_trows_pending(c: Call) -> Any:
     if z is None or z[0] != 0:
         return None
     zv = _untranspose(c.a)
-    return zv if _pending(zv) else None
+    return (z, zv) if _pending(zv) else None
 
 
-def _trows_pending(c: Call, zv: Any) -> Rewritten:
-    return _block_sum(c.zi, zv, c.b, transposed=True)
+def _trows_pending(c: Call, found: tuple[Stack, Any]) -> Rewritten:
+    z, zv = found
+    return _block_sum(z, zv, c.b, transposed=True)
 
 
 def _block_sum(z: tuple, zv: Any, w: Any, transposed: bool) -> Rewritten:
@@ -718,14 +727,14 @@ def _match_prefix_gram(c: Call) -> Any:
     if pre is None:
         return None
     family = c.state.prefix.get((pi.opcode, pi.inputs[0].digest, pre[0].digest))
-    return (family, pre[1]) if family else None
+    return (pi, family, pre[1]) if family else None
 
 
-def _prefix_gram(c: Call, found: tuple[dict[int, bytes], int]) -> Any:
+def _prefix_gram(c: Call, found: tuple[Item, dict[int, bytes], int]) -> Any:
     """``T(P) @ P`` or ``T(P) @ y`` for ``P = A @ B[:, :k]``: the corner (head) of the same product
     for the widest cached member of P's prefix family, computed and cached once for the family."""
-    family, k = found
-    op, top, pi, ib, cache = c.item.opcode, c.ia.opcode, c.inner, c.ib, c.cache
+    pi, family, k = found
+    op, top, ib, cache = c.item.opcode, c.ia.opcode, c.ib, c.cache
     gram = ib.digest == pi.digest
     members = list(family.items())  # (other threads may add members meanwhile)
     wides = sorted(((kk, d) for kk, d in members if kk > k), reverse=True)
@@ -823,8 +832,7 @@ def _extend_prefix(c: Call, family: dict[int, bytes], bi: Item, k: int,
     a, s = resolve(c.a), resolve(c.b)
     ref_b = c.state.sliced.get(bi.digest)
     b = ref_b() if ref_b is not None else None
-    ahead = min(2 * k, b.shape[1]) if b is not None else k
-    if ahead > k:
+    if b is not None and (ahead := min(2 * k, b.shape[1])) > k:
         t0 = c.clock()
         wide = np.hstack([value, a @ b[:, kk:ahead]])
         op, slice_op = c.item.opcode, c.ib.opcode
@@ -838,8 +846,9 @@ def _extend_prefix(c: Call, family: dict[int, bytes], bi: Item, k: int,
 # -- elementwise over stacks -------------------------------------------------------------------------
 
 def _match_stacked(c: Call) -> Any:
-    stacks = [c.state.stack(i) for i in c.item.inputs]
-    if not stacks or any(s is None for s in stacks):
+    found = [c.state.stack(i) for i in c.item.inputs]
+    stacks = [s for s in found if s is not None]
+    if not found or len(stacks) < len(found):
         return None
     axis, sizes = stacks[0][0], stacks[0][1]
     if any(s[0] != axis or s[1] != sizes for s in stacks):
@@ -888,7 +897,8 @@ def try_rewrite(item: Item, args: tuple, kwargs: dict, cache: LineageCache, *,
                 clock: Clock = perf_counter, state: RewriteState = STATE) -> Any:
     """A :class:`Rewritten` result from the first rule of the call's family that gives one, or
     :data:`MISS`."""
-    family = RULES.get(family_of(item.opcode))
+    name = family_of(item.opcode)
+    family = RULES.get(name) if name is not None else None
     if family is None:
         return MISS
     guard, rules = family

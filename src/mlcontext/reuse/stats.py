@@ -74,7 +74,23 @@ class ReuseStats:
 
 class Counters:
     """Mutable counters; increments happen under the cache lock or are plain int adds (GIL-atomic
-    enough for statistics)."""
+    enough for statistics). The fields are :class:`ReuseStats`'s but ``entries`` and ``bytes``, which
+    the cache itself knows."""
+
+    hits: int
+    partial_hits: int
+    misses: int
+    deferred: int
+    step_hits: int
+    step_misses: int
+    persistent_hits: int
+    persistent_writes: int
+    corrupted: int
+    evictions: int
+    spills: int
+    spill_reads: int
+    waits: int
+    saved_s: float
 
     def __init__(self) -> None:
         self.reset()
