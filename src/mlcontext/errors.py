@@ -194,6 +194,19 @@ def short_repr(value: object, limit: int = 60) -> str:
     return f"{text[:keep]}...({len(text):,} characters)"
 
 
+def refusal(what: str, library: str, exc: Exception) -> MLContextError:
+    """A library's own ``TypeError`` or ``ValueError`` for arguments it refuses (pandas for
+    ``mc.pd.concat(1)``, NumPy for a draw's ``size="x"``), said as mlcontext's: a :class:`UsageError`
+    or an :class:`InvalidArgumentError`, still the same builtin, so ``except TypeError`` keeps
+    working. ``what`` is the public function (``mc.pd.concat``)."""
+    if isinstance(exc, MLContextError):
+        return exc
+    kind = UsageError if isinstance(exc, TypeError) else InvalidArgumentError
+    name = what.rsplit(".", 1)[-1]
+    return kind(f"{what}: {library} refused the arguments ({type(exc).__name__}: {exc}); check them "
+                f"against {library}'s documentation of {name}")
+
+
 class NameTypeError(InvalidNameError, UsageError):
     """A name that is not a string (``mc.log(1, 0.5)``): an :class:`InvalidNameError` and a
     ``TypeError`` both, so either ``except`` catches it. Raised by :func:`mlcontext.names.check_name`;

@@ -55,19 +55,8 @@ def _public() -> list[tuple[str, Any]]:
 
 PUBLIC = _public()
 
-# Callables whose modules other engineers are rewriting this session (mc.array/asarray/load/step/
-# frame/traced: the identity fixes; the pandas and scikit-learn modules: the state and pipeline
-# splits): documented after those land. Strict: a test that starts passing must leave these sets,
-# which end empty.
-PENDING_SECTIONS = {"frame", "read_csv", "read_parquet", "TracedFrame", "TracedSeries", "traced",
-                    "model_info", "ModelDiff", "restore_code"}
-PENDING_EXAMPLES = {"TracedFrame", "TracedSeries", "model_info", "read_parquet", "ModelDiff", "restore_code"}
-
-
-def _cases(pending: set[str]) -> list[Any]:
-    mark = pytest.mark.xfail(strict=True, reason="documented once its module's rewrite lands")
-    return [pytest.param(name, value, id=name, marks=[mark] if name in pending else [])
-            for name, value in PUBLIC]
+def _cases() -> list[Any]:
+    return [pytest.param(name, value, id=name) for name, value in PUBLIC]
 
 
 def _path(value: Any) -> str:
@@ -80,7 +69,7 @@ def _returns_nothing(value: Any) -> bool:
     return hints.get("return") in ("None", None.__class__, None) and "return" in hints
 
 
-@pytest.mark.parametrize("name, value", _cases(PENDING_SECTIONS))
+@pytest.mark.parametrize("name, value", _cases())
 def test_numpydoc_sections(name: str, value: Any) -> None:
     is_class = isinstance(value, type)
     errors = [f"{code}: {message}" for code, message in validate(_path(value))["errors"]
@@ -117,7 +106,7 @@ def doc_store(tmp_path, monkeypatch) -> Iterator[Store]:
         store.close()
 
 
-@pytest.mark.parametrize("name, value", _cases(PENDING_EXAMPLES))
+@pytest.mark.parametrize("name, value", _cases())
 def test_examples_run(name: str, value: Any, doc_store: Store) -> None:
     target = getattr(value, "__func__", value)
     globs = {"mc": mc, "np": np, "pd": pd}

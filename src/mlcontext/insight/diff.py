@@ -70,6 +70,36 @@ class ModelDiff:
     ``training_data`` holds, per side, the datasets the model's traced ``fit`` read (its lineage); for
     an untraced fit, the versions its run read with role ``train``/``validation`` before storing it;
     else ``None``: nothing is guessed from what else the run read (a test set, data registered after).
+
+    Attributes
+    ----------
+    a, b : str
+        The two artifacts compared (``model (run c02dd3ce)``).
+    classes : tuple of (str or None)
+        Each side's model class (import path), ``None`` for an artifact that is not a model.
+    params : dict of str to (value, value)
+        The hyper-parameters that differ: name -> (a's value, b's value).
+    metrics : dict of str to (value, value)
+        The last value of each metric either run logged: name -> (a's, b's).
+    training_data : tuple of (list of str or None)
+        Per side, the dataset versions (``trips@2``) the model was trained on, or ``None`` (unknown).
+    artifacts : tuple of dict
+        Per side, what the artifact is: ``hash``, ``kind``, ``format``, ``size`` (bytes), ``class``.
+    fit_traced : tuple of bool
+        Per side, whether ``training_data`` comes from a traced fit (else from the run's declared reads).
+    models : tuple of bool
+        Per side, whether it is a model.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import Ridge
+    >>> for alpha, name in ((0.1, "small"), (1.0, "big")):
+    ...     with mc.run(name=name):
+    ...         _ = mc.artifact("model", Ridge(alpha=alpha).fit([[0.0], [1.0]], [0.0, 1.0]))
+    ...         mc.log("r2", 0.9 if alpha < 1 else 0.8)
+    >>> d = mc.diff("small:model", "big:model")
+    >>> d.params, d.metrics, d.models
+    ({'alpha': (0.1, 1.0)}, {'r2': (0.9, 0.8)}, (True, True))
     """
 
     a: str

@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import InvalidArgumentError, UsageError
+from ..checks import file_bytes
+from ..errors import InvalidArgumentError, UsageError, refusal
 from ..fingerprint import hash_bytes
 from ..lineage.item import leaf
 from ..names import check_name
@@ -31,7 +32,6 @@ from .pandas_leaves import (
     FUNCTION,
     READ_CSV,
     READ_PARQUET,
-    file_bytes,
     frame_leaf,
     parquet_reader,
 )
@@ -46,13 +46,19 @@ def frame(data: Any, name: str | None = None) -> TracedFrame | TracedSeries:
     The data is not copied: copy-on-write keeps the traced version apart from ``data``, which may be
     changed afterwards without changing the traced frame or its lineage.
 
-    Examples
-    --------
-    >>> import pandas as pd, mlcontext as mc
-    >>> trips = mc.frame(pd.DataFrame({"duration": [5.0, -1.0, 12.0]}), name="trips")
-    >>> ok = trips[trips.duration >= 0]
-    >>> ok.lineage.opcode, len(ok)
-    ('pandas.DataFrame.__getitem__', 2)
+    Parameters
+    ----------
+    data : DataFrame, Series, TracedFrame, TracedSeries or what ``pandas.DataFrame`` takes
+        A pandas frame or series (traced as it is), a traced one (returned unchanged), or data for
+        ``pandas.DataFrame(data)``: a dict of columns, a list of rows, a 2-d array.
+    name : str, optional
+        The label of the leaf in lineage (``trips``); default: none (the content hash names it).
+
+    Returns
+    -------
+    TracedFrame or TracedSeries
+        A :class:`TracedSeries` for a series, else a :class:`TracedFrame`, with the same index,
+        columns and dtypes as ``data``.
 
     Raises
     ------
@@ -62,6 +68,16 @@ def frame(data: Any, name: str | None = None) -> TracedFrame | TracedSeries:
         pandas refuses ``data``'s content (columns of different lengths ...); the message says why.
     FingerprintError
         A column holds values without a fingerprint (arbitrary objects).
+    InvalidNameError
+        ``name`` is not a valid name.
+
+    Examples
+    --------
+    >>> import pandas as pd, mlcontext as mc
+    >>> trips = mc.frame(pd.DataFrame({"duration": [5.0, -1.0, 12.0]}), name="trips")
+    >>> ok = trips[trips.duration >= 0]
+    >>> ok.lineage.opcode, len(ok)
+    ('pandas.DataFrame.__getitem__', 2)
     """
     if isinstance(data, TracedFrame | TracedSeries):
         return data
@@ -98,11 +114,15 @@ def _short(value: Any) -> str:
 
 def _read(opcode: str, reader: Callable[..., Any], source: Any, name: str | None,
           kwargs: dict) -> TracedFrame:
-    raw = file_bytes(source)
-    label = name or (Path(source).name if isinstance(source, str | os.PathLike) else None)
+    what = "mc.read_csv" if opcode == READ_CSV else "mc.read_parquet"
     if name is not None:
         check_name(name, "frame")
-    value = reader(io.BytesIO(raw), **kwargs)
+    raw = file_bytes(source, f"{what}: the file")
+    label = name or (Path(source).name if isinstance(source, str | os.PathLike) else None)
+    try:
+        value = reader(io.BytesIO(raw), **kwargs)
+    except (TypeError, ValueError) as exc:  # a parser error, a bad keyword value
+        raise refusal(what, "pandas", exc) from exc
     col = pf.FrameArgs()
     try:
         kw_node, _ = col.canon_kwargs(kwargs)
@@ -117,6 +137,36 @@ def _read(opcode: str, reader: Callable[..., Any], source: Any, name: str | None
 def read_csv(path: Any, name: str | None = None, **kwargs: Any) -> TracedFrame:
     """Read a CSV file as a traced frame identified by the file's content hash and the arguments.
 
+    The file is read once, whole: its bytes are hashed (the leaf's identity) and handed to
+    :func:`pandas.read_csv`.
+
+    Parameters
+    ----------
+    path : str, os.PathLike, bytes or binary file object
+        The file: a path, its bytes, or a file open in binary mode (``io.BytesIO``).
+    name : str, optional
+        The label of the leaf in lineage; default: the file's name (none for bytes and file objects).
+    **kwargs
+        Keyword arguments of :func:`pandas.read_csv` (``sep``, ``dtype``, ``usecols`` ...); they are
+        part of the leaf's identity.
+
+    Returns
+    -------
+    TracedFrame
+        The frame ``pandas.read_csv`` reads.
+
+    Raises
+    ------
+    NotFoundError
+        ``path`` names no file (a ``LookupError``).
+    UsageError
+        ``path`` is not a path, bytes or a binary file (``None``, a number, a text-mode file).
+    InvalidArgumentError
+        pandas cannot read the file with these arguments (no columns, a parser error, a bad keyword
+        value); the message gives pandas' reason.
+    InvalidNameError
+        ``name`` is not a valid name.
+
     Examples
     --------
     >>> import io, mlcontext as mc
@@ -128,13 +178,54 @@ def read_csv(path: Any, name: str | None = None, **kwargs: Any) -> TracedFrame:
 
 
 def read_parquet(path: Any, name: str | None = None, **kwargs: Any) -> TracedFrame:
-    """Read a Parquet file as a traced frame (needs pyarrow or fastparquet)."""
+    """Read a Parquet file as a traced frame identified by the file's content hash and the arguments.
+
+    Needs pyarrow (a dependency of mlcontext) or fastparquet.
+
+    Parameters
+    ----------
+    path : str, os.PathLike, bytes or binary file object
+        The file: a path, its bytes, or a file open in binary mode (``io.BytesIO``).
+    name : str, optional
+        The label of the leaf in lineage; default: the file's name (none for bytes and file objects).
+    **kwargs
+        Keyword arguments of :func:`pandas.read_parquet` (``columns`` ...); they are part of the
+        leaf's identity.
+
+    Returns
+    -------
+    TracedFrame
+        The frame ``pandas.read_parquet`` reads.
+
+    Raises
+    ------
+    NotFoundError
+        ``path`` names no file (a ``LookupError``).
+    UsageError
+        ``path`` is not a path, bytes or a binary file.
+    InvalidArgumentError
+        The bytes are not a Parquet file, or pandas refuses the arguments; the message says why.
+    InvalidNameError
+        ``name`` is not a valid name.
+
+    Examples
+    --------
+    >>> import io, pandas as pd, mlcontext as mc
+    >>> buf = io.BytesIO()
+    >>> pd.DataFrame({"a": [1, 2, 3]}).to_parquet(buf)
+    >>> df = mc.read_parquet(buf.getvalue(), name="small")
+    >>> df.lineage.opcode, df.a.sum().item()
+    ('pandas.read_parquet', 6)
+    """
     return _read(READ_PARQUET, parquet_reader(), path, name, kwargs)
 
 
 def _module_function(name: str) -> Callable[..., Any]:
     def fn(*args: Any, **kwargs: Any) -> Any:
-        return call(f"pandas.{name}", args, kwargs)
+        try:
+            return call(f"pandas.{name}", args, kwargs)
+        except (TypeError, ValueError) as exc:  # mc.pd.concat(1): pandas' refusal, said as ours
+            raise refusal(f"mc.pd.{name}", "pandas", exc) from exc
 
     fn.__name__ = name
     fn.__doc__ = f"Traced :func:`pandas.{name}` (arguments may be traced frames and series)."

@@ -555,6 +555,30 @@ class TracedFrame(_Traced):
     Create one with :func:`mlcontext.frame`, :func:`mlcontext.read_csv` or
     :func:`mlcontext.read_parquet`, then use the pandas API. ``frame.lineage`` is the
     :class:`~mlcontext.lineage.Item` of the current version, ``frame.to_pandas()`` the plain value.
+    In-place operations (``df["c"] = ...``, ``inplace=True``) make a new version with a new lineage
+    item; the plain value is never changed under its lineage.
+
+    Parameters
+    ----------
+    value : pandas.DataFrame
+        The value (not copied; never written to).
+    item : Item
+        The lineage item that produced ``value``.
+
+    Attributes
+    ----------
+    lineage : Item
+        The lineage item of the current version.
+
+    Examples
+    --------
+    >>> import pandas as pd, mlcontext as mc
+    >>> trips = mc.frame(pd.DataFrame({"km": [1.0, 5.0, 12.0]}), name="trips")
+    >>> trips["long"] = trips.km > 4
+    >>> type(trips).__name__, trips.lineage.opcode
+    ('TracedFrame', 'pandas.DataFrame.__setitem__')
+    >>> trips.to_pandas()["long"].tolist()
+    [False, True, True]
     """
 
     __slots__ = ()
@@ -562,7 +586,34 @@ class TracedFrame(_Traced):
 
 
 class TracedSeries(_Traced):
-    """A pandas Series whose lineage is traced (a column, a mask, an aggregate ...)."""
+    """A pandas Series whose lineage is traced (a column, a mask, an aggregate ...).
+
+    Made by :func:`mlcontext.frame` from a Series, and by operations on traced frames (``df.km``,
+    ``df.km > 4``, ``df.groupby("k").km.sum()``). ``series.lineage`` is the lineage item of the current
+    version, ``series.to_pandas()`` the plain value.
+
+    Parameters
+    ----------
+    value : pandas.Series
+        The value (not copied; never written to).
+    item : Item
+        The lineage item that produced ``value``.
+
+    Attributes
+    ----------
+    lineage : Item
+        The lineage item of the current version.
+
+    Examples
+    --------
+    >>> import pandas as pd, mlcontext as mc
+    >>> trips = mc.frame(pd.DataFrame({"km": [1.0, 5.0, 12.0]}), name="trips")
+    >>> km = trips.km * 1000
+    >>> type(km).__name__, km.lineage.opcode, km.lineage.inputs[0].opcode
+    ('TracedSeries', 'pandas.Series.__mul__', 'pandas.DataFrame.__getitem__')
+    >>> km.to_pandas().tolist()
+    [1000.0, 5000.0, 12000.0]
+    """
 
     __slots__ = ()
     _kind = "Series"

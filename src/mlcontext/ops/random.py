@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..errors import InvalidArgumentError, UsageError, refusal, short_repr
 from ..lineage import nondeterminism
 from ..lineage.dedup import bind
 from ..lineage.item import Item, leaf, make, state
@@ -102,7 +103,10 @@ class TracedGenerator:
             value = np.array(plain_args[0], copy=True)
             self._gen.shuffle(value, *plain_args[1:], **plain_kwargs)
         else:
-            value = getattr(self._gen, method)(*plain_args, **plain_kwargs)
+            try:
+                value = getattr(self._gen, method)(*plain_args, **plain_kwargs)
+            except (TypeError, ValueError) as exc:  # size="x", low >= high: NumPy's refusal, said as ours
+                raise refusal(f"mc.random.Generator.{method}", "NumPy", exc) from exc
         bind(self, make(OUTPUT, (item,), ("k", 1)))
         out = make(OUTPUT, (item,), ("k", 0))
         if method == "shuffle":
@@ -130,8 +134,43 @@ for _m in METHODS:
     setattr(TracedGenerator, _m, _make_method(_m))
 
 
+def _seed_sequence(seed: Any) -> np.random.SeedSequence:
+    """NumPy's seed sequence of ``seed``; its refusal said as an mlcontext error."""
+    if isinstance(seed, np.random.SeedSequence | np.random.BitGenerator | np.random.Generator):
+        # (NumPy takes these; their state is not a recordable seed)
+        raise UsageError(f"mc.random.default_rng takes an int seed (or a sequence of ints, or None), not "
+                         f"a {type(seed).__name__}: pass the int that seeded it")
+    try:
+        return np.random.SeedSequence(seed)
+    except TypeError:
+        raise UsageError(f"mc.random.default_rng takes a seed that is an int, a sequence of ints or None, "
+                         f"not the {type(seed).__name__} {short_repr(seed)}; e.g. default_rng(7)") from None
+    except ValueError as exc:
+        raise InvalidArgumentError(f"mc.random.default_rng: the seed {short_repr(seed)} is refused ({exc}); "
+                                   "pass a non-negative int, e.g. default_rng(7)") from None
+
+
 def default_rng(seed: int | list[int] | tuple[int, ...] | None = None) -> TracedGenerator:
     """A traced PCG64 generator, as :func:`numpy.random.default_rng`, with its seed in lineage.
+
+    Parameters
+    ----------
+    seed : int, sequence of int or None
+        The seed, as NumPy takes it (non-negative); ``None`` draws fresh entropy from the OS, which is
+        recorded in lineage (the stream can be recomputed) but makes a step using it non-reusable.
+
+    Returns
+    -------
+    TracedGenerator
+        A generator whose draws (``normal``, ``integers``, ``choice`` ...) are traced arrays, the same
+        values ``np.random.default_rng(seed)`` draws.
+
+    Raises
+    ------
+    UsageError
+        ``seed`` is not an int, a sequence of ints or None (a word, a float, a ``SeedSequence``).
+    InvalidArgumentError
+        ``seed`` is negative.
 
     Examples
     --------
@@ -145,7 +184,7 @@ def default_rng(seed: int | list[int] | tuple[int, ...] | None = None) -> Traced
     """
     if seed is None:  # fresh OS entropy: recorded in lineage, but a step drawing it is not reusable
         nondeterminism.note("unseeded random generator")
-    seq = np.random.SeedSequence(seed)
+    seq = _seed_sequence(seed)
     entropy = seq.entropy  # the OS entropy when seed is None: recording it makes the stream exact
     entropy_node: Node
     if isinstance(entropy, int):
@@ -153,8 +192,6 @@ def default_rng(seed: int | list[int] | tuple[int, ...] | None = None) -> Traced
     else:
         assert entropy is not None  # SeedSequence(None) draws its entropy from the OS
         entropy_node = ("L", tuple(("i", int(e)) for e in entropy))
-    if seq.spawn_key:
-        raise ValueError("spawned seed sequences are not supported")
     lit = ("T", (("T", (entropy_node,)), EMPTY_KWARGS))
     gen = np.random.Generator(np.random.PCG64(np.random.SeedSequence(entropy)))
     return TracedGenerator(gen, leaf("numpy.random.default_rng", lit))

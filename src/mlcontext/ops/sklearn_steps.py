@@ -173,6 +173,27 @@ def _is_composite(est: Any) -> bool:
 def traced(estimator: Any) -> Any:
     """The estimator with its leaf estimators traced (a new object; ``estimator`` is unchanged).
 
+    ``fit``, ``predict``, ``transform``, ``score`` ... of the traced estimator are traced operations:
+    their results carry lineage, and a fit on traced data records what :func:`model_info` reports.
+    Pipelines, column transformers and searches are traced step by step.
+
+    Parameters
+    ----------
+    estimator : scikit-learn estimator
+        An estimator (``Ridge()``), a pipeline, a column transformer or a search; fitted or not.
+
+    Returns
+    -------
+    estimator
+        A clone of ``estimator`` (same class for users: ``isinstance`` holds) whose methods are traced;
+        a fitted one keeps its fitted state.
+
+    Raises
+    ------
+    UsageError
+        ``estimator`` is not a scikit-learn estimator (a number, ``None``, a class instead of an
+        instance).
+
     Examples
     --------
     >>> import numpy as np, mlcontext as mc
@@ -491,9 +512,49 @@ def model_info(estimator: Any) -> dict[str, Any]:
 
     Pipelines give their steps' metadata under ``"steps"``; searches their best estimator's, with
     ``best_params`` and ``best_score``.
+
+    Parameters
+    ----------
+    estimator : scikit-learn estimator
+        An estimator made by :func:`traced` and fitted on traced data (``mc.array``, ``mc.frame``),
+        or a pipeline or search of such estimators.
+
+    Returns
+    -------
+    dict
+        ``class`` (its import path), ``params`` (``get_params()``), ``input_columns`` (the fitted
+        frame's column names; ``None`` for arrays), ``n_samples``, ``n_features``, ``fit_lineage``
+        (the lineage hash of the fit) and ``scores`` (each ``score`` call: ``name``, ``value``,
+        ``data_lineage``). A pipeline: ``class`` and ``steps`` (step name -> that step's dict); a
+        search: ``class``, ``best_params``, ``best_score`` and ``best_estimator``.
+
+    Raises
+    ------
+    UsageError
+        ``estimator`` is not a scikit-learn estimator (a number, ``None``).
+    LineageError
+        ``estimator`` was not fitted as a traced estimator on traced data.
+
+    Examples
+    --------
+    >>> import numpy as np, mlcontext as mc
+    >>> from sklearn.linear_model import Ridge
+    >>> X = mc.array(np.arange(12.0).reshape(6, 2), name="X")
+    >>> y = mc.array(np.arange(6.0), name="y")
+    >>> model = mc.traced(Ridge(alpha=0.5)).fit(X, y)
+    >>> info = mc.model_info(model)
+    >>> info["class"], info["params"]["alpha"], info["n_samples"], info["n_features"]
+    ('sklearn.linear_model.Ridge', 0.5, 6, 2)
+    >>> info["input_columns"], info["scores"], len(info["fit_lineage"])
+    (None, [], 32)
     """
+    from sklearn.base import BaseEstimator
     from sklearn.model_selection._search import BaseSearchCV
     from sklearn.pipeline import Pipeline
+
+    if not isinstance(estimator, BaseEstimator):
+        raise UsageError(f"mc.model_info takes a scikit-learn estimator made by mc.traced(...) and fitted "
+                         f"on traced data, not {type(estimator).__name__} {estimator!r:.60}")
 
     if isinstance(estimator, BaseSearchCV):
         out = {"class": class_path(type(estimator)), "best_params": dict(estimator.best_params_),

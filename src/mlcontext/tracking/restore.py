@@ -28,16 +28,18 @@ def restore_code(run: Any, dest: str | os.PathLike[str], *, repo: str | os.PathL
 
     Parameters
     ----------
-    run
+    run : str, Run or RunRecord
         A run's id, id prefix or name, a ``Run`` or a ``RunRecord``.
-    dest
+    dest : str or os.PathLike
         A folder that does not exist or is empty.
-    repo
+    repo : str or os.PathLike, optional
         Where to clone the commit from (a path or URL); default: the repository the run was recorded
         in. Untracked files and the diff come from the store.
     outside_links : {"refuse", "keep"}
         Links of the restored commit resolving outside ``dest``: removed and named (``"refuse"``), or
         kept (``"keep"``: for comparing trees, never following them).
+    store : Store, optional
+        Where the run is recorded (default: :func:`mlcontext.get_store`).
 
     Returns
     -------
@@ -53,6 +55,22 @@ def restore_code(run: Any, dest: str | os.PathLike[str], *, repo: str | os.PathL
     UnsafeArchiveError
         Some entries would have left ``dest`` (a recorded link to ``/mnt/data``): each is named;
         everything else is restored.
+    UsageError
+        ``run`` is not a reference to a run (``None``, a number).
+
+    Examples
+    --------
+    >>> import os, pathlib, subprocess, sys
+    >>> mc.set_store("store")  # a folder; the script below records into it too
+    >>> _ = pathlib.Path("train.py").write_text(
+    ...     "import mlcontext as mc\\nwith mc.run('ridge'):\\n    mc.log('loss', 0.5)\\n")
+    >>> _ = subprocess.run([sys.executable, "train.py"], check=True,
+    ...                    env={**os.environ, "MLCONTEXT_HOME": "store"})
+    >>> dest = mc.restore_code("ridge", "restored")
+    >>> sorted(p.name for p in dest.iterdir())
+    ['train.py']
+    >>> (dest / "train.py").read_text() == pathlib.Path("train.py").read_text()
+    True
     """
     refused = restore_run_code(run, dest, repo=repo, outside_links=outside_links, store=store)[1]
     if refused:
