@@ -21,7 +21,7 @@ from contextvars import ContextVar
 from typing import NamedTuple, Protocol, TypeVar
 
 from .errors import UsageError
-from .names import check_name
+from .names import ValidNames
 
 __all__ = ["LoopFrame", "LoopListener", "loop", "current_loops", "context_json", "add_listener",
            "remove_listener"]
@@ -59,7 +59,7 @@ _stack: ContextVar[_State] = ContextVar("mlcontext_loops", default=("{}", (), No
 state = _stack.get
 #: Rebound (never mutated) on every change, so a loop reads it once per iteration without a copy.
 _listeners: tuple[LoopListener, ...] = ()
-_checked: set[str] = set()
+_LOOP_NAMES = ValidNames("loop")
 
 
 def add_listener(listener: LoopListener) -> None:
@@ -147,9 +147,8 @@ def loop(name: str, iterable: Iterable[T]) -> Iterator[T]:
     >>> [(i, mc.current_loops()[-1].index) for i in mc.loop("epoch", "ab")]
     [('a', 0), ('b', 1)]
     """
-    if name not in _checked:
-        check_name(name, "loop")
-        _checked.add(name)
+    if name.__class__ is not str or name not in _LOOP_NAMES:
+        _LOOP_NAMES.check(name)
     try:
         iterator = iter(iterable)  # at the call (as a for statement does), not at the first step
     except TypeError:

@@ -13,7 +13,7 @@ import reprlib
 
 from .errors import InvalidNameError, NameTypeError
 
-__all__ = ["check_name", "NAME_PATTERN"]
+__all__ = ["check_name", "NAME_PATTERN", "ValidNames"]
 
 # Letters, digits and a few separators; slashes allow hierarchies ("train/loss"). No whitespace at the
 # ends, no control characters: names appear in SQL, file paths, CLI output and the lineage log.
@@ -46,6 +46,32 @@ def check_name(name: object, what: str) -> str:
         raise InvalidNameError(f"invalid dataset name {name!r}: 32 hex digits are read as a content "
                                "hash; add a letter beyond f or a separator")
     return name
+
+
+class ValidNames(set[str]):
+    """The names already found valid for one kind of thing, so that a name used in a hot loop
+    (``mc.log("loss", ...)`` at every step) is checked once.
+
+    Callers test ``name.__class__ is str and name in memo`` inline (a set lookup, no call: a name
+    that is not a string, even an unhashable list, goes to :meth:`check`, which refuses it) and call
+    :meth:`check` otherwise. Bounded: names made up per step (``f"loss_{i}"``) do not grow it without
+    end; past ``MAX`` it starts again.
+    """
+
+    __slots__ = ("what",)
+    MAX = 10_000
+
+    def __init__(self, what: str) -> None:
+        super().__init__()
+        self.what = what
+
+    def check(self, name: object) -> str:
+        """``name`` if it is a valid name for :attr:`what` (remembered), else raise as :func:`check_name`."""
+        valid = check_name(name, self.what)
+        if len(self) >= self.MAX:
+            self.clear()
+        self.add(valid)
+        return valid
 
 
 def _not_text(name: object, what: str) -> str:

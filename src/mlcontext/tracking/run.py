@@ -42,7 +42,7 @@ from ..errors import (
 )
 from ..loops import current_loops
 from ..loops import state as _loop_state  # (state()[0]: the loop context's JSON, without a call)
-from ..names import check_name
+from ..names import ValidNames, check_name
 from ..store import ArtifactRef, RunStatus, Store
 from ..store.records import TERMINAL_STATUSES
 from .artifacts import store_object
@@ -67,7 +67,7 @@ HEARTBEAT_TIMEOUT = 60.0
 MIN_TIMEOUT_BEATS = 3
 
 _active_lock = threading.Lock()  # STATE.active
-_checked_names: set[str] = set()
+_METRIC_NAMES = ValidNames("metric")
 
 
 class Run:
@@ -195,9 +195,8 @@ class Run:
         >>> mc.metrics("loss", run=r)[["epoch", "value"]].values.tolist()
         [[0, 1.0], [1, 0.5]]
         """
-        if name not in _checked_names:
-            check_name(name, "metric")
-            _checked_names.add(name)
+        if name.__class__ is not str or name not in _METRIC_NAMES:
+            _METRIC_NAMES.check(name)
         if value.__class__ is not float:
             if hasattr(value, "lineage"):
                 from .uses import note_metric  # (traced values only: it imports the estimators)
