@@ -70,6 +70,7 @@ CASES: dict[str, list[Bad]] = {
     ],
     "log": [
         Bad("name not a string", lambda: mc.log(1, 0.5), TypeError, r"name"),
+        Bad("name a list (unhashable)", lambda: mc.log(["loss"], 0.5), TypeError, r"metric name.*str"),
         Bad("bad metric name", lambda: mc.log("a\nb", 0.5), ValueError, r"metric"),
         Bad("value a word", lambda: mc.log("loss", "low"), ValueError, r"loss.*not a number"),
         Bad("value None", lambda: mc.log("loss", None), ValueError, r"loss.*not a number"),
@@ -84,6 +85,8 @@ CASES: dict[str, list[Bad]] = {
     ],
     "loop": [
         Bad("name not a string", lambda: list(mc.loop(1, range(2))), TypeError, r"name"),
+        Bad("name a list (unhashable)", lambda: list(mc.loop(["epoch"], range(2))), TypeError,
+            r"loop name.*str"),
         Bad("not iterable", lambda: list(mc.loop("epoch", 5)), TypeError, r"iterable"),
         Bad("None", lambda: list(mc.loop("epoch", None)), TypeError, r"iterable"),
     ],

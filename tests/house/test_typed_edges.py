@@ -51,3 +51,20 @@ def test_freeze_keeps_a_namedtuple_of_arrays_and_refuses_views():
     assert type(frozen) is Pair and not frozen.a.flags.writeable
     assert type(freeze((a, b), ())) is tuple
     assert freeze((a, b), (a,)) is None  # a view of (here: the same as) an argument: not kept
+
+
+def test_valid_names_memo_checks_once_refuses_non_text_and_stays_bounded(monkeypatch):
+    from mlcontext.errors import InvalidNameError
+    from mlcontext.names import ValidNames
+
+    memo = ValidNames("metric")
+    assert memo.check("loss") == "loss" and "loss" in memo
+    with pytest.raises(TypeError):
+        memo.check(["loss"])  # unhashable: refused as a name, never 'unhashable type'
+    with pytest.raises(InvalidNameError):
+        memo.check("a\nb")
+    assert memo == {"loss"}
+    monkeypatch.setattr(ValidNames, "MAX", 3)
+    for i in range(10):
+        memo.check(f"loss_{i}")
+    assert len(memo) <= 3 and "loss_9" in memo
