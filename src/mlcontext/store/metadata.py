@@ -10,10 +10,13 @@ from __future__ import annotations
 import functools
 import itertools
 import json
+import logging
 import math
 import operator
+import os
+import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -40,7 +43,7 @@ from .records import ArtifactRef, MetricPoint, RunRecord, RunStatus
 if TYPE_CHECKING:  # imported where frames are built: a process that only logs never imports pandas
     import pandas as pd
 
-__all__ = ["MetadataStore", "MetricRow", "ParamRow", "check_limit", "NO_HEARTBEAT"]
+__all__ = ["MetadataStore", "MetricRow", "ParamRow", "check_limit", "NO_HEARTBEAT", "settle_background"]
 
 # (run_id, name, seq, value, time, context_json)
 MetricRow = tuple[str, str, int, float, float, str]
@@ -84,6 +87,7 @@ class MetadataStore:
         return f"MetadataStore({self.engine.url.render_as_string(hide_password=True)!r})"
 
     def close(self) -> None:
+        settle_background()
         self.engine.dispose()
 
     @property
@@ -101,8 +105,27 @@ class MetadataStore:
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
+        """A read transaction; it first waits for this process's background writes (see
+        :meth:`in_background`), so that what the process wrote is what it reads."""
+        if _IN_FLIGHT:
+            settle_background()
         with _translated(self.url), self.engine.connect() as conn, conn.begin():
             yield conn
+
+    # -- background writes ----------------------------------------------------------------------
+
+    @staticmethod
+    def in_background(work: Callable[[], None], name: str) -> threading.Thread:
+        """Run ``work`` (writes to a store) in a thread of its own, and make every read in this
+        process wait for it (:func:`settle_background`).
+
+        The thread is not a daemon: the interpreter waits for it before exiting. A failure is
+        logged (nobody waits for the result to raise it to).
+        """
+        thread = threading.Thread(target=_run_logged, args=(work,), name=name)
+        _IN_FLIGHT.add(thread)
+        thread.start()
+        return thread
 
     # -- runs -----------------------------------------------------------------------------------
 
@@ -234,16 +257,29 @@ class MetadataStore:
         ``content_hash`` is the value's lineage identity when it is not ``digest`` (see
         :class:`~mlcontext.store.schema.Artifact`); ``context`` the loop indices at writing.
         """
-        now = time.time()
         with self.write() as conn:
-            # Values as parameters, not .values(): a constant statement (see create_run).
-            conn.execute(self._insert(t.Artifact).on_conflict_do_nothing(index_elements=["hash"]),
-                         dict(hash=digest, size=size, kind=kind, created_at=now, meta=meta or {},
-                              content_hash=content_hash))
-            if run_id is not None:
-                conn.execute(self._insert(t.RunArtifact).on_conflict_do_nothing(), dict(
-                    run_id=run_id, artifact_hash=digest, name=name, direction=direction, time=now,
-                    context=json.dumps(dict(context or {}), separators=(",", ":"))))
+            self._add_artifact(conn, run_id, name, digest, size=size, kind=kind, meta=meta,
+                               direction=direction, content_hash=content_hash, context=context)
+
+    def _add_artifact(self, conn: Connection, run_id: str | None, name: str, digest: str, *, size: int,
+                      kind: str, meta: dict[str, Any] | None = None, direction: str = "output",
+                      content_hash: str | None = None, context: Mapping[str, int] | None = None) -> None:
+        now = time.time()
+        conn.execute(self._insert(t.Artifact).on_conflict_do_nothing(index_elements=["hash"]),
+                     dict(hash=digest, size=size, kind=kind, created_at=now, meta=meta or {},
+                          content_hash=content_hash))
+        if run_id is not None:
+            conn.execute(self._insert(t.RunArtifact).on_conflict_do_nothing(), dict(
+                run_id=run_id, artifact_hash=digest, name=name, direction=direction, time=now,
+                context=json.dumps(dict(context or {}), separators=(",", ":"))))
+
+    def set_code(self, run_id: str, *, code_hash: str, size: int, meta: dict[str, Any],
+                 **columns: Any) -> None:
+        """Record a run's code snapshot: its ``code`` artifact and the run's ``columns``
+        (``git_commit``, ``git_branch``, ``git_dirty``, ``environment``), in one transaction."""
+        with self.write() as conn:
+            self._add_artifact(conn, run_id, "code", code_hash, size=size, kind="code", meta=meta)
+            conn.execute(_UPDATE_RUN, dict(columns, run_id_=run_id, code_hash=code_hash))
 
     def artifact_info(self, digest: str) -> tuple[str, int, dict[str, Any]] | None:
         """``(kind, size, meta)`` of a stored artifact, or ``None`` if the store never saw it."""
@@ -435,6 +471,36 @@ class MetadataStore:
     def _insert(self, model: type) -> Any:
         dialect = postgresql if self.dialect == "postgresql" else sqlite
         return dialect.insert(model)
+
+
+_log = logging.getLogger(__name__)
+
+#: Background writes in flight in this process (see MetadataStore.in_background). No lock: set.add,
+#: set.discard and list(set) are atomic under the GIL, and a lock held by another thread at a fork
+#: would stay held for ever in the child.
+_IN_FLIGHT: set[threading.Thread] = set()
+
+
+def _run_logged(work: Callable[[], None]) -> None:
+    try:
+        work()
+    except Exception as exc:  # noqa: BLE001 - no caller to raise to: say so
+        _log.warning("mlcontext: a background write failed: %s", exc)
+    finally:
+        _IN_FLIGHT.discard(threading.current_thread())
+
+
+def settle_background(timeout: float | None = None) -> None:
+    """Wait for this process's background writes (all but the calling thread's own), at most
+    ``timeout`` seconds each."""
+    current = threading.current_thread()
+    for thread in list(_IN_FLIGHT):
+        if thread is not current:
+            thread.join(timeout)
+
+
+if hasattr(os, "register_at_fork"):  # a child has none of its parent's threads to wait for
+    os.register_at_fork(after_in_child=_IN_FLIGHT.clear)
 
 
 _SEQ = operator.attrgetter("seq")

@@ -463,6 +463,7 @@ def capture_code(
     *,
     max_file_bytes: int = MAX_FILE_BYTES,
     max_total_bytes: int = MAX_TOTAL_BYTES,
+    cwd: str | os.PathLike[str] | None = None,
 ) -> CodeSnapshot:
     """Capture the code a run executes; never raises for git trouble (see ``warnings``).
 
@@ -473,6 +474,8 @@ def capture_code(
         (``"-c"``, ``"<stdin>"``), captures the repository around the working directory, if any.
     max_file_bytes, max_total_bytes
         Caps for untracked files; skipped files are named in ``warnings``.
+    cwd
+        The working directory to look from without a script (default: the current one).
 
     Examples
     --------
@@ -485,7 +488,7 @@ def capture_code(
     """
     warnings: list[str] = []
     script, source = _read_entry(entry_point, warnings)
-    start = script.parent if script is not None else _cwd()
+    start = script.parent if script is not None else (Path(cwd) if cwd else _cwd())
     root = _find_repo_root(start) if start is not None else None
     if root is not None:
         try:

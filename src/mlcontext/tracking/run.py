@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import atexit
 import dataclasses
+import functools
 import itertools
 import os
 import signal
@@ -44,6 +45,7 @@ from ..loops import current_loops
 from ..loops import state as _loop_state  # (state()[0]: the loop context's JSON, without a call)
 from ..names import ValidNames, check_name
 from ..store import ArtifactRef, RunStatus, Store
+from ..store.metadata import settle_background
 from ..store.records import TERMINAL_STATUSES
 from .artifacts import store_object
 from .code import capture_code, entry_script
@@ -146,23 +148,27 @@ class Run:
 
     def _start(self, argv: list[str]) -> None:
         env = capture_environment()
-        code = capture_code(entry_script())
-        # Always stored (a clean tree's archive is a small manifest, deduplicated by content) so
-        # that every run can be restored and diffed the same way.
-        archive = code.archive()
-        code_hash = self.store.artifacts.put(archive)
         now = time.time()
         self.user = env.user
+        environment = env.to_dict()
         self.started_at = self.store.metadata.create_run(
             self.project, id=self.id, name=self.name, status=RunStatus.RUNNING, user=env.user,
             host=env.host, pid=env.pid, started_at=now, heartbeat_at=now, entry_point=env.entry_point,
-            argv=argv, cwd=env.cwd, python=env.python, git_commit=code.commit, git_branch=code.branch,
-            git_dirty=code.dirty if code.kind == "git" else None, code_hash=code_hash,
-            environment=env.to_dict() | {"code_warnings": list(code.warnings),
-                                         "code_ignored": list(code.ignored)},
-            durability=self.durability)
-        self.store.metadata.add_artifact(self.id, "code", code_hash, size=len(archive), kind="code",
-                                         meta={"kind": code.kind, "repo_root": code.repo_root})
+            argv=argv, cwd=env.cwd, python=env.python, git_commit=None, git_branch=None, git_dirty=None,
+            code_hash=None, environment=environment, durability=self.durability)
+        # The code snapshot (git status, diff, untracked files: most of a run's start in a dirty
+        # repository) is not the training script's business: it is captured in the background,
+        # overlapping the run, and never lost at exit (see _record_code). The run's end waits until
+        # the working tree has been read (so that what the process writes after end() is never in
+        # the snapshot), not until it is stored.
+        entry, cwd = entry_script(), env.cwd or None
+        entry = os.path.abspath(entry) if entry else None  # (the script may chdir meanwhile)
+        self._code_read = threading.Event()
+        thread = self.store.metadata.in_background(
+            functools.partial(_record_code, self.store, self.id, entry, cwd, environment,
+                              self._code_read),
+            name=f"mlcontext-code-{self.id[:8]}")
+        _finish_at_multiprocessing_exit(thread)
 
     def __repr__(self) -> str:
         return f"<Run {self.id[:8]} {self.project}/{self.name} {self.status}>"
@@ -347,6 +353,7 @@ class Run:
             return
         self.status = status
         self._leaves.remove()
+        self._code_read.wait(CODE_READ_TIMEOUT_S)
         try:
             _settle_test_reads(self, finished=status == RunStatus.FINISHED)
             self._writer.close()
@@ -393,6 +400,42 @@ def _as_float(name: str, value: Any) -> float:
         raise ParamError(f"metric {name!r}: {short_repr(value)} is not a number") from exc
 
 
+def _record_code(store: Store, run_id: str, entry: str | None, cwd: str | None,
+                 environment: dict[str, Any], read: threading.Event) -> None:
+    """Capture the code of run ``run_id``, store its snapshot and fill the run's git columns.
+
+    Runs in a thread of its own from the run's start; ``read`` is set once the working tree has been
+    read (the run's end waits for that, not for the rest). Never lost at exit: the thread is not a daemon
+    (the interpreter waits for it), a multiprocessing child waits for it in its exit finalizers,
+    SIGTERM waits for it before the process dies (``_die_of``), and every read of the store in this
+    process waits for it first. ``kill -9`` (or ``os._exit``) within its few milliseconds loses it:
+    the run then has no code, as one whose capture failed.
+    """
+    signals_to_main_thread()
+    try:
+        code = capture_code(entry, cwd=cwd)
+    finally:
+        read.set()  # the working tree has been read (or cannot be): end() may return
+    # Always stored (a clean tree's archive is a small manifest, deduplicated by content) so that
+    # every run can be restored and diffed the same way.
+    archive = code.archive()
+    code_hash = store.artifacts.put(archive)
+    store.metadata.set_code(
+        run_id, code_hash=code_hash, size=len(archive),
+        meta={"kind": code.kind, "repo_root": code.repo_root}, git_commit=code.commit,
+        git_branch=code.branch, git_dirty=code.dirty if code.kind == "git" else None,
+        environment=environment | {"code_warnings": list(code.warnings),
+                                   "code_ignored": list(code.ignored)})
+
+
+def _finish_at_multiprocessing_exit(thread: threading.Thread) -> None:
+    # A multiprocessing child (fork start method) ends with os._exit, which waits for no thread; its
+    # exit runs multiprocessing's finalizers, though.
+    mp_util = sys.modules.get("multiprocessing.util")
+    if mp_util is not None:
+        mp_util.Finalize(thread, thread.join, exitpriority=100)
+
+
 class _ChildWriter:
     """A forked child's writer until the child first logs: then a real one (no thread is started
     in children that never log, e.g. the workers of a pool)."""
@@ -436,7 +479,9 @@ _held_for_fork: list[threading.Lock] = []
 def _before_fork() -> None:
     # No write transaction of the writer may be open when the process forks: SQLite keeps its lock
     # state per process, and a child that inherits a transaction's locks cannot write for ever
-    # ("database is locked"), whatever new connection it opens. A flush in progress finishes first.
+    # ("database is locked"), whatever new connection it opens. A flush in progress finishes first,
+    # and so does a code snapshot being stored (a fork right after the run's start).
+    settle_background(5.0)
     writer = getattr(STATE.active, "_writer", None)
     if isinstance(writer, RunWriter) and writer._flush_lock.acquire(timeout=5.0):
         _held_for_fork.append(writer._flush_lock)
@@ -920,8 +965,18 @@ def _end_and_die_later(current: Run, signum: int) -> None:
         _die_of(signum)
 
 
+#: Seconds a run's end waits for its code snapshot to have read the working tree (git's own
+#: timeouts come first).
+CODE_READ_TIMEOUT_S = 300.0
+
+#: Seconds a dying process waits for its background writes (a run's code snapshot).
+BACKGROUND_GRACE_S = 10.0
+
+
 def _die_of(signum: int) -> None:
-    """Die of ``signum`` as if it had never been handled, so the exit status tells the truth."""
+    """Die of ``signum`` as if it had never been handled, so the exit status tells the truth; the
+    background writes (a run's code snapshot) are finished first."""
+    settle_background(BACKGROUND_GRACE_S)
     signal.signal(signum, signal.SIG_DFL)
     os.kill(os.getpid(), signum)
 
