@@ -251,35 +251,47 @@ def report_imports(found: dict[str, list[float]]) -> None:
 
 # -- run start + end --------------------------------------------------------------------------------
 
+#: CPU seconds of the process (all its threads) and of the children it waited for (git).
+CPU = """
+import resource
+def _cpu():
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+"""
+
 MC_START = """
-import json, time
+import json, os, time
+""" + CPU + """
 import mlcontext as mc
 from mlcontext.store.metadata import settle_background
 mc.run("warm", project="bench").end()
 settle_background()
-times, stored = [], []
+times, stored, cpu = [], [], []
 for _ in range({n}):
-    start = time.perf_counter()
+    start, cpu0 = time.perf_counter(), _cpu()
     mc.run("start", project="bench").end()
     times.append(time.perf_counter() - start)
     settle_background()  # the code snapshot, captured in the background: not timed above
     stored.append(time.perf_counter() - start)
-print("RESULT " + json.dumps(dict(times=times, stored=stored)))
+    cpu.append(_cpu() - cpu0)  # the whole snapshot's CPU, stored: git's and the background's
+print("RESULT " + json.dumps(dict(times=times, stored=stored, cpu=cpu)))
 """
 
 MLFLOW_START = """
 import json, os, time
+""" + CPU + """
 import mlflow
 mlflow.set_tracking_uri("sqlite:///" + os.path.abspath("../mlflow.db"))
 mlflow.set_experiment("bench")
 mlflow.start_run(); mlflow.end_run()
-times = []
+times, cpu = [], []
 for _ in range({n}):
-    start = time.perf_counter()
+    start, cpu0 = time.perf_counter(), _cpu()
     mlflow.start_run(); mlflow.end_run()
     times.append(time.perf_counter() - start)
+    cpu.append(_cpu() - cpu0)
 tags = mlflow.last_active_run().data.tags
-print("RESULT " + json.dumps(dict(times=times, git="mlflow.source.git.commit" in tags)))
+print("RESULT " + json.dumps(dict(times=times, cpu=cpu, git="mlflow.source.git.commit" in tags)))
 """
 
 
@@ -308,6 +320,7 @@ def bench_start(peers: str | None, n: int = 10) -> dict[str, list[float]]:
                     print(f"  {label}: {exc}")
                     continue
                 found.setdefault(label, []).extend(result["times"])
+                found.setdefault(label + " cpu", []).extend(result["cpu"])
                 if "stored" in result:
                     found.setdefault(label + " snapshot stored", []).extend(result["stored"])
                 if label == "mlflow":
@@ -319,10 +332,12 @@ def report_start(found: dict[str, list[float]]) -> None:
     print("\nstart: run start + end in a dirty git repository of 1,000 files, median of "
           f"{len(found.get('mlcontext', []))} runs in {ROUNDS} interleaved processes each")
     ref = statistics.median(found["mlcontext"])
+    cpu_ref = statistics.median(found["mlcontext cpu"])
     for label in ("mlcontext", "mlflow"):
         if label in found:
-            med = statistics.median(found[label])
-            print(f"  {label:<12} {med * 1e3:7.1f} ms  {med / ref:5.2f}x mlcontext")
+            med, cpu = statistics.median(found[label]), statistics.median(found[label + " cpu"])
+            print(f"  {label:<12} {med * 1e3:7.1f} ms  {med / ref:5.2f}x mlcontext   CPU {cpu * 1e3:6.1f} ms "
+                  f"{cpu / cpu_ref:5.2f}x mlcontext")
     if "mlcontext snapshot stored" in found:
         med = statistics.median(found["mlcontext snapshot stored"])
         print(f"  (mlcontext's code snapshot is captured in the background: stored {med * 1e3:.1f} ms "

@@ -32,6 +32,7 @@ would hold the previous runs' store.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
 import json
@@ -41,6 +42,8 @@ import stat
 import subprocess
 import sys
 import tarfile
+import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -344,11 +347,13 @@ class _Status:
     tracked_changes: bool = False
     untracked: list[str] = field(default_factory=list)
     submodules: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)  # tracked paths that differ (their new names)
+    raw: bytes = b""  # status's whole output: with the stats of ``changed``, a diff cache's key
 
 
 def _parse_status(out: bytes) -> _Status:
     """Parse ``git status --porcelain=v2 --branch -z`` output."""
-    status = _Status()
+    status = _Status(raw=out)
     fields = iter(out.split(b"\0"))
     for entry in fields:
         if entry.startswith(b"# branch.oid "):
@@ -364,6 +369,8 @@ def _parse_status(out: bytes) -> _Status:
             parts = entry.split(b" ", 10 if entry[:1] == b"u" else 8 if entry[:1] == b"1" else 9)
             if parts[2].startswith(b"S"):  # <sub> field: "S..." marks a submodule
                 status.submodules.append(os.fsdecode(parts[-1]))
+            else:
+                status.changed.append(os.fsdecode(parts[-1]))
             if entry[:1] == b"2":
                 next(fields, None)  # a rename's original path follows as its own field
     return status
@@ -430,9 +437,18 @@ def _read_link(root: Path, rel: str, links: dict[str, str]) -> str | None:
     return None
 
 
-def _parse_ignored(out: bytes) -> tuple[str, ...]:
-    """``git ls-files -z --others --ignored --directory`` output, sorted and capped."""
-    paths = sorted(os.fsdecode(p) for p in out.split(b"\0") if p)
+def _parse_ignored(out: bytes) -> list[str]:
+    """``git ls-files -z --others --ignored --directory`` output, sorted."""
+    return sorted(os.fsdecode(p) for p in out.split(b"\0") if p)
+
+
+def _is_ignored(path: str, ignored: Sequence[str]) -> bool:
+    """Whether git ignores ``path``, from the ignored list (a folder ends in ``/`` and covers what is
+    in it). A tracked file is never in the list, as ``git check-ignore`` never reports one."""
+    return any(path == p or (p.endswith("/") and path.startswith(p)) for p in ignored)
+
+
+def _cap_ignored(paths: list[str]) -> tuple[str, ...]:
     if len(paths) <= _MAX_IGNORED:
         return tuple(paths)
     return (*paths[:_MAX_IGNORED], f"... and {len(paths) - _MAX_IGNORED} more")
@@ -464,6 +480,7 @@ def capture_code(
     max_file_bytes: int = MAX_FILE_BYTES,
     max_total_bytes: int = MAX_TOTAL_BYTES,
     cwd: str | os.PathLike[str] | None = None,
+    since_ns: int | None = None,
 ) -> CodeSnapshot:
     """Capture the code a run executes; never raises for git trouble (see ``warnings``).
 
@@ -476,6 +493,11 @@ def capture_code(
         Caps for untracked files; skipped files are named in ``warnings``.
     cwd
         The working directory to look from without a script (default: the current one).
+    since_ns
+        When the run started (``time.time_ns()``), for a capture that runs later: a file the snapshot
+        holds that was modified after it is named in ``warnings`` (its content then is gone; what is
+        stored is what was read). Whatever the time, a file that changes while it is read is read
+        again until it stands still (three reads, then a warning).
 
     Examples
     --------
@@ -492,7 +514,8 @@ def capture_code(
     root = _find_repo_root(start) if start is not None else None
     if root is not None:
         try:
-            return _capture_git(root, script, source, warnings, max_file_bytes, max_total_bytes)
+            return _capture_git(root, script, source, warnings, max_file_bytes, max_total_bytes,
+                                since_ns)
         except Exception as exc:  # noqa: BLE001 - capture must not fail a user's run; record why
             warnings.append(f"git capture failed, storing the script instead: {exc}")
     if script is None or source is None:
@@ -530,12 +553,29 @@ def _read_entry(
 
 def _capture_git(
     root: Path, script: Path | None, source: bytes | None, warnings: list[str],
-    max_file: int, max_total: int,
+    max_file: int, max_total: int, since_ns: int | None = None,
 ) -> CodeSnapshot:
     git = _Git.at(root, ceiling=True)
     script_path = script.relative_to(root).as_posix() if script is not None else None
-    status, diff, ignored, skipped_paths = _query_git(git, script_path)
-    untracked, links, skipped = _read_untracked(root, status.untracked, max_file, max_total)
+    cache = _DiffCache.at(root)
+    previous: dict[str, _Stat] | None = None
+    for _ in range(_READS):
+        began = time.time_ns()
+        status, diff, ignored, skipped_paths = _query_git(git, script_path, cache, began)
+        untracked, links, skipped = _read_untracked(root, status.untracked, max_file, max_total)
+        # What the snapshot holds of the working tree: the files that differ from the commit and
+        # the untracked ones (a clean tracked file is the commit's, whenever it is read).
+        stats = _stats(root, [*status.changed, *untracked, *([script_path] if script_path else [])])
+        if _newest(stats) < began - _SETTLE_NS or stats == previous:
+            break  # nothing it holds changed while it was read
+        previous = stats
+    else:
+        warnings.append(f"files kept changing while the code was read ({_READS} reads); the snapshot "
+                        f"may hold a half-written file: {_some(_changed_since(stats, began - _SETTLE_NS))}")
+    late = _changed_since(stats, since_ns) if since_ns is not None else []
+    if late:
+        warnings.append(f"{len(late)} file(s) changed after the run started; the snapshot holds them "
+                        f"as they were a moment later: {_some(late)}")
     warnings.extend(_summarise(skipped))
     warnings.extend(f"submodule {p!r} changes are not captured" for p in status.submodules)
     script_source = None
@@ -552,38 +592,163 @@ def _capture_git(
     )
 
 
-def _query_git(git: _Git, script_path: str | None) -> tuple[_Status, bytes, bool, tuple[str, ...]]:
+#: A file whose modification or change time is this close to the start of a read, or later, may
+#: have changed while git or Python read it: the read is repeated until what it holds stands still.
+#: (File times advance with the kernel's clock tick, a few milliseconds, not by the nanosecond.)
+_SETTLE_NS = 20_000_000
+_READS = 3
+
+#: (mtime_ns, ctime_ns, size, inode) of a path, ``None`` if it is gone.
+_Stat = tuple[int, int, int, int] | None
+
+
+def _stats(root: Path, paths: Sequence[str]) -> dict[str, _Stat]:
+    found: dict[str, _Stat] = {}
+    for rel in paths:
+        try:
+            st = os.lstat(root / rel)
+        except OSError:
+            found[rel] = None
+        else:
+            found[rel] = (st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino)
+    return found
+
+
+def _newest(stats: Mapping[str, _Stat]) -> int:
+    return max((max(st[0], st[1]) for st in stats.values() if st is not None), default=0)
+
+
+def _changed_since(stats: Mapping[str, _Stat], when_ns: int) -> list[str]:
+    return sorted(rel for rel, st in stats.items() if st is not None and st[0] > when_ns)
+
+
+def _some(paths: Sequence[str], n: int = 5) -> str:
+    shown = ", ".join(repr(p) for p in paths[:n])
+    return shown + (f" and {len(paths) - n} more" if len(paths) > n else "")
+
+
+def _query_git(
+    git: _Git, script_path: str | None, cache: _DiffCache, began: int,
+) -> tuple[_Status, bytes, bool, tuple[str, ...]]:
     """Status, diff, whether the script is git-ignored and the ignored paths, from git processes run
     side by side.
 
     Each git process costs a few milliseconds, mostly start-up, so running them at once costs about
     the slowest one. The diff against HEAD is speculative: dropped when status finds no tracked
-    change (and redone from the empty tree in a repository without commits).
+    change (and redone from the empty tree in a repository without commits). It is not started when
+    the diff cache likely holds it (the files of its last diff unchanged), and taken from the cache
+    when status and those files are what they were (see :class:`_DiffCache`).
     """
     procs = [git.start("status", "--porcelain=v2", "--branch", "-z", "--untracked-files=all",
                        *_NOT_THE_STORE)]
     try:
-        procs.append(git.start(*_DIFF_OPTIONS, "HEAD", *_NOT_THE_STORE))
         # --directory: an ignored folder is one entry, and git does not walk into it.
         procs.append(git.start("ls-files", "-z", "--others", "--ignored", "--exclude-standard",
                                "--directory", *_NOT_THE_STORE))
-        if script_path is not None:
-            # Exits 0 only for an ignored path; tracked files are never reported as ignored.
-            procs.append(git.start("check-ignore", "-q", "--", script_path))
+        if not cache.likely():
+            procs.append(git.start(*_DIFF_OPTIONS, "HEAD", *_NOT_THE_STORE))
         status = _parse_status(git.finish(procs[0])[1])
-        diff_code, diff = git.finish(procs[1], ok=(0, 128, 129))
-        skipped = _parse_ignored(git.finish(procs[2])[1])
-        ignored = script_path is not None and git.finish(procs[3], ok=(0, 1))[0] == 0
+        ignored_paths = _parse_ignored(git.finish(procs[1])[1])
+        diff_code, diff = git.finish(procs[2], ok=(0, 128, 129)) if len(procs) > 2 else (-1, b"")
     finally:
         for proc in procs:  # reap whatever an error left running
             if proc.returncode is None:
                 proc.kill()
                 proc.communicate()
+    ignored = script_path is not None and _is_ignored(script_path, ignored_paths)
+    skipped = _cap_ignored(ignored_paths)
     if not status.tracked_changes:
         return status, b"", ignored, skipped
+    cached = cache.get(status)
+    if cached is not None:
+        return status, cached, ignored, skipped
     if status.commit is None or diff_code != 0:
         diff = _diff(git, status.commit)
+    cache.put(status, diff, began)
     return status, diff, ignored, skipped
+
+
+class _DiffCache:
+    """The last diff captured in a repository, kept in its git folder (``.git/mlcontext-diff``), so
+    that the next run on the same dirty tree needs no ``git diff`` (the costliest of the capture's git
+    processes: it compares every file with the commit).
+
+    An entry is used only when ``git status`` prints the same bytes (the commit, the branch, each
+    changed path with its modes and the index's hashes of it, the untracked files) and every changed
+    file has the same modification and change times, size and inode as when the entry was made.
+    An entry is made only from files that had not changed for a second before the read: two writes
+    within one tick of the file clock leave the same times (git's "racily clean" problem), a second
+    apart they cannot. A damaged or unreadable entry is a miss; a folder that cannot be written
+    (a read-only clone, a worktree's ``.git`` file) has no cache.
+    """
+
+    SETTLED_NS = 1_000_000_000
+    MAX_BYTES = 4 << 20
+    NAME = "mlcontext-diff"
+
+    def __init__(self, root: Path, path: Path | None) -> None:
+        self.root, self.path = root, path
+        self._entry: tuple[dict[str, Any], bytes] | None = None
+        if path is not None:
+            self._entry = self._load(path)
+
+    @classmethod
+    def at(cls, root: Path) -> _DiffCache:
+        git_dir = root / ".git"
+        return cls(root, git_dir / cls.NAME if git_dir.is_dir() else None)
+
+    @staticmethod
+    def _load(path: Path) -> tuple[dict[str, Any], bytes] | None:
+        try:
+            data = path.read_bytes()
+            header, _, diff = data.partition(b"\n")
+            entry = json.loads(header)
+            if entry.get("format") != ARCHIVE_FORMAT or entry.get("diff") != hash_bytes(diff):
+                return None
+            return entry, diff
+        except (OSError, ValueError, AttributeError):
+            return None
+
+    def likely(self) -> bool:
+        """Whether the entry's files are as they were (status, run meanwhile, decides)."""
+        if self._entry is None:
+            return False
+        stats = self._entry[0].get("stats", {})
+        return _jsonable(_stats(self.root, list(stats))) == stats
+
+    def get(self, status: _Status) -> bytes | None:
+        if self._entry is None:
+            return None
+        entry, diff = self._entry
+        if entry.get("key") != self._key(status):
+            return None
+        return diff
+
+    def put(self, status: _Status, diff: bytes, began: int) -> None:
+        stats = _stats(self.root, status.changed)
+        if self.path is None or len(diff) > self.MAX_BYTES or _newest(stats) >= began - self.SETTLED_NS:
+            return
+        entry = {"format": ARCHIVE_FORMAT, "key": self._key(status, stats), "stats": _jsonable(stats),
+                 "diff": hash_bytes(diff)}
+        tmp = self.path.with_name(f"{self.NAME}.{os.getpid()}.{threading.get_ident()}.tmp")
+        try:
+            tmp.write_bytes(json.dumps(entry, sort_keys=True).encode() + b"\n" + diff)
+            os.replace(tmp, self.path)
+        except OSError:
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
+            return
+        self._entry = entry, diff
+
+    def _key(self, status: _Status, stats: dict[str, _Stat] | None = None) -> str:
+        if stats is None:
+            stats = _stats(self.root, status.changed)
+        return hash_bytes(json.dumps([" ".join(_DIFF_OPTIONS), status.raw.hex(), _jsonable(stats)],
+                                     sort_keys=True).encode())
+
+
+def _jsonable(stats: Mapping[str, _Stat]) -> dict[str, list[int] | None]:
+    return {rel: list(st) if st is not None else None for rel, st in stats.items()}
 
 
 # --------------------------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ import uuid
 import warnings
 from collections.abc import Callable
 from types import FrameType, TracebackType
-from typing import Any, Literal
+from typing import Any, Literal, NoReturn
 
 from ..errors import (
     ConfigError,
@@ -148,7 +148,8 @@ class Run:
 
     def _start(self, argv: list[str]) -> None:
         env = capture_environment()
-        now = time.time()
+        started_ns = time.time_ns()
+        now = started_ns / 1e9
         self.user = env.user
         environment = env.to_dict()
         self.started_at = self.store.metadata.create_run(
@@ -166,7 +167,7 @@ class Run:
         self._code_read = threading.Event()
         thread = self.store.metadata.in_background(
             functools.partial(_record_code, self.store, self.id, entry, cwd, environment,
-                              self._code_read),
+                              self._code_read, started_ns),
             name=f"mlcontext-code-{self.id[:8]}")
         _finish_at_multiprocessing_exit(thread)
 
@@ -401,19 +402,20 @@ def _as_float(name: str, value: Any) -> float:
 
 
 def _record_code(store: Store, run_id: str, entry: str | None, cwd: str | None,
-                 environment: dict[str, Any], read: threading.Event) -> None:
+                 environment: dict[str, Any], read: threading.Event, started_ns: int) -> None:
     """Capture the code of run ``run_id``, store its snapshot and fill the run's git columns.
 
     Runs in a thread of its own from the run's start; ``read`` is set once the working tree has been
     read (the run's end waits for that, not for the rest). Never lost at exit: the thread is not a daemon
     (the interpreter waits for it), a multiprocessing child waits for it in its exit finalizers,
-    SIGTERM waits for it before the process dies (``_die_of``), and every read of the store in this
-    process waits for it first. ``kill -9`` (or ``os._exit``) within its few milliseconds loses it:
-    the run then has no code, as one whose capture failed.
+    SIGTERM waits for it before the process dies (``_die_of``), so does ``os._exit``
+    (``_exit_after_background``), and every read of the store in this process waits for it first.
+    Only ``kill -9`` (or a crash of the interpreter) within its few milliseconds loses it: the run then
+    has no code, as one whose capture failed.
     """
     signals_to_main_thread()
     try:
-        code = capture_code(entry, cwd=cwd)
+        code = capture_code(entry, cwd=cwd, since_ns=started_ns)
     finally:
         read.set()  # the working tree has been read (or cannot be): end() may return
     # Always stored (a clean tree's archive is a small manifest, deduplicated by content) so that
@@ -905,9 +907,25 @@ def _install_process_hooks() -> None:
     atexit.register(_end_at_exit)
     _previous_excepthook = sys.excepthook
     sys.excepthook = _excepthook
+    if os._exit is _REAL_EXIT:
+        os._exit = _exit_after_background
     if threading.current_thread() is threading.main_thread() and \
             signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
         signal.signal(signal.SIGTERM, _on_sigterm)
+
+
+#: os._exit as Python defines it (see _exit_after_background).
+_REAL_EXIT = os._exit
+
+
+def _exit_after_background(status: int) -> NoReturn:
+    """``os._exit`` that first lets this process's background writes finish (a run's code snapshot,
+    captured from the run's start, at most ``BACKGROUND_GRACE_S``): ``os._exit`` waits for no thread,
+    and a script that calls it right after ``mc.run()`` would lose its code. Nothing else of
+    ``os._exit`` changes (no atexit handler, no flush); a fork child has no background writes of its
+    parent's to wait for."""
+    settle_background(BACKGROUND_GRACE_S)
+    _REAL_EXIT(status)
 
 
 def _end_at_exit() -> None:

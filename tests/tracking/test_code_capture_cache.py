@@ -1,0 +1,178 @@
+"""What the code capture caches between runs of one dirty tree (issue 15: start + end in a dirty
+repository of 1,000 files as fast as MLflow's), and how it reads a tree that changes under it.
+
+The cache keeps the last ``git diff`` of a repository in its git folder; it must never hand out a diff
+that is not the tree's. The kinds of staleness peers met, as inputs here:
+
+- a cache keyed by file times alone (DVC added inode and mtime checks to its cache files,
+  treeverse/dvc#515; a same-size rewrite with its old mtime put back must still be seen: the change
+  time moves);
+- runs shown with the same commit although one ran on a changed tree (mlflow/mlflow#1912, #7017):
+  a staged change, a newly dirty file, a file edited while or after the snapshot reads it;
+- git's own "racily clean" entries (Documentation/technical/racy-git.txt: a write within the tick of
+  the index's write): a cache entry is only made from files that had not changed for a second.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from mlcontext.tracking import code
+from mlcontext.tracking.code import capture_code
+
+
+@pytest.fixture(autouse=True)
+def git_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    for role in ("AUTHOR", "COMMITTER"):
+        monkeypatch.setenv(f"GIT_{role}_NAME", "Test")
+        monkeypatch.setenv(f"GIT_{role}_EMAIL", "test@example.com")
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True).stdout
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    root = tmp_path / "repo"
+    root.mkdir()
+    git(root, "init", "--quiet", "-b", "main")
+    (root / ".gitignore").write_text("scratch/\n")
+    (root / "train.py").write_text("print('train')\n")
+    for i in range(5):
+        (root / f"m{i}.py").write_text(f"x = {i}\n")
+    git(root, "add", ".")
+    git(root, "commit", "--quiet", "-m", "initial")
+    (root / "m0.py").write_text("x = 'dirty'\n")
+    (root / "m1.py").write_text("x = 'staged'\n")
+    git(root, "add", "m1.py")
+    return root
+
+
+@pytest.fixture
+def git_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The git subcommands each capture starts (the cache's point is to start fewer)."""
+    calls: list[str] = []
+    start = code._Git.start
+
+    def counting(self: code._Git, *args: str) -> subprocess.Popen[bytes]:
+        calls.append(args[0])
+        return start(self, *args)
+
+    monkeypatch.setattr(code._Git, "start", counting)
+    return calls
+
+
+def settled(repo: Path) -> None:
+    """Let the files' times fall a second behind: only then is a diff cached (see _DiffCache)."""
+    time.sleep(1.1)
+
+
+def true_diff(repo: Path) -> bytes:
+    return subprocess.run(["git", *code._DIFF_OPTIONS, "HEAD", *code._NOT_THE_STORE], cwd=repo,
+                          check=True, capture_output=True).stdout
+
+
+def test_a_second_capture_of_the_same_dirty_tree_runs_no_git_diff(repo: Path, git_calls: list[str]) -> None:
+    settled(repo)
+    first = capture_code(repo / "train.py")
+    assert "diff" in git_calls and (repo / ".git" / code._DiffCache.NAME).exists()
+    git_calls.clear()
+    second = capture_code(repo / "train.py")
+    assert "diff" not in git_calls and "check-ignore" not in git_calls
+    assert second.diff == first.diff == true_diff(repo) and second.archive() == first.archive()
+
+
+def test_a_same_size_rewrite_with_its_old_mtime_put_back_is_seen(repo: Path) -> None:
+    """dvc#515's kind: a stat-keyed cache and a rewrite that keeps the size and the mtime."""
+    settled(repo)
+    capture_code(repo / "train.py")
+    before = os.stat(repo / "m0.py")
+    (repo / "m0.py").write_text("x = 'DIRTY'\n")  # same size
+    os.utime(repo / "m0.py", ns=(before.st_atime_ns, before.st_mtime_ns))  # (ctime moves anyway)
+    snap = capture_code(repo / "train.py")
+    assert b"DIRTY" in snap.diff and snap.diff == true_diff(repo)
+
+
+def test_a_change_staged_or_a_new_dirty_file_misses_the_cache(repo: Path, git_calls: list[str]) -> None:
+    settled(repo)
+    capture_code(repo / "train.py")
+    git(repo, "add", "m0.py")  # the worktree's bytes unchanged, the index's hash of m0 is new
+    assert capture_code(repo / "train.py").diff == true_diff(repo)
+    (repo / "m2.py").write_text("x = 'also dirty'\n")
+    git_calls.clear()
+    snap = capture_code(repo / "train.py")
+    assert "diff" in git_calls and b"also dirty" in snap.diff and snap.diff == true_diff(repo)
+
+
+def test_a_cache_entry_of_files_written_just_now_is_not_made(repo: Path) -> None:
+    """git's racily-clean kind: two writes within one tick of the file clock share their times."""
+    capture_code(repo / "train.py")
+    assert not (repo / ".git" / code._DiffCache.NAME).exists()
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "other diff"])
+def test_a_damaged_cache_entry_is_a_miss(repo: Path, damage: str) -> None:
+    settled(repo)
+    capture_code(repo / "train.py")
+    path = repo / ".git" / code._DiffCache.NAME
+    data = path.read_bytes()
+    header, _, diff = data.partition(b"\n")
+    path.write_bytes({"garbage": b"\xff\x00not json", "truncated": data[:-5],
+                      "other diff": header + b"\n" + diff.replace(b"dirty", b"DIRTY")}[damage])
+    assert capture_code(repo / "train.py").diff == true_diff(repo)
+
+
+def test_the_ignored_script_is_found_without_check_ignore(repo: Path, git_calls: list[str]) -> None:
+    (repo / "scratch").mkdir()
+    (repo / "scratch" / "try.py").write_text("print('scratch')\n")
+    (repo / "scratchy.py").write_text("print('not ignored: only a prefix of scratch/')\n")
+    ignored = capture_code(repo / "scratch" / "try.py")
+    assert ignored.script_source == b"print('scratch')\n" and ignored.ignored == ("scratch/",)
+    untracked = capture_code(repo / "scratchy.py")
+    assert untracked.script_source is None and "scratchy.py" in untracked.untracked
+    tracked = capture_code(repo / "train.py")
+    assert tracked.script_source is None
+    assert "check-ignore" not in git_calls
+
+
+def test_a_file_rewritten_while_it_is_read_is_read_again_until_it_stands_still(repo: Path) -> None:
+    """mlflow#1912's kind: the code changes while (and after) it is recorded. Every snapshot holds a
+    whole version of the file, never a torn one, and says when it could not settle."""
+    stop = threading.Event()
+    versions = [f"x = {'v' * n}\n".encode() for n in range(1, 40)]
+
+    def rewrite() -> None:
+        i = 0
+        while not stop.is_set():
+            (repo / "m0.py").write_bytes(versions[i % len(versions)])
+            i += 1
+
+    writer = threading.Thread(target=rewrite)
+    writer.start()
+    try:
+        snaps = [capture_code(repo / "train.py") for _ in range(3)]
+    finally:
+        stop.set()
+        writer.join()
+    for snap in snaps:
+        assert any(w.startswith("files kept changing") and "m0.py" in w for w in snap.warnings)
+
+
+def test_a_file_changed_after_the_run_started_is_named(repo: Path) -> None:
+    started = time.time_ns()
+    time.sleep(0.05)  # past the file clock's tick
+    (repo / "m0.py").write_text("x = 'edited after the start'\n")
+    snap = capture_code(repo / "train.py", since_ns=started)
+    assert any("changed after the run started" in w and "m0.py" in w for w in snap.warnings)
+    quiet = capture_code(repo / "train.py", since_ns=time.time_ns())
+    assert not any("after the run started" in w for w in quiet.warnings)
+    assert not any("kept changing" in w for w in quiet.warnings)
