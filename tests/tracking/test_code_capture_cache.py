@@ -87,7 +87,7 @@ def test_a_second_capture_of_the_same_dirty_tree_runs_no_git_diff(repo: Path, gi
     assert "diff" in git_calls and (repo / ".git" / code._DiffCache.NAME).exists()
     git_calls.clear()
     second = capture_code(repo / "train.py")
-    assert "diff" not in git_calls and "check-ignore" not in git_calls
+    assert git_calls == ["status"]  # no diff, no ls-files, no check-ignore
     assert second.diff == first.diff == true_diff(repo) and second.archive() == first.archive()
 
 
@@ -141,7 +141,7 @@ def test_the_ignored_script_is_found_without_check_ignore(repo: Path, git_calls:
     assert untracked.script_source is None and "scratchy.py" in untracked.untracked
     tracked = capture_code(repo / "train.py")
     assert tracked.script_source is None
-    assert "check-ignore" not in git_calls
+    assert "check-ignore" not in git_calls and "ls-files" not in git_calls
 
 
 def test_a_file_rewritten_while_it_is_read_is_read_again_until_it_stands_still(repo: Path) -> None:

@@ -5,14 +5,18 @@ everything that differs from it (``git diff --binary`` of tracked files, the byt
 not-ignored files), so a run on a dirty tree can be recreated file for file with
 :func:`restore_code`. Outside git the script's own source is stored.
 
-Speed matters because capture runs at every run start (budget: 150 ms for the whole start in a
-repository of 1,000 files). Up to four git processes run side by side (:func:`_query_git`), so a
-capture costs about the slowest of them: ``git status`` (branch, commit, changes, untracked files),
-``git diff --binary HEAD`` (started speculatively, its output dropped when the tree is clean),
-``git ls-files --others --ignored --directory`` (what git ignores, named in ``ignored``) and, when
-there is an entry script, ``git check-ignore`` on it. Only a dirty repository without commits
-runs more, after status: ``git hash-object`` for the empty tree and a diff from it. The repository
-root is found by looking for ``.git`` in Python instead of asking git.
+Speed matters because capture runs at every run start (issue 15: start + end in a dirty repository
+of 1,000 files no slower than MLflow's, which records only the commit), and a run captures in the
+background from its start (see ``tracking/run.py``). At most two git processes run side by side
+(:func:`_query_git`), so a capture costs about the slower of them: ``git status`` (branch, commit,
+changes, untracked files, and with ``--ignored=matching`` what git ignores, named in ``ignored``; the
+entry script is git-ignored if that list covers it) and ``git diff --binary HEAD`` (started
+speculatively, its output dropped when the tree is clean). The diff is not run at all when the tree
+is as dirty as at the last capture (:class:`_DiffCache`, in the repository's git folder). Only a
+dirty repository without commits runs more, after status: ``git hash-object`` for the empty tree
+and a diff from it. The repository root is found by looking for ``.git`` in Python instead of asking
+git. A file that changes while it is read is read again until it stands still (see
+:func:`capture_code`'s ``since_ns``).
 
 Capture never fails a user's run: when git is missing or broken the snapshot degrades (to the
 script's source, with a line in ``warnings``). Restoring, in contrast, raises a clear
@@ -348,6 +352,7 @@ class _Status:
     untracked: list[str] = field(default_factory=list)
     submodules: list[str] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)  # tracked paths that differ (their new names)
+    ignored: list[str] = field(default_factory=list)  # untracked paths git ignores (folders end in /)
     raw: bytes = b""  # status's whole output: with the stats of ``changed``, a diff cache's key
 
 
@@ -364,6 +369,8 @@ def _parse_status(out: bytes) -> _Status:
             status.branch = None if head == "(detached)" else head
         elif entry.startswith(b"? "):
             status.untracked.append(os.fsdecode(entry[2:]))
+        elif entry.startswith(b"! "):
+            status.ignored.append(os.fsdecode(entry[2:]))
         elif entry[:2] in (b"1 ", b"2 ", b"u "):
             status.tracked_changes = True
             parts = entry.split(b" ", 10 if entry[:1] == b"u" else 8 if entry[:1] == b"1" else 9)
@@ -437,14 +444,9 @@ def _read_link(root: Path, rel: str, links: dict[str, str]) -> str | None:
     return None
 
 
-def _parse_ignored(out: bytes) -> list[str]:
-    """``git ls-files -z --others --ignored --directory`` output, sorted."""
-    return sorted(os.fsdecode(p) for p in out.split(b"\0") if p)
-
-
 def _is_ignored(path: str, ignored: Sequence[str]) -> bool:
     """Whether git ignores ``path``, from the ignored list (a folder ends in ``/`` and covers what is
-    in it). A tracked file is never in the list, as ``git check-ignore`` never reports one."""
+    in it). A tracked file is never in the list (git never reports one as ignored)."""
     return any(path == p or (p.endswith("/") and path.startswith(p)) for p in ignored)
 
 
@@ -604,9 +606,10 @@ _Stat = tuple[int, int, int, int] | None
 
 def _stats(root: Path, paths: Sequence[str]) -> dict[str, _Stat]:
     found: dict[str, _Stat] = {}
+    base = os.fspath(root)
     for rel in paths:
         try:
-            st = os.lstat(root / rel)
+            st = os.lstat(os.path.join(base, rel))  # (not pathlib: ten times its cost here)
         except OSError:
             found[rel] = None
         else:
@@ -639,32 +642,32 @@ def _query_git(
     the diff cache likely holds it (the files of its last diff unchanged), and taken from the cache
     when status and those files are what they were (see :class:`_DiffCache`).
     """
+    # --ignored=matching: what git ignores too, an ignored folder as one entry (git does not walk
+    # into it), in the same walk of the tree.
     procs = [git.start("status", "--porcelain=v2", "--branch", "-z", "--untracked-files=all",
-                       *_NOT_THE_STORE)]
+                       "--ignored=matching", *_NOT_THE_STORE)]
     try:
-        # --directory: an ignored folder is one entry, and git does not walk into it.
-        procs.append(git.start("ls-files", "-z", "--others", "--ignored", "--exclude-standard",
-                               "--directory", *_NOT_THE_STORE))
         if not cache.likely():
             procs.append(git.start(*_DIFF_OPTIONS, "HEAD", *_NOT_THE_STORE))
         status = _parse_status(git.finish(procs[0])[1])
-        ignored_paths = _parse_ignored(git.finish(procs[1])[1])
-        diff_code, diff = git.finish(procs[2], ok=(0, 128, 129)) if len(procs) > 2 else (-1, b"")
+        diff_code, diff = git.finish(procs[1], ok=(0, 128, 129)) if len(procs) > 1 else (-1, b"")
     finally:
         for proc in procs:  # reap whatever an error left running
             if proc.returncode is None:
                 proc.kill()
                 proc.communicate()
+    ignored_paths = sorted(status.ignored)
     ignored = script_path is not None and _is_ignored(script_path, ignored_paths)
     skipped = _cap_ignored(ignored_paths)
     if not status.tracked_changes:
         return status, b"", ignored, skipped
-    cached = cache.get(status)
+    changed = _stats(git.cwd, status.changed)
+    cached = cache.get(status, changed)
     if cached is not None:
         return status, cached, ignored, skipped
     if status.commit is None or diff_code != 0:
         diff = _diff(git, status.commit)
-    cache.put(status, diff, began)
+    cache.put(status, changed, diff, began)
     return status, diff, ignored, skipped
 
 
@@ -716,16 +719,18 @@ class _DiffCache:
         stats = self._entry[0].get("stats", {})
         return _jsonable(_stats(self.root, list(stats))) == stats
 
-    def get(self, status: _Status) -> bytes | None:
+    def get(self, status: _Status, stats: dict[str, _Stat]) -> bytes | None:
+        """The cached diff if ``status`` and the ``stats`` of its changed files are the entry's."""
         if self._entry is None:
             return None
         entry, diff = self._entry
-        if entry.get("key") != self._key(status):
+        if entry.get("key") != self._key(status, stats):
             return None
         return diff
 
-    def put(self, status: _Status, diff: bytes, began: int) -> None:
-        stats = _stats(self.root, status.changed)
+    def put(self, status: _Status, stats: dict[str, _Stat], diff: bytes, began: int) -> None:
+        """Keep ``diff`` for ``status`` and its changed files' ``stats`` (a read that ``began``
+        at that time) if those files had settled before the read."""
         if self.path is None or len(diff) > self.MAX_BYTES or _newest(stats) >= began - self.SETTLED_NS:
             return
         entry = {"format": ARCHIVE_FORMAT, "key": self._key(status, stats), "stats": _jsonable(stats),
@@ -740,9 +745,8 @@ class _DiffCache:
             return
         self._entry = entry, diff
 
-    def _key(self, status: _Status, stats: dict[str, _Stat] | None = None) -> str:
-        if stats is None:
-            stats = _stats(self.root, status.changed)
+    @staticmethod
+    def _key(status: _Status, stats: dict[str, _Stat]) -> str:
         return hash_bytes(json.dumps([" ".join(_DIFF_OPTIONS), status.raw.hex(), _jsonable(stats)],
                                      sort_keys=True).encode())
 
