@@ -44,11 +44,29 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 N_EPOCH, N_STEP = 100, 1000
 N = N_EPOCH * N_STEP
 
+#: Modules a process that only logs should never import (issue 15: memory).
+HEAVY_MODULES = ("pandas", "pyarrow", "alembic", "mako", "scipy", "sklearn", "torch")
+
 PRELUDE = """
 import gc, json, os, resource, sys, time
 t0 = time.perf_counter()
 {imports}
 import_s = time.perf_counter() - t0
+HEAVY = """ + repr(HEAVY_MODULES) + """
+
+def _own_peak_mb():
+    # The process's own peak RSS (VmHWM: its memory map's high-water mark since exec). Not ru_maxrss:
+    # Linux carries ru_maxrss across execve, so a child's figure is at least the peak of the process
+    # that spawned it (this benchmark's driver, grown by what it ran before): see RESULTS.md.
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
 gcs = [0, 0, 0]
 gc.callbacks.append(lambda phase, info: phase == "start" and gcs.__setitem__(
     info["generation"], gcs[info["generation"]] + 1))
@@ -58,7 +76,8 @@ REPORT = """
 loop_s = time.perf_counter() - start
 cpu_s = time.thread_time() - cpu0
 found = dict(import_s=import_s, per_value_us=loop_s / N * 1e6, cpu_us=cpu_s / N * 1e6, gc=gcs,
-             rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, extra=extra)
+             rss_mb=_own_peak_mb(), maxrss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+             heavy=sorted(m for m in HEAVY if m in sys.modules), extra=extra)
 print("RESULT " + json.dumps(found))
 """
 
@@ -182,6 +201,19 @@ def bench_loops(peers: str | None) -> dict[str, list[dict]]:
     return found
 
 
+def _own_peak_mb() -> float:
+    """This process's own peak RSS in MB (VmHWM; ru_maxrss where /proc is missing)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    import resource
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def _median(rows: list[dict], key: str) -> float:
     values = [r[key] for r in rows if key in r]
     return statistics.median(values) if values else float("nan")
@@ -202,6 +234,13 @@ def report_loops(found: dict[str, list[dict]]) -> None:
         gc = ok[len(ok) // 2]["gc"]
         print(f"  {tool:<20} {per:9.2f} {per / ref:6.1f}x {_median(ok, 'cpu_us'):7.2f} "
               f"{_median(ok, 'rss_mb'):7.0f} MB  {gc[0]}/{gc[1]}/{gc[2]}  {PER_CALL[tool]}")
+    print(f"  (peak RSS: the process's own, VmHWM, median over {ROUNDS} fresh processes; ru_maxrss, which "
+          "Linux carries over from the spawning process, gave "
+          + ", ".join(f"{tool} {_median([r for r in rows if 'error' not in r], 'maxrss_mb'):.0f}"
+                      for tool, rows in found.items() if any("error" not in r for r in rows))
+          + f" MB; this driver's own peak {_own_peak_mb():.0f} MB)")
+    heavy = sorted({m for r in found.get("mlcontext", []) for m in r.get("heavy", [])})
+    print(f"  modules the mlcontext loop imported of {list(HEAVY_MODULES)}: {heavy or 'none'}")
     mc = [r for r in found["mlcontext"] if "error" not in r]
     if mc:
         print(f"  mc.loop alone: {_median(mc, 'loop_us'):.3f} µs per iteration (target ≤ 0.5); "

@@ -478,6 +478,10 @@ class _ChildWriter:
 _held_for_fork: list[threading.Lock] = []
 
 
+#: The forking thread's signal mask before _before_fork blocked SIGTERM and SIGINT (see there).
+_mask_for_fork: list[set[int | signal.Signals]] = []
+
+
 def _before_fork() -> None:
     # No write transaction of the writer may be open when the process forks: SQLite keeps its lock
     # state per process, and a child that inherits a transaction's locks cannot write for ever
@@ -487,11 +491,37 @@ def _before_fork() -> None:
     writer = getattr(STATE.active, "_writer", None)
     if isinstance(writer, RunWriter) and writer._flush_lock.acquire(timeout=5.0):
         _held_for_fork.append(writer._flush_lock)
+    _block_signals_across_fork()
+
+
+def _block_signals_across_fork() -> None:
+    """Block SIGTERM and SIGINT in the forking thread until the fork is done (both sides).
+
+    A signal that reaches a child before it first runs (a busy machine can keep a new child waiting
+    for a CPU for tens of milliseconds) is caught by the handler it inherited, and then erased:
+    CPython clears the caught signals right after a fork so that the parent's are not handled twice.
+    ``Pool.terminate`` SIGTERMs a worker that has not run yet exactly so, when the other workers did
+    every task first; the worker then waits on the task queue for ever and ``terminate`` waits for it
+    (seen in full-suite runs; without mlcontext's handler, the default action kills it). Blocked, the
+    signal stays pending, and is delivered once the child's handler is installed (see
+    _after_fork_in_child); in the parent, once the fork is done.
+    """
+    if hasattr(signal, "pthread_sigmask") and _hooks_installed:
+        _mask_for_fork.append(signal.pthread_sigmask(signal.SIG_BLOCK, _FORK_HELD))
+
+
+def _unblock_signals_after_fork() -> None:
+    while _mask_for_fork:
+        signal.pthread_sigmask(signal.SIG_SETMASK, _mask_for_fork.pop())
+
+
+_FORK_HELD = (signal.SIGTERM, signal.SIGINT)
 
 
 def _after_fork_in_parent() -> None:
     while _held_for_fork:
         _held_for_fork.pop().release()
+    _unblock_signals_after_fork()
 
 
 def _settle_test_reads(run: Run, finished: bool) -> None:
@@ -507,6 +537,15 @@ def _settle_test_reads(run: Run, finished: bool) -> None:
 
 
 def _after_fork_in_child() -> None:
+    try:
+        _prepare_child()
+    finally:
+        # Now that the child's handlers are in place, a SIGTERM sent to it before it ran is
+        # delivered to them (see _block_signals_across_fork).
+        _unblock_signals_after_fork()
+
+
+def _prepare_child() -> None:
     _held_for_fork.clear()  # (the parent's writer, left alone in the child)
     _handled[0] = False
     if _watching:  # a child of a child: the watcher thread is not here, and its pipe is the parent's
