@@ -108,7 +108,7 @@ class MetadataStore:
         """A read transaction; it first waits for this process's background writes (see
         :meth:`in_background`), so that what the process wrote is what it reads."""
         if _IN_FLIGHT:
-            settle_background()
+            settle_background(READ_WAIT_S)
         with _translated(self.url), self.engine.connect() as conn, conn.begin():
             yield conn
 
@@ -488,6 +488,11 @@ def _run_logged(work: Callable[[], None]) -> None:
         _log.warning("mlcontext: a background write failed: %s", exc)
     finally:
         _IN_FLIGHT.discard(threading.current_thread())
+
+
+#: Seconds a read waits for each background write of this process (bounded: a background write that
+#: waits for a lock the reading thread holds must not hang the reader for ever).
+READ_WAIT_S = 30.0
 
 
 def settle_background(timeout: float | None = None) -> None:

@@ -431,11 +431,15 @@ def _record_code(store: Store, run_id: str, entry: str | None, cwd: str | None,
 
 
 def _finish_at_multiprocessing_exit(thread: threading.Thread) -> None:
-    # A multiprocessing child (fork start method) ends with os._exit, which waits for no thread; its
-    # exit runs multiprocessing's finalizers, though.
-    mp_util = sys.modules.get("multiprocessing.util")
-    if mp_util is not None:
-        mp_util.Finalize(thread, thread.join, exitpriority=100)
+    # A multiprocessing child (fork start method) ends with os._exit, which waits for no thread (unless
+    # it is ours, see _exit_after_background: another library may have wrapped it first); its exit runs
+    # multiprocessing's finalizers, though. Only in such a child: each finalizer holds its thread until
+    # the process ends, and a long-lived parent starting thousands of runs would keep them all.
+    mp_process = sys.modules.get("multiprocessing.process")
+    if mp_process is not None and mp_process.parent_process() is not None:
+        import multiprocessing.util  # (loaded already in such a child)
+
+        multiprocessing.util.Finalize(thread, thread.join, exitpriority=100)
 
 
 class _ChildWriter:
