@@ -72,3 +72,32 @@ def test_a_sigterm_sent_before_the_child_first_runs_ends_it(tmp_path) -> None:
             pytest.fail("the child survived a SIGTERM sent before it first ran (the signal was lost)")
     assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGTERM
     store.close()
+
+
+@pytest.mark.timeout(120)
+def test_a_child_that_has_not_logged_keeps_sigterm_s_default_action(tmp_path) -> None:
+    """A Python handler runs only between bytecodes: a SIGTERM caught just before the main thread
+    blocks in C (a Pool worker's first wait on its task queue) sets a flag and nothing more, and
+    ``Pool.terminate`` waited for such a worker for ever (caught live: the C handler's flag set, the
+    worker in ``sem_wait``). A child with nothing to write keeps the default action, which the kernel
+    carries out whatever the child is blocked in; the child that logs gets mlcontext's handler (its
+    values are written before it dies) after the watcher that re-sends a signal to the main thread."""
+    store = Store.open(home=tmp_path / "home")
+    read_end, write_end = os.pipe()
+    with mc.use_store(store), mc.run("parent") as run:
+        pid = os.fork()
+        if pid == 0:
+            try:
+                before = signal.getsignal(signal.SIGTERM)
+                mc.log("child", 1.0)
+                after = signal.getsignal(signal.SIGTERM)
+                os.write(write_end, f"{before is signal.SIG_DFL} {getattr(after, '__name__', after)}".encode())
+                run.flush()
+            finally:
+                os._exit(0)
+        os.waitpid(pid, 0)
+        assert os.read(read_end, 200).decode() == "True _child_sigterm"
+        assert signal.getsignal(signal.SIGTERM).__name__ == "_on_sigterm"  # the parent's, untouched
+    os.close(read_end)
+    os.close(write_end)
+    store.close()

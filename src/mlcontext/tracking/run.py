@@ -462,7 +462,8 @@ class _ChildWriter:
         mp_util = sys.modules.get("multiprocessing.util")
         if mp_util is not None:
             mp_util.Finalize(writer, writer.close, exitpriority=100)
-        _forward_signals_to_main_thread()
+        _forward_signals_to_main_thread()  # (first: a SIGTERM caught from here on is seen)
+        _handle_sigterm_in_child()
         return writer
 
     def add_metric(self, record: Any) -> None:
@@ -571,13 +572,35 @@ def _prepare_child() -> None:
     # Any handler of mlcontext's counts: a fork from another thread while the main thread held the
     # signals for a write (writer.signals_held) copies the holding handler, which would swallow the
     # SIGTERM for good in the child, and a Pool worker blocked on its task queue then never dies.
-    for signum, handler in ((signal.SIGTERM, _child_sigterm), (signal.SIGINT, signal.default_int_handler)):
+    # A child that has logged nothing has nothing to write: SIGTERM keeps its default action, which
+    # ends the child whatever it is blocked in. A Python handler cannot promise that: a signal caught
+    # just before the main thread blocks in C (a Pool worker's first wait on the task queue) only sets
+    # a flag, and the handler never runs (seen: the flag set, the worker waiting for ever, and
+    # Pool.terminate waiting for it). _child_sigterm is installed when the child first logs, after the
+    # watcher that re-sends such a signal to the main thread (_ChildWriter._real).
+    _sigterm_ours[0] = False
+    for signum, handler in ((signal.SIGTERM, signal.SIG_DFL), (signal.SIGINT, signal.default_int_handler)):
         current_handler = signal.getsignal(signum)
         if current_handler is _on_sigterm or _is_holding_handler(current_handler):
             try:
                 signal.signal(signum, handler)
             except ValueError:  # not the main thread (cannot happen after fork, but never fail here)
-                pass
+                continue
+            if signum == signal.SIGTERM:
+                _sigterm_ours[0] = True
+
+
+#: Whether this fork child's SIGTERM was mlcontext's at the fork (then _child_sigterm is installed
+#: when it first logs); set in each child.
+_sigterm_ours = [False]
+
+
+def _handle_sigterm_in_child() -> None:
+    """Install _child_sigterm in a fork child that starts to log (its values are then written before
+    it dies of SIGTERM); from the main thread only, and only where mlcontext's handler was."""
+    if _sigterm_ours[0] and threading.current_thread() is threading.main_thread() and \
+            signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _child_sigterm)
 
 
 def _is_holding_handler(handler: Any) -> bool:
