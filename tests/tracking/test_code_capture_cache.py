@@ -176,3 +176,14 @@ def test_a_file_changed_after_the_run_started_is_named(repo: Path) -> None:
     quiet = capture_code(repo / "train.py", since_ns=time.time_ns())
     assert not any("after the run started" in w for w in quiet.warnings)
     assert not any("kept changing" in w for w in quiet.warnings)
+
+
+def test_a_change_of_the_repository_configuration_misses_the_cache(repo: Path, git_calls: list[str]) -> None:
+    """Line endings and filters are the repository's configuration: a diff made under another one is
+    not this tree's diff."""
+    settled(repo)
+    capture_code(repo / "train.py")
+    git(repo, "config", "core.autocrlf", "true")
+    git_calls.clear()
+    snap = capture_code(repo / "train.py")
+    assert "diff" in git_calls and snap.diff == true_diff(repo)

@@ -91,7 +91,8 @@ def test_a_child_that_has_not_logged_keeps_sigterm_s_default_action(tmp_path) ->
                 before = signal.getsignal(signal.SIGTERM)
                 mc.log("child", 1.0)
                 after = signal.getsignal(signal.SIGTERM)
-                os.write(write_end, f"{before is signal.SIG_DFL} {getattr(after, '__name__', after)}".encode())
+                answer = f"{before is signal.SIG_DFL} {getattr(after, '__name__', after)}"
+                os.write(write_end, answer.encode())
                 run.flush()
             finally:
                 os._exit(0)

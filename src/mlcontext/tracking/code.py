@@ -745,10 +745,12 @@ class _DiffCache:
             return
         self._entry = entry, diff
 
-    @staticmethod
-    def _key(status: _Status, stats: dict[str, _Stat]) -> str:
-        return hash_bytes(json.dumps([" ".join(_DIFF_OPTIONS), status.raw.hex(), _jsonable(stats)],
-                                     sort_keys=True).encode())
+    def _key(self, status: _Status, stats: dict[str, _Stat]) -> str:
+        # The repository's own configuration and attributes can change how git diffs a file (line
+        # endings, filters) without changing status: their times are part of the key.
+        config = _stats(self.root, [".git/config", ".git/info/attributes"])
+        return hash_bytes(json.dumps([" ".join(_DIFF_OPTIONS), status.raw.hex(), _jsonable(stats),
+                                      _jsonable(config)], sort_keys=True).encode())
 
 
 def _jsonable(stats: Mapping[str, _Stat]) -> dict[str, list[int] | None]:
