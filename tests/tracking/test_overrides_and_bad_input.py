@@ -66,7 +66,7 @@ def test_command_line_override_in_a_real_script(tmp_path):
     bad = subprocess.run([sys.executable, str(script), "--param", "epochs=ten"], env=env, cwd=tmp_path,
                          capture_output=True, text=True)
     assert bad.returncode == 1
-    assert "ParamError: --param epochs='ten': cannot use it as a int" in bad.stderr
+    assert "ParamError: --param epochs='ten': cannot use it as an int" in bad.stderr
 
 
 def test_unused_override_warns_about_spelling(sqlite_store, monkeypatch):
@@ -98,3 +98,13 @@ def test_runs_start_without_a_git_binary(sqlite_store, monkeypatch, tmp_path):
     record = mc.get_run(run.id)
     assert record.status == "finished" and record.git_commit is None
     assert any("git" in w for w in record.environment["code_warnings"])
+
+
+def test_a_word_for_an_int_param_is_not_called_a_float():
+    # Newcomer trial: "--param epochs=abc" said "cannot use it as a int ... (could not convert string
+    # to float: 'abc')": the wrong article, and a float the user never asked for.
+    from mlcontext.tracking.params import coerce_override
+
+    with pytest.raises(ParamError) as err:
+        coerce_override("epochs", "abc", 3)
+    assert "as an int" in str(err.value) and "float" not in str(err.value)

@@ -258,15 +258,32 @@ def _signature(opcode: str, family: str | None, args: tuple, kwargs: dict) -> tu
 
 def _owned_blocks(item: Item, args: tuple) -> tuple:
     """The stack's arguments with blocks that could still be written copied: a plain array passed
-    straight into the call (a writable ``lineage.data`` leaf). Traced values are never written, and
+    straight into the call (a ``lineage.data`` leaf whose memory may change, see
+    :func:`_may_change`). Traced values are never written, and
     leaves made by ``mc.array``/``mc.asarray`` are read-only, so the large blocks are not copied."""
     refs = Literals(item.literals).arg(0)[1]  # the nodes of the sequence of blocks
     blocks = list(args[0])
     for k, b in enumerate(blocks):
-        if type(b) is np.ndarray and b.flags.writeable and refs[k][0] == "r" \
-                and item.inputs[refs[k][1]].opcode == DATA:
+        if type(b) is np.ndarray and refs[k][0] == "r" and item.inputs[refs[k][1]].opcode == DATA \
+                and _may_change(b):
             blocks[k] = b.copy(order="K")
     return (type(args[0])(blocks), *args[1:])
+
+
+def _may_change(array: np.ndarray) -> bool:
+    """Whether the memory ``array`` reads can still be written: it is writable, or it is a read-only
+    view (``np.broadcast_to``, ``v.flags.writeable = False``) of memory that is writable through its
+    base (NumPy copies a stack's blocks at once; a deferred stack reads them later). Memory held by an
+    immutable ``bytes`` object cannot change; any other buffer might."""
+    while True:
+        if array.flags.writeable:
+            return True
+        base = array.base
+        if base is None or type(base) is bytes:
+            return False
+        if not isinstance(base, np.ndarray):
+            return True
+        array = base
 
 
 _USER_CODE = (types.FunctionType, types.MethodType, functools.partial)

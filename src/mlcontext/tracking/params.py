@@ -71,10 +71,14 @@ def coerce_override(name: str, raw: str, default: Any) -> Any:
             return tuple(value) if kind is tuple else value
     except (ValueError, TypeError) as exc:
         raise ParamError(
-            f"--param {name}={short_repr(raw)}: cannot use it as a {kind.__name__} like the default "
-            f"{short_repr(default)} ({exc})") from exc
+            f"--param {name}={short_repr(raw)}: cannot use it as {_article(kind.__name__)} like the "
+            f"default {short_repr(default)} ({exc})") from exc
     raise ParamError(f"param {name!r}: a default of type {kind.__name__} cannot be overridden "
                      "from the command line; use a bool, int, float, str, list, dict or None")
+
+
+def _article(noun: str) -> str:
+    return f"an {noun}" if noun[:1] in "aeiou" else f"a {noun}"
 
 
 def _parse_int(raw: str) -> int:
@@ -87,7 +91,10 @@ def _parse_int(raw: str) -> int:
         pass
     if text[:2].lower() in ("0x", "0o", "0b") or text[1:3].lower() in ("0x", "0o", "0b"):
         return int(text, 0)
-    number = float(text)
+    try:
+        number = float(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a whole number") from None
     if not number.is_integer():
         raise ValueError(f"{text!r} is not a whole number")
     return int(number)
