@@ -6,7 +6,9 @@ import importlib.metadata
 import json
 import os
 import re
+import shutil
 import sys
+import time
 import types
 from dataclasses import replace
 from pathlib import Path
@@ -110,3 +112,33 @@ def test_diff_environments() -> None:
         "changed": {"numpy": ("1.0", "2.0")},
     }
     assert diff_environments(a, a) == {"fields": {}, "added": {}, "removed": {}, "changed": {}}
+
+
+def _bump(directory: Path, before: int) -> None:
+    # Filesystem timestamps can be coarse (a kernel tick): wait until the entry's mtime has moved,
+    # as it has long since when a user runs %pip install between two runs.
+    while directory.stat().st_mtime_ns == before:
+        time.sleep(0.005)
+        (directory / ".tick").touch()
+        (directory / ".tick").unlink()
+
+
+def test_a_package_installed_mid_process_is_seen(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A ``%pip install`` (or upgrade) in a notebook between two runs shows in the next capture;
+    the package cache used to be keyed by the sys.path entries only, so it never did."""
+    site = tmp_path / "site"
+    site.mkdir()
+    monkeypatch.syspath_prepend(str(site))
+    assert "fakepkg" not in capture_environment().packages
+    before = site.stat().st_mtime_ns
+    (site / "fakepkg-1.0.dist-info").mkdir()
+    (site / "fakepkg-1.0.dist-info" / "METADATA").write_text("Name: fakepkg\nVersion: 1.0\n")
+    _bump(site, before)
+    assert capture_environment().packages["fakepkg"] == "1.0"
+    before = site.stat().st_mtime_ns
+    shutil.rmtree(site / "fakepkg-1.0.dist-info")  # pip's upgrade: the old -info goes, the new comes
+    (site / "fakepkg-2.0.dist-info").mkdir()
+    (site / "fakepkg-2.0.dist-info" / "METADATA").write_text("Name: fakepkg\nVersion: 2.0\n")
+    _bump(site, before)
+    assert capture_environment().packages["fakepkg"] == "2.0"
+    assert installed_packages()["fakepkg"] == "2.0"

@@ -6,7 +6,9 @@ budget for starting a run. Instead the ``*.dist-info`` / ``*.egg-info`` director
 ``sys.path`` are read (well under 1 ms): the wheel specification fixes those names as
 ``{name}-{version}.dist-info``. Only entries whose name carries no version (e.g. a development
 ``pkg.egg-info``) have their metadata file read, and only its headers. Results are cached per
-process, keyed by ``sys.path``.
+process, keyed by ``sys.path`` and each entry's modification time: installing, upgrading or removing
+a distribution adds or renames a ``*-info`` directory in its entry, so a ``%pip install`` in a
+notebook is seen by the next capture (one ``stat`` per entry).
 """
 
 from __future__ import annotations
@@ -226,14 +228,23 @@ def installed_packages(path: Sequence[str] | None = None) -> dict[str, str]:
     """
     entries = sys.path if path is None else path
     # "" means the working directory, which may change between calls: resolve it before caching.
-    key = tuple(e or _cwd() for e in entries)
+    key = tuple((e, _mtime(e)) for e in (e or _cwd() for e in entries))
     return dict(_scan(key))
 
 
+def _mtime(entry: str) -> int:
+    # An install or upgrade creates/renames a *-info directory in the entry, which changes the
+    # entry's mtime: keying the cache by it makes a mid-process install visible.
+    try:
+        return os.stat(entry).st_mtime_ns
+    except OSError:  # missing entry (may appear later: then its mtime differs from -1)
+        return -1
+
+
 @functools.lru_cache(maxsize=8)
-def _scan(entries: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+def _scan(entries: tuple[tuple[str, int], ...]) -> tuple[tuple[str, str], ...]:
     found: dict[str, str] = {}
-    for entry in entries:
+    for entry, _ in entries:
         for name, version in _dists_in(entry):
             found.setdefault(name, version)
     return tuple(sorted(found.items()))
