@@ -47,6 +47,9 @@ SERIES_METHODS = _COMMON + """
 between map unique argsort argmax argmin factorize to_frame to_list tolist autocorr searchsorted
 repeat dot
 """
+#: Methods of the tables here later than the oldest supported pandas (3.0), with the release that added
+#: them; any other name pandas lacks is a typo (tests/house/test_name_tables.py).
+ADDED_IN: dict[str, str] = {}
 # Methods whose plain call works in place (they return None): traced as a new version.
 _MUTATORS = {"insert"}
 # Deferred objects: ``df.groupby(...).mean()`` is one item, grouping and aggregation together.
