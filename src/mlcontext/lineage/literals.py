@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -301,6 +301,19 @@ def map_leaves(node: Node, fn: Callable[[Node], Node]) -> Node:
     if tag == "D":
         return (tag, tuple((k, map_leaves(x, fn)) for k, x in p))
     return fn(node)
+
+
+def iter_leaves(node: Node) -> Iterator[Node]:
+    """The leaf nodes of a tree in :func:`map_leaves`'s order, without rebuilding the tree."""
+    tag, p = node
+    if tag in "TLS":
+        for x in p:
+            yield from iter_leaves(x)
+    elif tag == "D":
+        for _, x in p:
+            yield from iter_leaves(x)
+    else:
+        yield node
 
 
 def abstract(node: Node, holes: list) -> Node:

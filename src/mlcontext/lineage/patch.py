@@ -16,7 +16,7 @@ import xxhash
 
 from ..errors import LineageError
 from .digest import node_digest
-from .literals import Literals, Node, dumps_literal, fill, map_leaves
+from .literals import Literals, Node, dumps_literal, fill, iter_leaves
 
 __all__ = ["Patch", "PATCHES", "register_patch", "DEDUP", "OUTPUT"]
 
@@ -111,14 +111,7 @@ def _validate(nodes: tuple, n_placeholders: int, n_holes: int, outputs: tuple) -
 
 def _count_holes(node: Node) -> int:
     # Holes of one node must be numbered 0, 1, ... in the order they appear (as abstract() does).
-    seen: list[int] = []
-
-    def note(leaf: Node) -> Node:
-        if leaf[0] == "h":
-            seen.append(leaf[1])
-        return leaf
-
-    map_leaves(node, note)
+    seen = [leaf[1] for leaf in iter_leaves(node) if leaf[0] == "h"]
     if seen != list(range(len(seen))):
         raise LineageError("holes in a patch node must be numbered 0, 1, ... in order")
     return len(seen)

@@ -32,6 +32,7 @@ the commonest calls directly; they must give the very item :class:`Args` gives
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -316,12 +317,17 @@ def data_leaf(value: np.ndarray, label: str | None = None, *, embed: bool = True
 def _content_fields(value: np.ndarray, content: str) -> Node:
     """The literal of an array identified by content: dtype, hash, shape and, when it is not in C
     order, its layout (NumPy's results follow it: see :mod:`mlcontext.lineage.layout`)."""
-    shape = ("shape", ("T", tuple(("i", int(n)) for n in value.shape)))
+    head: tuple[tuple[str, Node], ...] = (("dtype", ("s", value.dtype.str)), ("hash", ("s", content)))
     layout = layout_of(value)
-    if layout is None:
-        return ("D", (("dtype", ("s", value.dtype.str)), ("hash", ("s", content)), shape))
-    return ("D", (("dtype", ("s", value.dtype.str)), ("hash", ("s", content)), ("layout", ("s", layout)),
-                  shape))
+    if layout is not None:
+        head += (("layout", ("s", layout)),)
+    return ("D", (*head, ("shape", _shape_node(value.shape))))
+
+
+@functools.lru_cache(maxsize=1024)
+def _shape_node(shape: tuple[int, ...]) -> Node:
+    """The literal of a shape; the same few shapes recur, so each node is built once."""
+    return ("T", tuple(("i", int(n)) for n in shape))
 
 
 # content hash (dtype and shape included) -> its recipe or None: a loop adding ``lam * np.eye(d)``
@@ -342,7 +348,8 @@ def _recipe(value: np.ndarray, content: str) -> Node | None:
 def wrap(result: Any, item: Item) -> Any:
     """Traced arrays for the array parts of a result; each output of a multi-output call has
     its own item."""
-    if isinstance(result, _ARRAYS) or type(result) is Deferred:
+    t = type(result)
+    if t is np.ndarray or t is Deferred or isinstance(result, _ARRAYS):  # (the exact types first: most)
         return TracedArray(result, item)
     if isinstance(result, tuple | list) and any(isinstance(r, _ARRAYS) for r in result):
         parts = [TracedArray(r, make(OUTPUT, (item,), ("k", k)))
@@ -383,7 +390,7 @@ def function_call(func: Any, args: tuple, kwargs: dict) -> Any:
     except Uncanonical:
         return unhandled(func, args, kwargs)
     out = kwargs.get("out")
-    return _wrap1(result, item) if out is None else _write_out(out, result, item)
+    return wrap(result, item) if out is None else _write_out(out, result, item)
 
 
 def method_call(name: str, self: TracedArray, args: tuple, kwargs: dict) -> Any:
@@ -395,13 +402,13 @@ def method_call(name: str, self: TracedArray, args: tuple, kwargs: dict) -> Any:
         node = _index_node(args[0])
         if node is not None:  # x[i], x[a:b], x[i, :], x.reshape(n) ...: no collection needed
             item = make(op.opcode, (self._item,), ("T", (("T", (_R0, node)), EMPTY_KWARGS)))
-            return _wrap1(STATE.executor(op, item, (self._data, args[0]), {}), item)
+            return wrap(STATE.executor(op, item, (self._data, args[0]), {}), item)
     try:
         result, item = _run(op, (self, *args), kwargs)
     except Uncanonical:
         return unhandled(getattr(np.ndarray, name), (self, *args), kwargs)
     out = kwargs.get("out")
-    return _wrap1(result, item) if out is None else _write_out(out, result, item)
+    return wrap(result, item) if out is None else _write_out(out, result, item)
 
 
 _METHOD_OPS: dict[str, Operation] = {}  # method name -> its operation (no string built per call)
@@ -446,7 +453,7 @@ def ufunc_call(ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict) -> Any
     except Uncanonical:
         return unhandled(bound, inputs, kwargs)
     if out is None:
-        return _wrap1(result, item)
+        return wrap(result, item)
     return _write_out(out, result, item)
 
 
@@ -480,19 +487,19 @@ def fast_ufunc(op: Operation, inputs: tuple) -> Any:
                 item = make(op.opcode, (ix,), _LIT_R00)
             else:
                 item = make(op.opcode, (ix, iy), _LIT_R01)
-            return _wrap1(STATE.executor(op, item, (x._data, y._data), {}), item)
+            return wrap(STATE.executor(op, item, (x._data, y._data), {}), item)
         if tx is TracedArray and ty in _SCALAR_NODES:
             lit = ("T", (("T", (_R0, _SCALAR_NODES[ty](y))), EMPTY_KWARGS))
             item = make(op.opcode, (x._item,), lit)
-            return _wrap1(STATE.executor(op, item, (x._data, y), {}), item)
+            return wrap(STATE.executor(op, item, (x._data, y), {}), item)
         if ty is TracedArray and tx in _SCALAR_NODES:
             lit = ("T", (("T", (_SCALAR_NODES[tx](x), _R0)), EMPTY_KWARGS))
             item = make(op.opcode, (y._item,), lit)
-            return _wrap1(STATE.executor(op, item, (x, y._data), {}), item)
+            return wrap(STATE.executor(op, item, (x, y._data), {}), item)
     elif len(inputs) == 1 and type(inputs[0]) is TracedArray:
         x = inputs[0]
         item = make(op.opcode, (x._item,), _LIT_R0)
-        return _wrap1(STATE.executor(op, item, (x._data,), {}), item)
+        return wrap(STATE.executor(op, item, (x._data,), {}), item)
     for x in inputs:
         if not isinstance(x, _OURS) and hasattr(x, "__array_ufunc__"):
             return NotImplemented
@@ -500,7 +507,7 @@ def fast_ufunc(op: Operation, inputs: tuple) -> Any:
         result, item = _run(op, inputs, {})
     except Uncanonical:
         return unhandled(op.fn, inputs, {})
-    return _wrap1(result, item)
+    return wrap(result, item)
 
 
 _R0 = ref(0)
@@ -538,12 +545,6 @@ def _index_node(key: Any) -> Node | None:
 
 _NONE = ("n", None)
 _ELLIPSIS = ("E", None)
-
-
-def _wrap1(result: Any, item: Item) -> Any:
-    if type(result) is np.ndarray or type(result) is Deferred:
-        return TracedArray(result, item)
-    return wrap(result, item)
 
 
 def _write_out(out: tuple, result: Any, item: Item) -> Any:

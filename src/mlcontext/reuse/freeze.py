@@ -67,12 +67,18 @@ def register_freezer(cls: type, fn: Callable[[Any], tuple[Any, int] | None]) -> 
 
 def freeze_other(value: Any) -> tuple[Any, int] | None:
     """``(read-only value, nbytes)`` of a value of a registered type, else None."""
-    for cls in type(value).__mro__:
-        fn = FREEZERS.get(cls)
+    cls = type(value)
+    fn = _freezer_of(cls)
+    if fn is None and _LAZY_FREEZERS and _register_lazily(cls):  # (none left: no second walk)
+        fn = _freezer_of(cls)
+    return None if fn is None else fn(value)
+
+
+def _freezer_of(cls: type) -> Callable[[Any], tuple[Any, int] | None] | None:
+    for c in cls.__mro__:
+        fn = FREEZERS.get(c)
         if fn is not None:
-            return fn(value)
-    if _register_lazily(type(value)):
-        return freeze_other(value)
+            return fn
     return None
 
 

@@ -190,17 +190,15 @@ class MetadataStore:
             # or the last value it logged, whichever is later, so a killed run keeps its duration.
             last_value = (select(func.max(t.LatestMetric.time)).where(t.LatestMetric.run_id == t.Run.id)
                           .scalar_subquery())
-            dead = conn.execute(select(t.Run.id, t.Run.heartbeat_at, last_value).where(stale)).all()
-            marked = 0
+            # (a run that logged a value recently is alive, between heartbeats)
+            quiet = or_(last_value.is_(None), last_value < now - timeout)
+            dead = conn.execute(select(t.Run.id, t.Run.heartbeat_at, last_value).where(stale, quiet)).all()
             for run_id, heartbeat_at, last in dead:
-                if last is not None and last >= now - timeout:
-                    continue  # it logged a value recently: alive, between heartbeats
                 conn.execute(update(t.Run).where(t.Run.id == run_id, stale).values(
                     status=RunStatus.KILLED, ended_at=max(heartbeat_at, last or heartbeat_at),
                     error_type=NO_HEARTBEAT,
                     error_message=f"no heartbeat for more than {timeout:g} s: the process died"))
-                marked += 1
-            return marked
+            return len(dead)
 
     # -- params, metrics (batched by the writer) -------------------------------------------------
 
