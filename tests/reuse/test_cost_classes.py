@@ -138,3 +138,36 @@ def test_scipy_linalg_results_are_plain_and_reuse_stays_correct(slow_clock) -> N
     np.testing.assert_allclose(np.asarray(a), GN @ np.linalg.solve(GN, np.ones(6)), rtol=1e-9)
     np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
     np.testing.assert_allclose(np.asarray(d), np.arange(6.0), rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("opcode", ["numpy.sign", "numpy.absolute", "numpy.isnan", "numpy.isfinite",
+                                    "numpy.conjugate"])
+def test_ufuncs_also_named_in_the_function_table_keep_their_elementwise_family(opcode) -> None:
+    """np.sign, np.abs … are listed among the functions too; registering them a second time there
+    replaced their elementwise family (which the executor reads) by the function default."""
+    from mlcontext.lineage.operations import ELEMENTWISE
+
+    assert traits_of(opcode).family == ELEMENTWISE
+
+
+def test_an_operation_never_worth_caching_stops_being_probed() -> None:
+    """An operation that keeps running in under min_compute_s is never admitted, so its probe can
+    only miss: after CHEAP_AFTER such runs it is computed without one (before, only runs under
+    half of min_compute_s counted, and the ones in between were probed for ever)."""
+    from mlcontext.reuse.api import get_cache
+    from mlcontext.reuse.executor import CHEAP_AFTER
+
+    mc.reuse_clear()
+    with mc.reuse("hybrid", min_compute_s=1e-3, eager_s_per_byte=0.0):
+        executor = ReuseExecutor(get_cache(), True, clock=FakeClock(0.7e-3))  # 0.7 x min_compute_s
+        dispatch.set_executor(executor)
+        try:
+            v = mc.array(np.zeros(4))
+            for _ in range(CHEAP_AFTER + 4):
+                v = v + 1.0
+        finally:
+            dispatch.set_executor(None)
+    runs = [n for sig, n in executor._cheap.items() if sig[0] == "numpy.add"]
+    assert runs and max(runs) > CHEAP_AFTER
+    assert mc.reuse_stats().entries == 0
+    np.testing.assert_array_equal(np.asarray(v), np.full(4, CHEAP_AFTER + 4.0))

@@ -176,6 +176,11 @@ def _register_functions() -> None:
         func = _resolve(path)
         if func is None or func in HANDLED:  # newer than this NumPy (ADDED_IN), or an alias
             continue
+        if isinstance(func, np.ufunc):
+            # np.abs, np.sign, np.isnan, np.matmul …: registered with their ufunc traits by
+            # _register_ufuncs (re-registering them here replaced np.sign's elementwise family,
+            # which the executor reads, by the function default).
+            continue
         implements(func, opcode=f"numpy.{path}")(_NORMALISED.get(path, func))
 
 

@@ -36,7 +36,7 @@ from ..ops.deferred import LIVE, Deferred, resolve_args
 from ..ops.dispatch import execute
 from .cache import MISS, LineageCache
 from .freeze import FREEZERS, freeze, freeze_array, freeze_other, register_freezer, value_size
-from .rewrites import STATE, RewriteState, Rewritten, stack_plan, try_rewrite
+from .rewrites import STATE, RewriteState, Rewritten, rewrite_family, stack_plan
 
 __all__ = ["ReuseExecutor", "freeze_array", "FREEZERS", "register_freezer", "Rewritten", "Clock"]
 
@@ -54,9 +54,9 @@ class ReuseExecutor:
         # inject a fake clock so what is cached does not depend on the machine's speed.
         self.clock = clock
         self.state = state
-        # call signature (opcode, argument shapes; see _signature) -> how many times it ran in under
-        # half of min_compute_s since it last did not; from CHEAP_AFTER on it runs without a probe
-        # (the probe would cost more than the operation), re-checked every RECHECK_EVERY calls.
+        # call signature (opcode, argument shapes; see _signature) -> how many times in a row it ran
+        # in under min_compute_s (never admitted: its probe can only miss); from CHEAP_AFTER on it
+        # runs without a probe, re-checked every RECHECK_EVERY calls. One slower run resets it.
         self._cheap: dict[tuple, int] = {}
 
     def __call__(self, op: Operation, item: Item, args: tuple, kwargs: dict) -> Any:
@@ -150,8 +150,8 @@ class ReuseExecutor:
                  sig: tuple | None) -> Any:
         cache, clock = self.cache, self.clock
         opcode = op.opcode
+        family = op.traits.family
         if self.partial:
-            family = op.traits.family
             if family in _DEFERRABLE:
                 deferred = self._defer(op, item, args, kwargs)
                 if deferred is not None:
@@ -162,7 +162,7 @@ class ReuseExecutor:
             elif family == SLICE:
                 self.state.note_sliced(item, args)
         t0 = clock()
-        rewritten = try_rewrite(item, args, kwargs, cache, clock=clock, state=self.state) \
+        rewritten = rewrite_family(family, item, args, kwargs, cache, clock, self.state) \
             if self.partial else MISS
         keep, determined = False, True
         if rewritten is MISS or rewritten.value is MISS:
@@ -190,7 +190,7 @@ class ReuseExecutor:
             return value  # never admitted: the next call draws (or reads) again
         min_s = cache.config.min_compute_s
         if cost < min_s:
-            if sig is not None and cost < min_s / 2 and rewritten is MISS:
+            if sig is not None and rewritten is MISS:
                 cheap = self._cheap
                 if len(cheap) >= _CHEAP_MAX:
                     cheap.clear()

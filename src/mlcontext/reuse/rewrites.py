@@ -60,8 +60,8 @@ from ..ops.deferred import Deferred, resolve
 from .cache import MISS, LineageCache
 from .freeze import freeze_array
 
-__all__ = ["try_rewrite", "stack_plan", "Rewritten", "Rule", "RULES", "RewriteState", "STATE", "Call",
-           "family_of"]
+__all__ = ["try_rewrite", "rewrite_family", "stack_plan", "Rewritten", "Rule", "RULES", "RewriteState",
+           "STATE", "Call", "family_of"]
 
 Clock = Callable[[], float]
 # A stack item's (axis, sizes of its blocks along the axis, the blocks' items)
@@ -897,11 +897,17 @@ def try_rewrite(item: Item, args: tuple, kwargs: dict, cache: LineageCache, *,
                 clock: Clock = perf_counter, state: RewriteState = STATE) -> Any:
     """A :class:`Rewritten` result from the first rule of the call's family that gives one, or
     :data:`MISS`."""
-    name = family_of(item.opcode)
-    family = RULES.get(name) if name is not None else None
-    if family is None:
+    return rewrite_family(family_of(item.opcode), item, args, kwargs, cache, clock, state)
+
+
+def rewrite_family(family: str | None, item: Item, args: tuple, kwargs: dict, cache: LineageCache,
+                   clock: Clock, state: RewriteState) -> Any:
+    """:func:`try_rewrite` for a caller that has the operation's registered family at hand (the
+    executor: no lookup of the traits by opcode on every miss)."""
+    found_rules = RULES.get(family) if family is not None else None
+    if found_rules is None:
         return MISS
-    guard, rules = family
+    guard, rules = found_rules
     call = Call(item, args, kwargs, cache, clock, state)
     if not guard(call):
         return MISS
