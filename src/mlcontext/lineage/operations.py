@@ -22,8 +22,8 @@ from ..errors import LineageError
 
 __all__ = ["Operation", "OPERATIONS", "register_operation", "operation", "fresh_out", "SOURCES",
            "register_source", "Traits", "traits_of", "STACK", "TRANSPOSE", "PRODUCT", "SLICE",
-           "ELEMENTWISE", "VIEW", "LINEAR", "HEAVY", "FACTOR", "CHECKS", "register_check",
-           "SIZES", "register_size"]
+           "ELEMENTWISE", "VIEW", "LINEAR", "HEAVY", "FACTOR", "COARSE", "AT_ONCE", "CHECKS",
+           "register_check", "SIZES", "register_size"]
 
 # Shape families the partial-reuse rewrites know (``Traits.family``).
 STACK = "stack"  # concatenation of blocks along one axis (hstack, vstack, concatenate, column_stack)
@@ -40,6 +40,13 @@ HEAVY = "heavy"  # more than a pass over the inputs, but not over the output (pr
 # cost grows faster than their output (O(n d^2) for an n x d SVD), so their compute time per byte
 # of output says nothing reliable; they are admitted to the cache the first time they are computed.
 FACTOR = "factor"
+# Whole-object operations (pandas methods, a frame turned into an array by ``to_numpy``/``values``):
+# people re-run them whole, per model or per notebook cell; their frames are cached at once, and so
+# is the array a frame is converted into (its cost per byte is that of a copy, yet it is the costliest
+# step of a feature pipeline).
+COARSE = "coarse"
+# The cost classes whose results are admitted the first time they are computed.
+AT_ONCE = frozenset({FACTOR, COARSE})
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,10 +62,11 @@ class Traits:
         One of :data:`STACK`, :data:`TRANSPOSE`, :data:`PRODUCT`, :data:`SLICE`,
         :data:`ELEMENTWISE`, or None (no rewrite applies).
     cost : str
-        :data:`VIEW`, :data:`LINEAR`, :data:`HEAVY` or :data:`FACTOR`. The cache measures the
-        actual time; the reuse executor admits a :data:`FACTOR` result the first time it is
-        computed (if it took at least ``min_compute_s``), the others when their measured cost per
-        byte is high or their lineage comes round again (delayed admission).
+        :data:`VIEW`, :data:`LINEAR`, :data:`HEAVY`, :data:`FACTOR` or :data:`COARSE`. The cache
+        measures the actual time; the reuse executor admits a result of a class in
+        :data:`AT_ONCE` the first time it is computed (if it took at least ``min_compute_s``), the
+        others when their measured cost per byte is high or their lineage comes round again
+        (delayed admission).
     """
 
     deterministic: bool = True

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import LineageError
+from ..lineage.operations import COARSE, Traits
 from ..lineage.operations import register_operation as _register_operation
 from . import pandas_frame as pf
 
@@ -76,8 +77,12 @@ FUNCTIONS = {
 
 
 def register_operation(opcode: str, fn: Callable[..., Any]) -> None:
-    """Register a pandas operation (keyword arguments replayed in the caller's order)."""
-    _register_operation(opcode, pf.ordered(fn))
+    """Register a pandas operation (keyword arguments replayed in the caller's order), of the cost
+    class COARSE: its result is cached the first time it is computed, a frame's array too."""
+    _register_operation(opcode, pf.ordered(fn), traits=_COARSE)
+
+
+_COARSE = Traits(cost=COARSE)
 
 
 def _functional(name: str, cls: type) -> Callable[..., Any]:

@@ -71,7 +71,8 @@ class ReuseConfig:
         (copies, elementwise maps, stacks, outer products) are cached when their lineage hash comes
         round a second time (delayed admission), so a pipeline without redundancy keeps nothing and
         its new results reuse freed memory instead of fresh pages. 0 caches everything at once.
-        Applies to NumPy values; frames and fitted estimators are always cached at once.
+        Applies to NumPy values of NumPy operations; frames, fitted estimators and the arrays
+        pandas operations give (``to_numpy``) are always cached at once.
     disk_bytes_per_s : float
         The read speed assumed when deciding between spilling and deleting.
     persist : bool

@@ -3,13 +3,14 @@
 ``mlcontext.ops.dispatch`` runs every traced operation through one executor (``set_executor``); this
 one probes the cache by the item's lineage hash, leaves stacks uncomputed (deferred) under partial
 reuse, tries the partial-reuse rewrites on a miss, and otherwise computes the value, timing it, and
-admits it if it is worth keeping: at once when it is a factorisation or solve (cost class
-:data:`~mlcontext.lineage.operations.FACTOR`) or expensive for its size, else when its lineage hash
-comes round again (delayed admission). Calls on plain arrays that keep proving cheaper than a probe
-stop being probed. What it does with an operation follows the traits the operation was
-registered with (:class:`~mlcontext.lineage.operations.Traits`: non-deterministic ones are never
-probed, stacks and transposes are deferred, slices are noted for the rewrites), and costs are read
-from an injected clock (``clock=``; tests pass a fake one).
+admits it if it is worth keeping: at once when its operation's cost class says so
+(:data:`~mlcontext.lineage.operations.AT_ONCE`: factorisations and solves, pandas operations) or it
+is expensive for its size, else when its lineage hash comes round again (delayed admission). Calls
+on plain arrays that keep proving cheaper than a probe stop being probed. What it does with an
+operation follows the traits the operation was registered with
+(:class:`~mlcontext.lineage.operations.Traits`: non-deterministic ones are never probed, stacks and
+transposes are deferred, slices are noted for the rewrites), and costs are read from an injected
+clock (``clock=``; tests pass a fake one).
 
 Mutation safety (:mod:`.freeze`): a cached value is made read-only before anyone sees it (the array
 itself when it owns its memory, else a read-only view), and a result that may share memory with an
@@ -31,7 +32,7 @@ import numpy as np
 from ..lineage import nondeterminism
 from ..lineage.item import DATA, Item
 from ..lineage.literals import Literals
-from ..lineage.operations import FACTOR, SLICE, STACK, TRANSPOSE, Operation
+from ..lineage.operations import AT_ONCE, SLICE, STACK, TRANSPOSE, Operation
 from ..ops.deferred import LIVE, Deferred, resolve_args
 from ..ops.dispatch import execute
 from .cache import MISS, LineageCache
@@ -205,8 +206,9 @@ class ReuseExecutor:
         if size is not None:
             # A factorisation or solve is kept at once: its cost per byte of output cannot tell it
             # from an elementwise map (an SVD of 10,000 x 100 costs ~5 ns/byte, tanh ~1 ns/byte),
-            # and computing it twice before delayed admission keeps it costs the most of all.
-            if not (keep or op.traits.cost == FACTOR or cache.worth_admitting(key, cost, size)):
+            # and computing it twice before delayed admission keeps it costs the most of all. So is
+            # the array a pandas operation gives (a frame's to_numpy), as its frames are.
+            if not (keep or op.traits.cost in AT_ONCE or cache.worth_admitting(key, cost, size)):
                 return value
             frozen = freeze(value, args)
             if frozen is not None and cache.put(key, frozen, cost, size, item.height):
