@@ -282,6 +282,7 @@ class Row:
     joblib: float | None = None
     systemds: dict[str, object] = field(default_factory=dict)
     same: bool = True
+    diff: float = 0.0  # the largest relative difference from plain NumPy's results
 
     @property
     def achieved(self) -> float:  # (plain / mlc) / (plain / ideal)
@@ -357,7 +358,8 @@ def measure(case: Case, rounds: int = REPEATS, with_joblib: bool = False,
             reuse = sysds_runs.pop(0)
             results[f"sysds-{reuse}"] = _systemds(case.systemds, reuse)
     same = pm.same(results["ideal"], results["plain"]) and pm.same(results["mlc"], results["plain"])
-    row = Row(case, best["plain"], best["ideal"], best["mlc"], same=same)
+    row = Row(case, best["plain"], best["ideal"], best["mlc"], same=same,
+              diff=pm.max_rel_diff(results["mlc"], results["plain"]) if same else float("nan"))
     for reuse in sysds_runs:  # fewer rounds than SystemDS runs
         results[f"sysds-{reuse}"] = _systemds(case.systemds, reuse)
     row.systemds = {k: v for k, v in results.items() if k.startswith("sysds-")}
@@ -385,6 +387,14 @@ def _fmt_sysds(row: Row) -> str:
             f"{none.cold / hyb.cold:.2f}x / {none.warm / hyb.warm:.2f}x")
 
 
+def _same(row: Row) -> str:
+    """Equal to plain NumPy within 1e-8 relative, and whether bit for bit (partial reuse sums
+    products by blocks, which rounds differently; docs/reuse.md)."""
+    if not row.same:
+        return "NO"
+    return "yes, bit-identical" if row.diff == 0 else f"yes, max rel. diff {row.diff:.0e}"
+
+
 def table(rows: list[Row]) -> str:
     head = ("| pipeline | style | plain s | ideal s | mlcontext s | mlcontext speed-up | ideal speed-up | "
             "achieved / ideal | target | results = plain | SystemDS no-reuse s (cold / warm) | "
@@ -394,7 +404,7 @@ def table(rows: list[Row]) -> str:
         lines.append(f"| {r.case.name} | {r.case.style} | {r.plain:.3f} | {r.ideal:.3f} | "
                      f"{r.mlc:.3f} | {r.plain / r.mlc:.1f}x | {r.plain / r.ideal:.1f}x | "
                      f"{r.achieved:.0%} | {r.case.target} | "
-                     f"{'yes' if r.same else 'NO'}{_fmt_sysds(r)} |")
+                     f"{_same(r)}{_fmt_sysds(r)} |")
     return "\n".join(lines)
 
 
@@ -426,7 +436,7 @@ def main(argv: list[str] | None = None) -> None:
         jl = f" | joblib {row.joblib:.3f}s" if row.joblib is not None else ""
         print(f"{case.name:<16} plain {row.plain:7.3f}s | ideal {row.ideal:7.3f}s | "
               f"mlcontext {row.mlc:7.3f}s{jl} | achieved {row.achieved:5.0%} | "
-              f"results = plain: {row.same}{_fmt_sysds(row)}", flush=True)
+              f"results = plain: {_same(row)}{_fmt_sysds(row)}", flush=True)
     print(table(rows), flush=True)
     if "--append" in argv:
         _append(Path(argv[argv.index("--append") + 1]), rows, argv)

@@ -64,6 +64,19 @@ def same(got: Any, want: Any, rtol: float = 1e-8) -> bool:
     return g.shape == w.shape and bool(np.allclose(g, w, rtol=rtol, atol=atol))
 
 
+def max_rel_diff(got: Any, want: Any) -> float:
+    """The largest ``|got - want| / (1 + max |want|)`` over every array of two results (0.0: bit for
+    bit the same numbers)."""
+    if isinstance(want, dict):
+        return max((max_rel_diff(got[k], want[k]) for k in want), default=0.0)
+    if isinstance(want, list | tuple):
+        return max((max_rel_diff(g, w) for g, w in zip(got, want, strict=True)), default=0.0)
+    g, w = np.asarray(got, dtype=float), np.asarray(want, dtype=float)
+    if g.size == 0:
+        return 0.0
+    return float(np.max(np.abs(g - w)) / (1 + np.abs(w).max()))
+
+
 # -- 1. helpers called per parameter value ---------------------------------------------------------------
 
 def standardize(X):
