@@ -236,6 +236,47 @@ def test_sigterm_marks_killed_keeps_everything_and_dies_of_sigterm(tmp_path, hom
     _assert_counter(_values(opened(), "looping"), _progress(tmp_path / "child.out")[-1][0])
 
 
+@pytest.mark.parametrize("durability", ["buffered", "sync"])
+def test_a_sigterm_dropped_in_a_gc_callback_is_delivered_again(tmp_path, home, opened,
+                                                                durability) -> None:
+    # Python drops an exception raised while a GC or weakref callback runs ("Exception ignored in
+    # ...": SQLAlchemy has such callbacks). The SIGTERM's exception dropped there left the process
+    # running; a thread meant to end it after 5 s then failed (signal.signal off the main thread) and
+    # the process never died (a full-suite hang). Here the signal always lands inside a callback.
+    proc = _spawn(tmp_path, home, f"""
+        import signal, weakref
+        class Box: pass
+        def in_callback(_ref):
+            os.kill(os.getpid(), signal.SIGTERM)
+            for _ in range(10_000): pass  # the handler runs here, inside the callback
+        n = 0
+        try:
+            with mc.run("dropped", durability={durability!r}):
+                for _ in range(300):
+                    mc.log("i", n)
+                    n += 1
+                box = Box()
+                ref = weakref.ref(box, in_callback)
+                ready()
+                started = time.monotonic()
+                del box  # the callback runs now
+                while True:
+                    mc.log("i", n)
+                    n += 1
+        finally:
+            OUT.write_text(f"{{n}} {{time.monotonic() - started:.3f}}")
+    """)
+    _wait_ready(proc)
+    code, err = _finish(proc)
+    assert code == -signal.SIGTERM, err
+    assert "Exception ignored" not in err, err
+    n, seconds = (tmp_path / "child.out").read_text().split()
+    assert float(seconds) < 2.0, "died by the last-resort thread, not by unwinding"
+    record = opened().metadata.get_run("dropped")
+    assert record.status == RunStatus.KILLED and "signal" in (record.error_message or "")
+    _assert_counter(_values(opened(), "dropped"), int(n))
+
+
 def test_sigterm_ends_a_run_started_without_with(tmp_path, home, opened) -> None:
     proc = _spawn(tmp_path, home, """
         run = mc.run("no-with", durability="sync")

@@ -373,7 +373,8 @@ class Run:
         unused = set(self.overrides) - self._used_overrides
         if unused and status == RunStatus.FINISHED:
             warnings.warn(f"run {self.id[:8]}: --param override(s) {sorted(unused)} never used by "
-                          "mc.param(); check the spelling", MLContextWarning, stacklevel=2)
+                          "mc.param(); check the spelling", MLContextWarning,
+                          stacklevel=_outside_mlcontext())
 
     def _forked(self) -> None:
         """In a child just forked: leave the parent's writer (its queue, thread and locks) alone."""
@@ -389,6 +390,18 @@ class Run:
 
 
 _now = time.time
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+
+def _outside_mlcontext() -> int:
+    """The ``stacklevel`` that makes a warning of the caller name the user's line (the end of a
+    ``with`` block, a call of ``run.end()``) rather than mlcontext's; 1 when no frame outside
+    mlcontext is on the stack (a run ended at exit)."""
+    frame: FrameType | None = sys._getframe(1)  # the caller, where warnings.warn is called
+    level = 1
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        frame, level = frame.f_back, level + 1
+    return level if frame is not None else 1
 
 
 def _as_float(name: str, value: Any) -> float:
@@ -553,6 +566,8 @@ def _after_fork_in_child() -> None:
 def _prepare_child() -> None:
     _held_for_fork.clear()  # (the parent's writer, left alone in the child)
     _handled[0] = False
+    _unwinding[0], _redelivered[0] = None, False  # (the parent's SIGTERM is not the child's)
+    _swallowed.clear()
     if _watching:  # a child of a child: the watcher thread is not here, and its pipe is the parent's
         read_end, write_end = _watching.pop()
         try:
@@ -973,6 +988,8 @@ def _install_process_hooks() -> None:
     atexit.register(_end_at_exit)
     _previous_excepthook = sys.excepthook
     sys.excepthook = _excepthook
+    _previous_unraisablehook[0] = sys.unraisablehook
+    sys.unraisablehook = _unraisable
     if os._exit is _REAL_EXIT:
         os._exit = _exit_after_background
     if threading.current_thread() is threading.main_thread() and \
@@ -1014,6 +1031,13 @@ def _excepthook(exc_type: type[BaseException], exc: BaseException, trace: Traceb
 
 
 _deferred_signal: int | None = None
+#: The signal the main thread is being unwound for (None: none yet), and whether the next call of
+#: the handler is mlcontext's own re-delivery of it (see _unraisable).
+_unwinding: list[int | None] = [None]
+_redelivered = [False]
+_previous_unraisablehook: list[Callable[[Any], Any]] = [sys.unraisablehook]
+#: Set when Python dropped the SIGTERM's exception (see _unraisable); _end_and_die_later redelivers.
+_swallowed = threading.Event()
 
 
 def _on_sigterm(signum: int, _frame: FrameType | None) -> None:
@@ -1025,15 +1049,31 @@ def _on_sigterm(signum: int, _frame: FrameType | None) -> None:
     if current.status in TERMINAL_STATUSES:  # it is ending (flushing) now: Run.end dies after it
         _deferred_signal = signum
         return
+    if _unwinding[0] is not None:
+        if not _redelivered[0]:
+            _die_of(signum)  # a second SIGTERM from outside: die now, as the run stands
+            return
+        _redelivered[0] = False  # the first one was swallowed: unwind again
+    else:
+        _unwinding[0] = signum
+        # The last resort, should the main thread never unwind (blocked in C for good).
+        threading.Thread(target=_end_and_die_later, args=(current, signum), daemon=True).start()
     # Not ``current.end()`` here: the interrupted main thread may hold the writer's lock (sync
     # mode) or a SQLite write transaction that ending needs, a deadlock. Unwind instead, like
     # KeyboardInterrupt: a ``with`` block ends the run as killed, an interrupted flush puts its
     # records back, and the excepthook ends a run started without ``with``, then dies of the signal.
-    signal.signal(signum, signal.SIG_DFL)  # a second SIGTERM kills at once
-    # Python drops an exception raised while a weakref or GC callback runs ("Exception ignored
-    # in ..."); should that swallow this one, the process would go on as if never signalled.
-    threading.Thread(target=_end_and_die_later, args=(current, signum), daemon=True).start()
     raise _Terminated(signum)
+
+
+def _unraisable(unraisable: Any) -> None:
+    """Python drops an exception raised while a GC or weakref callback runs ("Exception ignored
+    in ...": SQLAlchemy has such callbacks): a ``_Terminated`` dropped there would leave the process
+    running as if never signalled. _end_and_die_later delivers it again once the callback has
+    returned (delivered from here, it would run, and be dropped, in this very callback)."""
+    if isinstance(unraisable.exc_value, _Terminated) and _unwinding[0] is not None:
+        _swallowed.set()
+        return
+    _previous_unraisablehook[0](unraisable)
 
 
 #: Seconds a SIGTERM'd process gets to unwind (``with`` blocks, the excepthook) before it is ended.
@@ -1041,10 +1081,25 @@ TERMINATE_GRACE_S = 5.0
 
 
 def _end_and_die_later(current: Run, signum: int) -> None:
+    """The last resort of a SIGTERM: normally the main thread has unwound, ended the run and died
+    within ``TERMINATE_GRACE_S``. One that is ending the run (flushing many values) is let finish;
+    one that never started to (blocked in C for good) has the run ended here; a process still alive
+    ``TERMINATE_GRACE_S`` after its run ended (the exception caught by user code) dies anyway."""
     signals_to_main_thread()
-    time.sleep(TERMINATE_GRACE_S)  # normally the excepthook has made the process die by now
+    deadline = time.monotonic() + TERMINATE_GRACE_S
+    while (left := deadline - time.monotonic()) > 0:
+        if _swallowed.wait(left):  # the exception was dropped in a callback: deliver it again
+            _swallowed.clear()
+            time.sleep(0.01)  # (let the callback that dropped it return first)
+            _redelivered[0] = True
+            signal.pthread_kill(threading.main_thread().ident or 0, signum)
+    while current.status in TERMINAL_STATUSES and STATE.active is current:
+        time.sleep(0.05)  # the main thread is ending the run: never cut its flush short
     try:
-        current.end(RunStatus.KILLED, _Terminated(signum))
+        if current.status not in TERMINAL_STATUSES:
+            current.end(RunStatus.KILLED, _Terminated(signum))
+        else:
+            time.sleep(TERMINATE_GRACE_S)
     finally:
         _die_of(signum)
 
@@ -1059,8 +1114,13 @@ BACKGROUND_GRACE_S = 10.0
 
 def _die_of(signum: int) -> None:
     """Die of ``signum`` as if it had never been handled, so the exit status tells the truth; the
-    background writes (a run's code snapshot) are finished first."""
+    background writes (a run's code snapshot) are finished first. Off the main thread (the last
+    resort of _end_and_die_later) no handler can be changed, and the main thread is stuck where it
+    runs none: SIGKILL, the one signal that needs no handler's consent."""
     settle_background(BACKGROUND_GRACE_S)
+    if threading.current_thread() is not threading.main_thread():
+        os.kill(os.getpid(), signal.SIGKILL)
+        return
     signal.signal(signum, signal.SIG_DFL)
     os.kill(os.getpid(), signum)
 
