@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.linalg
+from clocks import FakeClock
 
 import mlcontext as mc
 from mlcontext.lineage.operations import FACTOR, HEAVY, LINEAR, traits_of
@@ -22,17 +23,6 @@ from mlcontext.ops import dispatch
 from mlcontext.reuse.executor import ReuseExecutor
 
 RNG = np.random.default_rng(14)
-
-
-class FakeClock:
-    """Each reading advances by ``step`` seconds."""
-
-    def __init__(self, step: float) -> None:
-        self.now, self.step = 0.0, step
-
-    def __call__(self) -> float:
-        self.now += self.step
-        return self.now
 
 
 @pytest.fixture

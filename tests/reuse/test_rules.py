@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from clocks import FakeClock, install
 
 import mlcontext as mc
 from mlcontext.lineage.operations import (
@@ -20,7 +21,7 @@ from mlcontext.lineage.operations import (
 )
 from mlcontext.ops import dispatch
 from mlcontext.reuse import rewrites
-from mlcontext.reuse.executor import CHEAP_AFTER, ReuseExecutor
+from mlcontext.reuse.executor import CHEAP_AFTER
 from mlcontext.reuse.multilevel import StepReuse
 
 RNG = np.random.default_rng(12)
@@ -96,30 +97,11 @@ def test_reuse_clear_forgets_the_rewrites_notes() -> None:
     assert not rewrites.STATE.stack_meta and not rewrites.STATE.prefix and not rewrites.STATE.sliced
 
 
-class FakeClock:
-    """Each reading advances by ``step`` seconds: every timed operation 'costs' ``step``."""
-
-    def __init__(self, step: float) -> None:
-        self.now, self.step = 0.0, step
-
-    def __call__(self) -> float:
-        self.now += self.step
-        return self.now
-
-
-def _install(clock: FakeClock) -> ReuseExecutor:
-    from mlcontext.reuse.api import get_cache
-
-    executor = ReuseExecutor(get_cache(), True, clock=clock)
-    dispatch.set_executor(executor)
-    return executor
-
-
 def test_operations_cheaper_than_a_probe_stop_being_probed_on_a_fake_clock(check) -> None:
     """Cheapness is learned from the injected clock, not the machine's speed."""
     clock = FakeClock(step=1e-9)
     with mc.reuse("hybrid", min_compute_s=1e-3, eager_s_per_byte=0.0):
-        old = _install(clock)
+        old = install(clock)
         try:
             v = mc.array(np.zeros(4))
             for _ in range(3 * CHEAP_AFTER):
@@ -141,7 +123,7 @@ def test_operations_cheaper_than_a_probe_stop_being_probed_on_a_fake_clock(check
 def test_an_expensive_call_with_the_shapes_of_cheap_ones_is_still_reused_on_a_fake_clock() -> None:
     clock = FakeClock(step=1e-9)
     with mc.reuse("hybrid", min_compute_s=1e-3, eager_s_per_byte=0.0):
-        _install(clock)
+        install(clock)
         try:
             vs = [mc.array(RNG.normal(size=100)) for _ in range(40)]
             for a, b in zip(vs, vs[1:], strict=False):
@@ -164,7 +146,7 @@ def test_delayed_admission_follows_the_injected_clock() -> None:
     for step, entries in ((1.0, True), (1e-9, False)):
         mc.reuse_clear()
         with mc.reuse("hybrid", min_compute_s=1e-3, eager_s_per_byte=1e-8):
-            _install(FakeClock(step))
+            install(FakeClock(step))
             try:
                 x = mc.array(RNG.normal(size=(50, 50)))
                 x @ x
