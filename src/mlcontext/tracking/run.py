@@ -1036,12 +1036,18 @@ _deferred_signal: int | None = None
 _unwinding: list[int | None] = [None]
 _redelivered = [False]
 _previous_unraisablehook: list[Callable[[Any], Any]] = [sys.unraisablehook]
-#: Set when Python dropped the SIGTERM's exception (see _unraisable); _end_and_die_later redelivers.
+#: Set when Python dropped the SIGTERM's exception (see _unraisable); _deliver_again redelivers.
 _swallowed = threading.Event()
 
 
 def _on_sigterm(signum: int, _frame: FrameType | None) -> None:
     global _deferred_signal
+    if _unwinding[0] is not None and not _redelivered[0]:
+        # A second SIGTERM from outside: die at once, as the default action would (the run is
+        # recorded as far as its end got; even a flush waiting for a locked store is not waited for).
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+        return
     current = STATE.active
     if current is None:
         _die_of(signum)
@@ -1050,14 +1056,10 @@ def _on_sigterm(signum: int, _frame: FrameType | None) -> None:
         _deferred_signal = signum
         return
     if _unwinding[0] is not None:
-        if not _redelivered[0]:
-            _die_of(signum)  # a second SIGTERM from outside: die now, as the run stands
-            return
-        _redelivered[0] = False  # the first one was swallowed: unwind again
+        _redelivered[0] = False  # the first one was dropped in a callback: unwind again
     else:
         _unwinding[0] = signum
-        # The last resort, should the main thread never unwind (blocked in C for good).
-        threading.Thread(target=_end_and_die_later, args=(current, signum), daemon=True).start()
+        threading.Thread(target=_deliver_again, args=(signum,), daemon=True).start()
     # Not ``current.end()`` here: the interrupted main thread may hold the writer's lock (sync
     # mode) or a SQLite write transaction that ending needs, a deadlock. Unwind instead, like
     # KeyboardInterrupt: a ``with`` block ends the run as killed, an interrupted flush puts its
@@ -1068,40 +1070,32 @@ def _on_sigterm(signum: int, _frame: FrameType | None) -> None:
 def _unraisable(unraisable: Any) -> None:
     """Python drops an exception raised while a GC or weakref callback runs ("Exception ignored
     in ...": SQLAlchemy has such callbacks): a ``_Terminated`` dropped there would leave the process
-    running as if never signalled. _end_and_die_later delivers it again once the callback has
-    returned (delivered from here, it would run, and be dropped, in this very callback)."""
+    running as if never signalled. _deliver_again delivers it again once the callback has
+    returned (delivered from here, it would run, and be dropped, in this very callback). A hook the
+    user installs after mlcontext's replaces it, and then a dropped SIGTERM stays dropped."""
     if isinstance(unraisable.exc_value, _Terminated) and _unwinding[0] is not None:
         _swallowed.set()
         return
     _previous_unraisablehook[0](unraisable)
 
 
-#: Seconds a SIGTERM'd process gets to unwind (``with`` blocks, the excepthook) before it is ended.
+#: Seconds after a SIGTERM during which an exception Python dropped in a callback is delivered again.
 TERMINATE_GRACE_S = 5.0
 
 
-def _end_and_die_later(current: Run, signum: int) -> None:
-    """The last resort of a SIGTERM: normally the main thread has unwound, ended the run and died
-    within ``TERMINATE_GRACE_S``. One that is ending the run (flushing many values) is let finish;
-    one that never started to (blocked in C for good) has the run ended here; a process still alive
-    ``TERMINATE_GRACE_S`` after its run ended (the exception caught by user code) dies anyway."""
+def _deliver_again(signum: int) -> None:
+    """Deliver the SIGTERM to the main thread again each time Python drops its exception in a GC or
+    weakref callback (see _unraisable), for ``TERMINATE_GRACE_S``. A main thread that unwound is
+    left alone: it ends the run (a ``with`` block, the excepthook), runs the user's ``finally``
+    blocks however long they take, and dies of the signal by itself."""
     signals_to_main_thread()
     deadline = time.monotonic() + TERMINATE_GRACE_S
     while (left := deadline - time.monotonic()) > 0:
-        if _swallowed.wait(left):  # the exception was dropped in a callback: deliver it again
+        if _swallowed.wait(left):
             _swallowed.clear()
             time.sleep(0.01)  # (let the callback that dropped it return first)
             _redelivered[0] = True
             signal.pthread_kill(threading.main_thread().ident or 0, signum)
-    while current.status in TERMINAL_STATUSES and STATE.active is current:
-        time.sleep(0.05)  # the main thread is ending the run: never cut its flush short
-    try:
-        if current.status not in TERMINAL_STATUSES:
-            current.end(RunStatus.KILLED, _Terminated(signum))
-        else:
-            time.sleep(TERMINATE_GRACE_S)
-    finally:
-        _die_of(signum)
 
 
 #: Seconds a run's end waits for its code snapshot to have read the working tree (git's own
@@ -1114,13 +1108,8 @@ BACKGROUND_GRACE_S = 10.0
 
 def _die_of(signum: int) -> None:
     """Die of ``signum`` as if it had never been handled, so the exit status tells the truth; the
-    background writes (a run's code snapshot) are finished first. Off the main thread (the last
-    resort of _end_and_die_later) no handler can be changed, and the main thread is stuck where it
-    runs none: SIGKILL, the one signal that needs no handler's consent."""
+    background writes (a run's code snapshot) are finished first."""
     settle_background(BACKGROUND_GRACE_S)
-    if threading.current_thread() is not threading.main_thread():
-        os.kill(os.getpid(), signal.SIGKILL)
-        return
     signal.signal(signum, signal.SIG_DFL)
     os.kill(os.getpid(), signum)
 
