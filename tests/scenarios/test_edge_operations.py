@@ -84,3 +84,30 @@ def test_the_evaluate_edge_says_what_was_taken_from_the_test_set(project):
     graph = project.cli_json("lineage", "train:model")
     evaluate = [e for e in graph["edges"] if e["kind"] == "evaluate"]
     assert [e["operations"] for e in evaluate] == [["getitem ['a', 'b', 'ab']", "getitem 'y'"]]
+
+
+MERGE = """
+import numpy as np
+import pandas as pd
+import mlcontext as mc
+
+pd.DataFrame({"a": np.arange(40.0)}).to_csv("raw.csv", index=False)
+with mc.run("merge", project="merge"):
+    raw = mc.pd.read_csv("raw.csv", name="raw")
+    clean = raw.iloc[4:]
+    mc.dataset(clean, "clean")
+    other = raw[raw["a"] > 3]  # a branch from data never registered, computed after clean
+    mc.dataset(other.dropna() + clean, "t")
+"""
+
+
+def test_a_branch_from_unregistered_data_stays_on_the_edge(make_project):
+    # Review finding: the edge clean -> t showed only the add, and the other operand's filter and
+    # dropna were shown nowhere (the restriction to the source's own branch is for a merge of two
+    # registered sources, each with its own edge).
+    project = make_project("merge", {"merge.py": MERGE, ".gitignore": "raw.csv\n"})
+    project.run("merge.py")
+    graph = project.cli_json("lineage", "t", "--project", "merge")
+    [edge] = [e for e in graph["edges"] if e["kind"] == "lineage"]
+    assert {"filter a > 3", "dropna"} <= set(edge["operations"]), edge["operations"]
+    assert not any("iloc" in op for op in edge["operations"]), edge["operations"]  # clean's own

@@ -345,10 +345,13 @@ def operations_of(store: Store, log_hash: str, source: str | None = None) -> lis
         logs = {e[4] for e in context.neighbours([source], upstream=True) if e[4]}
         logs |= set(store.metadata.lineage_logs_of(source))
         before = frozenset().union(*(_item_hashes(store.artifacts.url, h, store) for h in logs))
-        # A log of a merge holds every branch: the edge from one branch shows only the operations
-        # computed from that branch (customers -> merged is the merge, not the other side's cleaning).
-        own = frozenset(r.hash for h in logs for r in _parsed(store.artifacts.url, h, store))
-        only = _from_source(roots, source, own)
+        # A log of a merge of registered data holds every branch: the edge from one branch shows only
+        # the operations computed from that branch (customers -> merged is the merge, not the other
+        # side's cleaning, which its own edge shows). A branch from data never registered has no
+        # edge of its own: its operations stay on this one, or they would be shown nowhere.
+        if len(context.sources_of_log(log_hash)) > 1:
+            own = frozenset(r.hash for h in logs for r in _parsed(store.artifacts.url, h, store))
+            only = _from_source(roots, source, own)
     return describe_operations(roots, before, only)
 
 
