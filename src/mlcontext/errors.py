@@ -198,7 +198,9 @@ def refusal(what: str, library: str, exc: Exception) -> MLContextError:
     """A library's own ``TypeError`` or ``ValueError`` for arguments it refuses (pandas for
     ``mc.pd.concat(1)``, NumPy for a draw's ``size="x"``), said as mlcontext's: a :class:`UsageError`
     or an :class:`InvalidArgumentError`, still the same builtin, so ``except TypeError`` keeps
-    working. ``what`` is the public function (``mc.pd.concat``)."""
+    working (an ``IndexError`` some library versions raise for a bad value becomes an
+    :class:`InvalidArgumentError`, a ``ValueError``). ``what`` is the public function
+    (``mc.pd.concat``)."""
     if isinstance(exc, MLContextError):
         return exc
     kind = UsageError if isinstance(exc, TypeError) else InvalidArgumentError

@@ -224,7 +224,9 @@ def _module_function(name: str) -> Callable[..., Any]:
     def fn(*args: Any, **kwargs: Any) -> Any:
         try:
             return call(f"pandas.{name}", args, kwargs)
-        except (TypeError, ValueError) as exc:  # mc.pd.concat(1): pandas' refusal, said as ours
+        # mc.pd.concat(1): pandas' refusal, said as ours (pandas 3.0.0's qcut(q=-1) refuses with
+        # an IndexError where later versions raise ValueError: one answer on every supported pandas)
+        except (TypeError, ValueError, IndexError) as exc:
             raise refusal(f"mc.pd.{name}", "pandas", exc) from exc
 
     fn.__name__ = name
