@@ -4,8 +4,8 @@ interleaved round by round, so the ratio holds on a busy machine): traced small 
 ``time.thread_time`` per value: the writer thread is not counted), and ``import mlcontext``
 (``-X importtime``, cumulative).
 
-``python bench/compare_trees.py BEFORE_SRC AFTER_SRC`` (e.g. ``/work/main/src src``; ``BENCH_ROUNDS``
-rounds, default 3, best of each).
+``python bench/compare_trees.py BEFORE_SRC AFTER_SRC`` (e.g. ``../before/src src``, with a clone of
+the older commit beside this one; ``BENCH_ROUNDS`` rounds, default 3, best of each).
 """
 
 from __future__ import annotations
