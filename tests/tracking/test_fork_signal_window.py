@@ -23,6 +23,7 @@ import signal
 import time
 
 import pytest
+from children import wait_or_kill
 
 import mlcontext as mc
 from mlcontext.store import Store
@@ -60,16 +61,8 @@ def test_a_sigterm_sent_before_the_child_first_runs_ends_it(tmp_path) -> None:
             policy, param, cpus = saved
             os.sched_setscheduler(0, policy, param)
             os.sched_setaffinity(0, cpus)
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            done, status = os.waitpid(pid, os.WNOHANG)
-            if done:
-                break
-            time.sleep(0.05)
-        else:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-            pytest.fail("the child survived a SIGTERM sent before it first ran (the signal was lost)")
+        status = wait_or_kill(
+            pid, 15, "the child survived a SIGTERM sent before it first ran (the signal was lost)")
     assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGTERM
     store.close()
 

@@ -16,6 +16,7 @@ import os
 import sys
 
 import pytest
+from children import wait_or_kill
 
 import mlcontext as mc
 from mlcontext.store import RunStatus
@@ -215,16 +216,7 @@ def test_a_sigterm_the_kernel_hands_to_another_thread_still_ends_a_blocked_child
         # by its kernel task id; the newest one is the bystander (after the writer and the watcher).
         tids = sorted(int(t) for t in os.listdir(f"/proc/{pid}/task") if int(t) != pid)
         _tgkill(pid, max(tids), signal.SIGTERM)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            done, status = os.waitpid(pid, os.WNOHANG)
-            if done:
-                break
-            time.sleep(0.05)
-        else:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-            pytest.fail("the child ignored a SIGTERM delivered to one of its other threads")
+        status = wait_or_kill(pid, 20, "the child ignored a SIGTERM delivered to one of its other threads")
     assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGTERM
     assert _values(store, run.id, "child") == [float(i) for i in range(500)]
 
