@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 
 import pytest
@@ -120,3 +121,79 @@ def _assert_snapshot(store: Store, run_name: str, expected: bytes) -> None:
         assert "code_warnings" in record.environment and "packages" in record.environment
     finally:
         store.close()
+
+
+# -- git starts first; a start that fails leaves nothing behind ----------------------------------
+# Peers' kind: git processes left running or unreaped by a tool that started them and then failed
+# (zendesk/samson#166, git-lfs/git-lfs#1017: zombies piling up in long-lived processes).
+
+
+def _children() -> set[int]:
+    """This process's child processes, zombies included (Linux /proc)."""
+    found: set[int] = set()
+    for task in Path(f"/proc/{os.getpid()}/task").iterdir():
+        try:
+            with open(task / "children") as fh:
+                found.update(int(pid) for pid in fh.read().split())
+        except FileNotFoundError:  # a thread that ended meanwhile
+            pass
+    return found
+
+
+def _fail_insert(*_args, **_kwargs):
+    raise mc.StoreError("the database refused the run (simulated)")
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads children from Linux /proc")
+@pytest.mark.parametrize("failure", ["bad run name", "bad --param", "insert fails"])
+def test_a_start_that_fails_leaves_no_git_process_and_no_thread(
+        repo: Path, monkeypatch, tmp_path: Path, failure: str) -> None:
+    monkeypatch.chdir(repo)
+    monkeypatch.setattr(sys.modules["__main__"], "__file__", str(repo / "model.py"), raising=False)
+    store = Store.open(home=tmp_path / "home")
+    if failure == "insert fails":
+        monkeypatch.setattr(store.metadata, "create_run", _fail_insert)
+    before = _children()
+    with mc.use_store(store):
+        with pytest.raises(mc.MLContextError):
+            if failure == "bad run name":
+                mc.run("two\nlines", project="bg")
+            elif failure == "bad --param":
+                mc.Run("ok", project="bg", argv=["train.py", "--param", "lr"])
+            else:
+                mc.run("ok", project="bg")
+        assert mc.active_run() is None
+        from mlcontext.store.metadata import settle_background
+        settle_background(timeout=10)
+        assert not any(t.name.startswith("mlcontext-code-") for t in threading.enumerate())
+        assert _children() <= before  # git was reaped (no zombie) or never outlived the failure
+        assert len(mc.runs(project="bg")) == 0 and list(store.artifacts) == []  # no snapshot stored
+    store.close()
+
+
+def test_git_reads_the_tree_while_the_run_records_its_start(repo: Path, monkeypatch, tmp_path: Path) -> None:
+    """``git status`` (most of a capture) is started before the run's row is inserted, and the
+    snapshot is attached to the row all the same."""
+    from mlcontext.store.metadata import MetadataStore
+    from mlcontext.tracking import code
+
+    order: list[str] = []
+    start_status, create_run = code._start_status, MetadataStore.create_run
+
+    def status_first(git):
+        order.append("git status")
+        return start_status(git)
+
+    def insert(self, *args, **kwargs):
+        order.append("insert run")
+        return create_run(self, *args, **kwargs)
+
+    monkeypatch.setattr(code, "_start_status", status_first)
+    monkeypatch.setattr(MetadataStore, "create_run", insert)
+    monkeypatch.chdir(repo)
+    monkeypatch.setattr(sys.modules["__main__"], "__file__", str(repo / "model.py"), raising=False)
+    store = Store.open(home=tmp_path / "home")
+    with mc.use_store(store):
+        mc.run("overlapped", project="bg").end()
+    assert order[:2] == ["git status", "insert run"]  # (a re-read may follow: the fixture just wrote)
+    _assert_snapshot(store, "overlapped", b"width = 2")

@@ -58,7 +58,9 @@ from ..fingerprint import hash_bytes
 from .safe_tree import escaping_links, make_link, write_file
 
 __all__ = [
+    "CodeCapture",
     "CodeSnapshot",
+    "begin_capture",
     "capture_code",
     "restore_code",
     "restore_tree",
@@ -510,22 +512,83 @@ def capture_code(
     >>> snap.kind, snap.script_source
     ('script', b"print('hi')")
     """
+    return begin_capture(entry_point, max_file_bytes=max_file_bytes, max_total_bytes=max_total_bytes,
+                         cwd=cwd, since_ns=since_ns).finish()
+
+
+def begin_capture(
+    entry_point: str | os.PathLike[str] | None,
+    *,
+    max_file_bytes: int = MAX_FILE_BYTES,
+    max_total_bytes: int = MAX_TOTAL_BYTES,
+    cwd: str | os.PathLike[str] | None = None,
+    since_ns: int | None = None,
+) -> CodeCapture:
+    """Begin :func:`capture_code` (same parameters): start ``git status`` and return at once.
+
+    ``git status`` is most of a capture's time (it stats every tracked file); a run starts it first
+    thing and finishes the capture in a thread of its own, so that git reads the tree while the run
+    records its start. Call :meth:`CodeCapture.finish` exactly once (from any thread), or
+    :meth:`CodeCapture.abandon`.
+    """
     warnings: list[str] = []
     script, source = _read_entry(entry_point, warnings)
     start = script.parent if script is not None else (Path(cwd) if cwd else _cwd())
     root = _find_repo_root(start) if start is not None else None
+    capture = CodeCapture(script, source, root, warnings, max_file_bytes, max_total_bytes, since_ns)
     if root is not None:
         try:
-            return _capture_git(root, script, source, warnings, max_file_bytes, max_total_bytes,
-                                since_ns)
+            capture.git = _Git.at(root, ceiling=True)
+            capture.began = time.time_ns()
+            capture.status = _start_status(capture.git)
         except Exception as exc:  # noqa: BLE001 - capture must not fail a user's run; record why
-            warnings.append(f"git capture failed, storing the script instead: {exc}")
-    if script is None or source is None:
-        return CodeSnapshot(kind="none", warnings=tuple(warnings))
-    return CodeSnapshot(
-        kind="script", script_path=str(script), script_hash=hash_bytes(source),
-        script_source=source, warnings=tuple(warnings),
-    )
+            capture.failed(exc)
+    return capture
+
+
+@dataclass
+class CodeCapture:
+    """A capture begun by :func:`begin_capture`: ``git status`` is running."""
+
+    script: Path | None
+    source: bytes | None
+    root: Path | None
+    warnings: list[str]
+    max_file: int
+    max_total: int
+    since_ns: int | None
+    git: _Git | None = None
+    began: int = 0
+    status: subprocess.Popen[bytes] | None = None
+
+    def failed(self, exc: Exception) -> None:
+        self.warnings.append(f"git capture failed, storing the script instead: {exc}")
+        self.root = None
+
+    def finish(self) -> CodeSnapshot:
+        """Wait for git, read what else the snapshot holds and return it; never raises for git
+        trouble (see ``CodeSnapshot.warnings``)."""
+        if self.root is not None and self.git is not None:
+            try:
+                return _capture_git(self.root, self.git, self.script, self.source, self.warnings,
+                                    self.max_file, self.max_total, self.since_ns,
+                                    first=(self.began, self.status))
+            except Exception as exc:  # noqa: BLE001 - capture must not fail a user's run; record why
+                self.failed(exc)
+            finally:
+                self.abandon()  # (git exited unless an error cut the read short)
+        if self.script is None or self.source is None:
+            return CodeSnapshot(kind="none", warnings=tuple(self.warnings))
+        return CodeSnapshot(
+            kind="script", script_path=str(self.script), script_hash=hash_bytes(self.source),
+            script_source=self.source, warnings=tuple(self.warnings),
+        )
+
+    def abandon(self) -> None:
+        """Stop and reap git, if it still runs (a capture that will never be finished)."""
+        proc, self.status = self.status, None
+        if proc is not None:
+            _reap(proc)
 
 
 def _cwd() -> Path | None:
@@ -554,16 +617,21 @@ def _read_entry(
 
 
 def _capture_git(
-    root: Path, script: Path | None, source: bytes | None, warnings: list[str],
-    max_file: int, max_total: int, since_ns: int | None = None,
+    root: Path, git: _Git, script: Path | None, source: bytes | None, warnings: list[str],
+    max_file: int, max_total: int, since_ns: int | None,
+    first: tuple[int, subprocess.Popen[bytes] | None],
 ) -> CodeSnapshot:
-    git = _Git.at(root, ceiling=True)
+    """The git snapshot; ``first`` is the first read's start time and its ``git status``, started by
+    :func:`begin_capture` (``None``: start it here)."""
     script_path = script.relative_to(root).as_posix() if script is not None else None
-    cache = _DiffCache.at(root)
+    cache = _DiffCache.at(root)  # (read while the first status runs)
     previous: dict[str, _Stat] | None = None
+    began, status_proc = first
     for _ in range(_READS):
-        began = time.time_ns()
-        status, diff, ignored, skipped_paths = _query_git(git, script_path, cache, began)
+        if status_proc is None:
+            began, status_proc = time.time_ns(), _start_status(git)
+        status, diff, ignored, skipped_paths = _query_git(git, status_proc, script_path, cache, began)
+        status_proc = None
         untracked, links, skipped = _read_untracked(root, status.untracked, max_file, max_total)
         # What the snapshot holds of the working tree: the files that differ from the commit and
         # the untracked ones (a clean tracked file is the commit's, whenever it is read).
@@ -630,11 +698,25 @@ def _some(paths: Sequence[str], n: int = 5) -> str:
     return shown + (f" and {len(paths) - n} more" if len(paths) > n else "")
 
 
+def _start_status(git: _Git) -> subprocess.Popen[bytes]:
+    # --ignored=matching: what git ignores too, an ignored folder as one entry (git does not walk
+    # into it), in the same walk of the tree.
+    return git.start("status", "--porcelain=v2", "--branch", "-z", "--untracked-files=all",
+                     "--ignored=matching", *_NOT_THE_STORE)
+
+
+def _reap(proc: subprocess.Popen[bytes]) -> None:
+    if proc.returncode is None:
+        proc.kill()
+        proc.communicate()
+
+
 def _query_git(
-    git: _Git, script_path: str | None, cache: _DiffCache, began: int,
+    git: _Git, status_proc: subprocess.Popen[bytes], script_path: str | None, cache: _DiffCache,
+    began: int,
 ) -> tuple[_Status, bytes, bool, tuple[str, ...]]:
-    """Status, diff, whether the script is git-ignored and the ignored paths, from git processes run
-    side by side.
+    """Status (from ``status_proc``, started at ``began``), diff, whether the script is git-ignored
+    and the ignored paths, from git processes run side by side.
 
     Each git process costs a few milliseconds, mostly start-up, so running them at once costs about
     the slowest one. The diff against HEAD is speculative: dropped when status finds no tracked
@@ -642,10 +724,7 @@ def _query_git(
     the diff cache likely holds it (the files of its last diff unchanged), and taken from the cache
     when status and those files are what they were (see :class:`_DiffCache`).
     """
-    # --ignored=matching: what git ignores too, an ignored folder as one entry (git does not walk
-    # into it), in the same walk of the tree.
-    procs = [git.start("status", "--porcelain=v2", "--branch", "-z", "--untracked-files=all",
-                       "--ignored=matching", *_NOT_THE_STORE)]
+    procs = [status_proc]
     try:
         if not cache.likely():
             procs.append(git.start(*_DIFF_OPTIONS, "HEAD", *_NOT_THE_STORE))
@@ -653,9 +732,7 @@ def _query_git(
         diff_code, diff = git.finish(procs[1], ok=(0, 128, 129)) if len(procs) > 1 else (-1, b"")
     finally:
         for proc in procs:  # reap whatever an error left running
-            if proc.returncode is None:
-                proc.kill()
-                proc.communicate()
+            _reap(proc)
     ignored_paths = sorted(status.ignored)
     ignored = script_path is not None and _is_ignored(script_path, ignored_paths)
     skipped = _cap_ignored(ignored_paths)

@@ -48,8 +48,8 @@ from ..store import ArtifactRef, RunStatus, Store
 from ..store.metadata import settle_background
 from ..store.records import TERMINAL_STATUSES
 from .artifacts import store_object
-from .code import capture_code, entry_script
-from .environment import capture_environment
+from .code import CodeCapture, begin_capture, entry_script
+from .environment import Environment, capture_environment
 from .params import coerce_override, encode_param, parse_overrides
 from .recompute import LeafStore
 from .state import STATE
@@ -125,51 +125,68 @@ class Run:
         if store is not None and not isinstance(store, Store):
             raise UsageError(f"store must be a Store (mc.Store.open(...)), got {type(store).__name__}: "
                              f"{store!r}; to record into a folder, call mc.set_store(folder) first")
-        self.store = store or get_store()
-        self.id = uuid.uuid4().hex
-        self.implicit = implicit
-        self.durability = durability
-        self.status = RunStatus.RUNNING
-        from_command_line = argv is None
-        argv = list(sys.argv if argv is None else argv)
-        self.overrides, rest = parse_overrides(argv[1:])
-        self.name = check_name(name or _default_run_name(), "run")
-        self.project = check_name(project or _default_project(), "project")
-        self.params: dict[str, Any] = {}
-        self._seq = itertools.count()
-        self._pid = os.getpid()  # the process that owns the run; a forked child only adds values
-        self._used_overrides: set[str] = set()
-        self._start(argv)
+        started_ns = time.time_ns()
+        # The code snapshot (git status, diff, untracked files: most of a run's start in a dirty
+        # repository) is not the training script's business: it is captured in the background,
+        # overlapping the run, and never lost at exit (see _record_code). git status starts first
+        # thing, from this thread (a thread of its own would wait for the interpreter lock while this
+        # one records the start), so that git reads the tree meanwhile.
+        capture = begin_capture(entry_script(), since_ns=started_ns)
+        try:
+            self.store = store or get_store()
+            self.id = uuid.uuid4().hex
+            self.implicit = implicit
+            self.durability = durability
+            self.status = RunStatus.RUNNING
+            from_command_line = argv is None
+            argv = list(sys.argv if argv is None else argv)
+            self.overrides, rest = parse_overrides(argv[1:])
+            self.name = check_name(name or _default_run_name(), "run")
+            self.project = check_name(project or _default_project(), "project")
+            self.params: dict[str, Any] = {}
+            self._seq = itertools.count()
+            self._pid = os.getpid()  # the process that owns the run; a forked child only adds values
+            self._used_overrides: set[str] = set()
+            env = capture_environment()
+        except BaseException:
+            capture.abandon()
+            raise
+        self._start(argv, env, capture, started_ns)
         if from_command_line and self.overrides:
             # The script's own argument parser, if it runs after this, must not see our pairs.
             sys.argv[1:] = rest
         self._writer = RunWriter(self.store.metadata, self.id, sync=durability == "sync")
         self._leaves = LeafStore(self.store).install()  # plain arrays traced in the run, for recompute
 
-    def _start(self, argv: list[str]) -> None:
-        env = capture_environment()
-        started_ns = time.time_ns()
+    def _start(self, argv: list[str], env: Environment, capture: CodeCapture, started_ns: int) -> None:
+        """Record the run's row, and hand ``capture`` to a thread that finishes and stores it once
+        the row exists. The run's end waits until the working tree has been read (so that what the
+        process writes after end() is never in the snapshot), not until it is stored."""
         now = started_ns / 1e9
         self.user = env.user
         environment = env.to_dict()
-        self.started_at = self.store.metadata.create_run(
-            self.project, id=self.id, name=self.name, status=RunStatus.RUNNING, user=env.user,
-            host=env.host, pid=env.pid, started_at=now, heartbeat_at=now, entry_point=env.entry_point,
-            argv=argv, cwd=env.cwd, python=env.python, git_commit=None, git_branch=None, git_dirty=None,
-            code_hash=None, environment=environment, durability=self.durability)
-        # The code snapshot (git status, diff, untracked files: most of a run's start in a dirty
-        # repository) is not the training script's business: it is captured in the background,
-        # overlapping the run, and never lost at exit (see _record_code). The run's end waits until
-        # the working tree has been read (so that what the process writes after end() is never in
-        # the snapshot), not until it is stored.
-        entry, cwd = entry_script(), env.cwd or None
-        entry = os.path.abspath(entry) if entry else None  # (the script may chdir meanwhile)
         self._code_read = threading.Event()
-        thread = self.store.metadata.in_background(
-            functools.partial(_record_code, self.store, self.id, entry, cwd, environment,
-                              self._code_read, started_ns),
-            name=f"mlcontext-code-{self.id[:8]}")
+        row = _RowInserted()
+        try:
+            thread = self.store.metadata.in_background(
+                functools.partial(_record_code, self.store, self.id, capture, environment,
+                                  self._code_read, row),
+                name=f"mlcontext-code-{self.id[:8]}")
+        except BaseException:
+            capture.abandon()
+            raise
         _finish_at_multiprocessing_exit(thread)
+        inserted = False
+        try:
+            self.started_at = self.store.metadata.create_run(
+                self.project, id=self.id, name=self.name, status=RunStatus.RUNNING, user=env.user,
+                host=env.host, pid=env.pid, started_at=now, heartbeat_at=now,
+                entry_point=env.entry_point, argv=argv, cwd=env.cwd, python=env.python,
+                git_commit=None, git_branch=None, git_dirty=None, code_hash=None,
+                environment=environment, durability=self.durability)
+            inserted = True
+        finally:
+            row.settle(inserted)  # whatever happened: the thread must not wait for ever
 
     def __repr__(self) -> str:
         return f"<Run {self.id[:8]} {self.project}/{self.name} {self.status}>"
@@ -354,7 +371,6 @@ class Run:
             return
         self.status = status
         self._leaves.remove()
-        self._code_read.wait(CODE_READ_TIMEOUT_S)
         try:
             _settle_test_reads(self, finished=status == RunStatus.FINISHED)
             self._writer.close()
@@ -364,7 +380,12 @@ class Run:
                 details = dict(error_type=f"{type(exc).__module__}.{type(exc).__qualname__}",
                                error_message=str(exc),
                                traceback="".join(tb.format_exception(type(exc), exc, exc.__traceback__)))
-            self.store.metadata.end_run(self.id, status, **details)
+            try:
+                self.store.metadata.end_run(self.id, status, **details)
+            finally:
+                # Only now, once this thread's writes are done while git reads the tree: what the
+                # process writes after end() returns must never be in the code snapshot.
+                self._code_read.wait(CODE_READ_TIMEOUT_S)
             with _active_lock:
                 if STATE.active is self:
                     STATE.active = None
@@ -414,12 +435,31 @@ def _as_float(name: str, value: Any) -> float:
         raise ParamError(f"metric {name!r}: {short_repr(value)} is not a number") from exc
 
 
-def _record_code(store: Store, run_id: str, entry: str | None, cwd: str | None,
-                 environment: dict[str, Any], read: threading.Event, started_ns: int) -> None:
-    """Capture the code of run ``run_id``, store its snapshot and fill the run's git columns.
+class _RowInserted:
+    """Whether a run's row was inserted, for its code thread, which starts before the insert."""
+
+    def __init__(self) -> None:
+        self._settled = threading.Event()
+        self._inserted = False
+
+    def settle(self, inserted: bool) -> None:
+        self._inserted = inserted
+        self._settled.set()
+
+    def wait(self) -> bool:
+        """Block until the insert succeeded (True) or failed (False)."""
+        self._settled.wait()
+        return self._inserted
+
+
+def _record_code(store: Store, run_id: str, capture: CodeCapture, environment: dict[str, Any],
+                 read: threading.Event, row: _RowInserted) -> None:
+    """Finish ``capture`` (begun at the run's start), store the snapshot as run ``run_id``'s code and
+    fill the run's git columns.
 
     Runs in a thread of its own from the run's start; ``read`` is set once the working tree has been
-    read (the run's end waits for that, not for the rest). Never lost at exit: the thread is not a daemon
+    read (the run's end waits for that, not for the rest); it starts before the run's row is inserted,
+    and stores nothing until ``row`` says the insert succeeded. Never lost at exit: the thread is not a daemon
     (the interpreter waits for it), a multiprocessing child waits for it in its exit finalizers,
     SIGTERM waits for it before the process dies (``_die_of``), so does ``os._exit``
     (``_exit_after_background``), and every read of the store in this process waits for it first.
@@ -428,12 +468,17 @@ def _record_code(store: Store, run_id: str, entry: str | None, cwd: str | None,
     """
     signals_to_main_thread()
     try:
-        code = capture_code(entry, cwd=cwd, since_ns=started_ns)
+        code = capture.finish()
     finally:
         read.set()  # the working tree has been read (or cannot be): end() may return
+        # Let a waiting end() run now: the archive below holds the interpreter lock for a while, and
+        # a thread woken by the event would wait for it (up to the 5 ms switch interval).
+        time.sleep(0)
     # Always stored (a clean tree's archive is a small manifest, deduplicated by content) so that
     # every run can be restored and diffed the same way.
     archive = code.archive()
+    if not row.wait():
+        return  # the run's start failed: there is no run to attach the snapshot to
     code_hash = store.artifacts.put(archive)
     store.metadata.set_code(
         run_id, code_hash=code_hash, size=len(archive),
