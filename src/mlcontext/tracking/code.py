@@ -539,8 +539,7 @@ def begin_capture(
     if root is not None:
         try:
             capture.git = _Git.at(root, ceiling=True)
-            capture.began = time.time_ns()
-            capture.status = _start_status(capture.git)
+            capture.read = _start_read(capture.git, lambda: capture.cache_at(root))
         except Exception as exc:  # noqa: BLE001 - capture must not fail a user's run; record why
             capture.failed(exc)
     return capture
@@ -558,8 +557,12 @@ class CodeCapture:
     max_total: int
     since_ns: int | None
     git: _Git | None = None
-    began: int = 0
-    status: subprocess.Popen[bytes] | None = None
+    read: _Read | None = None  # the first read's git processes
+    cache: _DiffCache | None = None
+
+    def cache_at(self, root: Path) -> _DiffCache:
+        self.cache = _DiffCache.at(root)
+        return self.cache
 
     def failed(self, exc: Exception) -> None:
         self.warnings.append(f"git capture failed, storing the script instead: {exc}")
@@ -572,7 +575,7 @@ class CodeCapture:
             try:
                 return _capture_git(self.root, self.git, self.script, self.source, self.warnings,
                                     self.max_file, self.max_total, self.since_ns,
-                                    first=(self.began, self.status))
+                                    self.cache or _DiffCache.at(self.root), self.read)
             except Exception as exc:  # noqa: BLE001 - capture must not fail a user's run; record why
                 self.failed(exc)
             finally:
@@ -586,9 +589,9 @@ class CodeCapture:
 
     def abandon(self) -> None:
         """Stop and reap git, if it still runs (a capture that will never be finished)."""
-        proc, self.status = self.status, None
-        if proc is not None:
-            _reap(proc)
+        read, self.read = self.read, None
+        if read is not None:
+            read.reap()
 
 
 def _cwd() -> Path | None:
@@ -618,20 +621,19 @@ def _read_entry(
 
 def _capture_git(
     root: Path, git: _Git, script: Path | None, source: bytes | None, warnings: list[str],
-    max_file: int, max_total: int, since_ns: int | None,
-    first: tuple[int, subprocess.Popen[bytes] | None],
+    max_file: int, max_total: int, since_ns: int | None, cache: _DiffCache, first: _Read | None,
 ) -> CodeSnapshot:
-    """The git snapshot; ``first`` is the first read's start time and its ``git status``, started by
-    :func:`begin_capture` (``None``: start it here)."""
+    """The git snapshot; ``first``: the first read's git processes, started by :func:`begin_capture`
+    (``None``: start them here)."""
     script_path = script.relative_to(root).as_posix() if script is not None else None
-    cache = _DiffCache.at(root)  # (read while the first status runs)
     previous: dict[str, _Stat] | None = None
-    began, status_proc = first
+    read = first
     for _ in range(_READS):
-        if status_proc is None:
-            began, status_proc = time.time_ns(), _start_status(git)
-        status, diff, ignored, skipped_paths = _query_git(git, status_proc, script_path, cache, began)
-        status_proc = None
+        if read is None:
+            read = _start_read(git, lambda: cache)
+        began = read.began
+        status, diff, ignored, skipped_paths = _query_git(git, read, script_path, cache)
+        read = None
         untracked, links, skipped = _read_untracked(root, status.untracked, max_file, max_total)
         # What the snapshot holds of the working tree: the files that differ from the commit and
         # the untracked ones (a clean tracked file is the commit's, whenever it is read).
@@ -698,25 +700,26 @@ def _some(paths: Sequence[str], n: int = 5) -> str:
     return shown + (f" and {len(paths) - n} more" if len(paths) > n else "")
 
 
-def _start_status(git: _Git) -> subprocess.Popen[bytes]:
-    # --ignored=matching: what git ignores too, an ignored folder as one entry (git does not walk
-    # into it), in the same walk of the tree.
-    return git.start("status", "--porcelain=v2", "--branch", "-z", "--untracked-files=all",
-                     "--ignored=matching", *_NOT_THE_STORE)
+@dataclass
+class _Read:
+    """One read of the working tree: ``git status`` and, speculatively, ``git diff HEAD``, running
+    side by side since ``began`` (``time.time_ns()``)."""
+
+    began: int
+    status: subprocess.Popen[bytes]
+    diff: subprocess.Popen[bytes] | None
+
+    def reap(self) -> None:
+        """Stop and reap whatever still runs (after an error, or a capture abandoned)."""
+        for proc in (self.status, self.diff):
+            if proc is not None and proc.returncode is None:
+                proc.kill()
+                proc.communicate()
 
 
-def _reap(proc: subprocess.Popen[bytes]) -> None:
-    if proc.returncode is None:
-        proc.kill()
-        proc.communicate()
-
-
-def _query_git(
-    git: _Git, status_proc: subprocess.Popen[bytes], script_path: str | None, cache: _DiffCache,
-    began: int,
-) -> tuple[_Status, bytes, bool, tuple[str, ...]]:
-    """Status (from ``status_proc``, started at ``began``), diff, whether the script is git-ignored
-    and the ignored paths, from git processes run side by side.
+def _start_read(git: _Git, cache: Callable[[], _DiffCache]) -> _Read:
+    """Start a read: status first (it decides the rest), then the diff unless the ``cache`` (loaded
+    while status runs) likely holds it.
 
     Each git process costs a few milliseconds, mostly start-up, so running them at once costs about
     the slowest one. The diff against HEAD is speculative: dropped when status finds no tracked
@@ -724,15 +727,31 @@ def _query_git(
     the diff cache likely holds it (the files of its last diff unchanged), and taken from the cache
     when status and those files are what they were (see :class:`_DiffCache`).
     """
-    procs = [status_proc]
+    # --ignored=matching: what git ignores too, an ignored folder as one entry (git does not walk
+    # into it), in the same walk of the tree.
+    read = _Read(time.time_ns(), git.start("status", "--porcelain=v2", "--branch", "-z",
+                                           "--untracked-files=all", "--ignored=matching",
+                                           *_NOT_THE_STORE), None)
     try:
-        if not cache.likely():
-            procs.append(git.start(*_DIFF_OPTIONS, "HEAD", *_NOT_THE_STORE))
-        status = _parse_status(git.finish(procs[0])[1])
-        diff_code, diff = git.finish(procs[1], ok=(0, 128, 129)) if len(procs) > 1 else (-1, b"")
+        if not cache().likely():
+            read.diff = git.start(*_DIFF_OPTIONS, "HEAD", *_NOT_THE_STORE)
+    except BaseException:
+        read.reap()
+        raise
+    return read
+
+
+def _query_git(
+    git: _Git, read: _Read, script_path: str | None, cache: _DiffCache,
+) -> tuple[_Status, bytes, bool, tuple[str, ...]]:
+    """Status, diff, whether the script is git-ignored and the ignored paths, from ``read``'s git
+    processes (see :func:`_start_read`)."""
+    began = read.began
+    try:
+        status = _parse_status(git.finish(read.status)[1])
+        diff_code, diff = git.finish(read.diff, ok=(0, 128, 129)) if read.diff else (-1, b"")
     finally:
-        for proc in procs:  # reap whatever an error left running
-            _reap(proc)
+        read.reap()  # whatever an error left running
     ignored_paths = sorted(status.ignored)
     ignored = script_path is not None and _is_ignored(script_path, ignored_paths)
     skipped = _cap_ignored(ignored_paths)
