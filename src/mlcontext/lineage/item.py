@@ -6,7 +6,7 @@ every process and on every machine. The hash is computed lazily, once, and witho
 stack), so 100,000-step chains hash in linear time.
 
 Items made outside a dedup scope are hash-consed through a table keyed by
-``(opcode, literals, ids of inputs)``: inputs are themselves unique, so equal keys mean identical
+``(opcode, literals, identities of inputs)``: inputs are themselves unique, so equal keys mean identical
 computations, and the same subcomputation traced twice is one object. Inside a dedup scope (a loop
 body or a step call) items are recorded for the scope's patch instead; they are short-lived.
 """
@@ -26,7 +26,7 @@ from .patch import DEDUP, OUTPUT, PATCHES
 
 __all__ = [
     "Item", "LeafItem", "DedupItem", "make", "leaf", "DATA", "walk", "state", "OPEN_SCOPES", "outside_scope",
-    "scope_opened", "scope_closed", "sweep"]
+    "scope_opened", "scope_closed", "sweep", "identity"]
 
 DATA = "lineage.data"  # opcode of an array leaf identified by content hash
 
@@ -166,12 +166,18 @@ def outside_scope() -> Iterator[None]:
         state.scope = saved
 
 
-# Hash-consing table: (opcode, literals, *ids of inputs) -> item. Values are strong references and
-# unreferenced entries are swept when the table has doubled, newest first so that dead chains go in
-# one pass: cheaper per operation than weak references with callbacks. A key's input ids stay valid
-# while its entry lives, because the item holds its inputs.
+# Hash-consing table: (opcode, literals, *identities of inputs) -> item. Values are strong references
+# and unreferenced entries are swept when the table has doubled, newest first so that dead chains go
+# in one pass: cheaper per operation than weak references with callbacks. A key's input identities
+# stay valid while its entry lives, because the item holds its inputs.
 _table: dict[tuple, Item] = {}
 _sweep_at = 1 << 14
+
+#: An object's identity, as ``id`` gives it, but without an audit event: ``id()`` raises
+#: ``builtins.id``, which every installed audit hook sees (mlcontext's own watch of the I/O of traced
+#: user code installs one, for good), at several times the call's cost on the hot path. The default
+#: ``object.__hash__`` is the object's address rotated by a few bits: unique among live objects.
+identity = object.__hash__
 
 
 def make(opcode: str, inputs: tuple[Item, ...], literals: Node) -> Item:
@@ -183,11 +189,11 @@ def make(opcode: str, inputs: tuple[Item, ...], literals: Node) -> Item:
         return item
     n = len(inputs)
     if n == 1:
-        key: tuple = (opcode, literals, id(inputs[0]))
+        key: tuple = (opcode, literals, identity(inputs[0]))
     elif n == 2:
-        key = (opcode, literals, id(inputs[0]), id(inputs[1]))
+        key = (opcode, literals, identity(inputs[0]), identity(inputs[1]))
     else:
-        key = (opcode, literals, *[id(i) for i in inputs])
+        key = (opcode, literals, *[identity(i) for i in inputs])
     found = _table.get(key)
     if found is None:
         found = _table[key] = (DedupItem if opcode == DEDUP else Item)(opcode, inputs, literals)

@@ -43,7 +43,7 @@ from ..errors import FingerprintError, UnhandledOperationWarning
 from ..fingerprint import hash_array
 from ..lineage import nondeterminism
 from ..lineage.dedup import bind
-from ..lineage.item import DATA, Item, leaf, make
+from ..lineage.item import DATA, Item, identity, leaf, make
 from ..lineage.layout import layout_of
 from ..lineage.leaves import array_sink
 from ..lineage.leaves import describe as describe_constant
@@ -180,9 +180,10 @@ class Args:
 
     def input(self, item: Item) -> Node:
         """The reference node of input ``item`` (added to :attr:`items` on first use)."""
-        k = self.index.get(id(item))
+        key = identity(item)  # (not id(): see lineage.item.identity)
+        k = self.index.get(key)
         if k is None:
-            k = self.index[id(item)] = len(self.items)
+            k = self.index[key] = len(self.items)
             self.items.append(item)
         return ref(k)
 
