@@ -103,3 +103,38 @@ def test_the_fork_child_logged_into_the_parents_run(runs):
     project, found = runs
     shown = project.cli_json("show", found["fork"][0])
     assert shown["metrics"]["child"] == 1.0 and "score" in shown["metrics"]
+
+
+SLOW_GIT = """#!/bin/sh
+# git on a slow disk or a huge repository: it reads the tree a moment after the run started
+sleep 0.3
+exec {git} "$@"
+"""
+
+
+def test_a_file_deleted_after_the_start_is_named_wherever_the_snapshot_is_shown(make_project, tmp_path):
+    """A newcomer's case: the script deletes files right after ``mc.run()`` while git (slow here) has
+    not read the tree yet. The snapshot then lacks them, which is only right if it says so: in
+    ``show`` (text and JSON) and ``restore`` (text and JSON)."""
+    import shutil
+
+    project = make_project("deleted", {
+        "train.py": "import os\nimport mlcontext as mc\nwith mc.run('train') as r:\n"
+                    "    print(r.id, flush=True)\n    os.remove('clean.py')\n    os.remove('dirty.py')\n",
+        "clean.py": "a = 1\n", "dirty.py": "b = 1\n"})
+    project.write("dirty.py", "b = 2  # uncommitted\n")
+    shim = tmp_path / "bin"
+    shim.mkdir()
+    (shim / "git").write_text(SLOW_GIT.format(git=shutil.which("git")))
+    (shim / "git").chmod(0o755)
+    env = {"PATH": f"{shim}{os.pathsep}{project.env['PATH']}"}
+    run_id = project.run("train.py", env=env).stdout.split()[0]
+    warnings = project.cli_json("show", run_id)["environment"]["code_warnings"]
+    late = [w for w in warnings if "deleted after the run started" in w]
+    assert len(late) == 1 and "clean.py" in late[0] and "dirty.py" in late[0], warnings
+    shown = project.cli("show", run_id).stdout
+    assert "code warning" in shown and "clean.py" in shown
+    restored = project.cli("restore", run_id, str(tmp_path / "then"), in_subprocess=True)
+    assert "code warning:" in restored.stderr and "clean.py" in restored.stderr
+    answer = project.cli_json("restore", run_id, str(tmp_path / "again"))
+    assert any("clean.py" in w for w in answer["code_warnings"])

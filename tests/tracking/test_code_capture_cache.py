@@ -174,10 +174,34 @@ def test_a_file_changed_after_the_run_started_is_named(repo: Path) -> None:
     time.sleep(0.05)  # past the file clock's tick
     (repo / "m0.py").write_text("x = 'edited after the start'\n")
     snap = capture_code(repo / "train.py", since_ns=started)
-    assert any("changed after the run started" in w and "m0.py" in w for w in snap.warnings)
+    assert any("changed or deleted after the run started" in w and "m0.py" in w for w in snap.warnings)
     quiet = capture_code(repo / "train.py", since_ns=time.time_ns())
     assert not any("after the run started" in w for w in quiet.warnings)
     assert not any("kept changing" in w for w in quiet.warnings)
+
+
+@pytest.mark.parametrize("which", ["m0.py", "m2.py", "sub/deep.py"],
+                         ids=["a modified file", "a clean tracked file", "a file in a folder removed"])
+def test_a_file_deleted_after_the_run_started_is_named(repo: Path, which: str) -> None:
+    """A file deleted after the start has no times of its own: its folder's tell when (a newcomer
+    found such a file missing from the snapshot without a word)."""
+    (repo / "sub").mkdir()
+    (repo / "sub" / "deep.py").write_text("y = 1\n")
+    git(repo, "add", "sub/deep.py")
+    git(repo, "commit", "--quiet", "-m", "sub")
+    time.sleep(0.05)
+    started = time.time_ns()
+    time.sleep(0.05)  # past the file clock's tick
+    if which.startswith("sub/"):
+        (repo / which).unlink()
+        (repo / "sub").rmdir()
+    else:
+        (repo / which).unlink()
+    snap = capture_code(repo / "train.py", since_ns=started)
+    late = [w for w in snap.warnings if "changed or deleted after the run started" in w]
+    assert len(late) == 1 and which in late[0], snap.warnings
+    before = capture_code(repo / "train.py", since_ns=time.time_ns() + 10**9)  # deleted before it
+    assert not any("after the run started" in w for w in before.warnings)
 
 
 def test_a_change_of_the_repository_configuration_misses_the_cache(repo: Path, git_calls: list[str]) -> None:

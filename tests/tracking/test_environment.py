@@ -87,6 +87,18 @@ def test_resolve_entry_point_script(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert resolve_entry_point(["train.py"], None) == str((tmp_path / "train.py").resolve())
 
 
+def test_resolve_entry_point_after_the_script_changed_directory(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """``python train.py`` then ``os.chdir``: ``argv[0]`` is relative to where it started, and a
+    newcomer found the run's entry point empty; ``__main__.__file__`` is absolute."""
+    (tmp_path / "train.py").write_text("")
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    main = types.ModuleType("__main__")
+    main.__file__ = str(tmp_path / "train.py")
+    assert resolve_entry_point(["train.py"], main) == str((tmp_path / "train.py").resolve())
+
+
 def test_dict_round_trip_through_json() -> None:
     env = capture_environment()
     data = json.loads(json.dumps(env.to_dict()))

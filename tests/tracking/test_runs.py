@@ -134,6 +134,16 @@ def test_odd_names_are_refused(store, name):
             mc.param(name, 1)
 
 
+@pytest.mark.parametrize("field", ["name", "project"])
+def test_an_empty_run_or_project_name_is_refused_not_replaced(store, field):
+    """``mc.run(os.environ.get("RUN_NAME", ""))``: an empty name is usually an unset variable; it
+    was quietly replaced by the default (a newcomer's finding). ``None`` still means the default."""
+    with pytest.raises(InvalidNameError, match=f"invalid {'run' if field == 'name' else 'project'} name ''"):
+        mc.run(**{field: ""})
+    assert mc.active_run() is None
+    mc.run(**{field: None}).end()
+
+
 def test_non_numeric_metric_value_is_a_clear_error(store):
     with mc.run("nonnumeric", project="p"):
         with pytest.raises(ParamError, match="is not a number"):

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 import pandas as pd
+from rich.markup import escape
 from rich.syntax import Syntax
 from rich.table import Table
 
@@ -89,12 +90,19 @@ def _summary(record: RunRecord) -> Table:
                  + (" + uncommitted changes" if record.git_dirty else "")
                  + (f" (branch {record.git_branch})" if record.git_branch else "")),
         ("skipped", _ignored(record)),
+        *(("code warning", escape(w)) for w in _code_warnings(record)),
         ("entry", f"{record.entry_point or '-'}  argv {list(record.argv)}"),
         ("python", f"{record.python}, {len(record.environment.get('packages', {}))} packages"),
     ]
     for key, value in rows:
         table.add_row(f"[dim]{key}[/dim]", value)
     return table
+
+
+def _code_warnings(record: RunRecord) -> list[str]:
+    """What the code capture said about the snapshot (a file that changed after the run started
+    is held as it was a moment later, a file over the size cap was left out ...)."""
+    return [str(w) for w in record.environment.get("code_warnings") or []]
 
 
 def _ignored(record: RunRecord) -> str:
@@ -214,7 +222,8 @@ def restore_command(run: str, dest: str, repo: str | None, as_json: bool) -> Non
     record, refused = restore_run_code(run, dest, repo=repo)
     if as_json:
         print_json({"run": record.id, "dest": str(Path(dest).resolve()), "commit": record.git_commit,
-                    "dirty": record.git_dirty, "refused": [e.to_dict() for e in refused]})
+                    "dirty": record.git_dirty, "refused": [e.to_dict() for e in refused],
+                    "code_warnings": _code_warnings(record)})
     else:
         console.print(f"restored the code of run {record.id[:8]} ({record.project}/{record.name}) in {dest}"
                       + (f": commit {record.git_commit[:12]}" if record.git_commit else "")
@@ -222,5 +231,7 @@ def restore_command(run: str, dest: str, repo: str | None, as_json: bool) -> Non
                       markup=False, highlight=False)
         for entry in refused:
             click.echo(f"not restored: {entry}", err=True)
+        for warning in _code_warnings(record):  # what ran may differ from what is restored
+            click.echo(f"code warning: {warning}", err=True)
     if refused:
         sys.exit(1)

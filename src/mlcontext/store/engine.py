@@ -75,7 +75,14 @@ def _make_engine(url: str) -> Engine:
 
 def _sqlite_engine(url: str, database: str | None) -> Engine:
     if database and database != ":memory:":
-        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        folder = Path(database).expanduser().parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # a read-only place, a file in the way, /proc ...
+            raise ConfigError(
+                f"cannot create the store's folder {str(folder)!r}: {exc.strerror or exc}; point "
+                "MLCONTEXT_HOME (or mc.set_store, or MLCONTEXT_STORE) at a folder you can write"
+            ) from exc
     in_memory = not database or database == ":memory:"
     engine = create_engine(
         url,

@@ -646,8 +646,8 @@ def _capture_git(
                         f"may hold a half-written file: {_some(_changed_since(stats, began - _SETTLE_NS))}")
     late = _changed_since(stats, since_ns) if since_ns is not None else []
     if late:
-        warnings.append(f"{len(late)} file(s) changed after the run started; the snapshot holds them "
-                        f"as they were a moment later: {_some(late)}")
+        warnings.append(f"{len(late)} file(s) changed or deleted after the run started; the snapshot "
+                        f"holds them as they were a moment later: {_some(late)}")
     warnings.extend(_summarise(skipped))
     warnings.extend(f"submodule {p!r} changes are not captured" for p in status.submodules)
     script_source = None
@@ -670,7 +670,10 @@ def _capture_git(
 _SETTLE_NS = 20_000_000
 _READS = 3
 
-#: (mtime_ns, ctime_ns, size, inode) of a path, ``None`` if it is gone.
+#: (mtime_ns, ctime_ns, size, inode) of a path. A path that is gone has the times of the nearest
+#: folder above it that exists, and size and inode -1 (deleting a file changes its folder's times:
+#: so a file deleted while, or after, the snapshot reads it is noticed like one written then);
+#: ``None`` if not even the repository's folder exists.
 _Stat = tuple[int, int, int, int] | None
 
 
@@ -681,10 +684,23 @@ def _stats(root: Path, paths: Sequence[str]) -> dict[str, _Stat]:
         try:
             st = os.lstat(os.path.join(base, rel))  # (not pathlib: ten times its cost here)
         except OSError:
-            found[rel] = None
+            found[rel] = _gone(base, rel)
         else:
             found[rel] = (st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino)
     return found
+
+
+def _gone(base: str, rel: str) -> _Stat:
+    folder = os.path.dirname(rel)
+    while True:
+        try:
+            st = os.stat(os.path.join(base, folder) if folder else base)
+        except OSError:
+            if not folder:
+                return None
+            folder = os.path.dirname(folder)
+        else:
+            return (st.st_mtime_ns, st.st_ctime_ns, -1, -1)
 
 
 def _newest(stats: Mapping[str, _Stat]) -> int:

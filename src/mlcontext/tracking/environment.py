@@ -153,7 +153,10 @@ def resolve_entry_point(argv: Sequence[str], main: ModuleType | None) -> str | N
         return name.removesuffix(".__main__")
     if not argv or argv[0] in ("", "-c", "-"):
         return None
-    path = Path(argv[0])
+    # The script's own path: ``__main__.__file__`` is absolute (Python >= 3.9), so it holds even
+    # after the script changed directory; ``argv[0]`` may be relative to where it started.
+    main_file = getattr(main, "__file__", None)
+    path = Path(main_file) if isinstance(main_file, str) and os.path.isabs(main_file) else Path(argv[0])
     return str(path.resolve()) if path.exists() else None
 
 

@@ -141,8 +141,9 @@ class Run:
             from_command_line = argv is None
             argv = list(sys.argv if argv is None else argv)
             self.overrides, rest = parse_overrides(argv[1:])
-            self.name = check_name(name or _default_run_name(), "run")
-            self.project = check_name(project or _default_project(), "project")
+            # (an empty name is an error, not the default: it is usually an unset variable)
+            self.name = check_name(_default_run_name() if name is None else name, "run")
+            self.project = check_name(_default_project() if project is None else project, "project")
             self.params: dict[str, Any] = {}
             self._seq = itertools.count()
             self._pid = os.getpid()  # the process that owns the run; a forked child only adds values
