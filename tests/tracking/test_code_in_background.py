@@ -10,12 +10,14 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 from pathlib import Path
 
 import pytest
 
 import mlcontext as mc
 from mlcontext.store import Store
+from mlcontext.store.metadata import settle_background
 from mlcontext.tracking.code import CodeSnapshot
 
 
@@ -163,7 +165,6 @@ def test_a_start_that_fails_leaves_no_git_process_and_no_thread(
             else:
                 mc.run("ok", project="bg")
         assert mc.active_run() is None
-        from mlcontext.store.metadata import settle_background
         settle_background(timeout=10)
         assert not any(t.name.startswith("mlcontext-code-") for t in threading.enumerate())
         assert _children() <= before  # git was reaped (no zombie) or never outlived the failure
@@ -199,3 +200,111 @@ def test_git_reads_the_tree_while_the_run_records_its_start(repo: Path, monkeypa
     # the insert)
     assert order[0] == "git status" and order.count("insert run") == 1
     _assert_snapshot(store, "overlapped", b"width = 2")
+
+
+# -- a fresh reviewer's findings on starting git first --------------------------------------------
+
+
+def test_a_store_folder_inside_the_repository_is_never_code(repo: Path) -> None:
+    """The store is opened (which makes git ignore its folder) before git reads the tree: a store in
+    the repository under another name than .mlcontext, made by an older version without its own
+    .gitignore, was stored as untracked code (its database and artifacts) by a fresh process (whose
+    store opens slowly: it imports SQLAlchemy) and the clean tree recorded as dirty."""
+    subprocess.run(["git", "checkout", "-q", "model.py"], cwd=repo, check=True)  # a clean tree
+    script = repo / "train.py"
+    script.write_text("import mlcontext as mc\nmc.run('fresh', project='bg').end()\n")
+    subprocess.run(["git", "add", "train.py"], cwd=repo, check=True)
+    subprocess.run(["git", "commit", "-q", "-m", "train"], cwd=repo, check=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLCONTEXT_")}
+    env["MLCONTEXT_HOME"] = str(repo / "store")
+    for attempt in range(2):
+        if attempt:
+            (repo / "store" / ".gitignore").unlink()  # as an older mlcontext left it
+        proc = subprocess.run([sys.executable, str(script)], cwd=repo, env=env, capture_output=True,
+                              text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+    store = Store.open(home=repo / "store")
+    try:
+        ids = list(store.metadata.runs_frame(project="bg")["id"])
+        assert len(ids) == 2
+        for record in map(store.metadata.get_run, ids):
+            assert record.git_dirty is False, record.environment["code_warnings"]
+            snapshot = CodeSnapshot.from_archive(store.artifacts.get(record.code_hash))
+            assert snapshot.untracked == {} and not snapshot.diff
+    finally:
+        store.close()
+
+
+def _interrupt(*_args, **_kwargs):
+    raise KeyboardInterrupt
+
+
+def test_an_interrupt_right_after_the_code_thread_started_leaves_nothing_waiting(
+        repo: Path, monkeypatch, tmp_path: Path) -> None:
+    """Ctrl-C (a notebook's interrupt) between the code thread's start and the row's insert: the
+    thread waited for ever for the row, later reads of the store waited 30 s each, and the
+    interpreter could not exit."""
+    run_module = sys.modules["mlcontext.tracking.run"]  # (mlcontext.tracking.run is also a function)
+    finish_at_exit = run_module._finish_at_multiprocessing_exit
+    monkeypatch.chdir(repo)
+    monkeypatch.setattr(sys.modules["__main__"], "__file__", str(repo / "model.py"), raising=False)
+    store = Store.open(home=tmp_path / "home")
+    with mc.use_store(store):
+        monkeypatch.setattr(run_module, "_finish_at_multiprocessing_exit", _interrupt)
+        with pytest.raises(KeyboardInterrupt):
+            mc.run("interrupted", project="bg")
+        monkeypatch.setattr(run_module, "_finish_at_multiprocessing_exit", finish_at_exit)
+        settle_background(timeout=20)
+        assert not any(t.name.startswith("mlcontext-code-") for t in threading.enumerate())
+        with mc.run("after", project="bg"):
+            pass
+        assert list(mc.runs(project="bg")["name"]) == ["after"]
+    _assert_snapshot(store, "after", b"width = 2")
+
+
+def test_a_sigterm_while_the_row_is_inserted_dies_at_once(repo: Path) -> None:
+    """The code thread waits for the row; a process dying of SIGTERM during the insert waited for
+    that thread (10 s, the grace period for background writes) instead of dying."""
+    script = repo / "train.py"
+    script.write_text(textwrap.dedent("""
+        import os, signal, sys, time
+        import mlcontext as mc
+        from mlcontext.store.metadata import MetadataStore
+        insert = MetadataStore.create_run
+        def killed_meanwhile(self, *args, **kwargs):
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(5)  # (the handler runs before this returns)
+            return insert(self, *args, **kwargs)
+        MetadataStore.create_run = killed_meanwhile
+        mc.run("killed", project="bg")
+        print("never reached")
+    """))
+    env = dict(os.environ, MLCONTEXT_HOME=str(repo / ".mlcontext"))
+    started = time.monotonic()
+    proc = subprocess.run([sys.executable, str(script)], cwd=repo, env=env, capture_output=True,
+                          text=True, timeout=60)
+    waited = time.monotonic() - started
+    assert proc.returncode == -signal.SIGTERM and "never reached" not in proc.stdout, proc.stderr
+    from mlcontext.tracking.run import BACKGROUND_GRACE_S
+    assert waited < BACKGROUND_GRACE_S / 2  # (a hang check: it waited the whole grace period)
+
+
+def test_a_failing_look_for_the_repository_does_not_fail_the_run(repo: Path, monkeypatch,
+                                                                  tmp_path: Path) -> None:
+    """Capture must never fail a user's run, also now that it begins in the run's own thread."""
+    from mlcontext.tracking import code
+
+    def unreadable(_start):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(code, "_find_repo_root", unreadable)
+    monkeypatch.chdir(repo)
+    monkeypatch.setattr(sys.modules["__main__"], "__file__", str(repo / "model.py"), raising=False)
+    store = Store.open(home=tmp_path / "home")
+    with mc.use_store(store):
+        with mc.run("no-repo", project="bg") as run:
+            pass
+        record = mc.get_run(run.id)
+        assert record.status == "finished" and record.git_commit is None
+        assert any("Permission denied" in w for w in record.environment["code_warnings"])
+    store.close()

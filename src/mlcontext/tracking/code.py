@@ -531,17 +531,20 @@ def begin_capture(
     records its start. Call :meth:`CodeCapture.finish` exactly once (from any thread), or
     :meth:`CodeCapture.abandon`.
     """
-    warnings: list[str] = []
-    script, source = _read_entry(entry_point, warnings)
-    start = script.parent if script is not None else (Path(cwd) if cwd else _cwd())
-    root = _find_repo_root(start) if start is not None else None
-    capture = CodeCapture(script, source, root, warnings, max_file_bytes, max_total_bytes, since_ns)
-    if root is not None:
-        try:
+    capture = CodeCapture(None, None, None, [], max_file_bytes, max_total_bytes, since_ns)
+    try:
+        capture.script, capture.source = _read_entry(entry_point, capture.warnings)
+        script = capture.script
+        start = script.parent if script is not None else (Path(cwd) if cwd else _cwd())
+        root = capture.root = _find_repo_root(start) if start is not None else None
+        if root is not None:
             capture.git = _Git.at(root, ceiling=True)
             capture.read = _start_read(capture.git, lambda: capture.cache_at(root))
-        except Exception as exc:  # noqa: BLE001 - capture must not fail a user's run; record why
-            capture.failed(exc)
+    except Exception as exc:  # noqa: BLE001 - capture must not fail a user's run; record why
+        capture.failed(exc)
+    except BaseException:  # (an interrupt: nothing will finish this capture)
+        capture.abandon()
+        raise
     return capture
 
 
@@ -559,6 +562,10 @@ class CodeCapture:
     git: _Git | None = None
     read: _Read | None = None  # the first read's git processes
     cache: _DiffCache | None = None
+    # finish() and abandon() may race (a start interrupted while the thread that finishes the
+    # capture begins): one at a time, and nothing is read once abandoned.
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _abandoned: bool = False
 
     def cache_at(self, root: Path) -> _DiffCache:
         self.cache = _DiffCache.at(root)
@@ -571,6 +578,12 @@ class CodeCapture:
     def finish(self) -> CodeSnapshot:
         """Wait for git, read what else the snapshot holds and return it; never raises for git
         trouble (see ``CodeSnapshot.warnings``)."""
+        with self._lock:
+            if self._abandoned:
+                return CodeSnapshot(kind="none", warnings=(*self.warnings, "capture abandoned"))
+            return self._finish()
+
+    def _finish(self) -> CodeSnapshot:
         if self.root is not None and self.git is not None:
             try:
                 return _capture_git(self.root, self.git, self.script, self.source, self.warnings,
@@ -579,7 +592,7 @@ class CodeCapture:
             except Exception as exc:  # noqa: BLE001 - capture must not fail a user's run; record why
                 self.failed(exc)
             finally:
-                self.abandon()  # (git exited unless an error cut the read short)
+                self._reap()  # (git exited unless an error cut the read short)
         if self.script is None or self.source is None:
             return CodeSnapshot(kind="none", warnings=tuple(self.warnings))
         return CodeSnapshot(
@@ -588,7 +601,13 @@ class CodeCapture:
         )
 
     def abandon(self) -> None:
-        """Stop and reap git, if it still runs (a capture that will never be finished)."""
+        """Stop and reap git, if it still runs, and finish nothing after this (a capture that will
+        never be stored). Waits for a :meth:`finish` under way."""
+        with self._lock:
+            self._abandoned = True
+            self._reap()
+
+    def _reap(self) -> None:
         read, self.read = self.read, None
         if read is not None:
             read.reap()

@@ -125,15 +125,17 @@ class Run:
         if store is not None and not isinstance(store, Store):
             raise UsageError(f"store must be a Store (mc.Store.open(...)), got {type(store).__name__}: "
                              f"{store!r}; to record into a folder, call mc.set_store(folder) first")
+        # The store first: opening it makes git ignore its folder (its own .gitignore), which the
+        # code capture below must see when the folder is inside the repository.
+        self.store = store or get_store()
         started_ns = time.time_ns()
         # The code snapshot (git status, diff, untracked files: most of a run's start in a dirty
         # repository) is not the training script's business: it is captured in the background,
-        # overlapping the run, and never lost at exit (see _record_code). git status starts first
-        # thing, from this thread (a thread of its own would wait for the interpreter lock while this
-        # one records the start), so that git reads the tree meanwhile.
+        # overlapping the run, and never lost at exit (see _record_code). git status starts now,
+        # from this thread (a thread of its own would wait for the interpreter lock while this one
+        # records the start), so that git reads the tree meanwhile.
         capture = begin_capture(entry_script(), since_ns=started_ns)
         try:
-            self.store = store or get_store()
             self.id = uuid.uuid4().hex
             self.implicit = implicit
             self.durability = durability
@@ -168,17 +170,17 @@ class Run:
         environment = env.to_dict()
         self._code_read = threading.Event()
         row = _RowInserted()
-        try:
-            thread = self.store.metadata.in_background(
-                functools.partial(_record_code, self.store, self.id, capture, environment,
-                                  self._code_read, row),
-                name=f"mlcontext-code-{self.id[:8]}")
-        except BaseException:
-            capture.abandon()
-            raise
-        _finish_at_multiprocessing_exit(thread)
         inserted = False
-        try:
+        try:  # whatever happens (an interrupt included), the row is settled: the thread waits for it
+            try:
+                thread = self.store.metadata.in_background(
+                    functools.partial(_record_code, self.store, self.id, capture, environment,
+                                      self._code_read, row),
+                    name=f"mlcontext-code-{self.id[:8]}")
+            except BaseException:
+                capture.abandon()  # (safe if the thread did start: it stores nothing then)
+                raise
+            _finish_at_multiprocessing_exit(thread)
             self.started_at = self.store.metadata.create_run(
                 self.project, id=self.id, name=self.name, status=RunStatus.RUNNING, user=env.user,
                 host=env.host, pid=env.pid, started_at=now, heartbeat_at=now,
@@ -187,7 +189,7 @@ class Run:
                 environment=environment, durability=self.durability)
             inserted = True
         finally:
-            row.settle(inserted)  # whatever happened: the thread must not wait for ever
+            row.settle(inserted)
 
     def __repr__(self) -> str:
         return f"<Run {self.id[:8]} {self.project}/{self.name} {self.status}>"
@@ -439,13 +441,25 @@ def _as_float(name: str, value: Any) -> float:
 class _RowInserted:
     """Whether a run's row was inserted, for its code thread, which starts before the insert."""
 
+    #: Rows whose insert is under way: a process that dies meanwhile (SIGTERM, ``os._exit``) settles
+    #: them as not inserted, or it would wait for code threads that wait for them.
+    pending: set[_RowInserted] = set()
+
     def __init__(self) -> None:
         self._settled = threading.Event()
         self._inserted = False
+        _RowInserted.pending.add(self)
 
     def settle(self, inserted: bool) -> None:
         self._inserted = inserted
         self._settled.set()
+        _RowInserted.pending.discard(self)
+
+    @classmethod
+    def settle_pending(cls) -> None:
+        """Settle every row still being inserted as not inserted (the process is dying)."""
+        for row in list(cls.pending):
+            row.settle(False)
 
     def wait(self) -> bool:
         """Block until the insert succeeded (True) or failed (False)."""
@@ -1053,6 +1067,7 @@ def _exit_after_background(status: int) -> NoReturn:
     and a script that calls it right after ``mc.run()`` would lose its code. Nothing else of
     ``os._exit`` changes (no atexit handler, no flush); a fork child has no background writes of its
     parent's to wait for."""
+    _RowInserted.settle_pending()
     settle_background(BACKGROUND_GRACE_S)
     _REAL_EXIT(status)
 
@@ -1154,7 +1169,9 @@ BACKGROUND_GRACE_S = 10.0
 
 def _die_of(signum: int) -> None:
     """Die of ``signum`` as if it had never been handled, so the exit status tells the truth; the
-    background writes (a run's code snapshot) are finished first."""
+    background writes (a run's code snapshot) are finished first; a run still being inserted is
+    never stored (its code thread stops waiting for it)."""
+    _RowInserted.settle_pending()
     settle_background(BACKGROUND_GRACE_S)
     signal.signal(signum, signal.SIG_DFL)
     os.kill(os.getpid(), signum)
