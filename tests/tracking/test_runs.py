@@ -186,3 +186,24 @@ def test_runs_filters(store):
     assert mc.runs(project="filters", name="a")["name"].tolist() == ["a"]
     assert len(mc.runs(project="filters", status="finished")) == 2
     assert mc.runs(project="nothing-here").empty
+
+
+def test_an_interrupt_while_a_run_ends_leaves_no_active_run(store, monkeypatch):
+    """Ctrl-C (a notebook's interrupt) while the end is written: the run stayed the active one, and
+    every later ``mc.run()`` was refused as nested in it (a fresh reviewer's finding)."""
+    from mlcontext.store.metadata import MetadataStore
+
+    end_run = MetadataStore.end_run
+
+    def interrupted(self, *args, **kwargs):
+        raise KeyboardInterrupt
+
+    run = mc.run("interrupted", project="p")
+    monkeypatch.setattr(MetadataStore, "end_run", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        run.end()
+    monkeypatch.setattr(MetadataStore, "end_run", end_run)
+    assert mc.active_run() is None
+    with mc.run("next", project="p") as after:
+        mc.log("x", 1.0)
+    assert mc.get_run(after.id).status == "finished"

@@ -389,9 +389,11 @@ class Run:
                 # Only now, once this thread's writes are done while git reads the tree: what the
                 # process writes after end() returns must never be in the code snapshot.
                 self._code_read.wait(CODE_READ_TIMEOUT_S)
-            with _active_lock:
-                if STATE.active is self:
-                    STATE.active = None
+                # And whatever interrupted the end (Ctrl-C in a notebook): no longer the active run,
+                # or every later mc.run() would be refused as nested in it.
+                with _active_lock:
+                    if STATE.active is self:
+                        STATE.active = None
             if _deferred_signal is not None:  # a SIGTERM arrived while this run was ending
                 _die_of(_deferred_signal)
         unused = set(self.overrides) - self._used_overrides
