@@ -270,16 +270,21 @@ def bench_imports(peers: str | None) -> dict[str, list[float]]:
     found: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory(prefix="mlc-imp-") as tmp:
         env = _env(Path(tmp) / "home")
+        _git_scratch(Path(tmp))  # flordb refuses to be imported outside a git repository
         for _ in range(ROUNDS * 2):
             for label, (which, code) in IMPORTS.items():
                 python = peers if which == "peer" else sys.executable
                 if python is None:
                     continue
                 start = time.perf_counter()
-                proc = subprocess.run([python, "-c", code], cwd=tmp, env=env, capture_output=True)
+                proc = subprocess.run([python, "-c", code], cwd=tmp, env=env, capture_output=True,
+                                      text=True)
                 elapsed = time.perf_counter() - start
                 if proc.returncode == 0:
                     found.setdefault(label, []).append(elapsed)
+                else:  # said, not dropped: a missing row must not read as a peer left out
+                    tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+                    found.setdefault(f"{label} FAILED: {tail}", [])
     return found
 
 
@@ -287,6 +292,9 @@ def report_imports(found: dict[str, list[float]]) -> None:
     print(f"\nimport: whole process (interpreter start included), median of {ROUNDS * 2} interleaved")
     ref = statistics.median(found["import mlcontext"])
     for label, times in found.items():
+        if not times:
+            print(f"  {label}")
+            continue
         med = statistics.median(times)
         print(f"  {label:<20} {med * 1e3:8.0f} ms  {med / ref:5.2f}x import mlcontext")
 

@@ -1,7 +1,8 @@
 """A store folder that cannot be created is a ConfigError naming the folder and what to do, not a bare
 OSError from deep in pathlib (a newcomer's ``MLCONTEXT_HOME`` under a file, or in ``/proc``). Peers
-of the kind: MLflow's tracking URI pointing at an unwritable folder fails with a raw
-``PermissionError`` from ``os.makedirs`` deep in its file store."""
+of the kind: MLflow's file store on a folder it cannot write fails with a raw ``PermissionError``
+from ``os.makedirs`` deep in its artifact repository (mlflow/mlflow#212, #13573), and Lightning's
+MLflow logger assumes the working directory is writable (Lightning-AI/pytorch-lightning#20641)."""
 
 from __future__ import annotations
 

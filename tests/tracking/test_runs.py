@@ -190,7 +190,9 @@ def test_runs_filters(store):
 
 def test_an_interrupt_while_a_run_ends_leaves_no_active_run(store, monkeypatch):
     """Ctrl-C (a notebook's interrupt) while the end is written: the run stayed the active one, and
-    every later ``mc.run()`` was refused as nested in it (a fresh reviewer's finding)."""
+    every later ``mc.run()`` was refused as nested in it (a fresh reviewer's finding). MLflow's kind:
+    an ``end_run`` that raised left its active-run stack set, "Run ... is already active" for ever
+    (mlflow/mlflow#2692, #10813)."""
     from mlcontext.store.metadata import MetadataStore
 
     end_run = MetadataStore.end_run
