@@ -403,7 +403,7 @@ def table(rows: list[Row]) -> str:
     for r in rows:
         lines.append(f"| {r.case.name} | {r.case.style} | {r.plain:.3f} | {r.ideal:.3f} | "
                      f"{r.mlc:.3f} | {r.plain / r.mlc:.1f}x | {r.plain / r.ideal:.1f}x | "
-                     f"{r.achieved:.0%} | {r.case.target} | "
+                     f"{r.achieved:.1%} | {r.case.target} | "
                      f"{_same(r)}{_fmt_sysds(r)} |")
     return "\n".join(lines)
 
@@ -435,7 +435,7 @@ def main(argv: list[str] | None = None) -> None:
         rows.append(row)
         jl = f" | joblib {row.joblib:.3f}s" if row.joblib is not None else ""
         print(f"{case.name:<16} plain {row.plain:7.3f}s | ideal {row.ideal:7.3f}s | "
-              f"mlcontext {row.mlc:7.3f}s{jl} | achieved {row.achieved:5.0%} | "
+              f"mlcontext {row.mlc:7.3f}s{jl} | achieved {row.achieved:6.1%} | "
               f"results = plain: {_same(row)}{_fmt_sysds(row)}", flush=True)
     print(table(rows), flush=True)
     if "--append" in argv:

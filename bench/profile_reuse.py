@@ -92,7 +92,7 @@ def main(argv: list[str]) -> None:
         case = cases[name]
         best = measure(case, rounds)
         print(f"{name:<16} plain {best['plain']:7.3f}s | ideal {best['ideal']:7.3f}s | mlcontext "
-              f"{best['mlc']:7.3f}s | achieved {best['ideal'] / best['mlc']:5.0%} | {counters(case)}",
+              f"{best['mlc']:7.3f}s | achieved {best['ideal'] / best['mlc']:6.1%} | {counters(case)}",
               flush=True)
         if top:
             print(profile(case, top), flush=True)
