@@ -45,6 +45,13 @@ def test_mutated_logs_raise_only_mlcontext_errors(which: int, seed: int) -> None
     '["shape",["T",[["i",-1]]]]]],"\\ud800",null]\n["r",[0]]\n',
     '["mlcontext-lineage",1]\n["i",0,"numpy.add",[],["T",[["T",[["r",0],["r",1]]],["D",[]]]]]\n["r",[0]]\n',
     '["mlcontext-lineage",1]\n["i",0,"numpy.ndarray.__getitem__",[],["T",[["T",[]],["D",[]]]]]\n["r",[0]]\n',
+    # found by the fuzzer in a fresh clone's oldest-dependency pass: NumPy parses a malformed
+    # comma-separated dtype ("(1,f8") with ast and raises SyntaxError, in a data leaf and in a literal
+    '["mlcontext-lineage",1]\n["l",0,"lineage.data",["D",[["dtype",["s","(1,f8"]],["hash",["s","0"]],'
+    '["shape",["T",[]]]]],null,null]\n["r",[0]]\n',
+    '["mlcontext-lineage",1]\n["l",0,"lineage.data",["D",[["dtype",["s","<f8"]],["hash",["s","0"]],'
+    '["shape",["T",[]]]]],null,null]\n["i",1,"numpy.add",[0],["T",[["T",[["r",0],["d","f8,(2"]]],'
+    '["D",[]]]]]\n["r",[1]]\n',
 ])
 def test_known_bad_logs(text: str) -> None:
     outcome = Outcome()

@@ -32,11 +32,26 @@ SCRIPT = textwrap.dedent("""
             out.append(float(y @ y - 2 * (w @ b) + w @ (G @ w)))
         return out + [float(np.tanh(X).sum(axis=0)[0]), float((X * 2.0 - 1.0).mean())]
 
+    @mc.step
+    def standardise(A):
+        return (A - A.mean(axis=0)) / A.std(axis=0)
+
+    def loop_and_step():  # a deduplicated loop body and a step call fold their items (lineage.dedup)
+        acc = X[0] * 0.0
+        for i in mc.loop("epoch", range(20)):
+            acc = acc * 0.5 + X[i]
+        return [float(acc.sum()), float(standardise(X).sum())]
+
     pipeline()  # first calls import and register what they need
+    loop_and_step()
     events = collections.Counter()
     sys.addaudithook(lambda event, args: events.__setitem__(event, events[event] + 1))
     mc.reuse_clear()
     pipeline()
+    loop_and_step()
+    # A step call checks its function: reading __code__, __defaults__ and __kwdefaults__ raises
+    # object.__getattr__ (unavoidable, once per call of a whole function); nothing else may.
+    events.pop("object.__getattr__", None)
     print("EVENTS " + json.dumps(dict(events)))
 """)
 

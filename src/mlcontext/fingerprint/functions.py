@@ -26,6 +26,10 @@ from ..errors import FingerprintError
 from .packages import _is_user, _version
 from .scheme import _ABSENT, _feed, _tag, register
 
+#: ``id`` without the ``builtins.id`` audit event that every installed audit hook sees (see
+#: ``lineage.item.identity``): a step's function is checked again at each call.
+_identity = object.__hash__
+
 # -- functions: one identity for every place where code becomes part of a key ------------------------
 # A function is identified by what decides its result besides its arguments: its code (nested code
 # too; not file names or line numbers), defaults, closure cells, the globals its code loads (the
@@ -145,7 +149,7 @@ def _function(fn: types.FunctionType, h: Any) -> None:
         _feed(wrapped, h)
         return
     seen = _guard()
-    if id(fn) in seen:  # recursion (direct or mutual): the name stands for the function
+    if _identity(fn) in seen:  # recursion (direct or mutual): the name stands for the function
         _tag(h, b"fnrec", fn.__qualname__.encode())
         _active.recursed = True
         return
@@ -153,7 +157,7 @@ def _function(fn: types.FunctionType, h: Any) -> None:
     if snap is not None and snap.template is None and _valid(snap, fn, set()):
         h.update(snap.digest)
         return
-    seen.add(id(fn))
+    seen.add(_identity(fn))
     outer, _active.recursed = getattr(_active, "recursed", False), False
     try:
         if snap is not None and snap.template is not None and _valid(snap, fn, set()):
@@ -166,7 +170,7 @@ def _function(fn: types.FunctionType, h: Any) -> None:
         if not _active.recursed:  # in a cycle a digest depends on where hashing began: not kept
             _remember(fn, digest)
     finally:
-        seen.discard(id(fn))
+        seen.discard(_identity(fn))
         _active.recursed = outer or _active.recursed
 
 
@@ -353,9 +357,9 @@ def _valid(snap: _Snapshot, fn: types.FunctionType, checking: set[int]) -> bool:
     for var, value in snap.globals:
         if scope.get(var, _ABSENT) is not value:
             return False
-    checking.add(id(fn))
+    checking.add(_identity(fn))
     for user, helper in snap.users:
-        if id(user) in checking:
+        if _identity(user) in checking:
             continue
         current = _SNAPS.get(user)
         if current is None or current is not helper or not _valid(current, user, checking):

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from .item import OPEN_SCOPES, Item, make, scope_closed, scope_opened, state
+from .item import OPEN_SCOPES, Item, identity, make, scope_closed, scope_opened, state
 from .literals import Node, abstract
 from .patch import DEDUP, OUTPUT, Patch, register_patch
 from .state import DEDUP_OVERRIDE, STATE
@@ -97,7 +97,7 @@ _OUT_LITERALS = tuple(("k", j) for j in range(64))
 
 
 def _fold(scope: Scope) -> None:
-    index = {id(it): k for k, it in enumerate(scope.items)}
+    index = {identity(it): k for k, it in enumerate(scope.items)}
     live, out_pos = _live_outputs(scope, index)
     if not live:
         return  # nothing escapes the body: no lineage to keep
@@ -125,10 +125,10 @@ def _live_outputs(scope: Scope, index: dict[int, int]) -> tuple[list, dict[int, 
     seen: set[int] = set()
     for ref in scope.holders:
         holder = ref()
-        if holder is None or id(holder) in seen:
+        if holder is None or identity(holder) in seen:
             continue
-        seen.add(id(holder))
-        k = index.get(id(holder._item))
+        seen.add(identity(holder))
+        k = index.get(identity(holder._item))
         if k is None:
             continue
         live.append((holder, k))
@@ -145,11 +145,11 @@ def _template(items: list[Item], index: dict[int, int]) -> tuple[list, list[Item
     for it in items:
         refs = []
         for i in it.inputs:
-            k = index.get(id(i))
+            k = index.get(identity(i))
             if k is None:
-                k = placeholder_of.get(id(i))
+                k = placeholder_of.get(identity(i))
                 if k is None:
-                    k = placeholder_of[id(i)] = -len(placeholders) - 1
+                    k = placeholder_of[identity(i)] = -len(placeholders) - 1
                     placeholders.append(i)
             refs.append(k)
         lit = it.literals

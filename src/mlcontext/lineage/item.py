@@ -224,8 +224,11 @@ def _sweep() -> None:
     global _sweep_at
     getrefcount = sys.getrefcount
     for key in reversed(list(_table)):
-        if getrefcount(_table[key]) <= 2:  # the table's reference and getrefcount's argument
-            del _table[key]
+        # (.get and .pop: two threads that cross the threshold together sweep at once, and a key of
+        # the snapshot may be gone already; a KeyError escaped from a traced operation)
+        item = _table.get(key)
+        if item is not None and getrefcount(item) <= 3:  # the table's, `item`'s and the argument's
+            _table.pop(key, None)
     _sweep_at = max(1 << 14, 2 * len(_table))
 
 

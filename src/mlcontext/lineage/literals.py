@@ -35,6 +35,7 @@ from ..errors import LineageError
 
 __all__ = [
     "Node",
+    "parse_dtype",
     "ref",
     "scalar",
     "float_node",
@@ -195,11 +196,23 @@ def _complex(p: Any, depth: int) -> tuple[str, str]:
 def _dtype(p: Any, depth: int) -> str:
     if type(p) is not str or len(p) > 32:
         raise LineageError(f"bad dtype literal {_short(p)}")
-    try:
-        np.dtype(p)
-    except TypeError:
-        raise LineageError(f"unknown dtype {p!r}") from None
+    parse_dtype(p)
     return p
+
+
+def parse_dtype(text: str) -> np.dtype:
+    """``np.dtype(text)`` for a dtype string read from a lineage log.
+
+    Raises
+    ------
+    LineageError
+        ``text`` is no dtype. (NumPy says so with TypeError, ValueError or, for a malformed
+        comma-separated string such as ``"(1,f8"``, a SyntaxError from its parser.)
+    """
+    try:
+        return np.dtype(text)
+    except (TypeError, ValueError, SyntaxError):
+        raise LineageError(f"unknown dtype {_short(text)}") from None
 
 
 def _np_scalar_payload(p: Any, depth: int) -> tuple[str, str]:

@@ -24,7 +24,7 @@ from ..fingerprint import hash_array
 from . import leaves
 from .item import DATA, Item, LeafItem, walk
 from .layout import with_layout
-from .literals import Literals, build, build_call
+from .literals import Literals, build, build_call, parse_dtype
 from .log import loads, roots_of
 from .operations import CHECKS, SIZES, SOURCES, fresh_out, operation
 from .patch import DEDUP, OUTPUT, PATCHES, Patch
@@ -49,7 +49,7 @@ def leaf_fields(item: Item) -> dict[str, Any]:
         if item.opcode == OPAQUE:
             lit = Literals(lit).fields
         fields = {k: build(v, ()) for k, v in lit[1]}
-        digest, dtype, shape = fields["hash"], np.dtype(fields["dtype"]), tuple(fields["shape"])
+        digest, dtype, shape = fields["hash"], parse_dtype(fields["dtype"]), tuple(fields["shape"])
     except (KeyError, TypeError, ValueError, IndexError):
         raise LineageError(f"malformed data leaf literal in {item.opcode}") from None
     layout = fields.get("layout")
