@@ -24,6 +24,7 @@ Run: ``.venv/bin/python -m bench hotpath`` (``BENCH_ROUNDS=5`` for more rounds).
 
 from __future__ import annotations
 
+import inspect
 import json
 import math
 import os
@@ -47,17 +48,12 @@ N = N_EPOCH * N_STEP
 #: Modules a process that only logs should never import (issue 15: memory).
 HEAVY_MODULES = ("pandas", "pyarrow", "alembic", "mako", "scipy", "sklearn", "torch")
 
-PRELUDE = """
-import gc, json, os, resource, sys, time
-t0 = time.perf_counter()
-{imports}
-import_s = time.perf_counter() - t0
-HEAVY = """ + repr(HEAVY_MODULES) + """
 
-def _own_peak_mb():
-    # The process's own peak RSS (VmHWM: its memory map's high-water mark since exec). Not ru_maxrss:
-    # Linux carries ru_maxrss across execve, so a child's figure is at least the peak of the process
-    # that spawned it (this benchmark's driver, grown by what it ran before): see RESULTS.md.
+def _own_peak_mb() -> float:
+    """This process's own peak RSS in MB: VmHWM, its memory map's high-water mark since exec
+    (ru_maxrss where /proc is missing). Not ru_maxrss first: Linux carries it across execve, so a
+    child's figure is at least the peak of the process that spawned it (this benchmark's driver,
+    grown by what it ran before): see RESULTS.md. The loop scripts run its source (PRELUDE)."""
     try:
         with open("/proc/self/status") as status:
             for line in status:
@@ -65,7 +61,18 @@ def _own_peak_mb():
                     return int(line.split()[1]) / 1024
     except OSError:
         pass
+    import resource
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+PRELUDE = """
+import gc, json, os, resource, sys, time
+t0 = time.perf_counter()
+{imports}
+import_s = time.perf_counter() - t0
+HEAVY = """ + repr(HEAVY_MODULES) + """
+
+""" + inspect.getsource(_own_peak_mb) + """
 
 gcs = [0, 0, 0]
 gc.callbacks.append(lambda phase, info: phase == "start" and gcs.__setitem__(
@@ -203,18 +210,6 @@ def bench_loops(peers: str | None) -> dict[str, list[dict]]:
             found.setdefault(tool, []).append(result)
     return found
 
-
-def _own_peak_mb() -> float:
-    """This process's own peak RSS in MB (VmHWM; ru_maxrss where /proc is missing)."""
-    try:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    import resource
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _median(rows: list[dict], key: str) -> float:
