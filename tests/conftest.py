@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+import git_helpers
 import mlcontext as mc
 from mlcontext.store import Store
 
@@ -28,6 +29,12 @@ os.environ.setdefault("MLCONTEXT_KEY_FILE", os.path.join(tempfile.mkdtemp(prefix
 REQUIRE_POSTGRES = os.environ.get("MLCONTEXT_REQUIRE_POSTGRES") == "1"
 
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture
+def git_isolated(monkeypatch: pytest.MonkeyPatch) -> None:
+    """git isolated from the machine's configuration, with an author (see ``git_helpers``)."""
+    git_helpers.isolate(monkeypatch)
 
 
 @pytest.fixture(autouse=True)

@@ -12,7 +12,6 @@ import dataclasses
 import io
 import json
 import os
-import subprocess
 import tarfile
 from pathlib import Path
 
@@ -20,24 +19,14 @@ import pytest
 from click.testing import CliRunner
 
 import mlcontext as mc
+from git_helpers import git
 from mlcontext.cli import cli
 from mlcontext.errors import ArtifactCorruptedError, UnsafeArchiveError
 from mlcontext.store import Store
 from mlcontext.tracking.code import CodeSnapshot, capture_code, restore_code, restore_tree
 from mlcontext.tracking.safe_tree import check_relative, escaping_links, make_link, write_file
 
-
-@pytest.fixture(autouse=True)
-def git_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    for role in ("AUTHOR", "COMMITTER"):
-        monkeypatch.setenv(f"GIT_{role}_NAME", "Test")
-        monkeypatch.setenv(f"GIT_{role}_EMAIL", "test@example.com")
-
-
-def git(repo: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True).stdout
+pytestmark = pytest.mark.usefixtures("git_isolated")
 
 
 @pytest.fixture

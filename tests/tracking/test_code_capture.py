@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-import subprocess
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from git_helpers import git
 from mlcontext.errors import ArtifactCorruptedError, ConfigError, MLContextError, UnsafeArchiveError
 from mlcontext.fingerprint import hash_bytes
 from mlcontext.tracking.code import CodeSnapshot, capture_code, restore_code
@@ -17,19 +17,7 @@ from mlcontext.tracking.code import CodeSnapshot, capture_code, restore_code
 BINARY = bytes(range(256)) * 8
 
 
-@pytest.fixture(autouse=True)
-def git_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Isolate git from the machine's configuration and give commits an author."""
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    for role in ("AUTHOR", "COMMITTER"):
-        monkeypatch.setenv(f"GIT_{role}_NAME", "Test")
-        monkeypatch.setenv(f"GIT_{role}_EMAIL", "test@example.com")
-
-
-def git(repo: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True,
-                          text=True).stdout
+pytestmark = pytest.mark.usefixtures("git_isolated")
 
 
 def write(root: Path, rel: str, data: bytes | str) -> Path:

@@ -22,12 +22,7 @@ from mlcontext.tracking.code import CodeSnapshot
 
 
 @pytest.fixture
-def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    for role in ("AUTHOR", "COMMITTER"):
-        monkeypatch.setenv(f"GIT_{role}_NAME", "Test")
-        monkeypatch.setenv(f"GIT_{role}_EMAIL", "test@example.com")
+def repo(tmp_path: Path, git_isolated: None) -> Path:
     root = tmp_path / "repo"
     root.mkdir()
     (root / "model.py").write_text("width = 1\n")
