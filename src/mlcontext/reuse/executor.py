@@ -31,6 +31,7 @@ import numpy as np
 
 from ..lineage import nondeterminism
 from ..lineage.item import DATA, Item
+from ..lineage.leaves import build as build_constant
 from ..lineage.literals import Literals
 from ..lineage.operations import AT_ONCE, SLICE, STACK, TRANSPOSE, Operation
 from ..ops.deferred import LIVE, Deferred, resolve_args
@@ -64,6 +65,8 @@ class ReuseExecutor:
         traits = op.traits
         if not traits.deterministic:
             return execute(op, item, args, kwargs)
+        if traits.family == TRANSPOSE:
+            return self._transpose(op, item, args, kwargs)
         opcode = op.opcode
         sig = _signature(opcode, traits.family, args, kwargs)
         if sig is not None:
@@ -103,6 +106,20 @@ class ReuseExecutor:
             self.state.note_sliced(item, args)
         # (only calls on plain arrays and scalars get here: nothing deferred to compute first)
         return op.fn(*args, **kwargs) if kwargs else op.fn(*args)
+
+    def _transpose(self, op: Operation, item: Item, args: tuple, kwargs: dict) -> Any:
+        """A transpose, never probed: it is a view of its argument (or, of a deferred one, left
+        deferred), and views are never cached (they would pin their base's memory), so a probe
+        could only miss."""
+        if self.partial:
+            deferred = self._defer(op, item, args, kwargs)
+            if deferred is not None:
+                cache = self.cache
+                cache.counters.deferred += 1
+                if cache.events.enabled:
+                    cache.events.add("deferred", op.opcode, item.digest)
+                return deferred
+        return self.uncached(op, item, args, kwargs)
 
     def _admit_inputs(self, item: Item, args: tuple, cost: float) -> None:
         """Cache the inputs of a cached value that were computed once and left out as cheap, when
@@ -259,17 +276,35 @@ def _signature(opcode: str, family: str | None, args: tuple, kwargs: dict) -> tu
 
 
 def _owned_blocks(item: Item, args: tuple) -> tuple:
-    """The stack's arguments with blocks that could still be written copied: a plain array passed
+    """The stack's arguments with blocks that could still be written replaced: a plain array passed
     straight into the call (a ``lineage.data`` leaf whose memory may change, see
-    :func:`_may_change`). Traced values are never written, and
-    leaves made by ``mc.array``/``mc.asarray`` are read-only, so the large blocks are not copied."""
+    :func:`_may_change`) is copied, or, when its leaf has a recipe (``np.ones``, ``lam * np.eye(d)``,
+    ``np.arange``: see ``lineage.leaves``), rebuilt from the recipe if its elements are ever needed
+    (an intercept column's products are column sums: its elements usually never are). Traced values
+    are never written, and leaves made by ``mc.array``/``mc.asarray`` are read-only, so the large
+    blocks are not copied."""
     refs = Literals(item.literals).arg(0)[1]  # the nodes of the sequence of blocks
     blocks = list(args[0])
     for k, b in enumerate(blocks):
-        if type(b) is np.ndarray and refs[k][0] == "r" and item.inputs[refs[k][1]].opcode == DATA \
-                and _may_change(b):
-            blocks[k] = b.copy(order="K")
+        if type(b) is np.ndarray and refs[k][0] == "r":
+            leaf = item.inputs[refs[k][1]]
+            if leaf.opcode == DATA and _may_change(b):
+                blocks[k] = _from_recipe(leaf, b)
     return (type(args[0])(blocks), *args[1:])
+
+
+def _from_recipe(leaf: Item, block: np.ndarray) -> np.ndarray | Deferred:
+    """``block``'s elements as its leaf's recipe builds them, when they are needed; else a copy.
+
+    The recipe was matched against these very bytes when the leaf was made for this call, and it
+    builds a C-ordered array, so only a C-contiguous block is rebuilt (a stack follows its blocks'
+    layout, and BLAS may round differently on another)."""
+    extra = leaf.extra
+    recipe = extra.get("recipe") if extra else None
+    if recipe is None or not block.flags.c_contiguous:
+        return block.copy(order="K")
+    build = functools.partial(build_constant, recipe, block.dtype, block.shape, block.nbytes)
+    return Deferred(build, (), {}, block.shape, block.dtype)
 
 
 def _may_change(array: np.ndarray) -> bool:

@@ -55,7 +55,7 @@ from ..lineage.digest import node_digest
 from ..lineage.item import DATA, Item
 from ..lineage.leaves import describe as describe_constant
 from ..lineage.literals import EMPTY_KWARGS, Literals, ref
-from ..lineage.operations import ELEMENTWISE, OPERATIONS, PRODUCT, SLICE, STACK, TRANSPOSE, traits_of
+from ..lineage.operations import ELEMENTWISE, OPERATIONS, PRODUCT, SLICE, TRANSPOSE, traits_of
 from ..ops.deferred import Deferred, resolve
 from .cache import MISS, LineageCache
 from .freeze import freeze_array
@@ -106,8 +106,11 @@ class RewriteState:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        # digest of a stack item -> (axis, sizes of its blocks along the axis)
-        self.stack_meta: dict[bytes, tuple[int, tuple[int, ...]]] = {}
+        # digest of a stack item -> its Stack (axis, block sizes, block items), parsed once when the
+        # stack is noted: the rewrites ask for it several times per call (a Gram of a stack of
+        # stacks walks it at every level). None: a stack the rewrites cannot split (a block that is
+        # not traced, a size missing).
+        self.stack_meta: dict[bytes, Stack | None] = {}
         # (product opcode, digest of A, digest of B) -> {k: digest of A @ B[:, :k]}; k = -1: A @ B
         self.prefix: dict[tuple[str, bytes, bytes], dict[int, bytes]] = {}
         # digest of B -> B's value, for the B[:, a:b] slices taken (prefix families and column
@@ -124,26 +127,16 @@ class RewriteState:
             self.sweeps.clear()
 
     def note_stack(self, item: Item, axis: int, args: tuple) -> None:
-        """Remember the block sizes of a stack (called by the executor, on hits too)."""
+        """Remember the blocks of a stack (called by the executor, on hits too)."""
         meta = self.stack_meta
         if len(meta) >= self.META_MAX:
             _drop_oldest(meta, self.META_MAX // 4)
-        meta[item.digest] = (axis, tuple(int(b.shape[axis]) for b in args[0]))
+        meta[item.digest] = _parse_stack(item, axis, args[0])
 
     def stack(self, item: Item) -> Stack | None:
-        """``(axis, sizes, block items)`` if ``item`` is a recorded stack of traced blocks."""
-        if family_of(item.opcode) != STACK:
-            return None
-        meta = self.stack_meta.get(item.digest)
-        if meta is None:
-            return None
-        seq = Literals(item.literals).arg(0)
-        if seq[0] not in ("L", "T") or any(c[0] != "r" for c in seq[1]):
-            return None
-        blocks = [item.inputs[c[1]] for c in seq[1]]
-        if len(blocks) != len(meta[1]):
-            return None
-        return meta[0], meta[1], blocks
+        """``(axis, sizes, block items)`` if ``item`` is a recorded stack of traced blocks (only
+        stacks are recorded, and an item's digest includes its opcode)."""
+        return self.stack_meta.get(item.digest)
 
     def note_sliced(self, item: Item, args: tuple) -> None:
         """Remember ``B``'s value when ``B[:, a:b]`` is taken (called by the executor for slices)."""
@@ -189,6 +182,15 @@ class Sweep:
 def _drop_oldest(table: dict, n: int) -> None:
     for k in list(table)[:n]:  # (dicts keep insertion order)
         table.pop(k, None)
+
+
+def _parse_stack(item: Item, axis: int, blocks: Any) -> Stack | None:
+    """The :data:`Stack` of a stack item whose call was given ``blocks`` (None: a block is not a
+    traced value, so the rewrites have no item to key its pieces by)."""
+    seq = Literals(item.literals).arg(0)
+    if seq[0] not in ("L", "T") or any(c[0] != "r" for c in seq[1]) or len(seq[1]) != len(blocks):
+        return None
+    return axis, tuple(int(b.shape[axis]) for b in blocks), [item.inputs[c[1]] for c in seq[1]]
 
 
 STATE = RewriteState()
@@ -314,7 +316,24 @@ def _col_index(item: Item) -> tuple[Item, int] | None:
 
 def _column(item: Item) -> tuple[Item, int, int] | None:
     """``(B, a, b)`` if ``item`` is the columns ``B[:, a:b]``, or ``B[:, j][:, None]`` (the
-    column ``np.c_`` makes of a 1-D item: ``a, b = j, j + 1``)."""
+    column ``np.c_`` makes of a 1-D item: ``a, b = j, j + 1``).
+
+    Read from its literals once per digest: a column sweep asks it of the same few items at every
+    candidate (the digest covers opcode, literals and inputs, so the answer is the same)."""
+    digest = item.digest
+    found = _COLUMNS.get(digest, _UNKNOWN)
+    if found is _UNKNOWN:
+        if len(_COLUMNS) >= _DIGESTS_MAX:
+            _COLUMNS.clear()
+        found = _COLUMNS[digest] = _parse_column(item)
+    return found  # type: ignore[return-value]
+
+
+_COLUMNS: dict[bytes, tuple[Item, int, int] | None] = {}
+_UNKNOWN = object()
+
+
+def _parse_column(item: Item) -> tuple[Item, int, int] | None:
     found = _col_range(item)
     if found is not None:
         return found
