@@ -242,7 +242,7 @@ class ReuseExecutor:
 
 # Operations whose result may be left uncomputed (with partial reuse): stacks and their transposes.
 _DEFERRABLE = frozenset({STACK, TRANSPOSE})
-CHEAP_AFTER = 16
+CHEAP_AFTER = 4
 RECHECK_EVERY = 256
 _CHEAP_MAX = 20_000
 _PLAIN_SCALARS = (int, float, bool, complex, type(None), slice, np.float64)

@@ -143,14 +143,19 @@ class RewriteState:
         if len(args) != 2:
             return
         b, key = args[0], args[1]
-        if (type(b) is np.ndarray and b.ndim == 2 and type(key) is tuple and len(key) == 2
+        if not (type(b) is np.ndarray and b.ndim == 2 and type(key) is tuple and len(key) == 2
                 and type(key[0]) is slice and key[0] == slice(None)  # (may be an index array)
-                and type(key[1]) in (slice, int)
-                and (_col_range(item) is not None or _col_index(item) is not None)):
-            sliced = self.sliced
+                and type(key[1]) in (slice, int)):
+            return
+        sliced = self.sliced
+        digest = item.inputs[0].digest
+        known = sliced.get(digest)
+        if known is not None and known() is b:
+            return  # noted already (a sweep slices the same B once per candidate)
+        if _col_range(item) is not None or _col_index(item) is not None:
             if len(sliced) >= self.SLICED_MAX:
                 _drop_oldest(sliced, self.SLICED_MAX // 2)
-            sliced[item.inputs[0].digest] = weakref.ref(b)
+            sliced[digest] = weakref.ref(b)
 
     def family(self, op: str, a: bytes, b: bytes) -> dict[int, bytes]:
         prefix = self.prefix
