@@ -55,7 +55,7 @@ from ..lineage.digest import node_digest
 from ..lineage.item import DATA, Item
 from ..lineage.leaves import describe as describe_constant
 from ..lineage.literals import EMPTY_KWARGS, Literals, ref
-from ..lineage.operations import ELEMENTWISE, OPERATIONS, PRODUCT, SLICE, TRANSPOSE, traits_of
+from ..lineage.operations import ELEMENTWISE, OPERATIONS, PRODUCT, SLICE, STACK, TRANSPOSE, traits_of
 from ..ops.deferred import Deferred, resolve
 from .cache import MISS, LineageCache
 from .freeze import freeze_array
@@ -134,9 +134,11 @@ class RewriteState:
         meta[item.digest] = _parse_stack(item, axis, args[0])
 
     def stack(self, item: Item) -> Stack | None:
-        """``(axis, sizes, block items)`` if ``item`` is a recorded stack of traced blocks (only
-        stacks are recorded, and an item's digest includes its opcode)."""
-        return self.stack_meta.get(item.digest)
+        """``(axis, sizes, block items)`` if ``item`` is a recorded stack of traced blocks.
+
+        By the item's own opcode first: an item that stands for a stack (a step's input, whose
+        hash is that of the lineage it stands for) is opaque, as its value is (computed, cached)."""
+        return self.stack_meta.get(item.digest) if family_of(item.opcode) == STACK else None
 
     def note_sliced(self, item: Item, args: tuple) -> None:
         """Remember ``B``'s value when ``B[:, a:b]`` is taken (called by the executor for slices)."""
@@ -324,7 +326,10 @@ def _column(item: Item) -> tuple[Item, int, int] | None:
     column ``np.c_`` makes of a 1-D item: ``a, b = j, j + 1``).
 
     Read from its literals once per digest: a column sweep asks it of the same few items at every
-    candidate (the digest covers opcode, literals and inputs, so the answer is the same)."""
+    candidate. By the item's own opcode first, as :meth:`RewriteState.stack` does: an item that
+    stands for a slice (a step's output) has its hash, not its literals."""
+    if family_of(item.opcode) != SLICE:
+        return None
     digest = item.digest
     found = _COLUMNS.get(digest, _UNKNOWN)
     if found is _UNKNOWN:
