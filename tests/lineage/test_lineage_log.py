@@ -48,6 +48,26 @@ ARGS = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=4)
 
 
 @given(ARGS)
+@settings(max_examples=300, deadline=None)
+def test_literal_text_is_json_dumps_text(value) -> None:
+    """The hash covers this text: the encoder built once must write what ``json.dumps`` writes
+    (stores keyed by lineage hashes depend on it), non-ASCII text and huge integers included."""
+    import json
+
+    from mlcontext.ops.dispatch import Args
+
+    node, _ = Args().canon(value)
+    assert dumps_literal(node) == json.dumps(node, separators=(",", ":"), allow_nan=False)
+
+
+def test_literal_text_refuses_what_json_dumps_refuses() -> None:
+    with pytest.raises(ValueError):
+        dumps_literal(("f", float("nan")))
+    with pytest.raises(TypeError):
+        dumps_literal(("x", object()))
+
+
+@given(ARGS)
 @settings(max_examples=200, deadline=None)
 def test_literal_json_round_trip(value) -> None:
     from mlcontext.ops.dispatch import Args
