@@ -170,7 +170,7 @@ class ReuseExecutor:
         opcode = op.opcode
         family = op.traits.family
         if self.partial:
-            if family in _DEFERRABLE:
+            if family == STACK:  # (transposes never get here: see _transpose)
                 deferred = self._defer(op, item, args, kwargs)
                 if deferred is not None:
                     cache.counters.deferred += 1
@@ -240,8 +240,6 @@ class ReuseExecutor:
         return value
 
 
-# Operations whose result may be left uncomputed (with partial reuse): stacks and their transposes.
-_DEFERRABLE = frozenset({STACK, TRANSPOSE})
 CHEAP_AFTER = 4
 RECHECK_EVERY = 256
 _CHEAP_MAX = 20_000
@@ -253,7 +251,7 @@ def _signature(opcode: str, family: str | None, args: tuple, kwargs: dict) -> tu
     each keyword)``: what a NumPy operation's cost follows. None (always probed) for calls that also
     take anything else — frames, lists, deferred stacks (whose rewrites must run), keywords that are
     not plain scalars — and for the operations that are deferred."""
-    if family in _DEFERRABLE:
+    if family == STACK:
         return None
     sig: list = [opcode]
     for a in args:

@@ -102,7 +102,9 @@ class RewriteState:
     column-prefix products, and the matrices column prefixes were taken of. Bounded (oldest dropped
     first) and cleared by ``mc.reuse_clear()``."""
 
-    META_MAX, PREFIX_MAX, SLICED_MAX = 200_000, 10_000, 10_000
+    # (a noted stack holds its block items, and so their lineage: fewer are kept than when only
+    # sizes were, oldest dropped first; a dropped stack is computed whole if it comes again)
+    META_MAX, PREFIX_MAX, SLICED_MAX = 20_000, 10_000, 10_000
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -333,13 +335,14 @@ def _column(item: Item) -> tuple[Item, int, int] | None:
     digest = item.digest
     found = _COLUMNS.get(digest, _UNKNOWN)
     if found is _UNKNOWN:
-        if len(_COLUMNS) >= _DIGESTS_MAX:
+        if len(_COLUMNS) >= _COLUMNS_MAX:
             _COLUMNS.clear()
         found = _COLUMNS[digest] = _parse_column(item)
     return found  # type: ignore[return-value]
 
 
-_COLUMNS: dict[bytes, tuple[Item, int, int] | None] = {}
+_COLUMNS: dict[bytes, tuple[Item, int, int] | None] = {}  # (holds B's item: bounded lower)
+_COLUMNS_MAX = 10_000
 _UNKNOWN = object()
 
 
