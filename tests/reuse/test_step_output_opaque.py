@@ -75,3 +75,48 @@ def test_a_steps_output_that_is_a_column_is_not_read_as_one():
         assert stand_in._item.digest == direct._item.digest
         assert rewrites._column(stand_in._item) is None
         assert rewrites._column(direct._item)[1:] == (3, 4)
+
+
+def test_a_stand_in_nested_in_a_stack_stays_opaque(monkeypatch):
+    """Review finding: two stacks of one hash, ``hstack([F, o])`` with ``F`` a step's output and
+    ``hstack([Fd, o])`` with ``Fd`` the stack it stands for. The layout noted for the second must not
+    give the first ``Fd``'s blocks: ``F`` stays whole."""
+    products: list[tuple] = []
+    t_times = rewrites._t_times
+    monkeypatch.setattr(rewrites, "_t_times",
+                        lambda x, w: products.append(x.shape) or t_times(x, w))
+
+    def build(X):
+        return np.hstack([X, np.tanh(X), X * X])
+
+    prep = mc.step(build)
+    rng = np.random.default_rng(3)
+    XN, oN = rng.normal(size=(500, 6)), rng.normal(size=(500, 2))
+    with mc.reuse("hybrid"):
+        XA, o = mc.asarray(XN), mc.asarray(oN)
+        F = prep(XA)
+        H = np.hstack([F, o])
+        np.hstack([build(XA), o])  # the same hash as H, noted last
+        G = np.asarray(H.T @ H)
+    assert not any(shape[1] == 6 for shape in products), products
+    HN = np.hstack([build(XN), oN])
+    np.testing.assert_allclose(G, HN.T @ HN, rtol=1e-12)
+
+
+def test_a_stand_in_column_inside_a_slice_stays_opaque():
+    """Review finding: ``col(X, 2)[:, None]`` (``col`` a step returning ``X[:, j]``) has the hash
+    of ``X[:, 2][:, None]``; the column read for the latter must not be given to the former."""
+
+    @mc.step
+    def col(X, j):
+        return X[:, j]
+
+    XN = np.random.default_rng(4).normal(size=(100, 5))
+    with mc.reuse("hybrid", min_compute_s=0, eager_s_per_byte=0):
+        X = mc.asarray(XN)
+        direct = X[:, 2][:, None]
+        assert rewrites._column(direct._item)[1:] == (2, 3)
+        stand_in = col(X, 2)[:, None]
+        assert stand_in._item.digest == direct._item.digest
+        assert rewrites._column(stand_in._item) is None
+        assert rewrites._column(direct._item)[1:] == (2, 3)

@@ -337,6 +337,23 @@ _RECIPES: dict[str, Node | None] = {}
 _RECIPES_MAX = 4096
 
 
+def verified_recipe(leaf: Item) -> Node | None:
+    """The recipe of a data leaf's array as this process matched it against the array's bytes
+    (:func:`data_leaf`), by the content hash in the leaf's literal; None for an array that is no
+    constant, or whose recipe only a lineage log claims (a leaf read from a log keeps the log's
+    ``extra``, unchecked until recompute rebuilds it), or that was not seen lately (bounded).
+
+    Callers that use a recipe instead of the array's own elements (the reuse layer's deferred
+    stacks and column sums) must read it here, not from ``leaf.extra``."""
+    literal = leaf.literals
+    if leaf.opcode != DATA or literal[0] != "D":
+        return None
+    for name, node in literal[1]:
+        if name == "hash" and node[0] == "s":
+            return _RECIPES.get(node[1])
+    return None
+
+
 def _recipe(value: np.ndarray, content: str) -> Node | None:
     if content in _RECIPES:
         return _RECIPES[content]

@@ -35,7 +35,7 @@ from ..lineage.leaves import build as build_constant
 from ..lineage.literals import Literals
 from ..lineage.operations import AT_ONCE, SLICE, STACK, TRANSPOSE, Operation
 from ..ops.deferred import LIVE, Deferred, resolve_args
-from ..ops.dispatch import execute
+from ..ops.dispatch import execute, verified_recipe
 from .cache import MISS, LineageCache
 from .freeze import FREEZERS, freeze, freeze_array, freeze_other, register_freezer, value_size
 from .rewrites import STATE, RewriteState, Rewritten, rewrite_family, stack_plan
@@ -294,11 +294,11 @@ def _owned_blocks(item: Item, args: tuple) -> tuple:
 def _from_recipe(leaf: Item, block: np.ndarray) -> np.ndarray | Deferred:
     """``block``'s elements as its leaf's recipe builds them, when they are needed; else a copy.
 
-    The recipe was matched against these very bytes when the leaf was made for this call, and it
-    builds a C-ordered array, so only a C-contiguous block is rebuilt (a stack follows its blocks'
-    layout, and BLAS may round differently on another)."""
-    extra = leaf.extra
-    recipe = extra.get("recipe") if extra else None
+    The recipe is the one this process matched against these very bytes when it hashed them for
+    this call (``verified_recipe``; never a recipe a lineage log claims), and it builds a C-ordered
+    array, so only a C-contiguous block is rebuilt (a stack follows its blocks' layout, and BLAS
+    may round differently on another)."""
+    recipe = verified_recipe(leaf)
     if recipe is None or not block.flags.c_contiguous:
         return block.copy(order="K")
     build = functools.partial(build_constant, recipe, block.dtype, block.shape, block.nbytes)

@@ -57,6 +57,7 @@ from ..lineage.leaves import describe as describe_constant
 from ..lineage.literals import EMPTY_KWARGS, Literals, ref
 from ..lineage.operations import ELEMENTWISE, OPERATIONS, PRODUCT, SLICE, STACK, TRANSPOSE, traits_of
 from ..ops.deferred import Deferred, resolve
+from ..ops.dispatch import verified_recipe
 from .cache import MISS, LineageCache
 from .freeze import freeze_array
 
@@ -108,11 +109,10 @@ class RewriteState:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        # digest of a stack item -> its Stack (axis, block sizes, block items), parsed once when the
-        # stack is noted: the rewrites ask for it several times per call (a Gram of a stack of
-        # stacks walks it at every level). None: a stack the rewrites cannot split (a block that is
-        # not traced, a size missing).
-        self.stack_meta: dict[bytes, Stack | None] = {}
+        # digest of a stack item -> (axis, block sizes, the item noted, its block items or None
+        # when a block is not traced), the blocks read once when the stack is noted: the rewrites
+        # ask for them several times per call (a Gram of a stack of stacks walks it at every level)
+        self.stack_meta: dict[bytes, tuple[int, tuple[int, ...], Item, list[Item] | None]] = {}
         # (product opcode, digest of A, digest of B) -> {k: digest of A @ B[:, :k]}; k = -1: A @ B
         self.prefix: dict[tuple[str, bytes, bytes], dict[int, bytes]] = {}
         # digest of B -> B's value, for the B[:, a:b] slices taken (prefix families and column
@@ -133,14 +133,25 @@ class RewriteState:
         meta = self.stack_meta
         if len(meta) >= self.META_MAX:
             _drop_oldest(meta, self.META_MAX // 4)
-        meta[item.digest] = _parse_stack(item, axis, args[0])
+        sizes = tuple(int(b.shape[axis]) for b in args[0])
+        meta[item.digest] = (axis, sizes, item, _stack_blocks(item, len(sizes)))
 
     def stack(self, item: Item) -> Stack | None:
         """``(axis, sizes, block items)`` if ``item`` is a recorded stack of traced blocks.
 
-        By the item's own opcode first: an item that stands for a stack (a step's input, whose
-        hash is that of the lineage it stands for) is opaque, as its value is (computed, cached)."""
-        return self.stack_meta.get(item.digest) if family_of(item.opcode) == STACK else None
+        Only an item that is itself a stack: an item that stands for one (a step's output, whose
+        hash is that of the lineage it stands for) is opaque, as its value is (computed, cached).
+        The blocks are the item's own (another item of the same hash may have a stand-in among
+        its blocks), read again only for an item other than the one noted."""
+        if family_of(item.opcode) != STACK:
+            return None
+        meta = self.stack_meta.get(item.digest)
+        if meta is None:
+            return None
+        axis, sizes, noted, blocks = meta
+        if noted is not item:
+            blocks = _stack_blocks(item, len(sizes))
+        return None if blocks is None else (axis, sizes, blocks)
 
     def note_sliced(self, item: Item, args: tuple) -> None:
         """Remember ``B``'s value when ``B[:, a:b]`` is taken (called by the executor for slices)."""
@@ -193,13 +204,13 @@ def _drop_oldest(table: dict, n: int) -> None:
         table.pop(k, None)
 
 
-def _parse_stack(item: Item, axis: int, blocks: Any) -> Stack | None:
-    """The :data:`Stack` of a stack item whose call was given ``blocks`` (None: a block is not a
-    traced value, so the rewrites have no item to key its pieces by)."""
+def _stack_blocks(item: Item, count: int) -> list[Item] | None:
+    """The block items of a stack item of ``count`` blocks (None: a block is not a traced value,
+    so the rewrites have no item to key its pieces by)."""
     seq = Literals(item.literals).arg(0)
-    if seq[0] not in ("L", "T") or any(c[0] != "r" for c in seq[1]) or len(seq[1]) != len(blocks):
+    if seq[0] not in ("L", "T") or any(c[0] != "r" for c in seq[1]) or len(seq[1]) != count:
         return None
-    return axis, tuple(int(b.shape[axis]) for b in blocks), [item.inputs[c[1]] for c in seq[1]]
+    return [item.inputs[c[1]] for c in seq[1]]
 
 
 STATE = RewriteState()
@@ -327,23 +338,26 @@ def _column(item: Item) -> tuple[Item, int, int] | None:
     """``(B, a, b)`` if ``item`` is the columns ``B[:, a:b]``, or ``B[:, j][:, None]`` (the
     column ``np.c_`` makes of a 1-D item: ``a, b = j, j + 1``).
 
-    Read from its literals once per digest: a column sweep asks it of the same few items at every
-    candidate. By the item's own opcode first, as :meth:`RewriteState.stack` does: an item that
-    stands for a slice (a step's output) has its hash, not its literals."""
+    Read from the item's literals once: a column sweep asks it of the same few items at every
+    candidate. Remembered by digest with the item it was read from, and read again for another
+    item of that hash (a step's output standing for a slice, or for the 1-D column inside one, has
+    the slice's hash but is opaque, as :meth:`RewriteState.stack` treats stand-ins for stacks)."""
     if family_of(item.opcode) != SLICE:
         return None
     digest = item.digest
-    found = _COLUMNS.get(digest, _UNKNOWN)
-    if found is _UNKNOWN:
-        if len(_COLUMNS) >= _COLUMNS_MAX:
-            _COLUMNS.clear()
-        found = _COLUMNS[digest] = _parse_column(item)
-    return found  # type: ignore[return-value]
+    known = _COLUMNS.get(digest)
+    if known is not None and known[0] is item:
+        return known[1]
+    if len(_COLUMNS) >= _COLUMNS_MAX:
+        _COLUMNS.clear()
+    found = _parse_column(item)
+    _COLUMNS[digest] = (item, found)
+    return found
 
 
-_COLUMNS: dict[bytes, tuple[Item, int, int] | None] = {}  # (holds B's item: bounded lower)
+# digest -> (the slice item read, its (B, a, b) or None); holds items: bounded lower than _DIGESTS
+_COLUMNS: dict[bytes, tuple[Item, tuple[Item, int, int] | None]] = {}
 _COLUMNS_MAX = 10_000
-_UNKNOWN = object()
 
 
 def _parse_column(item: Item) -> tuple[Item, int, int] | None:
@@ -593,8 +607,7 @@ _ONES: dict[np.dtype, Any] = {}
 def _is_ones_column(item: Item, value: Any) -> bool:
     if item.opcode != DATA or value.ndim != 2 or value.shape[1] != 1 or value.dtype.kind != "f":
         return False
-    extra = item.extra
-    recipe = extra.get("recipe") if extra else None
+    recipe = verified_recipe(item)  # (not a log's claim: one this process matched to the bytes)
     if recipe is None:
         return False
     ones = _ONES.get(value.dtype)
