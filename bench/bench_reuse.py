@@ -15,6 +15,7 @@ the timing: each side does the same with its inputs, so the ratio is the cost of
 
 from __future__ import annotations
 
+import argparse
 import os
 import shutil
 import subprocess
@@ -408,16 +409,38 @@ def table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.bench_reuse",
+        description="Every reuse pipeline (LIMA's five and the other styles of bench/pipelines_more.py): "
+                    "plain NumPy, the hand-deduplicated ideal, mlcontext and, where available, SystemDS "
+                    "(no reuse and reuse_hybrid, cold and warm), timed in interleaved rounds; then the "
+                    "no-redundancy and small-operation overheads. Run with OPENBLAS_NUM_THREADS=1.")
+    parser.add_argument("--rounds", type=int, default=REPEATS, metavar="N",
+                        help=f"interleaved rounds, best of N is reported (default {REPEATS})")
+    parser.add_argument("--only", type=lambda v: [n for n in v.split(",") if n], metavar="A,B",
+                        help="these pipelines alone, by name (skips the overhead measurements)")
+    parser.add_argument("--no-systemds", action="store_true", help="skip the SystemDS side")
+    parser.add_argument("--append", type=Path, metavar="FILE",
+                        help="append the table to FILE (bench/RESULTS.md)")
+    parser.add_argument("--tables-only", action="store_true",
+                        help="the pipelines' table only, without the overhead measurements")
+    return parser
+
+
 def main(argv: list[str] | None = None) -> None:
-    """``python -m bench.bench_reuse [--no-systemds] [--append FILE] [--rounds N] [--only A,B]``
-    (``--only``: those pipelines alone, by name; ``bench/profile_reuse.py`` measures one in CPU time
-    with a profile)."""
+    """``python -m bench.bench_reuse [--no-systemds] [--append FILE] [--rounds N] [--only A,B]
+    [--tables-only]`` (``--help`` says what each does; ``bench/profile_reuse.py`` measures one
+    pipeline in CPU time with a profile)."""
     argv = list(argv or [])
-    rounds = int(argv[argv.index("--rounds") + 1]) if "--rounds" in argv else REPEATS
-    only = set(argv[argv.index("--only") + 1].split(",")) if "--only" in argv else None
+    args = _parser().parse_args(argv)
+    if args.rounds < 1:
+        raise SystemExit("--rounds must be at least 1")
+    rounds = args.rounds
+    only = set(args.only) if args.only is not None else None
     from bench.systemds import run as sysds
 
-    why = "--no-systemds given" if "--no-systemds" in argv else sysds.available()
+    why = "--no-systemds given" if args.no_systemds else sysds.available()
     print(f"numpy {np.__version__}, joblib {joblib.__version__}; best of {rounds} interleaved rounds; "
           f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}; mlcontext policy "
           f"hybrid, fresh cache per run; SystemDS: {'yes' if why is None else 'skipped (' + why + ')'}",
@@ -438,9 +461,9 @@ def main(argv: list[str] | None = None) -> None:
               f"mlcontext {row.mlc:7.3f}s{jl} | achieved {row.achieved:6.1%} | "
               f"results = plain: {_same(row)}{_fmt_sysds(row)}", flush=True)
     print(table(rows), flush=True)
-    if "--append" in argv:
-        _append(Path(argv[argv.index("--append") + 1]), rows, argv)
-    if "--tables-only" in argv:
+    if args.append is not None:
+        _append(args.append, rows, argv)
+    if args.tables_only or only is not None:
         return
     Xn = RNG.normal(size=(2_000, 400))
     Ws = [RNG.normal(size=(400, 400)) / 20 for _ in range(LAYERS)]

@@ -13,6 +13,7 @@ time, and the traced-call counts that explain them).
 
 from __future__ import annotations
 
+import argparse
 import cProfile
 import io
 import pstats
@@ -73,13 +74,17 @@ def profile(case: br.Case, top: int) -> str:
 
 
 def main(argv: list[str]) -> None:
-    rounds = int(argv[argv.index("--rounds") + 1]) if "--rounds" in argv else 3
-    top = 0
-    if "--profile" in argv:
-        k = argv.index("--profile")
-        top = int(argv[k + 1]) if k + 1 < len(argv) and argv[k + 1].isdigit() else 30
-    skip = {argv[i + 1] for i, a in enumerate(argv[:-1]) if a in ("--rounds", "--profile")}
-    names = [a for a in argv if not a.startswith("--") and a not in skip]
+    """``python -m bench.profile_reuse [NAME ...|all] [--rounds N] [--profile [TOP]]``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.profile_reuse",
+        description="Reuse pipelines measured by this thread's CPU time (steady on a shared machine; run "
+                    "with OPENBLAS_NUM_THREADS=1), with reuse counters and optionally a cProfile.")
+    parser.add_argument("names", nargs="*", metavar="NAME", help="pipelines to measure (default: all)")
+    parser.add_argument("--rounds", type=int, default=3, metavar="N", help="interleaved rounds (default 3)")
+    parser.add_argument("--profile", type=int, nargs="?", const=30, default=0, metavar="TOP",
+                        help="print the TOP functions by own time (default 30)")
+    args = parser.parse_args(argv)
+    rounds, top, names = args.rounds, args.profile, args.names
     cases = _cases()
     if names == ["all"] or not names:
         names = list(cases)

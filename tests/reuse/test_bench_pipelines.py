@@ -76,3 +76,18 @@ def test_the_systemds_scripts_translate_each_lima_pipeline_and_time_it_cold_and_
         assert "ROWS = 123" in text and "COLS = 45" in text
         assert text.count('print("TIME " + run') == 1 and "for (run in 1:2)" in text
     assert "sysds.cp.parallel.ops>false" in sysds.CONFIG and "sysds.native.blas>none" in sysds.CONFIG
+
+
+@pytest.mark.parametrize("module", ["bench.bench_reuse", "bench.profile_reuse"])
+def test_bench_commands_explain_themselves_and_refuse_unknown_flags(module: str) -> None:
+    """``--help`` prints the usage and runs nothing; a misspelled flag is an error, not ignored
+    (it used to start the whole benchmark either way: found by a newcomer)."""
+    import importlib
+
+    main = importlib.import_module(module).main
+    with pytest.raises(SystemExit) as shown:
+        main(["--help"])
+    assert shown.value.code == 0
+    with pytest.raises(SystemExit) as refused:
+        main(["--rouns", "3"])
+    assert refused.value.code == 2

@@ -16,6 +16,12 @@ from .index_tricks import install as _install_index_tricks  # noqa: E402
 
 _install_index_tricks()
 
+# scipy.linalg may not compute in a traced or read-only array's memory (its f2py layer ignores the
+# WRITEABLE flag when given overwrite_*=True): the flags are withdrawn for them, now or on import.
+from .scipy_guard import install as _install_scipy_guard  # noqa: E402
+
+_install_scipy_guard()
+
 # What recompute checks before it runs an operation read from a log: output sizes estimated from the
 # recorded shapes (bounds) and the arguments of operations that interpret strings (guards).
 from . import bounds, guards  # noqa: E402,F401
