@@ -38,6 +38,7 @@ __all__ = ["describe", "build", "check_recipe", "check_size", "set_array_sink", 
 RECIPE_KINDS = {"full": 1, "eye": 1, "arange": 2}  # kind -> number of scalar parameters
 _NUMERIC = "iufc"
 _CHUNK = 1 << 20  # elements compared or built at a time
+_WORDS = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}  # element width -> unsigned word
 
 ArraySink = Callable[[np.ndarray, str], None]
 
@@ -84,13 +85,25 @@ def describe(value: np.ndarray) -> Node | None:
 
 def _matches(recipe: Node, flat: np.ndarray, shape: tuple[int, ...]) -> bool:
     n = flat.size
+    chunk = _builder(recipe, flat.dtype, shape)  # (the recipe's scalars parsed once)
     for i in dict.fromkeys((0, 1, n // 2, n - 1)):  # cheap rejection first
-        if _chunk(recipe, flat.dtype, shape, i, i + 1).tobytes() != flat[i:i + 1].tobytes():
+        if chunk(i, i + 1).tobytes() != flat[i:i + 1].tobytes():
             return False
+    words = _WORDS.get(flat.dtype.itemsize)
+    if words is not None:
+        # Compared as unsigned words of the element's width: bytewise like the chunks below (-0.0
+        # is not 0.0), without building the array (a scaled identity is checked at a hash's cost)
+        ints = flat.view(words)
+        kind = Literals(recipe).name
+        if kind == "full":
+            return bool((ints == ints[0]).all())
+        if kind == "eye" and ints[0] != 0:
+            count, step = min(shape[0], shape[1]), shape[1] + 1
+            return bool((ints[:count * step:step] == ints[0]).all()) \
+                and int(np.count_nonzero(ints)) == count
     for start in range(0, n, _CHUNK):
         stop = min(n, start + _CHUNK)
-        built = _chunk(recipe, flat.dtype, shape, start, stop)
-        if not np.array_equal(built.view(np.uint8), flat[start:stop].view(np.uint8)):
+        if not np.array_equal(chunk(start, stop).view(np.uint8), flat[start:stop].view(np.uint8)):
             return False
     return True
 
@@ -103,23 +116,45 @@ def _param(node: Node, dtype: np.dtype) -> np.generic:
 
 def _chunk(recipe: Node, dtype: np.dtype, shape: tuple[int, ...], start: int, stop: int) -> np.ndarray:
     """Elements ``start:stop`` (C order) of the array ``recipe`` builds."""
+    return _builder(recipe, dtype, shape)(start, stop)
+
+
+def _builder(recipe: Node, dtype: np.dtype, shape: tuple[int, ...]) -> Callable[[int, int], np.ndarray]:
+    """``(start, stop) -> elements start:stop`` (C order) of the array ``recipe`` builds."""
     view = Literals(recipe)
     kind, params = view.name, view.params
     if kind == "full":
-        return np.full(stop - start, _param(params[0], dtype), dtype=dtype)
-    index = np.arange(start, stop, dtype=np.int64)
+        fill = _param(params[0], dtype)
+        return lambda start, stop: np.full(stop - start, fill, dtype=dtype)
     if kind == "eye":
-        out = np.zeros(stop - start, dtype=dtype)
-        cols = shape[1]
-        out[index // cols == index % cols] = _param(params[0], dtype)
-        return out
+        diagonal = _param(params[0], dtype)
+        step, count = shape[1] + 1, min(shape[0], shape[1])
+
+        def eye(start: int, stop: int) -> np.ndarray:
+            # the diagonal's flat positions are the first min(rows, cols) multiples of cols + 1:
+            # set those in the chunk, instead of a division and a modulo per element (a 151 x 151
+            # identity was 10 times slower to check than to hash)
+            out = np.zeros(stop - start, dtype=dtype)
+            first, last = -(-start // step), min(count, -(-stop // step))
+            if first < last:
+                out[np.arange(first, last, dtype=np.int64) * step - start] = diagonal
+            return out
+        return eye
     first, step = _param(params[0], dtype), _param(params[1], dtype)
     if dtype.kind in "iu":  # exact modular arithmetic, then wrapped to the dtype's width
         wrap = np.uint64(int(step) % (1 << 64)), np.uint64(int(first) % (1 << 64))
-        with np.errstate(over="ignore"):
-            return (index.astype(np.uint64) * wrap[0] + wrap[1]).astype(dtype)
-    with np.errstate(all="ignore"):
-        return first + index.astype(dtype) * step
+
+        def arange_int(start: int, stop: int) -> np.ndarray:
+            index = np.arange(start, stop, dtype=np.uint64)
+            with np.errstate(over="ignore"):
+                return (index * wrap[0] + wrap[1]).astype(dtype)
+        return arange_int
+
+    def arange(start: int, stop: int) -> np.ndarray:
+        index = np.arange(start, stop, dtype=np.int64)
+        with np.errstate(all="ignore"):
+            return first + index.astype(dtype) * step
+    return arange
 
 
 def check_recipe(node: Node) -> Node:
