@@ -140,9 +140,9 @@ def _builder(recipe: Node, dtype: np.dtype, shape: tuple[int, ...]) -> Callable[
                 out[np.arange(first, last, dtype=np.int64) * step - start] = diagonal
             return out
         return eye
-    first, step = _param(params[0], dtype), _param(params[1], dtype)
+    start_value, step_value = _param(params[0], dtype), _param(params[1], dtype)
     if dtype.kind in "iu":  # exact modular arithmetic, then wrapped to the dtype's width
-        wrap = np.uint64(int(step) % (1 << 64)), np.uint64(int(first) % (1 << 64))
+        wrap = np.uint64(int(step_value) % (1 << 64)), np.uint64(int(start_value) % (1 << 64))
 
         def arange_int(start: int, stop: int) -> np.ndarray:
             index = np.arange(start, stop, dtype=np.uint64)
@@ -153,7 +153,7 @@ def _builder(recipe: Node, dtype: np.dtype, shape: tuple[int, ...]) -> Callable[
     def arange(start: int, stop: int) -> np.ndarray:
         index = np.arange(start, stop, dtype=np.int64)
         with np.errstate(all="ignore"):
-            return first + index.astype(dtype) * step
+            return start_value + index.astype(dtype) * step_value
     return arange
 
 
