@@ -472,7 +472,7 @@ def main(argv: list[str] | None = None) -> None:
     # mc.array makes, so fresh pages are faulted in (the figure that depends on the process's past).
     subprocess.run([sys.executable, "-c", "import bench.bench_reuse as b; b.fresh_no_redundancy()"],
                    cwd=Path(__file__).resolve().parents[1], check=True)
-    _small_operations()
+    _small_operations(rounds=max(rounds, 9))
 
 
 def _warm_up() -> None:
@@ -506,26 +506,37 @@ def fresh_no_redundancy() -> None:
     _no_redundancy_pairs(Xn, Ws, "in a fresh process")
 
 
-def _small_operations(n: int = 20_000) -> None:
+def _small_operations(n: int = 20_000, rounds: int = 9) -> None:
     """Reuse's own cost per operation where the operations are tiny (a loop on 10 elements):
-    plain NumPy, traced with reuse off, traced with the default policy (GC paused to isolate it)."""
+    plain NumPy, traced with reuse off, traced with the default policy (GC paused to isolate it).
+    The three are timed in interleaved rounds, best of each: a burst of load on a shared machine
+    then slows all three in the same round instead of one variant's every repeat."""
     import gc
 
     def chain(v: object) -> None:
         for _ in range(n):
             v = v + 1.0
 
-    per_op = {}
+    def traced(policy: str) -> Callable[[], None]:
+        def run() -> None:
+            with mc.reuse(policy):
+                chain(mc.array(np.zeros(10)))
+        return run
+
+    variants = {"plain NumPy": lambda: chain(np.zeros(10)),
+                "traced, reuse none": traced("none"), "traced, reuse hybrid": traced("hybrid")}
+    per_op = dict.fromkeys(variants, float("inf"))
     gc.disable()
     try:
-        per_op["plain NumPy"] = _best(lambda: chain(np.zeros(10))) / n
-        for policy in ("none", "hybrid"):
-            with mc.reuse(policy):
-                per_op[f"traced, reuse {policy}"] = _best(lambda: chain(mc.array(np.zeros(10)))) / n
+        for _ in range(rounds):
+            for name, run in variants.items():
+                t0 = time.perf_counter()
+                run()
+                per_op[name] = min(per_op[name], (time.perf_counter() - t0) / n)
     finally:
         gc.enable()
-    print("small operations (v = v + 1.0 on 10 elements, per operation): " + ", ".join(
-        f"{name} {t * 1e6:.2f} us" for name, t in per_op.items()), flush=True)
+    print(f"small operations (v = v + 1.0 on 10 elements, per operation, best of {rounds} interleaved "
+          "rounds): " + ", ".join(f"{name} {t * 1e6:.2f} us" for name, t in per_op.items()), flush=True)
 
 
 def _no_redundancy_pairs(Xn: np.ndarray, Ws: list[np.ndarray], where: str, pairs: int = 15) -> None:
