@@ -6,6 +6,7 @@ check used to divide and take a modulo per element: a traced ``G + lam * np.eye(
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -44,3 +45,37 @@ def test_negative_zero_is_not_zero() -> None:
     a = -2.0 * np.eye(5)
     recipe = describe(a)
     assert recipe is None or build(recipe, a.dtype, a.shape, 1 << 20).tobytes() == a.tobytes()
+
+
+@pytest.mark.parametrize("dtype", [">f8", ">i4", ">c16", ">f4", "<f8"])
+@pytest.mark.parametrize("kind", ["full", "eye", "arange", "none"])
+def test_byte_swapped_constants_round_trip_bytewise(dtype: str, kind: str) -> None:
+    """A big-endian array's recipe scalars are in its own byte order and the array rebuilt has its
+    bytes (a byte-swapped non-constant array raised LineageError in describe; found in review)."""
+    n = 6
+    if kind == "full":
+        a = np.full((n, n), 3, dtype=dtype)
+    elif kind == "eye":
+        a = (np.eye(n) * 3).astype(dtype)
+    elif kind == "arange":
+        a = np.arange(n * n).reshape(n, n).astype(dtype)
+    else:
+        a = np.random.default_rng(0).normal(size=(n, n)).astype(dtype)
+    recipe = describe(a)
+    if kind == "none":
+        assert recipe is None
+        return
+    assert recipe is not None
+    built = build(recipe, a.dtype, a.shape, 1 << 20)
+    assert built.dtype == a.dtype and built.tobytes() == a.tobytes()
+
+
+def test_byte_swapped_block_of_a_traced_stack() -> None:
+    import mlcontext as mc
+
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(700, 3))
+    other = rng.normal(size=(700, 2)).astype(">f8")
+    with mc.reuse():
+        z = np.hstack([mc.asarray(x.copy()), other])
+        assert np.array_equal(np.asarray(z), np.hstack([x, other]))

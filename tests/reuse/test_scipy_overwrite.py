@@ -175,3 +175,38 @@ def test_names_bound_before_the_guard_are_guarded(tmp_path) -> None:
     path.write_text(script)
     done = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
+
+
+def test_traced_frames_and_series_are_not_overwritten() -> None:
+    """A traced pandas value hands SciPy a read-only view of its memory too (found in review)."""
+    pd = pytest.importorskip("pandas")
+    import mlcontext.ops  # noqa: F401
+
+    frame = pd.DataFrame({"c": [1.0, 2.0, 3.0], "d": [4.0, 5.0, 6.0]})
+    traced = mc.frame(frame.copy(), name="f")
+    series = traced["c"]
+    got = sl.cho_solve(sl.cho_factor(2 * np.eye(3)), series, overwrite_b=True)
+    np.testing.assert_allclose(got, [0.5, 1.0, 1.5])
+    assert np.array_equal(np.asarray(series), [1.0, 2.0, 3.0])
+    assert np.array_equal(np.asarray(traced["c"]), [1.0, 2.0, 3.0])
+    square = mc.frame(pd.DataFrame(np.random.default_rng(0).normal(size=(4, 4)) + 4 * np.eye(4)), name="g")
+    before = np.array(square)
+    sl.lu_factor(square, overwrite_a=True)
+    assert np.array_equal(np.asarray(square), before)
+
+
+def test_a_broken_module_does_not_break_the_guard() -> None:
+    import types
+
+    from mlcontext.ops import scipy_guard
+
+    class Hostile(types.ModuleType):
+        @property
+        def __dict__(self):  # type: ignore[override]
+            raise RuntimeError("no")
+
+    sys.modules["_mlcontext_hostile"] = Hostile("_mlcontext_hostile")
+    try:
+        scipy_guard._rebind({1: lambda: None})  # must not raise
+    finally:
+        del sys.modules["_mlcontext_hostile"]

@@ -75,7 +75,7 @@ def describe(value: np.ndarray) -> Node | None:
         candidates.append(("T", (("s", "eye"), _scalar_node(first))))
     if dt.kind in _NUMERIC:
         with np.errstate(all="ignore"):  # integer steps wrap, as the recipe's arithmetic does
-            step = flat[1:2] - first
+            step = (flat[1:2] - first).astype(dt)  # (arithmetic gives native byte order)
         candidates.append(("T", (("s", "arange"), _scalar_node(first), _scalar_node(step))))
     for recipe in candidates:
         if _matches(recipe, flat, value.shape):
@@ -85,7 +85,11 @@ def describe(value: np.ndarray) -> Node | None:
 
 def _matches(recipe: Node, flat: np.ndarray, shape: tuple[int, ...]) -> bool:
     n = flat.size
-    chunk = _builder(recipe, flat.dtype, shape)  # (the recipe's scalars parsed once)
+    build_chunk = _builder(recipe, flat.dtype, shape)  # (the recipe's scalars parsed once)
+
+    def chunk(start: int, stop: int) -> np.ndarray:  # in the array's own byte order
+        return build_chunk(start, stop).astype(flat.dtype, copy=False)
+
     for i in dict.fromkeys((0, 1, n // 2, n - 1)):  # cheap rejection first
         if chunk(i, i + 1).tobytes() != flat[i:i + 1].tobytes():
             return False
@@ -182,8 +186,10 @@ def build(recipe: Node, dtype: np.dtype, shape: tuple[int, ...], max_bytes: int)
     check_size(count * dtype.itemsize, f"a constant leaf of shape {shape}", max_bytes)
     if count == 0:
         return np.zeros(shape, dtype=dtype)
-    return np.concatenate([_chunk(recipe, dtype, shape, a, min(count, a + _CHUNK))
-                           for a in range(0, count, _CHUNK)]).reshape(shape)
+    parts = [_chunk(recipe, dtype, shape, a, min(count, a + _CHUNK)) for a in range(0, count, _CHUNK)]
+    # (concatenating, and arithmetic in the chunks, give native byte order: a '>f8' leaf is rebuilt
+    # as '>f8', so its bytes are the ones hashed)
+    return np.concatenate(parts).astype(dtype, copy=False).reshape(shape)
 
 
 def check_size(nbytes: int, what: str, max_bytes: int) -> None:

@@ -10,8 +10,9 @@ lineage item, and every later reuse of it was wrong without a warning.
 An overwrite flag is a permission, never a requirement (SciPy documents it as "may improve
 performance"; with it off, SciPy copies and returns the same values), so each public
 ``scipy.linalg`` function with ``overwrite_*`` parameters is wrapped to turn a flag off when the
-argument it names is a traced array or a read-only array. Calls that keep the defaults, and calls
-on writable arrays, are passed through unchanged. The wrappers are installed when ``scipy.linalg``
+argument it names is a traced array or frame, or a read-only array (or array-like: a pandas object
+whose array view is read-only). Calls that keep the defaults, and calls on writable arrays, are passed
+through unchanged. The wrappers are installed when ``scipy.linalg``
 is imported (before or after mlcontext: a post-import hook, from ``wrapt``), in ``scipy.linalg``
 and in every loaded module that bound one of them by name before (``from scipy.linalg import
 cho_solve`` at the top of a script).
@@ -42,10 +43,20 @@ _MARK = "_mlcontext_guard"
 
 def _read_only(value: Any) -> bool:
     """Whether SciPy must not compute in ``value``'s memory: a traced array (its value is shared
-    with the cache and the lineage) or an ndarray that is not writeable."""
+    with the cache and the lineage), an ndarray that is not writeable, or any other array-like
+    (a traced or copy-on-write pandas frame or series) whose array view is read-only."""
+    if type(value) is np.ndarray:
+        return not value.flags.writeable
     if type(value) is TracedArray:
         return True
-    return isinstance(value, np.ndarray) and not value.flags.writeable
+    if isinstance(value, np.ndarray):
+        return not value.flags.writeable
+    if hasattr(type(value), "__array__"):
+        try:
+            return not np.asarray(value).flags.writeable
+        except Exception:  # (SciPy will say what is wrong with it)
+            return False
+    return False
 
 
 def protect(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -124,13 +135,16 @@ def _guard_module(module: ModuleType) -> None:
 def _rebind(replaced: dict[int, Callable[..., Any]]) -> None:
     """Point every module-level name bound to a replaced function at its wrapper."""
     for other in list(sys.modules.values()):
-        namespace = getattr(other, "__dict__", None)
-        if not isinstance(namespace, dict):
+        try:  # (a module object may be anything; none of them may break SciPy's import)
+            namespace = getattr(other, "__dict__", None)
+            if not isinstance(namespace, dict):
+                continue
+            for key, value in list(namespace.items()):
+                wrapped = replaced.get(id(value))
+                if wrapped is not None and getattr(wrapped, "__wrapped__", None) is value:
+                    namespace[key] = wrapped
+        except Exception:
             continue
-        for key, value in list(namespace.items()):
-            wrapped = replaced.get(id(value))
-            if wrapped is not None and getattr(wrapped, "__wrapped__", None) is value:
-                namespace[key] = wrapped
 
 
 def install() -> None:

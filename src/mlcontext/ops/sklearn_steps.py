@@ -115,6 +115,8 @@ def _traced_class(cls: type) -> type:
                 ns[name] = _traced_method(cls, name)
         if not hasattr(cls, "transform"):
             del ns["fit_transform"]
+        if hasattr(cls, "partial_fit"):
+            ns["partial_fit"] = _partial_fit_method
         sub = _CLASSES[cls] = type(f"Traced{cls.__name__}", (cls,), ns)
         _BY_PATH[class_path(cls)] = cls
     return sub
@@ -383,11 +385,14 @@ def _run(opcode: str, item: Item, args: tuple, kwargs: dict) -> Any:
 
 
 def _adopt(self: Any, fitted: Any, item: Item, X: Any) -> None:
-    """Copy a fitted estimator's state into ``self`` (the cached one is never changed)."""
+    """Copy a fitted estimator's state into ``self`` (the cached one is never changed).
+
+    Arrays are shared read-only (the cache froze them); containers (an MLP's list of weight
+    matrices, a dict of per-class state) are copied deeply, since nothing freezes their contents."""
     params = set(self.get_params(deep=False))
     for k, v in vars(fitted).items():
         if k not in params:
-            self.__dict__[k] = v
+            self.__dict__[k] = copy.deepcopy(v) if isinstance(v, list | dict | tuple | set) else v
     self.__dict__["_mlcontext_fit"] = item
     self.__dict__["_mlcontext_info"] = _info(self, item, X)
     _note_use("fit", self, fit_data(item))
@@ -425,6 +430,33 @@ def _fit_transform_method(self: Any, X: Any, y: Any = None, **fit_params: Any) -
     fitted = _run(FIT_TRANSFORM, item, args, kwargs)
     _adopt(self, fitted.estimator, make(OUTPUT, (item,), ("k", 0)), X)
     return wrap(fitted.output, make(OUTPUT, (item,), ("k", 1)))
+
+
+def _partial_fit_method(self: Any, X: Any, *args: Any, **kwargs: Any) -> Any:
+    """``partial_fit`` updates the fitted state in place: on state of its own (a fit adopted from
+    the cache shares its arrays, read-only, with every estimator that adopted it; scikit-learn's
+    compiled SGD writes into them regardless of the flag), and under a fit item no other call can
+    share, since the state no longer is the cached fit's (a later ``predict`` must not be served
+    from the cache by the old fit's lineage)."""
+    base = self._mlcontext_base
+    params = set(self.get_params(deep=False))
+    for k, v in list(vars(self).items()):
+        if k not in params and not k.startswith("_mlcontext") and \
+                isinstance(v, np.ndarray | list | dict | tuple | set):
+            self.__dict__[k] = copy.deepcopy(v)  # (a read-only array's copy is writable)
+    previous = self.__dict__.get("_mlcontext_fit")
+    found: list[Item] = []
+    plain = unwrap((X, args, kwargs), found)
+    result = base.partial_fit(self, plain[0], *plain[1], **plain[2])
+    if previous is None and not found:
+        return result
+    inputs = ((previous,) if previous is not None else ()) + tuple(dict.fromkeys(found))
+    lit = ("T", (("T", (("s", class_path(base)), ("s", "partial_fit:" + uuid.uuid4().hex))), ("D", ())))
+    item = make(FIT, inputs, lit)
+    self.__dict__["_mlcontext_fit"] = item
+    self.__dict__["_mlcontext_info"] = _info(self, item, X)
+    _note_use("fit", self, fit_data(item))
+    return result
 
 
 def _opaque_fit(self: Any, X: Any, y: Any, fit_params: dict) -> Any:
@@ -582,9 +614,11 @@ def freeze_estimator(value: Fitted) -> tuple[Any, int] | None:
     """Cache entry of a fit result: the estimator itself (estimators adopting it copy its state)."""
     est = value.estimator
     size = 256
-    for v in vars(est).values():
+    params = set(est.get_params(deep=False)) if hasattr(est, "get_params") else set()
+    for k, v in vars(est).items():
         if isinstance(v, np.ndarray):
-            v.flags.writeable = False  # shared by every estimator that adopts this fit
+            if k not in params:  # (a parameter array is the caller's: _adopt never shares it)
+                v.flags.writeable = False  # shared by every estimator that adopts this fit
             size += int(v.nbytes)
     out = value.output
     size += int(getattr(out, "nbytes", 0) or 0)
