@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mlcontext.lineage.leaves import _chunk, build, describe
+from mlcontext.lineage.leaves import _builder, build, describe
 
 DTYPES = [np.float64, np.float32, np.int64, np.int16, np.uint8, np.complex128, np.bool_]
 
@@ -22,7 +22,8 @@ def test_eye_recipe_builds_the_identity_bytes_in_any_chunking(rows, cols, dtype,
     want = (np.eye(rows, cols) * value).astype(dtype)
     node = ("T", (("s", "eye"), ("g", (want.dtype.str, want.reshape(-1)[:1].tobytes().hex()))))
     n = want.size
-    parts = [_chunk(node, want.dtype, (rows, cols), a, min(n, a + chunk)) for a in range(0, n, chunk)]
+    build_chunk = _builder(node, want.dtype, (rows, cols))
+    parts = [build_chunk(a, min(n, a + chunk)) for a in range(0, n, chunk)]
     assert np.concatenate(parts).tobytes() == want.tobytes()
     if n >= 2:
         recipe = describe(want)

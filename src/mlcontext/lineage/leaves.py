@@ -85,10 +85,7 @@ def describe(value: np.ndarray) -> Node | None:
 
 def _matches(recipe: Node, flat: np.ndarray, shape: tuple[int, ...]) -> bool:
     n = flat.size
-    build_chunk = _builder(recipe, flat.dtype, shape)  # (the recipe's scalars parsed once)
-
-    def chunk(start: int, stop: int) -> np.ndarray:  # in the array's own byte order
-        return build_chunk(start, stop).astype(flat.dtype, copy=False)
+    chunk = _builder(recipe, flat.dtype, shape)  # (the recipe's scalars parsed once)
 
     for i in dict.fromkeys((0, 1, n // 2, n - 1)):  # cheap rejection first
         if chunk(i, i + 1).tobytes() != flat[i:i + 1].tobytes():
@@ -118,13 +115,10 @@ def _param(node: Node, dtype: np.dtype) -> np.generic:
     return np.frombuffer(bytes.fromhex(node[1][1]), dtype=dtype)[0]
 
 
-def _chunk(recipe: Node, dtype: np.dtype, shape: tuple[int, ...], start: int, stop: int) -> np.ndarray:
-    """Elements ``start:stop`` (C order) of the array ``recipe`` builds."""
-    return _builder(recipe, dtype, shape)(start, stop)
-
-
 def _builder(recipe: Node, dtype: np.dtype, shape: tuple[int, ...]) -> Callable[[int, int], np.ndarray]:
-    """``(start, stop) -> elements start:stop`` (C order) of the array ``recipe`` builds."""
+    """``(start, stop) -> elements start:stop`` (C order) of the array ``recipe`` builds, in
+    ``dtype`` byte order included (arithmetic gives native order: a '>f8' leaf must be rebuilt, and
+    compared, as the bytes that were hashed)."""
     view = Literals(recipe)
     kind, params = view.name, view.params
     if kind == "full":
@@ -157,7 +151,7 @@ def _builder(recipe: Node, dtype: np.dtype, shape: tuple[int, ...]) -> Callable[
     def arange(start: int, stop: int) -> np.ndarray:
         index = np.arange(start, stop, dtype=np.int64)
         with np.errstate(all="ignore"):
-            return start_value + index.astype(dtype) * step_value
+            return (start_value + index.astype(dtype) * step_value).astype(dtype, copy=False)
     return arange
 
 
@@ -186,10 +180,12 @@ def build(recipe: Node, dtype: np.dtype, shape: tuple[int, ...], max_bytes: int)
     check_size(count * dtype.itemsize, f"a constant leaf of shape {shape}", max_bytes)
     if count == 0:
         return np.zeros(shape, dtype=dtype)
-    parts = [_chunk(recipe, dtype, shape, a, min(count, a + _CHUNK)) for a in range(0, count, _CHUNK)]
-    # (concatenating, and arithmetic in the chunks, give native byte order: a '>f8' leaf is rebuilt
-    # as '>f8', so its bytes are the ones hashed)
-    return np.concatenate(parts).astype(dtype, copy=False).reshape(shape)
+    chunk = _builder(recipe, dtype, shape)
+    out = np.empty(count, dtype=dtype)  # (filled in place: np.concatenate would drop a '>f8' order)
+    for a in range(0, count, _CHUNK):
+        b = min(count, a + _CHUNK)
+        out[a:b] = chunk(a, b)
+    return out.reshape(shape)
 
 
 def check_size(nbytes: int, what: str, max_bytes: int) -> None:
