@@ -393,9 +393,21 @@ def _adopt(self: Any, fitted: Any, item: Item, X: Any) -> None:
     for k, v in vars(fitted).items():
         if k not in params:
             self.__dict__[k] = copy.deepcopy(v) if isinstance(v, list | dict | tuple | set) else v
+    _record_fit(self, item, X)
+
+
+def _record_fit(self: Any, item: Item, X: Any) -> None:
+    """Make ``item`` the fit ``self``'s state came from (its later calls are keyed by it)."""
     self.__dict__["_mlcontext_fit"] = item
     self.__dict__["_mlcontext_info"] = _info(self, item, X)
     _note_use("fit", self, fit_data(item))
+
+
+def _unique_fit(base: type, inputs: tuple[Item, ...], kind: str) -> Item:
+    """A fit item no other call can share (its literal holds a fresh uuid): state that its inputs
+    and parameters do not determine, so nothing may ever be reused for it."""
+    lit = ("T", (("T", (("s", class_path(base)), ("s", f"{kind}:{uuid.uuid4().hex}"))), ("D", ())))
+    return make(FIT, inputs, lit)
 
 
 def fit_data(fit: Item) -> tuple[Item, ...]:
@@ -451,11 +463,7 @@ def _partial_fit_method(self: Any, X: Any, *args: Any, **kwargs: Any) -> Any:
     if previous is None and not found:
         return result
     inputs = ((previous,) if previous is not None else ()) + tuple(dict.fromkeys(found))
-    lit = ("T", (("T", (("s", class_path(base)), ("s", "partial_fit:" + uuid.uuid4().hex))), ("D", ())))
-    item = make(FIT, inputs, lit)
-    self.__dict__["_mlcontext_fit"] = item
-    self.__dict__["_mlcontext_info"] = _info(self, item, X)
-    _note_use("fit", self, fit_data(item))
+    _record_fit(self, _unique_fit(base, inputs, "partial_fit"), X)
     return result
 
 
@@ -466,11 +474,7 @@ def _opaque_fit(self: Any, X: Any, y: Any, fit_params: dict) -> Any:
     found: list[Item] = []
     plain = unwrap((X, y, fit_params), found)
     base.fit(self, plain[0], plain[1], **plain[2])
-    lit = ("T", (("T", (("s", class_path(base)), ("s", "unique:" + uuid.uuid4().hex))), ("D", ())))
-    item = make(FIT, tuple(dict.fromkeys(found)), lit)
-    self.__dict__["_mlcontext_fit"] = item
-    self.__dict__["_mlcontext_info"] = _info(self, item, X)
-    _note_use("fit", self, fit_data(item))
+    _record_fit(self, _unique_fit(base, tuple(dict.fromkeys(found)), "unique"), X)
     return self
 
 
