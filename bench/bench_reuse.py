@@ -433,9 +433,10 @@ def main(argv: list[str] | None = None) -> None:
     [--tables-only]`` (``--help`` says what each does; ``bench/profile_reuse.py`` measures one
     pipeline in CPU time with a profile)."""
     argv = list(argv or [])
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
     if args.rounds < 1:
-        raise SystemExit("--rounds must be at least 1")
+        parser.error("--rounds must be at least 1")
     rounds = args.rounds
     only = set(args.only) if args.only is not None else None
     from bench.systemds import run as sysds

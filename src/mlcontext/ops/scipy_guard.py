@@ -12,10 +12,9 @@ performance"; with it off, SciPy copies and returns the same values), so each pu
 ``scipy.linalg`` function with ``overwrite_*`` parameters is wrapped to turn a flag off when the
 argument it names is a traced array or frame, or a read-only array (or array-like: a pandas object
 whose array view is read-only). Calls that keep the defaults, and calls on writable arrays, are passed
-through unchanged. The wrappers are installed when ``scipy.linalg``
-is imported (before or after mlcontext: a post-import hook, from ``wrapt``), in ``scipy.linalg``
-and in every loaded module that bound one of them by name before (``from scipy.linalg import
-cho_solve`` at the top of a script).
+through unchanged. The wrappers are installed when ``scipy.linalg`` is imported (before or after
+mlcontext: a post-import hook, from ``wrapt``), in ``scipy.linalg`` and in every loaded module that
+bound one of them by name before (``from scipy.linalg import cho_solve`` at the top of a script).
 
 Not covered: the low-level wrappers of ``scipy.linalg.lapack`` and ``scipy.linalg.blas`` (``dpotrs``,
 ``get_lapack_funcs(...)``) called directly with an overwrite flag; they are f2py objects, not Python
@@ -45,8 +44,6 @@ def _read_only(value: Any) -> bool:
     """Whether SciPy must not compute in ``value``'s memory: a traced array (its value is shared
     with the cache and the lineage), an ndarray that is not writeable, or any other array-like
     (a traced or copy-on-write pandas frame or series) whose array view is read-only."""
-    if type(value) is np.ndarray:
-        return not value.flags.writeable
     if type(value) is TracedArray:
         return True
     if isinstance(value, np.ndarray):
