@@ -19,7 +19,6 @@ import io
 import pstats
 import sys
 import time
-from collections.abc import Callable
 
 import numpy as np
 
@@ -32,12 +31,6 @@ def _cases() -> dict[str, br.Case]:
     return {c.name: c for c in br.lima_cases() + br.more_cases()}
 
 
-def _cpu(fn: Callable[[], object]) -> tuple[float, object]:
-    t0 = time.thread_time()
-    out = fn()
-    return time.thread_time() - t0, out
-
-
 def measure(case: br.Case, rounds: int) -> dict[str, float]:
     """Best CPU seconds of plain, ideal and mlcontext over interleaved rounds; results checked."""
     variants = {"plain": case.plain, "ideal": case.ideal, "mlc": br._mlc(case.mlc)}
@@ -46,7 +39,7 @@ def measure(case: br.Case, rounds: int) -> dict[str, float]:
     for r in range(rounds):
         names = list(variants)
         for name in names[r % 3:] + names[:r % 3]:
-            t, out = _cpu(variants[name])
+            t, out = br._time(variants[name], time.thread_time)
             best[name] = min(best[name], t)
             results.setdefault(name, out)
     if not (pm.same(results["mlc"], results["plain"]) and pm.same(results["ideal"], results["plain"])):

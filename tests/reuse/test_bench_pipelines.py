@@ -91,3 +91,33 @@ def test_bench_commands_explain_themselves_and_refuse_unknown_flags(module: str)
     with pytest.raises(SystemExit) as refused:
         main(["--rouns", "3"])
     assert refused.value.code == 2
+
+
+def test_a_traced_variant_is_timed_on_an_empty_cache_without_the_emptying() -> None:
+    """The benchmark times mlcontext's first run on an empty cache: the cache is emptied before and
+    after the timed run, outside the timing (emptying is no part of a run, and what one run cached
+    must not stay in memory while the plain and ideal variants run after it)."""
+    from bench import bench_reuse as br
+
+    ticks: list[str] = []
+
+    def clock() -> float:
+        ticks.append(f"clock entries={mc.reuse_stats().entries}")
+        return float(len(ticks))
+
+    def pipeline() -> object:
+        ticks.append(f"run entries={mc.reuse_stats().entries}")
+        x = mc.asarray(np.arange(400.0).reshape(20, 20))
+        return np.linalg.solve(x.T @ x + np.eye(20), x.sum(axis=0))  # a solve is cached at once
+
+    with mc.reuse("hybrid"):
+        mc.asarray(np.ones(3)) + 1  # something in the cache before
+        np.linalg.solve(mc.asarray(np.eye(30) * 2.0), mc.asarray(np.ones(30)))
+        assert mc.reuse_stats().entries > 0
+        elapsed, out = br._time(br._mlc(pipeline), clock)
+        assert ticks == ["clock entries=0", "run entries=0", f"clock entries={ticks[2][14:]}"]
+        assert int(ticks[2][14:]) > 0, "the timed run cached nothing: the test proves nothing"
+        assert mc.reuse_stats().entries == 0, "the run's cached values outlive its timing"
+        assert elapsed == 2.0 and isinstance(out, np.ndarray)
+        plain_elapsed, _ = br._time(lambda: 1, clock)
+        assert plain_elapsed == 1.0

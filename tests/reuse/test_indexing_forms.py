@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 import mlcontext as mc
 from mlcontext.errors import UnhandledOperationWarning
 
-POLICIES = ["none", "full", "partial", "multilevel", "hybrid"]
+POLICIES = ["none", "full", "partial", "multilevel", "exact", "hybrid"]
 
 A = np.arange(60.0).reshape(5, 4, 3) - 17.5
 B = np.arange(20.0).reshape(5, 4) * 1.5  # 2-D: the shape the executor's column-prefix notes look at

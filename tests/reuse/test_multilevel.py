@@ -150,3 +150,84 @@ def test_failing_step_is_not_cached() -> None:
         with pytest.raises(RuntimeError):
             boom(a)
     assert n == [1, 1]
+
+
+@mc.step
+def engineered(df):
+    calls.append("engineered")
+    return df.assign(ratio=df["a"] / (df["b"] + 1.0)), df["a"].rename("a_copy")
+
+
+def _frame():
+    return __import__("pandas").DataFrame({"a": np.arange(6.0), "b": np.linspace(0, 1, 6),
+                                           "s": list("uvwxyz")})
+
+
+def test_a_step_returning_frames_is_reused_and_its_outputs_stay_unchanged_by_writes() -> None:
+    """Found by a newcomer: a step returning a DataFrame or a Series (plain or traced) was never
+    reused, silently (only arrays and Python values could be frozen). Frames are kept as copies and
+    handed out as copies: writing into what a call returned never reaches the next call's result."""
+    import pandas as pd
+
+    calls.clear()
+    df = _frame()
+    f1, s1 = engineered(df)
+    want_f, want_s = f1.copy(), s1.copy()
+    f1.loc[0, "ratio"] = -99.0  # the caller writes into its result (in place, copy-on-write or not)
+    f1["a"] = 0.0
+    s1.iloc[1] = -1.0
+    f2, s2 = engineered(df.copy())  # equal content: the same key
+    assert calls == ["engineered"]
+    pd.testing.assert_frame_equal(f2, want_f)
+    pd.testing.assert_series_equal(s2, want_s)
+    f2.iloc[2, 0] = 7.0
+    f3, _ = engineered(df)
+    pd.testing.assert_frame_equal(f3, want_f)
+    assert type(f3) is pd.DataFrame and f3.dtypes.equals(want_f.dtypes)
+
+
+def test_a_step_returning_a_traced_frame_keeps_its_lineage_when_reused() -> None:
+    import pandas as pd
+
+    calls.clear()
+    t = mc.frame(_frame(), name="raw")
+    f1, s1 = engineered(t)
+    f2, s2 = engineered(t)
+    assert calls == ["engineered"]
+    assert type(f2) is type(f1) and f2.lineage == f1.lineage and s2.lineage == s1.lineage
+    pd.testing.assert_frame_equal(f2.to_pandas(), f1.to_pandas())
+    handed = f2.to_pandas()
+    handed.loc[0, "ratio"] = 5.0  # writes into a copy handed out: nothing cached moves
+    pd.testing.assert_frame_equal(engineered(t)[0].to_pandas(), f1.to_pandas())
+
+
+def test_frames_a_step_returns_stay_out_of_the_persistent_tier() -> None:
+    """No persistent format keeps a frame's dtypes and index: the entry is in memory only (the
+    encoder declines it instead of writing something that would come back different)."""
+    from mlcontext.reuse.persistent import Frozen, encode_value
+
+    frozen = Frozen((("frame", _frame())), 64)
+    assert encode_value(frozen) is None
+    assert encode_value(Frozen(("array", np.arange(3.0)), 24)) is not None
+
+
+def test_the_exact_policy_reuses_operations_and_steps_and_stays_bit_identical() -> None:
+    """Found by a newcomer: ``full`` left out ``@mc.step`` and ``hybrid`` rounds block products
+    differently, so no policy both reused steps and kept results bit for bit. ``exact`` does."""
+    rng = np.random.default_rng(5)
+    Xn = rng.normal(size=(300, 7))
+    want = np.hstack([Xn, np.ones((300, 1))]).T @ np.hstack([Xn, np.ones((300, 1))])
+    with mc.reuse("exact"):
+        X = mc.asarray(Xn)
+        Z = np.hstack([X, np.ones((300, 1))])
+        got = np.asarray(Z.T @ Z)
+        assert np.array_equal(got, want)  # computed on the stack itself, not block by block
+        calls.clear()
+        y = mc.asarray(rng.normal(size=300))
+        w1, _ = fit(X, y, 0.3)
+        w2, _ = fit(X, y, 0.3)
+        assert calls == ["fit"] and np.array_equal(np.asarray(w1), np.asarray(w2))
+        with mc.reuse_events() as events:
+            np.hstack([X, np.ones((300, 1))]).T @ np.hstack([X, np.ones((300, 1))])
+        assert any(e.kind == "reused" for e in events)
+        assert not any(e.kind in ("partial", "deferred") for e in events)

@@ -84,10 +84,11 @@ def reuse(policy: str | None = None, *, budget: int | None = None, eviction: str
 
     Parameters
     ----------
-    policy : {"none", "full", "partial", "multilevel", "hybrid"}, optional
+    policy : {"none", "full", "partial", "multilevel", "exact", "hybrid"}, optional
         ``"none"``, ``"full"`` (same lineage hash, same value), ``"partial"`` (full plus rewrites
-        from cached pieces), ``"multilevel"`` (whole ``@mc.step`` calls) or ``"hybrid"`` (all; the
-        default). Every argument left out keeps its current setting.
+        from cached pieces, equal to floating-point tolerance), ``"multilevel"`` (whole ``@mc.step``
+        calls), ``"exact"`` (full and multilevel: every result bit-identical to a run without reuse)
+        or ``"hybrid"`` (all; the default). Every argument left out keeps its current setting.
     budget : int, optional
         Bytes the in-memory cache may hold.
     eviction : {"cost_size", "lru", "dag_height"}, optional

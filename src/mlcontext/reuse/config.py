@@ -19,7 +19,7 @@ from ..errors import ConfigError
 
 __all__ = ["ReuseConfig", "POLICIES", "EVICTIONS", "DEFAULT_BUDGET"]
 
-POLICIES = ("none", "full", "partial", "multilevel", "hybrid")
+POLICIES = ("none", "full", "partial", "multilevel", "exact", "hybrid")
 EVICTIONS = ("cost_size", "lru", "dag_height")
 
 
@@ -52,7 +52,8 @@ class ReuseConfig:
     Attributes
     ----------
     policy : str
-        ``none | full | partial | multilevel | hybrid`` (default ``hybrid``: all of them).
+        ``none | full | partial | multilevel | exact | hybrid`` (default ``hybrid``: all of them;
+        ``exact``: full and multilevel, every result bit-identical to a run without reuse).
     budget : int
         Bytes of values the in-memory cache may hold; beyond it entries are evicted.
     eviction : str
@@ -126,7 +127,7 @@ class ReuseConfig:
     @property
     def full(self) -> bool:
         """Operations are probed by lineage hash (full reuse)."""
-        return self.policy in ("full", "partial", "hybrid")
+        return self.policy in ("full", "partial", "exact", "hybrid")
 
     @property
     def partial(self) -> bool:
@@ -136,7 +137,7 @@ class ReuseConfig:
     @property
     def multilevel(self) -> bool:
         """``@mc.step`` calls are reused as a whole."""
-        return self.policy in ("multilevel", "hybrid")
+        return self.policy in ("multilevel", "exact", "hybrid")
 
     def with_(self, **changes: Any) -> ReuseConfig:
         """A copy with ``changes`` (``None`` values keep the current setting)."""

@@ -27,6 +27,7 @@ from time import perf_counter
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import xxhash
 
 from ..errors import FingerprintError
@@ -34,7 +35,7 @@ from ..fingerprint import hash_array, hash_function, hash_value, unidentified
 from ..lineage import nondeterminism
 from ..lineage.layout import layout_of
 from ..lineage.step import StepInfo
-from ..ops.pandas_frame import TracedFrame, TracedSeries
+from ..ops.pandas_frame import TracedFrame, TracedSeries, frame_nbytes
 from ..ops.traced import TracedArray
 from .cache import MISS, LineageCache
 from .freeze import freeze_array
@@ -109,6 +110,12 @@ def _freeze_tree(x: Any, inputs: list) -> tuple | None:
         return None if x.dtype.hasobject else ("array", freeze_array(x.copy(order="K")))
     if isinstance(x, np.generic):
         return ("scalar", x)
+    if t is TracedFrame or t is TracedSeries:
+        # (deep copies both ways, as for plain arrays: a plain frame the caller gets back, or one
+        # taken out of a traced frame, may be written in place when pandas' copy-on-write is off)
+        return ("traced_frame", (t, x._value.copy(deep=True), x._item))
+    if isinstance(x, pd.DataFrame | pd.Series):
+        return ("frame", x.copy(deep=True))
     if x is None or t in (int, float, str, bool):
         return ("py", x)
     if t is tuple or t is list:
@@ -128,6 +135,11 @@ def _thaw(node: tuple) -> Any:
         return node[1].copy(order="K")  # as it was: NumPy hands back its results in their layout
     if kind in ("scalar", "py"):
         return copy.copy(node[1])
+    if kind == "frame":
+        return node[1].copy(deep=True)
+    if kind == "traced_frame":
+        cls, value, item = node[1]
+        return cls(value.copy(deep=True), item)
     if kind == "tuple":
         return tuple(_thaw(c) for c in node[1])
     if kind == "list":
@@ -139,6 +151,10 @@ def _nbytes(node: tuple) -> int:
     kind = node[0]
     if kind in ("traced", "array"):
         return int(getattr(node[1], "nbytes", 8))
+    if kind == "frame":
+        return frame_nbytes(node[1])
+    if kind == "traced_frame":
+        return frame_nbytes(node[1][1])
     if kind in ("tuple", "list"):
         return sum(_nbytes(c) for c in node[1])
     if kind == "dict":

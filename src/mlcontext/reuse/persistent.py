@@ -55,7 +55,9 @@ class Frozen:
 
     ``tree`` nodes: ``("traced", array, item)``, ``("array", array)``, ``("scalar", np.generic)``,
     ``("tuple"|"list", [nodes])``, ``("dict", [(str key, node)])``, ``("py", value)`` for ints, floats,
-    strings, bools and None. Anything else cannot be frozen: the call is then not reused at all.
+    strings, bools and None, ``("frame", DataFrame or Series)`` and ``("traced_frame", (class, value,
+    item))`` (frames stay in memory: the persistent tier does not hold them). Anything else cannot be
+    frozen: the call is then not reused at all.
     """
 
     __slots__ = ("tree", "nbytes")
@@ -111,6 +113,8 @@ def _encode_frozen(frozen: Frozen) -> bytes | None:
             return [kind, [enc(c) for c in node[1]]]
         if kind == "dict":
             return ["dict", [[k, enc(c)] for k, c in node[1]]]
+        if kind != "py":  # frames: kept in memory only (no format here keeps their dtypes and index)
+            raise TypeError(f"a {kind} is not written to the persistent tier")
         return ["py", node[1]]
 
     try:
