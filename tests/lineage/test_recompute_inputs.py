@@ -209,3 +209,16 @@ def test_a_recipe_cannot_smuggle_another_value_in() -> None:
         mc.lineage.recompute(text)
     honest = text.replace("0000000000000040", "000000000000f03f")
     assert np.array_equal(mc.lineage.recompute(honest), np.ones(1237))
+
+
+def test_a_log_given_as_bytes_recomputes_like_its_text() -> None:
+    """Found by a newcomer: ``mc.load_artifact(run, "x.lineage")`` gives the stored log as bytes, and
+    ``mc.recompute`` refused them ("no lineage in a value of type bytes")."""
+    xn = np.arange(6.0).reshape(2, 3)
+    x = mc.array(xn, name="x")
+    text = mc.lineage.dumps(np.tanh(x) @ x.T)
+    want = mc.recompute(text, inputs={"x": xn})
+    for form in (text.encode(), bytearray(text.encode()), memoryview(text.encode())):
+        assert np.array_equal(mc.recompute(form, inputs={"x": xn}), want)
+    with pytest.raises(mc.errors.LineageError, match="not a lineage log"):
+        mc.recompute(b"\xff\xfe not text", inputs={"x": xn})

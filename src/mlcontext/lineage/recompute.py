@@ -109,6 +109,11 @@ def recompute(lineage: Any, inputs: Mapping[str, Any] | None = None,
     if resolver is not None and not callable(resolver):
         raise UsageError(f"recompute(resolver=...) takes a function content_hash -> array or None, not "
                          f"a {type(resolver).__name__}")
+    if isinstance(lineage, bytes | bytearray | memoryview):  # a log as stored (load_artifact)
+        try:
+            lineage = bytes(lineage).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise LineageError(f"these bytes are not a lineage log (not UTF-8 text: {exc})") from None
     policy = RecomputePolicy.from_env(trusted, max_bytes, max_nodes)
     with applied(policy):
         if isinstance(lineage, str):

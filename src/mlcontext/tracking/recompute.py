@@ -37,8 +37,9 @@ def recompute(lineage: Any, inputs: Mapping[str, Any] | None = None,
 
     Parameters
     ----------
-    lineage : str, Item or traced value
-        Log text from :func:`mlcontext.lineage.dumps`, a lineage item, or a traced value.
+    lineage : str, bytes, Item or traced value
+        Log text from :func:`mlcontext.lineage.dumps` (or its UTF-8 bytes, as
+        :func:`mlcontext.load_artifact` returns a stored log), a lineage item, or a traced value.
     inputs : mapping, optional
         Leaf values by leaf name or content hash; functions (``apply``, ``map`` ...) by their
         qualified name.
