@@ -41,7 +41,14 @@ def hash_array(array: np.ndarray) -> str:
     if dtype.kind == "O":
         return _hash_object_array(array)
     if dtype.fields is None and dtype.subdtype is None:  # the common case, inlined (tiny arrays)
-        h = xxhash.xxh3_128(dtype.str.encode() + struct.pack(f"<{array.ndim + 1}q", array.ndim, *array.shape))
+        shape = array.shape
+        head = _HEADS.get((dtype.str, shape))
+        if head is None:
+            if len(_HEADS) >= _HEADS_MAX:
+                _HEADS.clear()
+            head = _HEADS[dtype.str, shape] = dtype.str.encode() + struct.pack(
+                f"<{len(shape) + 1}q", len(shape), *shape)
+        h = xxhash.xxh3_128(head)
         if array.size and dtype.itemsize:
             data = np.ascontiguousarray(array)
             # Datetimes have no buffer format that memoryview could cast: as bytes.
@@ -53,6 +60,11 @@ def hash_array(array: np.ndarray) -> str:
         # (an ndarray is a buffer; NumPy's stubs say so from Python 3.12 on)
         h.update(canonical_array(array).reshape(-1).view(np.uint8))  # type: ignore[arg-type]
     return h.hexdigest()
+
+
+# (dtype string, shape) -> the header hashed before a plain array's bytes: the same few recur
+_HEADS: dict[tuple[str, tuple[int, ...]], bytes] = {}
+_HEADS_MAX = 4096
 
 
 def canonical_array(array: np.ndarray) -> np.ndarray:

@@ -201,9 +201,18 @@ class Args:
         make_node = _SCALAR_NODES.get(t)
         if make_node is not None:
             return make_node(x), x
-        if t is tuple or t is list:
-            pairs = [self.canon(v) for v in x]
-            return ("T" if t is tuple else "L", tuple(p[0] for p in pairs)), t(p[1] for p in pairs)
+        if t is tuple or t is list:  # (a stack's blocks: traced ones inline, as call() does)
+            nodes, plain = [], []
+            direct = type(self) is Args
+            for v in x:
+                if direct and type(v) is TracedArray:
+                    nodes.append(self.input(v._item))
+                    plain.append(v._data)
+                else:
+                    node, value = self.canon(v)
+                    nodes.append(node)
+                    plain.append(value)
+            return ("T" if t is tuple else "L", tuple(nodes)), (tuple(plain) if t is tuple else plain)
         if t is slice:
             parts = [self.canon(v) for v in (x.start, x.stop, x.step)]
             return ("S", tuple(p[0] for p in parts)), slice(*(p[1] for p in parts))
@@ -531,25 +540,43 @@ def fast_ufunc(op: Operation, inputs: tuple) -> Any:
 _R0 = ref(0)
 
 
+def _slice_node(key: slice) -> Node | None:
+    """The literal of a slice of ints or None (``a:b``, ``:k``, ``::2``), or None for other bounds."""
+    start, stop, step = key.start, key.stop, key.step
+    if step is None:  # the common forms, as the general loop below writes them
+        if start is None:
+            if stop is None:
+                return _ALL_SLICE
+            return ("S", (_NONE, ("i", stop), _NONE)) if type(stop) is int else None
+        if type(start) is not int:
+            return None
+        if stop is None:
+            return ("S", (("i", start), _NONE, _NONE))
+        return ("S", (("i", start), ("i", stop), _NONE)) if type(stop) is int else None
+    parts: list[Node] = []
+    for p in (start, stop, step):
+        if p is None:
+            parts.append(_NONE)
+        elif type(p) is int:
+            parts.append(("i", p))
+        else:
+            return None
+    return ("S", tuple(parts))
+
+
 def _index_node(key: Any) -> Node | None:
     """The literal of a simple index or scalar argument (ints, slices of ints, None, ...), or None."""
     t = type(key)
     if t is int:
         return ("i", key)
     if t is slice:
-        parts: list[Node] = []
-        for p in (key.start, key.stop, key.step):
-            if p is None:
-                parts.append(_NONE)
-            elif type(p) is int:
-                parts.append(("i", p))
-            else:
-                return None
-        return ("S", tuple(parts))
+        return _slice_node(key)
     if t is tuple:
         nodes = []
-        for k in key:
-            node = _index_node(k) if type(k) is not tuple else None
+        for k in key:  # (x[:, a:b], x[i, :]: slices inline, without a call per element)
+            tk = type(k)
+            node = _slice_node(k) if tk is slice else ("i", k) if tk is int else \
+                _index_node(k) if tk is not tuple else None
             if node is None:
                 return None
             nodes.append(node)
@@ -563,6 +590,7 @@ def _index_node(key: Any) -> Node | None:
 
 _NONE = ("n", None)
 _ELLIPSIS = ("E", None)
+_ALL_SLICE = ("S", (_NONE, _NONE, _NONE))
 
 
 def _write_out(out: tuple, result: Any, item: Item) -> Any:

@@ -200,6 +200,8 @@ class LineageCache:
     def seen_once(self, key: bytes, at_most: float = float("inf")) -> float | None:
         """The compute time of ``key`` if it was computed once, not admitted, and took at most
         ``at_most`` seconds (then it is forgotten as seen), else None."""
+        if key not in self._seen:  # (the common answer, without the lock: a miss only skips a put)
+            return None
         with self._lock:
             cost = self._seen.get(key)
             if cost is None or cost > at_most:

@@ -65,8 +65,16 @@ class ReuseExecutor:
         traits = op.traits
         if not traits.deterministic:
             return execute(op, item, args, kwargs)
-        if traits.family == TRANSPOSE:
+        family = traits.family
+        if family == TRANSPOSE:
             return self._transpose(op, item, args, kwargs)
+        if family == STACK and self.partial:
+            # Left deferred without a probe: under partial reuse a stack's value is never cached
+            # (what reads it is rewritten block by block, or computes it), so a probe could only
+            # miss; a stack that cannot be deferred goes on as any other operation.
+            deferred = self._defer(op, item, args, kwargs)
+            if deferred is not None:
+                return self._counted_deferral(op, item, deferred)
         opcode = op.opcode
         sig = _signature(opcode, traits.family, args, kwargs)
         if sig is not None:
@@ -114,12 +122,15 @@ class ReuseExecutor:
         if self.partial:
             deferred = self._defer(op, item, args, kwargs)
             if deferred is not None:
-                cache = self.cache
-                cache.counters.deferred += 1
-                if cache.events.enabled:
-                    cache.events.add("deferred", op.opcode, item.digest)
-                return deferred
+                return self._counted_deferral(op, item, deferred)
         return self.uncached(op, item, args, kwargs)
+
+    def _counted_deferral(self, op: Operation, item: Item, deferred: Deferred) -> Deferred:
+        cache = self.cache
+        cache.counters.deferred += 1
+        if cache.events.enabled:
+            cache.events.add("deferred", op.opcode, item.digest)
+        return deferred
 
     def _admit_inputs(self, item: Item, args: tuple, cost: float) -> None:
         """Cache the inputs of a cached value that were computed once and left out as cheap, when
@@ -169,16 +180,8 @@ class ReuseExecutor:
         cache, clock = self.cache, self.clock
         opcode = op.opcode
         family = op.traits.family
-        if self.partial:
-            if family == STACK:  # (transposes never get here: see _transpose)
-                deferred = self._defer(op, item, args, kwargs)
-                if deferred is not None:
-                    cache.counters.deferred += 1
-                    if cache.events.enabled:
-                        cache.events.add("deferred", opcode, key)
-                    return deferred
-            elif family == SLICE:
-                self.state.note_sliced(item, args)
+        if self.partial and family == SLICE:  # (stacks to defer and transposes never get here)
+            self.state.note_sliced(item, args)
         t0 = clock()
         rewritten = rewrite_family(family, item, args, kwargs, cache, clock, self.state) \
             if self.partial else MISS
@@ -243,7 +246,7 @@ class ReuseExecutor:
 CHEAP_AFTER = 4
 RECHECK_EVERY = 256
 _CHEAP_MAX = 20_000
-_PLAIN_SCALARS = (int, float, bool, complex, type(None), slice, np.float64)
+_PLAIN_SCALARS = frozenset((int, float, bool, complex, type(None), slice, np.float64))
 
 
 def _signature(opcode: str, family: str | None, args: tuple, kwargs: dict) -> tuple | None:
@@ -254,22 +257,30 @@ def _signature(opcode: str, family: str | None, args: tuple, kwargs: dict) -> tu
     if family == STACK:
         return None
     sig: list = [opcode]
+    plain = _PLAIN_SCALARS
     for a in args:
         t = type(a)
         if t is np.ndarray:
             sig.append((a.shape, a.dtype.char))
-        elif t in _PLAIN_SCALARS:
+        elif t in plain:
             sig.append(t)
-        elif t is tuple and all(type(k) in _PLAIN_SCALARS for k in a):  # an index such as [i, :k]
+        elif t is tuple:  # an index such as [i, :k]
+            for k in a:
+                if type(k) not in plain:
+                    return None
             sig.append(t)
         else:
             return None
-    for k, v in kwargs.items():  # axis=0, keepdims=True ...
-        t = type(v)
-        if t in _PLAIN_SCALARS or t is tuple and all(type(e) in _PLAIN_SCALARS for e in v):
+    if kwargs:
+        for k, v in kwargs.items():  # axis=0, keepdims=True ...
+            t = type(v)
+            if t is tuple:
+                for e in v:
+                    if type(e) not in plain:
+                        return None
+            elif t not in plain:
+                return None
             sig.append((k, t))
-        else:
-            return None
     return tuple(sig)
 
 

@@ -31,8 +31,7 @@ def freeze_array(value: np.ndarray, args: tuple = (), *, copy_views: bool = True
     its memory layout (``order="K"``: a BLAS call on a copy in another layout may round differently),
     or, with ``copy_views=False``, refused (``None``): views cost nothing to recompute.
     """
-    if any(isinstance(a, np.ndarray) and (a is value or np.may_share_memory(value, a))
-           for a in _flat(args)):
+    if _shares_memory(value, args):
         if not copy_views:
             return None
         value = value.copy(order="K")
@@ -44,14 +43,17 @@ def freeze_array(value: np.ndarray, args: tuple = (), *, copy_views: bool = True
     return view
 
 
-def _flat(args: Any) -> list:
-    out = []
+def _shares_memory(value: np.ndarray, args: Any) -> bool:
+    """Whether an array among ``args`` (lists and tuples followed) may share memory with ``value``."""
     for a in args:
-        if isinstance(a, list | tuple):
-            out.extend(_flat(a))
-        else:
-            out.append(a)
-    return out
+        t = type(a)
+        if t is np.ndarray or (t is not list and t is not tuple and isinstance(a, np.ndarray)):
+            if a is value or np.may_share_memory(value, a):
+                return True
+        elif isinstance(a, list | tuple):
+            if _shares_memory(value, a):
+                return True
+    return False
 
 
 # Other value types (pandas frames, fitted estimators) say how they are made safe to share and how

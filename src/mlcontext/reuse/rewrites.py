@@ -221,28 +221,38 @@ STATE = RewriteState()
 def stack_plan(opcode: str, args: tuple, kwargs: dict) -> tuple[int, tuple[int, ...], np.dtype] | None:
     """``(axis, shape, dtype)`` of a stack of 1-D or 2-D array blocks of the result's rank and of
     one dtype, else None (such stacks are neither deferred nor rewritten)."""
-    if not args or (kwargs and set(kwargs) - {"axis"}):
+    if not args or (kwargs and (len(kwargs) > 1 or "axis" not in kwargs)):
         return None
     blocks = args[0]
-    if type(blocks) not in (list, tuple) or not blocks:
+    if (type(blocks) is not list and type(blocks) is not tuple) or not blocks:
         return None
-    for b in blocks:
-        if type(b) is not np.ndarray and type(b) is not Deferred:
-            return None
-    ndim, dtype = blocks[0].ndim, blocks[0].dtype
-    if ndim not in (1, 2) or any(b.ndim != ndim for b in blocks):
-        return None  # 1-D blocks in a 2-D stack change shape: keep to blocks of the result's rank
-    if any(b.dtype != dtype for b in blocks):
-        return None  # block products must be in the stack's own dtype (bool, int8 + float ...)
+    first = blocks[0]
+    if type(first) is not np.ndarray and type(first) is not Deferred:
+        return None
+    ndim, dtype, shape = first.ndim, first.dtype, first.shape
+    if ndim != 1 and ndim != 2:
+        return None
     axis = _stack_axis(opcode, args, kwargs, ndim)
     if axis is None:
         return None
-    other = [b.shape[:axis] + b.shape[axis + 1:] for b in blocks]
-    if any(o != other[0] for o in other):
-        return None
-    shape = list(blocks[0].shape)
-    shape[axis] = sum(int(b.shape[axis]) for b in blocks)
-    return axis, tuple(shape), dtype
+    across = 1 - axis  # (2-D blocks: the other axis, whose length all blocks must share)
+    total = 0
+    for b in blocks:  # one pass, on the hot path of every deferred stack
+        t = type(b)
+        if t is not np.ndarray and t is not Deferred:
+            return None
+        if b.ndim != ndim:
+            return None  # 1-D blocks in a 2-D stack change shape: keep to blocks of the result's rank
+        bt = b.dtype
+        if bt is not dtype and bt != dtype:
+            return None  # block products must be in the stack's own dtype (bool, int8 + float ...)
+        bs = b.shape
+        if ndim == 2 and bs[across] != shape[across]:
+            return None
+        total += bs[axis]
+    out = list(shape)
+    out[axis] = int(total)
+    return axis, tuple(out), dtype
 
 
 def _stack_axis(opcode: str, args: tuple, kwargs: dict, ndim: int) -> int | None:
