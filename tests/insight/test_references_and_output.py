@@ -244,3 +244,14 @@ def test_a_missing_value_is_a_dash_in_every_table():
     from mlcontext.cli.render import fmt
 
     assert fmt(float("nan")) == fmt(np.float64("nan")) == fmt(None) == fmt(pd.NA) == "-"
+
+
+def test_a_hash_held_by_versions_of_two_datasets_is_ambiguous_where_the_dataset_matters(store):
+    same = frame(0)
+    a = mc.dataset(same, name="a", project="p")
+    mc.dataset(same, name="b", project="p")
+    for ask in (mc.dataset_version, mc.versions, lambda ref: mc.find(data=ref)):
+        with pytest.raises(AmbiguousReferenceError, match="a@1.*b@1.*NAME@VERSION"):
+            ask(a.content_hash)
+    # the graph has one node for the one content, whichever name it is asked by
+    assert mc.derivation(a.content_hash).root == a.artifact_hash
