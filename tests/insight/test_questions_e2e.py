@@ -109,18 +109,18 @@ def test_versions_over_time_and_find(store, as_user):
             mc.log("r2", 0.5 + alpha / 100)
             mc.artifact("model", model)
 
-    table = mc.versions("trips")
-    assert table["version"].tolist() == [1, 2]
-    assert table["user"].tolist() == ["alice", "bob"]
+    table = mc.versions("trips")  # newest first, as every listing
+    assert table["version"].tolist() == [2, 1]
+    assert table["user"].tolist() == ["bob", "alice"]
     assert (table["rows"] == 2000).all() and (table["columns"] == 5).all()
-    assert table["created"].is_monotonic_increasing
+    assert table["created"].is_monotonic_decreasing
 
     found = mc.find(params=["alpha>=1"], metrics=["r2>0.5"], data="trips@2")
     assert sorted(found["param.alpha"]) == [5.0, 10.0]
     assert mc.find(params=["alpha>=1"], data="trips@2", user="bob")["param.alpha"].tolist() == [10.0]
     assert mc.find(data="trips@1", user="carol").empty
     assert len(mc.find(data="trips")) == 4
-    assert [r["version"] for r in cli_json("versions", "trips")] == [1, 2]
+    assert [r["version"] for r in cli_json("versions", "trips")] == [2, 1]
     assert len(cli_json("find", "--data", "trips@2", "--user", "carol")) == 1
 
 

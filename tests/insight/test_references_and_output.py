@@ -44,7 +44,7 @@ def test_diff_and_drift_take_dataset_versions(store):
     assert result.drift.drifted == ["x"]
     assert mc.drift(a, b).drifted == ["x"] and mc.drift(a, "t@2").drifted == ["x"]
     assert mc.dataset_version(b).ref == "t@2"
-    assert mc.versions(a)["version"].tolist() == [1, 2]
+    assert mc.versions(a)["version"].tolist() == [2, 1]  # newest first, as every listing
     assert mc.derivation(a).root_label == "t@1" and mc.consumers(b).root_label == "t@2"
     assert mc.history(a).empty and mc.tried(a, "acc").empty
     assert mc.find(data=a).empty
@@ -192,3 +192,66 @@ def test_a_run_name_that_is_also_an_id_prefix_is_ambiguous(store):
     with pytest.raises(AmbiguousReferenceError, match="both the start of run id"):
         mc.get_run(prefix)
     assert mc.get_run(named.id).name == prefix and mc.get_run(first.id[:12]).id == first.id
+
+
+def test_a_version_is_named_by_its_content_hash_and_its_artifact_hash(store):
+    """``versions`` prints the content hash, the graph keys the version by its artifact hash: both
+    name the one version, in every question (was: lineage by the content hash came back empty)."""
+    data = frame(0)
+    raw = mc.dataset(data.assign(x=data["x"].where(data["x"] > -1)), name="raw", project="p")
+    with mc.run("clean", project="p"):
+        clean = mc.dataset(raw.frame().dropna(), name="clean", project="p")
+    assert raw.content_hash != raw.artifact_hash and clean.rows < raw.rows
+    for digest in (raw.content_hash, raw.artifact_hash):
+        assert mc.consumers(digest).nodes["label"].tolist() == ["raw@1", "clean@1"]
+        assert mc.dataset_version(digest).ref == "raw@1"
+        assert mc.versions(digest)["version"].tolist() == [1]  # the dataset of that version
+        assert mc.history(digest)["transformation"].tolist() == ["dropna"]
+    assert mc.derivation(clean.content_hash).nodes["label"].tolist() == ["clean@1", "raw@1"]
+    assert mc.find(data=clean.content_hash)["name"].tolist() == ["clean"]
+
+
+def test_a_hash_nothing_has_is_an_error_never_an_empty_answer(store):
+    mc.dataset(frame(0), name="raw", project="p")
+    unknown = "ab" * 16
+    questions = {"derivation": mc.derivation, "consumers": mc.consumers, "versions": mc.versions,
+                 "history": mc.history, "dataset_version": mc.dataset_version, "testuse": mc.testuse,
+                 "tried": lambda ref: mc.tried(ref, "acc"), "find": lambda ref: mc.find(data=ref)}
+    for name, ask in questions.items():
+        with pytest.raises(NotFoundError, match=f"{unknown}.*NAME@VERSION"):
+            ask(unknown)
+            pytest.fail(f"{name} answered")
+
+
+def test_a_dirty_run_code_version_is_marked():
+    from mlcontext.cli.runs import runs_shown
+    from mlcontext.insight.graph import _made_by
+    from mlcontext.store.records import code_version
+
+    assert code_version("967eb976a1b2c3", True) == "967eb976+dirty"
+    assert code_version("967eb976a1b2c3", np.bool_(False)) == "967eb976"
+    assert code_version(float("nan"), None) is None
+    runs = pd.DataFrame({"id": ["a" * 32, "b" * 32], "host": ["h", "h"], "git_commit": ["967eb976aa", None],
+                         "git_dirty": [True, None]})
+    shown = runs_shown(runs)["git_commit"].tolist()
+    assert shown[0] == "967eb976+dirty" and pd.isna(shown[1]) and "git_dirty" not in runs_shown(runs)
+    edges = pd.DataFrame({"run_id": ["c" * 32], "run_name": ["train"], "user": ["root"],
+                          "git_commit": ["967eb976aa"], "git_dirty": [True]})
+    assert _made_by(edges) == f"run train {'c' * 8} by root @ 967eb976+dirty"
+
+
+def test_a_missing_value_is_a_dash_in_every_table():
+    from mlcontext.cli.render import fmt
+
+    assert fmt(float("nan")) == fmt(np.float64("nan")) == fmt(None) == fmt(pd.NA) == "-"
+
+
+def test_a_hash_held_by_versions_of_two_datasets_is_ambiguous_where_the_dataset_matters(store):
+    same = frame(0)
+    a = mc.dataset(same, name="a", project="p")
+    mc.dataset(same, name="b", project="p")
+    for ask in (mc.dataset_version, mc.versions, lambda ref: mc.find(data=ref)):
+        with pytest.raises(AmbiguousReferenceError, match="a@1.*b@1.*NAME@VERSION"):
+            ask(a.content_hash)
+    # the graph has one node for the one content, whichever name it is asked by
+    assert mc.derivation(a.content_hash).root == a.artifact_hash

@@ -17,6 +17,7 @@ from ..store.metadata import MAX_LIMIT
 from ..tracking.datasets import versions
 from .options import drift_rule_options, json_option, print_drift, project_option, rule_from
 from .render import console, frame_table, print_json
+from .runs import runs_shown
 
 
 def _frame_out(frame: pd.DataFrame, as_json: bool, title: str, empty: str) -> None:
@@ -103,7 +104,8 @@ def find_command(params: tuple[str, ...], metrics: tuple[str, ...], data: str | 
     """Search runs by params, metrics, data version, code version, time, user and name."""
     frame = find(params=params, metrics=metrics, data=data, code=code, user=user, since=since,
                  until=until, text=text, project=project, limit=limit)
-    shown = frame if frame.empty or as_json else frame.assign(id=frame["id"].str[:8])
+    # The same columns as `runs`: a dirty run's code is marked (its commit is not what ran).
+    shown = frame if frame.empty or as_json else runs_shown(frame, project)
     _frame_out(shown, as_json, f"{len(frame)} run(s)", "no run matches")
 
 

@@ -54,7 +54,9 @@ def fmt(value: Any) -> str:
     if value is None or value is pd.NA or value is pd.NaT:
         return "-"
     if isinstance(value, float | np.floating) and math.isnan(value):
-        return "nan"
+        # A missing value in a frame (a param one run did not set) is NaN: "-" like None, one
+        # convention for every table (--json writes null for both).
+        return "-"
     if isinstance(value, float | np.floating):
         text = f"{value:.6g}"
         # A whole float keeps its point: a learning rate of 1.0 is not the integer 1 (what the

@@ -15,7 +15,7 @@ from rich.table import Table
 from ..insight.diff import DatasetDiff, ModelDiff
 from ..insight.diff import diff as semantic_diff
 from ..store.metadata import MAX_LIMIT
-from ..store.records import ArtifactRef, RunRecord
+from ..store.records import ArtifactRef, RunRecord, code_version
 from ..tracking import get_run, runs
 from .options import drift_rule_options, print_drift, project_option, rule_from
 from .render import console, fmt, frame_table, print_json
@@ -41,10 +41,17 @@ def runs_command(project: str | None, name: str | None, status: str | None, user
     if frame.empty:
         console.print("No runs recorded yet. Start one with `with mlcontext.run(...)` in a script.")
         return
-    shown = frame.assign(id=frame["id"].str[:8], git_commit=frame["git_commit"].str[:8])
-    # The param./metric. prefixes stay: a param and a metric may share a name (issue 11, 21).
-    shown = shown.drop(columns=["host", "git_dirty"] + (["project"] if project else []))
-    console.print(frame_table(shown, title=f"{len(frame)} run(s)"))
+    console.print(frame_table(runs_shown(frame, project), title=f"{len(frame)} run(s)"))
+
+
+def runs_shown(frame: pd.DataFrame, project: str | None = None) -> pd.DataFrame:
+    """A frame of runs (``mc.runs``, ``mc.find``) as the tables show it: short ids, and the code
+    version with ``+dirty`` where uncommitted changes ran (the commit alone is not that code), in
+    place of the ``git_dirty`` column; the project column only when several may be listed.
+    The param./metric. prefixes stay: a param and a metric may share a name (issue 11, 21)."""
+    code = [code_version(c, d) for c, d in zip(frame["git_commit"], frame["git_dirty"], strict=True)]
+    shown = frame.assign(id=frame["id"].str[:8], git_commit=code)
+    return shown.drop(columns=["host", "git_dirty"] + (["project"] if project else []))
 
 
 @click.command("show")

@@ -17,7 +17,8 @@ from ..store import schema as t
 from ..store.context import ContextStore
 from ..store.metadata import check_limit
 from ..store.records import STATUSES
-from ..tracking.refs import dataset_ref
+from ..tracking.datasets import version_by_hash
+from ..tracking.refs import dataset_ref, is_hash
 from ..tracking.stores import get_store
 
 __all__ = ["find", "parse_condition"]
@@ -160,7 +161,8 @@ def _metric_exists(name: str, op: str, raw: str) -> ColumnElement[bool]:
 def _data_exists(store: Store, ref: str, project: str | None) -> ColumnElement[bool]:
     context = ContextStore(store.metadata)
     name, _, number = ref.partition("@")
-    versions = context.versions(name, project)
+    # A content hash (as `versions` shows it) names that one version; one nobody has is an error.
+    versions = [version_by_hash(store, ref, project)] if is_hash(ref) else context.versions(name, project)
     if number:
         versions = [v for v in versions if str(v.version) == number]
     if not versions:

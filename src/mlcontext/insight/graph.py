@@ -20,6 +20,7 @@ from ..lineage.item import Item, walk
 from ..store import Store
 from ..store import schema as t
 from ..store.context import ContextStore
+from ..store.records import code_version
 from ..tracking.stores import get_store
 from .refs import describe_hashes, resolve_artifact
 
@@ -42,7 +43,9 @@ class Graph:
         One row per artifact: ``hash``, ``label``, ``depth`` (edges from the root).
     edges : pandas.DataFrame
         One row per derivation: ``src``, ``dst``, ``kind`` (``lineage``, ``run``, ``fit``,
-        ``evaluate``), the run that made it (id, name, user, code version) and its operations.
+        ``evaluate``), the run that made it (``run_id``, ``run_name``, ``user``, ``git_commit`` and
+        ``git_dirty``: whether uncommitted changes ran, the commit alone is then not the code) and its
+        operations.
     readers : pandas.DataFrame
         Runs that read any node (downstream only).
     operations : list of str
@@ -137,7 +140,8 @@ def _made_by(edges: pd.DataFrame, shown: int = 3) -> str:
     for _, edge in runs.head(shown).iterrows():
         if not isinstance(edge["run_id"], str):
             continue
-        code = f" @ {edge['git_commit'][:8]}" if isinstance(edge["git_commit"], str) else ""
+        version = code_version(edge["git_commit"], edge["git_dirty"])
+        code = f" @ {version}" if version else ""
         parts.append(f"run {edge['run_name']} {edge['run_id'][:8]} by {edge['user']}{code}")
     more = f" and {len(runs) - shown} more" if len(runs) > shown else ""
     prefix = f"{len(runs)} runs: " if len(runs) > 1 else ""
@@ -292,14 +296,17 @@ def _upstream(context: ContextStore, root: str, run_id: str | None, max_depth: i
 def _runs(store: Store, run_ids: list[str]) -> pd.DataFrame:
     from sqlalchemy import select
 
-    columns = ["run_name", "user", "git_commit", "started_at"]
+    # git_dirty beside the commit: a dirty run's code is not the commit (shown as ``+dirty``).
+    columns = ["run_name", "user", "git_commit", "git_dirty", "started_at"]
     if not run_ids:
         return pd.DataFrame(columns=columns, index=pd.Index([], name="run_id"))
     with store.metadata.read() as conn:
-        rows = conn.execute(select(t.Run.id, t.Run.name, t.Run.user, t.Run.git_commit, t.Run.started_at)
-                            .where(t.Run.id.in_(run_ids))).all()
-    return pd.DataFrame([r[1:] for r in rows], columns=columns, index=pd.Index([r[0] for r in rows],
-                                                                               name="run_id"))
+        rows = conn.execute(select(t.Run.id, t.Run.name, t.Run.user, t.Run.git_commit, t.Run.git_dirty,
+                                   t.Run.started_at).where(t.Run.id.in_(run_ids))).all()
+    # (SQLite gives the flag as 0 or 1: a bool again, as everywhere else)
+    values = [(name, user, commit, None if dirty is None else bool(dirty), started)
+              for _, name, user, commit, dirty, started in rows]
+    return pd.DataFrame(values, columns=columns, index=pd.Index([r[0] for r in rows], name="run_id"))
 
 
 def _readers(store: Store, hashes: list[str], labels: dict[str, str]) -> pd.DataFrame:

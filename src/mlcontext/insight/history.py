@@ -16,7 +16,7 @@ from ..store import Store
 from ..store import schema as t
 from ..store.context import ContextStore
 from ..store.frames import HISTORY, typed_empty
-from ..tracking.refs import dataset_name
+from ..tracking.datasets import dataset_of
 from ..tracking.stores import get_store
 from .graph import operations_of
 
@@ -62,7 +62,7 @@ def history(name: Any, *, project: str | None = None, store: Store | None = None
     0         dropna     1  [raw@1]
     """
     store = store or get_store()
-    name, project = dataset_name(name, project)
+    name, project = dataset_of(store, name, project)
     versions = ContextStore(store.metadata).versions(name, project)
     by_hash = {v.artifact_hash: v.ref for v in versions}
     if not by_hash:

@@ -11,11 +11,9 @@ from ..errors import NotFoundError
 from ..store import Store
 from ..store import schema as t
 from ..store.context import ContextStore
-from ..tracking.refs import artifact_ref
+from ..tracking.refs import artifact_ref, is_hash
 
 __all__ = ["Resolved", "resolve_artifact", "describe_hashes"]
-
-_HEX = set("0123456789abcdef")
 
 
 @dataclass(frozen=True)
@@ -36,8 +34,8 @@ def resolve_artifact(store: Store, ref: Any, project: str | None = None) -> Reso
     a ``DatasetVersion`` or an ``ArtifactRef``."""
     ref, project = artifact_ref(ref, project)
     context = ContextStore(store.metadata)
-    if len(ref) == 32 and set(ref) <= _HEX:
-        return Resolved(ref, describe_hashes(store, [ref])[ref])
+    if is_hash(ref):
+        return _resolve_hash(store, ref)
     if ":" in ref:
         run_ref, _, name = ref.partition(":")
         record = store.metadata.get_run(run_ref)
@@ -50,6 +48,37 @@ def resolve_artifact(store: Store, ref: Any, project: str | None = None) -> Reso
         raise NotFoundError(f"{ref!r}: a version is a number, as in trips@2")
     version = context.version(name, int(number) if number else None, project)
     return Resolved(version.artifact_hash, version.ref, version.name, version.version)
+
+
+def _resolve_hash(store: Store, digest: str) -> Resolved:
+    """The node a content hash names. The graph keys a thing by the hash of its stored bytes; a dataset
+    version (``versions`` shows its content hash) or an artifact whose lineage identity differs from
+    its bytes (an array stored as ``.npy``) is found by either hash. A hash nothing has is an error:
+    a graph of a node nobody recorded would be empty, and say nothing about why."""
+    version = ContextStore(store.metadata).versions_by_hash([digest]).get(digest)
+    if version is not None:
+        return Resolved(version.artifact_hash, version.ref, version.name, version.version)
+    node = _stored_node(store, digest)
+    if node is None:
+        raise NotFoundError(
+            f"no dataset version or artifact has hash {digest}: pass NAME@VERSION or RUN:NAME instead "
+            "(`mlcontext versions NAME` shows each version's content_hash, `mlcontext show RUN` the "
+            "hash of each artifact of a run)")
+    return Resolved(node, describe_hashes(store, [node])[node])
+
+
+def _stored_node(store: Store, digest: str) -> str | None:
+    """The graph node of ``digest``: an artifact by its own hash or its lineage identity, or any
+    edge's end (a node recorded without bytes of its own); ``None`` when nothing is known of it."""
+    with store.metadata.read() as conn:
+        stored = conn.execute(select(t.Artifact.hash).where(
+            (t.Artifact.hash == digest) | (t.Artifact.content_hash == digest))
+            .order_by(t.Artifact.hash != digest)).scalars().first()
+        if stored is not None:
+            return stored
+        edge = conn.execute(select(t.Edge.id).where(
+            (t.Edge.src_hash == digest) | (t.Edge.dst_hash == digest)).limit(1)).first()
+    return digest if edge is not None else None
 
 
 def describe_hashes(store: Store, hashes: list[str]) -> dict[str, str]:

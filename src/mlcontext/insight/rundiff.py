@@ -92,7 +92,7 @@ def code_diff_entries(store: Store, a: RunRecord, b: RunRecord) -> tuple[str, di
                 if entries:
                     refused[side] = entries
         except Exception as exc:  # noqa: BLE001 - any failure to restore becomes an explanation
-            return (f"code differs (commit {a.git_commit or '-'} vs {b.git_commit or '-'}) but the trees "
+            return (f"code differs (commit {a.code_version or '-'} vs {b.code_version or '-'}) but the trees "
                     f"could not be restored for a diff: {exc}\n"), refused
         result = subprocess.run(
             ["git", "diff", "--no-index", "--no-color", "--no-prefix", "--", "a", "b"], cwd=tmp,

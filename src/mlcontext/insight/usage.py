@@ -15,8 +15,7 @@ from ..store import Store
 from ..store import schema as t
 from ..store.context import ContextStore
 from ..store.frames import TESTUSE, TRIED, typed_empty
-from ..tracking.datasets import TEST_BUDGET
-from ..tracking.refs import dataset_name
+from ..tracking.datasets import TEST_BUDGET, dataset_of
 from ..tracking.stores import get_store
 
 __all__ = ["tried", "testuse", "varied_only"]
@@ -76,7 +75,7 @@ def tried(dataset: Any, metric: str, *, mode: str | None = None, project: str | 
                          f"{type(metric).__name__}: {metric!r}")
     check_choice(mode, ("max", "min"), "mode")
     store = store or get_store()
-    dataset, project = dataset_name(dataset, project)
+    dataset, project = dataset_of(store, dataset, project)
     versions = {v.id: v.ref for v in ContextStore(store.metadata).versions(dataset, project)}
     if not versions:
         return typed_empty(TRIED | {metric: "float64"})
@@ -190,7 +189,7 @@ def testuse(dataset: Any = None, *, budget: int | None = None, project: str | No
     budget = TEST_BUDGET if budget is None else check_count(budget, "budget")
     store = store or get_store()
     if dataset is not None:
-        dataset, project = dataset_name(dataset, project)
+        dataset, project = dataset_of(store, dataset, project)
     query = (select(t.Dataset.name, t.DatasetVersion.version, t.Project.name,
                     func.count(func.distinct(t.Access.run_id)), func.count(func.distinct(t.Access.user)),
                     func.min(t.Access.time), func.max(t.Access.time))

@@ -121,6 +121,30 @@ class ContextStore:
                 "(-p/--project on the command line)")
         return found[-1]
 
+    def version_by_hash(self, digest: str, project: str | None = None) -> VersionRow | None:
+        """The dataset version ``digest`` names, by its content hash *or* its artifact hash.
+
+        Both name the same version: ``versions`` shows the content hash (the data's identity), while
+        the lineage graph, reads and ``show`` key a version by its artifact hash (where its bytes
+        are stored). ``None`` when no version has either hash.
+
+        Raises
+        ------
+        AmbiguousReferenceError
+            The same content was registered as versions of several datasets.
+        """
+        query = _versions_query().where((t.DatasetVersion.artifact_hash == digest)
+                                        | (t.DatasetVersion.content_hash == digest))
+        if project is not None:
+            query = query.where(t.Project.name == project)
+        with self.metadata.read() as conn:
+            found = [VersionRow(*r) for r in conn.execute(query.order_by(t.DatasetVersion.id))]
+        if len(found) > 1:
+            named = ", ".join(f"{v.ref} (project {v.project})" for v in found)
+            raise AmbiguousReferenceError(f"hash {digest} is the content of several dataset versions: "
+                                          f"{named}; pass NAME@VERSION (and -p/--project) instead")
+        return found[0] if found else None
+
     def versions_by_hash(self, hashes: Iterable[str]) -> dict[str, VersionRow]:
         """Dataset versions whose artifact or content hash is in ``hashes``."""
         hashes = list(set(hashes))

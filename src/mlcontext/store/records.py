@@ -7,7 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["RunStatus", "RunRecord", "ArtifactRef", "MetricPoint", "TERMINAL_STATUSES", "STATUSES"]
+__all__ = ["RunStatus", "RunRecord", "ArtifactRef", "MetricPoint", "TERMINAL_STATUSES", "STATUSES",
+           "code_version"]
 
 
 class RunStatus:
@@ -168,6 +169,11 @@ class RunRecord:
     artifacts: tuple[ArtifactRef, ...] = ()
 
     @property
+    def code_version(self) -> str | None:
+        """The code that ran, as shown everywhere: the short commit, ``+dirty`` when it had changes."""
+        return code_version(self.git_commit, self.git_dirty)
+
+    @property
     def start(self) -> dt.datetime:
         return _datetime(self.started_at)  # type: ignore[return-value]
 
@@ -179,3 +185,32 @@ class RunRecord:
     def duration(self) -> float | None:
         """Seconds from start to end (``None`` while running)."""
         return None if self.ended_at is None else self.ended_at - self.started_at
+
+
+def code_version(commit: Any, dirty: Any, length: int = 8) -> str | None:
+    """A run's code version for people: ``967eb976``, or ``967eb976+dirty`` when the tree had
+    uncommitted changes (the commit alone is then *not* the code that ran).
+
+    Parameters
+    ----------
+    commit : str or None
+        The git commit (anything else, such as NaN from a frame, means "not in git").
+    dirty : bool or None
+        Whether the tree had uncommitted changes.
+    length : int
+        How many characters of the commit to show.
+
+    Returns
+    -------
+    str or None
+        ``None`` outside git.
+
+    Examples
+    --------
+    >>> code_version("967eb976a1b2", True), code_version("967eb976a1b2", False), code_version(None, None)
+    ('967eb976+dirty', '967eb976', None)
+    """
+    if not isinstance(commit, str) or not commit:
+        return None
+    flag = dirty.item() if hasattr(dirty, "item") else dirty  # a frame's cell is a numpy.bool_
+    return commit[:length] + ("+dirty" if flag is True else "")

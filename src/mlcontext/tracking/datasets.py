@@ -36,7 +36,7 @@ from ..store.frames import VERSIONS, typed_empty
 from .derivation import lineage_leaves, plain_value, record_output
 from .formats import decode, encode_frame
 from .profile import Profile, profile
-from .refs import dataset_name, dataset_ref
+from .refs import dataset_name, dataset_ref, is_hash
 from .run import active_run
 from .stores import get_store
 from .uses import Source, defer_test_read, registered_any, test_budget
@@ -316,16 +316,43 @@ def dataset_version(ref: Any, *, project: str | None = None, store: Store | None
     store = store or get_store()
     ref, project = dataset_ref(ref, project)
     context = ContextStore(store.metadata)
+    if is_hash(ref):
+        return _public(version_by_hash(store, ref, project), False, store)
     name, _, number = ref.partition("@")
-    if not number and len(ref) == 32 and all(c in "0123456789abcdef" for c in ref):
-        found = context.versions_by_hash([ref])
-        if ref in found:
-            return _public(found[ref], False, store)
     try:
         version = int(number) if number else None
     except ValueError:
         raise NotFoundError(f"{ref!r}: expected NAME, NAME@VERSION (a number) or a content hash") from None
     return _public(context.version(name, version, project), False, store)
+
+
+def version_by_hash(store: Store, digest: str, project: str | None = None) -> VersionRow:
+    """The dataset version with content hash (or artifact hash) ``digest``; both name it.
+
+    Raises
+    ------
+    NotFoundError
+        No version has that hash: said as such, with what to pass instead (never an empty answer).
+    AmbiguousReferenceError
+        Several datasets hold that content.
+    """
+    found = ContextStore(store.metadata).version_by_hash(digest, project)
+    if found is None:
+        raise NotFoundError(f"no dataset version has hash {digest}" + (f" in project {project}" if project
+                                                                        else "")
+                            + ": pass NAME or NAME@VERSION instead (`mlcontext versions NAME` shows each "
+                              "version's content_hash)")
+    return found
+
+
+def dataset_of(store: Store, ref: Any, project: str | None = None) -> tuple[str, str | None]:
+    """``(name, project)`` of the dataset a whole-dataset question (``versions``, ``history``,
+    ``tried``, ``testuse``) is about: a name, a ``DatasetVersion``'s dataset, or the dataset of the
+    version a content hash names (so a hash copied from ``versions`` is never read as a name)."""
+    if isinstance(ref, str) and is_hash(ref):
+        version = version_by_hash(store, ref, project)
+        return version.name, version.project
+    return dataset_name(ref, project)
 
 
 def versions(name: Any, *, project: str | None = None, store: Store | None = None) -> pd.DataFrame:
@@ -343,11 +370,13 @@ def versions(name: Any, *, project: str | None = None, store: Store | None = Non
     Returns
     -------
     pandas.DataFrame
-        Columns ``project, version, role, rows, columns, user, run_id, content_hash, created``;
-        empty, with these columns, for a dataset never recorded.
+        Columns ``project, version, role, rows, columns, user, run_id, content_hash, created``,
+        newest first, as every listing; empty, with these columns, for a dataset never recorded.
 
     Raises
     ------
+    NotFoundError
+        ``name`` is a content hash no dataset version has.
     AmbiguousReferenceError
         The name exists in several projects and ``project`` is not given.
     ReferenceTypeError
@@ -360,12 +389,15 @@ def versions(name: Any, *, project: str | None = None, store: Store | None = Non
     >>> _ = mc.dataset(pd.DataFrame({"x": [1, 2, 3]}), "trips", project="doc")
     >>> mc.versions("trips", project="doc")[["version", "rows", "columns"]]
        version  rows  columns
-    0        1     2        1
-    1        2     3        1
+    0        2     3        1
+    1        1     2        1
     """
     store = store or get_store()
-    name, project = dataset_name(name, project)
-    rows = ContextStore(store.metadata).versions(name, project)
+    name, project = dataset_of(store, name, project)
+    # Newest first, like `runs` and `find` (docs/cli.md); versions recorded within one clock tick
+    # keep their recording order, newest first too.
+    rows = sorted(ContextStore(store.metadata).versions(name, project), key=lambda v: (v.created_at, v.id),
+                  reverse=True)
     if not rows:
         return typed_empty(VERSIONS)
     frame = pd.DataFrame([dict(project=v.project, version=v.version, role=v.role, rows=v.rows,

@@ -14,7 +14,15 @@ from typing import Any
 from ..errors import ReferenceTypeError
 from ..store import ArtifactRef, RunRecord
 
-__all__ = ["run_id_ref", "dataset_ref", "dataset_name", "artifact_ref", "is_dataset_version", "is_run"]
+__all__ = ["run_id_ref", "dataset_ref", "dataset_name", "artifact_ref", "is_dataset_version", "is_run",
+           "is_hash"]
+
+_HEX = frozenset("0123456789abcdef")
+
+
+def is_hash(text: Any) -> bool:
+    """Whether ``text`` is read as a content hash: 32 lowercase hex digits (no dataset is so named)."""
+    return isinstance(text, str) and len(text) == 32 and set(text) <= _HEX
 
 
 def is_dataset_version(obj: Any) -> bool:
