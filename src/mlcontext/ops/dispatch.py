@@ -209,8 +209,8 @@ class Args:
                     nodes.append(self.input(v._item))
                     plain.append(v._data)
                 else:
-                    node, value = self.canon(v)
-                    nodes.append(node)
+                    part, value = self.canon(v)
+                    nodes.append(part)
                     plain.append(value)
             return ("T" if t is tuple else "L", tuple(nodes)), (tuple(plain) if t is tuple else plain)
         if t is slice:
