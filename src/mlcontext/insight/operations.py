@@ -98,7 +98,7 @@ def edge_operations(store: Store, log_hash: str, source: str | None = None) -> E
     if source is not None:
         context = ContextStore(store.metadata)
         for node in {source} | context.sources_of_log(log_hash):
-            boundaries[node] = _items_of(store, context, node, roots)
+            boundaries[node] = _items_of(store, context, node, log_hash)
     chosen = _chosen(roots, boundaries, source)
     return _describe(roots, chosen, boundaries[source] if source is not None else frozenset())
 
@@ -124,16 +124,16 @@ def _inputs(item: Item) -> tuple[Item, ...]:
     return (item.inputs[0], *(i for i in item.inputs[1:] if not is_series(i)))
 
 
-def _items_of(store: Store, context: ContextStore, node: str, roots: tuple[Item, ...]) -> frozenset[str]:
+def _items_of(store: Store, context: ContextStore, node: str, log_hash: str) -> frozenset[str]:
     """The hashes of the items of a log that stand for the registered ``node``: its own lineage
     items (the roots of the logs that say how it was computed) and the leaves holding its data."""
     logs = {e[4] for e in context.neighbours([node], upstream=True)
             if e[4] and e[3] != "evaluate"}  # an evaluate log says what a model was used on
     logs |= set(store.metadata.lineage_logs_of(node))
     own = {r.hash for h in logs for r in _parsed(store.artifacts.url, h, store)}
-    identities = _identities(store, context, node)
-    leaves = {i.hash for i in walk(list(roots)) if not i.inputs and leaf_hash(i) in identities}
-    return frozenset(own | leaves)
+    leaves = _leaves(store.artifacts.url, log_hash, store)
+    found = (leaves.get(h, ()) for h in _identities(store, context, node))
+    return frozenset(own.union(*found))
 
 
 def _identities(store: Store, context: ContextStore, node: str) -> set[str]:
@@ -268,6 +268,16 @@ def _named(item: Item | None) -> str | None:
     while item is not None and item.opcode == OUTPUT:
         item = item.inputs[0]
     return None if item is None else operation_name(item)
+
+
+@lru_cache(maxsize=256)
+def _leaves(url: str, log_hash: str, store: Store) -> dict[str, frozenset[str]]:
+    """The data leaves of a log by the content hash they hold (every edge from it asks)."""
+    found: dict[str, set[str]] = {}
+    for item in walk(list(_parsed(url, log_hash, store))):
+        if not item.inputs and (digest := leaf_hash(item)) is not None:
+            found.setdefault(digest, set()).add(item.hash)
+    return {digest: frozenset(items) for digest, items in found.items()}
 
 
 @lru_cache(maxsize=1024)
