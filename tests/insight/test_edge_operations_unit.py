@@ -115,3 +115,20 @@ def test_scope_names(label, name):
 def test_a_multi_output_function_is_one_operation():
     w, _ = np.linalg.eigh(mc.array(np.eye(2), name="m"))
     assert mc.pd.transformations(w) == ["lineage.data m", "linalg.eigh"]
+
+
+def test_a_branch_from_unregistered_data_joins_the_sources_chain(sqlite_store, tmp_path):
+    # It has no edge of its own, so it stays on this one, as a branch of its own: the chain of the
+    # source says where the source comes in (the add), the other branch which operation it joins.
+    pd.DataFrame({"a": np.arange(40.0)}).to_csv(tmp_path / "raw.csv", index=False)
+    with mc.run("merge", project="u"):
+        raw = mc.pd.read_csv(tmp_path / "raw.csv", name="raw")
+        clean = raw.iloc[4:]
+        mc.dataset(clean, "clean")
+        other = raw[raw["a"] > 3]
+        mc.dataset(other.dropna() + clean, "t")
+    [edge] = mc.derivation("t", project="u").edges.to_dict(orient="records")
+    side, joined = edge["branches"]
+    assert side["operations"] == ["filter a > 3", "dropna"] and not side["registered"]
+    assert side["into"] == joined["operations"][0] and joined["operations"][0].startswith("add")
+    assert joined["registered"] and joined["into"] is None

@@ -99,8 +99,8 @@ def edge_operations(store: Store, log_hash: str, source: str | None = None) -> E
         context = ContextStore(store.metadata)
         for node in {source} | context.sources_of_log(log_hash):
             boundaries[node] = _items_of(store, context, node, log_hash)
-    chosen = _chosen(roots, boundaries, source)
-    return _describe(roots, chosen, boundaries[source] if source is not None else frozenset())
+    chosen, mine = _chosen(roots, boundaries, source)
+    return _describe(roots, chosen, mine)
 
 
 def operation_name(item: Item) -> str | None:
@@ -151,8 +151,9 @@ def _identities(store: Store, context: ContextStore, node: str) -> set[str]:
 
 
 def _chosen(roots: tuple[Item, ...], boundaries: dict[str, frozenset[str]],
-            source: str | None) -> set[str]:
-    """The hashes of the operations of the edge from ``source`` (see the module docstring)."""
+            source: str | None) -> tuple[set[str], set[str]]:
+    """The hashes of the operations of the edge from ``source`` (see the module docstring), and of
+    those among them computed from the source (the others are branches from data never registered)."""
     stop = frozenset().union(*boundaries.values())
     order = [i for i in walk(list(roots), inputs=lambda i: () if i.hash in stop else _inputs(i))
              if i.hash not in stop and i.inputs]
@@ -160,15 +161,15 @@ def _chosen(roots: tuple[Item, ...], boundaries: dict[str, frozenset[str]],
     # Operations computed from each registered node without passing through another one.
     reached = {node: _downstream(order, items) for node, items in boundaries.items()}
     if source is None:
-        return everything
+        return everything, everything
     if not boundaries[source]:  # the source is not found in the log: what no other node reaches
         reached[source] = everything - set().union(*(r for n, r in reached.items() if n != source))
     any_reached = set().union(*reached.values())
     joins = _joining(order, any_reached, reached)
     # A branch from data never registered goes with the branches it joins (it has no edge of its
     # own), or with every edge when it joins none of them (else it would be shown nowhere).
-    return {h for h in everything
-            if h in reached[source] or (h not in any_reached and (not joins[h] or source in joins[h]))}
+    unregistered = {h for h in everything - any_reached if not joins[h] or source in joins[h]}
+    return reached[source] | unregistered, reached[source]
 
 
 def _downstream(order: list[Item], start: frozenset[str]) -> set[str]:
@@ -201,12 +202,12 @@ def _joining(order: list[Item], any_reached: set[str], reached: dict[str, set[st
 
 # -- how they read ------------------------------------------------------------------------------------
 
-def _describe(roots: tuple[Item, ...], chosen: set[str], source_items: frozenset[str]) -> EdgeOperations:
+def _describe(roots: tuple[Item, ...], chosen: set[str], mine: set[str]) -> EdgeOperations:
     """The chosen operations flat (a topological order: the walk yields each input branch whole
     before its reader) and as chains."""
     order = [i for i in walk(list(roots), inputs=lambda i: tuple(x for x in _inputs(i) if x.hash in chosen))
              if i.hash in chosen]
-    branches, member = _chains(order, chosen, source_items)
+    branches, member = _chains(order, chosen, mine)
     flat: dict[tuple[int, str], None] = {}
     for item in order:
         name = operation_name(item)
@@ -217,8 +218,7 @@ def _describe(roots: tuple[Item, ...], chosen: set[str], source_items: frozenset
     return EdgeOperations(operations[:MAX_OPERATIONS] + extra, branches)
 
 
-def _chains(order: list[Item], chosen: set[str],
-            source_items: frozenset[str]) -> tuple[list[Branch], dict[str, int]]:
+def _chains(order: list[Item], chosen: set[str], mine: set[str]) -> tuple[list[Branch], dict[str, int]]:
     """Split the operations into chains, each following the first input an operation reads among
     the edge's operations (the data it transforms), readers first; side inputs start their own
     chain, which says which operation it joins. Chains come in the order their first operation ran."""
@@ -235,7 +235,7 @@ def _chains(order: list[Item], chosen: set[str],
             continue
         chain, item, fork = [tail], tail, None
         member[tail.hash] = len(chains)
-        while (nxt := _first_chosen_input(item, chosen)) is not None:
+        while (nxt := _first_chosen_input(item, chosen, mine)) is not None:
             if nxt.hash in member:
                 fork = nxt
                 break
@@ -250,17 +250,18 @@ def _chains(order: list[Item], chosen: set[str],
         renumber[old] = len(branches)
         reader = readers.get(chain[-1].hash)
         branches.append(Branch(tuple(names), _named(fork), _named(reader),
-                               registered=fork is not None or _reads(chain[0], source_items)))
+                               registered=fork is not None or chain[0].hash in mine))
     return [b for b in branches if b.operations], {h: renumber[c] for h, c in member.items()}
 
 
-def _first_chosen_input(item: Item, chosen: set[str]) -> Item | None:
-    return next((i for i in _inputs(item) if i.hash in chosen), None)
-
-
-def _reads(item: Item, source_items: frozenset[str]) -> bool:
-    """Whether ``item`` reads the edge's source (else its chain starts at data never registered)."""
-    return any(i.hash in source_items for i in _inputs(item)) or not source_items
+def _first_chosen_input(item: Item, chosen: set[str], mine: set[str]) -> Item | None:
+    """The input a chain follows back from ``item``: the first one among the edge's operations; from
+    an operation computed from the source, the first one computed from it too, so that a branch from
+    data never registered joins the source's chain rather than hiding where the source comes in."""
+    inputs = [i for i in _inputs(item) if i.hash in chosen]
+    if item.hash in mine:
+        inputs = [i for i in inputs if i.hash in mine]
+    return inputs[0] if inputs else None
 
 
 def _named(item: Item | None) -> str | None:
