@@ -9,24 +9,20 @@ labelled as users named them; edges carry the run (who, when, which code) and th
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
 import pandas as pd
 from rich.tree import Tree
 
-from ..lineage import loads
-from ..lineage.item import Item, walk
 from ..store import Store
 from ..store import schema as t
 from ..store.context import ContextStore
 from ..store.records import code_version
 from ..tracking.stores import get_store
+from .operations import edge_operations
 from .refs import describe_hashes, resolve_artifact
 
 __all__ = ["Graph", "derivation", "consumers", "operations_of"]
-
-MAX_OPERATIONS = 40
 
 
 @dataclass(frozen=True)
@@ -44,8 +40,10 @@ class Graph:
     edges : pandas.DataFrame
         One row per derivation: ``src``, ``dst``, ``kind`` (``lineage``, ``run``, ``fit``,
         ``evaluate``), the run that made it (``run_id``, ``run_name``, ``user``, ``git_commit`` and
-        ``git_dirty``: whether uncommitted changes ran, the commit alone is then not the code) and its
-        operations.
+        ``git_dirty``: whether uncommitted changes ran, the commit alone is then not the code), its
+        ``operations`` (its own only, in a topological order, each input branch whole) and its
+        ``branches`` (the same as chains: ``operations``, ``after`` the operation it forks from,
+        ``into`` the one it joins, ``registered``; see :class:`~.operations.Branch`).
     readers : pandas.DataFrame
         Runs that read any node (downstream only).
     operations : list of str
@@ -92,14 +90,9 @@ class Graph:
             label = labels.get(target, target[:12])
             child = branch.add(f"{label}  [dim]{' / '.join(dict.fromkeys(group['kind']))} · "
                                f"{_made_by(group)}[/]")
-            operations = list(dict.fromkeys(op for ops in group["operations"] if ops for op in ops))
-            if operations:
-                # One line per edge, from its source to its destination: the operations turn the
-                # data named on the line above into its parent (upstream) or child (downstream).
-                src, dst = (target, node) if self.direction == "upstream" else (node, target)
-                child.add(f"[dim]{_escape(labels.get(src, src[:12]))} →[/] [cyan]"
-                          + "[/] [dim]→[/] [cyan]".join(map(_escape, operations))
-                          + f"[/] [dim]→ {_escape(labels.get(dst, dst[:12]))}[/]")
+            src, dst = (target, node) if self.direction == "upstream" else (node, target)
+            for line in _operation_lines(group, labels.get(src, src[:12]), labels.get(dst, dst[:12])):
+                child.add(line)
             if target in seen:
                 if (self.edges[key] == target).any():
                     child.add("[dim]… shown above[/]")
@@ -131,6 +124,24 @@ def _escape(text: str) -> str:
     from rich.markup import escape
 
     return escape(text)
+
+
+def _operation_lines(edges: pd.DataFrame, src: str, dst: str) -> list[str]:
+    """The operations of the edges between two nodes, from the source to the destination: one line
+    for a chain, one per branch where branches fork or join (each says where it joins), so that two
+    inputs of one operation never read as one chain. Runs that did the same are shown once."""
+    seen: dict[str, None] = {}
+    for branches in edges["branches"] if "branches" in edges else ():
+        for branch in branches or ():
+            start = branch["after"] or (src if branch["registered"] else "data not registered")
+            end = f"into {branch['into']}" if branch["into"] else dst
+            seen[_chain(start, branch["operations"], end)] = None
+    return list(seen)
+
+
+def _chain(start: str, operations: list[str], end: str) -> str:
+    return (f"[dim]{_escape(start)} →[/] [cyan]" + "[/] [dim]→[/] [cyan]".join(map(_escape, operations))
+            + f"[/] [dim]→ {_escape(end)}[/]")
 
 
 def _made_by(edges: pd.DataFrame, shown: int = 3) -> str:
@@ -244,8 +255,11 @@ def _graph(ref: Any, project: str | None, store: Store | None, *, upstream: bool
     edges = edges.sort_values("kind").drop_duplicates(["src", "dst", "run_id"], keep="first")
     runs = _runs(store, edges["run_id"].dropna().unique().tolist())
     edges = edges.merge(runs, how="left", left_on="run_id", right_index=True)
-    edges["operations"] = [operations_of(store, log, src) if isinstance(log, str) else None
-                           for log, src in zip(edges["log_hash"], edges["src"], strict=True)]
+    explained = [edge_operations(store, log, src) if isinstance(log, str) else None
+                 for log, src in zip(edges["log_hash"], edges["src"], strict=True)]
+    edges["operations"] = [e.operations if e is not None else None for e in explained]
+    # How the operations fork and join (a target taken beside the features, both fitted on).
+    edges["branches"] = [[b.to_dict() for b in e.branches] if e is not None else None for e in explained]
     hashes = [root.hash, *edges["src"], *edges["dst"]]
     labels = describe_hashes(store, hashes)
     depth = _depths(root.hash, raw, upstream)
@@ -336,81 +350,12 @@ def _depths(root: str, edges: list[tuple], upstream: bool) -> dict[str, int]:
 
 
 def operations_of(store: Store, log_hash: str, source: str | None = None) -> list[str]:
-    """The operations a lineage log records, as a person would read them (oldest first).
+    """The operations a lineage log records, as a person would read them, in a topological order.
 
-    With ``source`` (the edge's source artifact), only the operations after it: those of the
-    source's own lineage logs (on the edges into it) are left out, so the edge ``wine-clean ->
-    wine-train`` shows the split, not the cleaning again.
+    With ``source`` (the edge's source artifact), only the edge's own: those on the paths from the
+    source to the log's roots that pass through no other registered source of the log (see
+    :func:`~.operations.edge_operations`), so the edge ``wine-clean -> wine-train`` shows the split,
+    not the cleaning again, and the edge ``clean -> model`` of a model fitted on features of a
+    registered ``train`` and a target taken from ``clean`` shows the target's branch only.
     """
-    roots = list(_parsed(store.artifacts.url, log_hash, store))
-    before: frozenset[str] = frozenset()
-    only: frozenset[str] | None = None
-    if source is not None:
-        context = ContextStore(store.metadata)
-        # How the source itself was computed: the logs of the edges into it, and its own logs
-        # (kept for an output with lineage even when nothing registered is upstream of it).
-        logs = {e[4] for e in context.neighbours([source], upstream=True) if e[4]}
-        logs |= set(store.metadata.lineage_logs_of(source))
-        before = frozenset().union(*(_item_hashes(store.artifacts.url, h, store) for h in logs))
-        # A log of a merge of registered data holds every branch: the edge from one branch shows only
-        # the operations computed from that branch (customers -> merged is the merge, not the other
-        # side's cleaning, which its own edge shows). A branch from data never registered has no
-        # edge of its own: its operations stay on this one, or they would be shown nowhere.
-        if len(context.sources_of_log(log_hash)) > 1:
-            own = frozenset(r.hash for h in logs for r in _parsed(store.artifacts.url, h, store))
-            only = _from_source(roots, source, own)
-    return describe_operations(roots, before, only)
-
-
-def _from_source(roots: list[Item], source: str, own: frozenset[str]) -> frozenset[str] | None:
-    """The hashes of the items of ``roots`` computed from the source (its own item, or a leaf holding
-    its bytes); None (no restriction) when the log does not hold the source at all."""
-    from ..tracking.uses import leaf_hash
-
-    reaches: set[str] = set()
-    for item in walk(roots):
-        if (item.hash in own or (not item.inputs and leaf_hash(item) == source)
-                or any(i.hash in reaches for i in item.inputs)):
-            reaches.add(item.hash)
-    return frozenset(reaches) if reaches else None
-
-
-@lru_cache(maxsize=1024)
-def _parsed(_url: str, log_hash: str, store: Store) -> tuple[Item, ...]:
-    parsed = loads(store.artifacts.get(log_hash).decode())
-    return tuple(parsed) if isinstance(parsed, tuple) else (parsed,)
-
-
-@lru_cache(maxsize=1024)
-def _item_hashes(url: str, log_hash: str, store: Store) -> frozenset[str]:
-    return frozenset(i.hash for i in walk(list(_parsed(url, log_hash, store))))
-
-
-def describe_operations(roots: list[Item], before: frozenset[str] = frozenset(),
-                        only: frozenset[str] | None = None) -> list[str]:
-    """pandas chains as transformations; other lineage as its distinct operations in order; items
-    whose hash is in ``before`` (and what they were computed from) are left out, and with ``only``
-    every item whose hash is not in it."""
-    from .transformations import transformations
-
-    names = [transformations(i)[-1] if i.opcode.startswith("pandas.") else i.opcode.removeprefix("numpy.")
-             for i in _steps(roots, before)
-             if i.inputs and i.hash not in before and (only is None or i.hash in only)]
-    ops = list(dict.fromkeys(names))
-    extra = [f"… {len(ops) - MAX_OPERATIONS} more"] if len(ops) > MAX_OPERATIONS else []
-    return ops[:MAX_OPERATIONS] + extra
-
-
-def _steps(roots: list[Item], before: frozenset[str] = frozenset()) -> list[Item]:
-    """The items of ``roots`` that are steps, inputs first: a series computed to be an argument of a
-    pandas operation (the mask of ``t[t.duration >= 0]``) is part of that step's description."""
-    from .transformations import is_series
-
-    def inputs(item: Item) -> tuple[Item, ...]:
-        if item.hash in before:
-            return ()
-        if not item.opcode.startswith("pandas.") or not item.inputs:
-            return item.inputs
-        return (item.inputs[0], *(i for i in item.inputs[1:] if not is_series(i)))
-
-    return list(walk(roots, inputs=inputs))
+    return edge_operations(store, log_hash, source).operations

@@ -1,8 +1,11 @@
 """History: the transformations applied to a dataset (and its earlier versions) by anyone, counted.
 
-"I've seen this problem before": every lineage edge out of a version of the dataset carries the log of
-the computation that read it; its operations, read back as a person would describe them, are grouped
-across runs and people ("filter duration >= 0 — applied in 14 runs by 3 people").
+"I've seen this problem before": every edge out of a version of the dataset that carries a lineage log
+(a dataset derived from it, a model fitted or evaluated on it: ``lineage``, ``fit`` and ``evaluate``
+edges alike; a ``run`` edge says no operation) lists the operations done to it, as the lineage graph
+shows them (:func:`~.operations.edge_operations`: only that edge's own, not those of a registered
+dataset derived on the way). They are grouped across runs and people ("filter duration >= 0 — applied
+in 14 runs by 3 people").
 """
 
 from __future__ import annotations
@@ -71,7 +74,7 @@ def history(name: Any, *, project: str | None = None, store: Store | None = None
         edges = conn.execute(
             select(t.Edge.src_hash, t.Edge.run_id, t.Edge.log_hash, t.Run.user, t.Run.started_at)
             .join(t.Run, t.Run.id == t.Edge.run_id)
-            .where(t.Edge.src_hash.in_(list(by_hash)), t.Edge.kind == "lineage")
+            .where(t.Edge.src_hash.in_(list(by_hash)), t.Edge.log_hash.is_not(None))
             .order_by(t.Edge.time.desc(), t.Edge.id.desc()).limit(MAX_EDGES)).all()
     rows = [(step, run_id, user, by_hash[src], started)
             for src, run_id, log_hash, user, started in edges

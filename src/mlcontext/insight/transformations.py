@@ -9,11 +9,12 @@ from typing import Any
 from ..errors import LineageError
 from ..lineage.item import Item
 from ..lineage.literals import Literals, build, build_call
+from ..lineage.patch import DEDUP, OUTPUT
 from ..ops.pandas_frame import OPAQUE_FRAME, ORDER
 from ..ops.pandas_leaves import FRAME_DATA, FUNCTION, READ_CSV, READ_PARQUET
 from ..ops.pandas_registry import DEFERRED
 
-__all__ = ["transformations", "describe", "is_series"]
+__all__ = ["transformations", "describe", "is_series", "scope_name"]
 
 _SYMBOLS = {"__add__": "+", "__sub__": "-", "__mul__": "*", "__truediv__": "/", "__floordiv__": "//",
             "__mod__": "%", "__pow__": "**", "__and__": "&", "__or__": "|", "__xor__": "^",
@@ -40,7 +41,8 @@ def transformations(x: Any) -> list[str]:
     while item.inputs and item.opcode != OPAQUE_FRAME:
         item = item.inputs[0]
         chain.append(item)
-    return [describe(i) for i in reversed(chain)]
+    # An output of a multi-output item (a step's result) is no transformation: the item is.
+    return [describe(i) for i in reversed(chain) if i.opcode != OUTPUT]
 
 
 def describe(item: Item) -> str:
@@ -51,6 +53,8 @@ def describe(item: Item) -> str:
         return f"{name} {item.label or item.hash[:12]}"
     if op == OPAQUE_FRAME:
         return f"unhandled {Literals(item.literals).name}"
+    if op == DEDUP:  # a step call (or a loop iteration), recorded once as a patch
+        return scope_name(Literals(item.literals).label)
     args, kwargs = _rendered_call(item)
     kind, _, method = op.removeprefix("pandas.").partition(".")
     rest = args[1:]
@@ -68,6 +72,15 @@ def describe(item: Item) -> str:
             words.append(f"[{sel}]" if not sel.startswith("[") else sel)
         return " ".join([*words, agg, *rest[3:], *kwargs]).strip()
     return " ".join([method.strip("_") or kind, *rest, *kwargs]).strip()
+
+
+def scope_name(label: str) -> str:
+    """A dedup scope's label as its name: ``step:pkg.clean:3f2a…`` -> ``pkg.clean`` (the step's
+    qualified name), ``loop:epoch`` -> ``loop epoch``."""
+    kind, _, rest = label.partition(":")
+    if kind == "step":
+        return rest.rpartition(":")[0] or rest
+    return f"{kind} {rest}" if rest else kind
 
 
 def is_series(item: Item) -> bool:

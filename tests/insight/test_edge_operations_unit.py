@@ -1,0 +1,134 @@
+"""An edge's operations: only its own, in an order the lineage allows, branches kept apart; history
+counts every edge that carries them; steps and loops by their names (tests/scenarios/
+test_diabetes_history.py is the whole project)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.linear_model import Ridge
+
+import mlcontext as mc
+
+
+def _frame(n: int = 40) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    return pd.DataFrame({"a": rng.normal(size=n), "b": rng.normal(size=n), "target": rng.normal(size=n)})
+
+
+def _edges(graph) -> dict[tuple[str, str], dict]:
+    labels = dict(zip(graph.nodes["hash"], graph.nodes["label"], strict=True))
+    return {(labels[e["src"]], e["kind"]): e for e in graph.edges.to_dict(orient="records")}
+
+
+def test_an_edge_skips_the_branch_through_another_registered_node(sqlite_store):
+    clean = mc.dataset(_frame(), "clean", project="u")
+    with mc.run("train", project="u"):
+        frame = clean.frame()
+        mc.dataset(frame.drop(columns=["target"]).iloc[:30], "train", role="train")
+        X = frame.drop(columns=["target"]).iloc[:30].to_numpy()
+        X = (X - X.mean(axis=0)) / X.std(axis=0)
+        y = frame["target"].iloc[:30]
+        model = mc.traced(Ridge()).fit(X, y)
+        mc.artifact("model", model)
+    edges = _edges(mc.derivation("train:model"))
+    assert edges[("clean@1", "fit")]["operations"] == [
+        "getitem 'target'", "iloc.__getitem slice(None, 30, None)", "sklearn.fit"]
+    assert edges[("train@1", "fit")]["operations"] == [
+        "to_numpy", "ndarray.mean", "subtract", "ndarray.std", "divide", "sklearn.fit"]
+
+
+def test_two_branches_of_one_source_are_not_read_as_one_chain(sqlite_store):
+    clean = mc.dataset(_frame(), "clean", project="u")
+    with mc.run("train", project="u"):
+        frame = clean.frame()
+        X = frame.drop(columns=["target"]).iloc[:30]
+        y = frame["target"].iloc[:30]
+        mc.artifact("model", mc.traced(Ridge()).fit(X, y))
+    [edge] = mc.derivation("train:model").edges.to_dict(orient="records")
+    # Topological, each input branch whole: the second iloc (the target's) is not folded into the
+    # first, and the target is not read as taken out of the features.
+    assert edge["operations"] == ["drop columns=['target']", "iloc.__getitem slice(None, 30, None)",
+                                  "getitem 'target'", "iloc.__getitem slice(None, 30, None)", "sklearn.fit"]
+    branches = [(b["operations"], b["after"], b["into"]) for b in edge["branches"]]
+    assert branches == [
+        (["drop columns=['target']", "iloc.__getitem slice(None, 30, None)", "sklearn.fit"], None, None),
+        (["getitem 'target'", "iloc.__getitem slice(None, 30, None)"], None, "sklearn.fit")]
+
+
+def test_a_prediction_keeps_what_was_taken_from_the_test_set(sqlite_store):
+    # The model is a registered node: its fit (and the target the fit read) is on its own edges,
+    # not on test -> pred (listed there before); and its evaluate log says what it was used on, not
+    # how it was made, so the features taken from the test set stay on this edge.
+    with mc.run("train", project="u"):
+        frame = mc.frame(_frame(), name="raw")
+        train = mc.dataset(frame.iloc[:30], "train", role="train").frame()
+        test = mc.dataset(frame.iloc[30:], "test", role="test").frame()
+        model = mc.traced(Ridge()).fit(train[["a", "b"]], train["target"])
+        model.score(test[["a", "b"]], test["target"])
+        mc.artifact("model", model)
+        mc.artifact("pred", model.predict(test[["a", "b"]]))
+    edges = _edges(mc.derivation("train:pred"))
+    assert edges[("test@1", "lineage")]["operations"] == ["getitem ['a', 'b']", "sklearn.predict"]
+
+
+def test_history_counts_fit_and_evaluate_edges(sqlite_store):
+    with mc.run("train", project="u"):
+        frame = mc.frame(_frame(), name="raw")
+        train = mc.dataset(frame.iloc[:30], "train", role="train").frame()
+        test = mc.dataset(frame.iloc[30:], "test", role="test").frame()
+        model = mc.traced(Ridge()).fit(np.log1p(train[["a", "b"]].abs()), train["target"])
+        model.score(test[["a", "b"]], test["target"])
+        mc.artifact("model", model)
+    fitted = mc.history("train", project="u")["transformation"].tolist()
+    assert {"abs", "log1p", "sklearn.fit", "getitem 'target'"} <= set(fitted), fitted
+    assert "iloc.__getitem slice(None, 30, None)" not in fitted  # how train was made
+    evaluated = mc.history("test", project="u")["transformation"].tolist()
+    assert {"getitem ['a', 'b']", "getitem 'target'"} <= set(evaluated), evaluated
+
+
+def test_steps_and_loops_are_named(sqlite_store):
+    @mc.step
+    def features(f):
+        return f.assign(ab=f["a"] * f["b"])
+
+    clean = mc.dataset(_frame(), "clean", project="u")
+    with mc.run("train", project="u"):
+        out = features(clean.frame()).dropna()
+        mc.dataset(out, "features")
+    qualname = f"{__name__}.test_steps_and_loops_are_named.<locals>.features"
+    [edge] = mc.derivation("features@1", project="u").edges.to_dict(orient="records")
+    assert edge["operations"] == [qualname, "dropna"]
+    assert mc.pd.transformations(out) == ["frame clean", qualname, "dropna"]
+    assert mc.history("clean", project="u")["transformation"].tolist() == [qualname, "dropna"]
+
+
+@pytest.mark.parametrize(("label", "name"), [("step:pkg.mod.clean:3f2a9c1b0d4e5f60", "pkg.mod.clean"),
+                                             ("loop:epoch", "loop epoch")])
+def test_scope_names(label, name):
+    from mlcontext.insight.transformations import scope_name
+
+    assert scope_name(label) == name
+
+
+def test_a_multi_output_function_is_one_operation():
+    w, _ = np.linalg.eigh(mc.array(np.eye(2), name="m"))
+    assert mc.pd.transformations(w) == ["lineage.data m", "linalg.eigh"]
+
+
+def test_a_branch_from_unregistered_data_joins_the_sources_chain(sqlite_store, tmp_path):
+    # It has no edge of its own, so it stays on this one, as a branch of its own: the chain of the
+    # source says where the source comes in (the add), the other branch which operation it joins.
+    pd.DataFrame({"a": np.arange(40.0)}).to_csv(tmp_path / "raw.csv", index=False)
+    with mc.run("merge", project="u"):
+        raw = mc.pd.read_csv(tmp_path / "raw.csv", name="raw")
+        clean = raw.iloc[4:]
+        mc.dataset(clean, "clean")
+        other = raw[raw["a"] > 3]
+        mc.dataset(other.dropna() + clean, "t")
+    [edge] = mc.derivation("t", project="u").edges.to_dict(orient="records")
+    side, joined = edge["branches"]
+    assert side["operations"] == ["filter a > 3", "dropna"] and not side["registered"]
+    assert side["into"] == joined["operations"][0] and joined["operations"][0].startswith("add")
+    assert joined["registered"] and joined["into"] is None
