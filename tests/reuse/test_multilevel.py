@@ -231,3 +231,44 @@ def test_the_exact_policy_reuses_operations_and_steps_and_stays_bit_identical() 
             np.hstack([X, np.ones((300, 1))]).T @ np.hstack([X, np.ones((300, 1))])
         assert any(e.kind == "reused" for e in events)
         assert not any(e.kind in ("partial", "deferred") for e in events)
+
+
+def test_the_exact_policy_never_serves_what_another_policy_cached() -> None:
+    """Review finding (HIGH): an entry does not record how it was made, so a Gram the rewrites
+    summed block by block under ``hybrid`` was served under ``exact`` (4e-14 off). ``exact`` keeps
+    its own namespace of keys, for operations and for steps."""
+    rng = np.random.default_rng(11)
+    A, B = rng.normal(size=(50, 4)), rng.normal(size=(60, 4))
+    want = np.vstack([A, B]).T @ np.vstack([A, B])
+    Z = np.vstack([mc.array(A), mc.array(B)])
+    blockwise = np.asarray(Z.T @ Z)  # hybrid (the fixture): summed block by block
+    assert not np.array_equal(blockwise, want), "the blocks round alike here: the test proves nothing"
+
+    @mc.step
+    def gram(M):
+        return M.T @ M
+
+    gram(np.vstack([mc.array(A), mc.array(B)]))  # a step whose body used the rewrite
+    with mc.reuse("exact"):
+        Z = np.vstack([mc.array(A), mc.array(B)])
+        assert np.array_equal(np.asarray(Z.T @ Z), want)
+        assert np.array_equal(np.asarray(gram(np.vstack([mc.array(A), mc.array(B)]))), want)
+        with mc.reuse_events() as events:
+            again = np.asarray(Z.T @ Z)
+        assert np.array_equal(again, want) and any(e.kind == "reused" for e in events)
+
+
+@mc.step
+def boxed(n):
+    return __import__("pandas").Series([{"k": i} for i in range(n)]), np.arange(n)
+
+
+def test_a_step_returning_a_frame_of_mutable_cells_is_not_cached() -> None:
+    """Review finding: a deep copy of a frame copies its object arrays, not the objects in them, so a
+    dict in a cell written by one caller reached the next call's result. Such frames are not
+    cached (as object arrays are not); frames of strings, numbers and dates are."""
+    first, _ = boxed(3)
+    first.iloc[0]["k"] = "written"
+    again, _ = boxed(3)
+    assert again.iloc[0] == {"k": 0}
+    assert mc.reuse_stats().step_hits == 0

@@ -48,9 +48,10 @@ def reuse_config() -> ReuseConfig:
 
 
 def _install(config: ReuseConfig) -> None:
-    executor = ReuseExecutor(STATE.cache, config.partial) if config.full else None
+    exact = config.policy == "exact"  # (its own namespace of keys: see cache.EXACT_PREFIX)
+    executor = ReuseExecutor(STATE.cache, config.partial, exact=exact) if config.full else None
     _dispatch.set_executor(executor)
-    set_call_hook(StepReuse(STATE.cache) if config.multilevel else None)
+    set_call_hook(StepReuse(STATE.cache, exact=exact) if config.multilevel else None)
     set_strict(config.strict)
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import xxhash
 
 from ..errors import ArtifactCorruptedError
 from ..fingerprint import persistent_key
@@ -40,6 +41,16 @@ class _Miss:
 MISS: Any = _Miss()
 
 _SEEN_MAX = 200_000  # keys remembered for delayed admission (16 bytes each)
+
+# The ``exact`` policy keeps its entries apart from the other policies' (in memory and in the
+# persistent tier): an entry does not record how it was made, and a product the partial rewrites
+# computed block by block (or a step whose body used one) rounds differently from NumPy's own.
+EXACT_PREFIX = b"mlcontext.reuse.exact\x00"
+
+
+def exact_key(digest: bytes) -> bytes:
+    """The key of lineage hash ``digest`` in the ``exact`` policy's namespace (16 bytes)."""
+    return xxhash.xxh3_128_digest(EXACT_PREFIX + digest)
 
 
 @dataclass(slots=True, eq=False)

@@ -36,7 +36,7 @@ from ..lineage.literals import Literals
 from ..lineage.operations import AT_ONCE, SLICE, STACK, TRANSPOSE, Operation
 from ..ops.deferred import LIVE, Deferred, resolve_args
 from ..ops.dispatch import execute, verified_recipe
-from .cache import MISS, LineageCache
+from .cache import MISS, LineageCache, exact_key
 from .freeze import FREEZERS, freeze, freeze_array, freeze_other, register_freezer, value_size
 from .rewrites import STATE, RewriteState, Rewritten, rewrite_family, stack_plan
 
@@ -49,9 +49,14 @@ class ReuseExecutor:
     """Full and partial reuse of traced operations through a :class:`LineageCache`."""
 
     def __init__(self, cache: LineageCache, partial: bool, *, clock: Clock = perf_counter,
-                 state: RewriteState = STATE) -> None:
+                 state: RewriteState = STATE, exact: bool = False) -> None:
+        if exact and partial:
+            raise ValueError("the exact policy runs no partial-reuse rewrites")
         self.cache = cache
         self.partial = partial
+        # Keys in the exact policy's namespace (cache.exact_key): entries made under another
+        # policy may come from the rewrites, which round differently, and are never served here.
+        self.key_of = exact_key if exact else _same
         # The cost model's clock: what an operation cost decides admission and cheapness. Tests
         # inject a fake clock so what is cached does not depend on the machine's speed.
         self.clock = clock
@@ -84,7 +89,7 @@ class ReuseExecutor:
                 if runs % RECHECK_EVERY:
                     return self._run_unprobed(op, item, args, kwargs)
         cache = self.cache
-        key = item.digest
+        key = self.key_of(item.digest)
         value, placeholder = cache.reserve(key)
         if value is not MISS:
             cache.counters.hits += 1
@@ -146,10 +151,11 @@ class ReuseExecutor:
                     or value.dtype.hasobject:
                 continue  # (views are never cached: they would pin their base)
             source = item.inputs[node[1]]
-            own = cache.seen_once(source.digest, at_most=cost)
+            key = self.key_of(source.digest)
+            own = cache.seen_once(key, at_most=cost)
             if own is not None:
                 value.flags.writeable = False  # a traced value: nothing writes into it
-                cache.put(source.digest, value, own, int(value.nbytes), source.height)
+                cache.put(key, value, own, int(value.nbytes), source.height)
 
     def uncached(self, op: Operation, item: Item, args: tuple, kwargs: dict) -> Any:
         """Run an operation that must not be reused (its lineage does not determine its result):
@@ -241,6 +247,10 @@ class ReuseExecutor:
         if other is not None and cache.put(key, other[0], cost, other[1], item.height):
             return other[0]
         return value
+
+
+def _same(digest: bytes) -> bytes:
+    return digest
 
 
 CHEAP_AFTER = 4

@@ -37,17 +37,18 @@ from ..lineage.layout import layout_of
 from ..lineage.step import StepInfo
 from ..ops.pandas_frame import TracedFrame, TracedSeries, frame_nbytes
 from ..ops.traced import TracedArray
-from .cache import MISS, LineageCache
+from .cache import EXACT_PREFIX, MISS, LineageCache
 from .freeze import freeze_array
 from .persistent import Frozen
 
 __all__ = ["StepReuse", "step_key"]
 
 
-def step_key(info: StepInfo, args: tuple, kwargs: dict) -> tuple[bytes, int, list] | None:
+def step_key(info: StepInfo, args: tuple, kwargs: dict,
+             exact: bool = False) -> tuple[bytes, int, list] | None:
     """``(key, max input height, input arrays)`` of a call, or ``None`` if an argument cannot be
-    fingerprinted."""
-    h = xxhash.xxh3_128()
+    fingerprinted. ``exact``: the key in the ``exact`` policy's namespace (``cache.EXACT_PREFIX``)."""
+    h = xxhash.xxh3_128(EXACT_PREFIX if exact else b"")
     try:
         identity = info.code_hash if info.function is None else hash_function(info.function)
     except FingerprintError as exc:
@@ -113,9 +114,10 @@ def _freeze_tree(x: Any, inputs: list) -> tuple | None:
     if t is TracedFrame or t is TracedSeries:
         # (deep copies both ways, as for plain arrays: a plain frame the caller gets back, or one
         # taken out of a traced frame, may be written in place when pandas' copy-on-write is off)
-        return ("traced_frame", (t, x._value.copy(deep=True), x._item))
+        value = x._value
+        return ("traced_frame", (t, value.copy(deep=True), x._item)) if _immutable_cells(value) else None
     if isinstance(x, pd.DataFrame | pd.Series):
-        return ("frame", x.copy(deep=True))
+        return ("frame", x.copy(deep=True)) if _immutable_cells(x) else None
     if x is None or t in (int, float, str, bool):
         return ("py", x)
     if t is tuple or t is list:
@@ -125,6 +127,23 @@ def _freeze_tree(x: Any, inputs: list) -> tuple | None:
         pairs = [(k, _freeze_tree(v, inputs)) for k, v in x.items()]
         return None if any(p is None for _, p in pairs) else ("dict", pairs)
     return None
+
+
+# What pandas' infer_dtype says of an object column whose cells cannot be written in place (a deep
+# copy of a frame copies its object arrays but not the objects in them: a list in a cell would be
+# shared by the cache and every caller, as object arrays would, which are never frozen either).
+_IMMUTABLE_KINDS = frozenset(("empty", "string", "bytes", "integer", "floating", "mixed-integer-float",
+                              "decimal", "complex", "boolean", "datetime64", "datetime", "date",
+                              "timedelta64", "timedelta", "time", "period", "interval"))
+
+
+def _immutable_cells(frame: pd.DataFrame | pd.Series) -> bool:
+    """Whether every object column (and an object index) of ``frame`` holds only immutable values."""
+    columns = [frame] if isinstance(frame, pd.Series) else [frame.iloc[:, k] for k in range(frame.shape[1])]
+    for part in [*columns, frame.index.to_series()]:
+        if part.dtype == object and pd.api.types.infer_dtype(part, skipna=True) not in _IMMUTABLE_KINDS:
+            return False
+    return True
 
 
 def _thaw(node: tuple) -> Any:
@@ -165,12 +184,14 @@ def _nbytes(node: tuple) -> int:
 class StepReuse:
     """The step hook: reuse whole calls through ``cache``."""
 
-    def __init__(self, cache: LineageCache, *, clock: Callable[[], float] = perf_counter) -> None:
+    def __init__(self, cache: LineageCache, *, clock: Callable[[], float] = perf_counter,
+                 exact: bool = False) -> None:
         self.cache = cache
         self.clock = clock  # what a step cost (injected: tests pass a fake clock)
+        self.exact = exact  # keys in the exact policy's namespace (see exact_key)
 
     def __call__(self, info: StepInfo, run: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
-        keyed = step_key(info, args, kwargs) if info.reuse else None
+        keyed = step_key(info, args, kwargs, self.exact) if info.reuse else None
         if keyed is None:
             return run(*args, **kwargs)
         key, height, inputs = keyed
