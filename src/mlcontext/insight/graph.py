@@ -242,6 +242,19 @@ def consumers(ref: Any, *, project: str | None = None, store: Store | None = Non
     return _graph(ref, project, store, upstream=False)
 
 
+def _without_covered_run_edges(edges: pd.DataFrame) -> pd.DataFrame:
+    """``edges`` without a ``run`` edge (the run read src and made dst) where another edge of the
+    same source, target and run says more; every other kind is kept, each once: a model fitted on
+    a set and evaluated on it has a ``fit`` and an ``evaluate`` edge from it (keeping one edge per
+    source, target and run dropped the fit when the evaluation sorted first)."""
+    key = (edges["src"].astype(str) + "\0" + edges["dst"].astype(str) + "\0"
+           + edges["run_id"].fillna("").astype(str))
+    telling = edges["kind"] != "run"
+    covered = set(key[telling])
+    keep = telling | ~key.isin(covered)
+    return edges[keep].drop_duplicates(["src", "dst", "run_id", "kind"])
+
+
 def _graph(ref: Any, project: str | None, store: Store | None, *, upstream: bool) -> Graph:
     store = store or get_store()
     root = resolve_artifact(store, ref, project)
@@ -251,8 +264,7 @@ def _graph(ref: Any, project: str | None, store: Store | None, *, upstream: bool
     else:
         raw = context.closure(root.hash, upstream=False)
     edges = pd.DataFrame(raw, columns=["src", "dst", "run_id", "kind", "log_hash"])
-    # A lineage edge says more than the run edge beside it (same data, same run): keep one.
-    edges = edges.sort_values("kind").drop_duplicates(["src", "dst", "run_id"], keep="first")
+    edges = _without_covered_run_edges(edges)
     runs = _runs(store, edges["run_id"].dropna().unique().tolist())
     edges = edges.merge(runs, how="left", left_on="run_id", right_index=True)
     explained = [edge_operations(store, log, src) if isinstance(log, str) else None
