@@ -134,33 +134,12 @@ def test_a_branch_from_unregistered_data_joins_the_sources_chain(sqlite_store, t
     assert joined["registered"] and joined["into"] is None
 
 
-def test_a_model_that_predicts_on_its_own_training_set_keeps_its_fit_edge(sqlite_store):
-    """Found by a newcomer: a model fitted on ``train`` that also predicted on it (or on test data
-    scaled with train's statistics) has a ``fit`` and an ``evaluate`` edge from ``train``; the
-    graph kept one edge per source, target and run (``evaluate`` sorts first), so the fit vanished
-    from ``lineage``/``impact`` (``history`` still counted it)."""
-    clean = mc.dataset(_frame(), "clean", project="u")
-    with mc.run("train", project="u"):
-        frame = clean.frame()
-        train = frame.iloc[:30]
-        mc.dataset(train, "train", role="train")
-        X = train.drop(columns=["target"]).to_numpy(dtype=float)
-        mu, sd = X.mean(axis=0), X.std(axis=0)
-        model = mc.traced(Ridge()).fit((X - mu) / sd, train["target"].to_numpy())
-        model.predict((X - mu) / sd)
-        mc.artifact("model", model)
-    graph = mc.derivation("train:model")
-    kinds = sorted(graph.edges["kind"])
-    assert "fit" in kinds and "evaluate" in kinds, kinds
-    fit = _edges(graph)[("train@1", "fit")]
-    assert fit["operations"][-1] == "sklearn.fit" and "to_numpy" in fit["operations"]
-    assert "run" not in kinds  # a run edge beside a lineage-bearing one says less: still dropped
-    assert graph.operations == [], graph.operations  # its edges say how it was made
-
-
-def test_a_model_scored_on_a_test_set_scaled_with_train_statistics_keeps_its_fit(sqlite_store):
-    """The newcomer's own form: the test set is scaled with the training set's mean and deviation,
-    so the evaluation's lineage reaches the training set too."""
+@pytest.mark.parametrize("scored_on", ["train", "test"])
+def test_a_model_fitted_and_scored_keeps_its_fit_edge_beside_the_evaluation(sqlite_store, scored_on):
+    """Found by a newcomer: a model fitted on ``train`` and scored on data scaled with train's
+    statistics (train itself, or a test set) has a ``fit`` and an ``evaluate`` edge reaching it from
+    ``train``; the graph kept one edge per source, target and run (``evaluate`` sorts first), so the
+    fit vanished from ``lineage``/``impact`` (``history`` still counted it)."""
     clean = mc.dataset(_frame(60), "clean", project="u")
     with mc.run("train", project="u"):
         frame = clean.frame()
@@ -168,12 +147,15 @@ def test_a_model_scored_on_a_test_set_scaled_with_train_statistics_keeps_its_fit
         mc.dataset(train, "train", role="train")
         mc.dataset(test, "test", role="test")
         X = train.drop(columns=["target"]).to_numpy(dtype=float)
-        Xte = test.drop(columns=["target"]).to_numpy(dtype=float)
+        scored = X if scored_on == "train" else test.drop(columns=["target"]).to_numpy(dtype=float)
         mu, sd = X.mean(axis=0), X.std(axis=0)
         model = mc.traced(Ridge()).fit((X - mu) / sd, train["target"].to_numpy())
-        model.predict((Xte - mu) / sd)
+        model.predict((scored - mu) / sd)
         mc.artifact("model", model)
     graph = mc.derivation("train:model")
-    kinds = {(label, kind) for (label, kind) in _edges(graph)}
-    assert ("train@1", "fit") in kinds and ("test@1", "evaluate") in kinds, kinds
-    assert graph.operations == [], graph.operations
+    edges = _edges(graph)
+    assert ("train@1", "fit") in edges and (f"{scored_on}@1", "evaluate") in edges, list(edges)
+    fit = edges[("train@1", "fit")]
+    assert fit["operations"][-1] == "sklearn.fit" and "to_numpy" in fit["operations"]
+    assert "run" not in set(graph.edges["kind"])  # a run edge beside one with operations says less
+    assert graph.operations == [], graph.operations  # its edges say how it was made
