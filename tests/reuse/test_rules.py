@@ -218,3 +218,27 @@ def test_a_sweep_over_candidate_columns_is_computed_in_blocks_and_equals_plain()
     assert modes == {"right", "gram", "left"}
     widths = [stop - start for sweep in rewrites.STATE.sweeps.values() for start, stop, _ in sweep.blocks]
     assert max(widths) == 32 and len(widths) <= 3 * 2  # 39 columns: a block of 32, then the rest
+
+
+def test_the_rules_are_skipped_until_the_program_shows_a_stack_slice_or_prefix() -> None:
+    """A chain of products and maps on whole arrays gives the rules nothing to work from: they are
+    not tried (their code, cold after a large BLAS call, cost ~17 µs a call). The first column
+    slice or stack makes them apply again."""
+    from mlcontext.lineage.operations import ELEMENTWISE, PRODUCT
+    from mlcontext.reuse.rewrites import STATE, RewriteState
+
+    fresh = RewriteState()
+    assert not fresh.could_rewrite(PRODUCT) and not fresh.could_rewrite(ELEMENTWISE)
+    mc.reuse_clear()
+    X = mc.asarray(np.random.default_rng(3).normal(size=(40, 6)))
+    np.tanh(X @ X.T)
+    assert not STATE.could_rewrite(PRODUCT) and not STATE.could_rewrite(ELEMENTWISE)
+    P = X[:, :3]
+    assert STATE.could_rewrite(PRODUCT) and not STATE.could_rewrite(ELEMENTWISE)
+    full = X.T @ X  # a prefix family still serves its members once slices were seen
+    with mc.reuse_events() as events:
+        got = X.T @ P
+    assert np.array_equal(np.asarray(got), np.asarray(full)[:, :3])
+    assert any(e.kind == "partial" for e in events)
+    np.hstack([X, X])
+    assert STATE.could_rewrite(ELEMENTWISE)

@@ -128,6 +128,15 @@ class RewriteState:
             self.sliced.clear()
             self.sweeps.clear()
 
+    def could_rewrite(self, family: str) -> bool:
+        """Whether a rule of ``family`` could apply to what the program has shown so far: every
+        product rule needs a noted stack, a column slice or a prefix family, and the elementwise
+        rule a noted stack. A program without them (a chain of products and maps on whole arrays)
+        skips the rules, whose code and tables, cold after a large BLAS call, cost ~17 µs a call."""
+        if family == ELEMENTWISE:
+            return bool(self.stack_meta)
+        return bool(self.stack_meta or self.sliced or self.prefix)
+
     def note_stack(self, item: Item, axis: int, args: tuple) -> None:
         """Remember the blocks of a stack (called by the executor, on hits too)."""
         meta = self.stack_meta
@@ -960,7 +969,7 @@ def rewrite_family(family: str | None, item: Item, args: tuple, kwargs: dict, ca
     """:func:`try_rewrite` for a caller that has the operation's registered family at hand (the
     executor: no lookup of the traits by opcode on every miss)."""
     found_rules = RULES.get(family) if family is not None else None
-    if found_rules is None:
+    if found_rules is None or not state.could_rewrite(family):
         return MISS
     guard, rules = found_rules
     call = Call(item, args, kwargs, cache, clock, state)
