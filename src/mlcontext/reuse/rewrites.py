@@ -968,7 +968,9 @@ def rewrite_family(family: str | None, item: Item, args: tuple, kwargs: dict, ca
                    clock: Clock, state: RewriteState) -> Any:
     """:func:`try_rewrite` for a caller that has the operation's registered family at hand (the
     executor: no lookup of the traits by opcode on every miss)."""
-    found_rules = RULES.get(family) if family is not None else None
+    if family is None:
+        return MISS
+    found_rules = RULES.get(family)
     if found_rules is None or not state.could_rewrite(family):
         return MISS
     guard, rules = found_rules
