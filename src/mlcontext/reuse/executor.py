@@ -81,7 +81,7 @@ class ReuseExecutor:
             if deferred is not None:
                 return self._counted_deferral(op, item, deferred)
         opcode = op.opcode
-        sig = _signature(opcode, traits.family, args, kwargs)
+        sig = _signature(opcode, family, args, kwargs)
         if sig is not None:
             runs = self._cheap.get(sig, 0)
             if runs >= CHEAP_AFTER:

@@ -139,11 +139,18 @@ _IMMUTABLE_KINDS = frozenset(("empty", "string", "bytes", "integer", "floating",
 
 def _immutable_cells(frame: pd.DataFrame | pd.Series) -> bool:
     """Whether every object column (and an object index) of ``frame`` holds only immutable values."""
-    columns = [frame] if isinstance(frame, pd.Series) else [frame.iloc[:, k] for k in range(frame.shape[1])]
-    for part in [*columns, frame.index.to_series()]:
-        if part.dtype == object and pd.api.types.infer_dtype(part, skipna=True) not in _IMMUTABLE_KINDS:
-            return False
-    return True
+    if isinstance(frame, pd.Series):
+        parts = [frame] if _is_object(frame.dtype) else []
+    else:  # (only the object columns are taken out: a wide numeric frame is not split up)
+        parts = [frame.iloc[:, k] for k, dtype in enumerate(frame.dtypes) if _is_object(dtype)]
+    if _is_object(frame.index.dtype):
+        parts.append(frame.index)
+    return all(pd.api.types.infer_dtype(part, skipna=True) in _IMMUTABLE_KINDS for part in parts)
+
+
+def _is_object(dtype: Any) -> bool:
+    """NumPy's object dtype (not pandas' extension dtypes, whose ``kind`` may also be ``"O"``)."""
+    return isinstance(dtype, np.dtype) and dtype.kind == "O"
 
 
 def _thaw(node: tuple) -> Any:
