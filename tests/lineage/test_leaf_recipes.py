@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mlcontext.lineage.leaves import _builder, build, describe
+from mlcontext.lineage.leaves import _builder, build, describe, describe_by_chunks
 
 DTYPES = [np.float64, np.float32, np.int64, np.int16, np.uint8, np.complex128, np.bool_]
 
@@ -80,3 +80,63 @@ def test_byte_swapped_block_of_a_traced_stack() -> None:
     with mc.reuse():
         z = np.hstack([mc.asarray(x.copy()), other])
         assert np.array_equal(np.asarray(z), np.hstack([x, other]))
+
+
+def _candidates() -> st.SearchStrategy[np.ndarray]:
+    """Arrays that are, or nearly are, a constant, a scaled identity or an arange, of every dtype
+    (flipping one element, or the sign of a zero, must lose the recipe)."""
+    shapes = st.sampled_from([(2,), (7,), (1, 2), (2, 1), (2, 2), (3, 5), (5, 3), (6, 6), (4, 4, 2)])
+    kinds = st.sampled_from(["full", "eye", "arange", "arange-neg", "zeros", "random"])
+
+    @st.composite
+    def build_one(draw: st.DrawFn) -> np.ndarray:
+        shape, kind = draw(shapes), draw(kinds)
+        dtype = np.dtype(draw(st.sampled_from(DTYPES + [np.float16, ">f8", ">i2", np.uint64])))
+        v = draw(st.integers(-3, 9))
+        n = int(np.prod(shape))
+        if kind == "full":
+            a = np.full(n, v)
+        elif kind == "eye" and len(shape) == 2:
+            a = (np.eye(*shape) * v).reshape(-1)
+        elif kind == "arange":
+            a = np.arange(n) * v + draw(st.integers(-2, 2))
+        elif kind == "arange-neg":  # [a, 0, -a, ...]: second element zero, as an identity's
+            a = v - np.arange(n) * v
+        elif kind == "zeros":
+            a = np.zeros(n)
+        else:
+            a = np.asarray(draw(st.lists(st.integers(-2, 2), min_size=n, max_size=n)))
+        with np.errstate(all="ignore"):
+            out = a.astype(dtype).reshape(shape)
+        if draw(st.booleans()):  # one element changed, or a zero made negative
+            flat = out.reshape(-1)
+            i = draw(st.integers(0, n - 1))
+            if dtype.kind == "f" and flat[i] == 0 and draw(st.booleans()):
+                flat[i] = -0.0
+            elif dtype.kind == "b":
+                flat[i] = not flat[i]
+            else:
+                with np.errstate(all="ignore"):
+                    flat[i] = flat[i] + 1
+        return out
+
+    return build_one()
+
+
+@settings(max_examples=600, deadline=None)
+@given(_candidates())
+def test_word_comparison_finds_the_recipe_the_chunked_comparison_finds(a: np.ndarray) -> None:
+    """``describe`` compares constants and identities as machine words; ``describe_by_chunks``
+    builds every candidate and compares bytes. They must agree on every array, and what they find
+    must rebuild the bytes."""
+    fast, slow = describe(a), describe_by_chunks(a)
+    assert fast == slow
+    if fast is not None:
+        assert build(fast, a.dtype, a.shape, 1 << 20).tobytes() == a.tobytes()
+
+
+def test_an_arange_whose_second_element_is_zero_is_not_taken_for_an_identity() -> None:
+    a = np.array([[3.0, 0.0], [-3.0, -6.0]])
+    recipe = describe(a)
+    assert recipe is not None and recipe[1][0] == ("s", "arange")
+    assert build(recipe, a.dtype, a.shape, 1 << 20).tobytes() == a.tobytes()

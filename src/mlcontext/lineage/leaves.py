@@ -62,9 +62,39 @@ def _scalar_node(value: np.ndarray) -> Node:
 def describe(value: np.ndarray) -> Node | None:
     """The recipe literal of ``value`` if it is a constant, scaled identity or ``arange``; else None.
 
-    Costs a few element reads for an array that is none of these; a full comparison (in chunks)
-    only for one whose samples fit a recipe.
+    Costs a few element reads for an array that is none of these, and one pass over the array, at
+    about a hash's cost, for one that is a constant or a scaled identity (compared as machine words:
+    the lead case, ``G + lam * np.eye(d)`` with a new ``lam`` per call, is recognised at every call).
+    An ``arange`` and elements wider than 8 bytes are compared chunk by chunk with what the recipe
+    builds (:func:`describe_by_chunks`, which gives the same answer for every array).
     """
+    dt = value.dtype
+    if value.size < 2 or dt.kind not in "b" + _NUMERIC or dt.fields is not None:
+        return None
+    words = _WORDS.get(dt.itemsize)
+    if words is None:
+        return describe_by_chunks(value)
+    flat = np.ascontiguousarray(value).reshape(-1)
+    ints = flat.view(words)
+    n, w0 = ints.size, ints[0]
+    if ints[1] == w0:  # only a constant can start with two equal elements (or an arange of step 0)
+        if ints[n - 1] == w0 and ints[n // 2] == w0 and bool((ints == w0).all()):
+            return ("T", (("s", "full"), _scalar_node(flat[:1])))
+        return None
+    shape = value.shape
+    if value.ndim == 2 and w0 != 0 and ints[1] == 0:
+        count, step = min(shape[0], shape[1]), shape[1] + 1
+        if ints[(count - 1) * step] == w0 and bool((ints[:count * step:step] == w0).all()) \
+                and int(np.count_nonzero(ints)) == count:
+            return ("T", (("s", "eye"), _scalar_node(flat[:1])))
+    if dt.kind not in _NUMERIC:
+        return None
+    return _arange(flat, shape)
+
+
+def describe_by_chunks(value: np.ndarray) -> Node | None:
+    """:func:`describe` for any element width: each candidate recipe built chunk by chunk and
+    compared with the array's bytes (slower; the reference the word comparison is tested against)."""
     dt = value.dtype
     if value.size < 2 or dt.kind not in "b" + _NUMERIC or dt.fields is not None:
         return None
@@ -73,14 +103,18 @@ def describe(value: np.ndarray) -> Node | None:
     candidates: list[Node] = [("T", (("s", "full"), _scalar_node(first)))]
     if value.ndim == 2 and first.tobytes() != bytes(dt.itemsize):
         candidates.append(("T", (("s", "eye"), _scalar_node(first))))
-    if dt.kind in _NUMERIC:
-        with np.errstate(all="ignore"):  # integer steps wrap, as the recipe's arithmetic does
-            step = (flat[1:2] - first).astype(dt)  # (arithmetic gives native byte order)
-        candidates.append(("T", (("s", "arange"), _scalar_node(first), _scalar_node(step))))
     for recipe in candidates:
         if _matches(recipe, flat, value.shape):
             return recipe
-    return None
+    return _arange(flat, value.shape) if dt.kind in _NUMERIC else None
+
+
+def _arange(flat: np.ndarray, shape: tuple[int, ...]) -> Node | None:
+    first = flat[:1]
+    with np.errstate(all="ignore"):  # integer steps wrap, as the recipe's arithmetic does
+        step = (flat[1:2] - first).astype(flat.dtype)  # (arithmetic gives native byte order)
+    recipe = ("T", (("s", "arange"), _scalar_node(first), _scalar_node(step)))
+    return recipe if _matches(recipe, flat, shape) else None
 
 
 def _matches(recipe: Node, flat: np.ndarray, shape: tuple[int, ...]) -> bool:
@@ -90,18 +124,6 @@ def _matches(recipe: Node, flat: np.ndarray, shape: tuple[int, ...]) -> bool:
     for i in dict.fromkeys((0, 1, n // 2, n - 1)):  # cheap rejection first
         if chunk(i, i + 1).tobytes() != flat[i:i + 1].tobytes():
             return False
-    words = _WORDS.get(flat.dtype.itemsize)
-    if words is not None:
-        # Compared as unsigned words of the element's width: bytewise like the chunks below (-0.0
-        # is not 0.0), without building the array (a scaled identity is checked at a hash's cost)
-        ints = flat.view(words)
-        kind = Literals(recipe).name
-        if kind == "full":
-            return bool((ints == ints[0]).all())
-        if kind == "eye" and ints[0] != 0:
-            count, step = min(shape[0], shape[1]), shape[1] + 1
-            return bool((ints[:count * step:step] == ints[0]).all()) \
-                and int(np.count_nonzero(ints)) == count
     for start in range(0, n, _CHUNK):
         stop = min(n, start + _CHUNK)
         if not np.array_equal(chunk(start, stop).view(np.uint8), flat[start:stop].view(np.uint8)):
