@@ -78,7 +78,7 @@ def test_the_systemds_scripts_translate_each_lima_pipeline_and_time_it_cold_and_
     assert "sysds.cp.parallel.ops>false" in sysds.CONFIG and "sysds.native.blas>none" in sysds.CONFIG
 
 
-@pytest.mark.parametrize("module", ["bench.bench_reuse", "bench.profile_reuse"])
+@pytest.mark.parametrize("module", ["bench.bench_reuse", "bench.profile_reuse", "bench.count_reuse"])
 def test_bench_commands_explain_themselves_and_refuse_unknown_flags(module: str) -> None:
     """``--help`` prints the usage and runs nothing; a misspelled flag is an error, not ignored
     (it used to start the whole benchmark either way: found by a newcomer)."""
@@ -121,3 +121,40 @@ def test_a_traced_variant_is_timed_on_an_empty_cache_without_the_emptying() -> N
         assert elapsed == 2.0 and isinstance(out, np.ndarray)
         plain_elapsed, _ = br._time(lambda: 1, clock)
         assert plain_elapsed == 1.0
+
+
+_ANNOTATE = """\
+--------------------------------------------------------------------------------
+Ir
+--------------------------------------------------------------------------------
+1,000,000 (100.0%)  PROGRAM TOTALS
+
+--------------------------------------------------------------------------------
+Ir  file:function
+--------------------------------------------------------------------------------
+400,000 (40.00%)  ???:dgemm_kernel_HASWELL [/v/scipy.libs/libscipy_openblas-6cdc3b4a.so]
+300,000 (30.00%)  /b/Python-3.11.7/Python/ceval.c:_PyEval_EvalFrameDefault'2 [/r/lib/libpython3.11.so.1.0]
+100,000 (10.00%)  /project/deps/xxhash/xxhash.h:XXH3_update_avx2 [/v/xxhash/_xxhash.cpython-311.so]
+ 90,000 ( 9.00%)  ???:DOUBLE_add_X86_V3 [/v/numpy/_core/_multiarray_umath.cpython-311-x86_64-linux-gnu.so]
+ 60,000 ( 6.00%)  ./string/../sysdeps/x86_64/multiarch/memmove-vec.S:__memcpy_avx [/usr/lib/libc.so.6]
+ 50,000 ( 5.00%)  ???:0x0000000000012345 [/usr/lib/x86_64-linux-gnu/libz.so.1]
+"""
+
+
+def test_instruction_counts_are_split_by_layer_and_taken_per_run() -> None:
+    """``bench.count_reuse`` reads callgrind_annotate's listing: every function in one layer, the
+    layers adding up to the program's total, and one run's cost is the difference between a child
+    that ran the variant 1 + N times and one that ran it once, divided by N."""
+    from bench import count_reuse as cr
+
+    layers = cr.parse_annotate(_ANNOTATE)
+    assert layers == {"blas": 400_000, "interpreter": 300_000, "xxhash": 100_000, "numpy": 90_000,
+                      "libc": 60_000, "other": 50_000}
+    assert sum(layers.values()) == 1_000_000
+    more = cr.parse_annotate(_ANNOTATE.replace("300,000", "700,000"))
+    one = cr.per_run(layers, more, runs=2)
+    assert one["interpreter"] == 200_000 and one["blas"] == 0
+    row = ("stepLM", {"ideal": dict.fromkeys(cr.LAYERS, 1e6), "mlc": {**dict.fromkeys(cr.LAYERS, 1e6),
+                                                                        "interpreter": 3e6}}, 1000)
+    text = cr.table([row])
+    assert "| stepLM | mlc | 8.0 | 3.0 |" in text and "+2.0 (+33%)" in text and "2,000 (1000 calls)" in text
