@@ -32,6 +32,7 @@ one pipeline takes about two minutes (callgrind runs Python 20-50 times slower).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import shutil
@@ -44,24 +45,30 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 VARIANTS = ("ideal", "mlc")
-LAYERS = ("interpreter", "numpy", "blas", "xxhash", "libc", "other")
+LAYERS = ("interpreter", "numpy", "blas", "xxhash", "extensions", "libc", "other")
 # callgrind_annotate lines: "1,234,567 (12.34%)  file:function [object]"
 _LINE = re.compile(r"^\s*([\d,]+)\s+\(\s*[\d.]+%\)\s+(.*)$")
 
 
 def layer_of(symbol: str) -> str:
-    """The layer a callgrind symbol (``file:function [object path]``) belongs to."""
-    obj = symbol[symbol.rfind("[") + 1:] if "[" in symbol else symbol
+    """The layer a callgrind symbol (``file:function [object path]``) belongs to: the CPython
+    interpreter (libpython, the python executable, the standard library's C modules), NumPy's C
+    code, BLAS (OpenBLAS, NumPy's or SciPy's), xxhash, other packages' compiled code (pandas,
+    SciPy, scikit-learn: ``extensions``), libc and the loader, or other (libm, ...)."""
+    obj = symbol[symbol.rfind("[") + 1:].rstrip("]") if "[" in symbol else ""
     low = obj.lower()
     if "xxhash" in low or "xxh3" in symbol.lower():
         return "xxhash"
     if "openblas" in low:
         return "blas"
-    if "numpy" in low:
+    if "/numpy/" in low:
         return "numpy"
-    if "libpython" in low or "/python3" in low or "python-3." in symbol.lower():
+    if "site-packages" in low:
+        return "extensions"
+    name = low.rsplit("/", 1)[-1]
+    if name.startswith("libpython") or re.fullmatch(r"python3(\.\d+)?", name) or "/lib-dynload/" in low:
         return "interpreter"
-    if "libc.so" in low or "libc-" in low or "/sysdeps/" in symbol or "ld-linux" in low:
+    if name.startswith(("libc.so", "libc-", "ld-linux")) or (not obj and "/sysdeps/" in symbol):
         return "libc"
     return "other"
 
@@ -84,18 +91,19 @@ def per_run(once: Counter[str], more: Counter[str], runs: int) -> dict[str, floa
 
 
 def _child(name: str, variant: str, count: int, calls_file: str) -> None:
-    """Runs inside callgrind: imports, data and warm-up as bench_reuse has them, then the variant
-    ``count`` times; writes the number of traced calls of one mlcontext run to ``calls_file``."""
+    """Runs inside callgrind: imports and data as bench_reuse has them, then the variant
+    ``count`` times; writes the reuse counters of one mlcontext run to ``calls_file`` (JSON)."""
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(limits=1, user_api="blas")
     import mlcontext as mc
     from bench import bench_reuse as br
 
-    cases = {c.name: c for c in br.lima_cases() + br.more_cases()}
-    br._warm_up()
-    case = cases[name]
-    calls = 0
+    # Only this pipeline's data, and no warm-up: the first run's imports and first calls are in
+    # both children, so the difference leaves them out.
+    lima = {c.name: c for c in br.lima_cases()}
+    case = lima[name] if name in lima else {c.name: c for c in br.more_cases()}[name]
+    counters: dict[str, int] = {}
     for _ in range(count):
         if variant == "ideal":
             case.ideal()
@@ -105,11 +113,11 @@ def _child(name: str, variant: str, count: int, calls_file: str) -> None:
         br._plain(case.mlc())
         after = mc.reuse_stats().as_dict()
         mc.reuse_clear()
-        calls = sum(after[k] - before[k] for k in ("hits", "partial_hits", "misses", "deferred"))
-    Path(calls_file).write_text(str(calls))
+        counters = {k: after[k] - before[k] for k in ("hits", "partial_hits", "misses", "deferred")}
+    Path(calls_file).write_text(json.dumps(counters))
 
 
-def _callgrind(name: str, variant: str, count: int, folder: Path) -> tuple[Counter[str], int]:
+def _callgrind(name: str, variant: str, count: int, folder: Path) -> tuple[Counter[str], dict[str, int]]:
     out, calls = folder / f"{name}.{variant}.{count}.out", folder / f"{name}.{variant}.{count}.calls"
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1", PYTHONHASHSEED="0",
                PYTHONPATH=os.pathsep.join([str(ROOT / "src"), str(ROOT)]))
@@ -121,11 +129,16 @@ def _callgrind(name: str, variant: str, count: int, folder: Path) -> tuple[Count
     text = subprocess.run(["callgrind_annotate", "--threshold=100", "--inclusive=no", str(out)],
                           capture_output=True, text=True, check=True).stdout
     out.unlink()
-    return parse_annotate(text), int(calls.read_text())
+    return parse_annotate(text), json.loads(calls.read_text())
 
 
-def count(names: list[str], runs: int, jobs: int) -> list[tuple[str, dict[str, dict[str, float]], int]]:
-    """``(name, {variant: instructions of one run by layer}, traced calls of one mlcontext run)``."""
+Row = tuple[str, dict[str, dict[str, float]], dict[str, int]]
+
+
+def count(names: list[str], runs: int, jobs: int) -> list[Row]:
+    """``(name, {variant: instructions of one run by layer}, reuse counters of one mlcontext run)``:
+    the counters tell which paths the run took (admission follows measured costs, and under
+    valgrind every operation is 20-50 times slower: compare them with ``bench.profile_reuse``'s)."""
     with tempfile.TemporaryDirectory(prefix="count-reuse-") as tmp:
         folder = Path(tmp)
         specs = [(n, v, c) for n in names for v in VARIANTS for c in (1, 1 + runs)]
@@ -138,13 +151,14 @@ def count(names: list[str], runs: int, jobs: int) -> list[tuple[str, dict[str, d
     return rows
 
 
-def table(rows: list[tuple[str, dict[str, dict[str, float]], int]]) -> str:
+def table(rows: list[Row]) -> str:
     """Millions of instructions of one run, by layer, and what mlcontext adds to the ideal."""
-    head = ("| pipeline | variant | total | interpreter | NumPy C | BLAS | xxhash | libc | other | "
-            "added by mlcontext | its interpreter instructions per traced call |")
+    head = ("| pipeline | variant | total | interpreter | NumPy C | BLAS | xxhash | other extensions | "
+            "libc | other | added by mlcontext | its interpreter instructions per traced call |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
-    for name, layers, calls in rows:
+    for name, layers, counters in rows:
         ideal, mlc = layers["ideal"], layers["mlc"]
+        calls = sum(counters.values())
         for variant in VARIANTS:
             v = layers[variant]
             cells = " | ".join(f"{v[k] / 1e6:.1f}" for k in LAYERS)
@@ -153,7 +167,7 @@ def table(rows: list[tuple[str, dict[str, dict[str, float]], int]]) -> str:
                 added = sum(mlc.values()) - sum(ideal.values())
                 per_call = (mlc["interpreter"] - ideal["interpreter"]) / max(calls, 1)
                 share = added / sum(ideal.values())
-                extra = f"{added / 1e6:+.1f} ({share:+.0%}) | {per_call:,.0f} ({calls} calls)"
+                extra = f"{added / 1e6:+.1f} ({share:+.0%}) | {per_call:,.0f} ({calls} calls: {counters})"
             else:
                 extra = " | "
             lines.append(f"| {name} | {variant} | {sum(v.values()) / 1e6:.1f} | {cells} | {extra} |")
@@ -192,7 +206,7 @@ def main(argv: list[str]) -> None:
     if unknown:
         raise SystemExit(f"unknown pipeline(s) {unknown}; available: {available}")
     print(f"callgrind, {args.runs} run(s) per variant after one; {len(names)} pipeline(s), "
-          f"{args.jobs} at a time: about {2 * len(names) // args.jobs + 1} min", flush=True)
+          f"{args.jobs} at a time: about {10 * len(names) // args.jobs + 2} min", flush=True)
     print(table(count(names, args.runs, args.jobs)))
     print("\nMillions of instructions of one run. BLAS counts are of OpenBLAS's AVX2 (Haswell) kernels, "
           "which it picks under valgrind; the interpreter's are the same on any x86-64.")

@@ -150,11 +150,17 @@ def test_instruction_counts_are_split_by_layer_and_taken_per_run() -> None:
     layers = cr.parse_annotate(_ANNOTATE)
     assert layers == {"blas": 400_000, "interpreter": 300_000, "xxhash": 100_000, "numpy": 90_000,
                       "libc": 60_000, "other": 50_000}
+    assert cr.layer_of("???:f [/v/lib/python3.11/site-packages/pandas/_libs/hashtable.cpython-311.so]") \
+        == "extensions"  # a package's compiled code is not the interpreter's
+    assert cr.layer_of("x.c:f [/r/versions/3.11.7/bin/python3.11]") == "interpreter"
+    assert cr.layer_of("x.c:f [/r/lib/python3.11/lib-dynload/_json.cpython-311.so]") == "interpreter"
+    assert cr.layer_of("e_exp.c:exp [/usr/lib/x86_64-linux-gnu/libm.so.6]") == "other"
     assert sum(layers.values()) == 1_000_000
     more = cr.parse_annotate(_ANNOTATE.replace("300,000", "700,000"))
     one = cr.per_run(layers, more, runs=2)
     assert one["interpreter"] == 200_000 and one["blas"] == 0
     row = ("stepLM", {"ideal": dict.fromkeys(cr.LAYERS, 1e6), "mlc": {**dict.fromkeys(cr.LAYERS, 1e6),
-                                                                        "interpreter": 3e6}}, 1000)
+                                                                        "interpreter": 3e6}},
+           {"hits": 0, "partial_hits": 100, "misses": 700, "deferred": 200})
     text = cr.table([row])
-    assert "| stepLM | mlc | 8.0 | 3.0 |" in text and "+2.0 (+33%)" in text and "2,000 (1000 calls)" in text
+    assert "| stepLM | mlc | 9.0 | 3.0 |" in text and "+2.0 (+29%)" in text and "2,000 (1000 calls" in text

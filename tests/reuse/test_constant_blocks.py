@@ -120,3 +120,15 @@ def test_a_transpose_is_never_probed_and_counts_as_computed(monkeypatch):
             ZT = Z.T
         assert probed == [] and [e.kind for e in events] == ["deferred"] and type(ZT._data) is Deferred
         assert np.array_equal(np.asarray(ZT), np.hstack([np.asarray(X)] * 2).T)
+
+
+def test_a_bool_block_of_bytes_other_than_one_is_stacked_with_its_own_bytes() -> None:
+    """A large bool column viewed from bytes of 2 is no constant a recipe can rebuild (its scalar
+    would build 0x01): the deferred stack keeps its bytes, as NumPy's does (found in review)."""
+    n = 20_000
+    b = np.random.default_rng(1).normal(size=(n, 3)) > 0
+    c = np.full((n, 1), 2, np.uint8).view(bool)
+    for policy in ("hybrid", "exact", "none"):
+        with mc.reuse(policy):
+            z = np.asarray(np.hstack([mc.asarray(b.copy()), c]))
+        assert z.tobytes() == np.hstack([b, c]).tobytes(), policy

@@ -76,20 +76,26 @@ def describe(value: np.ndarray) -> Node | None:
         return describe_by_chunks(value)
     flat = np.ascontiguousarray(value).reshape(-1)
     ints = flat.view(words)
-    n, w0 = ints.size, ints[0]
+    n, w0, shape = ints.size, ints[0], value.shape
     if ints[1] == w0:  # only a constant can start with two equal elements (or an arange of step 0)
         if ints[n - 1] == w0 and ints[n // 2] == w0 and bool((ints == w0).all()):
-            return ("T", (("s", "full"), _scalar_node(flat[:1])))
+            return _if_rebuilt(("T", (("s", "full"), _scalar_node(flat[:1]))), flat, shape)
         return None
-    shape = value.shape
     if value.ndim == 2 and w0 != 0 and ints[1] == 0:
         count, step = min(shape[0], shape[1]), shape[1] + 1
         if ints[(count - 1) * step] == w0 and bool((ints[:count * step:step] == w0).all()) \
                 and int(np.count_nonzero(ints)) == count:
-            return ("T", (("s", "eye"), _scalar_node(flat[:1])))
+            return _if_rebuilt(("T", (("s", "eye"), _scalar_node(flat[:1]))), flat, shape)
     if dt.kind not in _NUMERIC:
         return None
     return _arange(flat, shape)
+
+
+def _if_rebuilt(recipe: Node, flat: np.ndarray, shape: tuple[int, ...]) -> Node | None:
+    """``recipe`` if its first element, built, has the bytes of the array's: the words matched the
+    array's own first element, but a scalar read back may not give those bytes (a bool byte 0x02,
+    which any NumPy bool scalar writes as 0x01)."""
+    return recipe if _builder(recipe, flat.dtype, shape)(0, 1).tobytes() == flat[:1].tobytes() else None
 
 
 def describe_by_chunks(value: np.ndarray) -> Node | None:
