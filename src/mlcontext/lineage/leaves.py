@@ -37,6 +37,9 @@ __all__ = ["describe", "build", "check_recipe", "check_size", "set_array_sink", 
 
 RECIPE_KINDS = {"full": 1, "eye": 1, "arange": 2}  # kind -> number of scalar parameters
 _NUMERIC = "iufc"
+# x87 extended precision in 16 (32) bytes: the padding bytes of values computed are not defined, so
+# a recipe could not rebuild the bytes that were hashed (values equal, bytes not): no recipes.
+_PADDED = (np.longdouble, np.clongdouble)
 _CHUNK = 1 << 20  # elements compared or built at a time
 _WORDS = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}  # element width -> unsigned word
 
@@ -69,7 +72,7 @@ def describe(value: np.ndarray) -> Node | None:
     builds (:func:`describe_by_chunks`, which gives the same answer for every array).
     """
     dt = value.dtype
-    if value.size < 2 or dt.kind not in "b" + _NUMERIC or dt.fields is not None:
+    if value.size < 2 or dt.kind not in "b" + _NUMERIC or dt.fields is not None or dt.type in _PADDED:
         return None
     words = _WORDS.get(dt.itemsize)
     if words is None:
@@ -102,7 +105,7 @@ def describe_by_chunks(value: np.ndarray) -> Node | None:
     """:func:`describe` for any element width: each candidate recipe built chunk by chunk and
     compared with the array's bytes (slower; the reference the word comparison is tested against)."""
     dt = value.dtype
-    if value.size < 2 or dt.kind not in "b" + _NUMERIC or dt.fields is not None:
+    if value.size < 2 or dt.kind not in "b" + _NUMERIC or dt.fields is not None or dt.type in _PADDED:
         return None
     flat = np.ascontiguousarray(value).reshape(-1)
     first = flat[:1]
