@@ -25,8 +25,9 @@ Caveats, both printed with the table:
   a copy waits for memory. Seconds stay the measure of the issue's targets (``bench.bench_reuse``);
   this is the noise-free measure of the overhead that decides them.
 
-Needs ``valgrind`` (Debian package ``valgrind``; its ``callgrind_annotate`` comes with it). A run of
-one pipeline takes about two minutes (callgrind runs Python 20-50 times slower).
+Needs ``valgrind`` (Debian package ``valgrind``; its ``callgrind_annotate`` comes with it). Each
+pipeline takes four children under valgrind, a few minutes each (callgrind runs Python 20-50 times
+slower): the five LIMA pipelines took about 25 minutes on 2 cores.
 """
 
 from __future__ import annotations
@@ -181,8 +182,11 @@ def main(argv: list[str]) -> None:
         return
     parser = argparse.ArgumentParser(
         prog="python -m bench.count_reuse",
-        description="Instructions of one run of each reuse pipeline (ideal and mlcontext), by layer, "
-                    "counted by valgrind's callgrind: the same figures on every run, unlike seconds.")
+        description="Instructions of one run of each reuse pipeline (ideal and mlcontext), by layer "
+                    "(interpreter, NumPy C, BLAS, xxhash, other extensions, libc, other), counted by "
+                    "valgrind's callgrind: the same figures on every run, unlike seconds. Needs valgrind "
+                    "(Debian package); a few minutes per child, four children per pipeline. Names: "
+                    "HLM HCV PCALM stepLM multilevel and those of bench/pipelines_more.py (docs/reuse.md).")
     parser.add_argument("names", nargs="*", metavar="NAME",
                         help="pipelines of bench.bench_reuse (default: the five LIMA ones; 'all': every one)")
     parser.add_argument("--runs", type=int, default=2, metavar="N",
