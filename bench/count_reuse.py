@@ -67,10 +67,15 @@ def layer_of(symbol: str) -> str:
     if "site-packages" in low:
         return "extensions"
     name = low.rsplit("/", 1)[-1]
-    if name.startswith("libpython") or re.fullmatch(r"python3(\.\d+)?", name) or "/lib-dynload/" in low:
+    if name.startswith("libpython") or re.fullmatch(r"python(3(\.\d+)?)?", name) or "/lib-dynload/" in low:
         return "interpreter"
-    if name.startswith(("libc.so", "libc-", "ld-linux")) or (not obj and "/sysdeps/" in symbol):
+    if name.startswith(("libc.so", "libc-", "ld-linux")):
         return "libc"
+    if not obj:  # code inlined from a header is listed by its source file alone
+        if "/python-3." in symbol.lower():  # (CPython's own build tree)
+            return "interpreter"
+        if "/sysdeps/" in symbol:
+            return "libc"
     return "other"
 
 

@@ -155,6 +155,8 @@ def test_instruction_counts_are_split_by_layer_and_taken_per_run() -> None:
     assert cr.layer_of("x.c:f [/r/versions/3.11.7/bin/python3.11]") == "interpreter"
     assert cr.layer_of("x.c:f [/r/lib/python3.11/lib-dynload/_json.cpython-311.so]") == "interpreter"
     assert cr.layer_of("e_exp.c:exp [/usr/lib/x86_64-linux-gnu/libm.so.6]") == "other"
+    assert cr.layer_of("/b/Python-3.11.7/./Include/object.h:_PyFrame_Clear") == "interpreter"  # inlined
+    assert cr.layer_of("x.c:main [/w/.venv/bin/python]") == "interpreter"
     assert sum(layers.values()) == 1_000_000
     more = cr.parse_annotate(_ANNOTATE.replace("300,000", "700,000"))
     one = cr.per_run(layers, more, runs=2)
