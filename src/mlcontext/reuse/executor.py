@@ -285,6 +285,12 @@ def _signature(opcode: str, family: str | None, args: tuple, kwargs: dict) -> tu
         elif n == 1 and type(args[0]) is np.ndarray:
             a = args[0]
             return (opcode, (a.shape, a.dtype.char))
+    return signature_by_loop(opcode, args, kwargs)
+
+
+def signature_by_loop(opcode: str, args: tuple, kwargs: dict) -> tuple | None:
+    """:func:`_signature` of any call, argument by argument (its fast path must agree with this)."""
+    plain = _PLAIN_SCALARS
     sig: list = [opcode]
     for a in args:
         t = type(a)
