@@ -33,7 +33,7 @@ from ..lineage import nondeterminism
 from ..lineage.item import DATA, Item
 from ..lineage.leaves import build as build_constant
 from ..lineage.literals import Literals
-from ..lineage.operations import AT_ONCE, SLICE, STACK, TRANSPOSE, Operation
+from ..lineage.operations import AT_ONCE, PRODUCT, SLICE, STACK, TRANSPOSE, Operation
 from ..ops.deferred import LIVE, Deferred, resolve_args
 from ..ops.dispatch import execute, verified_recipe
 from .cache import MISS, LineageCache, exact_key
@@ -206,6 +206,13 @@ class ReuseExecutor:
         else:
             value, keep = rewritten.value, rewritten.keep
             kind = "partial" if rewritten.reused else "computed"
+            if family == PRODUCT and not rewritten.cache and type(value) is np.ndarray \
+                    and not value.flags.c_contiguous:
+                # A view of a wider cached product (a column prefix, the corner of a Gram): NumPy's
+                # product is C-ordered, and code may rely on it (ctypes, sums that round by layout).
+                # Its elements are copied into C order when first read; the rewrites that consume it
+                # (P.T @ P from its lineage) never read them.
+                value = Deferred(np.ascontiguousarray, (value,), {}, value.shape, value.dtype)
         cost = clock() - t0
         if kind == "partial":
             cache.counters.partial_hits += 1
