@@ -48,3 +48,14 @@ def test_the_prefix_of_a_pca_sweep_still_needs_no_copy() -> None:
         p = x @ v[:, :k]
         w = np.linalg.solve(p.T @ p + 0.1 * np.eye(k), p.T @ y)
         assert np.asarray(w).shape == (k,)
+
+
+def test_a_one_row_product_has_numpy_strides() -> None:
+    """A (1, k) view of a wider cached product is flagged C-contiguous, with the wide array's row
+    stride: it is copied too (found in review)."""
+    rng = np.random.default_rng(7)
+    a_np, b_np = rng.normal(size=(1, 20)), rng.normal(size=(20, 30))
+    a, b = mc.array(a_np), mc.array(b_np)
+    for k in (10, 20, 5):
+        p = np.asarray(a @ b[:, :k])
+        assert p.strides == (a_np @ b_np[:, :k]).strides, k

@@ -207,12 +207,12 @@ class ReuseExecutor:
             value, keep = rewritten.value, rewritten.keep
             kind = "partial" if rewritten.reused else "computed"
             if family == PRODUCT and not rewritten.cache and type(value) is np.ndarray \
-                    and not value.flags.c_contiguous:
+                    and value.strides != _c_strides(value):
                 # A view of a wider cached product (a column prefix, the corner of a Gram): NumPy's
                 # product is C-ordered, and code may rely on it (ctypes, sums that round by layout).
                 # Its elements are copied into C order when first read; the rewrites that consume it
                 # (P.T @ P from its lineage) never read them.
-                value = Deferred(np.ascontiguousarray, (value,), {}, value.shape, value.dtype)
+                value = Deferred(_c_copy, (value,), {}, value.shape, value.dtype)
         cost = clock() - t0
         if kind == "partial":
             cache.counters.partial_hits += 1
@@ -258,6 +258,20 @@ class ReuseExecutor:
 
 def _same(digest: bytes) -> bytes:
     return digest
+
+
+def _c_strides(value: np.ndarray) -> tuple[int, ...]:
+    """The strides of a C-ordered array of ``value``'s shape, as NumPy gives its new arrays (a view
+    with a dimension of one may be flagged C-contiguous with other strides)."""
+    strides, step = [], value.itemsize
+    for n in reversed(value.shape):
+        strides.append(step)
+        step *= n
+    return tuple(reversed(strides))
+
+
+def _c_copy(value: np.ndarray) -> np.ndarray:
+    return np.array(value, order="C")  # (always a new array: ascontiguousarray may return the view)
 
 
 CHEAP_AFTER = 4
