@@ -287,32 +287,8 @@ def _signature(opcode: str, family: str | None, args: tuple, kwargs: dict) -> tu
     not plain scalars — and for the operations that are deferred."""
     if family == STACK:
         return None
-    plain = _PLAIN_SCALARS
-    if not kwargs:  # the commonest calls, one or two arrays or an array and a scalar, without the loop
-        n = len(args)
-        if n == 2:
-            a, b = args
-            ta, tb = type(a), type(b)
-            if ta is np.ndarray:
-                if tb is np.ndarray:
-                    return (opcode, (a.shape, a.dtype.char), (b.shape, b.dtype.char))
-                if tb in plain:
-                    return (opcode, (a.shape, a.dtype.char), tb)
-            elif ta in plain:
-                if tb is np.ndarray:
-                    return (opcode, ta, (b.shape, b.dtype.char))
-                if tb in plain:  # (the 0-d results of products are NumPy scalars: 2 * (w @ b))
-                    return (opcode, ta, tb)
-        elif n == 1 and type(args[0]) is np.ndarray:
-            a = args[0]
-            return (opcode, (a.shape, a.dtype.char))
-    return signature_by_loop(opcode, args, kwargs)
-
-
-def signature_by_loop(opcode: str, args: tuple, kwargs: dict) -> tuple | None:
-    """:func:`_signature` of any call, argument by argument (its fast path must agree with this)."""
-    plain = _PLAIN_SCALARS
     sig: list = [opcode]
+    plain = _PLAIN_SCALARS
     for a in args:
         t = type(a)
         if t is np.ndarray:

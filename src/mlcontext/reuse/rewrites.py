@@ -55,7 +55,7 @@ from ..lineage.digest import node_digest
 from ..lineage.item import DATA, Item
 from ..lineage.leaves import describe as describe_constant
 from ..lineage.literals import EMPTY_KWARGS, Literals, ref
-from ..lineage.operations import ELEMENTWISE, OPERATIONS, PRODUCT, SLICE, STACK, TRANSPOSE
+from ..lineage.operations import ELEMENTWISE, OPERATIONS, PRODUCT, SLICE, STACK, TRANSPOSE, traits_of
 from ..ops.deferred import Deferred, resolve
 from ..ops.dispatch import verified_recipe
 from .cache import MISS, LineageCache
@@ -78,8 +78,7 @@ _MAX_DEPTH = 32  # nested stacks followed by the block rewrites (one level per a
 
 def family_of(opcode: str) -> str | None:
     """The shape family ``opcode`` was registered with (stack, transpose, product, ...)."""
-    op = OPERATIONS.get(opcode)  # (traits_of's lookup inlined: the rules ask it of every input)
-    return None if op is None else op.traits.family
+    return traits_of(opcode).family
 
 
 class Rewritten:
