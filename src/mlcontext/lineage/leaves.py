@@ -71,9 +71,9 @@ def describe(value: np.ndarray) -> Node | None:
     An ``arange`` and elements wider than 8 bytes are compared chunk by chunk with what the recipe
     builds (:func:`describe_by_chunks`, which gives the same answer for every array).
     """
-    dt = value.dtype
-    if value.size < 2 or dt.kind not in "b" + _NUMERIC or dt.fields is not None or dt.type in _PADDED:
+    if not _may_have_recipe(value):
         return None
+    dt = value.dtype
     words = _WORDS.get(dt.itemsize)
     if words is None:
         return describe_by_chunks(value)
@@ -94,6 +94,12 @@ def describe(value: np.ndarray) -> Node | None:
     return _arange(flat, shape)
 
 
+def _may_have_recipe(value: np.ndarray) -> bool:
+    """Two elements or more, of a plain bool or numeric dtype without padding bytes."""
+    dt = value.dtype
+    return value.size >= 2 and dt.kind in "b" + _NUMERIC and dt.fields is None and dt.type not in _PADDED
+
+
 def _if_rebuilt(recipe: Node, flat: np.ndarray, shape: tuple[int, ...]) -> Node | None:
     """``recipe`` if its first element, built, has the bytes of the array's: the words matched the
     array's own first element, but a scalar read back may not give those bytes (a bool byte 0x02,
@@ -104,9 +110,9 @@ def _if_rebuilt(recipe: Node, flat: np.ndarray, shape: tuple[int, ...]) -> Node 
 def describe_by_chunks(value: np.ndarray) -> Node | None:
     """:func:`describe` for any element width: each candidate recipe built chunk by chunk and
     compared with the array's bytes (slower; the reference the word comparison is tested against)."""
-    dt = value.dtype
-    if value.size < 2 or dt.kind not in "b" + _NUMERIC or dt.fields is not None or dt.type in _PADDED:
+    if not _may_have_recipe(value):
         return None
+    dt = value.dtype
     flat = np.ascontiguousarray(value).reshape(-1)
     first = flat[:1]
     candidates: list[Node] = [("T", (("s", "full"), _scalar_node(first)))]
