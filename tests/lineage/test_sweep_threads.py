@@ -41,3 +41,21 @@ def test_two_threads_sweeping_at_once_raise_nothing() -> None:
         sys.setswitchinterval(interval)
     assert errors == []
     assert not any(k[0] == "test.sweep" for k in list(items._table))  # all swept
+
+
+def test_a_sweep_waits_for_the_running_one_and_then_sweeps_all() -> None:
+    # Deterministic form of the race above: while one sweep runs, an explicit sweep waits for it
+    # and then sweeps everything, and the automatic sweep leaves the work to the running one.
+    _fill(1_000)
+    items._sweeping.acquire()  # another thread's sweep, as far as the table knows
+    try:
+        items._sweep()  # automatic: returns at once, sweeps nothing
+        assert any(k[0] == "test.sweep" for k in list(items._table))
+        waiter = threading.Thread(target=items.sweep)
+        waiter.start()
+        waiter.join(timeout=0.2)
+        assert waiter.is_alive()  # waits for the running sweep
+    finally:
+        items._sweeping.release()
+    waiter.join()
+    assert not any(k[0] == "test.sweep" for k in list(items._table))

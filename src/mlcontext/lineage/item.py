@@ -216,16 +216,32 @@ def leaf(opcode: str, literals: Node, label: str | None = None,
 
 def sweep() -> None:
     """Drop the hash-consing table's items that nothing else holds (it does so by itself each time
-    the table has doubled); what those items kept alive, such as a traced function, can then go."""
-    _sweep()
+    the table has doubled); what those items kept alive, such as a traced function, can then go.
+    Waits for a sweep another thread is running, then sweeps again."""
+    with _sweeping:
+        _sweep_held()
+
+
+#: One sweep at a time: two threads sweeping together each hold the item the other is testing, so
+#: each sees one reference too many and both keep it (dead entries left behind, a reviewer's flaky
+#: test), and each deletes keys of the other's snapshot.
+_sweeping = threading.Lock()
 
 
 def _sweep() -> None:
+    # The automatic sweep: a thread that finds another one sweeping leaves it the work.
+    if _sweeping.acquire(blocking=False):
+        try:
+            _sweep_held()
+        finally:
+            _sweeping.release()
+
+
+def _sweep_held() -> None:
     global _sweep_at
     getrefcount = sys.getrefcount
     for key in reversed(list(_table)):
-        # (.get and .pop: two threads that cross the threshold together sweep at once, and a key of
-        # the snapshot may be gone already; a KeyError escaped from a traced operation)
+        # (.get and .pop: other threads' `make` may replace an entry meanwhile; only sweeps remove)
         item = _table.get(key)
         if item is not None and getrefcount(item) <= 3:  # the table's, `item`'s and the argument's
             _table.pop(key, None)
