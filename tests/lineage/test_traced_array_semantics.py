@@ -221,3 +221,35 @@ def test_output_only_functions_do_not_warn(tmp_path) -> None:
     np.save(buffer, x)
     np.savetxt(tmp_path / "x.txt", x)
     assert np.array_equal(np.load(io.BytesIO(buffer.getvalue())), np.arange(6.0).reshape(2, 3))
+
+
+def test_flat_reads_the_elements_in_c_order_and_refuses_writes() -> None:
+    plain = np.arange(6.0).reshape(2, 3).T  # Fortran-ordered: flat is still C order
+    x = mc.array(plain, name="x")
+    assert list(x.flat) == list(plain.flat)
+    assert x.flat[4] == plain.flat[4]
+    with pytest.raises(ValueError, match="read-only"):
+        x.flat[0] = 5.0  # would change the value under its lineage
+    assert np.array_equal(np.asarray(x), plain)
+
+
+def test_dlpack_exports_a_copy_that_the_importer_may_write() -> None:
+    plain = np.arange(6.0).reshape(2, 3)
+    x = mc.array(plain, name="x")
+    out = np.from_dlpack(x)
+    assert np.array_equal(out, plain) and not np.shares_memory(out, np.asarray(x))
+    assert np.from_dlpack(x.sum()) == plain.sum()  # a 0-d value (a NumPy scalar inside)
+    with pytest.raises(BufferError, match="copy"):
+        x.__dlpack__(copy=False)
+
+
+def test_torch_as_tensor_and_tensor_take_a_traced_array() -> None:
+    torch = pytest.importorskip("torch")
+    plain = np.arange(6.0).reshape(2, 3)
+    x = mc.array(plain, name="x")
+    for convert in (torch.as_tensor, torch.tensor):
+        t = convert(x)  # raised "len() of unsized object" (torch walked it as nested sequences)
+        assert t.dtype == torch.float64 and t.tolist() == plain.tolist()
+        t += 1  # torch's copy: the traced value and the user's array stay as they were
+    assert np.array_equal(np.asarray(x), np.arange(6.0).reshape(2, 3))
+    assert float(torch.as_tensor(x.sum())) == 15.0

@@ -86,6 +86,26 @@ class TracedArray(NDArrayOperatorsMixin):
             value.flags.writeable = False  # the traced value must not change under its lineage
         return value
 
+    def __dlpack__(self, **kwargs: Any) -> Any:
+        """Export a copy of the value through DLPack (``torch.as_tensor(t)``, ``np.from_dlpack(t)``).
+
+        A copy, never the value's memory: the importer may write into what it imports (PyTorch has
+        no read-only tensors), and the traced value must not change under its lineage.
+
+        Raises
+        ------
+        BufferError
+            ``copy=False`` was asked for (an export without a copy).
+        """
+        if kwargs.get("copy") is False:
+            raise BufferError("a traced array is exported through DLPack as a copy only (its value "
+                              "must not change under its lineage); pass copy=None or copy=True")
+        kwargs.pop("copy", None)
+        return np.array(self._value, order="K").__dlpack__(**kwargs)
+
+    def __dlpack_device__(self) -> tuple[int, int]:
+        return np.asarray(self._value).__dlpack_device__()
+
     # -- lineage ---------------------------------------------------------------------------------
     @property
     def lineage(self) -> Item:
@@ -100,6 +120,12 @@ class TracedArray(NDArrayOperatorsMixin):
     size = property(lambda self: np.size(self._data))
     itemsize = property(lambda self: self._data.itemsize)
     nbytes = property(lambda self: self._data.nbytes)
+
+    @property
+    def flat(self) -> np.flatiter:
+        """The elements in C order as ``ndarray.flat`` gives them: plain values, read-only (write
+        with ``t[i] = v`` or ``t.ravel()[i]``: a new version)."""
+        return np.asarray(self).flat
 
     @property
     def T(self) -> TracedArray:  # noqa: N802 - NumPy's name
