@@ -13,6 +13,7 @@ body or a step call) items are recorded for the scope's patch instead; they are 
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -224,17 +225,31 @@ def sweep() -> None:
 
 #: One sweep at a time: two threads sweeping together each hold the item the other is testing, so
 #: each sees one reference too many and both keep it (dead entries left behind, a reviewer's flaky
-#: test), and each deletes keys of the other's snapshot.
-_sweeping = threading.Lock()
+#: test), and each deletes keys of the other's snapshot. Reentrant: popping an entry can free a traced
+#: function whose finalizer (or a collection the sweep triggers) runs code that sweeps again in this
+#: thread, which must not wait for itself.
+_sweeping = threading.RLock()
+
+
+def _new_sweep_lock() -> None:
+    # A child forked while another thread of the parent was sweeping inherits the lock held by a
+    # thread it does not have: without a new lock it could never sweep (or reset) again.
+    global _sweeping
+    _sweeping = threading.RLock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_sweep_lock)
 
 
 def _sweep() -> None:
     # The automatic sweep: a thread that finds another one sweeping leaves it the work.
-    if _sweeping.acquire(blocking=False):
+    lock = _sweeping
+    if lock.acquire(blocking=False):
         try:
             _sweep_held()
         finally:
-            _sweeping.release()
+            lock.release()
 
 
 def _sweep_held() -> None:
