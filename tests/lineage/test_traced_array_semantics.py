@@ -231,6 +231,10 @@ def test_flat_reads_the_elements_in_c_order_and_refuses_writes() -> None:
     with pytest.raises(ValueError, match="read-only"):
         x.flat[0] = 5.0  # would change the value under its lineage
     assert np.array_equal(np.asarray(x), plain)
+    total = x.sum()  # a 0-d value, held as a NumPy scalar
+    with pytest.raises(ValueError, match="read-only"):
+        total.flat[0] = 7.0  # was silently lost
+    assert float(total) == plain.sum()
 
 
 def test_dlpack_exports_a_copy_that_the_importer_may_write() -> None:
@@ -239,8 +243,9 @@ def test_dlpack_exports_a_copy_that_the_importer_may_write() -> None:
     out = np.from_dlpack(x)
     assert np.array_equal(out, plain) and not np.shares_memory(out, np.asarray(x))
     assert np.from_dlpack(x.sum()) == plain.sum()  # a 0-d value (a NumPy scalar inside)
-    with pytest.raises(BufferError, match="copy"):
-        x.__dlpack__(copy=False)
+    for no_copy in (False, np.False_, 0):
+        with pytest.raises(BufferError, match="copy"):
+            x.__dlpack__(copy=no_copy)
 
 
 def test_torch_as_tensor_and_tensor_take_a_traced_array() -> None:

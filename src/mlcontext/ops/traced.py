@@ -97,7 +97,8 @@ class TracedArray(NDArrayOperatorsMixin):
         BufferError
             ``copy=False`` was asked for (an export without a copy).
         """
-        if kwargs.get("copy") is False:
+        copy = kwargs.get("copy")
+        if copy is not None and not copy:  # (np.False_ and 0 ask for no copy too)
             raise BufferError("a traced array is exported through DLPack as a copy only (its value "
                               "must not change under its lineage); pass copy=None or copy=True")
         kwargs.pop("copy", None)
@@ -125,7 +126,11 @@ class TracedArray(NDArrayOperatorsMixin):
     def flat(self) -> np.flatiter:
         """The elements in C order as ``ndarray.flat`` gives them: plain values, read-only (write
         with ``t[i] = v`` or ``t.ravel()[i]``: a new version)."""
-        return np.asarray(self).flat
+        value = np.asarray(self)
+        if value.flags.writeable:  # a 0-d value held as a NumPy scalar: a fresh array
+            value = value.view()
+            value.flags.writeable = False
+        return value.flat
 
     @property
     def T(self) -> TracedArray:  # noqa: N802 - NumPy's name
