@@ -195,3 +195,27 @@ def test_stored_model_keeps_its_metadata(store: Any) -> None:
     assert meta["scores"][0]["value"] == accuracy
     loaded = mc.load_artifact(run.id, "model")
     np.testing.assert_array_equal(loaded.coef_, model.coef_)
+
+
+def test_traced_keeps_a_fitted_models_state() -> None:
+    # A newcomer's finding: mc.traced(Ridge().fit(X, y)).predict(X) raised NotFittedError (a clone
+    # is unfitted); a model loaded by mc.load_artifact is fitted elsewhere in just this way.
+    from sklearn.linear_model import Ridge
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    rng = np.random.default_rng(3)
+    X, y = rng.standard_normal((40, 3)), rng.standard_normal(40)
+    for fitted in (Ridge(alpha=0.7).fit(X, y), make_pipeline(StandardScaler(), Ridge()).fit(X, y)):
+        model = mc.traced(fitted)
+        assert isinstance(model, type(fitted))
+        assert np.array_equal(np.asarray(model.predict(X)), fitted.predict(X))
+        assert np.array_equal(np.asarray(model.predict(mc.array(X, name="X"))), fitted.predict(X))
+        refit = model.fit(mc.array(X, name="X"), mc.array(y, name="y"))  # traced from here on
+        pred = refit.predict(mc.array(X, name="X"))
+        assert pred.lineage.opcode == "sklearn.predict"
+        assert np.allclose(np.asarray(pred), fitted.predict(X))
+    plain = Ridge().fit(X, y)
+    coef = plain.coef_.copy()
+    mc.traced(plain).fit(mc.array(X[:20], name="X20"), mc.array(y[:20], name="y20"))
+    assert np.array_equal(plain.coef_, coef)  # the user's model is never changed

@@ -187,8 +187,10 @@ def traced(estimator: Any) -> Any:
     Returns
     -------
     estimator
-        A clone of ``estimator`` (same class for users: ``isinstance`` holds) whose methods are traced;
-        a fitted one keeps its fitted state.
+        A copy of ``estimator`` (same class for users: ``isinstance`` holds) whose methods are traced;
+        a fitted one keeps its fitted state. Its predictions carry lineage once it is fitted through
+        mlcontext (on traced data); a model fitted elsewhere (loaded with ``mc.load_artifact``)
+        predicts as before, with plain results: its fit has no lineage to start from.
 
     Raises
     ------
@@ -211,19 +213,24 @@ def traced(estimator: Any) -> Any:
     >>> mc.model_info(model)["steps"]["ridge"]["params"]["alpha"]
     0.5
     """
-    from sklearn.base import BaseEstimator, clone
+    from sklearn.base import BaseEstimator
 
     if not isinstance(estimator, BaseEstimator):
         raise UsageError(f"mc.traced takes a scikit-learn estimator (an object with fit/get_params, e.g. "
                          f"StandardScaler()), not {type(estimator).__name__} {estimator!r:.60}")
+    # Copies, not clones: a clone is unfitted, and a fitted model given to mc.traced (one loaded by
+    # mc.load_artifact) raised NotFittedError at its first predict.
     if _is_composite(estimator):
         params = estimator.get_params(deep=False)
         changed = {k: _traced_param(v) for k, v in params.items()}
-        return clone(estimator).set_params(**{k: v for k, v in changed.items() if v is not params[k]})
+        return copy.deepcopy(estimator).set_params(
+            **{k: v for k, v in changed.items() if v is not params[k]})
     cls = type(estimator)
     if cls in _CLASSES.values():
-        return clone(estimator)
-    return _traced_class(cls)(**estimator.get_params(deep=False))
+        return copy.deepcopy(estimator)  # (its __deepcopy__ keeps the class and the fit's lineage)
+    new = object.__new__(_traced_class(cls))
+    new.__dict__.update(copy.deepcopy(vars(estimator)))
+    return new
 
 
 def _traced_param(value: Any) -> Any:
@@ -483,7 +490,11 @@ def _traced_method(cls: type, name: str) -> Callable[..., Any]:
 
     def method(self: Any, X: Any, *args: Any, **kwargs: Any) -> Any:
         fit = self.__dict__.get("_mlcontext_fit")
-        if fit is None or not _has_lineage(X, *args, *kwargs.values()):
+        if fit is None:  # fitted elsewhere (or not at all): no lineage to extend; plain values in,
+            # as scikit-learn validates them (a traced frame would lose its column names)
+            return base_method(self, _plain(X), *map(_plain, args),
+                               **{k: _plain(v) for k, v in kwargs.items()})
+        if not _has_lineage(X, *args, *kwargs.values()):
             return base_method(self, X, *args, **kwargs)
         opcode = f"sklearn.{name}"
         col = FrameArgs()
