@@ -228,7 +228,7 @@ def traced(estimator: Any) -> Any:
     cls = type(estimator)
     if cls in _CLASSES.values():
         return copy.deepcopy(estimator)  # (its __deepcopy__ keeps the class and the fit's lineage)
-    new = object.__new__(_traced_class(cls))
+    new: Any = object.__new__(_traced_class(cls))
     new.__dict__.update(copy.deepcopy(vars(estimator)))
     return new
 
