@@ -5,6 +5,8 @@ questions on whole projects run as scripts.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -182,3 +184,20 @@ def test_the_budget_warns_when_the_test_set_is_registered_before_it_is_evaluated
                 with pytest.warns(TestSetOveruseWarning, match=over):
                     mc.dataset(test, "test", role="test", budget=2)
     assert mc.testuse("test")["evaluations"].tolist() == [3]
+
+
+def test_the_budget_warns_once_per_run_not_at_the_read_and_again_at_the_evaluation(store, monkeypatch):
+    # A newcomer's finding: the warning came at `test.frame()` and again at `model.predict(X_te)`.
+    monkeypatch.setenv("MLCONTEXT_TEST_BUDGET", "1")
+    raw = mc.dataset(frame(), "raw")
+    for seed in range(3):
+        with mc.run(f"fit{seed}", project="uses"), warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            _, test, train_frame, _ = split(raw)
+            model = mc.traced(Pipeline([("s", StandardScaler()), ("m", RidgeClassifier())]))
+            model.fit(train_frame[["a", "b", "c"]], train_frame["y"])
+            te = test.frame()
+            model.predict(te[["a", "b", "c"]])
+            model.score(te[["a", "b", "c"]], te["y"])
+        overuse = [w for w in caught if issubclass(w.category, TestSetOveruseWarning)]
+        assert len(overuse) == (0 if seed == 0 else 1), [str(w.message) for w in overuse]

@@ -31,12 +31,16 @@ class RunUses:
         ``(use, item hash)`` lineage already walked (a grid search predicts on the same data often).
     pending : dict
         Test version id -> ``Source`` read as plain data, counted as evaluated if the run finishes.
+    warned : set
+        Test version ids this run was already warned about (past the budget): once per run, not at
+        the read and again at the evaluation.
     """
 
     registry: dict[str, Any] = field(default_factory=dict)
     recorded: set[tuple[str, int]] = field(default_factory=set)
     walked: set[tuple[str, str]] = field(default_factory=set)
     pending: dict[int, Any] = field(default_factory=dict)
+    warned: set[int] = field(default_factory=set)
 
 
 class TrackingState:

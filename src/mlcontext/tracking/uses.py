@@ -170,8 +170,9 @@ def record_use(run: Any, use: str, items: Iterable[Item]) -> list[Source]:
             own.pending.pop(version_id, None)
         context.record_access(run.id, source.artifact_hash, role=source.role, user=run.user,
                               version_id=version_id)
-        if source.role == "test":
-            check_test_budget(context, version_id, source.ref or source.artifact_hash[:12])
+        if source.role == "test" and version_id not in own.warned \
+                and check_test_budget(context, version_id, source.ref or source.artifact_hash[:12]):
+            own.warned.add(version_id)
     return sources
 
 
@@ -181,9 +182,12 @@ def defer_test_read(run: Any, source: Source, budget: int | None = None) -> None
     evaluation counted it first."""
     assert source.version_id is not None
     context = ContextStore(run.store.metadata)
-    check_test_budget(context, source.version_id, source.ref or source.artifact_hash[:12], budget, run=run)
     with _lock:
         own = _of(run.id)
+    if source.version_id not in own.warned and check_test_budget(
+            context, source.version_id, source.ref or source.artifact_hash[:12], budget, run=run):
+        own.warned.add(source.version_id)
+    with _lock:
         if not any((use, source.version_id) in own.recorded for use in ("fit", "evaluate")):
             own.pending[source.version_id] = source
 
@@ -249,9 +253,9 @@ test_budget.__test__ = False  # type: ignore[attr-defined]  # not a pytest test
 
 
 def check_test_budget(context: ContextStore, version_id: int, ref: str, budget: int | None = None, *,
-                      run: Any = None) -> None:
+                      run: Any = None) -> bool:
     """Warn when more runs than ``budget`` evaluated the test version ``version_id`` (counting ``run``,
-    which is about to evaluate it, when given)."""
+    which is about to evaluate it, when given); whether it warned."""
     budget = test_budget() if budget is None else budget
     reads = context.accesses(version_id=version_id, role="test")
     runs = {r[0] for r in reads} | ({run.id} if run is not None else set())
@@ -263,6 +267,8 @@ def check_test_budget(context: ContextStore, version_id: int, ref: str, budget: 
             f"(budget {budget}): model selection on it overfits the test set; use a validation split, "
             "or a fresh test set (`mlcontext testuse` lists the evaluations)",
             TestSetOveruseWarning, stacklevel=_caller_level())
+        return True
+    return False
 
 
 def _caller_level() -> int:
