@@ -201,3 +201,17 @@ def test_the_budget_warns_once_per_run_not_at_the_read_and_again_at_the_evaluati
             model.score(te[["a", "b", "c"]], te["y"])
         overuse = [w for w in caught if issubclass(w.category, TestSetOveruseWarning)]
         assert len(overuse) == (0 if seed == 0 else 1), [str(w.message) for w in overuse]
+
+
+def test_a_crashed_runs_read_of_the_test_set_is_recorded_but_not_counted(store):
+    # A newcomer's finding: the crashed run read the test set (test.frame()), and `show` and the
+    # readers in `impact` left the read out altogether; it is a read, only not an evaluation.
+    test = frame(40, seed=5)
+    with pytest.raises(RuntimeError, match="crash"), mc.run("crashes", project="uses") as run:
+        version = mc.dataset(test, "test", role="test")
+        version.frame()
+        raise RuntimeError("crash in epoch 6")
+    assert mc.testuse("test").empty  # no evaluation counted
+    readers = mc.consumers("test@1").readers
+    assert run.id in readers["run_id"].tolist()
+    assert readers.loc[readers["run_id"] == run.id, "role"].isna().all()

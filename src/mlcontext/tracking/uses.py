@@ -194,21 +194,23 @@ def defer_test_read(run: Any, source: Source, budget: int | None = None) -> None
 
 def settle_test_reads(run: Any, finished: bool) -> None:
     """The run ends: a finished run counts the test versions it read as plain data as evaluated; a
-    failed or killed one does not (it may have crashed before it evaluated anything)."""
+    failed or killed one does not (it may have crashed before it evaluated anything), but its read is
+    recorded without the role, so that the run is still among the version's readers (a newcomer
+    found the crashed run's read gone from ``show`` and ``impact``)."""
     with _lock:
         own = STATE.uses.get(run.id)
         pending, own_recorded = ({}, set()) if own is None else (own.pending, own.recorded)
         if own is not None:
             own.pending = {}
-    if not finished or not pending:
+    if not pending:
         return
     context = ContextStore(run.store.metadata)
     for version_id, source in pending.items():
         key = ("evaluate", version_id)
         if key not in own_recorded:
             own_recorded.add(key)
-            context.record_access(run.id, source.artifact_hash, role=source.role, user=run.user,
-                                  version_id=source.version_id)
+            context.record_access(run.id, source.artifact_hash, role=source.role if finished else None,
+                                  user=run.user, version_id=source.version_id)
 
 
 def end_run(run: Any, finished: bool) -> None:
