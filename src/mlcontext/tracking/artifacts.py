@@ -14,8 +14,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from ..errors import NotFoundError
 from ..store import ArtifactRef, ArtifactStore, Store
 from .formats import Encoded, decode, decode_array, encode, note_written
@@ -127,23 +125,40 @@ def load_object(artifacts: ArtifactStore, ref: ArtifactRef, *, trusted: bool | N
     return decode(data, fmt, ref.meta, trusted=trusted, digest=ref.hash)
 
 
-def array_resolver(store: Store) -> Callable[[str], np.ndarray | bytes | None]:
-    """A lineage leaf resolver: the array (or a file's bytes) stored for a leaf's content hash."""
+def array_resolver(store: Store) -> Callable[[str], Any]:
+    """A lineage leaf resolver: the array (or a file's bytes) stored for a leaf's content hash, or
+    the frame of the dataset version with that content hash (a frame leaf's columnwise hash)."""
 
-    def resolve(content_hash: str) -> np.ndarray | bytes | None:
+    def resolve(content_hash: str) -> Any:
         digest = content_hash
         info = store.metadata.artifact_info(digest)
         if info is None:  # an .npy array is stored under its bytes' hash, found by its identity
             digest = store.metadata.artifacts_by_content([content_hash]).get(content_hash, "")
             info = store.metadata.artifact_info(digest) if digest else None
         if info is None:
-            return None
+            return _version_frame(store, content_hash)
         kind, _, meta = info
         if kind == "file":  # a file read (mc.read_csv, mc.load): its bytes
             return store.artifacts.get(digest)
         fmt = meta.get("format") or _LEGACY_FORMATS.get(kind, "bytes")
         if fmt not in ("npy", "array"):
-            return None
+            return _version_frame(store, content_hash)  # a frame leaf: the version's frame, or None
         return decode(store.artifacts.get(digest), fmt, meta, trusted=False)
 
     return resolve
+
+
+def _version_frame(store: Store, content_hash: str) -> Any:
+    """The frame of the dataset version whose content hash is ``content_hash``, or None (a version
+    stored as a legacy pickle is not read: recompute never runs a pickle's code)."""
+    from ..errors import UntrustedArtifactError
+    from ..store.context import ContextStore
+    from .datasets import _decode  # (datasets imports this module)
+
+    row = ContextStore(store.metadata).versions_by_hash([content_hash]).get(content_hash)
+    if row is None or row.content_hash != content_hash:
+        return None
+    try:
+        return _decode(store.artifacts.get(row.artifact_hash), store, row.artifact_hash, trusted=False)
+    except UntrustedArtifactError:
+        return None
