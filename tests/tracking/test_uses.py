@@ -47,6 +47,7 @@ def test_a_pipeline_is_fitted_on_train_and_evaluated_on_test(store):
         model.fit(train[["a", "b", "c"]], train.y)
         model.score(test[["a", "b", "c"]], test.y)
         mc.artifact("model", model)
+        mc.log("score", 0.5)  # tried ranks by a metric the runs logged (one never logged is an error)
     model = f"model (run {run.id[:8]})"
     assert labelled(mc.derivation(f"{run.id}:model")) == {
         ("train@1", model, "fit"), ("test@1", model, "evaluate"), ("clean@1", "train@1", "lineage"),
@@ -215,3 +216,22 @@ def test_a_crashed_runs_read_of_the_test_set_is_recorded_but_not_counted(store):
     readers = mc.consumers("test@1").readers
     assert run.id in readers["run_id"].tolist()
     assert readers.loc[readers["run_id"] == run.id, "role"].isna().all()
+
+
+def test_an_evaluate_edge_says_the_data_was_predicted_on_not_fed_to_the_model(store):
+    # A newcomer's finding: the evaluate edge rendered `test@1 → getitem 'y' → model`, which reads as
+    # if the target had been fitted on; the evaluation log ends at the data given to predict/score.
+    from rich.console import Console
+
+    with mc.run("fit", project="uses") as run:
+        raw = mc.dataset(frame(), "raw")
+        _, _, train, test = split(raw)
+        model = mc.traced(RidgeClassifier(random_state=0)).fit(train[["a", "b", "c"]], train.y)
+        model.score(test[["a", "b", "c"]], test.y)
+        mc.artifact("model", model)
+    console = Console(width=200, record=True)
+    console.print(mc.derivation(f"{run.id}:model").tree())
+    text = console.export_text()
+    evaluate = [line for line in text.splitlines() if "test@1 →" in line]
+    assert evaluate and all("predicted on or scored by model" in line for line in evaluate), text
+    assert any("train@1 →" in line and "sklearn.fit" in line for line in text.splitlines()), text

@@ -131,10 +131,14 @@ def _operation_lines(edges: pd.DataFrame, src: str, dst: str) -> list[str]:
     for a chain, one per branch where branches fork or join (each says where it joins), so that two
     inputs of one operation never read as one chain. Runs that did the same are shown once."""
     seen: dict[str, None] = {}
-    for branches in edges["branches"] if "branches" in edges else ():
+    kinds = edges["kind"] if "kind" in edges else [None] * len(edges)
+    for kind, branches in zip(kinds, edges["branches"] if "branches" in edges else (), strict=False):
         for branch in branches or ():
             start = branch["after"] or (src if branch["registered"] else "data not registered")
-            end = f"into {branch['into']}" if branch["into"] else dst
+            # An evaluation log ends at the data given to predict/score, not in the model: say so
+            # (`test → getitem 'target' → model` read as if the target had fed the model).
+            end = f"into {branch['into']}" if branch["into"] else \
+                f"predicted on or scored by {dst}" if kind == "evaluate" else dst
             seen[_chain(start, branch["operations"], end)] = None
     return list(seen)
 
