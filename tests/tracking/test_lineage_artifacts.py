@@ -68,3 +68,20 @@ def test_recompute_finds_a_registered_dataset_versions_frame_in_the_store(store)
         log = mc.lineage.dumps(w)
     again = mc.recompute(log)  # no inputs: the frame comes from the store, checked by its hash
     assert np.array_equal(again, np.asarray(w))
+
+
+def test_the_root_of_a_graph_is_labelled_with_the_run_asked_about(store):
+    # A newcomer's finding: two runs stored identical weights; `lineage RUN2:weights` had the title
+    # "weights (run RUN2)" but the node and the edges' ends said "weights (run RUN1)".
+    import pandas as pd
+
+    raw = pd.DataFrame({"a": np.arange(8.0), "y": np.arange(8.0) * 2})
+    ids = []
+    for _ in range(2):
+        with mc.run("sweep", project="labels") as run:
+            f = mc.dataset(raw, "table").frame()
+            mc.artifact("weights", f["a"].to_numpy() * 3.0)
+            ids.append(run.id)
+    graph = mc.derivation(f"{ids[1]}:weights")
+    root_label = graph.nodes.loc[graph.nodes["hash"] == graph.root, "label"].item()
+    assert ids[1][:8] in graph.root_label and root_label == graph.root_label

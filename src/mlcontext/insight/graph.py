@@ -278,6 +278,9 @@ def _graph(ref: Any, project: str | None, store: Store | None, *, upstream: bool
     edges["branches"] = [[b.to_dict() for b in e.branches] if e is not None else None for e in explained]
     hashes = [root.hash, *edges["src"], *edges["dst"]]
     labels = describe_hashes(store, hashes)
+    # Identical bytes are one node, labelled by the first run that stored them; the root is the one
+    # asked about (`sweep:weights` of the last sweep run), and its title and node must agree.
+    labels[root.hash] = root.label
     depth = _depths(root.hash, raw, upstream)
     nodes = pd.DataFrame({"hash": list(labels), "label": list(labels.values()),
                           "depth": [depth.get(h, 0) for h in labels]})
