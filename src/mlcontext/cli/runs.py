@@ -12,8 +12,9 @@ from rich.markup import escape
 from rich.syntax import Syntax
 from rich.table import Table
 
-from ..insight.diff import DatasetDiff, ModelDiff
+from ..insight.diff import ABSENT, DatasetDiff, ModelDiff
 from ..insight.diff import diff as semantic_diff
+from ..insight.rundiff import RunDiff
 from ..store.metadata import MAX_LIMIT
 from ..store.records import ArtifactRef, RunRecord, code_version
 from ..tracking import get_run, runs
@@ -134,14 +135,17 @@ def diff_command(run_a: str, run_b: str, project: str | None, as_json: bool, **r
         _other_diff(diff, as_json)
         return
     if as_json:
-        print_json({"a": diff.a.id, "b": diff.b.id, "params": diff.params, "metrics": diff.metrics,
-                    "code": diff.code, "environment": diff.environment,
-                    "code_refused": {side: [e.to_dict() for e in entries]
-                                     for side, entries in diff.code_refused.items()}})
+        print_json(diff.to_dict())
         return
     a, b = diff.a.id[:8], diff.b.id[:8]
+    for record in (diff.a, diff.b):
+        style = STATUS_STYLE.get(record.status, "")
+        error = f": {record.error_type}: {record.error_message}" if record.error_type else ""
+        console.print(f"{record.id[:8]} ({escape(record.project)}/{escape(record.name)}): "
+                      f"[{style}]{record.status}[/{style}]{escape(error)}", highlight=False)
     for title, changes in (("params", diff.params), ("metrics (last value)", diff.metrics)):
-        console.print(_changes_table(f"{title}: {len(changes)} differ", changes, a, b))
+        console.print(_changes_table(_changes_title(title, changes), changes, a, b))
+    _data_read(diff, a, b)
     console.rule("code")
     # Wrapped, never cropped: a diff line or a reason cut at the terminal's width says less than it did.
     console.print(Syntax(diff.code, "diff", theme="ansi_dark", word_wrap=True) if diff.code else
@@ -154,6 +158,19 @@ def diff_command(run_a: str, run_b: str, project: str | None, as_json: bool, **r
     console.rule("environment")
     console.print(_environment_table(diff.environment, a, b) if any(diff.environment.values())
                   else "same environment")
+
+
+def _data_read(diff: RunDiff, a: str, b: str) -> None:
+    """The dataset versions each run read: the same ones, or a row per dataset read differently."""
+    if not diff.data:
+        console.print("data read: " + (f"the same, {', '.join(diff.data_read[0])}" if diff.data_read[0]
+                                       else "none recorded by either run"), markup=False, highlight=False)
+        return
+    rows = {name: tuple(", ".join(f"@{v}" for v in versions) or "(not read)" for versions in pair)
+            for name, pair in diff.data.items()}
+    table = frame_table(pd.DataFrame([(k, *v) for k, v in rows.items()], columns=["dataset", a, b]),
+                        title=f"data read: {len(rows)} differ")
+    console.print(table)
 
 
 def _environment_table(changes: dict, a: str, b: str) -> Table:
@@ -180,14 +197,65 @@ def _other_diff(diff: DatasetDiff | ModelDiff, as_json: bool) -> None:
     if not all(diff.models) or None in diff.classes:
         _artifacts_diff(diff)
         return
-    console.print(f"[bold]{diff.a}[/] ({diff.classes[0]})  vs  [bold]{diff.b}[/] ({diff.classes[1]})")
+    console.print(f"[bold]{escape(diff.a)}[/] ({diff.classes[0]})  vs  [bold]{escape(diff.b)}[/] "
+                  f"({diff.classes[1]})")
+    if diff.classes[0] != diff.classes[1]:
+        console.print("different classes: a hyper-parameter of one class is (absent) from the other",
+                      markup=False, highlight=False)
     for title, changes in (("hyper-parameters", diff.params),
                            ("metrics of the runs that stored them (last value)", diff.metrics)):
-        console.print(_changes_table(f"{title}: {len(changes)} differ", changes, diff.a, diff.b))
+        console.print(_changes_table(_changes_title(title, changes), changes, diff.a, diff.b))
+        if changes is diff.params:
+            _say(f"input features: {_features_text(diff)}")
     shown = [("not recorded (the fit was not traced)" if d is None else ", ".join(d) + (
         "" if traced else " (read as training data by its run before the model was stored; the fit "
         "was not traced)")) for d, traced in zip(diff.training_data, diff.fit_traced, strict=True)]
-    console.print(f"training data: {shown[0]} vs {shown[1]}", markup=False, highlight=False)
+    _say(f"training data: {shown[0]} vs {shown[1]}")
+    if diff.training_data[0] is not None and diff.training_data[0] == diff.training_data[1] \
+            and diff.features_same is False:
+        _say("the same data read, but other input features: the columns fitted were chosen after "
+             "reading it")
+    _say(f"code: {_code_text(diff)}")
+
+
+def _say(text: str) -> None:
+    """Plain text, wrapped, never read as markup."""
+    console.print(text, markup=False, highlight=False)
+
+
+def _features_text(diff: ModelDiff) -> str:
+    """The input features of both models: counts, and which columns only one takes."""
+    (count_a, names_a), (count_b, names_b) = ((f.get("count"), f.get("names")) for f in diff.features)
+    if count_a is None and count_b is None and names_a is None and names_b is None:
+        return "not recorded for either model"
+    counts = [("not recorded" if c is None else f"{c} column{'s' * (c != 1)}") for c in (count_a, count_b)]
+    if diff.features_same:
+        return f"the same {counts[0]} ({', '.join(names_a or [])})"
+    text = f"{counts[0]} vs {counts[1]}"
+    removed, added = diff.features_removed, diff.features_added
+    if removed is None or added is None:
+        unnamed = [label for label, names in zip("AB", (names_a, names_b), strict=True) if names is None]
+        return text + (f"; column names not recorded for {' and '.join(unnamed)} (fitted on an array)"
+                       if count_a != count_b or count_a is None else
+                       "; which columns not known: names not recorded (fitted on an array)")
+    parts = [f"only in {label}: {', '.join(names)}"
+             for label, names in ((diff.a, removed), (diff.b, added)) if names]
+    return f"{text}; " + ("; ".join(parts) or "the same columns in another order")
+
+
+def _code_text(diff: ModelDiff) -> str:
+    """Whether the runs that stored the two models ran the same code, and how to see the difference."""
+    a, b = diff.code
+    if a is None or b is None:
+        return "not known (a model named by its hash: its run is not known)"
+    versions = [c["version"] or "a script outside git" for c in (a, b)]
+    if diff.same_code is None:
+        return "not recorded by either run"
+    if diff.same_code:
+        return f"the same ({versions[0]})" + (", uncommitted changes included" if a["dirty"] else "")
+    return (f"differs: {versions[0]} vs {versions[1]}"
+            + (" (the same commit, other uncommitted changes)" if versions[0] == versions[1] else "")
+            + f"; `mlcontext diff {a['run'][:8]} {b['run'][:8]}` shows how")
 
 
 def _artifacts_diff(diff: ModelDiff) -> None:
@@ -207,9 +275,27 @@ def _artifacts_diff(diff: ModelDiff) -> None:
                       "class the store recorded", markup=False)
 
 
+def _changes_title(title: str, changes: dict) -> str:
+    """``params: 3 differ``; with the names only one side has counted apart (they are shown as
+    ``(absent)``, distinct from a ``None`` value)."""
+    absent = sum(ABSENT in pair for pair in changes.values())
+    if not absent:
+        return f"{title}: {len(changes)} differ"
+    return (f"{title}: {len(changes)} differ ({len(changes) - absent} in value, {absent} absent from one "
+            "side)")
+
+
+def _cell(value: object) -> str:
+    """A changed value: ``(absent)`` where that side does not have the name, ``None`` for None (a
+    value, never shown as ``-`` here: both would look alike), else :func:`fmt`."""
+    if value is ABSENT:
+        return "(absent)"
+    return "None" if value is None else fmt(value)
+
+
 def _changes_table(title: str, changes: dict, a: str, b: str) -> Table:
     """name | value in a | value in b, through :func:`frame_table` (names whole at any width)."""
-    rows = [(key, fmt(left), fmt(right)) for key, (left, right) in changes.items()]
+    rows = [(key, _cell(left), _cell(right)) for key, (left, right) in changes.items()]
     # Two runs may show the same label (a model compared with itself): columns need distinct names.
     labels = [a, b] if a != b else [f"{a} (A)", f"{b} (B)"]
     return frame_table(pd.DataFrame(rows, columns=["name", *labels]), title=title)

@@ -18,9 +18,9 @@ from ..tracking.refs import is_dataset_version, is_run
 from ..tracking.stores import get_store
 from .drift import DriftReport, drift
 from .refs import describe_hashes, resolve_artifact
-from .rundiff import RunDiff, diff_runs
+from .rundiff import ABSENT, RunDiff, absent_names, changed, diff_runs, pairs_json, same_code
 
-__all__ = ["DatasetDiff", "ModelDiff", "diff", "diff_datasets", "diff_models"]
+__all__ = ["ABSENT", "DatasetDiff", "ModelDiff", "diff", "diff_datasets", "diff_models"]
 
 
 @dataclass(frozen=True)
@@ -63,9 +63,10 @@ class DatasetDiff:
 
 @dataclass(frozen=True)
 class ModelDiff:
-    """Two artifacts compared: models by class, hyper-parameters, the metrics of the runs that stored
-    them (``metrics``: a run's last values, not scores of the model itself, which a run may not have
-    logged) and training data; any artifact by what it is (``artifacts``: kind, format, size, hash, class).
+    """Two artifacts compared: models by class, hyper-parameters, input features, the metrics of the
+    runs that stored them (``metrics``: a run's last values, not scores of the model itself, which a run
+    may not have logged), training data and the code of those runs; any artifact by what it is
+    (``artifacts``: kind, format, size, hash, class).
 
     ``training_data`` holds, per side, the datasets the model's traced ``fit`` read (its lineage); for
     an untraced fit, the versions its run read with role ``train``/``validation`` before storing it;
@@ -78,9 +79,26 @@ class ModelDiff:
     classes : tuple of (str or None)
         Each side's model class (import path), ``None`` for an artifact that is not a model.
     params : dict of str to (value, value)
-        The hyper-parameters that differ: name -> (a's value, b's value).
+        The hyper-parameters that differ: name -> (a's value, b's value). A hyper-parameter one model
+        does not have at all (another class) holds :data:`ABSENT` on that side, never ``None``
+        (``max_iter=None`` is a value).
     metrics : dict of str to (value, value)
-        The last value of each metric either run logged: name -> (a's, b's).
+        The last value of each metric either run logged that differs: name -> (a's, b's),
+        :data:`ABSENT` for a metric one run did not log.
+    features : tuple of dict
+        Per side, the input features the fitted model expects (its ``n_features_in_`` and
+        ``feature_names_in_``): ``count`` (int or ``None``) and ``names`` (list of str, or ``None``
+        when it was fitted on an array or nothing was recorded).
+    features_added, features_removed : list of str or None
+        The columns ``b`` takes that ``a`` does not, and those ``a`` takes that ``b`` does not;
+        ``None`` unless both sides' names are known.
+    code : tuple of (dict or None)
+        Per side, the code of the run that stored the model: ``run`` (its id), ``commit``, ``dirty``
+        (uncommitted changes ran) and ``version`` (``1e0c2d7a+dirty``); ``None`` when the run is not
+        known (a model named by its hash).
+    same_code : bool or None
+        Whether the two runs ran the same code (commit and uncommitted changes); ``None`` when
+        unknown. ``mlcontext diff RUN RUN`` shows how it differs.
     training_data : tuple of (list of str or None)
         Per side, the dataset versions (``trips@2``) the model was trained on, or ``None`` (unknown).
     artifacts : tuple of dict
@@ -100,6 +118,8 @@ class ModelDiff:
     >>> d = mc.diff("small:model", "big:model")
     >>> d.params, d.metrics, d.models
     ({'alpha': (0.1, 1.0)}, {'r2': (0.9, 0.8)}, (True, True))
+    >>> d.features
+    ({'count': 1, 'names': None}, {'count': 1, 'names': None})
     """
 
     a: str
@@ -111,6 +131,34 @@ class ModelDiff:
     artifacts: tuple[dict[str, Any], dict[str, Any]] = ({}, {})
     #: Per side, whether ``training_data`` comes from a traced fit (else from the run's declared reads).
     fit_traced: tuple[bool, bool] = (False, False)
+    #: Per side, the input features: ``count`` and ``names`` (``None`` where not known).
+    features: tuple[dict[str, Any], dict[str, Any]] = ({}, {})
+    #: Per side, the code of the run that stored it (``run``, ``commit``, ``dirty``, ``version``).
+    code: tuple[dict[str, Any] | None, dict[str, Any] | None] = (None, None)
+    #: Whether the two runs ran the same code; ``None`` when unknown.
+    same_code: bool | None = None
+
+    @property
+    def features_added(self) -> list[str] | None:
+        """The columns ``b`` is fitted on that ``a`` is not (``None`` unless both sides' names are known)."""
+        a, b = (f.get("names") for f in self.features)
+        return None if a is None or b is None else _minus(b, a)
+
+    @property
+    def features_removed(self) -> list[str] | None:
+        """The columns ``a`` is fitted on that ``b`` is not (``None`` unless both sides' names are known)."""
+        a, b = (f.get("names") for f in self.features)
+        return None if a is None or b is None else _minus(a, b)
+
+    @property
+    def features_same(self) -> bool | None:
+        """Whether both models take the same input features, in the same order (``None``: not known)."""
+        (count_a, names_a), (count_b, names_b) = ((f.get("count"), f.get("names")) for f in self.features)
+        if names_a is not None and names_b is not None:
+            return bool(names_a == names_b)
+        if count_a is not None and count_b is not None:
+            return None if count_a == count_b else False  # same count, names unknown: not known
+        return None
 
     @property
     def models(self) -> tuple[bool, bool]:
@@ -120,10 +168,15 @@ class ModelDiff:
 
     def to_dict(self) -> dict[str, Any]:
         return {"a": self.a, "b": self.b, "classes": list(self.classes), "models": list(self.models),
-                "artifacts": [dict(x) for x in self.artifacts], "params": self.params,
-                "metrics": self.metrics,
+                "artifacts": [dict(x) for x in self.artifacts], "params": pairs_json(self.params),
+                "metrics": pairs_json(self.metrics),
+                "absent": {"params": absent_names(self.params), "metrics": absent_names(self.metrics)},
+                "features": {"a": dict(self.features[0]), "b": dict(self.features[1]),
+                             "added": self.features_added, "removed": self.features_removed,
+                             "same": self.features_same},
                 "training_data": [None if x is None else list(x) for x in self.training_data],
-                "fit_traced": list(self.fit_traced)}
+                "fit_traced": list(self.fit_traced),
+                "code": [None if x is None else dict(x) for x in self.code], "same_code": self.same_code}
 
 
 def diff_datasets(a: DatasetVersion, b: DatasetVersion, **options: Any) -> DatasetDiff:
@@ -135,8 +188,8 @@ def diff_models(store: Store, a: Any, b: Any) -> ModelDiff:
     """Compare the models ``a`` and ``b`` (``RUN:NAME``, artifact hashes or ``ArtifactRef``)."""
     sides = [_model_side(store, ref) for ref in (a, b)]
     (label_a, meta_a, run_a, hash_a), (label_b, meta_b, run_b, hash_b) = sides
-    params = _changed(meta_a.get("params", {}), meta_b.get("params", {}))
-    metrics = _changed(dict(run_a.metrics) if run_a else {}, dict(run_b.metrics) if run_b else {})
+    params = changed(meta_a.get("params", {}), meta_b.get("params", {}), _same)
+    metrics = changed(dict(run_a.metrics) if run_a else {}, dict(run_b.metrics) if run_b else {}, _same)
     described = (_describe(store, hash_a), _describe(store, hash_b))
     # Only a model has training data: a pickle of anything else read nothing to be fitted.
     (data_a, traced_a), (data_b, traced_b) = (
@@ -145,7 +198,33 @@ def diff_models(store: Store, a: Any, b: Any) -> ModelDiff:
         for run, digest, meta, info in ((run_a, hash_a, meta_a, described[0]),
                                         (run_b, hash_b, meta_b, described[1])))
     return ModelDiff(label_a, label_b, (meta_a.get("model_class"), meta_b.get("model_class")), params,
-                     metrics, (data_a, data_b), described, (traced_a, traced_b))
+                     metrics, (data_a, data_b), described, (traced_a, traced_b),
+                     features=(_features(meta_a), _features(meta_b)),
+                     code=(_code(run_a), _code(run_b)),
+                     same_code=None if run_a is None or run_b is None else same_code(run_a, run_b))
+
+
+def _minus(names: list[str], other: list[str]) -> list[str]:
+    """``names`` not in ``other``, in their order."""
+    known = set(other)
+    return [c for c in names if c not in known]
+
+
+def _features(meta: dict[str, Any]) -> dict[str, Any]:
+    """The input features a model's metadata recorded (``n_features_in_``, ``feature_names_in_``, or a
+    traced fit's frame columns). A traced fit on an array records no names (an empty list): unknown."""
+    names = meta.get("input_columns") or None
+    count = meta.get("n_features")
+    if count is None and names is not None:
+        count = len(names)
+    return {"count": count if type(count) is int else None,
+            "names": [str(c) for c in names] if isinstance(names, list) else None}
+
+
+def _code(run: Any) -> dict[str, Any] | None:
+    if run is None:
+        return None
+    return {"run": run.id, "commit": run.git_commit, "dirty": run.git_dirty, "version": run.code_version}
 
 
 def _describe(store: Store, digest: str) -> dict[str, Any]:
@@ -293,11 +372,6 @@ def _read_for_training_before(store: Store, run: Any, digest: str) -> list[str] 
             .where(t.Access.run_id == run.id, t.Access.role.in_(["train", "validation"]),
                    t.Access.time <= stored)).all()
     return sorted({f"{name}@{version}" for name, version in rows}) or None
-
-
-def _changed(a: dict[str, Any], b: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
-    return {k: (a.get(k), b.get(k)) for k in sorted(set(a) | set(b))
-            if k not in a or k not in b or not _same(a[k], b[k])}
 
 
 def _same(x: Any, y: Any) -> bool:

@@ -1,4 +1,5 @@
-"""Comparing two runs: params, metrics, code and environment (``mlcontext diff RUN RUN``)."""
+"""Comparing two runs: status, params, metrics, data read, code and environment
+(``mlcontext diff RUN RUN``)."""
 
 from __future__ import annotations
 
@@ -9,41 +10,92 @@ import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from ..store import RunRecord, Store
 from ..tracking.code import CodeSnapshot, RefusedEntry, restore_tree
 from ..tracking.environment import Environment, diff_environments
 
-__all__ = ["RunDiff", "diff_runs", "code_diff", "code_diff_entries"]
+__all__ = ["ABSENT", "RunDiff", "diff_runs", "code_diff", "code_diff_entries", "same_code"]
+
+
+class _Absent:
+    """The value of a name one side does not have (a param one run never set, a hyper-parameter of
+    another model class): distinct from ``None``, which is a value (``max_iter=None``)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "(absent)"
+
+    def __reduce__(self) -> str:
+        return "ABSENT"  # a copy or a pickle is the one ABSENT (compared with ``is``)
+
+
+#: In a diff's ``(a, b)`` pair, the side that does not have the name at all (``None`` is a value).
+ABSENT: Final = _Absent()
 
 
 @dataclass(frozen=True)
 class RunDiff:
-    """What differs between run ``a`` and run ``b``. Each mapping: name -> (value in a, value in b)."""
+    """What differs between run ``a`` and run ``b``. Each mapping: name -> (value in a, value in b);
+    a side that does not have the name holds :data:`ABSENT` (never ``None``, which is a value).
+
+    ``data`` holds the datasets the two runs read in different versions: name -> (the versions ``a``
+    read, those ``b`` read), an empty tuple for a run that did not read it; ``data_read`` every version
+    each run read (``trips@2``). How each run ended is ``a.status``/``b.status`` (``failed``, with
+    ``error_type``, against ``finished``)."""
 
     a: RunRecord
     b: RunRecord
     params: dict[str, tuple[Any, Any]] = field(default_factory=dict)
-    metrics: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)
+    metrics: dict[str, tuple[Any, Any]] = field(default_factory=dict)
     code: str = ""
     environment: dict[str, Any] = field(default_factory=dict)
     #: Entries of each side's code snapshot ("a", "b") that were not restored for the diff because
     #: they would leave the temporary folder (a link ``data -> /mnt/data``): named, never followed.
     code_refused: dict[str, list[RefusedEntry]] = field(default_factory=dict)
+    #: Datasets read in different versions: name -> (versions a read, versions b read).
+    data: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = field(default_factory=dict)
+    #: Per side, every dataset version the run read (``trips@2``), sorted.
+    data_read: tuple[list[str], list[str]] = ([], [])
 
     @property
     def same_code(self) -> bool:
         return not self.code and not self.code_refused
 
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form: ``null`` for an absent side, named under ``absent`` (``None`` is a value)."""
+        return {"a": self.a.id, "b": self.b.id, "status": [self.a.status, self.b.status],
+                "errors": [_error(r) for r in (self.a, self.b)],
+                "params": pairs_json(self.params), "metrics": pairs_json(self.metrics),
+                "absent": {"params": absent_names(self.params), "metrics": absent_names(self.metrics)},
+                "data": {k: [list(x), list(y)] for k, (x, y) in self.data.items()},
+                "data_read": [list(x) for x in self.data_read],
+                "code": self.code, "environment": self.environment,
+                "code_refused": {side: [e.to_dict() for e in entries]
+                                 for side, entries in self.code_refused.items()}}
 
-_MISSING = None
+
+def _error(record: RunRecord) -> dict[str, Any] | None:
+    return ({"type": record.error_type, "message": record.error_message} if record.error_type else None)
 
 
-def _changed(a: dict[str, Any], b: dict[str, Any], equal: Any = None) -> dict[str, tuple[Any, Any]]:
+def changed(a: dict[str, Any], b: dict[str, Any], equal: Any = None) -> dict[str, tuple[Any, Any]]:
+    """The names whose values differ: name -> (a's, b's), :data:`ABSENT` for a side without it."""
     equal = equal or (lambda x, y: x == y)
-    return {k: (a.get(k, _MISSING), b.get(k, _MISSING)) for k in sorted(set(a) | set(b))
+    return {k: (a.get(k, ABSENT), b.get(k, ABSENT)) for k in sorted(set(a) | set(b))
             if k not in a or k not in b or not equal(a[k], b[k])}
+
+
+def pairs_json(changes: dict[str, tuple[Any, Any]]) -> dict[str, list[Any]]:
+    """``changes`` for JSON: an absent side is ``null`` (:func:`absent_names` says which)."""
+    return {k: [None if v is ABSENT else v for v in pair] for k, pair in changes.items()}
+
+
+def absent_names(changes: dict[str, tuple[Any, Any]]) -> dict[str, list[str]]:
+    """Per side (``a``, ``b``), the names of ``changes`` that side does not have at all."""
+    return {side: [k for k, pair in changes.items() if pair[i] is ABSENT] for i, side in enumerate("ab")}
 
 
 def _same_float(x: float, y: float) -> bool:
@@ -54,14 +106,40 @@ def diff_runs(store: Store, a: RunRecord, b: RunRecord) -> RunDiff:
     """Compare two runs recorded in ``store``."""
     env_a, env_b = (Environment.from_dict(_env(r)) for r in (a, b))
     code, refused = code_diff_entries(store, a, b)
+    read_a, read_b = _read(a), _read(b)
     return RunDiff(
         a=a, b=b,
-        params=_changed(dict(a.params), dict(b.params)),
-        metrics=_changed(dict(a.metrics), dict(b.metrics), _same_float),
+        params=changed(dict(a.params), dict(b.params)),
+        metrics=changed(dict(a.metrics), dict(b.metrics), _same_float),
         code=code,
         environment=diff_environments(env_a, env_b),
         code_refused=refused,
+        data={name: (read_a.get(name, ()), read_b.get(name, ()))
+              for name in sorted(set(read_a) | set(read_b)) if read_a.get(name) != read_b.get(name)},
+        data_read=(_refs(read_a), _refs(read_b)),
     )
+
+
+def _read(record: RunRecord) -> dict[str, tuple[int, ...]]:
+    """The dataset versions ``record`` read (its ``input`` artifacts): name -> versions."""
+    read: dict[str, set[int]] = {}
+    for artifact in record.artifacts:
+        name, version = artifact.meta.get("dataset"), artifact.meta.get("version")
+        if artifact.direction == "input" and isinstance(name, str) and type(version) is int:
+            read.setdefault(name, set()).add(version)
+    return {k: tuple(sorted(v)) for k, v in read.items()}
+
+
+def _refs(read: dict[str, tuple[int, ...]]) -> list[str]:
+    return sorted(f"{name}@{version}" for name, versions in read.items() for version in versions)
+
+
+def same_code(a: RunRecord, b: RunRecord) -> bool | None:
+    """Whether runs ``a`` and ``b`` ran the same code (commit and recorded snapshot, uncommitted changes
+    included); ``None`` when neither recorded any code."""
+    if a.code_hash is None and b.code_hash is None and a.git_commit is None and b.git_commit is None:
+        return None
+    return (a.git_commit, a.code_hash) == (b.git_commit, b.code_hash)
 
 
 def _env(record: RunRecord) -> dict[str, Any]:

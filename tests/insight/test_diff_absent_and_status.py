@@ -1,0 +1,141 @@
+"""Diffs say what is absent, which features a model takes, and how each run ended and what it read.
+
+Found wrong before (a newcomer's model diff, and its siblings in the run diff):
+
+1. a hyper-parameter or run param one side does not have was ``None`` in the pair, shown ``-`` like a
+   ``None`` value: a row ``max_iter  -  -`` was counted among "N differ" without saying why;
+2. a model diff never compared the input features (``n_features_in_``, ``feature_names_in_``);
+3. ``mlcontext diff RUN RUN`` did not say that one run failed and the other finished, nor which
+   dataset versions each read.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+from click.testing import CliRunner
+from sklearn.linear_model import Ridge
+
+import mlcontext as mc
+from mlcontext.cli.main import cli
+from mlcontext.insight.diff import ABSENT
+
+
+def _cli(*args: str) -> str:
+    result = CliRunner().invoke(cli, list(args))
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def _strict(text: str):
+    def refuse(name: str):
+        raise ValueError(f"bare {name}")
+    return json.loads(text, parse_constant=refuse)
+
+
+def _frame(n: int = 30) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    return pd.DataFrame({"a": rng.normal(size=n), "b": rng.normal(size=n), "c": rng.normal(size=n),
+                         "y": rng.normal(size=n)})
+
+
+def test_run_diff_says_status_data_read_and_absent_params(store, monkeypatch):
+    frame = _frame()
+    with mc.run("first", project="rd") as first:
+        mc.param("limit", None)
+        mc.param("alpha", 1.0)
+        mc.dataset(frame, "rd-train", role="train")
+        mc.log("rmse", 0.5)
+    try:
+        with mc.run("second", project="rd") as second:
+            mc.param("alpha", 2.0)
+            mc.dataset(frame.assign(a=frame.a + 1), "rd-train", role="train")
+            raise RuntimeError("boom")
+    except RuntimeError:
+        pass
+    diff = mc.diff(first.id, second.id)
+    assert diff.params == {"alpha": (1.0, 2.0), "limit": (None, ABSENT)}
+    assert diff.metrics == {"rmse": (0.5, ABSENT)}
+    assert diff.data == {"rd-train": ((1,), (2,))}
+    assert diff.data_read == (["rd-train@1"], ["rd-train@2"])
+
+    monkeypatch.setenv("COLUMNS", "200")
+    out = _cli("diff", first.id, second.id)
+    assert f"{first.id[:8]} (rd/first): finished" in out
+    assert f"{second.id[:8]} (rd/second): failed: builtins.RuntimeError: boom" in out
+    assert "params: 2 differ (1 in value, 1 absent from one side)" in " ".join(out.split())  # wrapped
+    rows = {line.split("│")[1].strip(): [c.strip() for c in line.split("│")[2:4]]
+            for line in out.splitlines() if line.count("│") == 4}
+    assert rows["limit"] == ["None", "(absent)"] and rows["rmse"] == ["0.5", "(absent)"]
+    assert rows["rd-train"] == ["@1", "@2"] and "data read: 1 differ" in out
+
+    answer = _strict(_cli("diff", first.id, second.id, "--json"))
+    assert answer["status"] == ["finished", "failed"]
+    assert answer["errors"] == [None, {"type": "builtins.RuntimeError", "message": "boom"}]
+    assert answer["params"]["limit"] == [None, None]
+    assert answer["absent"]["params"] == {"a": [], "b": ["limit"]}
+    assert answer["absent"]["metrics"] == {"a": [], "b": ["rmse"]}
+    assert answer["data"] == {"rd-train": [[1], [2]]}
+    assert answer["data_read"] == [["rd-train@1"], ["rd-train@2"]]
+
+
+def test_run_diff_of_runs_that_read_the_same_data_says_so(store, monkeypatch):
+    frame = _frame()
+    for name in ("one", "two"):
+        with mc.run(name, project="rd2"):
+            mc.dataset(frame, "rd2-train", role="train")
+    diff = mc.diff("one", "two")
+    assert diff.data == {} and diff.data_read == (["rd2-train@1"], ["rd2-train@1"])
+    monkeypatch.setenv("COLUMNS", "200")
+    assert "data read: the same, rd2-train@1" in _cli("diff", "one", "two")
+
+
+def test_model_features_from_frames_and_arrays(store, monkeypatch):
+    frame = _frame()
+    with mc.run("frame", project="feat") as on_frame:
+        mc.artifact("model", Ridge().fit(frame[["a", "b", "c"]], frame.y))
+    with mc.run("reordered", project="feat") as reordered:
+        mc.artifact("model", Ridge().fit(frame[["c", "a", "b"]], frame.y))
+    with mc.run("array", project="feat") as on_array:
+        mc.artifact("model", Ridge().fit(frame[["a", "b"]].to_numpy(), frame.y.to_numpy()))
+    with mc.run("traced", project="feat") as traced:
+        X = mc.array(frame[["a", "b"]].to_numpy(), name="X")
+        y = mc.array(frame.y.to_numpy(), name="y")
+        mc.artifact("model", mc.traced(Ridge()).fit(X, y))
+
+    diff = mc.diff(f"{on_frame.id}:model", f"{reordered.id}:model")
+    assert diff.features_same is False
+    assert diff.features_added == [] and diff.features_removed == []
+    monkeypatch.setenv("COLUMNS", "200")
+    out = _cli("diff", f"{on_frame.id}:model", f"{reordered.id}:model")
+    assert "input features: 3 columns vs 3 columns; the same columns in another order" in out
+
+    diff = mc.diff(f"{on_frame.id}:model", f"{on_array.id}:model")
+    assert diff.features == ({"count": 3, "names": ["a", "b", "c"]}, {"count": 2, "names": None})
+    assert diff.features_added is None and diff.features_same is False
+    out = _cli("diff", f"{on_frame.id}:model", f"{on_array.id}:model")
+    assert "input features: 3 columns vs 2 columns; column names not recorded for B" in out
+
+    # Two fits on arrays of the same width: the count is the same, the columns are not known.
+    diff = mc.diff(f"{on_array.id}:model", f"{traced.id}:model")
+    assert diff.features == ({"count": 2, "names": None}, {"count": 2, "names": None})
+    assert diff.features_same is None
+    out = _cli("diff", f"{on_array.id}:model", f"{traced.id}:model")
+    assert "input features: 2 columns vs 2 columns; which columns not known" in out
+    answer = _strict(_cli("diff", f"{on_array.id}:model", f"{traced.id}:model", "--json"))
+    assert answer["features"] == {"a": {"count": 2, "names": None}, "b": {"count": 2, "names": None},
+                                  "added": None, "removed": None, "same": None}
+
+
+def test_models_named_by_ref_have_no_run_code(store, monkeypatch):
+    frame = _frame()
+    with mc.run("h", project="hash"):
+        a = mc.artifact("a", Ridge(alpha=1.0).fit(frame[["a"]], frame.y))
+        b = mc.artifact("b", Ridge(alpha=2.0).fit(frame[["a"]], frame.y))
+    diff = mc.diff(a, b)
+    assert diff.code == (None, None) and diff.same_code is None
+    assert diff.params == {"alpha": (1.0, 2.0)}
+    assert diff.to_dict()["absent"]["params"] == {"a": [], "b": []}
+    assert diff.to_dict()["code"] == [None, None]
