@@ -146,3 +146,19 @@ def test_five_runs_in_one_clock_tick_come_back_newest_first(store, monkeypatch):
     with mc.run("same", project="tick") as last:
         pass
     assert mc.get_run("same").id == last.id  # a name means its newest run, even within one tick
+
+
+def test_show_names_a_runs_output_dataset_with_its_version(sqlite_store, monkeypatch):
+    # A newcomer's finding: `show RUN` listed inputs as `raw@1` but the dataset the run made as plain
+    # `clean`, without the version it became.
+    monkeypatch.setenv("MLCONTEXT_STORE", sqlite_store.metadata.url)
+    monkeypatch.setenv("MLCONTEXT_ARTIFACTS", sqlite_store.artifacts.url)
+    monkeypatch.setenv("COLUMNS", "160")
+    raw = pd.DataFrame({"x": np.arange(10.0), "y": np.arange(10.0) % 3})
+    for threshold in (1.0, 2.0):
+        with mc.run("clean", project="show") as run:
+            f = mc.dataset(raw, name="raw-show").frame()
+            mc.dataset(f[f.y < threshold], name="clean-show")
+    result = CliRunner().invoke(cli, ["show", run.id])
+    assert result.exit_code == 0, result.output
+    assert "clean-show@2" in result.output and "raw-show@1" in result.output

@@ -15,9 +15,10 @@ from rich.table import Table
 from ..insight.diff import ABSENT, DatasetDiff, ModelDiff
 from ..insight.diff import diff as semantic_diff
 from ..insight.rundiff import RunDiff
+from ..store.context import ContextStore
 from ..store.metadata import MAX_LIMIT
 from ..store.records import ArtifactRef, RunRecord, code_version
-from ..tracking import get_run, runs
+from ..tracking import get_run, get_store, runs
 from .options import drift_rule_options, print_drift, project_option, rule_from
 from .render import console, fmt, frame_table, print_json
 
@@ -70,7 +71,8 @@ def show_command(run: str, as_json: bool) -> None:
             frame = pd.DataFrame({"name": list(mapping), "value": [fmt(v) for v in mapping.values()]})
             console.print(frame_table(frame, title=title))
     if record.artifacts:
-        frame = pd.DataFrame([(_artifact_name(a), a.kind, f"{a.size:,}", a.hash, a.direction)
+        versions = _dataset_versions(record.artifacts)
+        frame = pd.DataFrame([(_artifact_name(a, versions), a.kind, f"{a.size:,}", a.hash, a.direction)
                               for a in record.artifacts],
                              columns=["name", "kind", "size", "hash", "direction"])
         console.print(frame_table(frame, title="artifacts"))
@@ -78,10 +80,23 @@ def show_command(run: str, as_json: bool) -> None:
         console.print(Syntax(record.traceback, "pytb", theme="ansi_dark"))
 
 
-def _artifact_name(artifact: ArtifactRef) -> str:
-    """A dataset version as its reference (``trips@2``), other artifacts by name."""
+def _artifact_name(artifact: ArtifactRef, versions: dict[str, int] | None = None) -> str:
+    """A dataset version as its reference (``trips@2``), other artifacts by name. ``versions``: the
+    version numbers of stored frames that are dataset versions of their own name (a run's output
+    dataset is stored as a frame whose record does not say its version)."""
     version = artifact.meta.get("version") if "dataset" in artifact.meta else None
+    if type(version) is not int and versions is not None:
+        version = versions.get(artifact.hash)
     return f"{artifact.name}@{version}" if type(version) is int else artifact.name
+
+
+def _dataset_versions(artifacts: tuple[ArtifactRef, ...] | list[ArtifactRef]) -> dict[str, int]:
+    frames = [a for a in artifacts if "version" not in a.meta and a.kind in ("frame", "dataset")]
+    if not frames:
+        return {}
+    found = ContextStore(get_store().metadata).versions_by_hash(a.hash for a in frames)
+    return {a.hash: found[a.hash].version for a in frames
+            if a.hash in found and found[a.hash].name == a.name}
 
 
 def _summary(record: RunRecord) -> Table:
