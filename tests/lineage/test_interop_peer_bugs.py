@@ -13,11 +13,11 @@ turned into a test on mlcontext's own inputs:
 
 from __future__ import annotations
 
-import sys
 import threading
 
 import numpy as np
 import pytest
+from racing import race
 
 import mlcontext as mc
 from mlcontext.lineage import item as items
@@ -88,17 +88,8 @@ def test_sweeping_while_other_threads_make_items() -> None:
         except BaseException as exc:  # noqa: BLE001
             errors.append(exc)
 
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    try:
-        threads = [threading.Thread(target=maker, args=(k,)) for k in range(3)]
-        threads += [threading.Thread(target=sweeper) for _ in range(2)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-    finally:
-        sys.setswitchinterval(interval)
+    race([threading.Thread(target=maker, args=(k,)) for k in range(3)]
+         + [threading.Thread(target=sweeper) for _ in range(2)])
     assert errors == []
     # An item a thread holds keeps its lineage hash: made again, the same key gives the same digest
     # (the item itself, or an equal one where a sweep had dropped the key between two makes).

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import os
 import signal
-import sys
 import threading
 
 import pytest
+from racing import race
 
 from mlcontext.lineage import item as items
 
@@ -22,27 +22,18 @@ def _fill(n: int) -> None:
 
 def test_two_threads_sweeping_at_once_raise_nothing() -> None:
     errors: list[BaseException] = []
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)  # switch threads as often as possible
-    try:
-        for _ in range(5):
-            _fill(30_000)
-            barrier = threading.Barrier(3)
+    for _ in range(5):
+        _fill(30_000)
+        barrier = threading.Barrier(3)
 
-            def sweep(barrier: threading.Barrier = barrier) -> None:
-                barrier.wait()
-                try:
-                    items.sweep()
-                except BaseException as exc:  # noqa: BLE001 - what the test looks for
-                    errors.append(exc)
+        def sweep(barrier: threading.Barrier = barrier) -> None:
+            barrier.wait()
+            try:
+                items.sweep()
+            except BaseException as exc:  # noqa: BLE001 - what the test looks for
+                errors.append(exc)
 
-            threads = [threading.Thread(target=sweep) for _ in range(3)]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
-    finally:
-        sys.setswitchinterval(interval)
+        race([threading.Thread(target=sweep) for _ in range(3)])
     assert errors == []
     assert not any(k[0] == "test.sweep" for k in list(items._table))  # all swept
 
