@@ -134,12 +134,12 @@ def test_empty_results_keep_their_dtypes(store):
         mc.param("lr", 0.1)
         mc.log("acc", 0.5)
         mc.dataset(frame(0), name="d", role="test")
+    mc.dataset(frame(1), name="unused", project="p")  # exists; nobody read, tested or derived it
     queries = {
         "runs": (lambda: mc.runs(project="p"), lambda: mc.runs(project="nosuch")),
         "find": (lambda: mc.find(text="r"), lambda: mc.find(text="no match at all")),
         "metrics": (lambda: mc.metrics("acc"), lambda: mc.metrics("acc", project="nosuch")),
-        "versions": (lambda: mc.versions("d"), lambda: mc.versions("nosuch")),
-        "testuse": (lambda: mc.testuse(), lambda: mc.testuse("nosuch")),
+        "testuse": (lambda: mc.testuse(), lambda: mc.testuse("unused")),
     }
     for name, (full, empty) in queries.items():
         some, none = full(), empty()
@@ -148,8 +148,11 @@ def test_empty_results_keep_their_dtypes(store):
             assert str(none[column].dtype) == str(some[column].dtype), (name, column)
     assert mc.runs(project="nosuch").id.str[:8].tolist() == []
     assert mc.find(text="no match at all").start.dt.date.tolist() == []
-    assert str(mc.history("nosuch")["runs"].dtype) == "int64"
-    assert str(mc.tried("nosuch", "acc")["acc"].dtype) == "float64"
+    assert str(mc.history("unused")["runs"].dtype) == "int64"
+    assert str(mc.tried("unused", "acc")["acc"].dtype) == "float64"
+    for ask in (mc.versions, mc.testuse, mc.history, lambda ref: mc.tried(ref, "acc")):
+        with pytest.raises(NotFoundError, match="no dataset 'nosuch'"):  # an answer about nothing
+            ask("nosuch")
 
 
 def test_json_text_is_strict():

@@ -162,4 +162,16 @@ def tried_command(dataset_name: str, metric: str, mode: str | None, project: str
 def testuse_command(name: str | None, budget: int | None, project: str | None, as_json: bool) -> None:
     """How often each test set version was evaluated, by how many people; over-used ones flagged."""
     frame = testuse(name, budget=budget, project=project)
-    _frame_out(frame, as_json, "test set use", "no test set has been evaluated yet")
+    _frame_out(frame, as_json, "test set use",
+               "no test set has been evaluated yet" if name is None else _never_tested(name, project))
+
+
+def _never_tested(name: str, project: str | None) -> str:
+    """Why a dataset that exists (``testuse`` raised otherwise) has no test use: none of its versions
+    was evaluated as a test set, and the roles its versions have."""
+    found = versions(name, project=project)
+    roles = sorted({r for r in found["role"] if isinstance(r, str)})
+    dataset = f"dataset {name!r}" if "@" not in name else f"the dataset of {name!r}"
+    said = f"roles: {', '.join(roles)}" if roles else "no role"
+    return (f"{dataset} has never been evaluated as a test set: no run read a version of it with role "
+            f"'test' ({len(found)} version(s), {said}); `mlcontext testuse` lists the test sets used")

@@ -407,6 +407,8 @@ def drift_of(reference: Any, current: Any, *, project: str | None = None, store:
     ------
     NotFoundError
         A reference names no dataset version.
+    ReferenceTypeError
+        A reference names something else (``RUN:NAME`` of a model).
     UsageError
         A side is neither a frame nor a reference.
     InvalidArgumentError
@@ -426,7 +428,11 @@ def drift_of(reference: Any, current: Any, *, project: str | None = None, store:
 
 def _frame(x: Any, project: str | None, store: Store | None) -> Any:
     if isinstance(x, str) or is_dataset_version(x):
-        return dataset_version(x, project=project, store=store or get_store()).load()
+        try:
+            version = dataset_version(x, project=project, store=store or get_store())
+        except ReferenceTypeError as exc:  # RUN:NAME of a model: say what drift compares
+            raise ReferenceTypeError(f"drift compares dataset versions and stored frames; {exc}") from None
+        return version.load()
     if isinstance(x, ArtifactRef):
         return load_artifact(x, store=store)
     return plain_value(x)

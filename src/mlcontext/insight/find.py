@@ -11,14 +11,13 @@ import pandas as pd
 from sqlalchemy import ColumnElement, Float, and_, cast, exists, or_, select
 
 from ..checks import check_choice, check_text
-from ..errors import NotFoundError, QueryError
+from ..errors import QueryError
 from ..store import Store
 from ..store import schema as t
-from ..store.context import ContextStore
 from ..store.metadata import check_limit
 from ..store.records import STATUSES
-from ..tracking.datasets import version_by_hash
-from ..tracking.refs import dataset_ref, is_hash
+from ..tracking.dataset_refs import versions_named
+from ..tracking.refs import dataset_ref
 from ..tracking.stores import get_store
 
 __all__ = ["find", "parse_condition"]
@@ -77,7 +76,9 @@ def find(*, params: Sequence[str] = (), metrics: Sequence[str] = (), data: Any =
     QueryError
         A condition, a date or the limit cannot be read.
     NotFoundError
-        ``data`` names a version that does not exist.
+        ``data`` names no dataset version (no such dataset or version, a hash nothing has).
+    ReferenceTypeError
+        ``data`` is a ``RUN:NAME`` that names something else (a model).
 
     Examples
     --------
@@ -159,15 +160,9 @@ def _metric_exists(name: str, op: str, raw: str) -> ColumnElement[bool]:
 
 
 def _data_exists(store: Store, ref: str, project: str | None) -> ColumnElement[bool]:
-    context = ContextStore(store.metadata)
-    name, _, number = ref.partition("@")
-    # A content hash (as `versions` shows it) names that one version; one nobody has is an error.
-    versions = [version_by_hash(store, ref, project)] if is_hash(ref) else context.versions(name, project)
-    if number:
-        versions = [v for v in versions if str(v.version) == number]
-    if not versions:
-        raise NotFoundError(f"no dataset version {ref!r}; `mlcontext versions {name}` lists them")
-    hashes = [v.artifact_hash for v in versions]
+    # A content hash (as `versions` shows it) names that one version, NAME@VERSION that version, NAME
+    # each of its versions; a text that names none is an error saying why (never "no run matches").
+    hashes = [v.artifact_hash for v in versions_named(store, ref, project)]
     read = exists().where(t.Access.run_id == t.Run.id, t.Access.artifact_hash.in_(hashes))
     wrote = exists().where(t.RunArtifact.run_id == t.Run.id, t.RunArtifact.artifact_hash.in_(hashes))
     return or_(read, wrote)

@@ -19,7 +19,7 @@ from ..store import Store
 from ..store import schema as t
 from ..store.context import ContextStore
 from ..store.frames import HISTORY, typed_empty
-from ..tracking.datasets import dataset_of
+from ..tracking.dataset_refs import dataset_of
 from ..tracking.stores import get_store
 from .graph import operations_of
 
@@ -34,7 +34,8 @@ def history(name: Any, *, project: str | None = None, store: Store | None = None
     Parameters
     ----------
     name : str or DatasetVersion
-        The dataset (any version of it is asked about).
+        The dataset (any version of it is asked about): ``NAME``, ``NAME@VERSION``, a content hash
+        or a ``DatasetVersion``, each naming its dataset.
     project : str, optional
         The project of a dataset name that exists in several projects.
     store : Store, optional
@@ -49,6 +50,8 @@ def history(name: Any, *, project: str | None = None, store: Store | None = None
 
     Raises
     ------
+    NotFoundError
+        ``name`` names no dataset (no such name, version or hash); the message says what to pass.
     AmbiguousReferenceError
         The name exists in several projects and ``project`` is not given.
     ReferenceTypeError

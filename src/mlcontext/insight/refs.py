@@ -11,6 +11,7 @@ from ..errors import NotFoundError
 from ..store import Store
 from ..store import schema as t
 from ..store.context import ContextStore
+from ..tracking.dataset_refs import version_row
 from ..tracking.refs import artifact_ref, is_hash
 
 __all__ = ["Resolved", "resolve_artifact", "describe_hashes"]
@@ -33,7 +34,6 @@ def resolve_artifact(store: Store, ref: Any, project: str | None = None) -> Reso
     """Resolve ``ref``: a dataset (``trips``, ``trips@2``), ``RUN:NAME`` (an artifact of a run), a hash,
     a ``DatasetVersion`` or an ``ArtifactRef``."""
     ref, project = artifact_ref(ref, project)
-    context = ContextStore(store.metadata)
     if is_hash(ref):
         return _resolve_hash(store, ref)
     if ":" in ref:
@@ -42,11 +42,12 @@ def resolve_artifact(store: Store, ref: Any, project: str | None = None) -> Reso
         for artifact in reversed(record.artifacts):
             if artifact.name == name:
                 return Resolved(artifact.hash, f"{name} (run {record.id[:8]})", run_id=record.id)
-        raise NotFoundError(f"run {record.id[:8]} has no artifact {name!r}")
-    name, _, number = ref.partition("@")
-    if number and not number.isdigit():
-        raise NotFoundError(f"{ref!r}: a version is a number, as in trips@2")
-    version = context.version(name, int(number) if number else None, project)
+        has = ", ".join(sorted({repr(a.name) for a in record.artifacts})) or "none"
+        raise NotFoundError(f"run {record.id[:8]} ({record.project}/{record.name}) has no artifact "
+                            f"{name!r}; its artifacts: {has} (`mlcontext show {record.id[:8]}`)")
+    # NAME, NAME@VERSION: one resolution for every question, with its errors (a prefix of a hash,
+    # a version that does not exist, a name nothing has: each said as such).
+    version = version_row(store, ref, project)
     return Resolved(version.artifact_hash, version.ref, version.name, version.version)
 
 

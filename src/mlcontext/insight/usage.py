@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
 from typing import Any, cast
@@ -10,12 +11,13 @@ import pandas as pd
 from sqlalchemy import func, select
 
 from ..checks import check_choice, check_count
-from ..errors import UsageError
+from ..errors import NotFoundError, UsageError
 from ..store import Store
 from ..store import schema as t
 from ..store.context import ContextStore
 from ..store.frames import TESTUSE, TRIED, typed_empty
-from ..tracking.datasets import TEST_BUDGET, dataset_of
+from ..tracking.dataset_refs import dataset_of
+from ..tracking.datasets import TEST_BUDGET
 from ..tracking.stores import get_store
 
 __all__ = ["tried", "testuse", "varied_only"]
@@ -30,7 +32,8 @@ def tried(dataset: Any, metric: str, *, mode: str | None = None, project: str | 
     Parameters
     ----------
     dataset : str or DatasetVersion
-        The dataset (runs that read any version of it).
+        The dataset (runs that read any version of it): ``NAME``, ``NAME@VERSION``, a content hash
+        or a ``DatasetVersion``, each naming its dataset.
     metric : str
         The score to rank by (its last value in each run).
     mode : {"max", "min"}, optional
@@ -49,6 +52,11 @@ def tried(dataset: Any, metric: str, *, mode: str | None = None, project: str | 
 
     Raises
     ------
+    NotFoundError
+        ``dataset`` names no dataset (no such name, version or hash), or no run that read it
+        logged ``metric`` (the message lists the metrics they logged).
+    ReferenceTypeError
+        ``dataset`` is a ``RUN:NAME`` that names something else (a model).
     InvalidArgumentError
         ``mode`` is neither ``"max"`` nor ``"min"``.
     UsageError
@@ -89,6 +97,8 @@ def tried(dataset: Any, metric: str, *, mode: str | None = None, project: str | 
         run_ids = [r[0] for r in reads]
         runs = {r[0]: r[1:] for r in conn.execute(
             select(t.Run.id, t.Run.name, t.Run.user, t.Run.started_at).where(t.Run.id.in_(run_ids)))}
+        logged = conn.execute(select(t.LatestMetric.name).where(t.LatestMetric.run_id.in_(run_ids))
+                              .distinct()).scalars().all()
         scores = dict(conn.execute(select(t.LatestMetric.run_id, t.LatestMetric.value)
                                    .where(t.LatestMetric.run_id.in_(run_ids),
                                           t.LatestMetric.name == metric)).all())
@@ -105,6 +115,8 @@ def tried(dataset: Any, metric: str, *, mode: str | None = None, project: str | 
                 models[run_id] = meta
     if not reads:
         return typed_empty(TRIED | {metric: "float64"})
+    if metric not in logged:
+        raise NotFoundError(_never_logged(metric, sorted(logged), len(reads), dataset))
     rows = []
     for run_id, version_id in reads:
         name, user, started = runs[run_id]
@@ -119,6 +131,17 @@ def tried(dataset: Any, metric: str, *, mode: str | None = None, project: str | 
     lower = (mode == "min") if mode else any(w in metric.lower() for w in _LOWER_IS_BETTER)
     ranked = frame.sort_values(metric, ascending=lower, na_position="last", kind="stable")
     return ranked.reset_index(drop=True)
+
+
+def _never_logged(metric: str, logged: list[str], runs: int, dataset: str) -> str:
+    """A metric none of the runs logged would rank them by nothing (a column of ``-``): say so, and
+    which metrics they did log."""
+    text = f"metric {metric!r} was never logged by the {runs} run(s) that read {dataset!r}"
+    if not logged:
+        return f"{text}; they logged no metric (mc.log records one)"
+    close = difflib.get_close_matches(metric, logged, n=1, cutoff=0.6)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return f"{text}{hint}; they logged: {', '.join(logged)}"
 
 
 def varied_only(frame: pd.DataFrame) -> pd.DataFrame:
@@ -156,7 +179,8 @@ def testuse(dataset: Any = None, *, budget: int | None = None, project: str | No
     Parameters
     ----------
     dataset : str or DatasetVersion, optional
-        Only this dataset's test versions (default: every dataset's).
+        Only this dataset's test versions (default: every dataset's): ``NAME``, ``NAME@VERSION``, a
+        content hash or a ``DatasetVersion``, each naming its dataset.
     budget : int, optional
         Evaluations allowed per test version (default 10, ``MLCONTEXT_TEST_BUDGET``).
     project : str, optional
@@ -168,10 +192,13 @@ def testuse(dataset: Any = None, *, budget: int | None = None, project: str | No
     -------
     pandas.DataFrame
         Columns ``dataset, version, project, evaluations, people, first, last, budget,
-        over_budget``, most evaluated first; empty, with these columns, when no test set was used.
+        over_budget``, most evaluated first; empty, with these columns, when no test set was used
+        (or no version of ``dataset`` was evaluated as one).
 
     Raises
     ------
+    NotFoundError
+        ``dataset`` names no dataset (no such name, version or hash).
     InvalidArgumentError
         ``budget`` is negative.
     UsageError

@@ -105,6 +105,24 @@ class ContextStore:
             rows = conn.execute(query.order_by(t.Project.name, t.DatasetVersion.version)).all()
         return [VersionRow(*r) for r in rows]
 
+    def dataset_names(self, project: str | None = None) -> list[str]:
+        """The names of the datasets recorded (in ``project``), sorted."""
+        query = select(t.Dataset.name).join(t.Project, t.Project.id == t.Dataset.project_id).distinct()
+        if project is not None:
+            query = query.where(t.Project.name == project)
+        with self.metadata.read() as conn:
+            return sorted(conn.execute(query).scalars())
+
+    def versions_by_prefix(self, prefix: str, project: str | None = None, limit: int = 5) -> list[VersionRow]:
+        """Versions whose content or artifact hash starts with ``prefix``: never a reading of a
+        reference (a hash is taken whole), only what an error suggests passing instead."""
+        query = _versions_query().where(t.DatasetVersion.content_hash.startswith(prefix, autoescape=True)
+                                        | t.DatasetVersion.artifact_hash.startswith(prefix, autoescape=True))
+        if project is not None:
+            query = query.where(t.Project.name == project)
+        with self.metadata.read() as conn:
+            return [VersionRow(*r) for r in conn.execute(query.order_by(t.DatasetVersion.id).limit(limit))]
+
     def version(self, name: str, number: int | None = None, project: str | None = None) -> VersionRow:
         """Version ``number`` of ``name`` (the latest when ``None``)."""
         found = self.versions(name, project)

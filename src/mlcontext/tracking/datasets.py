@@ -33,10 +33,11 @@ from ..names import check_name
 from ..store import Store
 from ..store.context import ROLES, ContextStore, VersionRow
 from ..store.frames import VERSIONS, typed_empty
+from .dataset_refs import dataset_of, version_row
 from .derivation import lineage_leaves, plain_value, record_output
 from .formats import decode, encode_frame
 from .profile import Profile, profile
-from .refs import dataset_name, dataset_ref, is_hash
+from .refs import dataset_ref
 from .run import active_run
 from .stores import get_store
 from .uses import Source, defer_test_read, registered_any, test_budget
@@ -315,44 +316,7 @@ def dataset_version(ref: Any, *, project: str | None = None, store: Store | None
     """
     store = store or get_store()
     ref, project = dataset_ref(ref, project)
-    context = ContextStore(store.metadata)
-    if is_hash(ref):
-        return _public(version_by_hash(store, ref, project), False, store)
-    name, _, number = ref.partition("@")
-    try:
-        version = int(number) if number else None
-    except ValueError:
-        raise NotFoundError(f"{ref!r}: expected NAME, NAME@VERSION (a number) or a content hash") from None
-    return _public(context.version(name, version, project), False, store)
-
-
-def version_by_hash(store: Store, digest: str, project: str | None = None) -> VersionRow:
-    """The dataset version with content hash (or artifact hash) ``digest``; both name it.
-
-    Raises
-    ------
-    NotFoundError
-        No version has that hash: said as such, with what to pass instead (never an empty answer).
-    AmbiguousReferenceError
-        Several datasets hold that content.
-    """
-    found = ContextStore(store.metadata).version_by_hash(digest, project)
-    if found is None:
-        raise NotFoundError(f"no dataset version has hash {digest}" + (f" in project {project}" if project
-                                                                        else "")
-                            + ": pass NAME or NAME@VERSION instead (`mlcontext versions NAME` shows each "
-                              "version's content_hash)")
-    return found
-
-
-def dataset_of(store: Store, ref: Any, project: str | None = None) -> tuple[str, str | None]:
-    """``(name, project)`` of the dataset a whole-dataset question (``versions``, ``history``,
-    ``tried``, ``testuse``) is about: a name, a ``DatasetVersion``'s dataset, or the dataset of the
-    version a content hash names (so a hash copied from ``versions`` is never read as a name)."""
-    if isinstance(ref, str) and is_hash(ref):
-        version = version_by_hash(store, ref, project)
-        return version.name, version.project
-    return dataset_name(ref, project)
+    return _public(version_row(store, ref, project), False, store)
 
 
 def versions(name: Any, *, project: str | None = None, store: Store | None = None) -> pd.DataFrame:
@@ -361,7 +325,8 @@ def versions(name: Any, *, project: str | None = None, store: Store | None = Non
     Parameters
     ----------
     name : str or DatasetVersion
-        The dataset.
+        The dataset: its name, ``NAME@VERSION``, a content hash or a ``DatasetVersion`` (each
+        names its dataset).
     project : str, optional
         The project of a dataset name that exists in several projects.
     store : Store, optional
@@ -371,12 +336,13 @@ def versions(name: Any, *, project: str | None = None, store: Store | None = Non
     -------
     pandas.DataFrame
         Columns ``project, version, role, rows, columns, user, run_id, content_hash, created``,
-        newest first, as every listing; empty, with these columns, for a dataset never recorded.
+        newest first, as every listing.
 
     Raises
     ------
     NotFoundError
-        ``name`` is a content hash no dataset version has.
+        ``name`` names no dataset: no dataset of that name, a version or a content hash (or a hash
+        prefix) no dataset version has; the message says what to pass instead.
     AmbiguousReferenceError
         The name exists in several projects and ``project`` is not given.
     ReferenceTypeError

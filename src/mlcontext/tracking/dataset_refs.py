@@ -1,0 +1,188 @@
+"""Dataset references in text: what ``NAME``, ``NAME@VERSION`` and a content hash name.
+
+Every question about data (``dataset_version``, ``diff``, ``drift``, ``lineage``, ``impact``,
+``versions``, ``history``, ``tried``, ``testuse``, ``find --data``) resolves its text here, so that
+each form means the same everywhere and a text that names nothing is a :class:`NotFoundError` saying
+what was looked for and what to pass instead, never an empty answer (``docs/references.md``):
+
+- a name no dataset has: the datasets that do exist (the closest first);
+- ``NAME@VERSION`` of a version that does not exist: the versions that do;
+- a hash prefix (the 12 digits the ``versions`` table shows): a hash is taken whole; the version
+  whose hash starts so, and where its full hash is printed;
+- ``RUN:NAME`` (never a dataset name: a dataset name holds no ``:``): what it names instead (a
+  model, another artifact, or a dataset version to pass as ``NAME@VERSION``).
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any
+
+from ..errors import MLContextError, NotFoundError, ReferenceTypeError
+from ..store import Store
+from ..store.context import ContextStore, VersionRow
+from .refs import dataset_name, dataset_ref, is_hash
+
+__all__ = ["version_by_hash", "version_row", "versions_named", "dataset_of", "no_dataset"]
+
+_HEX = frozenset("0123456789abcdef")
+#: A shorter text of hex digits is as likely a name as the start of a hash: no hint for it.
+_MIN_PREFIX = 6
+
+
+def version_by_hash(store: Store, digest: str, project: str | None = None) -> VersionRow:
+    """The dataset version with content hash (or artifact hash) ``digest``; both name it.
+
+    Raises
+    ------
+    NotFoundError
+        No version has that hash: said as such, with what to pass instead (never an empty answer).
+    AmbiguousReferenceError
+        Several datasets hold that content.
+    """
+    found = ContextStore(store.metadata).version_by_hash(digest, project)
+    if found is None:
+        raise NotFoundError(f"no dataset version has hash {digest}" + (f" in project {project}" if project
+                                                                        else "")
+                            + ": pass NAME or NAME@VERSION instead (`mlcontext versions NAME` shows each "
+                              "version's content_hash)")
+    return found
+
+
+def versions_named(store: Store, text: str, project: str | None = None) -> list[VersionRow]:
+    """Every version ``text`` names: the one of a hash, each version of ``NAME``, version VERSION of
+    ``NAME@VERSION`` (in each project that has it, unless ``project`` says which); oldest first.
+
+    Raises
+    ------
+    NotFoundError
+        ``text`` names no version: no such dataset, no such version of it, a hash nothing has (a
+        prefix included), a ``RUN:NAME`` whose run or artifact does not exist.
+    ReferenceTypeError
+        ``text`` is a ``RUN:NAME`` that names something else than a dataset version (a model).
+    AmbiguousReferenceError
+        A hash held by versions of several datasets, or a ``RUN:NAME`` whose run reference is.
+    """
+    if is_hash(text):
+        return [version_by_hash(store, text, project)]
+    if ":" in text:
+        raise not_a_version(store, text)
+    name, at, number = text.partition("@")
+    if at and not (number.isascii() and number.isdigit()):
+        raise NotFoundError(f"{text!r}: a version is a number, as in {name}@2 (`mlcontext versions {name}` "
+                            "lists them)")
+    found = ContextStore(store.metadata).versions(name, project)
+    if not found:
+        raise NotFoundError(no_dataset(store, name, project))
+    if at:
+        matching = [v for v in found if v.version == int(number)]
+        if not matching:
+            where = f" in project {project!r}" if project else ""
+            raise NotFoundError(f"dataset {name!r}{where} has no version {int(number)}: its versions are "
+                                f"{_numbers(found)} (`mlcontext versions {name}` lists them)")
+        found = matching
+    return found
+
+
+def version_row(store: Store, text: str, project: str | None = None) -> VersionRow:
+    """The one version ``text`` names (``NAME``: its latest). Raises as :func:`versions_named`, and
+    :class:`~mlcontext.errors.AmbiguousReferenceError` for a name in several projects."""
+    if is_hash(text):
+        return version_by_hash(store, text, project)
+    versions_named(store, text, project)  # a text that names nothing: said as such
+    name, at, number = text.partition("@")
+    return ContextStore(store.metadata).version(name, int(number) if at else None, project)
+
+
+def dataset_of(store: Store, ref: Any, project: str | None = None) -> tuple[str, str | None]:
+    """``(name, project)`` of the dataset a whole-dataset question (``versions``, ``history``,
+    ``tried``, ``testuse``) is about: a name, the dataset of ``NAME@VERSION``, of a
+    ``DatasetVersion`` or of the version a content hash names (a hash pins its project).
+
+    A reference that names no dataset, or a version that does not exist, raises
+    :class:`NotFoundError`: an empty answer would say "nobody used it" of a thing that is not there.
+    """
+    if not isinstance(ref, str):
+        return dataset_name(ref, project)
+    text, project = dataset_ref(ref, project)
+    found = versions_named(store, text, project)
+    if is_hash(text):
+        return found[0].name, found[0].project
+    return found[0].name, project
+
+
+def not_a_version(store: Store, text: str) -> MLContextError:
+    """The error for ``RUN:NAME`` where a dataset version is asked for: what it names instead."""
+    run_ref, _, name = text.partition(":")
+    what = f"{text!r} is RUN:NAME, no dataset name (a dataset name holds no ':')"
+    instead = "pass a dataset as NAME, NAME@VERSION or a content hash (`mlcontext versions NAME`)"
+    try:
+        record = store.metadata.get_run(run_ref)
+    except NotFoundError as exc:
+        return NotFoundError(f"{what}, and it names nothing: {exc}; {instead}")
+    run = f"run {record.id[:8]} ({record.project}/{record.name})"
+    named = [a for a in record.artifacts if a.name == name]
+    if not named:
+        has = ", ".join(sorted({repr(a.name) for a in record.artifacts})) or "none"
+        return NotFoundError(f"{what}, and {run} has no artifact {name!r} (its artifacts: {has}); "
+                             f"{instead}")
+    artifact = named[-1]
+    version = ContextStore(store.metadata).versions_by_hash([artifact.hash]).get(artifact.hash)
+    if version is not None:
+        return ReferenceTypeError(f"{what}: it names dataset version {version.ref} (project "
+                                  f"{version.project}), which {run} "
+                                  f"{'read' if artifact.direction == 'input' else 'wrote'}; pass "
+                                  f"{version.ref} (with -p/--project {version.project} if needed)")
+    meta = artifact.meta or {}
+    kind = "a model" if artifact.kind == "model" or meta.get("model_class") else f"a {artifact.kind}"
+    cls = meta.get("model_class") or meta.get("class")
+    return ReferenceTypeError(f"{what}: it names {kind}{f' ({cls})' if cls else ''}, artifact {name!r} "
+                              f"of {run}, not a dataset version; {instead}")
+
+
+def no_dataset(store: Store, name: str, project: str | None = None) -> str:
+    """Why ``name`` names no dataset, and what to pass instead."""
+    where = f" in project {project!r}" if project else ""
+    text = f"no dataset {name!r}{where}"
+    context = ContextStore(store.metadata)
+    lowered = name.lower()
+    if _MIN_PREFIX <= len(lowered) <= 32 and set(lowered) <= _HEX:
+        whole = ("a hash is taken whole, all 32 hex digits in lowercase (the `versions` table shows the "
+                 "first 12, `versions --json` the whole hash)")
+        near = context.versions_by_prefix(lowered, project)
+        if near:
+            refs = ", ".join(f"{v.ref} (project {v.project})" for v in near)
+            return (f"{text}; {name!r} is the start of the hash of {refs}, but {whole}: pass "
+                    f"{near[0].ref}, or the full content_hash from `mlcontext versions {near[0].name} "
+                    "--json`")
+        return (f"{text}, and no dataset version's hash starts with it; {whole}: pass NAME@VERSION, or "
+                "the full content_hash from `mlcontext versions NAME --json`")
+    names = context.dataset_names(project)
+    run = _run_named(store, name)
+    if run:
+        text += f" ({name!r} is {run}: this question takes a dataset)"
+    if not names:
+        return f"{text}: no dataset has been recorded{where} (mc.dataset records one)"
+    close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
+    if close:
+        return f"{text}; did you mean {' or '.join(map(repr, close))}? (`mlcontext versions NAME`)"
+    shown = ", ".join(names[:12]) + (f" and {len(names) - 12} more" if len(names) > 12 else "")
+    return f"{text}; the datasets recorded{where}: {shown}"
+
+
+def _run_named(store: Store, text: str) -> str | None:
+    """``run 3f2a9c1b (project/name)`` when ``text`` names a run, else ``None`` (a hint only)."""
+    try:
+        record = store.metadata.get_run(text)
+    except MLContextError:
+        return None
+    if record.name != text:  # a short text that starts some run's id is no run's name
+        return None
+    return f"run {record.id[:8]} ({record.project}/{record.name})"
+
+
+def _numbers(versions: list[VersionRow]) -> str:
+    numbers = sorted({v.version for v in versions})
+    if len(numbers) > 8:
+        return f"{numbers[0]} to {numbers[-1]}"
+    return ", ".join(map(str, numbers))
