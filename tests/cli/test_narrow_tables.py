@@ -86,3 +86,29 @@ def test_every_table_keeps_names_ids_and_dates_whole(wide_store, columns):
     assert not re.search(r"│ \S{1,2} +│", runs), runs
     if columns == 80:
         assert all(start[:19].replace("T", " ") in runs for start in starts)
+
+
+def test_the_answer_columns_of_testuse_and_tried_stay_at_80_columns(sqlite_store, monkeypatch):
+    # A newcomer's finding: at 80 columns (the width when piped) `testuse` left out evaluations and
+    # over_budget, its answer, but kept its first date; `tried` left out the score and the params.
+    import pandas as pd
+    from sklearn.linear_model import Ridge
+
+    monkeypatch.setenv("MLCONTEXT_STORE", sqlite_store.metadata.url)
+    monkeypatch.setenv("MLCONTEXT_ARTIFACTS", sqlite_store.artifacts.url)
+    data = pd.DataFrame({"a": [0.0, 1.0, 2.0, 3.0, 4.0, 5.0], "y": [0.1, 0.9, 2.1, 3.2, 3.9, 5.1]})
+    for alpha in (0.5, 2.0):
+        with mc.run("a-fairly-long-training-run-name", project="narrow-answers"):
+            mc.param("alpha", alpha)
+            mc.param("epochs", 15)
+            train = mc.dataset(data, "answers-train", role="train").frame()
+            test = mc.dataset(data, "answers-test", role="test").frame()
+            model = mc.traced(Ridge(alpha=alpha, random_state=0)).fit(train[["a"]], train["y"])
+            mc.log("r2_on_the_held_out_test_set", model.score(test[["a"]], test["y"]))
+    out = _run_cli([["testuse"], ["tried", "--dataset", "answers-train", "--metric",
+                                  "r2_on_the_held_out_test_set"]], 80)
+    testuse, tried = out["testuse"], out["tried --dataset answers-train --metric r2_on_the_held_out_test_set"]
+    shown = [text.split("left out at this width")[0] for text in (testuse, tried)]  # not the caption
+    assert "evaluations" in shown[0] and "over_budget" in shown[0], testuse
+    assert "r2_on_the_held" in shown[1] and "alpha" in shown[1], tried
+    assert max(len(line) for line in (testuse + tried).splitlines()) <= 80

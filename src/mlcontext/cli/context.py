@@ -4,6 +4,7 @@ testuse. Each prints a rich rendering, or JSON with ``--json``."""
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Iterable
 
 import click
 import pandas as pd
@@ -20,13 +21,15 @@ from .render import console, frame_table, print_json
 from .runs import runs_shown
 
 
-def _frame_out(frame: pd.DataFrame, as_json: bool, title: str, empty: str) -> None:
+def _frame_out(frame: pd.DataFrame, as_json: bool, title: str, empty: str,
+               keep: Iterable[str] = ()) -> None:
+    """``keep``: the columns that answer the question, left out last on a narrow terminal."""
     if as_json:
         print_json(frame.to_dict(orient="records"))
     elif frame.empty:
         console.print(empty)
     else:
-        console.print(frame_table(frame, title=title))
+        console.print(frame_table(frame, title=title, keep=keep))
 
 
 def _graph_out(graph: Graph, as_json: bool, dot: bool, svg: str | None) -> None:
@@ -151,7 +154,8 @@ def tried_command(dataset_name: str, metric: str, mode: str | None, project: str
     frame = tried(dataset_name, metric, mode=mode, project=project)
     # The table shows what varied between designs; --json keeps every hyper-parameter.
     shown = frame if frame.empty or as_json else varied_only(frame.assign(run_id=frame["run_id"].str[:8]))
-    _frame_out(shown, as_json, f"tried on {dataset_name}", f"no run read {dataset_name!r}")
+    answers = [metric, *(c for c in shown.columns if str(c).startswith("param."))]
+    _frame_out(shown, as_json, f"tried on {dataset_name}", f"no run read {dataset_name!r}", keep=answers)
 
 
 @click.command("testuse")
@@ -163,7 +167,8 @@ def testuse_command(name: str | None, budget: int | None, project: str | None, a
     """How often each test set version was evaluated, by how many people; over-used ones flagged."""
     frame = testuse(name, budget=budget, project=project)
     _frame_out(frame, as_json, "test set use",
-               "no test set has been evaluated yet" if name is None else _never_tested(name, project))
+               "no test set has been evaluated yet" if name is None else _never_tested(name, project),
+               keep=("evaluations", "over_budget"))
 
 
 def _never_tested(name: str, project: str | None) -> str:

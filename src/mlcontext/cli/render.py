@@ -12,7 +12,7 @@ import datetime as dt
 import json
 import math
 import shutil
-from collections.abc import Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -82,14 +82,17 @@ def fmt_duration(seconds: Any) -> str:
 
 
 def frame_table(frame: pd.DataFrame, title: str | None = None,
-                formats: Mapping[str, Any] | None = None, width: int | None = None) -> Table:
+                formats: Mapping[str, Any] | None = None, width: int | None = None,
+                keep: Iterable[str] = ()) -> Table:
     """A rich table of ``frame`` that fits ``width`` (default: the console's) without breaking a name.
 
     Ids, statuses, names, dates and durations are never wrapped (``no_wrap``, as wide as their longest
     cell); other columns fold, never narrower than :data:`MIN_FOLD_WIDTH`. When the terminal is too
     narrow for that, columns are left out: folding ones first, then whole ones that are not
     :data:`ESSENTIAL_COLUMNS`, right to left; the caption names them (``--json`` shows everything).
-    ``formats`` maps a column name to a function rendering its cells (default :func:`fmt`).
+    ``keep`` names the columns that answer the question (``testuse``'s evaluations, ``tried``'s score
+    and params): they are left out last of all. ``formats`` maps a column name to a function
+    rendering its cells (default :func:`fmt`).
     """
     formats = dict(formats or {})
     for column in frame.columns:
@@ -102,10 +105,11 @@ def frame_table(frame: pd.DataFrame, title: str | None = None,
     needed = {n: _natural_width(n, cells[n]) for n in names}
     needed = {n: w if n in whole else min(w, MIN_FOLD_WIDTH) for n, w in needed.items()}
     width = console.width if width is None else width
-    shown = _fitting(names, whole, needed, width, boxed=True)
+    kept = {str(k) for k in keep}
+    shown = _fitting(names, whole, needed, width, boxed=True, keep=kept)
     boxed = _total(shown, needed, boxed=True) <= width
     if not boxed:  # a narrow terminal: no borders, one space between columns
-        shown = _fitting(names, whole, needed, width, boxed=False)
+        shown = _fitting(names, whole, needed, width, boxed=False, keep=kept)
     left_out = [n for n in names if n not in shown]
     caption = (f"left out at this width: {', '.join(left_out)} (widen the terminal, or use --json)"
                if left_out else None)
@@ -139,13 +143,16 @@ def _total(shown: list[str], needed: dict[str, int], *, boxed: bool) -> int:
 
 
 def _fitting(names: list[str], whole: set[str], needed: dict[str, int], width: int, *,
-             boxed: bool) -> list[str]:
-    """The columns that fit ``width``, leaving out folding columns first, then inessential whole ones."""
+             boxed: bool, keep: Collection[str] = ()) -> list[str]:
+    """The columns that fit ``width``, leaving out folding columns first, then inessential whole ones,
+    then essential ones, and the answer columns (``keep``) last."""
     shown = list(names)
+    others = [n for n in names if n not in keep]
     # Last resort, essential columns right to left, but never the first two (an id and a name).
-    droppable = [n for n in reversed(names) if n not in whole] + \
-        [n for n in reversed(names) if n in whole and n not in ESSENTIAL_COLUMNS] + \
-        [n for n in reversed(names[2:]) if n in whole and n in ESSENTIAL_COLUMNS]
+    droppable = [n for n in reversed(others) if n not in whole] + \
+        [n for n in reversed(others) if n in whole and n not in ESSENTIAL_COLUMNS] + \
+        [n for n in reversed(others) if n in whole and n in ESSENTIAL_COLUMNS and n not in names[:2]] + \
+        [n for n in reversed(names[2:]) if n in keep]
     for name in droppable:
         if _total(shown, needed, boxed=boxed) <= width:
             break

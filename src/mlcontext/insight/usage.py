@@ -127,6 +127,10 @@ def tried(dataset: Any, metric: str, *, mode: str | None = None, project: str | 
                      "model_params": model.get("params"), metric: math.nan if score is None else score,
                      **{f"param.{k}": v for k, v in params.get(run_id, {}).items()}})
     frame = pd.DataFrame(rows)
+    for column in [c for c in frame.columns if str(c).startswith("param.")]:
+        # Object, as mc.runs keeps params: an int param that some runs did not set stays an int
+        # (a float column would print `epochs` 15 as 15.0; a newcomer's finding), missing is NaN.
+        frame[column] = pd.Series([r.get(column, math.nan) for r in rows], index=frame.index, dtype=object)
     frame["start"] = pd.to_datetime(frame["start"], unit="s", utc=True)
     lower = (mode == "min") if mode else any(w in metric.lower() for w in _LOWER_IS_BETTER)
     ranked = frame.sort_values(metric, ascending=lower, na_position="last", kind="stable")
