@@ -162,3 +162,19 @@ def test_show_names_a_runs_output_dataset_with_its_version(sqlite_store, monkeyp
     result = CliRunner().invoke(cli, ["show", run.id])
     assert result.exit_code == 0, result.output
     assert "clean-show@2" in result.output and "raw-show@1" in result.output
+
+
+def test_find_by_status(sqlite_store, monkeypatch):
+    # A newcomer's finding: `mc.find(status=...)` existed, the CLI's `find` had no --status.
+    monkeypatch.setenv("MLCONTEXT_STORE", sqlite_store.metadata.url)
+    monkeypatch.setenv("MLCONTEXT_ARTIFACTS", sqlite_store.artifacts.url)
+    with mc.run("ok", project="status") as good:
+        mc.log("loss", 1.0)
+    with pytest.raises(RuntimeError), mc.run("crash", project="status") as bad:
+        raise RuntimeError("crash")
+    for status, expected in (("failed", [bad.id]), ("finished", [good.id])):
+        result = CliRunner().invoke(cli, ["find", "--status", status, "-p", "status", "--json"])
+        assert result.exit_code == 0, result.output
+        assert [r["id"] for r in strict(result.output)] == expected
+    wrong = CliRunner().invoke(cli, ["find", "--status", "crashed"])
+    assert wrong.exit_code != 0 and "crashed" in wrong.output

@@ -18,7 +18,7 @@ from ..store.metadata import MAX_LIMIT
 from ..tracking.datasets import versions
 from .options import drift_rule_options, json_option, print_drift, project_option, rule_from
 from .render import console, frame_table, print_json
-from .runs import runs_shown
+from .runs import STATUS_STYLE, runs_shown
 
 
 def _frame_out(frame: pd.DataFrame, as_json: bool, title: str, empty: str,
@@ -97,16 +97,17 @@ def versions_command(name: str, project: str | None, as_json: bool) -> None:
 @click.option("--since", help="Started at or after (ISO date).")
 @click.option("--until", help="Started at or before (ISO date).")
 @click.option("--text", help="A substring of the run or project name.")
+@click.option("--status", type=click.Choice(list(STATUS_STYLE)), help="Only runs in this state.")
 @project_option
 @click.option("--limit", default=50, type=click.IntRange(1, MAX_LIMIT), show_default=True,
               help="At most this many runs.")
 @json_option
 def find_command(params: tuple[str, ...], metrics: tuple[str, ...], data: str | None, code: str | None,
                  user: str | None, since: str | None, until: str | None, text: str | None,
-                 project: str | None, limit: int, as_json: bool) -> None:
-    """Search runs by params, metrics, data version, code version, time, user and name."""
+                 status: str | None, project: str | None, limit: int, as_json: bool) -> None:
+    """Search runs by params, metrics, data version, code version, time, user, name and status."""
     frame = find(params=params, metrics=metrics, data=data, code=code, user=user, since=since,
-                 until=until, text=text, project=project, limit=limit)
+                 until=until, text=text, status=status, project=project, limit=limit)
     # The same columns as `runs`: a dirty run's code is marked (its commit is not what ran).
     shown = frame if frame.empty or as_json else runs_shown(frame, project)
     _frame_out(shown, as_json, f"{len(frame)} run(s)", "no run matches")
