@@ -25,7 +25,7 @@ from sklearn.linear_model import Ridge
 
 import mlcontext as mc
 from mlcontext.cli.main import cli
-from mlcontext.errors import NotFoundError, ReferenceTypeError
+from mlcontext.errors import AmbiguousReferenceError, NotFoundError, ReferenceTypeError
 
 
 def strict(text: str) -> object:
@@ -194,3 +194,45 @@ def test_run_name_of_a_model_where_a_dataset_is_asked_says_what_it_names(project
     assert "has no artifact 'modl'" in fails("lineage", f"{project[0][:8]}:modl")
     with pytest.raises(NotFoundError, match="names nothing: no run"):
         mc.history("nosuchrun:model")
+
+
+def test_name_at_version_pins_its_project_and_is_ambiguous_across_projects(store):
+    # A reviewer's finding: `versions houses-raw@3` listed alpha's three versions and beta's one,
+    # while the same version's hash and DatasetVersion pinned alpha.
+    data = _frame()
+    for k in range(3):
+        mc.dataset(data.iloc[: 100 + 10 * k], "houses", project="alpha")
+    mc.dataset(data.iloc[:100], "houses", project="beta")
+    for text in ("houses@3", "houses@2"):
+        assert set(mc.versions(text)["project"]) == {"alpha"}, text
+        assert len(mc.versions(text)) == 3
+    assert len(mc.versions(mc.dataset_version("houses@3"))) == 3
+    with pytest.raises(AmbiguousReferenceError, match="alpha, beta"):
+        mc.versions("houses@1")
+    assert len(mc.versions("houses@1", project="beta")) == 1
+    result = CliRunner().invoke(cli, ["versions", "houses@3", "--json"])
+    assert result.exit_code == 0 and {r["project"] for r in strict(result.output)} == {"alpha"}
+
+
+def test_run_name_of_one_of_two_datasets_with_the_same_bytes_names_its_own(store):
+    # A reviewer's finding: RUN:twin-a pointed to twin-b@1 (the version was found by its bytes only).
+    data = _frame(50)
+    with mc.run("twin", project="twins") as run:
+        mc.dataset(data.iloc[:20].assign(bmi=data["bmi"].iloc[:20] * 2), "twin-a")
+        mc.dataset(data.iloc[:20].assign(bmi=data["bmi"].iloc[:20] * 2), "twin-b")
+    with pytest.raises(ReferenceTypeError, match="pass twin-a@1"):
+        mc.versions(f"{run.id}:twin-a")
+
+
+def test_a_name_of_another_project_is_named_as_such(store):
+    # A reviewer's finding: with -p beta, a dataset of project alpha got "did you mean" other names.
+    mc.dataset(_frame(30), "only-in-alpha", project="alpha")
+    mc.dataset(_frame(30), "other", project="beta")
+    with pytest.raises(NotFoundError, match="is a dataset of project 'alpha'; pass -p/--project alpha"):
+        mc.versions("only-in-alpha", project="beta")
+
+
+def test_a_hex_looking_name_with_a_typo_gets_the_close_name(store):
+    mc.dataset(_frame(30), "cafe1234", project="hexes")
+    with pytest.raises(NotFoundError, match="did you mean 'cafe1234'"):
+        mc.versions("cafe12")

@@ -18,7 +18,7 @@ from __future__ import annotations
 import difflib
 from typing import Any
 
-from ..errors import MLContextError, NotFoundError, ReferenceTypeError
+from ..errors import AmbiguousReferenceError, MLContextError, NotFoundError, ReferenceTypeError
 from ..store import Store
 from ..store.context import ContextStore, VersionRow
 from .refs import dataset_name, dataset_ref, is_hash
@@ -108,6 +108,13 @@ def dataset_of(store: Store, ref: Any, project: str | None = None) -> tuple[str,
     found = versions_named(store, text, project)
     if is_hash(text):
         return found[0].name, found[0].project
+    if "@" in text:  # a version pins its project, as its hash and its DatasetVersion do
+        projects = sorted({v.project for v in found})
+        if len(projects) > 1:
+            raise AmbiguousReferenceError(
+                f"{text!r} is a version of dataset {found[0].name!r} in projects {', '.join(projects)}; "
+                "say which with project= (-p/--project)")
+        return found[0].name, found[0].project
     return found[0].name, project
 
 
@@ -127,7 +134,11 @@ def not_a_version(store: Store, text: str) -> MLContextError:
         return NotFoundError(f"{what}, and {run} has no artifact {name!r} (its artifacts: {has}); "
                              f"{instead}")
     artifact = named[-1]
-    version = ContextStore(store.metadata).versions_by_hash([artifact.hash]).get(artifact.hash)
+    context = ContextStore(store.metadata)
+    # The version of this name (two datasets may hold the same bytes), else any with these bytes.
+    same = [v for v in context.versions(name, record.project)
+            if artifact.hash in (v.artifact_hash, v.content_hash)]
+    version = same[-1] if same else context.versions_by_hash([artifact.hash]).get(artifact.hash)
     if version is not None:
         return ReferenceTypeError(f"{what}: it names dataset version {version.ref} (project "
                                   f"{version.project}), which {run} "
@@ -145,6 +156,12 @@ def no_dataset(store: Store, name: str, project: str | None = None) -> str:
     where = f" in project {project!r}" if project else ""
     text = f"no dataset {name!r}{where}"
     context = ContextStore(store.metadata)
+    if project is not None:
+        elsewhere = sorted({v.project for v in context.versions(name)})
+        if elsewhere:
+            return (f"{text}: {name!r} is a dataset of project {', '.join(map(repr, elsewhere))}; pass "
+                    f"-p/--project {elsewhere[0]} (project={elsewhere[0]!r})")
+    names = context.dataset_names(project)
     lowered = name.lower()
     if _MIN_PREFIX <= len(lowered) <= 32 and set(lowered) <= _HEX:
         whole = ("a hash is taken whole, all 32 hex digits in lowercase (the `versions` table shows the "
@@ -155,9 +172,12 @@ def no_dataset(store: Store, name: str, project: str | None = None) -> str:
             return (f"{text}; {name!r} is the start of the hash of {refs}, but {whole}: pass "
                     f"{near[0].ref}, or the full content_hash from `mlcontext versions {near[0].name} "
                     "--json`")
+        close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
+        if close:  # a hex-looking name with a typo (`cafe12` for `cafe1234`)
+            return (f"{text}; did you mean {' or '.join(map(repr, close))}? (no dataset version's hash "
+                    "starts with it either)")
         return (f"{text}, and no dataset version's hash starts with it; {whole}: pass NAME@VERSION, or "
                 "the full content_hash from `mlcontext versions NAME --json`")
-    names = context.dataset_names(project)
     run = _run_named(store, name)
     if run:
         text += f" ({name!r} is {run}: this question takes a dataset)"
