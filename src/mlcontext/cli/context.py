@@ -156,6 +156,8 @@ def tried_command(dataset_name: str, metric: str, mode: str | None, project: str
     # The table shows what varied between designs; --json keeps every hyper-parameter.
     shown = frame if frame.empty or as_json else varied_only(frame.assign(run_id=frame["run_id"].str[:8]))
     answers = [metric, *(c for c in shown.columns if str(c).startswith("param."))]
+    if "model" in shown.columns and shown["model"].nunique() > 1:  # designs of different classes
+        answers.insert(1, "model")
     _frame_out(shown, as_json, f"tried on {dataset_name}", f"no run read {dataset_name!r}", keep=answers)
 
 
