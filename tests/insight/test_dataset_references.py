@@ -236,3 +236,29 @@ def test_a_hex_looking_name_with_a_typo_gets_the_close_name(store):
     mc.dataset(_frame(30), "cafe1234", project="hexes")
     with pytest.raises(NotFoundError, match="did you mean 'cafe1234'"):
         mc.versions("cafe12")
+
+
+def test_diff_of_run_name_references_to_stored_frames_is_a_dataset_diff(store):
+    # A reviewer's finding: `diff RUN:houses-clean houses-clean@2` said "cannot compare model", and
+    # two RUN:NAME of dataset versions were compared as bytes.
+    data = _frame(80)
+    ids = []
+    for k in range(2):
+        with mc.run("clean", project="frames") as run:
+            mc.dataset(data.iloc[: 40 + 10 * k].assign(extra=k) if k else data.iloc[:40], "frames-clean")
+            ids.append(run.id)
+    result = mc.diff("frames-clean@1", f"{ids[1]}:frames-clean")
+    assert result.drift.added == ("extra",)
+    both = mc.diff(f"{ids[0]}:frames-clean", f"{ids[1]}:frames-clean")
+    assert both.drift.added == ("extra",)
+
+
+def test_diff_project_narrows_the_run_reading_too(store):
+    # A reviewer's finding: `diff NAME NAME@2 -p alpha` was ambiguous with a run of that name in beta.
+    data = _frame(60)
+    mc.dataset(data.iloc[:30], "shared-name", project="alpha")
+    mc.dataset(data.iloc[:40], "shared-name", project="alpha")
+    with mc.run("shared-name", project="beta"):
+        mc.log("x", 1.0)
+    result = mc.diff("shared-name", "shared-name@1", project="alpha")
+    assert hasattr(result, "drift")

@@ -11,6 +11,7 @@ from ..errors import AmbiguousReferenceError, NotFoundError, ReferenceTypeError
 from ..store import ArtifactRef, Store
 from ..store import schema as t
 from ..store.context import ContextStore
+from ..tracking.dataset_refs import run_artifact_version
 from ..tracking.datasets import DatasetVersion, dataset_version
 from ..tracking.derivation import plain_value
 from ..tracking.queries import load_artifact
@@ -305,7 +306,10 @@ def _side(store: Store, ref: Any, project: str | None) -> tuple[str, Any]:
     if not isinstance(ref, str):
         raise ReferenceTypeError(f"diff() takes names or the objects the API returns (DatasetVersion, Run, "
                                  f"RunRecord, ArtifactRef), not a {type(ref).__name__}")
-    if ":" in ref:
+    if ":" in ref:  # RUN:NAME: a stored frame the run registered is a dataset version, not a model
+        version = run_artifact_version(store, ref)
+        if version is not None:
+            return "dataset version", dataset_version(version.ref, project=version.project, store=store)
         return "model", ref
     return _lookup(store, ref, project)
 
@@ -319,7 +323,7 @@ def _lookup(store: Store, ref: str, project: str | None) -> tuple[str, Any]:
     found: list[tuple[str, Any]] = []
     missing: list[str] = []
     for kind, look in (("dataset version", lambda: dataset_version(ref, project=project, store=store)),
-                       ("run", lambda: store.metadata.get_run(ref))):
+                       ("run", lambda: _run_in(store, ref, project))):
         try:
             found.append((kind, look()))
         except NotFoundError as exc:
@@ -332,6 +336,15 @@ def _lookup(store: Store, ref: str, project: str | None) -> tuple[str, Any]:
             f"{ref!r} names both dataset version {version.ref} (project {version.project}) and run "
             f"{record.id[:8]} ({record.project}/{record.name}); write the run's id to mean the run")
     return found[0]
+
+
+def _run_in(store: Store, ref: str, project: str | None) -> Any:
+    """The run ``ref`` names, in ``project`` when one is given (``-p`` narrows both readings)."""
+    record = store.metadata.get_run(ref)
+    if project is not None and record.project != project:
+        raise NotFoundError(f"run {record.id[:8]} ({record.project}/{record.name}) is not in project "
+                            f"{project!r}")
+    return record
 
 
 def _model_side(store: Store, ref: Any) -> tuple[str, dict[str, Any], Any, str]:

@@ -23,7 +23,8 @@ from ..store import Store
 from ..store.context import ContextStore, VersionRow
 from .refs import dataset_name, dataset_ref, is_hash
 
-__all__ = ["version_by_hash", "version_row", "versions_named", "dataset_of", "no_dataset"]
+__all__ = ["version_by_hash", "version_row", "versions_named", "dataset_of", "no_dataset",
+           "run_artifact_version"]
 
 _HEX = frozenset("0123456789abcdef")
 #: A shorter text of hex digits is as likely a name as the start of a hash: no hint for it.
@@ -134,11 +135,7 @@ def not_a_version(store: Store, text: str) -> MLContextError:
         return NotFoundError(f"{what}, and {run} has no artifact {name!r} (its artifacts: {has}); "
                              f"{instead}")
     artifact = named[-1]
-    context = ContextStore(store.metadata)
-    # The version of this name (two datasets may hold the same bytes), else any with these bytes.
-    same = [v for v in context.versions(name, record.project)
-            if artifact.hash in (v.artifact_hash, v.content_hash)]
-    version = same[-1] if same else context.versions_by_hash([artifact.hash]).get(artifact.hash)
+    version = _version_of(store, record.project, name, artifact.hash)
     if version is not None:
         return ReferenceTypeError(f"{what}: it names dataset version {version.ref} (project "
                                   f"{version.project}), which {run} "
@@ -149,6 +146,25 @@ def not_a_version(store: Store, text: str) -> MLContextError:
     cls = meta.get("model_class") or meta.get("class")
     return ReferenceTypeError(f"{what}: it names {kind}{f' ({cls})' if cls else ''}, artifact {name!r} "
                               f"of {run}, not a dataset version; {instead}")
+
+
+def run_artifact_version(store: Store, text: str) -> VersionRow | None:
+    """The dataset version ``RUN:NAME`` names when the run read or wrote one under that name (a
+    stored frame), else None (a model, another artifact, or nothing: the caller says which)."""
+    run_ref, _, name = text.partition(":")
+    try:
+        record = store.metadata.get_run(run_ref)
+    except NotFoundError:
+        return None
+    named = [a for a in record.artifacts if a.name == name]
+    return _version_of(store, record.project, name, named[-1].hash) if named else None
+
+
+def _version_of(store: Store, project: str, name: str, digest: str) -> VersionRow | None:
+    # The version of this name (two datasets may hold the same bytes), else any with these bytes.
+    context = ContextStore(store.metadata)
+    same = [v for v in context.versions(name, project) if digest in (v.artifact_hash, v.content_hash)]
+    return same[-1] if same else context.versions_by_hash([digest]).get(digest)
 
 
 def no_dataset(store: Store, name: str, project: str | None = None) -> str:
