@@ -107,7 +107,6 @@ def test_a_param_absent_from_one_model_is_not_none(diabetes):
         diff = mc.diff(f"{full}:model", f"{sgd}:model")
     assert diff.params["max_iter"] == (None, ABSENT)  # Ridge(max_iter=None); a Pipeline has none
     assert diff.params["memory"] == (ABSENT, None)
-    assert diff.params["transform_input"] == (ABSENT, None)
     assert diff.params["alpha"] == (1.0, ABSENT)
     assert all(ABSENT in pair for pair in diff.params.values())  # no value is set on both sides
     assert diff.features_same is True  # the pipeline takes the same 11 columns
