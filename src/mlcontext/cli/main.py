@@ -26,7 +26,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "drift": ("context", "drift_command", "Distribution drift from REFERENCE to CURRENT (dataset "
               "versions, e.g. trips@1 trips-live@3)."),
     "find": ("context", "find_command",
-             "Search runs by params, metrics, data version, code version, time, user and name."),
+             "Search runs by params, metrics, data version, code version, time, user, name and status."),
     "history": ("context", "history_command", "Transformations applied to dataset NAME (any version) "
                 "across runs and people, most used first."),
     "impact": ("context", "impact_command",
