@@ -22,3 +22,19 @@ def test_an_int_param_set_by_some_runs_stays_an_int(store) -> None:
     assert set_by == [15] and type(set_by[0]) is int and frame["param.epochs"].isna().sum() == 1
     runs = mc.runs(project="tried-params")  # the same values as `runs` gives
     assert [v for v in runs["param.epochs"] if not pd.isna(v)] == set_by
+
+
+def test_the_same_bytes_in_two_projects_count_for_the_project_the_run_read(store) -> None:
+    # A reviewer's finding: alpha's run, which read alpha's `houses`, was listed by `tried` and
+    # `history` for beta's `houses`, a version of the same bytes in another project.
+    from sklearn.linear_model import Ridge
+
+    data = pd.DataFrame({"a": [0.0, 1.0, 2.0, 3.0, 4.0], "y": [0.1, 1.0, 2.1, 2.9, 4.2]})
+    mc.dataset(data, "houses", project="alpha")
+    mc.dataset(data, "houses", project="beta")  # the same bytes, recorded later
+    with mc.run("fit", project="alpha") as run:
+        train = mc.dataset_version("houses", project="alpha").frame()  # read, not registered here
+        model = mc.traced(Ridge(alpha=1.0, random_state=0)).fit(train[["a"]], train["y"])
+        mc.log("score", float(model.score(train[["a"]], train["y"])))
+    assert mc.tried("houses", "score", project="alpha")["run_id"].tolist() == [run.id]
+    assert mc.tried("houses", "score", project="beta").empty

@@ -164,18 +164,25 @@ class ContextStore:
         return found[0] if found else None
 
     def versions_by_hash(self, hashes: Iterable[str]) -> dict[str, VersionRow]:
-        """Dataset versions whose artifact or content hash is in ``hashes``."""
+        """Dataset versions whose artifact or content hash is in ``hashes`` (one per hash: where
+        several datasets hold the same bytes, see :meth:`all_versions_by_hash`)."""
+        return {h: rows[-1] for h, rows in self.all_versions_by_hash(hashes).items()}
+
+    def all_versions_by_hash(self, hashes: Iterable[str]) -> dict[str, list[VersionRow]]:
+        """Every dataset version whose artifact or content hash is in ``hashes``, by project, name
+        and version: the same bytes may be a version of datasets in several projects."""
         hashes = list(set(hashes))
         if not hashes:
             return {}
         query = _versions_query().where(t.DatasetVersion.artifact_hash.in_(hashes)
                                         | t.DatasetVersion.content_hash.in_(hashes))
         with self.metadata.read() as conn:
-            rows = [VersionRow(*r) for r in conn.execute(query)]
-        found: dict[str, VersionRow] = {}
+            rows = [VersionRow(*r) for r in conn.execute(
+                query.order_by(t.Project.name, t.Dataset.name, t.DatasetVersion.version))]
+        found: dict[str, list[VersionRow]] = {}
         for row in rows:
-            found[row.artifact_hash] = row
-            found[row.content_hash] = row
+            for digest in dict.fromkeys((row.artifact_hash, row.content_hash)):
+                found.setdefault(digest, []).append(row)
         return found
 
     # -- accesses and edges ---------------------------------------------------------------------

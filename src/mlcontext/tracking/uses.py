@@ -123,19 +123,28 @@ def data_sources(store: Store, run_id: str, roots: Iterable[Item], *,
             found.append(registered[item.hash])
         elif not item.inputs and (digest := leaf_hash(item)) is not None:
             leaves.append(digest)
-    found.extend(_leaf_sources(store, leaves))
+    found.extend(_leaf_sources(store, leaves, run_id))
     return [s for s in {s.artifact_hash: s for s in found}.values() if s.artifact_hash != output]
 
 
-def _leaf_sources(store: Store, leaves: list[str]) -> list[Source]:
+def _leaf_sources(store: Store, leaves: list[str], run_id: str) -> list[Source]:
     if not leaves:
         return []
-    versions = ContextStore(store.metadata).versions_by_hash(leaves)
+    candidates = ContextStore(store.metadata).all_versions_by_hash(leaves)
     # A value stored in a data format (an .npy array) is found by its lineage identity.
-    stored = store.metadata.artifacts_by_content([h for h in leaves if h not in versions])
+    stored = store.metadata.artifacts_by_content([h for h in leaves if h not in candidates])
     sources = []
+    project: list[str] = []  # the run's, read once and only when needed
     for digest in dict.fromkeys(leaves):
-        version = versions.get(digest)
+        rows = candidates.get(digest)
+        version = None
+        if rows:
+            # The same bytes can be a version in several projects: the run read its own project's
+            # (a reviewer found another project's run counted by `tried`/`history -p`).
+            if len(rows) > 1 and not project:
+                project.append(store.metadata.get_run(run_id).project)
+            own = [r for r in rows if r.project == project[0]] if len(rows) > 1 else rows
+            version = (own or rows)[-1]
         if version is not None:
             sources.append(Source(version.artifact_hash, None, version.id, version.role, version.ref))
         elif digest in stored:
