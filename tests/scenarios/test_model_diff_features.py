@@ -126,3 +126,19 @@ def test_a_param_absent_from_one_model_is_not_none(diabetes):
     assert "max_iter" in answer["absent"]["params"]["b"] and "max_iter" not in answer["absent"]["params"]["a"]
     assert "memory" in answer["absent"]["params"]["a"]
     assert answer["same_code"] is False  # another script
+
+
+def test_two_scripts_of_one_commit_ran_the_same_code(make_project):
+    # A newcomer's finding: models saved by wine/train.py and cancer/train.py at one clean commit:
+    # the run diff said "same code", the model diff "differs (the same commit, other uncommitted
+    # changes)" (it compared the snapshots' hashes, which differ by more than the code).
+    script = TRAIN.replace('"diabetes"', '"{project}"')
+    project = make_project("two-scripts", {"a/train.py": script.replace("{project}", "a"),
+                                           "b/train.py": script.replace("{project}", "b")})
+    first = project.run("a/train.py").last_line
+    second = project.run("b/train.py").last_line
+    with project.store():
+        runs = mc.diff(first, second)
+        models = mc.diff(f"{first}:model", f"{second}:model")
+    assert runs.same_code is True
+    assert models.same_code is True

@@ -163,7 +163,8 @@ def tried_command(dataset_name: str, metric: str, mode: str | None, project: str
 
 @click.command("testuse")
 @click.argument("name", required=False)
-@click.option("--budget", type=int, help="Evaluations allowed per test version (default 10).")
+@click.option("--budget", type=click.IntRange(min=0),
+              help="Evaluations allowed per test version (default 10).")
 @project_option
 @json_option
 def testuse_command(name: str | None, budget: int | None, project: str | None, as_json: bool) -> None:

@@ -21,15 +21,16 @@ _DEFAULT = DriftRule()
 def drift_rule_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """``--alpha``, ``--psi``, ``--ks``, ``--null`` and ``--sample-size`` (docs/drift.md)."""
     options = [
-        click.option("--alpha", type=float, default=_DEFAULT.alpha, show_default=True,
+        click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True),
+                     default=_DEFAULT.alpha, show_default=True,
                      help="Significance level of the tests."),
-        click.option("--psi", "psi", type=float, default=_DEFAULT.psi, show_default=True,
+        click.option("--psi", "psi", type=click.FloatRange(min=0), default=_DEFAULT.psi, show_default=True,
                      help="Smallest population stability index that counts as a material change."),
-        click.option("--ks", "ks", type=float, default=_DEFAULT.ks, show_default=True,
+        click.option("--ks", "ks", type=click.FloatRange(min=0), default=_DEFAULT.ks, show_default=True,
                      help="Smallest Kolmogorov-Smirnov statistic that counts as a material change."),
-        click.option("--null", "null", type=float, default=_DEFAULT.null, show_default=True,
+        click.option("--null", "null", type=click.FloatRange(min=0), default=_DEFAULT.null, show_default=True,
                      help="Smallest change of a column's null fraction that counts as drift."),
-        click.option("--sample-size", type=int, default=20_000, show_default=True,
+        click.option("--sample-size", type=click.IntRange(min=1), default=20_000, show_default=True,
                      help="Rows per side used by the distribution tests (null counts use all)."),
     ]
     for option in reversed(options):

@@ -19,7 +19,16 @@ from ..tracking.refs import is_dataset_version, is_run
 from ..tracking.stores import get_store
 from .drift import DriftReport, drift
 from .refs import describe_hashes, resolve_artifact
-from .rundiff import ABSENT, RunDiff, absent_names, changed, diff_runs, pairs_json, same_code
+from .rundiff import (
+    ABSENT,
+    RunDiff,
+    absent_names,
+    changed,
+    code_diff_entries,
+    diff_runs,
+    pairs_json,
+    same_code,
+)
 
 __all__ = ["ABSENT", "DatasetDiff", "ModelDiff", "diff", "diff_datasets", "diff_models"]
 
@@ -198,11 +207,27 @@ def diff_models(store: Store, a: Any, b: Any) -> ModelDiff:
         else (None, False)
         for run, digest, meta, info in ((run_a, hash_a, meta_a, described[0]),
                                         (run_b, hash_b, meta_b, described[1])))
+    if run_a is not None and run_b is not None and run_a.project != run_b.project:
+        # `train@1` of two projects are two datasets (a newcomer read "train@1 vs train@1")
+        data_a, data_b = ([f"{run.project}/{d}" for d in data] if data else data
+                          for run, data in ((run_a, data_a), (run_b, data_b)))
     return ModelDiff(label_a, label_b, (meta_a.get("model_class"), meta_b.get("model_class")), params,
                      metrics, (data_a, data_b), described, (traced_a, traced_b),
                      features=(_features(meta_a), _features(meta_b)),
                      code=(_code(run_a), _code(run_b)),
-                     same_code=None if run_a is None or run_b is None else same_code(run_a, run_b))
+                     same_code=None if run_a is None or run_b is None else _same_code(store, run_a, run_b))
+
+
+def _same_code(store: Store, a: Any, b: Any) -> bool | None:
+    """Whether two runs ran the same code, decided as the run diff decides it: equal snapshots, or
+    else no difference between the restored trees (snapshots also differ by files the tree diff
+    leaves out, e.g. data written next to the code; the model diff said "other uncommitted changes"
+    where the run diff said "same code": a newcomer's finding)."""
+    same = same_code(a, b)
+    if same is False and a.git_commit == b.git_commit:
+        text, refused = code_diff_entries(store, a, b)
+        same = not text and not refused
+    return same
 
 
 def _minus(names: list[str], other: list[str]) -> list[str]:

@@ -212,7 +212,7 @@ def drift(reference: pd.DataFrame, current: pd.DataFrame, *, rule: DriftRule | N
     rule : the decision rule; the keyword thresholds below override single fields of it.
     alpha, psi_threshold, ks_threshold, null_threshold : :class:`DriftRule`'s ``alpha``, ``psi``,
         ``ks`` and ``null``.
-    sample_size : rows per side used by the distribution tests (null counts use all rows).
+    sample_size : rows per side used by the distribution tests, >= 1 (null counts use all rows).
 
     Raises
     ------
@@ -232,6 +232,9 @@ def drift(reference: pd.DataFrame, current: pd.DataFrame, *, rule: DriftRule | N
     'no drift in 1 columns'
     """
     rule = _rule(rule, alpha, psi_threshold, ks_threshold, null_threshold)
+    if type(sample_size) is not int or sample_size < 1:  # (0 compared nothing and said "no drift")
+        raise InvalidArgumentError(f"drift(): sample_size is the number of rows per side the tests use, "
+                                   f"a whole number >= 1; got {sample_size!r}")
     for name, frame in (("reference", reference), ("current", current)):
         if not isinstance(frame, pd.DataFrame):
             raise UsageError(f"drift() needs DataFrames (or dataset references through mc.drift); the "

@@ -106,7 +106,10 @@ def diff_runs(store: Store, a: RunRecord, b: RunRecord) -> RunDiff:
     """Compare two runs recorded in ``store``."""
     env_a, env_b = (Environment.from_dict(_env(r)) for r in (a, b))
     code, refused = code_diff_entries(store, a, b)
-    read_a, read_b = _read(a), _read(b)
+    # Runs of two projects read two datasets even under one name (`clean@2` of wine and of cancer
+    # were "the same data read"; a newcomer's finding): their names carry the project then.
+    qualify = a.project != b.project
+    read_a, read_b = _read(a, qualify), _read(b, qualify)
     return RunDiff(
         a=a, b=b,
         params=changed(dict(a.params), dict(b.params)),
@@ -120,13 +123,14 @@ def diff_runs(store: Store, a: RunRecord, b: RunRecord) -> RunDiff:
     )
 
 
-def _read(record: RunRecord) -> dict[str, tuple[int, ...]]:
-    """The dataset versions ``record`` read (its ``input`` artifacts): name -> versions."""
+def _read(record: RunRecord, qualify: bool = False) -> dict[str, tuple[int, ...]]:
+    """The dataset versions ``record`` read (its ``input`` artifacts): name (``project/name`` when
+    ``qualify``) -> versions."""
     read: dict[str, set[int]] = {}
     for artifact in record.artifacts:
         name, version = artifact.meta.get("dataset"), artifact.meta.get("version")
         if artifact.direction == "input" and isinstance(name, str) and type(version) is int:
-            read.setdefault(name, set()).add(version)
+            read.setdefault(f"{record.project}/{name}" if qualify else name, set()).add(version)
     return {k: tuple(sorted(v)) for k, v in read.items()}
 
 
