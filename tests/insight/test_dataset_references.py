@@ -262,3 +262,22 @@ def test_diff_project_narrows_the_run_reading_too(store):
         mc.log("x", 1.0)
     result = mc.diff("shared-name", "shared-name@1", project="alpha")
     assert hasattr(result, "drift")
+
+
+def test_project_narrows_run_name_references(store):
+    # A second newcomer's finding: `lineage train:model -p cancer` answered about wine's run `train`.
+    data = _frame(40)
+    ids = {}
+    for project in ("wine", "cancer"):
+        with mc.run("train", project=project) as run:
+            mc.artifact("model", mc.traced(Ridge()).fit(data[["bmi"]], data["target"]))
+            ids[project] = run.id
+    for project, run_id in ids.items():
+        graph = mc.derivation("train:model", project=project)
+        assert run_id[:8] in graph.root_label, (project, graph.root_label)
+    with pytest.raises(NotFoundError, match="project 'nosuch' has no run of that name"):
+        mc.derivation("train:model", project="nosuch")
+    with pytest.raises(NotFoundError, match="projects 'alpha', 'beta'; pass -p/--project with one of them"):
+        mc.dataset(data, "in-two", project="alpha")
+        mc.dataset(data, "in-two", project="beta")
+        mc.versions("in-two", project="gamma")

@@ -18,7 +18,7 @@ from ..tracking.queries import load_artifact
 from ..tracking.refs import is_dataset_version, is_run
 from ..tracking.stores import get_store
 from .drift import DriftReport, drift
-from .refs import describe_hashes, resolve_artifact
+from .refs import describe_hashes, resolve_artifact, run_in
 from .rundiff import (
     ABSENT,
     RunDiff,
@@ -348,7 +348,7 @@ def _lookup(store: Store, ref: str, project: str | None) -> tuple[str, Any]:
     found: list[tuple[str, Any]] = []
     missing: list[str] = []
     for kind, look in (("dataset version", lambda: dataset_version(ref, project=project, store=store)),
-                       ("run", lambda: _run_in(store, ref, project))):
+                       ("run", lambda: run_in(store, ref, project))):
         try:
             found.append((kind, look()))
         except NotFoundError as exc:
@@ -361,15 +361,6 @@ def _lookup(store: Store, ref: str, project: str | None) -> tuple[str, Any]:
             f"{ref!r} names both dataset version {version.ref} (project {version.project}) and run "
             f"{record.id[:8]} ({record.project}/{record.name}); write the run's id to mean the run")
     return found[0]
-
-
-def _run_in(store: Store, ref: str, project: str | None) -> Any:
-    """The run ``ref`` names, in ``project`` when one is given (``-p`` narrows both readings)."""
-    record = store.metadata.get_run(ref)
-    if project is not None and record.project != project:
-        raise NotFoundError(f"run {record.id[:8]} ({record.project}/{record.name}) is not in project "
-                            f"{project!r}")
-    return record
 
 
 def _model_side(store: Store, ref: Any) -> tuple[str, dict[str, Any], Any, str]:

@@ -38,7 +38,7 @@ def resolve_artifact(store: Store, ref: Any, project: str | None = None) -> Reso
         return _resolve_hash(store, ref)
     if ":" in ref:
         run_ref, _, name = ref.partition(":")
-        record = store.metadata.get_run(run_ref)
+        record = run_in(store, run_ref, project)
         for artifact in reversed(record.artifacts):
             if artifact.name == name:
                 return Resolved(artifact.hash, f"{name} (run {record.id[:8]})", run_id=record.id)
@@ -49,6 +49,25 @@ def resolve_artifact(store: Store, ref: Any, project: str | None = None) -> Reso
     # a version that does not exist, a name nothing has: each said as such).
     version = version_row(store, ref, project)
     return Resolved(version.artifact_hash, version.ref, version.name, version.version)
+
+
+def run_in(store: Store, ref: str, project: str | None = None) -> Any:
+    """The run ``ref`` (an id, prefix or name) names, in ``project`` when one is given: a name is then
+    the newest run of that name there (``train:model -p cancer`` answered about wine's ``train``).
+
+    Raises
+    ------
+    NotFoundError
+        No such run, or none in ``project``.
+    """
+    record = store.metadata.get_run(ref)
+    if project is None or record.project == project:
+        return record
+    named = store.metadata.runs_frame(project, names=[ref], limit=1)
+    if named.empty:
+        raise NotFoundError(f"run {ref!r} is {record.id[:8]} of project {record.project!r}, and project "
+                            f"{project!r} has no run of that name (`mlcontext runs -p {project}`)")
+    return store.metadata.get_run(str(named["id"].iloc[0]))
 
 
 def _resolve_hash(store: Store, digest: str) -> Resolved:

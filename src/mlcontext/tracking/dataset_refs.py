@@ -175,8 +175,11 @@ def no_dataset(store: Store, name: str, project: str | None = None) -> str:
     if project is not None:
         elsewhere = sorted({v.project for v in context.versions(name)})
         if elsewhere:
-            return (f"{text}: {name!r} is a dataset of project {', '.join(map(repr, elsewhere))}; pass "
-                    f"-p/--project {elsewhere[0]} (project={elsewhere[0]!r})")
+            if len(elsewhere) == 1:
+                return (f"{text}: {name!r} is a dataset of project {elsewhere[0]!r}; pass -p/--project "
+                        f"{elsewhere[0]} (project={elsewhere[0]!r})")
+            return (f"{text}: {name!r} is a dataset of projects {', '.join(map(repr, elsewhere))}; pass "
+                    "-p/--project with one of them")
     names = context.dataset_names(project)
     lowered = name.lower()
     if _MIN_PREFIX <= len(lowered) <= 32 and set(lowered) <= _HEX:
