@@ -15,10 +15,10 @@ from rich.table import Table
 from ..insight.diff import ABSENT, DatasetDiff, ModelDiff
 from ..insight.diff import diff as semantic_diff
 from ..insight.rundiff import RunDiff
-from ..store.context import ContextStore
 from ..store.metadata import MAX_LIMIT
 from ..store.records import ArtifactRef, RunRecord, code_version
 from ..tracking import get_run, get_store, runs
+from ..tracking.dataset_refs import version_of_artifact
 from .options import drift_rule_options, print_drift, project_option, rule_from
 from .render import console, fmt, frame_table, print_json
 
@@ -71,7 +71,7 @@ def show_command(run: str, as_json: bool) -> None:
             frame = pd.DataFrame({"name": list(mapping), "value": [fmt(v) for v in mapping.values()]})
             console.print(frame_table(frame, title=title))
     if record.artifacts:
-        versions = _dataset_versions(record.artifacts)
+        versions = _dataset_versions(record)
         frame = pd.DataFrame([(_artifact_name(a, versions), a.kind, f"{a.size:,}", a.hash, a.direction)
                               for a in record.artifacts],
                              columns=["name", "kind", "size", "hash", "direction"])
@@ -90,13 +90,17 @@ def _artifact_name(artifact: ArtifactRef, versions: dict[str, int] | None = None
     return f"{artifact.name}@{version}" if type(version) is int else artifact.name
 
 
-def _dataset_versions(artifacts: tuple[ArtifactRef, ...] | list[ArtifactRef]) -> dict[str, int]:
-    frames = [a for a in artifacts if "version" not in a.meta and a.kind in ("frame", "dataset")]
-    if not frames:
-        return {}
-    found = ContextStore(get_store().metadata).versions_by_hash(a.hash for a in frames)
-    return {a.hash: found[a.hash].version for a in frames
-            if a.hash in found and found[a.hash].name == a.name}
+def _dataset_versions(record: RunRecord) -> dict[str, int]:
+    """Hash -> version number of the run's stored frames that are versions of their own name (the
+    lookup RUN:NAME references use: two datasets may hold the same bytes)."""
+    store = get_store()
+    found = {}
+    for a in record.artifacts:
+        if "version" not in a.meta and a.kind in ("frame", "dataset"):
+            version = version_of_artifact(store, record.project, a.name, a.hash)
+            if version is not None and version.name == a.name:
+                found[a.hash] = version.version
+    return found
 
 
 def _summary(record: RunRecord) -> Table:

@@ -24,7 +24,7 @@ from ..store.context import ContextStore, VersionRow
 from .refs import dataset_name, dataset_ref, is_hash
 
 __all__ = ["version_by_hash", "version_row", "versions_named", "dataset_of", "no_dataset",
-           "run_artifact_version"]
+           "run_artifact_version", "version_of_artifact"]
 
 _HEX = frozenset("0123456789abcdef")
 #: A shorter text of hex digits is as likely a name as the start of a hash: no hint for it.
@@ -135,7 +135,7 @@ def not_a_version(store: Store, text: str) -> MLContextError:
         return NotFoundError(f"{what}, and {run} has no artifact {name!r} (its artifacts: {has}); "
                              f"{instead}")
     artifact = named[-1]
-    version = _version_of(store, record.project, name, artifact.hash)
+    version = version_of_artifact(store, record.project, name, artifact.hash)
     if version is not None:
         return ReferenceTypeError(f"{what}: it names dataset version {version.ref} (project "
                                   f"{version.project}), which {run} "
@@ -157,11 +157,12 @@ def run_artifact_version(store: Store, text: str) -> VersionRow | None:
     except NotFoundError:
         return None
     named = [a for a in record.artifacts if a.name == name]
-    return _version_of(store, record.project, name, named[-1].hash) if named else None
+    return version_of_artifact(store, record.project, name, named[-1].hash) if named else None
 
 
-def _version_of(store: Store, project: str, name: str, digest: str) -> VersionRow | None:
-    # The version of this name (two datasets may hold the same bytes), else any with these bytes.
+def version_of_artifact(store: Store, project: str, name: str, digest: str) -> VersionRow | None:
+    """The dataset version a run's artifact ``name`` with hash ``digest`` is: the version of that name
+    in ``project`` (two datasets may hold the same bytes), else any version with these bytes."""
     context = ContextStore(store.metadata)
     same = [v for v in context.versions(name, project) if digest in (v.artifact_hash, v.content_hash)]
     return same[-1] if same else context.versions_by_hash([digest]).get(digest)
