@@ -134,17 +134,16 @@ def _leaf_sources(store: Store, leaves: list[str], run_id: str) -> list[Source]:
     # A value stored in a data format (an .npy array) is found by its lineage identity.
     stored = store.metadata.artifacts_by_content([h for h in leaves if h not in candidates])
     sources = []
-    project: list[str] = []  # the run's, read once and only when needed
+    run_project: str | None = None  # read once, and only for bytes held in several projects
     for digest in dict.fromkeys(leaves):
-        rows = candidates.get(digest)
-        version = None
-        if rows:
+        rows = candidates.get(digest, [])
+        if len(rows) > 1:
             # The same bytes can be a version in several projects: the run read its own project's
             # (a reviewer found another project's run counted by `tried`/`history -p`).
-            if len(rows) > 1 and not project:
-                project.append(store.metadata.get_run(run_id).project)
-            own = [r for r in rows if r.project == project[0]] if len(rows) > 1 else rows
-            version = (own or rows)[-1]
+            if run_project is None:
+                run_project = store.metadata.get_run(run_id).project
+            rows = [r for r in rows if r.project == run_project] or rows
+        version = rows[-1] if rows else None
         if version is not None:
             sources.append(Source(version.artifact_hash, None, version.id, version.role, version.ref))
         elif digest in stored:
