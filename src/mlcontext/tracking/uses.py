@@ -178,9 +178,8 @@ def record_use(run: Any, use: str, items: Iterable[Item]) -> list[Source]:
             own.pending.pop(version_id, None)
         context.record_access(run.id, source.artifact_hash, role=source.role, user=run.user,
                               version_id=version_id)
-        if source.role == "test" and version_id not in own.warned \
-                and check_test_budget(context, version_id, source.ref or source.artifact_hash[:12]):
-            own.warned.add(version_id)
+        if source.role == "test":
+            _check_once(own, context, source)
     return sources
 
 
@@ -192,12 +191,21 @@ def defer_test_read(run: Any, source: Source, budget: int | None = None) -> None
     context = ContextStore(run.store.metadata)
     with _lock:
         own = _of(run.id)
-    if source.version_id not in own.warned and check_test_budget(
-            context, source.version_id, source.ref or source.artifact_hash[:12], budget, run=run):
-        own.warned.add(source.version_id)
+    _check_once(own, context, source, budget, run=run)
     with _lock:
         if not any((use, source.version_id) in own.recorded for use in ("fit", "evaluate")):
             own.pending[source.version_id] = source
+
+
+def _check_once(own: Any, context: ContextStore, source: Source, budget: int | None = None, *,
+                run: Any = None) -> None:
+    """:func:`check_test_budget` for the test version ``source``, warning a run once about it (not at
+    its read and again at its evaluation)."""
+    version_id = source.version_id
+    assert version_id is not None
+    if version_id not in own.warned and check_test_budget(
+            context, version_id, source.ref or source.artifact_hash[:12], budget, run=run):
+        own.warned.add(version_id)
 
 
 def settle_test_reads(run: Any, finished: bool) -> None:
