@@ -29,7 +29,8 @@ MAX_EDGES = 2000
 
 
 def history(name: Any, *, project: str | None = None, store: Store | None = None) -> pd.DataFrame:
-    """Transformations applied to any version of dataset ``name``, most applied first.
+    """Transformations applied to any version of dataset ``name`` by runs of its project, most
+    applied first (a run of another project that read the same bytes is that project's history).
 
     Parameters
     ----------
@@ -77,7 +78,10 @@ def history(name: Any, *, project: str | None = None, store: Store | None = None
         edges = conn.execute(
             select(t.Edge.src_hash, t.Edge.run_id, t.Edge.log_hash, t.Run.user, t.Run.started_at)
             .join(t.Run, t.Run.id == t.Edge.run_id)
-            .where(t.Edge.src_hash.in_(list(by_hash)), t.Edge.log_hash.is_not(None))
+            .join(t.Project, t.Project.id == t.Run.project_id)
+            # (another project's run may have read the same bytes: it is not this dataset's history)
+            .where(t.Edge.src_hash.in_(list(by_hash)), t.Edge.log_hash.is_not(None),
+                   t.Project.name == project)
             .order_by(t.Edge.time.desc(), t.Edge.id.desc()).limit(MAX_EDGES)).all()
     rows = [(step, run_id, user, by_hash[src], started)
             for src, run_id, log_hash, user, started in edges

@@ -52,7 +52,8 @@ def version_by_hash(store: Store, digest: str, project: str | None = None) -> Ve
 
 def versions_named(store: Store, text: str, project: str | None = None) -> list[VersionRow]:
     """Every version ``text`` names: the one of a hash, each version of ``NAME``, version VERSION of
-    ``NAME@VERSION`` (in each project that has it, unless ``project`` says which); oldest first.
+    ``NAME@VERSION``; oldest first. A name is that of one project's dataset: ``project``'s, else the
+    one project that has a dataset so named.
 
     Raises
     ------
@@ -62,7 +63,9 @@ def versions_named(store: Store, text: str, project: str | None = None) -> list[
     ReferenceTypeError
         ``text`` is a ``RUN:NAME`` that names something else than a dataset version (a model).
     AmbiguousReferenceError
-        A hash held by versions of several datasets, or a ``RUN:NAME`` whose run reference is.
+        A hash held by versions of several datasets, a ``RUN:NAME`` whose run reference is, or a
+        name (``NAME@VERSION`` too) that several projects have and ``project`` is None: answers about
+        two projects' datasets are never merged as one (``docs/references.md``).
     """
     if is_hash(text):
         return [version_by_hash(store, text, project)]
@@ -82,7 +85,18 @@ def versions_named(store: Store, text: str, project: str | None = None) -> list[
             raise NotFoundError(f"dataset {name!r}{where} has no version {int(number)}: its versions are "
                                 f"{_numbers(found)} (`mlcontext versions {name}` lists them)")
         found = matching
+    if project is None:
+        _one_project(text, found)
     return found
+
+
+def _one_project(text: str, found: list[VersionRow]) -> None:
+    projects = sorted({v.project for v in found})
+    if len(projects) > 1:
+        what = "a version of dataset" if "@" in text else "dataset"
+        raise AmbiguousReferenceError(
+            f"{text!r} is {what} {found[0].name!r} in projects {', '.join(projects)}; say which with "
+            "project= (-p/--project on the command line)")
 
 
 def version_row(store: Store, text: str, project: str | None = None) -> VersionRow:
@@ -102,21 +116,14 @@ def dataset_of(store: Store, ref: Any, project: str | None = None) -> tuple[str,
 
     A reference that names no dataset, or a version that does not exist, raises
     :class:`NotFoundError`: an empty answer would say "nobody used it" of a thing that is not there.
+    A name several projects have raises :class:`AmbiguousReferenceError` unless ``project`` says
+    which: the answer is then always about one project's dataset (the project returned).
     """
     if not isinstance(ref, str):
         return dataset_name(ref, project)
     text, project = dataset_ref(ref, project)
-    found = versions_named(store, text, project)
-    if is_hash(text):
-        return found[0].name, found[0].project
-    if "@" in text:  # a version pins its project, as its hash and its DatasetVersion do
-        projects = sorted({v.project for v in found})
-        if len(projects) > 1:
-            raise AmbiguousReferenceError(
-                f"{text!r} is a version of dataset {found[0].name!r} in projects {', '.join(projects)}; "
-                "say which with project= (-p/--project)")
-        return found[0].name, found[0].project
-    return found[0].name, project
+    found = versions_named(store, text, project)  # (all of one project: versions_named sees to it)
+    return found[0].name, found[0].project
 
 
 def not_a_version(store: Store, text: str) -> MLContextError:

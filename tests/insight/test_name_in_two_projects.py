@@ -1,0 +1,95 @@
+"""A dataset name two projects use: a question that does not say which project is an
+``AmbiguousReferenceError`` naming both, never an answer that merges them (``docs/references.md``,
+"Ambiguity is an error"). A second newcomer's two-project setup (``wine`` and ``cancer``, each with
+``clean``) got ``history clean`` showing two different ``clean@2`` as one dataset's history."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+import mlcontext as mc
+from mlcontext.cli.main import cli
+from mlcontext.errors import AmbiguousReferenceError
+
+
+def _project(project: str, seed: int, runs: int) -> None:
+    rng = np.random.default_rng(seed)
+    for v in range(2):  # two versions of clean in each project
+        frame = pd.DataFrame({"a": rng.normal(size=30), "y": rng.normal(size=30)})
+        with mc.run("prep", project=project):
+            raw = mc.dataset(frame, "raw").frame()
+            mc.dataset(raw[raw["a"] > -1.0], "clean", role="test")
+    for k in range(runs):
+        with mc.run("train", project=project):
+            mc.param("k", k)
+            clean = mc.dataset_version("clean", project=project).frame()
+            mc.log("score", float(clean["a"].mean()) + k)
+
+
+@pytest.fixture
+def two_projects(store):
+    _project("wine", 0, runs=3)
+    _project("cancer", 1, runs=2)
+    return store
+
+
+QUESTIONS = {
+    "history": lambda **kw: mc.history("raw", **kw),
+    "tried": lambda **kw: mc.tried("clean", "score", **kw),
+    "testuse": lambda **kw: mc.testuse("clean", **kw),
+    "versions": lambda **kw: mc.versions("clean", **kw),
+    "find": lambda **kw: mc.find(data="clean", **kw),
+}
+
+
+@pytest.mark.parametrize("question", sorted(QUESTIONS))
+def test_a_name_of_two_projects_is_ambiguous_without_a_project(two_projects, question):
+    with pytest.raises(AmbiguousReferenceError, match="cancer, wine"):
+        QUESTIONS[question]()
+
+
+@pytest.mark.parametrize("question", sorted(QUESTIONS))
+def test_with_a_project_the_answer_is_that_projects_alone(two_projects, question):
+    wine, cancer = QUESTIONS[question](project="wine"), QUESTIONS[question](project="cancer")
+    if question == "versions":
+        assert list(wine["version"]) == [2, 1] and list(cancer["version"]) == [2, 1]
+        assert set(wine["content_hash"]).isdisjoint(cancer["content_hash"])
+    elif question == "tried":
+        assert (len(wine), len(cancer)) == (3, 2)
+    elif question == "find":  # the runs that read or wrote clean: 2 prep and the train runs
+        assert set(wine["project"]) == {"wine"} and set(cancer["project"]) == {"cancer"}
+        assert (len(wine), len(cancer)) == (5, 4)
+    elif question == "testuse":
+        assert wine["evaluations"].tolist() == [3] and cancer["evaluations"].tolist() == [2]
+    else:  # history of raw: each project's two prep runs filtered it
+        assert wine["runs"].tolist() == [2] and cancer["runs"].tolist() == [2]
+
+
+@pytest.mark.parametrize("command", [["history", "raw"], ["tried", "--dataset", "clean", "--metric", "score"],
+                                     ["testuse", "clean"], ["versions", "clean"], ["find", "--data", "clean"]])
+def test_the_cli_names_both_projects_and_answers_with_p(two_projects, command):
+    result = CliRunner().invoke(cli, [*command, "--json"])
+    assert result.exit_code == 1 and isinstance(result.exception, AmbiguousReferenceError), result.output
+    assert "cancer, wine" in str(result.exception)
+    answered = CliRunner().invoke(cli, [*command, "-p", "wine", "--json"])
+    assert answered.exit_code == 0, answered.output
+    json.loads(answered.output)
+
+
+def test_the_same_bytes_in_another_project_are_not_its_runs(store):
+    """A project that registered byte-identical versions (``twin``, copying ``wine``'s data) but
+    trained nothing: ``-p twin`` must not count ``wine``'s runs, which read the same bytes."""
+    _project("wine", 0, runs=3)
+    _project("twin", 0, runs=0)  # the same seed: the same frames, the same hashes
+    wine_hashes = set(mc.versions("clean", project="wine")["content_hash"])
+    assert set(mc.versions("clean", project="twin")["content_hash"]) == wine_hashes
+    assert len(mc.tried("clean", "score", project="twin")) == 0
+    assert mc.testuse("clean", project="twin").empty
+    assert set(mc.find(data="clean", project="twin")["project"]) == {"twin"}
+    assert mc.history("raw", project="twin")["runs"].tolist() == [2]
+    assert mc.history("raw", project="wine")["runs"].tolist() == [2]
