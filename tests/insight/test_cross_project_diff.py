@@ -36,3 +36,26 @@ def test_drift_refuses_a_sample_of_no_rows(store):
     for size in (0, -5, 2.5):
         with pytest.raises(InvalidArgumentError, match="sample_size"):
             mc.drift(frame, frame + 1, sample_size=size)
+
+
+def test_a_project_narrows_run_colon_name_in_a_model_diff(store):
+    """``diff train:model train:model -p cancer`` compared wine's run (the newest ``train``) with
+    itself: ``-p`` narrowed a plain run name but not the run of ``RUN:NAME``."""
+    _run("cancer", 1)
+    wine = _run("wine", 0)  # the newest run named train
+    for project, other in (("cancer", "wine"), ("wine", "cancer")):
+        models = mc.diff("train:model", f"{wine}:model", project=project)
+        if project == "wine":
+            assert models.params == {} and models.training_data == (["train@1"], ["train@1"])
+        else:
+            assert models.training_data == (["cancer/train@1"], ["wine/train@1"]), models.training_data
+            assert "(run " in models.a and wine[:8] not in models.a
+
+
+def test_a_project_narrows_run_colon_name_of_a_stored_frame(store):
+    """``RUN:NAME`` of a dataset version the run wrote is diffed as that version: of ``-p``'s run."""
+    for project, rows in (("cancer", 20), ("wine", 30)):  # wine's prep is the newest
+        with mc.run("prep", project=project):
+            mc.dataset(pd.DataFrame({"a": np.arange(rows, dtype=float)}), "clean")
+    assert mc.diff("prep:clean", "clean@1", project="cancer").rows == (20, 20)  # was (30, 20)
+    assert mc.diff("prep:clean", "clean@1", project="wine").rows == (30, 30)

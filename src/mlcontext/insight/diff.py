@@ -18,7 +18,8 @@ from ..tracking.queries import load_artifact
 from ..tracking.refs import is_dataset_version, is_run
 from ..tracking.stores import get_store
 from .drift import DriftReport, drift
-from .refs import describe_hashes, resolve_artifact, run_in
+from ..tracking.run_refs import run_in
+from .refs import describe_hashes, resolve_artifact
 from .rundiff import (
     ABSENT,
     RunDiff,
@@ -194,9 +195,10 @@ def diff_datasets(a: DatasetVersion, b: DatasetVersion, **options: Any) -> Datas
     return DatasetDiff(a.ref, b.ref, (a.rows or 0, b.rows or 0), drift(a.load(), b.load(), **options))
 
 
-def diff_models(store: Store, a: Any, b: Any) -> ModelDiff:
-    """Compare the models ``a`` and ``b`` (``RUN:NAME``, artifact hashes or ``ArtifactRef``)."""
-    sides = [_model_side(store, ref) for ref in (a, b)]
+def diff_models(store: Store, a: Any, b: Any, project: str | None = None) -> ModelDiff:
+    """Compare the models ``a`` and ``b`` (``RUN:NAME``, artifact hashes or ``ArtifactRef``); the run of
+    a ``RUN:NAME`` is that of ``project`` when one is given."""
+    sides = [_model_side(store, ref, project) for ref in (a, b)]
     (label_a, meta_a, run_a, hash_a), (label_b, meta_b, run_b, hash_b) = sides
     params = changed(meta_a.get("params", {}), meta_b.get("params", {}), _same)
     metrics = changed(dict(run_a.metrics) if run_a else {}, dict(run_b.metrics) if run_b else {}, _same)
@@ -310,7 +312,7 @@ def diff(a: Any, b: Any, *, project: str | None = None, store: Store | None = No
         raise ReferenceTypeError(f"cannot compare {left[0]} {_label(a)} with {right[0]} {_label(b)}: "
                                  "diff compares two dataset versions, two models or two runs")
     if left[0] == "model":
-        return diff_models(store, left[1], right[1])
+        return diff_models(store, left[1], right[1], project)
     if left[0] == "run":
         return diff_runs(store, left[1], right[1])
     return diff_datasets(left[1], right[1], **drift_options)
@@ -332,7 +334,7 @@ def _side(store: Store, ref: Any, project: str | None) -> tuple[str, Any]:
         raise ReferenceTypeError(f"diff() takes names or the objects the API returns (DatasetVersion, Run, "
                                  f"RunRecord, ArtifactRef), not a {type(ref).__name__}")
     if ":" in ref:  # RUN:NAME: a stored frame the run registered is a dataset version, not a model
-        version = run_artifact_version(store, ref)
+        version = run_artifact_version(store, ref, project)
         if version is not None:
             return "dataset version", dataset_version(version.ref, project=version.project, store=store)
         return "model", ref
@@ -363,11 +365,11 @@ def _lookup(store: Store, ref: str, project: str | None) -> tuple[str, Any]:
     return found[0]
 
 
-def _model_side(store: Store, ref: Any) -> tuple[str, dict[str, Any], Any, str]:
-    resolved = resolve_artifact(store, ref)
+def _model_side(store: Store, ref: Any, project: str | None) -> tuple[str, dict[str, Any], Any, str]:
+    resolved = resolve_artifact(store, ref, project)
     info = store.metadata.artifact_info(resolved.hash)
     meta = info[2] if info else {}
-    run = store.metadata.get_run(ref.partition(":")[0]) if isinstance(ref, str) and ":" in ref else None
+    run = store.metadata.get_run(resolved.run_id) if resolved.run_id else None
     return resolved.label, meta, run, resolved.hash
 
 

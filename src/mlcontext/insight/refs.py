@@ -13,6 +13,7 @@ from ..store import schema as t
 from ..store.context import ContextStore
 from ..tracking.dataset_refs import version_row
 from ..tracking.refs import artifact_ref, is_hash
+from ..tracking.run_refs import artifact_names, run_artifact
 
 __all__ = ["Resolved", "resolve_artifact", "describe_hashes"]
 
@@ -35,47 +36,28 @@ def resolve_artifact(store: Store, ref: Any, project: str | None = None) -> Reso
     a ``DatasetVersion`` or an ``ArtifactRef``."""
     ref, project = artifact_ref(ref, project)
     if is_hash(ref):
-        return _resolve_hash(store, ref)
+        return _resolve_hash(store, ref, project)
     if ":" in ref:
-        run_ref, _, name = ref.partition(":")
-        record = run_in(store, run_ref, project)
-        for artifact in reversed(record.artifacts):
-            if artifact.name == name:
-                return Resolved(artifact.hash, f"{name} (run {record.id[:8]})", run_id=record.id)
-        has = ", ".join(sorted({repr(a.name) for a in record.artifacts})) or "none"
+        record, artifact = run_artifact(store, ref, project)
+        if artifact is not None:
+            return Resolved(artifact.hash, f"{artifact.name} (run {record.id[:8]})", run_id=record.id)
         raise NotFoundError(f"run {record.id[:8]} ({record.project}/{record.name}) has no artifact "
-                            f"{name!r}; its artifacts: {has} (`mlcontext show {record.id[:8]}`)")
+                            f"{ref.partition(':')[2]!r}; its artifacts: {artifact_names(record)} "
+                            f"(`mlcontext show {record.id[:8]}`)")
     # NAME, NAME@VERSION: one resolution for every question, with its errors (a prefix of a hash,
     # a version that does not exist, a name nothing has: each said as such).
     version = version_row(store, ref, project)
     return Resolved(version.artifact_hash, version.ref, version.name, version.version)
 
 
-def run_in(store: Store, ref: str, project: str | None = None) -> Any:
-    """The run ``ref`` (an id, prefix or name) names, in ``project`` when one is given: a name is then
-    the newest run of that name there (``train:model -p cancer`` answered about wine's ``train``).
-
-    Raises
-    ------
-    NotFoundError
-        No such run, or none in ``project``.
-    """
-    record = store.metadata.get_run(ref)
-    if project is None or record.project == project:
-        return record
-    named = store.metadata.runs_frame(project, names=[ref], limit=1)
-    if named.empty:
-        raise NotFoundError(f"run {ref!r} is {record.id[:8]} of project {record.project!r}, and project "
-                            f"{project!r} has no run of that name (`mlcontext runs -p {project}`)")
-    return store.metadata.get_run(str(named["id"].iloc[0]))
-
-
-def _resolve_hash(store: Store, digest: str) -> Resolved:
+def _resolve_hash(store: Store, digest: str, project: str | None) -> Resolved:
     """The node a content hash names. The graph keys a thing by the hash of its stored bytes; a dataset
     version (``versions`` shows its content hash) or an artifact whose lineage identity differs from
     its bytes (an array stored as ``.npy``) is found by either hash. A hash nothing has is an error:
-    a graph of a node nobody recorded would be empty, and say nothing about why."""
-    version = ContextStore(store.metadata).versions_by_hash([digest]).get(digest)
+    a graph of a node nobody recorded would be empty, and say nothing about why; so is a hash that
+    versions of several datasets hold (in ``project``, when given), as in every other question: the
+    graph would be labelled with one of them, picked silently."""
+    version = ContextStore(store.metadata).version_by_hash(digest, project)
     if version is not None:
         return Resolved(version.artifact_hash, version.ref, version.name, version.version)
     node = _stored_node(store, digest)

@@ -22,6 +22,7 @@ from ..errors import AmbiguousReferenceError, MLContextError, NotFoundError, Ref
 from ..store import Store
 from ..store.context import ContextStore, VersionRow
 from .refs import dataset_name, dataset_ref, is_hash
+from .run_refs import artifact_names, run_artifact
 
 __all__ = ["version_by_hash", "version_row", "versions_named", "dataset_of", "no_dataset",
            "run_artifact_version", "version_of_artifact"]
@@ -70,7 +71,7 @@ def versions_named(store: Store, text: str, project: str | None = None) -> list[
     if is_hash(text):
         return [version_by_hash(store, text, project)]
     if ":" in text:
-        raise not_a_version(store, text)
+        raise not_a_version(store, text, project)
     name, at, number = text.partition("@")
     if at and not (number.isascii() and number.isdigit()):
         raise NotFoundError(f"{text!r}: a version is a number, as in {name}@2 (`mlcontext versions {name}` "
@@ -92,11 +93,10 @@ def versions_named(store: Store, text: str, project: str | None = None) -> list[
 
 def _one_project(text: str, found: list[VersionRow]) -> None:
     projects = sorted({v.project for v in found})
-    if len(projects) > 1:
-        what = "a version of dataset" if "@" in text else "dataset"
+    if len(projects) > 1:  # (the words of ContextStore.version's, which raises the same)
         raise AmbiguousReferenceError(
-            f"{text!r} is {what} {found[0].name!r} in projects {', '.join(projects)}; say which with "
-            "project= (-p/--project on the command line)")
+            f"dataset {found[0].name!r} exists in projects {projects}: say which with project= "
+            "(-p/--project on the command line)")
 
 
 def version_row(store: Store, text: str, project: str | None = None) -> VersionRow:
@@ -126,22 +126,20 @@ def dataset_of(store: Store, ref: Any, project: str | None = None) -> tuple[str,
     return found[0].name, found[0].project
 
 
-def not_a_version(store: Store, text: str) -> MLContextError:
-    """The error for ``RUN:NAME`` where a dataset version is asked for: what it names instead."""
-    run_ref, _, name = text.partition(":")
+def not_a_version(store: Store, text: str, project: str | None = None) -> MLContextError:
+    """The error for ``RUN:NAME`` where a dataset version is asked for: what it names instead (the
+    run narrowed to ``project`` as everywhere, :func:`~.run_refs.run_in`)."""
     what = f"{text!r} is RUN:NAME, no dataset name (a dataset name holds no ':')"
     instead = "pass a dataset as NAME, NAME@VERSION or a content hash (`mlcontext versions NAME`)"
     try:
-        record = store.metadata.get_run(run_ref)
+        record, artifact = run_artifact(store, text, project)
     except NotFoundError as exc:
         return NotFoundError(f"{what}, and it names nothing: {exc}; {instead}")
+    name = text.partition(":")[2]
     run = f"run {record.id[:8]} ({record.project}/{record.name})"
-    named = [a for a in record.artifacts if a.name == name]
-    if not named:
-        has = ", ".join(sorted({repr(a.name) for a in record.artifacts})) or "none"
-        return NotFoundError(f"{what}, and {run} has no artifact {name!r} (its artifacts: {has}); "
-                             f"{instead}")
-    artifact = named[-1]
+    if artifact is None:
+        return NotFoundError(f"{what}, and {run} has no artifact {name!r} (its artifacts: "
+                             f"{artifact_names(record)}); {instead}")
     version = version_of_artifact(store, record.project, name, artifact.hash)
     if version is not None:
         return ReferenceTypeError(f"{what}: it names dataset version {version.ref} (project "
@@ -155,16 +153,17 @@ def not_a_version(store: Store, text: str) -> MLContextError:
                               f"of {run}, not a dataset version; {instead}")
 
 
-def run_artifact_version(store: Store, text: str) -> VersionRow | None:
-    """The dataset version ``RUN:NAME`` names when the run read or wrote one under that name (a
-    stored frame), else None (a model, another artifact, or nothing: the caller says which)."""
-    run_ref, _, name = text.partition(":")
+def run_artifact_version(store: Store, text: str, project: str | None = None) -> VersionRow | None:
+    """The dataset version ``RUN:NAME`` names when the run (in ``project``, when given) read or wrote
+    one under that name (a stored frame), else None (a model, another artifact, or nothing: the
+    caller says which)."""
     try:
-        record = store.metadata.get_run(run_ref)
+        record, artifact = run_artifact(store, text, project)
     except NotFoundError:
         return None
-    named = [a for a in record.artifacts if a.name == name]
-    return version_of_artifact(store, record.project, name, named[-1].hash) if named else None
+    if artifact is None:
+        return None
+    return version_of_artifact(store, record.project, artifact.name, artifact.hash)
 
 
 def version_of_artifact(store: Store, project: str, name: str, digest: str) -> VersionRow | None:

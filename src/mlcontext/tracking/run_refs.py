@@ -1,0 +1,55 @@
+"""Run references in text: a run id, an id prefix or a run name, and ``RUN:NAME`` (the last artifact
+called NAME that the run saved or read), narrowed to a project when the question names one.
+
+Every question that reads ``RUN:NAME`` (``diff``, ``lineage``, ``impact``, and the errors that say what
+a ``RUN:NAME`` given for a dataset names instead) finds its run here, so ``-p/--project`` narrows it
+everywhere the same way (``train:model -p cancer`` answered about wine's newest ``train`` in ``diff``).
+"""
+
+from __future__ import annotations
+
+from ..errors import NotFoundError
+from ..store import ArtifactRef, RunRecord, Store
+
+__all__ = ["run_in", "run_artifact", "artifact_names"]
+
+
+def run_in(store: Store, ref: str, project: str | None = None) -> RunRecord:
+    """The run ``ref`` (an id, an id prefix or a name) names, in ``project`` when one is given: a name
+    is then the newest run of that name there. An id (or id prefix) names its run exactly, whatever
+    ``project`` says, as the objects the API returns do (``diff train:model RUNID:model -p cancer``
+    compares cancer's newest ``train`` with that run).
+
+    Raises
+    ------
+    NotFoundError
+        No such run, or none of that name in ``project``.
+    """
+    record = store.metadata.get_run(ref)
+    if project is None or record.project == project or record.id.startswith(ref):
+        return record
+    named = store.metadata.runs_frame(project, names=[ref], limit=1)
+    if named.empty:
+        raise NotFoundError(f"run {ref!r} is {record.id[:8]} of project {record.project!r}, and project "
+                            f"{project!r} has no run of that name (`mlcontext runs -p {project}`)")
+    return store.metadata.get_run(str(named["id"].iloc[0]))
+
+
+def run_artifact(store: Store, text: str, project: str | None = None) -> tuple[RunRecord, ArtifactRef | None]:
+    """The run of ``RUN:NAME`` (:func:`run_in`) and its last artifact called NAME, or None when the run
+    has none so called (the caller says what it has).
+
+    Raises
+    ------
+    NotFoundError
+        No such run (in ``project``).
+    """
+    run_ref, _, name = text.partition(":")
+    record = run_in(store, run_ref, project)
+    named = [a for a in record.artifacts if a.name == name]
+    return record, (named[-1] if named else None)
+
+
+def artifact_names(record: RunRecord) -> str:
+    """The names of a run's artifacts, for an error that says what it has."""
+    return ", ".join(sorted({repr(a.name) for a in record.artifacts})) or "none"
