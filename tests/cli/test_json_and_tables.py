@@ -162,6 +162,13 @@ def test_show_names_a_runs_output_dataset_with_its_version(sqlite_store, monkeyp
     result = CliRunner().invoke(cli, ["show", run.id])
     assert result.exit_code == 0, result.output
     assert "clean-show@2" in result.output and "raw-show@1" in result.output
+    # ... and so do `show --json` and mc.get_run, where the version was added (it was the CLI's own)
+    shown = strict(CliRunner().invoke(cli, ["show", run.id, "--json"]).output)
+    made = [a["meta"] for a in shown["artifacts"] if a["name"] == "clean-show"]
+    assert made and all(m["dataset"] == "clean-show" and m["version"] == 2 for m in made), made
+    record = mc.get_run(run.id)
+    assert {(a.name, a.direction, a.meta.get("version")) for a in record.artifacts
+            if a.name == "clean-show"} == {("clean-show", "output", 2)}
 
 
 def test_find_by_status(sqlite_store, monkeypatch):

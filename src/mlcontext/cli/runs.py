@@ -18,7 +18,6 @@ from ..insight.rundiff import RunDiff
 from ..store.metadata import MAX_LIMIT
 from ..store.records import ArtifactRef, RunRecord, code_version
 from ..tracking import get_run, get_store, runs
-from ..tracking.dataset_refs import version_of_artifact
 from .options import drift_rule_options, print_drift, project_option, rule_from
 from .render import console, fmt, frame_table, print_json
 
@@ -71,8 +70,7 @@ def show_command(run: str, as_json: bool) -> None:
             frame = pd.DataFrame({"name": list(mapping), "value": [fmt(v) for v in mapping.values()]})
             console.print(frame_table(frame, title=title))
     if record.artifacts:
-        versions = _dataset_versions(record)
-        frame = pd.DataFrame([(_artifact_name(a, versions), a.kind, f"{a.size:,}", a.hash, a.direction)
+        frame = pd.DataFrame([(_artifact_name(a), a.kind, f"{a.size:,}", a.hash, a.direction)
                               for a in record.artifacts],
                              columns=["name", "kind", "size", "hash", "direction"])
         console.print(frame_table(frame, title="artifacts"))
@@ -80,27 +78,11 @@ def show_command(run: str, as_json: bool) -> None:
         console.print(Syntax(record.traceback, "pytb", theme="ansi_dark"))
 
 
-def _artifact_name(artifact: ArtifactRef, versions: dict[str, int] | None = None) -> str:
-    """A dataset version as its reference (``trips@2``), other artifacts by name. ``versions``: the
-    version numbers of stored frames that are dataset versions of their own name (a run's output
-    dataset is stored as a frame whose record does not say its version)."""
+def _artifact_name(artifact: ArtifactRef) -> str:
+    """A dataset version as its reference (``trips@2``: a version the run read or registered, as
+    ``get_run`` says it), other artifacts by name."""
     version = artifact.meta.get("version") if "dataset" in artifact.meta else None
-    if type(version) is not int and versions is not None:
-        version = versions.get(artifact.hash)
     return f"{artifact.name}@{version}" if type(version) is int else artifact.name
-
-
-def _dataset_versions(record: RunRecord) -> dict[str, int]:
-    """Hash -> version number of the run's stored frames that are versions of their own name (the
-    lookup RUN:NAME references use: two datasets may hold the same bytes)."""
-    store = get_store()
-    found = {}
-    for a in record.artifacts:
-        if "version" not in a.meta and a.kind in ("frame", "dataset"):
-            version = version_of_artifact(store, record.project, a.name, a.hash)
-            if version is not None and version.name == a.name:
-                found[a.hash] = version.version
-    return found
 
 
 def _summary(record: RunRecord) -> Table:

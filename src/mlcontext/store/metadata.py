@@ -360,14 +360,36 @@ class MetadataStore:
                 .where(t.LatestMetric.run_id == run_id).order_by(t.LatestMetric.name))}
             artifacts = self.artifacts_of(conn, [run_id]).get(run_id, [])
             reads = self._dataset_reads(conn, run_id)
+            versions = self._frame_versions(conn, row[0], artifacts)
         fields = dict(zip(["project", *(c.name for c in _RUN_COLUMNS)], row, strict=True))
         fields["argv"] = tuple(fields["argv"] or ())
-        refs = tuple(ArtifactRef(name=n, hash=h, size=s, kind=k, uri="", direction=d, meta=m,
+        refs = tuple(ArtifactRef(name=n, hash=h, size=s, kind=k, uri="", direction=d,
+                                 meta={**(m or {}), **versions[n, h]} if (n, h) in versions else m,
                                  context=_context(c))
                      for n, h, s, k, d, m, c in artifacts)
         listed = {(a.hash, a.direction) for a in refs}
         refs += tuple(r for r in reads if (r.hash, "input") not in listed)
         return RunRecord(**fields, params=params, metrics=metrics, artifacts=refs)
+
+    @staticmethod
+    def _frame_versions(conn: Connection, project: str, artifacts: list[tuple]) -> dict[tuple, dict]:
+        """``(name, hash) -> {"dataset", "version", "role"}`` for a run's stored frames that are
+        versions of the dataset of their own name in the run's project (a dataset the run registered:
+        the frame's artifact record is shared by every run that stored these bytes, so it cannot say
+        the version; two datasets may hold the same bytes, so the name decides)."""
+        names = {a[0] for a in artifacts if a[3] in ("frame", "dataset") and "version" not in (a[5] or {})}
+        if not names:
+            return {}
+        query = (select(t.Dataset.name, t.DatasetVersion.version, t.DatasetVersion.role,
+                        t.DatasetVersion.artifact_hash, t.DatasetVersion.content_hash)
+                 .join(t.Dataset, t.Dataset.id == t.DatasetVersion.dataset_id)
+                 .join(t.Project, t.Project.id == t.Dataset.project_id)
+                 .where(t.Project.name == project, t.Dataset.name.in_(sorted(names))))
+        found: dict[tuple, dict] = {}
+        for name, version, role, artifact_hash, content_hash in conn.execute(query):
+            meta = {"dataset": name, "version": version, "role": role}
+            found[name, artifact_hash] = found[name, content_hash] = meta
+        return found
 
     @staticmethod
     def _dataset_reads(conn: Connection, run_id: str) -> list[ArtifactRef]:
