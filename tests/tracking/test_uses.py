@@ -92,7 +92,7 @@ def test_the_budget_warns_for_a_test_set_split_in_the_script(store, monkeypatch)
             if attempt == 0:
                 model.predict(test[["a", "b"]])
             else:
-                over = r"test@1 has been evaluated in 2 runs"
+                over = r"test@1 has been evaluated in 2 runs"  # (the split's read counted it already)
                 with pytest.warns(TestSetOveruseWarning, match=over) as seen:
                     model.predict(test[["a", "b"]])
                 assert seen[0].filename == __file__
@@ -181,10 +181,25 @@ def test_the_budget_warns_when_the_test_set_is_registered_before_it_is_evaluated
             if i < 2:
                 mc.dataset(test, "test", role="test", budget=2)
             else:
-                over = r"test@1 has been evaluated in 3 runs by 1 person"
+                over = r"test@1: this run makes 3 runs that evaluate it \(2 before it\), by 1 person"
                 with pytest.warns(TestSetOveruseWarning, match=over):
                     mc.dataset(test, "test", role="test", budget=2)
     assert mc.testuse("test")["evaluations"].tolist() == [3]
+
+
+def test_the_warning_of_a_run_that_then_fails_counts_it_as_about_to_evaluate(store):
+    # A reviewer's finding: the warning said "evaluated in 3 runs" and the run then failed, so
+    # testuse said 2. The warning is said before the evaluation counts: it says this run makes 3.
+    test = frame(40, seed=5)
+    for i in range(2):
+        with mc.run(f"r{i}", project="uses"):
+            mc.dataset(test, "test", role="test", budget=2)
+    with pytest.warns(TestSetOveruseWarning) as seen, pytest.raises(RuntimeError), \
+            mc.run("crash", project="uses"):
+        mc.dataset(test, "test", role="test", budget=2)
+        raise RuntimeError("crash before any evaluation")
+    assert "this run makes 3 runs that evaluate it (2 before it)" in str(seen[0].message)
+    assert mc.testuse("test")["evaluations"].tolist() == [2]
 
 
 def test_the_budget_warns_once_per_run_not_at_the_read_and_again_at_the_evaluation(store, monkeypatch):
@@ -235,3 +250,28 @@ def test_an_evaluate_edge_says_the_data_was_predicted_on_not_fed_to_the_model(st
     evaluate = [line for line in text.splitlines() if "test@1 →" in line]
     assert evaluate and all("predicted on or scored by model" in line for line in evaluate), text
     assert any("train@1 →" in line and "sklearn.fit" in line for line in text.splitlines()), text
+
+
+def test_a_pipelines_evaluate_edge_does_not_call_its_training_set_unregistered(store):
+    # A reviewer's finding: a traced Pipeline fitted on train@1 and scored on test@1 showed, on the
+    # evaluate edge, "data not registered → getitem → sklearn.fit_transform": the fit is in the
+    # evaluation's log, and train@1 (the fit edge's source) was not known as registered there.
+    from rich.console import Console
+
+    data = frame(60, seed=6)
+    with mc.run("fit", project="uses") as run:
+        train = mc.dataset(data.iloc[:40], "train", role="train").frame()
+        test = mc.dataset(data.iloc[40:], "test", role="test").frame()
+        pipe = mc.traced(Pipeline([("standardscaler", StandardScaler()),
+                                   ("clf", RidgeClassifier(random_state=0))]))
+        model = pipe.fit(train[["a", "b", "c"]], train.y)
+        model.score(test[["a", "b", "c"]], test.y)
+        mc.artifact("model", model)
+    console = Console(width=200, record=True)
+    console.print(mc.derivation(f"{run.id}:model").tree())
+    text = console.export_text()
+    assert "not registered" not in text, text
+    evaluate = text.split("evaluate")[1]
+    assert "test@1 → getitem ['a', 'b', 'c'] → sklearn.transform → predicted on or scored by" in evaluate, text
+    assert "fit_transform" not in evaluate, text  # the fit is on the fit edge, from train@1
+    assert "train@1 → getitem ['a', 'b', 'c'] → sklearn.fit_transform → sklearn.fit" in text, text

@@ -97,7 +97,12 @@ def edge_operations(store: Store, log_hash: str, source: str | None = None) -> E
     boundaries: dict[str, frozenset[str]] = {}
     if source is not None:
         context = ContextStore(store.metadata)
-        for node in {source} | context.sources_of_log(log_hash):
+        explained = context.edges_of_log(log_hash)
+        # Registered data with an edge of its own into the same target is another edge's too: the
+        # training set in the log of a model's evaluation (the fit is in it) is the fit edge's
+        # source, not "data not registered" on the evaluate edge.
+        siblings = {e[0] for e in context.neighbours({dst for _, dst in explained}, upstream=True)}
+        for node in {source} | {src for src, _ in explained} | siblings:
             boundaries[node] = _items_of(store, context, node, log_hash)
     chosen, mine = _chosen(roots, boundaries, source)
     return _describe(roots, chosen, mine)

@@ -276,12 +276,16 @@ def check_test_budget(context: ContextStore, version_id: int, ref: str, budget: 
     which is about to evaluate it, when given); whether it warned."""
     budget = test_budget() if budget is None else budget
     reads = context.accesses(version_id=version_id, role="test")
-    runs = {r[0] for r in reads} | ({run.id} if run is not None else set())
+    before = {r[0] for r in reads}
+    runs = before | ({run.id} if run is not None else set())
     users = {r[1] for r in reads} | ({run.user} if run is not None else set())
     if len(runs) > budget:
+        # Said before this run's evaluation is counted: a run that then fails is not counted
+        # (``testuse`` would say one run fewer than "has been evaluated in" did).
+        count = (f": this run makes {len(runs)} runs that evaluate it ({len(before)} before it),"
+                 if len(runs) > len(before) else f" has been evaluated in {len(runs)} runs")
         warnings.warn(
-            f"test set {ref} has been evaluated in {len(runs)} runs by {len(users)} "
-            f"{'person' if len(users) == 1 else 'people'} "
+            f"test set {ref}{count} by {len(users)} {'person' if len(users) == 1 else 'people'} "
             f"(budget {budget}): model selection on it overfits the test set; use a validation split, "
             "or a fresh test set (`mlcontext testuse` lists the evaluations)",
             TestSetOveruseWarning, stacklevel=_caller_level())
