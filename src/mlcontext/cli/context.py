@@ -158,6 +158,8 @@ def tried_command(dataset_name: str, metric: str, mode: str | None, project: str
     answers = [metric, *(c for c in shown.columns if str(c).startswith("param."))]
     if "model" in shown.columns and shown["model"].nunique() > 1:  # designs of different classes
         answers.insert(1, "model")
+    if "model_params" in shown.columns and any(isinstance(p, dict) and p for p in shown["model_params"]):
+        answers.append("model_params")  # the hyper-parameters that varied (clf__C ...)
     _frame_out(shown, as_json, f"tried on {dataset_name}", f"no run read {dataset_name!r}", keep=answers)
 
 

@@ -134,11 +134,7 @@ def model_metadata(obj: Any) -> dict[str, Any]:
         return {}
     cls = getattr(type(obj), "_mlcontext_base", type(obj))  # a traced estimator is its base class
     meta: dict[str, Any] = {"model_class": f"{cls.__module__}.{cls.__qualname__}"}
-    try:
-        params = get_params(deep=False)
-    except TypeError:
-        params = {}
-    meta["params"] = {k: _json_safe(v) for k, v in sorted(params.items())}
+    meta["params"] = hyper_parameters(obj)
     columns = getattr(obj, "feature_names_in_", None)
     if columns is not None:
         meta["input_columns"] = [str(c) for c in columns]
@@ -146,6 +142,45 @@ def model_metadata(obj: Any) -> dict[str, Any]:
     if n_features is not None:
         meta["n_features"] = int(n_features)
     return meta | _traced_fit_metadata(obj)
+
+
+def hyper_parameters(obj: Any) -> dict[str, Any]:
+    """A model's hyper-parameters as JSON: scikit-learn's deep ``get_params()``, so a Pipeline's are
+    those of its steps (``clf__C``, ``scaler__with_mean``), as ``GridSearchCV`` names them; a nested
+    estimator is its class name, and a list of named steps (``steps``, ``transformers``) the names
+    and classes of its steps. (The shallow parameters were ``steps`` as one repr, in which two
+    designs differing in ``C`` could not be told apart, and traced steps showed internal class
+    names.) ``{}`` for an object without ``get_params``."""
+    get_params = getattr(obj, "get_params", None)
+    if not callable(get_params):
+        return {}
+    try:
+        params = get_params(deep=True)
+    except TypeError:  # (an object whose get_params takes no ``deep``)
+        try:
+            params = get_params()
+        except TypeError:
+            return {}
+    return {k: _param_json(v) for k, v in sorted(params.items())}
+
+
+def _param_json(value: Any) -> Any:
+    if _is_estimator(value):
+        return _class_name(value)
+    if isinstance(value, list | tuple) and value and all(
+            isinstance(step, tuple) and len(step) >= 2 and isinstance(step[0], str) for step in value) \
+            and any(_is_estimator(step[1]) for step in value):
+        return [[step[0], _param_json(step[1]), *(_json_safe(x) for x in step[2:])] for step in value]
+    return _json_safe(value)
+
+
+def _is_estimator(value: Any) -> bool:
+    return not isinstance(value, type) and callable(getattr(value, "get_params", None))
+
+
+def _class_name(value: Any) -> str:
+    cls = getattr(type(value), "_mlcontext_base", type(value))  # a traced step is its base class
+    return str(cls.__qualname__)
 
 
 def _traced_fit_metadata(obj: Any) -> dict[str, Any]:

@@ -1,0 +1,74 @@
+"""A Pipeline's hyper-parameters are its steps' (``logisticregression__C``), as scikit-learn's
+``GridSearchCV`` names them (a newcomer's finding: they were the shallow ``get_params()``, ``steps`` as
+one repr with mlcontext's internal ``Traced*`` class names, so the model diff and ``tried`` could not
+say that two designs differed in ``C``)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from sklearn.compose import ColumnTransformer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+import mlcontext as mc
+from mlcontext.cli.main import cli
+from mlcontext.tracking.derivation import hyper_parameters
+
+
+def _data() -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    data = pd.DataFrame({"a": rng.normal(size=60), "b": rng.normal(size=60)})
+    return data.assign(y=(data.a + 0.3 * data.b > 0).astype(int))
+
+
+def _fit(C: float, traced: bool = True) -> str:
+    with mc.run("train", project="pipes") as run:
+        train = mc.dataset(_data(), "train", role="train", project="pipes").frame()
+        pipe = make_pipeline(StandardScaler(), LogisticRegression(C=C))
+        if not traced:  # (a plain model is given plain frames: docs/lineage.md)
+            train = train.to_pandas()
+        model = (mc.traced(pipe) if traced else pipe).fit(train[["a", "b"]], train["y"])
+        mc.log("acc", model.score(train[["a", "b"]], train["y"]))
+        mc.artifact("model", model)
+    return run.id
+
+
+def test_the_model_diff_names_the_step_parameter_that_differs(store):
+    a, b = _fit(0.1), _fit(1.0)
+    report = mc.diff(f"{a}:model", f"{b}:model")
+    assert report.params == {"logisticregression__C": (0.1, 1.0)}, report.params
+
+
+@pytest.mark.parametrize("traced", [True, False])
+def test_steps_are_named_by_their_own_classes(store, traced):
+    run = mc.get_run(_fit(0.5, traced))
+    params = next(a for a in run.artifacts if a.name == "model").meta["params"]
+    assert params["steps"] == [["standardscaler", "StandardScaler"], ["logisticregression", "LogisticRegression"]]
+    assert params["logisticregression"] == "LogisticRegression" and params["logisticregression__C"] == 0.5
+    assert "Traced" not in json.dumps(params)
+
+
+def test_tried_keeps_the_varied_step_parameter_at_80_columns(store, monkeypatch):
+    for C in (0.1, 1.0, 10.0):
+        _fit(C)
+    tried = mc.tried("train", "acc", project="pipes")
+    assert sorted(p["logisticregression__C"] for p in tried["model_params"]) == [0.1, 1.0, 10.0]
+    monkeypatch.setenv("COLUMNS", "80")
+    shown = CliRunner().invoke(cli, ["tried", "--dataset", "train", "--metric", "acc", "-p", "pipes"])
+    assert shown.exit_code == 0, shown.output
+    assert "model_params" not in shown.output.split("left out")[-1], shown.output
+    assert "10.0" in shown.output
+
+
+def test_nested_lists_of_steps_and_plain_values_are_json():
+    transformer = ColumnTransformer([("scale", StandardScaler(), ["a"])], remainder="passthrough")
+    params = hyper_parameters(make_pipeline(transformer, LogisticRegression()))
+    json.dumps(params)  # every value is JSON
+    assert params["columntransformer__transformers"] == [["scale", "StandardScaler", ["a"]]]
+    assert hyper_parameters(object()) == {}
