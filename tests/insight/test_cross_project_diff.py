@@ -43,7 +43,7 @@ def test_a_project_narrows_run_colon_name_in_a_model_diff(store):
     itself: ``-p`` narrowed a plain run name but not the run of ``RUN:NAME``."""
     _run("cancer", 1)
     wine = _run("wine", 0)  # the newest run named train
-    for project, other in (("cancer", "wine"), ("wine", "cancer")):
+    for project in ("cancer", "wine"):
         models = mc.diff("train:model", f"{wine}:model", project=project)
         if project == "wine":
             assert models.params == {} and models.training_data == (["train@1"], ["train@1"])

@@ -19,7 +19,7 @@ from mlcontext.errors import AmbiguousReferenceError
 
 def _project(project: str, seed: int, runs: int) -> None:
     rng = np.random.default_rng(seed)
-    for v in range(2):  # two versions of clean in each project
+    for _ in range(2):  # two versions of clean in each project
         frame = pd.DataFrame({"a": rng.normal(size=30), "y": rng.normal(size=30)})
         with mc.run("prep", project=project):
             raw = mc.dataset(frame, "raw").frame()
@@ -71,7 +71,8 @@ def test_with_a_project_the_answer_is_that_projects_alone(two_projects, question
 
 
 @pytest.mark.parametrize("command", [["history", "raw"], ["tried", "--dataset", "clean", "--metric", "score"],
-                                     ["testuse", "clean"], ["versions", "clean"], ["find", "--data", "clean"]])
+                                     ["testuse", "clean"], ["versions", "clean"],
+                                     ["find", "--data", "clean"]])
 def test_the_cli_names_both_projects_and_answers_with_p(two_projects, command):
     result = CliRunner().invoke(cli, [*command, "--json"])
     assert result.exit_code == 1 and isinstance(result.exception, AmbiguousReferenceError), result.output

@@ -49,7 +49,8 @@ def test_the_model_diff_names_the_step_parameter_that_differs(store):
 def test_steps_are_named_by_their_own_classes(store, traced):
     run = mc.get_run(_fit(0.5, traced))
     params = next(a for a in run.artifacts if a.name == "model").meta["params"]
-    assert params["steps"] == [["standardscaler", "StandardScaler"], ["logisticregression", "LogisticRegression"]]
+    assert params["steps"] == [["standardscaler", "StandardScaler"],
+                               ["logisticregression", "LogisticRegression"]]
     assert params["logisticregression"] == "LogisticRegression" and params["logisticregression__C"] == 0.5
     assert "Traced" not in json.dumps(params)
 

@@ -272,6 +272,7 @@ def test_a_pipelines_evaluate_edge_does_not_call_its_training_set_unregistered(s
     text = console.export_text()
     assert "not registered" not in text, text
     evaluate = text.split("evaluate")[1]
-    assert "test@1 → getitem ['a', 'b', 'c'] → sklearn.transform → predicted on or scored by" in evaluate, text
+    scored = "test@1 → getitem ['a', 'b', 'c'] → sklearn.transform → predicted on or scored by"
+    assert scored in evaluate, text
     assert "fit_transform" not in evaluate, text  # the fit is on the fit edge, from train@1
     assert "train@1 → getitem ['a', 'b', 'c'] → sklearn.fit_transform → sklearn.fit" in text, text

@@ -17,7 +17,7 @@ from ..insight.diff import diff as semantic_diff
 from ..insight.rundiff import RunDiff
 from ..store.metadata import MAX_LIMIT
 from ..store.records import ArtifactRef, RunRecord, code_version
-from ..tracking import get_run, get_store, runs
+from ..tracking import get_run, runs
 from .options import drift_rule_options, print_drift, project_option, rule_from
 from .render import console, fmt, frame_table, print_json
 

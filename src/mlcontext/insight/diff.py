@@ -16,9 +16,9 @@ from ..tracking.datasets import DatasetVersion, dataset_version
 from ..tracking.derivation import plain_value
 from ..tracking.queries import load_artifact
 from ..tracking.refs import is_dataset_version, is_run
+from ..tracking.run_refs import run_in
 from ..tracking.stores import get_store
 from .drift import DriftReport, drift
-from ..tracking.run_refs import run_in
 from .refs import describe_hashes, resolve_artifact
 from .rundiff import (
     ABSENT,
