@@ -130,8 +130,7 @@ def test_the_over_use_warning_fires_from_the_budget(wine):
     _, runs, _ = wine
     assert "TestSetOveruseWarning" not in runs["first"].stderr + runs["other"].stderr
     warning = [line for line in runs["again"].stderr.splitlines() if "TestSetOveruseWarning" in line]
-    assert len(warning) == 1
-    assert "wine-test@1: this run makes 2 runs that evaluate it (1 before it)" in warning[0]
+    assert len(warning) == 1 and "wine-test@1 has been evaluated in 2 runs" in warning[0]
     assert "train.py" in warning[0], "the warning points at the script's line"
 
 
