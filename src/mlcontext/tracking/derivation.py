@@ -150,7 +150,8 @@ def hyper_parameters(obj: Any) -> dict[str, Any]:
     estimator is its class name, and a list of named steps (``steps``, ``transformers``) the names
     and classes of its steps. (The shallow parameters were ``steps`` as one repr, in which two
     designs differing in ``C`` could not be told apart, and traced steps showed internal class
-    names.) ``{}`` for an object without ``get_params``."""
+    names.) A fitted search adds what it chose, ``best_params_``. ``{}`` for an object without
+    ``get_params``."""
     get_params = getattr(obj, "get_params", None)
     if not callable(get_params):
         return {}
@@ -161,7 +162,13 @@ def hyper_parameters(obj: Any) -> dict[str, Any]:
             params = get_params()
         except TypeError:
             return {}
-    return {k: _param_json(v) for k, v in sorted(params.items())}
+    found = {k: _param_json(v) for k, v in sorted(params.items())}
+    best = getattr(obj, "__dict__", {}).get("best_params_")
+    if isinstance(best, dict):
+        # A fitted search (GridSearchCV): its nested ``estimator__*`` parameters are the template's;
+        # what it chose is ``best_params_`` (MLflow's autologging logs the two apart too).
+        found["best_params_"] = {str(k): _param_json(v) for k, v in sorted(best.items())}
+    return found
 
 
 def _param_json(value: Any) -> Any:
