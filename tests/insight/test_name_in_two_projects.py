@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 import mlcontext as mc
 from mlcontext.cli.main import cli
-from mlcontext.errors import AmbiguousReferenceError
+from mlcontext.errors import AmbiguousReferenceError, NotFoundError
 
 
 def _project(project: str, seed: int, runs: int) -> None:
@@ -108,3 +108,23 @@ def test_a_hash_two_datasets_hold_is_ambiguous_in_lineage_too(store):
         for project in ("wine", "twin"):
             graph = question(digest, project=project)
             assert graph.nodes["label"].iloc[0] == "clean@2", graph.nodes
+
+
+def _two_cleans() -> str:
+    for project, rows in (("wine", 10), ("cancer", 12)):
+        mc.dataset(pd.DataFrame({"x": np.arange(float(rows))}), "clean", project=project)
+    return str(mc.versions("clean", project="cancer")["content_hash"].iloc[0])
+
+
+def test_a_hash_of_another_project_is_pointed_to(store):
+    """A hash (or the 12 digits the table shows) of cancer's version, asked with -p wine, was "no
+    dataset version's hash starts with it"; the prefix hint without -p said "pass clean@1", which
+    is ambiguous (both projects have a clean@1)."""
+    digest = _two_cleans()
+    for call in (lambda: mc.versions(digest, project="wine"),
+                 lambda: mc.versions(digest[:12], project="wine"),
+                 lambda: mc.derivation(digest, project="wine")):
+        with pytest.raises(NotFoundError, match=r"clean@1 of project 'cancer'.*-p cancer"):
+            call()
+    with pytest.raises(NotFoundError, match=r"pass clean@1 with -p cancer"):
+        mc.versions(digest[:12])

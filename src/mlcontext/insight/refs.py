@@ -11,7 +11,7 @@ from ..errors import NotFoundError
 from ..store import Store
 from ..store import schema as t
 from ..store.context import ContextStore
-from ..tracking.dataset_refs import version_row
+from ..tracking.dataset_refs import in_other_projects, version_row
 from ..tracking.refs import artifact_ref, is_hash
 from ..tracking.run_refs import artifact_names, run_artifact
 
@@ -60,6 +60,9 @@ def _resolve_hash(store: Store, digest: str, project: str | None) -> Resolved:
     version = ContextStore(store.metadata).version_by_hash(digest, project)
     if version is not None:
         return Resolved(version.artifact_hash, version.ref, version.name, version.version)
+    beside = in_other_projects(ContextStore(store.metadata), digest, project)
+    if beside:  # another project's version: said as such, as every other question does
+        raise NotFoundError(f"no dataset version has hash {digest} in project {project}{beside}")
     node = _stored_node(store, digest)
     if node is None:
         raise NotFoundError(

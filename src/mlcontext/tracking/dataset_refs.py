@@ -24,8 +24,8 @@ from ..store.context import ContextStore, VersionRow
 from .refs import dataset_name, dataset_ref, is_hash
 from .run_refs import artifact_names, run_artifact
 
-__all__ = ["version_by_hash", "version_row", "versions_named", "dataset_of", "no_dataset",
-           "run_artifact_version", "version_of_artifact"]
+__all__ = ["version_by_hash", "in_other_projects", "version_row", "versions_named", "dataset_of",
+           "no_dataset", "run_artifact_version", "version_of_artifact"]
 
 _HEX = frozenset("0123456789abcdef")
 #: A shorter text of hex digits is as likely a name as the start of a hash: no hint for it.
@@ -42,13 +42,26 @@ def version_by_hash(store: Store, digest: str, project: str | None = None) -> Ve
     AmbiguousReferenceError
         Several datasets hold that content.
     """
-    found = ContextStore(store.metadata).version_by_hash(digest, project)
+    context = ContextStore(store.metadata)
+    found = context.version_by_hash(digest, project)
     if found is None:
-        raise NotFoundError(f"no dataset version has hash {digest}" + (f" in project {project}" if project
-                                                                        else "")
-                            + ": pass NAME or NAME@VERSION instead (`mlcontext versions NAME` shows each "
-                              "version's content_hash)")
+        text = f"no dataset version has hash {digest}" + (f" in project {project}" if project else "")
+        beside = in_other_projects(context, digest, project)
+        raise NotFoundError(text + (beside or ": pass NAME or NAME@VERSION instead (`mlcontext versions "
+                                              "NAME` shows each version's content_hash)"))
     return found
+
+
+def in_other_projects(context: ContextStore, digest: str, project: str | None) -> str:
+    """``; it is clean@1 of project 'cancer' (pass -p cancer)`` when the versions whose hash starts
+    with ``digest`` are all in projects other than ``project``; ``""`` otherwise."""
+    if project is None:
+        return ""
+    others = [v for v in context.versions_by_prefix(digest) if v.project != project]
+    if not others:
+        return ""
+    named = ", ".join(f"{v.ref} of project {v.project!r}" for v in others)
+    return f"; it is {named} (pass -p {others[0].project})"
 
 
 def versions_named(store: Store, text: str, project: str | None = None) -> list[VersionRow]:
@@ -193,11 +206,15 @@ def no_dataset(store: Store, name: str, project: str | None = None) -> str:
         whole = ("a hash is taken whole, all 32 hex digits in lowercase (the `versions` table shows the "
                  "first 12, `versions --json` the whole hash)")
         near = context.versions_by_prefix(lowered, project)
+        if not near and project is not None:
+            return f"{text}{in_other_projects(context, lowered, project)}, but {whole}"
         if near:
             refs = ", ".join(f"{v.ref} (project {v.project})" for v in near)
+            pin = f" with -p {near[0].project}" if len(context.versions(near[0].name)) > len(
+                context.versions(near[0].name, near[0].project)) else ""
             return (f"{text}; {name!r} is the start of the hash of {refs}, but {whole}: pass "
-                    f"{near[0].ref}, or the full content_hash from `mlcontext versions {near[0].name} "
-                    "--json`")
+                    f"{near[0].ref}{pin}, or the full content_hash from `mlcontext versions "
+                    f"{near[0].name} --json`")
         close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
         if close:  # a hex-looking name with a typo (`cafe12` for `cafe1234`)
             return (f"{text}; did you mean {' or '.join(map(repr, close))}? (no dataset version's hash "
