@@ -231,7 +231,7 @@ def test_test_set_evaluated_thirty_times(store, as_user):
             if i < 10:
                 mc.dataset(test, "trips-test", role="test")
             else:
-                with pytest.warns(TestSetOveruseWarning, match=r"trips-test@1 .* in \d+ runs by 3 people"):
+                with pytest.warns(TestSetOveruseWarning, match=r"trips-test@1.* \d+ runs .*by 3 people"):
                     mc.dataset(test, "trips-test", role="test")
     table = mc.testuse()
     assert len(table) == 1

@@ -258,3 +258,4 @@ def test_a_hash_held_by_versions_of_two_datasets_is_ambiguous_where_the_dataset_
             ask(a.content_hash)
     # the graph has one node for the one content, whichever name it is asked by
     assert mc.derivation(a.content_hash).root == a.artifact_hash
+    assert mc.derivation(a.content_hash).root_label == "a@1 = b@1"  # both names, none picked

@@ -54,13 +54,21 @@ def _resolve_hash(store: Store, digest: str, project: str | None) -> Resolved:
     """The node a content hash names. The graph keys a thing by the hash of its stored bytes; a dataset
     version (``versions`` shows its content hash) or an artifact whose lineage identity differs from
     its bytes (an array stored as ``.npy``) is found by either hash. A hash nothing has is an error:
-    a graph of a node nobody recorded would be empty, and say nothing about why; so is a hash that
-    versions of several datasets hold (in ``project``, when given), as in every other question: the
-    graph would be labelled with one of them, picked silently."""
-    version = ContextStore(store.metadata).version_by_hash(digest, project)
-    if version is not None:
+    a graph of a node nobody recorded would be empty, and say nothing about why. Bytes that versions
+    of several datasets hold are one node whichever name it is asked by (its lineage does not depend
+    on the name), labelled with every one of them (in ``project``, when given): one picked silently
+    would say the bytes are only that dataset."""
+    context = ContextStore(store.metadata)
+    held = [v for v in context.all_versions_by_hash([digest]).get(digest, [])
+            if project is None or v.project == project]
+    if len(held) == 1:
+        version = held[0]
         return Resolved(version.artifact_hash, version.ref, version.name, version.version)
-    beside = in_other_projects(ContextStore(store.metadata), digest, project)
+    if held:
+        qualify = len({v.project for v in held}) > 1
+        label = " = ".join(f"{v.project}/{v.ref}" if qualify else v.ref for v in held)
+        return Resolved(held[0].artifact_hash, label)
+    beside = in_other_projects(context, digest, project)
     if beside:  # another project's version: said as such, as every other question does
         raise NotFoundError(f"no dataset version has hash {digest} in project {project}{beside}")
     node = _stored_node(store, digest)
