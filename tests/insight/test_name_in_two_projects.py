@@ -10,6 +10,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.linear_model import Ridge
 from click.testing import CliRunner
 
 import mlcontext as mc
@@ -127,3 +128,68 @@ def test_a_hash_of_another_project_is_pointed_to(store):
             call()
     with pytest.raises(NotFoundError, match=r"pass clean@1 with -p cancer"):
         mc.versions(digest[:12])
+
+
+def _copied_project() -> dict[str, str]:
+    """``wine``: raw -> clean (run clean) -> a model (run train); ``winecopy``: byte-identical raw and
+    clean, copied by run import-copy, and nothing downstream."""
+    raw = pd.DataFrame({"a": np.arange(12.0), "y": np.arange(12.0) % 2})
+    runs = {}
+    for project, run_name in (("wine", "clean"), ("winecopy", "import-copy")):
+        version = mc.dataset(raw, "raw", project=project)
+        with mc.run(run_name, project=project) as run:
+            frame = version.frame()
+            mc.dataset(frame[frame["a"] > 1.0], "clean", project=project)
+        runs[project] = run.id
+    with mc.run("train", project="wine") as run:
+        clean = mc.dataset_version("clean", project="wine").frame()
+        model = mc.traced(Ridge(alpha=1.0)).fit(clean[["a"]], clean["y"])
+        mc.artifact("model", model)
+    runs["train"] = run.id
+    return runs
+
+
+def test_impact_of_a_copied_dataset_is_its_projects_own(store):
+    """A newcomer's finding: ``impact raw@1 -p winecopy`` showed wine's whole downstream (its clean
+    versions, models and runs) as if winecopy had them, because the bytes are one node."""
+    runs = _copied_project()
+    copy = mc.consumers("raw@1", project="winecopy")
+    assert set(copy.edges["run_id"]) == {runs["winecopy"]}, copy.edges
+    assert set(copy.readers["run_id"]) == {runs["winecopy"]}
+    assert sorted(copy.nodes["label"]) == ["clean@1", "raw@1"]
+    wine = mc.consumers("raw@1", project="wine")
+    assert set(wine.edges["run_id"]) == {runs["wine"], runs["train"]}
+    assert runs["winecopy"] not in set(wine.readers["run_id"])
+
+
+def test_lineage_of_a_model_follows_its_projects_runs_only(store):
+    """``lineage wine-run:model`` said ``raw@1 lineage · 2 runs: run clean, run import-copy``: the
+    other project's copying run was shown making wine's clean@1."""
+    runs = _copied_project()
+    graph = mc.derivation(f"{runs['train']}:model")
+    assert runs["winecopy"] not in set(graph.edges["run_id"]), graph.edges
+    assert "clean@1" in set(graph.nodes["label"]) and "raw@1" in set(graph.nodes["label"])
+    whole = mc.derivation(mc.versions("clean", project="wine")["content_hash"].iloc[0])
+    assert whole.root_label == "wine/clean@1 = winecopy/clean@1"  # no project: both, every edge
+    assert {runs["wine"], runs["winecopy"]} <= set(whole.edges["run_id"])
+
+
+def test_run_colon_name_of_a_dataset_version_is_labelled_as_the_version(store):
+    """``lineage import-copy:clean`` labelled the root ``clean (run 510e2a7f)``, not ``clean@1``."""
+    _copied_project()
+    assert mc.derivation("import-copy:clean").root_label == "clean@1"
+
+
+def test_a_node_held_by_two_datasets_is_labelled_with_the_projects_own(store):
+    """A reviewer's finding: with ``raw`` in wine and a byte copy ``raw-backup`` in project zzz,
+    ``lineage clean -p wine`` labelled the source ``raw-backup@1``, picked silently."""
+    raw = pd.DataFrame({"a": np.arange(8.0)})
+    mc.dataset(raw, "raw-backup", project="zzz")
+    version = mc.dataset(raw, "raw", project="wine")
+    with mc.run("prep", project="wine"):
+        frame = version.frame()
+        mc.dataset(frame[frame["a"] > 2.0], "clean", project="wine")
+    labels = set(mc.derivation("clean", project="wine").nodes["label"])
+    assert labels == {"clean@1", "raw@1"}, labels
+    assert set(mc.derivation("raw", project="wine").nodes["label"]) == {"raw@1"}
+    assert mc.derivation(version.content_hash).root_label == "wine/raw@1 = zzz/raw-backup@1"

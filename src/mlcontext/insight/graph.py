@@ -263,10 +263,11 @@ def _graph(ref: Any, project: str | None, store: Store | None, *, upstream: bool
     store = store or get_store()
     root = resolve_artifact(store, ref, project)
     context = ContextStore(store.metadata)
+    scope = _Scope(context, project or root.project)
     if upstream:
-        raw = _upstream(context, root.hash, root.run_id)
+        raw = _upstream(context, root.hash, root.run_id, scope)
     else:
-        raw = context.closure(root.hash, upstream=False)
+        raw = context.closure(root.hash, upstream=False, keep=lambda found: scope.keep(found, 0))
     edges = pd.DataFrame(raw, columns=["src", "dst", "run_id", "kind", "log_hash"])
     edges = _without_covered_run_edges(edges)
     runs = _runs(store, edges["run_id"].dropna().unique().tolist())
@@ -277,7 +278,7 @@ def _graph(ref: Any, project: str | None, store: Store | None, *, upstream: bool
     # How the operations fork and join (a target taken beside the features, both fitted on).
     edges["branches"] = [[b.to_dict() for b in e.branches] if e is not None else None for e in explained]
     hashes = [root.hash, *edges["src"], *edges["dst"]]
-    labels = describe_hashes(store, hashes)
+    labels = scope.labels(describe_hashes(store, hashes))
     # Identical bytes are one node, labelled by the first run that stored them; the root is the one
     # asked about (`sweep:weights` of the last sweep run), and its title and node must agree.
     labels[root.hash] = root.label
@@ -286,7 +287,7 @@ def _graph(ref: Any, project: str | None, store: Store | None, *, upstream: bool
                           "depth": [depth.get(h, 0) for h in labels]})
     readers = pd.DataFrame(columns=["run_id", "run_name", "user", "artifact", "role"])
     if not upstream:
-        readers = _readers(store, list(labels), labels)
+        readers = _readers(store, list(labels), labels, scope)
     operations: list[str] = []
     if upstream and not ((edges["dst"] == root.hash) & edges["kind"].isin(["lineage", "fit"])).any():
         own = store.metadata.lineage_logs_of(root.hash)
@@ -295,7 +296,65 @@ def _graph(ref: Any, project: str | None, store: Store | None, *, upstream: bool
                  edges.reset_index(drop=True), readers, operations)
 
 
-def _upstream(context: ContextStore, root: str, run_id: str | None, max_depth: int = 100) -> list[tuple]:
+class _Scope:
+    """The project a graph question is in (``-p``, or the project of the version or run asked about).
+
+    Identical bytes are one node however many projects registered them (``raw@1`` of ``wine`` and a
+    byte-identical copy in ``winecopy``). At such a node, edges and readers of runs of other projects
+    belong to the other project's dataset: the graph follows this project's runs only, and labels
+    the node with this project's version. Without a project, the node is labelled with every
+    project's (``wine/raw@1 = winecopy/raw@1``) and every edge is followed."""
+
+    def __init__(self, context: ContextStore, project: str | None) -> None:
+        self.context, self.project = context, project
+        self._held: dict[str, list] = {}
+
+    def _shared(self, hashes: set[str]) -> set[str]:
+        """Those of ``hashes`` held by dataset versions of several projects, one of them ours."""
+        unknown = [h for h in hashes if h not in self._held]
+        if unknown:
+            found = self.context.all_versions_by_hash(unknown)
+            for h in unknown:
+                self._held[h] = found.get(h, [])
+        return {h for h in hashes if len({v.project for v in self._held[h]}) > 1
+                and any(v.project == self.project for v in self._held[h])}
+
+    def keep(self, edges: list[tuple], end: int) -> list[tuple]:
+        """``edges`` (src, dst, run_id, ...) to follow; ``end`` is the position of the node reached
+        from (0: downstream from src, 1: upstream into dst)."""
+        if self.project is None:
+            return edges
+        shared = self._shared({e[end] for e in edges})
+        if not shared:
+            return edges
+        projects = self.context.run_projects(e[2] for e in edges if e[end] in shared)
+        return [e for e in edges if e[end] not in shared or projects.get(e[2]) == self.project]
+
+    def keep_reads(self, reads: list[Any]) -> list[Any]:
+        """The reads ``(run_id, run_name, user, hash, role)`` of this question (the readers)."""
+        if self.project is None:
+            return reads
+        shared = self._shared({r[3] for r in reads})
+        projects = self.context.run_projects(r[0] for r in reads if r[3] in shared)
+        return [r for r in reads if r[3] not in shared or projects.get(r[0]) == self.project]
+
+    def labels(self, labels: dict[str, str]) -> dict[str, str]:
+        """Nodes that versions of several datasets hold: this project's versions (when it has any),
+        else every one, never one picked silently (``raw@1 = raw-backup@1``; with the project
+        when they are in several: ``wine/raw@1 = zzz/raw-backup@1``)."""
+        self._shared(set(labels))  # (fills _held)
+        for digest in labels:
+            held = self._held.get(digest, [])
+            if len(held) < 2:
+                continue
+            chosen = [v for v in held if v.project == self.project] or held
+            qualify = len({v.project for v in chosen}) > 1
+            labels[digest] = " = ".join(f"{v.project}/{v.ref}" if qualify else v.ref for v in chosen)
+        return labels
+
+
+def _upstream(context: ContextStore, root: str, run_id: str | None, scope: _Scope,
+              max_depth: int = 100) -> list[tuple]:
     """The edges back from ``root``, keeping each run's occurrence of a node apart.
 
     Content addressing makes identical bytes one node, however many runs made them. Reached through
@@ -308,7 +367,7 @@ def _upstream(context: ContextStore, root: str, run_id: str | None, max_depth: i
     edges: dict[tuple, None] = {}
     for _ in range(max_depth):
         into: dict[str, list[tuple]] = {}
-        for edge in context.neighbours({node for node, _ in frontier}, upstream=True):
+        for edge in scope.keep(context.neighbours({node for node, _ in frontier}, upstream=True), 1):
             into.setdefault(edge[1], []).append(edge)
         following: list[tuple[str, str | None]] = []
         for node, run in frontier:
@@ -342,7 +401,7 @@ def _runs(store: Store, run_ids: list[str]) -> pd.DataFrame:
     return pd.DataFrame(values, columns=columns, index=pd.Index([r[0] for r in rows], name="run_id"))
 
 
-def _readers(store: Store, hashes: list[str], labels: dict[str, str]) -> pd.DataFrame:
+def _readers(store: Store, hashes: list[str], labels: dict[str, str], scope: _Scope) -> pd.DataFrame:
     from sqlalchemy import select
 
     with store.metadata.read() as conn:
@@ -350,6 +409,7 @@ def _readers(store: Store, hashes: list[str], labels: dict[str, str]) -> pd.Data
                                    t.Access.role)
                             .join(t.Run, t.Run.id == t.Access.run_id)
                             .where(t.Access.artifact_hash.in_(hashes)).distinct()).all()
+    rows = scope.keep_reads(list(rows))
     frame = pd.DataFrame(rows, columns=["run_id", "run_name", "user", "artifact", "role"])
     frame["artifact"] = [labels.get(h, h[:12]) for h in frame["artifact"]]
     return frame

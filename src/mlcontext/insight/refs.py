@@ -11,7 +11,7 @@ from ..errors import NotFoundError
 from ..store import Store
 from ..store import schema as t
 from ..store.context import ContextStore
-from ..tracking.dataset_refs import in_other_projects, version_row
+from ..tracking.dataset_refs import in_other_projects, version_of_artifact, version_row
 from ..tracking.refs import artifact_ref, is_hash
 from ..tracking.run_refs import artifact_names, run_artifact
 
@@ -29,6 +29,9 @@ class Resolved:
     #: The run of a ``RUN:NAME`` reference: identical bytes saved by several runs are one artifact,
     #: but its derivation is the one this run recorded.
     run_id: str | None = None
+    #: The project the reference is in (a dataset version's, a run's), when it names one: bytes that
+    #: other projects registered too are followed through this project's runs only.
+    project: str | None = None
 
 
 def resolve_artifact(store: Store, ref: Any, project: str | None = None) -> Resolved:
@@ -40,14 +43,20 @@ def resolve_artifact(store: Store, ref: Any, project: str | None = None) -> Reso
     if ":" in ref:
         record, artifact = run_artifact(store, ref, project)
         if artifact is not None:
-            return Resolved(artifact.hash, f"{artifact.name} (run {record.id[:8]})", run_id=record.id)
+            version = version_of_artifact(store, record.project, artifact.name, artifact.hash)
+            if version is not None and version.name == artifact.name:  # a dataset version it made or read
+                return Resolved(artifact.hash, version.ref, version.name, version.version, run_id=record.id,
+                                project=record.project)
+            return Resolved(artifact.hash, f"{artifact.name} (run {record.id[:8]})", run_id=record.id,
+                            project=record.project)
         raise NotFoundError(f"run {record.id[:8]} ({record.project}/{record.name}) has no artifact "
                             f"{ref.partition(':')[2]!r}; its artifacts: {artifact_names(record)} "
                             f"(`mlcontext show {record.id[:8]}`)")
     # NAME, NAME@VERSION: one resolution for every question, with its errors (a prefix of a hash,
     # a version that does not exist, a name nothing has: each said as such).
     version = version_row(store, ref, project)
-    return Resolved(version.artifact_hash, version.ref, version.name, version.version)
+    return Resolved(version.artifact_hash, version.ref, version.name, version.version,
+                    project=version.project)
 
 
 def _resolve_hash(store: Store, digest: str, project: str | None) -> Resolved:
@@ -63,7 +72,8 @@ def _resolve_hash(store: Store, digest: str, project: str | None) -> Resolved:
             if project is None or v.project == project]
     if len(held) == 1:
         version = held[0]
-        return Resolved(version.artifact_hash, version.ref, version.name, version.version)
+        return Resolved(version.artifact_hash, version.ref, version.name, version.version,
+                        project=version.project)
     if held:
         qualify = len({v.project for v in held}) > 1
         label = " = ".join(f"{v.project}/{v.ref}" if qualify else v.ref for v in held)

@@ -7,7 +7,7 @@ same :class:`~.metadata.MetadataStore` transactions.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -237,12 +237,25 @@ class ContextStore:
                 select(t.Edge.src_hash, t.Edge.dst_hash, t.Edge.run_id, t.Edge.kind, t.Edge.log_hash)
                 .where(column.in_(hashes)).order_by(t.Edge.id))]
 
-    def closure(self, start: str, *, upstream: bool,
-                max_depth: int = 100) -> list[tuple]:
-        """Every edge reachable from ``start`` (breadth first, one indexed query per level)."""
+    def run_projects(self, run_ids: Iterable[str]) -> dict[str, str]:
+        """The project of each run."""
+        ids = [r for r in set(run_ids) if r]
+        if not ids:
+            return {}
+        with self.metadata.read() as conn:
+            return dict(conn.execute(select(t.Run.id, t.Project.name)
+                                     .join(t.Project, t.Project.id == t.Run.project_id)
+                                     .where(t.Run.id.in_(ids))).all())
+
+    def closure(self, start: str, *, upstream: bool, max_depth: int = 100,
+                keep: Callable[[list[tuple]], list[tuple]] | None = None) -> list[tuple]:
+        """Every edge reachable from ``start`` (breadth first, one indexed query per level); ``keep``
+        chooses among the edges found at each level (the ones to follow)."""
         seen, frontier, edges = {start}, [start], []
         for _ in range(max_depth):
             found = self.neighbours(frontier, upstream=upstream)
+            if keep is not None:
+                found = keep(found)
             edges.extend(found)
             nxt = [(edge[0] if upstream else edge[1]) for edge in found]
             frontier = [h for h in dict.fromkeys(nxt) if h not in seen]
