@@ -10,8 +10,8 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.linear_model import Ridge
 from click.testing import CliRunner
+from sklearn.linear_model import Ridge
 
 import mlcontext as mc
 from mlcontext.cli.main import cli
