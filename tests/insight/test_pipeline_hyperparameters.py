@@ -73,3 +73,36 @@ def test_nested_lists_of_steps_and_plain_values_are_json():
     json.dumps(params)  # every value is JSON
     assert params["columntransformer__transformers"] == [["scale", "StandardScaler", ["a"]]]
     assert hyper_parameters(object()) == {}
+
+
+def test_hyper_parameters_are_strict_json_with_numpy_values():
+    """A reviewer's findings: a SimpleImputer's ``missing_values=nan`` made the model's metadata
+    invalid JSON for PostgreSQL's json type (saving the model failed), and a grid of ``np.arange``
+    values chose ``'np.int64(3)'``, which differed from the same choice in a grid of ints."""
+    from sklearn.impute import SimpleImputer
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.tree import DecisionTreeClassifier
+
+    params = hyper_parameters(make_pipeline(SimpleImputer(), LogisticRegression()))
+    json.dumps(params, allow_nan=False)  # strict: no NaN
+    assert params["simpleimputer__missing_values"] == "nan"
+    x, y = _data()[["a", "b"]], _data()["y"]
+    chosen = [hyper_parameters(GridSearchCV(DecisionTreeClassifier(random_state=0), {"max_depth": grid},
+                                            cv=3).fit(x, y))["best_params_"]
+              for grid in (np.arange(1, 4), [1, 2, 3])]
+    assert chosen[0] == chosen[1] and type(chosen[0]["max_depth"]) is int
+    assert hyper_parameters(GridSearchCV(LogisticRegression(), {"C": np.array([0.5, np.inf])}))[
+        "param_grid"] == {"C": [0.5, "inf"]}
+
+
+def test_a_pipeline_with_an_imputer_is_saved_and_diffed(store):
+    from sklearn.impute import SimpleImputer
+
+    runs = []
+    for C in (0.1, 1.0):
+        with mc.run("impute", project="pipes") as run:
+            data = _data()
+            mc.artifact("model", make_pipeline(SimpleImputer(), LogisticRegression(C=C)).fit(
+                data[["a", "b"]], data["y"]))
+        runs.append(run.id)
+    assert mc.diff(f"{runs[0]}:model", f"{runs[1]}:model").params == {"logisticregression__C": (0.1, 1.0)}

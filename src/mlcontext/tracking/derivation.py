@@ -12,6 +12,7 @@ lineage would know, kept only where lineage has nothing more precise to say.
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 import numpy as np
@@ -172,12 +173,27 @@ def hyper_parameters(obj: Any) -> dict[str, Any]:
 
 
 def _param_json(value: Any) -> Any:
+    """One hyper-parameter as strict JSON (PostgreSQL's json type refuses NaN, and a grid of
+    ``np.arange`` values must equal the same grid of ints): NumPy scalars as Python ones, NaN and
+    infinities as their text (``"nan"``, as ``repr`` gives), containers element by element,
+    anything else JSON cannot hold by its ``repr``."""
     if _is_estimator(value):
         return _class_name(value)
-    if isinstance(value, list | tuple) and value and all(
-            isinstance(step, tuple) and len(step) >= 2 and isinstance(step[0], str) for step in value) \
-            and any(_is_estimator(step[1]) for step in value):
-        return [[step[0], _param_json(step[1]), *(_json_safe(x) for x in step[2:])] for step in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float):
+        return value if math.isfinite(value) else repr(value)
+    if value is None or isinstance(value, str | int | bool):
+        return value
+    if isinstance(value, dict):
+        return {str(k): _param_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        if value and all(isinstance(s, tuple) and len(s) >= 2 and isinstance(s[0], str) for s in value) \
+                and any(_is_estimator(s[1]) for s in value):  # named steps: name, class, the rest
+            return [[s[0], _param_json(s[1]), *(_param_json(x) for x in s[2:])] for s in value]
+        return [_param_json(x) for x in value]
+    if isinstance(value, np.ndarray) and value.size <= 1000:
+        return _param_json(value.tolist())
     return _json_safe(value)
 
 
