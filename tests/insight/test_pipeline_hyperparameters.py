@@ -106,3 +106,23 @@ def test_a_pipeline_with_an_imputer_is_saved_and_diffed(store):
                 data[["a", "b"]], data["y"]))
         runs.append(run.id)
     assert mc.diff(f"{runs[0]}:model", f"{runs[1]}:model").params == {"logisticregression__C": (0.1, 1.0)}
+
+
+def test_tried_shows_a_swapped_step_not_all_its_parameters(store):
+    """A reviewer's finding: with designs of different final steps, each row's ``model_params`` held
+    every ``logisticregression__*`` (absent from the other design), some 250 lines at 80 columns."""
+    from sklearn.linear_model import RidgeClassifier
+    from sklearn.pipeline import Pipeline
+
+    from mlcontext.insight.usage import varied_only
+
+    for clf in (LogisticRegression(C=0.5), RidgeClassifier(alpha=2.0)):
+        with mc.run("train", project="swap"):
+            train = mc.dataset(_data(), "train", role="train", project="swap").frame()
+            model = mc.traced(Pipeline([("scale", StandardScaler()), ("clf", clf)])).fit(
+                train[["a", "b"]], train["y"])
+            mc.log("acc", model.score(train[["a", "b"]], train["y"]))
+            mc.artifact("model", model)
+    shown = varied_only(mc.tried("train", "acc", project="swap"))
+    assert [sorted(p) for p in shown["model_params"]] == [["clf", "steps"]] * 2, shown["model_params"].tolist()
+    assert {p["clf"] for p in shown["model_params"]} == {"LogisticRegression", "RidgeClassifier"}

@@ -152,7 +152,8 @@ def varied_only(frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` (from :func:`tried`) with only what varied between its designs.
 
     ``model_params`` keeps the hyper-parameters whose values differ between rows (a pipeline's whole
-    ``get_params()`` repeats dozens of defaults), and ``param.*`` columns with one value are dropped.
+    ``get_params()`` repeats dozens of defaults), without those of a step whose class differs (the
+    step's own entry says it), and ``param.*`` columns with one value are dropped.
     """
     shown = frame.copy()
     if "model_params" in shown.columns:
@@ -160,6 +161,11 @@ def varied_only(frame: pd.DataFrame) -> pd.DataFrame:
         models = [p for p in params if p is not None]  # runs that saved no model compare nothing
         keys = dict.fromkeys(k for p in models for k in p)
         varying = [k for k in keys if len({_text(p.get(k, _ABSENT)) for p in models}) > 1]
+        # A step swapped for another class (a final LogisticRegression, then a Ridge) differs in
+        # the step itself; its own parameters (every logisticregression__*) say nothing more.
+        swapped = set(varying)
+        varying = [k for k in varying if not any(
+            "__".join(k.split("__")[:n]) in swapped for n in range(1, k.count("__") + 1))]
         shown["model_params"] = [None if p is None else {k: p[k] for k in varying if k in p}
                                  for p in params]
     constant = [c for c in shown.columns if str(c).startswith("param.")
