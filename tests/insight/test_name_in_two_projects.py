@@ -193,3 +193,16 @@ def test_a_node_held_by_two_datasets_is_labelled_with_the_projects_own(store):
     assert labels == {"clean@1", "raw@1"}, labels
     assert set(mc.derivation("raw", project="wine").nodes["label"]) == {"raw@1"}
     assert mc.derivation(version.content_hash).root_label == "wine/raw@1 = zzz/raw-backup@1"
+
+
+def test_history_keeps_another_projects_run_that_read_this_dataset(store):
+    """A reviewer's finding: a run of project ``analysis`` that read wine's raw@1 (by its project) and
+    filtered it vanished from ``history raw -p wine`` once history kept to wine's own runs."""
+    version = mc.dataset(pd.DataFrame({"a": np.arange(8.0)}), "raw", project="wine")
+    mc.dataset(pd.DataFrame({"a": np.arange(8.0)}), "raw", project="copy")  # the same bytes
+    with mc.run("look", project="analysis"):
+        frame = mc.dataset_version("raw", project="wine").frame()
+        mc.dataset(frame[frame["a"] > 3.0], "subset", project="analysis")
+    assert version.content_hash == mc.versions("raw", project="copy")["content_hash"].iloc[0]
+    assert mc.history("raw", project="wine")["transformation"].tolist() == ["filter a > 3.0"]
+    assert mc.history("raw", project="copy").empty  # its bytes were read, but as wine's version

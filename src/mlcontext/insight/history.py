@@ -29,8 +29,9 @@ MAX_EDGES = 2000
 
 
 def history(name: Any, *, project: str | None = None, store: Store | None = None) -> pd.DataFrame:
-    """Transformations applied to any version of dataset ``name`` by runs of its project, most
-    applied first (a run of another project that read the same bytes is that project's history).
+    """Transformations applied to any version of dataset ``name`` by runs of its project or runs that
+    read one of its versions, most applied first (a run of another project that read byte-identical
+    data of its own is that project's history).
 
     Parameters
     ----------
@@ -79,9 +80,11 @@ def history(name: Any, *, project: str | None = None, store: Store | None = None
             select(t.Edge.src_hash, t.Edge.run_id, t.Edge.log_hash, t.Run.user, t.Run.started_at)
             .join(t.Run, t.Run.id == t.Edge.run_id)
             .join(t.Project, t.Project.id == t.Run.project_id)
-            # (another project's run may have read the same bytes: it is not this dataset's history)
+            # Runs of this project, and runs of others that read one of these very versions: another
+            # project's run that read byte-identical data of its own is that project's history.
             .where(t.Edge.src_hash.in_(list(by_hash)), t.Edge.log_hash.is_not(None),
-                   t.Project.name == project)
+                   (t.Project.name == project) | t.Edge.run_id.in_(
+                       select(t.Access.run_id).where(t.Access.version_id.in_([v.id for v in versions]))))
             .order_by(t.Edge.time.desc(), t.Edge.id.desc()).limit(MAX_EDGES)).all()
     rows = [(step, run_id, user, by_hash[src], started)
             for src, run_id, log_hash, user, started in edges
