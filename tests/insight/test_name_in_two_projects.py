@@ -206,3 +206,16 @@ def test_history_keeps_another_projects_run_that_read_this_dataset(store):
     assert version.content_hash == mc.versions("raw", project="copy")["content_hash"].iloc[0]
     assert mc.history("raw", project="wine")["transformation"].tolist() == ["filter a > 3.0"]
     assert mc.history("raw", project="copy").empty  # its bytes were read, but as wine's version
+
+
+def test_find_data_keeps_to_the_dataset_not_its_bytes(store):
+    """A reviewer's finding: ``find --data clean-copy`` (a name only in project ``other``, holding
+    wine's clean bytes) listed wine's prep and train runs, which never touched it."""
+    _project("wine", 0, runs=2)
+    clean = mc.dataset_version("clean@1", project="wine")
+    data = clean.load()  # (outside the run: the copying run itself never reads wine's version)
+    with mc.run("copy", project="other") as copying:
+        mc.dataset(data, "clean-copy", project="other")
+    assert mc.find(data="clean-copy")["id"].tolist() == [copying.id]
+    assert copying.id not in set(mc.find(data=clean)["id"])
+    assert set(mc.find(data=clean)["project"]) == {"wine"}

@@ -162,10 +162,15 @@ def _metric_exists(name: str, op: str, raw: str) -> ColumnElement[bool]:
 def _data_exists(store: Store, ref: str, project: str | None) -> ColumnElement[bool]:
     # A content hash (as `versions` shows it) names that one version, NAME@VERSION that version, NAME
     # each of its versions; a text that names none is an error saying why (never "no run matches").
-    hashes = [v.artifact_hash for v in versions_named(store, ref, project)]
-    read = exists().where(t.Access.run_id == t.Run.id, t.Access.artifact_hash.in_(hashes))
-    wrote = exists().where(t.RunArtifact.run_id == t.Run.id, t.RunArtifact.artifact_hash.in_(hashes))
-    return or_(read, wrote)
+    # Runs that read these very versions, made them, or stored their bytes in their project: a run of
+    # another project that read or stored byte-identical data of its own did not use this dataset.
+    versions = versions_named(store, ref, project)
+    hashes = [v.artifact_hash for v in versions]
+    read = exists().where(t.Access.run_id == t.Run.id, t.Access.version_id.in_([v.id for v in versions]))
+    made = t.Run.id.in_([v.run_id for v in versions if v.run_id])
+    wrote = and_(t.Project.name.in_(sorted({v.project for v in versions})),
+                 exists().where(t.RunArtifact.run_id == t.Run.id, t.RunArtifact.artifact_hash.in_(hashes)))
+    return or_(read, made, wrote)
 
 
 def _seconds(when: str | dt.datetime) -> float:
