@@ -159,3 +159,22 @@ def test_a_model_fitted_and_scored_keeps_its_fit_edge_beside_the_evaluation(sqli
     assert fit["operations"][-1] == "sklearn.fit" and "to_numpy" in fit["operations"]
     assert "run" not in set(graph.edges["kind"])  # a run edge beside one with operations says less
     assert graph.operations == [], graph.operations  # its edges say how it was made
+
+
+def test_a_branch_from_unregistered_data_stays_when_a_later_run_registers_that_data(sqlite_store):
+    # A reviewer's finding: run 1 merged raw with a lookup table it never registered; a later run
+    # registered the lookup and made the same clean. Run 1's edge then lost its lookup branch
+    # ("data not registered → rename"), shown nowhere: the later run's lookup edge was taken as
+    # bounding run 1's log too.
+    raw = pd.DataFrame({"k": np.arange(10) % 3, "x": np.arange(10.0)})
+    lookup = pd.DataFrame({"key": [0, 1, 2], "label": ["a", "b", "c"]})
+    mc.dataset(raw, "raw", project="u")
+    for register in (False, True):
+        with mc.run("clean", project="u"):
+            frame = mc.dataset_version("raw", project="u").frame()
+            table = mc.dataset(lookup, "lookup").frame() if register else mc.frame(lookup)
+            mc.dataset(frame.merge(table.rename(columns={"key": "k"}), on="k"), "clean")
+    graph = mc.derivation("clean", project="u")
+    chains = [b for branches in graph.edges["branches"] for b in branches]
+    unregistered = [b for b in chains if not b["registered"]]
+    assert unregistered and unregistered[0]["operations"] == ["rename columns={'key': 'k'}"], chains

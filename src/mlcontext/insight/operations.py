@@ -98,11 +98,15 @@ def edge_operations(store: Store, log_hash: str, source: str | None = None) -> E
     if source is not None:
         context = ContextStore(store.metadata)
         explained = context.edges_of_log(log_hash)
-        # Registered data with an edge of its own into the same target is another edge's too: the
-        # training set in the log of a model's evaluation (the fit is in it) is the fit edge's
-        # source, not "data not registered" on the evaluate edge.
-        siblings = {e[0] for e in context.neighbours({dst for _, dst in explained}, upstream=True)}
-        for node in {source} | {src for src, _ in explained} | siblings:
+        # Registered data with an edge of its own into the same target, recorded by the same run, is
+        # that edge's: the training set in the log of a model's evaluation (the fit is in it) is the
+        # fit edge's source, not "data not registered" on the evaluate edge. (Only the same run's:
+        # data another run registered later was not registered when this log was written, and its
+        # branch would be shown nowhere.)
+        runs = {run for _, _, run in explained}
+        siblings = {e[0] for e in context.neighbours({dst for _, dst, _ in explained}, upstream=True)
+                    if e[2] in runs}
+        for node in {source} | {src for src, _, _ in explained} | siblings:
             boundaries[node] = _items_of(store, context, node, log_hash)
     chosen, mine = _chosen(roots, boundaries, source)
     return _describe(roots, chosen, mine)

@@ -220,11 +220,11 @@ class ContextStore:
                                      time=now)
                                 for s, d in dict.fromkeys(pairs)])
 
-    def edges_of_log(self, log_hash: str) -> set[tuple[str, str]]:
-        """``(src, dst)`` of the edges that lineage log ``log_hash`` explains."""
+    def edges_of_log(self, log_hash: str) -> set[tuple[str, str, str | None]]:
+        """``(src, dst, run_id)`` of the edges that lineage log ``log_hash`` explains."""
         with self.metadata.read() as conn:
-            return {(src, dst) for src, dst in conn.execute(
-                select(t.Edge.src_hash, t.Edge.dst_hash).where(t.Edge.log_hash == log_hash))}
+            return {(src, dst, run) for src, dst, run in conn.execute(
+                select(t.Edge.src_hash, t.Edge.dst_hash, t.Edge.run_id).where(t.Edge.log_hash == log_hash))}
 
     def neighbours(self, hashes: Iterable[str], *, upstream: bool) -> list[tuple]:
         """Edges ``(src, dst, run_id, kind, log_hash)`` into (``upstream``) or out of ``hashes``."""
