@@ -171,6 +171,22 @@ def test_show_names_a_runs_output_dataset_with_its_version(sqlite_store, monkeyp
             if a.name == "clean-show"} == {("clean-show", "output", 2)}
 
 
+def test_show_names_a_dataset_registered_into_another_project(sqlite_store, monkeypatch):
+    # A reviewer's finding: a run of project main that registered `shared` into project other was
+    # shown `shared`, without its version, once get_run looked in the run's own project only.
+    monkeypatch.setenv("MLCONTEXT_STORE", sqlite_store.metadata.url)
+    monkeypatch.setenv("MLCONTEXT_ARTIFACTS", sqlite_store.artifacts.url)
+    raw = pd.DataFrame({"a": np.arange(20.0)})
+    mc.dataset(raw, "raw", project="main")
+    with mc.run("prep", project="main") as run:
+        frame = mc.dataset_version("raw", project="main").frame()
+        mc.dataset(frame[frame.a > 2], "shared", project="other")
+    made = [a.meta for a in mc.get_run(run.id).artifacts if a.name == "shared"]
+    assert made == [{**made[0], "dataset": "shared", "version": 1, "project": "other"}], made
+    result = CliRunner().invoke(cli, ["show", run.id])
+    assert result.exit_code == 0 and "other/shared@1" in result.output, result.output
+
+
 def test_find_by_status(sqlite_store, monkeypatch):
     # A newcomer's finding: `mc.find(status=...)` existed, the CLI's `find` had no --status.
     monkeypatch.setenv("MLCONTEXT_STORE", sqlite_store.metadata.url)

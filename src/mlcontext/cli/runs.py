@@ -80,9 +80,11 @@ def show_command(run: str, as_json: bool) -> None:
 
 def _artifact_name(artifact: ArtifactRef) -> str:
     """A dataset version as its reference (``trips@2``: a version the run read or registered, as
-    ``get_run`` says it), other artifacts by name."""
+    ``get_run`` says it; ``other/trips@2`` for one registered into another project), other
+    artifacts by name."""
     version = artifact.meta.get("version") if "dataset" in artifact.meta else None
-    return f"{artifact.name}@{version}" if type(version) is int else artifact.name
+    where = f"{artifact.meta['project']}/" if isinstance(artifact.meta.get("project"), str) else ""
+    return f"{where}{artifact.name}@{version}" if type(version) is int else artifact.name
 
 
 def _summary(record: RunRecord) -> Table:

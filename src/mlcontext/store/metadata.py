@@ -374,21 +374,31 @@ class MetadataStore:
     @staticmethod
     def _frame_versions(conn: Connection, project: str, artifacts: list[tuple]) -> dict[tuple, dict]:
         """``(name, hash) -> {"dataset", "version", "role"}`` for a run's stored frames that are
-        versions of the dataset of their own name in the run's project (a dataset the run registered:
-        the frame's artifact record is shared by every run that stored these bytes, so it cannot say
-        the version; two datasets may hold the same bytes, so the name decides)."""
+        versions of the dataset of their own name (a dataset the run registered: the frame's artifact
+        record is shared by every run that stored these bytes, so it cannot say the version; two
+        datasets may hold the same bytes, so the name decides). The run's project's dataset first;
+        else the one other project's that has it (``"project"`` added: registered there)."""
         names = {a[0] for a in artifacts if a[3] in ("frame", "dataset") and "version" not in (a[5] or {})}
         if not names:
             return {}
-        query = (select(t.Dataset.name, t.DatasetVersion.version, t.DatasetVersion.role,
+        query = (select(t.Project.name, t.Dataset.name, t.DatasetVersion.version, t.DatasetVersion.role,
                         t.DatasetVersion.artifact_hash, t.DatasetVersion.content_hash)
                  .join(t.Dataset, t.Dataset.id == t.DatasetVersion.dataset_id)
                  .join(t.Project, t.Project.id == t.Dataset.project_id)
-                 .where(t.Project.name == project, t.Dataset.name.in_(sorted(names))))
-        found: dict[tuple, dict] = {}
-        for name, version, role, artifact_hash, content_hash in conn.execute(query):
+                 .where(t.Dataset.name.in_(sorted(names))))
+        held: dict[tuple, dict[str, dict]] = {}
+        for where, name, version, role, artifact_hash, content_hash in conn.execute(query):
             meta = {"dataset": name, "version": version, "role": role}
-            found[name, artifact_hash] = found[name, content_hash] = meta
+            if where != project:
+                meta["project"] = where
+            for digest in (artifact_hash, content_hash):
+                held.setdefault((name, digest), {})[where] = meta
+        found: dict[tuple, dict] = {}
+        for key, by_project in held.items():
+            if project in by_project:
+                found[key] = by_project[project]
+            elif len(by_project) == 1:  # (in several other projects: which one is not known)
+                found[key] = next(iter(by_project.values()))
         return found
 
     @staticmethod
