@@ -10,7 +10,7 @@ import pytest
 from sklearn.linear_model import Ridge
 
 import mlcontext as mc
-from mlcontext.errors import InvalidArgumentError
+from mlcontext.errors import InvalidArgumentError, NotFoundError
 
 
 def _run(project: str, seed: int) -> str:
@@ -59,3 +59,12 @@ def test_a_project_narrows_run_colon_name_of_a_stored_frame(store):
             mc.dataset(pd.DataFrame({"a": np.arange(rows, dtype=float)}), "clean")
     assert mc.diff("prep:clean", "clean@1", project="cancer").rows == (20, 20)  # was (30, 20)
     assert mc.diff("prep:clean", "clean@1", project="wine").rows == (30, 30)
+
+
+def test_run_colon_name_of_a_run_outside_the_project_is_said_so(store):
+    """A reviewer's finding: ``diff prep:shared shared@1 -p other``, with ``prep`` a run of project
+    main, said "cannot compare model 'prep:shared' with dataset version"."""
+    with mc.run("prep", project="main"):
+        mc.dataset(pd.DataFrame({"a": np.arange(5.0)}), "shared", project="other")
+    with pytest.raises(NotFoundError, match="project 'other' has no run of that name"):
+        mc.diff("prep:shared", "shared@1", project="other")

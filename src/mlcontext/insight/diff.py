@@ -16,7 +16,7 @@ from ..tracking.datasets import DatasetVersion, dataset_version
 from ..tracking.derivation import plain_value
 from ..tracking.queries import load_artifact
 from ..tracking.refs import is_dataset_version, is_run
-from ..tracking.run_refs import run_in
+from ..tracking.run_refs import run_artifact, run_in
 from ..tracking.stores import get_store
 from .drift import DriftReport, drift
 from .refs import describe_hashes, resolve_artifact
@@ -334,6 +334,7 @@ def _side(store: Store, ref: Any, project: str | None) -> tuple[str, Any]:
         raise ReferenceTypeError(f"diff() takes names or the objects the API returns (DatasetVersion, Run, "
                                  f"RunRecord, ArtifactRef), not a {type(ref).__name__}")
     if ":" in ref:  # RUN:NAME: a stored frame the run registered is a dataset version, not a model
+        run_artifact(store, ref, project)  # (no such run, in the project: said as such, not "a model")
         version = run_artifact_version(store, ref, project)
         if version is not None:
             return "dataset version", dataset_version(version.ref, project=version.project, store=store)
