@@ -219,3 +219,15 @@ def test_find_data_keeps_to_the_dataset_not_its_bytes(store):
     assert mc.find(data="clean-copy")["id"].tolist() == [copying.id]
     assert copying.id not in set(mc.find(data=clean)["id"])
     assert set(mc.find(data=clean)["project"]) == {"wine"}
+
+
+def test_hints_work_as_printed_when_a_name_is_in_two_projects(store):
+    """A newcomer's finding: ``find --data clean@3 -p wine`` ended "(`mlcontext versions clean` lists
+    them)", and that command is ambiguous; the prefix hint's "versions clean --json" too."""
+    digest = _two_cleans()
+    with pytest.raises(NotFoundError, match=r"`mlcontext versions clean -p wine` lists them"):
+        mc.find(data="clean@3", project="wine")
+    with pytest.raises(AmbiguousReferenceError):  # which project's versions to list is not known
+        mc.versions("clean@3")
+    with pytest.raises(NotFoundError, match=r"`mlcontext versions clean -p cancer --json`"):
+        mc.versions(digest[:12])

@@ -87,21 +87,29 @@ def versions_named(store: Store, text: str, project: str | None = None) -> list[
         raise not_a_version(store, text, project)
     name, at, number = text.partition("@")
     if at and not (number.isascii() and number.isdigit()):
-        raise NotFoundError(f"{text!r}: a version is a number, as in {name}@2 (`mlcontext versions {name}` "
-                            "lists them)")
+        raise NotFoundError(f"{text!r}: a version is a number, as in {name}@2 "
+                            f"({_versions_command(name, project)} lists them)")
     found = ContextStore(store.metadata).versions(name, project)
     if not found:
         raise NotFoundError(no_dataset(store, name, project))
     if at:
         matching = [v for v in found if v.version == int(number)]
         if not matching:
+            if project is None:
+                _one_project(name, found)  # (the versions of which project's dataset to list?)
             where = f" in project {project!r}" if project else ""
             raise NotFoundError(f"dataset {name!r}{where} has no version {int(number)}: its versions are "
-                                f"{_numbers(found)} (`mlcontext versions {name}` lists them)")
+                                f"{_numbers(found)} ({_versions_command(name, project)} lists them)")
         found = matching
     if project is None:
         _one_project(text, found)
     return found
+
+
+def _versions_command(name: str, project: str | None, json: bool = False) -> str:
+    """The command that lists ``name``'s versions, with the project when the question had one (the
+    hint must work as printed: without it, a name of several projects is ambiguous)."""
+    return f"`mlcontext versions {name}{f' -p {project}' if project else ''}{' --json' if json else ''}`"
 
 
 def _one_project(text: str, found: list[VersionRow]) -> None:
@@ -210,11 +218,12 @@ def no_dataset(store: Store, name: str, project: str | None = None) -> str:
             return f"{text}{in_other_projects(context, lowered, project)}, but {whole}"
         if near:
             refs = ", ".join(f"{v.ref} (project {v.project})" for v in near)
-            pin = f" with -p {near[0].project}" if len(context.versions(near[0].name)) > len(
-                context.versions(near[0].name, near[0].project)) else ""
+            first = near[0]
+            several = len(context.versions(first.name)) > len(context.versions(first.name, first.project))
+            pin = f" with -p {near[0].project}" if several else ""
+            listing = _versions_command(near[0].name, near[0].project if several else None, json=True)
             return (f"{text}; {name!r} is the start of the hash of {refs}, but {whole}: pass "
-                    f"{near[0].ref}{pin}, or the full content_hash from `mlcontext versions "
-                    f"{near[0].name} --json`")
+                    f"{near[0].ref}{pin}, or the full content_hash from {listing}")
         close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
         if close:  # a hex-looking name with a typo (`cafe12` for `cafe1234`)
             return (f"{text}; did you mean {' or '.join(map(repr, close))}? (no dataset version's hash "
