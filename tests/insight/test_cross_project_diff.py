@@ -4,6 +4,8 @@ other, and a drift over zero rows is no answer."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -68,3 +70,17 @@ def test_run_colon_name_of_a_run_outside_the_project_is_said_so(store):
         mc.dataset(pd.DataFrame({"a": np.arange(5.0)}), "shared", project="other")
     with pytest.raises(NotFoundError, match="project 'other' has no run of that name"):
         mc.diff("prep:shared", "shared@1", project="other")
+
+
+def test_show_and_get_run_take_a_project_for_a_run_name(store):
+    """A newcomer's finding: ``show train`` picked the newest ``train`` of any project, and ``show``
+    had no ``-p``."""
+    from click.testing import CliRunner
+
+    from mlcontext.cli.main import cli
+
+    wine, cancer = _run("wine", 0), _run("cancer", 1)
+    assert mc.get_run("train").id == cancer and mc.get_run("train", project="wine").id == wine
+    assert mc.get_run(cancer, project="wine").id == cancer  # an id is exact
+    shown = CliRunner().invoke(cli, ["show", "train", "-p", "wine", "--json"])
+    assert shown.exit_code == 0 and json.loads(shown.output)["id"] == wine, shown.output

@@ -57,10 +57,11 @@ def runs_shown(frame: pd.DataFrame, project: str | None = None) -> pd.DataFrame:
 
 @click.command("show")
 @click.argument("run")
+@click.option("--project", "-p", help="A run name is the newest run of that name in this project.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
-def show_command(run: str, as_json: bool) -> None:
+def show_command(run: str, project: str | None, as_json: bool) -> None:
     """Show everything recorded about RUN (an id, an id prefix, or a run name)."""
-    record = get_run(run)
+    record = get_run(run, project=project)
     if as_json:
         print_json(dataclasses.asdict(record))
         return

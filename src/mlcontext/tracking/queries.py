@@ -15,6 +15,7 @@ from ..store.records import STATUSES
 from .artifacts import load_object
 from .refs import run_id_ref
 from .run import active_run, reap_dead_runs
+from .run_refs import run_in
 from .stores import get_store
 
 __all__ = ["runs", "metrics", "get_run", "load_artifact"]
@@ -134,7 +135,7 @@ def _check_texts(values: Sequence[Any], what: str) -> None:
             raise UsageError(f"a {what} must be a string, got {type(value).__name__}: {value!r}")
 
 
-def get_run(ref: Any, *, store: Store | None = None) -> RunRecord:
+def get_run(ref: Any, *, project: str | None = None, store: Store | None = None) -> RunRecord:
     """Everything recorded about a run.
 
     Parameters
@@ -142,6 +143,9 @@ def get_run(ref: Any, *, store: Store | None = None) -> RunRecord:
     ref : str, Run or RunRecord
         The run's id, an unambiguous id prefix, its name, a ``Run`` or a ``RunRecord`` (read again:
         a record returned earlier shows the run as it was then).
+    project : str, optional
+        A run *name* is then the newest run of that name in this project (without it: in any
+        project); an id names its run whatever the project.
     store : Store, optional
         Where to look (default: :func:`mlcontext.get_store`).
 
@@ -167,7 +171,7 @@ def get_run(ref: Any, *, store: Store | None = None) -> RunRecord:
     >>> record.name, record.status, record.metrics
     ('fit', 'finished', {'loss': 0.25})
     """
-    return _store(store).metadata.get_run(run_id_ref(ref))
+    return run_in(_store(store), run_id_ref(ref), project)
 
 
 def load_artifact(run: Any, name: str | None = None, *, store: Store | None = None,
