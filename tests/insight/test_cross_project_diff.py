@@ -12,7 +12,7 @@ import pytest
 from sklearn.linear_model import Ridge
 
 import mlcontext as mc
-from mlcontext.errors import InvalidArgumentError, NotFoundError
+from mlcontext.errors import AmbiguousReferenceError, InvalidArgumentError, NotFoundError
 
 
 def _run(project: str, seed: int) -> str:
@@ -84,3 +84,11 @@ def test_show_and_get_run_take_a_project_for_a_run_name(store):
     assert mc.get_run(cancer, project="wine").id == cancer  # an id is exact
     shown = CliRunner().invoke(cli, ["show", "train", "-p", "wine", "--json"])
     assert shown.exit_code == 0 and json.loads(shown.output)["id"] == wine, shown.output
+
+
+def test_a_name_of_datasets_in_two_projects_and_of_a_run_says_both(store):
+    """A newcomer's finding: ``diff train RUNID`` said "dataset 'train' exists in projects ...: say
+    which with -p"; with -p the next error said 'train' is also a run. One error says both."""
+    wine, _ = _run("wine", 0), _run("cancer", 1)
+    with pytest.raises(AmbiguousReferenceError, match=r"\['cancer', 'wine'\].*also the name of run"):
+        mc.diff("train", wine)

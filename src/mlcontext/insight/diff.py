@@ -356,6 +356,16 @@ def _lookup(store: Store, ref: str, project: str | None) -> tuple[str, Any]:
             found.append((kind, look()))
         except NotFoundError as exc:
             missing.append(str(exc))
+        except AmbiguousReferenceError as exc:
+            if kind != "dataset version":
+                raise
+            try:  # a name of several projects' datasets that is also a run's: say both at once
+                record = run_in(store, ref, project)
+            except NotFoundError:
+                raise exc from None
+            raise AmbiguousReferenceError(
+                f"{exc}; {ref!r} is also the name of run {record.id[:8]} ({record.project}/{record.name}): "
+                f"write the run's id to mean the run, or -p PROJECT to mean a dataset") from None
     if not found:
         raise NotFoundError(f"{ref!r} names no dataset version and no run: " + "; ".join(missing))
     if len(found) > 1:
