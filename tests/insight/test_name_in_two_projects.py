@@ -231,3 +231,20 @@ def test_hints_work_as_printed_when_a_name_is_in_two_projects(store):
         mc.versions("clean@3")
     with pytest.raises(NotFoundError, match=r"`mlcontext versions clean -p cancer --json`"):
         mc.versions(digest[:12])
+
+
+def test_narrow_tables_keep_the_columns_that_answer(store, monkeypatch):
+    """A newcomer's findings at 80 columns: ``versions`` left out rows and content_hash (which errors
+    refer to) but kept user and run_id; ``tried`` left out version, so designs on clean@1 and
+    clean@2 could not be told apart; ``tried --dataset clean@2`` was titled as if about clean@2."""
+    _project("wine", 0, runs=2)
+    with mc.run("train", project="wine"):
+        mc.dataset_version("clean@1", project="wine").frame()
+        mc.log("score", 0.5)
+    monkeypatch.setenv("COLUMNS", "80")
+    shown = CliRunner().invoke(cli, ["versions", "clean", "-p", "wine"]).output
+    for column in ("version", "rows", "content_hash"):
+        assert column not in shown.split("left out")[-1] and column in shown, shown
+    tried = CliRunner().invoke(
+        cli, ["tried", "--dataset", "clean@2", "--metric", "score", "-p", "wine"]).output
+    assert "clean@1" in tried and "clean@2" in tried and "every version" in tried, tried

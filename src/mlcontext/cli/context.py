@@ -85,7 +85,8 @@ def versions_command(name: str, project: str | None, as_json: bool) -> None:
     frame = versions(name, project=project)
     shown = frame if frame.empty else frame.assign(content_hash=frame["content_hash"].str[:12],
                                                    run_id=frame["run_id"].str[:8])
-    _frame_out(shown if not as_json else frame, as_json, f"versions of {name}", f"no dataset {name!r}")
+    _frame_out(shown if not as_json else frame, as_json, f"versions of {name}", f"no dataset {name!r}",
+               keep=("version", "rows", "content_hash"))  # (errors point at the hash's 12 digits here)
 
 
 @click.command("find")
@@ -160,7 +161,12 @@ def tried_command(dataset_name: str, metric: str, mode: str | None, project: str
         answers.insert(1, "model")
     if "model_params" in shown.columns and any(isinstance(p, dict) and p for p in shown["model_params"]):
         answers.append("model_params")  # the hyper-parameters that varied (clf__C ...)
-    _frame_out(shown, as_json, f"tried on {dataset_name}", f"no run read {dataset_name!r}", keep=answers)
+    if "version" in shown.columns and shown["version"].nunique() > 1:
+        answers.insert(0, "version")  # designs on clean@1 and on clean@2 are told apart
+    # NAME@VERSION names the dataset: the table is about every version of it, and says so.
+    title = f"tried on {dataset_name.partition('@')[0]} (every version)" if "@" in dataset_name \
+        else f"tried on {dataset_name}"
+    _frame_out(shown, as_json, title, f"no run read {dataset_name!r}", keep=answers)
 
 
 @click.command("testuse")
