@@ -92,3 +92,13 @@ def test_a_name_of_datasets_in_two_projects_and_of_a_run_says_both(store):
     wine, _ = _run("wine", 0), _run("cancer", 1)
     with pytest.raises(AmbiguousReferenceError, match=r"\['cancer', 'wine'\].*also the name of run"):
         mc.diff("train", wine)
+
+
+def test_a_dataset_diff_across_projects_names_the_projects(store):
+    """A newcomer's finding: a diff of wine's clean@2 and cancer's clean@1 printed clean@2 -> clean@1."""
+    for project, rows in (("wine", 6), ("cancer", 8)):
+        mc.dataset(pd.DataFrame({"a": np.arange(float(rows))}), "clean", project=project)
+    a, b = (mc.dataset_version("clean", project=p) for p in ("wine", "cancer"))
+    report = mc.diff(a.content_hash, b.content_hash)
+    assert (report.a, report.b, report.rows) == ("wine/clean@1", "cancer/clean@1", (6, 8))
+    assert mc.diff("clean@1", "clean@1", project="wine").a == "clean@1"

@@ -191,8 +191,11 @@ class ModelDiff:
 
 
 def diff_datasets(a: DatasetVersion, b: DatasetVersion, **options: Any) -> DatasetDiff:
-    """Compare two dataset versions; ``options`` are :func:`~.drift.drift`'s (``rule``, ``alpha`` ...)."""
-    return DatasetDiff(a.ref, b.ref, (a.rows or 0, b.rows or 0), drift(a.load(), b.load(), **options))
+    """Compare two dataset versions; ``options`` are :func:`~.drift.drift`'s (``rule``, ``alpha`` ...).
+    Versions of two projects are named with their projects (``wine/clean@2``, ``cancer/clean@1``)."""
+    qualify = a.project != b.project
+    label_a, label_b = (f"{v.project}/{v.ref}" if qualify else v.ref for v in (a, b))
+    return DatasetDiff(label_a, label_b, (a.rows or 0, b.rows or 0), drift(a.load(), b.load(), **options))
 
 
 def diff_models(store: Store, a: Any, b: Any, project: str | None = None) -> ModelDiff:
