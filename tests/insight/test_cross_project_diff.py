@@ -102,3 +102,18 @@ def test_a_dataset_diff_across_projects_names_the_projects(store):
     report = mc.diff(a.content_hash, b.content_hash)
     assert (report.a, report.b, report.rows) == ("wine/clean@1", "cancer/clean@1", (6, 8))
     assert mc.diff("clean@1", "clean@1", project="wine").a == "clean@1"
+
+
+def test_a_model_given_by_its_artifact_ref_has_its_runs_metrics(store):
+    """A newcomer's finding: a model diff of an ``ArtifactRef`` (from ``get_run(...).artifacts``)
+    showed its run's metrics as ``(absent)``, as if never logged."""
+    runs = []
+    for alpha in (1.0, 2.0):
+        with mc.run("fit", project="wine") as run:
+            data = pd.DataFrame({"a": np.arange(20.0), "y": np.arange(20.0) % 3})
+            mc.log("acc", alpha / 4)
+            mc.artifact("model", Ridge(alpha=alpha).fit(data[["a"]], data["y"]))
+        runs.append(run.id)
+    ref = next(x for x in mc.get_run(runs[0]).artifacts if x.name == "model")
+    report = mc.diff(ref, f"{runs[1]}:model")
+    assert report.metrics == {"acc": (0.25, 0.5)} and report.code[0]["run"] == runs[0], report

@@ -383,8 +383,20 @@ def _model_side(store: Store, ref: Any, project: str | None) -> tuple[str, dict[
     resolved = resolve_artifact(store, ref, project)
     info = store.metadata.artifact_info(resolved.hash)
     meta = info[2] if info else {}
-    run = store.metadata.get_run(resolved.run_id) if resolved.run_id else None
+    run_id = resolved.run_id or _only_maker(store, resolved.hash)
+    run = store.metadata.get_run(run_id) if run_id else None
     return resolved.label, meta, run, resolved.hash
+
+
+def _only_maker(store: Store, digest: str) -> str | None:
+    """The run that stored the model ``digest`` (given by hash or ``ArtifactRef``), when exactly one
+    did: its metrics and code are then this model's run's (they showed as ``(absent)``, as if never
+    logged). Several runs that stored the same bytes: none is picked."""
+    with store.metadata.read() as conn:
+        makers = conn.execute(select(t.RunArtifact.run_id).where(
+            t.RunArtifact.artifact_hash == digest, t.RunArtifact.direction == "output")
+            .distinct().limit(2)).all()
+    return makers[0][0] if len(makers) == 1 else None
 
 
 def _training_data(store: Store, run: Any, digest: str) -> tuple[list[str] | None, bool]:
