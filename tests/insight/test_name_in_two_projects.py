@@ -248,3 +248,19 @@ def test_narrow_tables_keep_the_columns_that_answer(store, monkeypatch):
     tried = CliRunner().invoke(
         cli, ["tried", "--dataset", "clean@2", "--metric", "score", "-p", "wine"]).output
     assert "clean@1" in tried and "clean@2" in tried and "every version" in tried, tried
+
+
+def test_graph_edges_say_the_project_of_their_run(store):
+    """A newcomer's finding: nodes and edges in ``lineage --json`` had no project; byte-identical data
+    of two projects is one node, and only the edge can say whose run made it."""
+    runs = _copied_project()
+    whole = mc.derivation(mc.versions("clean", project="wine")["content_hash"].iloc[0])
+    made = dict(zip(whole.edges["run_id"], whole.edges["project"], strict=True))
+    assert made[runs["wine"]] == "wine" and made[runs["winecopy"]] == "winecopy"
+    shown = CliRunner().invoke(cli, ["lineage", "clean@1", "-p", "wine", "--json"])
+    assert {e["project"] for e in json.loads(shown.output)["edges"]} == {"wine"}, shown.output
+    from rich.console import Console
+
+    console = Console(width=200, record=True)
+    console.print(whole.tree())
+    assert f"{runs['winecopy'][:8]} (winecopy)" in console.export_text(), console.export_text()

@@ -39,8 +39,9 @@ class Graph:
         One row per artifact: ``hash``, ``label``, ``depth`` (edges from the root).
     edges : pandas.DataFrame
         One row per derivation: ``src``, ``dst``, ``kind`` (``lineage``, ``run``, ``fit``,
-        ``evaluate``), the run that made it (``run_id``, ``run_name``, ``user``, ``git_commit`` and
-        ``git_dirty``: whether uncommitted changes ran, the commit alone is then not the code), its
+        ``evaluate``), the run that made it (``run_id``, ``run_name``, its ``project``, ``user``,
+        ``git_commit`` and ``git_dirty``: whether uncommitted changes ran, the commit alone is then
+        not the code), its
         ``operations`` (its own only, in a topological order, each input branch whole) and its
         ``branches`` (the same as chains: ``operations``, ``after`` the operation it forks from,
         ``into`` the one it joins, ``registered``; see :class:`~.operations.Branch`).
@@ -151,13 +152,16 @@ def _chain(start: str, operations: list[str], end: str) -> str:
 def _made_by(edges: pd.DataFrame, shown: int = 3) -> str:
     """The runs behind edges between two nodes: one as before, several counted and the first named."""
     runs = edges.drop_duplicates("run_id")
+    # Runs of several projects behind one edge (byte-identical data registered in each): say whose.
+    projects = "project" in runs and runs["project"].dropna().nunique() > 1
     parts = []
     for _, edge in runs.head(shown).iterrows():
         if not isinstance(edge["run_id"], str):
             continue
         version = code_version(edge["git_commit"], edge["git_dirty"])
         code = f" @ {version}" if version else ""
-        parts.append(f"run {edge['run_name']} {edge['run_id'][:8]} by {edge['user']}{code}")
+        where = f" ({edge['project']})" if projects else ""
+        parts.append(f"run {edge['run_name']} {edge['run_id'][:8]}{where} by {edge['user']}{code}")
     more = f" and {len(runs) - shown} more" if len(runs) > shown else ""
     prefix = f"{len(runs)} runs: " if len(runs) > 1 else ""
     return prefix + ", ".join(parts) + more
@@ -388,16 +392,19 @@ def _upstream(context: ContextStore, root: str, run_id: str | None, scope: _Scop
 def _runs(store: Store, run_ids: list[str]) -> pd.DataFrame:
     from sqlalchemy import select
 
-    # git_dirty beside the commit: a dirty run's code is not the commit (shown as ``+dirty``).
-    columns = ["run_name", "user", "git_commit", "git_dirty", "started_at"]
+    # git_dirty beside the commit: a dirty run's code is not the commit (shown as ``+dirty``); the
+    # project: byte-identical data of two projects is one node, and an edge says whose run made it.
+    columns = ["run_name", "project", "user", "git_commit", "git_dirty", "started_at"]
     if not run_ids:
         return pd.DataFrame(columns=columns, index=pd.Index([], name="run_id"))
     with store.metadata.read() as conn:
-        rows = conn.execute(select(t.Run.id, t.Run.name, t.Run.user, t.Run.git_commit, t.Run.git_dirty,
-                                   t.Run.started_at).where(t.Run.id.in_(run_ids))).all()
+        rows = conn.execute(select(t.Run.id, t.Run.name, t.Project.name, t.Run.user, t.Run.git_commit,
+                                   t.Run.git_dirty, t.Run.started_at)
+                            .join(t.Project, t.Project.id == t.Run.project_id)
+                            .where(t.Run.id.in_(run_ids))).all()
     # (SQLite gives the flag as 0 or 1: a bool again, as everywhere else)
-    values = [(name, user, commit, None if dirty is None else bool(dirty), started)
-              for _, name, user, commit, dirty, started in rows]
+    values = [(name, project, user, commit, None if dirty is None else bool(dirty), started)
+              for _, name, project, user, commit, dirty, started in rows]
     return pd.DataFrame(values, columns=columns, index=pd.Index([r[0] for r in rows], name="run_id"))
 
 
