@@ -129,13 +129,13 @@ def test_model_features_from_frames_and_arrays(store, monkeypatch):
                                   "added": None, "removed": None, "same": None}
 
 
-def test_models_named_by_ref_have_no_run_code(store, monkeypatch):
+def test_models_named_by_ref_have_the_code_of_the_run_that_stored_them(store, monkeypatch):
+    # (They had none: a model given by its ArtifactRef now has its run's, when one run stored it.)
     frame = _frame()
-    with mc.run("h", project="hash"):
+    with mc.run("h", project="hash") as run:
         a = mc.artifact("a", Ridge(alpha=1.0).fit(frame[["a"]], frame.y))
         b = mc.artifact("b", Ridge(alpha=2.0).fit(frame[["a"]], frame.y))
     diff = mc.diff(a, b)
-    assert diff.code == (None, None) and diff.same_code is None
+    assert diff.code[0]["run"] == diff.code[1]["run"] == run.id and diff.same_code is True
     assert diff.params == {"alpha": (1.0, 2.0)}
     assert diff.to_dict()["absent"]["params"] == {"a": [], "b": []}
-    assert diff.to_dict()["code"] == [None, None]
