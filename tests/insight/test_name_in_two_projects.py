@@ -264,3 +264,33 @@ def test_graph_edges_say_the_project_of_their_run(store):
     console = Console(width=200, record=True)
     console.print(whole.tree())
     assert f"{runs['winecopy'][:8]} (winecopy)" in console.export_text(), console.export_text()
+
+
+def test_runs_of_other_projects_that_used_this_projects_version_stay_in_its_graph(store):
+    """A reviewer's findings, once lineage/impact kept to the project's runs at bytes other projects
+    hold too: a run of project analysis that read wine's raw@1 by its project vanished from
+    ``impact raw@1 -p wine``; a run of project etl that created wine's clean@1 vanished from its
+    lineage; a model fitted on wine's raw@1 by a run of analysis (which keeps a byte copy) lost the
+    ingest edge and was labelled with the copy."""
+    src = mc.dataset(pd.DataFrame({"a": np.arange(20.0), "y": np.arange(20.0) % 3}), "src", project="wine")
+    with mc.run("ingest", project="wine") as ingest:
+        frame = src.frame()
+        raw = mc.dataset(frame[frame["a"] > 1], "raw", project="wine")
+    mc.dataset(raw.load(), "raw-import", project="analysis")  # a byte copy
+    with mc.run("look", project="analysis") as look:
+        data = mc.dataset_version("raw", project="wine").frame()
+        mc.dataset(data[data["a"] > 5], "subset", project="analysis")
+        model = mc.traced(Ridge(alpha=1.0)).fit(data[["a"]], data["y"])
+        mc.artifact("model", model)
+    with mc.run("etl", project="etl") as etl:
+        data = mc.dataset_version("raw", project="wine").frame()
+        mc.dataset(data[data["a"] > 10], "clean", project="wine")
+    mc.dataset(mc.dataset_version("clean", project="wine").load(), "clean", project="backup")
+    impact = mc.consumers("raw@1", project="wine")
+    assert {look.id, etl.id} <= set(impact.edges["run_id"]) and look.id in set(impact.readers["run_id"])
+    assert set(mc.derivation("clean", project="wine").edges["run_id"]) == {etl.id, ingest.id}
+    fitted = mc.derivation(f"{look.id}:model")
+    assert ingest.id in set(fitted.edges["run_id"]), fitted.edges
+    assert "raw@1" in set(fitted.nodes["label"]) and "raw-import@1" not in " ".join(fitted.nodes["label"])
+    copy = mc.consumers("raw-import@1", project="analysis")  # nobody used the copy
+    assert copy.edges.empty and copy.readers.empty, (copy.edges, copy.readers)

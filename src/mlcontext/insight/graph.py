@@ -21,6 +21,7 @@ from ..store.records import code_version
 from ..tracking.stores import get_store
 from .operations import edge_operations
 from .refs import describe_hashes, resolve_artifact
+from .scope import ProjectScope
 
 __all__ = ["Graph", "derivation", "consumers", "operations_of"]
 
@@ -267,11 +268,11 @@ def _graph(ref: Any, project: str | None, store: Store | None, *, upstream: bool
     store = store or get_store()
     root = resolve_artifact(store, ref, project)
     context = ContextStore(store.metadata)
-    scope = _Scope(context, project or root.project)
+    scope = ProjectScope(context, project or root.project)
     if upstream:
         raw = _upstream(context, root.hash, root.run_id, scope)
     else:
-        raw = context.closure(root.hash, upstream=False, keep=lambda found: scope.keep(found, 0))
+        raw = _downstream(context, root.hash, root.run_id, scope)
     edges = pd.DataFrame(raw, columns=["src", "dst", "run_id", "kind", "log_hash"])
     edges = _without_covered_run_edges(edges)
     runs = _runs(store, edges["run_id"].dropna().unique().tolist())
@@ -300,86 +301,57 @@ def _graph(ref: Any, project: str | None, store: Store | None, *, upstream: bool
                  edges.reset_index(drop=True), readers, operations)
 
 
-class _Scope:
-    """The project a graph question is in (``-p``, or the project of the version or run asked about).
-
-    Identical bytes are one node however many projects registered them (``raw@1`` of ``wine`` and a
-    byte-identical copy in ``winecopy``). At such a node, edges and readers of runs of other projects
-    belong to the other project's dataset: the graph follows this project's runs only, and labels
-    the node with this project's version. Without a project, the node is labelled with every
-    project's (``wine/raw@1 = winecopy/raw@1``) and every edge is followed."""
-
-    def __init__(self, context: ContextStore, project: str | None) -> None:
-        self.context, self.project = context, project
-        self._held: dict[str, list] = {}
-
-    def _shared(self, hashes: set[str]) -> set[str]:
-        """Those of ``hashes`` held by dataset versions of several projects, one of them ours."""
-        unknown = [h for h in hashes if h not in self._held]
-        if unknown:
-            found = self.context.all_versions_by_hash(unknown)
-            for h in unknown:
-                self._held[h] = found.get(h, [])
-        return {h for h in hashes if len({v.project for v in self._held[h]}) > 1
-                and any(v.project == self.project for v in self._held[h])}
-
-    def keep(self, edges: list[tuple], end: int) -> list[tuple]:
-        """``edges`` (src, dst, run_id, ...) to follow; ``end`` is the position of the node reached
-        from (0: downstream from src, 1: upstream into dst)."""
-        if self.project is None:
-            return edges
-        shared = self._shared({e[end] for e in edges})
-        if not shared:
-            return edges
-        projects = self.context.run_projects(e[2] for e in edges if e[end] in shared)
-        return [e for e in edges if e[end] not in shared or projects.get(e[2]) == self.project]
-
-    def keep_reads(self, reads: list[Any]) -> list[Any]:
-        """The reads ``(run_id, run_name, user, hash, role)`` of this question (the readers)."""
-        if self.project is None:
-            return reads
-        shared = self._shared({r[3] for r in reads})
-        projects = self.context.run_projects(r[0] for r in reads if r[3] in shared)
-        return [r for r in reads if r[3] not in shared or projects.get(r[0]) == self.project]
-
-    def labels(self, labels: dict[str, str]) -> dict[str, str]:
-        """Nodes that versions of several datasets hold: this project's versions (when it has any),
-        else every one, never one picked silently (``raw@1 = raw-backup@1``; with the project
-        when they are in several: ``wine/raw@1 = zzz/raw-backup@1``)."""
-        self._shared(set(labels))  # (fills _held)
-        for digest in labels:
-            held = self._held.get(digest, [])
-            if len(held) < 2:
-                continue
-            chosen = [v for v in held if v.project == self.project] or held
-            qualify = len({v.project for v in chosen}) > 1
-            labels[digest] = " = ".join(f"{v.project}/{v.ref}" if qualify else v.ref for v in chosen)
-        return labels
-
-
-def _upstream(context: ContextStore, root: str, run_id: str | None, scope: _Scope,
+def _upstream(context: ContextStore, root: str, run_id: str | None, scope: ProjectScope,
               max_depth: int = 100) -> list[tuple]:
     """The edges back from ``root``, keeping each run's occurrence of a node apart.
 
     Content addressing makes identical bytes one node, however many runs made them. Reached through
     an edge of run R (or named ``R:NAME``), a node's own derivation is the one R recorded, when R
     recorded one: the lineage of run A's weights never shows the edges run B made for the same bytes.
-    A node that R only read (a dataset made by an earlier run) has every derivation recorded for it.
+    A node that R only read (a dataset made by an earlier run) has every derivation recorded for it,
+    of the dataset R read where several projects registered those bytes (``scope``).
     """
     frontier: list[tuple[str, str | None]] = [(root, run_id)]
     seen = set(frontier)
     edges: dict[tuple, None] = {}
     for _ in range(max_depth):
+        level = context.neighbours({node for node, _ in frontier}, upstream=True)
         into: dict[str, list[tuple]] = {}
-        for edge in scope.keep(context.neighbours({node for node, _ in frontier}, upstream=True), 1):
+        for edge in level:
             into.setdefault(edge[1], []).append(edge)
         following: list[tuple[str, str | None]] = []
         for node, run in frontier:
-            candidates = into.get(node, [])
+            candidates = scope.keep(node, run, into.get(node, []), level)
             own = [e for e in candidates if run is not None and e[2] == run]
             for edge in own or candidates:
                 edges[edge] = None
                 nxt = (edge[0], edge[2])
+                if nxt not in seen:
+                    seen.add(nxt)
+                    following.append(nxt)
+        frontier = following
+        if not frontier:
+            break
+    return list(edges)
+
+
+def _downstream(context: ContextStore, root: str, run_id: str | None, scope: ProjectScope,
+                max_depth: int = 100) -> list[tuple]:
+    """Every edge forward from ``root``, breadth first; at bytes that several projects registered,
+    those of the runs that used the dataset the question reached (``scope``)."""
+    frontier: list[tuple[str, str | None]] = [(root, run_id)]
+    seen = set(frontier)
+    edges: dict[tuple, None] = {}
+    for _ in range(max_depth):
+        level = context.neighbours({node for node, _ in frontier}, upstream=False)
+        out_of: dict[str, list[tuple]] = {}
+        for edge in level:
+            out_of.setdefault(edge[0], []).append(edge)
+        following: list[tuple[str, str | None]] = []
+        for node, run in frontier:
+            for edge in scope.keep(node, run, out_of.get(node, []), level):
+                edges[edge] = None
+                nxt = (edge[1], edge[2])
                 if nxt not in seen:
                     seen.add(nxt)
                     following.append(nxt)
@@ -408,16 +380,16 @@ def _runs(store: Store, run_ids: list[str]) -> pd.DataFrame:
     return pd.DataFrame(values, columns=columns, index=pd.Index([r[0] for r in rows], name="run_id"))
 
 
-def _readers(store: Store, hashes: list[str], labels: dict[str, str], scope: _Scope) -> pd.DataFrame:
+def _readers(store: Store, hashes: list[str], labels: dict[str, str], scope: ProjectScope) -> pd.DataFrame:
     from sqlalchemy import select
 
     with store.metadata.read() as conn:
         rows = conn.execute(select(t.Access.run_id, t.Run.name, t.Access.user, t.Access.artifact_hash,
-                                   t.Access.role)
+                                   t.Access.role, t.Access.version_id)
                             .join(t.Run, t.Run.id == t.Access.run_id)
                             .where(t.Access.artifact_hash.in_(hashes)).distinct()).all()
-    rows = scope.keep_reads(list(rows))
-    frame = pd.DataFrame(rows, columns=["run_id", "run_name", "user", "artifact", "role"])
+    kept = list(dict.fromkeys(tuple(r[:5]) for r in scope.keep_reads([tuple(r) for r in rows])))
+    frame = pd.DataFrame(kept, columns=["run_id", "run_name", "user", "artifact", "role"])
     frame["artifact"] = [labels.get(h, h[:12]) for h in frame["artifact"]]
     return frame
 

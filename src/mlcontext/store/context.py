@@ -7,7 +7,7 @@ same :class:`~.metadata.MetadataStore` transactions.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -247,15 +247,27 @@ class ContextStore:
                                      .join(t.Project, t.Project.id == t.Run.project_id)
                                      .where(t.Run.id.in_(ids))).all())
 
-    def closure(self, start: str, *, upstream: bool, max_depth: int = 100,
-                keep: Callable[[list[tuple]], list[tuple]] | None = None) -> list[tuple]:
-        """Every edge reachable from ``start`` (breadth first, one indexed query per level); ``keep``
-        chooses among the edges found at each level (the ones to follow)."""
+    def touched_versions(self, run_ids: Iterable[str]) -> dict[str, set[int]]:
+        """The dataset versions each run read (its accesses) or created (the run a version records)."""
+        ids = [r for r in set(run_ids) if r]
+        found: dict[str, set[int]] = {r: set() for r in ids}
+        if not ids:
+            return found
+        with self.metadata.read() as conn:
+            rows = [*conn.execute(select(t.Access.run_id, t.Access.version_id).where(
+                        t.Access.run_id.in_(ids), t.Access.version_id.is_not(None)).distinct()),
+                    *conn.execute(select(t.DatasetVersion.run_id, t.DatasetVersion.id)
+                                  .where(t.DatasetVersion.run_id.in_(ids)))]
+        for run, version in rows:
+            if run is not None and version is not None:
+                found[run].add(version)
+        return found
+
+    def closure(self, start: str, *, upstream: bool, max_depth: int = 100) -> list[tuple]:
+        """Every edge reachable from ``start`` (breadth first, one indexed query per level)."""
         seen, frontier, edges = {start}, [start], []
         for _ in range(max_depth):
             found = self.neighbours(frontier, upstream=upstream)
-            if keep is not None:
-                found = keep(found)
             edges.extend(found)
             nxt = [(edge[0] if upstream else edge[1]) for edge in found]
             frontier = [h for h in dict.fromkeys(nxt) if h not in seen]

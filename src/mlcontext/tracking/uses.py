@@ -130,19 +130,24 @@ def data_sources(store: Store, run_id: str, roots: Iterable[Item], *,
 def _leaf_sources(store: Store, leaves: list[str], run_id: str) -> list[Source]:
     if not leaves:
         return []
-    candidates = ContextStore(store.metadata).all_versions_by_hash(leaves)
+    context = ContextStore(store.metadata)
+    candidates = context.all_versions_by_hash(leaves)
     # A value stored in a data format (an .npy array) is found by its lineage identity.
     stored = store.metadata.artifacts_by_content([h for h in leaves if h not in candidates])
     sources = []
     run_project: str | None = None  # read once, and only for bytes held in several projects
+    read: set[int] = set()
     for digest in dict.fromkeys(leaves):
         rows = candidates.get(digest, [])
         if len(rows) > 1:
-            # The same bytes can be a version in several projects: the run read its own project's
-            # (a reviewer found another project's run counted by `tried`/`history -p`).
+            # The same bytes can be a version of several datasets: the one the run read (it asked
+            # for wine's raw@1 by its project, and its own project keeps a byte copy), else its own
+            # project's (a reviewer found another project's run counted by `tried`/`history -p`).
             if run_project is None:
                 run_project = store.metadata.get_run(run_id).project
-            rows = [r for r in rows if r.project == run_project] or rows
+                read = context.touched_versions([run_id])[run_id]
+            rows = ([r for r in rows if r.id in read] or [r for r in rows if r.project == run_project]
+                    or rows)
         version = rows[-1] if rows else None
         if version is not None:
             sources.append(Source(version.artifact_hash, None, version.id, version.role, version.ref))
