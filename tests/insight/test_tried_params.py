@@ -38,3 +38,20 @@ def test_the_same_bytes_in_two_projects_count_for_the_project_the_run_read(store
         mc.log("score", float(model.score(train[["a"]], train["y"])))
     assert mc.tried("houses", "score", project="alpha")["run_id"].tolist() == [run.id]
     assert mc.tried("houses", "score", project="beta").empty
+
+
+def test_find_matches_boolean_params_as_show_prints_them(store):
+    """A newcomer's finding: ``find --param impute=True`` matched nothing (stored as JSON true, shown
+    as True) and ``impute!=False`` matched every run, the impute=False ones too."""
+    ids = {}
+    for impute in (True, False, True):
+        with mc.run("fit", project="bools") as run:
+            mc.param("impute", impute)
+        ids.setdefault(impute, set()).add(run.id)
+    with mc.run("fit", project="bools") as named:
+        mc.param("impute", "True")  # a string that reads the same
+    for text in ("impute=True", "impute!=False"):
+        assert set(mc.find(params=[text], project="bools")["id"]) == ids[True] | {named.id}, text
+    assert set(mc.find(params=["impute=true"], project="bools")["id"]) == ids[True]
+    assert set(mc.find(params=["impute=False"], project="bools")["id"]) == ids[False]
+    assert set(mc.find(params=['impute="True"'], project="bools")["id"]) == {named.id}

@@ -144,11 +144,26 @@ def _param_exists(name: str, op: str, raw: str) -> ColumnElement[bool]:
         where += [t.Param.type.in_(["int", "float", "int64", "float64", "int32", "float32"]),
                   _compare(cast(t.Param.value, Float), op, number)]
     else:
-        text = raw if raw.startswith('"') or raw in ("true", "false", "null") else f'"{raw}"'
         if op not in ("==", "!="):
             raise QueryError(f"param {name}: {op} needs a number, got {raw!r}")
-        where.append(_compare(t.Param.value, op, text))
+        texts = _param_texts(raw)
+        where.append(t.Param.value.in_(texts) if op == "==" else t.Param.value.not_in(texts))
     return exists().where(and_(*where))
+
+
+# How show/runs print a param (Python's True/False/None) -> its JSON: a newcomer's impute=True matched
+# nothing (the value is stored as JSON true) and impute!=False matched every run.
+_LITERALS = {"true": "true", "false": "false", "null": "null", "none": "null"}
+
+
+def _param_texts(raw: str) -> list[str]:
+    """The stored (JSON) texts a param condition's value matches: a quoted value as written; ``True``,
+    ``true``, ``False``, ``None``, ``null`` as the JSON literal and as the string itself; anything
+    else as a string."""
+    if raw.startswith('"'):
+        return [raw]
+    literal = _LITERALS.get(raw.lower())
+    return [literal, f'"{raw}"'] if literal else [f'"{raw}"']
 
 
 def _metric_exists(name: str, op: str, raw: str) -> ColumnElement[bool]:
