@@ -126,3 +126,32 @@ def test_tried_shows_a_swapped_step_not_all_its_parameters(store):
     shown = varied_only(mc.tried("train", "acc", project="swap"))
     assert [sorted(p) for p in shown["model_params"]] == [["clf", "steps"]] * 2, shown["model_params"]
     assert {p["clf"] for p in shown["model_params"]} == {"LogisticRegression", "RidgeClassifier"}
+
+
+def test_tried_keeps_c_between_two_designs_of_one_class_beside_another_class(store):
+    """A reviewer's and a newcomer's finding: with clf = LR(C=0.1), LR(C=10) and a RidgeClassifier,
+    every clf__* was dropped, so the two LR rows looked alike; a design without a step (a forest
+    beside logistic regressions) hid the regressions' C the same way."""
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.linear_model import RidgeClassifier
+    from sklearn.pipeline import Pipeline
+
+    from mlcontext.insight.usage import varied_only
+
+    designs = [Pipeline([("scale", StandardScaler()), ("clf", LogisticRegression(C=0.1))]),
+               Pipeline([("scale", StandardScaler()), ("clf", LogisticRegression(C=10.0))]),
+               Pipeline([("scale", StandardScaler()), ("clf", RidgeClassifier())]),
+               make_pipeline(StandardScaler(), LogisticRegression(C=0.5)),
+               make_pipeline(StandardScaler(), LogisticRegression(C=2.0)),
+               make_pipeline(StandardScaler(), RandomForestClassifier(n_estimators=5, random_state=0))]
+    for design in designs:
+        with mc.run("train", project="mixed"):
+            train = mc.dataset(_data(), "train", role="train", project="mixed").frame()
+            model = mc.traced(design).fit(train[["a", "b"]], train["y"])
+            mc.log("acc", model.score(train[["a", "b"]], train["y"]))
+            mc.artifact("model", model)
+    shown = varied_only(mc.tried("train", "acc", project="mixed"))["model_params"].tolist()
+    cs = sorted(p.get("clf__C", p.get("logisticregression__C")) for p in shown
+                if p.get("clf") == "LogisticRegression" or "logisticregression__C" in p)
+    assert cs == [0.1, 0.5, 2.0, 10.0], shown
+    assert not any("clf__alpha" in p or "randomforestclassifier__max_depth" in p for p in shown), shown

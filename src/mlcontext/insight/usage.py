@@ -160,12 +160,7 @@ def varied_only(frame: pd.DataFrame) -> pd.DataFrame:
         params = [p if isinstance(p, dict) else None for p in shown["model_params"]]
         models = [p for p in params if p is not None]  # runs that saved no model compare nothing
         keys = dict.fromkeys(k for p in models for k in p)
-        varying = [k for k in keys if len({_text(p.get(k, _ABSENT)) for p in models}) > 1]
-        # A step swapped for another class (a final LogisticRegression, then a Ridge) differs in
-        # the step itself; its own parameters (every logisticregression__*) say nothing more.
-        swapped = set(varying)
-        varying = [k for k in varying if not any(
-            "__".join(k.split("__")[:n]) in swapped for n in range(1, k.count("__") + 1))]
+        varying = [k for k in keys if _varies_within_its_step(k, models)]
         shown["model_params"] = [None if p is None else {k: p[k] for k in varying if k in p}
                                  for p in params]
     constant = [c for c in shown.columns if str(c).startswith("param.")
@@ -174,6 +169,23 @@ def varied_only(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 _ABSENT = object()
+
+
+def _varies_within_its_step(key: str, models: list[dict]) -> bool:
+    """Whether hyper-parameter ``key`` takes several values among designs whose steps above it are
+    alike: ``clf__C`` varies between two LogisticRegression designs, but not merely because a third
+    design's ``clf`` is a Ridge (the step's own entry says that; each of its parameters would repeat
+    it, some 250 lines at 80 columns), nor because a design has no ``logisticregression`` step."""
+    parts = key.split("__")
+    steps = ["__".join(parts[:n]) for n in range(1, len(parts))]
+    groups: dict[tuple[str, ...], set[str]] = {}
+    for p in models:
+        step_values = tuple(_text(p.get(s, _ABSENT)) for s in steps)
+        if steps and _text(_ABSENT) in step_values:
+            continue  # a design without this step: nothing to compare the parameter with
+        groups.setdefault(step_values, set()).add(_text(p.get(key, _ABSENT)))
+    return any(len(values) > 1 for values in groups.values()) or (
+        not steps and len({_text(p.get(key, _ABSENT)) for p in models}) > 1)
 
 
 def _text(value: object) -> str:
