@@ -291,6 +291,19 @@ def test_runs_of_other_projects_that_used_this_projects_version_stay_in_its_grap
     assert set(mc.derivation("clean", project="wine").edges["run_id"]) == {etl.id, ingest.id}
     fitted = mc.derivation(f"{look.id}:model")
     assert ingest.id in set(fitted.edges["run_id"]), fitted.edges
-    assert "raw@1" in set(fitted.nodes["label"]) and "raw-import@1" not in " ".join(fitted.nodes["label"])
+    # (the question is analysis's run: wine's versions are named with their project)
+    assert "wine/raw@1" in set(fitted.nodes["label"]) and "raw-import" not in " ".join(fitted.nodes["label"])
     copy = mc.consumers("raw-import@1", project="analysis")  # nobody used the copy
     assert copy.edges.empty and copy.readers.empty, (copy.edges, copy.readers)
+
+
+def test_a_graph_of_several_projects_names_every_version_with_its_project(store):
+    """A newcomer's finding: one tree showed ``clean@1`` (churn's) beside ``archive/clean@1 =
+    churn/clean@2``, and ``lineage RUN:model -p churn`` of another project's run showed that
+    project's versions unqualified, as if churn's."""
+    runs = _copied_project()
+    digest = mc.versions("raw", project="wine")["content_hash"].iloc[0]
+    labels = [label for label in mc.consumers(digest).nodes["label"] if "@" in label]
+    assert labels and all("/" in label for label in labels), labels
+    other = mc.derivation(f"{runs['train']}:model", project="winecopy").nodes["label"].tolist()
+    assert "wine/clean@1" in other, other

@@ -121,12 +121,18 @@ class ProjectScope:
         picked silently (``raw@1 = raw-backup@1``; with the project when several:
         ``wine/raw@1 = zzz/raw-backup@1``)."""
         self._versions(labels)
+        chosen: dict[str, list[VersionRow]] = {}
         for node in labels:
             held = self._held.get(node, [])
-            if len(held) < 2:
-                continue
             projects = self._stands_for.get(node, {self.project} if self.project else None)
-            chosen = [v for v in held if projects is None or v.project in projects] or held
-            qualify = len({v.project for v in chosen}) > 1
-            labels[node] = " = ".join(f"{v.project}/{v.ref}" if qualify else v.ref for v in chosen)
+            if held:
+                chosen[node] = [v for v in held if projects is None or v.project in projects] or held
+        # Versions of several projects in one graph (or of another project than the question's) are
+        # named with their projects, all of them: `clean@1` beside `archive/clean@1 = churn/clean@2`
+        # read as if clean@1 were archive's.
+        shown = {v.project for versions in chosen.values() for v in versions}
+        qualify = len(shown) > 1 or (self.project is not None and shown - {self.project} != set())
+        for node, versions in chosen.items():
+            if len(self._held[node]) > 1 or qualify:  # (describe_hashes names one of several)
+                labels[node] = " = ".join(f"{v.project}/{v.ref}" if qualify else v.ref for v in versions)
         return labels
