@@ -307,3 +307,12 @@ def test_a_graph_of_several_projects_names_every_version_with_its_project(store)
     assert labels and all("/" in label for label in labels), labels
     other = mc.derivation(f"{runs['train']}:model", project="winecopy").nodes["label"].tolist()
     assert "wine/clean@1" in other, other
+
+
+def test_a_plain_copy_has_no_operations_of_the_project_that_computed_those_bytes(store):
+    """A newcomer's finding: ``lineage clean -p archive`` (archive stored a plain copy of wine's
+    clean) said "computed from data not registered → filter ...": wine's operation, without its run."""
+    _copied_project()
+    mc.dataset(mc.dataset_version("clean", project="wine").load(), "clean", project="archive")
+    assert mc.derivation("clean", project="archive").operations == []
+    assert mc.derivation("clean", project="wine").edges["kind"].tolist() == ["lineage"]

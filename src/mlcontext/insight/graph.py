@@ -295,7 +295,7 @@ def _graph(ref: Any, project: str | None, store: Store | None, *, upstream: bool
         readers = _readers(store, list(labels), labels, scope)
     operations: list[str] = []
     if upstream and not ((edges["dst"] == root.hash) & edges["kind"].isin(["lineage", "fit"])).any():
-        own = store.metadata.lineage_logs_of(root.hash)
+        own = store.metadata.lineage_logs_of(root.hash, scope.project)
         operations = operations_of(store, own[-1]) if own else []
     return Graph(root.hash, root.label, "upstream" if upstream else "downstream", nodes,
                  edges.reset_index(drop=True), readers, operations)

@@ -286,12 +286,16 @@ class MetadataStore:
                                .where(t.Artifact.hash == digest)).first()
         return None if row is None else (row[0], row[1], dict(row[2] or {}))
 
-    def lineage_logs_of(self, digest: str) -> list[str]:
+    def lineage_logs_of(self, digest: str, project: str | None = None) -> list[str]:
         """The hashes of the lineage logs stored for artifact ``digest`` by the runs that wrote it
         (artifacts of kind ``lineage`` whose ``meta["of"]`` is ``digest``; not the logs of what it
-        was used on, ``meta["use"]``), oldest first."""
+        was used on, ``meta["use"]``), oldest first; with ``project``, only its runs' (byte-identical
+        data another project computed is not how this project's copy was made)."""
         writers = select(t.RunArtifact.run_id).where(t.RunArtifact.artifact_hash == digest,
                                                       t.RunArtifact.direction == "output")
+        if project is not None:
+            writers = writers.join(t.Run, t.Run.id == t.RunArtifact.run_id).join(
+                t.Project, t.Project.id == t.Run.project_id).where(t.Project.name == project)
         with self.read() as conn:
             rows = conn.execute(select(t.Artifact.hash, t.Artifact.meta)
                                 .join(t.RunArtifact, t.RunArtifact.artifact_hash == t.Artifact.hash)
