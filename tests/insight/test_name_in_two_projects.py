@@ -316,3 +316,27 @@ def test_a_plain_copy_has_no_operations_of_the_project_that_computed_those_bytes
     mc.dataset(mc.dataset_version("clean", project="wine").load(), "clean", project="archive")
     assert mc.derivation("clean", project="archive").operations == []
     assert mc.derivation("clean", project="wine").edges["kind"].tolist() == ["lineage"]
+
+
+def test_find_data_keeps_readers_by_artifact_and_registrations_from_other_projects(store):
+    """A reviewer's findings on find --data keeping to the dataset: runs that read the version
+    through ``load_artifact`` (no version recorded) were dropped, and so was a second run of
+    project etl that registered wine's clean again (the same bytes: not its creator). Such uses
+    record no version: once another project holds the same bytes as its own dataset, they could be
+    either's, and only what was recorded is counted."""
+    mc.dataset(pd.DataFrame({"a": np.arange(12.0)}), "raw", project="wine")
+    etl = []
+    for _ in range(2):
+        with mc.run("etl", project="etl") as run:
+            frame = mc.dataset_version("raw", project="wine").frame()
+            mc.dataset(frame[frame["a"] > 3], "clean", project="wine")
+        etl.append(run.id)
+    with mc.run("report", project="analysis") as report:
+        mc.load_artifact(etl[0], "clean")
+    assert set(mc.find(data="clean")["id"]) == {*etl, report.id}  # (find's -p keeps to its runs)
+    wine_clean = mc.dataset_version("clean", project="wine")
+    data = wine_clean.load()  # (outside the run: it never reads wine's version)
+    with mc.run("mine", project="other") as own:  # its own clean, byte-identical
+        mc.dataset(data, "clean", project="other")
+    assert set(mc.find(data=wine_clean)["id"]) == {etl[0]}  # its creator; the rest is unrecorded
+    assert set(mc.find(data=mc.dataset_version("clean", project="other"))["id"]) == {own.id}

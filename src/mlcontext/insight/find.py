@@ -14,6 +14,7 @@ from ..checks import check_choice, check_text
 from ..errors import QueryError
 from ..store import Store
 from ..store import schema as t
+from ..store.context import ContextStore
 from ..store.metadata import check_limit
 from ..store.records import STATUSES
 from ..tracking.dataset_refs import versions_named
@@ -177,15 +178,26 @@ def _metric_exists(name: str, op: str, raw: str) -> ColumnElement[bool]:
 def _data_exists(store: Store, ref: str, project: str | None) -> ColumnElement[bool]:
     # A content hash (as `versions` shows it) names that one version, NAME@VERSION that version, NAME
     # each of its versions; a text that names none is an error saying why (never "no run matches").
-    # Runs that read these very versions, made them, or stored their bytes in their project: a run of
-    # another project that read or stored byte-identical data of its own did not use this dataset.
+    # Runs that read these very versions, made them, or stored their bytes in the dataset's project: a
+    # run of another project that read or stored byte-identical data of its own did not use it.
+    # Reads and registrations that record no version (load_artifact of a run's frame; registering
+    # the same bytes again from another project) are counted while these bytes are no other
+    # project's dataset: then they can only be this one's.
     versions = versions_named(store, ref, project)
     hashes = [v.artifact_hash for v in versions]
+    projects = sorted({v.project for v in versions})
     read = exists().where(t.Access.run_id == t.Run.id, t.Access.version_id.in_([v.id for v in versions]))
     made = t.Run.id.in_([v.run_id for v in versions if v.run_id])
-    wrote = and_(t.Project.name.in_(sorted({v.project for v in versions})),
-                 exists().where(t.RunArtifact.run_id == t.Run.id, t.RunArtifact.artifact_hash.in_(hashes)))
-    return or_(read, made, wrote)
+    stored = exists().where(t.RunArtifact.run_id == t.Run.id, t.RunArtifact.artifact_hash.in_(hashes))
+    found = or_(read, made, and_(t.Project.name.in_(projects), stored))
+    holders = ContextStore(store.metadata).all_versions_by_hash(hashes)
+    if {v.project for held in holders.values() for v in held} <= set(projects):
+        unrecorded = exists().where(t.Access.run_id == t.Run.id, t.Access.version_id.is_(None),
+                                    t.Access.artifact_hash.in_(hashes))
+        registered = exists().where(t.RunArtifact.run_id == t.Run.id, t.RunArtifact.artifact_hash.in_(hashes),
+                                    t.RunArtifact.name.in_(sorted({v.name for v in versions})))
+        found = or_(found, unrecorded, registered)
+    return found
 
 
 def _seconds(when: str | dt.datetime) -> float:
