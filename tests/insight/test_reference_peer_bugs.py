@@ -88,3 +88,20 @@ def test_an_old_version_a_run_registered_keeps_its_own_number(store):  # marquez
     for run_id, version in zip(runs, (1, 2), strict=True):
         made = [a for a in mc.get_run(run_id).artifacts if a.name == "clean"]
         assert [a.meta.get("version") for a in made] == [version], made
+
+
+def test_estimators_inside_a_grid_keep_their_parameters():
+    """A reviewer's finding: two searches over ``{"clf": [LR(C=0.001), LR(C=0.01)]}`` and
+    ``{"clf": [LR(C=10), LR(C=100)]}`` had identical hyper-parameters (each estimator reduced to
+    its class name), though they chose C=0.01 and C=10."""
+    x, y = _xy()
+    pipe = Pipeline([("scale", StandardScaler()), ("clf", LogisticRegression())])
+    chosen = [hyper_parameters(GridSearchCV(pipe, {"clf": grid}, cv=3).fit(x, y))
+              for grid in ([LogisticRegression(C=0.001), LogisticRegression(C=0.01)],
+                           [LogisticRegression(C=10.0), LogisticRegression(C=100.0)])]
+    assert chosen[0]["param_grid"] != chosen[1]["param_grid"]
+    assert chosen[0]["param_grid"]["clf"][0] == "LogisticRegression(C=0.001)"
+    assert chosen[0]["best_params_"] != chosen[1]["best_params_"]
+    assert chosen[0]["estimator__clf"] == "LogisticRegression"  # a step: its parameters are listed
+    traced = hyper_parameters(GridSearchCV(pipe, {"clf": [mc.traced(LogisticRegression(C=0.5))]}))
+    assert traced["param_grid"]["clf"] == ["LogisticRegression(C=0.5)"], traced["param_grid"]

@@ -163,7 +163,7 @@ def hyper_parameters(obj: Any) -> dict[str, Any]:
             params = get_params()
         except TypeError:
             return {}
-    found = {k: _param_json(v) for k, v in sorted(params.items())}
+    found = {k: _param_json(v, top=True) for k, v in sorted(params.items())}
     best = getattr(obj, "__dict__", {}).get("best_params_")
     if isinstance(best, dict):
         # A fitted search (GridSearchCV): its nested ``estimator__*`` parameters are the template's;
@@ -172,13 +172,16 @@ def hyper_parameters(obj: Any) -> dict[str, Any]:
     return found
 
 
-def _param_json(value: Any) -> Any:
+def _param_json(value: Any, top: bool = False) -> Any:
     """One hyper-parameter as strict JSON (PostgreSQL's json type refuses NaN, and a grid of
     ``np.arange`` values must equal the same grid of ints): NumPy scalars as Python ones, NaN and
     infinities as their text (``"nan"``, as ``repr`` gives), containers element by element,
-    anything else JSON cannot hold by its ``repr``."""
+    anything else JSON cannot hold by its ``repr``. An estimator is its class name where the deep
+    parameters list its own (``top``: a step, ``clf``), else its class and the parameters it sets
+    (``LogisticRegression(C=0.01)`` in a ``param_grid`` or ``best_params_``: two grids of the same
+    class differ)."""
     if _is_estimator(value):
-        return _class_name(value)
+        return _class_name(value) if top else _estimator_text(value)
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float):
@@ -190,11 +193,19 @@ def _param_json(value: Any) -> Any:
     if isinstance(value, list | tuple):
         if value and all(isinstance(s, tuple) and len(s) >= 2 and isinstance(s[0], str) for s in value) \
                 and any(_is_estimator(s[1]) for s in value):  # named steps: name, class, the rest
-            return [[s[0], _param_json(s[1]), *(_param_json(x) for x in s[2:])] for s in value]
+            return [[s[0], _param_json(s[1], top), *(_param_json(x) for x in s[2:])] for s in value]
         return [_param_json(x) for x in value]
     if isinstance(value, np.ndarray) and value.size <= 1000:
         return _param_json(value.tolist())
     return _json_safe(value)
+
+
+def _estimator_text(value: Any) -> str:
+    """``LogisticRegression(C=0.01)``: the class and the parameters that differ from its defaults,
+    as scikit-learn prints it, under the base class's name for a traced estimator."""
+    text = repr(value)
+    shown = type(value).__name__
+    return _class_name(value) + text[len(shown):] if text.startswith(shown) else text
 
 
 def _is_estimator(value: Any) -> bool:
