@@ -201,3 +201,33 @@ def test_find_by_status(sqlite_store, monkeypatch):
         assert [r["id"] for r in strict(result.output)] == expected
     wrong = CliRunner().invoke(cli, ["find", "--status", "crashed"])
     assert wrong.exit_code != 0 and "crashed" in wrong.output
+
+
+def test_get_run_names_the_version_the_run_created_in_another_project(sqlite_store):
+    # A reviewer's finding: a run of staging that created prod/clean@1 was said to have made
+    # staging's byte twin clean@2 (the run's own project was preferred to the version it created).
+    mc.set_store(sqlite_store)
+    mc.dataset(pd.DataFrame({"a": [9.0]}), "clean", project="staging")
+    base = mc.dataset(pd.DataFrame({"a": np.arange(6.0)}), "base", project="staging")
+    with mc.run("make", project="staging"):
+        frame = base.frame()
+        mc.dataset(frame[frame["a"] > 2], "clean", project="staging")  # staging's clean@2
+    with mc.run("publish", project="staging") as run:
+        frame = base.frame()
+        mc.dataset(frame[frame["a"] > 2], "clean", project="prod")  # the same bytes: prod's clean@1
+    made = [a.meta for a in mc.get_run(run.id).artifacts if a.name == "clean" and a.direction == "output"]
+    assert all(m["version"] == 1 and m.get("project") == "prod" for m in made) and made, made
+
+
+def test_show_names_a_read_of_another_projects_version_with_its_project(sqlite_store, monkeypatch):
+    # A reviewer's finding: a run of analysis that read wine's raw@1 showed `raw@1`, while analysis
+    # has a different raw@1 of its own.
+    monkeypatch.setenv("MLCONTEXT_STORE", sqlite_store.metadata.url)
+    monkeypatch.setenv("MLCONTEXT_ARTIFACTS", sqlite_store.artifacts.url)
+    monkeypatch.setenv("COLUMNS", "160")
+    mc.dataset(pd.DataFrame({"a": np.arange(5.0)}), "raw", project="wine")
+    mc.dataset(pd.DataFrame({"a": np.arange(7.0)}), "raw", project="analysis")
+    with mc.run("look", project="analysis") as run:
+        mc.dataset_version("raw", project="wine").load()
+    shown = CliRunner().invoke(cli, ["show", run.id]).output
+    assert "wine/raw@1" in shown, shown

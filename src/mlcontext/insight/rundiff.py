@@ -130,7 +130,9 @@ def _read(record: RunRecord, qualify: bool = False) -> dict[str, tuple[int, ...]
     for artifact in record.artifacts:
         name, version = artifact.meta.get("dataset"), artifact.meta.get("version")
         if artifact.direction == "input" and isinstance(name, str) and type(version) is int:
-            read.setdefault(f"{record.project}/{name}" if qualify else name, set()).add(version)
+            where = artifact.meta.get("project")  # (a version of another project than the run's)
+            key = f"{where or record.project}/{name}" if qualify or where else name
+            read.setdefault(key, set()).add(version)
     return {k: tuple(sorted(v)) for k, v in read.items()}
 
 

@@ -363,8 +363,8 @@ class MetadataStore:
                 select(t.LatestMetric.name, t.LatestMetric.value)
                 .where(t.LatestMetric.run_id == run_id).order_by(t.LatestMetric.name))}
             artifacts = self.artifacts_of(conn, [run_id]).get(run_id, [])
-            reads = self._dataset_reads(conn, run_id)
-            versions = self._frame_versions(conn, row[0], artifacts)
+            reads = self._dataset_reads(conn, run_id, row[0])
+            versions = self._frame_versions(conn, row[0], run_id, artifacts)
         fields = dict(zip(["project", *(c.name for c in _RUN_COLUMNS)], row, strict=True))
         fields["argv"] = tuple(fields["argv"] or ())
         refs = tuple(ArtifactRef(name=n, hash=h, size=s, kind=k, uri="", direction=d,
@@ -376,51 +376,64 @@ class MetadataStore:
         return RunRecord(**fields, params=params, metrics=metrics, artifacts=refs)
 
     @staticmethod
-    def _frame_versions(conn: Connection, project: str, artifacts: list[tuple]) -> dict[tuple, dict]:
+    def _frame_versions(conn: Connection, project: str, run_id: str,
+                        artifacts: list[tuple]) -> dict[tuple, dict]:
         """``(name, hash) -> {"dataset", "version", "role"}`` for a run's stored frames that are
         versions of the dataset of their own name (a dataset the run registered: the frame's artifact
         record is shared by every run that stored these bytes, so it cannot say the version; two
-        datasets may hold the same bytes, so the name decides). The run's project's dataset first;
-        else the one other project's that has it (``"project"`` added: registered there)."""
+        datasets may hold the same bytes, so the name decides). The version this run created first;
+        else the run's project's; else the one other project's that has it (``"project"`` added:
+        registered there)."""
         names = {a[0] for a in artifacts if a[3] in ("frame", "dataset") and "version" not in (a[5] or {})}
         if not names:
             return {}
         query = (select(t.Project.name, t.Dataset.name, t.DatasetVersion.version, t.DatasetVersion.role,
-                        t.DatasetVersion.artifact_hash, t.DatasetVersion.content_hash)
+                        t.DatasetVersion.artifact_hash, t.DatasetVersion.content_hash,
+                        t.DatasetVersion.run_id)
                  .join(t.Dataset, t.Dataset.id == t.DatasetVersion.dataset_id)
                  .join(t.Project, t.Project.id == t.Dataset.project_id)
                  .where(t.Dataset.name.in_(sorted(names))))
         held: dict[tuple, dict[str, dict]] = {}
-        for where, name, version, role, artifact_hash, content_hash in conn.execute(query):
+        created: dict[tuple, dict] = {}
+        for where, name, version, role, artifact_hash, content_hash, creator in conn.execute(query):
             meta = {"dataset": name, "version": version, "role": role}
             if where != project:
                 meta["project"] = where
             for digest in (artifact_hash, content_hash):
                 held.setdefault((name, digest), {})[where] = meta
+                if creator == run_id:
+                    created[name, digest] = meta
         found: dict[tuple, dict] = {}
         for key, by_project in held.items():
-            if project in by_project:
+            if key in created:
+                found[key] = created[key]
+            elif project in by_project:
                 found[key] = by_project[project]
             elif len(by_project) == 1:  # (in several other projects: which one is not known)
                 found[key] = next(iter(by_project.values()))
         return found
 
     @staticmethod
-    def _dataset_reads(conn: Connection, run_id: str) -> list[ArtifactRef]:
+    def _dataset_reads(conn: Connection, run_id: str, project: str) -> list[ArtifactRef]:
         """The dataset versions a run read (its accesses), once per version and role, as inputs: a
         read is recorded as an access, not as a run artifact, and "what did this run read" must
-        name it too."""
+        name it too. A version of another project than the run's has ``"project"`` in its meta
+        (wine's raw@1, read by a run of analysis that has a raw@1 of its own)."""
         query = (select(t.Dataset.name, t.DatasetVersion.version, t.Access.role, t.Artifact.hash,
-                        t.Artifact.size, t.Artifact.kind)
+                        t.Artifact.size, t.Artifact.kind, t.Project.name)
                  .join(t.DatasetVersion, t.DatasetVersion.id == t.Access.version_id)
                  .join(t.Dataset, t.Dataset.id == t.DatasetVersion.dataset_id)
+                 .join(t.Project, t.Project.id == t.Dataset.project_id)
                  .join(t.Artifact, t.Artifact.hash == t.Access.artifact_hash)
                  .where(t.Access.run_id == run_id).order_by(t.Access.id))
         reads: dict[tuple, ArtifactRef] = {}
-        for name, version, role, digest, size, kind in conn.execute(query):
+        for name, version, role, digest, size, kind, where in conn.execute(query):
+            meta = {"dataset": name, "version": version, "role": role}
+            if where != project:
+                meta["project"] = where
             reads.setdefault((digest, role), ArtifactRef(
                 name=name, hash=digest, size=size, kind=kind, uri="", direction="input",
-                meta={"dataset": name, "version": version, "role": role}, context={}))
+                meta=meta, context={}))
         return list(reads.values())
 
     def metric_points(self, run_id: str, name: str) -> list[MetricPoint]:
