@@ -178,3 +178,26 @@ def test_a_branch_from_unregistered_data_stays_when_a_later_run_registers_that_d
     chains = [b for branches in graph.edges["branches"] for b in branches]
     unregistered = [b for b in chains if not b["registered"]]
     assert unregistered and unregistered[0]["operations"] == ["rename columns={'key': 'k'}"], chains
+
+
+def test_two_runs_sharing_one_log_are_bounded_by_their_own_edges(sqlite_store):
+    # A reviewer's finding: run 2 registered the lookup table before the same merge, so both runs
+    # stored one content-addressed log; run 1's edge then lost its "data not registered" branch,
+    # bounded by run 2's lookup edge.
+    raw = pd.DataFrame({"k": np.arange(10) % 3, "x": np.arange(10.0)})
+    lookup = pd.DataFrame({"key": [0, 1, 2], "label": ["a", "b", "c"]})
+    mc.dataset(raw, "raw", project="u")
+    runs = []
+    for register in (False, True):
+        with mc.run("clean", project="u") as run:
+            frame = mc.dataset_version("raw", project="u").frame()
+            if register:
+                mc.dataset(lookup, "lookup")  # registered, the merge still uses a plain frame of it
+            table = mc.frame(lookup)
+            mc.dataset(frame.merge(table.rename(columns={"key": "k"}), on="k"), "clean")
+        runs.append(run.id)
+    graph = mc.derivation("clean", project="u")
+    first = graph.edges[graph.edges["run_id"] == runs[0]]
+    chains = [b for branches in first["branches"] for b in branches]
+    rename = ["rename columns={'key': 'k'}"]
+    assert any(not b["registered"] and b["operations"] == rename for b in chains), chains

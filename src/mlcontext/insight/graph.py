@@ -277,8 +277,9 @@ def _graph(ref: Any, project: str | None, store: Store | None, *, upstream: bool
     edges = _without_covered_run_edges(edges)
     runs = _runs(store, edges["run_id"].dropna().unique().tolist())
     edges = edges.merge(runs, how="left", left_on="run_id", right_index=True)
-    explained = [edge_operations(store, log, src) if isinstance(log, str) else None
-                 for log, src in zip(edges["log_hash"], edges["src"], strict=True)]
+    explained = [edge_operations(store, log, src, run if isinstance(run, str) else None)
+                 if isinstance(log, str) else None
+                 for log, src, run in zip(edges["log_hash"], edges["src"], edges["run_id"], strict=True)]
     edges["operations"] = [e.operations if e is not None else None for e in explained]
     # How the operations fork and join (a target taken beside the features, both fitted on).
     edges["branches"] = [[b.to_dict() for b in e.branches] if e is not None else None for e in explained]

@@ -74,7 +74,8 @@ class EdgeOperations:
     branches: list[Branch]
 
 
-def edge_operations(store: Store, log_hash: str, source: str | None = None) -> EdgeOperations:
+def edge_operations(store: Store, log_hash: str, source: str | None = None,
+                    run_id: str | None = None) -> EdgeOperations:
     """The operations of the edge from ``source`` explained by the lineage log ``log_hash``.
 
     Parameters
@@ -86,6 +87,10 @@ def edge_operations(store: Store, log_hash: str, source: str | None = None) -> E
     source : str, optional
         The edge's source artifact. ``None``: every operation of the log (how an output was computed
         from data never registered).
+    run_id : str, optional
+        The edge's run. Two runs that computed the same thing share one content-addressed log; the
+        sources that bound it are those this run recorded (another run may have registered data
+        this one used unregistered). ``None``: every run's edges of the log.
 
     Returns
     -------
@@ -97,7 +102,7 @@ def edge_operations(store: Store, log_hash: str, source: str | None = None) -> E
     boundaries: dict[str, frozenset[str]] = {}
     if source is not None:
         context = ContextStore(store.metadata)
-        explained = context.edges_of_log(log_hash)
+        explained = {e for e in context.edges_of_log(log_hash) if run_id is None or e[2] == run_id}
         # Registered data with an edge of its own into the same target, recorded by the same run, is
         # that edge's: the training set in the log of a model's evaluation (the fit is in it) is the
         # fit edge's source, not "data not registered" on the evaluate edge. (Only the same run's:
