@@ -117,3 +117,13 @@ def test_a_model_given_by_its_artifact_ref_has_its_runs_metrics(store):
     ref = next(x for x in mc.get_run(runs[0]).artifacts if x.name == "model")
     report = mc.diff(ref, f"{runs[1]}:model")
     assert report.metrics == {"acc": (0.25, 0.5)} and report.code[0]["run"] == runs[0], report
+
+
+def test_load_artifact_takes_a_project_for_a_run_name(store):
+    """A newcomer's finding: ``load_artifact("train-lr", "model")`` returned another project's model,
+    and ``project="churn"`` was read as a loop index."""
+    wine, cancer = _run("wine", 0), _run("cancer", 1)  # both named train; cancer's is the newest
+    for project, run in (("wine", wine), ("cancer", cancer)):
+        model = mc.load_artifact("train", "model", project=project, trusted=True)
+        stored = mc.load_artifact(run, "model", trusted=True)
+        assert np.array_equal(model.coef_, stored.coef_), project

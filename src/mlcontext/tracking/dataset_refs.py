@@ -61,7 +61,7 @@ def in_other_projects(context: ContextStore, digest: str, project: str | None) -
     if not others:
         return ""
     named = ", ".join(f"{v.ref} of project {v.project!r}" for v in others)
-    return f"; it is {named} (pass -p {others[0].project})"
+    return f"; it is {named} (pass {others[0].ref} with -p {others[0].project})"
 
 
 def versions_named(store: Store, text: str, project: str | None = None) -> list[VersionRow]:

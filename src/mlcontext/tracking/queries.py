@@ -174,8 +174,8 @@ def get_run(ref: Any, *, project: str | None = None, store: Store | None = None)
     return run_in(_store(store), run_id_ref(ref), project)
 
 
-def load_artifact(run: Any, name: str | None = None, *, store: Store | None = None,
-                  trusted: bool | None = None, **loops: int) -> Any:
+def load_artifact(run: Any, name: str | None = None, *, project: str | None = None,
+                  store: Store | None = None, trusted: bool | None = None, **loops: int) -> Any:
     """Load the artifact ``name`` of run ``run``, verified, as the object it was stored from.
 
     Parameters
@@ -185,6 +185,10 @@ def load_artifact(run: Any, name: str | None = None, *, store: Store | None = No
         (from ``RunRecord.artifacts``) alone.
     name : str, optional
         The artifact's name (not given with an ``ArtifactRef``).
+    project : str, optional
+        A run *name* is then the newest run of that name in this project (without it: in any
+        project); an id names its run whatever the project. (So a loop may not be called
+        ``project``.)
     store : Store, optional
         Where to look (default: :func:`mlcontext.get_store`).
     trusted : bool, optional
@@ -235,7 +239,7 @@ def load_artifact(run: Any, name: str | None = None, *, store: Store | None = No
     if name is None:
         raise ReferenceTypeError("load_artifact(run, name): say which artifact of the run to load, or pass "
                                  "an ArtifactRef alone")
-    record = store.metadata.get_run(run_id_ref(run))
+    record = run_in(store, run_id_ref(run), project)
     named = [ref for ref in record.artifacts if ref.name == name and ref.direction == "output"] or \
         [ref for ref in record.artifacts if ref.name == name]
     if not named:
