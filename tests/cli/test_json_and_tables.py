@@ -231,3 +231,16 @@ def test_show_names_a_read_of_another_projects_version_with_its_project(sqlite_s
         mc.dataset_version("raw", project="wine").load()
     shown = CliRunner().invoke(cli, ["show", run.id]).output
     assert "wine/raw@1" in shown, shown
+
+
+def test_a_mistyped_project_is_named_not_answered_with_nothing(sqlite_store, monkeypatch):
+    # A newcomer's finding: `runs -p chrun` said "No runs recorded yet", `find -p chrun` "no run
+    # matches", `testuse -p chrun` "no test set has been evaluated yet".
+    monkeypatch.setenv("MLCONTEXT_STORE", sqlite_store.metadata.url)
+    monkeypatch.setenv("MLCONTEXT_ARTIFACTS", sqlite_store.artifacts.url)
+    with mc.run("fit", project="churn"):
+        pass
+    for command in (["runs"], ["find"], ["testuse"]):
+        result = CliRunner().invoke(cli, [*command, "-p", "chrun"])
+        assert result.exit_code == 1 and "did you mean 'churn'" in str(result.exception), result.output
+        assert CliRunner().invoke(cli, [*command, "-p", "churn"]).exit_code == 0

@@ -16,7 +16,7 @@ from ..insight.history import history
 from ..insight.usage import testuse, tried, varied_only
 from ..store.metadata import MAX_LIMIT
 from ..tracking.datasets import versions
-from .options import drift_rule_options, json_option, print_drift, project_option, rule_from
+from .options import drift_rule_options, json_option, known_project, print_drift, project_option, rule_from
 from .render import console, frame_table, print_json
 from .runs import STATUS_STYLE, runs_shown
 
@@ -107,6 +107,7 @@ def find_command(params: tuple[str, ...], metrics: tuple[str, ...], data: str | 
                  user: str | None, since: str | None, until: str | None, text: str | None,
                  status: str | None, project: str | None, limit: int, as_json: bool) -> None:
     """Search runs by params, metrics, data version, code version, time, user, name and status."""
+    known_project(project)
     frame = find(params=params, metrics=metrics, data=data, code=code, user=user, since=since,
                  until=until, text=text, status=status, project=project, limit=limit)
     # The same columns as `runs`: a dirty run's code is marked (its commit is not what ran).
@@ -177,6 +178,7 @@ def tried_command(dataset_name: str, metric: str, mode: str | None, project: str
 @json_option
 def testuse_command(name: str | None, budget: int | None, project: str | None, as_json: bool) -> None:
     """How often each test set version was evaluated, by how many people; over-used ones flagged."""
+    known_project(project)
     frame = testuse(name, budget=budget, project=project)
     _frame_out(frame, as_json, "test set use",
                "no test set has been evaluated yet" if name is None else _never_tested(name, project),

@@ -10,12 +10,39 @@ import click
 from ..insight.drift import DriftReport, DriftRule, format_p
 from .render import console, frame_table
 
-__all__ = ["json_option", "project_option", "drift_rule_options", "rule_from", "print_drift"]
+__all__ = ["json_option", "project_option", "drift_rule_options", "rule_from", "print_drift",
+           "known_project"]
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a rendering.")
 project_option = click.option("--project", "-p", help="Project of the dataset (when names repeat).")
 
 _DEFAULT = DriftRule()
+
+
+def known_project(project: str | None) -> None:
+    """Refuse a ``-p`` that names no project, where a command would filter by it and answer "no runs
+    recorded yet" or "no run matches" of a typo (``-p chrun``): the projects that do exist, the
+    closest first.
+
+    Raises
+    ------
+    NotFoundError
+        No project is called ``project``.
+    """
+    if project is None:
+        return
+    import difflib
+
+    from ..errors import NotFoundError
+    from ..tracking import get_store
+
+    projects = get_store().metadata.projects()
+    if project in projects:
+        return
+    close = difflib.get_close_matches(project, projects, n=3, cutoff=0.6)
+    hint = f"did you mean {' or '.join(map(repr, close))}? " if close else ""
+    listed = ", ".join(projects) if projects else "none yet"
+    raise NotFoundError(f"no project {project!r}: {hint}(projects: {listed})")
 
 
 def drift_rule_options(command: Callable[..., Any]) -> Callable[..., Any]:

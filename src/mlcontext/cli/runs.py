@@ -18,7 +18,7 @@ from ..insight.rundiff import RunDiff
 from ..store.metadata import MAX_LIMIT
 from ..store.records import ArtifactRef, RunRecord, code_version
 from ..tracking import get_run, runs
-from .options import drift_rule_options, print_drift, project_option, rule_from
+from .options import drift_rule_options, known_project, print_drift, project_option, rule_from
 from .render import console, fmt, frame_table, print_json
 
 STATUS_STYLE = {"running": "cyan", "finished": "green", "failed": "red", "killed": "yellow"}
@@ -35,6 +35,7 @@ STATUS_STYLE = {"running": "cyan", "finished": "green", "failed": "red", "killed
 def runs_command(project: str | None, name: str | None, status: str | None, user: str | None,
                  limit: int, as_json: bool) -> None:
     """List runs, newest first, with their params and last metric values."""
+    known_project(project)
     frame = runs(project, name=name, status=status, user=user, limit=limit)
     if as_json:
         print_json(frame.to_dict(orient="records"))
