@@ -269,10 +269,7 @@ def _graph(ref: Any, project: str | None, store: Store | None, *, upstream: bool
     root = resolve_artifact(store, ref, project)
     context = ContextStore(store.metadata)
     scope = ProjectScope(context, project or root.project)
-    if upstream:
-        raw = _upstream(context, root.hash, root.run_id, scope)
-    else:
-        raw = _downstream(context, root.hash, root.run_id, scope)
+    raw = _walk(context, root.hash, root.run_id, scope, upstream=upstream)
     edges = pd.DataFrame(raw, columns=["src", "dst", "run_id", "kind", "log_hash"])
     edges = _without_covered_run_edges(edges)
     runs = _runs(store, edges["run_id"].dropna().unique().tolist())
@@ -302,57 +299,34 @@ def _graph(ref: Any, project: str | None, store: Store | None, *, upstream: bool
                  edges.reset_index(drop=True), readers, operations)
 
 
-def _upstream(context: ContextStore, root: str, run_id: str | None, scope: ProjectScope,
-              max_depth: int = 100) -> list[tuple]:
-    """The edges back from ``root``, keeping each run's occurrence of a node apart.
+def _walk(context: ContextStore, root: str, run_id: str | None, scope: ProjectScope, *, upstream: bool,
+          max_depth: int = 100) -> list[tuple]:
+    """The edges back from ``root`` (``upstream``) or forward from it, breadth first, keeping each
+    run's occurrence of a node apart.
 
-    Content addressing makes identical bytes one node, however many runs made them. Reached through
-    an edge of run R (or named ``R:NAME``), a node's own derivation is the one R recorded, when R
-    recorded one: the lineage of run A's weights never shows the edges run B made for the same bytes.
-    A node that R only read (a dataset made by an earlier run) has every derivation recorded for it,
-    of the dataset R read where several projects registered those bytes (``scope``).
+    Content addressing makes identical bytes one node, however many runs made them. Upstream, reached
+    through an edge of run R (or named ``R:NAME``), a node's own derivation is the one R recorded, when
+    R recorded one: the lineage of run A's weights never shows the edges run B made for the same bytes.
+    A node that R only read (a dataset made by an earlier run) has every derivation recorded for it.
+    In both directions, at bytes that several projects registered, only the runs that used the dataset
+    the question reached are followed (``scope``).
     """
+    near, far = (1, 0) if upstream else (0, 1)  # the end of an edge at the frontier, the other end
     frontier: list[tuple[str, str | None]] = [(root, run_id)]
     seen = set(frontier)
     edges: dict[tuple, None] = {}
     for _ in range(max_depth):
-        level = context.neighbours({node for node, _ in frontier}, upstream=True)
-        into: dict[str, list[tuple]] = {}
+        level = context.neighbours({node for node, _ in frontier}, upstream=upstream)
+        at: dict[str, list[tuple]] = {}
         for edge in level:
-            into.setdefault(edge[1], []).append(edge)
+            at.setdefault(edge[near], []).append(edge)
         following: list[tuple[str, str | None]] = []
         for node, run in frontier:
-            candidates = scope.keep(node, run, into.get(node, []), level)
-            own = [e for e in candidates if run is not None and e[2] == run]
+            candidates = scope.keep(node, run, at.get(node, []), level)
+            own = [e for e in candidates if upstream and run is not None and e[2] == run]
             for edge in own or candidates:
                 edges[edge] = None
-                nxt = (edge[0], edge[2])
-                if nxt not in seen:
-                    seen.add(nxt)
-                    following.append(nxt)
-        frontier = following
-        if not frontier:
-            break
-    return list(edges)
-
-
-def _downstream(context: ContextStore, root: str, run_id: str | None, scope: ProjectScope,
-                max_depth: int = 100) -> list[tuple]:
-    """Every edge forward from ``root``, breadth first; at bytes that several projects registered,
-    those of the runs that used the dataset the question reached (``scope``)."""
-    frontier: list[tuple[str, str | None]] = [(root, run_id)]
-    seen = set(frontier)
-    edges: dict[tuple, None] = {}
-    for _ in range(max_depth):
-        level = context.neighbours({node for node, _ in frontier}, upstream=False)
-        out_of: dict[str, list[tuple]] = {}
-        for edge in level:
-            out_of.setdefault(edge[0], []).append(edge)
-        following: list[tuple[str, str | None]] = []
-        for node, run in frontier:
-            for edge in scope.keep(node, run, out_of.get(node, []), level):
-                edges[edge] = None
-                nxt = (edge[1], edge[2])
+                nxt = (edge[far], edge[2])
                 if nxt not in seen:
                     seen.add(nxt)
                     following.append(nxt)
