@@ -340,3 +340,32 @@ def test_find_data_keeps_readers_by_artifact_and_registrations_from_other_projec
         mc.dataset(data, "clean", project="other")
     assert set(mc.find(data=wine_clean)["id"]) == {etl[0]}  # its creator; the rest is unrecorded
     assert set(mc.find(data=mc.dataset_version("clean", project="other"))["id"]) == {own.id}
+
+
+def test_a_version_made_by_another_projects_run_keeps_its_operations(store, tmp_path):
+    """A reviewer's finding: ``lineage clean -p wine`` of a version a run of project etl computed from
+    a file lost its operations (``filter a > 3``) once they were kept to wine's own runs."""
+    path = tmp_path / "raw.csv"
+    pd.DataFrame({"a": np.arange(10.0)}).to_csv(path, index=False)
+    with mc.run("etl", project="etl"):
+        raw = mc.pd.read_csv(path, name="raw")
+        mc.dataset(raw[raw["a"] > 3], "clean", project="wine")
+    assert mc.derivation("clean", project="wine").operations == ["filter a > 3"]
+
+
+def test_a_copy_made_by_a_run_links_the_two_projects_lineage(store):
+    """A reviewer's finding: run import of project mirror read wine's clean@1 and registered it as
+    mirror's clean; the lineage of mirror's model lost wine's computation, and wine's impact lost
+    mirror's model."""
+    src = mc.dataset(pd.DataFrame({"a": np.arange(20.0), "y": np.arange(20.0) % 3}), "src", project="wine")
+    with mc.run("clean", project="wine") as cleaning:
+        frame = src.frame()
+        mc.dataset(frame[frame["a"] > 2], "clean", project="wine")
+    with mc.run("import", project="mirror"):
+        mc.dataset(mc.dataset_version("clean", project="wine").frame(), "clean", project="mirror")
+    with mc.run("train", project="mirror") as train:
+        frame = mc.dataset_version("clean", project="mirror").frame()
+        mc.artifact("model", mc.traced(Ridge(alpha=1.0)).fit(frame[["a"]], frame["y"]))
+    lineage = mc.derivation(f"{train.id}:model")
+    assert cleaning.id in set(lineage.edges["run_id"]) and "wine/src@1" in set(lineage.nodes["label"])
+    assert train.id in set(mc.consumers("src", project="wine").edges["run_id"])

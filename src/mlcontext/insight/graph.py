@@ -283,8 +283,11 @@ def _graph(ref: Any, project: str | None, store: Store | None, *, upstream: bool
     hashes = [root.hash, *edges["src"], *edges["dst"]]
     labels = scope.labels(describe_hashes(store, hashes))
     # Identical bytes are one node, labelled by the first run that stored them; the root is the one
-    # asked about (`sweep:weights` of the last sweep run), and its title and node must agree.
-    labels[root.hash] = root.label
+    # asked about (`sweep:weights` of the last sweep run), and its title and node must agree. A
+    # dataset version is labelled by the scope, as the other versions of the graph are (with its
+    # project where the graph shows several).
+    if root.dataset is None or root.hash not in labels:
+        labels[root.hash] = root.label
     depth = _depths(root.hash, raw, upstream)
     nodes = pd.DataFrame({"hash": list(labels), "label": list(labels.values()),
                           "depth": [depth.get(h, 0) for h in labels]})
@@ -295,7 +298,7 @@ def _graph(ref: Any, project: str | None, store: Store | None, *, upstream: bool
     if upstream and not ((edges["dst"] == root.hash) & edges["kind"].isin(["lineage", "fit"])).any():
         own = store.metadata.lineage_logs_of(root.hash, scope.project)
         operations = operations_of(store, own[-1]) if own else []
-    return Graph(root.hash, root.label, "upstream" if upstream else "downstream", nodes,
+    return Graph(root.hash, labels[root.hash], "upstream" if upstream else "downstream", nodes,
                  edges.reset_index(drop=True), readers, operations)
 
 

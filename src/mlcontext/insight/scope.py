@@ -10,6 +10,9 @@ how the question reached it:
 - a node reached through an edge of run R: the versions R read or created (its accesses, the run a
   version records), else those of R's own project, else every one.
 
+Versions a run linked by copying (it read one and created another of the same bytes: a mirror of
+wine's clean) stand for each other: the mirror's model derives from wine's computation.
+
 An edge or read at the node belongs to it when its run read or created one of those versions, or, for
 a run that touched no version of the node, when the run is in one of those projects (a run of project
 ``analysis`` that read wine's ``raw@1`` by its project is wine's reader, not of analysis's byte copy).
@@ -38,6 +41,7 @@ class ProjectScope:
         self._touched: dict[str, set[int]] = {}  # run -> versions it read or created
         self._projects: dict[str, str] = {}  # run -> its project
         self._stands_for: dict[str, set[str] | None] = {}  # node -> projects (union over its reaches)
+        self._links: dict[str, list[set[str]]] = {}  # node -> projects each run touching it linked
 
     # -- what is known ---------------------------------------------------------------------------------
     def _versions(self, hashes: Iterable[str]) -> None:
@@ -57,6 +61,23 @@ class ProjectScope:
         return len({v.project for v in self._held.get(node, ())}) > 1
 
     # -- the projects a node stands for ----------------------------------------------------------------
+    def _linked(self, node: str, projects: set[str]) -> set[str]:
+        """``projects`` and those whose versions of ``node`` a run touched together with one of
+        theirs (read wine's clean, created mirror's: a copy), to a fixed point."""
+        links = self._links.get(node)
+        if links is None:
+            held = {v.id: v.project for v in self._held[node]}
+            touching = self.context.touching_runs(held)
+            links = self._links[node] = [{held[i] for i in ids} for ids in touching.values() if len(ids) > 1]
+        found, grown = set(projects), True
+        while grown:
+            grown = False
+            for linked in links:
+                if linked & found and not linked <= found:
+                    found |= linked
+                    grown = True
+        return found
+
     def _reached(self, node: str, via: str | None) -> Projects:
         """The projects ``node`` stands for when reached through an edge of run ``via`` (None: it is
         the node asked about)."""
@@ -70,6 +91,8 @@ class ProjectScope:
             if not found and own in {v.project for v in held}:
                 found = {own}
             found = found or None
+        if found is not None:
+            found = self._linked(node, found)
         if node not in self._stands_for or self._stands_for[node] is not None:
             known = self._stands_for.get(node, set())
             self._stands_for[node] = None if found is None else (known or set()) | found

@@ -247,6 +247,22 @@ class ContextStore:
                                      .join(t.Project, t.Project.id == t.Run.project_id)
                                      .where(t.Run.id.in_(ids))).all())
 
+    def touching_runs(self, version_ids: Iterable[int]) -> dict[str, set[int]]:
+        """The runs that read (accessed) or created each of ``version_ids``: run -> those versions."""
+        ids = sorted(set(version_ids))
+        found: dict[str, set[int]] = {}
+        if not ids:
+            return found
+        with self.metadata.read() as conn:
+            rows = [*conn.execute(select(t.Access.run_id, t.Access.version_id)
+                                  .where(t.Access.version_id.in_(ids)).distinct()),
+                    *conn.execute(select(t.DatasetVersion.run_id, t.DatasetVersion.id)
+                                  .where(t.DatasetVersion.id.in_(ids)))]
+        for run, version in rows:
+            if run is not None and version is not None:
+                found.setdefault(run, set()).add(version)
+        return found
+
     def touched_versions(self, run_ids: Iterable[str]) -> dict[str, set[int]]:
         """The dataset versions each run read (its accesses) or created (the run a version records)."""
         ids = [r for r in set(run_ids) if r]

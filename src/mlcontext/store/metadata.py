@@ -293,9 +293,15 @@ class MetadataStore:
         data another project computed is not how this project's copy was made)."""
         writers = select(t.RunArtifact.run_id).where(t.RunArtifact.artifact_hash == digest,
                                                       t.RunArtifact.direction == "output")
-        if project is not None:
+        if project is not None:  # (its runs, and a run of another project that created its version)
+            creators = (select(t.DatasetVersion.run_id)
+                        .join(t.Dataset, t.Dataset.id == t.DatasetVersion.dataset_id)
+                        .join(t.Project, t.Project.id == t.Dataset.project_id)
+                        .where(t.Project.name == project, (t.DatasetVersion.artifact_hash == digest)
+                               | (t.DatasetVersion.content_hash == digest)))
             writers = writers.join(t.Run, t.Run.id == t.RunArtifact.run_id).join(
-                t.Project, t.Project.id == t.Run.project_id).where(t.Project.name == project)
+                t.Project, t.Project.id == t.Run.project_id).where(
+                (t.Project.name == project) | t.RunArtifact.run_id.in_(creators))
         with self.read() as conn:
             rows = conn.execute(select(t.Artifact.hash, t.Artifact.meta)
                                 .join(t.RunArtifact, t.RunArtifact.artifact_hash == t.Artifact.hash)
