@@ -12,7 +12,7 @@ import pytest
 from sklearn.linear_model import Ridge
 
 import mlcontext as mc
-from mlcontext.errors import AmbiguousReferenceError, InvalidArgumentError, NotFoundError
+from mlcontext.errors import AmbiguousReferenceError, InvalidArgumentError, NotFoundError, ReferenceTypeError
 
 
 def _run(project: str, seed: int) -> str:
@@ -127,3 +127,19 @@ def test_load_artifact_takes_a_project_for_a_run_name(store):
         model = mc.load_artifact("train", "model", project=project, trusted=True)
         stored = mc.load_artifact(run, "model", trusted=True)
         assert np.array_equal(model.coef_, stored.coef_), project
+
+
+def test_run_colon_name_of_a_read_names_the_version_the_run_read(store):
+    """A reviewer's finding: a run of analysis read wine's raw@2, whose bytes analysis also holds as
+    its raw@1; ``look:raw`` named analysis/raw@1 in impact, diff and the not-a-version error."""
+    mc.dataset(pd.DataFrame({"a": np.arange(20.0)}), "raw", project="wine")
+    mc.dataset(pd.DataFrame({"a": np.arange(30.0)}), "raw", project="wine")
+    mc.dataset(pd.DataFrame({"a": np.arange(30.0)}), "raw", project="analysis")
+    with mc.run("look", project="analysis"):
+        frame = mc.dataset_version("raw@2", project="wine").frame()
+        mc.dataset(frame[frame["a"] > 3], "sub", project="analysis")
+    assert mc.consumers("look:raw").root_label == "wine/raw@2"
+    report = mc.diff("look:raw", mc.dataset_version("raw@1", project="wine"))
+    assert (report.a, report.b) == ("raw@2", "raw@1")  # both wine's
+    with pytest.raises(ReferenceTypeError, match=r"raw@2 \(project wine\)"):
+        mc.history("look:raw")

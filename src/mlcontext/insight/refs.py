@@ -11,7 +11,7 @@ from ..errors import NotFoundError
 from ..store import Store
 from ..store import schema as t
 from ..store.context import ContextStore
-from ..tracking.dataset_refs import in_other_projects, version_of_artifact, version_row
+from ..tracking.dataset_refs import in_other_projects, version_of_run_artifact, version_row
 from ..tracking.refs import artifact_ref, is_hash
 from ..tracking.run_refs import artifact_names, run_artifact
 
@@ -43,7 +43,7 @@ def resolve_artifact(store: Store, ref: Any, project: str | None = None) -> Reso
     if ":" in ref:
         record, artifact = run_artifact(store, ref, project)
         if artifact is not None:
-            version = version_of_artifact(store, record.project, artifact.name, artifact.hash)
+            version = version_of_run_artifact(store, record, artifact)
             if version is not None and version.name == artifact.name:  # a dataset version it made or read
                 return Resolved(artifact.hash, version.ref, version.name, version.version, run_id=record.id,
                                 project=record.project)

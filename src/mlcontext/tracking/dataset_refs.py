@@ -19,13 +19,13 @@ import difflib
 from typing import Any
 
 from ..errors import AmbiguousReferenceError, MLContextError, NotFoundError, ReferenceTypeError
-from ..store import Store
+from ..store import ArtifactRef, RunRecord, Store
 from ..store.context import ContextStore, VersionRow
 from .refs import dataset_name, dataset_ref, is_hash
 from .run_refs import artifact_names, run_artifact
 
 __all__ = ["version_by_hash", "in_other_projects", "version_row", "versions_named", "dataset_of",
-           "no_dataset", "run_artifact_version", "version_of_artifact"]
+           "no_dataset", "run_artifact_version", "version_of_artifact", "version_of_run_artifact"]
 
 _HEX = frozenset("0123456789abcdef")
 #: A shorter text of hex digits is as likely a name as the start of a hash: no hint for it.
@@ -161,7 +161,7 @@ def not_a_version(store: Store, text: str, project: str | None = None) -> MLCont
     if artifact is None:
         return NotFoundError(f"{what}, and {run} has no artifact {name!r} (its artifacts: "
                              f"{artifact_names(record)}); {instead}")
-    version = version_of_artifact(store, record.project, name, artifact.hash)
+    version = version_of_run_artifact(store, record, artifact)
     if version is not None:
         return ReferenceTypeError(f"{what}: it names dataset version {version.ref} (project "
                                   f"{version.project}), which {run} "
@@ -184,6 +184,20 @@ def run_artifact_version(store: Store, text: str, project: str | None = None) ->
         return None
     if artifact is None:
         return None
+    return version_of_run_artifact(store, record, artifact)
+
+
+def version_of_run_artifact(store: Store, record: RunRecord, artifact: ArtifactRef) -> VersionRow | None:
+    """The dataset version a run's artifact is: the one its record names (``get_run`` says which
+    version a run read or registered, in which project), else :func:`version_of_artifact` in the
+    run's project (wine's raw@2 read by a run of analysis is not analysis's byte twin raw@1)."""
+    meta = artifact.meta or {}
+    name, number = meta.get("dataset"), meta.get("version")
+    if isinstance(name, str) and type(number) is int:
+        where = meta.get("project") if isinstance(meta.get("project"), str) else record.project
+        named = [v for v in ContextStore(store.metadata).versions(name, where) if v.version == number]
+        if named:
+            return named[0]
     return version_of_artifact(store, record.project, artifact.name, artifact.hash)
 
 
