@@ -369,3 +369,15 @@ def test_a_copy_made_by_a_run_links_the_two_projects_lineage(store):
     lineage = mc.derivation(f"{train.id}:model")
     assert cleaning.id in set(lineage.edges["run_id"]) and "wine/src@1" in set(lineage.nodes["label"])
     assert train.id in set(mc.consumers("src", project="wine").edges["run_id"])
+
+
+def test_history_leaves_out_a_run_that_read_another_projects_twin(store):
+    """A reviewer's finding: run peek of project wine read mirror's raw@1 (wine's bytes) and filtered
+    it; ``history raw -p wine`` counted it as wine's, where impact/find/tried said mirror's."""
+    for project in ("wine", "mirror"):
+        mc.dataset(pd.DataFrame({"a": np.arange(10.0)}), "raw", project=project)
+    with mc.run("peek", project="wine"):
+        frame = mc.dataset_version("raw", project="mirror").frame()
+        mc.dataset(frame[frame["a"] > 7], "top", project="wine")
+    assert mc.history("raw", project="wine").empty
+    assert mc.history("raw", project="mirror")["runs"].tolist() == [1]

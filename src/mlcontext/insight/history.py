@@ -71,20 +71,29 @@ def history(name: Any, *, project: str | None = None, store: Store | None = None
     """
     store = store or get_store()
     name, project = dataset_of(store, name, project)
-    versions = ContextStore(store.metadata).versions(name, project)
+    context = ContextStore(store.metadata)
+    versions = context.versions(name, project)
     by_hash = {v.artifact_hash: v.ref for v in versions}
     if not by_hash:
         return typed_empty(HISTORY)
+    ours = {v.id for v in versions}
+    # Versions of other datasets with the same bytes: a run of this project that read one of those
+    # (mirror's twin of raw) used that dataset, not this one.
+    twins = [v.id for held in context.all_versions_by_hash(by_hash).values() for v in held
+             if v.id not in ours]
+    # Runs that read one of these very versions, and runs of this project that read no twin of them:
+    # another project's run that read byte-identical data of its own is that project's history, and
+    # so is a run of this project that read that other dataset.
+    readers = select(t.Access.run_id).where(t.Access.version_id.in_(sorted(ours)))
+    twin_readers = select(t.Access.run_id).where(t.Access.version_id.in_(twins))
+    ours_or_own = t.Edge.run_id.in_(readers) | (
+        (t.Project.name == project) & t.Edge.run_id.not_in(twin_readers))
     with store.metadata.read() as conn:
         edges = conn.execute(
             select(t.Edge.src_hash, t.Edge.run_id, t.Edge.log_hash, t.Run.user, t.Run.started_at)
             .join(t.Run, t.Run.id == t.Edge.run_id)
             .join(t.Project, t.Project.id == t.Run.project_id)
-            # Runs of this project, and runs of others that read one of these very versions: another
-            # project's run that read byte-identical data of its own is that project's history.
-            .where(t.Edge.src_hash.in_(list(by_hash)), t.Edge.log_hash.is_not(None),
-                   (t.Project.name == project) | t.Edge.run_id.in_(
-                       select(t.Access.run_id).where(t.Access.version_id.in_([v.id for v in versions]))))
+            .where(t.Edge.src_hash.in_(list(by_hash)), t.Edge.log_hash.is_not(None), ours_or_own)
             .order_by(t.Edge.time.desc(), t.Edge.id.desc()).limit(MAX_EDGES)).all()
     rows = [(step, run_id, user, by_hash[src], started)
             for src, run_id, log_hash, user, started in edges
