@@ -100,8 +100,14 @@ def test_estimators_inside_a_grid_keep_their_parameters():
               for grid in ([LogisticRegression(C=0.001), LogisticRegression(C=0.01)],
                            [LogisticRegression(C=10.0), LogisticRegression(C=100.0)])]
     assert chosen[0]["param_grid"] != chosen[1]["param_grid"]
-    assert chosen[0]["param_grid"]["clf"][0] == "LogisticRegression(C=0.001)"
+    assert chosen[0]["param_grid"]["clf"][0]["LogisticRegression"]["C"] == 0.001
     assert chosen[0]["best_params_"] != chosen[1]["best_params_"]
     assert chosen[0]["estimator__clf"] == "LogisticRegression"  # a step: its parameters are listed
     traced = hyper_parameters(GridSearchCV(pipe, {"clf": [mc.traced(LogisticRegression(C=0.5))]}))
-    assert traced["param_grid"]["clf"] == ["LogisticRegression(C=0.5)"], traced["param_grid"]
+    assert traced["param_grid"]["clf"] == hyper_parameters(GridSearchCV(pipe, {"clf": [
+        LogisticRegression(C=0.5)]}))["param_grid"]["clf"], traced["param_grid"]
+    # a long grid is not elided (scikit-learn's repr shortens long ones with "...")
+    long = [Pipeline([(f"s{i}", StandardScaler()) for i in range(22)] + [("clf", LogisticRegression(C=c))])
+            for c in (0.01, 100.0)]
+    assert hyper_parameters(GridSearchCV(long[0], {"clf": [long[0]]}))["param_grid"] != hyper_parameters(
+        GridSearchCV(long[0], {"clf": [long[1]]}))["param_grid"]

@@ -55,3 +55,15 @@ def test_find_matches_boolean_params_as_show_prints_them(store):
     assert set(mc.find(params=["impute=true"], project="bools")["id"]) == ids[True]
     assert set(mc.find(params=["impute=False"], project="bools")["id"]) == ids[False]
     assert set(mc.find(params=['impute="True"'], project="bools")["id"]) == {named.id}
+
+
+def test_find_matches_string_params_with_quotes_and_accents(store):
+    """A reviewer's finding: ``find --param x=é`` and ``x=a"b`` matched nothing (the stored JSON
+    escapes them)."""
+    ids = {}
+    for value in ("é", 'a"b', "plain"):
+        with mc.run("fit", project="texts") as run:
+            mc.param("x", value)
+        ids[value] = run.id
+    for value, run_id in ids.items():
+        assert mc.find(params=[f"x={value}"], project="texts")["id"].tolist() == [run_id], value

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -163,8 +164,9 @@ def _param_texts(raw: str) -> list[str]:
     else as a string."""
     if raw.startswith('"'):
         return [raw]
+    text = json.dumps(raw)  # (as the param was stored: é, a quote or a backslash escaped)
     literal = _LITERALS.get(raw.lower())
-    return [literal, f'"{raw}"'] if literal else [f'"{raw}"']
+    return [literal, text] if literal else [text]
 
 
 def _metric_exists(name: str, op: str, raw: str) -> ColumnElement[bool]:

@@ -177,11 +177,11 @@ def _param_json(value: Any, top: bool = False) -> Any:
     ``np.arange`` values must equal the same grid of ints): NumPy scalars as Python ones, NaN and
     infinities as their text (``"nan"``, as ``repr`` gives), containers element by element,
     anything else JSON cannot hold by its ``repr``. An estimator is its class name where the deep
-    parameters list its own (``top``: a step, ``clf``), else its class and the parameters it sets
-    (``LogisticRegression(C=0.01)`` in a ``param_grid`` or ``best_params_``: two grids of the same
-    class differ)."""
+    parameters list its own (``top``: a step, ``clf``), else its class with all its parameters
+    (``{"LogisticRegression": {"C": 0.01, ...}}`` in a ``param_grid`` or ``best_params_``: two grids
+    of the same class differ; not scikit-learn's repr, which elides long ones with ``...``)."""
     if _is_estimator(value):
-        return _class_name(value) if top else _estimator_text(value)
+        return _class_name(value) if top else _estimator_json(value)
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float):
@@ -200,12 +200,14 @@ def _param_json(value: Any, top: bool = False) -> Any:
     return _json_safe(value)
 
 
-def _estimator_text(value: Any) -> str:
-    """``LogisticRegression(C=0.01)``: the class and the parameters that differ from its defaults,
-    as scikit-learn prints it, under the base class's name for a traced estimator."""
-    text = repr(value)
-    shown = type(value).__name__
-    return _class_name(value) + text[len(shown):] if text.startswith(shown) else text
+def _estimator_json(value: Any) -> dict[str, Any]:
+    """``{"LogisticRegression": {"C": 0.01, ...}}``: the class (a traced estimator's base class, at
+    every depth) and its shallow parameters, nested estimators likewise."""
+    try:
+        params = value.get_params(deep=False)
+    except TypeError:
+        params = {}
+    return {_class_name(value): {str(k): _param_json(v) for k, v in sorted(params.items())}}
 
 
 def _is_estimator(value: Any) -> bool:
