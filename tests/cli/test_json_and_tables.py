@@ -244,3 +244,18 @@ def test_a_mistyped_project_is_named_not_answered_with_nothing(sqlite_store, mon
         result = CliRunner().invoke(cli, [*command, "-p", "chrun"])
         assert result.exit_code == 1 and "did you mean 'churn'" in str(result.exception), result.output
         assert CliRunner().invoke(cli, [*command, "-p", "churn"]).exit_code == 0
+
+
+def test_narrow_show_and_versions_keep_direction_and_role(sqlite_store, monkeypatch):
+    # A newcomer's finding at 80 columns: `show` left out direction (train@2 twice, read and written,
+    # indistinguishable), `versions` left out role.
+    monkeypatch.setenv("MLCONTEXT_STORE", sqlite_store.metadata.url)
+    monkeypatch.setenv("MLCONTEXT_ARTIFACTS", sqlite_store.artifacts.url)
+    monkeypatch.setenv("COLUMNS", "80")
+    with mc.run("prep", project="narrow") as run:
+        frame = mc.dataset(pd.DataFrame({"a": np.arange(9.0)}), "raw", role="train").frame()
+        mc.dataset(frame[frame.a > 2], "train", role="train")
+    shown = CliRunner().invoke(cli, ["show", run.id]).output
+    assert "direction" in shown and "direction" not in shown.split("left out")[-1], shown
+    listed = CliRunner().invoke(cli, ["versions", "raw", "-p", "narrow"]).output
+    assert "role" in listed and "role" not in listed.split("left out")[-1], listed

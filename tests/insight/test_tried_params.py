@@ -4,6 +4,7 @@ set by some runs only, came back as 15.0 in the table and the JSON while ``runs`
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
 import mlcontext as mc
 
@@ -67,3 +68,18 @@ def test_find_matches_string_params_with_quotes_and_accents(store):
         ids[value] = run.id
     for value, run_id in ids.items():
         assert mc.find(params=[f"x={value}"], project="texts")["id"].tolist() == [run_id], value
+
+
+def test_find_names_a_param_or_metric_nobody_logged(store):
+    """A newcomer's finding: ``find --metric typo>0.5`` and ``--param nosuch=1`` were silently empty
+    (as if no run matched), where a typo names nothing."""
+    from mlcontext.errors import NotFoundError
+
+    with mc.run("fit", project="names"):
+        mc.param("alpha", 0.5)
+        mc.log("test_acc", 0.9)
+    with pytest.raises(NotFoundError, match=r"metric 'test_ac'.*did you mean 'test_acc'"):
+        mc.find(metrics=["test_ac>0.5"])
+    with pytest.raises(NotFoundError, match=r"param 'alpah'.*did you mean 'alpha'"):
+        mc.find(params=["alpah=0.5"], project="names")
+    assert mc.find(metrics=["test_acc>0.95"]).empty  # a name that exists, with nothing to report

@@ -75,7 +75,8 @@ def show_command(run: str, project: str | None, as_json: bool) -> None:
         frame = pd.DataFrame([(_artifact_name(a), a.kind, f"{a.size:,}", a.hash, a.direction)
                               for a in record.artifacts],
                              columns=["name", "kind", "size", "hash", "direction"])
-        console.print(frame_table(frame, title="artifacts"))
+        # (the direction tells a version read from one written: train@2 may be both)
+        console.print(frame_table(frame, title="artifacts", keep=("name", "direction")))
     if record.traceback:
         console.print(Syntax(record.traceback, "pytb", theme="ansi_dark"))
 

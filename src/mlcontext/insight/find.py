@@ -12,7 +12,7 @@ import pandas as pd
 from sqlalchemy import ColumnElement, Float, and_, cast, exists, or_, select
 
 from ..checks import check_choice, check_text
-from ..errors import QueryError
+from ..errors import NotFoundError, QueryError
 from ..store import Store
 from ..store import schema as t
 from ..store.context import ContextStore
@@ -78,7 +78,8 @@ def find(*, params: Sequence[str] = (), metrics: Sequence[str] = (), data: Any =
     QueryError
         A condition, a date or the limit cannot be read.
     NotFoundError
-        ``data`` names no dataset version (no such dataset or version, a hash nothing has).
+        ``data`` names no dataset version (no such dataset or version, a hash nothing has), or a
+        condition names a param or metric no run (of ``project``) ever logged.
     ReferenceTypeError
         ``data`` is a ``RUN:NAME`` that names something else (a model).
 
@@ -97,10 +98,13 @@ def find(*, params: Sequence[str] = (), metrics: Sequence[str] = (), data: Any =
         check_text(value, what)
     check_choice(status, STATUSES, "status", QueryError)
     query = select(t.Run.id).join(t.Project, t.Project.id == t.Run.project_id)
-    for condition in params:
-        query = query.where(_param_exists(*parse_condition(condition)))
-    for condition in metrics:
-        query = query.where(_metric_exists(*parse_condition(condition)))
+    conditions = [(what, parse_condition(c)) for what, given in (("param", params), ("metric", metrics))
+                  for c in given]
+    clauses = [_param_exists(*condition) if what == "param" else _metric_exists(*condition)
+               for what, condition in conditions]  # (a condition that cannot be read: said first)
+    _names_exist(store, conditions, project)
+    for clause in clauses:
+        query = query.where(clause)
     if data is not None:
         query = query.where(_data_exists(store, *dataset_ref(data, project)))
     if code:
@@ -124,6 +128,28 @@ def find(*, params: Sequence[str] = (), metrics: Sequence[str] = (), data: Any =
     if not ids:
         return store.metadata.runs_frame(ids=[])
     return store.metadata.runs_frame(ids=ids)
+
+
+def _names_exist(store: Store, conditions: list[tuple[str, tuple[str, str, str]]],
+                 project: str | None) -> None:
+    """A param or metric no run (of ``project``) ever logged names nothing: a ``NotFoundError``
+    with the names that were logged, the closest first, never "no run matches" of a typo."""
+    import difflib
+
+    for what, (name, _, _) in conditions:
+        table = t.Param if what == "param" else t.LatestMetric
+        query = select(table.name).distinct()
+        if project is not None:
+            query = query.join(t.Run, t.Run.id == table.run_id).join(
+                t.Project, t.Project.id == t.Run.project_id).where(t.Project.name == project)
+        with store.metadata.read() as conn:
+            logged = sorted(conn.execute(query).scalars())
+        if name not in logged:
+            close = difflib.get_close_matches(name, logged, n=3, cutoff=0.6)
+            hint = f"did you mean {' or '.join(map(repr, close))}? " if close else ""
+            where = f" in project {project!r}" if project else ""
+            shown = ", ".join(logged[:20]) + (" ..." if len(logged) > 20 else "") or "none"
+            raise NotFoundError(f"no run{where} logged a {what} {name!r}: {hint}({what}s logged: {shown})")
 
 
 def _compare(column: Any, op: str, value: Any) -> ColumnElement[bool]:
