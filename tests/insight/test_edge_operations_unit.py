@@ -201,3 +201,14 @@ def test_two_runs_sharing_one_log_are_bounded_by_their_own_edges(sqlite_store):
     chains = [b for branches in first["branches"] for b in branches]
     rename = ["rename columns={'key': 'k'}"]
     assert any(not b["registered"] and b["operations"] == rename for b in chains), chains
+
+
+def test_printing_a_graph_shows_its_tree(sqlite_store):
+    # A newcomer's finding: print(mc.derivation(...).tree()) printed <rich.tree.Tree object ...>.
+    clean = mc.dataset(_frame(), "clean", project="u")
+    with mc.run("train", project="u"):
+        frame = clean.frame()
+        mc.dataset(frame[frame.a > 0], "train")
+    text = str(mc.derivation("train", project="u"))
+    assert text.splitlines()[0] == "train@1" and "clean@1" in text and "filter" in text, text
+    assert "<rich" not in text and "[dim]" not in text

@@ -72,8 +72,22 @@ class Graph:
     readers: pd.DataFrame  # runs that read any node (downstream only)
     operations: list[str] = field(default_factory=list)  # the root's own, when no edge says them
 
+    def __str__(self) -> str:
+        """The tree as plain text, so ``print(graph)`` shows it (``print(graph.tree())`` printed the
+        rich object's repr: rich renders its trees with ``console.print``)."""
+        import io
+        import shutil
+
+        from rich.console import Console
+
+        console = Console(file=io.StringIO(), width=shutil.get_terminal_size((100, 24)).columns,
+                          color_system=None, record=True)
+        console.print(self.tree())
+        return console.export_text().rstrip("\n")
+
     def tree(self) -> Tree:
-        """A rich tree: the root, then what it came from (or what came from it), level by level."""
+        """A rich tree: the root, then what it came from (or what came from it), level by level.
+        Show it with ``rich.print(graph.tree())``, or ``print(graph)`` for plain text."""
         labels = dict(zip(self.nodes["hash"], self.nodes["label"], strict=True))
         tree = Tree(f"[bold]{self.root_label}[/]")
         if self.operations:
