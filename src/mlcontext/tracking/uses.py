@@ -144,7 +144,7 @@ def _leaf_sources(store: Store, leaves: list[str], run_id: str) -> list[Source]:
             # for wine's raw@1 by its project, and its own project keeps a byte copy), else its own
             # project's (a reviewer found another project's run counted by `tried`/`history -p`).
             if run_project is None:
-                run_project = store.metadata.get_run(run_id).project
+                run_project = context.run_projects([run_id])[run_id]
                 read = context.touched_versions([run_id])[run_id]
             rows = ([r for r in rows if r.id in read] or [r for r in rows if r.project == run_project]
                     or rows)
