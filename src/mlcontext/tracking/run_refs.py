@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from ..errors import NotFoundError
 from ..store import ArtifactRef, RunRecord, Store
+from ..store.context import ContextStore
 
 __all__ = ["run_in", "run_artifact", "artifact_names"]
 
@@ -25,14 +26,19 @@ def run_in(store: Store, ref: str, project: str | None = None) -> RunRecord:
     NotFoundError
         No such run, or none of that name in ``project``.
     """
-    record = store.metadata.get_run(ref)
-    if project is None or record.project == project or record.id.startswith(ref):
-        return record
-    named = store.metadata.runs_frame(project, names=[ref], limit=1)
+    metadata = store.metadata
+    with metadata.read() as conn:
+        run_id = metadata.resolve_run_id(conn, ref)  # (the record is read once, for the run chosen)
+    if project is None or run_id.startswith(ref):
+        return metadata.get_run(run_id)
+    found = ContextStore(metadata).run_projects([run_id])[run_id]
+    if found == project:
+        return metadata.get_run(run_id)
+    named = metadata.runs_frame(project, names=[ref], limit=1)
     if named.empty:
-        raise NotFoundError(f"run {ref!r} is {record.id[:8]} of project {record.project!r}, and project "
+        raise NotFoundError(f"run {ref!r} is {run_id[:8]} of project {found!r}, and project "
                             f"{project!r} has no run of that name (`mlcontext runs -p {project}`)")
-    return store.metadata.get_run(str(named["id"].iloc[0]))
+    return metadata.get_run(str(named["id"].iloc[0]))
 
 
 def run_artifact(store: Store, text: str, project: str | None = None) -> tuple[RunRecord, ArtifactRef | None]:
