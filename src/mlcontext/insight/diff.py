@@ -11,7 +11,7 @@ from ..errors import AmbiguousReferenceError, NotFoundError, ReferenceTypeError
 from ..store import ArtifactRef, Store
 from ..store import schema as t
 from ..store.context import ContextStore
-from ..tracking.dataset_refs import run_artifact_version
+from ..tracking.dataset_refs import version_of_run_artifact
 from ..tracking.datasets import DatasetVersion, dataset_version
 from ..tracking.derivation import plain_value
 from ..tracking.queries import load_artifact
@@ -337,8 +337,9 @@ def _side(store: Store, ref: Any, project: str | None) -> tuple[str, Any]:
         raise ReferenceTypeError(f"diff() takes names or the objects the API returns (DatasetVersion, Run, "
                                  f"RunRecord, ArtifactRef), not a {type(ref).__name__}")
     if ":" in ref:  # RUN:NAME: a stored frame the run registered is a dataset version, not a model
-        run_artifact(store, ref, project)  # (no such run, in the project: said as such, not "a model")
-        version = run_artifact_version(store, ref, project)
+        # (no such run, in the project: said as such, not "a model")
+        record, artifact = run_artifact(store, ref, project)
+        version = None if artifact is None else version_of_run_artifact(store, record, artifact)
         if version is not None:
             return "dataset version", dataset_version(version.ref, project=version.project, store=store)
         return "model", ref

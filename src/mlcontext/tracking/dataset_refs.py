@@ -25,7 +25,7 @@ from .refs import dataset_name, dataset_ref, is_hash
 from .run_refs import artifact_names, run_artifact
 
 __all__ = ["version_by_hash", "in_other_projects", "version_row", "versions_named", "dataset_of",
-           "no_dataset", "run_artifact_version", "version_of_artifact", "version_of_run_artifact"]
+           "no_dataset", "version_of_artifact", "version_of_run_artifact"]
 
 _HEX = frozenset("0123456789abcdef")
 #: A shorter text of hex digits is as likely a name as the start of a hash: no hint for it.
@@ -172,19 +172,6 @@ def not_a_version(store: Store, text: str, project: str | None = None) -> MLCont
     cls = meta.get("model_class") or meta.get("class")
     return ReferenceTypeError(f"{what}: it names {kind}{f' ({cls})' if cls else ''}, artifact {name!r} "
                               f"of {run}, not a dataset version; {instead}")
-
-
-def run_artifact_version(store: Store, text: str, project: str | None = None) -> VersionRow | None:
-    """The dataset version ``RUN:NAME`` names when the run (in ``project``, when given) read or wrote
-    one under that name (a stored frame), else None (a model, another artifact, or nothing: the
-    caller says which)."""
-    try:
-        record, artifact = run_artifact(store, text, project)
-    except NotFoundError:
-        return None
-    if artifact is None:
-        return None
-    return version_of_run_artifact(store, record, artifact)
 
 
 def version_of_run_artifact(store: Store, record: RunRecord, artifact: ArtifactRef) -> VersionRow | None:
