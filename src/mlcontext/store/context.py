@@ -17,7 +17,7 @@ from ..errors import AmbiguousReferenceError, NotFoundError
 from . import schema as t
 from .metadata import MetadataStore
 
-__all__ = ["VersionRow", "ContextStore", "ROLES"]
+__all__ = ["VersionRow", "ContextStore", "ROLES", "one_project"]
 
 ROLES = ("train", "validation", "test", "live")
 
@@ -54,6 +54,22 @@ def _versions_query() -> Any:
     return (select(*_VERSION_COLUMNS)
             .join(t.Dataset, t.Dataset.id == t.DatasetVersion.dataset_id)
             .join(t.Project, t.Project.id == t.Dataset.project_id))
+
+
+def one_project(found: Sequence[VersionRow]) -> None:
+    """Versions of one dataset name in several projects are two datasets: an answer about the name
+    alone would merge them (``docs/references.md``, "Ambiguity is an error").
+
+    Raises
+    ------
+    AmbiguousReferenceError
+        ``found`` spans several projects.
+    """
+    projects = sorted({v.project for v in found})
+    if len(projects) > 1:
+        raise AmbiguousReferenceError(
+            f"dataset {found[0].name!r} exists in projects {projects}: say which with project= "
+            "(-p/--project on the command line)")
 
 
 class ContextStore:
@@ -132,11 +148,7 @@ class ContextStore:
             which = f"{name}@{number}" if number is not None else name
             raise NotFoundError(f"no dataset version {which}" + (f" in project {project}" if project else "")
                                 + "; `mlcontext versions NAME` lists them")
-        projects = {v.project for v in found}
-        if len(projects) > 1:
-            raise AmbiguousReferenceError(
-                f"dataset {name!r} exists in projects {sorted(projects)}: say which with project= "
-                "(-p/--project on the command line)")
+        one_project(found)
         return found[-1]
 
     def version_by_hash(self, digest: str, project: str | None = None) -> VersionRow | None:
@@ -253,31 +265,27 @@ class ContextStore:
         found: dict[str, set[int]] = {}
         if not ids:
             return found
-        with self.metadata.read() as conn:
-            rows = [*conn.execute(select(t.Access.run_id, t.Access.version_id)
-                                  .where(t.Access.version_id.in_(ids)).distinct()),
-                    *conn.execute(select(t.DatasetVersion.run_id, t.DatasetVersion.id)
-                                  .where(t.DatasetVersion.id.in_(ids)))]
-        for run, version in rows:
-            if run is not None and version is not None:
-                found.setdefault(run, set()).add(version)
+        for run, version in self._touches(t.Access.version_id.in_(ids), t.DatasetVersion.id.in_(ids)):
+            found.setdefault(run, set()).add(version)
         return found
 
     def touched_versions(self, run_ids: Iterable[str]) -> dict[str, set[int]]:
         """The dataset versions each run read (its accesses) or created (the run a version records)."""
-        ids = [r for r in set(run_ids) if r]
+        ids = sorted(r for r in set(run_ids) if r)
         found: dict[str, set[int]] = {r: set() for r in ids}
         if not ids:
             return found
-        with self.metadata.read() as conn:
-            rows = [*conn.execute(select(t.Access.run_id, t.Access.version_id).where(
-                        t.Access.run_id.in_(ids), t.Access.version_id.is_not(None)).distinct()),
-                    *conn.execute(select(t.DatasetVersion.run_id, t.DatasetVersion.id)
-                                  .where(t.DatasetVersion.run_id.in_(ids)))]
-        for run, version in rows:
-            if run is not None and version is not None:
-                found[run].add(version)
+        for run, version in self._touches(t.Access.run_id.in_(ids), t.DatasetVersion.run_id.in_(ids)):
+            found[run].add(version)
         return found
+
+    def _touches(self, read: Any, created: Any) -> list[tuple[str, int]]:
+        """``(run, version)`` of the accesses matching ``read`` and the versions matching ``created``
+        with the run that created them: who read or made which dataset version."""
+        with self.metadata.read() as conn:
+            rows = [*conn.execute(select(t.Access.run_id, t.Access.version_id).where(read).distinct()),
+                    *conn.execute(select(t.DatasetVersion.run_id, t.DatasetVersion.id).where(created))]
+        return [(run, version) for run, version in rows if run is not None and version is not None]
 
     def closure(self, start: str, *, upstream: bool, max_depth: int = 100) -> list[tuple]:
         """Every edge reachable from ``start`` (breadth first, one indexed query per level)."""

@@ -18,9 +18,9 @@ from __future__ import annotations
 import difflib
 from typing import Any
 
-from ..errors import AmbiguousReferenceError, MLContextError, NotFoundError, ReferenceTypeError
+from ..errors import MLContextError, NotFoundError, ReferenceTypeError
 from ..store import ArtifactRef, RunRecord, Store
-from ..store.context import ContextStore, VersionRow
+from ..store.context import ContextStore, VersionRow, one_project
 from .refs import dataset_name, dataset_ref, is_hash
 from .run_refs import artifact_names, run_artifact
 
@@ -96,13 +96,13 @@ def versions_named(store: Store, text: str, project: str | None = None) -> list[
         matching = [v for v in found if v.version == int(number)]
         if not matching:
             if project is None:
-                _one_project(name, found)  # (the versions of which project's dataset to list?)
+                one_project(found)  # (the versions of which project's dataset to list?)
             where = f" in project {project!r}" if project else ""
             raise NotFoundError(f"dataset {name!r}{where} has no version {int(number)}: its versions are "
                                 f"{_numbers(found)} ({_versions_command(name, project)} lists them)")
         found = matching
     if project is None:
-        _one_project(text, found)
+        one_project(found)
     return found
 
 
@@ -110,14 +110,6 @@ def _versions_command(name: str, project: str | None, json: bool = False) -> str
     """The command that lists ``name``'s versions, with the project when the question had one (the
     hint must work as printed: without it, a name of several projects is ambiguous)."""
     return f"`mlcontext versions {name}{f' -p {project}' if project else ''}{' --json' if json else ''}`"
-
-
-def _one_project(text: str, found: list[VersionRow]) -> None:
-    projects = sorted({v.project for v in found})
-    if len(projects) > 1:  # (the words of ContextStore.version's, which raises the same)
-        raise AmbiguousReferenceError(
-            f"dataset {found[0].name!r} exists in projects {projects}: say which with project= "
-            "(-p/--project on the command line)")
 
 
 def version_row(store: Store, text: str, project: str | None = None) -> VersionRow:
