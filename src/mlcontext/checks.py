@@ -15,7 +15,7 @@ from typing import Any
 
 from .errors import InvalidArgumentError, NotFoundError, UsageError
 
-__all__ = ["check_text", "check_choice", "check_flag", "check_count", "file_bytes"]
+__all__ = ["check_text", "check_choice", "check_flag", "check_count", "file_bytes", "did_you_mean"]
 
 
 def check_text(value: Any, what: str) -> str | None:
@@ -77,3 +77,12 @@ def file_bytes(source: Any, what: str) -> bytes:
             return bytes(data)
     raise UsageError(f"{what} is given as a path, bytes or a file open in binary mode, not "
                      f"{type(source).__name__}")
+
+
+def did_you_mean(name: str, known: Collection[str]) -> str:
+    """``did you mean 'churn' or 'church'?`` for the names of ``known`` closest to a name that names
+    nothing (up to three, :func:`difflib.get_close_matches` at 0.6), ``""`` when none is close."""
+    import difflib
+
+    close = difflib.get_close_matches(name, list(known), n=3, cutoff=0.6)
+    return f"did you mean {' or '.join(map(repr, close))}?" if close else ""

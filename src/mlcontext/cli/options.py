@@ -31,16 +31,14 @@ def known_project(project: str | None) -> None:
     """
     if project is None:
         return
-    import difflib
-
+    from ..checks import did_you_mean
     from ..errors import NotFoundError
     from ..tracking import get_store
 
     projects = get_store().metadata.projects()
     if project in projects:
         return
-    close = difflib.get_close_matches(project, projects, n=3, cutoff=0.6)
-    hint = f"did you mean {' or '.join(map(repr, close))}? " if close else ""
+    hint = f"{close} " if (close := did_you_mean(project, projects)) else ""
     listed = ", ".join(projects) if projects else "none yet"
     raise NotFoundError(f"no project {project!r}: {hint}(projects: {listed})")
 

@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import ColumnElement, Float, and_, cast, exists, or_, select
 
-from ..checks import check_choice, check_text
+from ..checks import check_choice, check_text, did_you_mean
 from ..errors import NotFoundError, QueryError
 from ..store import Store
 from ..store import schema as t
@@ -134,8 +134,6 @@ def _names_exist(store: Store, conditions: list[tuple[str, tuple[str, str, str]]
                  project: str | None) -> None:
     """A param or metric no run (of ``project``) ever logged names nothing: a ``NotFoundError``
     with the names that were logged, the closest first, never "no run matches" of a typo."""
-    import difflib
-
     for what, (name, _, _) in conditions:
         table = t.Param if what == "param" else t.LatestMetric
         query = select(table.name).distinct()
@@ -145,8 +143,7 @@ def _names_exist(store: Store, conditions: list[tuple[str, tuple[str, str, str]]
         with store.metadata.read() as conn:
             logged = sorted(conn.execute(query).scalars())
         if name not in logged:
-            close = difflib.get_close_matches(name, logged, n=3, cutoff=0.6)
-            hint = f"did you mean {' or '.join(map(repr, close))}? " if close else ""
+            hint = f"{close} " if (close := did_you_mean(name, logged)) else ""
             where = f" in project {project!r}" if project else ""
             shown = ", ".join(logged[:20]) + (" ..." if len(logged) > 20 else "") or "none"
             raise NotFoundError(f"no run{where} logged a {what} {name!r}: {hint}({what}s logged: {shown})")

@@ -15,9 +15,9 @@ what was looked for and what to pass instead, never an empty answer (``docs/refe
 
 from __future__ import annotations
 
-import difflib
 from typing import Any
 
+from ..checks import did_you_mean
 from ..errors import MLContextError, NotFoundError, ReferenceTypeError
 from ..store import ArtifactRef, RunRecord, Store
 from ..store.context import ContextStore, VersionRow, one_project
@@ -217,10 +217,9 @@ def no_dataset(store: Store, name: str, project: str | None = None) -> str:
             listing = _versions_command(near[0].name, near[0].project if several else None, json=True)
             return (f"{text}; {name!r} is the start of the hash of {refs}, but {whole}: pass "
                     f"{near[0].ref}{pin}, or the full content_hash from {listing}")
-        close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
+        close = did_you_mean(name, names)
         if close:  # a hex-looking name with a typo (`cafe12` for `cafe1234`)
-            return (f"{text}; did you mean {' or '.join(map(repr, close))}? (no dataset version's hash "
-                    "starts with it either)")
+            return f"{text}; {close} (no dataset version's hash starts with it either)"
         return (f"{text}, and no dataset version's hash starts with it; {whole}: pass NAME@VERSION, or "
                 "the full content_hash from `mlcontext versions NAME --json`")
     run = _run_named(store, name)
@@ -228,9 +227,9 @@ def no_dataset(store: Store, name: str, project: str | None = None) -> str:
         text += f" ({name!r} is {run}: this question takes a dataset)"
     if not names:
         return f"{text}: no dataset has been recorded{where} (mc.dataset records one)"
-    close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
+    close = did_you_mean(name, names)
     if close:
-        return f"{text}; did you mean {' or '.join(map(repr, close))}? (`mlcontext versions NAME`)"
+        return f"{text}; {close} (`mlcontext versions NAME`)"
     shown = ", ".join(names[:12]) + (f" and {len(names) - 12} more" if len(names) > 12 else "")
     return f"{text}; the datasets recorded{where}: {shown}"
 
