@@ -212,11 +212,12 @@ def no_dataset(store: Store, name: str, project: str | None = None) -> str:
         if near:
             refs = ", ".join(f"{v.ref} (project {v.project})" for v in near)
             first = near[0]
-            several = len(context.versions(first.name)) > len(context.versions(first.name, first.project))
-            pin = f" with -p {near[0].project}" if several else ""
-            listing = _versions_command(near[0].name, near[0].project if several else None, json=True)
+            # (a name other projects have too needs the project to name this version)
+            several = any(v.project != first.project for v in context.versions(first.name))
+            pin = f" with -p {first.project}" if several else ""
+            listing = _versions_command(first.name, first.project if several else None, json=True)
             return (f"{text}; {name!r} is the start of the hash of {refs}, but {whole}: pass "
-                    f"{near[0].ref}{pin}, or the full content_hash from {listing}")
+                    f"{first.ref}{pin}, or the full content_hash from {listing}")
         close = did_you_mean(name, names)
         if close:  # a hex-looking name with a typo (`cafe12` for `cafe1234`)
             return f"{text}; {close} (no dataset version's hash starts with it either)"
