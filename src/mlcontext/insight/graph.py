@@ -337,9 +337,10 @@ def _walk(context: ContextStore, root: str, run_id: str | None, scope: ProjectSc
         at: dict[str, list[tuple]] = {}
         for edge in level:
             at.setdefault(edge[near], []).append(edge)
+        scope.prefetch(frontier, level)
         following: list[tuple[str, str | None]] = []
         for node, run in frontier:
-            candidates = scope.keep(node, run, at.get(node, []), level)
+            candidates = scope.keep(node, run, at.get(node, []))
             own = [e for e in candidates if upstream and run is not None and e[2] == run]
             for edge in own or candidates:
                 edges[edge] = None

@@ -107,15 +107,20 @@ class ProjectScope:
         used = {v.project for v in self._held[node] if v.id in touched}
         return bool(used & projects) if used else self._projects.get(run) in projects
 
-    def keep(self, node: str, via: str | None, edges: list[tuple],
-             level: Sequence[tuple] = ()) -> list[tuple]:
+    def prefetch(self, frontier: Iterable[tuple[str, str | None]], level: Sequence[tuple]) -> None:
+        """Read at once what :meth:`keep` needs for one level of a traversal: the versions holding
+        its nodes, and the runs that reached them and made its edges."""
+        frontier = list(frontier)
+        self._versions([*(node for node, _ in frontier), *(e[0] for e in level), *(e[1] for e in level)])
+        self._runs([*(run for _, run in frontier), *(e[2] for e in level)])
+
+    def keep(self, node: str, via: str | None, edges: list[tuple]) -> list[tuple]:
         """The ``edges`` (src, dst, run_id, ...) at ``node``, reached through run ``via``, that
-        belong to what ``node`` stands for. ``level``: every edge of the traversal's level, to fetch
-        what is needed for all of them at once."""
-        self._versions([node, *(e[0] for e in level), *(e[1] for e in level)])
+        belong to what ``node`` stands for (what they need is read by :meth:`prefetch`, else here)."""
+        self._versions([node])
         if not self._shared(node):
             return edges
-        self._runs([via, *(e[2] for e in level or edges)])
+        self._runs([via, *(e[2] for e in edges)])
         projects = self._reached(node, via)
         if projects is None:
             return edges
