@@ -42,7 +42,10 @@ from .run import active_run
 from .stores import get_store
 from .uses import Source, defer_test_read, registered_any, test_budget
 
-__all__ = ["DatasetVersion", "dataset", "dataset_version", "versions", "TEST_BUDGET"]
+__all__ = ["DatasetVersion", "dataset", "dataset_version", "versions", "TEST_BUDGET", "DIRECTIONS"]
+
+#: What a run can do with a dataset version it registers: read it, or make it.
+DIRECTIONS = ("input", "output")
 
 #: How many runs may evaluate one test version before each further evaluation warns.
 TEST_BUDGET = test_budget()
@@ -180,12 +183,17 @@ class DatasetVersion:
 
 
 def dataset(data: Any, name: str, role: str | None = None, *, project: str | None = None,
-            store: Store | None = None, budget: int | None = None) -> DatasetVersion:
+            store: Store | None = None, budget: int | None = None,
+            direction: str | None = None) -> DatasetVersion:
     """Record a version of the dataset ``name`` (a DataFrame, a traced frame/array, or a file path).
 
     A new version is made only when the content changes. Inside a run, a plain value is a *read* of
     the version (with its role; reads of ``test`` versions count against the budget) and a traced
     value with lineage is an *output* of the run, linked to the data it was derived from.
+    ``direction="output"`` records a plain value (or a file) as what the run *made*: a scoring
+    script's predictions, a file it wrote. It is linked to everything the run read or loaded before
+    (run-level lineage, as OpenLineage's run inputs and outputs), so ``impact`` of the model it
+    loaded reaches it.
 
     Parameters
     ----------
@@ -201,6 +209,10 @@ def dataset(data: Any, name: str, role: str | None = None, *, project: str | Non
         Default: the active run's store, else :func:`mlcontext.get_store`.
     budget : int, optional
         Evaluations of this test version allowed before :class:`~mlcontext.TestSetOveruseWarning`.
+    direction : {"input", "output"}, optional
+        What the active run did with the data. Default: ``"output"`` for a traced value derived in
+        the run, ``"input"`` for anything else. An output is not a use of a test version: making
+        a test set is not evaluating on it.
 
     Returns
     -------
@@ -212,9 +224,9 @@ def dataset(data: Any, name: str, role: str | None = None, *, project: str | Non
     InvalidNameError
         ``name`` is not a valid dataset name.
     InvalidArgumentError
-        ``role`` is not one of the roles.
+        ``role`` is not one of the roles, or ``direction`` not one of the directions.
     UsageError
-        ``data`` is of a kind that is no table.
+        ``data`` is of a kind that is no table, or ``direction`` is given outside a run.
     NotFoundError
         ``data`` is a path naming no file.
     DataFormatError
@@ -235,11 +247,17 @@ def dataset(data: Any, name: str, role: str | None = None, *, project: str | Non
     if role is not None and role not in ROLES:
         raise InvalidArgumentError(f"role must be one of {ROLES} (or None: the version's earlier role), "
                                    f"not {role!r}")
+    if direction is not None and direction not in DIRECTIONS:
+        raise InvalidArgumentError(f"direction must be one of {DIRECTIONS} (or None: an output when the "
+                                   f"value was derived in the run), not {direction!r}")
     run = active_run()
+    if direction is not None and run is None:
+        raise UsageError(f"mc.dataset(..., direction={direction!r}) says what a run did with {name!r}, "
+                         "but no run is active: call it inside `with mc.run(...)`, or drop direction=")
     store = store or (run.store if run is not None else get_store())
     project = project or (run.project if run is not None else _default_project())
     frame, content_hash, artifact_hash = _store_content(store, data)
-    derived = bool(lineage_leaves(data))
+    derived = bool(lineage_leaves(data)) if direction is None else direction == "output"
     row, new = ContextStore(store.metadata).add_version(
         project, name, content_hash=content_hash, artifact_hash=artifact_hash, role=role,
         rows=len(frame), profile=profile(frame).to_dict(), run_id=run.id if run else None,
@@ -252,7 +270,8 @@ def dataset(data: Any, name: str, role: str | None = None, *, project: str | Non
 def _record_use(store: Store, run: Any, row: VersionRow, role: str | None, data: Any,
                 derived: bool, budget: int | None) -> None:
     context = ContextStore(store.metadata)
-    if derived:  # computed in this run: its output, with edges from what it came from
+    if derived:  # made in this run: its output, with edges from what it came from (traced), else
+        # from everything the run read before (record_output's run edges)
         store.metadata.add_artifact(run.id, row.name, row.artifact_hash, size=0, kind="dataset",
                                     meta={"dataset": row.name, "version": row.version}, direction="output")
         # Its role travels with it: a test set split inside the script counts when it is evaluated.

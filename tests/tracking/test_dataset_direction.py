@@ -1,0 +1,126 @@
+"""``mc.dataset(..., direction=)``: a plain value a run *made* (a scoring script's predictions, a file
+it wrote) recorded as the run's output, linked to what the run read and loaded, instead of as a read.
+
+Before, predictions registered from a plain frame were a read of the scoring run: ``lineage`` of
+them was the version alone, and ``impact`` of the model never reached them.
+
+Peers' failures of the same kind, as inputs of ours: Marquez #2492 (a job with two inputs and two
+outputs linked only one output), renku-graph #172 (a file a script wrote had no lineage).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.linear_model import LogisticRegression
+
+import mlcontext as mc
+from mlcontext.errors import InvalidArgumentError, UsageError
+
+
+def frame(n: int = 80, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 2))
+    return pd.DataFrame({"a": x[:, 0], "b": x[:, 1], "y": (x[:, 0] > 0).astype(int)})
+
+
+def labels_of(graph: mc.Graph) -> set[tuple[str, str, str]]:
+    labels = dict(zip(graph.nodes["hash"], graph.nodes["label"], strict=True))
+    return {(labels[s], labels[d], k) for s, d, k in zip(graph.edges["src"], graph.edges["dst"],
+                                                          graph.edges["kind"], strict=True)}
+
+
+def train_and_score(direction: str | None):
+    with mc.run("train", project="score") as train:
+        data = mc.dataset(frame(), "train", role="train").frame().to_pandas()
+        model = LogisticRegression().fit(data[["a", "b"]], data.y)  # plain scikit-learn
+        mc.artifact("model", model)
+    with mc.run("score", project="score") as score:
+        batch = mc.dataset(frame(30, seed=1), "batch").frame().to_pandas()
+        loaded = mc.load_artifact(train.id, "model")
+        predictions = pd.DataFrame({"p": loaded.predict_proba(batch[["a", "b"]])[:, 1]})
+        kwargs = {} if direction is None else {"direction": direction}
+        version = mc.dataset(predictions, "predictions", **kwargs)
+    return train, score, version
+
+
+def test_a_plain_output_comes_from_what_the_run_read_and_loaded(store):
+    train, score, version = train_and_score("output")
+    assert version.ref == "predictions@1" and version.run_id == score.id
+    model = f"model (run {train.id[:8]})"
+    assert labels_of(mc.derivation("predictions@1")) >= {
+        ("batch@1", "predictions@1", "run"), (model, "predictions@1", "run")}
+    # who is downstream of the model: the scoring run's predictions
+    assert "predictions@1" in set(mc.consumers(f"{train.id}:model").nodes["label"])
+    record = mc.get_run(score.id)
+    made = [a for a in record.artifacts if a.name == "predictions"]
+    assert [a.direction for a in made] == ["output"]
+    assert made[0].meta["dataset"] == "predictions" and made[0].meta["version"] == 1
+
+
+def test_without_direction_a_plain_value_stays_a_read(store):
+    # the default is unchanged: a plain value is data the run read (a raw file, a query's result)
+    _, score, _ = train_and_score(None)
+    assert labels_of(mc.derivation("predictions@1")) == set()
+    record = mc.get_run(score.id)
+    assert [a.direction for a in record.artifacts if a.name == "predictions"] == ["input"]
+
+
+def test_an_output_file_is_linked_too(store, tmp_path):
+    path = tmp_path / "out.csv"
+    with mc.run("export", project="score"):
+        data = mc.dataset(frame(), "raw").frame().to_pandas()
+        data.assign(z=data.a * 2).to_csv(path, index=False)
+        mc.dataset(path, "exported", direction="output")
+    assert labels_of(mc.derivation("exported@1")) == {("raw@1", "exported@1", "run")}
+
+
+def test_two_outputs_of_one_run_both_come_from_its_reads_and_later_reads_are_no_source(store):
+    with mc.run("two", project="score"):
+        mc.dataset(frame(), "left")
+        mc.dataset(frame(seed=2), "right")
+        mc.dataset(frame(seed=3), "out1", direction="output")
+        mc.dataset(frame(seed=4), "out2", direction="output")
+        mc.dataset(frame(seed=5), "late")  # read after both outputs were made
+    for out in ("out1@1", "out2@1"):
+        assert labels_of(mc.derivation(out)) == {("left@1", out, "run"), ("right@1", out, "run")}
+    assert mc.consumers("late@1").edges.empty
+
+
+def test_an_output_test_set_is_not_an_evaluation(store):
+    # making a held-out set is not evaluating on it; reading it (the default) is
+    with mc.run("split", project="score"):
+        mc.dataset(frame(), "raw")
+        mc.dataset(frame(20, seed=5), "holdout", role="test", direction="output")
+    assert mc.testuse("holdout").empty
+    with mc.run("eval", project="score"):
+        mc.dataset(frame(20, seed=5), "holdout", role="test")
+    assert mc.testuse("holdout")["evaluations"].tolist() == [1]
+
+
+def test_input_keeps_a_traced_value_a_read(store):
+    # a traced frame derived in the run is an output by default; direction="input" says otherwise
+    with mc.run("read", project="score") as run:
+        raw = mc.dataset(frame(), "raw").frame()
+        mc.dataset(raw[raw.a > 0], "positive", direction="input")
+    assert labels_of(mc.derivation("positive@1")) == set()
+    record = mc.get_run(run.id)
+    assert [a.direction for a in record.artifacts if a.name == "positive"] == ["input"]
+
+
+def test_the_first_output_of_a_run_that_read_nothing_has_no_sources(store):
+    with mc.run("gen", project="score"):
+        mc.dataset(frame(), "synthetic", direction="output")
+    assert labels_of(mc.derivation("synthetic@1")) == set()
+    assert mc.dataset_version("synthetic@1").run_id is not None
+
+
+def test_bad_directions_say_what_to_do(store):
+    with pytest.raises(InvalidArgumentError, match=r"direction must be one of \('input', 'output'\)"):
+        with mc.run("bad", project="score"):
+            mc.dataset(frame(), "x", direction="out")
+    with pytest.raises(UsageError, match=r"no run is active: call it inside `with mc.run"):
+        mc.dataset(frame(), "x", direction="output", project="score")
+    with pytest.raises(mc.NotFoundError):  # neither call recorded anything
+        mc.versions("x", project="score")
