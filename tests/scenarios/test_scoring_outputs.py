@@ -101,6 +101,9 @@ def test_the_scoring_run_shows_predictions_as_its_output_and_the_crash_made_none
     made = [a for a in shown["artifacts"] if a["name"] == "predictions"]
     assert [(a["direction"], a["meta"]["dataset"], a["meta"]["version"]) for a in made] == [
         ("output", "predictions", 1)]
+    loaded = [a for a in shown["artifacts"] if a["name"] == "model"]  # what it scored with
+    assert [(a["direction"], a["meta"]) for a in loaded] == [
+        ("input", {"loaded": True, "runs": [scoring[1]]})]
     assert crashed.returncode != 0 and "scoring crashed" in crashed.stderr
     versions = project.cli_json("versions", "predictions")
     assert sorted(v["version"] for v in versions) == [1, 2]

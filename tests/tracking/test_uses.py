@@ -276,3 +276,26 @@ def test_a_pipelines_evaluate_edge_does_not_call_its_training_set_unregistered(s
     assert scored in evaluate, text
     assert "fit_transform" not in evaluate, text  # the fit is on the fit edge, from train@1
     assert "train@1 → getitem ['a', 'b', 'c'] → sklearn.fit_transform → sklearn.fit" in text, text
+
+
+class Vocabulary:
+    def __init__(self, words):
+        self.words = words
+
+
+def test_a_load_refused_as_untrusted_reads_nothing(store):
+    # A newcomer's flow: a scoring run failed to load a pickled model (untrusted) and was still
+    # listed as the model's reader, and its outputs would have come from the model.
+    from mlcontext.errors import UntrustedArtifactError
+
+    with mc.run("make", project="uses") as maker:
+        mc.artifact("vocab", Vocabulary(["a", "b"]))  # no data format holds it: a pickle
+    with mc.run("refused", project="uses") as refused:
+        with pytest.raises(UntrustedArtifactError):
+            mc.load_artifact(maker.id, "vocab", trusted=False)
+        mc.dataset(frame(), "made", direction="output")
+    assert [a.name for a in mc.get_run(refused.id).artifacts if a.direction == "input"] == []
+    assert mc.derivation("made@1").edges.empty
+    with mc.run("loaded", project="uses") as loaded:
+        assert mc.load_artifact(maker.id, "vocab", trusted=True).words == ["a", "b"]
+    assert [a.name for a in mc.get_run(loaded.id).artifacts if a.direction == "input"] == ["vocab"]

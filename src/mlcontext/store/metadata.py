@@ -369,7 +369,7 @@ class MetadataStore:
                 select(t.LatestMetric.name, t.LatestMetric.value)
                 .where(t.LatestMetric.run_id == run_id).order_by(t.LatestMetric.name))}
             artifacts = self.artifacts_of(conn, [run_id]).get(run_id, [])
-            reads = self._dataset_reads(conn, run_id, row[0])
+            reads = self._dataset_reads(conn, run_id, row[0]) + self._loads(conn, run_id)
             versions = self._frame_versions(conn, row[0], run_id, artifacts)
         fields = dict(zip(["project", *(c.name for c in _RUN_COLUMNS)], row, strict=True))
         fields["argv"] = tuple(fields["argv"] or ())
@@ -441,6 +441,35 @@ class MetadataStore:
                 name=name, hash=digest, size=size, kind=kind, uri="", direction="input",
                 meta=meta, context={}))
         return list(reads.values())
+
+    @staticmethod
+    def _loads(conn: Connection, run_id: str) -> list[ArtifactRef]:
+        """The artifacts of other runs this run loaded (``mc.load_artifact``: an access without a
+        dataset version), once each, as inputs named as their writers named them. ``meta["runs"]``
+        lists the runs that saved these bytes, oldest first (identical bytes saved by several runs
+        are one artifact, and the access does not say which run's was asked for)."""
+        loaded = (select(t.Access.artifact_hash).where(t.Access.run_id == run_id,
+                                                       t.Access.version_id.is_(None))
+                  .order_by(t.Access.id))
+        hashes = list(dict.fromkeys(conn.execute(loaded).scalars()))
+        if not hashes:
+            return []
+        query = (select(t.RunArtifact.artifact_hash, t.RunArtifact.name, t.RunArtifact.run_id,
+                        t.Artifact.size, t.Artifact.kind)
+                 .join(t.Artifact, t.Artifact.hash == t.RunArtifact.artifact_hash)
+                 .join(t.Run, t.Run.id == t.RunArtifact.run_id)
+                 .where(t.RunArtifact.artifact_hash.in_(hashes), t.RunArtifact.direction == "output",
+                        t.RunArtifact.run_id != run_id)
+                 .order_by(t.Run.started_at, t.RunArtifact.id))
+        writers: dict[str, tuple[str, int, str, list[str]]] = {}
+        for digest, name, writer, size, kind in conn.execute(query):
+            found = writers.setdefault(digest, (name, size, kind, []))
+            if writer not in found[3]:
+                found[3].append(writer)
+        return [ArtifactRef(name=name, hash=digest, size=size, kind=kind, uri="", direction="input",
+                            meta={"loaded": True, "runs": runs}, context={})
+                for digest in hashes if digest in writers
+                for name, size, kind, runs in [writers[digest]]]
 
     def metric_points(self, run_id: str, name: str) -> list[MetricPoint]:
         """Every value of metric ``name`` of run ``run_id``, in the order they were logged."""

@@ -262,7 +262,10 @@ def _current_user() -> str:
 
 
 def _load(store: Store, ref: ArtifactRef, trusted: bool | None) -> Any:
+    value = load_object(store.artifacts, ref, trusted=trusted)
     reader = active_run()
     if reader is not None and reader.store is store:  # behavioural context: who read what
+        # (recorded once it loaded: a load refused as untrusted, or of corrupt bytes, read nothing,
+        # and would otherwise make the run a consumer of the model and a source of its outputs)
         ContextStore(store.metadata).record_access(reader.id, ref.hash, role=None, user=reader.user)
-    return load_object(store.artifacts, ref, trusted=trusted)
+    return value
