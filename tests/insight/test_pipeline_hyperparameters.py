@@ -155,3 +155,41 @@ def test_tried_keeps_c_between_two_designs_of_one_class_beside_another_class(sto
                 if p.get("clf") == "LogisticRegression" or "logisticregression__C" in p)
     assert cs == [0.1, 0.5, 2.0, 10.0], shown
     assert not any("clf__alpha" in p or "randomforestclassifier__max_depth" in p for p in shown), shown
+
+
+def test_params_held_as_objects_compare_by_what_they_are_not_where_they_live():
+    # A reviewer's finding: a RandomizedSearchCV's scipy distributions, a score function or a
+    # RandomState were stored by repr, with a memory address that differs in every process, so two
+    # runs of one design differed (and, once the address is dropped, two bounds must still differ).
+    import subprocess
+    import sys
+
+    from scipy.stats import loguniform
+    from sklearn.feature_selection import SelectKBest, f_classif
+    from sklearn.model_selection import RandomizedSearchCV
+
+    def design(low: float, seed: object = 0):
+        pipe = make_pipeline(SelectKBest(f_classif, k=1), LogisticRegression(random_state=seed))
+        return RandomizedSearchCV(pipe, {"logisticregression__C": loguniform(low, 100.0)}, n_iter=2)
+
+    params = hyper_parameters(design(1e-3))
+    assert params["param_distributions"] == {"logisticregression__C": "loguniform(0.001, 100.0)"}
+    assert params["estimator__selectkbest__score_func"] == \
+        "sklearn.feature_selection._univariate_selection.f_classif"
+    assert hyper_parameters(design(1e-2))["param_distributions"] != params["param_distributions"]
+    seeded = hyper_parameters(design(1e-3, np.random.RandomState(0)))
+    state = seeded["estimator__logisticregression__random_state"]
+    assert " at 0x" not in state and state.startswith("RandomState(MT19937)")
+    # the same design in another process: equal, as JSON
+    script = (
+        "import json; from scipy.stats import loguniform; "
+        "from sklearn.feature_selection import SelectKBest, f_classif; "
+        "from sklearn.linear_model import LogisticRegression; "
+        "from sklearn.model_selection import RandomizedSearchCV; from sklearn.pipeline import make_pipeline; "
+        "from mlcontext.tracking.derivation import hyper_parameters; "
+        "pipe = make_pipeline(SelectKBest(f_classif, k=1), LogisticRegression(random_state=0)); "
+        "print(json.dumps(hyper_parameters(RandomizedSearchCV(pipe, "
+        "{'logisticregression__C': loguniform(0.001, 100.0)}, n_iter=2)), sort_keys=True))")
+    other = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
+                           timeout=120).stdout
+    assert json.loads(other) == json.loads(json.dumps(params, sort_keys=True))

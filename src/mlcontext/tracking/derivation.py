@@ -13,6 +13,9 @@ from __future__ import annotations
 
 import json
 import math
+import re
+import types
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -197,7 +200,35 @@ def _param_json(value: Any, top: bool = False) -> Any:
         return [_param_json(x) for x in value]
     if isinstance(value, np.ndarray) and value.size <= 1000:
         return _param_json(value.tolist())
-    return _json_safe(value)
+    return _json_safe(value, _object_text)
+
+
+# A default repr's memory address (`<function f at 0x7f...>`, `RandomState(MT19937) at 0x7F...`):
+# it differs in every process, so two runs of one design would never compare equal.
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+
+
+def _object_text(value: Any) -> str:
+    """An object JSON cannot hold, as text that is the same for equal designs in any process: a
+    function or class by its qualified name, a frozen scipy distribution by its name and parameters
+    (``loguniform(0.001, 100.0)``: its repr says neither), anything else by its repr without the
+    memory address."""
+    frozen = _frozen_distribution(value)
+    if frozen is not None:
+        return frozen
+    if isinstance(value, type | types.FunctionType | types.BuiltinFunctionType):
+        return f"{getattr(value, '__module__', None) or '?'}.{getattr(value, '__qualname__', repr(value))}"
+    return _ADDRESS.sub("", repr(value))
+
+
+def _frozen_distribution(value: Any) -> str | None:
+    dist, args, kwds = (getattr(value, n, None) for n in ("dist", "args", "kwds"))
+    name = getattr(dist, "name", None)
+    if not isinstance(name, str) or not isinstance(args, tuple) or not isinstance(kwds, dict):
+        return None
+    parts = [json.dumps(_param_json(a)) for a in args]
+    parts += [f"{k}={json.dumps(_param_json(v))}" for k, v in sorted(kwds.items())]
+    return f"{name}({', '.join(parts)})"
 
 
 def _estimator_json(value: Any) -> dict[str, Any]:
@@ -229,9 +260,9 @@ def _traced_fit_metadata(obj: Any) -> dict[str, Any]:
             "scores": [dict(s) for s in info["scores"]]}
 
 
-def _json_safe(value: Any) -> Any:
+def _json_safe(value: Any, text: Callable[[Any], str] = repr) -> Any:
     try:
         json.dumps(value, allow_nan=True)
         return value
     except (TypeError, ValueError):
-        return repr(value)
+        return text(value)
