@@ -320,7 +320,8 @@ def test_a_plain_copy_has_no_operations_of_the_project_that_computed_those_bytes
 
 def test_find_data_keeps_readers_by_artifact_and_registrations_from_other_projects(store):
     """A reviewer's findings on find --data keeping to the dataset: runs that read the version
-    through ``load_artifact`` (no version recorded) were dropped, and so was a second run of
+    through ``load_artifact`` (no version recorded then; now the version the writer registered) were
+    dropped, and so was a second run of
     project etl that registered wine's clean again (the same bytes: not its creator). Such uses
     record no version: once another project holds the same bytes as its own dataset, they could be
     either's, and only what was recorded is counted."""
@@ -338,7 +339,9 @@ def test_find_data_keeps_readers_by_artifact_and_registrations_from_other_projec
     data = wine_clean.load()  # (outside the run: it never reads wine's version)
     with mc.run("mine", project="other") as own:  # its own clean, byte-identical
         mc.dataset(data, "clean", project="other")
-    assert set(mc.find(data=wine_clean)["id"]) == {etl[0]}  # its creator; the rest is unrecorded
+    # its creator, and the run that loaded the creator's frame (a read of that very version, since
+    # load_artifact records it); etl's second registration of the same bytes records no version
+    assert set(mc.find(data=wine_clean)["id"]) == {etl[0], report.id}
     assert set(mc.find(data=mc.dataset_version("clean", project="other"))["id"]) == {own.id}
 
 
@@ -381,3 +384,24 @@ def test_history_leaves_out_a_run_that_read_another_projects_twin(store):
         mc.dataset(frame[frame["a"] > 7], "top", project="wine")
     assert mc.history("raw", project="wine").empty
     assert mc.history("raw", project="mirror")["runs"].tolist() == [1]
+
+
+def test_loading_a_runs_registered_frame_is_a_read_of_that_version(store):
+    """Left open last session: ``load_artifact`` of a frame a run registered recorded no version, so
+    with the same bytes in two projects ``find --data`` and ``consumers`` could not say which one was
+    read. The load is now a read of the version the writing run registered."""
+    frame = pd.DataFrame({"a": np.arange(6.0)})
+    with mc.run("prep", project="wine") as prep:
+        mc.dataset(frame, "clean")
+    mc.dataset(frame, "clean", project="archive")  # the same bytes, another project's version
+    with mc.run("look", project="analysis") as look:
+        loaded = mc.load_artifact(prep.id, "clean")
+    pd.testing.assert_frame_equal(loaded, frame)
+    reads = [(a.meta.get("dataset"), a.meta.get("version"), a.meta.get("project"))
+             for a in mc.get_run(look.id).artifacts if a.direction == "input"]
+    assert reads == [("clean", 1, "wine")]
+    wine = mc.dataset_version("clean@1", project="wine")
+    archive = mc.dataset_version("clean@1", project="archive")
+    assert look.id in set(mc.find(data=wine)["id"])
+    assert look.id not in set(mc.find(data=archive)["id"])
+    assert mc.testuse().empty  # a load is no evaluation

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import pytest
 
+import mlcontext as mc
+
 TRAIN = """
     import pandas as pd
     from sklearn.linear_model import LogisticRegression
@@ -102,8 +104,10 @@ def test_the_scoring_run_shows_predictions_as_its_output_and_the_crash_made_none
     assert [(a["direction"], a["meta"]["dataset"], a["meta"]["version"]) for a in made] == [
         ("output", "predictions", 1)]
     loaded = [a for a in shown["artifacts"] if a["name"] == "model"]  # what it scored with
-    assert [(a["direction"], a["meta"]) for a in loaded] == [
-        ("input", {"loaded": True, "runs": [scoring[1]]})]
+    assert [(a["direction"], a["meta"]["loaded"], a["meta"]["runs"]) for a in loaded] == [
+        ("input", True, [scoring[1]])]
+    with project.store():  # what a run loaded loads again by the run's name for it
+        assert list(mc.load_artifact(first, "model").feature_names_in_) == ["a", "b"]
     assert crashed.returncode != 0 and "scoring crashed" in crashed.stderr
     versions = project.cli_json("versions", "predictions")
     assert sorted(v["version"] for v in versions) == [1, 2]

@@ -426,15 +426,17 @@ class MetadataStore:
         name it too. A version of another project than the run's has ``"project"`` in its meta
         (wine's raw@1, read by a run of analysis that has a raw@1 of its own)."""
         query = (select(t.Dataset.name, t.DatasetVersion.version, t.Access.role, t.Artifact.hash,
-                        t.Artifact.size, t.Artifact.kind, t.Project.name)
+                        t.Artifact.size, t.Artifact.kind, t.Project.name, t.Artifact.meta)
                  .join(t.DatasetVersion, t.DatasetVersion.id == t.Access.version_id)
                  .join(t.Dataset, t.Dataset.id == t.DatasetVersion.dataset_id)
                  .join(t.Project, t.Project.id == t.Dataset.project_id)
                  .join(t.Artifact, t.Artifact.hash == t.Access.artifact_hash)
                  .where(t.Access.run_id == run_id).order_by(t.Access.id))
         reads: dict[tuple, ArtifactRef] = {}
-        for name, version, role, digest, size, kind, where in conn.execute(query):
-            meta = {"dataset": name, "version": version, "role": role}
+        for name, version, role, digest, size, kind, where, stored in conn.execute(query):
+            # (the artifact's own meta, its format, first: load_artifact(RUN, NAME) of a version the
+            # run read decodes it; without it the frame was taken for a legacy pickle and refused)
+            meta = {**(stored or {}), "dataset": name, "version": version, "role": role}
             if where != project:
                 meta["project"] = where
             reads.setdefault((digest, role), ArtifactRef(
@@ -455,21 +457,22 @@ class MetadataStore:
         if not hashes:
             return []
         query = (select(t.RunArtifact.artifact_hash, t.RunArtifact.name, t.RunArtifact.run_id,
-                        t.Artifact.size, t.Artifact.kind)
+                        t.Artifact.size, t.Artifact.kind, t.Artifact.meta)
                  .join(t.Artifact, t.Artifact.hash == t.RunArtifact.artifact_hash)
                  .join(t.Run, t.Run.id == t.RunArtifact.run_id)
                  .where(t.RunArtifact.artifact_hash.in_(hashes), t.RunArtifact.direction == "output",
                         t.RunArtifact.run_id != run_id)
                  .order_by(t.Run.started_at, t.RunArtifact.id))
-        writers: dict[str, tuple[str, int, str, list[str]]] = {}
-        for digest, name, writer, size, kind in conn.execute(query):
-            found = writers.setdefault(digest, (name, size, kind, []))
-            if writer not in found[3]:
-                found[3].append(writer)
+        writers: dict[str, tuple[str, int, str, dict, list[str]]] = {}
+        for digest, name, writer, size, kind, meta in conn.execute(query):
+            found = writers.setdefault(digest, (name, size, kind, meta or {}, []))
+            if writer not in found[4]:
+                found[4].append(writer)
+        # (the artifact's own meta, its format, comes along: load_artifact(RUN, NAME) of a load works)
         return [ArtifactRef(name=name, hash=digest, size=size, kind=kind, uri="", direction="input",
-                            meta={"loaded": True, "runs": runs}, context={})
+                            meta={**meta, "loaded": True, "runs": runs}, context={})
                 for digest in hashes if digest in writers
-                for name, size, kind, runs in [writers[digest]]]
+                for name, size, kind, meta, runs in [writers[digest]]]
 
     def metric_points(self, run_id: str, name: str) -> list[MetricPoint]:
         """Every value of metric ``name`` of run ``run_id``, in the order they were logged."""

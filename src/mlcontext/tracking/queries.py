@@ -13,6 +13,7 @@ from ..store import ArtifactRef, RunRecord, Store
 from ..store.context import ContextStore
 from ..store.records import STATUSES
 from .artifacts import load_object
+from .dataset_refs import version_of_run_artifact
 from .refs import run_id_ref
 from .run import active_run, reap_dead_runs
 from .run_refs import run_in
@@ -252,7 +253,11 @@ def load_artifact(run: Any, name: str | None = None, *, project: str | None = No
                             f"{[dict(c) for c in saved]}")
     if trusted is None and record.user != _current_user():
         trusted = False  # recorded by someone else: their pickles never load without trusted=True
-    return _load(store, chosen[-1], trusted)
+    ref = chosen[-1]
+    # A dataset version's frame (one the run registered or read) is a read of that version, as
+    # mc.dataset_version(...).frame() is: find --data, history and consumers then name the version.
+    version = version_of_run_artifact(store, record, ref) if ref.kind in ("frame", "dataset") else None
+    return _load(store, ref, trusted, None if version is None else version.id)
 
 
 def _current_user() -> str:
@@ -261,11 +266,12 @@ def _current_user() -> str:
     return current_user()
 
 
-def _load(store: Store, ref: ArtifactRef, trusted: bool | None) -> Any:
+def _load(store: Store, ref: ArtifactRef, trusted: bool | None, version_id: int | None = None) -> Any:
     value = load_object(store.artifacts, ref, trusted=trusted)
     reader = active_run()
     if reader is not None and reader.store is store:  # behavioural context: who read what
         # (recorded once it loaded: a load refused as untrusted, or of corrupt bytes, read nothing,
         # and would otherwise make the run a consumer of the model and a source of its outputs)
-        ContextStore(store.metadata).record_access(reader.id, ref.hash, role=None, user=reader.user)
+        ContextStore(store.metadata).record_access(reader.id, ref.hash, role=None, user=reader.user,
+                                                   version_id=version_id)
     return value
