@@ -259,3 +259,30 @@ def test_narrow_show_and_versions_keep_direction_and_role(sqlite_store, monkeypa
     assert "direction" in shown and "direction" not in shown.split("left out")[-1], shown
     listed = CliRunner().invoke(cli, ["versions", "raw", "-p", "narrow"]).output
     assert "role" in listed and "role" not in listed.split("left out")[-1], listed
+
+
+def test_diffs_say_what_is_the_same_instead_of_empty_tables(sqlite_store, monkeypatch):
+    # A newcomer's finding: `diff A B` of two runs with equal params printed "params: 0 differ" over
+    # an empty table, which said nothing of what they share; so did the model diff.
+    from sklearn.linear_model import Ridge
+
+    monkeypatch.setenv("MLCONTEXT_STORE", sqlite_store.metadata.url)
+    monkeypatch.setenv("MLCONTEXT_ARTIFACTS", sqlite_store.artifacts.url)
+    monkeypatch.setenv("COLUMNS", "100")
+    ids = []
+    for _ in range(2):
+        with mc.run("same", project="same") as run:
+            mc.param("alpha", 0.5)
+            mc.param("epochs", 3)
+            mc.artifact("model", Ridge(alpha=0.5).fit([[0.0], [1.0]], [0.0, 1.0]))
+        ids.append(run.id)
+    with mc.run("bare", project="same") as bare:
+        pass
+    out = CliRunner().invoke(cli, ["diff", *ids]).output
+    assert "params: the same, alpha=0.5, epochs=3" in out
+    assert "metrics (last value): none recorded by either run" in out
+    assert "0 differ" not in out and "┏" not in out
+    out = CliRunner().invoke(cli, ["diff", f"{ids[0]}:model", f"{ids[1]}:model"]).output
+    assert "hyper-parameters: the same" in out and "0 differ" not in out
+    out = CliRunner().invoke(cli, ["diff", ids[0], bare.id]).output
+    assert "params: 2 differ" in out and "┏" in out  # a table when they differ

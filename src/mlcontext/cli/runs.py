@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 import click
@@ -149,8 +150,12 @@ def diff_command(run_a: str, run_b: str, project: str | None, as_json: bool, **r
         error = f": {record.error_type}: {record.error_message}" if record.error_type else ""
         console.print(f"{record.id[:8]} ({escape(record.project)}/{escape(record.name)}): "
                       f"[{style}]{record.status}[/{style}]{escape(error)}", highlight=False)
-    for title, changes in (("params", diff.params), ("metrics (last value)", diff.metrics)):
-        console.print(_changes_table(_changes_title(title, changes), changes, a, b))
+    for title, changes, shared in (("params", diff.params, diff.a.params),
+                                   ("metrics (last value)", diff.metrics, diff.a.metrics)):
+        if changes:
+            console.print(_changes_table(_changes_title(title, changes), changes, a, b))
+        else:  # (an empty table said nothing the line does not, and hid what the runs share)
+            console.print(f"{title}: {_the_same(shared)}", markup=False, highlight=False)
     _data_read(diff, a, b)
     console.rule("code")
     # Wrapped, never cropped: a diff line or a reason cut at the terminal's width says less than it did.
@@ -210,7 +215,10 @@ def _other_diff(diff: DatasetDiff | ModelDiff, as_json: bool) -> None:
                       markup=False, highlight=False)
     for title, changes in (("hyper-parameters", diff.params),
                            ("metrics of the runs that stored them (last value)", diff.metrics)):
-        console.print(_changes_table(_changes_title(title, changes), changes, diff.a, diff.b))
+        if changes:
+            console.print(_changes_table(_changes_title(title, changes), changes, diff.a, diff.b))
+        else:
+            _say(f"{title}: the same")
         if changes is diff.params:
             _say(f"input features: {_features_text(diff)}")
     shown = [("not recorded (the fit was not traced)" if d is None else ", ".join(d) + (
@@ -279,6 +287,17 @@ def _artifacts_diff(diff: ModelDiff) -> None:
     if any(diff.models):
         console.print("hyper-parameters and training data are compared only between two models whose "
                       "class the store recorded", markup=False)
+
+
+def _the_same(values: Mapping[str, object], at_most: int = 8) -> str:
+    """``the same, lr=0.01, epochs=10``: what two runs share where nothing differs (``none recorded
+    by either run`` when there is nothing), the first ``at_most`` by name."""
+    if not values:
+        return "none recorded by either run"
+    names = sorted(values)
+    shown = ", ".join(f"{name}={fmt(values[name])}" for name in names[:at_most])
+    more = f" and {len(names) - at_most} more" if len(names) > at_most else ""
+    return f"the same, {shown}{more}"
 
 
 def _changes_title(title: str, changes: dict) -> str:
