@@ -124,3 +124,18 @@ def test_bad_directions_say_what_to_do(store):
         mc.dataset(frame(), "x", direction="output", project="score")
     with pytest.raises(mc.NotFoundError):  # neither call recorded anything
         mc.versions("x", project="score")
+
+
+def test_an_output_comes_from_a_test_set_read_as_plain_data_before_it(store):
+    # A reviewer's finding, the getting-started example itself: a plain test read is counted only
+    # when the run ends, and the output made after it had no edge from it.
+    train, _, _ = train_and_score("output")
+    with mc.run("eval", project="score"):
+        model = mc.load_artifact(train.id, "model")
+        test = mc.dataset(frame(30, seed=7), "test", role="test").frame().to_pandas()
+        scores = pd.DataFrame({"p": model.predict_proba(test[["a", "b"]])[:, 1]})
+        mc.dataset(scores, "scores", direction="output")
+    model_label = f"model (run {train.id[:8]})"
+    assert labels_of(mc.derivation("scores@1")) >= {("test@1", "scores@1", "run"),
+                                                     (model_label, "scores@1", "run")}
+    assert mc.testuse("test")["evaluations"].tolist() == [1]

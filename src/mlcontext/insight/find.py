@@ -205,9 +205,9 @@ def _data_exists(store: Store, ref: str, project: str | None) -> ColumnElement[b
     # each of its versions; a text that names none is an error saying why (never "no run matches").
     # Runs that read these very versions, made them, or stored their bytes in the dataset's project: a
     # run of another project that read or stored byte-identical data of its own did not use it.
-    # Reads and registrations that record no version (load_artifact of a run's frame; registering
-    # the same bytes again from another project) are counted while these bytes are no other
-    # project's dataset: then they can only be this one's.
+    # Reads and registrations that record no version (a load in a store written before loads
+    # recorded versions; registering the same bytes again from another project) are counted while
+    # these bytes are no other project's dataset: then they can only be this one's.
     versions = versions_named(store, ref, project)
     hashes = [v.artifact_hash for v in versions]
     projects = sorted({v.project for v in versions})
@@ -217,8 +217,13 @@ def _data_exists(store: Store, ref: str, project: str | None) -> ColumnElement[b
     found = or_(read, made, and_(t.Project.name.in_(projects), stored))
     holders = ContextStore(store.metadata).all_versions_by_hash(hashes)
     if {v.project for held in holders.values() for v in held} <= set(projects):
+        # (a load of an artifact that is no dataset version is recorded as the run's named input
+        # since load_artifact records versions: that is a load of the artifact, not of this data)
+        loaded = exists().where(t.RunArtifact.run_id == t.Access.run_id,
+                                t.RunArtifact.artifact_hash == t.Access.artifact_hash,
+                                t.RunArtifact.direction == "input")
         unrecorded = exists().where(t.Access.run_id == t.Run.id, t.Access.version_id.is_(None),
-                                    t.Access.artifact_hash.in_(hashes))
+                                    t.Access.artifact_hash.in_(hashes), ~loaded)
         registered = exists().where(t.RunArtifact.run_id == t.Run.id, t.RunArtifact.artifact_hash.in_(hashes),
                                     t.RunArtifact.name.in_(sorted({v.name for v in versions})))
         found = or_(found, unrecorded, registered)

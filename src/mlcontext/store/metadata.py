@@ -24,6 +24,7 @@ import numpy as np
 from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
+from sqlalchemy.orm import aliased
 
 from ..errors import (
     AmbiguousReferenceError,
@@ -369,12 +370,14 @@ class MetadataStore:
                 select(t.LatestMetric.name, t.LatestMetric.value)
                 .where(t.LatestMetric.run_id == run_id).order_by(t.LatestMetric.name))}
             artifacts = self.artifacts_of(conn, [run_id]).get(run_id, [])
-            reads = self._dataset_reads(conn, run_id, row[0]) + self._loads(conn, run_id)
+            reads = self._dataset_reads(conn, run_id, row[0])
+            loads = self._load_writers(conn, run_id)
             versions = self._frame_versions(conn, row[0], run_id, artifacts)
         fields = dict(zip(["project", *(c.name for c in _RUN_COLUMNS)], row, strict=True))
         fields["argv"] = tuple(fields["argv"] or ())
         refs = tuple(ArtifactRef(name=n, hash=h, size=s, kind=k, uri="", direction=d,
-                                 meta={**(m or {}), **versions[n, h]} if (n, h) in versions else m,
+                                 meta=_loaded(m, loads.get((n, h), [])) if d == "input" else
+                                 {**(m or {}), **versions[n, h]} if (n, h) in versions else m,
                                  context=_context(c))
                      for n, h, s, k, d, m, c in artifacts)
         listed = {(a.hash, a.direction) for a in refs}
@@ -433,7 +436,12 @@ class MetadataStore:
                  .join(t.Artifact, t.Artifact.hash == t.Access.artifact_hash)
                  .where(t.Access.run_id == run_id).order_by(t.Access.id))
         reads: dict[tuple, ArtifactRef] = {}
-        for name, version, role, digest, size, kind, where, stored in conn.execute(query):
+        rows = conn.execute(query).all()
+        # A read without a role (a crashed run's, a load) of a version also read with one is that read.
+        with_role = {r[3] for r in rows if r[2] is not None}
+        for name, version, role, digest, size, kind, where, stored in rows:
+            if role is None and digest in with_role:
+                continue
             # (the artifact's own meta, its format, first: load_artifact(RUN, NAME) of a version the
             # run read decodes it; without it the frame was taken for a legacy pickle and refused)
             meta = {**(stored or {}), "dataset": name, "version": version, "role": role}
@@ -445,34 +453,25 @@ class MetadataStore:
         return list(reads.values())
 
     @staticmethod
-    def _loads(conn: Connection, run_id: str) -> list[ArtifactRef]:
-        """The artifacts of other runs this run loaded (``mc.load_artifact``: an access without a
-        dataset version), once each, as inputs named as their writers named them. ``meta["runs"]``
-        lists the runs that saved these bytes, oldest first (identical bytes saved by several runs
-        are one artifact, and the access does not say which run's was asked for)."""
-        loaded = (select(t.Access.artifact_hash).where(t.Access.run_id == run_id,
-                                                       t.Access.version_id.is_(None))
-                  .order_by(t.Access.id))
-        hashes = list(dict.fromkeys(conn.execute(loaded).scalars()))
-        if not hashes:
-            return []
-        query = (select(t.RunArtifact.artifact_hash, t.RunArtifact.name, t.RunArtifact.run_id,
-                        t.Artifact.size, t.Artifact.kind, t.Artifact.meta)
-                 .join(t.Artifact, t.Artifact.hash == t.RunArtifact.artifact_hash)
-                 .join(t.Run, t.Run.id == t.RunArtifact.run_id)
-                 .where(t.RunArtifact.artifact_hash.in_(hashes), t.RunArtifact.direction == "output",
-                        t.RunArtifact.run_id != run_id)
-                 .order_by(t.Run.started_at, t.RunArtifact.id))
-        writers: dict[str, tuple[str, int, str, dict, list[str]]] = {}
-        for digest, name, writer, size, kind, meta in conn.execute(query):
-            found = writers.setdefault(digest, (name, size, kind, meta or {}, []))
-            if writer not in found[4]:
-                found[4].append(writer)
-        # (the artifact's own meta, its format, comes along: load_artifact(RUN, NAME) of a load works)
-        return [ArtifactRef(name=name, hash=digest, size=size, kind=kind, uri="", direction="input",
-                            meta={**meta, "loaded": True, "runs": runs}, context={})
-                for digest in hashes if digest in writers
-                for name, size, kind, meta, runs in [writers[digest]]]
+    def _load_writers(conn: Connection, run_id: str) -> dict[tuple[str, str], list[str]]:
+        """``(name, hash) -> runs`` for what run ``run_id`` loaded from other runs (its ``input``
+        artifacts, ``mc.load_artifact``): the runs that had saved those bytes under that name when
+        it loaded them (under any name, when none had), oldest first. Identical bytes saved by
+        several runs are one artifact: the load does not say which run's was asked for."""
+        read, wrote = t.RunArtifact, aliased(t.RunArtifact)
+        query = (select(read.name, read.artifact_hash, wrote.run_id, wrote.name)
+                 .join(wrote, (wrote.artifact_hash == read.artifact_hash) & (wrote.direction == "output")
+                       & (wrote.run_id != run_id) & (wrote.time <= read.time))
+                 .join(t.Run, t.Run.id == wrote.run_id)
+                 .where(read.run_id == run_id, read.direction == "input")
+                 .order_by(t.Run.started_at, wrote.id))
+        named: dict[tuple[str, str], list[str]] = {}
+        other: dict[tuple[str, str], list[str]] = {}
+        for name, digest, writer, written_as in conn.execute(query):
+            found = (named if written_as == name else other).setdefault((name, digest), [])
+            if writer not in found:
+                found.append(writer)
+        return {**other, **named}
 
     def metric_points(self, run_id: str, name: str) -> list[MetricPoint]:
         """Every value of metric ``name`` of run ``run_id``, in the order they were logged."""
@@ -737,6 +736,11 @@ def _translated(url: str) -> Iterator[None]:
         raise StoreError(f"metadata store {url}: {message}") from exc
     except SQLAlchemyError as exc:
         raise StoreError(f"metadata store {url}: {exc}") from exc
+
+
+def _loaded(meta: dict | None, runs: list[str]) -> dict[str, Any]:
+    """The meta of an artifact a run loaded: the artifact's own (its format) and ``loaded``, ``runs``."""
+    return {**(meta or {}), "loaded": True, "runs": runs}
 
 
 def _context(text: str | None) -> dict[str, int]:

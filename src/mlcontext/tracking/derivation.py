@@ -26,7 +26,7 @@ from ..lineage.item import walk
 from ..lineage.log import roots_of
 from ..ops.sklearn_steps import fit_data, uses_of
 from ..store.context import ContextStore
-from .uses import Source, data_sources, leaf_hash, register
+from .uses import Source, data_sources, leaf_hash, pending_reads, register
 
 __all__ = ["lineage_leaves", "plain_value", "record_output", "model_metadata"]
 
@@ -122,8 +122,10 @@ def _add_edges(context: ContextStore, run: Any, sources: list[Source], digest: s
 
 
 def _add_run_edges(context: ContextStore, run: Any, digest: str, precise: list[str]) -> None:
-    """Run edges from what the run read, except where a precise edge already leads back to it."""
-    inputs = [h for h in context.inputs_of(run.id) if h != digest and h not in precise]
+    """Run edges from what the run read (test versions read as plain data and not counted yet too),
+    except where a precise edge already leads back to it."""
+    read = dict.fromkeys([*context.inputs_of(run.id), *pending_reads(run.id)])
+    inputs = [h for h in read if h != digest and h not in precise]
     if inputs and precise:
         upstream = {edge[0] for start in dict.fromkeys(precise)
                     for edge in context.closure(start, upstream=True)}

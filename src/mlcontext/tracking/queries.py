@@ -10,10 +10,9 @@ import pandas as pd
 from ..checks import check_choice, check_text
 from ..errors import NotFoundError, QueryError, ReferenceTypeError, UsageError
 from ..store import ArtifactRef, RunRecord, Store
-from ..store.context import ContextStore
+from ..store.context import ContextStore, VersionRow
 from ..store.records import STATUSES
 from .artifacts import load_object
-from .dataset_refs import version_of_run_artifact
 from .refs import run_id_ref
 from .run import active_run, reap_dead_runs
 from .run_refs import run_in
@@ -236,7 +235,7 @@ def load_artifact(run: Any, name: str | None = None, *, project: str | None = No
     """
     store = store or get_store()
     if isinstance(run, ArtifactRef) and name is None:
-        return _load(store, run, trusted)
+        return _load(store, run, trusted, _version_of(store, run, None))
     if name is None:
         raise ReferenceTypeError("load_artifact(run, name): say which artifact of the run to load, or pass "
                                  "an ArtifactRef alone")
@@ -254,10 +253,7 @@ def load_artifact(run: Any, name: str | None = None, *, project: str | None = No
     if trusted is None and record.user != _current_user():
         trusted = False  # recorded by someone else: their pickles never load without trusted=True
     ref = chosen[-1]
-    # A dataset version's frame (one the run registered or read) is a read of that version, as
-    # mc.dataset_version(...).frame() is: find --data, history and consumers then name the version.
-    version = version_of_run_artifact(store, record, ref) if ref.kind in ("frame", "dataset") else None
-    return _load(store, ref, trusted, None if version is None else version.id)
+    return _load(store, ref, trusted, _version_of(store, ref, record))
 
 
 def _current_user() -> str:
@@ -266,12 +262,41 @@ def _current_user() -> str:
     return current_user()
 
 
-def _load(store: Store, ref: ArtifactRef, trusted: bool | None, version_id: int | None = None) -> Any:
+def _version_of(store: Store, ref: ArtifactRef, record: RunRecord | None) -> VersionRow | None:
+    """The dataset version an artifact of a run is, as the run's record names it (``get_run`` gives
+    a version the run read or registered its ``dataset``, ``version`` and, of another project,
+    ``project``): that version, holding these very bytes (for an ``ArtifactRef`` alone of a name
+    several projects hold, the loading run's project's); None for any other artifact. Never a
+    version found by bytes alone: a model or feature matrix saved with ``mc.artifact`` is no read of
+    another project's dataset that happens to hold the same bytes."""
+    meta = ref.meta or {}
+    name, number, where = meta.get("dataset"), meta.get("version"), meta.get("project")
+    if not isinstance(name, str) or type(number) is not int:
+        return None
+    project = where if isinstance(where, str) else (record.project if record is not None else None)
+    found = [v for v in ContextStore(store.metadata).versions(name, project)
+             if v.version == number and v.artifact_hash == ref.hash]
+    if len(found) > 1:  # an ArtifactRef alone, of a name several projects have in these bytes: its
+        reader = active_run()  # meta names no project when it is its run's own; the reader's, if any
+        found = [v for v in found if reader is not None and v.project == reader.project]
+    return found[0] if len(found) == 1 else None
+
+
+def _load(store: Store, ref: ArtifactRef, trusted: bool | None, version: VersionRow | None) -> Any:
     value = load_object(store.artifacts, ref, trusted=trusted)
     reader = active_run()
-    if reader is not None and reader.store is store:  # behavioural context: who read what
-        # (recorded once it loaded: a load refused as untrusted, or of corrupt bytes, read nothing,
-        # and would otherwise make the run a consumer of the model and a source of its outputs)
-        ContextStore(store.metadata).record_access(reader.id, ref.hash, role=None, user=reader.user,
-                                                   version_id=version_id)
+    if reader is None or reader.store is not store:
+        return value
+    # Behavioural context: who read what, recorded once it loaded (a load refused as untrusted, or of
+    # corrupt bytes, read nothing, and would otherwise make the run a consumer of the model and a
+    # source of its outputs).
+    if version is not None:  # a dataset version: read as DatasetVersion.load reads it (its role, a
+        from .datasets import _public  # test version counted as evaluated when the run finishes)
+
+        _public(version, False, store)._record_read()
+        return value
+    ContextStore(store.metadata).record_access(reader.id, ref.hash, role=None, user=reader.user)
+    # ... and under the name it was asked for, as the run's input (show, diff and RUN:NAME name it)
+    store.metadata.add_artifact(reader.id, ref.name, ref.hash, size=ref.size, kind=ref.kind,
+                                direction="input", context=ref.context)
     return value

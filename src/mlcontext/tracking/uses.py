@@ -202,6 +202,15 @@ def defer_test_read(run: Any, source: Source, budget: int | None = None) -> None
             own.pending[source.version_id] = source
 
 
+def pending_reads(run_id: str) -> list[str]:
+    """The artifact hashes of the test versions run ``run_id`` read as plain data and has not counted
+    yet (:func:`defer_test_read`): they are read already, so outputs made after them come from them
+    too (their access is recorded only when the run ends)."""
+    with _lock:
+        own = STATE.uses.get(run_id)
+        return [] if own is None else [s.artifact_hash for s in own.pending.values()]
+
+
 def _check_once(own: Any, context: ContextStore, source: Source, budget: int | None = None, *,
                 run: Any = None) -> None:
     """:func:`check_test_budget` for the test version ``source``, warning a run once about it (not at

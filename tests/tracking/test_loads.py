@@ -1,0 +1,101 @@
+"""What ``mc.load_artifact`` records: the artifact under the name it was asked for, as the loading
+run's input (``show``, ``diff``, ``RUN:NAME``), and a dataset version's frame or file as a read of that
+very version, as ``mc.dataset_version(...).load()`` reads it.
+
+Each case is a reviewer's finding on the first version of this change, which inferred the load's
+name from any run that had saved the same bytes and found a version by bytes alone.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.linear_model import Ridge
+
+import mlcontext as mc
+
+
+def frame(seed: int = 0, n: int = 20) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({"a": rng.normal(size=n), "b": rng.normal(size=n)})
+
+
+def inputs(run_id: str) -> list[tuple]:
+    return sorted((a.name, a.meta.get("version"), a.meta.get("project"), tuple(a.meta.get("runs", ())))
+                  for a in mc.get_run(run_id).artifacts if a.direction == "input")
+
+
+def model() -> Ridge:
+    return Ridge(alpha=0.5).fit([[0.0], [1.0], [2.0]], [0.0, 1.0, 2.0])
+
+
+def test_a_load_is_named_as_asked_with_the_runs_that_had_saved_it(store):
+    with mc.run("base", project="alpha") as alpha:
+        mc.artifact("baseline", model())  # the same bytes, another project, another name
+    with mc.run("train", project="beta") as train:
+        mc.artifact("best", model())
+        mc.artifact("final", model())  # the last epoch was the best: identical bytes
+    with mc.run("score", project="beta") as score:
+        mc.load_artifact(train.id, "final")
+    with mc.run("later", project="beta"):
+        mc.artifact("final", model())  # saved after the load: not where it came from
+    assert inputs(score.id) == [("final", None, None, (train.id,))]
+    # what a run loaded is found again by the name it was loaded as
+    assert mc.load_artifact(score.id, "final").alpha == 0.5
+    assert alpha.id not in inputs(score.id)[0][3]
+
+
+def test_a_file_version_loaded_from_its_run_is_a_read_of_it(store, tmp_path):
+    path = tmp_path / "train.csv"
+    frame().to_csv(path, index=False)
+    with mc.run("prep", project="p") as prep:
+        mc.dataset(path, "train", role="train")
+    mc.dataset(path, "train", project="q")  # the same bytes in another project
+    with mc.run("fit", project="p") as fit:
+        mc.load_artifact(prep.id, "train")
+    assert inputs(fit.id) == [("train", 1, None, ())]
+    ids = set(mc.find(data=mc.dataset_version("train@1", project="p"))["id"])
+    assert fit.id in ids
+    assert fit.id not in set(mc.find(data=mc.dataset_version("train@1", project="q"))["id"])
+
+
+def test_an_artifact_ref_alone_of_a_version_is_a_read_of_it(store):
+    with mc.run("prep", project="p") as prep:
+        mc.dataset(frame(), "snap")
+    mc.dataset(frame(), "snap", project="q")  # a twin
+    ref = next(a for a in mc.get_run(prep.id).artifacts if a.name == "snap")
+    with mc.run("use", project="p") as use:
+        mc.load_artifact(ref)
+    assert inputs(use.id) == [("snap", 1, None, ())]
+    assert use.id in set(mc.find(data=mc.dataset_version("snap@1", project="p"))["id"])
+
+
+def test_a_saved_artifact_with_a_datasets_bytes_is_no_read_of_that_dataset(store):
+    data = frame()
+    mc.dataset(data, "clean", project="p1")
+    with mc.run("feat", project="p2") as feat:
+        mc.artifact("features", data)
+    with mc.run("use", project="p2") as use:
+        mc.load_artifact(feat.id, "features")
+    assert inputs(use.id) == [("features", None, None, (feat.id,))]
+    assert use.id not in set(mc.find(data=mc.dataset_version("clean@1", project="p1"))["id"])
+
+
+def test_loading_a_test_version_counts_as_reading_it(store):
+    # as mc.dataset_version("test@1").load() does: counted as evaluated when the run finishes
+    with mc.run("prepare", project="p") as prepare:
+        mc.dataset(frame(1), "test", role="test")
+    with mc.run("evaluate", project="p"):
+        mc.load_artifact(prepare.id, "test")
+    with mc.run("evaluate", project="p"):
+        mc.dataset_version("test@1", project="p").load()
+    assert mc.testuse("test")["evaluations"].tolist() == [3]
+
+
+def test_a_version_read_and_loaded_is_listed_once(store):
+    with mc.run("prep", project="p") as prep:
+        mc.dataset(frame(), "train", role="train")
+    with mc.run("fit", project="p") as fit:
+        mc.dataset_version("train@1", project="p").load()
+        mc.load_artifact(prep.id, "train")
+    assert inputs(fit.id) == [("train", 1, None, ())]
