@@ -173,13 +173,14 @@ def test_params_held_as_objects_compare_by_what_they_are_not_where_they_live():
         return RandomizedSearchCV(pipe, {"logisticregression__C": loguniform(low, 100.0)}, n_iter=2)
 
     params = hyper_parameters(design(1e-3))
-    assert params["param_distributions"] == {"logisticregression__C": "loguniform(0.001, 100.0)"}
+    assert params["param_distributions"] == {
+        "logisticregression__C": "loguniform(0.001, 100.0, loc=0, scale=1)"}
     assert params["estimator__selectkbest__score_func"] == \
         "sklearn.feature_selection._univariate_selection.f_classif"
     assert hyper_parameters(design(1e-2))["param_distributions"] != params["param_distributions"]
     seeded = hyper_parameters(design(1e-3, np.random.RandomState(0)))
     state = seeded["estimator__logisticregression__random_state"]
-    assert " at 0x" not in state and state.startswith("RandomState(MT19937)")
+    assert " at 0x" not in state and state.startswith("RandomState(MT19937) #")
     # the same design in another process: equal, as JSON
     script = (
         "import json; from scipy.stats import loguniform; "
@@ -193,3 +194,45 @@ def test_params_held_as_objects_compare_by_what_they_are_not_where_they_live():
     other = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
                            timeout=120).stdout
     assert json.loads(other) == json.loads(json.dumps(params, sort_keys=True))
+
+
+class Clip:  # a module-level callable with a default repr: its state is in no repr
+    def __init__(self, k: float):
+        self.k = k
+
+    def __call__(self, x):
+        return np.clip(x, -self.k, self.k)
+
+
+def test_objects_whose_repr_hides_their_state_still_differ_and_equal_ones_compare_equal():
+    # A reviewer's finding on the fix above: dropping the address made RandomState(0) and
+    # RandomState(42), default_rng(0) and (1), Clip(0.5) and Clip(3.0) the same design.
+    from scipy import stats
+    from sklearn.model_selection import KFold
+    from sklearn.preprocessing import FunctionTransformer
+
+    from mlcontext.tracking.derivation import _param_json
+
+    def text(value):
+        return _param_json(value)
+
+    assert text(np.random.RandomState(0)) != text(np.random.RandomState(42))
+    assert text(np.random.RandomState(0)) == text(np.random.RandomState(0))
+    assert text(np.random.default_rng(0)) != text(np.random.default_rng(1))
+    assert text(Clip(0.5)) != text(Clip(3.0)) and text(Clip(0.5)) == text(Clip(0.5))
+    assert text(Clip(0.5).__call__) != text(Clip(3.0).__call__)
+    assert text(KFold(5, shuffle=True, random_state=np.random.RandomState(0))) != \
+        text(KFold(5, shuffle=True, random_state=np.random.RandomState(1)))
+    assert text(stats.rv_discrete(values=([0, 1], [0.3, 0.7])).freeze()) != \
+        text(stats.rv_discrete(values=([0, 1], [0.6, 0.4])).freeze())
+    assert text(stats.multivariate_normal([0, 0])) != text(stats.multivariate_normal([1, 0]))
+    assert text(stats.uniform(0, 1)) == text(stats.uniform(loc=0, scale=1)) == "uniform(loc=0, scale=1)"
+    assert text(stats.poisson(3)) != text(stats.poisson(4))
+    # a whole model: two designs that differ only in such objects differ
+    a = make_pipeline(FunctionTransformer(Clip(0.5)),
+                      LogisticRegression(random_state=np.random.RandomState(0)))
+    b = make_pipeline(FunctionTransformer(Clip(3.0)),
+                      LogisticRegression(random_state=np.random.RandomState(42)))
+    pa, pb = hyper_parameters(a), hyper_parameters(b)
+    assert pa["functiontransformer__func"] != pb["functiontransformer__func"]
+    assert pa["logisticregression__random_state"] != pb["logisticregression__random_state"]

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import json
 import math
+import pickle
 import re
 import types
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import xxhash
 
 from ..errors import UsageError
 from ..lineage import dumps
@@ -208,28 +210,51 @@ def _param_json(value: Any, top: bool = False) -> Any:
 # A default repr's memory address (`<function f at 0x7f...>`, `RandomState(MT19937) at 0x7F...`):
 # it differs in every process, so two runs of one design would never compare equal.
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+# scipy.stats' own distributions: a frozen one is its name and parameters, nothing else
+_SCIPY_DISTRIBUTIONS = ("scipy.stats._continuous_distns", "scipy.stats._discrete_distns")
 
 
 def _object_text(value: Any) -> str:
-    """An object JSON cannot hold, as text that is the same for equal designs in any process: a
-    function or class by its qualified name, a frozen scipy distribution by its name and parameters
-    (``loguniform(0.001, 100.0)``: its repr says neither), anything else by its repr without the
-    memory address."""
+    """An object JSON cannot hold, as text that is equal for equal designs in any process and
+    differs for different ones: a function or class by its qualified name, a frozen scipy
+    distribution by its name and parameters (``loguniform(0.001, 100.0, loc=0, scale=1)``; the
+    same whether given by position or keyword), a bound method by its function and object, a repr
+    of its own (``KFold(n_splits=5, ...)``) as it is. A default repr says nothing of the state
+    (``RandomState(MT19937) at 0x...``, ``<feats.Clip object at 0x...>``): it is kept without its
+    address and with a digest of the pickled object, so two seeds or two ``Clip(k)`` differ and
+    equal ones compare equal; an object that does not pickle keeps its address (never equal to
+    another run's: not comparable rather than falsely the same)."""
+    if isinstance(value, type | types.FunctionType | types.BuiltinFunctionType):
+        return f"{getattr(value, '__module__', None) or '?'}.{getattr(value, '__qualname__', repr(value))}"
+    if isinstance(value, types.MethodType):
+        return f"{_object_text(value.__func__)} of {_object_text(value.__self__)}"
     frozen = _frozen_distribution(value)
     if frozen is not None:
         return frozen
-    if isinstance(value, type | types.FunctionType | types.BuiltinFunctionType):
-        return f"{getattr(value, '__module__', None) or '?'}.{getattr(value, '__qualname__', repr(value))}"
-    return _ADDRESS.sub("", repr(value))
+    text = repr(value)
+    readable = _ADDRESS.sub("", text)
+    if readable == text:
+        return text
+    try:
+        state = pickle.dumps(value, protocol=4)
+    except Exception:  # noqa: BLE001 - anything a __reduce__ raises: the object stays not comparable
+        return text
+    return f"{readable} #{xxhash.xxh3_64_hexdigest(state)}"
 
 
 def _frozen_distribution(value: Any) -> str | None:
-    dist, args, kwds = (getattr(value, n, None) for n in ("dist", "args", "kwds"))
+    dist: Any = getattr(value, "dist", None)
+    args, kwds = getattr(value, "args", None), getattr(value, "kwds", None)
     name = getattr(dist, "name", None)
-    if not isinstance(name, str) or not isinstance(args, tuple) or not isinstance(kwds, dict):
-        return None
-    parts = [json.dumps(_param_json(a)) for a in args]
-    parts += [f"{k}={json.dumps(_param_json(v))}" for k, v in sorted(kwds.items())]
+    if not isinstance(name, str) or not isinstance(args, tuple) or not isinstance(kwds, dict) \
+            or type(dist).__module__ not in _SCIPY_DISTRIBUTIONS:
+        return None  # (a custom rv_discrete(values=...) keeps its values out of its args)
+    try:
+        shapes, *where = dist._parse_args(*args, **kwds)  # (shapes, loc[, scale]) as scipy reads them
+    except Exception:  # noqa: BLE001 - parameters scipy itself refuses: shown as given
+        shapes, where = args, []
+    parts = [json.dumps(_param_json(a)) for a in shapes]
+    parts += [f"{k}={json.dumps(_param_json(v))}" for k, v in zip(("loc", "scale"), where, strict=False)]
     return f"{name}({', '.join(parts)})"
 
 
