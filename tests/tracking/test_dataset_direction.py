@@ -139,3 +139,22 @@ def test_an_output_comes_from_a_test_set_read_as_plain_data_before_it(store):
     assert labels_of(mc.derivation("scores@1")) >= {("test@1", "scores@1", "run"),
                                                      (model_label, "scores@1", "run")}
     assert mc.testuse("test")["evaluations"].tolist() == [1]
+
+
+def test_content_registered_again_is_the_latest_again(store):
+    # A newcomer's finding: prepare.py re-run with its default params made train@1's content again,
+    # and `dataset_version("train")` still answered train@2 (an older run's data), silently.
+    with mc.run("prepare", project="score"):
+        mc.dataset(frame(seed=1), "train", role="train")
+    with mc.run("prepare", project="score"):
+        mc.dataset(frame(seed=2), "train", role="train")
+    assert mc.dataset_version("train", project="score").version == 2
+    with mc.run("prepare", project="score"):
+        again = mc.dataset(frame(seed=1), "train", role="train")
+    assert (again.version, again.new) == (1, False)
+    latest = mc.dataset_version("train", project="score")
+    assert latest.version == 1
+    pd.testing.assert_frame_equal(latest.load(), frame(seed=1))
+    listed = mc.versions("train", project="score")
+    assert listed["version"].tolist() == [1, 2]  # latest first: what `train` alone names
+    assert listed["registered"].iloc[0] > listed["created"].iloc[0]

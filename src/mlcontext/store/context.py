@@ -6,12 +6,13 @@ same :class:`~.metadata.MetadataStore` transactions.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, func, insert, select, update
 
 from ..errors import AmbiguousReferenceError, NotFoundError
 from . import schema as t
@@ -38,6 +39,7 @@ class VersionRow:
     run_id: str | None
     user: str
     created_at: float
+    registered_at: float  # when this content was last registered (created_at before revision 0007)
 
     @property
     def ref(self) -> str:
@@ -47,13 +49,19 @@ class VersionRow:
 _VERSION_COLUMNS = (t.DatasetVersion.id, t.Project.name, t.Dataset.name, t.DatasetVersion.version,
                     t.DatasetVersion.content_hash, t.DatasetVersion.artifact_hash, t.DatasetVersion.role,
                     t.DatasetVersion.rows, t.DatasetVersion.profile, t.DatasetVersion.run_id,
-                    t.DatasetVersion.user, t.DatasetVersion.created_at)
+                    t.DatasetVersion.user, t.DatasetVersion.created_at,
+                    func.coalesce(t.DatasetVersion.registered_at, t.DatasetVersion.created_at))
 
 
 def _versions_query() -> Any:
     return (select(*_VERSION_COLUMNS)
             .join(t.Dataset, t.Dataset.id == t.DatasetVersion.dataset_id)
             .join(t.Project, t.Project.id == t.Dataset.project_id))
+
+
+def latest_first_key(version: VersionRow) -> tuple[float, int]:
+    """What orders versions by how recently their content was registered (ties: the newer version)."""
+    return version.registered_at, version.version
 
 
 def one_project(found: Sequence[VersionRow]) -> None:
@@ -88,17 +96,20 @@ class ContextStore:
         with meta.write() as conn:
             project_id = meta.project_id(conn, project)
             dataset_id = self._dataset_id(conn, project_id, name)
+            now = time.time()
             existing = conn.execute(_versions_query().where(
                 t.DatasetVersion.dataset_id == dataset_id,
                 t.DatasetVersion.content_hash == content_hash)).first()
-            if existing is not None:
-                return VersionRow(*existing), False
+            if existing is not None:  # registered again: the latest version once more
+                conn.execute(update(t.DatasetVersion).where(t.DatasetVersion.id == existing[0])
+                             .values(registered_at=now))
+                return dataclasses.replace(VersionRow(*existing), registered_at=now), False
             number = (conn.execute(select(func.max(t.DatasetVersion.version))
                                    .where(t.DatasetVersion.dataset_id == dataset_id)).scalar() or 0) + 1
             conn.execute(insert(t.DatasetVersion).values(
                 dataset_id=dataset_id, version=number, content_hash=content_hash,
                 artifact_hash=artifact_hash, role=role, rows=rows, profile=profile, run_id=run_id,
-                user=user, created_at=time.time()))
+                user=user, created_at=now, registered_at=now))
             row = conn.execute(_versions_query().where(t.DatasetVersion.dataset_id == dataset_id,
                                                        t.DatasetVersion.version == number)).one()
         return VersionRow(*row), True
@@ -140,7 +151,8 @@ class ContextStore:
             return [VersionRow(*r) for r in conn.execute(query.order_by(t.DatasetVersion.id).limit(limit))]
 
     def version(self, name: str, number: int | None = None, project: str | None = None) -> VersionRow:
-        """Version ``number`` of ``name`` (the latest when ``None``)."""
+        """Version ``number`` of ``name``; when ``None``, the latest: the version registered last
+        (content registered again is the latest again, whatever its number)."""
         found = self.versions(name, project)
         if number is not None:
             found = [v for v in found if v.version == number]
@@ -149,7 +161,7 @@ class ContextStore:
             raise NotFoundError(f"no dataset version {which}" + (f" in project {project}" if project else "")
                                 + "; `mlcontext versions NAME` lists them")
         one_project(found)
-        return found[-1]
+        return max(found, key=latest_first_key)
 
     def version_by_hash(self, digest: str, project: str | None = None) -> VersionRow | None:
         """The dataset version ``digest`` names, by its content hash *or* its artifact hash.

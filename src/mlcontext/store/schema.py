@@ -208,6 +208,10 @@ class DatasetVersion(Base):
     run_id: Mapped[str | None] = mapped_column(ForeignKey("runs.id", ondelete="SET NULL"), index=True)
     user: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[float] = mapped_column(Double, index=True)
+    # When this content was last registered (``mc.dataset``), by any run: the latest version of a
+    # dataset is the one registered last, so content that comes back (a step re-run with its old
+    # parameters) is the latest again. NULL in stores from before revision 0007: created_at then.
+    registered_at: Mapped[float | None] = mapped_column(Double)
 
     __table_args__ = (
         UniqueConstraint("dataset_id", "version"),

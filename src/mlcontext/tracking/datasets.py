@@ -31,7 +31,7 @@ from ..errors import (
 )
 from ..names import check_name
 from ..store import Store
-from ..store.context import ROLES, ContextStore, VersionRow
+from ..store.context import ROLES, ContextStore, VersionRow, latest_first_key
 from ..store.frames import VERSIONS, typed_empty
 from .dataset_refs import dataset_of, version_row
 from .derivation import lineage_leaves, plain_value, record_output
@@ -354,8 +354,10 @@ def versions(name: Any, *, project: str | None = None, store: Store | None = Non
     Returns
     -------
     pandas.DataFrame
-        Columns ``project, version, role, rows, columns, user, run_id, content_hash, created``,
-        newest first, as every listing.
+        Columns ``project, version, role, rows, columns, user, run_id, content_hash, created,
+        registered`` (when the content was last registered), latest first: the first row is the
+        version ``NAME`` alone names, the one registered last (content registered again is the
+        latest again, whatever its number).
 
     Raises
     ------
@@ -379,17 +381,18 @@ def versions(name: Any, *, project: str | None = None, store: Store | None = Non
     """
     store = store or get_store()
     name, project = dataset_of(store, name, project)
-    # Newest first, like `runs` and `find` (docs/cli.md); versions recorded within one clock tick
-    # keep their recording order, newest first too.
-    rows = sorted(ContextStore(store.metadata).versions(name, project), key=lambda v: (v.created_at, v.id),
-                  reverse=True)
+    # Latest first, as `runs` and `find` list newest first (docs/cli.md): the first row is what NAME
+    # alone names (ContextStore.version), registered within one clock tick: the newer version first.
+    rows = sorted(ContextStore(store.metadata).versions(name, project), key=latest_first_key, reverse=True)
     if not rows:
         return typed_empty(VERSIONS)
     frame = pd.DataFrame([dict(project=v.project, version=v.version, role=v.role, rows=v.rows,
                                columns=len(v.profile.get("columns", {})), user=v.user, run_id=v.run_id,
-                               content_hash=v.content_hash, created=v.created_at) for v in rows])
+                               content_hash=v.content_hash, created=v.created_at,
+                               registered=v.registered_at) for v in rows])
     if not frame.empty:
-        frame["created"] = pd.to_datetime(frame["created"], unit="s", utc=True)
+        for column in ("created", "registered"):
+            frame[column] = pd.to_datetime(frame[column], unit="s", utc=True)
     return frame
 
 
