@@ -83,3 +83,34 @@ def test_find_names_a_param_or_metric_nobody_logged(store):
     with pytest.raises(NotFoundError, match=r"param 'alpah'.*did you mean 'alpha'"):
         mc.find(params=["alpah=0.5"], project="names")
     assert mc.find(metrics=["test_acc>0.95"]).empty  # a name that exists, with nothing to report
+
+
+def test_tried_shows_what_varied_within_each_model_class(store) -> None:
+    # A newcomer's finding: with a Ridge, a RandomForest, a Pipeline and a GridSearchCV tried on one
+    # dataset, every parameter of every class "varied" (absent from the other classes), so each row
+    # held its model's whole get_params() and the table ran to hundreds of lines at 80 columns.
+    from sklearn.ensemble import RandomForestRegressor
+    from sklearn.linear_model import Ridge
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    data = pd.DataFrame({"a": [0.0, 1.0, 2.0, 3.0, 4.0, 5.0], "y": [0.0, 1.1, 1.9, 3.2, 3.9, 5.1]})
+    designs = [Ridge(alpha=1.0), Ridge(alpha=0.1), RandomForestRegressor(n_estimators=3, random_state=0),
+               GridSearchCV(Pipeline([("scale", StandardScaler()), ("ridge", Ridge())]),
+                            {"ridge__alpha": [0.1, 10.0]}, cv=2)]
+    for model in designs:
+        with mc.run("fit", project="classes"):
+            train = mc.dataset(data, "train", role="train").frame()
+            fitted = mc.traced(model).fit(train[["a"]], train["y"])
+            mc.log("score", float(fitted.score(train[["a"]], train["y"])))
+            mc.artifact("model", fitted)
+    from mlcontext.insight.usage import varied_only
+
+    shown = varied_only(mc.tried("train", "score", project="classes"))
+    by_class = {m.rsplit(".", 1)[-1]: [] for m in shown["model"]}
+    for model, params in zip(shown["model"], shown["model_params"], strict=True):
+        by_class[model.rsplit(".", 1)[-1]].append(params)
+    assert sorted(by_class["Ridge"], key=str) == [{"alpha": 0.1}, {"alpha": 1.0}]
+    assert by_class["RandomForestRegressor"] == [{}]
+    assert [set(p) for p in by_class["GridSearchCV"]] == [{"best_params_"}]  # what it chose

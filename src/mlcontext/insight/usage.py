@@ -151,16 +151,20 @@ def _never_logged(metric: str, logged: list[str], runs: int, dataset: str) -> st
 def varied_only(frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` (from :func:`tried`) with only what varied between its designs.
 
-    ``model_params`` keeps the hyper-parameters whose values differ between rows (a pipeline's whole
-    ``get_params()`` repeats dozens of defaults), without those of a step whose class differs (the
-    step's own entry says it), and ``param.*`` columns with one value are dropped.
+    ``model_params`` keeps the hyper-parameters whose values differ between rows of one model class
+    (a pipeline's whole ``get_params()`` repeats dozens of defaults; a RandomForest's parameters do
+    not "vary" because a Ridge has none of them: the ``model`` column says the classes differ),
+    without those of a step whose class differs (the step's own entry says it), and what a search
+    chose (``best_params_``), which is its design; ``param.*`` columns with one value are dropped.
     """
     shown = frame.copy()
     if "model_params" in shown.columns:
         params = [p if isinstance(p, dict) else None for p in shown["model_params"]]
-        models = [p for p in params if p is not None]  # runs that saved no model compare nothing
-        keys = dict.fromkeys(k for p in models for k in p)
-        varying = [k for k in keys if _varies_within_its_step(k, models)]
+        classes = list(shown["model"]) if "model" in shown.columns else [None] * len(params)
+        # runs that saved no model compare nothing
+        models = [(_text(c), p) for c, p in zip(classes, params, strict=True) if p is not None]
+        keys = dict.fromkeys(k for _, p in models for k in p)
+        varying = [k for k in keys if k == "best_params_" or _varies_within_its_step(k, models)]
         shown["model_params"] = [None if p is None else {k: p[k] for k in varying if k in p}
                                  for p in params]
     constant = [c for c in shown.columns if str(c).startswith("param.")
@@ -171,21 +175,22 @@ def varied_only(frame: pd.DataFrame) -> pd.DataFrame:
 _ABSENT = object()
 
 
-def _varies_within_its_step(key: str, models: list[dict]) -> bool:
-    """Whether hyper-parameter ``key`` takes several values among designs whose steps above it are
-    alike: ``clf__C`` varies between two LogisticRegression designs, but not merely because a third
-    design's ``clf`` is a Ridge (the step's own entry says that; each of its parameters would repeat
-    it, some 250 lines at 80 columns), nor because a design has no ``logisticregression`` step."""
+def _varies_within_its_step(key: str, models: list[tuple[str, dict]]) -> bool:
+    """Whether hyper-parameter ``key`` takes several values among designs of one model class whose
+    steps above it are alike: ``clf__C`` varies between two LogisticRegression designs, but not
+    merely because a third design's ``clf`` is a Ridge (the step's own entry says that; each of its
+    parameters would repeat it, some 250 lines at 80 columns), nor because a design has no
+    ``logisticregression`` step, nor ``n_estimators`` because one design is a RandomForest and
+    another a Ridge. ``models``: ``(model class, hyper-parameters)`` of each design."""
     parts = key.split("__")
     steps = ["__".join(parts[:n]) for n in range(1, len(parts))]
     groups: dict[tuple[str, ...], set[str]] = {}
-    for p in models:
+    for cls, p in models:
         step_values = tuple(_text(p.get(s, _ABSENT)) for s in steps)
         if steps and _text(_ABSENT) in step_values:
             continue  # a design without this step: nothing to compare the parameter with
-        groups.setdefault(step_values, set()).add(_text(p.get(key, _ABSENT)))
-    return any(len(values) > 1 for values in groups.values()) or (
-        not steps and len({_text(p.get(key, _ABSENT)) for p in models}) > 1)
+        groups.setdefault((cls, *step_values), set()).add(_text(p.get(key, _ABSENT)))
+    return any(len(values) > 1 for values in groups.values())
 
 
 def _text(value: object) -> str:
