@@ -7,7 +7,7 @@ Ridge on it and the target taken straight from ``clean``, and saves the model; i
 Found wrong before:
 
 1. the ``clean -> model`` fit edge listed "drop target → take → to_numpy → mean → subtract → std →
-   divide → getitem 'target' → sklearn.fit": the features' split and standardisation, which go
+   divide → getitem 'target' → Ridge.fit": the features' split and standardisation, which go
    through the registered ``diabetes-train`` (its own edges say them), and the target's branch
    interleaved after them, as if the target were taken out of the standardised matrix;
 2. ``history diabetes-train`` said "no recorded transformation" although every run standardised it
@@ -62,7 +62,7 @@ TRAIN = """
 """
 
 STEP = "features.add_features"
-STANDARDISE = ["to_numpy", "ndarray.mean", "subtract", "ndarray.std", "divide", "sklearn.fit"]
+STANDARDISE = ["to_numpy", "ndarray.mean", "subtract", "ndarray.std", "divide", "Ridge.fit"]
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +86,7 @@ def test_each_edge_lists_only_its_own_operations(diabetes):
     edges = _edges(project.cli_json("lineage", f"{runs[0]}:model"))
     # The target came straight from clean: taken out, split, fitted on; nothing of the features.
     assert edges[("diabetes-clean@1", "model", "fit")]["operations"] == [
-        STEP, "getitem 'target'", "take data axis=0", "sklearn.fit"]
+        STEP, "getitem 'target'", "take data axis=0", "Ridge.fit"]
     # The features went through the registered train set: standardised there, split on its edge.
     fit = edges[("diabetes-train@1", "model", "fit")]
     assert fit["operations"] == STANDARDISE
@@ -94,7 +94,7 @@ def test_each_edge_lists_only_its_own_operations(diabetes):
         STEP, "drop columns=['target']", "take data axis=0"]
     # As branches: the mean and the deviation fork from the matrix and join its chain.
     branches = {tuple(b["operations"]): (b["after"], b["into"]) for b in fit["branches"]}
-    assert branches == {("to_numpy", "subtract", "divide", "sklearn.fit"): (None, None),
+    assert branches == {("to_numpy", "subtract", "divide", "Ridge.fit"): (None, None),
                         ("ndarray.mean",): ("to_numpy", "subtract"),
                         ("ndarray.std",): ("to_numpy", "divide")}
 
@@ -102,7 +102,7 @@ def test_each_edge_lists_only_its_own_operations(diabetes):
 def test_the_tree_never_reads_the_target_out_of_the_matrix(diabetes):
     project, runs = diabetes
     text = project.cli("lineage", f"{runs[0]}:model", env={"COLUMNS": "250"}).stdout
-    assert (f"diabetes-clean@1 → {STEP} → getitem 'target' → take data axis=0 → sklearn.fit → model"
+    assert (f"diabetes-clean@1 → {STEP} → getitem 'target' → take data axis=0 → Ridge.fit → model"
             in text), text
     assert "divide → getitem" not in text and "lineage.dedup" not in text and "lineage.output" not in text
     assert "to_numpy → ndarray.mean → into subtract" in text
@@ -115,8 +115,8 @@ def test_history_counts_fits_and_every_edge(diabetes):
     assert {r["runs"] for r in train.values()} == {3}
     clean = {r["transformation"]: r for r in project.cli_json("history", "diabetes-clean")}
     assert set(clean) == {STEP, "drop columns=['target']", "getitem 'target'", "take data axis=0",
-                          "sklearn.fit"}
-    assert clean["sklearn.fit"]["runs"] == 3
+                          "Ridge.fit"}
+    assert clean["Ridge.fit"]["runs"] == 3
     with project.store():
         frame = mc.history("diabetes-train", project="diabetes")
     assert sorted(frame["transformation"]) == sorted(STANDARDISE)

@@ -67,7 +67,7 @@ def test_the_fit_edge_starts_at_the_registered_frame(project):
     assert len(fit) == 1
     assert not set(CLEANING) & set(fit[0]["operations"]), fit[0]["operations"]
     assert fit[0]["operations"][0] == "iloc.__getitem slice(None, 30, None)"
-    assert fit[0]["operations"][-1] == "sklearn.fit"
+    assert fit[0]["operations"][-1] == "LogisticRegression.fit"
 
 
 def test_a_frame_cleaned_from_an_unregistered_file_says_how(project):

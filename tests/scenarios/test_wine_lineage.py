@@ -72,7 +72,7 @@ def test_edges_show_their_own_operations(wine):
         "filter alcohol > 0", "dropna", "set 'phenol_ratio' = flavanoids / total_phenols"]
     assert ops[("wine-clean@1", "lineage")] == ["take data axis=0"]
     fit = ops[("wine-train@2", "fit")]
-    assert fit[-1] == "sklearn.fit" and "getitem 'target'" in fit and "dropna" not in fit
+    assert fit[-1] == "RidgeClassifier.fit" and "getitem 'target'" in fit and "dropna" not in fit
 
 
 def test_impact_is_transitive_through_every_intermediate(wine):

@@ -24,7 +24,9 @@ from sqlalchemy import select
 
 from ..lineage import loads
 from ..lineage.item import Item, walk
+from ..lineage.literals import Literals
 from ..lineage.patch import DEDUP, OUTPUT
+from ..ops.sklearn_steps import METHODS
 from ..store import Store
 from ..store import schema as t
 from ..store.context import ContextStore
@@ -49,7 +51,7 @@ class Branch:
         that is also standardised); ``None``: it starts at data (the edge's source, or data never
         registered).
     into : str or None
-        The operation of another branch it joins (``sklearn.fit`` for the target of a fit); ``None``:
+        The operation of another branch it joins (``Ridge.fit`` for the target of a fit); ``None``:
         it ends at the edge's target.
     registered : bool
         ``False`` for a branch computed from data never registered (no edge of its own).
@@ -125,7 +127,29 @@ def operation_name(item: Item) -> str | None:
         return None
     if item.opcode.startswith("pandas.") or item.opcode == DEDUP:
         return describe(item)
+    if item.opcode.startswith("sklearn."):
+        # which estimator: a Pipeline's StandardScaler and PolynomialFeatures both fit_transform,
+        # and "sklearn.fit_transform" once said neither (nor that there were two)
+        cls = _estimator_class(item)
+        method = item.opcode.removeprefix("sklearn.")
+        return f"{cls}.{method}" if cls else item.opcode
     return item.opcode.removeprefix("numpy.")
+
+
+def _estimator_class(item: Item, depth: int = 0) -> str | None:
+    """The class name of the estimator a scikit-learn operation fits or applies: a fit names its
+    class in its literal (``sklearn.preprocessing.StandardScaler``); a method (``transform``,
+    ``predict``) applies the fit that is its first input (through the fit's multi-output item)."""
+    for node in Literals(item.literals).args if Literals(item.literals).is_call else ():
+        if node[0] == "s" and isinstance(node[1], str) and node[1].startswith("sklearn.") \
+                and node[1].rsplit(".", 1)[-1][:1].isupper():
+            return node[1].rsplit(".", 1)[-1]
+    first = item.inputs[0] if item.inputs else None
+    while first is not None and first.opcode == OUTPUT:
+        first = first.inputs[0] if first.inputs else None
+    if first is None or depth > 8 or not first.opcode.startswith("sklearn."):
+        return None
+    return _estimator_class(first, depth + 1)
 
 
 # -- which items belong to the edge -------------------------------------------------------------------
@@ -133,9 +157,16 @@ def operation_name(item: Item) -> str | None:
 def _inputs(item: Item) -> tuple[Item, ...]:
     """The inputs an operation is read as transforming: a series computed to be an argument of a
     pandas operation (the mask of ``t[t.duration >= 0]``) is part of that step's description."""
+    if item.opcode in _METHOD_OPCODES and len(item.inputs) > 1:
+        # transform/predict: input 0 is the fit applied, the data it transforms comes after it; a
+        # chain follows the data (the fit's own chain says how it was fitted)
+        return (*item.inputs[1:], item.inputs[0])
     if not item.opcode.startswith("pandas.") or not item.inputs:
         return item.inputs
     return (item.inputs[0], *(i for i in item.inputs[1:] if not is_series(i)))
+
+
+_METHOD_OPCODES = frozenset(f"sklearn.{name}" for name in METHODS)
 
 
 def _items_of(store: Store, context: ContextStore, node: str, log_hash: str) -> frozenset[str]:
