@@ -212,3 +212,25 @@ def test_printing_a_graph_shows_its_tree(sqlite_store):
     text = str(mc.derivation("train", project="u"))
     assert text.splitlines()[0] == "train@1" and "clean@1" in text and "filter" in text, text
     assert "<rich" not in text and "[dim]" not in text
+
+
+def test_each_step_of_a_pipeline_is_named_by_its_class(sqlite_store):
+    # A newcomer's finding: a Pipeline's StandardScaler and PolynomialFeatures both showed as one
+    # "sklearn.fit_transform"; and the evaluate chain followed the fit instead of the test data.
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import PolynomialFeatures, StandardScaler
+
+    with mc.run("train", project="u"):
+        frame = mc.frame(_frame(), name="raw")
+        train = mc.dataset(frame.iloc[:30], "train", role="train").frame()
+        test = mc.dataset(frame.iloc[30:], "test", role="test").frame()
+        pipe = Pipeline([("scale", StandardScaler()), ("poly", PolynomialFeatures(2)), ("ridge", Ridge())])
+        model = mc.traced(pipe).fit(train[["a", "b"]], train["target"])
+        model.score(test[["a", "b"]], test["target"])
+        mc.artifact("model", model)
+    edges = _edges(mc.derivation("train:model"))
+    fit = edges[("train@1", "fit")]
+    assert [op for op in fit["operations"] if "." in op] == [
+        "StandardScaler.fit_transform", "PolynomialFeatures.fit_transform", "Ridge.fit"]
+    scored = edges[("test@1", "evaluate")]["branches"][0]["operations"]
+    assert list(scored) == ["getitem ['a', 'b']", "StandardScaler.transform", "PolynomialFeatures.transform"]
