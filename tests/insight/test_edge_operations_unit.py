@@ -234,3 +234,21 @@ def test_each_step_of_a_pipeline_is_named_by_its_class(sqlite_store):
         "StandardScaler.fit_transform", "PolynomialFeatures.fit_transform", "Ridge.fit"]
     scored = edges[("test@1", "evaluate")]["branches"][0]["operations"]
     assert list(scored) == ["getitem ['a', 'b']", "StandardScaler.transform", "PolynomialFeatures.transform"]
+
+
+def test_a_cleaning_step_that_changed_nothing_is_said_so(sqlite_store):
+    # A newcomer's finding: a filter and dropna that kept every row made clean@1 the same bytes as
+    # raw@1 (one node); lineage said "computed from data not registered", and history of clean
+    # lost the split of clean@1 that the same run made.
+    from sklearn.model_selection import train_test_split
+
+    with mc.run("prep", project="u"):
+        raw = mc.dataset(_frame(), "raw").frame()
+        clean = raw[raw.a >= -100.0].dropna()
+        mc.dataset(clean, "clean")
+        train, _ = train_test_split(clean, test_size=0.25, random_state=0)
+        mc.dataset(train, "train", role="train")
+    graph = mc.derivation("clean@1")
+    assert graph.unchanged and graph.operations[-1] == "dropna"
+    assert "computed from these same bytes" in str(graph) and "not registered" not in str(graph)
+    assert mc.history("clean")["transformation"].tolist() == ["take data axis=0"]

@@ -19,7 +19,7 @@ from ..store import schema as t
 from ..store.context import ContextStore
 from ..store.records import code_version
 from ..tracking.stores import get_store
-from .operations import edge_operations
+from .operations import computed_from_itself, edge_operations
 from .refs import describe_hashes, resolve_artifact
 from .scope import ProjectScope
 
@@ -52,6 +52,10 @@ class Graph:
         Upstream only: how the root itself was computed where no registered data is upstream of it
         (a frame cleaned from a file read but never registered), from its own lineage log; empty
         when its edges say it.
+    unchanged : bool
+        Upstream only: those operations started from data with the root's own bytes (a filter that
+        kept every row of a registered ``raw``: ``clean@1 = raw@1`` is one node), so they changed
+        nothing; the tree says so instead of "computed from data not registered".
 
     Examples
     --------
@@ -71,6 +75,8 @@ class Graph:
     edges: pd.DataFrame
     readers: pd.DataFrame  # runs that read any node (downstream only)
     operations: list[str] = field(default_factory=list)  # the root's own, when no edge says them
+    # the root's own operations started from data with the root's own bytes (they changed nothing)
+    unchanged: bool = False
 
     def __str__(self) -> str:
         """The tree as plain text, so ``print(graph)`` shows it (``print(graph.tree())`` printed the
@@ -91,9 +97,11 @@ class Graph:
         labels = dict(zip(self.nodes["hash"], self.nodes["label"], strict=True))
         tree = Tree(f"[bold]{self.root_label}[/]")
         if self.operations:
-            tree.add("[dim]computed from data not registered →[/] [cyan]"
+            start, end = ("computed from these same bytes", " (these operations changed nothing)") \
+                if self.unchanged else ("computed from data not registered", "")
+            tree.add(f"[dim]{start} →[/] [cyan]"
                      + "[/] [dim]→[/] [cyan]".join(map(_escape, self.operations))
-                     + f"[/] [dim]→ {_escape(self.root_label)}[/]")
+                     + f"[/] [dim]→ {_escape(self.root_label)}{end}[/]")
         self._grow(tree, self.root, labels, {self.root})
         return tree
 
@@ -132,7 +140,8 @@ class Graph:
         return {"root": self.root, "label": self.root_label, "direction": self.direction,
                 "nodes": self.nodes.to_dict(orient="records"),
                 "edges": self.edges.to_dict(orient="records"),
-                "readers": self.readers.to_dict(orient="records"), "operations": list(self.operations)}
+                "readers": self.readers.to_dict(orient="records"), "operations": list(self.operations),
+                "unchanged": self.unchanged}
 
 
 def _escape(text: str) -> str:
@@ -309,11 +318,13 @@ def _graph(ref: Any, project: str | None, store: Store | None, *, upstream: bool
     if not upstream:
         readers = _readers(store, list(labels), labels, scope)
     operations: list[str] = []
+    unchanged = False
     if upstream and not ((edges["dst"] == root.hash) & edges["kind"].isin(["lineage", "fit"])).any():
         own = store.metadata.lineage_logs_of(root.hash, scope.project)
         operations = operations_of(store, own[-1]) if own else []
+        unchanged = bool(operations) and computed_from_itself(store, own[-1], root.hash)
     return Graph(root.hash, labels[root.hash], "upstream" if upstream else "downstream", nodes,
-                 edges.reset_index(drop=True), readers, operations)
+                 edges.reset_index(drop=True), readers, operations, unchanged)
 
 
 def _walk(context: ContextStore, root: str, run_id: str | None, scope: ProjectScope, *, upstream: bool,

@@ -85,8 +85,14 @@ def history(name: Any, *, project: str | None = None, store: Store | None = None
     # another project's run that read byte-identical data of its own is that project's history, and
     # so is a run of this project that read that other dataset.
     readers = select(t.Access.run_id).where(t.Access.version_id.in_(sorted(ours)))
+    # ... and runs that made one of these versions (registered it as their output): a run that read
+    # raw@1 and made clean@1 with the same bytes (a filter that removed nothing) split clean@1 too.
+    makers = select(t.RunArtifact.run_id).join(t.Run, t.Run.id == t.RunArtifact.run_id).join(
+        t.Project, t.Project.id == t.Run.project_id).where(
+        t.RunArtifact.direction == "output", t.RunArtifact.name == name,
+        t.RunArtifact.artifact_hash.in_(list(by_hash)), t.Project.name == project)
     twin_readers = select(t.Access.run_id).where(t.Access.version_id.in_(twins))
-    ours_or_own = t.Edge.run_id.in_(readers) | (
+    ours_or_own = t.Edge.run_id.in_(readers) | t.Edge.run_id.in_(makers) | (
         (t.Project.name == project) & t.Edge.run_id.not_in(twin_readers))
     with store.metadata.read() as conn:
         edges = conn.execute(

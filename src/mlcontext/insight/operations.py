@@ -33,7 +33,8 @@ from ..store.context import ContextStore
 from ..tracking.uses import leaf_hash
 from .transformations import describe, is_series
 
-__all__ = ["Branch", "EdgeOperations", "edge_operations", "operation_name", "MAX_OPERATIONS"]
+__all__ = ["Branch", "EdgeOperations", "edge_operations", "operation_name", "computed_from_itself",
+           "MAX_OPERATIONS"]
 
 MAX_OPERATIONS = 40
 
@@ -167,6 +168,14 @@ def _inputs(item: Item) -> tuple[Item, ...]:
 
 
 _METHOD_OPCODES = frozenset(f"sklearn.{name}" for name in METHODS)
+
+
+def computed_from_itself(store: Store, log_hash: str, node: str) -> bool:
+    """Whether the log that says how ``node`` was computed starts from data with ``node``'s own bytes:
+    operations that changed nothing (a filter that kept every row, ``dropna`` without nulls), so
+    the registered data they started from is the same graph node as their result."""
+    leaves = _leaves(store.artifacts.url, log_hash, store)
+    return any(h in leaves for h in _identities(store, ContextStore(store.metadata), node))
 
 
 def _items_of(store: Store, context: ContextStore, node: str, log_hash: str) -> frozenset[str]:
