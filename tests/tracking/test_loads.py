@@ -99,3 +99,33 @@ def test_a_version_read_and_loaded_is_listed_once(store):
         mc.dataset_version("train@1", project="p").load()
         mc.load_artifact(prep.id, "train")
     assert inputs(fit.id) == [("train", 1, None, ())]
+
+
+def test_a_run_diff_says_which_model_each_run_loaded(sqlite_store, monkeypatch):
+    # A reviewer's and a newcomer's finding: two scoring runs that loaded the models of different
+    # training runs were "the same" in params, metrics, data read, code and environment.
+    from click.testing import CliRunner
+
+    from mlcontext.cli.main import cli
+
+    monkeypatch.setenv("MLCONTEXT_STORE", sqlite_store.metadata.url)
+    monkeypatch.setenv("MLCONTEXT_ARTIFACTS", sqlite_store.artifacts.url)
+    monkeypatch.setenv("COLUMNS", "120")
+    trained = []
+    for alpha in (0.5, 5.0):
+        with mc.run("train", project="p") as run:
+            mc.artifact("model", Ridge(alpha=alpha).fit([[0.0], [1.0], [2.0]], [0.0, 1.0, 2.0]))
+        trained.append(run.id)
+    scored = []
+    for source in (*trained, trained[1]):
+        with mc.run("score", project="p") as run:
+            mc.load_artifact(source, "model")
+        scored.append(run.id)
+    diff = mc.diff(scored[0], scored[1])
+    (a,), (b,) = diff.loaded["model"]
+    assert a != b and a == next(x.hash for x in mc.get_run(trained[0]).artifacts if x.name == "model")
+    out = CliRunner().invoke(cli, ["diff", scored[0], scored[1]]).output
+    assert "loaded from other runs: 1 differ" in out and a[:12] in out and b[:12] in out
+    same = CliRunner().invoke(cli, ["diff", scored[1], scored[2]]).output
+    assert f"loaded: the same, model {b[:12]}" in same
+    assert mc.diff(scored[1], scored[2]).to_dict()["loaded"] == {}

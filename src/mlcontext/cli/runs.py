@@ -157,6 +157,7 @@ def diff_command(run_a: str, run_b: str, project: str | None, as_json: bool, **r
         else:  # (an empty table said nothing the line does not, and hid what the runs share)
             console.print(f"{title}: {_the_same(shared)}", markup=False, highlight=False)
     _data_read(diff, a, b)
+    _loaded(diff, a, b)
     console.rule("code")
     # Wrapped, never cropped: a diff line or a reason cut at the terminal's width says less than it did.
     console.print(Syntax(diff.code, "diff", theme="ansi_dark", word_wrap=True) if diff.code else
@@ -182,6 +183,19 @@ def _data_read(diff: RunDiff, a: str, b: str) -> None:
     table = frame_table(pd.DataFrame([(k, *v) for k, v in rows.items()], columns=["dataset", a, b]),
                         title=f"data read: {len(rows)} differ")
     console.print(table)
+
+
+def _loaded(diff: RunDiff, a: str, b: str) -> None:
+    """What each run loaded from other runs: the same, or a row per name loaded in other bytes."""
+    if not diff.loaded:
+        if diff.loaded_all[0]:
+            console.print("loaded: the same, " + ", ".join(diff.loaded_all[0]), markup=False,
+                          highlight=False)
+        return  # (nothing loaded by either: nothing to say)
+    rows = [(name, *(", ".join(h[:12] for h in hashes) or "(not loaded)" for hashes in pair))
+            for name, pair in diff.loaded.items()]
+    console.print(frame_table(pd.DataFrame(rows, columns=["loaded", a, b]),
+                              title=f"loaded from other runs: {len(rows)} differ"))
 
 
 def _environment_table(changes: dict, a: str, b: str) -> Table:

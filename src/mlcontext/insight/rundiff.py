@@ -59,6 +59,11 @@ class RunDiff:
     data: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = field(default_factory=dict)
     #: Per side, every dataset version the run read (``trips@2``), sorted.
     data_read: tuple[list[str], list[str]] = ([], [])
+    #: Artifacts loaded from other runs (``mc.load_artifact``) that differ: name -> (the hashes a
+    #: loaded under that name, those b loaded), an empty tuple for a run that loaded none.
+    loaded: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = field(default_factory=dict)
+    #: Per side, what the run loaded: ``NAME HASH12`` (the first 12 characters of the bytes' hash).
+    loaded_all: tuple[list[str], list[str]] = ([], [])
 
     @property
     def same_code(self) -> bool:
@@ -72,6 +77,8 @@ class RunDiff:
                 "absent": {"params": absent_names(self.params), "metrics": absent_names(self.metrics)},
                 "data": {k: [list(x), list(y)] for k, (x, y) in self.data.items()},
                 "data_read": [list(x) for x in self.data_read],
+                "loaded": {k: [list(x), list(y)] for k, (x, y) in self.loaded.items()},
+                "loaded_all": [list(x) for x in self.loaded_all],
                 "code": self.code, "environment": self.environment,
                 "code_refused": {side: [e.to_dict() for e in entries]
                                  for side, entries in self.code_refused.items()}}
@@ -110,6 +117,7 @@ def diff_runs(store: Store, a: RunRecord, b: RunRecord) -> RunDiff:
     # were "the same data read"; a newcomer's finding): their names carry the project then.
     qualify = a.project != b.project
     read_a, read_b = _read(a, qualify), _read(b, qualify)
+    load_a, load_b = _loaded(a), _loaded(b)
     return RunDiff(
         a=a, b=b,
         params=changed(dict(a.params), dict(b.params)),
@@ -120,6 +128,10 @@ def diff_runs(store: Store, a: RunRecord, b: RunRecord) -> RunDiff:
         data={name: (read_a.get(name, ()), read_b.get(name, ()))
               for name in sorted(set(read_a) | set(read_b)) if read_a.get(name) != read_b.get(name)},
         data_read=(_refs(read_a), _refs(read_b)),
+        loaded={name: (load_a.get(name, ()), load_b.get(name, ()))
+                for name in sorted(set(load_a) | set(load_b)) if load_a.get(name) != load_b.get(name)},
+        loaded_all=([f"{n} {h[:12]}" for n, hs in sorted(load_a.items()) for h in hs],
+                    [f"{n} {h[:12]}" for n, hs in sorted(load_b.items()) for h in hs]),
     )
 
 
@@ -134,6 +146,17 @@ def _read(record: RunRecord, qualify: bool = False) -> dict[str, tuple[int, ...]
             key = f"{where or record.project}/{name}" if qualify or where else name
             read.setdefault(key, set()).add(version)
     return {k: tuple(sorted(v)) for k, v in read.items()}
+
+
+def _loaded(record: RunRecord) -> dict[str, tuple[str, ...]]:
+    """What ``record`` loaded from other runs (its ``input`` artifacts with ``meta["loaded"]``):
+    name -> the hashes of the bytes loaded under that name, sorted (two scoring runs that loaded
+    the model of different training runs differ here, and said "the same" in everything else)."""
+    loaded: dict[str, set[str]] = {}
+    for artifact in record.artifacts:
+        if artifact.direction == "input" and (artifact.meta or {}).get("loaded"):
+            loaded.setdefault(artifact.name, set()).add(artifact.hash)
+    return {k: tuple(sorted(v)) for k, v in loaded.items()}
 
 
 def _refs(read: dict[str, tuple[int, ...]]) -> list[str]:
