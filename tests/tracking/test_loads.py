@@ -129,3 +129,20 @@ def test_a_run_diff_says_which_model_each_run_loaded(sqlite_store, monkeypatch):
     same = CliRunner().invoke(cli, ["diff", scored[1], scored[2]]).output
     assert f"loaded: the same, model {b[:12]}" in same
     assert mc.diff(scored[1], scored[2]).to_dict()["loaded"] == {}
+
+
+def test_a_run_name_that_picks_a_crashed_run_says_so_and_names_the_one_that_saved_it(store):
+    # A newcomer's finding: load_artifact("train", "model") took the newest run named train, which had
+    # crashed, and said only "has no artifact named 'model'; it has ['code']".
+    import pytest
+
+    with mc.run("train", project="p") as good:
+        mc.artifact("model", model())
+    with pytest.raises(ValueError), mc.run("train", project="p"):
+        raise ValueError("alpha=abc")
+    with pytest.raises(mc.NotFoundError) as raised:
+        mc.load_artifact("train", "model", project="p")
+    message = str(raised.value)
+    assert "failed: builtins.ValueError" in message and good.id[:8] in message
+    assert f"mc.load_artifact('{good.id[:8]}', 'model')" in message
+    assert mc.load_artifact(good.id[:8], "model").alpha == 0.5  # the hint works as printed

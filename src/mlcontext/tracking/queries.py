@@ -243,8 +243,9 @@ def load_artifact(run: Any, name: str | None = None, *, project: str | None = No
     named = [ref for ref in record.artifacts if ref.name == name and ref.direction == "output"] or \
         [ref for ref in record.artifacts if ref.name == name]
     if not named:
-        raise NotFoundError(f"run {record.id[:8]} has no artifact named {name!r}; it has "
-                            f"{sorted({a.name for a in record.artifacts})}")
+        raise NotFoundError(f"run {record.id[:8]} ({record.project}/{record.name}, {_ended(record)}) has no "
+                            f"artifact named {name!r}; it has {sorted({a.name for a in record.artifacts})}"
+                            + _saved_by_another(store, record, name))
     chosen = [ref for ref in named if all(ref.context.get(k) == v for k, v in loops.items())]
     if not chosen:
         saved = sorted({tuple(sorted(ref.context.items())) for ref in named})
@@ -254,6 +255,32 @@ def load_artifact(run: Any, name: str | None = None, *, project: str | None = No
         trusted = False  # recorded by someone else: their pickles never load without trusted=True
     ref = chosen[-1]
     return _load(store, ref, trusted, _version_of(store, ref, record))
+
+
+def _ended(record: RunRecord) -> str:
+    """How a run ended, as an error about it says it: ``failed: ValueError``, ``finished``."""
+    return f"{record.status}: {record.error_type}" if record.error_type else record.status
+
+
+def _saved_by_another(store: Store, record: RunRecord, name: str) -> str:
+    """The hint when a run has no artifact ``name``: the newest other run of the same name and
+    project that saved one (a run name means the newest run of that name, which may be one that
+    crashed before it saved anything)."""
+    from sqlalchemy import select
+
+    from ..store import schema as t
+
+    query = (select(t.Run.id, t.Run.status).join(t.RunArtifact, t.RunArtifact.run_id == t.Run.id)
+             .join(t.Project, t.Project.id == t.Run.project_id)
+             .where(t.Run.name == record.name, t.Project.name == record.project, t.Run.id != record.id,
+                    t.RunArtifact.name == name, t.RunArtifact.direction == "output")
+             .order_by(t.Run.started_at.desc()).limit(1))
+    with store.metadata.read() as conn:
+        found = conn.execute(query).first()
+    if found is None:
+        return ""
+    return (f"; the newest run named {record.name!r} that saved {name!r} is {found[0][:8]} ({found[1]}): "
+            f"mc.load_artifact({found[0][:8]!r}, {name!r})")
 
 
 def _current_user() -> str:
