@@ -252,3 +252,41 @@ def test_a_cleaning_step_that_changed_nothing_is_said_so(sqlite_store):
     assert graph.unchanged and graph.operations[-1] == "dropna"
     assert "computed from these same bytes" in str(graph) and "not registered" not in str(graph)
     assert mc.history("clean")["transformation"].tolist() == ["take data axis=0"]
+
+
+def test_steps_of_a_users_own_classes_and_repeated_classes_keep_their_names(sqlite_store):
+    # A second reviewer's finding: a user's estimator was named after the step before it (its class
+    # path is not sklearn.*), so a Clip between a scaler and a Ridge vanished; and two StandardScalers
+    # were one step.
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    from tests.insight.custom_steps import Clip, MeanRegressor
+
+    with mc.run("train", project="u"):
+        train = mc.dataset(_frame(), "train", role="train").frame()
+        mc.artifact("mean", mc.traced(make_pipeline(StandardScaler(), MeanRegressor()))
+                    .fit(train[["a", "b"]], train["target"]))
+        mc.artifact("ridge", mc.traced(make_pipeline(StandardScaler(), Clip(2.0), StandardScaler(), Ridge()))
+                    .fit(train[["a", "b"]], train["target"]))
+    named = {name: [op for op in _edges(mc.derivation(f"train:{name}"))[("train@1", "fit")]["operations"]
+                    if "." in op] for name in ("mean", "ridge")}
+    assert named["mean"] == ["StandardScaler.fit_transform", "MeanRegressor.fit"]
+    assert named["ridge"] == ["StandardScaler.fit_transform", "Clip.fit_transform",
+                              "StandardScaler.fit_transform", "Ridge.fit"]
+
+
+def test_history_of_clean_keeps_to_what_was_done_to_its_own_versions(sqlite_store):
+    # A second reviewer's finding on the fix above: run B made clean@2 from raw@1 (= clean@1's
+    # bytes); its cleaning was listed as done to clean@1.
+    from sklearn.model_selection import train_test_split
+
+    with mc.run("prepA", project="u"):
+        raw = mc.dataset(_frame(), "raw").frame()
+        clean = raw[raw.a >= -100.0]
+        mc.dataset(clean, "clean")
+        train, _ = train_test_split(clean, test_size=0.25, random_state=0)
+        mc.dataset(train, "train", role="train")
+    with mc.run("prepB", project="u"):
+        raw = mc.dataset_version("raw@1").frame()
+        mc.dataset(raw.dropna(subset=["b"]).assign(c=raw.a * 2), "clean")
+    assert mc.history("clean")["transformation"].tolist() == ["take data axis=0"]

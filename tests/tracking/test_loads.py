@@ -146,3 +146,54 @@ def test_a_run_name_that_picks_a_crashed_run_says_so_and_names_the_one_that_save
     assert "failed: builtins.ValueError" in message and good.id[:8] in message
     assert f"mc.load_artifact('{good.id[:8]}', 'model')" in message
     assert mc.load_artifact(good.id[:8], "model").alpha == 0.5  # the hint works as printed
+
+
+def test_a_load_does_not_hide_a_read_of_a_dataset_with_the_same_bytes(store):
+    # A second reviewer's finding: features (saved with clean@1's bytes) loaded, and clean@1 read:
+    # only features was listed, and the run diff said the run never read clean.
+    data = frame()
+    with mc.run("prep", project="p"):
+        mc.dataset(data, "clean")
+    with mc.run("feat", project="p") as feat:
+        mc.artifact("features", data)
+    with mc.run("use", project="p") as use:
+        mc.dataset_version("clean@1", project="p").load()
+        mc.load_artifact(feat.id, "features")
+    with mc.run("only", project="p") as only:
+        mc.load_artifact(feat.id, "features")
+    assert inputs(use.id) == [("clean", 1, None, ()), ("features", None, None, (feat.id,))]
+    # a run that only loaded the artifact read no clean, in its own project too
+    found = set(mc.find(data="clean", project="p")["id"])
+    assert use.id in found and only.id not in found
+
+
+def test_loads_recorded_before_loads_were_named_still_show(store):
+    # A second reviewer's finding: an upgraded store (loads recorded as accesses without a version,
+    # no input row) lost every load from show and load_artifact(RUN, NAME).
+    from mlcontext.store.context import ContextStore
+
+    with mc.run("train", project="p") as train:
+        mc.artifact("model", model())
+    digest = next(a.hash for a in mc.get_run(train.id).artifacts if a.name == "model")
+    with mc.run("score", project="p") as score:
+        pass
+    store_ = mc.get_store()
+    ContextStore(store_.metadata).record_access(score.id, digest, role=None, user="old")  # as before
+    assert inputs(score.id) == [("model", None, None, (train.id,))]
+    assert mc.load_artifact(score.id, "model").alpha == 0.5
+
+
+def test_reading_old_content_with_direction_input_keeps_the_latest(store, tmp_path):
+    # A second reviewer's finding: a run that only read last month's file made it the latest again
+    jan, feb = tmp_path / "jan.csv", tmp_path / "feb.csv"
+    frame(1).to_csv(jan, index=False)
+    frame(2).to_csv(feb, index=False)
+    for path in (jan, feb):
+        with mc.run("ingest", project="p"):
+            mc.dataset(path, "trips", direction="output")
+    with mc.run("look", project="p"):
+        mc.dataset(jan, "trips", role="train", direction="input")
+    assert mc.dataset_version("trips", project="p").version == 2
+    with mc.run("ingest", project="p"):  # made again: the latest again
+        mc.dataset(jan, "trips", direction="output")
+    assert mc.dataset_version("trips", project="p").version == 1

@@ -86,7 +86,8 @@ def versions_command(name: str, project: str | None, as_json: bool) -> None:
     shown = frame if frame.empty else frame.assign(content_hash=frame["content_hash"].str[:12],
                                                    run_id=frame["run_id"].str[:8])
     _frame_out(shown if not as_json else frame, as_json, f"versions of {name}", f"no dataset {name!r}",
-               keep=("version", "rows", "content_hash", "role"))  # (errors point at the hash's 12 digits)
+               # (errors point at the hash's 12 digits; rows are latest first, as `registered` says)
+               keep=("version", "rows", "content_hash", "role", "registered"))
 
 
 @click.command("find")

@@ -213,7 +213,8 @@ def _data_exists(store: Store, ref: str, project: str | None) -> ColumnElement[b
     projects = sorted({v.project for v in versions})
     read = exists().where(t.Access.run_id == t.Run.id, t.Access.version_id.in_([v.id for v in versions]))
     made = t.Run.id.in_([v.run_id for v in versions if v.run_id])
-    stored = exists().where(t.RunArtifact.run_id == t.Run.id, t.RunArtifact.artifact_hash.in_(hashes))
+    stored = exists().where(t.RunArtifact.run_id == t.Run.id, t.RunArtifact.artifact_hash.in_(hashes),
+                            t.RunArtifact.direction == "output")  # (a load of other bytes' name is no use)
     found = or_(read, made, and_(t.Project.name.in_(projects), stored))
     holders = ContextStore(store.metadata).all_versions_by_hash(hashes)
     if {v.project for held in holders.values() for v in held} <= set(projects):

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import exists, select
 
 from ..store import Store
 from ..store import schema as t
@@ -87,12 +87,12 @@ def history(name: Any, *, project: str | None = None, store: Store | None = None
     readers = select(t.Access.run_id).where(t.Access.version_id.in_(sorted(ours)))
     # ... and runs that made one of these versions (registered it as their output): a run that read
     # raw@1 and made clean@1 with the same bytes (a filter that removed nothing) split clean@1 too.
-    makers = select(t.RunArtifact.run_id).join(t.Run, t.Run.id == t.RunArtifact.run_id).join(
-        t.Project, t.Project.id == t.Run.project_id).where(
-        t.RunArtifact.direction == "output", t.RunArtifact.name == name,
-        t.RunArtifact.artifact_hash.in_(list(by_hash)), t.Project.name == project)
+    # (the edge's source is the very bytes that run registered as this dataset: a run that made
+    # clean@2 from raw@1 = clean@1 did nothing to clean@1)
+    made_here = exists().where(t.RunArtifact.run_id == t.Edge.run_id, t.RunArtifact.direction == "output",
+                               t.RunArtifact.name == name, t.RunArtifact.artifact_hash == t.Edge.src_hash)
     twin_readers = select(t.Access.run_id).where(t.Access.version_id.in_(twins))
-    ours_or_own = t.Edge.run_id.in_(readers) | t.Edge.run_id.in_(makers) | (
+    ours_or_own = t.Edge.run_id.in_(readers) | ((t.Project.name == project) & made_here) | (
         (t.Project.name == project) & t.Edge.run_id.not_in(twin_readers))
     with store.metadata.read() as conn:
         edges = conn.execute(

@@ -139,12 +139,15 @@ def operation_name(item: Item) -> str | None:
 
 def _estimator_class(item: Item, depth: int = 0) -> str | None:
     """The class name of the estimator a scikit-learn operation fits or applies: a fit names its
-    class in its literal (``sklearn.preprocessing.StandardScaler``); a method (``transform``,
-    ``predict``) applies the fit that is its first input (through the fit's multi-output item)."""
-    for node in Literals(item.literals).args if Literals(item.literals).is_call else ():
-        if node[0] == "s" and isinstance(node[1], str) and node[1].startswith("sklearn.") \
-                and node[1].rsplit(".", 1)[-1][:1].isupper():
-            return node[1].rsplit(".", 1)[-1]
+    class path in its literal, the first text after its data (``sklearn.preprocessing.StandardScaler``,
+    ``mymodels.MeanRegressor``: any module); a method (``transform``, ``predict``) applies the fit
+    that is its first input (through the fit's multi-output item)."""
+    if item.opcode not in _METHOD_OPCODES:
+        literal = Literals(item.literals)
+        for node in literal.args if literal.is_call else ():
+            if node[0] == "s" and isinstance(node[1], str):
+                return node[1].rsplit(".", 1)[-1] or None
+        return None
     first = item.inputs[0] if item.inputs else None
     while first is not None and first.opcode == OUTPUT:
         first = first.inputs[0] if first.inputs else None
@@ -262,11 +265,14 @@ def _describe(roots: tuple[Item, ...], chosen: set[str], mine: set[str]) -> Edge
     order = [i for i in walk(list(roots), inputs=lambda i: tuple(x for x in _inputs(i) if x.hash in chosen))
              if i.hash in chosen]
     branches, member = _chains(order, chosen, mine)
-    flat: dict[tuple[int, str], None] = {}
+    flat: list[tuple[int, str]] = []
+    last: dict[int, str] = {}
     for item in order:
         name = operation_name(item)
-        if name is not None:  # one name per branch: a loop's iterations are one step
-            flat[(member[item.hash], name)] = None
+        branch = member[item.hash]
+        if name is not None and last.get(branch) != name:  # a loop's iterations, one after
+            flat.append((branch, name))                    # another, are one step; a second
+            last[branch] = name                            # StandardScaler later is another
     operations = [name for _, name in flat]
     extra = [f"… {len(operations) - MAX_OPERATIONS} more"] if len(operations) > MAX_OPERATIONS else []
     return EdgeOperations(operations[:MAX_OPERATIONS] + extra, branches)
@@ -300,12 +306,17 @@ def _chains(order: list[Item], chosen: set[str], mine: set[str]) -> tuple[list[B
     branches: list[Branch] = []
     renumber: dict[int, int] = {}
     for old, (_, chain, fork) in sorted(enumerate(chains), key=lambda c: c[1][0]):  # as they began
-        names = [n for n in dict.fromkeys(operation_name(i) for i in chain) if n is not None][:MAX_OPERATIONS]
+        names = _runs_of([n for n in (operation_name(i) for i in chain) if n is not None])[:MAX_OPERATIONS]
         renumber[old] = len(branches)
         reader = readers.get(chain[-1].hash)
         branches.append(Branch(tuple(names), _named(fork), _named(reader),
                                registered=fork is not None or chain[0].hash in mine))
     return [b for b in branches if b.operations], {h: renumber[c] for h, c in member.items()}
+
+
+def _runs_of(names: list[str]) -> list[str]:
+    """``names`` with each run of one name (a loop's iterations) as one."""
+    return [n for k, n in enumerate(names) if k == 0 or names[k - 1] != n]
 
 
 def _first_chosen_input(item: Item, chosen: set[str], mine: set[str]) -> Item | None:

@@ -90,8 +90,12 @@ class ContextStore:
 
     def add_version(self, project: str, name: str, *, content_hash: str, artifact_hash: str,
                     role: str | None, rows: int | None, profile: dict[str, Any], run_id: str | None,
-                    user: str) -> tuple[VersionRow, bool]:
-        """Record a version of ``name``; returns it and whether it is new (same content: not new)."""
+                    user: str, made: bool = True) -> tuple[VersionRow, bool]:
+        """Record a version of ``name``; returns it and whether it is new (same content: not new).
+
+        ``made``: the content is registered now, so an existing version becomes the latest again; a
+        run that says it only reads existing content (``made`` false) changes nothing: re-reading an
+        old snapshot does not change what the name means."""
         meta = self.metadata
         with meta.write() as conn:
             project_id = meta.project_id(conn, project)
@@ -100,7 +104,10 @@ class ContextStore:
             existing = conn.execute(_versions_query().where(
                 t.DatasetVersion.dataset_id == dataset_id,
                 t.DatasetVersion.content_hash == content_hash)).first()
-            if existing is not None:  # registered again: the latest version once more
+            if existing is not None:
+                if not made:
+                    return VersionRow(*existing), False
+                # registered again (a step re-run with its old parameters): the latest once more
                 conn.execute(update(t.DatasetVersion).where(t.DatasetVersion.id == existing[0])
                              .values(registered_at=now))
                 return dataclasses.replace(VersionRow(*existing), registered_at=now), False

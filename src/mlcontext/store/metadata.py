@@ -372,6 +372,7 @@ class MetadataStore:
             artifacts = self.artifacts_of(conn, [run_id]).get(run_id, [])
             reads = self._dataset_reads(conn, run_id, row[0])
             loads = self._load_writers(conn, run_id)
+            unnamed = self._unnamed_loads(conn, run_id)
             versions = self._frame_versions(conn, row[0], run_id, artifacts)
         fields = dict(zip(["project", *(c.name for c in _RUN_COLUMNS)], row, strict=True))
         fields["argv"] = tuple(fields["argv"] or ())
@@ -380,8 +381,13 @@ class MetadataStore:
                                  {**(m or {}), **versions[n, h]} if (n, h) in versions else m,
                                  context=_context(c))
                      for n, h, s, k, d, m, c in artifacts)
-        listed = {(a.hash, a.direction) for a in refs}
+        # A dataset read is listed unless the run's own rows name it (a registered output read back);
+        # a load of another artifact with the same bytes (features = clean@1's) does not hide it.
+        listed = {(a.hash, a.direction) for a in refs
+                  if not (a.direction == "input" and a.meta.get("loaded"))}
         refs += tuple(r for r in reads if (r.hash, "input") not in listed)
+        loaded = {a.hash for a in refs if a.direction == "input"}
+        refs += tuple(r for r in unnamed if r.hash not in loaded)
         return RunRecord(**fields, params=params, metrics=metrics, artifacts=refs)
 
     @staticmethod
@@ -451,6 +457,38 @@ class MetadataStore:
                 name=name, hash=digest, size=size, kind=kind, uri="", direction="input",
                 meta=meta, context={}))
         return list(reads.values())
+
+    @staticmethod
+    def _unnamed_loads(conn: Connection, run_id: str) -> list[ArtifactRef]:
+        """Loads recorded before loads were named (stores upgraded from revision 0006 or older: an
+        access without a version and no input row): named as the run that saved the bytes first
+        named them, with ``meta["runs"]`` every run that saved them. Without this an upgraded
+        store's ``show`` and ``load_artifact(RUN, NAME)`` lost every load recorded before."""
+        named = select(t.RunArtifact.artifact_hash).where(t.RunArtifact.run_id == run_id,
+                                                         t.RunArtifact.direction == "input")
+        loaded = (select(t.Access.artifact_hash).where(t.Access.run_id == run_id,
+                                                       t.Access.version_id.is_(None),
+                                                       t.Access.artifact_hash.not_in(named))
+                  .order_by(t.Access.id))
+        hashes = list(dict.fromkeys(conn.execute(loaded).scalars()))
+        if not hashes:
+            return []
+        query = (select(t.RunArtifact.artifact_hash, t.RunArtifact.name, t.RunArtifact.run_id,
+                        t.Artifact.size, t.Artifact.kind, t.Artifact.meta)
+                 .join(t.Artifact, t.Artifact.hash == t.RunArtifact.artifact_hash)
+                 .join(t.Run, t.Run.id == t.RunArtifact.run_id)
+                 .where(t.RunArtifact.artifact_hash.in_(hashes), t.RunArtifact.direction == "output",
+                        t.RunArtifact.run_id != run_id)
+                 .order_by(t.Run.started_at, t.RunArtifact.id))
+        writers: dict[str, tuple[str, int, str, dict, list[str]]] = {}
+        for digest, name, writer, size, kind, meta in conn.execute(query):
+            found = writers.setdefault(digest, (name, size, kind, meta or {}, []))
+            if writer not in found[4]:
+                found[4].append(writer)
+        return [ArtifactRef(name=name, hash=digest, size=size, kind=kind, uri="", direction="input",
+                            meta=_loaded(meta, runs), context={})
+                for digest in hashes if digest in writers
+                for name, size, kind, meta, runs in [writers[digest]]]
 
     @staticmethod
     def _load_writers(conn: Connection, run_id: str) -> dict[tuple[str, str], list[str]]:

@@ -13,14 +13,12 @@ from __future__ import annotations
 
 import json
 import math
-import pickle
 import re
 import types
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-import xxhash
 
 from ..errors import UsageError
 from ..lineage import dumps
@@ -214,41 +212,68 @@ _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 _SCIPY_DISTRIBUTIONS = ("scipy.stats._continuous_distns", "scipy.stats._discrete_distns")
 
 
-def _object_text(value: Any) -> str:
-    """An object JSON cannot hold, as text that is equal for equal designs in any process and
-    differs for different ones: a function or class by its qualified name, a frozen scipy
-    distribution by its name and parameters (``loguniform(0.001, 100.0, loc=0, scale=1)``; the
-    same whether given by position or keyword), a bound method by its function and object, a repr
-    of its own (``KFold(n_splits=5, ...)``) as it is. A default repr says nothing of the state
-    (``RandomState(MT19937) at 0x...``, ``<feats.Clip object at 0x...>``): it is kept without its
-    address and with a digest of the pickled object, so two seeds or two ``Clip(k)`` differ and
-    equal ones compare equal; an object that does not pickle keeps its address (never equal to
-    another run's: not comparable rather than falsely the same)."""
+def _object_text(value: Any, depth: int = 0) -> str:
+    """An object JSON cannot hold, as text that is equal for equal designs in any process and never
+    equal for different ones: a function or class by its qualified name, a bound method by its
+    function and object, a frozen distribution of scipy's own by its name and parameters as scipy
+    reads them (``loguniform(0.001, 100.0, loc=0, scale=1)``: positional or keyword alike), a repr
+    of its own (``KFold(n_splits=5, ...)``) as it is, and an object with a default repr by its class
+    and public attributes (``feats.Clip(k=0.5)``). What cannot be compared keeps its repr with the
+    memory address, so it never compares equal to another run's: a random generator (a
+    ``RandomState`` passed as ``random_state`` has been advanced by the fit when the model is
+    saved: its seed is gone; pass an int), a distribution built from data (``rv_histogram``,
+    ``rv_discrete(values=...)``), an object without readable attributes."""
     if isinstance(value, type | types.FunctionType | types.BuiltinFunctionType):
         return f"{getattr(value, '__module__', None) or '?'}.{getattr(value, '__qualname__', repr(value))}"
     if isinstance(value, types.MethodType):
-        return f"{_object_text(value.__func__)} of {_object_text(value.__self__)}"
+        return f"{_object_text(value.__func__)} of {_object_text(value.__self__, depth + 1)}"
+    text = repr(value)
+    if isinstance(value, np.random.RandomState | np.random.Generator | np.random.BitGenerator):
+        return text
     frozen = _frozen_distribution(value)
     if frozen is not None:
         return frozen
-    text = repr(value)
     readable = _ADDRESS.sub("", text)
     if readable == text:
         return text
-    try:
-        state = pickle.dumps(value, protocol=4)
-    except Exception:  # noqa: BLE001 - anything a __reduce__ raises: the object stays not comparable
+    attributes = getattr(value, "__dict__", None)
+    if not isinstance(attributes, dict) or depth > 3 or _is_distribution(value):
         return text
-    return f"{readable} #{xxhash.xxh3_64_hexdigest(state)}"
+    cls = type(value)
+    parts = [f"{k}={json.dumps(_nested(v, depth + 1), sort_keys=True)}"
+             for k, v in sorted(attributes.items()) if not str(k).startswith("_")]
+    return f"{cls.__module__}.{cls.__qualname__}({', '.join(parts)})"
+
+
+def _nested(value: Any, depth: int) -> Any:
+    """An attribute of an object shown by its attributes: JSON as a hyper-parameter is (sets sorted),
+    other objects by :func:`_object_text` one level deeper (the depth bounds cycles)."""
+    if isinstance(value, set | frozenset):
+        return sorted((_nested(v, depth) for v in value), key=lambda v: json.dumps(v, sort_keys=True))
+    if isinstance(value, dict):
+        return {str(k): _nested(v, depth) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_nested(v, depth) for v in value]
+    if value is None or isinstance(value, str | int | float | np.generic | np.ndarray) \
+            or _is_estimator(value):
+        return _param_json(value)
+    return _object_text(value, depth)
+
+
+def _is_distribution(value: Any) -> bool:
+    return type(value).__module__.startswith("scipy.stats.")
 
 
 def _frozen_distribution(value: Any) -> str | None:
+    """A frozen distribution of one of scipy's own generators (``uniform_gen``, ``loguniform``),
+    which its parameters describe whole; None for anything else (one built from data keeps its
+    data out of its parameters)."""
     dist: Any = getattr(value, "dist", None)
     args, kwds = getattr(value, "args", None), getattr(value, "kwds", None)
     name = getattr(dist, "name", None)
     if not isinstance(name, str) or not isinstance(args, tuple) or not isinstance(kwds, dict) \
-            or type(dist).__module__ not in _SCIPY_DISTRIBUTIONS:
-        return None  # (a custom rv_discrete(values=...) keeps its values out of its args)
+            or type(dist).__module__ not in _SCIPY_DISTRIBUTIONS or not type(dist).__name__.endswith("_gen"):
+        return None
     try:
         shapes, *where = dist._parse_args(*args, **kwds)  # (shapes, loc[, scale]) as scipy reads them
     except Exception:  # noqa: BLE001 - parameters scipy itself refuses: shown as given
