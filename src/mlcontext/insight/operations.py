@@ -26,7 +26,7 @@ from ..lineage import loads
 from ..lineage.item import Item, walk
 from ..lineage.literals import Literals
 from ..lineage.patch import DEDUP, OUTPUT
-from ..ops.sklearn_steps import METHODS
+from ..ops.sklearn_steps import METHOD_OPCODES
 from ..store import Store
 from ..store import schema as t
 from ..store.context import ContextStore
@@ -142,7 +142,7 @@ def _estimator_class(item: Item, depth: int = 0) -> str | None:
     class path in its literal, the first text after its data (``sklearn.preprocessing.StandardScaler``,
     ``mymodels.MeanRegressor``: any module); a method (``transform``, ``predict``) applies the fit
     that is its first input (through the fit's multi-output item)."""
-    if item.opcode not in _METHOD_OPCODES:
+    if item.opcode not in METHOD_OPCODES:
         literal = Literals(item.literals)
         for node in literal.args if literal.is_call else ():
             if node[0] == "s" and isinstance(node[1], str):
@@ -161,7 +161,7 @@ def _estimator_class(item: Item, depth: int = 0) -> str | None:
 def _inputs(item: Item) -> tuple[Item, ...]:
     """The inputs an operation is read as transforming: a series computed to be an argument of a
     pandas operation (the mask of ``t[t.duration >= 0]``) is part of that step's description."""
-    if item.opcode in _METHOD_OPCODES and len(item.inputs) > 1:
+    if item.opcode in METHOD_OPCODES and len(item.inputs) > 1:
         # transform/predict: input 0 is the fit applied, the data it transforms comes after it; a
         # chain follows the data (the fit's own chain says how it was fitted)
         return (*item.inputs[1:], item.inputs[0])
@@ -169,8 +169,6 @@ def _inputs(item: Item) -> tuple[Item, ...]:
         return item.inputs
     return (item.inputs[0], *(i for i in item.inputs[1:] if not is_series(i)))
 
-
-_METHOD_OPCODES = frozenset(f"sklearn.{name}" for name in METHODS)
 
 
 def computed_from_itself(store: Store, log_hash: str, node: str) -> bool:

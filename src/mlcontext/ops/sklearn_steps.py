@@ -47,13 +47,15 @@ from .dispatch import STATE, Uncanonical, execute_uncached, run, unwrap
 from .pandas_frame import FrameArgs, TracedFrame, TracedSeries, wrap
 from .traced import TracedArray
 
-__all__ = ["traced", "model_info", "Fitted", "FIT", "FIT_TRANSFORM", "METHODS", "EVALUATING",
-           "freeze_estimator", "set_use_hook", "uses_of", "fit_data"]
+__all__ = ["traced", "model_info", "Fitted", "FIT", "FIT_TRANSFORM", "METHODS", "METHOD_OPCODES",
+           "EVALUATING", "freeze_estimator", "set_use_hook", "uses_of", "fit_data"]
 
 FIT = "sklearn.fit"
 FIT_TRANSFORM = "sklearn.fit_transform"
 METHODS = ("transform", "predict", "predict_proba", "predict_log_proba", "decision_function",
            "score", "inverse_transform")
+#: The opcodes of those methods: their item's input 0 is the fit applied, the data comes after it.
+METHOD_OPCODES = frozenset(f"sklearn.{name}" for name in METHODS)
 #: Methods whose call on data is an evaluation of the estimator on that data.
 EVALUATING = ("predict", "predict_proba", "predict_log_proba", "decision_function", "score")
 _MARK = "sklearn.estimator"  # literal form of a nested estimator: (_MARK, class path, params)

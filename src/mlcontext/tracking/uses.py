@@ -30,7 +30,7 @@ from typing import Any
 from ..errors import TestSetOveruseWarning
 from ..lineage.item import Item, walk
 from ..lineage.literals import Literals
-from ..ops.sklearn_steps import FIT, METHODS, set_use_hook
+from ..ops.sklearn_steps import FIT, METHOD_OPCODES, set_use_hook
 from ..store import Store
 from ..store.context import ContextStore
 from .state import STATE, RunUses
@@ -38,7 +38,6 @@ from .state import STATE, RunUses
 __all__ = ["Source", "register", "registered_any", "data_sources", "leaf_hash", "record_use", "note_metric",
            "check_test_budget", "test_budget", "install", "defer_test_read", "settle_test_reads", "end_run"]
 
-_METHOD_OPCODES = frozenset(f"sklearn.{name}" for name in METHODS)  # input 0 is the fit, not data
 
 
 @dataclass(frozen=True)
@@ -112,7 +111,7 @@ def data_sources(store: Store, run_id: str, roots: Iterable[Item], *,
             return ()
         if item.opcode == FIT:
             return ()
-        if item.opcode in _METHOD_OPCODES:  # input 0 is the fit: a source only as a saved model
+        if item.opcode in METHOD_OPCODES:  # input 0 is the fit: a source only as a saved model
             return item.inputs if item.inputs[0].hash in registered else item.inputs[1:]
         return item.inputs
 
