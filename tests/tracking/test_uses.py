@@ -300,3 +300,31 @@ def test_a_load_refused_as_untrusted_reads_nothing(store):
     with mc.run("loaded", project="uses") as loaded:
         assert mc.load_artifact(maker.id, "vocab", trusted=True).words == ["a", "b"]
     assert [a.name for a in mc.get_run(loaded.id).artifacts if a.direction == "input"] == ["vocab"]
+
+
+def test_a_search_and_its_best_estimator_saved_in_one_run_keep_their_own_lineage(store):
+    # A newcomer's finding: mc.artifact("search", search) then mc.artifact("model",
+    # search.best_estimator_) gave the model an "evaluate" edge from the search, and both fit edges
+    # lost their operations (the search had registered the refit's items as its own).
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GridSearchCV
+
+    with mc.run("search", project="uses") as run:
+        raw = mc.dataset(frame(), "raw")
+        _, _, train, test = split(raw)
+        pipe = Pipeline([("scale", StandardScaler()), ("clf", LogisticRegression())])
+        search = mc.traced(GridSearchCV(pipe, {"clf__C": [0.1, 1.0]}, cv=2))
+        search.fit(train[["a", "b", "c"]], train.y)
+        search.score(test[["a", "b", "c"]], test.y)
+        mc.artifact("search", search)
+        mc.artifact("model", search.best_estimator_)
+    model = f"model (run {run.id[:8]})"
+    edges = mc.derivation(f"{run.id}:model").edges
+    labels = dict(zip(mc.derivation(f"{run.id}:model").nodes["hash"],
+                      mc.derivation(f"{run.id}:model").nodes["label"], strict=True))
+    kinds = {(labels[s], k) for s, d, k in zip(edges["src"], edges["dst"], edges["kind"], strict=True)
+             if labels[d] == model}
+    assert ("train@1", "fit") in kinds and not any(src.startswith("search") for src, _ in kinds), kinds
+    fit = next(e for e in edges.to_dict(orient="records")
+               if labels[e["src"]] == "train@1" and e["kind"] == "fit" and labels[e["dst"]] == model)
+    assert "LogisticRegression.fit" in fit["operations"], fit["operations"]

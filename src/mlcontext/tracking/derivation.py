@@ -26,7 +26,7 @@ from ..lineage.item import walk
 from ..lineage.log import roots_of
 from ..ops.sklearn_steps import fit_data, uses_of
 from ..store.context import ContextStore
-from .uses import Source, data_sources, leaf_hash, pending_reads, register
+from .uses import Source, data_sources, leaf_hash, own_fits, pending_reads, register
 
 __all__ = ["lineage_leaves", "plain_value", "record_output", "model_metadata"]
 
@@ -86,8 +86,9 @@ def record_output(run: Any, digest: str, obj: Any, name: str, *,
     if fits:
         log_hash = _store_log(run, name, digest, fits)
         data = [i for fit in fits for i in fit_data(fit)]
-        fitted_on = data_sources(store, run.id, data, output=digest)
-        evaluated_on = data_sources(store, run.id, evaluated, output=digest)
+        mine = own_fits(fits)
+        fitted_on = data_sources(store, run.id, data, output=digest, exclude=mine)
+        evaluated_on = data_sources(store, run.id, evaluated, output=digest, exclude=mine)
         precise += _add_edges(context, run, fitted_on, digest, "fit", log_hash)
         # What the model was evaluated on, as computed from the evaluation data (the columns and
         # the target taken from a registered test set): the evaluate edges' operations.

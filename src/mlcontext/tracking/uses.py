@@ -30,7 +30,8 @@ from typing import Any
 from ..errors import TestSetOveruseWarning
 from ..lineage.item import Item, walk
 from ..lineage.literals import Literals
-from ..ops.sklearn_steps import FIT, METHOD_OPCODES, set_use_hook
+from ..lineage.patch import OUTPUT
+from ..ops.sklearn_steps import FIT, FIT_TRANSFORM, METHOD_OPCODES, set_use_hook
 from ..store import Store
 from ..store.context import ContextStore
 from .state import STATE, RunUses
@@ -88,8 +89,20 @@ def leaf_hash(item: Item) -> str | None:
     return node[1] if isinstance(node, tuple) and node[0] == "s" else None
 
 
+def own_fits(fits: Iterable[Item]) -> frozenset[str]:
+    """The hashes of the fit items a model is made of (``uses_of``: a Pipeline's lists each step's
+    fit), with the ``fit_transform`` behind a step's fit (its output 0). Never the data between
+    them: a transformed matrix the run registered is a source of what was fitted on it."""
+    own: set[str] = set()
+    for item in fits:
+        own.add(item.hash)
+        if item.opcode == OUTPUT and item.inputs and item.inputs[0].opcode == FIT_TRANSFORM:
+            own.add(item.inputs[0].hash)
+    return frozenset(own)
+
+
 def data_sources(store: Store, run_id: str, roots: Iterable[Item], *,
-                 output: str | None = None) -> list[Source]:
+                 output: str | None = None, exclude: frozenset[str] = frozenset()) -> list[Source]:
     """The registered data nearest to ``roots`` along their lineage, each once, in walk order.
 
     The walk stops at data the run ``run_id`` registered (a dataset or an artifact recorded from a
@@ -98,13 +111,15 @@ def data_sources(store: Store, run_id: str, roots: Iterable[Item], *,
     saved is the source of its predictions. Leaves that are not
     stored (a constant, an array never saved) are no sources. ``roots`` themselves are not looked up:
     they are the value whose sources are asked for; nor is registered data with the same bytes as
-    ``output`` (a no-op such as ``dropna`` on data without nulls): the walk goes on below it.
+    ``output`` (a no-op such as ``dropna`` on data without nulls): the walk goes on below it; nor
+    are the ``exclude`` items (a model's own fits, :func:`own_fits`: a search saved before its
+    best estimator registered the refit as the search's, which is no source of the estimator).
     """
     roots = list(roots)
     own = {id(r) for r in roots}
     uses = STATE.uses.get(run_id)
     registry = uses.registry if uses is not None else {}
-    registered = {h: s for h, s in registry.items() if s.artifact_hash != output}
+    registered = {h: s for h, s in registry.items() if s.artifact_hash != output and h not in exclude}
 
     def follow(item: Item) -> tuple[Item, ...]:
         if id(item) not in own and item.hash in registered:
