@@ -286,3 +286,22 @@ def test_diffs_say_what_is_the_same_instead_of_empty_tables(sqlite_store, monkey
     assert "hyper-parameters: the same" in out and "0 differ" not in out
     out = CliRunner().invoke(cli, ["diff", ids[0], bare.id]).output
     assert "params: 2 differ" in out and "┏" in out  # a table when they differ
+
+
+def test_find_keeps_the_columns_its_conditions_were_on(sqlite_store, monkeypatch):
+    # A newcomer's finding: `find --metric 'test_acc>0.98'` left out metric.test_acc at 160 columns.
+    monkeypatch.setenv("MLCONTEXT_STORE", sqlite_store.metadata.url)
+    monkeypatch.setenv("MLCONTEXT_ARTIFACTS", sqlite_store.artifacts.url)
+    monkeypatch.setenv("COLUMNS", "80")
+    for k in range(2):
+        with mc.run("wide", project="wide"):
+            for name in ("alpha", "beta", "gamma", "delta"):
+                mc.param(f"{name}_param_with_a_long_name", k)
+            for name in ("cv_best", "test_acc", "test_f1", "train_loss"):
+                mc.log(f"{name}_metric", 0.5 + k / 10)
+    out = CliRunner().invoke(cli, ["find", "--metric", "test_acc_metric>0.55", "--param",
+                                   "gamma_param_with_a_long_name=1"]).output
+    header = "".join(out.splitlines()[1:8])
+    left_out = next((line for line in out.splitlines() if line.startswith("left out")), "")
+    assert "test_acc" in header and "gamma" in header, out
+    assert "test_acc" not in left_out and "gamma" not in left_out, out

@@ -10,7 +10,7 @@ import click
 import pandas as pd
 
 from ..insight.diff import drift_of
-from ..insight.find import find
+from ..insight.find import find, parse_condition
 from ..insight.graph import Graph, consumers, derivation
 from ..insight.history import history
 from ..insight.usage import testuse, tried, varied_only
@@ -113,7 +113,11 @@ def find_command(params: tuple[str, ...], metrics: tuple[str, ...], data: str | 
                  until=until, text=text, status=status, project=project, limit=limit)
     # The same columns as `runs`: a dirty run's code is marked (its commit is not what ran).
     shown = frame if frame.empty or as_json else runs_shown(frame, project)
-    _frame_out(shown, as_json, f"{len(frame)} run(s)", "no run matches")
+    # The columns the conditions were on answer the question: kept at any width (a newcomer's
+    # `find --metric 'test_acc>0.98'` at 160 columns left out metric.test_acc).
+    asked = [f"param.{parse_condition(c)[0]}" for c in params] + \
+        [f"metric.{parse_condition(c)[0]}" for c in metrics]
+    _frame_out(shown, as_json, f"{len(frame)} run(s)", "no run matches", keep=asked)
 
 
 @click.command("drift")
