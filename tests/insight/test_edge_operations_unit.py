@@ -290,3 +290,43 @@ def test_history_of_clean_keeps_to_what_was_done_to_its_own_versions(sqlite_stor
         raw = mc.dataset_version("raw@1").frame()
         mc.dataset(raw.dropna(subset=["b"]).assign(c=raw.a * 2), "clean")
     assert mc.history("clean")["transformation"].tolist() == ["take data axis=0"]
+
+
+def test_two_fits_of_one_class_in_a_row_are_two_steps(sqlite_store):
+    # A third reviewer's finding: SimpleImputer("median") then SimpleImputer("constant"), and two
+    # FunctionTransformers, were one step each (only a loop's iterations are one step).
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    with mc.run("train", project="u"):
+        train = mc.dataset(_frame(), "train", role="train").frame()
+        pipe = make_pipeline(SimpleImputer(strategy="median"), SimpleImputer(strategy="constant"),
+                             FunctionTransformer(np.log1p), FunctionTransformer(np.abs), Ridge())
+        mc.artifact("model", mc.traced(pipe).fit(train[["a", "b"]].abs(), train["target"]))
+    fit = _edges(mc.derivation("train:model"))[("train@1", "fit")]["operations"]
+    assert [op for op in fit if "fit" in op] == [
+        "SimpleImputer.fit_transform", "SimpleImputer.fit_transform", "FunctionTransformer.fit_transform",
+        "FunctionTransformer.fit_transform", "Ridge.fit"]
+
+
+def test_history_keeps_a_readers_edges_from_the_bytes_it_read(sqlite_store):
+    # A third reviewer's finding: a run that read raw@1 (= clean@1's bytes) and clean@2 fitted a
+    # Lasso on raw: history of clean listed the Lasso fit for clean@1.
+    from sklearn.linear_model import Lasso
+
+    with mc.run("prepA", project="u"):
+        raw = mc.dataset(_frame(), "raw").frame()
+        mc.dataset(raw[raw.a >= -100.0], "clean")  # removes nothing: clean@1 = raw@1
+    with mc.run("prepB", project="u"):
+        raw = mc.dataset_version("raw@1").frame()
+        mc.dataset(raw[raw.a > 0], "clean")  # clean@2
+    with mc.run("compare", project="u"):
+        raw = mc.dataset_version("raw@1").frame()
+        clean2 = mc.dataset_version("clean@2").frame()
+        mc.artifact("lasso", mc.traced(Lasso()).fit(raw[["a"]], raw["target"]))
+        mc.artifact("ridge", mc.traced(Ridge()).fit(clean2[["a"]], clean2["target"]))
+    history = mc.history("clean")
+    assert "Lasso.fit" not in set(history["transformation"])
+    assert [v for t, v in zip(history["transformation"], history["versions"], strict=True)
+            if t == "Ridge.fit"] == [["clean@2"]]

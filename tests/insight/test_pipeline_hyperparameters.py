@@ -174,7 +174,7 @@ def test_params_held_as_objects_compare_by_what_they_are_not_where_they_live():
 
     params = hyper_parameters(design(1e-3))
     assert params["param_distributions"] == {
-        "logisticregression__C": "loguniform(0.001, 100.0, loc=0, scale=1)"}
+        "logisticregression__C": "loguniform(0.001, 100.0, loc=0.0, scale=1.0)"}
     assert params["estimator__selectkbest__score_func"] == \
         "sklearn.feature_selection._univariate_selection.f_classif"
     assert hyper_parameters(design(1e-2))["param_distributions"] != params["param_distributions"]
@@ -232,7 +232,9 @@ def test_objects_whose_repr_hides_their_state_still_differ_and_equal_ones_compar
     sample = np.histogram(np.arange(10.0))
     assert text(stats.rv_histogram(sample).freeze()) != text(stats.rv_histogram(sample).freeze())
     assert text(stats.multivariate_normal([0, 0])) != text(stats.multivariate_normal([1, 0]))
-    assert text(stats.uniform(0, 1)) == text(stats.uniform(loc=0, scale=1)) == "uniform(loc=0, scale=1)"
+    assert text(stats.uniform(0, 1)) == text(stats.uniform(loc=0.0, scale=1.0)) == \
+        "uniform(loc=0.0, scale=1.0)"
+    assert text(stats.loguniform(1e-3, 100)) == text(stats.loguniform(1e-3, 1e2))
     assert text(stats.poisson(3)) != text(stats.poisson(4))
     # a whole model: two designs that differ only in such objects differ
     a = make_pipeline(FunctionTransformer(Clip(0.5)),
@@ -260,3 +262,35 @@ def test_an_object_parameter_reads_the_same_in_two_processes(tmp_path):
                            timeout=120, env={**__import__("os").environ, "PYTHONHASHSEED": seed}).stdout
             for seed in ("1", "2")]
     assert runs[0] == runs[1] and "Cfg(k=2.5, names=" in runs[0]
+
+
+class Private:  # its state is private: no text can show it
+    def __init__(self, k: float):
+        self._k = k
+
+    def __call__(self, x):
+        return np.clip(x, -self._k, self._k)
+
+
+def test_objects_whose_state_no_text_shows_are_never_the_same():
+    # A third reviewer's finding: public attributes alone made Private(1.0) and Private(3.0), two
+    # partials of np.clip, objects holding large arrays or pandas data "the same" design.
+    import functools
+
+    from mlcontext.tracking.derivation import _param_json
+
+    def text(value):
+        return _param_json(value)
+
+    assert text(Private(1.0)) != text(Private(3.0)) and text(Private(1.0)) != text(Private(1.0))
+    clip = functools.partial(np.clip, a_min=-1.0, a_max=1.0)
+    assert text(clip) != text(functools.partial(np.clip, a_min=-3.0, a_max=3.0))
+    assert text(clip) == text(functools.partial(np.clip, a_min=-1.0, a_max=1.0))
+    assert text(Clip(np.arange(2000.0))) != text(Clip(np.arange(2000.0) + 1))
+    assert text(Clip(pd.Series([0.1234567]))) != text(Clip(pd.Series([0.1234568])))
+    assert text(lambda x: x + 1) != text(lambda x: x * 2)  # (both "<lambda>": not comparable)
+    words = {f"w{i}" for i in range(20_000)}
+    assert len(text(Clip(words))) < 300 and text(Clip(words)) == text(Clip(set(words)))
+    loop: list = []
+    loop.append(loop)
+    assert text(Clip(loop)) != text(Clip(loop))  # (a list holding itself: not comparable, no error)

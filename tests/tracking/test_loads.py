@@ -193,7 +193,28 @@ def test_reading_old_content_with_direction_input_keeps_the_latest(store, tmp_pa
             mc.dataset(path, "trips", direction="output")
     with mc.run("look", project="p"):
         mc.dataset(jan, "trips", role="train", direction="input")
+    with mc.run("look", project="p"):  # the default for a file: a read too (a third reviewer)
+        mc.dataset(jan, "trips", role="train")
     assert mc.dataset_version("trips", project="p").version == 2
     with mc.run("ingest", project="p"):  # made again: the latest again
         mc.dataset(jan, "trips", direction="output")
     assert mc.dataset_version("trips", project="p").version == 1
+
+
+def test_an_old_load_is_named_as_its_projects_writer_before_it_named_it(store):
+    # A third reviewer's finding: an upgraded store's load was named after another project's run
+    # ("baseline"), and runs listed one that saved the bytes after the load.
+    from mlcontext.store.context import ContextStore
+
+    with mc.run("base", project="alpha"):
+        mc.artifact("baseline", model())
+    with mc.run("train", project="beta") as train:
+        mc.artifact("final", model())
+    digest = next(a.hash for a in mc.get_run(train.id).artifacts if a.name == "final")
+    with mc.run("score", project="beta") as score:
+        pass
+    ContextStore(mc.get_store().metadata).record_access(score.id, digest, role=None, user="old")
+    with mc.run("later", project="beta"):
+        mc.artifact("final", model())
+    assert inputs(score.id) == [("final", None, None, (train.id,))]
+    assert mc.load_artifact(score.id, "final").alpha == 0.5

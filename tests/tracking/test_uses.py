@@ -328,3 +328,18 @@ def test_a_search_and_its_best_estimator_saved_in_one_run_keep_their_own_lineage
     fit = next(e for e in edges.to_dict(orient="records")
                if labels[e["src"]] == "train@1" and e["kind"] == "fit" and labels[e["dst"]] == model)
     assert "LogisticRegression.fit" in fit["operations"], fit["operations"]
+
+
+def test_a_component_saved_on_its_own_stays_upstream_of_the_pipeline_built_from_it(store):
+    # A third reviewer's finding on the fix above: a PCA saved, then a Pipeline of that PCA and a new
+    # Ridge saved: impact of the PCA no longer reached the Pipeline.
+    from sklearn.decomposition import PCA
+    from sklearn.linear_model import Ridge
+
+    with mc.run("deploy", project="uses") as run:
+        train = mc.dataset(frame(), "train", role="train").frame()
+        pca = mc.traced(PCA(2)).fit(train[["a", "b", "c"]])
+        mc.artifact("pca", pca)
+        clf = mc.traced(Ridge()).fit(pca.transform(train[["a", "b", "c"]]), train.y)
+        mc.artifact("deploy", Pipeline([("pca", pca), ("clf", clf)]))
+    assert f"deploy (run {run.id[:8]})" in set(mc.consumers(f"{run.id}:pca").nodes["label"])

@@ -84,7 +84,10 @@ def history(name: Any, *, project: str | None = None, store: Store | None = None
     # Runs that read one of these very versions, and runs of this project that read no twin of them:
     # another project's run that read byte-identical data of its own is that project's history, and
     # so is a run of this project that read that other dataset.
-    readers = select(t.Access.run_id).where(t.Access.version_id.in_(sorted(ours)))
+    # (a reader's edge counts from the bytes it read: a run that read clean@2 and raw@1 = clean@1's
+    # bytes fitted on raw, which is not clean@1's history)
+    read_here = exists().where(t.Access.run_id == t.Edge.run_id, t.Access.version_id.in_(sorted(ours)),
+                               t.Access.artifact_hash == t.Edge.src_hash)
     # ... and runs that made one of these versions (registered it as their output): a run that read
     # raw@1 and made clean@1 with the same bytes (a filter that removed nothing) split clean@1 too.
     # (the edge's source is the very bytes that run registered as this dataset: a run that made
@@ -92,7 +95,7 @@ def history(name: Any, *, project: str | None = None, store: Store | None = None
     made_here = exists().where(t.RunArtifact.run_id == t.Edge.run_id, t.RunArtifact.direction == "output",
                                t.RunArtifact.name == name, t.RunArtifact.artifact_hash == t.Edge.src_hash)
     twin_readers = select(t.Access.run_id).where(t.Access.version_id.in_(twins))
-    ours_or_own = t.Edge.run_id.in_(readers) | ((t.Project.name == project) & made_here) | (
+    ours_or_own = read_here | ((t.Project.name == project) & made_here) | (
         (t.Project.name == project) & t.Edge.run_id.not_in(twin_readers))
     with store.metadata.read() as conn:
         edges = conn.execute(

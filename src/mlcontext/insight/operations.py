@@ -268,9 +268,9 @@ def _describe(roots: tuple[Item, ...], chosen: set[str], mine: set[str]) -> Edge
     for item in order:
         name = operation_name(item)
         branch = member[item.hash]
-        if name is not None and last.get(branch) != name:  # a loop's iterations, one after
-            flat.append((branch, name))                    # another, are one step; a second
-            last[branch] = name                            # StandardScaler later is another
+        if name is not None and (last.get(branch) != name or _a_fit(item)):  # a loop's iterations,
+            flat.append((branch, name))      # one after another, are one step; two fits are two
+            last[branch] = name              # (two SimpleImputers in a row, a StandardScaler later)
     operations = [name for _, name in flat]
     extra = [f"… {len(operations) - MAX_OPERATIONS} more"] if len(operations) > MAX_OPERATIONS else []
     return EdgeOperations(operations[:MAX_OPERATIONS] + extra, branches)
@@ -304,7 +304,8 @@ def _chains(order: list[Item], chosen: set[str], mine: set[str]) -> tuple[list[B
     branches: list[Branch] = []
     renumber: dict[int, int] = {}
     for old, (_, chain, fork) in sorted(enumerate(chains), key=lambda c: c[1][0]):  # as they began
-        names = _runs_of([n for n in (operation_name(i) for i in chain) if n is not None])[:MAX_OPERATIONS]
+        named = [(n, _a_fit(i)) for i in chain if (n := operation_name(i)) is not None]
+        names = _runs_of(named)[:MAX_OPERATIONS]
         renumber[old] = len(branches)
         reader = readers.get(chain[-1].hash)
         branches.append(Branch(tuple(names), _named(fork), _named(reader),
@@ -312,9 +313,15 @@ def _chains(order: list[Item], chosen: set[str], mine: set[str]) -> tuple[list[B
     return [b for b in branches if b.operations], {h: renumber[c] for h, c in member.items()}
 
 
-def _runs_of(names: list[str]) -> list[str]:
-    """``names`` with each run of one name (a loop's iterations) as one."""
-    return [n for k, n in enumerate(names) if k == 0 or names[k - 1] != n]
+def _runs_of(names: list[tuple[str, bool]]) -> list[str]:
+    """The names of ``(name, is a fit)`` with each run of one name (a loop's iterations) as one;
+    fits are never merged (two estimators of one class in a row are two steps)."""
+    return [n for k, (n, fit) in enumerate(names) if k == 0 or fit or names[k - 1][0] != n]
+
+
+def _a_fit(item: Item) -> bool:
+    """A scikit-learn operation (a fit, or a method of one): each is its own step, whatever its name."""
+    return item.opcode.startswith("sklearn.")
 
 
 def _first_chosen_input(item: Item, chosen: set[str], mine: set[str]) -> Item | None:

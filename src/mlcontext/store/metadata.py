@@ -372,7 +372,7 @@ class MetadataStore:
             artifacts = self.artifacts_of(conn, [run_id]).get(run_id, [])
             reads = self._dataset_reads(conn, run_id, row[0])
             loads = self._load_writers(conn, run_id)
-            unnamed = self._unnamed_loads(conn, run_id)
+            unnamed = self._unnamed_loads(conn, run_id, row[0])
             versions = self._frame_versions(conn, row[0], run_id, artifacts)
         fields = dict(zip(["project", *(c.name for c in _RUN_COLUMNS)], row, strict=True))
         fields["argv"] = tuple(fields["argv"] or ())
@@ -459,36 +459,44 @@ class MetadataStore:
         return list(reads.values())
 
     @staticmethod
-    def _unnamed_loads(conn: Connection, run_id: str) -> list[ArtifactRef]:
+    def _unnamed_loads(conn: Connection, run_id: str, project: str) -> list[ArtifactRef]:
         """Loads recorded before loads were named (stores upgraded from revision 0006 or older: an
-        access without a version and no input row): named as the run that saved the bytes first
-        named them, with ``meta["runs"]`` every run that saved them. Without this an upgraded
-        store's ``show`` and ``load_artifact(RUN, NAME)`` lost every load recorded before."""
+        access without a version and no input row), named as the runs that had saved those bytes
+        when the run loaded them named them, those of the run's own project first, with
+        ``meta["runs"]`` those runs. Without this an upgraded store's ``show`` and
+        ``load_artifact(RUN, NAME)`` lost every load recorded before."""
         named = select(t.RunArtifact.artifact_hash).where(t.RunArtifact.run_id == run_id,
                                                          t.RunArtifact.direction == "input")
-        loaded = (select(t.Access.artifact_hash).where(t.Access.run_id == run_id,
-                                                       t.Access.version_id.is_(None),
-                                                       t.Access.artifact_hash.not_in(named))
-                  .order_by(t.Access.id))
-        hashes = list(dict.fromkeys(conn.execute(loaded).scalars()))
-        if not hashes:
+        loaded = (select(t.Access.artifact_hash, func.min(t.Access.time))
+                  .where(t.Access.run_id == run_id, t.Access.version_id.is_(None),
+                         t.Access.artifact_hash.not_in(named))
+                  .group_by(t.Access.artifact_hash))
+        when = dict(conn.execute(loaded).all())
+        if not when:
             return []
         query = (select(t.RunArtifact.artifact_hash, t.RunArtifact.name, t.RunArtifact.run_id,
-                        t.Artifact.size, t.Artifact.kind, t.Artifact.meta)
+                        t.RunArtifact.time, t.Project.name, t.Artifact.size, t.Artifact.kind, t.Artifact.meta)
                  .join(t.Artifact, t.Artifact.hash == t.RunArtifact.artifact_hash)
                  .join(t.Run, t.Run.id == t.RunArtifact.run_id)
-                 .where(t.RunArtifact.artifact_hash.in_(hashes), t.RunArtifact.direction == "output",
+                 .join(t.Project, t.Project.id == t.Run.project_id)
+                 .where(t.RunArtifact.artifact_hash.in_(list(when)), t.RunArtifact.direction == "output",
                         t.RunArtifact.run_id != run_id)
                  .order_by(t.Run.started_at, t.RunArtifact.id))
-        writers: dict[str, tuple[str, int, str, dict, list[str]]] = {}
-        for digest, name, writer, size, kind, meta in conn.execute(query):
-            found = writers.setdefault(digest, (name, size, kind, meta or {}, []))
-            if writer not in found[4]:
-                found[4].append(writer)
-        return [ArtifactRef(name=name, hash=digest, size=size, kind=kind, uri="", direction="input",
-                            meta=_loaded(meta, runs), context={})
-                for digest in hashes if digest in writers
-                for name, size, kind, meta, runs in [writers[digest]]]
+        writers: dict[str, list[tuple]] = {}
+        for digest, name, writer, saved, where, size, kind, meta in conn.execute(query):
+            if saved <= when[digest]:
+                writers.setdefault(digest, []).append((name, writer, where, size, kind, meta))
+        refs = []
+        for digest in sorted(when, key=when.__getitem__):
+            found = writers.get(digest)
+            if not found:
+                continue
+            found = [w for w in found if w[2] == project] or found  # its own project's first
+            name, _, _, size, kind, meta = found[0]
+            runs = list(dict.fromkeys(w[1] for w in found))
+            refs.append(ArtifactRef(name=name, hash=digest, size=size, kind=kind, uri="", direction="input",
+                                    meta=_loaded(meta, runs), context={}))
+        return refs
 
     @staticmethod
     def _load_writers(conn: Connection, run_id: str) -> dict[tuple[str, str], list[str]]:

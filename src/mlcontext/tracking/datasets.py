@@ -213,8 +213,8 @@ def dataset(data: Any, name: str, role: str | None = None, *, project: str | Non
         What the active run did with the data. Default: ``"output"`` for a traced value derived in
         the run, ``"input"`` for anything else. An output is not a use of a test version: making
         a test set is not evaluating on it. Registering content that is a version already makes it
-        the latest again (a step re-run with its old parameters), except with an explicit
-        ``direction="input"``: a run re-reading an old snapshot changes nothing.
+        the latest again when it is registered outside a run or as the run's output (a step re-run
+        with its old parameters); a run's read of it (a plain value by default) changes nothing.
 
     Returns
     -------
@@ -263,9 +263,10 @@ def dataset(data: Any, name: str, role: str | None = None, *, project: str | Non
     row, new = ContextStore(store.metadata).add_version(
         project, name, content_hash=content_hash, artifact_hash=artifact_hash, role=role,
         rows=len(frame), profile=profile(frame).to_dict(), run_id=run.id if run else None,
-        # Registering makes the content the latest again, unless the run says it only reads it
-        # (direction="input": re-reading an old snapshot does not change what the name means).
-        user=run.user if run else _user(), made=direction != "input")
+        # Registering makes the content the latest again, outside a run or as a run's output (a
+        # step re-run with its old parameters); a run's read of it does not (re-reading an old
+        # snapshot does not change what the name means).
+        user=run.user if run else _user(), made=run is None or derived)
     if run is not None:
         _record_use(store, run, row, role or row.role, data, derived, budget)
     return _public(row, new, store)

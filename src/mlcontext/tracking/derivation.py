@@ -11,6 +11,7 @@ lineage would know, kept only where lineage has nothing more precise to say.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -19,6 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import xxhash
 
 from ..errors import UsageError
 from ..lineage import dumps
@@ -26,7 +28,7 @@ from ..lineage.item import walk
 from ..lineage.log import roots_of
 from ..ops.sklearn_steps import fit_data, uses_of
 from ..store.context import ContextStore
-from .uses import Source, data_sources, leaf_hash, own_fits, pending_reads, register
+from .uses import Source, data_sources, leaf_hash, part_of_saved, pending_reads, register
 
 __all__ = ["lineage_leaves", "plain_value", "record_output", "model_metadata"]
 
@@ -86,7 +88,7 @@ def record_output(run: Any, digest: str, obj: Any, name: str, *,
     if fits:
         log_hash = _store_log(run, name, digest, fits)
         data = [i for fit in fits for i in fit_data(fit)]
-        mine = own_fits(fits)
+        mine = part_of_saved(run.id, fits)
         fitted_on = data_sources(store, run.id, data, output=digest, exclude=mine)
         evaluated_on = data_sources(store, run.id, evaluated, output=digest, exclude=mine)
         precise += _add_edges(context, run, fitted_on, digest, "fit", log_hash)
@@ -213,52 +215,96 @@ _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 _SCIPY_DISTRIBUTIONS = ("scipy.stats._continuous_distns", "scipy.stats._discrete_distns")
 
 
-def _object_text(value: Any, depth: int = 0) -> str:
+class _NotComparable(Exception):
+    """A value whose state its text cannot show (it then keeps its address: never equal)."""
+
+
+def _object_text(value: Any) -> str:
     """An object JSON cannot hold, as text that is equal for equal designs in any process and never
-    equal for different ones: a function or class by its qualified name, a bound method by its
-    function and object, a frozen distribution of scipy's own by its name and parameters as scipy
-    reads them (``loguniform(0.001, 100.0, loc=0, scale=1)``: positional or keyword alike), a repr
-    of its own (``KFold(n_splits=5, ...)``) as it is, and an object with a default repr by its class
-    and public attributes (``feats.Clip(k=0.5)``). What cannot be compared keeps its repr with the
-    memory address, so it never compares equal to another run's: a random generator (a
-    ``RandomState`` passed as ``random_state`` has been advanced by the fit when the model is
-    saved: its seed is gone; pass an int), a distribution built from data (``rv_histogram``,
-    ``rv_discrete(values=...)``), an object without readable attributes."""
-    if isinstance(value, type | types.FunctionType | types.BuiltinFunctionType):
-        return f"{getattr(value, '__module__', None) or '?'}.{getattr(value, '__qualname__', repr(value))}"
+    equal for different ones: a module-level function or a class by its qualified name, a bound
+    method by its function and object, ``functools.partial`` by its function and arguments, a
+    frozen distribution of scipy's own by its name and parameters as scipy reads them
+    (``loguniform(0.001, 100.0, loc=0.0, scale=1.0)``: positional or keyword, int or float alike),
+    a repr of its own (``KFold(n_splits=5, ...)``) as it is, and an object with a default repr whose
+    whole state is public attributes of plain values by its class and those attributes
+    (``feats.Clip(k=0.5)``; a digest of them when they are long). Anything else keeps its repr with
+    the memory address, so it never compares equal to another run's rather than equal to a
+    different design's: a random generator (a ``RandomState`` passed as ``random_state`` has been
+    advanced by the fit when the model is saved: its seed is gone; pass an int), a lambda or a
+    closure, a distribution built from data, an object with private state or large arrays."""
+    try:
+        return _text_of(value, 0)
+    except _NotComparable:
+        return repr(value)
+
+
+def _text_of(value: Any, depth: int) -> str:
+    if depth > 4:
+        raise _NotComparable
+    if isinstance(value, types.FunctionType):
+        inner = getattr(value, "__wrapped__", value)  # (a decorated function: what it wraps)
+        if not isinstance(inner, types.FunctionType) or inner.__closure__ or inner.__name__ == "<lambda>" \
+                or "<locals>" in inner.__qualname__:
+            raise _NotComparable  # (two closures or lambdas of one name can compute anything)
+        return f"{value.__module__}.{value.__qualname__}"
+    if isinstance(value, type | types.BuiltinFunctionType | np.ufunc):
+        module = getattr(value, "__module__", None) or "numpy"
+        return f"{module}.{getattr(value, '__qualname__', value.__name__)}"
     if isinstance(value, types.MethodType):
-        return f"{_object_text(value.__func__)} of {_object_text(value.__self__, depth + 1)}"
-    text = repr(value)
+        return f"{_text_of(value.__func__, depth + 1)} of {_text_of(value.__self__, depth + 1)}"
+    if isinstance(value, functools.partial):
+        args = [json.dumps(_plain(a, depth + 1), sort_keys=True) for a in value.args]
+        args += [f"{k}={json.dumps(_plain(v, depth + 1), sort_keys=True)}"
+                 for k, v in sorted(value.keywords.items())]
+        return f"functools.partial({_text_of(value.func, depth + 1)}{''.join(', ' + a for a in args)})"
     if isinstance(value, np.random.RandomState | np.random.Generator | np.random.BitGenerator):
-        return text
+        raise _NotComparable
     frozen = _frozen_distribution(value)
     if frozen is not None:
         return frozen
-    readable = _ADDRESS.sub("", text)
-    if readable == text:
+    if type(value).__module__.split(".")[0] == "pandas":
+        raise _NotComparable  # (its repr summarises: two different frames would read alike)
+    text = repr(value)
+    if _ADDRESS.sub("", text) == text and not _is_distribution(value):
         return text
     attributes = getattr(value, "__dict__", None)
-    if not isinstance(attributes, dict) or depth > 3 or _is_distribution(value):
-        return text
+    if not isinstance(attributes, dict) or _is_distribution(value) \
+            or any(str(k).startswith("_") for k in attributes):
+        raise _NotComparable  # (its state is not all in public attributes)
+    parts = ", ".join(f"{k}={json.dumps(_plain(v, depth + 1), sort_keys=True)}"
+                      for k, v in sorted(attributes.items()))
+    if len(parts) > _LONGEST:  # (a large vocabulary: a digest keeps the text short and exact)
+        parts = "#" + xxhash.xxh3_128_hexdigest(parts.encode())
     cls = type(value)
-    parts = [f"{k}={json.dumps(_nested(v, depth + 1), sort_keys=True)}"
-             for k, v in sorted(attributes.items()) if not str(k).startswith("_")]
-    return f"{cls.__module__}.{cls.__qualname__}({', '.join(parts)})"
+    return f"{cls.__module__}.{cls.__qualname__}({parts})"
 
 
-def _nested(value: Any, depth: int) -> Any:
-    """An attribute of an object shown by its attributes: JSON as a hyper-parameter is (sets sorted),
-    other objects by :func:`_object_text` one level deeper (the depth bounds cycles)."""
-    if isinstance(value, set | frozenset):
-        return sorted((_nested(v, depth) for v in value), key=lambda v: json.dumps(v, sort_keys=True))
-    if isinstance(value, dict):
-        return {str(k): _nested(v, depth) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_nested(v, depth) for v in value]
-    if value is None or isinstance(value, str | int | float | np.generic | np.ndarray) \
-            or _is_estimator(value):
+#: Attribute text longer than this is shown by its digest.
+_LONGEST = 400
+
+
+def _plain(value: Any, depth: int) -> Any:
+    """An attribute or argument as JSON that shows all of it (sets sorted), or :class:`_NotComparable`:
+    a large array or a pandas object would be shown summarised, and two different ones alike."""
+    if depth > 4:
+        raise _NotComparable
+    if value is None or isinstance(value, str | bool | int):
+        return value
+    if isinstance(value, float | np.generic):
         return _param_json(value)
-    return _object_text(value, depth)
+    if isinstance(value, set | frozenset):
+        return sorted((_plain(v, depth + 1) for v in value), key=lambda v: json.dumps(v, sort_keys=True))
+    if isinstance(value, dict):
+        return {str(k): _plain(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v, depth + 1) for v in value]
+    if isinstance(value, np.ndarray):
+        if value.size > 1000 or value.dtype.hasobject:
+            raise _NotComparable
+        return _param_json(value)
+    if _is_estimator(value):
+        return _estimator_json(value)
+    return _text_of(value, depth + 1)
 
 
 def _is_distribution(value: Any) -> bool:
@@ -279,9 +325,15 @@ def _frozen_distribution(value: Any) -> str | None:
         shapes, *where = dist._parse_args(*args, **kwds)  # (shapes, loc[, scale]) as scipy reads them
     except Exception:  # noqa: BLE001 - parameters scipy itself refuses: shown as given
         shapes, where = args, []
-    parts = [json.dumps(_param_json(a)) for a in shapes]
-    parts += [f"{k}={json.dumps(_param_json(v))}" for k, v in zip(("loc", "scale"), where, strict=False)]
+    parts = [json.dumps(_number(a)) for a in shapes]
+    parts += [f"{k}={json.dumps(_number(v))}" for k, v in zip(("loc", "scale"), where, strict=False)]
     return f"{name}({', '.join(parts)})"
+
+
+def _number(value: Any) -> Any:
+    """A distribution parameter as scipy computes with it: ``100`` and ``1e2`` alike."""
+    found = _param_json(value)
+    return float(found) if isinstance(found, int) and not isinstance(found, bool) else found
 
 
 def _estimator_json(value: Any) -> dict[str, Any]:

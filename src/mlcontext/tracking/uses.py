@@ -89,15 +89,23 @@ def leaf_hash(item: Item) -> str | None:
     return node[1] if isinstance(node, tuple) and node[0] == "s" else None
 
 
-def own_fits(fits: Iterable[Item]) -> frozenset[str]:
-    """The hashes of the fit items a model is made of (``uses_of``: a Pipeline's lists each step's
-    fit), with the ``fit_transform`` behind a step's fit (its output 0). Never the data between
-    them: a transformed matrix the run registered is a source of what was fitted on it."""
-    own: set[str] = set()
-    for item in fits:
-        own.add(item.hash)
-        if item.opcode == OUTPUT and item.inputs and item.inputs[0].opcode == FIT_TRANSFORM:
-            own.add(item.inputs[0].hash)
+def part_of_saved(run_id: str, fits: Iterable[Item]) -> frozenset[str]:
+    """The fit items of a model that another artifact of run ``run_id`` holds whole: when every fit
+    of the model (``uses_of``: a Pipeline lists each step's, a ``fit_transform``'s output 0 is its
+    fit) was registered by one saved artifact, the model is a part of it (a search saved before its
+    ``best_estimator_``: the refit is the search's), and that artifact is no source of the model.
+    A component saved on its own (a fitted PCA, then a Pipeline built from it and a new
+    classifier) stays a source: empty then."""
+    fits = list(fits)
+    with _lock:
+        uses = STATE.uses.get(run_id)
+        registry = dict(uses.registry) if uses is not None else {}
+    holders = {registry[f.hash].artifact_hash if f.hash in registry else None for f in fits}
+    if not fits or len(holders) != 1 or None in holders:
+        return frozenset()
+    own = {f.hash for f in fits}
+    own |= {f.inputs[0].hash for f in fits
+            if f.opcode == OUTPUT and f.inputs and f.inputs[0].opcode == FIT_TRANSFORM}
     return frozenset(own)
 
 
@@ -112,8 +120,8 @@ def data_sources(store: Store, run_id: str, roots: Iterable[Item], *,
     stored (a constant, an array never saved) are no sources. ``roots`` themselves are not looked up:
     they are the value whose sources are asked for; nor is registered data with the same bytes as
     ``output`` (a no-op such as ``dropna`` on data without nulls): the walk goes on below it; nor
-    are the ``exclude`` items (a model's own fits, :func:`own_fits`: a search saved before its
-    best estimator registered the refit as the search's, which is no source of the estimator).
+    are the ``exclude`` items (a model's own fits that another artifact holds whole,
+    :func:`part_of_saved`: a search saved before its best estimator).
     """
     roots = list(roots)
     own = {id(r) for r in roots}
