@@ -37,9 +37,8 @@ from ..store.context import ContextStore
 from .state import STATE, RunUses
 
 __all__ = ["Source", "register", "registered_any", "data_sources", "leaf_hash", "record_use", "note_metric",
-           "check_test_budget", "test_budget", "install", "defer_test_read", "settle_test_reads", "end_run"]
-
-
+           "check_test_budget", "test_budget", "install", "defer_test_read", "settle_test_reads", "end_run",
+           "pending_reads", "part_of_saved"]
 
 @dataclass(frozen=True)
 class Source:
