@@ -182,7 +182,7 @@ def test_params_held_as_objects_compare_by_what_they_are_not_where_they_live():
     state = seeded["estimator__logisticregression__random_state"]
     # a generator object cannot be compared (the fit advanced it; its seed is gone): it never
     # compares equal to another run's, rather than equal to a different seed's
-    assert state.startswith("RandomState(MT19937) at 0x")
+    assert state.startswith("RandomState(MT19937) (not comparable #")
     # the same design in another process: equal, as JSON
     script = (
         "import json; from scipy.stats import loguniform; "
@@ -294,3 +294,59 @@ def test_objects_whose_state_no_text_shows_are_never_the_same():
     loop: list = []
     loop.append(loop)
     assert text(Clip(loop)) != text(Clip(loop))  # (a list holding itself: not comparable, no error)
+
+
+def test_the_fourth_reviews_objects_never_read_as_the_same_design():
+    # A fourth reviewer's findings: top-level large arrays and pandas data, builtin bound methods
+    # (a compiled pattern's findall), a fitted estimator's method, closures made by a decorator
+    # factory, local classes all read as "the same"; a dict-backed config crashed the save; a set
+    # in a dict differed between processes; np.clip kept its address.
+    import functools
+    import re as regex
+
+    from sklearn.decomposition import PCA
+
+    from mlcontext.tracking.derivation import _param_json
+
+    def text(value):
+        return _param_json(value)
+
+    def differ(a, b):
+        return text(a) != text(b)
+
+    assert differ(np.arange(2000.0), np.arange(2000.0) + 1)
+    assert differ({"bins": pd.Series([0.1234567])}, {"bins": pd.Series([0.1234568])})
+    assert differ(regex.compile(r"\w+").findall, regex.compile("[a-c]").findall)
+    x = np.random.default_rng(0).normal(size=(20, 3))
+    assert differ(PCA(2).fit(x).transform, PCA(2).fit(x ** 3).transform)
+
+    def scale(k):
+        def wrap(f):
+            @functools.wraps(f)
+            def inner(v):
+                return f(v) * k
+            return inner
+        return wrap
+
+    assert differ(scale(2)(np.abs), scale(3)(np.abs))
+
+    class Local:
+        def __init__(self, k):
+            self.k = k
+
+    assert differ(Local(1), Local(1))  # (a local class: not found by name, never comparable)
+
+    class Config:  # a dict-backed config whose __getattr__ raises KeyError
+        def __init__(self):
+            self.__dict__["values"] = {"k": 1}
+
+        def __getattr__(self, name):
+            return self.__dict__["values"][name]
+
+    assert "not comparable" in text(Config()) or "Config" in text(Config())  # (no error)
+    assert text({"drop": {"b", "a", "c"}}) == {"drop": ["a", "b", "c"]}
+    assert text(np.clip) == "numpy.clip" and text(functools.partial(np.clip, a_min=0)) == \
+        "functools.partial(numpy.clip, a_min=0)"
+    from sklearn.feature_selection import f_classif
+
+    assert text(f_classif) == "sklearn.feature_selection._univariate_selection.f_classif"

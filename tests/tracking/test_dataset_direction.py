@@ -144,17 +144,17 @@ def test_an_output_comes_from_a_test_set_read_as_plain_data_before_it(store):
 def test_content_registered_again_is_the_latest_again(store):
     # A newcomer's finding: prepare.py re-run with its default params made train@1's content again,
     # and `dataset_version("train")` still answered train@2 (an older run's data), silently.
-    # (prepare.py makes train with plain pandas: its output, so direction="output")
+    # (prepare.py makes train with plain pandas, as the newcomer's second project did)
     with mc.run("prepare", project="score"):
-        mc.dataset(frame(seed=1), "train", role="train", direction="output")
-    with mc.run("prepare", project="score"):
-        mc.dataset(frame(seed=2), "train", role="train", direction="output")
-    assert mc.dataset_version("train", project="score").version == 2
-    with mc.run("look", project="score"):  # a run that reads the old content: a read changes nothing
         mc.dataset(frame(seed=1), "train", role="train")
+    with mc.run("prepare", project="score"):
+        mc.dataset(frame(seed=2), "train", role="train")
+    assert mc.dataset_version("train", project="score").version == 2
+    with mc.run("look", project="score"):  # a run that says it only reads the old snapshot
+        mc.dataset(frame(seed=1), "train", role="train", direction="input")
     assert mc.dataset_version("train", project="score").version == 2
     with mc.run("prepare", project="score"):
-        again = mc.dataset(frame(seed=1), "train", role="train", direction="output")
+        again = mc.dataset(frame(seed=1), "train", role="train")
     assert (again.version, again.new) == (1, False)
     latest = mc.dataset_version("train", project="score")
     assert latest.version == 1

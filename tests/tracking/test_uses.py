@@ -343,3 +343,4 @@ def test_a_component_saved_on_its_own_stays_upstream_of_the_pipeline_built_from_
         clf = mc.traced(Ridge()).fit(pca.transform(train[["a", "b", "c"]]), train.y)
         mc.artifact("deploy", Pipeline([("pca", pca), ("clf", clf)]))
     assert f"deploy (run {run.id[:8]})" in set(mc.consumers(f"{run.id}:pca").nodes["label"])
+

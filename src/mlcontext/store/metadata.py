@@ -483,15 +483,18 @@ class MetadataStore:
                         t.RunArtifact.run_id != run_id)
                  .order_by(t.Run.started_at, t.RunArtifact.id))
         writers: dict[str, list[tuple]] = {}
+        later: dict[str, list[tuple]] = {}
         for digest, name, writer, saved, where, size, kind, meta in conn.execute(query):
-            if saved <= when[digest]:
-                writers.setdefault(digest, []).append((name, writer, where, size, kind, meta))
+            (writers if saved <= when[digest] else later).setdefault(digest, []).append(
+                (name, writer, where, size, kind, meta))
+        for digest, saved_later in later.items():  # none saved before the load by the clocks:
+            writers.setdefault(digest, saved_later)  # another host's clock may be behind
         refs = []
         for digest in sorted(when, key=when.__getitem__):
-            found = writers.get(digest)
-            if not found:
+            candidates = writers.get(digest) or []
+            if not candidates:
                 continue
-            found = [w for w in found if w[2] == project] or found  # its own project's first
+            found = [w for w in candidates if w[2] == project] or candidates  # its own project's first
             name, _, _, size, kind, meta = found[0]
             runs = list(dict.fromkeys(w[1] for w in found))
             refs.append(ArtifactRef(name=name, hash=digest, size=size, kind=kind, uri="", direction="input",

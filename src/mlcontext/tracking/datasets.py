@@ -213,8 +213,10 @@ def dataset(data: Any, name: str, role: str | None = None, *, project: str | Non
         What the active run did with the data. Default: ``"output"`` for a traced value derived in
         the run, ``"input"`` for anything else. An output is not a use of a test version: making
         a test set is not evaluating on it. Registering content that is a version already makes it
-        the latest again when it is registered outside a run or as the run's output (a step re-run
-        with its old parameters); a run's read of it (a plain value by default) changes nothing.
+        the latest again, as registering new content does (a step re-run with its old parameters,
+        a raw file rolled back), except with an explicit ``direction="input"``: a run that only
+        re-reads an old snapshot changes nothing (``mc.dataset_version("trips@1").load()`` reads
+        one without registering anything).
 
     Returns
     -------
@@ -263,10 +265,11 @@ def dataset(data: Any, name: str, role: str | None = None, *, project: str | Non
     row, new = ContextStore(store.metadata).add_version(
         project, name, content_hash=content_hash, artifact_hash=artifact_hash, role=role,
         rows=len(frame), profile=profile(frame).to_dict(), run_id=run.id if run else None,
-        # Registering makes the content the latest again, outside a run or as a run's output (a
-        # step re-run with its old parameters); a run's read of it does not (re-reading an old
-        # snapshot does not change what the name means).
-        user=run.user if run else _user(), made=run is None or derived)
+        # Registering says "this is the dataset's content now": content registered again (a step
+        # re-run with its old parameters, a raw file rolled back) is the latest again, whether the
+        # run made it or read it, as new content is. A run that says it only reads an old snapshot
+        # (direction="input") changes nothing.
+        user=run.user if run else _user(), made=direction != "input")
     if run is not None:
         _record_use(store, run, row, role or row.role, data, derived, budget)
     return _public(row, new, store)

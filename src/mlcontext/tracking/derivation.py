@@ -11,10 +11,17 @@ lineage would know, kept only where lineage has nothing more precise to say.
 
 from __future__ import annotations
 
+import datetime as dt
+import decimal
+import enum
+import fractions
 import functools
 import json
 import math
+import pathlib
 import re
+import secrets
+import sys
 import types
 from collections.abc import Callable
 from typing import Any
@@ -28,7 +35,7 @@ from ..lineage.item import walk
 from ..lineage.log import roots_of
 from ..ops.sklearn_steps import fit_data, uses_of
 from ..store.context import ContextStore
-from .uses import Source, data_sources, leaf_hash, part_of_saved, pending_reads, register
+from .uses import Source, data_sources, leaf_hash, part_of_saved, pending_reads, register, register_fits
 
 __all__ = ["lineage_leaves", "plain_value", "record_output", "model_metadata"]
 
@@ -88,7 +95,7 @@ def record_output(run: Any, digest: str, obj: Any, name: str, *,
     if fits:
         log_hash = _store_log(run, name, digest, fits)
         data = [i for fit in fits for i in fit_data(fit)]
-        mine = part_of_saved(run.id, fits)
+        mine = part_of_saved(run.id, obj, fits)
         fitted_on = data_sources(store, run.id, data, output=digest, exclude=mine)
         evaluated_on = data_sources(store, run.id, evaluated, output=digest, exclude=mine)
         precise += _add_edges(context, run, fitted_on, digest, "fit", log_hash)
@@ -98,8 +105,8 @@ def record_output(run: Any, digest: str, obj: Any, name: str, *,
             if evaluated_on else None
         precise += _add_edges(context, run, evaluated_on, digest, "evaluate", evaluation)
         meta = {"lineage_hash": fits[-1].hash, "lineage_log": log_hash}
-        for fit in fits:  # its predictions, recorded later in the run, come from this model
-            register(run.id, fit, source or Source(digest, fit.hash))
+        # its predictions, recorded later in the run, come from this model
+        register_fits(run.id, obj, fits, digest, source)
     for root in roots:  # outputs derived from this value later come from it, not from its sources
         register(run.id, root, source or Source(digest, root.hash))
     _add_run_edges(context, run, digest, precise)
@@ -198,6 +205,8 @@ def _param_json(value: Any, top: bool = False) -> Any:
         return value
     if isinstance(value, dict):
         return {str(k): _param_json(v) for k, v in value.items()}
+    if isinstance(value, set | frozenset):  # (set order differs between processes)
+        return sorted((_param_json(v) for v in value), key=_json_order)
     if isinstance(value, list | tuple):
         if value and all(isinstance(s, tuple) and len(s) >= 2 and isinstance(s[0], str) for s in value) \
                 and any(_is_estimator(s[1]) for s in value):  # named steps: name, class, the rest
@@ -216,95 +225,131 @@ _SCIPY_DISTRIBUTIONS = ("scipy.stats._continuous_distns", "scipy.stats._discrete
 
 
 class _NotComparable(Exception):
-    """A value whose state its text cannot show (it then keeps its address: never equal)."""
+    """A value whose state no text can show whole."""
 
 
 def _object_text(value: Any) -> str:
     """An object JSON cannot hold, as text that is equal for equal designs in any process and never
-    equal for different ones: a module-level function or a class by its qualified name, a bound
-    method by its function and object, ``functools.partial`` by its function and arguments, a
-    frozen distribution of scipy's own by its name and parameters as scipy reads them
-    (``loguniform(0.001, 100.0, loc=0.0, scale=1.0)``: positional or keyword, int or float alike),
-    a repr of its own (``KFold(n_splits=5, ...)``) as it is, and an object with a default repr whose
-    whole state is public attributes of plain values by its class and those attributes
-    (``feats.Clip(k=0.5)``; a digest of them when they are long). Anything else keeps its repr with
-    the memory address, so it never compares equal to another run's rather than equal to a
-    different design's: a random generator (a ``RandomState`` passed as ``random_state`` has been
-    advanced by the fit when the model is saved: its seed is gone; pass an int), a lambda or a
-    closure, a distribution built from data, an object with private state or large arrays."""
+    equal for different ones. Comparable: a module-level function, a NumPy function or ufunc, or a
+    class by its qualified name; ``functools.partial`` by its function and arguments; a bound method
+    of a comparable object; a frozen distribution of scipy's own by its name and parameters as scipy
+    reads them (``loguniform(0.001, 100.0, loc=0.0, scale=1.0)``: positional or keyword, int or
+    float alike); a value whose repr is its whole value (an enum, a path, a date, a ``Decimal``, a
+    dtype); an object whose state is all public attributes of comparable values, by its class and
+    those attributes (``feats.Clip(k=0.5)``; their digest when long). Anything else is shown with
+    ``not comparable`` and a token of its own, so it never compares equal to another run's rather
+    than equal to a different design's: a random generator (a ``RandomState`` passed as
+    ``random_state`` has been advanced by the fit when the model is saved; pass an int), a lambda,
+    a closure or a decorated function, a fitted estimator's method, a distribution built from data,
+    an object with private state, large arrays, pandas data."""
     try:
-        return _text_of(value, 0)
+        return _text_of(value, 0, [0])
     except _NotComparable:
-        return repr(value)
+        label = _ADDRESS.sub("", _safe_repr(value))
+        label = label if len(label) <= 80 else label[:77] + "..."
+        return f"{label} (not comparable #{secrets.token_hex(4)})"
 
 
-def _text_of(value: Any, depth: int) -> str:
-    if depth > 4:
+_BY_REPR = (enum.Enum, pathlib.PurePath, dt.date, dt.time, dt.timedelta, decimal.Decimal,
+            fractions.Fraction, np.dtype, complex)
+#: Attribute text longer than this is shown by its digest; more values than this are not compared.
+_LONGEST, _MOST_VALUES = 400, 100_000
+
+
+def _text_of(value: Any, depth: int, seen: list[int]) -> str:
+    seen[0] += 1
+    if depth > 4 or seen[0] > _MOST_VALUES:
         raise _NotComparable
-    if isinstance(value, types.FunctionType):
-        inner = getattr(value, "__wrapped__", value)  # (a decorated function: what it wraps)
-        if not isinstance(inner, types.FunctionType) or inner.__closure__ or inner.__name__ == "<lambda>" \
-                or "<locals>" in inner.__qualname__:
-            raise _NotComparable  # (two closures or lambdas of one name can compute anything)
+    if isinstance(value, types.FunctionType | type) or type(value).__name__ == "_ArrayFunctionDispatcher":
+        # A function or class its module holds under its name (decorated there or not: the same
+        # object in every process that imports it); a lambda, a closure a factory made, a local
+        # class is not found by name and can compute anything.
+        if not _found_by_name(value):
+            raise _NotComparable
         return f"{value.__module__}.{value.__qualname__}"
-    if isinstance(value, type | types.BuiltinFunctionType | np.ufunc):
-        module = getattr(value, "__module__", None) or "numpy"
-        return f"{module}.{getattr(value, '__qualname__', value.__name__)}"
+    if isinstance(value, np.ufunc):
+        return f"numpy.{value.__name__}"
+    if isinstance(value, types.BuiltinFunctionType):  # (builtin methods too)
+        owner = getattr(value, "__self__", None)
+        if owner is not None and not isinstance(owner, types.ModuleType):
+            raise _NotComparable  # (a bound builtin method: its object's state is not shown)
+        return f"{getattr(value, '__module__', None) or 'builtins'}.{value.__qualname__}"
     if isinstance(value, types.MethodType):
-        return f"{_text_of(value.__func__, depth + 1)} of {_text_of(value.__self__, depth + 1)}"
+        if _is_estimator(value.__self__):
+            raise _NotComparable  # (a fitted estimator's method: its fitted state is not shown)
+        return f"{_text_of(value.__func__, depth + 1, seen)} of {_text_of(value.__self__, depth + 1, seen)}"
     if isinstance(value, functools.partial):
-        args = [json.dumps(_plain(a, depth + 1), sort_keys=True) for a in value.args]
-        args += [f"{k}={json.dumps(_plain(v, depth + 1), sort_keys=True)}"
+        args = [json.dumps(_plain(a, depth + 1, seen), sort_keys=True) for a in value.args]
+        args += [f"{k}={json.dumps(_plain(v, depth + 1, seen), sort_keys=True)}"
                  for k, v in sorted(value.keywords.items())]
-        return f"functools.partial({_text_of(value.func, depth + 1)}{''.join(', ' + a for a in args)})"
+        return f"functools.partial({_text_of(value.func, depth + 1, seen)}{''.join(', ' + a for a in args)})"
     if isinstance(value, np.random.RandomState | np.random.Generator | np.random.BitGenerator):
         raise _NotComparable
     frozen = _frozen_distribution(value)
     if frozen is not None:
         return frozen
-    if type(value).__module__.split(".")[0] == "pandas":
-        raise _NotComparable  # (its repr summarises: two different frames would read alike)
-    text = repr(value)
-    if _ADDRESS.sub("", text) == text and not _is_distribution(value):
-        return text
+    if isinstance(value, _BY_REPR):
+        return repr(value)
     attributes = getattr(value, "__dict__", None)
-    if not isinstance(attributes, dict) or _is_distribution(value) \
-            or any(str(k).startswith("_") for k in attributes):
+    if not isinstance(attributes, dict) or _is_distribution(value) or not attributes \
+            or type(value).__module__.split(".")[0] == "pandas" \
+            or any(type(k) is not str or k.startswith("_") for k in attributes):
         raise _NotComparable  # (its state is not all in public attributes)
-    parts = ", ".join(f"{k}={json.dumps(_plain(v, depth + 1), sort_keys=True)}"
+    parts = ", ".join(f"{k}={json.dumps(_plain(v, depth + 1, seen), sort_keys=True)}"
                       for k, v in sorted(attributes.items()))
     if len(parts) > _LONGEST:  # (a large vocabulary: a digest keeps the text short and exact)
         parts = "#" + xxhash.xxh3_128_hexdigest(parts.encode())
     cls = type(value)
+    if "<locals>" in cls.__qualname__:
+        raise _NotComparable
     return f"{cls.__module__}.{cls.__qualname__}({parts})"
 
 
-#: Attribute text longer than this is shown by its digest.
-_LONGEST = 400
-
-
-def _plain(value: Any, depth: int) -> Any:
-    """An attribute or argument as JSON that shows all of it (sets sorted), or :class:`_NotComparable`:
-    a large array or a pandas object would be shown summarised, and two different ones alike."""
-    if depth > 4:
+def _plain(value: Any, depth: int, seen: list[int]) -> Any:
+    """An attribute or argument as JSON that shows all of it (sets sorted), or :class:`_NotComparable`."""
+    seen[0] += 1
+    if depth > 4 or seen[0] > _MOST_VALUES:
         raise _NotComparable
     if value is None or isinstance(value, str | bool | int):
         return value
     if isinstance(value, float | np.generic):
         return _param_json(value)
     if isinstance(value, set | frozenset):
-        return sorted((_plain(v, depth + 1) for v in value), key=lambda v: json.dumps(v, sort_keys=True))
+        return sorted((_plain(v, depth + 1, seen) for v in value), key=_json_order)
     if isinstance(value, dict):
-        return {str(k): _plain(v, depth + 1) for k, v in value.items()}
+        return {str(k): _plain(v, depth + 1, seen) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_plain(v, depth + 1) for v in value]
+        return [_plain(v, depth + 1, seen) for v in value]
     if isinstance(value, np.ndarray):
         if value.size > 1000 or value.dtype.hasobject:
             raise _NotComparable
         return _param_json(value)
     if _is_estimator(value):
         return _estimator_json(value)
-    return _text_of(value, depth + 1)
+    return _text_of(value, depth + 1, seen)
+
+
+def _found_by_name(value: Any) -> bool:
+    """Whether ``value`` is what its module holds under its qualified name."""
+    module = sys.modules.get(getattr(value, "__module__", None) or "")
+    found: Any = module
+    for part in str(getattr(value, "__qualname__", "<")).split("."):
+        if part.startswith("<") or found is None:
+            return False
+        found = getattr(found, part, None)
+    return found is value
+
+
+def _json_order(value: Any) -> str:
+    """The order of a set's elements: by their JSON text (the same in every process)."""
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def _safe_repr(value: Any) -> str:
+    try:
+        return repr(value)
+    except Exception:  # noqa: BLE001 - a repr that raises: the class names it
+        return f"<{type(value).__qualname__}>"
 
 
 def _is_distribution(value: Any) -> bool:
@@ -315,8 +360,11 @@ def _frozen_distribution(value: Any) -> str | None:
     """A frozen distribution of one of scipy's own generators (``uniform_gen``, ``loguniform``),
     which its parameters describe whole; None for anything else (one built from data keeps its
     data out of its parameters)."""
-    dist: Any = getattr(value, "dist", None)
-    args, kwds = getattr(value, "args", None), getattr(value, "kwds", None)
+    try:
+        dist: Any = getattr(value, "dist", None)
+        args, kwds = getattr(value, "args", None), getattr(value, "kwds", None)
+    except Exception:  # noqa: BLE001 - a __getattr__ that raises KeyError
+        return None
     name = getattr(dist, "name", None)
     if not isinstance(name, str) or not isinstance(args, tuple) or not isinstance(kwds, dict) \
             or type(dist).__module__ not in _SCIPY_DISTRIBUTIONS or not type(dist).__name__.endswith("_gen"):
@@ -347,7 +395,10 @@ def _estimator_json(value: Any) -> dict[str, Any]:
 
 
 def _is_estimator(value: Any) -> bool:
-    return not isinstance(value, type) and callable(getattr(value, "get_params", None))
+    try:
+        return not isinstance(value, type) and callable(getattr(value, "get_params", None))
+    except Exception:  # noqa: BLE001 - a __getattr__ that raises KeyError (a dict-backed config)
+        return False
 
 
 def _class_name(value: Any) -> str:

@@ -34,11 +34,15 @@ class RunUses:
     warned : set
         Test version ids this run was already warned about (past the budget): once per run, not at
         the read and again at the evaluation.
+    models : dict
+        Artifact hash of a saved model -> a weak reference to the object saved, to tell a part of
+        a saved model (a search's ``best_estimator_``) from a model built from a saved component.
     """
 
     registry: dict[str, Any] = field(default_factory=dict)
     recorded: set[tuple[str, int]] = field(default_factory=set)
     walked: set[tuple[str, str]] = field(default_factory=set)
+    models: dict[str, Any] = field(default_factory=dict)
     pending: dict[int, Any] = field(default_factory=dict)
     warned: set[int] = field(default_factory=set)
 

@@ -22,6 +22,7 @@ import os
 import sys
 import threading
 import warnings
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
 from types import FrameType
@@ -38,7 +39,7 @@ from .state import STATE, RunUses
 
 __all__ = ["Source", "register", "registered_any", "data_sources", "leaf_hash", "record_use", "note_metric",
            "check_test_budget", "test_budget", "install", "defer_test_read", "settle_test_reads", "end_run",
-           "pending_reads", "part_of_saved"]
+           "pending_reads", "part_of_saved", "register_fits"]
 
 @dataclass(frozen=True)
 class Source:
@@ -88,24 +89,54 @@ def leaf_hash(item: Item) -> str | None:
     return node[1] if isinstance(node, tuple) and node[0] == "s" else None
 
 
-def part_of_saved(run_id: str, fits: Iterable[Item]) -> frozenset[str]:
-    """The fit items of a model that another artifact of run ``run_id`` holds whole: when every fit
-    of the model (``uses_of``: a Pipeline lists each step's, a ``fit_transform``'s output 0 is its
-    fit) was registered by one saved artifact, the model is a part of it (a search saved before its
-    ``best_estimator_``: the refit is the search's), and that artifact is no source of the model.
-    A component saved on its own (a fitted PCA, then a Pipeline built from it and a new
-    classifier) stays a source: empty then."""
+def register_fits(run_id: str, model: Any, fits: list[Item], digest: str,
+                  source: Source | None = None) -> None:
+    """Remember that run ``run_id`` saved ``model`` as ``digest`` holding ``fits`` (as ``source``
+    when it is a dataset version, else as the artifact with each fit's lineage)."""
+    try:
+        ref: Any = weakref.ref(model)
+    except TypeError:  # (an object without weak references: never told apart as a component)
+        ref = None
+    with _lock:
+        own = _of(run_id)
+        for fit in fits:
+            own.registry[fit.hash] = source or Source(digest, fit.hash)
+        if ref is not None:
+            own.models[digest] = ref
+
+
+def part_of_saved(run_id: str, model: Any, fits: Iterable[Item]) -> frozenset[str]:
+    """The fit items of ``model`` that another model saved in run ``run_id`` holds as a part: every
+    fit of the model (``uses_of``: a Pipeline lists each step's, a ``fit_transform``'s output 0 is
+    its fit) was registered by one saved model that is not among ``model``'s own components (a
+    search saved before its ``best_estimator_``: the refit is the search's). That saved model is
+    then no source of this one. A component saved on its own (a fitted PCA, then a Pipeline built
+    from it) stays a source: empty then."""
     fits = list(fits)
+    mine = {f.hash for f in fits}
     with _lock:
         uses = STATE.uses.get(run_id)
         registry = dict(uses.registry) if uses is not None else {}
-    holders = {registry[f.hash].artifact_hash if f.hash in registry else None for f in fits}
+        models = dict(uses.models) if uses is not None else {}
+    holders = {registry[h].artifact_hash if h in registry else None for h in mine}
     if not fits or len(holders) != 1 or None in holders:
         return frozenset()
-    own = {f.hash for f in fits}
+    ref = models.get(next(iter(holders)) or "")
+    holder = ref() if ref is not None else None
+    if holder is None or holder is model or any(holder is part for part in _components(model)):
+        return frozenset()
+    own = set(mine)
     own |= {f.inputs[0].hash for f in fits
             if f.opcode == OUTPUT and f.inputs and f.inputs[0].opcode == FIT_TRANSFORM}
     return frozenset(own)
+
+
+def _components(model: Any) -> list[Any]:
+    """The estimators ``model`` is built from (scikit-learn's deep parameters: a Pipeline's steps)."""
+    try:
+        return list(model.get_params(deep=True).values())
+    except Exception:  # noqa: BLE001 - any get_params: no components known
+        return []
 
 
 def data_sources(store: Store, run_id: str, roots: Iterable[Item], *,
