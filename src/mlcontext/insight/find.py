@@ -134,14 +134,20 @@ def _names_exist(store: Store, conditions: list[tuple[str, tuple[str, str, str]]
                  project: str | None) -> None:
     """A param or metric no run (of ``project``) ever logged names nothing: a ``NotFoundError``
     with the names that were logged, the closest first, never "no run matches" of a typo."""
+    kinds = dict.fromkeys(what for what, _ in conditions)
+    if not kinds:
+        return
+    names: dict[str, list[str]] = {}
+    with store.metadata.read() as conn:  # (each kind's names read once, in one connection)
+        for what in kinds:
+            table = t.Param if what == "param" else t.LatestMetric
+            query = select(table.name).distinct()
+            if project is not None:
+                query = query.join(t.Run, t.Run.id == table.run_id).join(
+                    t.Project, t.Project.id == t.Run.project_id).where(t.Project.name == project)
+            names[what] = sorted(conn.execute(query).scalars())
     for what, (name, _, _) in conditions:
-        table = t.Param if what == "param" else t.LatestMetric
-        query = select(table.name).distinct()
-        if project is not None:
-            query = query.join(t.Run, t.Run.id == table.run_id).join(
-                t.Project, t.Project.id == t.Run.project_id).where(t.Project.name == project)
-        with store.metadata.read() as conn:
-            logged = sorted(conn.execute(query).scalars())
+        logged = names[what]
         if name not in logged:
             hint = f"{close} " if (close := did_you_mean(name, logged)) else ""
             where = f" in project {project!r}" if project else ""

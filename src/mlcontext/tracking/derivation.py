@@ -230,18 +230,21 @@ class _NotComparable(Exception):
 
 def _object_text(value: Any) -> str:
     """An object JSON cannot hold, as text that is equal for equal designs in any process and never
-    equal for different ones. Comparable: a module-level function, a NumPy function or ufunc, or a
-    class by its qualified name; ``functools.partial`` by its function and arguments; a bound method
-    of a comparable object; a frozen distribution of scipy's own by its name and parameters as scipy
-    reads them (``loguniform(0.001, 100.0, loc=0.0, scale=1.0)``: positional or keyword, int or
-    float alike); a value whose repr is its whole value (an enum, a path, a date, a ``Decimal``, a
-    dtype); an object whose state is all public attributes of comparable values, by its class and
-    those attributes (``feats.Clip(k=0.5)``; their digest when long). Anything else is shown with
-    ``not comparable`` and a token of its own, so it never compares equal to another run's rather
-    than equal to a different design's: a random generator (a ``RandomState`` passed as
-    ``random_state`` has been advanced by the fit when the model is saved; pass an int), a lambda,
-    a closure or a decorated function, a fitted estimator's method, a distribution built from data,
-    an object with private state, large arrays, pandas data."""
+    equal for different ones.
+
+    Comparable: a function or class its module holds under its qualified name (decorated there or
+    not), a NumPy function or ufunc, by that name; ``functools.partial`` by its function and
+    arguments; a bound method of a comparable object; a frozen distribution of scipy's own by its
+    name and parameters as scipy reads them (``loguniform(0.001, 100.0, loc=0.0, scale=1.0)``:
+    positional or keyword, int or float alike); a value whose repr is its whole value (an enum, a
+    path, a date, a ``Decimal``, a dtype); an object whose state is all public attributes of
+    comparable values, by its class and those attributes (``feats.Clip(k=0.5)``; their digest when
+    long). Anything else is shown with ``not comparable`` and a token of its own, so it never
+    compares equal to another run's rather than equal to a different design's: a random generator
+    (a ``RandomState`` passed as ``random_state`` has been advanced by the fit when the model is
+    saved; pass an int), a lambda, a closure a factory made, a local class, a fitted estimator's
+    method, a distribution built from data, an object with private state, large arrays, pandas
+    data."""
     try:
         return _text_of(value, 0, [0])
     except _NotComparable:
