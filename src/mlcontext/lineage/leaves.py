@@ -101,10 +101,16 @@ def _may_have_recipe(value: np.ndarray) -> bool:
 
 
 def _if_rebuilt(recipe: Node, flat: np.ndarray, shape: tuple[int, ...]) -> Node | None:
-    """``recipe`` if its first element, built, has the bytes of the array's: the words matched the
-    array's own first element, but a scalar read back may not give those bytes (a bool byte 0x02,
-    which any NumPy bool scalar writes as 0x01)."""
-    return recipe if _builder(recipe, flat.dtype, shape)(0, 1).tobytes() == flat[:1].tobytes() else None
+    """``recipe`` if its scalar, read back and written into an array as the recipe's builder does,
+    has the bytes of the array's first element: the words matched the array's own first element, but
+    a scalar read back may not give those bytes (a bool byte 0x02, which any NumPy bool scalar writes
+    as 0x01). The builder reads its scalar from the recipe's bytes and assigns it to elements of the
+    leaf's dtype; reading ``flat[0]`` and assigning it is that round trip, without building the
+    recipe (a ``G + lam * np.eye(d)`` loop meets a new scaled identity at every call)."""
+    first = flat[:1]
+    out = np.empty(1, first.dtype)
+    out[0] = first[0]
+    return recipe if out.tobytes() == first.tobytes() else None
 
 
 def describe_by_chunks(value: np.ndarray) -> Node | None:
