@@ -18,13 +18,12 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
-from sqlalchemy.orm import aliased
 
 from ..errors import (
     AmbiguousReferenceError,
@@ -472,33 +471,17 @@ class MetadataStore:
                          t.Access.artifact_hash.not_in(named))
                   .group_by(t.Access.artifact_hash))
         when = dict(conn.execute(loaded).all())
-        if not when:
-            return []
-        query = (select(t.RunArtifact.artifact_hash, t.RunArtifact.name, t.RunArtifact.run_id,
-                        t.RunArtifact.time, t.Project.name, t.Artifact.size, t.Artifact.kind, t.Artifact.meta)
-                 .join(t.Artifact, t.Artifact.hash == t.RunArtifact.artifact_hash)
-                 .join(t.Run, t.Run.id == t.RunArtifact.run_id)
-                 .join(t.Project, t.Project.id == t.Run.project_id)
-                 .where(t.RunArtifact.artifact_hash.in_(list(when)), t.RunArtifact.direction == "output",
-                        t.RunArtifact.run_id != run_id)
-                 .order_by(t.Run.started_at, t.RunArtifact.id))
-        writers: dict[str, list[tuple]] = {}
-        later: dict[str, list[tuple]] = {}
-        for digest, name, writer, saved, where, size, kind, meta in conn.execute(query):
-            (writers if saved <= when[digest] else later).setdefault(digest, []).append(
-                (name, writer, where, size, kind, meta))
-        for digest, saved_later in later.items():  # none saved before the load by the clocks:
-            writers.setdefault(digest, saved_later)  # another host's clock may be behind
+        savers = _savers(conn, run_id, when)
         refs = []
         for digest in sorted(when, key=when.__getitem__):
-            candidates = writers.get(digest) or []
+            candidates = _saved_before(savers.get(digest, []), when[digest])
             if not candidates:
                 continue
-            found = [w for w in candidates if w[2] == project] or candidates  # its own project's first
-            name, _, _, size, kind, meta = found[0]
-            runs = list(dict.fromkeys(w[1] for w in found))
-            refs.append(ArtifactRef(name=name, hash=digest, size=size, kind=kind, uri="", direction="input",
-                                    meta=_loaded(meta, runs), context={}))
+            found = [s for s in candidates if s.project == project] or candidates  # its own project's first
+            first = found[0]
+            refs.append(ArtifactRef(name=first.name, hash=digest, size=first.size, kind=first.kind, uri="",
+                                    direction="input", meta=_loaded(first.meta, _runs_of(found)),
+                                    context={}))
         return refs
 
     @staticmethod
@@ -507,20 +490,16 @@ class MetadataStore:
         artifacts, ``mc.load_artifact``): the runs that had saved those bytes under that name when
         it loaded them (under any name, when none had), oldest first. Identical bytes saved by
         several runs are one artifact: the load does not say which run's was asked for."""
-        read, wrote = t.RunArtifact, aliased(t.RunArtifact)
-        query = (select(read.name, read.artifact_hash, wrote.run_id, wrote.name)
-                 .join(wrote, (wrote.artifact_hash == read.artifact_hash) & (wrote.direction == "output")
-                       & (wrote.run_id != run_id) & (wrote.time <= read.time))
-                 .join(t.Run, t.Run.id == wrote.run_id)
-                 .where(read.run_id == run_id, read.direction == "input")
-                 .order_by(t.Run.started_at, wrote.id))
-        named: dict[tuple[str, str], list[str]] = {}
-        other: dict[tuple[str, str], list[str]] = {}
-        for name, digest, writer, written_as in conn.execute(query):
-            found = (named if written_as == name else other).setdefault((name, digest), [])
-            if writer not in found:
-                found.append(writer)
-        return {**other, **named}
+        loads = conn.execute(select(t.RunArtifact.name, t.RunArtifact.artifact_hash, t.RunArtifact.time)
+                             .where(t.RunArtifact.run_id == run_id,
+                                    t.RunArtifact.direction == "input")).all()
+        savers = _savers(conn, run_id, {digest for _, digest, _ in loads})
+        found: dict[tuple[str, str], list[str]] = {}
+        for name, digest, loaded_at in loads:
+            before = _saved_before(savers.get(digest, []), loaded_at)
+            if before:
+                found[name, digest] = _runs_of([s for s in before if s.name == name] or before)
+        return found
 
     def metric_points(self, run_id: str, name: str) -> list[MetricPoint]:
         """Every value of metric ``name`` of run ``run_id``, in the order they were logged."""
@@ -785,6 +764,49 @@ def _translated(url: str) -> Iterator[None]:
         raise StoreError(f"metadata store {url}: {message}") from exc
     except SQLAlchemyError as exc:
         raise StoreError(f"metadata store {url}: {exc}") from exc
+
+
+class _Saver(NamedTuple):
+    """A run's output row of an artifact a run loaded: the name it saved it under, when (its host's
+    clock), its project, and the artifact's size, kind and meta."""
+
+    name: str
+    run_id: str
+    time: float
+    project: str
+    size: int
+    kind: str
+    meta: dict | None
+
+
+def _savers(conn: Connection, run_id: str, digests: Iterable[str]) -> dict[str, list[_Saver]]:
+    """``hash -> savers``: every run but ``run_id`` that saved each artifact (its ``output`` rows),
+    oldest run first."""
+    digests = sorted(set(digests))
+    if not digests:
+        return {}
+    query = (select(t.RunArtifact.artifact_hash, t.RunArtifact.name, t.RunArtifact.run_id,
+                    t.RunArtifact.time, t.Project.name, t.Artifact.size, t.Artifact.kind, t.Artifact.meta)
+             .join(t.Artifact, t.Artifact.hash == t.RunArtifact.artifact_hash)
+             .join(t.Run, t.Run.id == t.RunArtifact.run_id)
+             .join(t.Project, t.Project.id == t.Run.project_id)
+             .where(t.RunArtifact.artifact_hash.in_(digests), t.RunArtifact.direction == "output",
+                    t.RunArtifact.run_id != run_id)
+             .order_by(t.Run.started_at, t.RunArtifact.id))
+    savers: dict[str, list[_Saver]] = {}
+    for digest, *row in conn.execute(query):
+        savers.setdefault(digest, []).append(_Saver(*row))
+    return savers
+
+
+def _saved_before(savers: list[_Saver], loaded_at: float) -> list[_Saver]:
+    """The savers whose row is no later than the load; all of them when none is by the clocks (the
+    bytes were in the store when they were loaded: the loading host's clock may be behind)."""
+    return [s for s in savers if s.time <= loaded_at] or savers
+
+
+def _runs_of(savers: list[_Saver]) -> list[str]:
+    return list(dict.fromkeys(s.run_id for s in savers))
 
 
 def _loaded(meta: dict | None, runs: list[str]) -> dict[str, Any]:
