@@ -162,3 +162,56 @@ def test_content_registered_again_is_the_latest_again(store):
     listed = mc.versions("train", project="score")
     assert listed["version"].tolist() == [1, 2]  # latest first: what `train` alone names
     assert listed["registered"].iloc[0] > listed["created"].iloc[0]
+
+
+def test_versions_say_which_run_registered_each_content_last(store, tmp_path):
+    # The third newcomer's finding: `versions` showed the run that made train@1 beside the time a
+    # later run registered it again, so the re-run looked like the first run's work.
+    with mc.run("prepare", project="score") as first:
+        mc.dataset(frame(seed=1), "train", role="train")
+    with mc.run("prepare", project="score") as second:
+        mc.dataset(frame(seed=2), "train", role="train")
+    with mc.run("look", project="score"):  # reads the old snapshot only: registers nothing
+        mc.dataset(frame(seed=1), "train", role="train", direction="input")
+    with mc.run("prepare", project="score") as third:
+        mc.dataset(frame(seed=1), "train", role="train")
+    listed = mc.versions("train", project="score").set_index("version")
+    assert listed.loc[1, "run_id"] == first.id and listed.loc[1, "registered_by"] == third.id
+    assert listed.loc[2, "run_id"] == second.id and listed.loc[2, "registered_by"] == second.id
+    mc.dataset(frame(seed=2), "train", project="score")  # outside a run: no run registered it
+    listed = mc.versions("train", project="score").set_index("version")
+    assert listed.loc[2, "run_id"] == second.id and pd.isna(listed.loc[2, "registered_by"])
+    from click.testing import CliRunner
+
+    from mlcontext.cli.main import cli
+
+    out = CliRunner().invoke(cli, ["versions", "train", "-p", "score", "--json"])
+    assert out.exit_code == 0, out.output
+    import json
+
+    rows = {r["version"]: r for r in json.loads(out.output)}
+    assert rows[1]["registered_by"] == third.id and rows[2]["registered_by"] is None
+
+
+def test_versions_of_a_store_from_before_registered_by(store):
+    # Rows a store at revision 0007 wrote have no registered_by: the creating run registered a
+    # content never registered again; one registered again was registered by a run not recorded.
+    from sqlalchemy import update
+
+    from mlcontext.store import schema as t
+
+    with mc.run("prepare", project="old") as first:
+        mc.dataset(frame(seed=1), "train")
+    with mc.run("prepare", project="old") as second:
+        mc.dataset(frame(seed=2), "train")
+    with mc.run("prepare", project="old"):
+        mc.dataset(frame(seed=1), "train")
+    with mc.get_store().metadata.write() as conn:
+        conn.execute(update(t.DatasetVersion).values(registered_by=None))
+    listed = mc.versions("train", project="old").set_index("version")
+    assert listed.loc[1, "run_id"] == first.id and pd.isna(listed.loc[1, "registered_by"])
+    assert listed.loc[2, "registered_by"] == second.id
+    with mc.get_store().metadata.write() as conn:  # from before revision 0007: created_at counts
+        conn.execute(update(t.DatasetVersion).values(registered_at=None))
+    listed = mc.versions("train", project="old").set_index("version")
+    assert listed.loc[1, "registered_by"] == first.id and listed.loc[2, "registered_by"] == second.id

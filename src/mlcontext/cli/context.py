@@ -84,10 +84,11 @@ def versions_command(name: str, project: str | None, as_json: bool) -> None:
     """Every version of dataset NAME: rows, columns, role, who recorded it, when, in which run."""
     frame = versions(name, project=project)
     shown = frame if frame.empty else frame.assign(content_hash=frame["content_hash"].str[:12],
-                                                   run_id=frame["run_id"].str[:8])
+                                                   run_id=frame["run_id"].str[:8],
+                                                   registered_by=frame["registered_by"].str[:8])
     _frame_out(shown if not as_json else frame, as_json, f"versions of {name}", f"no dataset {name!r}",
                # (errors point at the hash's 12 digits; rows are latest first, as `registered` says)
-               keep=("version", "rows", "content_hash", "role", "registered"))
+               keep=("version", "rows", "content_hash", "role", "registered", "registered_by"))
 
 
 @click.command("find")

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, case, func, insert, select, update
 
 from ..errors import AmbiguousReferenceError, NotFoundError
 from . import schema as t
@@ -40,6 +40,9 @@ class VersionRow:
     user: str
     created_at: float
     registered_at: float  # when this content was last registered (created_at before revision 0007)
+    # the run that registered it last (run_id when never registered again; None when no run did,
+    # or when it was registered again before revision 0008)
+    registered_by: str | None
 
     @property
     def ref(self) -> str:
@@ -50,7 +53,12 @@ _VERSION_COLUMNS = (t.DatasetVersion.id, t.Project.name, t.Dataset.name, t.Datas
                     t.DatasetVersion.content_hash, t.DatasetVersion.artifact_hash, t.DatasetVersion.role,
                     t.DatasetVersion.rows, t.DatasetVersion.profile, t.DatasetVersion.run_id,
                     t.DatasetVersion.user, t.DatasetVersion.created_at,
-                    func.coalesce(t.DatasetVersion.registered_at, t.DatasetVersion.created_at))
+                    func.coalesce(t.DatasetVersion.registered_at, t.DatasetVersion.created_at),
+                    # (never registered again: the creating run; registered again before 0008: unknown)
+                    case((t.DatasetVersion.registered_at.is_(None), t.DatasetVersion.run_id),
+                         (t.DatasetVersion.registered_at == t.DatasetVersion.created_at,
+                          t.DatasetVersion.run_id),
+                         else_=t.DatasetVersion.registered_by))
 
 
 def _versions_query() -> Any:
@@ -109,14 +117,15 @@ class ContextStore:
                     return VersionRow(*existing), False
                 # registered again (a step re-run with its old parameters): the latest once more
                 conn.execute(update(t.DatasetVersion).where(t.DatasetVersion.id == existing[0])
-                             .values(registered_at=now))
-                return dataclasses.replace(VersionRow(*existing), registered_at=now), False
+                             .values(registered_at=now, registered_by=run_id))
+                return dataclasses.replace(VersionRow(*existing), registered_at=now,
+                                           registered_by=run_id), False
             number = (conn.execute(select(func.max(t.DatasetVersion.version))
                                    .where(t.DatasetVersion.dataset_id == dataset_id)).scalar() or 0) + 1
             conn.execute(insert(t.DatasetVersion).values(
                 dataset_id=dataset_id, version=number, content_hash=content_hash,
                 artifact_hash=artifact_hash, role=role, rows=rows, profile=profile, run_id=run_id,
-                user=user, created_at=now, registered_at=now))
+                user=user, created_at=now, registered_at=now, registered_by=run_id))
             row = conn.execute(_versions_query().where(t.DatasetVersion.dataset_id == dataset_id,
                                                        t.DatasetVersion.version == number)).one()
         return VersionRow(*row), True

@@ -24,7 +24,8 @@ RUNS = {"id": TEXT, "project": TEXT, "name": TEXT, "status": TEXT, "user": TEXT,
 METRICS = {"run_id": TEXT, "run_name": TEXT, "name": TEXT, "value": "float64", "time": TIME,
            "seq": "int64"}
 VERSIONS = {"project": TEXT, "version": "int64", "role": TEXT, "rows": "int64", "columns": "int64",
-            "user": TEXT, "run_id": TEXT, "content_hash": TEXT, "created": TIME, "registered": TIME}
+            "user": TEXT, "run_id": TEXT, "content_hash": TEXT, "created": TIME, "registered": TIME,
+            "registered_by": TEXT}
 TESTUSE = {"dataset": TEXT, "version": "int64", "project": TEXT, "evaluations": "int64", "people": "int64",
            "first": TIME, "last": TIME, "budget": "int64", "over_budget": "bool"}
 HISTORY = {"transformation": TEXT, "runs": "int64", "people": "int64", "users": "object",

@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 __all__ = ["HEAD_REVISION", "head_revision", "current_revision", "ensure_schema", "upgrade"]
 
 #: The newest revision in ``migrations/versions`` (``tests/store/test_migrations.py`` checks it).
-HEAD_REVISION = "0007"
+HEAD_REVISION = "0008"
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
 

@@ -212,6 +212,9 @@ class DatasetVersion(Base):
     # dataset is the one registered last, so content that comes back (a step re-run with its old
     # parameters) is the latest again. NULL in stores from before revision 0007: created_at then.
     registered_at: Mapped[float | None] = mapped_column(Double)
+    # The run that registered it then (NULL when no run did, and in stores from before revision
+    # 0008): a run id without a foreign key, as an access's, so deleting the run keeps the version.
+    registered_by: Mapped[str | None] = mapped_column(ID)
 
     __table_args__ = (
         UniqueConstraint("dataset_id", "version"),

@@ -363,9 +363,11 @@ def versions(name: Any, *, project: str | None = None, store: Store | None = Non
     -------
     pandas.DataFrame
         Columns ``project, version, role, rows, columns, user, run_id, content_hash, created,
-        registered`` (when the content was last registered), latest first: the first row is the
-        version ``NAME`` alone names, the one registered last (content registered again is the
-        latest again, whatever its number).
+        registered, registered_by``, latest first: the first row is the version ``NAME`` alone
+        names, the one registered last (content registered again is the latest again, whatever its
+        number). ``user`` and ``run_id`` made the version (``created``); ``registered`` is when its
+        content was last registered, by run ``registered_by`` (None when no run did, or when a store
+        from before revision 0008 recorded it).
 
     Raises
     ------
@@ -397,7 +399,7 @@ def versions(name: Any, *, project: str | None = None, store: Store | None = Non
     frame = pd.DataFrame([dict(project=v.project, version=v.version, role=v.role, rows=v.rows,
                                columns=len(v.profile.get("columns", {})), user=v.user, run_id=v.run_id,
                                content_hash=v.content_hash, created=v.created_at,
-                               registered=v.registered_at) for v in rows])
+                               registered=v.registered_at, registered_by=v.registered_by) for v in rows])
     if not frame.empty:
         for column in ("created", "registered"):
             frame[column] = pd.to_datetime(frame[column], unit="s", utc=True)
