@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.base import BaseEstimator
 from sklearn.linear_model import Ridge
 
 import mlcontext as mc
@@ -330,3 +331,34 @@ def test_history_keeps_a_readers_edges_from_the_bytes_it_read(sqlite_store):
     assert "Lasso.fit" not in set(history["transformation"])
     assert [v for t, v in zip(history["transformation"], history["versions"], strict=True)
             if t == "Ridge.fit"] == [["clean@2"]]
+
+
+class Stamped(BaseEstimator):
+    """Fitted deterministically from its data, but stamped with a counter its lineage does not
+    see (as a model that records when it was trained)."""
+
+    fits = 0
+
+    def fit(self, X, y):
+        Stamped.fits += 1
+        self.coef_ = np.asarray(X).sum(axis=0)
+        self.stamp_ = Stamped.fits
+        return self
+
+
+def test_a_second_model_with_the_same_lineage_but_other_bytes_keeps_its_operations(store):
+    # The third newcomer of the tenth session: a log is stored once per content, with the first
+    # writer's meta["of"]; a second run whose model came out in other bytes from the same lineage
+    # lost the log of how its model was computed.
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(40, 3)), rng.normal(size=40)
+    saved = []
+    for _ in range(2):
+        with mc.run("train", project="stamped") as run, mc.reuse("none"):  # (two processes)
+            Xt = mc.asarray(X) * 2.0  # traced, never registered: the model's only lineage
+            mc.artifact("model", mc.traced(Stamped()).fit(Xt, y))
+        saved.append(run.id)
+    hashes = [next(a.hash for a in mc.get_run(r).artifacts if a.name == "model") for r in saved]
+    assert hashes[0] != hashes[1]  # the stamps differ
+    first, second = (mc.derivation(f"{r}:model", project="stamped").operations for r in saved)
+    assert first and second == first, (first, second)

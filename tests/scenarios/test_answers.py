@@ -198,7 +198,9 @@ def test_unreferable_names_are_refused_at_creation(wine):
 
 def test_empty_results_keep_dtypes(wine):
     with wine.store():
-        assert mc.runs(project="nosuch").id.str[:8].tolist() == []
+        assert mc.runs(project="wine", status="killed").id.str[:8].tolist() == []
+        with pytest.raises(NotFoundError, match="no project 'nosuch'"):  # a typo: never an empty answer
+            mc.runs(project="nosuch")
         assert mc.find(params=["C>1000"]).start.dt.date.tolist() == []
         with pytest.raises(NotFoundError, match="no dataset 'nosuch'"):  # never an empty answer
             mc.versions("nosuch")

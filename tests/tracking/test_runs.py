@@ -185,7 +185,9 @@ def test_runs_filters(store):
             pass
     assert mc.runs(project="filters", name="a")["name"].tolist() == ["a"]
     assert len(mc.runs(project="filters", status="finished")) == 2
-    assert mc.runs(project="nothing-here").empty
+    assert mc.runs(project="filters", name="nothing-here").empty
+    with pytest.raises(mc.NotFoundError, match="no project 'nothing-here'"):  # a typo is no empty answer
+        mc.runs(project="nothing-here")
 
 
 def test_an_interrupt_while_a_run_ends_leaves_no_active_run(store, monkeypatch):

@@ -29,18 +29,10 @@ def known_project(project: str | None) -> None:
     NotFoundError
         No project is called ``project``.
     """
-    if project is None:
-        return
-    from ..checks import did_you_mean
-    from ..errors import NotFoundError
     from ..tracking import get_store
+    from ..tracking.stores import known_project as check
 
-    projects = get_store().metadata.projects()
-    if project in projects:
-        return
-    hint = f"{close} " if (close := did_you_mean(project, projects)) else ""
-    listed = ", ".join(projects) if projects else "none yet"
-    raise NotFoundError(f"no project {project!r}: {hint}(projects: {listed})")
+    check(get_store(), project)
 
 
 def drift_rule_options(command: Callable[..., Any]) -> Callable[..., Any]:

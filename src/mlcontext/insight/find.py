@@ -20,7 +20,7 @@ from ..store.metadata import check_limit
 from ..store.records import STATUSES
 from ..tracking.dataset_refs import versions_named
 from ..tracking.refs import dataset_ref
-from ..tracking.stores import get_store
+from ..tracking.stores import get_store, known_project
 
 __all__ = ["find", "parse_condition"]
 
@@ -78,8 +78,9 @@ def find(*, params: Sequence[str] = (), metrics: Sequence[str] = (), data: Any =
     QueryError
         A condition, a date or the limit cannot be read.
     NotFoundError
-        ``data`` names no dataset version (no such dataset or version, a hash nothing has), or a
-        condition names a param or metric no run (of ``project``) ever logged.
+        ``project`` names no project (the message lists those that exist), ``data`` names no
+        dataset version (no such dataset or version, a hash nothing has), or a condition names a
+        param or metric no run (of ``project``) ever logged.
     ReferenceTypeError
         ``data`` is a ``RUN:NAME`` that names something else (a model).
 
@@ -96,6 +97,7 @@ def find(*, params: Sequence[str] = (), metrics: Sequence[str] = (), data: Any =
     check_limit(limit)
     for value, what in ((code, "code"), (user, "user"), (text, "text"), (project, "project")):
         check_text(value, what)
+    known_project(store, project)  # (a typo would match no run, as if none had)
     check_choice(status, STATUSES, "status", QueryError)
     query = select(t.Run.id).join(t.Project, t.Project.id == t.Run.project_id)
     conditions = [(what, parse_condition(c)) for what, given in (("param", params), ("metric", metrics))

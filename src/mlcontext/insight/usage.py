@@ -18,7 +18,7 @@ from ..store.context import ContextStore
 from ..store.frames import TESTUSE, TRIED, typed_empty
 from ..tracking.dataset_refs import dataset_of
 from ..tracking.datasets import TEST_BUDGET
-from ..tracking.stores import get_store
+from ..tracking.stores import get_store, known_project
 
 __all__ = ["tried", "testuse", "varied_only"]
 
@@ -225,7 +225,8 @@ def testuse(dataset: Any = None, *, budget: int | None = None, project: str | No
     Raises
     ------
     NotFoundError
-        ``dataset`` names no dataset (no such name, version or hash).
+        ``dataset`` names no dataset (no such name, version or hash), or ``project`` no project
+        (the message lists those that exist).
     InvalidArgumentError
         ``budget`` is negative.
     UsageError
@@ -244,6 +245,7 @@ def testuse(dataset: Any = None, *, budget: int | None = None, project: str | No
     store = store or get_store()
     if dataset is not None:
         dataset, project = dataset_of(store, dataset, project)
+    known_project(store, project)  # (a typo would list no dataset, as if none had been evaluated)
     query = (select(t.Dataset.name, t.DatasetVersion.version, t.Project.name,
                     func.count(func.distinct(t.Access.run_id)), func.count(func.distinct(t.Access.user)),
                     func.min(t.Access.time), func.max(t.Access.time))

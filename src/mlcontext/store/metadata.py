@@ -288,11 +288,16 @@ class MetadataStore:
 
     def lineage_logs_of(self, digest: str, project: str | None = None) -> list[str]:
         """The hashes of the lineage logs stored for artifact ``digest`` by the runs that wrote it
-        (artifacts of kind ``lineage`` whose ``meta["of"]`` is ``digest``; not the logs of what it
-        was used on, ``meta["use"]``), oldest first; with ``project``, only its runs' (byte-identical
-        data another project computed is not how this project's copy was made)."""
-        writers = select(t.RunArtifact.run_id).where(t.RunArtifact.artifact_hash == digest,
-                                                      t.RunArtifact.direction == "output")
+        (artifacts of kind ``lineage`` a writing run stored as ``NAME.lineage`` beside ``digest``
+        saved as ``NAME``, or whose ``meta["of"]`` is ``digest``; not the logs of what it was used
+        on, ``meta["use"]``), oldest first; with ``project``, only its runs' (byte-identical data
+        another project computed is not how this project's copy was made).
+
+        A log is stored once per content: its ``meta`` is the first writer's. Two runs whose models
+        differ in bytes (a fit that draws) but not in lineage store one log, with ``of`` the first
+        model's, so the second model's log is found by its name in its own run."""
+        writers = select(t.RunArtifact.run_id, t.RunArtifact.name).where(
+            t.RunArtifact.artifact_hash == digest, t.RunArtifact.direction == "output")
         if project is not None:  # (its runs, and a run of another project that created its version)
             creators = (select(t.DatasetVersion.run_id)
                         .join(t.Dataset, t.Dataset.id == t.DatasetVersion.dataset_id)
@@ -303,12 +308,15 @@ class MetadataStore:
                 t.Project, t.Project.id == t.Run.project_id).where(
                 (t.Project.name == project) | t.RunArtifact.run_id.in_(creators))
         with self.read() as conn:
-            rows = conn.execute(select(t.Artifact.hash, t.Artifact.meta)
+            saved_as = {(run_id, f"{name}.lineage") for run_id, name in conn.execute(writers)}
+            rows = conn.execute(select(t.Artifact.hash, t.Artifact.meta, t.RunArtifact.run_id,
+                                       t.RunArtifact.name)
                                 .join(t.RunArtifact, t.RunArtifact.artifact_hash == t.Artifact.hash)
-                                .where(t.RunArtifact.run_id.in_(writers), t.Artifact.kind == "lineage")
+                                .where(t.RunArtifact.run_id.in_({r for r, _ in saved_as}),
+                                       t.Artifact.kind == "lineage")
                                 .order_by(t.RunArtifact.id)).all()
-        return list(dict.fromkeys(h for h, meta in rows
-                                  if (meta or {}).get("of") == digest and "use" not in (meta or {})))
+        return list(dict.fromkeys(h for h, meta, run_id, name in rows if "use" not in (meta or {})
+                                  and ((meta or {}).get("of") == digest or (run_id, name) in saved_as)))
 
     def artifacts_by_content(self, content_hashes: Iterable[str]) -> dict[str, str]:
         """``{content hash: artifact hash}`` of stored values whose lineage identity is one of

@@ -16,7 +16,7 @@ from .artifacts import load_object
 from .refs import run_id_ref
 from .run import active_run, reap_dead_runs
 from .run_refs import run_in
-from .stores import get_store
+from .stores import get_store, known_project
 
 __all__ = ["runs", "metrics", "get_run", "load_artifact"]
 
@@ -58,6 +58,8 @@ def runs(project: str | None = None, *, name: str | Sequence[str] | None = None,
 
     Raises
     ------
+    NotFoundError
+        ``project`` names no project (the message lists those that exist).
     QueryError
         ``status`` is not a status, or ``limit`` is not a positive integer.
 
@@ -76,7 +78,9 @@ def runs(project: str | None = None, *, name: str | Sequence[str] | None = None,
     check_choice(status, STATUSES, "status", QueryError)
     names = None if name is None else [name] if isinstance(name, str) else list(name)
     _check_texts(names or (), "run name")
-    return _store(store).metadata.runs_frame(project, names=names, status=status, user=user, limit=limit)
+    store = _store(store)
+    known_project(store, project)  # (a typo would list no run, as if none had been recorded)
+    return store.metadata.runs_frame(project, names=names, status=status, user=user, limit=limit)
 
 
 def metrics(*names: str, project: str | None = None, run: Any = None,
@@ -103,7 +107,8 @@ def metrics(*names: str, project: str | None = None, run: Any = None,
     Raises
     ------
     NotFoundError
-        A run in ``run`` does not exist.
+        A run in ``run`` does not exist, or ``project`` names no project (the message lists those
+        that exist).
     AmbiguousReferenceError
         A run reference names more than one run.
     ReferenceTypeError
@@ -122,6 +127,7 @@ def metrics(*names: str, project: str | None = None, run: Any = None,
     _check_texts(names, "metric name")
     check_text(project, "project")
     store = _store(store)
+    known_project(store, project)
     run_ids = None
     if run is not None:
         refs = [run] if isinstance(run, str) or not isinstance(run, Sequence) else list(run)

@@ -7,11 +7,11 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from ..errors import UsageError
+from ..errors import NotFoundError, UsageError
 from ..store import Store, resolve_config
 from .state import STATE
 
-__all__ = ["get_store", "set_store", "use_store"]
+__all__ = ["get_store", "set_store", "use_store", "known_project"]
 
 _lock = threading.Lock()  # STATE.opened
 
@@ -119,3 +119,25 @@ def use_store(store: Store | str | os.PathLike[str]) -> Iterator[Store]:
         yield get_store()
     finally:
         STATE.explicit_store = previous
+
+
+def known_project(store: Store, project: str | None) -> None:
+    """Refuse a ``project`` that names no project of ``store``, where a query would filter by it and
+    answer an empty table of a typo (``mc.runs(project="chrun")``): the message lists the projects
+    that exist, the closest first.
+
+    Raises
+    ------
+    NotFoundError
+        No project is called ``project``.
+    """
+    if project is None:
+        return
+    from ..checks import did_you_mean
+
+    projects = store.metadata.projects()
+    if project in projects:
+        return
+    hint = f"{close} " if (close := did_you_mean(project, projects)) else ""
+    listed = ", ".join(projects) if projects else "none yet"
+    raise NotFoundError(f"no project {project!r}: {hint}(projects: {listed})")

@@ -1,0 +1,47 @@
+"""A project name that names no project is an error in the Python API as on the command line.
+
+The third newcomer of the tenth session: ``mc.runs(project="typo")`` answered an empty frame, as if
+nothing had been recorded, where ``mlcontext runs -p typo`` names the projects that exist.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+import mlcontext as mc
+from mlcontext.errors import NotFoundError
+
+
+@pytest.fixture
+def recorded(store):
+    with mc.run("train", project="churn"):
+        mc.log("acc", 0.9)
+        mc.param("lr", 0.1)
+        mc.dataset(pd.DataFrame({"y": [0, 1]}), "holdout", role="test")
+    return store
+
+
+@pytest.mark.parametrize("query", [
+    lambda: mc.runs(project="chrun"),
+    lambda: mc.runs("chrun"),
+    lambda: mc.metrics("acc", project="chrun"),
+    lambda: mc.find(params=["lr>0"], project="chrun"),
+    lambda: mc.testuse(project="chrun"),
+])
+def test_a_typo_in_a_project_names_the_projects_that_exist(recorded, query):
+    with pytest.raises(NotFoundError, match=r"no project 'chrun': did you mean 'churn'\?.*projects: churn"):
+        query()
+
+
+def test_the_project_that_exists_still_answers(recorded):
+    assert len(mc.runs(project="churn")) == 1
+    assert mc.metrics("acc", project="churn")["value"].tolist() == [0.9]
+    assert len(mc.find(params=["lr>0"], project="churn")) == 1
+    assert mc.testuse(project="churn")["evaluations"].tolist() == [1]
+    assert len(mc.runs()) == 1  # no project: every project
+
+
+def test_an_empty_store_says_none_yet(store):
+    with pytest.raises(NotFoundError, match=r"no project 'churn': \(projects: none yet\)"):
+        mc.runs(project="churn")
