@@ -1,0 +1,141 @@
+"""What a traced call costs inside a pipeline, where large arrays stream through the caches between calls.
+
+``OPENBLAS_NUM_THREADS=1 python -m bench cache_refill``
+
+Two tables, in the calling thread's CPU time:
+
+1. A traced slice and, as a baseline of plain Python, a list literal, each timed right after one of
+   several workloads: nothing, a 7.7 MB matrix-vector product, a 7.7 MB copy (memory traffic without
+   arithmetic), small in-L1 matrix products (AVX arithmetic without memory traffic), a Python loop.
+   The ratio to "nothing" says whether calls slow down by cache refills or by the arithmetic.
+2. Every statement of HCV's ``cv_lm`` (``bench.bench_reuse``) from the second λ on, per fold, plain
+   NumPy against mlcontext's hybrid reuse: which statements carry mlcontext's overhead in place.
+"""
+
+from __future__ import annotations
+
+import collections
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+import mlcontext as mc
+from bench import bench_reuse as br
+
+CLOCK = time.thread_time
+
+
+def _after(before: Callable[[], object], call: Callable[[], object], n: int = 300, rounds: int = 5) -> float:
+    """Best mean CPU µs of ``call`` timed alone, each time right after ``before``."""
+    best = float("inf")
+    for _ in range(rounds):
+        total = 0.0
+        for _ in range(n):
+            before()
+            t0 = CLOCK()
+            call()
+            total += CLOCK() - t0
+        best = min(best, total / n)
+    return best * 1e6
+
+
+def refill_table() -> str:
+    rng = np.random.default_rng(0)
+    X = mc.asarray(rng.normal(size=(40_000, 120)))
+    big, w = rng.normal(size=(8000, 120)), rng.normal(size=120)
+    flat, buffer = big.reshape(-1), np.empty(8000 * 120)
+    small = rng.normal(size=(64, 64))
+    workloads: dict[str, Callable[[], object]] = {
+        "nothing": lambda: None,
+        "a 7.7 MB matrix-vector product": lambda: big @ w,
+        "a 7.7 MB np.copyto (memory traffic, no arithmetic)": lambda: np.copyto(buffer, flat),
+        "20 products of 64 x 64 matrices (arithmetic in L1)": lambda: [small @ small for _ in range(20)],
+        "a Python loop": lambda: sum(range(20_000)),
+    }
+    lines = ["| run before each call | traced slice µs | x nothing | list literal µs | x nothing |",
+             "|---|---|---|---|---|"]
+    base: tuple[float, float] | None = None
+    with mc.reuse("hybrid"):
+        for name, before in workloads.items():
+            sliced = _after(before, lambda: X[8000:16000])
+            literal = _after(before, lambda: [1, 2, 3, 4])
+            base = base or (sliced, literal)
+            lines.append(f"| {name} | {sliced:.1f} | {sliced / base[0]:.1f} | {literal:.2f} | "
+                         f"{literal / base[1]:.1f} |")
+    return "\n".join(lines)
+
+
+_STATEMENTS = ("vstack", "concatenate", "Xtr.T @ Xtr", "lam * eye", "G + lam * eye", "Xtr.T @ ytr",
+               "solve", "xs[i] @ w", "ys[i] - p", "float(r @ r)")
+
+
+def _cv_timed(X, y, lam, acc: dict[str, float] | None, k: int = br.K_FOLDS) -> float:
+    """``bench_reuse.cv_lm`` with each statement timed into ``acc`` (None: not timed)."""
+    f = X.shape[0] // k
+    xs = [X[i * f:(i + 1) * f] for i in range(k)]
+    ys = [y[i * f:(i + 1) * f] for i in range(k)]
+    err = 0.0
+    for i in range(k):
+        t = [CLOCK()]
+        Xtr = np.vstack([xs[j] for j in range(k) if j != i])
+        t.append(CLOCK())
+        ytr = np.concatenate([ys[j] for j in range(k) if j != i])
+        t.append(CLOCK())
+        G = Xtr.T @ Xtr
+        t.append(CLOCK())
+        R = lam * np.eye(X.shape[1])
+        t.append(CLOCK())
+        A = G + R
+        t.append(CLOCK())
+        b = Xtr.T @ ytr
+        t.append(CLOCK())
+        w = np.linalg.solve(A, b)
+        t.append(CLOCK())
+        p = xs[i] @ w
+        t.append(CLOCK())
+        r = ys[i] - p
+        t.append(CLOCK())
+        err += float(r @ r)
+        t.append(CLOCK())
+        if acc is not None:
+            for name, start, stop in zip(_STATEMENTS, t[:-1], t[1:], strict=True):
+                acc[name] += stop - start
+    return err / k
+
+
+def statements_table(rounds: int = 9) -> str:
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(40_000, 120)), rng.normal(size=40_000)
+    per_fold = (len(br.CV_LAMS) - 1) * br.K_FOLDS
+    best: dict[str, dict[str, float]] = {}
+    for side in ("plain", "mlcontext"):
+        for _ in range(rounds):
+            mc.reuse_clear()
+            acc: dict[str, float] = collections.defaultdict(float)
+            Xs, ys = (X, y) if side == "plain" else (mc.asarray(X), mc.asarray(y))
+            for n, lam in enumerate(br.CV_LAMS):
+                _cv_timed(Xs, ys, lam, acc if n else None)
+            found = best.setdefault(side, dict(acc))
+            for name in acc:
+                found[name] = min(found[name], acc[name])
+    mc.reuse_clear()
+    lines = ["| statement | plain NumPy µs | mlcontext µs |", "|---|---|---|"]
+    for name in _STATEMENTS:
+        lines.append(f"| `{name}` | {best['plain'][name] / per_fold * 1e6:,.0f} | "
+                     f"{best['mlcontext'][name] / per_fold * 1e6:,.0f} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        print("A call timed right after a workload (CPU µs, best of 5 x 300 calls):")
+        print(refill_table())
+        print("\nHCV's cv_lm per statement, per fold, from the second λ on (CPU µs, best of 9):")
+        print(statements_table())
+
+
+if __name__ == "__main__":
+    main()
