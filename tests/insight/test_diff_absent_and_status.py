@@ -139,3 +139,51 @@ def test_models_named_by_ref_have_the_code_of_the_run_that_stored_them(store, mo
     assert diff.code[0]["run"] == diff.code[1]["run"] == run.id and diff.same_code is True
     assert diff.params == {"alpha": (1.0, 2.0)}
     assert diff.to_dict()["absent"]["params"] == {"a": [], "b": []}
+
+
+def test_run_diff_says_which_versions_each_run_wrote(store, monkeypatch):
+    # The third newcomer of the tenth session: two prepare.py runs with other thresholds wrote
+    # clean@1 and clean@2, and `diff` said nothing of it (only what each run read).
+    frame = _frame()
+    made = []
+    for threshold in (0.0, 0.5, 0.5):
+        with mc.run("prepare", project="wd") as run:
+            mc.param("threshold", threshold)
+            raw = mc.dataset(frame, "wd-raw").frame().to_pandas()
+            mc.dataset(raw[raw.a > threshold], "wd-clean", direction="output")
+        made.append(run.id)
+    first, second, third = made
+    diff = mc.diff(first, second)
+    assert diff.written == {"wd-clean": ((1,), (2,))}
+    assert diff.data_written == (["wd-clean@1"], ["wd-clean@2"])
+    assert diff.data == {} and diff.data_read == (["wd-raw@1"], ["wd-raw@1"])
+    same = mc.diff(second, third)
+    assert same.written == {} and same.data_written == (["wd-clean@2"], ["wd-clean@2"])
+
+    monkeypatch.setenv("COLUMNS", "200")
+    out = _cli("diff", first, second)
+    rows = {line.split("│")[1].strip(): [c.strip() for c in line.split("│")[2:4]]
+            for line in out.splitlines() if line.count("│") == 4}
+    assert rows["wd-clean"] == ["@1", "@2"] and "data written: 1 differ" in out
+    assert "data written: the same, wd-clean@2" in _cli("diff", second, third)
+    answer = _strict(_cli("diff", first, second, "--json"))
+    assert answer["written"] == {"wd-clean": [[1], [2]]}
+    assert answer["data_written"] == [["wd-clean@1"], ["wd-clean@2"]]
+
+
+def test_a_model_diff_shows_the_metrics_both_runs_share(store, monkeypatch):
+    # The third newcomer of the tenth session: "metrics ...: the same" said nothing of the values
+    # (nor whether any metric was logged at all).
+    X, y = _frame()[["a", "b"]], _frame()["y"]
+    refs = []
+    for alpha in (0.5, 2.0):
+        with mc.run("train", project="md") as run:
+            mc.artifact("model", Ridge(alpha=alpha).fit(X, y))
+            mc.log("rows", 30.0)
+        refs.append(f"{run.id}:model")
+    diff = mc.diff(*refs)
+    assert diff.metrics == {} and diff.metrics_shared == {"rows": 30.0}
+    monkeypatch.setenv("COLUMNS", "200")
+    out = " ".join(_cli("diff", *refs).split())
+    assert "metrics of the runs that stored them (last value): the same, rows=30" in out
+    assert _strict(_cli("diff", *refs, "--json"))["metrics_shared"] == {"rows": 30.0}

@@ -157,6 +157,7 @@ def diff_command(run_a: str, run_b: str, project: str | None, as_json: bool, **r
         else:  # (an empty table said nothing the line does not, and hid what the runs share)
             console.print(f"{title}: {_the_same(shared)}", markup=False, highlight=False)
     _data_read(diff, a, b)
+    _data_written(diff, a, b)
     _loaded(diff, a, b)
     console.rule("code")
     # Wrapped, never cropped: a diff line or a reason cut at the terminal's width says less than it did.
@@ -183,6 +184,20 @@ def _data_read(diff: RunDiff, a: str, b: str) -> None:
     table = frame_table(pd.DataFrame([(k, *v) for k, v in rows.items()], columns=["dataset", a, b]),
                         title=f"data read: {len(rows)} differ")
     console.print(table)
+
+
+def _data_written(diff: RunDiff, a: str, b: str) -> None:
+    """The dataset versions each run wrote: the same ones, or a row per dataset written differently;
+    nothing when neither wrote any (most training runs)."""
+    if not diff.written:
+        if diff.data_written[0]:
+            console.print("data written: the same, " + ", ".join(diff.data_written[0]), markup=False,
+                          highlight=False)
+        return
+    rows = {name: tuple(", ".join(f"@{v}" for v in versions) or "(not written)" for versions in pair)
+            for name, pair in diff.written.items()}
+    console.print(frame_table(pd.DataFrame([(k, *v) for k, v in rows.items()], columns=["dataset", a, b]),
+                              title=f"data written: {len(rows)} differ"))
 
 
 def _loaded(diff: RunDiff, a: str, b: str) -> None:
@@ -231,6 +246,8 @@ def _other_diff(diff: DatasetDiff | ModelDiff, as_json: bool) -> None:
                            ("metrics of the runs that stored them (last value)", diff.metrics)):
         if changes:
             console.print(_changes_table(_changes_title(title, changes), changes, diff.a, diff.b))
+        elif changes is diff.metrics:  # (the values: "the same" alone did not say whether any was logged)
+            _say(f"{title}: {_the_same(diff.metrics_shared)}")
         else:
             _say(f"{title}: the same")
         if changes is diff.params:

@@ -96,6 +96,8 @@ class ModelDiff:
     metrics : dict of str to (value, value)
         The last value of each metric either run logged that differs: name -> (a's, b's),
         :data:`ABSENT` for a metric one run did not log.
+    metrics_shared : dict of str to value
+        The metrics both runs logged with the same last value: name -> value.
     features : tuple of dict
         Per side, the input features the fitted model expects (its ``n_features_in_`` and
         ``feature_names_in_``): ``count`` (int or ``None``) and ``names`` (list of str, or ``None``
@@ -148,6 +150,8 @@ class ModelDiff:
     code: tuple[dict[str, Any] | None, dict[str, Any] | None] = (None, None)
     #: Whether the two runs ran the same code; ``None`` when unknown.
     same_code: bool | None = None
+    #: The metrics both runs logged with the same last value: name -> value (what "the same" is).
+    metrics_shared: dict[str, Any] = field(default_factory=dict)
 
     @property
     def features_added(self) -> list[str] | None:
@@ -180,7 +184,7 @@ class ModelDiff:
     def to_dict(self) -> dict[str, Any]:
         return {"a": self.a, "b": self.b, "classes": list(self.classes), "models": list(self.models),
                 "artifacts": [dict(x) for x in self.artifacts], "params": pairs_json(self.params),
-                "metrics": pairs_json(self.metrics),
+                "metrics": pairs_json(self.metrics), "metrics_shared": dict(self.metrics_shared),
                 "absent": {"params": absent_names(self.params), "metrics": absent_names(self.metrics)},
                 "features": {"a": dict(self.features[0]), "b": dict(self.features[1]),
                              "added": self.features_added, "removed": self.features_removed,
@@ -204,7 +208,10 @@ def diff_models(store: Store, a: Any, b: Any, project: str | None = None) -> Mod
     sides = [_model_side(store, ref, project) for ref in (a, b)]
     (label_a, meta_a, run_a, hash_a), (label_b, meta_b, run_b, hash_b) = sides
     params = changed(meta_a.get("params", {}), meta_b.get("params", {}), _same)
-    metrics = changed(dict(run_a.metrics) if run_a else {}, dict(run_b.metrics) if run_b else {}, _same)
+    logged_a, logged_b = (dict(run.metrics) if run else {} for run in (run_a, run_b))
+    metrics = changed(logged_a, logged_b, _same)
+    shared = {name: value for name, value in sorted(logged_a.items())
+              if name in logged_b and name not in metrics}
     described = (_describe(store, hash_a), _describe(store, hash_b))
     # Only a model has training data: a pickle of anything else read nothing to be fitted.
     (data_a, traced_a), (data_b, traced_b) = (
@@ -220,7 +227,8 @@ def diff_models(store: Store, a: Any, b: Any, project: str | None = None) -> Mod
                      metrics, (data_a, data_b), described, (traced_a, traced_b),
                      features=(_features(meta_a), _features(meta_b)),
                      code=(_code(run_a), _code(run_b)),
-                     same_code=None if run_a is None or run_b is None else _same_code(store, run_a, run_b))
+                     same_code=None if run_a is None or run_b is None else _same_code(store, run_a, run_b),
+                     metrics_shared=shared)
 
 
 def _same_code(store: Store, a: Any, b: Any) -> bool | None:

@@ -43,7 +43,9 @@ class RunDiff:
 
     ``data`` holds the datasets the two runs read in different versions: name -> (the versions ``a``
     read, those ``b`` read), an empty tuple for a run that did not read it; ``data_read`` every version
-    each run read (``trips@2``). How each run ended is ``a.status``/``b.status`` (``failed``, with
+    each run read (``trips@2``). ``written`` and ``data_written`` say the same of the versions each
+    run made (its registered outputs: ``prepare.py`` run with two thresholds wrote ``clean@1`` and
+    ``clean@2``). How each run ended is ``a.status``/``b.status`` (``failed``, with
     ``error_type``, against ``finished``)."""
 
     a: RunRecord
@@ -59,6 +61,11 @@ class RunDiff:
     data: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = field(default_factory=dict)
     #: Per side, every dataset version the run read (``trips@2``), sorted.
     data_read: tuple[list[str], list[str]] = ([], [])
+    #: Datasets written (registered as the run's outputs) in different versions: name -> (versions
+    #: a wrote, versions b wrote).
+    written: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = field(default_factory=dict)
+    #: Per side, every dataset version the run wrote, sorted.
+    data_written: tuple[list[str], list[str]] = ([], [])
     #: Artifacts loaded from other runs (``mc.load_artifact``) that differ: name -> (the hashes a
     #: loaded under that name, those b loaded), an empty tuple for a run that loaded none.
     loaded: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = field(default_factory=dict)
@@ -77,6 +84,8 @@ class RunDiff:
                 "absent": {"params": absent_names(self.params), "metrics": absent_names(self.metrics)},
                 "data": {k: [list(x), list(y)] for k, (x, y) in self.data.items()},
                 "data_read": [list(x) for x in self.data_read],
+                "written": {k: [list(x), list(y)] for k, (x, y) in self.written.items()},
+                "data_written": [list(x) for x in self.data_written],
                 "loaded": {k: [list(x), list(y)] for k, (x, y) in self.loaded.items()},
                 "loaded_all": [list(x) for x in self.loaded_all],
                 "code": self.code, "environment": self.environment,
@@ -116,7 +125,8 @@ def diff_runs(store: Store, a: RunRecord, b: RunRecord) -> RunDiff:
     # Runs of two projects read two datasets even under one name (`clean@2` of wine and of cancer
     # were "the same data read"; a newcomer's finding): their names carry the project then.
     qualify = a.project != b.project
-    read_a, read_b = _read(a, qualify), _read(b, qualify)
+    read_a, read_b = _versions(a, "input", qualify), _versions(b, "input", qualify)
+    wrote_a, wrote_b = _versions(a, "output", qualify), _versions(b, "output", qualify)
     load_a, load_b = _loaded(a), _loaded(b)
     return RunDiff(
         a=a, b=b,
@@ -128,6 +138,9 @@ def diff_runs(store: Store, a: RunRecord, b: RunRecord) -> RunDiff:
         data={name: (read_a.get(name, ()), read_b.get(name, ()))
               for name in sorted(set(read_a) | set(read_b)) if read_a.get(name) != read_b.get(name)},
         data_read=(_refs(read_a), _refs(read_b)),
+        written={name: (wrote_a.get(name, ()), wrote_b.get(name, ()))
+                 for name in sorted(set(wrote_a) | set(wrote_b)) if wrote_a.get(name) != wrote_b.get(name)},
+        data_written=(_refs(wrote_a), _refs(wrote_b)),
         loaded={name: (load_a.get(name, ()), load_b.get(name, ()))
                 for name in sorted(set(load_a) | set(load_b)) if load_a.get(name) != load_b.get(name)},
         loaded_all=([f"{n} {h[:12]}" for n, hs in sorted(load_a.items()) for h in hs],
@@ -135,13 +148,13 @@ def diff_runs(store: Store, a: RunRecord, b: RunRecord) -> RunDiff:
     )
 
 
-def _read(record: RunRecord, qualify: bool = False) -> dict[str, tuple[int, ...]]:
-    """The dataset versions ``record`` read (its ``input`` artifacts): name (``project/name`` when
-    ``qualify``) -> versions."""
+def _versions(record: RunRecord, direction: str, qualify: bool = False) -> dict[str, tuple[int, ...]]:
+    """The dataset versions ``record`` read (``direction`` ``"input"``) or wrote (``"output"``):
+    name (``project/name`` when ``qualify``) -> versions."""
     read: dict[str, set[int]] = {}
     for artifact in record.artifacts:
-        name, version = artifact.meta.get("dataset"), artifact.meta.get("version")
-        if artifact.direction == "input" and isinstance(name, str) and type(version) is int:
+        name, version = (artifact.meta or {}).get("dataset"), (artifact.meta or {}).get("version")
+        if artifact.direction == direction and isinstance(name, str) and type(version) is int:
             where = artifact.meta.get("project")  # (a version of another project than the run's)
             key = f"{where or record.project}/{name}" if qualify or where else name
             read.setdefault(key, set()).add(version)
