@@ -252,7 +252,7 @@ def test_a_cleaning_step_that_changed_nothing_is_said_so(sqlite_store):
     graph = mc.derivation("clean@1")
     assert graph.unchanged and graph.operations[-1] == "dropna"
     assert "computed from these same bytes" in str(graph) and "not registered" not in str(graph)
-    assert mc.history("clean")["transformation"].tolist() == ["take data axis=0"]
+    assert mc.history("clean")["transformation"].tolist() == ["take 30 rows by position"]
 
 
 def test_steps_of_a_users_own_classes_and_repeated_classes_keep_their_names(sqlite_store):
@@ -290,7 +290,7 @@ def test_history_of_clean_keeps_to_what_was_done_to_its_own_versions(sqlite_stor
     with mc.run("prepB", project="u"):
         raw = mc.dataset_version("raw@1").frame()
         mc.dataset(raw.dropna(subset=["b"]).assign(c=raw.a * 2), "clean")
-    assert mc.history("clean")["transformation"].tolist() == ["take data axis=0"]
+    assert mc.history("clean")["transformation"].tolist() == ["take 30 rows by position"]
 
 
 def test_two_fits_of_one_class_in_a_row_are_two_steps(sqlite_store):
@@ -362,3 +362,21 @@ def test_a_second_model_with_the_same_lineage_but_other_bytes_keeps_its_operatio
     assert hashes[0] != hashes[1]  # the stamps differ
     first, second = (mc.derivation(f"{r}:model", project="stamped").operations for r in saved)
     assert first and second == first, (first, second)
+
+
+def test_a_split_says_how_many_rows_it_took(store):
+    # The third newcomer of the tenth session: train_test_split read "take data axis=0", which said
+    # neither how many rows nor that they were rows.
+    from sklearn.model_selection import train_test_split
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"a": rng.normal(size=20), "b": rng.normal(size=20), "c": rng.normal(size=20)})
+    with mc.run("split", project="take"):
+        raw = mc.dataset(frame, "raw").frame()
+        train, test = train_test_split(raw, test_size=0.25, random_state=0)
+        mc.dataset(train, "train", role="train")
+        mc.dataset(raw.take(np.array([0, 2]), axis=1), "narrow")
+    ops = mc.derivation("train", project="take").edges["operations"].tolist()
+    assert ops == [["take 15 rows by position"]], ops
+    ops = mc.derivation("narrow", project="take").edges["operations"].tolist()
+    assert ops == [["take 2 columns by position"]], ops

@@ -86,12 +86,12 @@ def test_each_edge_lists_only_its_own_operations(diabetes):
     edges = _edges(project.cli_json("lineage", f"{runs[0]}:model"))
     # The target came straight from clean: taken out, split, fitted on; nothing of the features.
     assert edges[("diabetes-clean@1", "model", "fit")]["operations"] == [
-        STEP, "getitem 'target'", "take data axis=0", "Ridge.fit"]
+        STEP, "getitem 'target'", "take 331 rows by position", "Ridge.fit"]
     # The features went through the registered train set: standardised there, split on its edge.
     fit = edges[("diabetes-train@1", "model", "fit")]
     assert fit["operations"] == STANDARDISE
     assert edges[("diabetes-clean@1", "diabetes-train@1", "lineage")]["operations"] == [
-        STEP, "drop columns=['target']", "take data axis=0"]
+        STEP, "drop columns=['target']", "take 331 rows by position"]
     # As branches: the mean and the deviation fork from the matrix and join its chain.
     branches = {tuple(b["operations"]): (b["after"], b["into"]) for b in fit["branches"]}
     assert branches == {("to_numpy", "subtract", "divide", "Ridge.fit"): (None, None),
@@ -102,7 +102,7 @@ def test_each_edge_lists_only_its_own_operations(diabetes):
 def test_the_tree_never_reads_the_target_out_of_the_matrix(diabetes):
     project, runs = diabetes
     text = project.cli("lineage", f"{runs[0]}:model", env={"COLUMNS": "250"}).stdout
-    assert (f"diabetes-clean@1 → {STEP} → getitem 'target' → take data axis=0 → Ridge.fit → model"
+    assert (f"diabetes-clean@1 → {STEP} → getitem 'target' → take 331 rows by position → Ridge.fit → model"
             in text), text
     assert "divide → getitem" not in text and "lineage.dedup" not in text and "lineage.output" not in text
     assert "to_numpy → ndarray.mean → into subtract" in text
@@ -114,8 +114,8 @@ def test_history_counts_fits_and_every_edge(diabetes):
     assert set(train) == set(STANDARDISE)
     assert {r["runs"] for r in train.values()} == {3}
     clean = {r["transformation"]: r for r in project.cli_json("history", "diabetes-clean")}
-    assert set(clean) == {STEP, "drop columns=['target']", "getitem 'target'", "take data axis=0",
-                          "Ridge.fit"}
+    assert set(clean) == {STEP, "drop columns=['target']", "getitem 'target'", "take 331 rows by position",
+                          "take 111 rows by position", "Ridge.fit"}  # the train and the test split
     assert clean["Ridge.fit"]["runs"] == 3
     with project.store():
         frame = mc.history("diabetes-train", project="diabetes")

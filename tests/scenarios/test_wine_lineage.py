@@ -70,7 +70,7 @@ def test_edges_show_their_own_operations(wine):
     ops = {(labels[e["src"]], e["kind"]): e["operations"] for e in graph["edges"]}
     assert ops[("wine-raw@1", "lineage")] == [
         "filter alcohol > 0", "dropna", "set 'phenol_ratio' = flavanoids / total_phenols"]
-    assert ops[("wine-clean@1", "lineage")] == ["take data axis=0"]
+    assert ops[("wine-clean@1", "lineage")] == ["take 45 rows by position"]
     fit = ops[("wine-train@2", "fit")]
     assert fit[-1] == "RidgeClassifier.fit" and "getitem 'target'" in fit and "dropna" not in fit
 
@@ -148,7 +148,7 @@ def test_history_names_what_was_done_to_each_dataset(wine):
     """Each dataset's history is what was applied to it, not the operations before it."""
     project, _, _ = wine
     clean = {r["transformation"]: r for r in project.cli_json("history", "wine-clean")}
-    assert set(clean) == {"take data axis=0"}
-    assert clean["take data axis=0"]["runs"] == 4  # the crashed run split it too
+    assert set(clean) == {"take 133 rows by position", "take 45 rows by position"}  # train, test
+    assert {r["runs"] for r in clean.values()} == {4}  # the crashed run split it too
     raw = [r["transformation"] for r in project.cli_json("history", "wine-raw")]
     assert raw == ["filter alcohol > 0", "dropna", "set 'phenol_ratio' = flavanoids / total_phenols"]

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import LineageError
-from ..lineage.item import Item
+from ..lineage.item import DATA, Item
 from ..lineage.literals import Literals, build, build_call
 from ..lineage.patch import DEDUP, OUTPUT
 from ..ops.pandas_frame import OPAQUE_FRAME, ORDER
@@ -62,6 +62,12 @@ def describe(item: Item) -> str:
         return f"filter {rest[0]}"
     if method in ("__setitem__", "loc.__setitem__"):
         return f"set {' '.join(rest[:-1])} = {rest[-1]}"
+    if method == "take" and len(item.inputs) > 1 and (count := _positions(item.inputs[1])) is not None:
+        # (scikit-learn's train_test_split and KFold take rows by positions: "take data axis=0"
+        # said neither how many nor of what)
+        axis = next((k.partition("=")[2] for k in kwargs if k.startswith("axis=")), "0")
+        what = "columns" if axis in ("1", "'columns'") else "rows"
+        return f"take {count} {what} by position"
     factory, _, agg = method.partition(".")
     if factory in DEFERRED and agg:
         by, fkw, sel = rest[:3]
@@ -72,6 +78,18 @@ def describe(item: Item) -> str:
             words.append(f"[{sel}]" if not sel.startswith("[") else sel)
         return " ".join([*words, agg, *rest[3:], *kwargs]).strip()
     return " ".join([method.strip("_") or kind, *rest, *kwargs]).strip()
+
+
+def _positions(item: Item) -> int | None:
+    """How many positions a 1-D integer array leaf holds (``take``'s indexer), else ``None``."""
+    literal = item.literals
+    if item.opcode != DATA or item.inputs or literal[0] != "D":
+        return None
+    fields = dict(literal[1])
+    dtype, shape = fields.get("dtype"), fields.get("shape")
+    if dtype is None or shape is None or dtype[1][1:2] not in ("i", "u") or len(shape[1]) != 1:
+        return None
+    return int(shape[1][0][1])
 
 
 def scope_name(label: str) -> str:
