@@ -380,3 +380,15 @@ def test_a_split_says_how_many_rows_it_took(store):
     assert ops == [["take 15 rows by position"]], ops
     ops = mc.derivation("narrow", project="take").edges["operations"].tolist()
     assert ops == [["take 2 columns by position"]], ops
+
+
+def test_each_of_a_loops_saves_keeps_its_own_operations(store):
+    # A reviewer's finding on the name match above: `w` saved at each epoch of a loop has a
+    # `w.lineage` each; epoch 0's w was given epoch 1's operations.
+    X = np.random.default_rng(0).normal(size=(50, 3))
+    with mc.run("train", project="loop") as run, mc.reuse("none"):
+        for epoch in mc.loop("epoch", range(2)):
+            Xt = mc.asarray(X)
+            mc.artifact("w", (Xt * 2.0) if epoch == 0 else np.log1p(np.abs(Xt)))
+    saved = [a.hash for a in mc.get_run(run.id).artifacts if a.name == "w" and a.direction == "output"]
+    assert [mc.derivation(h).operations for h in saved] == [["multiply"], ["absolute", "log1p"]]

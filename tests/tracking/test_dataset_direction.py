@@ -215,3 +215,32 @@ def test_versions_of_a_store_from_before_registered_by(store):
         conn.execute(update(t.DatasetVersion).values(registered_at=None))
     listed = mc.versions("train", project="old").set_index("version")
     assert listed.loc[1, "registered_by"] == first.id and listed.loc[2, "registered_by"] == second.id
+
+
+def test_registered_again_within_one_clock_tick_names_the_run_that_did(store, monkeypatch):
+    # A reviewer's finding: a content registered again in the clock tick it was made in (a coarse
+    # clock) was said registered by the run that made it.
+    import mlcontext.store.context as context
+
+    class Tick:
+        @staticmethod
+        def time() -> float:
+            return 1_000_000.0
+
+    monkeypatch.setattr(context, "time", Tick)
+    with mc.run("prepare", project="tick") as first:
+        mc.dataset(frame(seed=1), "train")
+    with mc.run("prepare", project="tick") as again:
+        mc.dataset(frame(seed=1), "train")
+    listed = mc.versions("train", project="tick").set_index("version")
+    assert listed.loc[1, "run_id"] == first.id and listed.loc[1, "registered_by"] == again.id
+
+
+def test_a_deleted_run_registered_nothing(store):
+    with mc.run("prepare", project="gone") as first:
+        mc.dataset(frame(seed=1), "train")
+    with mc.run("prepare", project="gone") as again:
+        mc.dataset(frame(seed=1), "train")
+    mc.get_store().metadata.delete_run(again.id)
+    listed = mc.versions("train", project="gone").set_index("version")
+    assert listed.loc[1, "run_id"] == first.id and pd.isna(listed.loc[1, "registered_by"])

@@ -261,3 +261,81 @@ def test_an_old_load_keeps_its_savers_when_the_loading_hosts_clock_is_behind(sto
     ContextStore(mc.get_store().metadata).record_access(score.id, digest, role=None, user="old")
     _move_load_back(score.id, 3600.0)
     assert inputs(score.id) == [("model", None, None, (train.id,))]
+
+
+def test_run_name_of_a_loaded_model_is_the_model_its_saving_run_saved(store, monkeypatch):
+    # The first newcomer of the eleventh session: `lineage SCORE:model` and `diff SCORE:model
+    # TRAIN:model` took the scoring run, which only loaded the model, for the run that made it: its
+    # label, code and metrics, and "the fit was not traced" on one side of one and the same bytes.
+    from click.testing import CliRunner
+
+    from mlcontext.cli.main import cli
+
+    with mc.run("train", project="p") as train:
+        mc.artifact("model", model())
+        mc.log("r2", 0.9)
+    with mc.run("score", project="p") as score:
+        mc.load_artifact(train.id, "model")
+        mc.log("scored", 3.0)
+    graph = mc.derivation(f"{score.id}:model")
+    assert graph.root_label == f"model (run {train.id[:8]})"
+    diff = mc.diff(f"{score.id}:model", f"{train.id}:model")
+    assert diff.a == diff.b == f"model (run {train.id[:8]})"
+    assert diff.metrics == {} and diff.metrics_shared == {"r2": 0.9}
+    assert diff.code[0]["run"] == train.id
+    monkeypatch.setenv("COLUMNS", "200")
+    out = CliRunner().invoke(cli, ["diff", f"{score.id}:model", f"{train.id}:model"]).output
+    assert "the same bytes" in out and "one model" in out
+    # saved by two runs: no run is picked, the label says who loaded it
+    with mc.run("retrain", project="p"):
+        mc.artifact("model", model())
+    with mc.run("score", project="p") as again:
+        mc.load_artifact(train.id, "model")
+    assert mc.derivation(f"{again.id}:model").root_label == f"model (loaded by run {again.id[:8]})"
+
+
+def _set_times(run_id: str, when: float) -> None:
+    from sqlalchemy import update
+
+    from mlcontext.store import schema as t
+
+    with mc.get_store().metadata.write() as conn:
+        conn.execute(update(t.RunArtifact).where(t.RunArtifact.run_id == run_id).values(time=when))
+        conn.execute(update(t.Access).where(t.Access.run_id == run_id).values(time=when))
+
+
+def test_a_round_trip_load_names_no_later_saver(store):
+    # A reviewer's finding on the eleventh session's fallback: a run that loaded back what it had
+    # saved itself was said to have loaded a run that saved the same bytes after it ended.
+    with mc.run("train", project="p") as own:
+        mc.artifact("model", model())
+        mc.load_artifact(own.id, "model")
+    with mc.run("train", project="p"):
+        mc.artifact("model", model())
+    assert inputs(own.id) == [("model", None, None, ())]
+
+
+def test_a_load_behind_the_clocks_names_the_first_saver_not_a_later_one(store):
+    with mc.run("train", project="q") as train:
+        mc.artifact("final", model())
+    with mc.run("score", project="q") as score:
+        mc.load_artifact(train.id, "final")
+    _move_load_back(score.id, 3600.0)
+    with mc.run("retrain", project="q"):  # the same bytes, saved after the load in any clock
+        mc.artifact("final", model())
+    assert inputs(score.id) == [("final", None, None, (train.id,))]
+
+
+def test_a_load_is_of_the_name_asked_for_before_the_clocks_are_asked(store):
+    # The clock of the loading host is a little behind: after another project's save of the same
+    # bytes under another name, before the save of the run asked for.
+    with mc.run("base", project="alpha") as alpha:
+        mc.artifact("baseline", model())
+    with mc.run("train", project="beta") as train:
+        mc.artifact("final", model())
+    with mc.run("score", project="beta") as score:
+        mc.load_artifact(train.id, "final")
+    _set_times(alpha.id, 1000.0)
+    _set_times(score.id, 1001.0)
+    _set_times(train.id, 1002.0)
+    assert inputs(score.id) == [("final", None, None, (train.id,))]

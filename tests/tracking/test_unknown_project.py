@@ -43,5 +43,14 @@ def test_the_project_that_exists_still_answers(recorded):
 
 
 def test_an_empty_store_says_none_yet(store):
-    with pytest.raises(NotFoundError, match=r"no project 'churn': \(projects: none yet\)"):
+    with pytest.raises(NotFoundError, match=r"no project 'churn' \(projects: none yet\)"):
         mc.runs(project="churn")
+
+
+def test_a_project_in_other_letters_or_empty_is_said_so(recorded):
+    # The first newcomer of the eleventh session: `-p WINE` read "no project 'WINE': (projects: wine)",
+    # a colon before nothing and no suggestion; `-p ""` the same.
+    with pytest.raises(NotFoundError, match=r"no project 'CHURN': did you mean 'churn'\? \(projects: churn"):
+        mc.runs(project="CHURN")
+    with pytest.raises(NotFoundError, match=r"project name is empty: give one \(projects: churn\), or none"):
+        mc.find(project="")

@@ -239,6 +239,8 @@ def _other_diff(diff: DatasetDiff | ModelDiff, as_json: bool) -> None:
         return
     console.print(f"[bold]{escape(diff.a)}[/] ({diff.classes[0]})  vs  [bold]{escape(diff.b)}[/] "
                   f"({diff.classes[1]})")
+    if diff.artifacts[0].get("hash") and diff.artifacts[0].get("hash") == diff.artifacts[1].get("hash"):
+        _say(f"the same bytes (hash {diff.artifacts[0]['hash'][:12]}): one model")
     if diff.classes[0] != diff.classes[1]:
         console.print("different classes: a hyper-parameter of one class is (absent) from the other",
                       markup=False, highlight=False)

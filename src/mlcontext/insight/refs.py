@@ -47,6 +47,8 @@ def resolve_artifact(store: Store, ref: Any, project: str | None = None) -> Reso
             if version is not None and version.name == artifact.name:  # a dataset version it made or read
                 return Resolved(artifact.hash, version.ref, version.name, version.version, run_id=record.id,
                                 project=record.project)
+            if artifact.direction == "input" and artifact.meta.get("loaded"):
+                return _loaded_by(store, record, artifact)
             return Resolved(artifact.hash, f"{artifact.name} (run {record.id[:8]})", run_id=record.id,
                             project=record.project)
         raise NotFoundError(f"run {record.id[:8]} ({record.project}/{record.name}) has no artifact "
@@ -57,6 +59,23 @@ def resolve_artifact(store: Store, ref: Any, project: str | None = None) -> Reso
     version = version_row(store, ref, project)
     return Resolved(version.artifact_hash, version.ref, version.name, version.version,
                     project=version.project)
+
+
+def _loaded_by(store: Store, record: Any, artifact: Any) -> Resolved:
+    """``RUN:NAME`` of an artifact the run loaded (``mc.load_artifact``): the artifact the run that
+    saved it saved, labelled and followed as that run's. The loading run did not make it: its
+    lineage, code and metrics are no model's history (a newcomer's scoring run was shown as the run
+    of the model it loaded). Identical bytes saved by several runs: no run is picked."""
+    savers = [r for r in artifact.meta.get("runs") or [] if isinstance(r, str)]
+    if len(savers) == 1:
+        try:
+            saver = store.metadata.get_run(savers[0])
+        except NotFoundError:
+            saver = None
+        if saver is not None:
+            return Resolved(artifact.hash, f"{artifact.name} (run {saver.id[:8]})", run_id=saver.id,
+                            project=saver.project)
+    return Resolved(artifact.hash, f"{artifact.name} (loaded by run {record.id[:8]})")
 
 
 def _resolve_hash(store: Store, digest: str, project: str | None) -> Resolved:

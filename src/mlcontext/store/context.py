@@ -54,11 +54,13 @@ _VERSION_COLUMNS = (t.DatasetVersion.id, t.Project.name, t.Dataset.name, t.Datas
                     t.DatasetVersion.rows, t.DatasetVersion.profile, t.DatasetVersion.run_id,
                     t.DatasetVersion.user, t.DatasetVersion.created_at,
                     func.coalesce(t.DatasetVersion.registered_at, t.DatasetVersion.created_at),
-                    # (never registered again: the creating run; registered again before 0008: unknown)
-                    case((t.DatasetVersion.registered_at.is_(None), t.DatasetVersion.run_id),
+                    # (recorded since 0008; else never registered again: the creating run; registered
+                    # again before 0008: unknown)
+                    case((t.DatasetVersion.registered_by.is_not(None), t.DatasetVersion.registered_by),
+                         (t.DatasetVersion.registered_at.is_(None), t.DatasetVersion.run_id),
                          (t.DatasetVersion.registered_at == t.DatasetVersion.created_at,
                           t.DatasetVersion.run_id),
-                         else_=t.DatasetVersion.registered_by))
+                         else_=None))
 
 
 def _versions_query() -> Any:

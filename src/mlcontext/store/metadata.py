@@ -295,7 +295,9 @@ class MetadataStore:
 
         A log is stored once per content: its ``meta`` is the first writer's. Two runs whose models
         differ in bytes (a fit that draws) but not in lineage store one log, with ``of`` the first
-        model's, so the second model's log is found by its name in its own run."""
+        model's, so the second model's log is found by its name in its own run, where that run saved
+        only these bytes under that name (a loop's ``w`` at each epoch has a ``w.lineage`` each: the
+        name does not say which is whose)."""
         writers = select(t.RunArtifact.run_id, t.RunArtifact.name).where(
             t.RunArtifact.artifact_hash == digest, t.RunArtifact.direction == "output")
         if project is not None:  # (its runs, and a run of another project that created its version)
@@ -308,11 +310,19 @@ class MetadataStore:
                 t.Project, t.Project.id == t.Run.project_id).where(
                 (t.Project.name == project) | t.RunArtifact.run_id.in_(creators))
         with self.read() as conn:
-            saved_as = {(run_id, f"{name}.lineage") for run_id, name in conn.execute(writers)}
+            pairs = {(run_id, name) for run_id, name in conn.execute(writers)}
+            saved = conn.execute(select(t.RunArtifact.run_id, t.RunArtifact.name, t.RunArtifact.artifact_hash)
+                                 .where(t.RunArtifact.run_id.in_({r for r, _ in pairs}),
+                                        t.RunArtifact.direction == "output")).all()
+            held: dict[tuple[str, str], set[str]] = {}
+            for run_id, name, held_hash in saved:
+                held.setdefault((run_id, name), set()).add(held_hash)
+            saved_as = {(run_id, f"{name}.lineage") for run_id, name in pairs
+                        if held.get((run_id, name)) == {digest}}
             rows = conn.execute(select(t.Artifact.hash, t.Artifact.meta, t.RunArtifact.run_id,
                                        t.RunArtifact.name)
                                 .join(t.RunArtifact, t.RunArtifact.artifact_hash == t.Artifact.hash)
-                                .where(t.RunArtifact.run_id.in_({r for r, _ in saved_as}),
+                                .where(t.RunArtifact.run_id.in_({r for r, _ in pairs}),
                                        t.Artifact.kind == "lineage")
                                 .order_by(t.RunArtifact.id)).all()
         return list(dict.fromkeys(h for h, meta, run_id, name in rows if "use" not in (meta or {})
@@ -479,10 +489,10 @@ class MetadataStore:
                          t.Access.artifact_hash.not_in(named))
                   .group_by(t.Access.artifact_hash))
         when = dict(conn.execute(loaded).all())
-        savers = _savers(conn, run_id, when)
+        savers = _savers(conn, when)
         refs = []
         for digest in sorted(when, key=when.__getitem__):
-            candidates = _saved_before(savers.get(digest, []), when[digest])
+            candidates = _sources(savers.get(digest, []), run_id, None, when[digest])
             if not candidates:
                 continue
             found = [s for s in candidates if s.project == project] or candidates  # its own project's first
@@ -501,12 +511,13 @@ class MetadataStore:
         loads = conn.execute(select(t.RunArtifact.name, t.RunArtifact.artifact_hash, t.RunArtifact.time)
                              .where(t.RunArtifact.run_id == run_id,
                                     t.RunArtifact.direction == "input")).all()
-        savers = _savers(conn, run_id, {digest for _, digest, _ in loads})
+        savers = _savers(conn, {digest for _, digest, _ in loads})
         found: dict[tuple[str, str], list[str]] = {}
         for name, digest, loaded_at in loads:
-            before = _saved_before(savers.get(digest, []), loaded_at)
-            if before:
-                found[name, digest] = _runs_of([s for s in before if s.name == name] or before)
+            sources = _sources(savers.get(digest, []), run_id, name, loaded_at)
+            if sources:
+                found.setdefault((name, digest), [])
+                found[name, digest] = list(dict.fromkeys([*found[name, digest], *_runs_of(sources)]))
         return found
 
     def metric_points(self, run_id: str, name: str) -> list[MetricPoint]:
@@ -574,6 +585,9 @@ class MetadataStore:
         with self.write() as conn:
             for table in (t.MetricChunk, t.LatestMetric, t.Param, t.RunArtifact):
                 conn.execute(delete(table).where(table.run_id == run_id))
+            # (a version's creator is set to NULL by its foreign key; who registered it last has none)
+            conn.execute(update(t.DatasetVersion).where(t.DatasetVersion.registered_by == run_id)
+                         .values(registered_by=None))
             conn.execute(delete(t.Run).where(t.Run.id == run_id))
 
     def projects(self) -> list[str]:
@@ -787,9 +801,9 @@ class _Saver(NamedTuple):
     meta: dict | None
 
 
-def _savers(conn: Connection, run_id: str, digests: Iterable[str]) -> dict[str, list[_Saver]]:
-    """``hash -> savers``: every run but ``run_id`` that saved each artifact (its ``output`` rows),
-    oldest run first."""
+def _savers(conn: Connection, digests: Iterable[str]) -> dict[str, list[_Saver]]:
+    """``hash -> savers``: every run that saved each artifact (its ``output`` rows), oldest run
+    first."""
     digests = sorted(set(digests))
     if not digests:
         return {}
@@ -798,8 +812,7 @@ def _savers(conn: Connection, run_id: str, digests: Iterable[str]) -> dict[str, 
              .join(t.Artifact, t.Artifact.hash == t.RunArtifact.artifact_hash)
              .join(t.Run, t.Run.id == t.RunArtifact.run_id)
              .join(t.Project, t.Project.id == t.Run.project_id)
-             .where(t.RunArtifact.artifact_hash.in_(digests), t.RunArtifact.direction == "output",
-                    t.RunArtifact.run_id != run_id)
+             .where(t.RunArtifact.artifact_hash.in_(digests), t.RunArtifact.direction == "output")
              .order_by(t.Run.started_at, t.RunArtifact.id))
     savers: dict[str, list[_Saver]] = {}
     for digest, *row in conn.execute(query):
@@ -807,10 +820,23 @@ def _savers(conn: Connection, run_id: str, digests: Iterable[str]) -> dict[str, 
     return savers
 
 
-def _saved_before(savers: list[_Saver], loaded_at: float) -> list[_Saver]:
-    """The savers whose row is no later than the load; all of them when none is by the clocks (the
-    bytes were in the store when they were loaded: the loading host's clock may be behind)."""
-    return [s for s in savers if s.time <= loaded_at] or savers
+def _sources(savers: list[_Saver], loader: str, name: str | None, loaded_at: float) -> list[_Saver]:
+    """The runs run ``loader`` loaded an artifact from: of the other runs that saved it (under
+    ``name``, the name asked for, when any did: ``load_artifact(RUN, NAME)`` names the artifact as
+    its run saved it), those whose row is no later than the load. When none is by the clocks, the
+    bytes were in the store all the same: the loader's own save, if it saved them before (a round
+    trip: no other run's), else the earliest other saver (the loading host's clock is behind; a
+    later saver of the same bytes could not have made what was loaded)."""
+    named = [s for s in savers if s.name == name] if name is not None else []
+    pool = named or savers
+    others = [s for s in pool if s.run_id != loader]
+    before = [s for s in others if s.time <= loaded_at]
+    if before:
+        return before
+    if not others or any(s.run_id == loader and s.time <= loaded_at for s in savers):
+        return []
+    first = min(s.time for s in others)
+    return [s for s in others if s.time == first]
 
 
 def _runs_of(savers: list[_Saver]) -> list[str]:

@@ -138,6 +138,11 @@ def known_project(store: Store, project: str | None) -> None:
     projects = store.metadata.projects()
     if project in projects:
         return
-    hint = f"{close} " if (close := did_you_mean(project, projects)) else ""
     listed = ", ".join(projects) if projects else "none yet"
-    raise NotFoundError(f"no project {project!r}: {hint}(projects: {listed})")
+    if not project:
+        raise NotFoundError(f"the project name is empty: give one (projects: {listed}), or none for "
+                            "every project")
+    same_letters = [p for p in projects if p.lower() == project.lower()]  # (-p WINE for wine)
+    close = f"did you mean {same_letters[0]!r}?" if same_letters else did_you_mean(project, projects)
+    said = f": {close}" if close else ""
+    raise NotFoundError(f"no project {project!r}{said} (projects: {listed})")
