@@ -114,3 +114,29 @@ def test_tried_shows_what_varied_within_each_model_class(store) -> None:
     assert sorted(by_class["Ridge"], key=str) == [{"alpha": 0.1}, {"alpha": 1.0}]
     assert by_class["RandomForestRegressor"] == [{}]
     assert [set(p) for p in by_class["GridSearchCV"]] == [{"best_params_"}]  # what it chose
+
+
+def test_tried_says_how_each_run_ended(store, monkeypatch) -> None:
+    # The first newcomer of the eleventh session: a run that failed after logging its score ranked
+    # among the designs unmarked.
+    from click.testing import CliRunner
+
+    from mlcontext.cli.main import cli
+
+    data = pd.DataFrame({"a": [0.0, 1.0, 2.0, 3.0], "y": [0.0, 1.1, 1.9, 3.2]})
+    for alpha, crash in ((0.5, False), (2.0, True)):
+        try:
+            with mc.run("fit", project="tried-status"):
+                mc.param("alpha", alpha)
+                mc.dataset(data, "ts-train", role="train").frame()
+                mc.log("score", alpha)
+                if crash:
+                    raise RuntimeError("after the score")
+        except RuntimeError:
+            pass
+    frame = mc.tried("ts-train", "score", project="tried-status")
+    assert frame[["score", "status"]].values.tolist() == [[2.0, "failed"], [0.5, "finished"]]
+    monkeypatch.setenv("COLUMNS", "80")
+    out = CliRunner().invoke(cli, ["tried", "--dataset", "ts-train", "--metric", "score",
+                                   "-p", "tried-status"])
+    assert "failed" in out.output and "finished" in out.output, out.output

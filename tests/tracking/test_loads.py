@@ -339,3 +339,19 @@ def test_a_load_is_of_the_name_asked_for_before_the_clocks_are_asked(store):
     _set_times(score.id, 1001.0)
     _set_times(train.id, 1002.0)
     assert inputs(score.id) == [("final", None, None, (train.id,))]
+
+
+def test_show_says_which_run_a_loaded_artifact_came_from(store, monkeypatch):
+    # The first newcomer of the eleventh session: `show` listed a scoring run's model as a plain
+    # input; only --json said it was loaded, and from which run.
+    from click.testing import CliRunner
+
+    from mlcontext.cli.main import cli
+
+    with mc.run("train", project="p") as train:
+        mc.artifact("model", model())
+    with mc.run("score", project="p") as score:
+        mc.load_artifact(train.id, "model")
+    monkeypatch.setenv("COLUMNS", "200")
+    out = CliRunner().invoke(cli, ["show", score.id]).output
+    assert f"input, loaded from run {train.id[:8]}" in out, out

@@ -54,3 +54,23 @@ def test_a_project_in_other_letters_or_empty_is_said_so(recorded):
         mc.runs(project="CHURN")
     with pytest.raises(NotFoundError, match=r"project name is empty: give one \(projects: churn\), or none"):
         mc.find(project="")
+
+
+def test_a_condition_given_as_one_string_says_to_pass_a_list(recorded):
+    # The first newcomer of the eleventh session: mc.find(params="C>=1") read "cannot read
+    # condition 'C'" (the string taken letter by letter).
+    from mlcontext.errors import UsageError
+
+    with pytest.raises(UsageError, match=r"params is a list of conditions: params=\['lr>0'\]"):
+        mc.find(params="lr>0")
+    with pytest.raises(UsageError, match=r"metrics=\['acc>0'\]"):
+        mc.find(metrics="acc>0")
+
+
+def test_a_run_or_dataset_asked_in_a_project_that_does_not_exist_says_so(recorded):
+    # The same newcomer: `show train -p wnie` said the project had no run of that name and pointed
+    # at `mlcontext runs -p wnie`, which fails; dataset questions listed nothing about the typo.
+    with pytest.raises(NotFoundError, match=r"no project 'chrun': did you mean 'churn'\?"):
+        mc.get_run("train", project="chrun")
+    with pytest.raises(NotFoundError, match=r"no project 'chrun': .*so no dataset 'holdout' there"):
+        mc.versions("holdout", project="chrun")

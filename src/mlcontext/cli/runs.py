@@ -73,13 +73,24 @@ def show_command(run: str, project: str | None, as_json: bool) -> None:
             frame = pd.DataFrame({"name": list(mapping), "value": [fmt(v) for v in mapping.values()]})
             console.print(frame_table(frame, title=title))
     if record.artifacts:
-        frame = pd.DataFrame([(_artifact_name(a), a.kind, f"{a.size:,}", a.hash, a.direction)
+        frame = pd.DataFrame([(_artifact_name(a), a.kind, f"{a.size:,}", a.hash, _direction(a))
                               for a in record.artifacts],
                              columns=["name", "kind", "size", "hash", "direction"])
         # (the direction tells a version read from one written: train@2 may be both)
         console.print(frame_table(frame, title="artifacts", keep=("name", "direction")))
     if record.traceback:
         console.print(Syntax(record.traceback, "pytb", theme="ansi_dark"))
+
+
+def _direction(artifact: ArtifactRef) -> str:
+    """``input``, ``output``, or for what the run loaded (``mc.load_artifact``) the run it came from:
+    ``input, loaded from run 7b5a266a`` (a newcomer saw a scoring run's model as a plain input)."""
+    if artifact.direction != "input" or not (artifact.meta or {}).get("loaded"):
+        return artifact.direction
+    runs = [r for r in artifact.meta.get("runs") or [] if isinstance(r, str)]
+    if not runs:
+        return "input, loaded"
+    return f"input, loaded from run {runs[0][:8]}" + (f" and {len(runs) - 1} more" if len(runs) > 1 else "")
 
 
 def _artifact_name(artifact: ArtifactRef) -> str:

@@ -12,7 +12,7 @@ import pandas as pd
 from sqlalchemy import ColumnElement, Float, and_, cast, exists, or_, select
 
 from ..checks import check_choice, check_text, did_you_mean
-from ..errors import NotFoundError, QueryError
+from ..errors import NotFoundError, QueryError, UsageError
 from ..store import Store
 from ..store import schema as t
 from ..store.context import ContextStore
@@ -77,6 +77,8 @@ def find(*, params: Sequence[str] = (), metrics: Sequence[str] = (), data: Any =
     ------
     QueryError
         A condition, a date or the limit cannot be read.
+    UsageError
+        ``params`` or ``metrics`` is one string instead of a list of them.
     NotFoundError
         ``project`` names no project (the message lists those that exist), ``data`` names no
         dataset version (no such dataset or version, a hash nothing has), or a condition names a
@@ -94,6 +96,9 @@ def find(*, params: Sequence[str] = (), metrics: Sequence[str] = (), data: Any =
     0       0.1         0.9
     """
     store = store or get_store()
+    for given, what in ((params, "params"), (metrics, "metrics")):
+        if isinstance(given, str):  # (a string is a sequence of one-letter "conditions")
+            raise UsageError(f"{what} is a list of conditions: {what}=[{given!r}], not {what}={given!r}")
     check_limit(limit)
     for value, what in ((code, "code"), (user, "user"), (text, "text"), (project, "project")):
         check_text(value, what)

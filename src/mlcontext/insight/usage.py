@@ -46,8 +46,10 @@ def tried(dataset: Any, metric: str, *, mode: str | None = None, project: str | 
     Returns
     -------
     pandas.DataFrame
-        One row per run that read a version of the dataset: ``run_id, run_name, user, start,
-        version, model, model_params``, the metric, and ``param.<name>`` columns; best first.
+        One row per run that read a version of the dataset: ``run_id, run_name, status, user,
+        start, version, model, model_params``, the metric, and ``param.<name>`` columns; best first.
+        ``status`` tells a design that finished from one whose run failed or was killed after
+        logging its score (``running``, ``finished``, ``failed``, ``killed``).
         Empty, with these columns, for a dataset nobody read.
 
     Raises
@@ -96,7 +98,8 @@ def tried(dataset: Any, metric: str, *, mode: str | None = None, project: str | 
                              .order_by(t.Run.started_at.desc(), t.Access.run_id.desc())).all()
         run_ids = [r[0] for r in reads]
         runs = {r[0]: r[1:] for r in conn.execute(
-            select(t.Run.id, t.Run.name, t.Run.user, t.Run.started_at).where(t.Run.id.in_(run_ids)))}
+            select(t.Run.id, t.Run.name, t.Run.status, t.Run.user, t.Run.started_at)
+            .where(t.Run.id.in_(run_ids)))}
         logged = conn.execute(select(t.LatestMetric.name).where(t.LatestMetric.run_id.in_(run_ids))
                               .distinct()).scalars().all()
         scores = dict(conn.execute(select(t.LatestMetric.run_id, t.LatestMetric.value)
@@ -119,10 +122,10 @@ def tried(dataset: Any, metric: str, *, mode: str | None = None, project: str | 
         raise NotFoundError(_never_logged(metric, sorted(logged), len(reads), dataset))
     rows = []
     for run_id, version_id in reads:
-        name, user, started = runs[run_id]
+        name, status, user, started = runs[run_id]
         model = models.get(run_id, {})
         score = scores.get(run_id, math.nan) if run_id in scores else math.nan
-        rows.append({"run_id": run_id, "run_name": name, "user": user, "start": started,
+        rows.append({"run_id": run_id, "run_name": name, "status": status, "user": user, "start": started,
                      "version": versions[cast(int, version_id)], "model": model.get("model_class"),
                      "model_params": model.get("params"), metric: math.nan if score is None else score,
                      **{f"param.{k}": v for k, v in params.get(run_id, {}).items()}})

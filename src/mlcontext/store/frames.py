@@ -30,8 +30,8 @@ TESTUSE = {"dataset": TEXT, "version": "int64", "project": TEXT, "evaluations": 
            "first": TIME, "last": TIME, "budget": "int64", "over_budget": "bool"}
 HISTORY = {"transformation": TEXT, "runs": "int64", "people": "int64", "users": "object",
            "versions": "object", "first": TIME, "last": TIME}
-TRIED = {"run_id": TEXT, "run_name": TEXT, "user": TEXT, "start": TIME, "version": TEXT, "model": "object",
-         "model_params": "object"}
+TRIED = {"run_id": TEXT, "run_name": TEXT, "status": TEXT, "user": TEXT, "start": TIME, "version": TEXT,
+         "model": "object", "model_params": "object"}
 
 
 def typed_empty(columns: Mapping[str, str]) -> pd.DataFrame:

@@ -23,6 +23,7 @@ from ..store import ArtifactRef, RunRecord, Store
 from ..store.context import ContextStore, VersionRow, one_project
 from .refs import dataset_name, dataset_ref, is_hash
 from .run_refs import artifact_names, run_artifact
+from .stores import known_project
 
 __all__ = ["version_by_hash", "in_other_projects", "version_row", "versions_named", "dataset_of",
            "no_dataset", "version_of_artifact", "version_of_run_artifact"]
@@ -193,6 +194,11 @@ def no_dataset(store: Store, name: str, project: str | None = None) -> str:
     where = f" in project {project!r}" if project else ""
     text = f"no dataset {name!r}{where}"
     context = ContextStore(store.metadata)
+    if project is not None and project not in store.metadata.projects():
+        try:  # (a typo in -p: say that, not which datasets the project has)
+            known_project(store, project)
+        except NotFoundError as exc:
+            return f"{exc}, so no dataset {name!r} there"
     if project is not None:
         elsewhere = sorted({v.project for v in context.versions(name)})
         if elsewhere:

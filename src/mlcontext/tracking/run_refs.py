@@ -11,6 +11,7 @@ from __future__ import annotations
 from ..errors import NotFoundError
 from ..store import ArtifactRef, RunRecord, Store
 from ..store.context import ContextStore
+from .stores import known_project
 
 __all__ = ["run_in", "run_artifact", "artifact_names"]
 
@@ -36,6 +37,7 @@ def run_in(store: Store, ref: str, project: str | None = None) -> RunRecord:
         return metadata.get_run(run_id)
     named = metadata.runs_frame(project, names=[ref], limit=1)
     if named.empty:
+        known_project(store, project)  # (a typo in -p is said as such, not as a run it lacks)
         raise NotFoundError(f"run {ref!r} is {run_id[:8]} of project {found!r}, and project "
                             f"{project!r} has no run of that name (`mlcontext runs -p {project}`)")
     return metadata.get_run(str(named["id"].iloc[0]))
