@@ -164,8 +164,11 @@ def tried_command(dataset_name: str, metric: str, mode: str | None, project: str
     # The table shows what varied between designs; --json keeps every hyper-parameter.
     shown = frame if frame.empty or as_json else varied_only(frame.assign(run_id=frame["run_id"].str[:8]))
     answers = [metric, *(c for c in shown.columns if str(c).startswith("param."))]
-    if "status" in shown.columns and set(shown["status"]) != {"finished"}:
-        answers.insert(1, "status")  # a failed or killed run's score is not a finished design's
+    if "status" in shown.columns and not as_json:
+        if set(shown["status"]) == {"finished"}:  # (nothing to tell apart: the width goes to the answer)
+            shown = shown.drop(columns="status")
+        else:
+            answers.insert(1, "status")  # a failed or killed run's score is not a finished design's
     if "model" in shown.columns and shown["model"].nunique() > 1:  # designs of different classes
         answers.insert(1, "model")
     if "model_params" in shown.columns and any(isinstance(p, dict) and p for p in shown["model_params"]):
