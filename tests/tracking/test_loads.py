@@ -167,9 +167,9 @@ def test_a_load_does_not_hide_a_read_of_a_dataset_with_the_same_bytes(store):
     assert use.id in found and only.id not in found
 
 
-def test_loads_recorded_before_loads_were_named_still_show(store):
-    # A second reviewer's finding: an upgraded store (loads recorded as accesses without a version,
-    # no input row) lost every load from show and load_artifact(RUN, NAME).
+def _loaded_as_before_0007():
+    """A run saves a model; another loads it, recorded as stores before revision 0007 recorded loads
+    (an access without a version, no input row): the two runs."""
     from mlcontext.store.context import ContextStore
 
     with mc.run("train", project="p") as train:
@@ -177,8 +177,14 @@ def test_loads_recorded_before_loads_were_named_still_show(store):
     digest = next(a.hash for a in mc.get_run(train.id).artifacts if a.name == "model")
     with mc.run("score", project="p") as score:
         pass
-    store_ = mc.get_store()
-    ContextStore(store_.metadata).record_access(score.id, digest, role=None, user="old")  # as before
+    ContextStore(mc.get_store().metadata).record_access(score.id, digest, role=None, user="old")
+    return train, score
+
+
+def test_loads_recorded_before_loads_were_named_still_show(store):
+    # A second reviewer's finding: an upgraded store (loads recorded as accesses without a version,
+    # no input row) lost every load from show and load_artifact(RUN, NAME).
+    train, score = _loaded_as_before_0007()
     assert inputs(score.id) == [("model", None, None, (train.id,))]
     assert mc.load_artifact(score.id, "model").alpha == 0.5
 
@@ -224,6 +230,18 @@ def test_an_old_load_is_named_as_its_projects_writer_before_it_named_it(store):
     assert mc.load_artifact(score.id, "final").alpha == 0.5
 
 
+def _loaded_from_beta():
+    """A run of project alpha saves a model as baseline; a run of beta saves the same bytes as final,
+    and another run of beta loads beta's final: the three runs."""
+    with mc.run("base", project="alpha") as alpha:
+        mc.artifact("baseline", model())
+    with mc.run("train", project="beta") as train:
+        mc.artifact("final", model())
+    with mc.run("score", project="beta") as score:
+        mc.load_artifact(train.id, "final")
+    return alpha, train, score
+
+
 def _move_load_back(run_id: str, seconds: float) -> None:
     """As if the loading host's clock were ``seconds`` behind the saving host's."""
     from sqlalchemy import update
@@ -239,26 +257,14 @@ def _move_load_back(run_id: str, seconds: float) -> None:
 def test_a_load_keeps_its_savers_when_the_loading_hosts_clock_is_behind(store):
     # Found in the final read of the tenth session: only loads recorded by older stores fell back
     # to every saver when none had saved before the load by the clocks; a named load lost them all.
-    with mc.run("base", project="alpha") as alpha:
-        mc.artifact("baseline", model())
-    with mc.run("train", project="beta") as train:
-        mc.artifact("final", model())
-    with mc.run("score", project="beta") as score:
-        mc.load_artifact(train.id, "final")
+    alpha, train, score = _loaded_from_beta()
     _move_load_back(score.id, 3600.0)
     assert inputs(score.id) == [("final", None, None, (train.id,))]  # saved under the name asked for
     assert alpha.id not in inputs(score.id)[0][3]
 
 
 def test_an_old_load_keeps_its_savers_when_the_loading_hosts_clock_is_behind(store):
-    from mlcontext.store.context import ContextStore
-
-    with mc.run("train", project="p") as train:
-        mc.artifact("model", model())
-    digest = next(a.hash for a in mc.get_run(train.id).artifacts if a.name == "model")
-    with mc.run("score", project="p") as score:
-        pass
-    ContextStore(mc.get_store().metadata).record_access(score.id, digest, role=None, user="old")
+    train, score = _loaded_as_before_0007()
     _move_load_back(score.id, 3600.0)
     assert inputs(score.id) == [("model", None, None, (train.id,))]
 
@@ -329,12 +335,7 @@ def test_a_load_behind_the_clocks_names_the_first_saver_not_a_later_one(store):
 def test_a_load_is_of_the_name_asked_for_before_the_clocks_are_asked(store):
     # The clock of the loading host is a little behind: after another project's save of the same
     # bytes under another name, before the save of the run asked for.
-    with mc.run("base", project="alpha") as alpha:
-        mc.artifact("baseline", model())
-    with mc.run("train", project="beta") as train:
-        mc.artifact("final", model())
-    with mc.run("score", project="beta") as score:
-        mc.load_artifact(train.id, "final")
+    alpha, train, score = _loaded_from_beta()
     _set_times(alpha.id, 1000.0)
     _set_times(score.id, 1001.0)
     _set_times(train.id, 1002.0)
