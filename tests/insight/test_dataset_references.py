@@ -275,7 +275,7 @@ def test_project_narrows_run_name_references(store):
     for project, run_id in ids.items():
         graph = mc.derivation("train:model", project=project)
         assert run_id[:8] in graph.root_label, (project, graph.root_label)
-    with pytest.raises(NotFoundError, match="project 'nosuch' has no run of that name"):
+    with pytest.raises(NotFoundError, match="no project 'nosuch' \\(projects: cancer, wine\\)"):
         mc.derivation("train:model", project="nosuch")
     with pytest.raises(NotFoundError, match="projects 'alpha', 'beta'; pass -p/--project with one of them"):
         mc.dataset(data, "in-two", project="alpha")

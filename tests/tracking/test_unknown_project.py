@@ -72,5 +72,7 @@ def test_a_run_or_dataset_asked_in_a_project_that_does_not_exist_says_so(recorde
     # at `mlcontext runs -p wnie`, which fails; dataset questions listed nothing about the typo.
     with pytest.raises(NotFoundError, match=r"no project 'chrun': did you mean 'churn'\?"):
         mc.get_run("train", project="chrun")
-    with pytest.raises(NotFoundError, match=r"no project 'chrun': .*so no dataset 'holdout' there"):
+    with pytest.raises(NotFoundError, match=r"no project 'chrun': .*'holdout' is a dataset of project"):
         mc.versions("holdout", project="chrun")
+    with pytest.raises(NotFoundError, match=r"no project 'chrun': .*so no dataset 'nothing' there"):
+        mc.versions("nothing", project="chrun")

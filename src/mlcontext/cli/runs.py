@@ -45,13 +45,13 @@ def runs_command(project: str | None, name: str | None, status: str | None, user
         console.print("No runs recorded yet. Start one with `with mlcontext.run(...)` in a script.")
         return
     shown = runs_shown(frame, project)
-    # How each run ended and what runs are compared by are kept before who ran them and from which
-    # commit (two newcomers read an 80-column table of ids, users and commits without a score):
-    # metrics before params, as columns are left out right to left.
+    # How each run ended, how long it took and what runs are compared by are kept before who ran
+    # them, when, and from which commit (two newcomers read an 80-column table of ids, users and
+    # commits without a score): metrics before params, as columns are left out right to left.
     metrics = [c for c in shown.columns if str(c).startswith("metric.")]
     params = [c for c in shown.columns if str(c).startswith("param.")]
     shown = shown[[c for c in shown.columns if c not in metrics and c not in params] + metrics + params]
-    answers = ["name", "status", *metrics, *params]
+    answers = ["name", "status", "duration", *metrics, *params]
     console.print(frame_table(shown, title=f"{len(frame)} run(s)", keep=answers))
 
 

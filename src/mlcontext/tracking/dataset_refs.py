@@ -195,12 +195,14 @@ def no_dataset(store: Store, name: str, project: str | None = None) -> str:
     text = f"no dataset {name!r}{where}"
     context = ContextStore(store.metadata)
     if project is not None and project not in store.metadata.projects():
-        try:  # (a typo in -p: say that, not which datasets the project has)
+        try:  # (a typo in -p: said first, then the projects that do have the dataset, if any)
             known_project(store, project)
         except NotFoundError as exc:
-            return f"{exc}, so no dataset {name!r} there"
+            text = str(exc)
     if project is not None:
         elsewhere = sorted({v.project for v in context.versions(name)})
+        if not elsewhere and text.startswith("no project"):
+            return f"{text}, so no dataset {name!r} there"
         if elsewhere:
             if len(elsewhere) == 1:
                 return (f"{text}: {name!r} is a dataset of project {elsewhere[0]!r}; pass -p/--project "
