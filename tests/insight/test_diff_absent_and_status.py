@@ -187,3 +187,19 @@ def test_a_model_diff_shows_the_metrics_both_runs_share(store, monkeypatch):
     out = " ".join(_cli("diff", *refs).split())
     assert "metrics of the runs that stored them (last value): the same, rows=30" in out
     assert _strict(_cli("diff", *refs, "--json"))["metrics_shared"] == {"rows": 30.0}
+
+
+def test_run_diff_says_which_file_versions_each_run_wrote(store, tmp_path, monkeypatch):
+    # A reviewer's finding: a file registered by path as the run's output (prepare.py writing
+    # clean.csv) was in neither `written` nor `show`'s versions: its artifact record is a file's.
+    made = []
+    for threshold in (0, 5):
+        path = tmp_path / f"preds-{threshold}.csv"
+        pd.DataFrame({"p": range(threshold, 10)}).to_csv(path, index=False)
+        with mc.run("score", project="files") as run:
+            mc.dataset(path, "wd-preds", direction="output")
+        made.append(run.id)
+    diff = mc.diff(*made)
+    assert diff.written == {"wd-preds": ((1,), (2,))}
+    shown = [(a.name, a.meta.get("version")) for a in mc.get_run(made[1]).artifacts if a.kind == "file"]
+    assert shown == [("wd-preds", 2)]

@@ -376,10 +376,14 @@ def test_a_split_says_how_many_rows_it_took(store):
         train, test = train_test_split(raw, test_size=0.25, random_state=0)
         mc.dataset(train, "train", role="train")
         mc.dataset(raw.take(np.array([0, 2]), axis=1), "narrow")
+        mc.dataset(raw.take(np.array([0, 1]), 1), "narrow2")  # (the axis as the second argument)
+        mc.artifact("flat", np.take(raw.to_numpy(), np.array([0, 5, 7, 11])))  # NumPy's: no axis, flat
     ops = mc.derivation("train", project="take").edges["operations"].tolist()
     assert ops == [["take 15 rows by position"]], ops
-    ops = mc.derivation("narrow", project="take").edges["operations"].tolist()
-    assert ops == [["take 2 columns by position"]], ops
+    for name in ("narrow", "narrow2"):
+        ops = mc.derivation(name, project="take").edges["operations"].tolist()
+        assert ops == [["take 2 columns by position"]], ops
+    assert "raw@1 → to_numpy → take → flat" in str(mc.derivation("split:flat", project="take"))
 
 
 def test_each_of_a_loops_saves_keeps_its_own_operations(store):
@@ -392,3 +396,16 @@ def test_each_of_a_loops_saves_keeps_its_own_operations(store):
             mc.artifact("w", (Xt * 2.0) if epoch == 0 else np.log1p(np.abs(Xt)))
     saved = [a.hash for a in mc.get_run(run.id).artifacts if a.name == "w" and a.direction == "output"]
     assert [mc.derivation(h).operations for h in saved] == [["multiply"], ["absolute", "log1p"]]
+
+
+def test_models_saved_in_loops_with_one_lineage_keep_their_operations(store):
+    # A reviewer's finding on the name match that replaced "of": two runs each saving `model` at
+    # every epoch (the same lineage, other bytes); the second run's model lost its operations.
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(40, 3)), rng.normal(size=40)
+    for _ in range(2):
+        with mc.run("train", project="stamped-loop") as run, mc.reuse("none"):
+            for epoch in mc.loop("epoch", range(2)):
+                mc.artifact("model", mc.traced(Stamped()).fit(mc.asarray(X) * float(epoch + 1), y))
+        assert mc.derivation(f"{run.id}:model", project="stamped-loop").operations == [
+            "multiply", "Stamped.fit"]

@@ -140,3 +140,23 @@ def test_tried_says_how_each_run_ended(store, monkeypatch) -> None:
     out = CliRunner().invoke(cli, ["tried", "--dataset", "ts-train", "--metric", "score",
                                    "-p", "tried-status"])
     assert "failed" in out.output and "finished" in out.output, out.output
+
+
+def test_tried_and_find_see_a_run_whose_process_died_as_killed(store) -> None:
+    # A reviewer's finding: tried said "running" of a run whose process had been killed, until
+    # `mc.runs` (the only question that reaped dead runs) was asked.
+    from sqlalchemy import update
+
+    from mlcontext.store import schema as t
+
+    data = pd.DataFrame({"a": [0.0, 1.0, 2.0, 3.0], "y": [0.0, 1.1, 1.9, 3.2]})
+    with mc.run("fit", project="tried-dead") as run:
+        mc.dataset(data, "td-train", role="train").frame()
+        mc.log("score", 0.5)
+    with mc.get_store().metadata.write() as conn:  # as if SIGKILLed an hour ago, mid-run
+        conn.execute(update(t.Run).where(t.Run.id == run.id)
+                     .values(status="running", ended_at=None, heartbeat_at=t.Run.heartbeat_at - 3600))
+        conn.execute(update(t.LatestMetric).where(t.LatestMetric.run_id == run.id)
+                     .values(time=t.LatestMetric.time - 3600))
+    assert mc.tried("td-train", "score", project="tried-dead")["status"].tolist() == ["killed"]
+    assert mc.find(metrics=["score>0"], project="tried-dead")["status"].tolist() == ["killed"]

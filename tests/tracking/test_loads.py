@@ -356,3 +356,15 @@ def test_show_says_which_run_a_loaded_artifact_came_from(store, monkeypatch):
     monkeypatch.setenv("COLUMNS", "200")
     out = CliRunner().invoke(cli, ["show", score.id]).output
     assert f"input, loaded from run {train.id[:8]}" in out, out
+
+
+def test_a_load_behind_the_clocks_is_no_round_trip_of_bytes_saved_under_another_name(store):
+    # A reviewer's finding: the loader had saved the same bytes as "candidate" before loading
+    # base's "model" (base's host an hour ahead), and the load was taken for a round trip.
+    with mc.run("base", project="g") as base:
+        mc.artifact("model", model())
+    _set_times(base.id, 4_000_000_000.0)  # its host's clock far ahead
+    with mc.run("cand", project="g") as cand:
+        mc.artifact("candidate", model())
+        mc.load_artifact(base.id, "model")
+    assert inputs(cand.id) == [("model", None, None, (base.id,))]

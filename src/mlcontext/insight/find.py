@@ -19,8 +19,9 @@ from ..store.context import ContextStore
 from ..store.metadata import check_limit
 from ..store.records import STATUSES
 from ..tracking.dataset_refs import versions_named
+from ..tracking.queries import query_store
 from ..tracking.refs import dataset_ref
-from ..tracking.stores import get_store, known_project
+from ..tracking.stores import known_project
 
 __all__ = ["find", "parse_condition"]
 
@@ -95,7 +96,7 @@ def find(*, params: Sequence[str] = (), metrics: Sequence[str] = (), data: Any =
        param.lr  metric.acc
     0       0.1         0.9
     """
-    store = store or get_store()
+    store = query_store(store)
     for given, what in ((params, "params"), (metrics, "metrics")):
         if isinstance(given, str):  # (a string is a sequence of one-letter "conditions")
             raise UsageError(f"{what} is a list of conditions: {what}=[{given!r}], not {what}={given!r}")

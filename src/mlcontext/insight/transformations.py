@@ -62,10 +62,12 @@ def describe(item: Item) -> str:
         return f"filter {rest[0]}"
     if method in ("__setitem__", "loc.__setitem__"):
         return f"set {' '.join(rest[:-1])} = {rest[-1]}"
-    if method == "take" and len(item.inputs) > 1 and (count := _positions(item.inputs[1])) is not None:
+    if op.startswith("pandas.") and method == "take" and len(item.inputs) > 1 \
+            and (count := _positions(item.inputs[1])) is not None:
         # (scikit-learn's train_test_split and KFold take rows by positions: "take data axis=0"
-        # said neither how many nor of what)
-        axis = next((k.partition("=")[2] for k in kwargs if k.startswith("axis=")), "0")
+        # said neither how many nor of what); the axis by keyword or as the second argument
+        axis = next((k.partition("=")[2] for k in kwargs if k.startswith("axis=")),
+                    rest[1] if len(rest) > 1 else "0")
         what = "columns" if axis in ("1", "'columns'") else "rows"
         return f"take {count} {what} by position"
     factory, _, agg = method.partition(".")

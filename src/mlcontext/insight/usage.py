@@ -18,7 +18,8 @@ from ..store.context import ContextStore
 from ..store.frames import TESTUSE, TRIED, typed_empty
 from ..tracking.dataset_refs import dataset_of
 from ..tracking.datasets import TEST_BUDGET
-from ..tracking.stores import get_store, known_project
+from ..tracking.queries import query_store
+from ..tracking.stores import known_project
 
 __all__ = ["tried", "testuse", "varied_only"]
 
@@ -84,7 +85,7 @@ def tried(dataset: Any, metric: str, *, mode: str | None = None, project: str | 
         raise UsageError(f"tried(dataset, metric): metric must be a metric's name, got "
                          f"{type(metric).__name__}: {metric!r}")
     check_choice(mode, ("max", "min"), "mode")
-    store = store or get_store()
+    store = query_store(store)
     dataset, project = dataset_of(store, dataset, project)
     versions = {v.id: v.ref for v in ContextStore(store.metadata).versions(dataset, project)}
     if not versions:
@@ -245,7 +246,7 @@ def testuse(dataset: Any = None, *, budget: int | None = None, project: str | No
     0  holdout        1            1        False
     """
     budget = TEST_BUDGET if budget is None else check_count(budget, "budget")
-    store = store or get_store()
+    store = query_store(store)
     if dataset is not None:
         dataset, project = dataset_of(store, dataset, project)
     known_project(store, project)  # (a typo would list no dataset, as if none had been evaluated)

@@ -288,18 +288,16 @@ class MetadataStore:
 
     def lineage_logs_of(self, digest: str, project: str | None = None) -> list[str]:
         """The hashes of the lineage logs stored for artifact ``digest`` by the runs that wrote it
-        (artifacts of kind ``lineage`` a writing run stored as ``NAME.lineage`` beside ``digest``
-        saved as ``NAME``, or whose ``meta["of"]`` is ``digest``; not the logs of what it was used
-        on, ``meta["use"]``), oldest first; with ``project``, only its runs' (byte-identical data
-        another project computed is not how this project's copy was made).
+        (artifacts of kind ``lineage`` whose ``meta["of"]`` is ``digest``, or the log the artifact's
+        own meta names, ``meta["lineage_log"]``; not the logs of what it was used on,
+        ``meta["use"]``), oldest first; with ``project``, only its runs' (byte-identical data another
+        project computed is not how this project's copy was made).
 
-        A log is stored once per content: its ``meta`` is the first writer's. Two runs whose models
-        differ in bytes (a fit that draws) but not in lineage store one log, with ``of`` the first
-        model's, so the second model's log is found by its name in its own run, where that run saved
-        only these bytes under that name (a loop's ``w`` at each epoch has a ``w.lineage`` each: the
-        name does not say which is whose)."""
-        writers = select(t.RunArtifact.run_id, t.RunArtifact.name).where(
-            t.RunArtifact.artifact_hash == digest, t.RunArtifact.direction == "output")
+        A log is stored once per content: its ``meta`` is the first writer's. Two models that differ
+        in bytes (a fit that draws, a timestamp) but not in lineage store one log, with ``of`` the
+        first model's: the second model's own meta names it."""
+        writers = select(t.RunArtifact.run_id).where(t.RunArtifact.artifact_hash == digest,
+                                                      t.RunArtifact.direction == "output")
         if project is not None:  # (its runs, and a run of another project that created its version)
             creators = (select(t.DatasetVersion.run_id)
                         .join(t.Dataset, t.Dataset.id == t.DatasetVersion.dataset_id)
@@ -310,23 +308,14 @@ class MetadataStore:
                 t.Project, t.Project.id == t.Run.project_id).where(
                 (t.Project.name == project) | t.RunArtifact.run_id.in_(creators))
         with self.read() as conn:
-            pairs = {(run_id, name) for run_id, name in conn.execute(writers)}
-            saved = conn.execute(select(t.RunArtifact.run_id, t.RunArtifact.name, t.RunArtifact.artifact_hash)
-                                 .where(t.RunArtifact.run_id.in_({r for r, _ in pairs}),
-                                        t.RunArtifact.direction == "output")).all()
-            held: dict[tuple[str, str], set[str]] = {}
-            for run_id, name, held_hash in saved:
-                held.setdefault((run_id, name), set()).add(held_hash)
-            saved_as = {(run_id, f"{name}.lineage") for run_id, name in pairs
-                        if held.get((run_id, name)) == {digest}}
-            rows = conn.execute(select(t.Artifact.hash, t.Artifact.meta, t.RunArtifact.run_id,
-                                       t.RunArtifact.name)
+            own = conn.execute(select(t.Artifact.meta).where(t.Artifact.hash == digest)).scalar()
+            rows = conn.execute(select(t.Artifact.hash, t.Artifact.meta)
                                 .join(t.RunArtifact, t.RunArtifact.artifact_hash == t.Artifact.hash)
-                                .where(t.RunArtifact.run_id.in_({r for r, _ in pairs}),
-                                       t.Artifact.kind == "lineage")
+                                .where(t.RunArtifact.run_id.in_(writers), t.Artifact.kind == "lineage")
                                 .order_by(t.RunArtifact.id)).all()
-        return list(dict.fromkeys(h for h, meta, run_id, name in rows if "use" not in (meta or {})
-                                  and ((meta or {}).get("of") == digest or (run_id, name) in saved_as)))
+        named = (own or {}).get("lineage_log")
+        return list(dict.fromkeys(h for h, meta in rows if "use" not in (meta or {})
+                                  and ((meta or {}).get("of") == digest or h == named)))
 
     def artifacts_by_content(self, content_hashes: Iterable[str]) -> dict[str, str]:
         """``{content hash: artifact hash}`` of stored values whose lineage identity is one of
@@ -410,13 +399,13 @@ class MetadataStore:
     @staticmethod
     def _frame_versions(conn: Connection, project: str, run_id: str,
                         artifacts: list[tuple]) -> dict[tuple, dict]:
-        """``(name, hash) -> {"dataset", "version", "role"}`` for a run's stored frames that are
-        versions of the dataset of their own name (a dataset the run registered: the frame's artifact
+        """``(name, hash) -> {"dataset", "version", "role"}`` for a run's stored frames and files that
+        are versions of the dataset of their own name (a dataset the run registered: the frame's artifact
         record is shared by every run that stored these bytes, so it cannot say the version; two
         datasets may hold the same bytes, so the name decides). The version this run created first;
         else the run's project's; else the one other project's that has it (``"project"`` added:
         registered there)."""
-        names = {a[0] for a in artifacts if a[3] in ("frame", "dataset") and "version" not in (a[5] or {})}
+        names = {a[0] for a in artifacts if a[3] in _VERSION_KINDS and "version" not in (a[5] or {})}
         if not names:
             return {}
         query = (select(t.Project.name, t.Dataset.name, t.DatasetVersion.version, t.DatasetVersion.role,
@@ -833,7 +822,7 @@ def _sources(savers: list[_Saver], loader: str, name: str | None, loaded_at: flo
     before = [s for s in others if s.time <= loaded_at]
     if before:
         return before
-    if not others or any(s.run_id == loader and s.time <= loaded_at for s in savers):
+    if not others or any(s.run_id == loader and s.time <= loaded_at for s in pool):
         return []
     first = min(s.time for s in others)
     return [s for s in others if s.time == first]
@@ -841,6 +830,11 @@ def _sources(savers: list[_Saver], loader: str, name: str | None, loaded_at: flo
 
 def _runs_of(savers: list[_Saver]) -> list[str]:
     return list(dict.fromkeys(s.run_id for s in savers))
+
+
+#: The kinds of artifact a dataset version is stored as: a frame, a file registered by path, or a
+#: derived dataset's record.
+_VERSION_KINDS = frozenset({"frame", "dataset", "file"})
 
 
 def _loaded(meta: dict | None, runs: list[str]) -> dict[str, Any]:

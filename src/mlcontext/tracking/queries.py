@@ -18,10 +18,13 @@ from .run import active_run, reap_dead_runs
 from .run_refs import run_in
 from .stores import get_store, known_project
 
-__all__ = ["runs", "metrics", "get_run", "load_artifact"]
+__all__ = ["runs", "metrics", "get_run", "load_artifact", "query_store"]
 
 
-def _store(store: Store | None) -> Store:
+def query_store(store: Store | None) -> Store:
+    """The store a question reads (``store``, else :func:`get_store`), up to date: what the active
+    run logged so far is flushed, and runs whose process died are marked ``killed`` (a question that
+    shows how runs ended would say ``running`` of them, until ``mc.runs`` reaped them)."""
     store = store or get_store()
     current = active_run()
     if current is not None and current.store is store:
@@ -78,7 +81,7 @@ def runs(project: str | None = None, *, name: str | Sequence[str] | None = None,
     check_choice(status, STATUSES, "status", QueryError)
     names = None if name is None else [name] if isinstance(name, str) else list(name)
     _check_texts(names or (), "run name")
-    store = _store(store)
+    store = query_store(store)
     known_project(store, project)  # (a typo would list no run, as if none had been recorded)
     return store.metadata.runs_frame(project, names=names, status=status, user=user, limit=limit)
 
@@ -126,7 +129,7 @@ def metrics(*names: str, project: str | None = None, run: Any = None,
     """
     _check_texts(names, "metric name")
     check_text(project, "project")
-    store = _store(store)
+    store = query_store(store)
     known_project(store, project)
     run_ids = None
     if run is not None:
@@ -177,7 +180,7 @@ def get_run(ref: Any, *, project: str | None = None, store: Store | None = None)
     >>> record.name, record.status, record.metrics
     ('fit', 'finished', {'loss': 0.25})
     """
-    return run_in(_store(store), run_id_ref(ref), project)
+    return run_in(query_store(store), run_id_ref(ref), project)
 
 
 def load_artifact(run: Any, name: str | None = None, *, project: str | None = None,
