@@ -313,7 +313,8 @@ def _code_text(diff: ModelDiff) -> str:
     """Whether the runs that stored the two models ran the same code, and how to see the difference."""
     a, b = diff.code
     if a is None or b is None:
-        return "not known (a model named by its hash: its run is not known)"
+        return ("not known (which run saved it is not known: a model named by its hash, or loaded "
+                "from bytes that several runs saved)")
     versions = [c["version"] or "a script outside git" for c in (a, b)]
     if diff.same_code is None:
         return "not recorded by either run"
