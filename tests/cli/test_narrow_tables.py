@@ -113,3 +113,29 @@ def test_the_answer_columns_of_testuse_and_tried_stay_at_80_columns(sqlite_store
     assert "evaluations" in shown[0] and "over_budget" in shown[0], testuse
     assert "r2_on_the_held" in shown[1] and "alpha" in shown[1], tried
     assert max(len(line) for line in (testuse + tried).splitlines()) <= 80
+
+
+def test_tried_and_find_keep_the_score_before_classes_and_who_ran_it_at_80_columns(sqlite_store, monkeypatch):
+    # The second newcomer of the eleventh session: `tried` at 80 columns kept the version, a class
+    # path wrapped over five lines and model_params, and left out the score; `find` kept user,
+    # project and start and left out every metric.
+    import pandas as pd
+    from sklearn.linear_model import Lasso, Ridge
+
+    monkeypatch.setenv("MLCONTEXT_STORE", sqlite_store.metadata.url)
+    monkeypatch.setenv("MLCONTEXT_ARTIFACTS", sqlite_store.artifacts.url)
+    data = pd.DataFrame({"a": [0.0, 1.0, 2.0, 3.0, 4.0, 5.0], "y": [0.1, 0.9, 2.1, 3.2, 3.9, 5.1]})
+    for estimator in (Ridge(alpha=0.5), Lasso(alpha=0.1)):
+        with mc.run("fit", project="narrow-classes"):
+            mc.param("alpha", estimator.alpha)
+            train = mc.dataset(data, "classes-train", role="train").frame()
+            model = mc.traced(estimator).fit(train[["a"]], train["y"])
+            mc.artifact("model", model)
+            mc.log("test_r2", model.score(train[["a"]], train["y"]))
+            mc.log("train_mse", 0.5)
+    out = _run_cli([["tried", "--dataset", "classes-train", "--metric", "test_r2"],
+                    ["find", "--param", "alpha>0"]], 80)
+    tried = out["tried --dataset classes-train --metric test_r2"].split("left out at this width")[0]
+    found = out["find --param alpha>0"].split("left out at this width")[0]
+    assert "test_r2" in tried and "alpha" in tried, tried
+    assert "alpha" in found and "test_r2" in found and "finished" in found, found

@@ -76,3 +76,16 @@ def test_a_run_or_dataset_asked_in_a_project_that_does_not_exist_says_so(recorde
         mc.versions("holdout", project="chrun")
     with pytest.raises(NotFoundError, match=r"no project 'chrun': .*so no dataset 'nothing' there"):
         mc.versions("nothing", project="chrun")
+
+
+def test_a_metric_name_no_run_logged_is_an_error_listing_those_logged(recorded):
+    # The second newcomer of the eleventh session: mc.metrics("test_r3") answered an empty frame,
+    # where find and tried say "did you mean 'test_r2'".
+    with pytest.raises(NotFoundError, match=r"no run in project 'churn' logged a metric 'acx': "
+                                            r"did you mean 'acc'\? \(metrics logged: acc\)"):
+        mc.metrics("acx", project="churn")
+    run_id = mc.runs(project="churn")["id"].iloc[0]
+    with pytest.raises(NotFoundError, match=r"no run of 1 run\(s\) asked logged a metric 'loss'"):
+        mc.metrics("acc", "loss", run=run_id)
+    assert mc.metrics("acc", run=run_id)["value"].tolist() == [0.9]
+    assert len(mc.metrics(project="churn")) == 1  # every metric: no name to be wrong

@@ -18,7 +18,7 @@ from ..store.metadata import MAX_LIMIT
 from ..tracking.datasets import versions
 from .options import drift_rule_options, json_option, known_project, print_drift, project_option, rule_from
 from .render import console, frame_table, print_json
-from .runs import STATUS_STYLE, runs_shown
+from .runs import STATUS_STYLE, runs_answers, runs_shown
 
 
 def _frame_out(frame: pd.DataFrame, as_json: bool, title: str, empty: str,
@@ -118,6 +118,8 @@ def find_command(params: tuple[str, ...], metrics: tuple[str, ...], data: str | 
     # `find --metric 'test_acc>0.98'` at 160 columns left out metric.test_acc).
     asked = [f"param.{parse_condition(c)[0]}" for c in params] + \
         [f"metric.{parse_condition(c)[0]}" for c in metrics]
+    if not (frame.empty or as_json):  # (status, metrics and params kept as `runs` keeps them)
+        shown, asked = runs_answers(shown, asked)
     _frame_out(shown, as_json, f"{len(frame)} run(s)", "no run matches", keep=asked)
 
 
@@ -175,6 +177,12 @@ def tried_command(dataset_name: str, metric: str, mode: str | None, project: str
         answers.append("model_params")  # the hyper-parameters that varied (clf__C ...)
     if "version" in shown.columns and shown["version"].nunique() > 1:
         answers.insert(0, "version")  # designs on clean@1 and on clean@2 are told apart
+    if not as_json and not shown.empty:
+        # The score and the params first: kept columns are left out right to left, and a newcomer's
+        # 80-column table kept a version, a wrapped class path and model_params, not the score.
+        first = [c for c in ("run_id", "run_name", "status", metric) if c in shown.columns]
+        params = [c for c in shown.columns if str(c).startswith("param.")]
+        shown = shown[first + params + [c for c in shown.columns if c not in first and c not in params]]
     # NAME@VERSION names the dataset: the table is about every version of it, and says so.
     title = f"tried on {dataset_name.partition('@')[0]} (every version)" if "@" in dataset_name \
         else f"tried on {dataset_name}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import click
@@ -44,15 +44,22 @@ def runs_command(project: str | None, name: str | None, status: str | None, user
     if frame.empty:
         console.print("No runs recorded yet. Start one with `with mlcontext.run(...)` in a script.")
         return
-    shown = runs_shown(frame, project)
-    # How each run ended, how long it took and what runs are compared by are kept before who ran
-    # them, when, and from which commit (two newcomers read an 80-column table of ids, users and
-    # commits without a score): metrics before params, as columns are left out right to left.
-    metrics = [c for c in shown.columns if str(c).startswith("metric.")]
-    params = [c for c in shown.columns if str(c).startswith("param.")]
-    shown = shown[[c for c in shown.columns if c not in metrics and c not in params] + metrics + params]
-    answers = ["name", "status", "duration", *metrics, *params]
+    shown, answers = runs_answers(runs_shown(frame, project))
     console.print(frame_table(shown, title=f"{len(frame)} run(s)", keep=answers))
+
+
+def runs_answers(shown: pd.DataFrame, asked: Sequence[str] = ()) -> tuple[pd.DataFrame, list[str]]:
+    """A runs table's columns in the order they are left out last, and those to keep: how each run
+    ended, how long it took and what runs are compared by are kept before who ran them, when, and
+    from which commit (two newcomers read an 80-column table of ids, users and commits without a
+    score). ``asked`` (the columns a ``find`` condition was on) first, then metrics, then params, as
+    kept columns are left out right to left."""
+    asked = [c for c in asked if c in shown.columns]
+    metrics = [c for c in shown.columns if str(c).startswith("metric.") and c not in asked]
+    params = [c for c in shown.columns if str(c).startswith("param.") and c not in asked]
+    rest = [c for c in shown.columns if c not in asked and c not in metrics and c not in params]
+    answers = [c for c in ("name", "status", "duration") if c in shown.columns]
+    return shown[rest + asked + metrics + params], [*answers, *asked, *metrics, *params]
 
 
 def runs_shown(frame: pd.DataFrame, project: str | None = None) -> pd.DataFrame:

@@ -6,10 +6,12 @@ from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
+from sqlalchemy import select
 
-from ..checks import check_choice, check_text
+from ..checks import check_choice, check_text, did_you_mean
 from ..errors import NotFoundError, QueryError, ReferenceTypeError, UsageError
 from ..store import ArtifactRef, RunRecord, Store
+from ..store import schema as t
 from ..store.context import ContextStore, VersionRow
 from ..store.records import STATUSES
 from .artifacts import load_object
@@ -110,8 +112,9 @@ def metrics(*names: str, project: str | None = None, run: Any = None,
     Raises
     ------
     NotFoundError
-        A run in ``run`` does not exist, or ``project`` names no project (the message lists those
-        that exist).
+        A run in ``run`` does not exist, ``project`` names no project (the message lists those
+        that exist), or a name in ``names`` is a metric none of the runs asked about logged (the
+        message lists those they did, the closest first).
     AmbiguousReferenceError
         A run reference names more than one run.
     ReferenceTypeError
@@ -135,7 +138,28 @@ def metrics(*names: str, project: str | None = None, run: Any = None,
     if run is not None:
         refs = [run] if isinstance(run, str) or not isinstance(run, Sequence) else list(run)
         run_ids = [store.metadata.get_run(run_id_ref(ref)).id for ref in refs]
-    return store.metadata.metrics_frame(list(names), project=project, run_ids=run_ids)
+    frame = store.metadata.metrics_frame(list(names), project=project, run_ids=run_ids)
+    missing = sorted(set(names) - set(frame["name"]))
+    if missing:  # (a typo is no empty answer: find and tried say so of the same name)
+        raise NotFoundError(_never_logged(store, missing[0], project, run_ids))
+    return frame
+
+
+def _never_logged(store: Store, name: str, project: str | None, run_ids: list[str] | None) -> str:
+    """Why metric ``name`` has no values in the runs asked about, with the names they did log."""
+    query = select(t.LatestMetric.name).distinct()
+    if run_ids is not None:
+        query = query.where(t.LatestMetric.run_id.in_(run_ids))
+    if project is not None:
+        query = query.join(t.Run, t.Run.id == t.LatestMetric.run_id).join(
+            t.Project, t.Project.id == t.Run.project_id).where(t.Project.name == project)
+    with store.metadata.read() as conn:
+        logged = sorted(conn.execute(query).scalars())
+    where = (f" of {len(run_ids)} run(s) asked" if run_ids is not None else "") + \
+        (f" in project {project!r}" if project else "")
+    hint = f"{close} " if (close := did_you_mean(name, logged)) else ""
+    shown = ", ".join(logged[:20]) + (" ..." if len(logged) > 20 else "") or "none"
+    return f"no run{where} logged a metric {name!r}: {hint}(metrics logged: {shown})"
 
 
 def _check_texts(values: Sequence[Any], what: str) -> None:
