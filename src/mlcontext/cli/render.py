@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 __all__ = ["console", "follow_terminal", "frame_table", "fmt", "fmt_duration", "json_safe", "json_text",
@@ -116,13 +117,15 @@ def frame_table(frame: pd.DataFrame, title: str | None = None,
     table = (Table(title=title, header_style="bold", caption=caption) if boxed else
              Table(title=title, header_style="bold underline", caption=caption, box=None,
                    show_edge=False, pad_edge=False, padding=(0, 1)))
+    # Cells and headers are values, never markup: rich would take `coef [epoch=0]` or a param
+    # value `[red]` for a style and print nothing of it.
     for name in shown:
         if name in whole:
-            table.add_column(_header(name), no_wrap=True, min_width=needed[name])
+            table.add_column(escape(_header(name)), no_wrap=True, min_width=needed[name])
         else:
-            table.add_column(_header(name), overflow="fold", min_width=needed[name])
+            table.add_column(escape(_header(name)), overflow="fold", min_width=needed[name])
     for row in zip(*(cells[n] for n in shown), strict=True):
-        table.add_row(*row)
+        table.add_row(*map(escape, row))
     return table
 
 

@@ -114,7 +114,11 @@ def _artifact_name(artifact: ArtifactRef) -> str:
     artifacts by name."""
     version = artifact.meta.get("version") if "dataset" in artifact.meta else None
     where = f"{artifact.meta['project']}/" if isinstance(artifact.meta.get("project"), str) else ""
-    return f"{where}{artifact.name}@{version}" if type(version) is int else artifact.name
+    if type(version) is int:
+        return f"{where}{artifact.name}@{version}"
+    # (an artifact saved at each epoch of a loop: one row per epoch, told apart by its loop indices)
+    loops = ", ".join(f"{k}={v}" for k, v in (artifact.context or {}).items())
+    return f"{artifact.name} [{loops}]" if loops else artifact.name
 
 
 def _summary(record: RunRecord) -> Table:
@@ -233,7 +237,14 @@ def _loaded(diff: RunDiff, a: str, b: str) -> None:
             console.print("loaded: the same, " + ", ".join(diff.loaded_all[0]), markup=False,
                           highlight=False)
         return  # (nothing loaded by either: nothing to say)
-    rows = [(name, *(", ".join(h[:12] for h in hashes) or "(not loaded)" for hashes in pair))
+    saved_by = {a.hash: (a.meta or {}).get("runs") or [] for r in (diff.a, diff.b) for a in r.artifacts
+                if a.direction == "input" and (a.meta or {}).get("loaded")}
+
+    def which(digest: str) -> str:  # (the run it came from says more than 12 hex digits)
+        runs = saved_by.get(digest) or []
+        return f"{digest[:12]} (run {runs[0][:8]})" if len(runs) == 1 else digest[:12]
+
+    rows = [(name, *(", ".join(which(h) for h in hashes) or "(not loaded)" for hashes in pair))
             for name, pair in diff.loaded.items()]
     console.print(frame_table(pd.DataFrame(rows, columns=["loaded", a, b]),
                               title=f"loaded from other runs: {len(rows)} differ"))
@@ -283,7 +294,8 @@ def _other_diff(diff: DatasetDiff | ModelDiff, as_json: bool) -> None:
     shown = [("not recorded (the fit was not traced)" if d is None else ", ".join(d) + (
         "" if traced else " (read as training data by its run before the model was stored; the fit "
         "was not traced)")) for d, traced in zip(diff.training_data, diff.fit_traced, strict=True)]
-    _say(f"training data: {shown[0]} vs {shown[1]}")
+    _say(f"training data: the same, {shown[0]}" if shown[0] == shown[1] and diff.training_data[0] is not None
+         else f"training data: {shown[0]} vs {shown[1]}")
     if diff.training_data[0] is not None and diff.training_data[0] == diff.training_data[1] \
             and diff.features_same is False:
         _say("the same data read, but other input features: the columns fitted were chosen after "

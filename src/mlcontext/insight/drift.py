@@ -170,7 +170,8 @@ class DriftReport:
             names = [show(c) for c in worst.index]
             parts.append(f"drift in {len(names)} of {len(self.columns)} columns: {', '.join(names[:5])}"
                          + ("…" if len(names) > 5 else ""))
-        return "; ".join(parts) if parts else f"no drift in {len(self.columns)} columns"
+        count = len(self.columns)
+        return "; ".join(parts) if parts else f"no drift in {count} column{'s' * (count != 1)}"
 
     def explain(self) -> list[str]:
         """The verdict's reasons: schema changes, each column's decision, null changes and the rule."""
@@ -229,7 +230,7 @@ def drift(reference: pd.DataFrame, current: pd.DataFrame, *, rule: DriftRule | N
     >>> drift(train, live).verdict
     'drift in 1 of 1 columns: x'
     >>> drift(train, live, ks_threshold=0.5, psi_threshold=5).verdict
-    'no drift in 1 columns'
+    'no drift in 1 column'
     """
     rule = _rule(rule, alpha, psi_threshold, ks_threshold, null_threshold)
     if type(sample_size) is not int or sample_size < 1:  # (0 compared nothing and said "no drift")

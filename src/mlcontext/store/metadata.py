@@ -25,6 +25,7 @@ from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, or_,
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
+from ..checks import did_you_mean
 from ..errors import (
     AmbiguousReferenceError,
     NotFoundError,
@@ -348,7 +349,7 @@ class MetadataStore:
         A ``ref`` that is both an id prefix of one run and the name of another (``cafe``, ``add``) is
         ambiguous: it raises rather than silently taking the id reading.
         """
-        by_prefix = select(t.Run.id).where(t.Run.id.startswith(ref, autoescape=True)).limit(2)
+        by_prefix = select(t.Run.id).where(t.Run.id.startswith(ref, autoescape=True)).limit(6)
         ids = conn.execute(by_prefix).scalars().all()
         named = conn.execute(select(t.Run.id).where(t.Run.name == ref)
                              .order_by(t.Run.started_at.desc()).limit(1)).scalars().all()
@@ -358,9 +359,12 @@ class MetadataStore:
                 f"{named[0][:8]}: give more characters of the id, or the full id of the named run")
         ids = ids or named
         if not ids:
-            raise NotFoundError(f"no run with an id starting with {ref!r} or named {ref!r}")
+            names = list(conn.execute(select(t.Run.name).distinct()).scalars())
+            hint = f": {close}" if (close := did_you_mean(ref, names)) else ""
+            raise NotFoundError(f"no run with an id starting with {ref!r} or named {ref!r}{hint}")
         if len(ids) > 1:
-            raise RunError(f"run id prefix {ref!r} is ambiguous: give more characters")
+            shown = ", ".join(i[:8] for i in ids[:5]) + (" ..." if len(ids) > 5 else "")
+            raise RunError(f"run id prefix {ref!r} is ambiguous ({shown}): give more characters")
         return ids[0]
 
     def get_run(self, ref: str) -> RunRecord:
