@@ -101,7 +101,7 @@ def versions_command(name: str, project: str | None, as_json: bool) -> None:
 @click.option("--until", help="Started at or before (ISO date).")
 @click.option("--text", help="A substring of the run or project name.")
 @click.option("--status", type=click.Choice(list(STATUS_STYLE)), help="Only runs in this state.")
-@project_option
+@click.option("--project", "-p", help="Only runs of this project (and the project of --data's dataset).")
 @click.option("--limit", default=50, type=click.IntRange(1, MAX_LIMIT), show_default=True,
               help="At most this many runs.")
 @json_option
