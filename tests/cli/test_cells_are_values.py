@@ -33,6 +33,15 @@ def test_loop_artifacts_and_bracketed_values_are_shown(store, monkeypatch):
     assert "[red]" in _cli("runs", "-p", "cells")
 
 
+def test_a_value_that_reads_as_a_closing_tag_is_printed(store, monkeypatch):
+    # Peer kind: MarkyMan4/filequery#51 (and Textualize/rich#2676): a cell holding text in square
+    # brackets raised rich's MarkupError ("closing tag ... doesn't match any open tag") or vanished.
+    with mc.run("fit", project="tags"):
+        mc.param("path", "[/model/2013/v2.jpg]")
+    monkeypatch.setenv("COLUMNS", "200")
+    assert "[/model/2013/v2.jpg]" in _cli("runs", "-p", "tags")
+
+
 def test_a_run_name_typo_is_suggested_and_an_ambiguous_prefix_lists_the_runs(store):
     for _ in range(2):
         with mc.run("ridge-1.0", project="cells"):

@@ -165,6 +165,8 @@ def test_content_registered_again_is_the_latest_again(store):
 
 
 def test_versions_say_which_run_registered_each_content_last(store, tmp_path):
+    # Peer kind: treeverse/dvc#1667, a stage re-run whose output "didn't change" was skipped, so what
+    # was recorded no longer said which run produced the current output.
     # The third newcomer's finding: `versions` showed the run that made train@1 beside the time a
     # later run registered it again, so the re-run looked like the first run's work.
     with mc.run("prepare", project="score") as first:

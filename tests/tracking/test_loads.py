@@ -322,6 +322,8 @@ def test_a_round_trip_load_names_no_later_saver(store):
 
 
 def test_a_load_behind_the_clocks_names_the_first_saver_not_a_later_one(store):
+    # Peer kind: dotCMS/core#37513, a node whose clock ran behind its peers compared its own time
+    # with theirs and silently lost every event; here a load stamped before every save.
     with mc.run("train", project="q") as train:
         mc.artifact("final", model())
     with mc.run("score", project="q") as score:
@@ -368,3 +370,18 @@ def test_a_load_behind_the_clocks_is_no_round_trip_of_bytes_saved_under_another_
         mc.artifact("candidate", model())
         mc.load_artifact(base.id, "model")
     assert inputs(cand.id) == [("model", None, None, (base.id,))]
+
+
+def test_the_model_loaded_is_the_one_asked_for_when_its_run_saved_several(store):
+    # Peer kind: mlflow/mlflow#8150, a model version's "source run" link pointed at the last model
+    # artifact its run logged, not the one registered. Here: a run saves `best` and `last` (other
+    # bytes); a scoring run loads `best`; what it loaded, and RUN:NAME of it, is `best`.
+    with mc.run("train", project="p") as train:
+        mc.artifact("best", model())
+        mc.artifact("last", Ridge(alpha=2.0).fit([[0.0], [1.0], [2.0]], [0.0, 1.0, 2.0]))
+    with mc.run("score", project="p") as score:
+        mc.load_artifact(train.id, "best")
+    best = next(a.hash for a in mc.get_run(train.id).artifacts if a.name == "best")
+    assert inputs(score.id) == [("best", None, None, (train.id,))]
+    graph = mc.derivation(f"{score.id}:best")
+    assert graph.root == best and graph.root_label == f"best (run {train.id[:8]})"

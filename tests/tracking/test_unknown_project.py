@@ -1,7 +1,8 @@
 """A project name that names no project is an error in the Python API as on the command line.
 
 The third newcomer of the tenth session: ``mc.runs(project="typo")`` answered an empty frame, as if
-nothing had been recorded, where ``mlcontext runs -p typo`` names the projects that exist.
+nothing had been recorded, where ``mlcontext runs -p typo`` names the projects that exist. Peer kind:
+konradjk/exac_browser#133 (a misspelt name searched answered nothing useful instead of saying so).
 """
 
 from __future__ import annotations
