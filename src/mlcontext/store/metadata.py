@@ -498,9 +498,10 @@ class MetadataStore:
     @staticmethod
     def _load_writers(conn: Connection, run_id: str) -> dict[tuple[str, str], list[str]]:
         """``(name, hash) -> runs`` for what run ``run_id`` loaded from other runs (its ``input``
-        artifacts, ``mc.load_artifact``): the runs that had saved those bytes under that name when
-        it loaded them (under any name, when none had), oldest first. Identical bytes saved by
-        several runs are one artifact: the load does not say which run's was asked for."""
+        artifacts, ``mc.load_artifact``): the runs that saved those bytes under that name (under any
+        name, when none did) before it loaded them (:func:`_sources`: when the clocks say none did,
+        the first), oldest first. Identical bytes saved by several runs are one artifact: the load
+        does not say which run's was asked for."""
         loads = conn.execute(select(t.RunArtifact.name, t.RunArtifact.artifact_hash, t.RunArtifact.time)
                              .where(t.RunArtifact.run_id == run_id,
                                     t.RunArtifact.direction == "input")).all()
