@@ -15,7 +15,8 @@ from typing import Any
 
 from .errors import InvalidArgumentError, NotFoundError, UsageError
 
-__all__ = ["check_text", "check_choice", "check_flag", "check_count", "file_bytes", "did_you_mean"]
+__all__ = ["check_text", "check_choice", "check_flag", "check_count", "file_bytes", "did_you_mean",
+           "never_logged"]
 
 
 def check_text(value: Any, what: str) -> str | None:
@@ -86,3 +87,13 @@ def did_you_mean(name: str, known: Collection[str]) -> str:
 
     close = difflib.get_close_matches(name, list(known), n=3, cutoff=0.6)
     return f"did you mean {' or '.join(map(repr, close))}?" if close else ""
+
+
+def never_logged(what: str, name: str, logged: Collection[str], where: str = "") -> str:
+    """``no run in project 'p' logged a metric 'acx': did you mean 'acc'? (metrics logged: acc)``:
+    a param or metric name that names nothing, with those that were logged (the first 20, sorted),
+    the closest suggested; ``where`` narrows "no run" (`` in project 'p'``)."""
+    names = sorted(logged)
+    hint = f"{close} " if (close := did_you_mean(name, names)) else ""
+    shown = ", ".join(names[:20]) + (" ..." if len(names) > 20 else "") or "none"
+    return f"no run{where} logged a {what} {name!r}: {hint}({what}s logged: {shown})"

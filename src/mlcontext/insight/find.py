@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import ColumnElement, Float, and_, cast, exists, or_, select
 
-from ..checks import check_choice, check_text, did_you_mean
+from ..checks import check_choice, check_text, never_logged
 from ..errors import NotFoundError, QueryError, UsageError
 from ..store import Store
 from ..store import schema as t
@@ -155,12 +155,9 @@ def _names_exist(store: Store, conditions: list[tuple[str, tuple[str, str, str]]
                     t.Project, t.Project.id == t.Run.project_id).where(t.Project.name == project)
             names[what] = sorted(conn.execute(query).scalars())
     for what, (name, _, _) in conditions:
-        logged = names[what]
-        if name not in logged:
-            hint = f"{close} " if (close := did_you_mean(name, logged)) else ""
+        if name not in names[what]:
             where = f" in project {project!r}" if project else ""
-            shown = ", ".join(logged[:20]) + (" ..." if len(logged) > 20 else "") or "none"
-            raise NotFoundError(f"no run{where} logged a {what} {name!r}: {hint}({what}s logged: {shown})")
+            raise NotFoundError(never_logged(what, name, names[what], where))
 
 
 def _compare(column: Any, op: str, value: Any) -> ColumnElement[bool]:

@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import select
 
-from ..checks import check_choice, check_text, did_you_mean
+from ..checks import check_choice, check_text, never_logged
 from ..errors import NotFoundError, QueryError, ReferenceTypeError, UsageError
 from ..store import ArtifactRef, RunRecord, Store
 from ..store import schema as t
@@ -157,9 +157,7 @@ def _never_logged(store: Store, name: str, project: str | None, run_ids: list[st
         logged = sorted(conn.execute(query).scalars())
     where = (f" of {len(run_ids)} run(s) asked" if run_ids is not None else "") + \
         (f" in project {project!r}" if project else "")
-    hint = f"{close} " if (close := did_you_mean(name, logged)) else ""
-    shown = ", ".join(logged[:20]) + (" ..." if len(logged) > 20 else "") or "none"
-    return f"no run{where} logged a metric {name!r}: {hint}(metrics logged: {shown})"
+    return never_logged("metric", name, logged, where)
 
 
 def _check_texts(values: Sequence[Any], what: str) -> None:
