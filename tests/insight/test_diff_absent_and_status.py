@@ -203,3 +203,30 @@ def test_run_diff_says_which_file_versions_each_run_wrote(store, tmp_path, monke
     assert diff.written == {"wd-preds": ((1,), (2,))}
     shown = [(a.name, a.meta.get("version")) for a in mc.get_run(made[1]).artifacts if a.kind == "file"]
     assert shown == [("wd-preds", 2)]
+
+
+def test_print_of_a_diff_reads_as_the_command_line_says_it(store):
+    # The first and second newcomers of the eleventh session: print(mc.diff(a, b)) dumped the
+    # dataclass, both run records and about 200 packages each.
+    frame = _frame()
+    ids, refs = [], []
+    for alpha in (1.0, 2.0):
+        with mc.run("fit", project="printed") as run:
+            mc.param("alpha", alpha)
+            train = mc.dataset(frame.assign(a=frame.a + 10 * (alpha - 1)), "pr-train", role="train").frame()
+            mc.artifact("model", mc.traced(Ridge(alpha=alpha)).fit(train[["a", "b"]], train["y"]))
+            mc.log("rmse", 0.5)
+        ids.append(run.id)
+        refs.append(f"{run.id}:model")
+    text = str(mc.diff(*ids))
+    assert "RunRecord(" not in text and len(text.splitlines()) < 15, text
+    assert f"{ids[0][:8]} (printed/fit): finished" in text
+    assert "params: alpha 1.0 -> 2.0" in text and "metrics (last value): the same, rmse=0.5" in text
+    assert "data read: pr-train @1 -> @2" in text and "code: the same" in text
+    model = str(mc.diff(*refs))
+    assert "ModelDiff(" not in model and "hyper-parameters: alpha 1.0 -> 2.0" in model, model
+    assert "training data: pr-train@1 vs pr-train@2" in model
+    data = str(mc.diff("pr-train@1", "pr-train@2", project="printed"))
+    first, *columns = data.splitlines()
+    assert first.startswith("pr-train@1 -> pr-train@2: rows 30 -> 30"), data
+    assert columns[0].startswith("  a: "), data  # the drifted column, and why

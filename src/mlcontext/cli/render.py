@@ -21,6 +21,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from ..insight.text import fmt
+
 __all__ = ["console", "follow_terminal", "frame_table", "fmt", "fmt_duration", "json_safe", "json_text",
            "print_json"]
 
@@ -48,24 +50,6 @@ ESSENTIAL_COLUMNS = {"id", "run_id", "name", "run_name", "status", "start", "cre
 #: The narrowest a folding column gets before it is left out instead (a param's value in 2-character
 #: fragments reads as nothing).
 MIN_FOLD_WIDTH = 10
-
-
-def fmt(value: Any) -> str:
-    """A short human rendering of a cell value."""
-    if value is None or value is pd.NA or value is pd.NaT:
-        return "-"
-    if isinstance(value, float | np.floating) and math.isnan(value):
-        # A missing value in a frame (a param one run did not set) is NaN: "-" like None, one
-        # convention for every table (--json writes null for both).
-        return "-"
-    if isinstance(value, float | np.floating):
-        text = f"{value:.6g}"
-        # A whole float keeps its point: a learning rate of 1.0 is not the integer 1 (what the
-        # script passed, and what --json says).
-        return text + ".0" if text.lstrip("-").isdigit() else text
-    if isinstance(value, pd.Timestamp | dt.datetime):
-        return value.strftime("%Y-%m-%d %H:%M:%S")
-    return str(value)
 
 
 def fmt_duration(seconds: Any) -> str:

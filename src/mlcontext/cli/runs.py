@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import click
@@ -16,6 +16,7 @@ from rich.table import Table
 from ..insight.diff import ABSENT, DatasetDiff, ModelDiff
 from ..insight.diff import diff as semantic_diff
 from ..insight.rundiff import RunDiff
+from ..insight.text import the_same
 from ..store.metadata import MAX_LIMIT
 from ..store.records import ArtifactRef, RunRecord, code_version
 from ..tracking import get_run, runs
@@ -185,7 +186,7 @@ def diff_command(run_a: str, run_b: str, project: str | None, as_json: bool, **r
         if changes:
             console.print(_changes_table(_changes_title(title, changes), changes, a, b))
         else:  # (an empty table said nothing the line does not, and hid what the runs share)
-            console.print(f"{title}: {_the_same(shared)}", markup=False, highlight=False)
+            console.print(f"{title}: {the_same(shared)}", markup=False, highlight=False)
     _data_read(diff, a, b)
     _data_written(diff, a, b)
     _loaded(diff, a, b)
@@ -276,7 +277,7 @@ def _other_diff(diff: DatasetDiff | ModelDiff, as_json: bool) -> None:
         return
     console.print(f"[bold]{escape(diff.a)}[/] ({diff.classes[0]})  vs  [bold]{escape(diff.b)}[/] "
                   f"({diff.classes[1]})")
-    if diff.artifacts[0].get("hash") and diff.artifacts[0].get("hash") == diff.artifacts[1].get("hash"):
+    if diff.same_bytes:
         _say(f"the same bytes (hash {diff.artifacts[0]['hash'][:12]}): one model")
     if diff.classes[0] != diff.classes[1]:
         console.print("different classes: a hyper-parameter of one class is (absent) from the other",
@@ -286,21 +287,14 @@ def _other_diff(diff: DatasetDiff | ModelDiff, as_json: bool) -> None:
         if changes:
             console.print(_changes_table(_changes_title(title, changes), changes, diff.a, diff.b))
         elif changes is diff.metrics:  # (the values: "the same" alone did not say whether any was logged)
-            _say(f"{title}: {_the_same(diff.metrics_shared)}")
+            _say(f"{title}: {the_same(diff.metrics_shared)}")
         else:
             _say(f"{title}: the same")
         if changes is diff.params:
-            _say(f"input features: {_features_text(diff)}")
-    shown = [("not recorded (the fit was not traced)" if d is None else ", ".join(d) + (
-        "" if traced else " (read as training data by its run before the model was stored; the fit "
-        "was not traced)")) for d, traced in zip(diff.training_data, diff.fit_traced, strict=True)]
-    _say(f"training data: the same, {shown[0]}" if shown[0] == shown[1] and diff.training_data[0] is not None
-         else f"training data: {shown[0]} vs {shown[1]}")
-    if diff.training_data[0] is not None and diff.training_data[0] == diff.training_data[1] \
-            and diff.features_same is False:
-        _say("the same data read, but other input features: the columns fitted were chosen after "
-             "reading it")
-    _say(f"code: {_code_text(diff)}")
+            _say(f"input features: {diff.features_text()}")
+    for line in diff.training_lines():
+        _say(line)
+    _say(f"code: {diff.code_text()}")
 
 
 def _say(text: str) -> None:
@@ -308,69 +302,10 @@ def _say(text: str) -> None:
     console.print(text, markup=False, highlight=False)
 
 
-def _features_text(diff: ModelDiff) -> str:
-    """The input features of both models: counts, and which columns only one takes."""
-    (count_a, names_a), (count_b, names_b) = ((f.get("count"), f.get("names")) for f in diff.features)
-    if count_a is None and count_b is None and names_a is None and names_b is None:
-        return "not recorded for either model"
-    counts = [("not recorded" if c is None else f"{c} column{'s' * (c != 1)}") for c in (count_a, count_b)]
-    if diff.features_same:
-        return f"the same {counts[0]} ({', '.join(names_a or [])})"
-    text = f"{counts[0]} vs {counts[1]}"
-    removed, added = diff.features_removed, diff.features_added
-    if removed is None or added is None:
-        unnamed = [label for label, names in zip("AB", (names_a, names_b), strict=True) if names is None]
-        return text + (f"; column names not recorded for {' and '.join(unnamed)} (fitted on an array)"
-                       if count_a != count_b or count_a is None else
-                       "; which columns not known: names not recorded (fitted on an array)")
-    parts = [f"only in {label}: {', '.join(names)}"
-             for label, names in ((diff.a, removed), (diff.b, added)) if names]
-    return f"{text}; " + ("; ".join(parts) or "the same columns in another order")
-
-
-def _code_text(diff: ModelDiff) -> str:
-    """Whether the runs that stored the two models ran the same code, and how to see the difference."""
-    a, b = diff.code
-    if a is None or b is None:
-        return ("not known (which run saved it is not known: a model named by its hash, or loaded "
-                "from bytes that several runs saved)")
-    versions = [c["version"] or "a script outside git" for c in (a, b)]
-    if diff.same_code is None:
-        return "not recorded by either run"
-    if diff.same_code:
-        return f"the same ({versions[0]})" + (", uncommitted changes included" if a["dirty"] else "")
-    return (f"differs: {versions[0]} vs {versions[1]}"
-            + (" (the same commit, other uncommitted changes)" if versions[0] == versions[1] else "")
-            + f"; `mlcontext diff {a['run'][:8]} {b['run'][:8]}` shows how")
-
-
 def _artifacts_diff(diff: ModelDiff) -> None:
     """Artifacts that are not both models: say what each is, claim no hyper-parameters or data."""
-    for label, info, model in zip((diff.a, diff.b), diff.artifacts, diff.models, strict=True):
-        size = f"{info['size']:,} bytes" if info.get("size") is not None else "size unknown"
-        what = (f"model {info.get('class') or '(class not recorded)'}" if model
-                else f"not a model: {info.get('kind') or 'unknown kind'}")
-        fmt_ = f", format {info['format']}" if info.get("format") not in (None, info.get("kind")) else ""
-        cls = f", class {info['class']}" if info.get("class") and not model else ""
-        console.print(f"{label}: {what}{fmt_}{cls}, {size}, hash {info['hash']}", markup=False,
-                      highlight=False)
-    same = diff.artifacts[0].get("hash") == diff.artifacts[1].get("hash")
-    console.print("same bytes" if same else "different bytes", markup=False)
-    if any(diff.models):
-        console.print("hyper-parameters and training data are compared only between two models whose "
-                      "class the store recorded", markup=False)
-
-
-def _the_same(values: Mapping[str, object], at_most: int = 8) -> str:
-    """``the same, lr=0.01, epochs=10``: what two runs share where nothing differs (``none recorded
-    by either run`` when there is nothing), the first ``at_most`` by name."""
-    if not values:
-        return "none recorded by either run"
-    names = sorted(values)
-    shown = ", ".join(f"{name}={fmt(values[name])}" for name in names[:at_most])
-    more = f" and {len(names) - at_most} more" if len(names) > at_most else ""
-    return f"the same, {shown}{more}"
-
+    for line in diff.artifact_lines():
+        _say(line)
 
 def _changes_title(title: str, changes: dict) -> str:
     """``params: 3 differ``; with the names only one side has counted apart (they are shown as

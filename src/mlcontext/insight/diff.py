@@ -28,6 +28,7 @@ from .rundiff import (
     code_diff_entries,
     diff_runs,
     pairs_json,
+    pairs_text,
     same_code,
 )
 
@@ -66,6 +67,14 @@ class DatasetDiff:
         change = self.rows[1] - self.rows[0]
         rows = f"rows {self.rows[0]} -> {self.rows[1]} ({change:+d})"
         return f"{self.a} -> {self.b}: {rows}; {self.drift.verdict}"
+
+    def __str__(self) -> str:
+        """The comparison as plain text: rows, then each column that drifted or changed, and why."""
+        lines = [self.summary]
+        for label, row in self.drift.columns.iterrows():
+            if row.get("drifted"):
+                lines.append(f"  {label}: {row.get('reason')}")
+        return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
         return {"a": self.a, "b": self.b, "rows": list(self.rows), "summary": self.summary,
@@ -180,6 +189,94 @@ class ModelDiff:
         """Whether each side is a model (stored as one, or with a model class and hyper-parameters)."""
         return tuple(c is not None or info.get("kind") == "model"  # type: ignore[return-value]
                      for c, info in zip(self.classes, self.artifacts, strict=True))
+
+    def artifact_lines(self) -> list[str]:
+        """For artifacts that are not both models: what each is (no hyper-parameters or data are
+        claimed of them)."""
+        lines = []
+        for label, info, model in zip((self.a, self.b), self.artifacts, self.models, strict=True):
+            size = f"{info['size']:,} bytes" if info.get("size") is not None else "size unknown"
+            what = (f"model {info.get('class') or '(class not recorded)'}" if model
+                    else f"not a model: {info.get('kind') or 'unknown kind'}")
+            form = f", format {info['format']}" if info.get("format") not in (None, info.get("kind")) else ""
+            cls = f", class {info['class']}" if info.get("class") and not model else ""
+            lines.append(f"{label}: {what}{form}{cls}, {size}, hash {info['hash']}")
+        same = self.artifacts[0].get("hash") == self.artifacts[1].get("hash")
+        lines.append("same bytes" if same else "different bytes")
+        if any(self.models):
+            lines.append("hyper-parameters and training data are compared only between two models whose "
+                         "class the store recorded")
+        return lines
+
+    @property
+    def same_bytes(self) -> bool:
+        """Whether both sides are one and the same stored bytes (a model and the copy a run loaded)."""
+        digest = self.artifacts[0].get("hash")
+        return bool(digest) and digest == self.artifacts[1].get("hash")
+
+    def features_text(self) -> str:
+        """The input features of both models: counts, and which columns only one takes."""
+        (count_a, names_a), (count_b, names_b) = ((f.get("count"), f.get("names")) for f in self.features)
+        if count_a is None and count_b is None and names_a is None and names_b is None:
+            return "not recorded for either model"
+        counts = [("not recorded" if c is None else f"{c} column{'s' * (c != 1)}")
+                  for c in (count_a, count_b)]
+        if self.features_same:
+            return f"the same {counts[0]} ({', '.join(names_a or [])})"
+        text = f"{counts[0]} vs {counts[1]}"
+        removed, added = self.features_removed, self.features_added
+        if removed is None or added is None:
+            unnamed = [label for label, names in zip("AB", (names_a, names_b), strict=True) if names is None]
+            return text + (f"; column names not recorded for {' and '.join(unnamed)} (fitted on an array)"
+                           if count_a != count_b or count_a is None else
+                           "; which columns not known: names not recorded (fitted on an array)")
+        parts = [f"only in {label}: {', '.join(names)}"
+                 for label, names in ((self.a, removed), (self.b, added)) if names]
+        return f"{text}; " + ("; ".join(parts) or "the same columns in another order")
+
+    def training_lines(self) -> list[str]:
+        """What each model was trained on, and a warning when the same data gave other features."""
+        shown = [("not recorded (the fit was not traced)" if d is None else ", ".join(d) + (
+            "" if traced else " (read as training data by its run before the model was stored; the fit "
+            "was not traced)")) for d, traced in zip(self.training_data, self.fit_traced, strict=True)]
+        same = shown[0] == shown[1] and self.training_data[0] is not None
+        lines = [f"training data: the same, {shown[0]}" if same
+                 else f"training data: {shown[0]} vs {shown[1]}"]
+        if self.training_data[0] is not None and self.training_data[0] == self.training_data[1] \
+                and self.features_same is False:
+            lines.append("the same data read, but other input features: the columns fitted were chosen "
+                         "after reading it")
+        return lines
+
+    def code_text(self) -> str:
+        """Whether the runs that stored the two models ran the same code, and how to see the difference."""
+        a, b = self.code
+        if a is None or b is None:
+            return ("not known (which run saved it is not known: a model named by its hash, or loaded "
+                    "from bytes that several runs saved)")
+        versions = [c["version"] or "a script outside git" for c in (a, b)]
+        if self.same_code is None:
+            return "not recorded by either run"
+        if self.same_code:
+            return f"the same ({versions[0]})" + (", uncommitted changes included" if a["dirty"] else "")
+        return (f"differs: {versions[0]} vs {versions[1]}"
+                + (" (the same commit, other uncommitted changes)" if versions[0] == versions[1] else "")
+                + f"; `mlcontext diff {a['run'][:8]} {b['run'][:8]}` shows how")
+
+    def __str__(self) -> str:
+        """The comparison as plain text, as ``mlcontext diff A B`` says it (with its tables as lines)."""
+        if not all(self.models) or None in self.classes:
+            return "\n".join(self.artifact_lines())
+        lines = [f"{self.a} ({self.classes[0]})  vs  {self.b} ({self.classes[1]})"]
+        if self.same_bytes:
+            lines.append(f"the same bytes (hash {self.artifacts[0]['hash'][:12]}): one model")
+        lines.append(f"hyper-parameters: {pairs_text(self.params) if self.params else 'the same'}")
+        lines.append(f"input features: {self.features_text()}")
+        lines.append("metrics of the runs that stored them (last value): "
+                     f"{pairs_text(self.metrics, self.metrics_shared)}")
+        lines += self.training_lines()
+        lines.append(f"code: {self.code_text()}")
+        return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
         return {"a": self.a, "b": self.b, "classes": list(self.classes), "models": list(self.models),

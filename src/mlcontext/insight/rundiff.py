@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -15,8 +16,9 @@ from typing import Any, Final
 from ..store import RunRecord, Store
 from ..tracking.code import CodeSnapshot, RefusedEntry, restore_tree
 from ..tracking.environment import Environment, diff_environments
+from .text import fmt, the_same
 
-__all__ = ["ABSENT", "RunDiff", "diff_runs", "code_diff", "code_diff_entries", "same_code"]
+__all__ = ["ABSENT", "RunDiff", "diff_runs", "code_diff", "code_diff_entries", "same_code", "pairs_text"]
 
 
 class _Absent:
@@ -76,6 +78,33 @@ class RunDiff:
     def same_code(self) -> bool:
         return not self.code and not self.code_refused
 
+    def __str__(self) -> str:
+        """The comparison as plain text, so ``print(mc.diff(a, b))`` reads as ``mlcontext diff a b``
+        says it (the dataclass printed both run records, packages and all)."""
+        lines = [_ended(r) for r in (self.a, self.b)]
+        lines.append(f"params: {pairs_text(self.params, self.a.params)}")
+        lines.append(f"metrics (last value): {pairs_text(self.metrics, self.a.metrics)}")
+        for what, changes, every, none in (("data read", self.data, self.data_read, "not read"),
+                                           ("data written", self.written, self.data_written, "not written")):
+            if changes:
+                lines.append(f"{what}: " + ", ".join(f"{name} {_at(x, none)} -> {_at(y, none)}"
+                                                     for name, (x, y) in changes.items()))
+            elif every[0]:
+                lines.append(f"{what}: the same, {', '.join(every[0])}")
+        if self.loaded:
+            lines.append("loaded: " + ", ".join(
+                f"{name} {_hashes(x)} -> {_hashes(y)}" for name, (x, y) in self.loaded.items()))
+        elif self.loaded_all[0]:
+            lines.append(f"loaded: the same, {', '.join(self.loaded_all[0])}")
+        changed = self.code.count("\n+") + self.code.count("\n-") if self.code else 0
+        lines.append("code: the same" if self.same_code else
+                     f"code: differs ({changed} changed lines; .code has the unified diff)" if self.code
+                     else "code: not compared in full (.code_refused says what was left out)")
+        fields = sorted({*self.environment.get("fields", {}), *self.environment.get("added", {}),
+                         *self.environment.get("removed", {}), *self.environment.get("changed", {})})
+        lines.append(f"environment: differs in {', '.join(fields)}" if fields else "environment: the same")
+        return "\n".join(lines)
+
     def to_dict(self) -> dict[str, Any]:
         """JSON form: ``null`` for an absent side, named under ``absent`` (``None`` is a value)."""
         return {"a": self.a.id, "b": self.b.id, "status": [self.a.status, self.b.status],
@@ -93,6 +122,19 @@ class RunDiff:
                                  for side, entries in self.code_refused.items()}}
 
 
+def _ended(record: RunRecord) -> str:
+    error = f": {record.error_type}: {record.error_message}" if record.error_type else ""
+    return f"{record.id[:8]} ({record.project}/{record.name}): {record.status}{error}"
+
+
+def _at(versions: tuple[int, ...], none: str) -> str:
+    return ", ".join(f"@{v}" for v in versions) or f"({none})"
+
+
+def _hashes(hashes: tuple[str, ...]) -> str:
+    return ", ".join(h[:12] for h in hashes) or "(not loaded)"
+
+
 def _error(record: RunRecord) -> dict[str, Any] | None:
     return ({"type": record.error_type, "message": record.error_message} if record.error_type else None)
 
@@ -102,6 +144,18 @@ def changed(a: dict[str, Any], b: dict[str, Any], equal: Any = None) -> dict[str
     equal = equal or (lambda x, y: x == y)
     return {k: (a.get(k, ABSENT), b.get(k, ABSENT)) for k in sorted(set(a) | set(b))
             if k not in a or k not in b or not equal(a[k], b[k])}
+
+
+def pairs_text(changes: dict[str, tuple[Any, Any]], shared: Mapping[str, object] | None = None) -> str:
+    """``alpha 1.0 -> 2.0, limit None -> (absent)``: what differs, name by name; where nothing
+    does, what both share (:func:`~.text.the_same` of ``shared``)."""
+    if not changes:
+        return the_same(shared or {})
+    return ", ".join(f"{name} {_side(a)} -> {_side(b)}" for name, (a, b) in changes.items())
+
+
+def _side(value: Any) -> str:
+    return "(absent)" if value is ABSENT else fmt(value)
 
 
 def pairs_json(changes: dict[str, tuple[Any, Any]]) -> dict[str, list[Any]]:
