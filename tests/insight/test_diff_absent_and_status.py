@@ -230,3 +230,38 @@ def test_print_of_a_diff_reads_as_the_command_line_says_it(store):
     first, *columns = data.splitlines()
     assert first.startswith("pr-train@1 -> pr-train@2: rows 30 -> 30"), data
     assert columns[0].startswith("  a: "), data  # the drifted column, and why
+
+
+def test_printed_diffs_keep_none_classes_and_every_schema_change(store):
+    # A reviewer's findings on the printed diffs: None printed as "-" (as NaN is), the model diff
+    # left out "different classes", and the dataset diff stopped after six schema changes.
+    from sklearn.linear_model import Lasso
+
+    with mc.run("a", project="pd") as a:
+        mc.param("limit", None)
+        mc.artifact("m", Ridge().fit([[0.0], [1.0]], [0.0, 1.0]))
+    with mc.run("b", project="pd") as b:
+        mc.param("limit", 5)
+        mc.artifact("m", Lasso().fit([[0.0], [1.0]], [0.0, 1.0]))
+    assert "params: limit None -> 5" in str(mc.diff(a.id, b.id))
+    model = str(mc.diff(f"{a.id}:m", f"{b.id}:m"))
+    assert "different classes" in model and "max_iter None -> 1000" in model, model
+    old = pd.DataFrame({"x": [1.0, 2.0, 3.0], "k": ["a", "b", "c"]})
+    new = old.assign(k=[1.0, 2.0, 3.0], **{f"new{i}": [i] * 3 for i in range(8)})
+    mc.dataset(old, "wide", project="pd")
+    mc.dataset(new, "wide", project="pd")
+    text = str(mc.diff("wide@1", "wide@2", project="pd"))
+    assert "  added new7 (int64)" in text and "  retyped k (str → float64, not compared)" in text, text
+
+
+def test_the_printed_code_line_counts_changed_lines_not_headers():
+    # A reviewer's finding: "+++"/"---" headers were counted as changed lines, and an explanation
+    # (trees that could not be restored) was called a diff of 0 changed lines.
+    from mlcontext.insight.rundiff import _code_line
+
+    diff = ("--- a/s.py\n+++ b/s.py\n@@ -1 +1 @@\n-x = 1\n+x = 2\n"
+            "--- /dev/null\n+++ b/new.py\n@@ -0,0 +1 @@\n+y = 3\n")
+    assert _code_line(diff, {}) == "code: differs (3 changed lines; .code has the unified diff)"
+    why = "code differs (commit 40736bcd vs 4a419e90) but the trees could not be restored: gone"
+    assert _code_line(why, {}) == f"code: {why}"
+    assert _code_line("", {}) == "code: the same"

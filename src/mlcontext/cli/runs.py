@@ -15,7 +15,7 @@ from rich.table import Table
 
 from ..insight.diff import ABSENT, DatasetDiff, ModelDiff
 from ..insight.diff import diff as semantic_diff
-from ..insight.rundiff import RunDiff
+from ..insight.rundiff import RunDiff, environment_rows, side_text
 from ..insight.text import the_same
 from ..store.metadata import MAX_LIMIT
 from ..store.records import ArtifactRef, RunRecord, code_version
@@ -253,10 +253,7 @@ def _loaded(diff: RunDiff, a: str, b: str) -> None:
 
 def _environment_table(changes: dict, a: str, b: str) -> Table:
     """One row per changed field or package: what it was in A and what it is in B."""
-    rows = [(name, fmt(a), fmt(b)) for name, (a, b) in changes.get("fields", {}).items()]
-    rows += [(f"package {name}", "-", version) for name, version in changes.get("added", {}).items()]
-    rows += [(f"package {name}", version, "-") for name, version in changes.get("removed", {}).items()]
-    rows += [(f"package {name}", a, b) for name, (a, b) in changes.get("changed", {}).items()]
+    rows = environment_rows(changes)
     table = Table("what", a, b, title=f"{len(rows)} differ")
     for row in rows:
         table.add_row(*map(str, row))
@@ -317,17 +314,9 @@ def _changes_title(title: str, changes: dict) -> str:
             "side)")
 
 
-def _cell(value: object) -> str:
-    """A changed value: ``(absent)`` where that side does not have the name, ``None`` for None (a
-    value, never shown as ``-`` here: both would look alike), else :func:`fmt`."""
-    if value is ABSENT:
-        return "(absent)"
-    return "None" if value is None else fmt(value)
-
-
 def _changes_table(title: str, changes: dict, a: str, b: str) -> Table:
     """name | value in a | value in b, through :func:`frame_table` (names whole at any width)."""
-    rows = [(key, _cell(left), _cell(right)) for key, (left, right) in changes.items()]
+    rows = [(key, side_text(left), side_text(right)) for key, (left, right) in changes.items()]
     # Two runs may show the same label (a model compared with itself): columns need distinct names.
     labels = [a, b] if a != b else [f"{a} (A)", f"{b} (B)"]
     return frame_table(pd.DataFrame(rows, columns=["name", *labels]), title=title)

@@ -69,12 +69,9 @@ class DatasetDiff:
         return f"{self.a} -> {self.b}: {rows}; {self.drift.verdict}"
 
     def __str__(self) -> str:
-        """The comparison as plain text: rows, then each column that drifted or changed, and why."""
-        lines = [self.summary]
-        for label, row in self.drift.columns.iterrows():
-            if row.get("drifted"):
-                lines.append(f"  {label}: {row.get('reason')}")
-        return "\n".join(lines)
+        """The comparison as plain text, as ``mlcontext diff A@1 A@2`` says it: the rows and the
+        verdict, then the schema changes and each column's decision, and the rule."""
+        return "\n".join([self.summary, *(f"  {line}" for line in self.drift.explain()[1:])])
 
     def to_dict(self) -> dict[str, Any]:
         return {"a": self.a, "b": self.b, "rows": list(self.rows), "summary": self.summary,
@@ -270,6 +267,8 @@ class ModelDiff:
         lines = [f"{self.a} ({self.classes[0]})  vs  {self.b} ({self.classes[1]})"]
         if self.same_bytes:
             lines.append(f"the same bytes (hash {self.artifacts[0]['hash'][:12]}): one model")
+        if self.classes[0] != self.classes[1]:
+            lines.append("different classes: a hyper-parameter of one class is (absent) from the other")
         lines.append(f"hyper-parameters: {pairs_text(self.params) if self.params else 'the same'}")
         lines.append(f"input features: {self.features_text()}")
         lines.append("metrics of the runs that stored them (last value): "

@@ -18,7 +18,8 @@ from ..tracking.code import CodeSnapshot, RefusedEntry, restore_tree
 from ..tracking.environment import Environment, diff_environments
 from .text import fmt, the_same
 
-__all__ = ["ABSENT", "RunDiff", "diff_runs", "code_diff", "code_diff_entries", "same_code", "pairs_text"]
+__all__ = ["ABSENT", "RunDiff", "diff_runs", "code_diff", "code_diff_entries", "same_code", "pairs_text",
+           "side_text", "environment_rows"]
 
 
 class _Absent:
@@ -91,18 +92,22 @@ class RunDiff:
                                                      for name, (x, y) in changes.items()))
             elif every[0]:
                 lines.append(f"{what}: the same, {', '.join(every[0])}")
+            elif what == "data read":
+                lines.append("data read: none recorded by either run")
         if self.loaded:
-            lines.append("loaded: " + ", ".join(
-                f"{name} {_hashes(x)} -> {_hashes(y)}" for name, (x, y) in self.loaded.items()))
+            saved_by = {a.hash: (a.meta or {}).get("runs") or [] for r in (self.a, self.b)
+                        for a in r.artifacts if a.direction == "input" and (a.meta or {}).get("loaded")}
+            lines.append("loaded: " + ", ".join(f"{name} {_hashes(x, saved_by)} -> {_hashes(y, saved_by)}"
+                                                for name, (x, y) in self.loaded.items()))
         elif self.loaded_all[0]:
             lines.append(f"loaded: the same, {', '.join(self.loaded_all[0])}")
-        changed = self.code.count("\n+") + self.code.count("\n-") if self.code else 0
-        lines.append("code: the same" if self.same_code else
-                     f"code: differs ({changed} changed lines; .code has the unified diff)" if self.code
-                     else "code: not compared in full (.code_refused says what was left out)")
-        fields = sorted({*self.environment.get("fields", {}), *self.environment.get("added", {}),
-                         *self.environment.get("removed", {}), *self.environment.get("changed", {})})
-        lines.append(f"environment: differs in {', '.join(fields)}" if fields else "environment: the same")
+        lines.append(_code_line(self.code, self.code_refused))
+        for side, entries in self.code_refused.items():
+            run_id = (self.a if side == "a" else self.b).id[:8]
+            lines += [f"not compared in {run_id}: {entry}" for entry in entries]
+        rows = environment_rows(self.environment)
+        lines.append("environment: " + ("; ".join(f"{what} {x} -> {y}" for what, x, y in rows)
+                                        if rows else "the same"))
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
@@ -131,8 +136,33 @@ def _at(versions: tuple[int, ...], none: str) -> str:
     return ", ".join(f"@{v}" for v in versions) or f"({none})"
 
 
-def _hashes(hashes: tuple[str, ...]) -> str:
-    return ", ".join(h[:12] for h in hashes) or "(not loaded)"
+def _hashes(hashes: tuple[str, ...], saved_by: Mapping[str, list[str]]) -> str:
+    def one(digest: str) -> str:  # (the run it came from says more than 12 hex digits)
+        runs = saved_by.get(digest) or []
+        return f"{digest[:12]} (run {runs[0][:8]})" if len(runs) == 1 else digest[:12]
+    return ", ".join(one(h) for h in hashes) or "(not loaded)"
+
+
+def _code_line(code: str, refused: Mapping[str, list[RefusedEntry]]) -> str:
+    """``code: the same``, ``code: differs (N changed lines ...)`` for a unified diff (its ``+++`` and
+    ``---`` headers are no changed lines), or the explanation ``code`` holds when the trees could
+    not be compared."""
+    if not code:
+        return "code: the same" if not refused else "code: no other difference"
+    lines = code.splitlines()
+    if not any(line.startswith("@@") for line in lines):
+        return f"code: {code.strip()}"
+    changed = sum(1 for line in lines if line[:1] in "+-" and not line.startswith(("+++", "---")))
+    return f"code: differs ({changed} changed lines; .code has the unified diff)"
+
+
+def environment_rows(changes: Mapping[str, Any]) -> list[tuple[str, str, str]]:
+    """``(what, in a, in b)`` per changed environment field or package (``-`` where there is none)."""
+    rows = [(name, fmt(a), fmt(b)) for name, (a, b) in changes.get("fields", {}).items()]
+    rows += [(f"package {name}", "-", str(version)) for name, version in changes.get("added", {}).items()]
+    rows += [(f"package {name}", str(version), "-") for name, version in changes.get("removed", {}).items()]
+    rows += [(f"package {name}", str(a), str(b)) for name, (a, b) in changes.get("changed", {}).items()]
+    return rows
 
 
 def _error(record: RunRecord) -> dict[str, Any] | None:
@@ -151,11 +181,15 @@ def pairs_text(changes: dict[str, tuple[Any, Any]], shared: Mapping[str, object]
     does, what both share (:func:`~.text.the_same` of ``shared``)."""
     if not changes:
         return the_same(shared or {})
-    return ", ".join(f"{name} {_side(a)} -> {_side(b)}" for name, (a, b) in changes.items())
+    return ", ".join(f"{name} {side_text(a)} -> {side_text(b)}" for name, (a, b) in changes.items())
 
 
-def _side(value: Any) -> str:
-    return "(absent)" if value is ABSENT else fmt(value)
+def side_text(value: Any) -> str:
+    """A changed value: ``(absent)`` where that side does not have the name, ``None`` for None (a
+    value, never shown as ``-`` here: both would look alike), else :func:`~.text.fmt`."""
+    if value is ABSENT:
+        return "(absent)"
+    return "None" if value is None else fmt(value)
 
 
 def pairs_json(changes: dict[str, tuple[Any, Any]]) -> dict[str, list[Any]]:
