@@ -265,3 +265,20 @@ def test_the_printed_code_line_counts_changed_lines_not_headers():
     why = "code differs (commit 40736bcd vs 4a419e90) but the trees could not be restored: gone"
     assert _code_line(why, {}) == f"code: {why}"
     assert _code_line("", {}) == "code: the same"
+
+
+def test_a_nan_param_both_runs_set_is_the_same_and_models_compare_by_hash(store):
+    # A reviewer's notes (not new): a NaN param of both runs counted as differing; mc.diff of two
+    # model hashes (as `show` lists them) said they named nothing.
+    from sklearn.linear_model import Lasso
+
+    refs = []
+    for estimator in (Ridge(), Lasso()):
+        with mc.run("nan", project="nanp") as run:
+            mc.param("threshold", float("nan"))
+            refs.append(mc.artifact("m", estimator.fit([[0.0], [1.0]], [0.0, 1.0])).hash)
+        refs.append(run.id)
+    diff = mc.diff(refs[1], refs[3])
+    assert "threshold" not in diff.params and "threshold=-" in str(diff), str(diff)
+    model = mc.diff(refs[0], refs[2])
+    assert model.classes[0].endswith("Ridge") and model.classes[1].endswith("Lasso")

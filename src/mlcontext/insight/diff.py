@@ -15,7 +15,7 @@ from ..tracking.dataset_refs import version_of_run_artifact
 from ..tracking.datasets import DatasetVersion, dataset_version
 from ..tracking.derivation import plain_value
 from ..tracking.queries import load_artifact
-from ..tracking.refs import is_dataset_version, is_run
+from ..tracking.refs import is_dataset_version, is_hash, is_run
 from ..tracking.run_refs import run_artifact, run_in
 from ..tracking.stores import get_store
 from .drift import DriftReport, drift
@@ -474,6 +474,8 @@ def _lookup(store: Store, ref: str, project: str | None) -> tuple[str, Any]:
             raise AmbiguousReferenceError(
                 f"{exc}; {ref!r} is also the name of run {record.id[:8]} ({record.project}/{record.name}): "
                 f"write the run's id to mean the run, or -p PROJECT to mean a dataset") from None
+    if not found and is_hash(ref) and store.metadata.artifact_info(ref) is not None:
+        return "model", ref  # (a stored artifact's hash, as `show` lists it: compared as diff_models does)
     if not found:
         raise NotFoundError(f"{ref!r} names no dataset version and no run: " + "; ".join(missing))
     if len(found) > 1:

@@ -206,6 +206,11 @@ def _same_float(x: float, y: float) -> bool:
     return x == y or (math.isnan(x) and math.isnan(y))
 
 
+def _same_value(x: Any, y: Any) -> bool:
+    """Equal params: a NaN both runs set is the same value (``nan != nan`` counted it as differing)."""
+    return x == y or (isinstance(x, float) and isinstance(y, float) and math.isnan(x) and math.isnan(y))
+
+
 def diff_runs(store: Store, a: RunRecord, b: RunRecord) -> RunDiff:
     """Compare two runs recorded in ``store``."""
     env_a, env_b = (Environment.from_dict(_env(r)) for r in (a, b))
@@ -218,7 +223,7 @@ def diff_runs(store: Store, a: RunRecord, b: RunRecord) -> RunDiff:
     load_a, load_b = _loaded(a), _loaded(b)
     return RunDiff(
         a=a, b=b,
-        params=changed(dict(a.params), dict(b.params)),
+        params=changed(dict(a.params), dict(b.params), _same_value),
         metrics=changed(dict(a.metrics), dict(b.metrics), _same_float),
         code=code,
         environment=diff_environments(env_a, env_b),
