@@ -187,9 +187,7 @@ def diff_command(run_a: str, run_b: str, project: str | None, as_json: bool, **r
             console.print(_changes_table(_changes_title(title, changes), changes, a, b))
         else:  # (an empty table said nothing the line does not, and hid what the runs share)
             console.print(f"{title}: {the_same(shared)}", markup=False, highlight=False)
-    _data_read(diff, a, b)
-    _data_written(diff, a, b)
-    _loaded(diff, a, b)
+    _data_parts(diff, a, b)
     console.rule("code")
     # Wrapped, never cropped: a diff line or a reason cut at the terminal's width says less than it did.
     console.print(Syntax(diff.code, "diff", theme="ansi_dark", word_wrap=True) if diff.code else
@@ -204,51 +202,15 @@ def diff_command(run_a: str, run_b: str, project: str | None, as_json: bool, **r
                   else "same environment")
 
 
-def _data_read(diff: RunDiff, a: str, b: str) -> None:
-    """The dataset versions each run read: the same ones, or a row per dataset read differently."""
-    if not diff.data:
-        console.print("data read: " + (f"the same, {', '.join(diff.data_read[0])}" if diff.data_read[0]
-                                       else "none recorded by either run"), markup=False, highlight=False)
-        return
-    rows = {name: tuple(", ".join(f"@{v}" for v in versions) or "(not read)" for versions in pair)
-            for name, pair in diff.data.items()}
-    table = frame_table(pd.DataFrame([(k, *v) for k, v in rows.items()], columns=["dataset", a, b]),
-                        title=f"data read: {len(rows)} differ")
-    console.print(table)
-
-
-def _data_written(diff: RunDiff, a: str, b: str) -> None:
-    """The dataset versions each run wrote: the same ones, or a row per dataset written differently;
-    nothing when neither wrote any (most training runs)."""
-    if not diff.written:
-        if diff.data_written[0]:
-            console.print("data written: the same, " + ", ".join(diff.data_written[0]), markup=False,
-                          highlight=False)
-        return
-    rows = {name: tuple(", ".join(f"@{v}" for v in versions) or "(not written)" for versions in pair)
-            for name, pair in diff.written.items()}
-    console.print(frame_table(pd.DataFrame([(k, *v) for k, v in rows.items()], columns=["dataset", a, b]),
-                              title=f"data written: {len(rows)} differ"))
-
-
-def _loaded(diff: RunDiff, a: str, b: str) -> None:
-    """What each run loaded from other runs: the same, or a row per name loaded in other bytes."""
-    if not diff.loaded:
-        if diff.loaded_all[0]:
-            console.print("loaded: the same, " + ", ".join(diff.loaded_all[0]), markup=False,
-                          highlight=False)
-        return  # (nothing loaded by either: nothing to say)
-    saved_by = {a.hash: (a.meta or {}).get("runs") or [] for r in (diff.a, diff.b) for a in r.artifacts
-                if a.direction == "input" and (a.meta or {}).get("loaded")}
-
-    def which(digest: str) -> str:  # (the run it came from says more than 12 hex digits)
-        runs = saved_by.get(digest) or []
-        return f"{digest[:12]} (run {runs[0][:8]})" if len(runs) == 1 else digest[:12]
-
-    rows = [(name, *(", ".join(which(h) for h in hashes) or "(not loaded)" for hashes in pair))
-            for name, pair in diff.loaded.items()]
-    console.print(frame_table(pd.DataFrame(rows, columns=["loaded", a, b]),
-                              title=f"loaded from other runs: {len(rows)} differ"))
+def _data_parts(diff: RunDiff, a: str, b: str) -> None:
+    """What each run read, wrote and loaded: the same, or a table of what differs."""
+    for part in diff.data_parts():
+        if part.rows:
+            title = "loaded from other runs" if part.label == "loaded" else part.title
+            frame = pd.DataFrame([(k, *v) for k, v in part.rows.items()], columns=[part.label, a, b])
+            console.print(frame_table(frame, title=f"{title}: {len(part.rows)} differ"))
+        elif part.same is not None:
+            console.print(f"{part.title}: {part.same}", markup=False, highlight=False)
 
 
 def _environment_table(changes: dict, a: str, b: str) -> Table:

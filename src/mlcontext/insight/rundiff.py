@@ -8,7 +8,7 @@ import re
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -37,6 +37,18 @@ class _Absent:
 
 #: In a diff's ``(a, b)`` pair, the side that does not have the name at all (``None`` is a value).
 ABSENT: Final = _Absent()
+
+
+@dataclass(frozen=True)
+class DataPart:
+    """One part of what two runs read, wrote or loaded (:meth:`RunDiff.data_parts`): its title, the
+    label of its names, the rows that differ (name -> (a's, b's), as text), and the line said where
+    none does (``None``: nothing to say)."""
+
+    title: str
+    label: str
+    rows: dict[str, tuple[str, str]]
+    same: str | None
 
 
 @dataclass(frozen=True)
@@ -85,22 +97,12 @@ class RunDiff:
         lines = [_ended(r) for r in (self.a, self.b)]
         lines.append(f"params: {pairs_text(self.params, self.a.params)}")
         lines.append(f"metrics (last value): {pairs_text(self.metrics, self.a.metrics)}")
-        for what, changes, every, none in (("data read", self.data, self.data_read, "not read"),
-                                           ("data written", self.written, self.data_written, "not written")):
-            if changes:
-                lines.append(f"{what}: " + ", ".join(f"{name} {_at(x, none)} -> {_at(y, none)}"
-                                                     for name, (x, y) in changes.items()))
-            elif every[0]:
-                lines.append(f"{what}: the same, {', '.join(every[0])}")
-            elif what == "data read":
-                lines.append("data read: none recorded by either run")
-        if self.loaded:
-            saved_by = {a.hash: (a.meta or {}).get("runs") or [] for r in (self.a, self.b)
-                        for a in r.artifacts if a.direction == "input" and (a.meta or {}).get("loaded")}
-            lines.append("loaded: " + ", ".join(f"{name} {_hashes(x, saved_by)} -> {_hashes(y, saved_by)}"
-                                                for name, (x, y) in self.loaded.items()))
-        elif self.loaded_all[0]:
-            lines.append(f"loaded: the same, {', '.join(self.loaded_all[0])}")
+        for part in self.data_parts():
+            if part.rows:
+                differ = (f"{name} {x} -> {y}" for name, (x, y) in part.rows.items())
+                lines.append(f"{part.title}: {', '.join(differ)}")
+            elif part.same is not None:
+                lines.append(f"{part.title}: {part.same}")
         lines.append(_code_line(self.code, self.code_refused))
         for side, entries in self.code_refused.items():
             run_id = (self.a if side == "a" else self.b).id[:8]
@@ -109,6 +111,29 @@ class RunDiff:
         lines.append("environment: " + ("; ".join(f"{what} {x} -> {y}" for what, x, y in rows)
                                         if rows else "the same"))
         return "\n".join(lines)
+
+    def data_parts(self) -> list[DataPart]:
+        """What each run read, wrote and loaded from other runs, as the command line and ``print``
+        say it: per part, the rows that differ (versions as ``@2``, loads by hash and the run that
+        saved them) or, where none does, what both share."""
+        saved_by = {a.hash: (a.meta or {}).get("runs") or [] for r in (self.a, self.b) for a in r.artifacts
+                    if a.direction == "input" and (a.meta or {}).get("loaded")}
+
+        def loads(hashes: tuple[str, ...]) -> str:  # (the run it came from says more than 12 digits)
+            return ", ".join(f"{h[:12]} (run {runs[0][:8]})" if len(runs := saved_by.get(h) or []) == 1
+                             else h[:12] for h in hashes) or "(not loaded)"
+
+        def at(none: str) -> Callable[[tuple[int, ...]], str]:
+            return lambda versions: ", ".join(f"@{v}" for v in versions) or f"({none})"
+
+        def same(every: list[str], otherwise: str | None) -> str | None:
+            return f"the same, {', '.join(every)}" if every else otherwise
+
+        return [DataPart("data read", "dataset", _texts(self.data, at("not read")),
+                         same(self.data_read[0], "none recorded by either run")),
+                DataPart("data written", "dataset", _texts(self.written, at("not written")),
+                         same(self.data_written[0], None)),
+                DataPart("loaded", "loaded", _texts(self.loaded, loads), same(self.loaded_all[0], None))]
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form: ``null`` for an absent side, named under ``absent`` (``None`` is a value)."""
@@ -132,16 +157,8 @@ def _ended(record: RunRecord) -> str:
     return f"{record.id[:8]} ({record.project}/{record.name}): {record.status}{error}"
 
 
-def _at(versions: tuple[int, ...], none: str) -> str:
-    return ", ".join(f"@{v}" for v in versions) or f"({none})"
-
-
-def _hashes(hashes: tuple[str, ...], saved_by: Mapping[str, list[str]]) -> str:
-    def one(digest: str) -> str:  # (the run it came from says more than 12 hex digits)
-        runs = saved_by.get(digest) or []
-        return f"{digest[:12]} (run {runs[0][:8]})" if len(runs) == 1 else digest[:12]
-    return ", ".join(one(h) for h in hashes) or "(not loaded)"
-
+def _texts(changes: Mapping[str, tuple[Any, Any]], text: Callable[[Any], str]) -> dict[str, tuple[str, str]]:
+    return {name: (text(x), text(y)) for name, (x, y) in changes.items()}
 
 def _code_line(code: str, refused: Mapping[str, list[RefusedEntry]]) -> str:
     """``code: the same``, ``code: differs (N changed lines ...)`` for a unified diff (its ``+++`` and
