@@ -16,6 +16,7 @@ joins, so that the target taken from ``clean`` never reads as taken from the sta
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -263,15 +264,8 @@ def _describe(roots: tuple[Item, ...], chosen: set[str], mine: set[str]) -> Edge
     order = [i for i in walk(list(roots), inputs=lambda i: tuple(x for x in _inputs(i) if x.hash in chosen))
              if i.hash in chosen]
     branches, member = _chains(order, chosen, mine)
-    flat: list[tuple[int, str]] = []
-    last: dict[int, str] = {}
-    for item in order:
-        name = operation_name(item)
-        branch = member[item.hash]
-        if name is not None and (last.get(branch) != name or _a_fit(item)):  # a loop's iterations,
-            flat.append((branch, name))      # one after another, are one step; two fits are two
-            last[branch] = name              # (two SimpleImputers in a row, a StandardScaler later)
-    operations = [name for _, name in flat]
+    operations = _steps((member[i.hash], name, _a_fit(i)) for i in order
+                        if (name := operation_name(i)) is not None)
     extra = [f"… {len(operations) - MAX_OPERATIONS} more"] if len(operations) > MAX_OPERATIONS else []
     return EdgeOperations(operations[:MAX_OPERATIONS] + extra, branches)
 
@@ -304,8 +298,8 @@ def _chains(order: list[Item], chosen: set[str], mine: set[str]) -> tuple[list[B
     branches: list[Branch] = []
     renumber: dict[int, int] = {}
     for old, (_, chain, fork) in sorted(enumerate(chains), key=lambda c: c[1][0]):  # as they began
-        named = [(n, _a_fit(i)) for i in chain if (n := operation_name(i)) is not None]
-        names = _runs_of(named)[:MAX_OPERATIONS]
+        names = _steps((0, name, _a_fit(i)) for i in chain
+                       if (name := operation_name(i)) is not None)[:MAX_OPERATIONS]
         renumber[old] = len(branches)
         reader = readers.get(chain[-1].hash)
         branches.append(Branch(tuple(names), _named(fork), _named(reader),
@@ -313,10 +307,17 @@ def _chains(order: list[Item], chosen: set[str], mine: set[str]) -> tuple[list[B
     return [b for b in branches if b.operations], {h: renumber[c] for h, c in member.items()}
 
 
-def _runs_of(names: list[tuple[str, bool]]) -> list[str]:
-    """The names of ``(name, is a fit)`` with each run of one name (a loop's iterations) as one;
-    fits are never merged (two estimators of one class in a row are two steps)."""
-    return [n for k, (n, fit) in enumerate(names) if k == 0 or fit or names[k - 1][0] != n]
+def _steps(named: Iterable[tuple[int, str, bool]]) -> list[str]:
+    """The names of ``(branch, name, is a fit)``, each run of one name in one branch (a loop's
+    iterations, one after another, interleaved with other branches or not) as one step; fits are
+    never merged (two SimpleImputers in a row are two steps)."""
+    steps: list[str] = []
+    last: dict[int, str] = {}
+    for branch, name, fit in named:
+        if last.get(branch) != name or fit:
+            steps.append(name)
+            last[branch] = name
+    return steps
 
 
 def _a_fit(item: Item) -> bool:
