@@ -167,15 +167,15 @@ def test_a_load_does_not_hide_a_read_of_a_dataset_with_the_same_bytes(store):
     assert use.id in found and only.id not in found
 
 
-def _loaded_as_before_0007():
-    """A run saves a model; another loads it, recorded as stores before revision 0007 recorded loads
-    (an access without a version, no input row): the two runs."""
+def _loaded_as_before_0007(project: str = "p", name: str = "model"):
+    """A run saves a model as ``name``; another loads it, recorded as stores before revision 0007
+    recorded loads (an access without a version, no input row): the two runs."""
     from mlcontext.store.context import ContextStore
 
-    with mc.run("train", project="p") as train:
-        mc.artifact("model", model())
-    digest = next(a.hash for a in mc.get_run(train.id).artifacts if a.name == "model")
-    with mc.run("score", project="p") as score:
+    with mc.run("train", project=project) as train:
+        mc.artifact(name, model())
+    digest = next(a.hash for a in mc.get_run(train.id).artifacts if a.name == name)
+    with mc.run("score", project=project) as score:
         pass
     ContextStore(mc.get_store().metadata).record_access(score.id, digest, role=None, user="old")
     return train, score
@@ -214,16 +214,9 @@ def test_reading_old_content_with_direction_input_keeps_the_latest(store, tmp_pa
 def test_an_old_load_is_named_as_its_projects_writer_before_it_named_it(store):
     # A third reviewer's finding: an upgraded store's load was named after another project's run
     # ("baseline"), and runs listed one that saved the bytes after the load.
-    from mlcontext.store.context import ContextStore
-
     with mc.run("base", project="alpha"):
         mc.artifact("baseline", model())
-    with mc.run("train", project="beta") as train:
-        mc.artifact("final", model())
-    digest = next(a.hash for a in mc.get_run(train.id).artifacts if a.name == "final")
-    with mc.run("score", project="beta") as score:
-        pass
-    ContextStore(mc.get_store().metadata).record_access(score.id, digest, role=None, user="old")
+    train, score = _loaded_as_before_0007("beta", "final")
     with mc.run("later", project="beta"):
         mc.artifact("final", model())
     assert inputs(score.id) == [("final", None, None, (train.id,))]
