@@ -23,7 +23,7 @@ from ..store import ArtifactRef, RunRecord, Store
 from ..store.context import ContextStore, VersionRow, one_project
 from .refs import dataset_name, dataset_ref, is_hash
 from .run_refs import artifact_names, run_artifact
-from .stores import known_project
+from .stores import unknown_project
 
 __all__ = ["version_by_hash", "in_other_projects", "version_row", "versions_named", "dataset_of",
            "no_dataset", "version_of_artifact", "version_of_run_artifact"]
@@ -194,14 +194,11 @@ def no_dataset(store: Store, name: str, project: str | None = None) -> str:
     where = f" in project {project!r}" if project else ""
     text = f"no dataset {name!r}{where}"
     context = ContextStore(store.metadata)
-    if project is not None and project not in store.metadata.projects():
-        try:  # (a typo in -p: said first, then the projects that do have the dataset, if any)
-            known_project(store, project)
-        except NotFoundError as exc:
-            text = str(exc)
+    missing = unknown_project(store, project)  # (a typo in -p: said first, then the projects that
+    text = missing or text                     # do have the dataset, if any)
     if project is not None:
         elsewhere = sorted({v.project for v in context.versions(name)})
-        if not elsewhere and text.startswith("no project"):
+        if not elsewhere and missing is not None and project:
             return f"{text}, so no dataset {name!r} there"
         if elsewhere:
             if len(elsewhere) == 1:

@@ -11,7 +11,7 @@ from ..errors import NotFoundError, UsageError
 from ..store import Store, resolve_config
 from .state import STATE
 
-__all__ = ["get_store", "set_store", "use_store", "known_project"]
+__all__ = ["get_store", "set_store", "use_store", "known_project", "unknown_project"]
 
 _lock = threading.Lock()  # STATE.opened
 
@@ -131,18 +131,25 @@ def known_project(store: Store, project: str | None) -> None:
     NotFoundError
         No project is called ``project``.
     """
+    missing = unknown_project(store, project)
+    if missing is not None:
+        raise NotFoundError(missing)
+
+
+def unknown_project(store: Store, project: str | None) -> str | None:
+    """Why ``project`` names no project of ``store`` (the projects that exist, the closest first),
+    or ``None`` when it does or is ``None``."""
     if project is None:
-        return
+        return None
     from ..checks import did_you_mean
 
     projects = store.metadata.projects()
     if project in projects:
-        return
+        return None
     listed = ", ".join(projects) if projects else "none yet"
     if not project:
-        raise NotFoundError(f"the project name is empty: give one (projects: {listed}), or none for "
-                            "every project")
+        return f"the project name is empty: give one (projects: {listed}), or none for every project"
     same_letters = [p for p in projects if p.lower() == project.lower()]  # (-p WINE for wine)
     close = f"did you mean {same_letters[0]!r}?" if same_letters else did_you_mean(project, projects)
     said = f": {close}" if close else ""
-    raise NotFoundError(f"no project {project!r}{said} (projects: {listed})")
+    return f"no project {project!r}{said} (projects: {listed})"
