@@ -36,6 +36,7 @@ from ..lineage.literals import Literals
 from ..lineage.operations import AT_ONCE, PRODUCT, SLICE, STACK, TRANSPOSE, Operation
 from ..ops.deferred import LIVE, Deferred, resolve_args
 from ..ops.dispatch import execute, verified_recipe
+from .aliasing import BLAS_ALIASING, hand_out, held_elsewhere, one_evaluation, unaliased
 from .cache import MISS, LineageCache, exact_key
 from .freeze import FREEZERS, freeze, freeze_array, freeze_other, register_freezer, value_size
 from .rewrites import STATE, RewriteState, Rewritten, rewrite_family, stack_plan
@@ -90,6 +91,10 @@ class ReuseExecutor:
                     return self._run_unprobed(op, item, args, kwargs)
         cache = self.cache
         key = self.key_of(item.digest)
+        if (family == PRODUCT or opcode in BLAS_ALIASING) and not self.partial and one_evaluation(args):
+            # A product of one evaluation with itself (NumPy's syrk for A.T @ A) rounds otherwise than
+            # the same lineage on two buffers: bit-exact reuse keeps the two apart (see .aliasing).
+            key += _ONE_EVALUATION
         value, placeholder = cache.reserve(key)
         if value is not MISS:
             cache.counters.hits += 1
@@ -99,6 +104,8 @@ class ReuseExecutor:
                 plan = stack_plan(opcode, args, kwargs)
                 if plan is not None:
                     self.state.note_stack(item, plan[0], args)
+            if type(value) is np.ndarray and held_elsewhere(value):
+                return hand_out(value)  # a second evaluation: a buffer of its own to NumPy (.aliasing)
             return value
         try:
             value = self._compute(op, item, key, args, kwargs, sig)
@@ -118,6 +125,8 @@ class ReuseExecutor:
         if self.partial and op.traits.family == SLICE:
             self.state.note_sliced(item, args)
         # (only calls on plain arrays and scalars get here: nothing deferred to compute first)
+        if op.traits.family == PRODUCT or op.opcode in BLAS_ALIASING:
+            args = unaliased(args)
         return op.fn(*args, **kwargs) if kwargs else op.fn(*args)
 
     def _transpose(self, op: Operation, item: Item, args: tuple, kwargs: dict) -> Any:
@@ -196,6 +205,8 @@ class ReuseExecutor:
             keep = rewritten is not MISS and rewritten.keep
             if LIVE[0]:
                 args, kwargs = resolve_args(args), resolve_args(kwargs)
+            if family == PRODUCT or opcode in BLAS_ALIASING:
+                args = unaliased(args)  # two evaluations of one cached value: two buffers, as plain
             if _calls_user_code(args, kwargs):
                 # apply/map/agg/pipe with a Python function: its code may draw from the global
                 # random generators or read a file, which no key describes (as for @mc.step).
@@ -276,6 +287,7 @@ def _c_copy(value: np.ndarray) -> np.ndarray:
 
 CHEAP_AFTER = 4
 RECHECK_EVERY = 256
+_ONE_EVALUATION = b"=1"  # the suffix of a product's key when both arguments are one evaluation
 _CHEAP_MAX = 20_000
 _PLAIN_SCALARS = frozenset((int, float, bool, complex, type(None), slice, np.float64))
 
