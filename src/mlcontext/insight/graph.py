@@ -336,6 +336,11 @@ def _walk(context: ContextStore, root: str, run_id: str | None, scope: ProjectSc
     through an edge of run R (or named ``R:NAME``), a node's own derivation is the one R recorded, when
     R recorded one: the lineage of run A's weights never shows the edges run B made for the same bytes.
     A node that R only read (a dataset made by an earlier run) has every derivation recorded for it.
+    Downstream, a node reached through a ``run`` edge of run R (R read the root's side before it made
+    the node: a possible influence, not a derivation) goes on to what R did with it and to what other
+    runs did with it *after* R made it, except a run that derived the same bytes itself (its own edge
+    into the node): it never got them from R. Two scoring runs that cut the same batch from the same
+    data, each with its own model, are then not downstream of each other's model.
     In both directions, at bytes that several projects registered, only the runs that used the dataset
     the question reached are followed (``scope``).
     """
@@ -343,26 +348,50 @@ def _walk(context: ContextStore, root: str, run_id: str | None, scope: ProjectSc
     frontier: list[tuple[str, str | None]] = [(root, run_id)]
     seen = set(frontier)
     edges: dict[tuple, None] = {}
+    made_at: dict[tuple[str, str | None], int] = {}  # (node, R) reached by R's run edge -> its order
     for _ in range(max_depth):
-        level = context.neighbours({node for node, _ in frontier}, upstream=upstream)
+        level = context.neighbours({node for node, _ in frontier}, upstream=upstream, with_order=True)
         at: dict[str, list[tuple]] = {}
         for edge in level:
             at.setdefault(edge[near], []).append(edge)
-        scope.prefetch(frontier, level)
+        scope.prefetch(frontier, [e[:5] for e in level])
+        derived = _derived_by(context, [key[0] for key in frontier if key in made_at])
         following: list[tuple[str, str | None]] = []
         for node, run in frontier:
-            candidates = scope.keep(node, run, at.get(node, []))
-            own = [e for e in candidates if upstream and run is not None and e[2] == run]
-            for edge in own or candidates:
+            candidates = _after_run_edge(node, run, made_at.get((node, run)), derived, at.get(node, []))
+            kept = scope.keep(node, run, [e[:5] for e in candidates])
+            orders = {e[:5]: e[5] for e in candidates}
+            own = [e for e in kept if upstream and run is not None and e[2] == run]
+            for edge in own or kept:
                 edges[edge] = None
                 nxt = (edge[far], edge[2])
                 if nxt not in seen:
                     seen.add(nxt)
                     following.append(nxt)
+                    if not upstream and edge[3] == "run":
+                        made_at[nxt] = orders[edge]
         frontier = following
         if not frontier:
             break
     return list(edges)
+
+
+def _derived_by(context: ContextStore, nodes: list[str]) -> dict[str, set[str | None]]:
+    """The runs with an edge into each of ``nodes`` (runs that derived those bytes themselves)."""
+    found: dict[str, set[str | None]] = {}
+    for _src, dst, run, *_ in context.neighbours(set(nodes), upstream=True):
+        found.setdefault(dst, set()).add(run)
+    return found
+
+
+def _after_run_edge(node: str, run: str | None, order: int | None, derived: dict[str, set[str | None]],
+                    edges: list[tuple]) -> list[tuple]:
+    """The edges out of ``node`` to follow when run ``run`` made it after reading the walk's side
+    (its ``run`` edge, recorded at ``order``): all of them when it was not reached so."""
+    if order is None:
+        return edges
+    others = derived.get(node, set()) - {run}
+    return [e for e in edges if e[2] == run or (e[5] > order and e[2] not in others)]
 
 
 def _runs(store: Store, run_ids: list[str]) -> pd.DataFrame:

@@ -268,16 +268,19 @@ class ContextStore:
             return {(src, dst, run) for src, dst, run in conn.execute(
                 select(t.Edge.src_hash, t.Edge.dst_hash, t.Edge.run_id).where(t.Edge.log_hash == log_hash))}
 
-    def neighbours(self, hashes: Iterable[str], *, upstream: bool) -> list[tuple]:
-        """Edges ``(src, dst, run_id, kind, log_hash)`` into (``upstream``) or out of ``hashes``."""
+    def neighbours(self, hashes: Iterable[str], *, upstream: bool, with_order: bool = False) -> list[tuple]:
+        """Edges ``(src, dst, run_id, kind, log_hash)`` into (``upstream``) or out of ``hashes``, in
+        the order they were recorded; ``with_order``: each with its place in that order (a sixth
+        element, increasing with the time an edge was recorded)."""
         hashes = list(hashes)
         if not hashes:
             return []
         column = t.Edge.dst_hash if upstream else t.Edge.src_hash
+        columns = [t.Edge.src_hash, t.Edge.dst_hash, t.Edge.run_id, t.Edge.kind, t.Edge.log_hash]
         with self.metadata.read() as conn:
             return [tuple(r) for r in conn.execute(
-                select(t.Edge.src_hash, t.Edge.dst_hash, t.Edge.run_id, t.Edge.kind, t.Edge.log_hash)
-                .where(column.in_(hashes)).order_by(t.Edge.id))]
+                select(*columns, *([t.Edge.id] if with_order else [])).where(column.in_(hashes))
+                .order_by(t.Edge.id))]
 
     def run_projects(self, run_ids: Iterable[str]) -> dict[str, str]:
         """The project of each run."""

@@ -1,0 +1,116 @@
+"""Scenario: two daily scoring scripts cut the same batches from the same clean data, each scoring with
+its own model; a report script reads one of them's scores (found by a newcomer, twelfth session).
+
+The batches are the same bytes in both scripts, so each batch is one node of the graph. ``impact`` of
+the SVM listed the other script's scores, and ``impact`` of the logistic regression the SVM's: from
+the batch, reached through the ``run`` edge "daily2 loaded the SVM before it registered the batch",
+the walk went on along the edges the *other* run recorded for the same bytes, a batch that run had
+cut itself. A ``run`` edge is a possible influence within its run: other runs' uses of the node are
+followed only when they came after it and did not derive the bytes themselves. The report run that
+reads the scores after they were made stays downstream of the model.
+
+Peers' failures of the kind, as inputs of ours:
+- Marquez #2640 (a dataset's lineage showed jobs that had made other versions): each model reaches
+  only the scores its own run made.
+- OpenLineage #2211-style symlinked datasets (two jobs writing one physical dataset were merged into one
+  lineage): two runs making the same bytes are not each other's inputs.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+import mlcontext as mc
+
+TRAIN = """
+    import numpy as np
+    import pandas as pd
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.svm import SVC
+
+    import mlcontext as mc
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(300, 3))
+    frame = pd.DataFrame({"a": x[:, 0], "b": x[:, 1], "c": x[:, 2], "y": (x[:, 0] > 0).astype(int)})
+    with mc.run("train", project="daily") as run:
+        kind = mc.param("model", "logreg")
+        clean = mc.dataset(frame, "clean")
+        model = (LogisticRegression() if kind == "logreg" else SVC()).fit(frame[["a", "b", "c"]], frame["y"])
+        mc.artifact("model", model)
+    print(run.id)
+"""
+
+DAILY = """
+    import sys
+
+    import pandas as pd
+
+    import mlcontext as mc
+
+    name, train, batch_name, scores_name, registered = sys.argv[1:6]
+    with mc.run(name, project="daily") as run:
+        model = mc.load_artifact(train, "model", project="daily")
+        clean = mc.dataset_version("clean", project="daily").frame()
+        for day in mc.loop("day", range(3)):
+            part = clean.iloc[day * 100:(day + 1) * 100]
+            plain = part.to_pandas()
+            # the batch as read data (plain), or as data derived from `clean` (traced)
+            mc.dataset(plain if registered == "plain" else part, batch_name)
+            scores = pd.DataFrame({"p": model.decision_function(plain[["a", "b", "c"]])})
+            mc.dataset(scores, scores_name, direction="output")
+    print(run.id)
+"""
+
+REPORT = """
+    import mlcontext as mc
+
+    with mc.run("report", project="daily") as run:
+        scores = mc.dataset_version("scores-svm", project="daily").frame().to_pandas()
+        summary = scores.describe()
+        mc.dataset(summary, "report", direction="output")
+    print(run.id)
+"""
+
+
+@pytest.fixture(scope="module")
+def daily(make_project):
+    project = make_project("daily", {"train.py": TRAIN, "daily.py": DAILY, "report.py": REPORT})
+    logreg = project.run("train.py", params={"model": "logreg"}).last_line
+    svm = project.run("train.py", params={"model": "svm"}).last_line
+    first = project.run("daily.py", args=["daily", logreg, "day", "scores-logreg", "plain"]).last_line
+    second = project.run("daily.py", args=["daily2", svm, "batch", "scores-svm", "traced"]).last_line
+    report = project.run("report.py").last_line
+    return project, logreg, svm, first, second, report
+
+
+def _labels(graph: dict) -> set[str]:
+    return {n["label"].split("@")[0] for n in graph["nodes"]}
+
+
+def _runs(graph: dict) -> set[str]:
+    return {e["run_id"] for e in graph["edges"]}
+
+
+def test_a_model_reaches_only_the_scores_its_own_run_made(daily):
+    project, logreg, svm, first, second, report = daily
+    svm_impact = project.cli_json("impact", f"{svm[:8]}:model")
+    assert "scores-svm" in _labels(svm_impact)
+    assert "scores-logreg" not in _labels(svm_impact)
+    assert first not in _runs(svm_impact), "the logreg's scoring run never loaded the SVM"
+    logreg_impact = project.cli_json("impact", f"{logreg[:8]}:model")
+    assert "scores-logreg" in _labels(logreg_impact)
+    assert "scores-svm" not in _labels(logreg_impact)
+    assert "report" not in _labels(logreg_impact)
+    assert second not in _runs(logreg_impact)
+
+
+def test_what_reads_the_scores_afterwards_stays_downstream(daily):
+    project, logreg, svm, first, second, report = daily
+    svm_impact = project.cli_json("impact", f"{svm[:8]}:model")
+    assert "report" in _labels(svm_impact)
+    assert report in _runs(svm_impact)
+    with project.store():
+        nodes = mc.consumers(f"{svm[:8]}:model", project="daily").nodes["label"].tolist()
+    assert any(label.startswith("report") for label in nodes)
+    assert not any(label.startswith("scores-logreg") for label in nodes)
