@@ -79,7 +79,8 @@ def unaliased(args: tuple) -> tuple:
     """``args`` with a copy (same layout) of each array argument that is another evaluation of the
     memory of an earlier one; ``args`` itself when there is none (lists of arrays, as ``multi_dot``
     takes, followed one level)."""
-    arrays = [(k, None, a) for k, a in enumerate(args) if type(a) is np.ndarray]
+    arrays: list[tuple[int, int | None, np.ndarray]] = [
+        (k, None, a) for k, a in enumerate(args) if type(a) is np.ndarray]
     for k, a in enumerate(args):
         if type(a) is list or type(a) is tuple:
             arrays += [(k, j, e) for j, e in enumerate(a) if type(e) is np.ndarray]
