@@ -57,7 +57,7 @@ def _operations(graph: dict, src_label: str) -> list[str]:
 
 def test_the_split_edge_lists_the_split_only(project):
     graph = project.cli_json("lineage", "test", "--project", "edges")
-    assert _operations(graph, "clean@1") == ["iloc.__getitem slice(30, None, None)"]
+    assert _operations(graph, "clean@1") == ["iloc.getitem slice(30, None, None)"]
     assert graph["operations"] == []  # its edge says how it was made
 
 
@@ -66,7 +66,7 @@ def test_the_fit_edge_starts_at_the_registered_frame(project):
     fit = [e for e in graph["edges"] if e["kind"] == "fit"]
     assert len(fit) == 1
     assert not set(CLEANING) & set(fit[0]["operations"]), fit[0]["operations"]
-    assert fit[0]["operations"][0] == "iloc.__getitem slice(None, 30, None)"
+    assert fit[0]["operations"][0] == "iloc.getitem slice(None, 30, None)"
     assert fit[0]["operations"][-1] == "LogisticRegression.fit"
 
 
@@ -77,7 +77,7 @@ def test_a_frame_cleaned_from_an_unregistered_file_says_how(project):
     assert "computed from data not registered → filter a > 3 → dropna → set 'ab' = a * b → clean@1" in text
     # The edge's operations on one line, from its source to its destination.
     tree = project.cli("lineage", "test", "--project", "edges", env={"COLUMNS": "150"}).stdout
-    assert "clean@1 → iloc.__getitem slice(30, None, None) → test@1" in tree and "dropna" not in tree
+    assert "clean@1 → iloc.getitem slice(30, None, None) → test@1" in tree and "dropna" not in tree
 
 
 def test_the_evaluate_edge_says_what_was_taken_from_the_test_set(project):

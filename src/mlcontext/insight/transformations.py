@@ -79,7 +79,9 @@ def describe(item: Item) -> str:
         if sel != "None":
             words.append(f"[{sel}]" if not sel.startswith("[") else sel)
         return " ".join([*words, agg, *rest[3:], *kwargs]).strip()
-    return " ".join([method.strip("_") or kind, *rest, *kwargs]).strip()
+    # each part of a dotted method bare: iloc.__getitem__ -> iloc.getitem (not iloc.__getitem)
+    bare = ".".join(part.strip("_") for part in method.split(".")) if method else ""
+    return " ".join([bare or kind, *rest, *kwargs]).strip()
 
 
 def _positions(item: Item) -> int | None:
