@@ -114,3 +114,21 @@ def test_what_reads_the_scores_afterwards_stays_downstream(daily):
         nodes = mc.consumers(f"{svm[:8]}:model", project="daily").nodes["label"].tolist()
     assert any(label.startswith("report") for label in nodes)
     assert not any(label.startswith("scores-logreg") for label in nodes)
+
+
+def test_an_iteration_output_comes_from_what_its_own_iteration_read(daily):
+    """``daily`` reads one batch per ``mc.loop("day")`` iteration and registers that day's scores: day
+    2's scores come from day 2's batch (and from what the run read before the loop: the model and
+    the clean data), never from the batches days 0 and 1 read (found by a newcomer)."""
+    project, logreg, svm, first, second, report = daily
+    graph = project.cli_json("lineage", "scores-logreg@3")
+    names = {name for n in graph["nodes"] for name in n["label"].split(" = ")} - {"scores-logreg@3"}
+    assert "day@3" in names
+    assert not {"day@1", "day@2", "batch@1", "batch@2"} & names, names
+    models = [n["label"] for n in graph["nodes"] if n["label"].startswith("model")]
+    assert models == [f"model (run {logreg[:8]})"], "the SVM cut the same batch later: not a source"
+    assert "clean@1" in names
+    batch_impact = project.cli_json("impact", "day@1")
+    reached = {name for n in batch_impact["nodes"] for name in n["label"].split(" = ")}
+    assert not {"day@2", "day@3", "scores-logreg@2", "scores-logreg@3"} & reached, reached
+    assert "scores-logreg@1" in reached

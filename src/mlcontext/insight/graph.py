@@ -335,7 +335,8 @@ def _walk(context: ContextStore, root: str, run_id: str | None, scope: ProjectSc
     Content addressing makes identical bytes one node, however many runs made them. Upstream, reached
     through an edge of run R (or named ``R:NAME``), a node's own derivation is the one R recorded, when
     R recorded one: the lineage of run A's weights never shows the edges run B made for the same bytes.
-    A node that R only read (a dataset made by an earlier run) has every derivation recorded for it.
+    A node that R only read (a dataset made by an earlier run) has every derivation recorded for it
+    before R used it (a run that made the same bytes later is not where R's copy came from).
     Downstream, a node reached through a ``run`` edge of run R (R read the root's side before it made
     the node: a possible influence, not a derivation) goes on to what R did with it and to what other
     runs did with it *after* R made it, except a run that derived the same bytes itself (its own edge
@@ -349,6 +350,7 @@ def _walk(context: ContextStore, root: str, run_id: str | None, scope: ProjectSc
     seen = set(frontier)
     edges: dict[tuple, None] = {}
     made_at: dict[tuple[str, str | None], int] = {}  # (node, R) reached by R's run edge -> its order
+    read_at: dict[tuple[str, str | None], int] = {}  # (node, R) reached upstream by R's edge -> its order
     for _ in range(max_depth):
         level = context.neighbours({node for node, _ in frontier}, upstream=upstream, with_order=True)
         at: dict[str, list[tuple]] = {}
@@ -362,13 +364,19 @@ def _walk(context: ContextStore, root: str, run_id: str | None, scope: ProjectSc
             kept = scope.keep(node, run, [e[:5] for e in candidates])
             orders = {e[:5]: e[5] for e in candidates}
             own = [e for e in kept if upstream and run is not None and e[2] == run]
+            if upstream and not own and (node, run) in read_at:
+                # R only read the node: its derivations recorded before R used it (later ones, by
+                # runs that made the same bytes again, are not where R's copy came from)
+                kept = [e for e in kept if orders[e] < read_at[node, run]]
             for edge in own or kept:
                 edges[edge] = None
                 nxt = (edge[far], edge[2])
                 if nxt not in seen:
                     seen.add(nxt)
                     following.append(nxt)
-                    if not upstream and edge[3] == "run":
+                    if upstream:
+                        read_at[nxt] = orders[edge]
+                    elif edge[3] == "run":
                         made_at[nxt] = orders[edge]
         frontier = following
         if not frontier:

@@ -35,6 +35,7 @@ from ..lineage.item import walk
 from ..lineage.log import roots_of
 from ..ops.sklearn_steps import fit_data, uses_of
 from ..store.context import ContextStore
+from . import iterations
 from .uses import Source, data_sources, leaf_hash, part_of_saved, pending_reads, register, register_fits
 
 __all__ = ["lineage_leaves", "plain_value", "record_output", "model_metadata"]
@@ -135,7 +136,9 @@ def _add_run_edges(context: ContextStore, run: Any, digest: str, precise: list[s
     """Run edges from what the run read (test versions read as plain data and not counted yet too),
     except where a precise edge already leads back to it."""
     read = dict.fromkeys([*context.inputs_of(run.id), *pending_reads(run.id)])
-    inputs = [h for h in read if h != digest and h not in precise]
+    now = iterations.position()  # an input another iteration of an enclosing loop read is none
+    inputs = [h for h in read if h != digest and h not in precise
+              and not iterations.other_iteration(run.id, h, now)]
     if inputs and precise:
         upstream = {edge[0] for start in dict.fromkeys(precise)
                     for edge in context.closure(start, upstream=True)}

@@ -35,6 +35,7 @@ from ..lineage.patch import OUTPUT
 from ..ops.sklearn_steps import FIT, FIT_TRANSFORM, METHOD_OPCODES, set_use_hook
 from ..store import Store
 from ..store.context import ContextStore
+from . import iterations
 from .state import STATE, RunUses
 
 __all__ = ["Source", "register", "registered_any", "data_sources", "leaf_hash", "record_use", "note_metric",
@@ -245,6 +246,7 @@ def defer_test_read(run: Any, source: Source, budget: int | None = None) -> None
     would pass the budget; count it when the run finishes (:func:`settle_test_reads`) unless a traced
     evaluation counted it first."""
     assert source.version_id is not None
+    iterations.note_read(run.id, source.artifact_hash)
     context = ContextStore(run.store.metadata)
     with _lock:
         own = _of(run.id)
@@ -303,6 +305,7 @@ def end_run(run: Any, finished: bool) -> None:
     finally:
         with _lock:
             STATE.uses.pop(run.id, None)
+        iterations.forget(run.id)
 
 
 def note_metric(run: Any, value: Any) -> None:
