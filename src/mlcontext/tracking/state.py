@@ -30,7 +30,10 @@ class RunUses:
     walked : set
         ``(use, item hash)`` lineage already walked (a grid search predicts on the same data often).
     pending : dict
-        Test version id -> ``Source`` read as plain data, counted as evaluated if the run finishes.
+        Test version id -> ``Source`` read as plain data, counted as evaluated if the run finishes,
+        or if it logged a metric after the read.
+    pending_at : dict
+        Test version id -> when it was read (``time.time()``), for that comparison.
     warned : set
         Test version ids this run was already warned about (past the budget): once per run, not at
         the read and again at the evaluation.
@@ -44,6 +47,7 @@ class RunUses:
     walked: set[tuple[str, str]] = field(default_factory=set)
     models: dict[str, Any] = field(default_factory=dict)
     pending: dict[int, Any] = field(default_factory=dict)
+    pending_at: dict[int, float] = field(default_factory=dict)
     warned: set[int] = field(default_factory=set)
 
 
