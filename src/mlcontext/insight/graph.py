@@ -130,9 +130,17 @@ class Graph:
         for _, node in self.nodes.iterrows():
             style = ", style=\"rounded,bold\"" if node["hash"] == self.root else ""
             lines.append(f"  \"{node['hash']}\" [label={_quote(node['label'])}{style}];")
-        for _, edge in self.edges.drop_duplicates(["src", "dst", "run_id"]).iterrows():
-            label = f"{edge['run_name'] or ''}\\n{edge['kind']}"
-            lines.append(f"  \"{edge['src']}\" -> \"{edge['dst']}\" [label={_quote(label)}];")
+        # One arrow per pair of nodes, as the tree has one child per neighbour: the runs that made
+        # it and every kind (two runs making the same bytes drew two arrows; a fit and an evaluation
+        # of one run drew one, labelled only fit).
+        for (src, dst), group in self.edges.groupby(["src", "dst"], sort=False):
+            runs = group.drop_duplicates("run_id")
+            names = list(dict.fromkeys(str(n) for n in runs["run_name"].fillna("")))
+            who = ", ".join(names[:3]) + (f" +{len(names) - 3}" if len(names) > 3 else "")
+            if len(runs) > 1:
+                who += f" ({len(runs)} runs)"
+            label = f"{who}\\n{' / '.join(dict.fromkeys(group['kind']))}"
+            lines.append(f"  \"{src}\" -> \"{dst}\" [label={_quote(label)}];")
         lines.append("}")
         return "\n".join(lines) + "\n"
 
