@@ -85,6 +85,20 @@ def test_runs_lists_both_runs(project, runner):
     assert second[:8] in table.output and "finished" in table.output
 
 
+def test_a_limit_that_leaves_runs_out_says_so(project, runner):
+    # A newcomer read "20 run(s)" as all their runs: there were 21.
+    _, first, second = project
+    cut = runner.invoke(cli, ["runs", "--limit", "1"])
+    assert "the 1 newest runs (older ones left out: --limit 2 for more)" in cut.output, cut.output
+    assert second[:8] in cut.output and first[:8] not in cut.output
+    whole = runner.invoke(cli, ["runs", "--limit", "2"])
+    assert "2 run(s)" in whole.output and "left out: --limit" not in whole.output
+    assert len(json.loads(runner.invoke(cli, ["runs", "--limit", "1", "--json"]).output)) == 1
+    found = runner.invoke(cli, ["find", "--param", "lr>0", "--limit", "1"])
+    assert "the 1 newest runs (older ones left out" in found.output, found.output
+    assert len(json.loads(runner.invoke(cli, ["find", "--limit", "1", "--json"]).output)) == 1
+
+
 def test_show_prints_the_run(project, runner):
     _, first, _ = project
     result = runner.invoke(cli, ["show", first[:6]])

@@ -18,7 +18,7 @@ from ..store.metadata import MAX_LIMIT
 from ..tracking.datasets import versions
 from .options import drift_rule_options, json_option, known_project, print_drift, project_option, rule_from
 from .render import console, frame_table, print_json
-from .runs import STATUS_STYLE, runs_answers, runs_shown
+from .runs import STATUS_STYLE, limited_title, runs_answers, runs_shown
 
 
 def _frame_out(frame: pd.DataFrame, as_json: bool, title: str, empty: str,
@@ -111,7 +111,8 @@ def find_command(params: tuple[str, ...], metrics: tuple[str, ...], data: str | 
     """Search runs by params, metrics, data version, code version, time, user, name and status."""
     known_project(project)
     frame = find(params=params, metrics=metrics, data=data, code=code, user=user, since=since,
-                 until=until, text=text, status=status, project=project, limit=limit)
+                 until=until, text=text, status=status, project=project, limit=min(limit + 1, MAX_LIMIT))
+    more, frame = len(frame) > limit, frame.head(limit)
     # The same columns as `runs`: a dirty run's code is marked (its commit is not what ran).
     shown = frame if frame.empty or as_json else runs_shown(frame, project)
     # The columns the conditions were on answer the question: kept at any width (a newcomer's
@@ -120,7 +121,7 @@ def find_command(params: tuple[str, ...], metrics: tuple[str, ...], data: str | 
         [f"metric.{parse_condition(c)[0]}" for c in metrics]
     if not (frame.empty or as_json):  # (status, metrics and params kept as `runs` keeps them)
         shown, asked = runs_answers(shown, asked)
-    _frame_out(shown, as_json, f"{len(frame)} run(s)", "no run matches", keep=asked)
+    _frame_out(shown, as_json, limited_title(len(frame), more, limit), "no run matches", keep=asked)
 
 
 @click.command("drift")

@@ -38,7 +38,9 @@ def runs_command(project: str | None, name: str | None, status: str | None, user
                  limit: int, as_json: bool) -> None:
     """List runs, newest first, with their params and last metric values."""
     known_project(project)
-    frame = runs(project, name=name, status=status, user=user, limit=limit)
+    # one more than asked for, to say when the limit left runs out (a newcomer read "20 run(s)" as all)
+    frame = runs(project, name=name, status=status, user=user, limit=min(limit + 1, MAX_LIMIT))
+    more, frame = len(frame) > limit, frame.head(limit)
     if as_json:
         print_json(frame.to_dict(orient="records"))
         return
@@ -46,7 +48,13 @@ def runs_command(project: str | None, name: str | None, status: str | None, user
         console.print("No runs recorded yet. Start one with `with mlcontext.run(...)` in a script.")
         return
     shown, answers = runs_answers(runs_shown(frame, project))
-    console.print(frame_table(shown, title=f"{len(frame)} run(s)", keep=answers))
+    console.print(frame_table(shown, title=limited_title(len(frame), more, limit), keep=answers))
+
+
+def limited_title(count: int, more: bool, limit: int) -> str:
+    """A runs table's title: how many it lists, and whether ``--limit`` left older ones out."""
+    return f"the {count} newest runs (older ones left out: --limit {min(limit * 2, MAX_LIMIT)} for more)" \
+        if more else f"{count} run(s)"
 
 
 def runs_answers(shown: pd.DataFrame, asked: Sequence[str] = ()) -> tuple[pd.DataFrame, list[str]]:
