@@ -132,6 +132,14 @@ class TracedArray(NDArrayOperatorsMixin):
             value.flags.writeable = False
         return value.flat
 
+    def __round__(self, ndigits: int | None = None) -> Any:
+        """``round(t.mean(), 2)``: a 0-d traced array rounds as the NumPy scalar plain code would have
+        had (a plain value, as ``float(t)``); an array with dimensions raises as an ndarray does."""
+        value = np.asarray(self._value)
+        if value.ndim:
+            raise TypeError("type numpy.ndarray doesn't define __round__ method")
+        return round(value[()], ndigits)
+
     @property
     def T(self) -> TracedArray:  # noqa: N802 - NumPy's name
         # NumPy's stubs type np.transpose as returning an ndarray; __array_function__ (NEP 18),

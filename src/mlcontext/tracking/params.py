@@ -101,7 +101,11 @@ def _parse_int(raw: str) -> int:
 
 
 def encode_param(name: str, value: Any) -> tuple[str, str]:
-    """The JSON text and type name stored for a param value; raises :class:`ParamError` if unsafe."""
+    """The JSON text and type name stored for a param value; raises :class:`ParamError` if unsafe.
+    A 0-d array, traced or not (``t.max()`` of a traced array), is recorded as its NumPy scalar, as
+    the same code on plain arrays would have passed one."""
+    if getattr(value, "ndim", None) == 0 and (isinstance(value, np.ndarray) or hasattr(value, "lineage")):
+        value = np.asarray(value)[()]
     try:
         text = json.dumps(_plain(value), allow_nan=True, sort_keys=True)
     except (TypeError, ValueError) as exc:
