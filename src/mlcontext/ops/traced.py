@@ -138,7 +138,7 @@ class TracedArray(NDArrayOperatorsMixin):
         value = np.asarray(self._value)
         if value.ndim:
             raise TypeError("type numpy.ndarray doesn't define __round__ method")
-        return round(value[()], ndigits)
+        return round(value[()], ndigits)  # type: ignore[call-overload]  # (a NumPy scalar rounds)
 
     @property
     def T(self) -> TracedArray:  # noqa: N802 - NumPy's name
