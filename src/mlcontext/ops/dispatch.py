@@ -404,6 +404,12 @@ def _run(op: Operation, args: tuple, kwargs: dict) -> tuple[Any, Item]:
     return STATE.executor(op, item, plain_args, plain_kwargs), item
 
 
+# Questions about memory, not values (scikit-learn asks them before it copies): answered on the traced
+# values' buffers as NumPy would, with no lineage (a lineage describes values) and no warning. Never
+# cached or replayed: two evaluations of one lineage may or may not share memory.
+MEMORY_QUESTIONS = frozenset({np.may_share_memory, np.shares_memory})
+
+
 def function_call(func: Any, args: tuple, kwargs: dict) -> Any:
     """A NumPy function called with traced arguments (``__array_function__``)."""
     op = HANDLED.get(func)
@@ -411,6 +417,8 @@ def function_call(func: Any, args: tuple, kwargs: dict) -> Any:
         opcode = INPLACE_FUNCS.get(func)
         if opcode is not None:
             return inplace_call(opcode, args[0], args[1:], kwargs)
+        if func in MEMORY_QUESTIONS:  # about buffers, not values: answered on them, no lineage
+            return func(*unwrap(args, []), **unwrap(kwargs, []))
         return unhandled(func, args, kwargs)
     try:
         result, item = _run(op, args, kwargs)
