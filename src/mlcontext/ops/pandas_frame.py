@@ -206,6 +206,11 @@ class _Traced:
             if scope is not None:
                 scope.holders.append(weakref.ref(self))
 
+    def __mlcontext_fingerprint__(self) -> tuple[str, str]:
+        """Its identity where a fingerprint meets it (a global a ``@mc.step`` reads): the lineage hash
+        of its current version, which determines its value, without reading the data."""
+        return (f"mlcontext.Traced{self._kind}", self._item.hash)
+
     @property
     def _value(self) -> Any:
         """The pandas value of the current version."""

@@ -132,6 +132,11 @@ class TracedArray(NDArrayOperatorsMixin):
             value.flags.writeable = False
         return value.flat
 
+    def __mlcontext_fingerprint__(self) -> tuple[str, str]:
+        """Its identity where a fingerprint meets it (a global a ``@mc.step`` reads, an estimator's
+        parameter): its lineage hash, which determines its value, without reading the data."""
+        return ("mlcontext.TracedArray", self._item.hash)
+
     def __round__(self, ndigits: int | None = None) -> Any:
         """``round(t.mean(), 2)``: a 0-d traced array rounds as the NumPy scalar plain code would have
         had (a plain value, as ``float(t)``); an array with dimensions raises as an ndarray does."""
