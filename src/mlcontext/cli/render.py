@@ -50,6 +50,7 @@ ESSENTIAL_COLUMNS = {"id", "run_id", "name", "run_name", "status", "start", "cre
 #: The narrowest a folding column gets before it is left out instead (a param's value in 2-character
 #: fragments reads as nothing).
 MIN_FOLD_WIDTH = 10
+HEADER_WHOLE_MAX = 16  # headers up to this wide are never folded (longer ones fold at MIN_FOLD_WIDTH)
 
 
 def fmt_duration(seconds: Any) -> str:
@@ -88,7 +89,9 @@ def frame_table(frame: pd.DataFrame, title: str | None = None,
              for n, c in zip(names, frame.columns, strict=True)}
     whole = {n for n, c in zip(names, frame.columns, strict=True) if _is_whole(n, frame[c])}
     needed = {n: _natural_width(n, cells[n]) for n in names}
-    needed = {n: w if n in whole else min(w, MIN_FOLD_WIDTH) for n, w in needed.items()}
+    # a folding column is never narrower than its header's words up to HEADER_WHOLE_MAX characters
+    # (`over_budget` folded as `over_budge` over `t`)
+    needed = {n: w if n in whole else min(w, max(MIN_FOLD_WIDTH, _header_word(n))) for n, w in needed.items()}
     width = console.width if width is None else width
     kept = {str(k) for k in keep}
     shown = _fitting(names, whole, needed, width, boxed=True, keep=kept)
@@ -116,6 +119,12 @@ def frame_table(frame: pd.DataFrame, title: str | None = None,
 def _is_whole(name: str, column: pd.Series) -> bool:
     return (name in KEY_COLUMNS or name in DURATION_COLUMNS or name in NAME_COLUMNS
             or pd.api.types.is_datetime64_any_dtype(column))
+
+
+def _header_word(name: str) -> int:
+    """The width a header needs unbroken: its longest line, when at most HEADER_WHOLE_MAX wide."""
+    longest = max(len(line) for line in _header(name).split("\n"))
+    return longest if longest <= HEADER_WHOLE_MAX else 0
 
 
 def _natural_width(name: str, cells: list[str]) -> int:
