@@ -25,7 +25,6 @@ from .rundiff import (
     RunDiff,
     absent_names,
     changed,
-    code_diff_entries,
     diff_runs,
     pairs_json,
     pairs_text,
@@ -116,8 +115,10 @@ class ModelDiff:
         (uncommitted changes ran) and ``version`` (``1e0c2d7a+dirty``); ``None`` when the run is not
         known (a model named by its hash).
     same_code : bool or None
-        Whether the two runs ran the same code (commit and uncommitted changes); ``None`` when
-        unknown. ``mlcontext diff RUN RUN`` shows how it differs.
+        Whether the two runs ran the same code: the content of their source trees, uncommitted changes
+        included, decided as ``mlcontext diff RUN RUN`` decides it (:func:`~.rundiff.same_code`), so
+        a run at one commit with an untracked file and a run at the commit that added that file
+        ran the same code; ``None`` when unknown. ``mlcontext diff RUN RUN`` shows how it differs.
     training_data : tuple of (list of str or None)
         Per side, the dataset versions (``trips@2``) the model was trained on, or ``None`` (unknown).
     artifacts : tuple of dict
@@ -254,6 +255,8 @@ class ModelDiff:
         versions = [c["version"] or "a script outside git" for c in (a, b)]
         if self.same_code is None:
             return "not recorded by either run"
+        if self.same_code and versions[0] != versions[1]:  # other commits, the same files
+            return f"the same files ran ({versions[0]} and {versions[1]})"
         if self.same_code:
             return f"the same ({versions[0]})" + (", uncommitted changes included" if a["dirty"] else "")
         return (f"differs: {versions[0]} vs {versions[1]}"
@@ -323,20 +326,8 @@ def diff_models(store: Store, a: Any, b: Any, project: str | None = None) -> Mod
                      metrics, (data_a, data_b), described, (traced_a, traced_b),
                      features=(_features(meta_a), _features(meta_b)),
                      code=(_code(run_a), _code(run_b)),
-                     same_code=None if run_a is None or run_b is None else _same_code(store, run_a, run_b),
+                     same_code=None if run_a is None or run_b is None else same_code(store, run_a, run_b),
                      metrics_shared=shared)
-
-
-def _same_code(store: Store, a: Any, b: Any) -> bool | None:
-    """Whether two runs ran the same code, decided as the run diff decides it: equal snapshots, or
-    else no difference between the restored trees (snapshots also differ by files the tree diff
-    leaves out, e.g. data written next to the code; the model diff said "other uncommitted changes"
-    where the run diff said "same code": a newcomer's finding)."""
-    same = same_code(a, b)
-    if same is False and a.git_commit == b.git_commit:
-        text, refused = code_diff_entries(store, a, b)
-        same = not text and not refused
-    return same
 
 
 def _minus(names: list[str], other: list[str]) -> list[str]:

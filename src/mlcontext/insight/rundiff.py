@@ -18,8 +18,8 @@ from ..tracking.code import CodeSnapshot, RefusedEntry, restore_tree
 from ..tracking.environment import Environment, diff_environments
 from .text import fmt, the_same
 
-__all__ = ["ABSENT", "RunDiff", "diff_runs", "code_diff", "code_diff_entries", "same_code", "pairs_text",
-           "side_text", "environment_rows"]
+__all__ = ["ABSENT", "RunDiff", "diff_runs", "code_diff", "code_diff_entries", "same_code",
+           "no_code_difference", "pairs_text", "side_text", "environment_rows"]
 
 
 class _Absent:
@@ -89,7 +89,8 @@ class RunDiff:
 
     @property
     def same_code(self) -> bool:
-        return not self.code and not self.code_refused
+        """Whether the two runs ran the same code: the content of their source trees (:func:`same_code`)."""
+        return no_code_difference(self.code, self.code_refused)
 
     def __str__(self) -> str:
         """The comparison as plain text, so ``print(mc.diff(a, b))`` reads as ``mlcontext diff a b``
@@ -286,12 +287,26 @@ def _refs(read: dict[str, tuple[int, ...]]) -> list[str]:
     return sorted(f"{name}@{version}" for name, versions in read.items() for version in versions)
 
 
-def same_code(a: RunRecord, b: RunRecord) -> bool | None:
-    """Whether runs ``a`` and ``b`` ran the same code (commit and recorded snapshot, uncommitted changes
-    included); ``None`` when neither recorded any code."""
+def same_code(store: Store, a: RunRecord, b: RunRecord) -> bool | None:
+    """Whether runs ``a`` and ``b`` ran the same code: the content of the code that ran, as
+    ``mlcontext diff RUN RUN`` decides it (:func:`no_code_difference` of :func:`code_diff_entries`),
+    not the commit it ran at. A run at a commit with an untracked ``train.py`` and a run at the next
+    commit, which added that very file, ran the same code (the model diff said "differs:
+    2a4070a0+dirty vs 6d92fe42" where the run diff said "same code": a newcomer's finding); two
+    snapshots that differ only by what the tree diff leaves out (data written next to the code) too.
+    ``None`` when neither run recorded any code."""
     if a.code_hash is None and b.code_hash is None and a.git_commit is None and b.git_commit is None:
         return None
-    return (a.git_commit, a.code_hash) == (b.git_commit, b.code_hash)
+    if (a.git_commit, a.code_hash) == (b.git_commit, b.code_hash):
+        return True  # one commit and one snapshot: nothing to restore and compare
+    return no_code_difference(*code_diff_entries(store, a, b))
+
+
+def no_code_difference(code: str, refused: Mapping[str, list[RefusedEntry]]) -> bool:
+    """The rule of "the same code", given :func:`code_diff_entries`' answer: the restored trees do not
+    differ (no diff, no explanation of why they could not be compared) and no entry was left out of
+    the comparison (a refused link might differ)."""
+    return not code and not refused
 
 
 def _env(record: RunRecord) -> dict[str, Any]:

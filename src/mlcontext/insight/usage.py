@@ -5,6 +5,8 @@ from __future__ import annotations
 import difflib
 import json
 import math
+import re
+from collections.abc import Collection
 from typing import Any, cast
 
 import pandas as pd
@@ -50,7 +52,11 @@ def tried(dataset: Any, metric: str, *, mode: str | None = None, project: str | 
         One row per run that read a version of the dataset: ``run_id, run_name, status, user,
         start, version, model, model_params``, the metric, and ``param.<name>`` columns; best first.
         ``status`` tells a design that finished from one whose run failed or was killed after
-        logging its score (``running``, ``finished``, ``failed``, ``killed``).
+        logging its score (``running``, ``finished``, ``failed``, ``killed``). ``model`` and
+        ``model_params`` are the class and hyper-parameters of the design the run saved; of several
+        models, the one no other saved model holds as a component (a Pipeline, not its ``pca`` step
+        saved too; a search, not its ``best_estimator_``), then the one whose traced fit read the
+        dataset, then one that predicted or scored, then the last saved.
         Empty, with these columns, for a dataset nobody read.
 
     Raises
@@ -87,7 +93,9 @@ def tried(dataset: Any, metric: str, *, mode: str | None = None, project: str | 
     check_choice(mode, ("max", "min"), "mode")
     store = query_store(store)
     dataset, project = dataset_of(store, dataset, project)
-    versions = {v.id: v.ref for v in ContextStore(store.metadata).versions(dataset, project)}
+    rows_of = ContextStore(store.metadata).versions(dataset, project)
+    versions = {v.id: v.ref for v in rows_of}
+    version_hashes = {h for v in rows_of for h in (v.artifact_hash, v.content_hash)}
     if not versions:
         return typed_empty(TRIED | {metric: "float64"})
     with store.metadata.read() as conn:
@@ -110,13 +118,23 @@ def tried(dataset: Any, metric: str, *, mode: str | None = None, project: str | 
         for run_id, name, value in conn.execute(select(t.Param.run_id, t.Param.name, t.Param.value)
                                                 .where(t.Param.run_id.in_(run_ids))):
             params.setdefault(run_id, {})[name] = json.loads(value)
-        models: dict[str, dict] = {}
-        for run_id, meta in conn.execute(
-                select(t.RunArtifact.run_id, t.Artifact.meta)
+        saved: dict[str, list[tuple[str, dict]]] = {}  # per run, its models in the order saved
+        for run_id, digest, meta in conn.execute(
+                select(t.RunArtifact.run_id, t.RunArtifact.artifact_hash, t.Artifact.meta)
                 .join(t.Artifact, t.Artifact.hash == t.RunArtifact.artifact_hash)
-                .where(t.RunArtifact.run_id.in_(run_ids), t.RunArtifact.direction == "output")):
+                .where(t.RunArtifact.run_id.in_(run_ids), t.RunArtifact.direction == "output")
+                .order_by(t.RunArtifact.time, t.RunArtifact.id)):
             if meta and "model_class" in meta:
-                models[run_id] = meta
+                saved.setdefault(run_id, []).append((digest, meta))
+        several = [r for r, found in saved.items() if len(found) > 1]
+        uses: dict[str, set[tuple[str, str]]] = {}  # per run, (model, "fit on the dataset"/"evaluate")
+        if several:  # which of a run's models was fitted on the dataset, and which predicted
+            for by, src, dst, kind in conn.execute(
+                    select(t.Edge.run_id, t.Edge.src_hash, t.Edge.dst_hash, t.Edge.kind)
+                    .where(t.Edge.run_id.in_(several), t.Edge.kind.in_(["fit", "evaluate"]))):
+                if kind == "evaluate" or src in version_hashes:
+                    uses.setdefault(str(by), set()).add((dst, kind))
+        models = {run_id: _design_of(found, uses.get(run_id, set())) for run_id, found in saved.items()}
     if not reads:
         return typed_empty(TRIED | {metric: "float64"})
     if metric not in logged:
@@ -139,6 +157,79 @@ def tried(dataset: Any, metric: str, *, mode: str | None = None, project: str | 
     lower = (mode == "min") if mode else any(w in metric.lower() for w in _LOWER_IS_BETTER)
     ranked = frame.sort_values(metric, ascending=lower, na_position="last", kind="stable")
     return ranked.reset_index(drop=True)
+
+
+def _design_of(saved: list[tuple[str, dict]], uses: Collection[tuple[str, str]] = ()) -> dict:
+    """The design among the models a run saved: the metadata of the one :func:`tried` lists.
+
+    ``saved``: ``(hash, metadata)`` of each model the run saved, in the order saved; ``uses``:
+    ``(hash, kind)`` of the run's edges into them, ``"fit"`` for a traced fit that read the dataset
+    asked about, ``"evaluate"`` for a model that predicted or scored. The rule:
+
+    1. A model that another model of the run holds as a component is not the design: a Pipeline's
+       step (at any depth: its hyper-parameters are those of the step ``pca`` under ``pca__``, and
+       the step is named by its class), or a search's ``best_estimator_`` (the search's template
+       with what it chose, ``best_params_``). A run that saved ``model`` (a scaler + PCA + SVC
+       pipeline) and then its fitted ``pca`` tried the pipeline, not a PCA (a newcomer's finding: the
+       SVC and its ``C`` were lost), in whichever order they were saved.
+    2. Of the models no other holds (a ``model`` and a ``scaler`` saved side by side; a model per
+       epoch), the one whose traced fit read the dataset asked about; of those, one that predicted or
+       scored (a scaler only transforms); of those, the last saved (the last epoch's).
+
+    A run whose models all hold one another (the same hyper-parameters nested both ways) has rule 2
+    applied to all of them.
+    """
+    if len(saved) == 1:
+        return saved[0][1]
+    top = [(i, model) for i, model in enumerate(saved)
+           if not any(j != i and _holds(other[1], model[1]) for j, other in enumerate(saved))]
+    top = top or list(enumerate(saved))
+    _, (_, meta) = max(top, key=lambda found: ((found[1][0], "fit") in uses,
+                                               (found[1][0], "evaluate") in uses, found[0]))
+    return meta
+
+
+def _holds(outer: dict, inner: dict) -> bool:
+    """Whether model ``outer`` holds model ``inner`` as a component, by their recorded hyper-parameters
+    (deep ``get_params()``): some step of ``outer`` is ``inner``'s class, and each hyper-parameter of
+    ``inner`` is that step's (``pca__n_components`` for ``n_components``); for the ``estimator`` of
+    a fitted search, what the search chose (``best_params_``) where it chose, its template elsewhere:
+    the best estimator it refitted."""
+    params, own = outer.get("params"), inner.get("params")
+    cls = str(inner.get("model_class") or "")
+    if not isinstance(params, dict) or not isinstance(own, dict):
+        return False
+    for step, value in params.items():
+        if not isinstance(value, str) or not cls.endswith(f".{value}"):
+            continue
+        chosen = params.get("best_params_") if step == "estimator" else None
+        chosen = chosen if isinstance(chosen, dict) else {}
+        if all(_held_value(key, v, params.get(f"{step}__{key}", _ABSENT), chosen)
+               for key, v in own.items() if key != "best_params_"):
+            return True
+    return False
+
+
+def _held_value(key: str, value: object, template: object, chosen: dict) -> bool:
+    """Whether a component's hyper-parameter ``key`` is ``value`` in its holder: what a search chose
+    for it (an estimator chosen is ``{"Class": {...}}`` there, its class name in the component, and its
+    own parameters are not compared), else the holder's value of it (``template``)."""
+    for name, best in chosen.items():
+        if key == name:
+            return _same_value(value, best) or (isinstance(best, dict) and list(best) == [value])
+        if key.startswith(f"{name}__") and isinstance(best, dict):
+            return True
+    return _same_value(value, template)
+
+
+# A value no text shows whole carries a token of its own, taken when each model was saved.
+_NOT_COMPARABLE = re.compile(r" \(not comparable #[0-9a-f]+\)")
+
+
+def _same_value(x: object, y: object) -> bool:
+    if x is _ABSENT or y is _ABSENT:
+        return x is y
+    return x == y or _NOT_COMPARABLE.sub("", _text(x)) == _NOT_COMPARABLE.sub("", _text(y))
 
 
 def _never_logged(metric: str, logged: list[str], runs: int, dataset: str) -> str:
