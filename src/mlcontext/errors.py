@@ -26,6 +26,7 @@
     MLContextWarning (UserWarning)
      ├── UnhandledOperationWarning             an operation fell back to an opaque lineage item
      ├── UnidentifiedWarning                   a value or function without fingerprint: never reused
+     ├── StepSideEffectWarning                 a step wrote into an argument: that call not reused
      ├── TestSetOveruseWarning                 a test set evaluated beyond its budget
      └── LineageLostWarning                    data registered in a run with no lineage to what it read
 
@@ -60,6 +61,7 @@ __all__ = [
     "MLContextWarning",
     "UnhandledOperationWarning",
     "UnidentifiedWarning",
+    "StepSideEffectWarning",
     "TestSetOveruseWarning",
     "LineageLostWarning",
 ]
@@ -160,6 +162,12 @@ class MLContextWarning(UserWarning):
 class UnidentifiedWarning(MLContextWarning):
     """Something that would be part of a cache key (a value a function reads, an argument) has no
     fingerprint: the call is computed, never reused. ``mc.reuse(strict=True)`` raises instead."""
+
+
+class StepSideEffectWarning(MLContextWarning):
+    """A call of an ``@mc.step`` wrote into one of its arguments (``X -= X.mean(0)``, ``out.append``,
+    ``obj.attr = ...``): a later call served from the cache would skip that write, so a call that
+    writes is computed, never reused. Warned once per step."""
 
 
 class UnhandledOperationWarning(MLContextWarning):

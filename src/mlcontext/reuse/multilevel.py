@@ -16,12 +16,23 @@ A call is not reused (and not cached) when
   read from outside: a file (``open``, ``np.load``, ``pd.read_csv``), a directory listing, the network,
   another program (Python's audit events: ``nondeterminism.watching_io``);
 * an output cannot be frozen (see :class:`~.persistent.Frozen`);
+* its body wrote into an argument — an array (or a view, or an array inside a list, tuple or dict),
+  a list, a dict, a frame, a set, an object's attribute: anything whose fingerprint is part of the
+  key; each argument that can be written is fingerprinted again after the body and compared with
+  the fingerprint the key was made of — so a call served from the cache would skip that write
+  (one :class:`~mlcontext.errors.StepSideEffectWarning` per step names the argument); or it changed
+  something the function's identity reads (a global, a closure cell, a default, the object a method
+  is bound to: compared the same way, not warned of);
 * the step was declared ``@mc.step(reuse=False)``.
 """
 
 from __future__ import annotations
 
 import copy
+import inspect
+import sys
+import warnings
+from collections import defaultdict
 from collections.abc import Callable
 from time import perf_counter
 from typing import Any
@@ -30,7 +41,7 @@ import numpy as np
 import pandas as pd
 import xxhash
 
-from ..errors import FingerprintError
+from ..errors import FingerprintError, StepSideEffectWarning
 from ..fingerprint import hash_array, hash_function, hash_value, unidentified
 from ..lineage import nondeterminism
 from ..lineage.layout import layout_of
@@ -40,64 +51,175 @@ from ..ops.traced import TracedArray
 from .cache import EXACT_PREFIX, MISS, LineageCache
 from .freeze import freeze_array
 from .persistent import Frozen
+from .state import STATE as REUSE
 
 __all__ = ["StepReuse", "step_key"]
 
 
-def step_key(info: StepInfo, args: tuple, kwargs: dict,
-             exact: bool = False) -> tuple[bytes, int, list] | None:
-    """``(key, max input height, input arrays)`` of a call, or ``None`` if an argument cannot be
-    fingerprinted. ``exact``: the key in the ``exact`` policy's namespace (``cache.EXACT_PREFIX``)."""
+# Values a step cannot write into: not fingerprinted again after its body (see _Keyed.written).
+_IMMUTABLE = int | float | complex | str | bytes | None
+
+# An argument written (warned of) / changed only by reads filling in a defaultdict's missing keys.
+_WRITTEN, _FILLED = "written", "filled"
+
+
+class _Keyed:
+    """A call's key and what it is made of: the bytes hashed per argument, so that a call that runs
+    its body can tell whether the body wrote into an argument (the fingerprints of before are the
+    ones the key was made of; only arguments that can be written are fingerprinted again after)."""
+
+    __slots__ = ("key", "height", "arrays", "identity", "parts", "watched")
+
+    def __init__(self, key: bytes, height: int, arrays: list, identity: str, parts: list[bytes],
+                 watched: list[tuple[int | str, Any, int, int, dict | None]]) -> None:
+        self.key = key
+        self.height = height  # the maximum lineage height of the inputs
+        self.arrays = arrays  # input arrays (outputs sharing memory with one are copied before caching)
+        self.identity = identity  # the function's complete identity at the call
+        self.parts = parts  # the bytes hashed into the key, in order
+        # (position or keyword, argument, its first part, its end part, and for a defaultdict its
+        # items before the call) of each argument that can be written
+        self.watched = watched
+
+    def written(self) -> tuple[int | str, str] | None:
+        """``(position or keyword, _WRITTEN or _FILLED)`` of the first argument whose fingerprint
+        differs from the one in the key, or None. An argument that lost its fingerprint counts as
+        written; a fitted scikit-learn estimator is compared by its parameters (what identifies it)."""
+        parts = self.parts
+        for where, value, first, end, items in self.watched:
+            after = _Parts(after=True)
+            try:
+                after.feed(value)
+            except FingerprintError:
+                return where, _WRITTEN
+            if after.parts != parts[first:end]:
+                return where, _FILLED if items is not None and _only_filled(value, items) else _WRITTEN
+        return None
+
+
+def _only_filled(value: dict, items: dict) -> bool:
+    """Whether a defaultdict only gained keys since it held ``items`` (what reading a missing key
+    does), the old keys still holding the same objects."""
+    return len(value) > len(items) and all(k in value and value[k] is v for k, v in items.items())
+
+
+def _unfitted(x: Any) -> Any:
+    """A scikit-learn estimator as its parameters describe it (without what ``fit`` learned), or
+    ``None`` for anything else."""
+    base = sys.modules.get("sklearn.base")
+    if base is None or not isinstance(x, base.BaseEstimator):
+        return None
+    try:
+        return base.clone(x)
+    except Exception:  # noqa: BLE001 - an estimator clone refuses: compared as written
+        return None
+
+
+class _Parts:
+    """The bytes a step key hashes for a value, appended to ``parts`` (hashing their concatenation
+    once gives the same digest as feeding them one by one). ``after``: fingerprinting an argument
+    again after the body (a fitted estimator by its parameters, see :meth:`_Keyed.written`)."""
+
+    __slots__ = ("parts", "height", "arrays", "mutable", "after")
+
+    def __init__(self, after: bool = False) -> None:
+        self.parts: list[bytes] = []
+        self.height = 0
+        self.arrays: list = []
+        self.mutable = False  # whether what was fed since the flag was cleared can be written in place
+        self.after = after
+
+    def feed(self, x: Any) -> None:
+        parts = self.parts
+        t = type(x)
+        if t is TracedArray:  # (never written in place, but ``t -= 1`` makes it a new version)
+            parts.append(b"r" + x._item.digest)
+            self.height = max(self.height, x._item.height)
+            self.arrays.append(x._value)  # outputs sharing memory with an input are copied before caching
+            self.mutable = True
+        elif t is TracedFrame or t is TracedSeries:
+            parts.append(b"f" + x._item.digest)
+            self.height = max(self.height, x._item.height)
+            self.mutable = True
+        elif t is np.ndarray:
+            parts.append(b"a" + hash_array(x).encode())
+            layout = layout_of(x)  # a Fortran-ordered or strided input gives results laid out so
+            if layout is not None:
+                parts.append(b"@" + layout.encode() + b"\x00")
+            self.arrays.append(x)
+            self.mutable = True
+        elif isinstance(x, np.ndarray):  # np.matrix, masked arrays: their class and mask count too
+            parts.append(b"v" + hash_value(x).encode())
+            self.arrays.append(x)
+            self.mutable = True
+        elif t is tuple or t is list:
+            parts.append(b"(%d" % len(x))
+            for v in x:
+                self.feed(v)
+            parts.append(b")")
+            if t is list:
+                self.mutable = True
+        elif t is dict and all(type(k) is str for k in x):
+            parts.append(b"{%d" % len(x))
+            for k in x:  # in order: dicts are ordered and a step may depend on it (list(w.values()))
+                parts.append(k.encode() + b"\x00")
+                self.feed(x[k])
+            parts.append(b"}")
+            self.mutable = True
+        elif isinstance(x, _IMMUTABLE):
+            parts.append(b"v" + hash_value(x).encode())
+        else:
+            try:
+                digest = hash_value(x)
+            except FingerprintError:
+                # An estimator the step fitted (mlcontext's advice for one: fit it inside the step):
+                # what ``fit`` learned is no part of its fingerprint, its parameters are.
+                unfitted = _unfitted(x) if self.after else None
+                if unfitted is None:
+                    raise
+                digest = hash_value(unfitted)
+            parts.append(b"v" + digest.encode())
+            self.mutable = True
+
+
+def step_key(info: StepInfo, args: tuple, kwargs: dict, exact: bool = False) -> _Keyed | None:
+    """The key of a call (with what it is made of: :class:`_Keyed`), or ``None`` if an argument
+    cannot be fingerprinted. ``exact``: the key in the ``exact`` policy's namespace
+    (``cache.EXACT_PREFIX``)."""
     h = xxhash.xxh3_128(EXACT_PREFIX if exact else b"")
     try:
         identity = info.code_hash if info.function is None else hash_function(info.function)
     except FingerprintError as exc:
         unidentified(f"step {info.qualname}", exc)
         return None
-    h.update(b"lineage.step\x00%s\x00%s\x00" % (info.qualname.encode(), identity.encode()))
-    height = 0
-    arrays: list = []
+    # ("v2": keys of steps that write into their arguments were cached before such calls were
+    # detected; entries a persistent tier still holds from then are never found)
+    h.update(b"lineage.step.v2\x00%s\x00%s\x00" % (info.qualname.encode(), identity.encode()))
+    fed = _Parts()
+    parts = fed.parts
+    watched: list[tuple[int | str, Any, int, int, dict | None]] = []
 
-    def feed(x: Any) -> None:
-        nonlocal height
-        t = type(x)
-        if t is TracedArray:
-            h.update(b"r" + x._item.digest)
-            height = max(height, x._item.height)
-            arrays.append(x._value)  # outputs sharing memory with an input are copied before caching
-        elif t is TracedFrame or t is TracedSeries:
-            h.update(b"f" + x._item.digest)
-            height = max(height, x._item.height)
-        elif t is np.ndarray:
-            h.update(b"a" + hash_array(x).encode())
-            layout = layout_of(x)  # a Fortran-ordered or strided input gives results laid out so
-            if layout is not None:
-                h.update(b"@" + layout.encode() + b"\x00")
-            arrays.append(x)
-        elif isinstance(x, np.ndarray):  # np.matrix, masked arrays: their class and mask count too
-            h.update(b"v" + hash_value(x).encode())
-            arrays.append(x)
-        elif t is tuple or t is list:
-            h.update(b"(%d" % len(x))
-            for v in x:
-                feed(v)
-            h.update(b")")
-        elif t is dict and all(type(k) is str for k in x):
-            h.update(b"{%d" % len(x))
-            for k in x:  # in order: dicts are ordered and a step may depend on it (list(w.values()))
-                h.update(k.encode() + b"\x00")
-                feed(x[k])
-            h.update(b"}")
-        else:
-            h.update(b"v" + hash_value(x).encode())
+    def feed_argument(where: int | str, v: Any) -> None:
+        first, fed.mutable = len(parts), False
+        fed.feed(v)
+        if fed.mutable:
+            watched.append((where, v, first, len(parts), dict(v) if isinstance(v, defaultdict) else None))
 
-    try:
-        feed(args)
-        feed(kwargs)
+    try:  # (the bytes of feeding ``args`` then ``kwargs`` whole, argument by argument)
+        parts.append(b"(%d" % len(args))
+        for k, v in enumerate(args):
+            feed_argument(k, v)
+        parts.append(b")")
+        parts.append(b"{%d" % len(kwargs))
+        for name, v in kwargs.items():
+            parts.append(name.encode() + b"\x00")
+            feed_argument(name, v)
+        parts.append(b"}")
     except FingerprintError as exc:
         unidentified(f"a call of step {info.qualname}", exc)
         return None
-    return h.digest(), height, arrays
+    h.update(b"".join(parts))
+    return _Keyed(h.digest(), fed.height, fed.arrays, identity, parts, watched)
 
 
 def _freeze_tree(x: Any, inputs: list) -> tuple | None:
@@ -201,7 +323,7 @@ class StepReuse:
         keyed = step_key(info, args, kwargs, self.exact) if info.reuse else None
         if keyed is None:
             return run(*args, **kwargs)
-        key, height, inputs = keyed
+        key = keyed.key
         cache = self.cache
         value, placeholder = cache.reserve(key)
         if value is not MISS:
@@ -210,16 +332,17 @@ class StepReuse:
                 cache.events.add("step_reused", info.qualname, key)
             return _thaw(value.tree)
         try:
-            result = self._run(info, run, args, kwargs, key, height, inputs)
+            result = self._run(info, run, args, kwargs, keyed)
         except BaseException:
             cache.abandon(key, placeholder)
             raise
         cache.fulfil(key, placeholder)
         return result
 
-    def _run(self, info: StepInfo, run: Callable[..., Any], args: tuple, kwargs: dict, key: bytes,
-             height: int, inputs: list) -> Any:
+    def _run(self, info: StepInfo, run: Callable[..., Any], args: tuple, kwargs: dict,
+             keyed: _Keyed) -> Any:
         cache = self.cache
+        key = keyed.key
         t0 = self.clock()
         result, determined = nondeterminism.run_watched(run, *args, **kwargs)
         cost = self.clock() - t0
@@ -228,9 +351,69 @@ class StepReuse:
             cache.events.add("step_computed", info.qualname, key)
         if not determined:
             return result  # drew unseeded randomness, read a file, ran an opaque operation: never reused
-        tree = _freeze_tree(result, inputs)
+        if self._wrote(info, keyed):
+            return result  # a hit would skip a write the body made: never reused
+        tree = _freeze_tree(result, keyed.arrays)
         if tree is None:
             return result
         frozen = Frozen(tree, _nbytes(tree))
-        cache.put(key, frozen, cost, max(frozen.nbytes, 64), height + 1)
+        cache.put(key, frozen, cost, max(frozen.nbytes, 64), keyed.height + 1)
         return _thaw(tree)
+
+    def _wrote(self, info: StepInfo, keyed: _Keyed) -> bool:
+        """Whether the body wrote into an argument (warned of once per step) or changed what the
+        function's identity reads: skipping it on a later call would change what the program computes."""
+        written = keyed.written()
+        if written is not None:
+            where, how = written
+            if how == _WRITTEN:
+                self._warn(info, f"wrote into its argument {_argument_name(info, where)}")
+            return True
+        if info.function is None:
+            return False
+        try:
+            # A global, a closure cell, a default or the object a method is bound to, changed: the
+            # next call has another key anyway (no warning: a step logging to a closure list is
+            # common, and a body's first import changes it too), but a call made after the value
+            # went back to what it was (``log.clear()``) would find this one and skip the write.
+            return hash_function(info.function) != keyed.identity
+        except FingerprintError:
+            return True  # it put something without a fingerprint where it reads
+
+    @staticmethod
+    def _warn(info: StepInfo, what: str) -> None:
+        # Once per step for the process (mc._reset_state() forgets them).
+        if info.qualname in REUSE.warned:
+            return
+        REUSE.warned.add(info.qualname)
+        warnings.warn(f"step {info.qualname} {what} in place: a call that does is not reused, since "
+                      "a call served from the cache would skip that write; return the new value "
+                      "instead, or pass a copy (@mc.step(reuse=False) silences this)",
+                      StepSideEffectWarning, stacklevel=_user_stacklevel())
+
+
+def _argument_name(info: StepInfo, where: int | str) -> str:
+    """``'X'`` for the argument at position or keyword ``where``, by the function's signature."""
+    if isinstance(where, str):
+        return repr(where)
+    try:
+        params = list(inspect.signature(info.function).parameters.values()) \
+            if info.function is not None else []
+    except (TypeError, ValueError):
+        params = []
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if where < len(positional):
+        return repr(positional[where].name)
+    star = next((p for p in params if p.kind is p.VAR_POSITIONAL), None)
+    if star is not None:
+        return f"{star.name}[{where - len(positional)}]"
+    return f"at position {where}"
+
+
+def _user_stacklevel() -> int:
+    """The ``stacklevel`` of the first frame outside mlcontext (the line calling the step)."""
+    frame = sys._getframe(1)
+    level = 1
+    while frame is not None and frame.f_globals.get("__name__", "").startswith("mlcontext"):
+        frame, level = frame.f_back, level + 1  # type: ignore[assignment]
+    return level

@@ -27,9 +27,11 @@ class ReuseState:
     tier_factory : callable or None
         How ``mc.reuse(persist=True)`` finds a persistent tier (the tracking layer's default store's,
         wired by the runtime).
+    warned : set of str
+        The steps warned about (``StepSideEffectWarning``): once per step for the process.
     """
 
-    __slots__ = ("cache", "rewrites", "tier_factory")
+    __slots__ = ("cache", "rewrites", "tier_factory", "warned")
     #: Slots a reset keeps, resetting them in place: executors and step hooks hold the cache.
     KEPT = ("cache", "rewrites")
 
@@ -37,6 +39,7 @@ class ReuseState:
         self.cache = LineageCache(ReuseConfig())
         self.rewrites: RewriteState = REWRITES
         self.tier_factory: Callable[[], PersistentTier] | None = None
+        self.warned: set[str] = set()
 
     def clear(self, *, stats: bool = True) -> None:
         """Empty the in-memory and spill tiers and the rewrites' notes (``mc.reuse_clear()``)."""
@@ -56,6 +59,7 @@ class ReuseState:
         self.cache.events.enabled = False
         self.cache.events.take()
         self.tier_factory = None
+        self.warned = set()
 
 
 STATE = ReuseState()
