@@ -1,5 +1,7 @@
 """A folding column is never narrower than its header's words (up to 16 characters): ``testuse`` at 80
-columns printed ``over_budge`` over ``t`` (a newcomer's finding, twelfth session)."""
+columns printed ``over_budge`` over ``t`` (a newcomer's finding, twelfth session). Peers' failures of the
+kind: tgrosinger/advanced-tables-obsidian#194 and yavin-dev/framework#10 (a single-word header broken
+across lines although the table could have been wider)."""
 
 from __future__ import annotations
 

@@ -5,6 +5,10 @@
 general product. With reuse the second is a hit; handing out the same buffer made NumPy take its
 ``syrk`` path for ``A.T @ A``, which rounds otherwise: 1.4e-13 off under ``mc.reuse("exact")``, which
 promises bit for bit. These tests compare with plain NumPy bit for bit.
+
+The kind is NumPy's own: numpy/numpy#6932 made ``A.T @ A`` on one buffer take ``syrk`` (timed there
+against ``A.T.copy() @ A``), and numpy/numpy#31776 found ``A @ A.T`` on one buffer giving other results
+than ``A @ A.T.copy()`` (a broken SSYRK kernel): whether two operands share a buffer decides the path.
 """
 
 from __future__ import annotations

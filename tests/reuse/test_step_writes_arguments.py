@@ -1,7 +1,12 @@
 """A step that writes into its arguments is never reused: a call served from the cache would skip the
 write, and the program would compute something else than it does without reuse (a newcomer's
 ``center_(a2)`` left ``a2`` uncentred). Each argument that can be written is fingerprinted again
-after a call that ran the body and compared with the fingerprint the key was made of."""
+after a call that ran the body and compared with the fingerprint the key was made of.
+
+Peers' failures of the kind: joblib/joblib#82 (a cached function that set a key of its dict argument
+left the dict unchanged on a re-run served from the cache, "hard to debug in a big script") and
+joblib/joblib#948 (a cached function appending to its list argument stored its output under a key made
+from the changed argument)."""
 
 from __future__ import annotations
 

@@ -9,11 +9,15 @@ cut itself. A ``run`` edge is a possible influence within its run: other runs' u
 followed only when they came after it and did not derive the bytes themselves. The report run that
 reads the scores after they were made stays downstream of the model.
 
-Peers' failures of the kind, as inputs of ours:
-- Marquez #2640 (a dataset's lineage showed jobs that had made other versions): each model reaches
-  only the scores its own run made.
-- OpenLineage #2211-style symlinked datasets (two jobs writing one physical dataset were merged into one
-  lineage): two runs making the same bytes are not each other's inputs.
+Peers' failures of the kind, found in their trackers, as inputs of ours:
+- MarquezProject/marquez#2640 (a dataset two jobs wrote from the same input showed both jobs in its
+  lineage): two runs making the same batch bytes are not each other's sources, and a model reaches only
+  the scores its own run made.
+- MarquezProject/marquez#3085 (the traversal went on through I/O mappings that no longer connected the
+  datasets, pulling unrelated datasets into a lineage): a node reached through one run's edge does not
+  lead on through another run's edges recorded before it.
+- MarquezProject/marquez#3093 (independent runs of one job, each consuming its own part, were merged
+  into one set of edges): each iteration of a loop is linked to what it read, not to the other parts.
 """
 
 from __future__ import annotations
