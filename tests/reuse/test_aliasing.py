@@ -160,3 +160,37 @@ def test_reuse_never_changes_products_of_repeated_evaluations(plan, rows, cols, 
         for _ in range(2):
             for g, w in zip(run(X), want, strict=True):
                 assert _same_bits(g, w)
+
+
+@pytest.mark.parametrize("outputs", ["eigh", "svd", "qr"])
+def test_outputs_of_a_multi_output_call_are_evaluations_too(outputs):
+    """A cached tuple of outputs (``np.linalg.eigh``'s) is handed out part by part as one array is:
+    ``eigh(C)[1].T @ eigh(C)[1]`` multiplies two evaluations (a reviewer's sibling of the finding)."""
+    c = XN.T @ XN
+    take = {"eigh": lambda m: np.linalg.eigh(m)[1], "svd": lambda m: np.linalg.svd(m)[0],
+            "qr": lambda m: np.linalg.qr(m)[0]}[outputs]
+
+    def f(m):
+        first = take(m)
+        return first.T @ take(m)
+
+    want = f(c)
+    with mc.reuse("exact", min_compute_s=0.0, eager_s_per_byte=0.0):
+        mc.reuse_clear()
+        C = mc.array(c, name="C")
+        for _ in range(3):
+            assert _same_bits(f(C), want)
+
+
+def test_a_multi_output_hit_nothing_holds_is_the_cached_tuple():
+    with mc.reuse("exact", min_compute_s=0.0, eager_s_per_byte=0.0):
+        mc.reuse_clear()
+        C = mc.array(XN.T @ XN, name="C")
+        first = np.linalg.eigh(C)[1]._value
+        cached_id = id(first)
+        del first
+        gc.collect()
+        again = np.linalg.eigh(C)[1]._value
+        assert again.base is None and id(again) == cached_id
+        alias = np.linalg.eigh(C)[1]._value
+        assert type(alias.base) is HandOut and alias.base.cached is again

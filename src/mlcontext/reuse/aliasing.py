@@ -26,7 +26,8 @@ import numpy as np
 
 from ..lineage.item import identity
 
-__all__ = ["HandOut", "hand_out", "held_elsewhere", "unaliased", "one_evaluation", "BLAS_ALIASING"]
+__all__ = ["HandOut", "hand_out", "hand_out_parts", "held_elsewhere", "unaliased", "one_evaluation",
+           "BLAS_ALIASING"]
 
 # The operations that call BLAS on two arguments and take another path when the two are one buffer
 # (NumPy's cblas_matrixproduct: ``syrk`` for A.T @ A and A @ A.T); the product family (matmul, dot,
@@ -54,6 +55,24 @@ def held_elsewhere(value: np.ndarray) -> bool:
     held by an earlier evaluation. A cached view (of memory its base owns) is always taken as held:
     its base's holders cannot be counted."""
     return value.base is not None or sys.getrefcount(value) > _CACHE_REFERENCES
+
+
+# References to an array inside a cached tuple (a multi-output call: eigh, svd, qr) while
+# hand_out_parts asks: the tuple's, the loop's variable, _held_part's argument and getrefcount's.
+_PART_REFERENCES = 4
+
+
+def _held_part(part: np.ndarray) -> bool:
+    return part.base is not None or sys.getrefcount(part) > _PART_REFERENCES
+
+
+def hand_out_parts(value: tuple) -> tuple:
+    """A cached tuple of outputs (``np.linalg.eigh``'s) with each array an earlier evaluation still
+    holds handed out as an alias (:func:`hand_out`); ``value`` itself when none is held."""
+    if not any(type(part) is np.ndarray and _held_part(part) for part in value):
+        return value
+    parts = [hand_out(part) if type(part) is np.ndarray and _held_part(part) else part for part in value]
+    return type(value)(*parts) if hasattr(value, "_fields") else type(value)(parts)
 
 
 def hand_out(value: np.ndarray) -> np.ndarray:

@@ -36,7 +36,7 @@ from ..lineage.literals import Literals
 from ..lineage.operations import AT_ONCE, PRODUCT, SLICE, STACK, TRANSPOSE, Operation
 from ..ops.deferred import LIVE, Deferred, resolve_args
 from ..ops.dispatch import execute, verified_recipe
-from .aliasing import BLAS_ALIASING, hand_out, held_elsewhere, one_evaluation, unaliased
+from .aliasing import BLAS_ALIASING, hand_out, hand_out_parts, held_elsewhere, one_evaluation, unaliased
 from .cache import MISS, LineageCache, exact_key
 from .freeze import FREEZERS, freeze, freeze_array, freeze_other, register_freezer, value_size
 from .rewrites import STATE, RewriteState, Rewritten, rewrite_family, stack_plan
@@ -106,6 +106,8 @@ class ReuseExecutor:
                     self.state.note_stack(item, plan[0], args)
             if type(value) is np.ndarray and held_elsewhere(value):
                 return hand_out(value)  # a second evaluation: a buffer of its own to NumPy (.aliasing)
+            if isinstance(value, tuple):
+                return hand_out_parts(value)  # (eigh's, svd's outputs: each the same way)
             return value
         try:
             value = self._compute(op, item, key, args, kwargs, sig)
