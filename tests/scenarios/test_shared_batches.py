@@ -136,3 +136,18 @@ def test_an_iteration_output_comes_from_what_its_own_iteration_read(daily):
     reached = {name for n in batch_impact["nodes"] for name in n["label"].split(" = ")}
     assert not {"day@2", "day@3", "scores-logreg@2", "scores-logreg@3"} & reached, reached
     assert "scores-logreg@1" in reached
+
+
+def test_a_batch_the_run_cut_traced_is_a_source_of_that_days_scores(daily):
+    """``daily2`` registers each day's batch as a traced frame (an output: cut from ``clean``), then
+    registers the day's plain scores: they come from that batch (a newcomer's day-3 predictions had
+    no edge from the day-3 batch, though the plain route had one), and from no other day's."""
+    project, logreg, svm, first, second, report = daily
+    graph = project.cli_json("lineage", "scores-svm@3")
+    names = {name for n in graph["nodes"] for name in n["label"].split(" = ")}
+    assert "batch@3" in names
+    assert not {"batch@1", "batch@2", "day@1", "day@2"} & names, names
+    impact = project.cli_json("impact", "batch@3")
+    reached = {name for n in impact["nodes"] for name in n["label"].split(" = ")}
+    assert "scores-svm@3" in reached
+    assert not {"scores-svm@1", "scores-svm@2"} & reached

@@ -111,6 +111,10 @@ def record_output(run: Any, digest: str, obj: Any, name: str, *,
     for root in roots:  # outputs derived from this value later come from it, not from its sources
         register(run.id, root, source or Source(digest, root.hash))
     _add_run_edges(context, run, digest, precise)
+    if meta:  # derived with traced lineage (a batch cut from registered data, a traced fit): data the
+        # run goes on working with, a source of what it makes later; a plain output (an export, a
+        # model fitted untraced) is an end product, never a source of the run's other outputs
+        iterations.note_made(run.id, digest)
     return meta
 
 
@@ -133,9 +137,16 @@ def _add_edges(context: ContextStore, run: Any, sources: list[Source], digest: s
 
 
 def _add_run_edges(context: ContextStore, run: Any, digest: str, precise: list[str]) -> None:
-    """Run edges from what the run read (test versions read as plain data and not counted yet too),
-    except where a precise edge already leads back to it."""
-    read = dict.fromkeys([*context.inputs_of(run.id), *pending_reads(run.id)])
+    """Run edges from what the run read (test versions read as plain data and not counted yet too)
+    and from what it derived before with traced lineage (a batch it cut and registered, then scored
+    untraced: a newcomer's day-2 predictions had no edge from the day-2 batch), except where a
+    precise edge already leads back to it, and except what another iteration of an enclosing
+    ``mc.loop`` read or made (:mod:`.iterations`)."""
+    # (what it derived is a source only of an output without lineage of its own: a traced output's
+    # lineage already says which of the run's data it came from; the test split is not made from the
+    # train split registered before it)
+    made = [] if precise else iterations.made(run.id)
+    read = dict.fromkeys([*context.inputs_of(run.id), *pending_reads(run.id), *made])
     now = iterations.position()  # an input another iteration of an enclosing loop read is none
     inputs = [h for h in read if h != digest and h not in precise
               and not iterations.other_iteration(run.id, h, now)]

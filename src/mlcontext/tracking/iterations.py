@@ -1,5 +1,5 @@
-"""In which iteration of which ``mc.loop`` a run read each input, so that what one iteration makes is
-not linked to what another iteration of the same loop read.
+"""In which iteration of which ``mc.loop`` a run read each input (or made each output), so that what
+one iteration makes is not linked to what another iteration of the same loop read or made.
 
 A run edge (``derivation._add_run_edges``) says "the run read this before it made that". In a daily
 batch loop (``for day in mc.loop("day", ...)``: read day's batch, score it, register the scores) the
@@ -19,7 +19,7 @@ import threading
 
 from .. import loops as _loops
 
-__all__ = ["Position", "position", "note_read", "other_iteration", "forget"]
+__all__ = ["Position", "position", "note_read", "note_made", "made", "other_iteration", "forget"]
 
 #: One ``(loop serial, iteration serial)`` per enclosing loop, outermost first; the iteration serial is
 #: ``None`` between two iterations (the loop's own code around them).
@@ -28,7 +28,8 @@ Position = tuple[tuple[int, int | None], ...]
 _serials = itertools.count(1)  # loop instances and iterations, one counter (next() is atomic in CPython)
 _local = threading.local()  # the calling thread's stack of [loop serial, iteration serial]
 _lock = threading.Lock()
-_reads: dict[str, dict[str, list[Position]]] = {}  # run id -> artifact hash -> where it was read
+_reads: dict[str, dict[str, list[Position]]] = {}  # run id -> artifact hash -> where it was read or made
+_made: dict[str, dict[str, None]] = {}  # run id -> the outputs it made, in order
 
 
 class _Iterations:
@@ -75,6 +76,20 @@ def note_read(run_id: str, artifact_hash: str) -> None:
         _reads.setdefault(run_id, {}).setdefault(artifact_hash, []).append(where)
 
 
+def note_made(run_id: str, artifact_hash: str) -> None:
+    """Remember that run ``run_id`` made the output ``artifact_hash`` here: what it makes afterwards
+    may come from it (a day's batch registered, then scored), as from what it read."""
+    note_read(run_id, artifact_hash)
+    with _lock:
+        _made.setdefault(run_id, {})[artifact_hash] = None
+
+
+def made(run_id: str) -> list[str]:
+    """The outputs run ``run_id`` made so far (in this process), in order."""
+    with _lock:
+        return list(_made.get(run_id, ()))
+
+
 def other_iteration(run_id: str, artifact_hash: str, now: Position | None = None) -> bool:
     """Whether every read of ``artifact_hash`` by run ``run_id`` was in another iteration of a loop
     that encloses the caller (``now``: the caller's position); False for an input never noted here."""
@@ -97,3 +112,4 @@ def forget(run_id: str) -> None:
     """Drop what run ``run_id`` read (it ended)."""
     with _lock:
         _reads.pop(run_id, None)
+        _made.pop(run_id, None)
