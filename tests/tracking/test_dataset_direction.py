@@ -246,3 +246,15 @@ def test_a_deleted_run_registered_nothing(store):
     mc.get_store().metadata.delete_run(again.id)
     listed = mc.versions("train", project="gone").set_index("version")
     assert listed.loc[1, "run_id"] == first.id and pd.isna(listed.loc[1, "registered_by"])
+
+
+def test_a_dataset_registered_in_a_loop_carries_its_indices(store):
+    # A newcomer's finding: mc.load_artifact(run, "preds", day=1) said the run saved 'preds' only at
+    # {} though it registered one version per day; artifacts carried the indices, datasets did not.
+    with mc.run("batch", project="score") as run:
+        for day in mc.loop("day", range(3)):
+            mc.dataset(frame(5, seed=day), "preds", direction="output")
+    assert [dict(a.context) for a in mc.get_run(run.id).artifacts if a.name == "preds"] == \
+        [{"day": 0}, {"day": 1}, {"day": 2}]
+    loaded = mc.load_artifact(run.id, "preds", day=1)
+    assert loaded.equals(frame(5, seed=1))

@@ -29,6 +29,7 @@ from ..errors import (
     NotFoundError,
     UsageError,
 )
+from ..loops import current_loops
 from ..names import check_name
 from ..store import Store
 from ..store.context import ROLES, ContextStore, VersionRow, latest_first_key
@@ -282,8 +283,11 @@ def _record_use(store: Store, run: Any, row: VersionRow, role: str | None, data:
     context = ContextStore(store.metadata)
     if derived:  # made in this run: its output, with edges from what it came from (traced), else
         # from everything the run read before (record_output's run edges)
+        # with the enclosing loops' indices, as an artifact has them (mc.load_artifact(run, name, day=1))
+        loops = {frame.name: frame.index for frame in current_loops()}
         store.metadata.add_artifact(run.id, row.name, row.artifact_hash, size=0, kind="dataset",
-                                    meta={"dataset": row.name, "version": row.version}, direction="output")
+                                    meta={"dataset": row.name, "version": row.version}, direction="output",
+                                    context=loops)
         # Its role travels with it: a test set split inside the script counts when it is evaluated.
         record_output(run, row.artifact_hash, data, row.name,
                       source=Source(row.artifact_hash, None, row.id, role or row.role, row.ref))
