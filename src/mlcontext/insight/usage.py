@@ -50,10 +50,12 @@ def tried(dataset: Any, metric: str, *, mode: str | None = None, project: str | 
     -------
     pandas.DataFrame
         One row per run that read a version of the dataset: ``run_id, run_name, status, user,
-        start, version, model, model_params``, the metric, and ``param.<name>`` columns; best first.
+        start, version, model, model_params, model_from``, the metric, and ``param.<name>`` columns;
+        best first.
         ``status`` tells a design that finished from one whose run failed or was killed after
         logging its score (``running``, ``finished``, ``failed``, ``killed``). ``model`` and
-        ``model_params`` are the class and hyper-parameters of the design the run saved; of several
+        ``model_params`` are the class and hyper-parameters of the design the run saved
+        (``model_from`` "saved"), or else of the model it loaded (``"loaded"``: a scoring run); of several
         models, the one no other saved model holds as a component (a Pipeline, not its ``pca`` step
         saved too; a search, not its ``best_estimator_``), then the one whose traced fit read the
         dataset, then one that predicted or scored, then the last saved.
@@ -119,13 +121,15 @@ def tried(dataset: Any, metric: str, *, mode: str | None = None, project: str | 
                                                 .where(t.Param.run_id.in_(run_ids))):
             params.setdefault(run_id, {})[name] = json.loads(value)
         saved: dict[str, list[tuple[str, dict]]] = {}  # per run, its models in the order saved
-        for run_id, digest, meta in conn.execute(
-                select(t.RunArtifact.run_id, t.RunArtifact.artifact_hash, t.Artifact.meta)
+        loaded: dict[str, list[tuple[str, dict]]] = {}  # ... and those it loaded (a scoring run's)
+        for run_id, digest, meta, direction in conn.execute(
+                select(t.RunArtifact.run_id, t.RunArtifact.artifact_hash, t.Artifact.meta,
+                       t.RunArtifact.direction)
                 .join(t.Artifact, t.Artifact.hash == t.RunArtifact.artifact_hash)
-                .where(t.RunArtifact.run_id.in_(run_ids), t.RunArtifact.direction == "output")
+                .where(t.RunArtifact.run_id.in_(run_ids), t.RunArtifact.direction.in_(["output", "input"]))
                 .order_by(t.RunArtifact.time, t.RunArtifact.id)):
             if meta and "model_class" in meta:
-                saved.setdefault(run_id, []).append((digest, meta))
+                (saved if direction == "output" else loaded).setdefault(run_id, []).append((digest, meta))
         several = [r for r, found in saved.items() if len(found) > 1]
         uses: dict[str, set[tuple[str, str]]] = {}  # per run, (model, "fit on the dataset"/"evaluate")
         if several:  # which of a run's models was fitted on the dataset, and which predicted
@@ -135,6 +139,10 @@ def tried(dataset: Any, metric: str, *, mode: str | None = None, project: str | 
                 if kind == "evaluate" or src in version_hashes:
                     uses.setdefault(str(by), set()).add((dst, kind))
         models = {run_id: _design_of(found, uses.get(run_id, set())) for run_id, found in saved.items()}
+        # A run that saved no model evaluated the one it loaded: the test set's leaderboard names it
+        # (a newcomer's twelve scoring runs all showed `-`)
+        origin = dict.fromkeys(models, "saved") | {r: "loaded" for r in loaded if r not in models}
+        models |= {run_id: _design_of(found) for run_id, found in loaded.items() if run_id not in models}
     if not reads:
         return typed_empty(TRIED | {metric: "float64"})
     if metric not in logged:
@@ -146,7 +154,8 @@ def tried(dataset: Any, metric: str, *, mode: str | None = None, project: str | 
         score = scores.get(run_id, math.nan) if run_id in scores else math.nan
         rows.append({"run_id": run_id, "run_name": name, "status": status, "user": user, "start": started,
                      "version": versions[cast(int, version_id)], "model": model.get("model_class"),
-                     "model_params": model.get("params"), metric: math.nan if score is None else score,
+                     "model_params": model.get("params"), "model_from": origin.get(run_id),
+                     metric: math.nan if score is None else score,
                      **{f"param.{k}": v for k, v in params.get(run_id, {}).items()}})
     frame = pd.DataFrame(rows)
     for column in [c for c in frame.columns if str(c).startswith("param.")]:
