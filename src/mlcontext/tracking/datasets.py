@@ -34,7 +34,6 @@ from ..names import check_name
 from ..store import Store
 from ..store.context import ROLES, ContextStore, VersionRow, latest_first_key
 from ..store.frames import VERSIONS, typed_empty
-from . import iterations
 from .dataset_refs import dataset_of, version_row
 from .derivation import lineage_leaves, plain_value, record_output
 from .formats import decode, encode_frame
@@ -163,7 +162,6 @@ class DatasetVersion:
             return
         ContextStore(run.store.metadata).record_access(
             run.id, self.artifact_hash, role=self.role, user=run.user, version_id=self._row_id)
-        iterations.note_read(run.id, self.artifact_hash)
 
     def frame(self, *, trusted: bool | None = None) -> Any:
         """The data as a traced frame whose lineage leaf is this version, so derived data links back.
@@ -298,7 +296,6 @@ def _record_use(store: Store, run: Any, row: VersionRow, role: str | None, data:
         defer_test_read(run, Source(row.artifact_hash, None, row.id, "test", row.ref), budget)
         return
     context.record_access(run.id, row.artifact_hash, role=role, user=run.user, version_id=row.id)
-    iterations.note_read(run.id, row.artifact_hash)
 
 
 def _warn_lineage_lost(row: VersionRow) -> None:

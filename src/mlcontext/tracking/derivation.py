@@ -35,8 +35,17 @@ from ..lineage.item import walk
 from ..lineage.log import roots_of
 from ..ops.sklearn_steps import fit_data, uses_of
 from ..store.context import ContextStore
-from . import iterations
-from .uses import Source, data_sources, leaf_hash, part_of_saved, pending_reads, register, register_fits
+from .uses import (
+    Source,
+    data_sources,
+    leaf_hash,
+    made_by,
+    note_made,
+    part_of_saved,
+    pending_reads,
+    register,
+    register_fits,
+)
 
 __all__ = ["lineage_leaves", "plain_value", "record_output", "model_metadata"]
 
@@ -114,7 +123,7 @@ def record_output(run: Any, digest: str, obj: Any, name: str, *,
     if meta:  # derived with traced lineage (a batch cut from registered data, a traced fit): data the
         # run goes on working with, a source of what it makes later; a plain output (an export, a
         # model fitted untraced) is an end product, never a source of the run's other outputs
-        iterations.note_made(run.id, digest)
+        note_made(run.id, digest)
     return meta
 
 
@@ -140,16 +149,15 @@ def _add_run_edges(context: ContextStore, run: Any, digest: str, precise: list[s
     """Run edges from what the run read (test versions read as plain data and not counted yet too)
     and from what it derived before with traced lineage (a batch it cut and registered, then scored
     untraced: a newcomer's day-2 predictions had no edge from the day-2 batch), except where a
-    precise edge already leads back to it, and except what another iteration of an enclosing
-    ``mc.loop`` read or made (:mod:`.iterations`)."""
+    precise edge already leads back to it. Inside an ``mc.loop`` every iteration's reads count: a
+    loop may accumulate what earlier iterations read (an online model's ``partial_fit``, a
+    day-over-day drift), and a run edge must never miss a dependency."""
     # (what it derived is a source only of an output without lineage of its own: a traced output's
     # lineage already says which of the run's data it came from; the test split is not made from the
     # train split registered before it)
-    made = [] if precise else iterations.made(run.id)
+    made = [] if precise else made_by(run.id)
     read = dict.fromkeys([*context.inputs_of(run.id), *pending_reads(run.id), *made])
-    now = iterations.position()  # an input another iteration of an enclosing loop read is none
-    inputs = [h for h in read if h != digest and h not in precise
-              and not iterations.other_iteration(run.id, h, now)]
+    inputs = [h for h in read if h != digest and h not in precise]
     if inputs and precise:
         upstream = {edge[0] for start in dict.fromkeys(precise)
                     for edge in context.closure(start, upstream=True)}

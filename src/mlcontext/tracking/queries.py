@@ -14,7 +14,6 @@ from ..store import ArtifactRef, RunRecord, Store
 from ..store import schema as t
 from ..store.context import ContextStore, VersionRow
 from ..store.records import STATUSES
-from . import iterations
 from .artifacts import load_object
 from .refs import run_id_ref
 from .run import active_run, reap_dead_runs
@@ -355,7 +354,6 @@ def _load(store: Store, ref: ArtifactRef, trusted: bool | None, version: Version
         _public(version, False, store)._record_read()
         return value
     ContextStore(store.metadata).record_access(reader.id, ref.hash, role=None, user=reader.user)
-    iterations.note_read(reader.id, ref.hash)
     # ... and under the name it was asked for, as the run's input (show, diff and RUN:NAME name it)
     store.metadata.add_artifact(reader.id, ref.name, ref.hash, size=ref.size, kind=ref.kind,
                                 direction="input", context=ref.context)

@@ -32,6 +32,9 @@ class RunUses:
     pending : dict
         Test version id -> ``Source`` read as plain data, counted as evaluated if the run finishes,
         or if it logged a metric after the read.
+    made : dict
+        Artifact hash -> None, in order: the outputs the run derived with traced lineage, sources of
+        the plain outputs it makes later (``derivation._add_run_edges``).
     pending_at : dict
         Test version id -> when it was read (``time.time()``), for that comparison.
     warned : set
@@ -48,6 +51,7 @@ class RunUses:
     models: dict[str, Any] = field(default_factory=dict)
     pending: dict[int, Any] = field(default_factory=dict)
     pending_at: dict[int, float] = field(default_factory=dict)
+    made: dict[str, None] = field(default_factory=dict)
     warned: set[int] = field(default_factory=set)
 
 

@@ -36,10 +36,10 @@ from ..lineage.patch import OUTPUT
 from ..ops.sklearn_steps import FIT, FIT_TRANSFORM, METHOD_OPCODES, set_use_hook
 from ..store import Store
 from ..store.context import ContextStore
-from . import iterations
 from .state import STATE, RunUses
 
 __all__ = ["Source", "register", "registered_any", "data_sources", "leaf_hash", "record_use", "note_metric",
+           "note_made", "made_by",
            "check_test_budget", "test_budget", "install", "defer_test_read", "settle_test_reads", "end_run",
            "pending_reads", "part_of_saved", "register_fits"]
 
@@ -247,7 +247,6 @@ def defer_test_read(run: Any, source: Source, budget: int | None = None) -> None
     would pass the budget; count it when the run finishes (:func:`settle_test_reads`) unless a traced
     evaluation counted it first."""
     assert source.version_id is not None
-    iterations.note_read(run.id, source.artifact_hash)
     context = ContextStore(run.store.metadata)
     with _lock:
         own = _of(run.id)
@@ -256,6 +255,20 @@ def defer_test_read(run: Any, source: Source, budget: int | None = None) -> None
         if not any((use, source.version_id) in own.recorded for use in ("fit", "evaluate")):
             own.pending[source.version_id] = source
             own.pending_at.setdefault(source.version_id, time.time())
+
+
+def note_made(run_id: str, artifact_hash: str) -> None:
+    """Run ``run_id`` derived the output ``artifact_hash`` with traced lineage: a source of the plain
+    outputs it makes later (a batch it cut and registered, then scored untraced)."""
+    with _lock:
+        _of(run_id).made[artifact_hash] = None
+
+
+def made_by(run_id: str) -> list[str]:
+    """The outputs :func:`note_made` noted for run ``run_id``, in order."""
+    with _lock:
+        own = STATE.uses.get(run_id)
+        return [] if own is None else list(own.made)
 
 
 def pending_reads(run_id: str) -> list[str]:
@@ -312,7 +325,6 @@ def end_run(run: Any, finished: bool) -> None:
     finally:
         with _lock:
             STATE.uses.pop(run.id, None)
-        iterations.forget(run.id)
 
 
 def note_metric(run: Any, value: Any) -> None:
