@@ -346,21 +346,16 @@ def test_a_component_saved_on_its_own_stays_upstream_of_the_pipeline_built_from_
 
 
 
-def test_a_run_that_fails_after_logging_a_score_counts_its_test_read(store):
-    # A newcomer's finding (twelfth session): a scoring run read the test set as plain data, logged
-    # test_acc, then crashed. `tried` listed its score on the version and `testuse` left it out. The
-    # score was seen: the read counts. A metric logged before the read does not make it count.
+def test_a_run_that_logs_a_training_loss_and_crashes_evaluated_nothing(store):
+    # A reviewer's finding (twelfth session): counting a failed run's plain test read once it logged
+    # any metric after it counted a script that loads every split up front, logs its training loss
+    # per epoch and crashes before it touches the test set. A plain metric says nothing of what it
+    # was computed from: not counted (tried still lists the run's score, marked failed).
     test = frame(40, seed=7)
-    with pytest.raises(RuntimeError, match="crash"), mc.run("scores-then-crashes", project="uses") as run:
+    with pytest.raises(RuntimeError, match="crash"), mc.run("trains-then-crashes", project="uses"):
+        mc.dataset(frame(), "train-plain", role="train").frame()
         mc.dataset(test, "test", role="test").frame()
-        mc.log("test_acc", 0.97)
-        raise RuntimeError("crash after scoring")
-    counted = mc.testuse("test")
-    assert counted["evaluations"].tolist() == [1]
-    with pytest.raises(RuntimeError, match="crash"), mc.run("logs-then-reads", project="uses"):
-        mc.log("train_loss", 0.3)
-        mc.dataset(test, "test", role="test").frame()
-        raise RuntimeError("crash before scoring")
-    assert mc.testuse("test")["evaluations"].tolist() == [1]
-    readers = mc.consumers("test@1").readers
-    assert readers.loc[readers["run_id"] == run.id, "role"].tolist() == ["test"]
+        for epoch in mc.loop("epoch", range(3)):
+            mc.log("train_loss", 1.0 / (epoch + 1))
+        raise RuntimeError("crash in epoch 3")
+    assert mc.testuse("test").empty

@@ -148,7 +148,6 @@ class Run:
             self.project = check_name(_default_project() if project is None else project, "project")
             self.params: dict[str, Any] = {}
             self._seq = itertools.count()
-            self._last_logged_at: float | None = None  # a test set read before it was scored (uses.py)
             self._pid = os.getpid()  # the process that owns the run; a forked child only adds values
             self._used_overrides: set[str] = set()
             env = capture_environment()
@@ -231,8 +230,7 @@ class Run:
 
                 note_metric(self, value)  # a metric computed from a test set evaluates it
             value = _as_float(name, value)
-        self._last_logged_at = now = _now()
-        self._writer.add_metric((self.id, name, next(self._seq), value, now, _loop_state()[0]))
+        self._writer.add_metric((self.id, name, next(self._seq), value, _now(), _loop_state()[0]))
 
     def param(self, name: str, default: Any) -> Any:
         """Record a param and return its value: ``default`` unless overridden with ``--param``.

@@ -30,13 +30,10 @@ class RunUses:
     walked : set
         ``(use, item hash)`` lineage already walked (a grid search predicts on the same data often).
     pending : dict
-        Test version id -> ``Source`` read as plain data, counted as evaluated if the run finishes,
-        or if it logged a metric after the read.
+        Test version id -> ``Source`` read as plain data, counted as evaluated if the run finishes.
     made : dict
         Artifact hash -> None, in order: the outputs the run derived with traced lineage, sources of
         the plain outputs it makes later (``derivation._add_run_edges``).
-    pending_at : dict
-        Test version id -> when it was read (``time.time()``), for that comparison.
     warned : set
         Test version ids this run was already warned about (past the budget): once per run, not at
         the read and again at the evaluation.
@@ -50,7 +47,6 @@ class RunUses:
     walked: set[tuple[str, str]] = field(default_factory=set)
     models: dict[str, Any] = field(default_factory=dict)
     pending: dict[int, Any] = field(default_factory=dict)
-    pending_at: dict[int, float] = field(default_factory=dict)
     made: dict[str, None] = field(default_factory=dict)
     warned: set[int] = field(default_factory=set)
 

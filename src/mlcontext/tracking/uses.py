@@ -21,7 +21,6 @@ from __future__ import annotations
 import os
 import sys
 import threading
-import time
 import warnings
 import weakref
 from collections.abc import Iterable
@@ -254,7 +253,6 @@ def defer_test_read(run: Any, source: Source, budget: int | None = None) -> None
     with _lock:
         if not any((use, source.version_id) in own.recorded for use in ("fit", "evaluate")):
             own.pending[source.version_id] = source
-            own.pending_at.setdefault(source.version_id, time.time())
 
 
 def note_made(run_id: str, artifact_hash: str) -> None:
@@ -293,27 +291,22 @@ def _check_once(own: Any, context: ContextStore, source: Source, budget: int | N
 
 def settle_test_reads(run: Any, finished: bool) -> None:
     """The run ends: a finished run counts the test versions it read as plain data as evaluated; a
-    failed or killed one counts those it logged a metric after (the score was seen: a newcomer's
-    scoring run crashed after logging its test accuracy, and ``testuse`` left it out while ``tried``
-    listed its score). Any other read of a run that did not finish (it may have crashed before it
-    evaluated anything) is recorded without the role, so that the run is still among the version's
-    readers (a newcomer found the crashed run's read gone from ``show`` and ``impact``)."""
+    failed or killed one does not (it may have crashed before it evaluated anything), but its read is
+    recorded without the role, so that the run is still among the version's readers (a newcomer
+    found the crashed run's read gone from ``show`` and ``impact``)."""
     with _lock:
         own = STATE.uses.get(run.id)
         pending, own_recorded = ({}, set()) if own is None else (own.pending, own.recorded)
-        read_at = {} if own is None else own.pending_at
         if own is not None:
-            own.pending, own.pending_at = {}, {}
+            own.pending = {}
     if not pending:
         return
-    logged = getattr(run, "_last_logged_at", None)
     context = ContextStore(run.store.metadata)
     for version_id, source in pending.items():
         key = ("evaluate", version_id)
         if key not in own_recorded:
             own_recorded.add(key)
-            scored = finished or (logged is not None and logged >= read_at.get(version_id, float("inf")))
-            context.record_access(run.id, source.artifact_hash, role=source.role if scored else None,
+            context.record_access(run.id, source.artifact_hash, role=source.role if finished else None,
                                   user=run.user, version_id=source.version_id)
 
 
