@@ -343,13 +343,15 @@ def _walk(context: ContextStore, root: str, run_id: str | None, scope: ProjectSc
     Content addressing makes identical bytes one node, however many runs made them. Upstream, reached
     through an edge of run R (or named ``R:NAME``), a node's own derivation is the one R recorded, when
     R recorded one: the lineage of run A's weights never shows the edges run B made for the same bytes.
-    A node that R only read (a dataset made by an earlier run) has every derivation recorded for it
-    before R used it (a run that made the same bytes later is not where R's copy came from).
+    A node that R only read (a dataset made by an earlier run), or registered again with only ``run``
+    edges into it, has R's edges and every derivation recorded for it before R used it (a run that
+    made the same bytes later is not where R's copy came from).
     Downstream, a node reached through a ``run`` edge of run R (R read the root's side before it made
     the node: a possible influence, not a derivation) goes on to what R did with it and to what other
-    runs did with it *after* R made it, except a run that derived the same bytes itself (its own edge
-    into the node): it never got them from R. Two scoring runs that cut the same batch from the same
-    data, each with its own model, are then not downstream of each other's model.
+    runs did with it *after* R made it, except a run that derived the same bytes itself (its own
+    ``lineage``/``fit``/``evaluate`` edge into the node): it never got them from R. Two scoring runs
+    that cut the same batch from the same data, each with its own model, are then not downstream of
+    each other's model.
     In both directions, at bytes that several projects registered, only the runs that used the dataset
     the question reached are followed (``scope``).
     """
@@ -372,11 +374,14 @@ def _walk(context: ContextStore, root: str, run_id: str | None, scope: ProjectSc
             kept = scope.keep(node, run, [e[:5] for e in candidates])
             orders = {e[:5]: e[5] for e in candidates}
             own = [e for e in kept if upstream and run is not None and e[2] == run]
-            if upstream and not own and (node, run) in read_at:
-                # R only read the node: its derivations recorded before R used it (later ones, by
-                # runs that made the same bytes again, are not where R's copy came from)
-                kept = [e for e in kept if orders[e] < read_at[node, run]]
-            for edge in own or kept:
+            follow = own or kept
+            if upstream and (node, run) in read_at and not any(e[3] != "run" for e in own):
+                # R did not derive the node (it read it, or registered again bytes it read: its run
+                # edges into it say only what it read before): R's edges, and the derivations
+                # recorded before R used it (later ones, by runs that made the same bytes again, are
+                # not where R's copy came from)
+                follow = own + [e for e in kept if e[2] != run and orders[e] < read_at[node, run]]
+            for edge in follow:
                 edges[edge] = None
                 nxt = (edge[far], edge[2])
                 if nxt not in seen:
@@ -393,10 +398,13 @@ def _walk(context: ContextStore, root: str, run_id: str | None, scope: ProjectSc
 
 
 def _derived_by(context: ContextStore, nodes: list[str]) -> dict[str, set[str | None]]:
-    """The runs with an edge into each of ``nodes`` (runs that derived those bytes themselves)."""
+    """The runs that derived each of ``nodes`` themselves: a ``lineage``, ``fit`` or ``evaluate`` edge
+    into it (a ``run`` edge says only what a run read before it registered the bytes: a run that read
+    them from another and registered them again is a consumer, a reviewer's finding)."""
     found: dict[str, set[str | None]] = {}
-    for _src, dst, run, *_ in context.neighbours(set(nodes), upstream=True):
-        found.setdefault(dst, set()).add(run)
+    for _src, dst, run, kind, *_ in context.neighbours(set(nodes), upstream=True):
+        if kind != "run":
+            found.setdefault(dst, set()).add(run)
     return found
 
 
