@@ -32,9 +32,12 @@ def center(x):
 
 
 def _same_bits(got, want) -> bool:
-    got = np.asarray(got)
-    return got.dtype == want.dtype and got.shape == want.shape and \
-        np.array_equal(got.view(np.uint8), np.ascontiguousarray(want).view(np.uint8))
+    got, want = np.asarray(got), np.asarray(want)
+
+    def raw(a):
+        return np.ascontiguousarray(a).reshape(-1).view(np.uint8)
+
+    return got.dtype == want.dtype and got.shape == want.shape and np.array_equal(raw(got), raw(want))
 
 
 def _twice(x):
@@ -194,3 +197,53 @@ def test_a_multi_output_hit_nothing_holds_is_the_cached_tuple():
         assert again.base is None and id(again) == cached_id
         alias = np.linalg.eigh(C)[1]._value
         assert type(alias.base) is HandOut and alias.base.cached is again
+
+
+SPELLINGS = {
+    "multi_dot": lambda a, b: np.linalg.multi_dot([a.T, b]),
+    "einsum(optimize)": lambda a, b: np.einsum("ij,ik->jk", a, b, optimize=True),
+    "linalg.matmul": lambda a, b: np.linalg.matmul(a.T, b),
+    "linalg.tensordot": lambda a, b: np.linalg.tensordot(a, b, axes=([0], [0])),
+}
+
+
+@pytest.mark.parametrize("spelling", list(SPELLINGS))
+@pytest.mark.parametrize("policy", ["exact", "full"])
+def test_every_spelling_of_a_gram_keeps_the_two_kinds_apart(spelling, policy):
+    """A reviewer's finding: the one-evaluation check read only the first two arguments (a list for
+    ``multi_dot``, the subscripts for ``einsum``), and ``np.linalg.matmul``/``tensordot`` were not
+    traced: the two-evaluation form was served the cached Gram's bits (1.25e-12 off)."""
+    f = SPELLINGS[spelling]
+
+    def one(x):
+        z = center(x)
+        return f(z, z)
+
+    def two(x):
+        return f(center(x), center(x))
+
+    want = {"one": one(XN), "two": two(XN)}
+    with mc.reuse(policy, min_compute_s=0.0, eager_s_per_byte=0.0):
+        mc.reuse_clear()
+        X = mc.array(XN, name="X")
+        for _ in range(2):
+            assert _same_bits(one(X), want["one"])
+            assert _same_bits(two(X), want["two"])
+
+
+@pytest.mark.parametrize("policy", ["exact", "full", "hybrid"])
+def test_the_copy_of_a_second_evaluation_keeps_the_views_layout(policy):
+    """A reviewer's finding: the copy made of a strided view (a row of one evaluation, a column of the
+    other) was contiguous, so ``np.dot`` took the unit-stride kernel plain NumPy had not (8.9e-16)."""
+    def f(x):
+        a, b = center(x), center(x)
+        return np.dot(a[0], b[:, 0]), np.einsum("i,i->", a[1], b[:, 1]), np.inner(a[2], b[:, 2])
+
+    square = np.random.default_rng(5).normal(size=(301, 301))
+    want = f(square)
+    with mc.reuse(policy, min_compute_s=0.0, eager_s_per_byte=0.0):
+        mc.reuse_clear()
+        X = mc.array(square, name="S")
+        for _ in range(3):
+            for got, w in zip(f(X), want, strict=True):
+                assert _same_bits(got, np.asarray(w))

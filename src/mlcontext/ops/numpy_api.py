@@ -56,6 +56,7 @@ TRAITS: dict[str, Traits] = {
     "numpy.column_stack": _STACK, "numpy.block": _STACK,
     "numpy.transpose": _TRANSPOSE, "numpy.ndarray.transpose": _TRANSPOSE,
     "numpy.matmul": _PRODUCT, "numpy.dot": _PRODUCT, "numpy.ndarray.dot": _PRODUCT,
+    "numpy.linalg.matmul": _PRODUCT,
     "numpy.ndarray.__getitem__": Traits(family=SLICE, cost=VIEW),
 }
 
@@ -67,7 +68,7 @@ tensorsolve tensorinv""".split())
 # More than a pass over the inputs without being a factorisation: the measured cost per byte of
 # output decides (a Gram is cached at once, a large product feeding an elementwise map is not).
 _HEAVY_PATHS = frozenset({"numpy.linalg.multi_dot", "numpy.linalg.matrix_power", "numpy.tensordot",
-                          "numpy.einsum", "numpy.inner"})
+                          "numpy.linalg.tensordot", "numpy.einsum", "numpy.inner"})
 
 
 def _default_traits(opcode: str) -> Traits:
@@ -143,7 +144,7 @@ intersect1d union1d setdiff1d setxor1d isin
 linalg.solve linalg.inv linalg.pinv linalg.det linalg.slogdet linalg.norm linalg.eig linalg.eigh
 linalg.eigvals linalg.eigvalsh linalg.svd linalg.qr linalg.cholesky linalg.lstsq
 linalg.matrix_rank linalg.matrix_power linalg.multi_dot linalg.cond linalg.tensorsolve
-linalg.tensorinv cumulative_sum cumulative_prod
+linalg.tensorinv linalg.matmul linalg.tensordot cumulative_sum cumulative_prod
 fft.fft fft.ifft fft.rfft fft.irfft fft.fft2 fft.ifft2 fft.fftn fft.ifftn fft.fftshift fft.ifftshift
 """.split()
 #: Names of FUNCTIONS later than the oldest supported NumPy (2.0.0), with the release that added them;

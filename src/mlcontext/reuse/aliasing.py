@@ -32,7 +32,8 @@ __all__ = ["HandOut", "hand_out", "hand_out_parts", "held_elsewhere", "unaliased
 # The operations that call BLAS on two arguments and take another path when the two are one buffer
 # (NumPy's cblas_matrixproduct: ``syrk`` for A.T @ A and A @ A.T); the product family (matmul, dot,
 # ndarray.dot) is recognised by its traits.
-BLAS_ALIASING = frozenset({"numpy.inner", "numpy.tensordot", "numpy.linalg.multi_dot", "numpy.einsum"})
+BLAS_ALIASING = frozenset({"numpy.inner", "numpy.tensordot", "numpy.linalg.tensordot",
+                           "numpy.linalg.multi_dot", "numpy.einsum"})
 
 # References to a cached array that owns its memory while the executor asks about a hit: the cache
 # entry's, the executor's variable, held_elsewhere's argument and getrefcount's. Any more is an
@@ -94,15 +95,36 @@ def _memory(root: np.ndarray) -> np.ndarray:
     return _evaluation(base.cached) if type(base) is HandOut else root
 
 
-def unaliased(args: tuple) -> tuple:
-    """``args`` with a copy (same layout) of each array argument that is another evaluation of the
-    memory of an earlier one; ``args`` itself when there is none (lists of arrays, as ``multi_dot``
-    takes, followed one level)."""
+def _arrays(args: tuple) -> list[tuple[int, int | None, np.ndarray]]:
+    """The array arguments, ``(position, place in a list argument or None, array)``: lists and tuples
+    of arrays (``multi_dot``'s) followed one level; other arguments (``einsum``'s subscripts) skipped."""
     arrays: list[tuple[int, int | None, np.ndarray]] = [
         (k, None, a) for k, a in enumerate(args) if type(a) is np.ndarray]
     for k, a in enumerate(args):
         if type(a) is list or type(a) is tuple:
             arrays += [(k, j, e) for j, e in enumerate(a) if type(e) is np.ndarray]
+    return arrays
+
+
+def _copy_keeping_layout(array: np.ndarray, root: np.ndarray) -> np.ndarray:
+    """``array`` (a view of ``root``) on a copy of ``root``: the same shape, strides and offset, so
+    that NumPy takes the same kernel on it (a strided row copied contiguously took the unit-stride
+    ``ddot``, which rounds otherwise: a reviewer's finding). A plain copy when ``root`` is not one
+    block of memory."""
+    if not (root.flags.c_contiguous or root.flags.f_contiguous):
+        return np.array(array, order="K", copy=True)
+    copy = root.copy(order="K")
+    offset = array.__array_interface__["data"][0] - root.__array_interface__["data"][0]
+    view = np.ndarray(array.shape, array.dtype, buffer=copy, offset=offset, strides=array.strides)
+    view.flags.writeable = False
+    return view
+
+
+def unaliased(args: tuple) -> tuple:
+    """``args`` with a copy (same layout, see :func:`_copy_keeping_layout`) of each array argument
+    that is another evaluation of the memory of an earlier one; ``args`` itself when there is none
+    (lists of arrays, as ``multi_dot`` takes, followed one level)."""
+    arrays = _arrays(args)
     if len(arrays) < 2:
         return args
     roots = [_evaluation(a) for _, _, a in arrays]
@@ -117,7 +139,7 @@ def unaliased(args: tuple) -> tuple:
             continue
         if out is None:
             out = list(args)
-        copy = np.array(a, order="K", copy=True)
+        copy = _copy_keeping_layout(a, root)
         if j is None:
             out[k] = copy
         else:
@@ -128,10 +150,9 @@ def unaliased(args: tuple) -> tuple:
 
 
 def one_evaluation(args: tuple) -> bool:
-    """Whether the first two arguments are arrays of one evaluation (``Z.T @ Z``, ``X.T @ X``):
-    NumPy may take its ``syrk`` path for them, which rounds otherwise than the general product of two
-    buffers of equal content. Exact reuse keeps the two kinds of product apart in the cache."""
-    if len(args) < 2:
-        return False
-    a, b = args[0], args[1]
-    return type(a) is np.ndarray and type(b) is np.ndarray and _evaluation(a) is _evaluation(b)
+    """Whether two array arguments are of one evaluation (``Z.T @ Z``, ``X.T @ X``, ``multi_dot([Z.T,
+    Z])``, ``einsum("ij,ik", Z, Z)``): NumPy may take its ``syrk`` path for them, which rounds otherwise
+    than the general product of two buffers of equal content. Exact reuse keeps the two kinds of
+    product apart in the cache."""
+    roots = [_evaluation(a) for _, _, a in _arrays(args)]
+    return len(roots) > len({identity(r) for r in roots})
