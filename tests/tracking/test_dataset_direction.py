@@ -258,3 +258,19 @@ def test_a_dataset_registered_in_a_loop_carries_its_indices(store):
         [{"day": 0}, {"day": 1}, {"day": 2}]
     loaded = mc.load_artifact(run.id, "preds", day=1)
     assert loaded.equals(frame(5, seed=1))
+
+
+def test_a_test_split_the_run_made_is_no_source_of_its_untraced_model(store):
+    # A reviewer's finding (twelfth session): what a run derived with traced lineage became a run-edge
+    # source of the plain outputs it made later, the test split included: a model fitted untraced on
+    # the train split then read as fitted on the test set too (leakage, to an audit of test-set use).
+    mc.dataset(frame(200), "raw", project="score")
+    with mc.run("split-train", project="score") as run:
+        data = mc.dataset_version("raw@1", project="score").frame()
+        train, test = data.iloc[:150], data.iloc[150:]
+        mc.dataset(train, "train", direction="output")
+        mc.dataset(test, "test", role="test", direction="output")
+        mc.artifact("model", {"coef": float(train.to_pandas()["a"].mean())})  # made untraced from train
+    sources = {src for src, dst, kind in labels_of(mc.derivation(f"{run.id}:model"))}
+    assert "train@1" in sources and "test@1" not in sources
+    assert mc.consumers("test@1").edges.empty
