@@ -342,7 +342,8 @@ def _walk(context: ContextStore, root: str, run_id: str | None, scope: ProjectSc
 
     Content addressing makes identical bytes one node, however many runs made them. Upstream, reached
     through an edge of run R (or named ``R:NAME``), a node's own derivation is the one R recorded, when
-    R recorded one: the lineage of run A's weights never shows the edges run B made for the same bytes.
+    R derived it (a ``lineage``, ``fit`` or ``evaluate`` edge): the lineage of run A's weights never
+    shows the edges run B made for the same bytes.
     A node that R only read (a dataset made by an earlier run), or registered again with only ``run``
     edges into it, has R's edges and every derivation recorded for it before R used it (a run that
     made the same bytes later is not where R's copy came from).
