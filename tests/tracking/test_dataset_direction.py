@@ -274,3 +274,21 @@ def test_a_test_split_the_run_made_is_no_source_of_its_untraced_model(store):
     sources = {src for src, dst, kind in labels_of(mc.derivation(f"{run.id}:model"))}
     assert "train@1" in sources and "test@1" not in sources
     assert mc.consumers("test@1").edges.empty
+
+
+def test_plain_predictions_come_from_the_plain_model_the_run_saved_before(store):
+    # A reviewer's finding (twelfth session, older than it): one script fitting a model untraced,
+    # saving it and registering its plain predictions left them unlinked: impact of the model missed
+    # them. Split into a training and a scoring script they were linked (the scoring run loads it).
+    from sklearn.linear_model import Ridge
+
+    train, test = frame(80, seed=1), frame(20, seed=2)
+    with mc.run("train-and-predict", project="score") as run:
+        mc.dataset(train, "train", role="train")
+        held_out = mc.dataset(test, "test", role="test").frame().to_pandas()
+        model = Ridge().fit(train[["a", "b"]], train["y"])
+        mc.artifact("model", model)
+        mc.dataset(pd.DataFrame({"p": model.predict(held_out[["a", "b"]])}), "preds", direction="output")
+    model_label = f"model (run {run.id[:8]})"
+    assert "preds@1" in set(mc.consumers(f"{run.id}:model").nodes["label"])
+    assert (model_label, "preds@1", "run") in labels_of(mc.derivation("preds@1"))

@@ -120,14 +120,21 @@ def record_output(run: Any, digest: str, obj: Any, name: str, *,
     for root in roots:  # outputs derived from this value later come from it, not from its sources
         register(run.id, root, source or Source(digest, root.hash))
     _add_run_edges(context, run, digest, precise)
-    if meta and (source is None or source.role != "test"):
-        # Derived with traced lineage (a batch cut from registered data, a traced fit): data the run
-        # goes on working with, a source of what it makes later; a plain output (an export, a model
-        # fitted untraced) is an end product, never a source of the run's other outputs. A test split
-        # the run made is not either: an untraced model saved after the split would have a run edge
-        # from it, and an audit of test-set use would read it as leakage (a reviewer's finding).
+    if (meta or _is_estimator(obj)) and (source is None or source.role != "test"):
+        # Derived with traced lineage (a batch cut from registered data, a traced fit), or a model
+        # (fitted traced or not: the plain predictions the run registers after saving it come from
+        # it, a reviewer's finding): what the run goes on working with, a source of the plain outputs
+        # it makes later. Any other plain output (an export) is an end product, never a source of
+        # the run's other outputs. A test split the run made is not either: an untraced model saved
+        # after the split would have a run edge from it, and an audit of test-set use would read it
+        # as leakage (a reviewer's finding).
         note_made(run.id, digest)
     return meta
+
+
+def _is_estimator(obj: Any) -> bool:
+    """Whether ``obj`` is a model by the scikit-learn API (``fit`` and ``get_params``), traced or not."""
+    return callable(getattr(obj, "fit", None)) and callable(getattr(obj, "get_params", None))
 
 
 def _store_log(run: Any, name: str, digest: str, obj: Any, use: str | None = None) -> str:
