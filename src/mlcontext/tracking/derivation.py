@@ -132,11 +132,6 @@ def record_output(run: Any, digest: str, obj: Any, name: str, *,
     return meta
 
 
-def _is_estimator(obj: Any) -> bool:
-    """Whether ``obj`` is a model by the scikit-learn API (``fit`` and ``get_params``), traced or not."""
-    return callable(getattr(obj, "fit", None)) and callable(getattr(obj, "get_params", None))
-
-
 def _store_log(run: Any, name: str, digest: str, obj: Any, use: str | None = None) -> str:
     """Store the lineage log of ``obj`` as an artifact of kind ``lineage`` whose ``meta["of"]`` is
     the output it explains; ``use`` marks a log of what the output was *used* on (``evaluate``),
