@@ -25,15 +25,22 @@ from typing import Any
 import numpy as np
 
 from ..lineage.item import identity
+from ..lineage.operations import PRODUCT, Operation
 
 __all__ = ["HandOut", "hand_out", "hand_out_parts", "held_elsewhere", "unaliased", "one_evaluation",
-           "BLAS_ALIASING"]
+           "blas_product", "BLAS_ALIASING"]
 
 # The operations that call BLAS on two arguments and take another path when the two are one buffer
 # (NumPy's cblas_matrixproduct: ``syrk`` for A.T @ A and A @ A.T); the product family (matmul, dot,
 # ndarray.dot) is recognised by its traits.
 BLAS_ALIASING = frozenset({"numpy.inner", "numpy.tensordot", "numpy.linalg.tensordot",
                            "numpy.linalg.multi_dot", "numpy.einsum"})
+
+def blas_product(op: Operation) -> bool:
+    """Whether ``op`` is one of the products whose BLAS path depends on whether two arguments share
+    a buffer: the product family (matmul, dot, ndarray.dot) or an opcode of :data:`BLAS_ALIASING`."""
+    return op.traits.family == PRODUCT or op.opcode in BLAS_ALIASING
+
 
 # References to a cached array that owns its memory while the executor asks about a hit: the cache
 # entry's, the executor's variable, held_elsewhere's argument and getrefcount's. Any more is an

@@ -36,7 +36,7 @@ from ..lineage.literals import Literals
 from ..lineage.operations import AT_ONCE, PRODUCT, SLICE, STACK, TRANSPOSE, Operation
 from ..ops.deferred import LIVE, Deferred, resolve_args
 from ..ops.dispatch import execute, verified_recipe
-from .aliasing import BLAS_ALIASING, hand_out, hand_out_parts, held_elsewhere, one_evaluation, unaliased
+from .aliasing import blas_product, hand_out, hand_out_parts, held_elsewhere, one_evaluation, unaliased
 from .cache import MISS, LineageCache, exact_key
 from .freeze import FREEZERS, freeze, freeze_array, freeze_other, register_freezer, value_size
 from .rewrites import STATE, RewriteState, Rewritten, rewrite_family, stack_plan
@@ -91,7 +91,7 @@ class ReuseExecutor:
                     return self._run_unprobed(op, item, args, kwargs)
         cache = self.cache
         key = self.key_of(item.digest)
-        if (family == PRODUCT or opcode in BLAS_ALIASING) and not self.partial and one_evaluation(args):
+        if not self.partial and blas_product(op) and one_evaluation(args):
             # A product of one evaluation with itself (NumPy's syrk for A.T @ A) rounds otherwise than
             # the same lineage on two buffers: bit-exact reuse keeps the two apart (see .aliasing).
             key += _ONE_EVALUATION
@@ -127,7 +127,7 @@ class ReuseExecutor:
         if self.partial and op.traits.family == SLICE:
             self.state.note_sliced(item, args)
         # (only calls on plain arrays and scalars get here: nothing deferred to compute first)
-        if op.traits.family == PRODUCT or op.opcode in BLAS_ALIASING:
+        if blas_product(op):
             args = unaliased(args)
         return op.fn(*args, **kwargs) if kwargs else op.fn(*args)
 
@@ -207,7 +207,7 @@ class ReuseExecutor:
             keep = rewritten is not MISS and rewritten.keep
             if LIVE[0]:
                 args, kwargs = resolve_args(args), resolve_args(kwargs)
-            if family == PRODUCT or opcode in BLAS_ALIASING:
+            if blas_product(op):
                 args = unaliased(args)  # two evaluations of one cached value: two buffers, as plain
             if _calls_user_code(args, kwargs):
                 # apply/map/agg/pipe with a Python function: its code may draw from the global
