@@ -121,15 +121,19 @@ def _is_whole(name: str, column: pd.Series) -> bool:
             or pd.api.types.is_datetime64_any_dtype(column))
 
 
+def _header_width(name: str) -> int:
+    """The width of a header's longest line."""
+    return max(len(line) for line in _header(name).split("\n"))
+
+
 def _header_word(name: str) -> int:
     """The width a header needs unbroken: its longest line, when at most HEADER_WHOLE_MAX wide."""
-    longest = max(len(line) for line in _header(name).split("\n"))
+    longest = _header_width(name)
     return longest if longest <= HEADER_WHOLE_MAX else 0
 
 
 def _natural_width(name: str, cells: list[str]) -> int:
-    header = max(len(line) for line in _header(name).split("\n"))
-    return max([header, *(len(line) for text in cells for line in text.split("\n"))])
+    return max([_header_width(name), *(len(line) for text in cells for line in text.split("\n"))])
 
 
 def _total(shown: list[str], needed: dict[str, int], *, boxed: bool) -> int:
