@@ -359,3 +359,36 @@ def test_a_run_that_logs_a_training_loss_and_crashes_evaluated_nothing(store):
             mc.log("train_loss", 1.0 / (epoch + 1))
         raise RuntimeError("crash in epoch 3")
     assert mc.testuse("test").empty
+
+
+@pytest.mark.parametrize("kind", ["frame", "array"])
+def test_a_model_fitted_and_evaluated_on_the_registered_splits_themselves_uses_them(store, kind):
+    # A newcomer fitted on the very objects it had registered as `train` and `test` (not on columns
+    # taken from them): the fit and evaluate edges started at `clean`, and `testuse` said the test set
+    # had never been evaluated. The split's own lineage must keep its operations once a model has
+    # predicted on it (the evaluation's log and the split's log are the same bytes).
+    with mc.run("fit", project="uses") as run:
+        data = mc.dataset(frame(), "raw").frame()
+        clean = data[data.a > -3]
+        mc.dataset(clean, "clean")
+        X, y = clean[["a", "b", "c"]], clean["y"]
+        if kind == "array":
+            X, y = X.to_numpy(), y.to_numpy()
+        X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, random_state=0)
+        mc.dataset(X_train, "train", role="train")
+        mc.dataset(X_test, "test", role="test")
+        model = mc.traced(RidgeClassifier(random_state=0)).fit(X_train, y_train)
+        model.predict(X_test)
+        mc.artifact("model", model)
+    model = f"model (run {run.id[:8]})"
+    graph = mc.derivation(f"{run.id}:model")
+    edges = labelled(graph)
+    assert ("train@1", model, "fit") in edges and ("test@1", model, "evaluate") in edges
+    assert ("clean@1", model, "evaluate") not in edges
+    assert ("clean@1", model, "fit") in edges  # the target, taken from clean, not from a registered split
+    assert mc.testuse("test")["evaluations"].tolist() == [1]
+    split = mc.derivation("test")
+    labels = dict(zip(split.nodes["hash"], split.nodes["label"], strict=True))
+    operations = {(labels[s], labels[d]): o for s, d, o in zip(split.edges["src"], split.edges["dst"],
+                                                               split.edges["operations"], strict=True)}
+    assert any("take" in o or "getitem" in o for o in operations[("clean@1", "test@1")])

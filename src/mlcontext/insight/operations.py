@@ -210,7 +210,11 @@ def _chosen(roots: tuple[Item, ...], boundaries: dict[str, frozenset[str]],
             source: str | None) -> tuple[set[str], set[str]]:
     """The hashes of the operations of the edge from ``source`` (see the module docstring), and of
     those among them computed from the source (the others are branches from data never registered)."""
-    stop = frozenset().union(*boundaries.values())
+    # The log's roots are the value it explains, never a boundary of it: one log can explain both a
+    # split registered as `test` and a model's evaluation on it (content-addressed, the two logs are
+    # the same bytes), and the split's own items then cut its edge's operations to none (a
+    # newcomer's `clean -> test` showed no operations once a model had predicted on the split).
+    stop = frozenset().union(*boundaries.values()) - {r.hash for r in roots}
     order = [i for i in walk(list(roots), inputs=lambda i: () if i.hash in stop else _inputs(i))
              if i.hash not in stop and i.inputs]
     everything = {i.hash for i in order}

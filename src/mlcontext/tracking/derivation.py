@@ -106,8 +106,8 @@ def record_output(run: Any, digest: str, obj: Any, name: str, *,
         log_hash = _store_log(run, name, digest, fits)
         data = [i for fit in fits for i in fit_data(fit)]
         mine = part_of_saved(run.id, obj, fits)
-        fitted_on = data_sources(store, run.id, data, output=digest, exclude=mine)
-        evaluated_on = data_sources(store, run.id, evaluated, output=digest, exclude=mine)
+        fitted_on = data_sources(store, run.id, data, output=digest, exclude=mine, used=True)
+        evaluated_on = data_sources(store, run.id, evaluated, output=digest, exclude=mine, used=True)
         precise += _add_edges(context, run, fitted_on, digest, "fit", log_hash)
         # What the model was evaluated on, as computed from the evaluation data (the columns and
         # the target taken from a registered test set): the evaluate edges' operations.

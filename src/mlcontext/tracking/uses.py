@@ -140,22 +140,25 @@ def _components(model: Any) -> list[Any]:
         return []
 
 
-def data_sources(store: Store, run_id: str, roots: Iterable[Item], *,
-                 output: str | None = None, exclude: frozenset[str] = frozenset()) -> list[Source]:
+def data_sources(store: Store, run_id: str, roots: Iterable[Item], *, output: str | None = None,
+                 exclude: frozenset[str] = frozenset(), used: bool = False) -> list[Source]:
     """The registered data nearest to ``roots`` along their lineage, each once, in walk order.
 
     The walk stops at data the run ``run_id`` registered (a dataset or an artifact recorded from a
     traced value) and at leaves, which map to their dataset version by content hash; it never
     enters a fit (what a model was trained on is not the data it is applied to), but a model the run
     saved is the source of its predictions. Leaves that are not
-    stored (a constant, an array never saved) are no sources. ``roots`` themselves are not looked up:
-    they are the value whose sources are asked for; nor is registered data with the same bytes as
+    stored (a constant, an array never saved) are no sources. ``roots`` themselves are not looked up
+    (they are the value whose sources are asked for) unless they are data ``used`` by a model: the
+    split registered as ``train`` that a model is fitted on is its source, not the frame it was cut
+    from (a newcomer's fit and evaluate edges skipped the registered splits, and ``testuse`` missed
+    the test split). Nor is registered data with the same bytes as
     ``output`` (a no-op such as ``dropna`` on data without nulls): the walk goes on below it; nor
     are the ``exclude`` items (a model's own fits that another artifact holds whole,
     :func:`part_of_saved`: a search saved before its best estimator).
     """
     roots = list(roots)
-    own = {id(r) for r in roots}
+    own = set() if used else {id(r) for r in roots}
     uses = STATE.uses.get(run_id)
     registry = uses.registry if uses is not None else {}
     registered = {h: s for h, s in registry.items() if s.artifact_hash != output and h not in exclude}
@@ -222,7 +225,7 @@ def record_use(run: Any, use: str, items: Iterable[Item]) -> list[Source]:
     if not items:  # a search fits and predicts on the same folds many times: walk each once
         return []
     own.walked.update((use, i.hash) for i in items)
-    sources = [s for s in data_sources(run.store, run.id, items) if s.version_id is not None]
+    sources = [s for s in data_sources(run.store, run.id, items, used=True) if s.version_id is not None]
     context = ContextStore(run.store.metadata)
     for source in sources:
         version_id = source.version_id
