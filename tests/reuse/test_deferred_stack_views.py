@@ -52,3 +52,39 @@ def test_a_block_over_immutable_bytes_is_not_copied_and_is_right():
     with mc.reuse("hybrid", min_compute_s=0, eager_s_per_byte=0):
         got = np.vstack([mc.asarray(np.zeros((3, 2))), block])
         assert np.array_equal(np.asarray(got), np.vstack([np.zeros((3, 2)), block]))
+
+
+@pytest.mark.parametrize("stack", STACKS)
+@pytest.mark.parametrize("values", ["ones", "random"])
+def test_read_only_memory_its_owner_makes_writable_again_is_read_when_numpy_reads_it(stack, values):
+    # A newcomer's column, made read-only by its own code, went into np.hstack with traced data; the
+    # owner then set the flag back and wrote: the deferred stack read the new values, and the Gram
+    # computed from them was cached under the old content's lineage, served to later, correct code.
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 2))
+    with mc.reuse("hybrid", min_compute_s=0, eager_s_per_byte=0):
+        column = np.ones((40, 2)) if values == "ones" else rng.normal(size=(40, 2))
+        kept = column.copy()
+        column.flags.writeable = False
+        got = STACKS[stack](mc.asarray(X.copy()), column)
+        want = STACKS[stack](X, column)
+        column.flags.writeable = True
+        column[0, 0] = 99.0
+        assert np.array_equal(np.asarray(got), want)
+        assert np.allclose(np.asarray(got.T @ got), want.T @ want)
+        again = STACKS[stack](mc.asarray(X.copy()), kept)  # the old content: its products reused
+        assert np.allclose(np.asarray(again.T @ again), want.T @ want)
+
+
+def test_the_traced_leaves_mlcontext_holds_are_not_copied_into_a_stack():
+    # mc.array's own copy and mc.asarray's frozen input are memory nothing writes: a deferred stack
+    # keeps reading them (HLM's 38 MB input is never copied).
+    with mc.reuse("hybrid", min_compute_s=0, eager_s_per_byte=0):
+        big = np.random.default_rng(1).normal(size=(50, 3))
+        for leaf in (mc.array(big), mc.asarray(big.copy())):
+            stacked = np.hstack([leaf, np.asarray(leaf)])  # the second block: a view of held memory
+            assert stacked.lineage is not None
+            deferred = stacked._data
+            blocks = deferred.call[1][0]
+            assert all(np.shares_memory(b, np.asarray(leaf)) for b in blocks)
+            assert np.array_equal(np.asarray(stacked), np.hstack([big, big]))

@@ -17,7 +17,7 @@ from ..lineage.item import Item, leaf
 from ..lineage.literals import Literals
 from ..lineage.operations import register_source
 from ..names import check_name
-from .dispatch import data_leaf
+from .dispatch import data_leaf, hold
 from .traced import TracedArray
 
 __all__ = ["array", "asarray", "load", "LOAD"]
@@ -79,6 +79,7 @@ def array(data: Any, name: str | None = None, *, dtype: Any = None,
     value = _new_array(data, dtype, copy)
     if value is not data and value.base is None:
         value.flags.writeable = False  # our own copy: nothing may write into a traced value
+        hold(value)
     return TracedArray(value, data_leaf(value, name, embed=False))
 
 
@@ -178,6 +179,7 @@ def asarray(data: Any, name: str | None = None, *, dtype: Any = None) -> TracedA
     if name is not None:
         check_name(name, "array")
     data.flags.writeable = False
+    hold(data)  # (its owner may make it writable again: documented, as for copy=False)
     return TracedArray(data, data_leaf(data, name, embed=False))
 
 

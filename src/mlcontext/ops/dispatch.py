@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import functools
 import warnings
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -322,6 +323,23 @@ def data_leaf(value: np.ndarray, label: str | None = None, *, embed: bool = True
         elif (sink := array_sink()) is not None:
             sink(value, content)  # a run is active: the store keeps it for mc.recompute
     return leaf(DATA, lit, label, extra)
+
+
+def hold(value: np.ndarray) -> None:
+    """Note that ``value`` is the memory of a traced leaf that mlcontext made read-only and that
+    nothing writes (``mc.array``'s own copy; ``mc.asarray``'s input, whose owner is asked not to make
+    it writable again). Only such memory may be read after the call that was given it (a deferred
+    stack): a plain array that is read-only can be made writable again by its owner and written
+    (a newcomer's column, frozen by its own code, went stale inside a stack; see
+    ``reuse.executor._may_change``)."""
+    key, held = id(value), STATE.held
+    held[key] = weakref.ref(value, lambda _ref, key=key, held=held: held.pop(key, None))
+
+
+def is_held(value: np.ndarray) -> bool:
+    """Whether :func:`hold` was told of ``value`` (this very array, not one at the same address)."""
+    ref = STATE.held.get(id(value))
+    return ref is not None and ref() is value
 
 
 def _content_fields(value: np.ndarray, content: str) -> Node:

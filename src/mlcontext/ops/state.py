@@ -7,6 +7,7 @@ outlive any reset, and executors must then resolve arguments), never put back.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -33,9 +34,13 @@ class OpsState:
         Unhandled functions already warned about (each is warned once).
     use_hook : callable or None
         ``hook(use, estimator, items)`` told of every fit and evaluation (the tracking layer's).
+    held : dict of int to weakref
+        ``id(array)`` -> a weak reference to it, for the arrays of traced leaves whose memory
+        mlcontext made read-only (``mc.array``'s copies, ``mc.asarray``'s inputs): see
+        :func:`mlcontext.ops.dispatch.hold`. An entry goes when its array does.
     """
 
-    __slots__ = ("executor", "warned", "use_hook", "plain")
+    __slots__ = ("executor", "warned", "use_hook", "plain", "held")
     #: Slots a reset keeps: the plain executor is a constant of the process.
     KEPT = ("plain",)
 
@@ -44,9 +49,13 @@ class OpsState:
         self.executor: Executor = plain
         self.warned: set[str] = set()
         self.use_hook: UseHook | None = None
+        self.held: dict[int, weakref.ReferenceType[Any]] = {}
 
     def reset(self) -> None:
-        """As a fresh process has it: plain execution, nothing warned about, no use hook."""
+        """As a fresh process has it: plain execution, nothing warned about, no use hook, no array
+        known as held (the leaves made before are then treated as any read-only array: copied
+        where a deferred stack would read them later)."""
         self.executor = self.plain
         self.warned = set()
         self.use_hook = None
+        self.held = {}

@@ -35,7 +35,7 @@ from ..lineage.leaves import build as build_constant
 from ..lineage.literals import Literals
 from ..lineage.operations import AT_ONCE, PRODUCT, SLICE, STACK, TRANSPOSE, Operation
 from ..ops.deferred import LIVE, Deferred, resolve_args
-from ..ops.dispatch import execute, verified_recipe
+from ..ops.dispatch import execute, is_held, verified_recipe
 from .aliasing import blas_product, hand_out, hand_out_parts, held_elsewhere, one_evaluation, unaliased
 from .cache import MISS, LineageCache, exact_key
 from .freeze import FREEZERS, freeze, freeze_array, freeze_other, register_freezer, value_size
@@ -364,13 +364,18 @@ def _from_recipe(leaf: Item, block: np.ndarray) -> np.ndarray | Deferred:
 def _may_change(array: np.ndarray) -> bool:
     """Whether the memory ``array`` reads can still be written: it is writable, or it is a read-only
     view (``np.broadcast_to``, ``v.flags.writeable = False``) of memory that is writable through its
-    base (NumPy copies a stack's blocks at once; a deferred stack reads them later). Memory held by an
+    base (NumPy copies a stack's blocks at once; a deferred stack reads them later), or it is memory
+    its owner made read-only and may make writable again (NumPy lets an array that owns its memory
+    set the flag back: a newcomer's frozen column was written after the stack and read stale). Only
+    the memory of a traced leaf mlcontext holds (``ops.dispatch.hold``) and memory held by an
     immutable ``bytes`` object cannot change; any other buffer might."""
     while True:
         if array.flags.writeable:
             return True
         base = array.base
-        if base is None or type(base) is bytes:
+        if base is None:
+            return not is_held(array)
+        if type(base) is bytes:
             return False
         if not isinstance(base, np.ndarray):
             return True
