@@ -333,7 +333,11 @@ def hold(value: np.ndarray) -> None:
     (a newcomer's column, frozen by its own code, went stale inside a stack; see
     ``reuse.executor._may_change``)."""
     key, held = id(value), STATE.held
-    held[key] = weakref.ref(value, lambda _ref, key=key, held=held: held.pop(key, None))
+
+    def forget(_ref: weakref.ReferenceType[Any]) -> None:
+        held.pop(key, None)
+
+    held[key] = weakref.ref(value, forget)
 
 
 def is_held(value: np.ndarray) -> bool:
