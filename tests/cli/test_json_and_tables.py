@@ -101,6 +101,26 @@ def test_every_timestamp_in_json_is_iso_text(messy):
         pd.Timestamp(value)  # parses as a date
 
 
+def test_params_and_metrics_named_like_times_stay_numbers(sqlite_store, monkeypatch):
+    # A newcomer's param crash_at=2 read "1970-01-01T00:00:02+00:00" in show/runs/tried --json: every
+    # key ending in "_at" was taken for one of the store's times. Only the store's own fields are.
+    monkeypatch.setenv("MLCONTEXT_STORE", sqlite_store.metadata.url)
+    monkeypatch.setenv("MLCONTEXT_ARTIFACTS", sqlite_store.artifacts.url)
+    with mc.run("r", project="t"):
+        mc.param("crash_at", 2)
+        mc.param("started_at", -1)  # even a store field's name, when a user chose it
+        mc.dataset(pd.DataFrame({"x": [1.0, 2.0]}), name="d")
+        mc.log("stop_at", 3.5)
+    runner = CliRunner()
+    shown = strict(runner.invoke(cli, ["show", "r", "--json"]).output)
+    assert shown["params"] == {"crash_at": 2, "started_at": -1}
+    assert shown["metrics"]["stop_at"] == 3.5
+    assert isinstance(shown["started_at"], str)
+    (row,) = strict(runner.invoke(cli, ["runs", "-p", "t", "--json"]).output)
+    assert (row["param.crash_at"], row["param.started_at"], row["metric.stop_at"]) == (2, -1, 3.5)
+    assert isinstance(row["start"], str)
+
+
 def test_runs_json_keeps_nan_as_null(messy):
     rows = strict(CliRunner().invoke(cli, ["runs", "--json"]).output)
     assert [r["metric.loss"] for r in rows] == [None, None]

@@ -169,16 +169,19 @@ def _header(name: str) -> str:
     return name
 
 
-def json_safe(value: Any) -> Any:
-    """``value`` made of JSON's types only: non-finite floats -> None, NumPy scalars -> numbers, ..."""
+def json_safe(value: Any, *, times: bool = True) -> Any:
+    """``value`` made of JSON's types only: non-finite floats -> None, NumPy scalars -> numbers, the
+    store's times (:data:`STORE_TIMES`) -> ISO text, ...; ``times=False`` inside what users named
+    (a run's params and metrics), whose values stay as they were logged."""
     if isinstance(value, Mapping):
-        return {str(k): _timestamp(v) if _is_time_field(k, v) else json_safe(v) for k, v in value.items()}
+        return {str(k): _timestamp(v) if times and _is_time_field(k, v)
+                else json_safe(v, times=times and k not in USER_MAPPINGS) for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
-        return [json_safe(v) for v in value]
+        return [json_safe(v, times=times) for v in value]
     if isinstance(value, np.ndarray):
-        return [json_safe(v) for v in value.tolist()]
+        return [json_safe(v, times=times) for v in value.tolist()]
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return json_safe(dataclasses.asdict(value))
+        return json_safe(dataclasses.asdict(value), times=times)
     if value is None or value is pd.NA or value is pd.NaT:
         return None
     if isinstance(value, np.generic):
@@ -194,10 +197,17 @@ def json_safe(value: Any) -> Any:
     return str(value)
 
 
+# The store keeps times as UNIX seconds in these fields: every command shows them as the ISO text the
+# contract promises. Only these names: a param or metric that a user named ``crash_at`` is a number
+# (a newcomer's ``crash_at=2`` read "1970-01-01T00:00:02" in ``show --json`` and ``runs --json``).
+STORE_TIMES = frozenset({"started_at", "ended_at", "heartbeat_at", "created_at", "registered_at",
+                         "last_hit_at"})
+# Keys whose mapping holds what users named (a run's params and metrics, a model's parameters).
+USER_MAPPINGS = frozenset({"params", "metrics", "model_params", "config", "environment"})
+
+
 def _is_time_field(key: Any, value: Any) -> bool:
-    # The store keeps times as UNIX seconds in fields named ``*_at`` (started_at, ended_at,
-    # heartbeat_at, created_at): every command shows them as the ISO text the contract promises.
-    return isinstance(key, str) and key.endswith("_at") and isinstance(value, int | float | np.number) \
+    return key in STORE_TIMES and isinstance(value, int | float | np.number) \
         and not isinstance(value, bool | np.bool_)
 
 
