@@ -148,3 +148,57 @@ def test_record_arrays_round_trip_through_the_artifact_store(store) -> None:
         np.testing.assert_array_equal(back["p"][field], a["p"][field])
     np.testing.assert_array_equal(back["q"], a["q"])
     assert ref.meta["content_hash"] == hash_array(a)  # stored as .npy, identified by its digest
+
+
+def test_string_dtype_arrays_are_hashed_by_their_strings() -> None:
+    # numpy/numpy#29226: hashing a StringDType array's buffer gives one hash for different long
+    # strings (the buffer holds lengths and pointers into an arena). mlcontext raised a raw
+    # ValueError from the buffer instead (a newcomer's mc.array and @mc.step argument).
+    S = np.dtypes.StringDType
+    long_a = np.array(["This string is extremely long"], dtype=S())
+    long_b = np.array(["This string is different long"], dtype=S())
+    assert hash_array(long_a) != hash_array(long_b)
+    assert hash_array(long_a) == hash_array(np.array(["This string is extremely long"], dtype=S()))
+    plain = np.array(["ab", "cd"], dtype=S())
+    hashes = {hash_array(plain), hash_array(plain.astype(S(na_object=None))), hash_array(plain.astype("U2")),
+              hash_array(plain.astype(object))}
+    assert len(hashes) == 4  # na_object changes what operations give, and U2 and object are other dtypes
+    assert hash_value(S()) != hash_value(S(na_object=None))
+    with_na = np.array(["a", None], dtype=S(na_object=None))
+    assert hash_array(with_na) != hash_array(np.array(["a", "None"], dtype=S(na_object=None)))
+
+    np.strings.upper(plain)  # (a body's first call that imports is never cached: docs/reuse.md)
+
+    @mc.step
+    def upper(v):
+        return np.strings.upper(v)
+
+    with mc.reuse("multilevel", min_compute_s=0, eager_s_per_byte=0):  # (cached on first sight)
+        first = upper(plain)
+        hits = mc.reuse_stats().step_hits
+        again = upper(plain.copy())
+        assert mc.reuse_stats().step_hits == hits + 1  # a StringDType result was never cached
+        other = upper(np.array(["ab", "ce"], dtype=S()))
+        assert mc.reuse_stats().step_hits == hits + 1
+    assert first.tolist() == again.tolist() == ["AB", "CD"] and other.tolist() == ["AB", "CE"]
+    traced = mc.array(plain)
+    assert np.asarray(traced).tolist() == ["ab", "cd"] and traced.dtype == S()
+
+
+def test_dtypes_of_other_packages_are_told_apart_by_their_type() -> None:
+    # GreenWaves-Technologies/bfloat16#9: a user dtype has no buffer format ("cannot include dtype 'E'
+    # in a buffer"); and ml_dtypes' float8_e4m3fn and int4 are both '<V1' to NumPy: one byte, two
+    # different numbers, which a hash of dtype.str and bytes took for one value.
+    ml_dtypes = pytest.importorskip("ml_dtypes")
+    bits = np.array([0x38, 0x40, 0x07], dtype=np.uint8)
+    views = [bits.view(ml_dtypes.float8_e4m3fn), bits.view(ml_dtypes.int4), bits.view(ml_dtypes.uint4),
+             bits.view("V1"), bits]
+    assert len({hash_array(v) for v in views}) == len(views)
+    assert hash_value(views[0].dtype) != hash_value(views[1].dtype)
+    half = np.array([1.5, 2.25, -3.0], dtype=ml_dtypes.bfloat16)
+    with mc.reuse("hybrid", min_compute_s=0, eager_s_per_byte=0):
+        for v in views[:3]:
+            np.testing.assert_array_equal(np.asarray(mc.array(v).astype(np.float32)), v.astype(np.float32))
+        doubled = mc.array(half) * 2
+        assert doubled.dtype == half.dtype
+        np.testing.assert_array_equal(np.asarray(doubled), half * 2)

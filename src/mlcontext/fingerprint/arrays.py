@@ -38,9 +38,9 @@ def hash_array(array: np.ndarray) -> str:
     False
     """
     dtype = array.dtype
-    if dtype.kind == "O":
+    if dtype.hasobject and dtype.fields is None:  # object, and NumPy 2's variable-width StringDType
         return _hash_object_array(array)
-    if dtype.fields is None and dtype.subdtype is None:  # the common case, inlined (tiny arrays)
+    if dtype.fields is None and dtype.subdtype is None and dtype.isbuiltin != _USER_DTYPE:  # inlined
         shape = array.shape
         head = _HEADS.get((dtype.str, shape))
         if head is None:
@@ -55,13 +55,16 @@ def hash_array(array: np.ndarray) -> str:
             # (an ndarray is a buffer; NumPy's stubs say so from Python 3.12 on)
             h.update(data.reshape(-1).view(np.uint8) if dtype.kind in "mM" else memoryview(data).cast("B"))  # type: ignore[arg-type]
         return h.hexdigest()
-    h = xxhash.xxh3_128(array_header(array))  # records: their full description, padding zeroed
+    # records (their full description, padding zeroed), raw bytes (V8) and dtypes of other packages
+    # (ml_dtypes' bfloat16 is '<V2' to NumPy and has no buffer format: hashed as bytes)
+    h = xxhash.xxh3_128(array_header(array))
     if array.size:
         # (an ndarray is a buffer; NumPy's stubs say so from Python 3.12 on)
         h.update(canonical_array(array).reshape(-1).view(np.uint8))  # type: ignore[arg-type]
     return h.hexdigest()
 
 
+_USER_DTYPE = 2  # dtype.isbuiltin of a dtype defined outside NumPy (ml_dtypes' bfloat16)
 # (dtype string, shape) -> the header hashed before a plain array's bytes: the same few recur
 _HEADS: dict[tuple[str, tuple[int, ...]], bytes] = {}
 _HEADS_MAX = 4096
@@ -85,8 +88,8 @@ def array_header(array: np.ndarray) -> bytes:
     the artifact store keep an array under its lineage leaf hash (see ``tracking/artifacts.py``).
     """
     if array.dtype.hasobject:
-        raise FingerprintError("an array of dtype=object has no byte content to store; convert it to a "
-                               "fixed-width dtype (e.g. .astype(str)) first")
+        raise FingerprintError(f"an array of dtype={array.dtype} has no byte content to store; convert "
+                               "it to a fixed-width dtype (e.g. .astype(str)) first")
     return dtype_descr(array.dtype) + struct.pack(f"<{array.ndim + 1}q", array.ndim, *array.shape)
 
 
@@ -97,7 +100,14 @@ def dtype_descr(dtype: np.dtype) -> bytes:
     kind, width and unit. A record or sub-array dtype by its full ``str`` (field names, their dtypes
     and offsets, the item size): ``dtype.str`` alone is ``'|V16'`` for every 16-byte record.
     """
+    if dtype.kind == "T":  # StringDType: its str ("T") omits na_object and coerce, which change results
+        return b"T:" + repr(dtype).encode()
     if dtype.fields is None and dtype.subdtype is None:
+        if dtype.isbuiltin == _USER_DTYPE:
+            # A dtype another package defines: ml_dtypes' float8_e4m3fn and int4 are both '<V1' to
+            # NumPy, the same bytes two different numbers. Its scalar type says which.
+            kind = dtype.type
+            return f"X:{kind.__module__}.{kind.__qualname__}:{dtype.str}".encode()
         return dtype.str.encode()
     return b"V:" + str(dtype).encode() + b":%d" % dtype.itemsize
 
@@ -144,7 +154,9 @@ _ELEMENTS = frozenset({str, bytes, int, float, bool, complex, type(None), dateti
 
 
 def _hash_object_array(array: np.ndarray) -> str:
-    h = xxhash.xxh3_128(b"O" + struct.pack(f"<{array.ndim + 1}q", array.ndim, *array.shape))
+    # (a StringDType array: its elements are str, or its na_object; its full dtype goes first)
+    kind = b"O" if array.dtype.kind == "O" else dtype_descr(array.dtype)
+    h = xxhash.xxh3_128(kind + struct.pack(f"<{array.ndim + 1}q", array.ndim, *array.shape))
     flat = array.ravel()
     if flat.size and _feed_joined(flat, h):  # all strings: one joined string (fast, exact)
         return h.hexdigest()

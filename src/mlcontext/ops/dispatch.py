@@ -310,8 +310,9 @@ def data_leaf(value: np.ndarray, label: str | None = None, *, embed: bool = True
     lit = _content_fields(value, content)
     extra: dict[str, Any] | None = None
     # Only plain dtypes are embedded: an object array's bytes are pointers, and a record dtype's
-    # ``str`` ('|V16') could not rebuild its fields.
-    plain = not value.dtype.hasobject and value.dtype.fields is None
+    # ``str`` ('|V16') could not rebuild its fields, nor could another package's dtype's (bfloat16's
+    # is '<V2').
+    plain = not value.dtype.hasobject and value.dtype.fields is None and value.dtype.isbuiltin != 2
     if not embed or not plain:  # data the user handed in (mc.array): taken from inputs= by name
         pass
     elif value.nbytes <= EMBED_MAX_BYTES:

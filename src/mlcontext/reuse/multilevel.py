@@ -230,7 +230,9 @@ def _freeze_tree(x: Any, inputs: list) -> tuple | None:
             return ("traced", freeze_array(v, tuple(inputs)), x._item)
         return ("traced", v, x._item)
     if isinstance(x, np.ndarray):
-        return None if x.dtype.hasobject else ("array", freeze_array(x.copy(order="K")))
+        # (an object array's cells may be written in place; StringDType's are str, copied with it)
+        mutable_cells = x.dtype.hasobject and x.dtype.kind != "T"
+        return None if mutable_cells else ("array", freeze_array(x.copy(order="K")))
     if isinstance(x, np.generic):
         return ("scalar", x)
     if t is TracedFrame or t is TracedSeries:
