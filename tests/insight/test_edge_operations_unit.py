@@ -409,3 +409,25 @@ def test_models_saved_in_loops_with_one_lineage_keep_their_operations(store):
                 mc.artifact("model", mc.traced(Stamped()).fit(mc.asarray(X) * float(epoch + 1), y))
         assert mc.derivation(f"{run.id}:model", project="stamped-loop").operations == [
             "multiply", "Stamped.fit"]
+
+
+def test_data_used_only_as_a_mask_or_as_assigned_values_has_the_step_that_used_it(sqlite_store):
+    # A newcomer's B, used only in A[B["k"] > 1], and C, only assigned with A.loc[..., "x"] = C["z"]:
+    # their edges listed no operation at all (the mask folded into the filter's description was
+    # never traced back to B), and the tree showed them with nothing under them.
+    with mc.run("attr", project="u"):
+        a = mc.dataset(pd.DataFrame({"id": range(6), "x": [1.0, 2, 3, 4, 5, 6]}), "A").frame()
+        b = mc.dataset(pd.DataFrame({"k": [0, 2, 0, 3, 1, 5]}), "B").frame()
+        c = mc.dataset(pd.DataFrame({"z": [7.0, 8, 9, 10, 11, 12]}), "C").frame()
+        mc.dataset(a[b["k"] > 1], "masked")
+        assigned = a.copy()
+        assigned.loc[b["k"] > 1, "x"] = c["z"]
+        mc.dataset(assigned, "assigned")
+    masked = _edges(mc.derivation("masked"))
+    assert masked[("A@1", "lineage")]["operations"] == ["filter k > 1"]
+    assert masked[("B@1", "lineage")]["operations"] == ["filter k > 1"]
+    edges = _edges(mc.derivation("assigned"))
+    assert edges[("A@1", "lineage")]["operations"][0] == "copy"
+    for source in ("B@1", "C@1"):
+        operations = edges[(source, "lineage")]["operations"]
+        assert len(operations) == 1 and operations[0].startswith("set (k > 1, 'x')"), operations

@@ -136,3 +136,44 @@ def test_drift_refuses_non_frames():
     with pytest.raises(MLContextError, match="needs DataFrames"):
         drift([1, 2], pd.DataFrame())
     assert math.isnan(ks_2samp(np.array([]), np.array([1.0]))[0])
+
+
+def _psi_by_hand(a: np.ndarray, b: np.ndarray) -> float:
+    """docs/drift.md's rule, written independently: a reference with at most 10 distinct values is
+    binned value by value (each value one bin, and the gaps around them), else over its deciles."""
+    values = sorted(set(a.tolist()))
+    if len(values) <= 10:
+        def bin_of(x: float) -> int:
+            below = sum(v < x for v in values)
+            return 2 * below + (1 if x in values else 0)
+        k = 2 * len(values) + 1
+    else:
+        inner = sorted(set(np.quantile(a, [q / 10 for q in range(1, 10)]).tolist()))
+
+        def bin_of(x: float) -> int:
+            return sum(e <= x for e in inner)
+        k = len(inner) + 1
+    pa = np.bincount([bin_of(x) for x in a], minlength=k) / len(a)
+    pb = np.bincount([bin_of(x) for x in b], minlength=k) / len(b)
+    pa, pb = np.clip(pa, 1e-6, None), np.clip(pb, 1e-6, None)
+    return float(np.sum((pb - pa) * np.log(pb / pa)))
+
+
+@pytest.mark.parametrize("case", ["flag", "counts", "new value between", "constant", "continuous", "ties"])
+def test_psi_of_discrete_and_continuous_columns_follows_the_documented_bins(case):
+    # A newcomer's 0/1 flag going from 25 % to 90 % ones had PSI 0: its deciles are 0 and 1, and the
+    # bins left after dropping the lowest and the highest unique quantile were one.
+    rng = np.random.default_rng(3)
+    a, b = {
+        "flag": (np.r_[np.zeros(750), np.ones(250)], np.r_[np.zeros(100), np.ones(900)]),
+        "counts": (np.repeat([1.0, 2, 3, 4, 5], 200),
+                   np.r_[np.repeat([1.0, 2, 3], 200), np.repeat([5.0], 400)]),
+        "new value between": (np.repeat([1.0, 2, 3], 100), np.repeat([1.0, 1.5, 3], 100)),
+        "constant": (np.full(300, 3.0), np.full(300, 4.0)),
+        "continuous": (rng.normal(size=600), rng.normal(0.3, 1.2, size=500)),
+        "ties": (np.r_[np.zeros(400), rng.normal(size=200)], np.r_[np.zeros(100), rng.normal(size=500)]),
+    }[case]
+    got = drift(pd.DataFrame({"x": a}), pd.DataFrame({"x": b})).columns.loc["x", "psi"]
+    assert got == pytest.approx(_psi_by_hand(a, b), rel=1e-9)
+    if case != "continuous":
+        assert got > 0.5  # each a material change

@@ -400,14 +400,34 @@ def _as_float(series: pd.Series) -> np.ndarray:
     return values[np.isfinite(values)]
 
 
+DISCRETE_MAX = 10  # a reference with at most this many distinct values is binned value by value
+
+
 def _numeric_psi(a: np.ndarray, b: np.ndarray) -> float:
-    edges = np.unique(np.quantile(a, np.linspace(0, 1, 11)))
-    if edges.size < 2:
-        edges = np.array([a.min() - 0.5, a.min() + 0.5])
-    inner = edges[1:-1]
-    counts_a = np.bincount(np.searchsorted(inner, a, side="right"), minlength=edges.size - 1)
-    counts_b = np.bincount(np.searchsorted(inner, b, side="right"), minlength=edges.size - 1)
+    """PSI of ``b`` against the reference ``a`` (finite values, ``a`` not empty).
+
+    Over the reference's deciles (nine inner edges; a value on an edge goes to the bin above it). A
+    reference with at most :data:`DISCRETE_MAX` distinct values (a 0/1 flag, a count of 1 to 5) has
+    ties that merge deciles, so its bins are its values, each one bin, and the gaps between and
+    around them: the deciles of a 0/1 column with 25 % ones are 0 and 1 up to the 80th percentile,
+    and the old edges (the unique quantiles without the lowest and the highest) left one bin, so a
+    flag going from 25 % to 90 % ones had PSI 0 (a newcomer's finding)."""
+    values = np.unique(a)
+    if values.size <= DISCRETE_MAX:
+        return psi(_discrete_bins(values, a), _discrete_bins(values, b))
+    inner = np.unique(np.quantile(a, np.linspace(0.1, 0.9, 9)))
+    bins = inner.size + 1
+    counts_a = np.bincount(np.searchsorted(inner, a, side="right"), minlength=bins)
+    counts_b = np.bincount(np.searchsorted(inner, b, side="right"), minlength=bins)
     return psi(counts_a, counts_b)
+
+
+def _discrete_bins(values: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Counts of ``x`` in the bins (below values[0]), [values[0]], (between), [values[1]], ... (above
+    the last): bin ``2k + 1`` is the value ``values[k]``, bin ``2k`` the gap below it."""
+    k = np.searchsorted(values, x, side="left")
+    exact = (k < values.size) & (values[np.minimum(k, values.size - 1)] == x)
+    return np.bincount(2 * k + exact, minlength=2 * values.size + 1)
 
 
 def format_p(p: float) -> str:

@@ -219,7 +219,7 @@ def _chosen(roots: tuple[Item, ...], boundaries: dict[str, frozenset[str]],
              if i.hash not in stop and i.inputs]
     everything = {i.hash for i in order}
     # Operations computed from each registered node without passing through another one.
-    reached = {node: _downstream(order, items) for node, items in boundaries.items()}
+    reached = {node: _downstream(order, items, stop) for node, items in boundaries.items()}
     if source is None:
         return everything, everything
     if not boundaries[source]:  # the source is not found in the log: what no other node reaches
@@ -232,13 +232,26 @@ def _chosen(roots: tuple[Item, ...], boundaries: dict[str, frozenset[str]],
     return reached[source] | unregistered, reached[source]
 
 
-def _downstream(order: list[Item], start: frozenset[str]) -> set[str]:
-    """The operations of ``order`` (inputs first) computed from an item in ``start``."""
+def _downstream(order: list[Item], start: frozenset[str], stop: frozenset[str] = frozenset()) -> set[str]:
+    """The operations of ``order`` (inputs first) computed from an item in ``start``: through the
+    inputs they are read as transforming, or through a series folded into their description (the
+    mask of ``A[B["k"] > 1]`` is computed from ``B``: the filter is ``B``'s operation too, and
+    ``B``'s edge listed none, a newcomer's finding). A folded series is followed back to ``start``
+    without passing through another registered node (``stop``)."""
     found: set[str] = set()
     for item in order:
-        if any(i.hash in start or i.hash in found for i in _inputs(item)):
+        inputs = _inputs(item)
+        if any(i.hash in start or i.hash in found for i in inputs) or (
+                len(inputs) < len(item.inputs)
+                and any(_folded_from(i, start, stop) for i in item.inputs if i not in inputs)):
             found.add(item.hash)
     return found
+
+
+def _folded_from(item: Item, start: frozenset[str], stop: frozenset[str]) -> bool:
+    """Whether the folded series ``item`` was computed from an item in ``start``."""
+    return any(node.hash in start
+               for node in walk([item], inputs=lambda i: () if i.hash in stop else i.inputs))
 
 
 def _joining(order: list[Item], any_reached: set[str], reached: dict[str, set[str]]) -> dict[str, set[str]]:
