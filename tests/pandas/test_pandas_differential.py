@@ -60,6 +60,13 @@ EXPRESSIONS = [
     "df.pivot_table(index='zone', columns='passengers', values='fare', aggfunc='mean')",
     "P.pivot_table(df, index='zone', values='fare')", "df.zone.value_counts()",
     "df.fare.rolling(3).mean()", "df.fare.expanding().max()", "df.fare.ewm(span=3).mean()",
+    # windows on groups (a newcomer's were plain pandas Series without lineage)
+    "df.groupby('zone').fare.rolling(2).max()", "df.groupby('zone').rolling(3)['fare'].mean()",
+    "df.groupby('zone')[['fare', 'distance']].expanding().mean()",
+    "df.groupby('zone').fare.ewm(alpha=0.5).mean()",
+    "df.groupby(['zone'], sort=False)['fare'].rolling(window=3, min_periods=1).sum()",
+    "df.groupby('zone').fare.rolling(2, min_periods=1).apply(np.sum, raw=True)",
+    "df.add_prefix('x_')", "df.fare.add_suffix('_s')", "df.groupby(['zone', 'vendor']).fare.sum().unstack()",
     "df.set_index('pickup').sort_index().fare.resample('D').sum()",
     "df.describe()", "df.nunique()", "df[['fare', 'distance']].corr()",
     # reductions

@@ -85,3 +85,21 @@ def test_cleaning_again_is_reused_from_the_cache() -> None:
     assert kinds == ["computed", "reused"]
     reused = {e.name for e in events if e.kind == "reused"}
     assert {"pandas.DataFrame.merge", "pandas.DataFrame.sort_values"} <= reused
+
+
+def test_windows_on_groups_and_deferred_calls_read_as_pandas_code():
+    # A newcomer's `set 'roll_amt' = ….transform(('customer_id',), {}, 'amount', lambda …)` showed the
+    # internal arguments, and a groupby rolling window was not traced at all.
+    df = pd.DataFrame({"id": [1, 1, 2, 2, 1], "x": [1.0, 3.0, 2.0, 5.0, 0.5]})
+    t = mc.frame(df, name="df")
+    t["top"] = t.groupby("id")["x"].transform("max")
+    t["roll"] = t.groupby(["id"], sort=False)["x"].rolling(window=2, min_periods=1).max() \
+        .reset_index(level=0, drop=True)
+    steps = mc.pd.transformations(t)
+    assert steps[-2] == "set 'top' = df.groupby('id')['x'].transform('max')"
+    assert steps[-1] == ("set 'roll' = df.__setitem__('top', …).groupby(['id'], sort=False)['x']"
+                         ".rolling({'window': 2, 'min_periods': 1}).max().reset_index()")
+    window = t.groupby("id")["x"].ewm(alpha=0.5).mean()
+    assert mc.pd.transformations(window)[-1] == "groupby 'id' ['x'] ewm alpha=0.5 mean"
+    assert mc.pd.transformations(t.rename(columns={"x": "a", "id": "b"}))[-1] == \
+        "rename columns={'x': 'a', 'id': 'b'}"

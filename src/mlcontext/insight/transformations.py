@@ -10,9 +10,9 @@ from ..errors import LineageError
 from ..lineage.item import DATA, Item
 from ..lineage.literals import Literals, build, build_call
 from ..lineage.patch import DEDUP, OUTPUT
-from ..ops.pandas_frame import OPAQUE_FRAME, ORDER
+from ..ops.pandas_frame import DICT, OPAQUE_FRAME, ORDER
 from ..ops.pandas_leaves import FRAME_DATA, FUNCTION, READ_CSV, READ_PARQUET
-from ..ops.pandas_registry import DEFERRED
+from ..ops.pandas_registry import DEFERRED, NESTED
 
 __all__ = ["transformations", "describe", "is_series", "scope_name"]
 
@@ -71,6 +71,11 @@ def describe(item: Item) -> str:
         what = "columns" if axis in ("1", "'columns'") else "rows"
         return f"take {count} {what} by position"
     factory, _, agg = method.partition(".")
+    window, _, windowed = agg.partition(".")
+    if factory in NESTED and window in NESTED[factory] and windowed:
+        # groupby("id")["x"].rolling(2).max(): its literal holds the groupby's and the window's
+        # arguments together (see ops.pandas_registry.deferred_call)
+        return " ".join([*_window_on_groups(item, factory, window), windowed, *rest[3:], *kwargs]).strip()
     if factory in DEFERRED and agg:
         by, fkw, sel = rest[:3]
         words = [factory, by.strip("()").rstrip(",")]
@@ -82,6 +87,31 @@ def describe(item: Item) -> str:
     # each part of a dotted method bare: iloc.__getitem__ -> iloc.getitem (not iloc.__getitem)
     bare = ".".join(part.strip("_") for part in method.split(".")) if method else ""
     return " ".join([bare or kind, *rest, *kwargs]).strip()
+
+
+def _window_on_groups(item: Item, factory: str, window: str) -> list[str]:
+    """``groupby 'id' ['x'] rolling 2``: the groups and the window of a window-on-groups item, whose
+    literal holds ``((groupby args), {groupby keywords}, (window args))``, the window's keywords and
+    the selection."""
+    try:
+        raw, _ = build_call(item.literals, [_Rendered(_expression(i, 3)) for i in item.inputs])
+        (g_args, g_kwargs, w_args), w_kwargs, selection = raw[1], raw[2], raw[3]
+    except (LineageError, TypeError, ValueError, IndexError):
+        return [factory, window]
+    words = [factory, *_call_words(g_args, g_kwargs)]
+    if selection is not None:
+        words.append(repr(list(selection)) if isinstance(selection, list) else f"[{selection!r}]")
+    return [*words, window, *_call_words(w_args, w_kwargs)]
+
+
+def _call_words(args: Any, kwargs: Any) -> list[str]:
+    """Arguments and keywords as they read (either may be an input, already rendered)."""
+    words = [repr(a) for a in args] if isinstance(args, tuple) else [str(args)]
+    if isinstance(kwargs, dict):
+        words += [f"{k}={v!r}" for k, v in kwargs.items()]
+    elif kwargs:
+        words.append(str(kwargs))
+    return words
 
 
 def _positions(item: Item) -> int | None:
@@ -132,6 +162,13 @@ class _Rendered(str):
 
 def _expression(item: Item, depth: int) -> str:
     op = item.opcode
+    if op == DICT and depth > 0:  # keywords in the caller's order ({'window': 3, 'min_periods': 1})
+        try:
+            (keys, values), _ = build_call(item.literals, [_Rendered(_expression(i, depth - 1))
+                                                          for i in item.inputs])
+            return "{" + ", ".join(f"{k!r}: {v!r}" for k, v in zip(keys, values, strict=True)) + "}"
+        except (LineageError, TypeError, ValueError):
+            return "dict"
     if not item.inputs:
         return item.label or ("function" if op == FUNCTION else op.rpartition(".")[2])
     method = op.rpartition(".")[2]
@@ -145,5 +182,31 @@ def _expression(item: Item, depth: int) -> str:
         return f"({args[0]!r} {symbol} {args[1]!r})" if depth < 3 else f"{args[0]!r} {symbol} {args[1]!r}"
     if method == "__invert__":
         return f"~{args[0]!r}"
+    factory, _, rest = op.removeprefix("pandas.").partition(".")[2].partition(".")
+    if factory in DEFERRED and rest and len(args) >= 4:
+        # df.groupby('id')['x'].transform('max'), not df.transform(('id',), {}, 'x', 'max')
+        return _deferred_expression(args, factory, rest)
     return f"{args[0]!r}.{method}({', '.join(repr(a) for a in args[1:])})" if args else method
+
+
+def _deferred_expression(args: tuple | list, factory: str, rest: str) -> str:
+    """A deferred call (``groupby``, ``rolling`` ..., a window on groups) as pandas code reads."""
+    window, _, method = rest.partition(".")
+    nested = bool(method) and window in NESTED.get(factory, ())
+    if not nested:
+        window, method = "", rest
+    f_args, f_kwargs, selection = args[1], args[2], args[3]
+    try:
+        if nested:  # ((groupby args), {groupby keywords}, (window args)), {window keywords}
+            g_args, g_kwargs, w_args = f_args
+        else:
+            g_args, g_kwargs = f_args, f_kwargs
+        text = f"{args[0]!r}.{factory}({', '.join(_call_words(g_args, g_kwargs))})"
+        if selection is not None:
+            text += f"[{selection!r}]"
+        if nested:
+            text += f".{window}({', '.join(_call_words(w_args, f_kwargs))})"
+    except (TypeError, ValueError):
+        return f"{args[0]!r}.{factory}(…).{rest}(…)"
+    return f"{text}.{method}({', '.join(repr(a) for a in args[4:])})"
 

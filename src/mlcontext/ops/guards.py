@@ -169,7 +169,7 @@ def _method_func_check(first_extra: int, opcode: str) -> Callable[[tuple, dict],
         for key in ("func", "arg", "aggfunc"):
             if key in kwargs:
                 _check_functions(kwargs[key], opcode)
-        if ".groupby." in opcode or ".resample." in opcode or ".rolling." in opcode:
+        if any(f".{factory}." in opcode for factory in ("groupby", "resample", "rolling", "expanding")):
             for key, v in kwargs.items():  # named aggregation: new=("column", "sum")
                 if key != "kwargs_order" and isinstance(v, tuple) and len(v) == 2:
                     _check_functions(v[1], opcode)
@@ -223,8 +223,8 @@ def _register() -> None:
         parts = opcode.split(".")
         if len(parts) == 3 and parts[2] in _FUNC_METHODS:  # pandas.DataFrame.agg: (obj, func)
             register_check(opcode, _method_func_check(1, opcode))
-        elif len(parts) == 4 and parts[3] in _DEFERRED_FUNC_METHODS and \
-                parts[2] not in ("str", "dt", "cat"):
+        elif len(parts) in (4, 5) and parts[-1] in _DEFERRED_FUNC_METHODS and \
+                parts[2] not in ("str", "dt", "cat"):  # (5: a window on groups, groupby.rolling.apply)
             register_check(opcode, _method_func_check(4, opcode))  # (obj, f_args, f_kwargs, sel, func)
         elif parts[-1] == "pivot_table":  # (data | self, values, index, columns, aggfunc)
             register_check(opcode, _aggfunc_check(opcode, 4))

@@ -18,7 +18,7 @@ import numpy as np
 from ..lineage.operations import OPERATIONS
 from . import pandas_frame as pf
 from .pandas_frame import _execute, _Traced, call
-from .pandas_registry import ACCESSORS, DEFERRED, INDEXERS, deferred_call
+from .pandas_registry import ACCESSORS, DEFERRED, INDEXERS, NESTED, deferred_call
 
 __all__ = ["PROPERTIES", "SPECIAL"]
 
@@ -75,11 +75,17 @@ class _Deferred:
         self._selection = selection
 
     def __getitem__(self, key: Any) -> _Deferred:
+        # (on a window over groups, as pandas allows: groupby("id").rolling(2)["x"] selects what
+        # groupby("id")["x"].rolling(2) does)
         return _Deferred(self._owner, self._factory, self._args, self._kwargs, key)
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
             raise AttributeError(name)
+        if name in NESTED.get(self._factory, ()):  # a window on the groups: still nothing runs
+            outer = (tuple(self._args), dict(self._kwargs))
+            return lambda *a, **k: _Deferred(self._owner, f"{self._factory}.{name}", (*outer, a), k,
+                                             self._selection)
         opcode = f"pandas.{self._owner._kind}.{self._factory}.{name}"
         if opcode not in OPERATIONS:
             if self._selection is None and self._factory == "groupby" and name in self._owner.columns:

@@ -24,7 +24,7 @@ from ..lineage.operations import COARSE, Traits
 from ..lineage.operations import register_operation as _register_operation
 from . import pandas_frame as pf
 
-__all__ = ["FRAME_METHODS", "SERIES_METHODS", "DEFERRED", "ACCESSORS", "INDEXERS", "FUNCTIONS",
+__all__ = ["FRAME_METHODS", "SERIES_METHODS", "DEFERRED", "NESTED", "ACCESSORS", "INDEXERS", "FUNCTIONS",
            "MUTATORS", "register_operation", "deferred_call"]
 
 # -- methods --------------------------------------------------------------------------------------
@@ -38,7 +38,7 @@ nsmallest nunique pct_change pow prod quantile radd rank rdiv reindex rename ren
 reorder_levels replace reset_index rfloordiv rmod rmul round rpow rsub rtruediv sample sem set_axis
 shift skew sort_index sort_values squeeze std sub subtract sum swaplevel tail take to_numpy
 transform transpose truediv truncate value_counts var where xs memory_usage convert_dtypes
-first_valid_index last_valid_index
+first_valid_index last_valid_index add_prefix add_suffix
 """
 FRAME_METHODS = _COMMON + """
 assign corr cov corrwith eval join map melt merge pivot pivot_table query select_dtypes set_index
@@ -46,7 +46,7 @@ stack unstack insert to_dict to_records itertuples
 """
 SERIES_METHODS = _COMMON + """
 between map unique argsort argmax argmin factorize to_frame to_list tolist autocorr searchsorted
-repeat dot
+repeat dot unstack
 """
 #: Methods of the tables here later than the oldest supported pandas (3.0), with the release that added
 #: them; any other name pandas lacks is a typo (tests/house/test_name_tables.py).
@@ -63,6 +63,8 @@ DEFERRED = {
     "resample": "agg aggregate count first last max mean median min nunique ohlc prod size std sum var",
     "ewm": "mean std var sum",
 }
+# Windows opened on a groupby: ``df.groupby("id")["x"].rolling(2).max()`` is one item too.
+NESTED = {"groupby": ("rolling", "expanding", "ewm")}
 ACCESSORS = {
     "str": pd.core.strings.accessor.StringMethods,
     "dt": pd.core.indexes.accessors.CombinedDatetimelikeProperties,
@@ -156,11 +158,22 @@ def _accessor_property(acc: str, name: str) -> Callable[..., Any]:
 
 
 def deferred_call(factory: str, method: str) -> Callable[..., Any]:
-    """The plain function of ``obj.<factory>(*f_args, **f_kwargs)[selection].<method>(...)``."""
+    """The plain function of ``obj.<factory>(*f_args, **f_kwargs)[selection].<method>(...)``; of a
+    window opened on it (``factory`` ``"groupby.rolling"``, :data:`NESTED`), with ``f_args`` the
+    groupby's arguments, keywords and the window's arguments, and ``f_kwargs`` the window's keywords:
+    ``obj.groupby(*g_args, **g_kwargs)[selection].rolling(*w_args, **f_kwargs).<method>(...)``."""
+    outer, _, window = factory.partition(".")
+
     def run(obj: Any, f_args: tuple, f_kwargs: dict, selection: Any, *args: Any, **kwargs: Any) -> Any:
-        made = getattr(obj, factory)(*f_args, **f_kwargs)
+        if window:
+            g_args, g_kwargs, w_args = f_args
+            made = getattr(obj, outer)(*g_args, **g_kwargs)
+        else:
+            made = getattr(obj, outer)(*f_args, **f_kwargs)
         if selection is not None:
             made = made[selection]
+        if window:
+            made = getattr(made, window)(*w_args, **f_kwargs)
         return getattr(made, method)(*args, **kwargs)
     return run
 
@@ -202,6 +215,11 @@ def _register() -> None:
         for factory, methods in DEFERRED.items():
             for method in methods.split():
                 register_operation(f"{prefix}{factory}.{method}", deferred_call(factory, method))
+        for outer, windows in NESTED.items():
+            for window in windows:
+                for method in DEFERRED[window].split():
+                    nested = f"{outer}.{window}"
+                    register_operation(f"{prefix}{nested}.{method}", deferred_call(nested, method))
     for acc, cls in ACCESSORS.items():
         for name in dir(cls):
             if name.startswith("_") and name != "__getitem__":
