@@ -69,6 +69,30 @@ def test_command_line_override_in_a_real_script(tmp_path):
     assert "ParamError: --param epochs='ten': cannot use it as an int" in bad.stderr
 
 
+def test_every_run_of_a_sweep_script_reads_the_overrides(tmp_path):
+    # A newcomer's sweep (the README's loop of runs) with --param epochs=3: the first run took the pairs
+    # out of sys.argv for the script's own parser, and the second silently used the default.
+    script = tmp_path / "sweep.py"
+    script.write_text(textwrap.dedent("""
+        import sys
+        import mlcontext as mc
+        for rate in (0.01, 0.1):
+            with mc.run(f"ridge-{rate}", project="cli") as run:
+                mc.param("lr", rate)
+                print(run.id, mc.param("epochs", 10), sys.argv[1:])
+    """))
+    env = os.environ | {"MLCONTEXT_HOME": str(tmp_path / "home")}
+    lines = subprocess.run([sys.executable, str(script), "--param", "epochs=3", "--fast"], env=env,
+                           cwd=tmp_path, capture_output=True, text=True, check=True).stdout.splitlines()
+    assert [line.split(" ", 1)[1] for line in lines] == ["3 ['--fast']", "3 ['--fast']"]
+    store = Store.open(home=tmp_path / "home")
+    for line in lines:
+        record = store.metadata.get_run(line.split()[0])
+        assert record.params["epochs"] == 3
+        assert record.argv == (str(script), "--param", "epochs=3", "--fast")  # as the process got it
+    store.close()
+
+
 def test_unused_override_warns_about_spelling(sqlite_store, monkeypatch):
     monkeypatch.setattr(sys, "argv", ["train.py", "--param", "lrr=0.1"])
     run = mc.run("typo", project="p")

@@ -300,7 +300,8 @@ def _graph(ref: Any, project: str | None, store: Store | None, *, upstream: bool
     root = resolve_artifact(store, ref, project)
     context = ContextStore(store.metadata)
     scope = ProjectScope(context, project or root.project)
-    raw = _walk(context, root.hash, root.run_id, scope, upstream=upstream)
+    reached: dict[str, list[tuple[str | None, int]]] = {}
+    raw = _walk(context, root.hash, root.run_id, scope, upstream=upstream, reached=reached)
     edges = pd.DataFrame(raw, columns=["src", "dst", "run_id", "kind", "log_hash"])
     edges = _without_covered_run_edges(edges)
     runs = _runs(store, edges["run_id"].dropna().unique().tolist())
@@ -324,7 +325,7 @@ def _graph(ref: Any, project: str | None, store: Store | None, *, upstream: bool
                           "depth": [depth.get(h, 0) for h in labels]})
     readers = pd.DataFrame(columns=["run_id", "run_name", "user", "artifact", "role"])
     if not upstream:
-        readers = _readers(store, list(labels), labels, scope)
+        readers = _readers(store, list(labels), labels, scope, _reached_times(store, reached))
     operations: list[str] = []
     unchanged = False
     if upstream and not ((edges["dst"] == root.hash) & edges["kind"].isin(["lineage", "fit"])).any():
@@ -336,7 +337,7 @@ def _graph(ref: Any, project: str | None, store: Store | None, *, upstream: bool
 
 
 def _walk(context: ContextStore, root: str, run_id: str | None, scope: ProjectScope, *, upstream: bool,
-          max_depth: int = 100) -> list[tuple]:
+          max_depth: int = 100, reached: dict[str, list[tuple[str | None, int]]] | None = None) -> list[tuple]:
     """The edges back from ``root`` (``upstream``) or forward from it, breadth first, keeping each
     run's occurrence of a node apart.
 
@@ -347,20 +348,24 @@ def _walk(context: ContextStore, root: str, run_id: str | None, scope: ProjectSc
     A node that R only read (a dataset made by an earlier run), or registered again with only ``run``
     edges into it, has R's edges and every derivation recorded for it before R used it (a run that
     made the same bytes later is not where R's copy came from).
-    Downstream, a node reached through a ``run`` edge of run R (R read the root's side before it made
-    the node: a possible influence, not a derivation) goes on to what R did with it and to what other
-    runs did with it *after* R made it, except a run that derived the same bytes itself (its own
+    Downstream, a node reached through an edge of run R (R made it from the root's side: a derivation,
+    or a ``run`` edge, a possible influence) goes on to what R did with it and to what other runs did
+    with it *after* R made it, except a run that derived the same bytes itself (its own
     ``lineage``/``fit``/``evaluate`` edge into the node): it never got them from R. Two scoring runs
     that cut the same batch from the same data, each with its own model, are then not downstream of
-    each other's model.
+    each other's model; and a model trained on ``clean@1`` before a new ``raw@2`` was cleaned into the
+    same bytes is not downstream of ``raw@2`` (a newcomer's ``impact raw@3`` listed nine models made
+    before raw@3 existed).
     In both directions, at bytes that several projects registered, only the runs that used the dataset
-    the question reached are followed (``scope``).
+    the question reached are followed (``scope``). ``reached``, when given, is filled downstream with
+    each node's ``(run, order)`` of the edges the walk reached it by (whose reads count: see
+    :func:`_readers`).
     """
     near, far = (1, 0) if upstream else (0, 1)  # the end of an edge at the frontier, the other end
     frontier: list[tuple[str, str | None]] = [(root, run_id)]
     seen = set(frontier)
     edges: dict[tuple, None] = {}
-    made_at: dict[tuple[str, str | None], int] = {}  # (node, R) reached by R's run edge -> its order
+    made_at: dict[tuple[str, str | None], int] = {}  # (node, R) reached downstream by R's edge -> its order
     read_at: dict[tuple[str, str | None], int] = {}  # (node, R) reached upstream by R's edge -> its order
     for _ in range(max_depth):
         level = context.neighbours({node for node, _ in frontier}, upstream=upstream, with_order=True)
@@ -390,8 +395,10 @@ def _walk(context: ContextStore, root: str, run_id: str | None, scope: ProjectSc
                     following.append(nxt)
                     if upstream:
                         read_at[nxt] = orders[edge]
-                    elif edge[3] == "run":
+                    else:
                         made_at[nxt] = orders[edge]
+                        if reached is not None:
+                            reached.setdefault(nxt[0], []).append((edge[2], orders[edge]))
         frontier = following
         if not frontier:
             break
@@ -411,8 +418,9 @@ def _derived_by(context: ContextStore, nodes: list[str]) -> dict[str, set[str | 
 
 def _after_run_edge(node: str, run: str | None, order: int | None, derived: dict[str, set[str | None]],
                     edges: list[tuple]) -> list[tuple]:
-    """The edges out of ``node`` to follow when run ``run`` made it after reading the walk's side
-    (its ``run`` edge, recorded at ``order``): all of them when it was not reached so."""
+    """The edges out of ``node`` to follow when run ``run`` made it from the walk's side (its edge,
+    recorded at ``order``): its own, and the later ones of runs that did not derive the node
+    themselves; all of them at the walk's root (``order`` None)."""
     if order is None:
         return edges
     others = derived.get(node, set()) - {run}
@@ -438,15 +446,36 @@ def _runs(store: Store, run_ids: list[str]) -> pd.DataFrame:
     return pd.DataFrame(values, columns=columns, index=pd.Index([r[0] for r in rows], name="run_id"))
 
 
-def _readers(store: Store, hashes: list[str], labels: dict[str, str], scope: ProjectScope) -> pd.DataFrame:
+def _reached_times(store: Store, reached: dict[str, list[tuple[str | None, int]]]) -> dict[str, list[tuple]]:
+    """Each node's ``(run, time)`` of the edges a downstream walk reached it by."""
+    from sqlalchemy import select
+
+    orders = sorted({order for pairs in reached.values() for _, order in pairs})
+    if not orders:
+        return {}
+    with store.metadata.read() as conn:
+        times = dict(conn.execute(select(t.Edge.id, t.Edge.time).where(t.Edge.id.in_(orders))).all())
+    return {node: [(run, times[order]) for run, order in pairs if order in times]
+            for node, pairs in reached.items()}
+
+
+def _readers(store: Store, hashes: list[str], labels: dict[str, str], scope: ProjectScope,
+             reached: dict[str, list[tuple]] | None = None) -> pd.DataFrame:
+    """The runs that read the graph's nodes. A node the walk reached (not the root) counts the reads
+    of the run that made it there and the reads after it did: a run that read the same bytes before
+    (a model trained on ``clean@1`` before a new raw version was cleaned into those bytes) never got
+    them from the root."""
     from sqlalchemy import select
 
     with store.metadata.read() as conn:
         rows = conn.execute(select(t.Access.run_id, t.Run.name, t.Access.user, t.Access.artifact_hash,
-                                   t.Access.role, t.Access.version_id)
+                                   t.Access.role, t.Access.version_id, t.Access.time)
                             .join(t.Run, t.Run.id == t.Access.run_id)
                             .where(t.Access.artifact_hash.in_(hashes)).distinct()).all()
-    kept = list(dict.fromkeys(tuple(r[:5]) for r in scope.keep_reads([tuple(r) for r in rows])))
+    reached = reached or {}
+    rows = [r for r in rows if r[3] not in reached
+            or any(r[0] == run or r[6] >= time for run, time in reached[r[3]])]
+    kept = list(dict.fromkeys(tuple(r[:5]) for r in scope.keep_reads([tuple(r[:6]) for r in rows])))
     frame = pd.DataFrame(kept, columns=["run_id", "run_name", "user", "artifact", "role"])
     frame["artifact"] = [labels.get(h, h[:12]) for h in frame["artifact"]]
     return frame

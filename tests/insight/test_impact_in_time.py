@@ -1,0 +1,57 @@
+"""Downstream of data is what was made from it *after* it existed (a newcomer's finding, thirteenth
+session): a new raw version cleaned into the same bytes as an older clean version made ``impact`` list
+every model ever trained on those bytes, trained before the raw version existed. A node reached by an
+edge goes on to what was done with it after that edge, by runs that did not derive it themselves, and
+only those runs' reads are listed (MarquezProject/marquez#2640 and #3085 are the same kind: lineage
+that merges what different runs did with one dataset)."""
+
+from __future__ import annotations
+
+import pandas as pd
+from sklearn.linear_model import LinearRegression
+
+import mlcontext as mc
+
+RAW_1 = pd.DataFrame({"x": [1.0, 2.0, 3.0, -1.0], "y": [2.0, 4.0, 7.0, 0.0]})
+RAW_2 = pd.DataFrame({"x": [1.0, 2.0, 3.0, -1.0, -5.0], "y": [2.0, 4.0, 7.0, 0.0, 9.0]})  # + a row the cleaning drops
+
+
+def _clean(raw: pd.DataFrame) -> None:
+    with mc.run("clean", project="p"):
+        frame = mc.dataset(raw, "raw").frame()
+        mc.dataset(frame[frame.x >= 0], "clean")
+
+
+def _train(derive_from: pd.DataFrame | None = None, intercept: bool = True) -> str:
+    with mc.run("train", project="p") as run:
+        if derive_from is None:
+            clean = mc.dataset_version("clean@1", project="p").frame()
+        else:  # cleans again itself: the bytes are its own derivation
+            raw = mc.dataset(derive_from, "raw").frame()
+            clean = raw[raw.x >= 0]
+            mc.dataset(clean, "clean")
+        model = LinearRegression(fit_intercept=intercept)  # (other bytes: another node)
+        mc.artifact("model", mc.traced(model).fit(clean[["x"]], clean["y"]))
+    return f"model (run {run.id[:8]})"
+
+
+def test_a_model_trained_before_a_new_raw_version_is_not_downstream_of_it(store):
+    _clean(RAW_1)
+    before = _train()
+    _clean(RAW_2)  # raw@2 -> the same clean bytes, clean@1
+    impact = mc.consumers("raw@2", project="p")
+    assert set(impact.nodes["label"]) == {"raw@2", "clean@1"}
+    assert set(impact.readers["run_name"]) == {"clean"}  # the training run read clean@1 before
+    assert before in set(mc.consumers("raw@1", project="p").nodes["label"])
+    assert "raw@2" not in set(mc.derivation(f"{before.split()[-1][:-1]}:model", project="p").nodes["label"])
+
+
+def test_a_model_trained_after_it_is_downstream_unless_its_run_cleaned_again_itself(store):
+    _clean(RAW_1)
+    _clean(RAW_2)
+    after = _train()  # read clean@1 after both raw versions were cleaned into it
+    own = _train(derive_from=RAW_1, intercept=False)  # made clean@1 again itself, from raw@1
+    on_2 = set(mc.consumers("raw@2", project="p").nodes["label"])
+    assert after in on_2 and own not in on_2
+    on_1 = set(mc.consumers("raw@1", project="p").nodes["label"])
+    assert after in on_1 and own in on_1
