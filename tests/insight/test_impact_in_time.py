@@ -13,7 +13,8 @@ from sklearn.linear_model import LinearRegression
 import mlcontext as mc
 
 RAW_1 = pd.DataFrame({"x": [1.0, 2.0, 3.0, -1.0], "y": [2.0, 4.0, 7.0, 0.0]})
-RAW_2 = pd.DataFrame({"x": [1.0, 2.0, 3.0, -1.0, -5.0], "y": [2.0, 4.0, 7.0, 0.0, 9.0]})  # + a row the cleaning drops
+# raw@2: one more row, which the cleaning drops: clean@1's bytes again
+RAW_2 = pd.DataFrame({"x": [1.0, 2.0, 3.0, -1.0, -5.0], "y": [2.0, 4.0, 7.0, 0.0, 9.0]})
 
 
 def _clean(raw: pd.DataFrame) -> None:

@@ -300,7 +300,7 @@ def _graph(ref: Any, project: str | None, store: Store | None, *, upstream: bool
     root = resolve_artifact(store, ref, project)
     context = ContextStore(store.metadata)
     scope = ProjectScope(context, project or root.project)
-    reached: dict[str, list[tuple[str | None, int]]] = {}
+    reached: Reached = {}
     raw = _walk(context, root.hash, root.run_id, scope, upstream=upstream, reached=reached)
     edges = pd.DataFrame(raw, columns=["src", "dst", "run_id", "kind", "log_hash"])
     edges = _without_covered_run_edges(edges)
@@ -336,8 +336,12 @@ def _graph(ref: Any, project: str | None, store: Store | None, *, upstream: bool
                  edges.reset_index(drop=True), readers, operations, unchanged)
 
 
+# node -> (run, order) of each edge a downstream walk reached it by
+Reached = dict[str, list[tuple[str | None, int]]]
+
+
 def _walk(context: ContextStore, root: str, run_id: str | None, scope: ProjectScope, *, upstream: bool,
-          max_depth: int = 100, reached: dict[str, list[tuple[str | None, int]]] | None = None) -> list[tuple]:
+          max_depth: int = 100, reached: Reached | None = None) -> list[tuple]:
     """The edges back from ``root`` (``upstream``) or forward from it, breadth first, keeping each
     run's occurrence of a node apart.
 
@@ -446,7 +450,7 @@ def _runs(store: Store, run_ids: list[str]) -> pd.DataFrame:
     return pd.DataFrame(values, columns=columns, index=pd.Index([r[0] for r in rows], name="run_id"))
 
 
-def _reached_times(store: Store, reached: dict[str, list[tuple[str | None, int]]]) -> dict[str, list[tuple]]:
+def _reached_times(store: Store, reached: Reached) -> dict[str, list[tuple]]:
     """Each node's ``(run, time)`` of the edges a downstream walk reached it by."""
     from sqlalchemy import select
 
