@@ -325,3 +325,18 @@ def test_find_keeps_the_columns_its_conditions_were_on(sqlite_store, monkeypatch
     left_out = next((line for line in out.splitlines() if line.startswith("left out")), "")
     assert "test_acc" in header and "gamma" in header, out
     assert "test_acc" not in left_out and "gamma" not in left_out, out
+
+
+def test_tried_on_data_no_run_read_names_the_runs_that_made_it(sqlite_store, monkeypatch):
+    # A newcomer asked `tried wine-clean kept` (the cleaning run's own metric) and got "no run read".
+    monkeypatch.setenv("MLCONTEXT_STORE", sqlite_store.metadata.url)
+    monkeypatch.setenv("MLCONTEXT_ARTIFACTS", sqlite_store.artifacts.url)
+    monkeypatch.setenv("COLUMNS", "200")
+    with mc.run("clean", project="t") as run:
+        raw = mc.dataset(pd.DataFrame({"a": np.arange(10.0)}), "raw").frame()
+        mc.dataset(raw[raw.a > 2], "clean")
+        mc.log("kept", 7)
+    out = CliRunner().invoke(cli, ["tried", "--dataset", "clean", "--metric", "kept", "-p", "t"]).output
+    assert "no run read 'clean'" in out and f"run {run.id[:8]} made it" in out and "lineage clean" in out
+    assert strict(CliRunner().invoke(cli, ["tried", "--dataset", "clean", "--metric", "kept", "-p", "t",
+                                           "--json"]).output) == []

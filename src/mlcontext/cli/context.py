@@ -187,7 +187,26 @@ def tried_command(dataset_name: str, metric: str, mode: str | None, project: str
     # NAME@VERSION names the dataset: the table is about every version of it, and says so.
     title = f"tried on {dataset_name.partition('@')[0]} (every version)" if "@" in dataset_name \
         else f"tried on {dataset_name}"
-    _frame_out(shown, as_json, title, f"no run read {dataset_name!r}", keep=answers)
+    _frame_out(shown, as_json, title, _nobody_read(dataset_name, project), keep=answers)
+
+
+def _nobody_read(dataset_name: str, project: str | None) -> str:
+    """What to say when no run read a dataset: ``tried`` lists the runs that read it (to fit or score
+    on it); the runs that only made it are named, with where to look instead (a newcomer asked
+    ``tried wine-clean kept`` of the cleaning run's own metric and got a bare "no run read")."""
+    from ..tracking.datasets import versions
+
+    said = f"no run read {dataset_name!r}: `tried` lists the runs that read a dataset (to fit or score on it)"
+    try:
+        made = versions(dataset_name.partition("@")[0], project=project)
+    except Exception:  # noqa: BLE001 - the empty answer stands on its own
+        return said
+    runs = [r[:8] for r in dict.fromkeys(made["run_id"].dropna())] if "run_id" in made else []
+    if not runs:
+        return said
+    many = len(runs) > 1
+    return (f"{said}; run{'s' if many else ''} {', '.join(runs)} made it: ask `tried` about the data "
+            f"{'they' if many else 'it'} read (`mlcontext lineage {dataset_name}` shows it)")
 
 
 @click.command("testuse")
