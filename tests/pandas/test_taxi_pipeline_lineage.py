@@ -103,3 +103,14 @@ def test_windows_on_groups_and_deferred_calls_read_as_pandas_code():
     assert mc.pd.transformations(window)[-1] == "groupby 'id' ['x'] ewm alpha=0.5 mean"
     assert mc.pd.transformations(t.rename(columns={"x": "a", "id": "b"}))[-1] == \
         "rename columns={'x': 'a', 'id': 'b'}"
+
+
+def test_a_concatenation_names_every_frame_it_joined():
+    # A newcomer's three monthly files read as ['read_csv orders_01', 'concat']: the other months and
+    # how they were cut were named nowhere in the transformations.
+    a = mc.frame(pd.DataFrame({"k": [1, 2], "x": [1.0, 2.0]}), name="orders_01")
+    b = mc.frame(pd.DataFrame({"k": [3], "x": [3.0]}), name="orders_02")
+    joined = mc.pd.concat([a, b[b.x > 0], b.iloc[:1], b.loc[b.x > 0, ["k"]]], ignore_index=True)
+    assert mc.pd.transformations(joined)[-1] == (
+        "concat [orders_01, orders_02[x > 0], orders_02.iloc[:1], orders_02.loc[x > 0, ['k']]] "
+        "ignore_index=True")

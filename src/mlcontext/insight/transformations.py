@@ -84,6 +84,8 @@ def describe(item: Item) -> str:
         if sel != "None":
             words.append(f"[{sel}]" if not sel.startswith("[") else sel)
         return " ".join([*words, agg, *rest[3:], *kwargs]).strip()
+    if op == "pandas.concat" and args:  # what was joined: concat [orders_01, orders_02]
+        return " ".join(["concat", args[0], *rest, *kwargs]).strip()
     # each part of a dotted method bare: iloc.__getitem__ -> iloc.getitem (not iloc.__getitem)
     bare = ".".join(part.strip("_") for part in method.split(".")) if method else ""
     return " ".join([bare or kind, *rest, *kwargs]).strip()
@@ -182,11 +184,26 @@ def _expression(item: Item, depth: int) -> str:
         return f"({args[0]!r} {symbol} {args[1]!r})" if depth < 3 else f"{args[0]!r} {symbol} {args[1]!r}"
     if method == "__invert__":
         return f"~{args[0]!r}"
+    if method == "__getitem__" and len(args) == 2:  # orders[x > 0], not orders.__getitem__((x > 0))
+        indexer = op.split(".")[-2]
+        where = f".{indexer}" if indexer in ("loc", "iloc", "at", "iat") else ""
+        return f"{args[0]!r}{where}[{_index_text(args[1])}]"
     factory, _, rest = op.removeprefix("pandas.").partition(".")[2].partition(".")
     if factory in DEFERRED and rest and len(args) >= 4:
         # df.groupby('id')['x'].transform('max'), not df.transform(('id',), {}, 'x', 'max')
         return _deferred_expression(args, factory, rest)
     return f"{args[0]!r}.{method}({', '.join(repr(a) for a in args[1:])})" if args else method
+
+
+def _index_text(key: Any) -> str:
+    """An indexer as it is written: ``x > 0``, ``:10``, ``2:5, 'fare'``."""
+    if isinstance(key, slice):
+        text = ":".join("" if v is None else repr(v) for v in (key.start, key.stop))
+        return text + (f":{key.step!r}" if key.step is not None else "")
+    if isinstance(key, tuple):
+        return ", ".join(_index_text(k) for k in key)
+    text = repr(key)
+    return text[1:-1] if isinstance(key, _Rendered) and text.startswith("(") and text.endswith(")") else text
 
 
 def _deferred_expression(args: tuple | list, factory: str, rest: str) -> str:
