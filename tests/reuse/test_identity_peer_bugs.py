@@ -202,3 +202,21 @@ def test_dtypes_of_other_packages_are_told_apart_by_their_type() -> None:
         doubled = mc.array(half) * 2
         assert doubled.dtype == half.dtype
         np.testing.assert_array_equal(np.asarray(doubled), half * 2)
+
+
+@pytest.mark.parametrize("make", [lambda: np.random.default_rng(0), lambda: mc.random.default_rng(0),
+                                  lambda: np.random.RandomState(0), lambda: np.random.PCG64(0)])
+def test_a_generator_read_by_a_step_is_refused_with_advice_to_seed_one_inside(make) -> None:
+    # A newcomer held mc.random.default_rng(0) in a step's closure, as the docs steer step users to
+    # mc.random, and was told to "register it with mlcontext.fingerprint.register": registering would
+    # make every draw look alike. The advice now is to create it inside from a seed.
+    generator = make()
+
+    @mc.step
+    def noisy(x):
+        return x + 0 * len(repr(generator))
+
+    with mc.reuse("multilevel"), pytest.warns(mc.UnidentifiedWarning, match="random generator") as seen:
+        noisy(np.ones(2))
+    text = str(seen[0].message)
+    assert "inside the step from a seed" in text and "register" not in text

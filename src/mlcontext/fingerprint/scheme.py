@@ -142,10 +142,31 @@ def _search(cls: type) -> Callable[[Any, Any], None]:
         if base in _dispatch:
             fn = _dispatch[base]
             return _subclass(cls, fn) if base in _BUILTIN_BASES else fn
+    name = f"{cls.__module__}.{cls.__qualname__}"
+    if _a_random_generator(cls):
+        # Registering it would make its draws look alike: the advice is to seed one inside the code.
+        raise FingerprintError(
+            f"cannot fingerprint a random generator ({name}): its state changes with every draw; "
+            "create it inside the step from a seed argument (mc.random.default_rng(seed)) instead of "
+            "reading one made outside")
     raise FingerprintError(
-        f"cannot fingerprint a value of type {cls.__module__}.{cls.__qualname__}: "
+        f"cannot fingerprint a value of type {name}: "
         "register it with mlcontext.fingerprint.register or give it __mlcontext_fingerprint__()"
     )
+
+
+def _a_random_generator(cls: type) -> bool:
+    """NumPy's ``Generator``/``RandomState``/bit generators, ``random.Random``, mlcontext's traced
+    generator: by class name and module, without importing anything."""
+    for base in cls.__mro__:
+        if (base.__module__, base.__qualname__) in _GENERATORS:
+            return True
+    return False
+
+
+_GENERATORS = frozenset({("numpy.random._generator", "Generator"), ("numpy.random.mtrand", "RandomState"),
+                         ("numpy.random.bit_generator", "BitGenerator"), ("random", "Random"),
+                         ("mlcontext.ops.random", "TracedGenerator")})
 
 
 # A subclass of one of these (defaultdict, Counter, a str subclass) is not its base: its
