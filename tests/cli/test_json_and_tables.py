@@ -103,7 +103,8 @@ def test_every_timestamp_in_json_is_iso_text(messy):
 
 def test_params_and_metrics_named_like_times_stay_numbers(sqlite_store, monkeypatch):
     # A newcomer's param crash_at=2 read "1970-01-01T00:00:02+00:00" in show/runs/tried --json: every
-    # key ending in "_at" was taken for one of the store's times. Only the store's own fields are.
+    # key ending in "_at" was taken for one of the store's times. Only the store's own fields are
+    # (mavenlink/brainstem-js#95 is the same kind: attributes turned into timestamps by their name).
     monkeypatch.setenv("MLCONTEXT_STORE", sqlite_store.metadata.url)
     monkeypatch.setenv("MLCONTEXT_ARTIFACTS", sqlite_store.artifacts.url)
     with mc.run("r", project="t"):

@@ -414,7 +414,9 @@ def test_models_saved_in_loops_with_one_lineage_keep_their_operations(store):
 def test_data_used_only_as_a_mask_or_as_assigned_values_has_the_step_that_used_it(sqlite_store):
     # A newcomer's B, used only in A[B["k"] > 1], and C, only assigned with A.loc[..., "x"] = C["z"]:
     # their edges listed no operation at all (the mask folded into the filter's description was
-    # never traced back to B), and the tree showed them with nothing under them.
+    # never traced back to B), and the tree showed them with nothing under them. The peers' kind:
+    # OpenLineage/OpenLineage#4864 (lineage referenced only inside a FILTER predicate dropped) and
+    # #2048 (join keys missing from a column's inputs).
     with mc.run("attr", project="u"):
         a = mc.dataset(pd.DataFrame({"id": range(6), "x": [1.0, 2, 3, 4, 5, 6]}), "A").frame()
         b = mc.dataset(pd.DataFrame({"k": [0, 2, 0, 3, 1, 5]}), "B").frame()

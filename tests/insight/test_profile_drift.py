@@ -162,7 +162,9 @@ def _psi_by_hand(a: np.ndarray, b: np.ndarray) -> float:
 @pytest.mark.parametrize("case", ["flag", "counts", "new value between", "constant", "continuous", "ties"])
 def test_psi_of_discrete_and_continuous_columns_follows_the_documented_bins(case):
     # A newcomer's 0/1 flag going from 25 % to 90 % ones had PSI 0: its deciles are 0 and 1, and the
-    # bins left after dropping the lowest and the highest unique quantile were one.
+    # bins left after dropping the lowest and the highest unique quantile were one. Peers:
+    # ing-bank/probatus#112 (quantile bins of data with many ties merge) and #115 (an empty bin makes
+    # PSI infinite: here it counts as 1e-6 of its side).
     rng = np.random.default_rng(3)
     a, b = {
         "flag": (np.r_[np.zeros(750), np.ones(250)], np.r_[np.zeros(100), np.ones(900)]),
