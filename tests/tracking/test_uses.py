@@ -392,3 +392,32 @@ def test_a_model_fitted_and_evaluated_on_the_registered_splits_themselves_uses_t
     operations = {(labels[s], labels[d]): o for s, d, o in zip(split.edges["src"], split.edges["dst"],
                                                                split.edges["operations"], strict=True)}
     assert any("take" in o or "getitem" in o for o in operations[("clean@1", "test@1")])
+
+
+def test_an_evaluate_edge_from_unregistered_data_keeps_to_the_target_branch(store):
+    # A reviewer's case: the edge `raw -> model` (evaluate) exists for the target taken from raw, but it
+    # listed the registered test split's own chain (scaling included) once the split's edge was allowed
+    # to run through the log's roots: only the edge's own target is never a boundary.
+    from sklearn.linear_model import Ridge
+
+    data = frame()
+    with mc.run("fit", project="uses") as run:
+        raw = mc.dataset(data, "raw").frame()
+        clean = raw[raw.a > -2]
+        X, y = clean[["a", "b"]].to_numpy(), clean["c"].to_numpy()
+        X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, random_state=0)
+        scaler = mc.traced(StandardScaler()).fit(X_train)
+        X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
+        mc.dataset(X_train, "train", role="train")
+        mc.dataset(X_test, "test", role="test")
+        model = mc.traced(Ridge()).fit(X_train, y_train)
+        model.score(X_test, y_test)
+        mc.artifact("model", model)
+    graph = mc.derivation(f"{run.id}:model")
+    labels = dict(zip(graph.nodes["hash"], graph.nodes["label"], strict=True))
+    operations = {(labels[s], k, labels[d].split()[0]): o for s, d, k, o in zip(
+        graph.edges["src"], graph.edges["dst"], graph.edges["kind"], graph.edges["operations"], strict=True)}
+    assert operations[("test@1", "evaluate", "model")] == []
+    assert not any("StandardScaler" in o for o in operations[("raw@1", "evaluate", "model")])
+    assert "getitem 'c'" in operations[("raw@1", "evaluate", "model")]
+    assert "StandardScaler.transform" in operations[("raw@1", "lineage", "test@1")]

@@ -306,9 +306,10 @@ def _graph(ref: Any, project: str | None, store: Store | None, *, upstream: bool
     edges = _without_covered_run_edges(edges)
     runs = _runs(store, edges["run_id"].dropna().unique().tolist())
     edges = edges.merge(runs, how="left", left_on="run_id", right_index=True)
-    explained = [edge_operations(store, log, src, run if isinstance(run, str) else None)
+    explained = [edge_operations(store, log, src, run if isinstance(run, str) else None, dst)
                  if isinstance(log, str) else None
-                 for log, src, run in zip(edges["log_hash"], edges["src"], edges["run_id"], strict=True)]
+                 for log, src, dst, run in zip(edges["log_hash"], edges["src"], edges["dst"], edges["run_id"],
+                                               strict=True)]
     edges["operations"] = [e.operations if e is not None else None for e in explained]
     # How the operations fork and join (a target taken beside the features, both fitted on).
     edges["branches"] = [[b.to_dict() for b in e.branches] if e is not None else None for e in explained]
@@ -498,7 +499,8 @@ def _depths(root: str, edges: list[tuple], upstream: bool) -> dict[str, int]:
     return depth
 
 
-def operations_of(store: Store, log_hash: str, source: str | None = None) -> list[str]:
+def operations_of(store: Store, log_hash: str, source: str | None = None,
+                  target: str | None = None) -> list[str]:
     """The operations a lineage log records, as a person would read them, in a topological order.
 
     With ``source`` (the edge's source artifact), only the edge's own: those on the paths from the
@@ -507,4 +509,4 @@ def operations_of(store: Store, log_hash: str, source: str | None = None) -> lis
     not the cleaning again, and the edge ``clean -> model`` of a model fitted on features of a
     registered ``train`` and a target taken from ``clean`` shows the target's branch only.
     """
-    return edge_operations(store, log_hash, source).operations
+    return edge_operations(store, log_hash, source, target=target).operations

@@ -99,14 +99,15 @@ def history(name: Any, *, project: str | None = None, store: Store | None = None
         (t.Project.name == project) & t.Edge.run_id.not_in(twin_readers))
     with store.metadata.read() as conn:
         edges = conn.execute(
-            select(t.Edge.src_hash, t.Edge.run_id, t.Edge.log_hash, t.Run.user, t.Run.started_at)
+            select(t.Edge.src_hash, t.Edge.run_id, t.Edge.log_hash, t.Run.user, t.Run.started_at,
+                   t.Edge.dst_hash)
             .join(t.Run, t.Run.id == t.Edge.run_id)
             .join(t.Project, t.Project.id == t.Run.project_id)
             .where(t.Edge.src_hash.in_(list(by_hash)), t.Edge.log_hash.is_not(None), ours_or_own)
             .order_by(t.Edge.time.desc(), t.Edge.id.desc()).limit(MAX_EDGES)).all()
     rows = [(step, run_id, user, by_hash[src], started)
-            for src, run_id, log_hash, user, started in edges
-            for step in dict.fromkeys(operations_of(store, log_hash, src) if log_hash else ())]
+            for src, run_id, log_hash, user, started, dst in edges
+            for step in dict.fromkeys(operations_of(store, log_hash, src, dst) if log_hash else ())]
     if not rows:
         return typed_empty(HISTORY)
     frame = pd.DataFrame(rows, columns=["transformation", "run_id", "user", "version", "time"])

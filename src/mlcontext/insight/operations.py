@@ -79,7 +79,7 @@ class EdgeOperations:
 
 
 def edge_operations(store: Store, log_hash: str, source: str | None = None,
-                    run_id: str | None = None) -> EdgeOperations:
+                    run_id: str | None = None, target: str | None = None) -> EdgeOperations:
     """The operations of the edge from ``source`` explained by the lineage log ``log_hash``.
 
     Parameters
@@ -95,6 +95,12 @@ def edge_operations(store: Store, log_hash: str, source: str | None = None,
         The edge's run. Two runs that computed the same thing share one content-addressed log; the
         sources that bound it are those this run recorded (another run may have registered data
         this one used unregistered). ``None``: every run's edges of the log.
+    target : str, optional
+        The edge's target artifact: never a boundary of its own edge. One log can explain both a
+        split registered as ``test`` and a model's evaluation on it (content-addressed, the two
+        logs are the same bytes): the split bounds the evaluation's edges, and its own edge
+        ``clean -> test`` keeps its operations (a newcomer's showed none once a model had
+        predicted on the split).
 
     Returns
     -------
@@ -115,7 +121,7 @@ def edge_operations(store: Store, log_hash: str, source: str | None = None,
         runs = {run for _, _, run in explained}
         siblings = {e[0] for e in context.neighbours({dst for _, dst, _ in explained}, upstream=True)
                     if e[2] in runs}
-        for node in {source} | {src for src, _, _ in explained} | siblings:
+        for node in ({source} | {src for src, _, _ in explained} | siblings) - {target}:
             boundaries[node] = _items_of(store, context, node, log_hash)
     chosen, mine = _chosen(roots, boundaries, source)
     return _describe(roots, chosen, mine)
@@ -210,11 +216,7 @@ def _chosen(roots: tuple[Item, ...], boundaries: dict[str, frozenset[str]],
             source: str | None) -> tuple[set[str], set[str]]:
     """The hashes of the operations of the edge from ``source`` (see the module docstring), and of
     those among them computed from the source (the others are branches from data never registered)."""
-    # The log's roots are the value it explains, never a boundary of it: one log can explain both a
-    # split registered as `test` and a model's evaluation on it (content-addressed, the two logs are
-    # the same bytes), and the split's own items then cut its edge's operations to none (a
-    # newcomer's `clean -> test` showed no operations once a model had predicted on the split).
-    stop = frozenset().union(*boundaries.values()) - {r.hash for r in roots}
+    stop = frozenset().union(*boundaries.values())
     order = [i for i in walk(list(roots), inputs=lambda i: () if i.hash in stop else _inputs(i))
              if i.hash not in stop and i.inputs]
     everything = {i.hash for i in order}

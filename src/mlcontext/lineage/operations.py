@@ -67,11 +67,16 @@ class Traits:
         :data:`AT_ONCE` the first time it is computed (if it took at least ``min_compute_s``), the
         others when their measured cost per byte is high or their lineage comes round again
         (delayed admission).
+    aliases_args : bool
+        Its results may be views of its arguments (``broadcast_arrays``, ``atleast_2d`` of several
+        arrays, ``split`` at traced indices): a plain array among them is copied before the call,
+        or writing into it later would change the result under its lineage.
     """
 
     deterministic: bool = True
     family: str | None = None
     cost: str = LINEAR
+    aliases_args: bool = False
 
 
 DEFAULT_TRAITS = Traits()

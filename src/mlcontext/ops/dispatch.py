@@ -122,7 +122,17 @@ def trace(op: Operation, args: tuple, kwargs: dict, args_type: type[Args] | None
     col = (args_type or Args)()
     lit, plain_args, plain_kwargs = col.call(args, kwargs)
     item = make(op.opcode, tuple(col.items), lit)
+    if op.traits.aliases_args:
+        plain_args = _own_plain(plain_args, args)
     return STATE.executor(op, item, plain_args, plain_kwargs), item
+
+
+def _own_plain(plain_args: tuple, args: tuple) -> tuple:
+    """``plain_args`` with the plain arrays the caller passed copied, for an operation whose results
+    may be views of its arguments (``np.broadcast_arrays(t, p)[1]`` is a view of the user's ``p``:
+    ``p`` written later would change the result under its lineage, a newcomer's finding's sibling)."""
+    return tuple(a.copy(order="K") if type(a) is np.ndarray and a is given else a
+                 for a, given in zip(plain_args, args, strict=True))
 
 
 _ARRAYS = (np.ndarray, np.generic)
@@ -422,6 +432,8 @@ def _run(op: Operation, args: tuple, kwargs: dict) -> tuple[Any, Item]:
     col = Args()
     lit, plain_args, plain_kwargs = col.call(args, kwargs)
     item = make(op.opcode, tuple(col.items), lit)
+    if op.traits.aliases_args:
+        plain_args = _own_plain(plain_args, args)
     if plain_kwargs.get("out") is not None:  # computed into a copy; the target is rebound after
         plain_kwargs["out"] = fresh_out(plain_kwargs["out"], op.fresh_out)
     return STATE.executor(op, item, plain_args, plain_kwargs), item
@@ -661,9 +673,28 @@ def unhandled(func: Callable[..., Any], args: tuple, kwargs: dict, *, name: str 
     found: list[Item] = []
     plain_args = unwrap(args, found)
     plain_kwargs = unwrap(kwargs, found)
-    result = opaque(name, func(*plain_args, **plain_kwargs), tuple(dict.fromkeys(found)))
+    raw = _unaliased(func(*plain_args, **plain_kwargs), [*args, *kwargs.values()])
+    result = opaque(name, raw, tuple(dict.fromkeys(found)))
     warn_unhandled(name, result, stacklevel=stacklevel)
     return result
+
+
+def _unaliased(result: Any, given: list) -> Any:
+    """``result`` with each array that may share memory with a plain array the caller passed copied:
+    the opaque item identifies it by its content now, and the caller may write that array later."""
+    plain = [a for a in given if type(a) is np.ndarray]
+    plain += [v for a in given if type(a) in (list, tuple) for v in a if type(v) is np.ndarray]
+    if not plain:
+        return result
+
+    def own(r: Any) -> Any:
+        if isinstance(r, np.ndarray) and any(np.may_share_memory(r, p) for p in plain):
+            return r.copy(order="K")
+        return r
+
+    if isinstance(result, tuple | list) and not hasattr(result, "_fields"):
+        return type(result)(own(r) for r in result)
+    return own(result)
 
 
 def warn_unhandled(name: str, result: Any, stacklevel: int) -> None:

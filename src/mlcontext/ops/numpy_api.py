@@ -58,6 +58,10 @@ TRAITS: dict[str, Traits] = {
     "numpy.matmul": _PRODUCT, "numpy.dot": _PRODUCT, "numpy.ndarray.dot": _PRODUCT,
     "numpy.linalg.matmul": _PRODUCT,
     "numpy.ndarray.__getitem__": Traits(family=SLICE, cost=VIEW),
+    # results that may be views of their arguments (a plain one among them is copied first)
+    **dict.fromkeys([f"numpy.{name}" for name in (
+        "broadcast_arrays", "atleast_1d", "atleast_2d", "atleast_3d", "meshgrid", "split", "array_split",
+        "hsplit", "vsplit", "dsplit")], Traits(cost=VIEW, aliases_args=True)),
 }
 
 
@@ -127,7 +131,8 @@ FUNCTIONS = """
 sum prod mean std var min max amin amax argmin argmax ptp median average cumsum cumprod nansum
 nanmean nanstd nanvar nanmin nanmax nanargmin nanargmax nanprod nancumsum nanmedian percentile
 quantile nanpercentile nanquantile all any count_nonzero
-reshape ravel transpose swapaxes moveaxis rollaxis squeeze expand_dims broadcast_to atleast_1d
+reshape ravel transpose swapaxes moveaxis rollaxis squeeze expand_dims broadcast_to broadcast_arrays
+atleast_1d
 atleast_2d atleast_3d flip fliplr flipud rot90 roll tile repeat resize pad
 concatenate stack vstack hstack dstack column_stack block append insert delete
 split array_split hsplit vsplit dsplit

@@ -43,8 +43,11 @@ __all__ = ["frame", "read_csv", "read_parquet", "concat", "merge", "to_datetime"
 def frame(data: Any, name: str | None = None) -> TracedFrame | TracedSeries:
     """A traced frame (or series): a leaf identified by its content hash, labelled ``name``.
 
-    The data is not copied: copy-on-write keeps the traced version apart from ``data``, which may be
-    changed afterwards without changing the traced frame or its lineage.
+    The data is copied, as :func:`mlcontext.array` copies: ``data`` may be changed afterwards without
+    changing the traced frame or its lineage. (Copy-on-write alone did not keep them apart: a frame
+    built on a NumPy array without a copy, ``pd.DataFrame(X, copy=False)``, changes when ``X`` is
+    written in place, and a newcomer's traced frame then served cached sums of the old values beside
+    fresh maxima of the new ones.)
 
     Parameters
     ----------
@@ -83,7 +86,7 @@ def frame(data: Any, name: str | None = None) -> TracedFrame | TracedSeries:
         return data
     if name is not None:
         check_name(name, "frame")
-    value = data.copy(deep=False) if isinstance(data, pd.DataFrame | pd.Series) else _new_frame(data)
+    value = data.copy(deep=True) if isinstance(data, pd.DataFrame | pd.Series) else _new_frame(data)
     item = frame_leaf(value, name)
     cls = TracedFrame if isinstance(value, pd.DataFrame) else TracedSeries
     return cls(value, item)

@@ -103,7 +103,11 @@ class FrameArgs(Args):
         if constant is not None:
             return self.input(constant(x)), x
         if isinstance(x, pd.DataFrame | pd.Series):
-            return self.input(LEAVES.frame(x)), x
+            # The operation gets a copy: its result may hold the argument's memory (assign, concat,
+            # t["c"] = s), and a plain frame built on a NumPy array without a copy changes when the
+            # array is written, under the result's lineage and in the cache (copy-on-write does not
+            # see writes through NumPy).
+            return self.input(LEAVES.frame(x)), x.copy(deep=True)
         if isinstance(x, pd.Index) and x.dtype.kind in "iufbO":
             if x.dtype in _LIST_DTYPES and x.nlevels == 1 and x.name is None:
                 return self.canon(x.tolist())  # as a list: pandas makes the same Index of it
