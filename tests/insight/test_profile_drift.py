@@ -91,6 +91,18 @@ def test_ks_p_value_is_close_to_scipy_for_moderate_samples():
     assert ks_2samp(a, b)[1] == pytest.approx(scipy_stats.ks_2samp(a, b).pvalue, abs=0.02)
 
 
+def test_the_kolmogorov_tail_matches_scipy_down_to_a_statistic_of_zero():
+    # A newcomer's two 0/1 columns with proportions 0.0002 apart had p = 0.17 (SciPy: 1): below about
+    # 1.2 the alternating series converges too slowly, and 100 of its terms were summed.
+    from mlcontext.insight.stats import _kolmogorov_sf
+
+    for lam in np.r_[np.linspace(1e-4, 3.0, 600), 1.18, np.nextafter(1.18, 0)]:
+        assert _kolmogorov_sf(float(lam)) == pytest.approx(scipy_stats.kstwobign.sf(lam), abs=1e-12)
+    a = pd.DataFrame({"t": np.r_[np.ones(300), np.zeros(189)]})
+    b = pd.DataFrame({"t": np.r_[np.ones(295), np.zeros(186)]})
+    assert drift(a, b).columns.loc["t", "p_value"] == pytest.approx(1.0, abs=1e-9)
+
+
 @pytest.mark.parametrize(("x", "dof"), [(0.5, 1), (3.0, 2), (10.0, 3), (200.0, 150), (1e-3, 7), (80.0, 5)])
 def test_chi2_sf_matches_scipy(x, dof):
     assert chi2_sf(x, dof) == pytest.approx(scipy_stats.chi2.sf(x, dof), rel=1e-9, abs=1e-15)
@@ -142,7 +154,7 @@ def _psi_by_hand(a: np.ndarray, b: np.ndarray) -> float:
     """docs/drift.md's rule, written independently: a reference with at most 10 distinct values is
     binned value by value (each value one bin, and the gaps around them), else over its deciles."""
     values = sorted(set(a.tolist()))
-    if len(values) <= 10:
+    if len(values) <= 10 and len(a) >= 2 * len(values):
         def bin_of(x: float) -> int:
             below = sum(v < x for v in values)
             return 2 * below + (1 if x in values else 0)
@@ -159,7 +171,8 @@ def _psi_by_hand(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.sum((pb - pa) * np.log(pb / pa)))
 
 
-@pytest.mark.parametrize("case", ["flag", "counts", "new value between", "constant", "continuous", "ties"])
+@pytest.mark.parametrize("case", ["flag", "counts", "new value between", "constant", "continuous", "ties",
+                                  "few continuous draws"])
 def test_psi_of_discrete_and_continuous_columns_follows_the_documented_bins(case):
     # A newcomer's 0/1 flag going from 25 % to 90 % ones had PSI 0: its deciles are 0 and 1, and the
     # bins left after dropping the lowest and the highest unique quantile were one. Peers:
@@ -174,8 +187,12 @@ def test_psi_of_discrete_and_continuous_columns_follows_the_documented_bins(case
         "constant": (np.full(300, 3.0), np.full(300, 4.0)),
         "continuous": (rng.normal(size=600), rng.normal(0.3, 1.2, size=500)),
         "ties": (np.r_[np.zeros(400), rng.normal(size=200)], np.r_[np.zeros(100), rng.normal(size=500)]),
+        # a reviewer's: 8 draws of one normal distribution against 10,000 more (no ties: deciles)
+        "few continuous draws": (rng.normal(size=8), rng.normal(size=10_000)),
     }[case]
     got = drift(pd.DataFrame({"x": a}), pd.DataFrame({"x": b})).columns.loc["x", "psi"]
     assert got == pytest.approx(_psi_by_hand(a, b), rel=1e-9)
-    if case != "continuous":
+    if case == "few continuous draws":
+        assert got < 2  # binned value by value it was 23
+    elif case != "continuous":
         assert got > 0.5  # each a material change

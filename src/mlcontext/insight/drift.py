@@ -407,13 +407,17 @@ def _numeric_psi(a: np.ndarray, b: np.ndarray) -> float:
     """PSI of ``b`` against the reference ``a`` (finite values, ``a`` not empty).
 
     Over the reference's deciles (nine inner edges; a value on an edge goes to the bin above it). A
-    reference with at most :data:`DISCRETE_MAX` distinct values (a 0/1 flag, a count of 1 to 5) has
+    reference with at most :data:`DISCRETE_MAX` distinct values, each held by at least two rows on
+    average (a 0/1 flag, a count of 1 to 5), has
     ties that merge deciles, so its bins are its values, each one bin, and the gaps between and
     around them: the deciles of a 0/1 column with 25 % ones are 0 and 1 up to the 80th percentile,
     and the old edges (the unique quantiles without the lowest and the highest) left one bin, so a
     flag going from 25 % to 90 % ones had PSI 0 (a newcomer's finding)."""
     values = np.unique(a)
-    if values.size <= DISCRETE_MAX:
+    # (discrete: few values, each held by two rows or more on average; a small continuous sample of
+    # 8 distinct draws is not, and binned by value every new draw fell in an empty gap: a reviewer's
+    # PSI of 23 for two samples of one normal distribution)
+    if values.size <= DISCRETE_MAX and a.size >= 2 * values.size:
         return psi(_discrete_bins(values, a), _discrete_bins(values, b))
     inner = np.unique(np.quantile(a, np.linspace(0.1, 0.9, 9)))
     bins = inner.size + 1
