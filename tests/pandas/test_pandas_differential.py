@@ -66,6 +66,9 @@ EXPRESSIONS = [
     "df.groupby('zone').fare.ewm(alpha=0.5).mean()",
     "df.groupby(['zone'], sort=False)['fare'].rolling(window=3, min_periods=1).sum()",
     "df.groupby('zone').fare.rolling(2, min_periods=1).apply(np.sum, raw=True)",
+    # (a reviewer's: the selection after a window with on=, a column by attribute)
+    "df.sort_values('pickup').groupby('zone').rolling('2D', on='pickup')['fare'].mean()",
+    "df.groupby('zone').rolling(2).fare.mean()",
     "df.add_prefix('x_')", "df.fare.add_suffix('_s')", "df.groupby(['zone', 'vendor']).fare.sum().unstack()",
     "df.set_index('pickup').sort_index().fare.resample('D').sum()",
     "df.describe()", "df.nunique()", "df[['fare', 'distance']].corr()",
@@ -305,3 +308,11 @@ def test_unhandled_warnings_point_at_the_users_line() -> None:
     with pytest.warns(mc.UnhandledOperationWarning) as through_function:
         np.trim_zeros(s)
     assert through_ufunc[0].filename == __file__ and through_function[0].filename == __file__
+
+
+def test_a_windows_settings_read_as_pandas_gives_them() -> None:
+    traced = mc.frame(make_trips(), name="trips")
+    window = traced.groupby("zone")["fare"].rolling(3, min_periods=2)
+    assert (window.window, window.min_periods) == (3, 2)
+    with pytest.raises(AttributeError):
+        window.no_such_setting  # noqa: B018 - pandas' own error

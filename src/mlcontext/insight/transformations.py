@@ -93,17 +93,22 @@ def describe(item: Item) -> str:
 
 def _window_on_groups(item: Item, factory: str, window: str) -> list[str]:
     """``groupby 'id' ['x'] rolling 2``: the groups and the window of a window-on-groups item, whose
-    literal holds ``((groupby args), {groupby keywords}, (window args))``, the window's keywords and
-    the selection."""
+    literal holds ``((groupby args), {groupby keywords}, (window args), selection after it)``, the
+    window's keywords and the selection before it."""
     try:
         raw, _ = build_call(item.literals, [_Rendered(_expression(i, 3)) for i in item.inputs])
-        (g_args, g_kwargs, w_args), w_kwargs, selection = raw[1], raw[2], raw[3]
+        (g_args, g_kwargs, w_args, after), w_kwargs, selection = raw[1], raw[2], raw[3]
     except (LineageError, TypeError, ValueError, IndexError):
         return [factory, window]
-    words = [factory, *_call_words(g_args, g_kwargs)]
-    if selection is not None:
-        words.append(repr(list(selection)) if isinstance(selection, list) else f"[{selection!r}]")
-    return [*words, window, *_call_words(w_args, w_kwargs)]
+    words = [factory, *_call_words(g_args, g_kwargs), *_selection_words(selection), window,
+             *_call_words(w_args, w_kwargs), *_selection_words(after)]
+    return words
+
+
+def _selection_words(selection: Any) -> list[str]:
+    if selection is None:
+        return []
+    return [repr(list(selection)) if isinstance(selection, list) else f"[{selection!r}]"]
 
 
 def _call_words(args: Any, kwargs: Any) -> list[str]:
@@ -214,8 +219,9 @@ def _deferred_expression(args: tuple | list, factory: str, rest: str) -> str:
         window, method = "", rest
     f_args, f_kwargs, selection = args[1], args[2], args[3]
     try:
-        if nested:  # ((groupby args), {groupby keywords}, (window args)), {window keywords}
-            g_args, g_kwargs, w_args = f_args
+        after = None
+        if nested:  # ((groupby args), {groupby keywords}, (window args), after), {window keywords}
+            g_args, g_kwargs, w_args, after = f_args
         else:
             g_args, g_kwargs = f_args, f_kwargs
         text = f"{args[0]!r}.{factory}({', '.join(_call_words(g_args, g_kwargs))})"
@@ -223,6 +229,8 @@ def _deferred_expression(args: tuple | list, factory: str, rest: str) -> str:
             text += f"[{selection!r}]"
         if nested:
             text += f".{window}({', '.join(_call_words(w_args, f_kwargs))})"
+        if after is not None:
+            text += f"[{after!r}]"
     except (TypeError, ValueError):
         return f"{args[0]!r}.{factory}(…).{rest}(…)"
     return f"{text}.{method}({', '.join(repr(a) for a in args[4:])})"

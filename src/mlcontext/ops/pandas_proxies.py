@@ -75,8 +75,13 @@ class _Deferred:
         self._selection = selection
 
     def __getitem__(self, key: Any) -> _Deferred:
-        # (on a window over groups, as pandas allows: groupby("id").rolling(2)["x"] selects what
-        # groupby("id")["x"].rolling(2) does)
+        if "." in self._factory:
+            # On a window over groups the selection is applied after the window, as pandas does
+            # (groupby("id").rolling("2D", on="t")["x"]: the window needs column t): it is the
+            # fourth of the window's arguments (see pandas_registry.deferred_call).
+            g_args, g_kwargs, w_args = self._args[:3]
+            return _Deferred(self._owner, self._factory, (g_args, g_kwargs, w_args, key), self._kwargs,
+                             self._selection)
         return _Deferred(self._owner, self._factory, self._args, self._kwargs, key)
 
     def __getattr__(self, name: str) -> Any:
@@ -84,15 +89,24 @@ class _Deferred:
             raise AttributeError(name)
         if name in NESTED.get(self._factory, ()):  # a window on the groups: still nothing runs
             outer = (tuple(self._args), dict(self._kwargs))
-            return lambda *a, **k: _Deferred(self._owner, f"{self._factory}.{name}", (*outer, a), k,
+            return lambda *a, **k: _Deferred(self._owner, f"{self._factory}.{name}", (*outer, a, None), k,
                                              self._selection)
         opcode = f"pandas.{self._owner._kind}.{self._factory}.{name}"
         if opcode not in OPERATIONS:
-            if self._selection is None and self._factory == "groupby" and name in self._owner.columns:
-                return self[name]
+            selected = self._selection is not None or ("." in self._factory and self._args[3] is not None)
+            if not selected and self._factory.startswith("groupby") and name in self._owner.columns:
+                return self[name]  # a column by attribute: gb.x, gb.rolling(2).x
+            attribute = getattr(self._plain(), name)  # (AttributeError as pandas says it)
+            if not callable(attribute):
+                return attribute  # the window's settings (.window, .min_periods): plain values
             return lambda *a, **k: self._unhandled(name, a, k)
         head = (self._owner, tuple(self._args), dict(self._kwargs), self._selection)
         return lambda *a, **k: call(opcode, (*head, *a), k)
+
+    def _plain(self) -> Any:
+        """The plain pandas object this deferred one stands for (its settings, not its data's lineage)."""
+        return deferred_call(self._factory, None)(self._owner._value, tuple(self._args), dict(self._kwargs),
+                                                  self._selection)
 
     def _unhandled(self, name: str, args: tuple, kwargs: dict) -> Any:
         fn = deferred_call(self._factory, name)

@@ -157,16 +157,18 @@ def _accessor_property(acc: str, name: str) -> Callable[..., Any]:
     return lambda obj: getattr(getattr(obj, acc), name)
 
 
-def deferred_call(factory: str, method: str) -> Callable[..., Any]:
+def deferred_call(factory: str, method: str | None) -> Callable[..., Any]:
     """The plain function of ``obj.<factory>(*f_args, **f_kwargs)[selection].<method>(...)``; of a
     window opened on it (``factory`` ``"groupby.rolling"``, :data:`NESTED`), with ``f_args`` the
-    groupby's arguments, keywords and the window's arguments, and ``f_kwargs`` the window's keywords:
-    ``obj.groupby(*g_args, **g_kwargs)[selection].rolling(*w_args, **f_kwargs).<method>(...)``."""
+    groupby's arguments, keywords, the window's arguments and the selection made after the window,
+    and ``f_kwargs`` the window's keywords:
+    ``obj.groupby(*g_args, **g_kwargs)[selection].rolling(*w_args, **f_kwargs)[after].<method>(...)``.
+    ``method`` None: the object the method would be called on."""
     outer, _, window = factory.partition(".")
 
     def run(obj: Any, f_args: tuple, f_kwargs: dict, selection: Any, *args: Any, **kwargs: Any) -> Any:
         if window:
-            g_args, g_kwargs, w_args = f_args
+            g_args, g_kwargs, w_args, after = f_args
             made = getattr(obj, outer)(*g_args, **g_kwargs)
         else:
             made = getattr(obj, outer)(*f_args, **f_kwargs)
@@ -174,7 +176,9 @@ def deferred_call(factory: str, method: str) -> Callable[..., Any]:
             made = made[selection]
         if window:
             made = getattr(made, window)(*w_args, **f_kwargs)
-        return getattr(made, method)(*args, **kwargs)
+            if after is not None:
+                made = made[after]
+        return made if method is None else getattr(made, method)(*args, **kwargs)
     return run
 
 
