@@ -56,3 +56,20 @@ def test_a_model_trained_after_it_is_downstream_unless_its_run_cleaned_again_its
     assert after in on_2 and own not in on_2
     on_1 = set(mc.consumers("raw@1", project="p").nodes["label"])
     assert after in on_1 and own in on_1
+
+
+def test_a_reader_on_a_machine_with_a_slow_clock_stays_a_reader(store, monkeypatch):
+    # A reviewer's: readers were placed by the runs' own clocks while the walk orders edges as the
+    # store recorded them; a training machine 2 minutes behind lost its read of clean@1 from impact's
+    # readers although its model was in the graph. A run with edges out of a node is placed as its
+    # edges are.
+    import time as clock
+
+    _clean(RAW_1)
+    real = clock.time
+    monkeypatch.setattr(clock, "time", lambda: real() - 120)
+    model = _train()
+    monkeypatch.setattr(clock, "time", real)
+    impact = mc.consumers("raw@1", project="p")
+    assert model in set(impact.nodes["label"])
+    assert set(impact.readers["run_name"]) == {"clean", "train"}

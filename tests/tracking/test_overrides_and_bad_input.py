@@ -93,6 +93,25 @@ def test_every_run_of_a_sweep_script_reads_the_overrides(tmp_path):
     store.close()
 
 
+def test_a_script_that_sets_its_own_argv_is_taken_at_its_word(tmp_path):
+    # A reviewer's: a script that assigned sys.argv between runs got the --param pairs back in a
+    # later run once its list equalled the one the first run left.
+    script = tmp_path / "stages.py"
+    script.write_text(textwrap.dedent("""
+        import sys
+        import mlcontext as mc
+        with mc.run("a", project="cli") as run:
+            print(dict(run.overrides))
+        sys.argv = [sys.argv[0]]
+        with mc.run("b", project="cli") as run:
+            print(dict(run.overrides))
+    """))
+    env = os.environ | {"MLCONTEXT_HOME": str(tmp_path / "home")}
+    lines = subprocess.run([sys.executable, str(script), "--param", "lr=0.5"], env=env, cwd=tmp_path,
+                           capture_output=True, text=True, check=True).stdout.splitlines()
+    assert lines == ["{'lr': '0.5'}", "{}"]
+
+
 def test_unused_override_warns_about_spelling(sqlite_store, monkeypatch):
     monkeypatch.setattr(sys, "argv", ["train.py", "--param", "lrr=0.1"])
     run = mc.run("typo", project="p")

@@ -100,7 +100,9 @@ def dtype_descr(dtype: np.dtype) -> bytes:
     kind, width and unit. A record or sub-array dtype by its full ``str`` (field names, their dtypes
     and offsets, the item size): ``dtype.str`` alone is ``'|V16'`` for every 16-byte record.
     """
-    if dtype.kind == "T":  # StringDType: its str ("T") omits na_object and coerce, which change results
+    if dtype.kind == "T" and dtype.str != repr(dtype):
+        # StringDType: its str names na_object and coerce (which change results) where NumPy's repr
+        # does; should a NumPy write less there, the repr says it all
         return b"T:" + repr(dtype).encode()
     if dtype.fields is None and dtype.subdtype is None:
         if dtype.isbuiltin == _USER_DTYPE:
@@ -155,7 +157,7 @@ _ELEMENTS = frozenset({str, bytes, int, float, bool, complex, type(None), dateti
 
 def _hash_object_array(array: np.ndarray) -> str:
     # (a StringDType array: its elements are str, or its na_object; its full dtype goes first)
-    kind = b"O" if array.dtype.kind == "O" else dtype_descr(array.dtype)
+    kind = b"O" if array.dtype.kind == "O" else b"T:" + repr(array.dtype).encode()
     h = xxhash.xxh3_128(kind + struct.pack(f"<{array.ndim + 1}q", array.ndim, *array.shape))
     flat = array.ravel()
     if flat.size and _feed_joined(flat, h):  # all strings: one joined string (fast, exact)

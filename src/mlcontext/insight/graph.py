@@ -337,8 +337,17 @@ def _graph(ref: Any, project: str | None, store: Store | None, *, upstream: bool
                  edges.reset_index(drop=True), readers, operations, unchanged)
 
 
-# node -> (run, order) of each edge a downstream walk reached it by
-Reached = dict[str, list[tuple[str | None, int]]]
+@dataclass
+class _Reach:
+    """How a downstream walk reached a node and left it: the ``(run, order)`` of each edge it came
+    by, and the runs whose edges out of it it followed or left out (recorded before it got there)."""
+
+    by: list[tuple[str | None, int]] = field(default_factory=list)
+    followed: set[str | None] = field(default_factory=set)
+    left_out: set[str | None] = field(default_factory=set)
+
+
+Reached = dict[str, _Reach]  # node -> how a downstream walk reached it
 
 
 def _walk(context: ContextStore, root: str, run_id: str | None, scope: ProjectScope, *, upstream: bool,
@@ -382,6 +391,10 @@ def _walk(context: ContextStore, root: str, run_id: str | None, scope: ProjectSc
         following: list[tuple[str, str | None]] = []
         for node, run in frontier:
             candidates = _after_run_edge(node, run, made_at.get((node, run)), derived, at.get(node, []))
+            if reached is not None and (node, run) in made_at:
+                reach = reached.setdefault(node, _Reach())
+                reach.followed |= {e[2] for e in candidates}
+                reach.left_out |= {e[2] for e in at.get(node, [])} - {e[2] for e in candidates}
             kept = scope.keep(node, run, [e[:5] for e in candidates])
             orders = {e[:5]: e[5] for e in candidates}
             own = [e for e in kept if upstream and run is not None and e[2] == run]
@@ -403,7 +416,7 @@ def _walk(context: ContextStore, root: str, run_id: str | None, scope: ProjectSc
                     else:
                         made_at[nxt] = orders[edge]
                         if reached is not None:
-                            reached.setdefault(nxt[0], []).append((edge[2], orders[edge]))
+                            reached.setdefault(nxt[0], _Reach()).by.append((edge[2], orders[edge]))
         frontier = following
         if not frontier:
             break
@@ -451,25 +464,27 @@ def _runs(store: Store, run_ids: list[str]) -> pd.DataFrame:
     return pd.DataFrame(values, columns=columns, index=pd.Index([r[0] for r in rows], name="run_id"))
 
 
-def _reached_times(store: Store, reached: Reached) -> dict[str, list[tuple]]:
-    """Each node's ``(run, time)`` of the edges a downstream walk reached it by."""
+def _reached_times(store: Store, reached: Reached) -> dict[str, tuple[list[tuple], _Reach]]:
+    """Each reached node's ``(run, time)`` of the edges the walk came by, with how it left it."""
     from sqlalchemy import select
 
-    orders = sorted({order for pairs in reached.values() for _, order in pairs})
+    orders = sorted({order for reach in reached.values() for _, order in reach.by})
     if not orders:
         return {}
     with store.metadata.read() as conn:
         times = dict(conn.execute(select(t.Edge.id, t.Edge.time).where(t.Edge.id.in_(orders))).all())
-    return {node: [(run, times[order]) for run, order in pairs if order in times]
-            for node, pairs in reached.items()}
+    return {node: ([(run, times[order]) for run, order in reach.by if order in times], reach)
+            for node, reach in reached.items()}
 
 
 def _readers(store: Store, hashes: list[str], labels: dict[str, str], scope: ProjectScope,
-             reached: dict[str, list[tuple]] | None = None) -> pd.DataFrame:
-    """The runs that read the graph's nodes. A node the walk reached (not the root) counts the reads
-    of the run that made it there and the reads after it did: a run that read the same bytes before
-    (a model trained on ``clean@1`` before a new raw version was cleaned into those bytes) never got
-    them from the root."""
+             reached: dict[str, tuple[list[tuple], _Reach]] | None = None) -> pd.DataFrame:
+    """The runs that read the graph's nodes. At a node the walk reached (not the root) a read counts
+    as the walk's edges do: the run that made it there and the runs whose edges out of it the walk
+    followed are readers; a run whose edges out of it the walk left out (recorded before the node was
+    reached: a model trained on ``clean@1`` before a new raw version was cleaned into those bytes)
+    is not. A run with no edge out of it is placed by the times the runs recorded (its read after the
+    edge the walk came by), the only order there is between a read and an edge."""
     from sqlalchemy import select
 
     with store.metadata.read() as conn:
@@ -478,8 +493,19 @@ def _readers(store: Store, hashes: list[str], labels: dict[str, str], scope: Pro
                             .join(t.Run, t.Run.id == t.Access.run_id)
                             .where(t.Access.artifact_hash.in_(hashes)).distinct()).all()
     reached = reached or {}
-    rows = [r for r in rows if r[3] not in reached
-            or any(r[0] == run or r[6] >= time for run, time in reached[r[3]])]
+
+    def counts(row: Any) -> bool:
+        if row[3] not in reached:
+            return True
+        by, reach = reached[row[3]]
+        run = row[0]
+        if run in reach.followed or any(run == r for r, _ in by):
+            return True
+        if run in reach.left_out:
+            return False
+        return any(row[6] >= time for _, time in by)
+
+    rows = [r for r in rows if counts(r)]
     kept = list(dict.fromkeys(tuple(r[:5]) for r in scope.keep_reads([tuple(r[:6]) for r in rows])))
     frame = pd.DataFrame(kept, columns=["run_id", "run_name", "user", "artifact", "role"])
     frame["artifact"] = [labels.get(h, h[:12]) for h in frame["artifact"]]

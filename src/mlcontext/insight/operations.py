@@ -241,19 +241,24 @@ def _downstream(order: list[Item], start: frozenset[str], stop: frozenset[str] =
     ``B``'s edge listed none, a newcomer's finding). A folded series is followed back to ``start``
     without passing through another registered node (``stop``)."""
     found: set[str] = set()
+    folded: dict[str, bool] = {}  # a folded series -> whether it was computed from ``start``
     for item in order:
         inputs = _inputs(item)
         if any(i.hash in start or i.hash in found for i in inputs) or (
                 len(inputs) < len(item.inputs)
-                and any(_folded_from(i, start, stop) for i in item.inputs if i not in inputs)):
+                and any(_folded_from(i, start, stop, folded) for i in item.inputs if i not in inputs)):
             found.add(item.hash)
     return found
 
 
-def _folded_from(item: Item, start: frozenset[str], stop: frozenset[str]) -> bool:
-    """Whether the folded series ``item`` was computed from an item in ``start``."""
-    return any(node.hash in start
-               for node in walk([item], inputs=lambda i: () if i.hash in stop else i.inputs))
+def _folded_from(item: Item, start: frozenset[str], stop: frozenset[str], memo: dict[str, bool]) -> bool:
+    """Whether the folded series ``item`` was computed from an item in ``start`` (memoised: one mask
+    folded into several steps is walked once)."""
+    known = memo.get(item.hash)
+    if known is None:
+        known = memo[item.hash] = any(
+            node.hash in start for node in walk([item], inputs=lambda i: () if i.hash in stop else i.inputs))
+    return known
 
 
 def _joining(order: list[Item], any_reached: set[str], reached: dict[str, set[str]]) -> dict[str, set[str]]:

@@ -143,8 +143,10 @@ class Run:
             from_command_line = argv is None
             argv = list(sys.argv if argv is None else argv)
             taken = STATE.command_line
-            if from_command_line and taken is not None and argv == taken[1]:
-                argv = list(taken[0])  # an earlier run of this process took the --param pairs out
+            if from_command_line and taken is not None and sys.argv is taken[1] and argv == taken[2]:
+                # an earlier run of this process took the --param pairs out of this very list, which
+                # the script has not changed since (one it assigned or changed is its own word)
+                argv = list(taken[0])
             self.overrides, rest = parse_overrides(argv[1:])
             # (an empty name is an error, not the default: it is usually an unset variable)
             self.name = check_name(_default_run_name() if name is None else name, "run")
@@ -162,7 +164,7 @@ class Run:
             # The script's own argument parser, if it runs after this, must not see our pairs; the
             # process's later runs read them again (STATE.command_line).
             sys.argv[1:] = rest
-            STATE.command_line = (argv, list(sys.argv))
+            STATE.command_line = (argv, sys.argv, list(sys.argv))
         self._writer = RunWriter(self.store.metadata, self.id, sync=durability == "sync")
         self._leaves = LeafStore(self.store).install()  # plain arrays traced in the run, for recompute
 

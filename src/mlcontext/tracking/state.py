@@ -69,10 +69,11 @@ class TrackingState:
         Depth of ``no_unpickling()`` blocks (> 0: nothing is unpickled, trusted or not).
     uses : dict
         Run id -> :class:`RunUses`, for runs that registered or read data; dropped at the run's end.
-    command_line : tuple of two lists, or None
-        ``(sys.argv as the process got it, sys.argv after the first run took its --param pairs out)``:
-        the later runs of the process read the same overrides (a sweep's second run used the
-        defaults, a newcomer's finding).
+    command_line : tuple of three lists, or None
+        ``(sys.argv as the process got it, the sys.argv list the first run took its --param pairs
+        out of, its content then)``: the later runs of the process read the same overrides while the
+        script leaves that list as it was (a sweep's second run used the defaults, a newcomer's
+        finding).
     """
 
     __slots__ = ("active", "explicit_store", "opened", "written_here", "no_unpickling", "uses",
@@ -85,7 +86,7 @@ class TrackingState:
         self.written_here: set[str] = set()
         self.no_unpickling = 0
         self.uses: dict[str, RunUses] = {}
-        self.command_line: tuple[list[str], list[str]] | None = None
+        self.command_line: tuple[list[str], list[str], list[str]] | None = None
 
     def reset(self) -> None:
         """As a fresh process has it: no active run (the runtime ends one first), no store set, the
