@@ -421,3 +421,28 @@ def test_an_evaluate_edge_from_unregistered_data_keeps_to_the_target_branch(stor
     assert not any("StandardScaler" in o for o in operations[("raw@1", "evaluate", "model")])
     assert "getitem 'c'" in operations[("raw@1", "evaluate", "model")]
     assert "StandardScaler.transform" in operations[("raw@1", "lineage", "test@1")]
+
+
+def test_a_traced_slice_of_data_is_not_downstream_of_a_model_the_run_only_loaded(store):
+    # A newcomer's scoring run loaded a model, cut a batch from clean data (traced) and registered it:
+    # the batch had a run edge from the model, and `impact` of the model listed every batch. A
+    # traced output whose lineage accounts for every value it came from has no run edge from a loaded
+    # model; one built on plain values (the model's plain predictions wrapped again) keeps it.
+    from sklearn.linear_model import LogisticRegression
+
+    data = frame()
+    with mc.run("train", project="uses") as train:
+        raw = mc.dataset(data, "raw").frame()
+        mc.artifact("model", mc.traced(LogisticRegression()).fit(raw[["a", "b"]], raw["y"]))
+    with mc.run("score", project="uses"):
+        model = mc.load_artifact(train.id, "model", project="uses")
+        rows = mc.dataset_version("raw@1", project="uses").frame()
+        batch = rows.iloc[0:40]
+        mc.dataset(batch, "batch")
+        plain = pd.DataFrame({"p": model.predict(batch.to_pandas()[["a", "b"]])})
+        mc.dataset(mc.frame(plain) * 1, "wrapped", direction="output")
+    model_node = f"model (run {train.id[:8]})"
+    assert set(mc.derivation("batch@1", project="uses").nodes["label"]) == {"batch@1", "raw@1"}
+    assert model_node in set(mc.derivation("wrapped@1", project="uses").nodes["label"])
+    downstream = set(mc.consumers(f"{train.id}:model", project="uses").nodes["label"])
+    assert "batch@1" not in downstream and "wrapped@1" in downstream

@@ -38,6 +38,7 @@ from ..store.context import ContextStore
 from .uses import (
     Source,
     data_sources,
+    explained_by_lineage,
     leaf_hash,
     made_by,
     note_made,
@@ -119,7 +120,8 @@ def record_output(run: Any, digest: str, obj: Any, name: str, *,
         register_fits(run.id, obj, fits, digest, source)
     for root in roots:  # outputs derived from this value later come from it, not from its sources
         register(run.id, root, source or Source(digest, root.hash))
-    _add_run_edges(context, run, digest, precise)
+    models_excluded = bool(precise) and bool(roots) and not fits and explained_by_lineage(store, run.id, roots)
+    _add_run_edges(context, run, digest, precise, no_models=models_excluded)
     if (meta or _is_estimator(obj)) and (source is None or source.role != "test"):
         # Derived with traced lineage (a batch cut from registered data, a traced fit), or a model
         # (fitted traced or not: the plain predictions the run registers after saving it come from
@@ -150,19 +152,25 @@ def _add_edges(context: ContextStore, run: Any, sources: list[Source], digest: s
     return hashes
 
 
-def _add_run_edges(context: ContextStore, run: Any, digest: str, precise: list[str]) -> None:
+def _add_run_edges(context: ContextStore, run: Any, digest: str, precise: list[str], *,
+                   no_models: bool = False) -> None:
     """Run edges from what the run read (test versions read as plain data and not counted yet too)
     and from what it derived before with traced lineage (a batch it cut and registered, then scored
     untraced: a newcomer's day-2 predictions had no edge from the day-2 batch), except where a
     precise edge already leads back to it. Inside an ``mc.loop`` every iteration's reads count: a
     loop may accumulate what earlier iterations read (an online model's ``partial_fit``, a
-    day-over-day drift), and a run edge must never miss a dependency."""
+    day-over-day drift), and a run edge must never miss a dependency. ``no_models``: the output's
+    lineage accounts for every value it came from (:func:`~.uses.explained_by_lineage`), so a model
+    the run loaded is no source of it (a newcomer's batch cut from clean data had a run edge from the
+    model the scoring run had loaded, and ``impact`` of the model listed every batch)."""
     # (what it derived is a source only of an output without lineage of its own: a traced output's
     # lineage already says which of the run's data it came from; the test split is not made from the
     # train split registered before it)
     made = [] if precise else made_by(run.id)
     read = dict.fromkeys([*context.inputs_of(run.id), *pending_reads(run.id), *made])
     inputs = [h for h in read if h != digest and h not in precise]
+    if no_models and inputs:
+        inputs = [h for h in inputs if (run.store.metadata.artifact_info(h) or ("",))[0] != "model"]
     if inputs and precise:
         upstream = {edge[0] for start in dict.fromkeys(precise)
                     for edge in context.closure(start, upstream=True)}

@@ -37,7 +37,8 @@ from ..store import Store
 from ..store.context import ContextStore
 from .state import STATE, RunUses
 
-__all__ = ["Source", "register", "registered_any", "data_sources", "leaf_hash", "record_use", "note_metric",
+__all__ = ["Source", "register", "registered_any", "data_sources", "explained_by_lineage", "leaf_hash",
+           "record_use", "note_metric",
            "note_made", "made_by",
            "check_test_budget", "test_budget", "install", "defer_test_read", "settle_test_reads", "end_run",
            "pending_reads", "part_of_saved", "register_fits"]
@@ -181,6 +182,40 @@ def data_sources(store: Store, run_id: str, roots: Iterable[Item], *, output: st
             leaves.append(digest)
     found.extend(_leaf_sources(store, leaves, run_id))
     return [s for s in {s.artifact_hash: s for s in found}.values() if s.artifact_hash != output]
+
+
+def explained_by_lineage(store: Store, run_id: str, roots: Iterable[Item]) -> bool:
+    """Whether the lineage of ``roots`` accounts for every value it was computed from: it applies no
+    model (a prediction, a transform) and each of its data leaves is registered data (a dataset
+    version, a stored array) or a constant built by recipe (``np.ones``). Then nothing the run read
+    without lineage (a model it loaded) can be in the value, but through literals (a number taken
+    from the model: not seen). ``False`` when a leaf is a plain array nobody stored (a loaded
+    model's plain predictions wrapped again): where it came from is unknown."""
+    uses = STATE.uses.get(run_id)
+    registry = uses.registry if uses is not None else {}
+    roots = list(roots)
+    own = {id(r) for r in roots}
+
+    def follow(item: Item) -> tuple[Item, ...]:
+        if id(item) not in own and item.hash in registry:
+            return ()
+        return item.inputs
+
+    leaves: list[str] = []
+    for item in walk(roots, inputs=follow):
+        if item.opcode in METHOD_OPCODES:
+            return False
+        if item.inputs or (id(item) not in own and item.hash in registry):
+            continue
+        extra = getattr(item, "extra", None)
+        if extra and "recipe" in extra:
+            continue
+        digest = leaf_hash(item)
+        if digest is None:
+            return False
+        leaves.append(digest)
+    unique = list(dict.fromkeys(leaves))
+    return all(_leaf_sources(store, [digest], run_id) for digest in unique)
 
 
 def _leaf_sources(store: Store, leaves: list[str], run_id: str) -> list[Source]:
