@@ -120,8 +120,8 @@ def record_output(run: Any, digest: str, obj: Any, name: str, *,
         register_fits(run.id, obj, fits, digest, source)
     for root in roots:  # outputs derived from this value later come from it, not from its sources
         register(run.id, root, source or Source(digest, root.hash))
-    models_excluded = bool(precise) and bool(roots) and not fits and explained_by_lineage(store, run.id, roots)
-    _add_run_edges(context, run, digest, precise, no_models=models_excluded)
+    explained = bool(precise and roots) and not fits and explained_by_lineage(store, run.id, roots)
+    _add_run_edges(context, run, digest, precise, no_models=explained)
     if (meta or _is_estimator(obj)) and (source is None or source.role != "test"):
         # Derived with traced lineage (a batch cut from registered data, a traced fit), or a model
         # (fitted traced or not: the plain predictions the run registers after saving it come from
