@@ -73,3 +73,21 @@ def test_a_reader_on_a_machine_with_a_slow_clock_stays_a_reader(store, monkeypat
     impact = mc.consumers("raw@1", project="p")
     assert model in set(impact.nodes["label"])
     assert set(impact.readers["run_name"]) == {"clean", "train"}
+
+
+def test_an_output_stored_by_two_runs_is_named_after_the_run_on_the_path(store):
+    # A newcomer's impact of raw@3 named an output `test_pred (run 88782a5a)`, a run from before
+    # raw@3 existed; the edge was another run's, which made the same bytes after it.
+    def derive() -> str:
+        with mc.run("derive", project="p") as run:
+            clean = mc.dataset_version("clean@1", project="p").frame()
+            mc.artifact("out", (clean.x * 2).to_numpy())
+        return run.id
+
+    _clean(RAW_1)
+    before = derive()
+    _clean(RAW_2)
+    after = derive()
+    labels = set(mc.consumers("raw@2", project="p").nodes["label"])
+    assert f"out (run {after[:8]})" in labels and f"out (run {before[:8]})" not in labels
+    assert f"out (run {before[:8]})" in set(mc.consumers("raw@1", project="p").nodes["label"])

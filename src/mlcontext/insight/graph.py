@@ -314,7 +314,10 @@ def _graph(ref: Any, project: str | None, store: Store | None, *, upstream: bool
     # How the operations fork and join (a target taken beside the features, both fitted on).
     edges["branches"] = [[b.to_dict() for b in e.branches] if e is not None else None for e in explained]
     hashes = [root.hash, *edges["src"], *edges["dst"]]
-    labels = scope.labels(describe_hashes(store, hashes))
+    # Downstream, an output several runs stored is named after the run that made it on the walk's
+    # path (a newcomer's impact of raw@3 named an output after a run that ran before raw@3 existed).
+    made_on_path = {node: reach.by[0][0] for node, reach in reached.items() if reach.by}
+    labels = scope.labels(describe_hashes(store, hashes, made_on_path))
     # Identical bytes are one node, labelled by the first run that stored them; the root is the one
     # asked about (`sweep:weights` of the last sweep run), and its title and node must agree. A
     # dataset version is labelled by the scope, as the other versions of the graph are (with its

@@ -123,8 +123,10 @@ def _stored_node(store: Store, digest: str) -> str | None:
     return digest if edge is not None else None
 
 
-def describe_hashes(store: Store, hashes: list[str]) -> dict[str, str]:
-    """A label for each hash: its dataset version, else the name a run gave it, else a short hash."""
+def describe_hashes(store: Store, hashes: list[str],
+                    made_by: dict[str, str | None] | None = None) -> dict[str, str]:
+    """A label for each hash: its dataset version, else the name a run gave it (the run ``made_by``
+    names for it, else the first that stored it), else a short hash."""
     hashes = list(dict.fromkeys(hashes))
     labels = {h: h[:12] for h in hashes}
     if not hashes:
@@ -139,8 +141,10 @@ def describe_hashes(store: Store, hashes: list[str]) -> dict[str, str]:
         source = (meta or {}).get("source")
         if source:
             labels[digest] = source.rsplit("/", 1)[-1]
+    preferred = made_by or {}
     for digest, name, run_id in rows:
-        if labels[digest] == digest[:12]:
+        named_first = labels[digest] == digest[:12]
+        if named_first or (run_id == preferred.get(digest) and run_id[:8] not in labels[digest]):
             labels[digest] = f"{name} (run {run_id[:8]})"
     for digest, version in ContextStore(store.metadata).versions_by_hash(hashes).items():
         if digest in labels:
