@@ -341,3 +341,16 @@ def test_tried_on_data_no_run_read_names_the_runs_that_made_it(sqlite_store, mon
     assert "no run read 'clean'" in out and f"run {run.id[:8]} made it" in out and "lineage clean" in out
     assert strict(CliRunner().invoke(cli, ["tried", "--dataset", "clean", "--metric", "kept", "-p", "t",
                                            "--json"]).output) == []
+
+
+def test_runs_matching_nothing_say_which_condition_left_them_out(sqlite_store, monkeypatch):
+    # A newcomer's `runs --user nobody` said "No runs recorded yet" of a store holding 30 runs.
+    monkeypatch.setenv("MLCONTEXT_STORE", sqlite_store.metadata.url)
+    monkeypatch.setenv("MLCONTEXT_ARTIFACTS", sqlite_store.artifacts.url)
+    monkeypatch.setenv("COLUMNS", "200")
+    runner = CliRunner()
+    assert "No runs recorded yet" in runner.invoke(cli, ["runs", "--user", "nobody"]).output
+    with mc.run("r", project="t"):
+        mc.log("x", 1.0)
+    out = runner.invoke(cli, ["runs", "--user", "nobody", "--status", "running"]).output
+    assert "No run matches status 'running', user 'nobody'" in out and "recorded yet" not in out

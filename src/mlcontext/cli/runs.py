@@ -45,10 +45,21 @@ def runs_command(project: str | None, name: str | None, status: str | None, user
         print_json(frame.to_dict(orient="records"))
         return
     if frame.empty:
-        console.print("No runs recorded yet. Start one with `with mlcontext.run(...)` in a script.")
+        console.print(_no_runs(project, name=name, status=status, user=user))
         return
     shown, answers = runs_answers(runs_shown(frame, project))
     console.print(frame_table(shown, title=limited_title(len(frame), more, limit), keep=answers))
+
+
+def _no_runs(project: str | None, **conditions: str | None) -> str:
+    """What to say when no run matched: the conditions that left them all out, when some were given
+    and runs exist (a newcomer's `runs --user nobody` said "No runs recorded yet" of a store with 30)."""
+    given = {k: v for k, v in conditions.items() if v is not None}
+    if given and not runs(project, limit=1).empty:
+        said = ", ".join(f"{k} {v!r}" for k, v in given.items())
+        return f"No run matches {said}" + (f" in project {project!r}" if project else "") + \
+            " (`mlcontext runs` lists them all)"
+    return "No runs recorded yet. Start one with `with mlcontext.run(...)` in a script."
 
 
 def limited_title(count: int, more: bool, limit: int) -> str:
