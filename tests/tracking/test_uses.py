@@ -446,3 +446,27 @@ def test_a_traced_slice_of_data_is_not_downstream_of_a_model_the_run_only_loaded
     assert model_node in set(mc.derivation("wrapped@1", project="uses").nodes["label"])
     downstream = set(mc.consumers(f"{train.id}:model", project="uses").nodes["label"])
     assert "batch@1" not in downstream and "wrapped@1" in downstream
+
+
+def test_a_loaded_search_wrapped_by_traced_predicts_through_its_traced_refit(store):
+    # A newcomer's mc.traced(<loaded GridSearchCV>).predict(traced frame): scikit-learn warned that
+    # X had no feature names (the refit, a fitted attribute, stayed untraced and got plain arrays)
+    # and np.may_share_memory on a traced frame warned as an unhandled operation.
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GridSearchCV
+
+    data = frame()
+    with mc.run("train", project="uses") as train:
+        rows = mc.dataset(data, "raw").frame()
+        search = mc.traced(GridSearchCV(Pipeline([("scale", StandardScaler()), ("lr", LogisticRegression())]),
+                                         {"lr__C": [0.1, 1.0]}, cv=3))
+        search.fit(rows[["a", "b"]], rows["y"])
+        mc.artifact("model", search)
+    with mc.run("eval", project="uses"):
+        test = mc.dataset(data.iloc[:40], "test", role="test").frame()
+        loaded = mc.traced(mc.load_artifact(train.id, "model", project="uses"))
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            predicted = loaded.predict(test[["a", "b"]])
+    np.testing.assert_array_equal(np.asarray(predicted), search.predict(data.iloc[:40][["a", "b"]]))
+    assert mc.testuse("test")["evaluations"].tolist() == [1]

@@ -35,6 +35,7 @@ from ..lineage.literals import Node
 from ..lineage.operations import OPERATIONS
 from .dispatch import (
     HANDLED,
+    MEMORY_QUESTIONS,
     UFUNC_OPS,
     Args,
     Uncanonical,
@@ -42,6 +43,7 @@ from .dispatch import (
     register_kind,
     trace,
     unhandled,
+    unwrap,
     warn_unhandled,
 )
 from .traced import TracedArray
@@ -410,6 +412,8 @@ class _Traced:
     def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
         op = HANDLED.get(func)
         if op is None:
+            if func in MEMORY_QUESTIONS:  # about buffers (scikit-learn asks): answered, no lineage
+                return func(*unwrap(args, []), **unwrap(kwargs, []))
             return unhandled(func, args, kwargs, stacklevel=3)  # (NumPy's caller is C)
         return call(op.opcode, args, kwargs, fallback=func)
 

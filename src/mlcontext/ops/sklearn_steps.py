@@ -225,8 +225,14 @@ def traced(estimator: Any) -> Any:
     if _is_composite(estimator):
         params = estimator.get_params(deep=False)
         changed = {k: _traced_param(v) for k, v in params.items()}
-        return copy.deepcopy(estimator).set_params(
+        result = copy.deepcopy(estimator).set_params(
             **{k: v for k, v in changed.items() if v is not params[k]})
+        best = vars(result).get("best_estimator_")
+        if best is not None:
+            # A fitted search predicts with its refit, a fitted attribute no parameter reaches: a
+            # loaded search wrapped by mc.traced predicted untraced, plain arrays (a newcomer's).
+            result.best_estimator_ = traced(best)
+        return result
     cls = type(estimator)
     if cls in _CLASSES.values():
         return copy.deepcopy(estimator)  # (its __deepcopy__ keeps the class and the fit's lineage)
