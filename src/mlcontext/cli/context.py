@@ -151,7 +151,10 @@ def history_command(name: str, project: str | None, as_json: bool) -> None:
     """Transformations applied to dataset NAME (any version) across runs and people, most used first."""
     frame = history(name, project=project)
     _frame_out(frame, as_json, f"what was done to {name}",
-               f"no recorded transformation of {name!r} (derived data is recorded by mc.dataset/mc.artifact)")
+               f"no recorded transformation of {name!r}: history lists the traced operations that made "
+               f"registered data or models from it (mc.dataset/mc.artifact of traced values); outputs "
+               f"made untraced and runs that only evaluated it are in `mlcontext impact {name}` and "
+               f"`mlcontext testuse {name}`")
 
 
 @click.command("tried")
