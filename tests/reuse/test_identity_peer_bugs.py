@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pickle
 import textwrap
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -220,3 +221,19 @@ def test_a_generator_read_by_a_step_is_refused_with_advice_to_seed_one_inside(ma
         noisy(np.ones(2))
     text = str(seen[0].message)
     assert "inside the step from a seed" in text and "register" not in text
+
+
+@pytest.mark.parametrize("call", ["upper", "lower", "str_len", "isalpha", "replace", "zfill", "add"])
+def test_numpy_string_functions_on_traced_string_arrays_are_traced(call) -> None:
+    # A newcomer's np.strings.upper / str_len on traced StringDType arrays warned as unhandled.
+    functions = {"upper": np.strings.upper, "lower": np.strings.lower, "str_len": np.strings.str_len,
+                 "isalpha": np.strings.isalpha, "replace": lambda x: np.strings.replace(x, "a", "z"),
+                 "zfill": lambda x: np.strings.zfill(x, 5), "add": lambda x: np.strings.add(x, x)}
+    plain = np.array(["ab", "Cd", " e1"], dtype=np.dtypes.StringDType())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", mc.UnhandledOperationWarning)
+        traced = functions[call](mc.array(plain, name="s"))
+    expected = functions[call](plain)
+    np.testing.assert_array_equal(np.asarray(traced), expected)
+    again = mc.lineage.recompute(mc.lineage.dumps(traced), inputs={"s": plain}, trusted=True)
+    np.testing.assert_array_equal(np.asarray(again), expected)

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -226,10 +227,32 @@ def parse_dtype(text: str) -> np.dtype:
         ``text`` is no dtype. (NumPy says so with TypeError, ValueError or, for a malformed
         comma-separated string such as ``"(1,f8"``, a SyntaxError from its parser.)
     """
+    if isinstance(text, str) and text.startswith("StringDType("):
+        return _string_dtype(text)
     try:
         return np.dtype(text)
     except (TypeError, ValueError, SyntaxError):
         raise LineageError(f"unknown dtype {_short(text)}") from None
+
+
+_STRING_DTYPE = re.compile(r"StringDType\((?:na_object=(?P<na>None|nan|'[^']*'|\"[^\"]*\"))?"
+                           r"(?:, )?(?:coerce=(?P<coerce>True|False))?\)")
+
+
+def _string_dtype(text: str) -> np.dtype:
+    """NumPy 2's variable-width string dtype from its ``str`` (``StringDType(na_object=nan,
+    coerce=False)``): ``np.dtype`` does not parse it. Only the missing values a log can hold
+    (None, NaN, a string) are read back."""
+    found = _STRING_DTYPE.fullmatch(text)
+    if found is None:
+        raise LineageError(f"unknown dtype {_short(text)}")
+    kwargs: dict[str, Any] = {}
+    na = found.group("na")
+    if na is not None:
+        kwargs["na_object"] = None if na == "None" else float("nan") if na == "nan" else na[1:-1]
+    if found.group("coerce") is not None:
+        kwargs["coerce"] = found.group("coerce") == "True"
+    return np.dtypes.StringDType(**kwargs)
 
 
 def _np_scalar_payload(p: Any, depth: int) -> tuple[str, str]:

@@ -111,6 +111,8 @@ def _ufunc_fn(ufunc: np.ufunc, method: str) -> Callable[..., Any]:
 
 def _register_ufuncs() -> None:
     ufuncs = {obj for obj in vars(np).values() if isinstance(obj, np.ufunc)}
+    # and those of np.strings (str_len, isalpha ...: NumPy 2's string functions on StringDType arrays)
+    ufuncs |= {obj for obj in vars(np.strings).values() if isinstance(obj, np.ufunc)}
     for uf in sorted(ufuncs, key=lambda u: u.__name__):
         for method in UFUNC_METHODS:
             if method != "__call__" and (uf.nin != 2 or uf.nout != 1):
@@ -151,6 +153,8 @@ linalg.eigvals linalg.eigvalsh linalg.svd linalg.qr linalg.cholesky linalg.lstsq
 linalg.matrix_rank linalg.matrix_power linalg.multi_dot linalg.cond linalg.tensorsolve
 linalg.tensorinv linalg.matmul linalg.tensordot cumulative_sum cumulative_prod
 fft.fft fft.ifft fft.rfft fft.irfft fft.fft2 fft.ifft2 fft.fftn fft.ifftn fft.fftshift fft.ifftshift
+strings.upper strings.lower strings.capitalize strings.title strings.swapcase strings.replace
+strings.zfill strings.center strings.ljust strings.rjust strings.multiply
 """.split()
 #: Names of FUNCTIONS later than the oldest supported NumPy (2.0.0), with the release that added them;
 #: any other name that does not resolve is a typo (tests/ops/test_name_tables.py).
