@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 import xxhash
 
-from ..errors import FingerprintError, StepSideEffectWarning
+from ..errors import FingerprintError, MLContextWarning, StepSideEffectWarning
 from ..fingerprint import hash_array, hash_function, hash_value, unidentified
 from ..lineage import nondeterminism
 from ..lineage.layout import layout_of
@@ -242,8 +242,12 @@ def _freeze_tree(x: Any, inputs: list) -> tuple | None:
         return ("traced_frame", (t, value.copy(deep=True), x._item)) if _immutable_cells(value) else None
     if isinstance(x, pd.DataFrame | pd.Series):
         return ("frame", x.copy(deep=True)) if _immutable_cells(x) else None
-    if x is None or t in (int, float, str, bool):
+    if x is None or t in (int, float, str, bool, complex, bytes):
         return ("py", x)
+    if _is_fitted_estimator(x):
+        # kept as a deep copy and handed out as one (in this process only: the persistent tier
+        # never unpickles), so fitting what a call returned never changes what the next one gets
+        return ("estimator", copy.deepcopy(x))
     if t is tuple or t is list:
         parts = [_freeze_tree(v, inputs) for v in x]
         return None if any(p is None for p in parts) else (t.__name__, parts)
@@ -277,8 +281,15 @@ def _is_object(dtype: Any) -> bool:
     return isinstance(dtype, np.dtype) and dtype.kind == "O"
 
 
+def _is_fitted_estimator(x: Any) -> bool:
+    """A scikit-learn estimator (by its API, without importing scikit-learn)."""
+    return callable(getattr(x, "get_params", None)) and callable(getattr(x, "fit", None))
+
+
 def _thaw(node: tuple) -> Any:
     kind = node[0]
+    if kind == "estimator":
+        return copy.deepcopy(node[1])
     if kind == "traced":
         return TracedArray(node[1], node[2])
     if kind == "array":
@@ -357,6 +368,7 @@ class StepReuse:
             return result  # a hit would skip a write the body made: never reused
         tree = _freeze_tree(result, keyed.arrays)
         if tree is None:
+            self._warn_unkept(info, result)
             return result
         frozen = Frozen(tree, _nbytes(tree))
         cache.put(key, frozen, cost, max(frozen.nbytes, 64), keyed.height + 1)
@@ -383,6 +395,20 @@ class StepReuse:
             return True  # it put something without a fingerprint where it reads
 
     @staticmethod
+    def _warn_unkept(info: StepInfo, result: Any) -> None:
+        """Once per step: its result holds something a call cannot be kept with (a newcomer's step
+        returning a dict with int keys was never reused, and nothing said why)."""
+        key = f"{info.qualname}:result"
+        if key in REUSE.warned:
+            return
+        REUSE.warned.add(key)
+        warnings.warn(f"step {info.qualname} returned {_unkept(result)}, which a cached call cannot hold: "
+                      "its calls run every time; return arrays, frames, numbers, strings, fitted "
+                      "estimators, or tuples, lists and string-keyed dicts of them "
+                      "(@mc.step(reuse=False) silences this)", MLContextWarning,
+                      stacklevel=_user_stacklevel())
+
+    @staticmethod
     def _warn(info: StepInfo, what: str) -> None:
         # Once per step for the process (mc._reset_state() forgets them).
         if info.qualname in REUSE.warned:
@@ -392,6 +418,29 @@ class StepReuse:
                       "a call served from the cache would skip that write; return the new value "
                       "instead, or pass a copy (@mc.step(reuse=False) silences this)",
                       StepSideEffectWarning, stacklevel=_user_stacklevel())
+
+
+def _unkept(x: Any, depth: int = 0) -> str:
+    """What in a step's result cannot be kept: ``a dict with int keys``, ``a set``, ``an object array``."""
+    t = type(x)
+    if depth < 8:
+        if t is tuple or t is list:
+            for v in x:
+                if _freeze_tree(v, []) is None:
+                    return _unkept(v, depth + 1)
+        if t is dict:
+            if not all(type(k) is str for k in x):
+                bad = next(k for k in x if type(k) is not str)
+                return f"a dict with {type(bad).__name__} keys"
+            for v in x.values():
+                if _freeze_tree(v, []) is None:
+                    return _unkept(v, depth + 1)
+    if isinstance(x, np.ndarray) and x.dtype.hasobject:
+        return "an object array"
+    if isinstance(x, pd.DataFrame | pd.Series):
+        return "a frame holding mutable objects in its cells"
+    name = t.__qualname__ if t.__module__ == "builtins" else f"{t.__module__}.{t.__qualname__}"
+    return f"{'an' if name[0] in 'aeiou' else 'a'} {name}"
 
 
 def _argument_name(info: StepInfo, where: int | str) -> str:
