@@ -87,6 +87,12 @@ def frame(data: Any, name: str | None = None) -> TracedFrame | TracedSeries:
     if name is not None:
         check_name(name, "frame")
     value = data.copy(deep=True) if isinstance(data, pd.DataFrame | pd.Series) else _new_frame(data)
+    return own_frame(value, name)
+
+
+def own_frame(value: pd.DataFrame | pd.Series, name: str | None = None) -> TracedFrame | TracedSeries:
+    """A traced leaf of a frame nothing else holds (read from the store, or :func:`frame`'s copy): no
+    copy is made (``name`` checked by the caller)."""
     item = frame_leaf(value, name)
     cls = TracedFrame if isinstance(value, pd.DataFrame) else TracedSeries
     return cls(value, item)
