@@ -69,6 +69,9 @@ EXPRESSIONS = [
     # (a reviewer's: the selection after a window with on=, a column by attribute)
     "df.sort_values('pickup').groupby('zone').rolling('2D', on='pickup')['fare'].mean()",
     "df.groupby('zone').rolling(2).fare.mean()",
+    # (a reviewer's: a column by attribute on a frame's own window)
+    "df.fare.to_frame().rolling(2).fare.sum()", "df[['fare', 'distance']].expanding().distance.mean()",
+    "df.set_index('pickup').sort_index().resample('D').fare.sum()",
     "df.add_prefix('x_')", "df.fare.add_suffix('_s')", "df.groupby(['zone', 'vendor']).fare.sum().unstack()",
     "df.set_index('pickup').sort_index().fare.resample('D').sum()",
     "df.describe()", "df.nunique()", "df[['fare', 'distance']].corr()",

@@ -165,6 +165,9 @@ def test_string_dtype_arrays_are_hashed_by_their_strings() -> None:
               hash_array(plain.astype(object))}
     assert len(hashes) == 4  # na_object changes what operations give, and U2 and object are other dtypes
     assert hash_value(S()) != hash_value(S(na_object=None))
+    for na in ("a\\b", "a\"b'c", "", None, float("nan")):  # (a reviewer's: quotes and backslashes)
+        kind = S(na_object=na)
+        assert mc.lineage.literals.parse_dtype(kind.str).str == kind.str
     with_na = np.array(["a", None], dtype=S(na_object=None))
     assert hash_array(with_na) != hash_array(np.array(["a", "None"], dtype=S(na_object=None)))
 

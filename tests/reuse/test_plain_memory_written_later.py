@@ -64,6 +64,9 @@ VIEWS = {
     "meshgrid": lambda t, p: np.meshgrid(t.ravel(), p, copy=False)[1],
     "split at traced indices": lambda t, p: np.split(p, mc.array(np.array([1, 2])))[0],
     "asarray(like=)": lambda t, p: np.asarray(p, like=t),  # an unhandled call, opaque
+    # (a reviewer's: np.ix_, and a plain array given by keyword)
+    "ix_": lambda t, p: np.ix_(t.ravel(), p)[1],
+    "split by keyword": lambda t, p: np.split(ary=p, indices_or_sections=mc.array(np.array([1, 2])))[0],
 }
 
 

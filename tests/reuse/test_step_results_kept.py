@@ -65,3 +65,61 @@ def test_a_result_that_cannot_be_kept_is_said_once(returned, said):
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             make(1.0)  # once per step
+
+
+def test_a_step_that_returns_its_estimator_argument_is_not_kept():
+    # A reviewer's: `model.fit(X, y); return model` with a fresh model per call: once estimators were
+    # kept, a hit handed out a fitted copy and left the caller's model unfitted (NotFittedError).
+    from sklearn.linear_model import LogisticRegression
+
+    labels = (Y > 0).astype(int)
+
+    @mc.step
+    def train(model, X, y):
+        model.fit(X, y)
+        return model
+
+    with mc.reuse("multilevel", min_compute_s=0, eager_s_per_byte=0):
+        with pytest.warns(mc.MLContextWarning, match="returned its argument 'model' itself"):
+            train(LogisticRegression(), X, labels)
+        for _ in range(2):
+            model = LogisticRegression()
+            assert train(model, X, labels) is model
+            model.predict(X)  # fitted: the body ran
+
+
+def test_an_estimator_that_cannot_be_copied_is_not_kept():
+    # A reviewer's: an estimator holding a lock made the deep copy raise, and the step crashed
+    # although its body had succeeded.
+    import threading
+
+    class Locked:
+        def __init__(self):
+            self.lock = threading.Lock()
+
+        def get_params(self, deep=True):
+            return {}
+
+        def fit(self, X, y=None):
+            return self
+
+    @mc.step
+    def make(n):
+        return Locked()
+
+    with mc.reuse("multilevel", min_compute_s=0, eager_s_per_byte=0), \
+            pytest.warns(mc.MLContextWarning, match="cannot hold"):
+        assert isinstance(make(1), Locked)
+
+
+def test_kept_estimators_count_their_arrays_against_the_budget():
+    # A reviewer's: a kept estimator counted 64 bytes, and twelve 35 MiB forests never evicted.
+    @mc.step
+    def big(seed):
+        model = Ridge().fit(X, Y)
+        model.extra_ = np.zeros(200_000)  # 1.6 MB the estimator holds
+        return model
+
+    with mc.reuse("multilevel", min_compute_s=0, eager_s_per_byte=0):
+        big(0)
+        assert mc.reuse_stats().bytes >= 1_600_000

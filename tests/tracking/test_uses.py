@@ -470,3 +470,23 @@ def test_a_loaded_search_wrapped_by_traced_predicts_through_its_traced_refit(sto
             predicted = loaded.predict(test[["a", "b"]])
     np.testing.assert_array_equal(np.asarray(predicted), search.predict(data.iloc[:40][["a", "b"]]))
     assert mc.testuse("test")["evaluations"].tolist() == [1]
+
+
+def test_rows_picked_by_a_loaded_models_predictions_keep_the_model_as_a_source(store):
+    # A reviewer's: positions or values taken from a loaded model's plain predictions become literals
+    # (rows.iloc[positions], isin(values)); the lineage then looked complete and the model's run edge,
+    # the only record of the dependency, was dropped.
+    from sklearn.linear_model import LogisticRegression
+
+    data = frame()
+    with mc.run("train", project="uses") as train:
+        mc.artifact("model", LogisticRegression().fit(data[["a", "b"]], data["y"]))
+    with mc.run("score", project="uses"):
+        model = mc.load_artifact(train.id, "model", project="uses")
+        rows = mc.dataset(data, "raw").frame()
+        picked = np.flatnonzero(model.predict(data[["a", "b"]]) == 1).tolist()
+        mc.dataset(rows.iloc[picked], "flagged", direction="output")
+        mc.dataset(rows[rows.a.isin(data.a[picked].tolist())], "flagged-by-value", direction="output")
+    model_node = f"model (run {train.id[:8]})"
+    for name in ("flagged@1", "flagged-by-value@1"):
+        assert model_node in set(mc.derivation(name, project="uses").nodes["label"]), name

@@ -24,6 +24,7 @@ one walk over a tree that rebuilds it; :class:`Literals` names the parts of the 
 
 from __future__ import annotations
 
+import ast
 import json
 import math
 import re
@@ -235,7 +236,8 @@ def parse_dtype(text: str) -> np.dtype:
         raise LineageError(f"unknown dtype {_short(text)}") from None
 
 
-_STRING_DTYPE = re.compile(r"StringDType\((?:na_object=(?P<na>None|nan|'[^']*'|\"[^\"]*\"))?"
+_STRING_DTYPE = re.compile(r"StringDType\((?:na_object=(?P<na>None|nan"
+                           r"|'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"))?"  # (a quoted string, escapes kept)
                            r"(?:, )?(?:coerce=(?P<coerce>True|False))?\)")
 
 
@@ -249,7 +251,7 @@ def _string_dtype(text: str) -> np.dtype:
     kwargs: dict[str, Any] = {}
     na = found.group("na")
     if na is not None:
-        kwargs["na_object"] = None if na == "None" else float("nan") if na == "nan" else na[1:-1]
+        kwargs["na_object"] = None if na == "None" else float("nan") if na == "nan" else ast.literal_eval(na)
     if found.group("coerce") is not None:
         kwargs["coerce"] = found.group("coerce") == "True"
     return np.dtypes.StringDType(**kwargs)

@@ -123,16 +123,22 @@ def trace(op: Operation, args: tuple, kwargs: dict, args_type: type[Args] | None
     lit, plain_args, plain_kwargs = col.call(args, kwargs)
     item = make(op.opcode, tuple(col.items), lit)
     if op.traits.aliases_args:
-        plain_args = _own_plain(plain_args, args)
+        plain_args, plain_kwargs = _own_plain(plain_args, args, plain_kwargs, kwargs)
     return STATE.executor(op, item, plain_args, plain_kwargs), item
 
 
-def _own_plain(plain_args: tuple, args: tuple) -> tuple:
-    """``plain_args`` with the plain arrays the caller passed copied, for an operation whose results
-    may be views of its arguments (``np.broadcast_arrays(t, p)[1]`` is a view of the user's ``p``:
-    ``p`` written later would change the result under its lineage, a newcomer's finding's sibling)."""
-    return tuple(a.copy(order="K") if type(a) is np.ndarray and a is given else a
-                 for a, given in zip(plain_args, args, strict=True))
+def _own_plain(plain_args: tuple, args: tuple, plain_kwargs: dict, kwargs: dict) -> tuple[tuple, dict]:
+    """The arguments with the plain arrays the caller passed copied (positional and keyword), for an
+    operation whose results may be views of its arguments (``np.broadcast_arrays(t, p)[1]`` is a view
+    of the user's ``p``: ``p`` written later would change the result under its lineage, a newcomer's
+    finding's sibling)."""
+    own = tuple(a.copy(order="K") if type(a) is np.ndarray and a is given else a
+                for a, given in zip(plain_args, args, strict=True))
+    own_kw = dict(plain_kwargs)
+    for k, v in plain_kwargs.items():
+        if type(v) is np.ndarray and k in kwargs and kwargs[k] is v:
+            own_kw[k] = v.copy(order="K")
+    return own, own_kw
 
 
 _ARRAYS = (np.ndarray, np.generic)
@@ -433,7 +439,7 @@ def _run(op: Operation, args: tuple, kwargs: dict) -> tuple[Any, Item]:
     lit, plain_args, plain_kwargs = col.call(args, kwargs)
     item = make(op.opcode, tuple(col.items), lit)
     if op.traits.aliases_args:
-        plain_args = _own_plain(plain_args, args)
+        plain_args, plain_kwargs = _own_plain(plain_args, args, plain_kwargs, kwargs)
     if plain_kwargs.get("out") is not None:  # computed into a copy; the target is rebound after
         plain_kwargs["out"] = fresh_out(plain_kwargs["out"], op.fresh_out)
     return STATE.executor(op, item, plain_args, plain_kwargs), item

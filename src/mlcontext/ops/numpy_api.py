@@ -61,7 +61,7 @@ TRAITS: dict[str, Traits] = {
     # results that may be views of their arguments (a plain one among them is copied first)
     **dict.fromkeys([f"numpy.{name}" for name in (
         "broadcast_arrays", "atleast_1d", "atleast_2d", "atleast_3d", "meshgrid", "split", "array_split",
-        "hsplit", "vsplit", "dsplit")], Traits(cost=VIEW, aliases_args=True)),
+        "hsplit", "vsplit", "dsplit", "ix_")], Traits(cost=VIEW, aliases_args=True)),
 }
 
 

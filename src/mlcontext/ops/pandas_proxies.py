@@ -64,6 +64,10 @@ class _Accessor:
         return [n for n in dir(ACCESSORS[self._name]) if not n.startswith("_")]
 
 
+# What a deferred object's plain attribute may be handed back as (its settings, not data).
+_SETTINGS = (bool, int, float, str, tuple, np.integer, np.floating)
+
+
 class _Deferred:
     """``df.groupby(...)``, ``rolling``, ``resample`` ...: nothing runs until a method is called."""
 
@@ -94,12 +98,16 @@ class _Deferred:
         opcode = f"pandas.{self._owner._kind}.{self._factory}.{name}"
         if opcode not in OPERATIONS:
             selected = self._selection is not None or ("." in self._factory and self._args[3] is not None)
-            if not selected and self._factory.startswith("groupby") and name in self._owner.columns:
-                return self[name]  # a column by attribute: gb.x, gb.rolling(2).x
+            columns = getattr(self._owner._value, "columns", ())
+            if not selected and name in columns:
+                return self[name]  # a column by attribute: gb.x, t.rolling(2).x, gb.rolling(2).x
             attribute = getattr(self._plain(), name)  # (AttributeError as pandas says it)
-            if not callable(attribute):
+            if callable(attribute):
+                return lambda *a, **k: self._unhandled(name, a, k)
+            if attribute is None or isinstance(attribute, _SETTINGS):
                 return attribute  # the window's settings (.window, .min_periods): plain values
-            return lambda *a, **k: self._unhandled(name, a, k)
+            # anything else (pandas objects: data without lineage) through the unhandled path
+            return self._unhandled(name, (), {}, attribute=True)
         head = (self._owner, tuple(self._args), dict(self._kwargs), self._selection)
         return lambda *a, **k: call(opcode, (*head, *a), k)
 
@@ -108,8 +116,8 @@ class _Deferred:
         return deferred_call(self._factory, None)(self._owner._value, tuple(self._args), dict(self._kwargs),
                                                   self._selection)
 
-    def _unhandled(self, name: str, args: tuple, kwargs: dict) -> Any:
-        fn = deferred_call(self._factory, name)
+    def _unhandled(self, name: str, args: tuple, kwargs: dict, *, attribute: bool = False) -> Any:
+        fn = deferred_call(self._factory, name, attribute=attribute)
         head = (self._owner, tuple(self._args), dict(self._kwargs), self._selection)
         return pf.unhandled(fn, (*head, *args), kwargs,
                             name=f"pandas.{self._owner._kind}.{self._factory}.{name}")

@@ -157,13 +157,14 @@ def _accessor_property(acc: str, name: str) -> Callable[..., Any]:
     return lambda obj: getattr(getattr(obj, acc), name)
 
 
-def deferred_call(factory: str, method: str | None) -> Callable[..., Any]:
+def deferred_call(factory: str, method: str | None, *, attribute: bool = False) -> Callable[..., Any]:
     """The plain function of ``obj.<factory>(*f_args, **f_kwargs)[selection].<method>(...)``; of a
     window opened on it (``factory`` ``"groupby.rolling"``, :data:`NESTED`), with ``f_args`` the
     groupby's arguments, keywords, the window's arguments and the selection made after the window,
     and ``f_kwargs`` the window's keywords:
     ``obj.groupby(*g_args, **g_kwargs)[selection].rolling(*w_args, **f_kwargs)[after].<method>(...)``.
-    ``method`` None: the object the method would be called on."""
+    ``method`` None: the object the method would be called on; ``attribute``: ``method`` names an
+    attribute, read instead of called."""
     outer, _, window = factory.partition(".")
 
     def run(obj: Any, f_args: tuple, f_kwargs: dict, selection: Any, *args: Any, **kwargs: Any) -> Any:
@@ -178,7 +179,10 @@ def deferred_call(factory: str, method: str | None) -> Callable[..., Any]:
             made = getattr(made, window)(*w_args, **f_kwargs)
             if after is not None:
                 made = made[after]
-        return made if method is None else getattr(made, method)(*args, **kwargs)
+        if method is None:
+            return made
+        found = getattr(made, method)
+        return found if attribute else found(*args, **kwargs)
     return run
 
 

@@ -242,12 +242,18 @@ def _freeze_tree(x: Any, inputs: list) -> tuple | None:
         return ("traced_frame", (t, value.copy(deep=True), x._item)) if _immutable_cells(value) else None
     if isinstance(x, pd.DataFrame | pd.Series):
         return ("frame", x.copy(deep=True)) if _immutable_cells(x) else None
-    if x is None or t in (int, float, str, bool, complex, bytes):
+    if x is None or t in (int, float, str, bool, complex):
         return ("py", x)
+    if t is bytes:
+        return ("py", x, len(x))
     if _is_fitted_estimator(x):
         # kept as a deep copy and handed out as one (in this process only: the persistent tier
-        # never unpickles), so fitting what a call returned never changes what the next one gets
-        return ("estimator", copy.deepcopy(x))
+        # never unpickles), so fitting what a call returned never changes what the next one gets;
+        # one that does not copy (it holds a lock) is not kept
+        try:
+            return ("estimator", copy.deepcopy(x), _object_nbytes(x))
+        except Exception:  # noqa: BLE001 - any failure to copy: the call is simply not kept
+            return None
     if t is tuple or t is list:
         parts = [_freeze_tree(v, inputs) for v in x]
         return None if any(p is None for p in parts) else (t.__name__, parts)
@@ -279,6 +285,29 @@ def _immutable_cells(frame: pd.DataFrame | pd.Series) -> bool:
 def _is_object(dtype: Any) -> bool:
     """NumPy's object dtype (not pandas' extension dtypes, whose ``kind`` may also be ``"O"``)."""
     return isinstance(dtype, np.dtype) and dtype.kind == "O"
+
+
+def _object_nbytes(x: Any, depth: int = 0) -> int:
+    """About how many bytes an object holds (its arrays, bytes and strings, through its state,
+    lists and dicts): what a kept estimator counts against the cache's budget (a random forest's
+    trees are megabytes, not the 64 bytes an object was counted)."""
+    if isinstance(x, np.ndarray):
+        return int(x.nbytes)
+    if isinstance(x, bytes | str):
+        return len(x)
+    if depth > 8:
+        return 64
+    if isinstance(x, list | tuple | set | frozenset):
+        return 64 + sum(_object_nbytes(v, depth + 1) for v in x)
+    if isinstance(x, dict):
+        return 64 + sum(_object_nbytes(v, depth + 1) for v in x.values())
+    state = getattr(x, "__dict__", None)
+    if state is None and callable(getattr(x, "__getstate__", None)):
+        try:
+            state = x.__getstate__()  # (scikit-learn's trees keep their arrays there)
+        except Exception:  # noqa: BLE001 - no state to read: counted as a small object
+            state = None
+    return 64 + (_object_nbytes(state, depth + 1) if isinstance(state, dict) else 0)
 
 
 def _is_fitted_estimator(x: Any) -> bool:
@@ -320,6 +349,8 @@ def _nbytes(node: tuple) -> int:
         return sum(_nbytes(c) for c in node[1])
     if kind == "dict":
         return sum(_nbytes(c) for _, c in node[1])
+    if kind == "estimator" or (kind == "py" and len(node) > 2):
+        return max(int(node[2]), 64)
     return 64
 
 
@@ -366,6 +397,15 @@ class StepReuse:
             return result  # drew unseeded randomness, read a file, ran an opaque operation: never reused
         if self._wrote(info, keyed):
             return result  # a hit would skip a write the body made: never reused
+        given = _argument_returned(result, args, kwargs)
+        if given is not None:
+            # ``model.fit(X, y); return model``: a hit would hand out a copy and leave the argument
+            # as the call found it (unfitted), where the body returns the argument itself (a
+            # reviewer's finding once fitted estimators were kept)
+            self._warn_unkept(info, result, f"returned its argument {_argument_name(info, given)} itself "
+                                            "(a cached call would hand out a copy and leave the argument as "
+                                            "it found it)")
+            return result
         tree = _freeze_tree(result, keyed.arrays)
         if tree is None:
             self._warn_unkept(info, result)
@@ -395,17 +435,17 @@ class StepReuse:
             return True  # it put something without a fingerprint where it reads
 
     @staticmethod
-    def _warn_unkept(info: StepInfo, result: Any) -> None:
+    def _warn_unkept(info: StepInfo, result: Any, why: str | None = None) -> None:
         """Once per step: its result holds something a call cannot be kept with (a newcomer's step
         returning a dict with int keys was never reused, and nothing said why)."""
         key = f"{info.qualname}:result"
         if key in REUSE.warned:
             return
         REUSE.warned.add(key)
-        warnings.warn(f"step {info.qualname} returned {_unkept(result)}, which a cached call cannot hold: "
-                      "its calls run every time; return arrays, frames, numbers, strings, fitted "
-                      "estimators, or tuples, lists and string-keyed dicts of them "
-                      "(@mc.step(reuse=False) silences this)", MLContextWarning,
+        said = why or f"returned {_unkept(result)}, which a cached call cannot hold"
+        warnings.warn(f"step {info.qualname} {said}: its calls run every time; return arrays, frames, "
+                      "numbers, strings, fitted estimators it made, or tuples, lists and string-keyed "
+                      "dicts of them (@mc.step(reuse=False) silences this)", MLContextWarning,
                       stacklevel=_user_stacklevel())
 
     @staticmethod
@@ -418,6 +458,22 @@ class StepReuse:
                       "a call served from the cache would skip that write; return the new value "
                       "instead, or pass a copy (@mc.step(reuse=False) silences this)",
                       StepSideEffectWarning, stacklevel=_user_stacklevel())
+
+
+def _argument_returned(result: Any, args: tuple, kwargs: dict) -> int | str | None:
+    """The position or keyword of an argument the result is, or holds in a tuple, list or dict
+    (an array is kept as a copy: only objects handed back whole matter), else None."""
+    given = {id(v): k for k, v in [*enumerate(args), *kwargs.items()]
+             if not isinstance(v, _IMMUTABLE | np.ndarray | np.generic | pd.DataFrame | pd.Series)
+             and type(v) not in (TracedArray, TracedFrame, TracedSeries)}  # (values that never change)
+    if not given:
+        return None
+    parts = list(result.values()) if type(result) is dict else list(result) \
+        if type(result) in (tuple, list) else []
+    for part in (result, *parts):
+        if id(part) in given:
+            return given[id(part)]
+    return None
 
 
 def _unkept(x: Any, depth: int = 0) -> str:
@@ -437,7 +493,7 @@ def _unkept(x: Any, depth: int = 0) -> str:
                     return _unkept(v, depth + 1)
     if isinstance(x, np.ndarray) and x.dtype.hasobject:
         return "an object array"
-    if isinstance(x, pd.DataFrame | pd.Series):
+    if isinstance(x, pd.DataFrame | pd.Series | TracedFrame | TracedSeries):
         return "a frame holding mutable objects in its cells"
     name = t.__qualname__ if t.__module__ == "builtins" else f"{t.__module__}.{t.__qualname__}"
     return f"{'an' if name[0] in 'aeiou' else 'a'} {name}"

@@ -203,7 +203,7 @@ def explained_by_lineage(store: Store, run_id: str, roots: Iterable[Item]) -> bo
 
     leaves: list[str] = []
     for item in walk(roots, inputs=follow):
-        if item.opcode in METHOD_OPCODES:
+        if item.opcode in METHOD_OPCODES or _data_in_literal(item.literals):
             return False
         if item.inputs or (id(item) not in own and item.hash in registry):
             continue
@@ -216,6 +216,27 @@ def explained_by_lineage(store: Store, run_id: str, roots: Iterable[Item]) -> bo
         leaves.append(digest)
     unique = list(dict.fromkeys(leaves))
     return all(_leaf_sources(store, [digest], run_id) for digest in unique)
+
+
+_NUMBERS = frozenset({"i", "f", "g", "b"})  # literal tags of numbers (int, float, NumPy scalar, bool)
+DATA_IN_LITERAL = 5  # numbers in one literal list from which it may hold data, not a setting
+
+
+def _data_in_literal(node: Any, depth: int = 0) -> bool:
+    """Whether a literal holds a list of at least :data:`DATA_IN_LITERAL` numbers: positions or
+    values taken from data (``rows.iloc[np.flatnonzero(pred == 1).tolist()]``, ``isin([...])``),
+    which may come from anything the run read (a reviewer's rows picked by a loaded model's
+    predictions lost the model from their lineage). Column names and settings are no such list."""
+    if not isinstance(node, tuple) or len(node) != 2 or depth > 16:
+        return False
+    tag, payload = node
+    if tag in ("L", "T") and isinstance(payload, tuple):
+        numbers = sum(1 for n in payload if isinstance(n, tuple) and n and n[0] in _NUMBERS)
+        return numbers >= DATA_IN_LITERAL or any(_data_in_literal(n, depth + 1) for n in payload)
+    if tag == "D" and isinstance(payload, tuple):
+        return any(isinstance(kv, tuple) and len(kv) == 2 and _data_in_literal(kv[1], depth + 1)
+                   for kv in payload)
+    return False
 
 
 def _leaf_sources(store: Store, leaves: list[str], run_id: str) -> list[Source]:
