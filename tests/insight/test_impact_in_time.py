@@ -7,6 +7,7 @@ that merges what different runs did with one dataset)."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 from sklearn.linear_model import LinearRegression
 
@@ -91,3 +92,34 @@ def test_an_output_stored_by_two_runs_is_named_after_the_run_on_the_path(store):
     labels = set(mc.consumers("raw@2", project="p").nodes["label"])
     assert f"out (run {after[:8]})" in labels and f"out (run {before[:8]})" not in labels
     assert f"out (run {before[:8]})" in set(mc.consumers("raw@1", project="p").nodes["label"])
+
+
+def test_impact_of_a_runs_output_leaves_out_what_was_done_with_the_same_bytes_before_it(store):
+    # A newcomer's: run B saved a model with the bytes run A's had; impact of B's model listed the
+    # scores a run computed from A's model before B ran.
+    from sklearn.linear_model import LogisticRegression
+
+    data = pd.DataFrame({"a": np.arange(20.0)})
+    data["y"] = (data.a > 9).astype(int)
+    with mc.run("prep", project="m"):
+        mc.dataset(data, "data")
+
+    def train() -> str:
+        with mc.run("train", project="m") as run:
+            rows = mc.dataset_version("data@1", project="m").load()
+            mc.artifact("model", LogisticRegression(random_state=0).fit(rows[["a"]], rows.y))
+        return run.id
+
+    def score(model_run: str, name: str) -> None:
+        with mc.run("score", project="m"):
+            model = mc.load_artifact(model_run, "model", project="m")
+            scores = pd.DataFrame({name: model.predict_proba(data[["a"]])[:, 1]})  # (bytes of its own)
+            mc.dataset(scores, name, direction="output")
+
+    first = train()
+    score(first, "scores")
+    second = train()  # the same bytes again
+    score(second, "later-scores")
+    assert set(mc.consumers(f"{second}:model", project="m").nodes["label"]) == {
+        f"model (run {second[:8]})", "later-scores@1"}
+    assert "scores@1" in set(mc.consumers(f"{first}:model", project="m").nodes["label"])

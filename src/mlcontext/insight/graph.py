@@ -384,6 +384,13 @@ def _walk(context: ContextStore, root: str, run_id: str | None, scope: ProjectSc
     edges: dict[tuple, None] = {}
     made_at: dict[tuple[str, str | None], int] = {}  # (node, R) reached downstream by R's edge -> its order
     read_at: dict[tuple[str, str | None], int] = {}  # (node, R) reached upstream by R's edge -> its order
+    if not upstream and run_id is not None:
+        # The root named with its run (RUN:NAME): what other runs did with the same bytes before that
+        # run made them is not downstream of it (a newcomer's impact of run B's model listed scores
+        # computed from run A's identical model before B ran). Placed by the run's edges into it.
+        into = [e[5] for e in context.neighbours([root], upstream=True, with_order=True) if e[2] == run_id]
+        if into:
+            made_at[(root, run_id)] = min(into)
     for _ in range(max_depth):
         level = context.neighbours({node for node, _ in frontier}, upstream=upstream, with_order=True)
         at: dict[str, list[tuple]] = {}
