@@ -490,3 +490,28 @@ def test_rows_picked_by_a_loaded_models_predictions_keep_the_model_as_a_source(s
     model_node = f"model (run {train.id[:8]})"
     for name in ("flagged@1", "flagged-by-value@1"):
         assert model_node in set(mc.derivation(name, project="uses").nodes["label"]), name
+
+
+def test_a_traced_test_split_scored_by_a_plain_model_counts_when_the_run_finishes(store):
+    # A newcomer's: a test split made from traced data, registered with role test, scored by a plain
+    # model on `te.to_pandas()` (the fit inside an @mc.step gives one): testuse never counted it, so the
+    # budget could never warn. Taken out of lineage, it counts when the run finishes, as plain test
+    # data does; a run that fails does not, and preprocessing alone (transform) is still no evaluation.
+    from sklearn.linear_model import LogisticRegression
+
+    def score(fail: bool) -> None:
+        with mc.run("eval", project="uses"):
+            rows = mc.dataset(frame(), "raw").frame()
+            train, test = train_test_split(rows, test_size=0.3, random_state=0)
+            mc.dataset(test, "test", role="test")
+            plain_train, plain_test = train.to_pandas(), test.to_pandas()
+            model = LogisticRegression().fit(plain_train[["a", "b"]], plain_train.y)
+            mc.log("acc", float(model.score(plain_test[["a", "b"]], plain_test.y)))
+            if fail:
+                raise RuntimeError("after the score")
+
+    score(fail=False)
+    assert mc.testuse("test")["evaluations"].tolist() == [1]
+    with pytest.raises(RuntimeError):
+        score(fail=True)
+    assert mc.testuse("test")["evaluations"].tolist() == [1]

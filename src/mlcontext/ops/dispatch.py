@@ -342,6 +342,16 @@ def data_leaf(value: np.ndarray, label: str | None = None, *, embed: bool = True
     return leaf(DATA, lit, label, extra)
 
 
+def note_plain(item: Item) -> None:
+    """A traced value with lineage ``item`` was taken out of lineage (``np.asarray``, ``to_pandas()``):
+    told to the use hook as ``"plain"``, so that a registered test split it came from counts as
+    evaluated if the run finishes (code mlcontext cannot see may evaluate it: a newcomer's plain model
+    scored ``te.to_pandas()``, and ``testuse`` never counted the split)."""
+    hook = STATE.use_hook
+    if hook is not None:
+        hook("plain", None, (item,))
+
+
 def hold(value: np.ndarray) -> None:
     """Note that ``value`` is the memory of a traced leaf that mlcontext made read-only and that
     nothing writes (``mc.array``'s own copy; ``mc.asarray``'s input, whose owner is asked not to make

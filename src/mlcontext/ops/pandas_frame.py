@@ -39,6 +39,7 @@ from .dispatch import (
     UFUNC_OPS,
     Args,
     Uncanonical,
+    note_plain,
     opaque,
     register_kind,
     trace,
@@ -315,6 +316,7 @@ class _Traced:
 
     def to_pandas(self) -> Any:
         """The plain pandas value (no lineage; copy-on-write keeps it apart from this version)."""
+        note_plain(self._item)
         return self._value.copy(deep=False)
 
     def _rebind(self, value: Any, item: Item, known: dict | None = None) -> None:
@@ -399,6 +401,7 @@ class _Traced:
         return getattr(self._value, "_repr_html_", lambda: None)()
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        note_plain(self._item)
         value = np.asarray(self._value, dtype=dtype)
         return value.copy() if copy else value
 

@@ -78,6 +78,7 @@ class TracedArray(NDArrayOperatorsMixin):
         return _dispatch.function_call(func, args, kwargs)
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        _dispatch.note_plain(self._item)
         value = np.asarray(self._value, dtype=dtype)
         if copy:
             return value.copy(order="K")  # np.array(a) keeps a's layout

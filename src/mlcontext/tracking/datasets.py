@@ -42,6 +42,7 @@ from .refs import dataset_ref
 from .run import active_run
 from .stores import get_store
 from .uses import Source, defer_test_read, registered_any, test_budget
+from .uses import install as install_use_hook
 
 __all__ = ["DatasetVersion", "dataset", "dataset_version", "versions", "TEST_BUDGET", "DIRECTIONS"]
 
@@ -291,9 +292,13 @@ def _record_use(store: Store, run: Any, row: VersionRow, role: str | None, data:
         store.metadata.add_artifact(run.id, row.name, row.artifact_hash, size=0, kind="dataset",
                                     meta={"dataset": row.name, "version": row.version}, direction="output",
                                     context=loops)
-        # Its role travels with it: a test set split inside the script counts when it is evaluated.
+        # Its role travels with it: a test set split inside the script counts when it is evaluated,
+        # by a traced estimator or metric, or by code mlcontext cannot see once the split is taken out
+        # of lineage (the use hook hears of that: installed here, as for traced estimators).
         record_output(run, row.artifact_hash, data, row.name,
                       source=Source(row.artifact_hash, None, row.id, role or row.role, row.ref))
+        if (role or row.role) == "test":
+            install_use_hook()
         return
     if lineage_leaves(data) is None and not isinstance(data, (str, os.PathLike)) and registered_any(run.id):
         _warn_lineage_lost(row)

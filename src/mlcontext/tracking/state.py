@@ -37,6 +37,9 @@ class RunUses:
     warned : set
         Test version ids this run was already warned about (past the budget): once per run, not at
         the read and again at the evaluation.
+    made_tests : set
+        Test version ids the run made (a split it registered) and then took out of lineage: counted
+        as evaluated when it finishes, but no source of its outputs and no read when it fails.
     models : dict
         Artifact hash of a saved model -> a weak reference to the object saved, to tell a part of
         a saved model (a search's ``best_estimator_``) from a model built from a saved component.
@@ -49,6 +52,7 @@ class RunUses:
     pending: dict[int, Any] = field(default_factory=dict)
     made: dict[str, None] = field(default_factory=dict)
     warned: set[int] = field(default_factory=set)
+    made_tests: set[int] = field(default_factory=set)
 
 
 class TrackingState:

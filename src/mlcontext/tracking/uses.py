@@ -41,7 +41,7 @@ __all__ = ["Source", "register", "registered_any", "data_sources", "explained_by
            "record_use", "note_metric",
            "note_made", "made_by",
            "check_test_budget", "test_budget", "install", "defer_test_read", "settle_test_reads", "end_run",
-           "pending_reads", "part_of_saved", "register_fits"]
+           "pending_reads", "part_of_saved", "register_fits", "note_plain_use"]
 
 @dataclass(frozen=True)
 class Source:
@@ -331,10 +331,35 @@ def made_by(run_id: str) -> list[str]:
 def pending_reads(run_id: str) -> list[str]:
     """The artifact hashes of the test versions run ``run_id`` read as plain data and has not counted
     yet (:func:`defer_test_read`): they are read already, so outputs made after them come from them
-    too (their access is recorded only when the run ends)."""
+    too (their access is recorded only when the run ends). A test split the run made itself is not
+    one of them (its outputs do not come from it: an audit of test-set use would read it as leakage)."""
     with _lock:
         own = STATE.uses.get(run_id)
-        return [] if own is None else [s.artifact_hash for s in own.pending.values()]
+        return [] if own is None else [s.artifact_hash for v, s in own.pending.items()
+                                       if v not in own.made_tests]
+
+
+def note_plain_use(run: Any, items: Iterable[Item]) -> None:
+    """Traced values of ``run`` were taken out of lineage (``np.asarray``, ``to_pandas()``): a test split
+    the run registered that they came from may now be evaluated by code mlcontext cannot see (a plain
+    model), so it counts as evaluated if the run finishes, as a test set read as plain data does."""
+    with _lock:
+        own = STATE.uses.get(run.id)
+        if own is None or not any(s.role == "test" for s in own.registry.values()):
+            return  # (the common case, cheaply: the run registered no test split from traced data)
+        items = [i for i in items if ("plain", i.hash) not in own.walked]
+        own.walked.update(("plain", i.hash) for i in items)
+    if not items:
+        return
+    for source in data_sources(run.store, run.id, items, used=True):
+        if source.role != "test" or source.version_id is None:
+            continue
+        with _lock:
+            counted = any((use, source.version_id) in own.recorded for use in ("fit", "evaluate"))
+            if not counted and source.version_id not in own.pending:
+                own.made_tests.add(source.version_id)
+        if not counted:
+            defer_test_read(run, source)
 
 
 def _check_once(own: Any, context: ContextStore, source: Source, budget: int | None = None, *,
@@ -361,9 +386,10 @@ def settle_test_reads(run: Any, finished: bool) -> None:
     if not pending:
         return
     context = ContextStore(run.store.metadata)
+    made = own.made_tests if own is not None else set()
     for version_id, source in pending.items():
         key = ("evaluate", version_id)
-        if key not in own_recorded:
+        if key not in own_recorded and (finished or version_id not in made):  # (no read of its own split)
             own_recorded.add(key)
             context.record_access(run.id, source.artifact_hash, role=source.role if finished else None,
                                   user=run.user, version_id=source.version_id)
@@ -390,7 +416,11 @@ def _on_use(use: str, estimator: Any, items: tuple[Item, ...]) -> None:
     from .run import active_run  # run.py imports this module's importers
 
     run = active_run()
-    if run is not None:
+    if run is None:
+        return
+    if use == "plain":
+        note_plain_use(run, items)
+    else:
         record_use(run, use, items)
 
 
