@@ -167,7 +167,7 @@ def test_string_dtype_arrays_are_hashed_by_their_strings() -> None:
     assert hash_value(S()) != hash_value(S(na_object=None))
     for na in ("a\\b", "a\"b'c", "", None, float("nan")):  # (a reviewer's: quotes and backslashes)
         kind = S(na_object=na)
-        assert mc.lineage.literals.parse_dtype(kind.str).str == kind.str
+        assert repr(mc.lineage.literals.parse_dtype(repr(kind))) == repr(kind)  # (the literal's text)
     with_na = np.array(["a", None], dtype=S(na_object=None))
     assert hash_array(with_na) != hash_array(np.array(["a", "None"], dtype=S(na_object=None)))
 
@@ -233,10 +233,15 @@ def test_numpy_string_functions_on_traced_string_arrays_are_traced(call) -> None
                  "isalpha": np.strings.isalpha, "replace": lambda x: np.strings.replace(x, "a", "z"),
                  "zfill": lambda x: np.strings.zfill(x, 5), "add": lambda x: np.strings.add(x, x)}
     plain = np.array(["ab", "Cd", " e1"], dtype=np.dtypes.StringDType())
+    try:
+        expected = functions[call](plain)
+    except TypeError as exc:  # (NumPy 2.0's zfill refuses StringDType itself)
+        pytest.skip(f"NumPy {np.__version__} cannot: {exc}")
+    if call in ("upper", "lower", "replace", "zfill") and not hasattr(np.strings.upper, "_implementation"):
+        pytest.skip(f"NumPy {np.__version__}'s np.strings functions do not dispatch on array types")
     with warnings.catch_warnings():
         warnings.simplefilter("error", mc.UnhandledOperationWarning)
         traced = functions[call](mc.array(plain, name="s"))
-    expected = functions[call](plain)
     np.testing.assert_array_equal(np.asarray(traced), expected)
     again = mc.lineage.recompute(mc.lineage.dumps(traced), inputs={"s": plain}, trusted=True)
     np.testing.assert_array_equal(np.asarray(again), expected)

@@ -376,7 +376,11 @@ def is_held(value: np.ndarray) -> bool:
 def _content_fields(value: np.ndarray, content: str) -> Node:
     """The literal of an array identified by content: dtype, hash, shape and, when it is not in C
     order, its layout (NumPy's results follow it: see :mod:`mlcontext.lineage.layout`)."""
-    head: tuple[tuple[str, Node], ...] = (("dtype", ("s", value.dtype.str)), ("hash", ("s", content)))
+    dtype = value.dtype
+    # (StringDType: NumPy 2.0's str is '|T16' for every na_object, which no parser reads back; its repr
+    # names them, and later NumPys give the two alike)
+    text = repr(dtype) if dtype.kind == "T" else dtype.str
+    head: tuple[tuple[str, Node], ...] = (("dtype", ("s", text)), ("hash", ("s", content)))
     layout = layout_of(value)
     if layout is not None:
         head += (("layout", ("s", layout)),)
