@@ -123,3 +123,24 @@ def test_impact_of_a_runs_output_leaves_out_what_was_done_with_the_same_bytes_be
     assert set(mc.consumers(f"{second}:model", project="m").nodes["label"]) == {
         f"model (run {second[:8]})", "later-scores@1"}
     assert "scores@1" in set(mc.consumers(f"{first}:model", project="m").nodes["label"])
+
+
+def test_a_run_that_read_nothing_is_placed_by_when_it_saved(store):
+    # A newcomer's exact case: run B fitted its model on data it read from nowhere mlcontext saw (no
+    # edge into the model), so nothing placed it in time, and impact of B's model listed the scores a
+    # run had computed from run A's identical model before B ran.
+    from sklearn.linear_model import LogisticRegression
+
+    data = pd.DataFrame({"a": np.arange(20.0)})
+    labels = (data.a > 9).astype(int)
+    with mc.run("trainA", project="m") as first:
+        mc.artifact("model", LogisticRegression(random_state=0).fit(data, labels))
+    with mc.run("scoreS", project="m"):
+        model = mc.load_artifact(first.id, "model", project="m")
+        mc.dataset(pd.DataFrame({"p": model.predict_proba(data)[:, 1]}), "scores", direction="output")
+    with mc.run("trainB", project="m") as second:
+        mc.artifact("model", LogisticRegression(random_state=0).fit(data, labels))
+    impact = mc.consumers(f"{second.id}:model", project="m")
+    assert set(impact.nodes["label"]) == {f"model (run {second.id[:8]})"}
+    assert impact.readers.empty
+    assert "scores@1" in set(mc.consumers(f"{first.id}:model", project="m").nodes["label"])

@@ -389,8 +389,11 @@ def _walk(context: ContextStore, root: str, run_id: str | None, scope: ProjectSc
         # run made them is not downstream of it (a newcomer's impact of run B's model listed scores
         # computed from run A's identical model before B ran). Placed by the run's edges into it.
         into = [e[5] for e in context.neighbours([root], upstream=True, with_order=True) if e[2] == run_id]
-        if into:
-            made_at[(root, run_id)] = min(into)
+        made = min(into) if into else _order_at_saving(context, root, run_id)
+        if made is not None:
+            made_at[(root, run_id)] = made
+            if reached is not None:  # (its readers are counted as a reached node's are)
+                reached.setdefault(root, _Reach()).by.append((run_id, made))
     for _ in range(max_depth):
         level = context.neighbours({node for node, _ in frontier}, upstream=upstream, with_order=True)
         at: dict[str, list[tuple]] = {}
@@ -431,6 +434,22 @@ def _walk(context: ContextStore, root: str, run_id: str | None, scope: ProjectSc
         if not frontier:
             break
     return list(edges)
+
+
+def _order_at_saving(context: ContextStore, node: str, run_id: str) -> int | None:
+    """The place in the edges' order at which run ``run_id`` saved ``node``, for a run with no edge
+    into it (a model fitted on data it read from nowhere mlcontext saw): the last edge recorded before
+    the run's own record of the output, by the store's times; ``None`` when the run never saved it."""
+    from sqlalchemy import func, select
+
+    with context.metadata.read() as conn:
+        saved = conn.execute(select(func.min(t.RunArtifact.time)).where(
+            t.RunArtifact.run_id == run_id, t.RunArtifact.artifact_hash == node,
+            t.RunArtifact.direction == "output")).scalar()
+        if saved is None:
+            return None
+        before = conn.execute(select(func.max(t.Edge.id)).where(t.Edge.time < saved)).scalar()
+    return int(before) if before is not None else 0
 
 
 def _derived_by(context: ContextStore, nodes: list[str]) -> dict[str, set[str | None]]:
@@ -513,7 +532,7 @@ def _readers(store: Store, hashes: list[str], labels: dict[str, str], scope: Pro
             return True
         if run in reach.left_out:
             return False
-        return any(row[6] >= time for _, time in by)
+        return not by or any(row[6] >= time for _, time in by)  # (no time known: kept)
 
     rows = [r for r in rows if counts(r)]
     kept = list(dict.fromkeys(tuple(r[:5]) for r in scope.keep_reads([tuple(r[:6]) for r in rows])))
