@@ -40,7 +40,7 @@ def hash_array(array: np.ndarray) -> str:
     dtype = array.dtype
     if dtype.hasobject and dtype.fields is None:  # object, and NumPy 2's variable-width StringDType
         return _hash_object_array(array)
-    if dtype.fields is None and dtype.subdtype is None and dtype.isbuiltin != _USER_DTYPE:  # inlined
+    if dtype.fields is None and dtype.subdtype is None and dtype.isbuiltin != USER_DTYPE:  # inlined
         shape = array.shape
         head = _HEADS.get((dtype.str, shape))
         if head is None:
@@ -64,7 +64,7 @@ def hash_array(array: np.ndarray) -> str:
     return h.hexdigest()
 
 
-_USER_DTYPE = 2  # dtype.isbuiltin of a dtype defined outside NumPy (ml_dtypes' bfloat16)
+USER_DTYPE = 2  # dtype.isbuiltin of a dtype defined outside NumPy (ml_dtypes' bfloat16)
 # (dtype string, shape) -> the header hashed before a plain array's bytes: the same few recur
 _HEADS: dict[tuple[str, tuple[int, ...]], bytes] = {}
 _HEADS_MAX = 4096
@@ -105,7 +105,7 @@ def dtype_descr(dtype: np.dtype) -> bytes:
         # does; should a NumPy write less there, the repr says it all
         return b"T:" + repr(dtype).encode()
     if dtype.fields is None and dtype.subdtype is None:
-        if dtype.isbuiltin == _USER_DTYPE:
+        if dtype.isbuiltin == USER_DTYPE:
             # A dtype another package defines: ml_dtypes' float8_e4m3fn and int4 are both '<V1' to
             # NumPy, the same bytes two different numbers. Its scalar type says which.
             kind = dtype.type

@@ -42,6 +42,7 @@ import numpy as np
 
 from ..errors import FingerprintError, UnhandledOperationWarning
 from ..fingerprint import hash_array
+from ..fingerprint.arrays import USER_DTYPE
 from ..lineage import nondeterminism
 from ..lineage.dedup import bind
 from ..lineage.item import DATA, Item, identity, leaf, make
@@ -328,7 +329,7 @@ def data_leaf(value: np.ndarray, label: str | None = None, *, embed: bool = True
     # Only plain dtypes are embedded: an object array's bytes are pointers, and a record dtype's
     # ``str`` ('|V16') could not rebuild its fields, nor could another package's dtype's (bfloat16's
     # is '<V2').
-    plain = not value.dtype.hasobject and value.dtype.fields is None and value.dtype.isbuiltin != 2
+    plain = not value.dtype.hasobject and value.dtype.fields is None and value.dtype.isbuiltin != USER_DTYPE
     if not embed or not plain:  # data the user handed in (mc.array): taken from inputs= by name
         pass
     elif value.nbytes <= EMBED_MAX_BYTES:

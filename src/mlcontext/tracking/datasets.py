@@ -170,7 +170,7 @@ class DatasetVersion:
         A CSV file version is read with :func:`mlcontext.read_csv` (identified by the file's bytes), a
         frame version wrapped with :func:`mlcontext.frame` (identified by its columnwise fingerprint).
         """
-        from ..ops.pandas_api import own_frame, read_csv
+        from ..ops.pandas_api import frame, own_frame, read_csv
 
         store = self.store or get_store()
         info = store.metadata.artifact_info(self.artifact_hash)
@@ -180,8 +180,6 @@ class DatasetVersion:
         data = self.load(trusted=trusted)  # read from the store: this process's own copy
         if isinstance(data, pd.DataFrame | pd.Series):
             return own_frame(data, name=self.name)
-        from ..ops.pandas_api import frame
-
         return frame(data, name=self.name)
 
     def __repr__(self) -> str:
