@@ -702,20 +702,29 @@ def unhandled(func: Callable[..., Any], args: tuple, kwargs: dict, *, name: str 
 
 def _unaliased(result: Any, given: list) -> Any:
     """``result`` with each array that may share memory with a plain array the caller passed copied:
-    the opaque item identifies it by its content now, and the caller may write that array later."""
-    plain = [a for a in given if type(a) is np.ndarray]
-    plain += [v for a in given if type(a) in (list, tuple) for v in a if type(v) is np.ndarray]
-    if not plain:
-        return result
-
+    the opaque item identifies it by its content now, and the caller may write that array later.
+    (A traced argument's memory is mlcontext's own and never written, so only plain ones count.)"""
     def own(r: Any) -> Any:
-        if isinstance(r, np.ndarray) and any(np.may_share_memory(r, p) for p in plain):
-            return r.copy(order="K")
-        return r
+        return r.copy(order="K") if isinstance(r, np.ndarray) and shares_memory(r, given) else r
 
     if isinstance(result, tuple | list) and not hasattr(result, "_fields"):
         return type(result)(own(r) for r in result)
     return own(result)
+
+
+def shares_memory(value: np.ndarray, args: Any) -> bool:
+    """Whether an array among ``args`` (lists and tuples followed, at any depth) may share memory with
+    ``value``: the one test of "could writing an argument change this value" for the dispatcher (an
+    unhandled call's outputs) and for the reuse cache (a value it admits)."""
+    for a in args:
+        t = type(a)
+        if t is np.ndarray or (t is not list and t is not tuple and isinstance(a, np.ndarray)):
+            if a is value or np.may_share_memory(value, a):
+                return True
+        elif isinstance(a, list | tuple):
+            if shares_memory(value, a):
+                return True
+    return False
 
 
 def warn_unhandled(name: str, result: Any, stacklevel: int) -> None:

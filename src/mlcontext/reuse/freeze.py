@@ -13,6 +13,8 @@ from typing import Any, Literal, overload
 
 import numpy as np
 
+from ..ops.dispatch import shares_memory
+
 __all__ = ["freeze_array", "freeze", "freeze_other", "value_size", "FREEZERS", "register_freezer"]
 
 
@@ -31,7 +33,7 @@ def freeze_array(value: np.ndarray, args: tuple = (), *, copy_views: bool = True
     its memory layout (``order="K"``: a BLAS call on a copy in another layout may round differently),
     or, with ``copy_views=False``, refused (``None``): views cost nothing to recompute.
     """
-    if _shares_memory(value, args):
+    if shares_memory(value, args):
         if not copy_views:
             return None
         value = value.copy(order="K")
@@ -41,19 +43,6 @@ def freeze_array(value: np.ndarray, args: tuple = (), *, copy_views: bool = True
     view = value.view()
     view.flags.writeable = False
     return view
-
-
-def _shares_memory(value: np.ndarray, args: Any) -> bool:
-    """Whether an array among ``args`` (lists and tuples followed) may share memory with ``value``."""
-    for a in args:
-        t = type(a)
-        if t is np.ndarray or (t is not list and t is not tuple and isinstance(a, np.ndarray)):
-            if a is value or np.may_share_memory(value, a):
-                return True
-        elif isinstance(a, list | tuple):
-            if _shares_memory(value, a):
-                return True
-    return False
 
 
 # Other value types (pandas frames, fitted estimators) say how they are made safe to share and how
