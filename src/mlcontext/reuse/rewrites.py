@@ -682,8 +682,11 @@ def _swept(c: Call, op: str, top: str, xi: Item, xv: Any, wi: Item, wv: Any) -> 
     sweep.asked += 1
     ref_b = c.state.sliced.get(bi.digest) if sweep.asked > 1 else None
     whole = ref_b() if ref_b is not None else None
-    if whole is None:
-        return None  # the first column asked (or B's value unknown): computed on its own
+    if whole is None or b > whole.shape[1]:
+        # The first column asked (or B's value unknown): computed on its own. So is a slice past
+        # B's last column (``B[:, p:p+1]`` of a p-column B, an off-by-one candidate): it is empty,
+        # and its Gram is 0 x 0, not the 1 x 0 row of squared norms a sweep block would give.
+        return None
     width = _SWEEP_FIRST if not sweep.blocks else _SWEEP_GROWTH * sweep.width
     stop = min(a + max(width, b - a), whole.shape[1])
     sweep.width = stop - a
