@@ -167,16 +167,29 @@ class DatasetVersion:
     def frame(self, *, trusted: bool | None = None) -> Any:
         """The data as a traced frame whose lineage leaf is this version, so derived data links back.
 
-        A CSV file version is read with :func:`mlcontext.read_csv` (identified by the file's bytes), a
-        frame version wrapped with :func:`mlcontext.frame` (identified by its columnwise fingerprint).
+        A CSV, TSV or Parquet file version is read with :func:`mlcontext.read_csv` or
+        :func:`mlcontext.read_parquet` (identified by the file's bytes, as the version is), a frame
+        version wrapped with :func:`mlcontext.frame` (identified by its columnwise fingerprint). A
+        ``.npy`` file version's frame is identified by its content, not by the version: derived data
+        does not link back to it (register the array as a frame, or read it with
+        :func:`mlcontext.load`).
         """
-        from ..ops.pandas_api import frame, own_frame, read_csv
+        from ..ops.pandas_api import frame, own_frame, read_csv, read_parquet
 
         store = self.store or get_store()
         info = store.metadata.artifact_info(self.artifact_hash)
-        if info is not None and info[0] == "file" and info[2].get("format") == "csv":
-            self._record_read()
-            return read_csv(store.artifacts.get(self.artifact_hash), name=self.name)
+        if info is not None and info[0] == "file":
+            # Read as _read_file reads it, through the traced reader: the leaf then carries the
+            # file's hash, which is the version's (a parquet file's frame fingerprint is not).
+            fmt = str(info[2].get("format", "")).lower()
+            readers = {"csv": lambda raw: read_csv(raw, name=self.name),
+                       "txt": lambda raw: read_csv(raw, name=self.name),
+                       "tsv": lambda raw: read_csv(raw, name=self.name, sep="\t"),
+                       "parquet": lambda raw: read_parquet(raw, name=self.name)}
+            reader = readers.get(fmt)
+            if reader is not None:
+                self._record_read()
+                return reader(store.artifacts.get(self.artifact_hash))
         data = self.load(trusted=trusted)  # read from the store: this process's own copy
         if isinstance(data, pd.DataFrame | pd.Series):
             return own_frame(data, name=self.name)
@@ -437,10 +450,11 @@ def _store_content(store: Store, data: Any) -> tuple[pd.DataFrame, str, str]:
         path = Path(data)
         if not path.is_file():
             raise NotFoundError(f"no such data file: {path}")
+        frame = _read_file(path, path.suffix, path.name)  # before storing: an unreadable file stores nothing
         digest = store.artifacts.put_file(path)
         store.metadata.add_artifact(None, path.name, digest, size=path.stat().st_size, kind="file",
                                     meta={"source": str(path.resolve()), "format": path.suffix.lstrip(".")})
-        return _read_file(path, path.suffix, path.name), digest, digest
+        return frame, digest, digest
     frame = _as_frame(data)
     payload, content_hash = encode_frame(frame)  # Arrow, never a pickle: readers run no code
     digest = store.artifacts.put(payload)
@@ -465,14 +479,21 @@ def _as_frame(data: Any) -> pd.DataFrame:
 def _read_file(source: Path | io.BytesIO, suffix: str, name: str) -> pd.DataFrame:
     """A data file (a path, or its stored bytes) as a frame, by its suffix."""
     suffix = suffix.lower()
-    if suffix in (".csv", ".txt", ".tsv"):
+    if suffix not in (".csv", ".txt", ".tsv", ".parquet", ".npy"):
+        raise DataFormatError(f"cannot read {name}: mc.dataset() reads .csv, .tsv, .parquet and .npy "
+                              "files; load other formats yourself and pass the DataFrame")
+    try:
+        if suffix == ".parquet":
+            return pd.read_parquet(source)
+        if suffix == ".npy":
+            return _as_frame(np.load(source, allow_pickle=False))
         return pd.read_csv(source, sep="\t" if suffix == ".tsv" else ",")
-    if suffix == ".parquet":
-        return pd.read_parquet(source)
-    if suffix == ".npy":
-        return _as_frame(np.load(source, allow_pickle=False))
-    raise DataFormatError(f"cannot read {name}: mc.dataset() reads .csv, .tsv, .parquet and .npy "
-                          "files; load other formats yourself and pass the DataFrame")
+    except (ValueError, OSError, EOFError) as exc:  # an empty file, a parser error, not this format
+        # (pandas' EmptyDataError and ParserError, pyarrow's ArrowInvalid are ValueErrors)
+        raise DataFormatError(f"cannot read {name} as a {suffix} file: {type(exc).__name__}: "
+                              f"{str(exc).rstrip('.')}. "
+                              "Check the file (an export that failed may leave it empty), or load it "
+                              "yourself and pass the DataFrame") from exc
 
 
 def _decode(data: bytes, store: Store, digest: str, trusted: bool | None) -> pd.DataFrame:
