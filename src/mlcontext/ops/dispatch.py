@@ -53,6 +53,7 @@ from ..lineage.literals import EMPTY_KWARGS, Node, float_node, ref, scalar
 from ..lineage.operations import OPERATIONS, Operation, fresh_out
 from ..lineage.patch import OUTPUT
 from ..lineage.recompute import OPAQUE
+from . import views
 from .deferred import LIVE, Deferred, resolve_args
 from .state import OpsState
 from .traced import TracedArray
@@ -481,7 +482,17 @@ def function_call(func: Any, args: tuple, kwargs: dict) -> Any:
     except Uncanonical:
         return unhandled(func, args, kwargs)
     out = kwargs.get("out")
-    return wrap(result, item) if out is None else _write_out(out, result, item)
+    if out is not None:
+        return _write_out(out, result, item)
+    if func in VIEW_FUNCTIONS:  # np.transpose(a), np.reshape(a, s) ...: views, written back (.views)
+        return views.note_call(func.__name__, wrap(result, item), args, kwargs)
+    return wrap(result, item)
+
+
+# NumPy functions whose result is a view of their first argument (when NumPy can make one).
+VIEW_FUNCTIONS = frozenset({np.transpose, np.swapaxes, np.moveaxis, np.reshape, np.ravel, np.squeeze,
+                            np.expand_dims, np.atleast_1d, np.atleast_2d, np.atleast_3d, np.real,
+                            np.imag})
 
 
 def method_call(name: str, self: TracedArray, args: tuple, kwargs: dict) -> Any:
@@ -493,13 +504,21 @@ def method_call(name: str, self: TracedArray, args: tuple, kwargs: dict) -> Any:
         node = _index_node(args[0])
         if node is not None:  # x[i], x[a:b], x[i, :], x.reshape(n) ...: no collection needed
             item = make(op.opcode, (self._item,), ("T", (("T", (_R0, node)), EMPTY_KWARGS)))
-            return wrap(STATE.executor(op, item, (self._data, args[0]), {}), item)
+            result = wrap(STATE.executor(op, item, (self._data, args[0]), {}), item)
+            if name == "__getitem__":  # a basic index: a view, written back when written (.views)
+                return views.note(result, self, views.index(args[0]))
+            return views.note_call(name, result, (self, *args), kwargs)
     try:
         result, item = _run(op, (self, *args), kwargs)
     except Uncanonical:
         return unhandled(getattr(np.ndarray, name), (self, *args), kwargs)
     out = kwargs.get("out")
-    return wrap(result, item) if out is None else _write_out(out, result, item)
+    if out is not None:
+        return _write_out(out, result, item)
+    result = wrap(result, item)
+    if name == "__getitem__":
+        return views.note(result, self, views.index(args[0])) if views.is_basic_index(args[0]) else result
+    return views.note_call(name, result, (self, *args), kwargs)
 
 
 _METHOD_OPS: dict[str, Operation] = {}  # method name -> its operation (no string built per call)
@@ -508,6 +527,8 @@ _METHOD_OPS: dict[str, Operation] = {}  # method name -> its operation (no strin
 def inplace_call(opcode: str, target: Any, args: tuple, kwargs: dict) -> None:
     """An in-place operation: computed on a copy, then ``target`` is rebound to the new version."""
     op = OPERATIONS[opcode]
+    if type(target) is TracedArray:
+        views.refresh(target)  # a view whose base was written since: taken again first
     result, item = _run(op, (target, *args), kwargs)
     _rebind(target, result, item)
 
@@ -516,6 +537,7 @@ def _rebind(target: Any, value: Any, item: Item) -> None:
     if type(target) is TracedArray:
         target._value = value
         bind(target, item)
+        views.write_back(target)  # a view: its base gets the new values, as in NumPy
     else:  # a plain ndarray written through: keep NumPy's semantics for it
         np.copyto(target, value)
 

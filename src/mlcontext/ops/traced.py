@@ -44,7 +44,7 @@ class TracedArray(NDArrayOperatorsMixin):
     ('TracedArray', 'numpy.add', 'numpy.sqrt')
     """
 
-    __slots__ = ("_data", "_item", "__weakref__")
+    __slots__ = ("_data", "_item", "_view", "__weakref__")  # _view: set on views only (.views)
     __hash__ = None  # type: ignore[assignment]  # unhashable, like ndarray
 
     def __init__(self, value: np.ndarray | np.generic | Deferred, item: Item) -> None:
