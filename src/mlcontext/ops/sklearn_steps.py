@@ -452,8 +452,16 @@ def _fit_transform_method(self: Any, X: Any, y: Any = None, **fit_params: Any) -
     try:
         item, args, kwargs = _fit_item(self, FIT_TRANSFORM, X, y, fit_params)
     except Uncanonical:
-        _opaque_fit(self, X, y, fit_params)
-        return self.transform(X)
+        # Params without a literal form (``cv=KFold(5)``): an opaque fit, computed by scikit-learn's
+        # own fit_transform. Not fit().transform(): that differs where fit_transform cross-fits
+        # (TargetEncoder encodes each training row by the other folds' targets; fit().transform()
+        # leaks each row's own target into its encoding, a newcomer's finding).
+        found: list[Item] = []
+        plain = unwrap((X, y, fit_params), found)
+        output = base.fit_transform(self, plain[0], plain[1], **plain[2])
+        fit = _unique_fit(base, tuple(dict.fromkeys(found)), "unique")
+        _record_fit(self, fit, X)
+        return wrap(output, make(OUTPUT, (fit,), ("k", 1)))
     fitted = _run(FIT_TRANSFORM, item, args, kwargs)
     _adopt(self, fitted.estimator, make(OUTPUT, (item,), ("k", 0)), X)
     return wrap(fitted.output, make(OUTPUT, (item,), ("k", 1)))
