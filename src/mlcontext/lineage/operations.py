@@ -20,8 +20,9 @@ import numpy as np
 
 from ..errors import LineageError
 
-__all__ = ["Operation", "OPERATIONS", "register_operation", "operation", "fresh_out", "SOURCES",
-           "register_source", "Traits", "traits_of", "STACK", "TRANSPOSE", "PRODUCT", "SLICE",
+__all__ = ["Operation", "OPERATIONS", "register_operation", "operation", "PROVIDERS",
+           "register_provider", "fresh_out", "SOURCES", "register_source", "Traits", "traits_of",
+           "STACK", "TRANSPOSE", "PRODUCT", "SLICE",
            "ELEMENTWISE", "VIEW", "LINEAR", "HEAVY", "FACTOR", "COARSE", "AT_ONCE", "CHECKS",
            "register_check", "SIZES", "register_size"]
 
@@ -119,9 +120,26 @@ def fresh_out(out: Any, ufunc: bool = True) -> Any:
     return copies if ufunc or isinstance(out, tuple) else copies[0]
 
 
+# Opcode prefix -> a function that registers that family's operations (a module imported on use:
+# scikit-learn's operations register when ``mlcontext.ops.sklearn_steps`` is imported, which a fresh
+# process that only recomputes a model's log has not done). Filled by the layer that owns the family.
+PROVIDERS: dict[str, Callable[[], None]] = {}
+
+
+def register_provider(prefix: str, load: Callable[[], None]) -> None:
+    """Let :func:`operation` call ``load`` to register the operations whose opcode starts with
+    ``prefix`` when one is asked for before they are registered."""
+    PROVIDERS[prefix] = load
+
+
 def operation(opcode: str) -> Operation:
     """The registered operation for ``opcode``, or a :class:`LineageError` naming it."""
     op = OPERATIONS.get(opcode)
+    if op is None:
+        for prefix, load in list(PROVIDERS.items()):
+            if opcode.startswith(prefix):
+                load()
+        op = OPERATIONS.get(opcode)
     if op is None:
         raise LineageError(f"no registered operation {opcode!r}: it cannot be recomputed")
     return op

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
+
 from .. import loops as _loops
 from ..lineage.dedup import LOOP_LISTENER as _LOOP_DEDUP
+from ..lineage.operations import register_provider as _register_provider
 from . import numpy_api as _numpy_api  # noqa: F401  (fills the registries)
 from .constructors import array, asarray, load
 from .dispatch import set_executor
@@ -35,6 +38,10 @@ from . import pandas_registry as _pandas_registry  # noqa: E402
 
 _pandas_frame.install(_pandas_leaves.LEAVES, _pandas_proxies.PROPERTIES, _pandas_proxies.SPECIAL,
                       _pandas_registry.MUTATORS)
+
+# scikit-learn's operations register when their module is imported (on first use of mc.traced, as
+# scikit-learn itself): a log of a model read in a fresh process imports it when recompute asks.
+_register_provider("sklearn.", lambda: importlib.import_module("mlcontext.ops.sklearn_steps") and None)
 
 # Traced values exist from here on: loop bodies that trace them are deduplicated (lineage.dedup).
 _loops.add_listener(_LOOP_DEDUP)
