@@ -41,7 +41,11 @@ _pandas_frame.install(_pandas_leaves.LEAVES, _pandas_proxies.PROPERTIES, _pandas
 
 # scikit-learn's operations register when their module is imported (on first use of mc.traced, as
 # scikit-learn itself): a log of a model read in a fresh process imports it when recompute asks.
-_register_provider("sklearn.", lambda: importlib.import_module("mlcontext.ops.sklearn_steps") and None)
+def _register_sklearn() -> None:
+    importlib.import_module("mlcontext.ops.sklearn_steps")
+
+
+_register_provider("sklearn.", _register_sklearn)
 
 # Traced values exist from here on: loop bodies that trace them are deduplicated (lineage.dedup).
 _loops.add_listener(_LOOP_DEDUP)

@@ -274,7 +274,7 @@ class ReuseExecutor:
 
 
 try:  # NumPy 2 keeps the floating-point error modes in a context variable: read in 20 ns
-    from numpy._core._ufunc_config import _extobj_contextvar as _ERROR_MODES
+    from numpy._core._ufunc_config import _extobj_contextvar as _ERROR_MODES  # type: ignore[attr-defined]
     _DEFAULT_MODES: Any = _ERROR_MODES.get()
 except (ImportError, AttributeError):  # (another layout: np.geterr on every hit)
     _ERROR_MODES, _DEFAULT_MODES = None, None
