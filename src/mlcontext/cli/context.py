@@ -98,7 +98,7 @@ def versions_command(name: str, project: str | None, as_json: bool) -> None:
 @click.option("--code", help="A git commit (prefix) of the run's code.")
 @click.option("--user", help="Who ran it.")
 @click.option("--since", help="Started at or after (ISO date).")
-@click.option("--until", help="Started at or before (ISO date).")
+@click.option("--until", help="Started at or before (ISO date or time, UTC; a date alone includes that day).")
 @click.option("--text", help="A substring of the run or project name.")
 @click.option("--status", type=click.Choice(list(STATUS_STYLE)), help="Only runs in this state.")
 @click.option("--project", "-p", help="Only runs of this project (and the project of --data's dataset).")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import os
+import signal
 import sys
 from typing import Any
 
@@ -70,6 +72,12 @@ class _LazyGroup(click.Group):
         module, attr, _summary = COMMANDS[name]
         return getattr(importlib.import_module(f"{__package__}.{module}"), attr)
 
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:  # (click itself would exit with status 1: seen here first)
+            _reader_gone()
+
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         limit = formatter.width - 6 - max(len(name) for name in COMMANDS)
         rows = [(name, _short_help(COMMANDS[name][2], limit)) for name in sorted(COMMANDS)]
@@ -98,10 +106,20 @@ def cli(ctx: click.Context) -> None:
     ctx.with_resource(no_unpickling())
 
 
+def _reader_gone() -> None:
+    """The reader closed the pipe (`mlcontext runs | head -1`): what it wanted it has. Stop as tools
+    killed by SIGPIPE do, silently with status 141, writing nothing more to stdout."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    sys.exit(128 + signal.SIGPIPE)
+
+
 def main() -> None:
     """Run the CLI; errors of the library become one clear line and exit status 1."""
     try:
         cli.main(standalone_mode=False)
+        sys.stdout.flush()  # (a reader that went away is seen here, not at interpreter exit)
+    except BrokenPipeError:
+        _reader_gone()
     except click.exceptions.Abort:
         sys.exit(130)
     except click.ClickException as exc:

@@ -26,7 +26,15 @@ from ..insight.text import fmt
 __all__ = ["console", "follow_terminal", "frame_table", "fmt", "fmt_duration", "json_safe", "json_text",
            "print_json"]
 
-console = Console()
+class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        # Rich's own handling exits with status 1, as an error would: let the command line stop as
+        # for every other output (status 141, as a tool killed by SIGPIPE; cli.main).
+        self.quiet = True
+        raise BrokenPipeError
+
+
+console = _Console()
 
 
 def follow_terminal() -> None:

@@ -57,7 +57,8 @@ def find(*, params: Sequence[str] = (), metrics: Sequence[str] = (), data: Any =
     user : str, optional
         Who ran it.
     since, until : str or datetime, optional
-        ISO 8601 dates or datetimes bounding the run's start.
+        ISO 8601 dates or datetimes bounding the run's start (inclusive; naive times are UTC). A date
+        alone as ``until`` includes that whole day.
     text : str, optional
         A substring of the run's or project's name.
     project : str, optional
@@ -129,7 +130,9 @@ def find(*, params: Sequence[str] = (), metrics: Sequence[str] = (), data: Any =
     if since is not None:
         query = query.where(t.Run.started_at >= _seconds(since))
     if until is not None:
-        query = query.where(t.Run.started_at <= _seconds(until))
+        day = _whole_day(until)
+        query = query.where(t.Run.started_at < _seconds(day + dt.timedelta(days=1)) if day is not None
+                            else t.Run.started_at <= _seconds(until))
     query = query.order_by(t.Run.started_at.desc(), t.Run.id.desc()).limit(limit)
     with store.metadata.read() as conn:
         ids = list(conn.execute(query).scalars())
@@ -240,6 +243,18 @@ def _data_exists(store: Store, ref: str, project: str | None) -> ColumnElement[b
                                     t.RunArtifact.name.in_(sorted({v.name for v in versions})))
         found = or_(found, unrecorded, registered)
     return found
+
+
+def _whole_day(when: str | dt.datetime) -> dt.datetime | None:
+    """The start of the day a date-only ``until`` names (``2026-12-02``: up to and including that
+    day, not its first instant, which left out every run of the day); None for a time."""
+    if not isinstance(when, str):
+        return None
+    try:
+        day = dt.date.fromisoformat(when.strip())
+    except ValueError:
+        return None
+    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
 
 
 def _seconds(when: str | dt.datetime) -> float:

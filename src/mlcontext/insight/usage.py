@@ -19,9 +19,9 @@ from ..store import schema as t
 from ..store.context import ContextStore
 from ..store.frames import TESTUSE, TRIED, typed_empty
 from ..tracking.dataset_refs import dataset_of
-from ..tracking.datasets import TEST_BUDGET
 from ..tracking.queries import query_store
 from ..tracking.stores import known_project
+from ..tracking.uses import test_budget
 
 __all__ = ["tried", "testuse", "varied_only"]
 
@@ -345,7 +345,7 @@ def testuse(dataset: Any = None, *, budget: int | None = None, project: str | No
        dataset  version  evaluations  over_budget
     0  holdout        1            1        False
     """
-    budget = TEST_BUDGET if budget is None else check_count(budget, "budget")
+    budget = test_budget() if budget is None else check_count(budget, "budget")
     store = query_store(store)
     if dataset is not None:
         dataset, project = dataset_of(store, dataset, project)

@@ -984,6 +984,9 @@ def restore_tree(
     dest = Path(dest)
     if "\0" in str(dest):
         raise ConfigError(f"restore destination {str(dest)!r} is not a path (it holds a NUL character)")
+    # Absolute from here on: git runs in other folders (the clone in dest's parent), where a relative
+    # dest would name another place (a newcomer's 'scratch/r1' was cloned to scratch/scratch/r1).
+    dest = Path(os.path.abspath(dest))
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
         raise ConfigError(f"restore destination {str(dest)!r} exists and is not an empty directory")
     try:

@@ -41,17 +41,13 @@ from .profile import Profile, profile
 from .refs import dataset_ref
 from .run import active_run
 from .stores import get_store
-from .uses import Source, defer_test_read, registered_any, test_budget
+from .uses import Source, defer_test_read, registered_any
 from .uses import install as install_use_hook
 
-__all__ = ["DatasetVersion", "dataset", "dataset_version", "versions", "TEST_BUDGET", "DIRECTIONS"]
+__all__ = ["DatasetVersion", "dataset", "dataset_version", "versions", "DIRECTIONS"]
 
 #: What a run can do with a dataset version it registers: read it, or make it.
 DIRECTIONS = ("input", "output")
-
-#: How many runs may evaluate one test version before each further evaluation warns.
-TEST_BUDGET = test_budget()
-
 
 @dataclass(frozen=True)
 class DatasetVersion:

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from types import FrameType
 from typing import Any
 
-from ..errors import TestSetOveruseWarning
+from ..errors import ConfigError, TestSetOveruseWarning
 from ..lineage.item import Item, walk
 from ..lineage.literals import Literals
 from ..lineage.patch import OUTPUT
@@ -433,8 +433,24 @@ def install() -> None:
 
 def test_budget() -> int:
     """How many runs may evaluate one test version before each further evaluation warns
-    (``MLCONTEXT_TEST_BUDGET``, default 10)."""
-    return int(os.environ.get("MLCONTEXT_TEST_BUDGET", "10"))
+    (``MLCONTEXT_TEST_BUDGET``, default 10).
+
+    Raises
+    ------
+    ConfigError
+        The variable is not a whole number of runs (0 or more).
+    """
+    raw = os.environ.get("MLCONTEXT_TEST_BUDGET", "").strip()
+    if not raw:
+        return 10
+    try:
+        budget = int(raw)
+    except ValueError:
+        budget = -1
+    if budget < 0:
+        raise ConfigError(f"MLCONTEXT_TEST_BUDGET={raw!r} is not a whole number of runs (0 or more); "
+                          "unset it for the default (10)")
+    return budget
 
 
 test_budget.__test__ = False  # type: ignore[attr-defined]  # not a pytest test

@@ -1,0 +1,79 @@
+"""What a newcomer who lives in the terminal found (fourteenth session), in a project of their kind.
+
+- ``restore RUN scratch/r1`` (a relative destination) failed and cloned into ``scratch/scratch/r1``:
+  git ran in the destination's parent, where the relative path named another folder.
+- ``MLCONTEXT_TEST_BUDGET=abc`` made every command print a traceback, even ``runs``; a negative
+  budget was taken.
+- ``find --until 2026-12-02`` left out every run of that day (it meant the day's first instant).
+- ``show RUN | head -1`` exited with status 1 and no message (click's and rich's handling of a
+  closed pipe): it is status 141, silent, as for a tool that SIGPIPE stopped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+import sys
+
+import pytest
+
+TRAIN = """\
+import mlcontext as mc
+with mc.run("train") as run:
+    mc.param("alpha", mc.param("alpha", 0.1))
+    for i in range(2000):  # a long `show --json`: more than a pipe holds
+        mc.param(f"p{i:04d}", "x" * 40)
+    mc.log("score", 0.5)
+    print(run.id)
+"""
+
+
+@pytest.fixture(scope="module")
+def project(make_project):
+    project = make_project("cli-s14", {"train.py": TRAIN})
+    run_id = project.run("train.py").last_line
+    return project, run_id
+
+
+def test_restore_to_a_relative_destination(project, tmp_path):
+    p, run_id = project
+    answer = p.cli_json("restore", run_id, "scratch/r1", cwd=tmp_path,
+                        env={"MLCONTEXT_HOME": str(p.store_dir)})
+    assert (tmp_path / "scratch" / "r1" / "train.py").read_text() == TRAIN
+    assert not (tmp_path / "scratch" / "scratch").exists()
+    assert answer["dest"] == str(tmp_path / "scratch" / "r1")
+
+
+@pytest.mark.parametrize("value", ["abc", "-5", "1.5"])
+def test_a_bad_test_budget_is_one_line_and_only_where_it_is_used(project, value):
+    p, _ = project
+    assert p.cli("runs", env={"MLCONTEXT_TEST_BUDGET": value}).returncode == 0
+    result = p.cli("testuse", env={"MLCONTEXT_TEST_BUDGET": value}, check=False)
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1 and "MLCONTEXT_TEST_BUDGET" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_until_a_date_includes_that_day(project, strict_json):
+    p, run_id = project
+    today = dt.datetime.now(dt.UTC).date()
+    found = {r["id"] for r in p.cli_json("find", "--since", today.isoformat(), "--until", today.isoformat())}
+    assert run_id in found
+    yesterday = (today - dt.timedelta(days=1)).isoformat()
+    assert run_id not in {r["id"] for r in p.cli_json("find", "--until", yesterday)}
+    assert run_id in {r["id"] for r in p.cli_json("find", "--until", f"{today.isoformat()}T23:59:59")}
+
+
+@pytest.mark.parametrize("args", [("show", "{id}", "--json"), ("show", "{id}"), ("runs", "--json")])
+def test_a_reader_that_closes_the_pipe_stops_the_command_silently(project, args):
+    p, run_id = project
+    argv = [sys.executable, "-m", "mlcontext", *(a.format(id=run_id) for a in args)]
+    proc = subprocess.Popen(argv, cwd=p.root, env=p.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.read(10)
+    proc.stdout.close()  # as `| head -c 10` does
+    err = proc.stderr.read()
+    proc.stderr.close()
+    code = proc.wait(timeout=120)
+    assert err == b""
+    assert code in (0, 141)  # 0 when everything fitted into the pipe before it closed
