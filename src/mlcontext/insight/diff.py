@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+import pandas as pd
 from sqlalchemy import func, select
 
 from ..errors import AmbiguousReferenceError, NotFoundError, ReferenceTypeError
@@ -18,7 +21,7 @@ from ..tracking.queries import load_artifact
 from ..tracking.refs import is_dataset_version, is_hash, is_run
 from ..tracking.run_refs import run_artifact, run_in
 from ..tracking.stores import get_store
-from .drift import DriftReport, drift
+from .drift import DriftReport, _json_label, _match, _namer, drift
 from .refs import describe_hashes, resolve_artifact
 from .rundiff import (
     ABSENT,
@@ -31,7 +34,10 @@ from .rundiff import (
     same_code,
 )
 
-__all__ = ["ABSENT", "DatasetDiff", "ModelDiff", "diff", "diff_datasets", "diff_models"]
+__all__ = ["ABSENT", "ContentChanges", "DatasetDiff", "ModelDiff", "content_changes", "diff", "diff_datasets",
+           "diff_models"]
+
+_EXAMPLES = 3  # category levels named per column; the rest are counted
 
 
 @dataclass(frozen=True)
@@ -46,6 +52,10 @@ class DatasetDiff:
         Their row counts.
     drift : DriftReport
         Schema changes and per-column distribution tests (``b`` against ``a``).
+    content : ContentChanges or None
+        What changed in the rows themselves, which distributions cannot see: rows added, removed and
+        unchanged by content, the same rows reordered, the index, duplicates, new and vanished values,
+        rename candidates (``docs/drift.md``).
 
     Examples
     --------
@@ -60,21 +70,270 @@ class DatasetDiff:
     b: str
     rows: tuple[int, int]
     drift: DriftReport
+    #: What changed that distributions cannot see: rows by content, order, index, duplicates, category
+    #: levels, rename candidates (``None`` when the frames were not at hand).
+    content: ContentChanges | None = None
 
     @property
     def summary(self) -> str:
         change = self.rows[1] - self.rows[0]
         rows = f"rows {self.rows[0]} -> {self.rows[1]} ({change:+d})"
-        return f"{self.a} -> {self.b}: {rows}; {self.drift.verdict}"
+        headline = self.content.headline() if self.content is not None else ""
+        return f"{self.a} -> {self.b}: {rows}; " + (f"{headline}; " if headline else "") + self.drift.verdict
 
     def __str__(self) -> str:
         """The comparison as plain text, as ``mlcontext diff A@1 A@2`` says it: the rows and the
-        verdict, then the schema changes and each column's decision, and the rule."""
-        return "\n".join([self.summary, *(f"  {line}" for line in self.drift.explain()[1:])])
+        verdict, then the schema changes and each column's decision, what changed in the rows
+        themselves, and the rule."""
+        *decisions, rule = self.drift.explain()[1:]
+        content = self.content.lines() if self.content is not None else []
+        return "\n".join([self.summary, *(f"  {line}" for line in [*decisions, *content, rule])])
 
     def to_dict(self) -> dict[str, Any]:
         return {"a": self.a, "b": self.b, "rows": list(self.rows), "summary": self.summary,
-                "drift": self.drift.to_dict()}
+                "drift": self.drift.to_dict(),
+                "content": self.content.to_dict() if self.content is not None else None}
+
+
+@dataclass(frozen=True)
+class ContentChanges:
+    """What changed between two tables that per-column distributions cannot see, compared by meaning
+    (numbers as numbers, whatever their dtype; text as text), never by bytes.
+
+    Rows are matched by their content over the columns both tables have (``columns``), as a multiset:
+    a row of ``b`` equal to a row of ``a`` is unchanged, whatever its position or index label.
+
+    Attributes
+    ----------
+    columns : tuple
+        The reference's labels of the shared columns the rows were compared over.
+    unchanged, removed, added : int
+        Rows of ``a`` also in ``b``; rows of ``a`` not in ``b``; rows of ``b`` not in ``a``.
+    reordered : bool
+        The same rows (over the shared columns) in another order.
+    duplicates : tuple of int
+        Per side, rows that repeat an earlier row exactly (over all of that side's columns).
+    index_names : tuple of list
+        Per side, the names of the index levels.
+    index : str
+        How the index labels changed, in words ("" when the same, or both a default 0..n-1).
+    levels : dict
+        Text and categorical columns whose values changed: label -> ``{"new": n, "vanished": n,
+        "new_examples": [...], "vanished_examples": [...]}``.
+    renamed : tuple of pairs
+        ``(removed label, added label)`` of columns with identical values: rename candidates.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> a = pd.DataFrame({"x": [1, 2, 3]})
+    >>> content_changes(a, a.iloc[::-1]).lines()
+    ['the same rows in a new order', 'index: the same labels in a new order']
+    """
+
+    columns: tuple[Any, ...] = ()
+    unchanged: int = 0
+    removed: int = 0
+    added: int = 0
+    reordered: bool = False
+    duplicates: tuple[int, int] = (0, 0)
+    index_names: tuple[list[Any], list[Any]] = ([None], [None])
+    index: str = ""
+    levels: dict[Any, dict[str, Any]] = field(default_factory=dict)
+    renamed: tuple[tuple[Any, Any], ...] = ()
+
+    @property
+    def index_changed(self) -> bool:
+        return bool(self.index) or self.index_names[0] != self.index_names[1]
+
+    def headline(self) -> str:
+        """The row-level change in a few words ("" when the shared columns hold the same rows in the same
+        order under the same index)."""
+        parts = []
+        if self.removed or self.added:
+            parts.append(f"rows by content: {self.unchanged} unchanged, {self.removed} removed, "
+                         f"{self.added} added")
+        elif self.reordered:
+            parts.append("the same rows in a new order")
+        if self.index_changed:
+            parts.append("index changed")
+        return ", ".join(parts)
+
+    def lines(self) -> list[str]:
+        """Each change in words, one a line."""
+        show = _namer([*self.columns, *self.levels, *(c for pair in self.renamed for c in pair)])
+        lines = []
+        if self.removed or self.added:
+            lines.append(f"rows by content over {len(self.columns)} shared column"
+                         f"{'s' * (len(self.columns) != 1)}: {self.unchanged} unchanged, {self.removed} "
+                         f"removed, {self.added} added")
+        elif self.reordered:
+            lines.append("the same rows in a new order")
+        if self.duplicates[0] != self.duplicates[1]:
+            lines.append(f"duplicate rows {self.duplicates[0]} -> {self.duplicates[1]}")
+        if self.index_names[0] != self.index_names[1]:
+            lines.append(f"index names {self.index_names[0]} -> {self.index_names[1]}")
+        if self.index:
+            lines.append(f"index: {self.index}")
+        for label, change in self.levels.items():
+            said = [f"{change[k]} {k} ({_listed(change[f'{k}_examples'], change[k])})"
+                    for k in ("new", "vanished") if change[k]]
+            lines.append(f"values of {show(label)}: {', '.join(said)}")
+        lines += [f"rename candidate: {show(a)} -> {show(b)} (identical values)" for a, b in self.renamed]
+        return lines
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: labels as JSON values, level examples as text."""
+        return {"columns": [_json_label(c) for c in self.columns], "unchanged": self.unchanged,
+                "removed": self.removed, "added": self.added, "reordered": self.reordered,
+                "duplicates": list(self.duplicates),
+                "index_names": [[None if n is None else str(n) for n in names] for names in self.index_names],
+                "index_changed": self.index_changed, "index": self.index,
+                "levels": [{"column": _json_label(c), **v} for c, v in self.levels.items()],
+                "renamed": [[_json_label(a), _json_label(b)] for a, b in self.renamed],
+                "lines": self.lines()}
+
+
+def content_changes(a: pd.DataFrame, b: pd.DataFrame) -> ContentChanges:
+    """What changed from ``a`` to ``b`` that distributions cannot see: rows added, removed and unchanged
+    (by content over the shared columns), the same rows reordered, exact duplicates, the index, new and
+    vanished values of text columns, and columns renamed with their values intact.
+
+    Parameters
+    ----------
+    a, b : pandas DataFrames (columns matched as :func:`~.drift.drift` matches them).
+
+    Returns
+    -------
+    ContentChanges
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> a = pd.DataFrame({"x": [1, 2, 3]})
+    >>> c = content_changes(a, pd.DataFrame({"x": [1.0, 2.0, 4.0, 4.0]}))
+    >>> c.unchanged, c.removed, c.added, c.duplicates
+    (2, 1, 2, (0, 1))
+    """
+    pairs, added, removed, _ = _match(list(a.columns), list(b.columns))
+    rows_a = _row_hashes(a, [x for x, _ in pairs])
+    rows_b = _row_hashes(b, [y for _, y in pairs])
+    keys_a, counts_a = np.unique(rows_a, return_counts=True)
+    keys_b, counts_b = np.unique(rows_b, return_counts=True)
+    _, in_a, in_b = np.intersect1d(keys_a, keys_b, assume_unique=True, return_indices=True)
+    unchanged = int(np.minimum(counts_a[in_a], counts_b[in_b]).sum())
+    same_rows = unchanged == len(a) == len(b)
+    # (the rows' hashes over every column are those just computed when every column is shared)
+    duplicates = tuple(len(frame) - keys.size if len(pairs) == frame.shape[1] else _duplicates(frame)
+                       for frame, keys in ((a, keys_a), (b, keys_b)))
+    return ContentChanges(
+        columns=tuple(x for x, _ in pairs), unchanged=unchanged, removed=len(a) - unchanged,
+        added=len(b) - unchanged, reordered=same_rows and not np.array_equal(rows_a, rows_b),
+        duplicates=(int(duplicates[0]), int(duplicates[1])),
+        index_names=(list(a.index.names), list(b.index.names)), index=_index_change(a, b, removed, added),
+        levels={x: change for x, y in pairs if (change := _levels(a[x], b[y]))},
+        renamed=_renamed(a, b, removed, added))
+
+
+def _semantic(series: pd.Series) -> pd.Series:
+    """``series`` in a form whose hash is its meaning: numbers and booleans as float64 (``1``, ``1.0``
+    and ``True`` are one value, as in drift; integers past 2**53 as text, which a float would round),
+    timestamps as UTC instants, anything else as text; every null one value."""
+    dtype = series.dtype
+    if pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_numeric_dtype(dtype):
+        if pd.api.types.is_integer_dtype(dtype) and series.abs().max() >= 2 ** 53:
+            return series.astype(str)
+        return pd.Series(series.to_numpy(dtype="float64", na_value=np.nan), index=series.index)
+    try:  # (in nanoseconds, whatever the resolution: [us] and [ns] of one instant are one value)
+        if pd.api.types.is_datetime64_any_dtype(dtype):
+            utc = series.dt.tz_convert("UTC").dt.tz_localize(None) if getattr(dtype, "tz", None) else series
+            return pd.Series(utc.astype("datetime64[ns]").to_numpy().view("i8"), index=series.index)
+        if pd.api.types.is_timedelta64_dtype(dtype):
+            return pd.Series(series.astype("timedelta64[ns]").to_numpy().view("i8"), index=series.index)
+    except (OverflowError, pd.errors.OutOfBoundsDatetime, pd.errors.OutOfBoundsTimedelta):
+        pass  # past 2262 in nanoseconds: compared as text below
+    text = series.astype(object).astype(str)
+    return text.where(series.notna(), "\x00null")  # (None and "None" are two values)
+
+
+def _row_hashes(frame: pd.DataFrame, labels: list[Any]) -> np.ndarray:
+    """One hash per row of ``frame`` over the columns ``labels``, in that order, by meaning."""
+    if not labels:
+        return np.zeros(len(frame), dtype=np.uint64)
+    # (arrays, not Series: a Series would be aligned on its index labels and undo a new row order)
+    table = pd.DataFrame({i: _semantic(frame[label]).to_numpy() for i, label in enumerate(labels)},
+                         index=pd.RangeIndex(len(frame)))
+    return pd.util.hash_pandas_object(table, index=False).to_numpy()
+
+
+def _duplicates(frame: pd.DataFrame) -> int:
+    """Rows that repeat an earlier row exactly, over all the columns."""
+    rows = _row_hashes(frame, list(frame.columns))
+    return len(rows) - int(np.unique(rows).size) if frame.shape[1] else 0
+
+
+def _default_index(index: pd.Index) -> bool:
+    return isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1
+
+
+def _index_change(a: pd.DataFrame, b: pd.DataFrame, removed: list[Any], added: list[Any]) -> str:
+    """How the index labels changed, in words: a default 0..n-1 on both sides carries no meaning (a
+    filtered table keeps its labels, and those are compared)."""
+    said = []
+    became = [c for c in removed if c in b.index.names and c is not None]
+    said += [f"column {c} became the index" for c in became]
+    said += [f"the index became column {c}" for c in added if c in a.index.names and c is not None]
+    if (_default_index(a.index) and _default_index(b.index)) or a.index.equals(b.index):
+        return "; ".join(said)
+    if a.index.nlevels != b.index.nlevels:
+        return "; ".join([*said, f"{a.index.nlevels} level(s) -> {b.index.nlevels}"])
+    new, gone = int((~b.index.isin(a.index)).sum()), int((~a.index.isin(b.index)).sum())
+    if not new and not gone and len(a) == len(b):
+        said.append("the same labels in a new order")
+    elif new or gone:
+        said.append(f"{gone} label{'s' * (gone != 1)} removed, {new} added")
+    return "; ".join(said)
+
+
+def _levels(a: pd.Series, b: pd.Series) -> dict[str, Any] | None:
+    """New and vanished values of a text or categorical column (``None`` for other columns, or when the
+    values are the same)."""
+    texty = [x.dtype == object or isinstance(x.dtype, pd.StringDtype | pd.CategoricalDtype) for x in (a, b)]
+    if not all(texty):
+        return None
+    values_a, values_b = (pd.Index(x.dropna().astype(object).astype(str).unique()) for x in (a, b))
+    new, gone = values_b.difference(values_a, sort=False), values_a.difference(values_b, sort=False)
+    if new.empty and gone.empty:
+        return None
+    return {"new": int(new.size), "vanished": int(gone.size),
+            "new_examples": [str(v) for v in sorted(new)[:_EXAMPLES]],
+            "vanished_examples": [str(v) for v in sorted(gone)[:_EXAMPLES]]}
+
+
+def _listed(examples: list[str], count: int) -> str:
+    return ", ".join(repr(e) for e in examples) + (", …" if count > len(examples) else "")
+
+
+def _renamed(a: pd.DataFrame, b: pd.DataFrame, removed: list[Any], added: list[Any]) -> tuple:
+    """``(removed, added)`` pairs of columns holding the same values row by row: rename candidates.
+    Columns with no values are not candidates (any two are "identical")."""
+    if len(a) != len(b) or not removed or not added:
+        return ()
+
+    def digest(frame: pd.DataFrame, label: Any) -> str | None:
+        if not frame[label].notna().any():
+            return None
+        return hashlib.blake2b(_row_hashes(frame, [label]).tobytes(), digest_size=16).hexdigest()
+
+    gone: dict[str | None, list[Any]] = {}
+    for label in removed:
+        gone.setdefault(digest(a, label), []).append(label)
+    pairs = []
+    for label in added:
+        key = digest(b, label)
+        if key is not None and gone.get(key):
+            pairs.append((gone[key].pop(0), label))
+    return tuple(pairs)
 
 
 @dataclass(frozen=True)
@@ -298,7 +557,9 @@ def diff_datasets(a: DatasetVersion, b: DatasetVersion, **options: Any) -> Datas
     Versions of two projects are named with their projects (``wine/clean@2``, ``cancer/clean@1``)."""
     qualify = a.project != b.project
     label_a, label_b = (f"{v.project}/{v.ref}" if qualify else v.ref for v in (a, b))
-    return DatasetDiff(label_a, label_b, (a.rows or 0, b.rows or 0), drift(a.load(), b.load(), **options))
+    frame_a, frame_b = a.load(), b.load()
+    return DatasetDiff(label_a, label_b, (a.rows or 0, b.rows or 0), drift(frame_a, frame_b, **options),
+                       content_changes(frame_a, frame_b))
 
 
 def diff_models(store: Store, a: Any, b: Any, project: str | None = None) -> ModelDiff:

@@ -9,7 +9,11 @@ Values are compared in a common unit: timestamps as seconds since the epoch in U
 resolution (``datetime64[ns]`` and ``datetime64[us]`` of the same instants are the same data) or time
 zone; durations as seconds; integers and floats (nullable or not) as floats. A dtype change within one
 of these kinds (``int64`` -> ``float64``, ``[ns]`` -> ``[us]``) is reported as retyped *and* compared;
-a change of kind (numbers -> strings) is reported and not compared.
+a change of kind (numbers -> strings) is reported and not compared, except text that is all ISO dates
+(or durations), compared as timestamps (a CSV reader returns dates as text), ``bool`` against a column
+of 0/1, compared as flags, and a side with no values at all, whose dtype is only its reader's guess.
+``±inf`` are values (the lowest and highest there are), not nulls. Near-unique text (identifiers) is
+not compared by categories each seen once; its overlap is reported instead.
 
 Per column: numeric, datetime and duration columns get the two-sample Kolmogorov–Smirnov test, the
 Wasserstein distance (also in units of the reference's standard deviation) and the population stability
@@ -23,7 +27,8 @@ drifted when either
   (PSI ≥ ``psi``, or for numeric kinds KS statistic ≥ ``ks``) — with large samples every tiny
   difference is "significant", hence the second condition; or
 * its **null fraction** changed: by at least ``null`` (absolute) with the chi-squared test of the
-  null counts rejecting, or the column lost all its values (or gained values where it had none).
+  null counts rejecting, or the column lost all its values (or gained values where it had none), a
+  table emptied to no rows included.
 
 Both tables are sampled to at most ``sample_size`` rows for the distribution tests (fixed seed; 20,000 by
 default: a KS test on 20,000 rows a side already resolves a difference of 0.014 in the CDFs, far below
@@ -33,6 +38,7 @@ default: a KS test on 20,000 rows a side already resolves a difference of 0.014 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -82,7 +88,7 @@ class DriftRule:
         """The rule in one sentence, with its thresholds."""
         return (f"a column drifts when its distribution changed (p < {self.alpha:g} and (PSI ≥ "
                 f"{self.psi:g} or KS ≥ {self.ks:g})) or its null fraction changed (by ≥ {self.null:g} "
-                f"with p < {self.alpha:g}, or all values became null)")
+                f"with p < {self.alpha:g}, or it lost all its values or gained values where it had none)")
 
     def to_dict(self) -> dict[str, float]:
         return {"alpha": self.alpha, "psi": self.psi, "ks": self.ks, "null": self.null}
@@ -171,6 +177,11 @@ class DriftReport:
             parts.append(f"drift in {len(names)} of {len(self.columns)} columns: {', '.join(names[:5])}"
                          + ("…" if len(names) > 5 else ""))
         count = len(self.columns)
+        # (a table emptied said "no drift in 3 columns", as if nothing had changed: a newcomer's finding)
+        if self.rows[0] and not self.rows[1]:
+            parts.insert(0, f"the current table has no rows ({self.rows[0]} → 0)")
+        elif self.rows[1] and not self.rows[0]:
+            parts.insert(0, f"the reference table has no rows (0 → {self.rows[1]})")
         return "; ".join(parts) if parts else f"no drift in {count} column{'s' * (count != 1)}"
 
     def explain(self) -> list[str]:
@@ -249,12 +260,15 @@ def drift(reference: pd.DataFrame, current: pd.DataFrame, *, rule: DriftRule | N
     retyped, incomparable, rows = {}, [], []
     for ref_label, cur_label in pairs:
         a, b = reference[ref_label], current[cur_label]
-        if str(a.dtype) != str(b.dtype):
+        # A side with no values at all has the dtype its reader guessed (object for a column of None, for
+        # a header-only CSV): reporting "retyped town (str -> object)" there was noise.
+        if str(a.dtype) != str(b.dtype) and _has_values(a) and _has_values(b):
             retyped[ref_label] = (str(a.dtype), str(b.dtype))
-        if _kind(a) != _kind(b):
+        how = _comparison(a, b, ref_s[ref_label], cur_s[cur_label])
+        if how is None:
             incomparable.append(ref_label)
             continue
-        rows.append(_compare(ref_label, a, b, ref_s[ref_label], cur_s[cur_label], rule))
+        rows.append(_compare(ref_label, how, a, b, rule))
     table = pd.DataFrame(rows, columns=_TABLE_COLUMNS)
     table = table.set_index(pd.Index(table.pop("column").tolist(), dtype=object, name="column"))
     dtypes = ({c: str(reference[c].dtype) for c in reference.columns},
@@ -310,19 +324,105 @@ def _kind(series: pd.Series) -> str:
     return "categorical"
 
 
-def _compare(label: Any, ref_all: pd.Series, cur_all: pd.Series, ref: pd.Series, cur: pd.Series,
+def _has_values(series: pd.Series) -> bool:
+    return bool(series.notna().any())
+
+
+def _is_text(series: pd.Series) -> bool:
+    return series.dtype == object or isinstance(series.dtype, pd.StringDtype)
+
+
+@dataclass(frozen=True)
+class _Comparison:
+    """How two columns are compared: as ``kind``, on these (sampled, converted) values, and why."""
+
+    kind: str
+    ref: pd.Series
+    cur: pd.Series
+    note: str = ""
+
+
+def _comparison(a: pd.Series, b: pd.Series, a_s: pd.Series, b_s: pd.Series) -> _Comparison | None:
+    """How the columns ``a`` and ``b`` (samples ``a_s``, ``b_s``) are compared, or ``None`` when their
+    kind changed. A side with no values takes the other's kind (it lost or gained all its values, which
+    the null test decides); text that is all ISO dates or durations is compared as timestamps or
+    durations (a CSV reader returns a date column as text: the same 30-day shift read from CSV and from
+    parquet got opposite verdicts); booleans and a column holding only 0/1 are compared as flags; and
+    near-unique text that is all numbers is compared as numbers (chi-squared over categories seen once
+    means nothing)."""
+    kind_a, kind_b = _kind(a), _kind(b)
+    if not (_has_values(a) and _has_values(b)):
+        return _Comparison(kind_b if _has_values(b) else kind_a, a_s, b_s)
+    read_a, read_b = _read_text(a_s), _read_text(b_s)
+    as_a, as_b = read_a[0] if read_a else kind_a, read_b[0] if read_b else kind_b
+    if as_a == as_b and (read_a or read_b):
+        what = {"datetime": "dates", "timedelta": "durations"}[as_a]
+        return _Comparison(as_a, read_a[1] if read_a else a_s, read_b[1] if read_b else b_s,
+                           f"text read as {what}")
+    if kind_a != kind_b:
+        return _flags(a, b, a_s, b_s)
+    if kind_a == "categorical" and _is_text(a) and _is_text(b) and (_near_unique(a_s) or _near_unique(b_s)):
+        numbers_a, numbers_b = _numbers(a_s), _numbers(b_s)
+        if numbers_a is not None and numbers_b is not None:
+            return _Comparison("numeric", numbers_a, numbers_b, "near-unique text read as numbers")
+    return _Comparison(kind_a, a_s, b_s)
+
+
+def _read_text(sample: pd.Series) -> tuple[str, pd.Series] | None:
+    """``(kind, parsed values)`` when every value of the text ``sample`` is an ISO date (or date and
+    time) or a duration as pandas writes it (``1 days 02:00:00``), else ``None``."""
+    if not _is_text(sample):
+        return None
+    present = sample.dropna().astype(str)
+    if present.empty:
+        return None
+    distinct = pd.Series(present.unique())
+    for kind, pattern in (("datetime", _ISO_DATE), ("timedelta", _DURATION)):
+        if distinct.str.fullmatch(pattern).all():
+            parsed = (pd.to_timedelta(present, errors="coerce") if kind == "timedelta"
+                      else pd.to_datetime(present, format="ISO8601", utc=True, errors="coerce"))
+            return (kind, parsed) if parsed.notna().all() else None  # (2021-02-30 is not a date)
+    return None
+
+
+def _flags(a: pd.Series, b: pd.Series, a_s: pd.Series, b_s: pd.Series) -> _Comparison | None:
+    """Booleans on one side and numbers holding only 0 and 1 on the other (a flag written as an
+    integer, or a float for its NaN), compared as flags; ``None`` for any other change of kind."""
+    sides = [(a, a_s), (b, b_s)]
+    if sum(pd.api.types.is_bool_dtype(x.dtype) for x, _ in sides) != 1:
+        return None
+    numbers = next(x for x, _ in sides if not pd.api.types.is_bool_dtype(x.dtype))
+    if not pd.api.types.is_numeric_dtype(numbers.dtype) or not numbers.dropna().isin([0, 1]).all():
+        return None
+    ref, cur = (s.dropna().astype(bool) for _, s in sides)
+    return _Comparison("categorical", ref, cur, "0/1 read as False/True")
+
+
+def _near_unique(sample: pd.Series) -> bool:
+    """Whether most distinct values of ``sample`` occur once (identifiers, e-mails, free text): at least
+    :data:`NEAR_UNIQUE_MIN` distinct values, more than half of them seen once."""
+    return _mostly_once(sample.dropna().astype(str).value_counts())
+
+
+def _numbers(sample: pd.Series) -> pd.Series | None:
+    present = sample.dropna().astype(str)
+    parsed = pd.to_numeric(present, errors="coerce")
+    return parsed.astype(float) if parsed.notna().all() else None
+
+
+def _compare(label: Any, how: _Comparison, ref_all: pd.Series, cur_all: pd.Series,
              rule: DriftRule) -> dict[str, Any]:
-    kind = _kind(ref_all)
     nulls = _null_change(ref_all, cur_all, rule)
-    if kind == "categorical":
-        test, stat, p, index, w, w_std, distribution = _categorical(ref.dropna(), cur.dropna(), rule)
+    if how.kind == "categorical":
+        test, stat, p, index, w, w_std, distribution = _categorical(how.ref.dropna(), how.cur.dropna(), rule)
     else:
-        test, stat, p, index, w, w_std, distribution = _numeric(_as_float(ref), _as_float(cur), rule)
+        test, stat, p, index, w, w_std, distribution = _numeric(_as_float(how.ref), _as_float(how.cur), rule)
     drifted = distribution[0] or nulls["drifted"]
     reasons = [text for flag, text in (distribution, (nulls["drifted"], nulls["reason"])) if flag]
     if not drifted:
         reasons = [distribution[1]] + ([nulls["reason"]] if nulls["reason"] else [])
-    return dict(column=label, kind=kind, test=test, statistic=stat, p_value=p, psi=index, wasserstein=w,
+    reasons = ([how.note] if how.note else []) + reasons
+    return dict(column=label, kind=how.kind, test=test, statistic=stat, p_value=p, psi=index, wasserstein=w,
                 wasserstein_std=w_std, null_fraction_a=nulls["a"], null_fraction_b=nulls["b"],
                 null_fraction_change=nulls["b"] - nulls["a"], null_p_value=nulls["p"],
                 drifted=bool(drifted), reason="; ".join(reasons))
@@ -333,18 +433,39 @@ def _numeric(a: np.ndarray, b: np.ndarray, rule: DriftRule) -> tuple:
         return "ks", math.nan, math.nan, math.nan, math.nan, math.nan, (False, _no_values(a.size, b.size))
     stat, p, w = ks_and_wasserstein(a, b)
     index = _numeric_psi(a, b)
-    std = float(np.std(a)) if a.size > 1 else math.nan
+    finite = a[np.isfinite(a)]
+    std = float(np.std(finite)) if finite.size > 1 else math.nan
     w_std = w / std if std and std > 0 else math.nan
     material = [f"PSI {index:.3g} ≥ {rule.psi:g}"] if index >= rule.psi else []
     material += [f"KS {stat:.3g} ≥ {rule.ks:g}"] if stat >= rule.ks else []
     small = f"KS {stat:.3g} < {rule.ks:g}, PSI {index:.3g} < {rule.psi:g}"
-    return "ks", stat, p, index, w, w_std, _decide(p, material, small, rule)
+    drifted, reason = _decide(p, material, small, rule)
+    infinite = _infinities(a, b)
+    return "ks", stat, p, index, w, w_std, (drifted, f"{reason}; {infinite}" if infinite else reason)
+
+
+def _infinities(a: np.ndarray, b: np.ndarray) -> str:
+    """How the share of ``+inf`` and ``-inf`` among the values changed, in words ("" when it did not):
+    infinities are neither nulls nor finite values, and a drift they cause should say so."""
+    changes = []
+    for sign, name in ((1, "+inf"), (-1, "-inf")):
+        share_a, share_b = float(np.mean(a == sign * np.inf)), float(np.mean(b == sign * np.inf))
+        if share_a != share_b:
+            changes.append(f"{name} {share_a:.1%} → {share_b:.1%} of the values")
+        elif share_a:
+            changes.append(f"{name} {share_a:.1%} of the values on both sides")
+    return ", ".join(changes) if any("→" in c for c in changes) else ""
 
 
 def _categorical(a: pd.Series, b: pd.Series, rule: DriftRule) -> tuple:
     if a.empty or b.empty:
         return "chi2", math.nan, math.nan, math.nan, math.nan, math.nan, (False, _no_values(len(a), len(b)))
     ref_counts, cur_counts = a.astype(str).value_counts(), b.astype(str).value_counts()
+    if _mostly_once(ref_counts) and _mostly_once(cur_counts):
+        # Chi-squared and PSI over categories each seen once mean nothing: two samples with no value in
+        # common had p 0.49, two samples of one distribution of dates PSI 2.5 (a newcomer's finding).
+        return "none", math.nan, math.nan, math.nan, math.nan, math.nan, (False, _overlap(ref_counts,
+                                                                                          cur_counts))
     categories = ref_counts.index.union(cur_counts.index)
     x = ref_counts.reindex(categories, fill_value=0).to_numpy()
     y = cur_counts.reindex(categories, fill_value=0).to_numpy()
@@ -353,6 +474,20 @@ def _categorical(a: pd.Series, b: pd.Series, rule: DriftRule) -> tuple:
     material = [f"PSI {index:.3g} ≥ {rule.psi:g}"] if index >= rule.psi else []
     return "chi2", stat, p, index, math.nan, math.nan, _decide(p, material, f"PSI {index:.3g} < {rule.psi:g}",
                                                                rule)
+
+
+def _mostly_once(counts: pd.Series) -> bool:
+    """Whether most of the values counted in ``counts`` (value -> rows) occur once (see
+    :func:`_near_unique`)."""
+    return counts.size >= NEAR_UNIQUE_MIN and 2 * int((counts == 1).sum()) > counts.size
+
+
+def _overlap(ref_counts: pd.Series, cur_counts: pd.Series) -> str:
+    common = ref_counts.index.intersection(cur_counts.index)
+    share = cur_counts.reindex(common).sum() / cur_counts.sum()
+    return (f"distribution not compared: near-unique values (identifiers?), {ref_counts.size:,} and "
+            f"{cur_counts.size:,} distinct values, {common.size:,} in common ({share:.1%} of the current "
+            f"rows hold a reference value)")
 
 
 def _decide(p: float, material: list[str], small: str, rule: DriftRule) -> tuple[bool, str]:
@@ -375,19 +510,27 @@ def _null_change(a: pd.Series, b: pd.Series, rule: DriftRule) -> dict[str, Any]:
     frac_b = null_b / n_b if n_b else math.nan
     p = chi2_contingency(np.array([null_a, n_a - null_a]), np.array([null_b, n_b - null_b]))[1]
     change = f"null fraction {frac_a:.1%} → {frac_b:.1%}"
-    # Losing every value (or gaining values where there were none) is a break whatever the sample size.
-    emptied = n_a and n_b and ((null_a < n_a) != (null_b < n_b))
-    material = abs(frac_b - frac_a) >= rule.null and p < rule.alpha
-    drifted = bool(n_a and n_b and (emptied or material))
-    if drifted:
-        reason = f"{change}" + (" (all values missing)" if null_b == n_b else f", p {format_p(p)}")
+    # Losing every value (or gaining values where there were none) is a break whatever the sample size,
+    # a table emptied to no rows included (it said "no drift": a newcomer's finding).
+    lost, gained = null_a < n_a and null_b == n_b, null_a == n_a and null_b < n_b
+    material = bool(n_a and n_b) and abs(frac_b - frac_a) >= rule.null and p < rule.alpha
+    drifted = lost or gained or material
+    if lost:
+        reason = f"{change} (all values missing)" if n_b else "no rows in the current data (all values lost)"
+    elif gained:
+        reason = ("no rows in the reference (values gained where there were none)" if not n_a
+                  else f"{change} (values where all were missing)")
+    elif material:
+        reason = f"{change}, p {format_p(p)}"
     else:
         reason = change if n_a and n_b and null_a / n_a != null_b / n_b else ""
     return {"a": frac_a, "b": frac_b, "p": p, "drifted": drifted, "reason": reason}
 
 
 def _as_float(series: pd.Series) -> np.ndarray:
-    """Finite values as float64 in a common unit: seconds for timestamps (UTC) and durations."""
+    """Values as float64 in a common unit: seconds for timestamps (UTC) and durations. NaN is dropped
+    (it is a null, counted by the null test); ``±inf`` is kept: it was silently dropped, and a column
+    where 30 % of the values became ``+inf`` showed no drift (a newcomer's finding)."""
     present = series.dropna()
     if pd.api.types.is_datetime64_any_dtype(present.dtype):
         if getattr(present.dtype, "tz", None) is not None:
@@ -397,14 +540,19 @@ def _as_float(series: pd.Series) -> np.ndarray:
         values = (present / pd.Timedelta(seconds=1)).to_numpy(dtype=float)
     else:
         values = present.to_numpy(dtype=float, na_value=np.nan)
-    return values[np.isfinite(values)]
+    return values[~np.isnan(values)]
 
 
 DISCRETE_MAX = 10  # a reference with at most this many distinct values is binned value by value
+NEAR_UNIQUE_MIN = 10  # fewer distinct values than this is a small sample, not a column of identifiers
+# ISO dates and times as a CSV writer leaves them (2024-01-31, 2024-01-31 12:00:00+01:00), and
+# durations as pandas writes them (1 days 02:00:00)
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?(?:Z|[+-]\d{2}:?\d{2})?")
+_DURATION = re.compile(r"-?\d+ days? [+-]?\d{2}:\d{2}:\d{2}(?:\.\d+)?")
 
 
 def _numeric_psi(a: np.ndarray, b: np.ndarray) -> float:
-    """PSI of ``b`` against the reference ``a`` (finite values, ``a`` not empty).
+    """PSI of ``b`` against the reference ``a`` (no NaN, ``a`` not empty).
 
     Over the reference's deciles (nine inner edges; a value on an edge goes to the bin above it). A
     reference with at most :data:`DISCRETE_MAX` distinct values, each held by at least two rows on
@@ -419,7 +567,10 @@ def _numeric_psi(a: np.ndarray, b: np.ndarray) -> float:
     # PSI of 23 for two samples of one normal distribution)
     if values.size <= DISCRETE_MAX and a.size >= 2 * values.size:
         return psi(_discrete_bins(values, a), _discrete_bins(values, b))
-    inner = np.unique(np.quantile(a, np.linspace(0.1, 0.9, 9)))
+    # The deciles of the finite values: ``+inf`` then falls in the top bin and ``-inf`` in the bottom
+    # one (a quantile between two infinities is NaN, and NaN edges bin nothing).
+    finite = a[np.isfinite(a)]
+    inner = np.unique(np.quantile(finite, np.linspace(0.1, 0.9, 9))) if finite.size else np.empty(0)
     bins = inner.size + 1
     counts_a = np.bincount(np.searchsorted(inner, a, side="right"), minlength=bins)
     counts_b = np.bincount(np.searchsorted(inner, b, side="right"), minlength=bins)
