@@ -77,3 +77,43 @@ def test_a_reader_that_closes_the_pipe_stops_the_command_silently(project, args)
     code = proc.wait(timeout=120)
     assert err == b""
     assert code in (0, 141)  # 0 when everything fitted into the pipe before it closed
+
+
+PREPARE = """\
+import numpy as np, pandas as pd
+import mlcontext as mc
+from sklearn.linear_model import LogisticRegression
+rng = np.random.default_rng(0)
+df = pd.DataFrame({"a": rng.normal(size=200), "b": rng.normal(size=200)})
+df["y"] = (df.a + df.b > 0).astype(int)
+with mc.run("prepare") as run:
+    mc.dataset(df.iloc[:150], name="train", role="train")
+    mc.dataset(df.iloc[150:], name="test", role="test")
+    model = LogisticRegression().fit(df.iloc[:150][["a", "b"]], df.iloc[:150]["y"])
+    mc.artifact("model", model)
+    print(run.id)
+"""
+
+SCORE = """\
+import numpy as np
+import mlcontext as mc
+with mc.run("score"):
+    model = mc.traced(mc.load_artifact(mc.param("model_run", ""), "model"))  # loaded, traced
+    test = mc.dataset_version("test@1").frame()
+    pred = np.asarray(model.predict(test[["a", "b"]]))
+    mc.log("test_acc", float((pred == test["y"].to_pandas().to_numpy()).mean()))
+    if mc.param("crash", False):
+        raise RuntimeError("crash after evaluating")
+"""
+
+
+def test_a_loaded_traced_model_scoring_the_test_split_counts_even_when_the_run_fails(make_project):
+    """A newcomer's scoring script loaded a model, traced it as cli.md says, scored the registered
+    test split, logged the score, and crashed: testuse did not count it (the loaded model predicted
+    on plain values, with no evaluation noted)."""
+    p = make_project("testuse-loaded", {"prepare.py": PREPARE, "score.py": SCORE})
+    model_run = p.run("prepare.py").last_line
+    p.run("score.py", params={"model_run": model_run})
+    assert p.run("score.py", params={"model_run": model_run, "crash": True}, check=False).returncode == 1
+    [row] = p.cli_json("testuse", "test@1")
+    assert row["evaluations"] == 3  # the run that registered the split (a read, by design) and both scorers

@@ -508,6 +508,13 @@ def _traced_method(cls: type, name: str) -> Callable[..., Any]:
         fit = self.__dict__.get("_mlcontext_fit")
         if fit is None:  # fitted elsewhere (or not at all): no lineage to extend; plain values in,
             # as scikit-learn validates them (a traced frame would lose its column names)
+            if name in EVALUATING:
+                # Still an evaluation of the traced data: a loaded model, traced as the docs say,
+                # scoring a registered test split counts for testuse (a newcomer's scoring run that
+                # then failed was never counted).
+                found: list[Item] = []
+                unwrap((X, args, kwargs), found)
+                _note_use("evaluate", self, tuple(dict.fromkeys(found)))
             return base_method(self, _plain(X), *map(_plain, args),
                                **{k: _plain(v) for k, v in kwargs.items()})
         if not _has_lineage(X, *args, *kwargs.values()):
