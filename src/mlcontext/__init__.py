@@ -38,6 +38,7 @@ from .errors import (
     UnhandledOperationWarning,
     UnidentifiedWarning,
     UnsafeArchiveError,
+    UntracedAttributeError,
     UntrustedArtifactError,
     UsageError,
 )
@@ -196,7 +197,7 @@ __all__ = [
     "LineageError", "FingerprintError", "UsageError", "QueryError", "MLContextWarning",
     "UnhandledOperationWarning", "UnidentifiedWarning", "StepSideEffectWarning", "TestSetOveruseWarning",
     "LineageLostWarning",
-    "UnsafeArchiveError", "UntrustedArtifactError",
+    "UnsafeArchiveError", "UntrustedArtifactError", "UntracedAttributeError",
     "AmbiguousReferenceError", "ReferenceTypeError",
     "DataFormatError", "InvalidArgumentError",
     # runs, params, metrics, artifacts, stores

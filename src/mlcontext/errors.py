@@ -18,7 +18,8 @@
      │    └── DataFormatError     (TypeError)   a value no artifact format can hold
      ├── LineageError           (ValueError)   malformed lineage, log or recompute input
      ├── UsageError             (TypeError)    an argument of a kind a public function does not take
-     │    └── ReferenceTypeError               an object where a reference is expected that is none
+     │    ├── ReferenceTypeError               an object where a reference is expected that is none
+     │    └── UntracedAttributeError (AttributeError) an attribute a traced object does not trace
      ├── InvalidArgumentError   (ValueError)   an argument's value a public function does not accept
      ├── QueryError             (ValueError)   a query's condition, date or limit cannot be read
      └── FingerprintError       (TypeError)    a value that cannot be hashed deterministically
@@ -56,6 +57,7 @@ __all__ = [
     "LineageError",
     "FingerprintError",
     "UsageError",
+    "UntracedAttributeError",
     "InvalidArgumentError",
     "QueryError",
     "MLContextWarning",
@@ -136,6 +138,12 @@ class LineageError(MLContextError, ValueError):
 
 class UsageError(MLContextError, TypeError):
     """A public function was given an argument of a kind it does not take (``mc.traced(1)``)."""
+
+
+class UntracedAttributeError(UsageError, AttributeError):
+    """A traced object lacks an attribute its plain counterpart has (``g.spawn`` of a traced random
+    generator): the message says what to write instead. An ``AttributeError`` too, so ``hasattr``
+    and ``getattr(x, name, default)`` answer as for any missing attribute."""
 
 
 class InvalidArgumentError(MLContextError, ValueError):

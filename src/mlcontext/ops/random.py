@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..errors import InvalidArgumentError, UsageError, refusal, short_repr
+from ..errors import InvalidArgumentError, UntracedAttributeError, UsageError, refusal, short_repr
 from ..lineage import nondeterminism
 from ..lineage.dedup import bind
 from ..lineage.item import Item, leaf, make, state
@@ -93,6 +93,16 @@ class TracedGenerator:
     def __repr__(self) -> str:
         return f"TracedGenerator(PCG64, lineage={self._item.opcode})"
 
+    def __getattr__(self, name: str) -> Any:
+        # Members of NumPy's Generator that are not traced: an error that says what to write (a
+        # newcomer's g.spawn(2) and g.bytes(4) met a bare AttributeError).
+        advice = _UNTRACED.get(name)
+        if advice is None and not name.startswith("_") and hasattr(np.random.Generator, name):
+            advice = "draw with a traced method instead, or use a plain np.random.default_rng"
+        if advice is None:
+            raise AttributeError(f"'TracedGenerator' object has no attribute {name!r}")
+        raise UntracedAttributeError(f"mc.random's generator does not trace Generator.{name}: {advice}")
+
     def _draw(self, method: str, args: tuple, kwargs: dict) -> Any:
         col = Args()
         # The state is the first argument of the recorded (functional) draw.
@@ -119,6 +129,13 @@ class TracedGenerator:
         if not isinstance(value, np.ndarray | np.generic):
             value = np.asarray(value)[()]  # Python floats from size=None draws stay traced
         return TracedArray(value, out)
+
+
+_UNTRACED = {
+    "spawn": "make the i-th independent stream as mc.random.default_rng([seed, i])",
+    "bytes": "draw g.integers(0, 256, n, dtype=np.uint8) and take .tobytes() of its value",
+    "bit_generator": "its state is its lineage (g.lineage); seed a new one to start again",
+}
 
 
 def _make_method(name: str) -> Any:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from numpy.lib.mixins import NDArrayOperatorsMixin
 
+from ..errors import UsageError
 from ..lineage.item import OPEN_SCOPES as _OPEN
 from ..lineage.item import Item, state
 from .deferred import Deferred
@@ -116,12 +117,34 @@ class TracedArray(NDArrayOperatorsMixin):
 
     # -- plain attributes ------------------------------------------------------------------------
     # (read from _data: a deferred value knows these without being computed)
-    shape = property(lambda self: np.shape(self._data))
     dtype = property(lambda self: self._data.dtype)
     ndim = property(lambda self: np.ndim(self._data))
     size = property(lambda self: np.size(self._data))
     itemsize = property(lambda self: self._data.itemsize)
     nbytes = property(lambda self: self._data.nbytes)
+
+    @property
+    def flags(self) -> Any:
+        """The value's flags (its memory layout; ``writeable`` is False: the value never changes,
+        writes through the traced array make a new version)."""
+        return np.asarray(self).flags
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return np.shape(self._data)
+
+    @shape.setter
+    def shape(self, shape: Any) -> None:
+        """``t.shape = (3, 2)``: the same elements in another shape, a new version of ``t`` (NumPy
+        reshapes in place; an impossible shape raises its ValueError)."""
+        reshaped = np.reshape(self, shape)
+        self._data, self._item = reshaped._data, reshaped._item
+
+    def resize(self, *args: Any, **kwargs: Any) -> None:
+        """Refused: ``ndarray.resize`` grows or shrinks an array in place, filling with zeros; write
+        ``t = np.resize(t, shape)`` (repeats the values) or ``np.pad`` instead."""
+        raise UsageError("a traced array is not resized in place: write t = np.resize(t, shape) (which "
+                         "repeats the values), np.pad(t, ...) (zeros or other fill), or t[:n] (a cut)")
 
     @property
     def flat(self) -> np.flatiter:
@@ -132,6 +155,12 @@ class TracedArray(NDArrayOperatorsMixin):
             value = value.view()
             value.flags.writeable = False
         return value.flat
+
+    @flat.setter
+    def flat(self, value: Any) -> None:
+        """``t.flat = v``: every element set from ``v`` in C order, ``v`` repeated as needed (as
+        NumPy's ``flat`` assignment and ``np.put``); a new version of ``t``."""
+        np.put(self, np.arange(self.size), value)
 
     def __mlcontext_fingerprint__(self) -> tuple[str, str]:
         """Its identity where a fingerprint meets it (a global a ``@mc.step`` reads, an estimator's
@@ -156,9 +185,17 @@ class TracedArray(NDArrayOperatorsMixin):
     def real(self) -> TracedArray:
         return np.real(self)
 
+    @real.setter
+    def real(self, value: Any) -> None:
+        self.real[...] = value  # (a view: written back into t, or refused for a complex t)
+
     @property
     def imag(self) -> TracedArray:
         return np.imag(self)
+
+    @imag.setter
+    def imag(self, value: Any) -> None:
+        self.imag[...] = value
 
     def __len__(self) -> int:
         data = self._data
