@@ -26,7 +26,10 @@ def recompute(lineage: Any, inputs: Mapping[str, Any] | None = None,
               resolver: Callable[[str], Any] | None = None, *, store: Store | None = None,
               trusted: bool = False, max_bytes: int | None = None,
               max_nodes: int | None = None) -> Any:
-    """Reproduce the value(s) a lineage log describes, bit for bit.
+    """Reproduce the value(s) a lineage log describes, bit for bit, as plain NumPy computes them.
+
+    (A value traced under the ``"hybrid"`` reuse policy may have been computed block by block, to
+    floating-point tolerance: its recompute is plain NumPy's value; see ``docs/lineage.md``.)
 
     Leaves come from the log itself (small arrays, constants by their constructor), from ``inputs``
     (by leaf name or content hash), then from ``resolver``, which defaults to the artifact store:
