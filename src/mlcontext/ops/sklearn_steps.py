@@ -120,6 +120,12 @@ def _traced_class(cls: type) -> type:
         if hasattr(cls, "partial_fit"):
             ns["partial_fit"] = _partial_fit_method
         sub = _CLASSES[cls] = type(f"Traced{cls.__name__}", (cls,), ns)
+        # scikit-learn's set_output wraps the transform methods a subclass defines, turning what they
+        # return into a plain DataFrame: a traced result lost its lineage there. The base class's own
+        # methods, which the traced operations call, already apply the configuration.
+        for name in ("transform", "fit_transform"):
+            if name in ns:
+                setattr(sub, name, ns[name])
         _BY_PATH[class_path(cls)] = cls
     return sub
 
@@ -265,17 +271,44 @@ class _EstimatorArgs(FrameArgs):
         if isinstance(x, BaseEstimator):
             cls = getattr(x, "_mlcontext_base", type(x))
             _BY_PATH.setdefault(class_path(cls), cls)
-            node, _ = self.canon_kwargs(x.get_params(deep=False))
+            node, _ = self.canon_kwargs(_identity_params(x))
             return ("T", (("s", _MARK), ("s", class_path(cls)), node)), x
         if isinstance(x, np.random.RandomState | np.random.Generator):
             raise Uncanonical("a random generator object")
         return super().canon(x)
 
 
+# The key under which an estimator's ``set_output`` configuration joins its params in a literal: it is
+# no param (``get_params`` leaves it out), yet it decides what the estimator returns (a traced
+# ColumnTransformer rebuilt without it gave columns 0, 1 where scikit-learn gave n__mean_radius, and
+# two fits differing only in it would have shared a cache entry).
+OUTPUT_CONFIG = "__sklearn_output__"
+
+
+def _identity_params(estimator: Any) -> dict[str, Any]:
+    """``estimator``'s params, with its ``set_output`` configuration when it has one."""
+    params = estimator.get_params(deep=False)
+    config = getattr(estimator, "_sklearn_output_config", None)
+    if config:
+        params = {**params, OUTPUT_CONFIG: {k: v for k, v in sorted(config.items()) if isinstance(v, str)}}
+    return params
+
+
+def _new_estimator(cls: type, params: dict[str, Any]) -> Any:
+    """An estimator of ``cls`` from literal ``params`` (nested estimators rebuilt), configured by
+    :data:`OUTPUT_CONFIG` when the literal holds it."""
+    params = dict(params)
+    config = params.pop(OUTPUT_CONFIG, None)
+    estimator = cls(**{k: _rebuild(v) for k, v in params.items()})
+    if config:
+        estimator.set_output(**config)
+    return estimator
+
+
 def _rebuild(value: Any) -> Any:
     """Turn ``(_MARK, path, params)`` literals back into estimators (inside containers too)."""
     if isinstance(value, tuple) and len(value) == 3 and value[0] == _MARK and isinstance(value[2], dict):
-        return _resolve(value[1])(**{k: _rebuild(v) for k, v in value[2].items()})
+        return _new_estimator(_resolve(value[1]), value[2])
     if isinstance(value, list | tuple):
         return type(value)(_rebuild(v) for v in value)
     if isinstance(value, dict):
@@ -292,7 +325,7 @@ def _reusable(params: dict) -> bool:
 # -- the operations ----------------------------------------------------------------------------------
 
 def _new(path: str, params: dict) -> Any:
-    return _resolve(path)(**{k: _rebuild(v) for k, v in params.items()})
+    return _new_estimator(_resolve(path), params)
 
 
 def _op_fit(X: Any, y: Any, path: str, params: dict, nonce: Any = None, **fit_params: Any) -> Fitted:
@@ -382,7 +415,7 @@ def _has_lineage(*values: Any) -> bool:
 
 
 def _fit_item(self: Any, opcode: str, X: Any, y: Any, fit_params: dict) -> tuple[Item, tuple, dict]:
-    params = self.get_params(deep=False)
+    params = _identity_params(self)
     base = self._mlcontext_base
     nonce = None if _reusable(params) else uuid.uuid4().hex
     col = _EstimatorArgs()
