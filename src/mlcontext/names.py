@@ -32,9 +32,10 @@ def check_name(name: object, what: str) -> str:
     if not isinstance(name, str):
         raise NameTypeError(_not_text(name, what))
     if not NAME_PATTERN.match(name) or name != name.strip() or "//" in name or ".." in name:
+        allowed = "_.-/" + "".join(c for c in ":@" if c not in _SEPARATORS.get(what, {}))
         raise InvalidNameError(
-            f"invalid {what} name {name!r}: use 1-255 letters, digits, spaces and '_.-/:@', "
-            "starting with a letter, digit or '_' (no '..', '//' or surrounding spaces)"
+            f"invalid {what} name {name!r}: use 1-255 ASCII letters (a-z, A-Z), digits, spaces and "
+            f"{allowed!r}, starting with a letter, digit or '_' (no '..', '//' or surrounding spaces)"
         )
     for char, form in _SEPARATORS.get(what, {}).items():
         if char in name:
