@@ -55,6 +55,8 @@ NAME_COLUMNS = {"name", "run_name", "project", "user", "host", "start", "created
 #: columns are left out (right to left) after every folding column is.
 ESSENTIAL_COLUMNS = {"id", "run_id", "name", "run_name", "status", "start", "created", "time", "version",
                      "dataset", "ref", "label"}
+#: The longest a cell of a folding column is shown (longer values end in "…"; --json has them).
+CELL_MAX = 200
 #: The narrowest a folding column gets before it is left out instead (a param's value in 2-character
 #: fragments reads as nothing).
 MIN_FOLD_WIDTH = 10
@@ -96,6 +98,13 @@ def frame_table(frame: pd.DataFrame, title: str | None = None,
     cells = {n: [formats.get(n, fmt)(v) for v in frame[c].tolist()]
              for n, c in zip(names, frame.columns, strict=True)}
     whole = {n for n, c in zip(names, frame.columns, strict=True) if _is_whole(n, frame[c])}
+    # A long value (a 5,000-character param) folded into one column made every row hundreds of lines
+    # (a newcomer's `runs`): cut it here; --json has it whole.
+    cut = False
+    for n in names:
+        if n not in whole and any(len(v) > CELL_MAX for v in cells[n]):
+            cells[n] = [v if len(v) <= CELL_MAX else v[:CELL_MAX - 1] + "…" for v in cells[n]]
+            cut = True
     needed = {n: _natural_width(n, cells[n]) for n in names}
     # a folding column is never narrower than its header's words up to HEADER_WHOLE_MAX characters
     # (`over_budget` folded as `over_budge` over `t`)
@@ -107,8 +116,10 @@ def frame_table(frame: pd.DataFrame, title: str | None = None,
     if not boxed:  # a narrow terminal: no borders, one space between columns
         shown = _fitting(names, whole, needed, width, boxed=False, keep=kept)
     left_out = [n for n in names if n not in shown]
-    caption = (f"left out at this width: {', '.join(left_out)} (widen the terminal, or use --json)"
-               if left_out else None)
+    notes = ([f"left out at this width: {', '.join(left_out)} (widen the terminal, or use --json)"]
+             if left_out else [])
+    notes += [f"values longer than {CELL_MAX} characters cut (…): --json has them whole"] if cut else []
+    caption = "; ".join(notes) or None
     table = (Table(title=title, header_style="bold", caption=caption) if boxed else
              Table(title=title, header_style="bold underline", caption=caption, box=None,
                    show_edge=False, pad_edge=False, padding=(0, 1)))
