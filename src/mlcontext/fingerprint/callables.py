@@ -21,6 +21,11 @@ from .packages import _is_user, _version
 from .scheme import _feed, _tag, register
 
 
+def _outside_stdlib(module: str | None) -> bool:
+    top = (module or "").partition(".")[0]
+    return top not in sys.stdlib_module_names and top not in sys.builtin_module_names
+
+
 @register(type)
 def _type(value: type, h: Any) -> None:
     module = value.__module__
@@ -28,8 +33,7 @@ def _type(value: type, h: Any) -> None:
     if _is_user(module):
         _feed_user_class(value, h)
         return
-    top = (module or "").partition(".")[0]
-    if top not in sys.stdlib_module_names and top not in sys.builtin_module_names:
+    if _outside_stdlib(module):
         # An installed package's class computes what its version does (StandardScaler in a step),
         # as its functions and modules are identified (the standard library's by name alone).
         _tag(h, b"tv", _version(module).encode())
@@ -85,10 +89,12 @@ def _property(value: property, h: Any) -> None:
         _feed(part, h)
 
 
-# Not part of what a class computes: documentation, bookkeeping, and abc's cache of subclass checks.
+# Not part of what a class computes: documentation, bookkeeping, abc's cache of subclass checks, and an
+# enum's caches of members made on demand (``Flag.A | Flag.B``, ``~Flag.A``: they grow as a process
+# uses them, and the members they hold are the class's own, fed through ``_member_map_``).
 _CLASS_SKIP = frozenset({"__dict__", "__weakref__", "__module__", "__doc__", "__qualname__",
                          "__annotations__", "__slots__", "__firstlineno__", "__static_attributes__",
-                         "_abc_impl"})
+                         "_abc_impl", "_value2member_map_", "_unhashable_values_", "_inverted_"})
 
 
 
@@ -131,6 +137,13 @@ def _feed_user_class(cls: type, h: Any) -> None:
     try:
         for base in cls.__bases__:
             _feed(base, h)
+        meta = type(cls)
+        if meta is not type and _outside_stdlib(meta.__module__):
+            # A metaclass of the user's (or a package's) decides what the class does: its methods are
+            # the class's (``M.k()`` with ``def k(cls)`` on the metaclass), its ``__call__`` makes the
+            # instances. The standard library's (ABCMeta, EnumType) follow from the bases.
+            _tag(h, b"meta")
+            _feed(meta, h)
         for key in sorted(k for k in vars(cls) if k not in _CLASS_SKIP):
             _tag(h, b"attr", key.encode())
             try:

@@ -383,7 +383,8 @@ def _feed_user_function(fn: types.FunctionType, h: Any, dynamic: frozenset[str] 
             _tag(h, b"cell-", var.encode())
             continue
         _tag(h, b"cell", var.encode())
-        _feed_part(value, h, f"closure variable {var!r}", fn)
+        # (a module in a cell is read as a global one is: by the attributes the code reads from it)
+        _feed_part(value, h, f"closure variable {var!r}", fn, info.attrs)
     scope = fn.__globals__
     for var in info.globals:
         value = scope.get(var, _ABSENT)
@@ -452,14 +453,32 @@ def _feed_module(module: types.ModuleType, h: Any, attrs: frozenset[str]) -> Non
         return
     _tag(h, b"mod", name.encode())
     space = vars(module)
+    if type(module) is not types.ModuleType:
+        # ``sys.modules[__name__].__class__ = Settings``: its properties compute what the code reads.
+        _tag(h, b"mcls")
+        _feed(type(module), h)
+    missing = False
     for attr in sorted(attrs):
         value = space.get(attr, _ABSENT)
-        if value is not _ABSENT:
-            _tag(h, b"a", attr.encode())
-            try:
-                if isinstance(value, types.ModuleType):
-                    _feed_module(value, h, attrs)
-                else:
-                    _feed(value, h)
-            except FingerprintError as exc:
-                raise FingerprintError(f"{name}.{attr}: {exc}") from None
+        if value is _ABSENT:
+            missing = True
+            continue
+        _tag(h, b"a", attr.encode())
+        try:
+            if isinstance(value, types.ModuleType):
+                _feed_module(value, h, attrs)
+            else:
+                _feed(value, h)
+        except FingerprintError as exc:
+            raise FingerprintError(f"{name}.{attr}: {exc}") from None
+    hook = space.get("__getattr__")
+    if missing and hook is not None:
+        # PEP 562: a name the module's namespace lacks is what its ``__getattr__`` returns
+        # (``settings.SCALE`` served by ``def __getattr__(name)``); its code is the value's identity.
+        # (``attrs`` holds every attribute name the code reads, of any object: a name read from
+        # something else only adds the hook to the key.)
+        _tag(h, b"getattr")
+        try:
+            _feed(hook, h)
+        except FingerprintError as exc:
+            raise FingerprintError(f"{name}.__getattr__: {exc}") from None

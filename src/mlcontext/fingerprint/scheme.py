@@ -11,12 +11,14 @@ hit is worse.
 from __future__ import annotations
 
 import struct
+import sys
 from collections.abc import Callable
 from typing import Any
 
 import xxhash
 
 from ..errors import FingerprintError
+from .packages import _is_user
 
 __all__ = ["DIGEST_HEX_LEN", "SCHEME_VERSION", "persistent_key", "Hasher", "hash_bytes", "register",
            "hash_value", "add_lazy", "add_rule"]
@@ -27,8 +29,10 @@ DIGEST_HEX_LEN = 32
 # changes (a new normalisation, a library that changed the layout read here): persistent cache keys
 # carry it, so entries written under another scheme are never found (tests/test_fingerprint_pinned.py
 # pins the digests of a table of values so that such a change cannot go unnoticed).
-SCHEME_VERSION = 4  # 3: dicts in insertion order; imports inside functions. 4: array layout,
-# DatetimeIndex freq, function attributes, dataclass instance attributes
+SCHEME_VERSION = 5  # 3: dicts in insertion order; imports inside functions. 4: array layout,
+# DatetimeIndex freq, function attributes, dataclass instance attributes. 5: enums, builtin subclasses and
+# metaclasses by their class's code; frozenset/set, bytes/bytearray/memoryview apart; module __getattr__;
+# code in site-packages without a distribution (or installed from a local folder) by its code
 
 
 def persistent_key(digest: bytes) -> str:
@@ -37,7 +41,7 @@ def persistent_key(digest: bytes) -> str:
     Examples
     --------
     >>> persistent_key(bytes(16))
-    'f4.00000000000000000000000000000000'
+    'f5.00000000000000000000000000000000'
     """
     return f"f{SCHEME_VERSION}.{digest.hex()}"
 
@@ -141,7 +145,11 @@ def _search(cls: type) -> Callable[[Any, Any], None]:
     for base in cls.__mro__[1:]:
         if base in _dispatch:
             fn = _dispatch[base]
-            return _subclass(cls, fn) if base in _BUILTIN_BASES else fn
+            # A user's subclass of any registered type (a date, a Path, a Decimal with a method of its
+            # own) is its class too; a library's subclass of one not built in keeps its base's handler.
+            # (A metaclass's instances are classes: ``type``'s handler feeds their metaclass.)
+            mine = base is not type and _is_user(cls.__module__)
+            return _subclass(cls, fn) if base in _BUILTIN_BASES or mine else fn
     name = f"{cls.__module__}.{cls.__qualname__}"
     if _a_random_generator(cls):
         # Registering it would make its draws look alike: the advice is to seed one inside the code.
@@ -176,9 +184,21 @@ _BUILTIN_BASES = frozenset({int, float, complex, str, bytes, bytearray, tuple, l
 
 def _subclass(cls: type, base_fn: Callable[[Any, Any], None]) -> Callable[[Any, Any], None]:
     name = f"{cls.__module__}.{cls.__qualname__}".encode()
+    top = cls.__module__.partition(".")[0]
+    # Not only the name: ``class Unit(str)`` with a method ``factor`` computes what that method's code
+    # does, so a class outside the standard library is fed as classes are (the user's by its code, a
+    # package's by its version). The standard library's (defaultdict, Counter) stay as they were.
+    by_class = top not in sys.stdlib_module_names and top not in sys.builtin_module_names
 
     def feed(value: Any, h: Any) -> None:
         _tag(h, b"sub", name)
+        if by_class:
+            _feed(cls, h)
+            space = getattr(value, "__dict__", None)
+            if space:  # ``u = Unit("m"); u.scale = 3``: attributes its methods read
+                for key, item in sorted(tuple(space.items())):
+                    _tag(h, b"subx", key.encode())
+                    _feed(item, h)
         factory = getattr(value, "default_factory", _ABSENT)  # defaultdict: the missing keys' value
         if factory is not _ABSENT:
             _feed(factory, h)

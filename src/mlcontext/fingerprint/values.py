@@ -1,13 +1,16 @@
 """Identity of plain Python values: scalars, containers, dates, numbers and small standard objects.
 
 Each value is fed with a type tag and a length prefix (see :func:`.scheme._tag`), so ``1`` and ``1.0``,
-``("ab", "c")`` and ``("a", "bc")`` differ. Dataclasses, named tuples and enums are identified by
-their class (a user's class by its code, see :mod:`.callables`) and their fields.
+``("ab", "c")`` and ``("a", "bc")``, ``(0, 1)`` and ``[0, 1]``, ``{1}`` and ``frozenset({1})``, ``b"a"``
+and ``bytearray(b"a")`` differ. Dataclasses, named tuples and enums are identified by their class (a
+user's class by its code, see :mod:`.callables`) and their fields.
 """
 
 from __future__ import annotations
 
 import argparse
+import array
+import collections
 import dataclasses
 import datetime
 import decimal
@@ -59,9 +62,23 @@ def _str(value: str, h: Any) -> None:
     _tag(h, b"S", value.encode("utf-8", "surrogatepass"))
 
 
-@register(bytes, bytearray, memoryview)
+@register(bytes)
 def _bytes(value: bytes, h: Any) -> None:
-    _tag(h, b"Y", bytes(value))
+    _tag(h, b"Y", value)
+
+
+@register(bytearray)
+def _bytearray(value: bytearray, h: Any) -> None:
+    # Not bytes: code can tell them apart (``isinstance``, ``x + b"!"`` keeps the type, a bytearray
+    # can be written into), so equal contents of the two types are two values.
+    _tag(h, b"Ya", bytes(value))
+
+
+@register(memoryview)
+def _memoryview(value: memoryview, h: Any) -> None:
+    # Its format and shape decide what indexing it gives (``m[0]`` is a byte or a whole float).
+    _tag(h, b"Ym", f"{value.format}|{value.shape}|{value.readonly}".encode())
+    _tag(h, b"Y", value.tobytes())
 
 
 @register(tuple, list)
@@ -90,8 +107,30 @@ def _dict(value: dict, h: Any) -> None:
 
 @register(set, frozenset)
 def _set(value: set | frozenset, h: Any) -> None:
+    # A frozenset is not a set (it can be a dict key, ``s.add`` fails): the type is part of the value,
+    # as a tuple's is apart from a list's.
     digests = sorted(hash_value(v) for v in (value.copy() if type(value) is set else value))
-    _tag(h, b"E", "".join(digests).encode())
+    _tag(h, b"E" if isinstance(value, set) else b"Ef", "".join(digests).encode())
+
+
+@register(range)
+def _range(value: range, h: Any) -> None:
+    _tag(h, b"rng", f"{value.start}:{value.stop}:{value.step}".encode())
+
+
+@register(collections.deque)
+def _deque(value: collections.deque, h: Any) -> None:
+    # Its items in order and its ``maxlen`` (which decides what an append drops).
+    items = tuple(value.copy())
+    _tag(h, b"dq", struct.pack("<qQ", -1 if value.maxlen is None else value.maxlen, len(items)))
+    for item in items:
+        _feed(item, h)
+
+
+@register(array.array)
+def _array(value: array.array, h: Any) -> None:
+    _tag(h, b"arr", value.typecode.encode())
+    _tag(h, b"Y", value.tobytes())
 
 
 @register(slice)
@@ -152,8 +191,10 @@ def _fraction(value: fractions.Fraction, h: Any) -> None:
 
 @register(enum.Enum)
 def _enum(value: enum.Enum, h: Any) -> None:
-    cls = type(value)
-    _tag(h, b"enum", f"{cls.__module__}.{cls.__qualname__}.{value.name}".encode())
+    # The class as any class is identified (a user's enum by its code: ``Kind.A.factor()`` returns
+    # what its method computes, so an edited method is another value), the member's name and value.
+    _feed(type(value), h)
+    _tag(h, b"enum", str(value.name).encode())
     _feed(value.value, h)
 
 

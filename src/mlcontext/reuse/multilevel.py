@@ -153,7 +153,9 @@ class _Parts:
             self.arrays.append(x)
             self.mutable = True
         elif t is tuple or t is list:
-            parts.append(b"(%d" % len(x))
+            # (a tuple and a list of the same items are two arguments: A[(0, 1)] is one element,
+            # A[[0, 1]] two rows; a newcomer's step served the first for the second)
+            parts.append((b"(%d" if t is tuple else b"[%d") % len(x))
             for v in x:
                 self.feed(v)
             parts.append(b")")
