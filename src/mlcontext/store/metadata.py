@@ -343,6 +343,12 @@ class MetadataStore:
 
     # -- queries ----------------------------------------------------------------------------------
 
+    def run_id_starting(self, prefix: str) -> str | None:
+        """The id of a run whose id starts with ``prefix``, or None."""
+        with self.read() as conn:
+            return conn.execute(select(t.Run.id).where(t.Run.id.startswith(prefix, autoescape=True))
+                                .limit(1)).scalar()
+
     def resolve_run_id(self, conn: Connection, ref: str) -> str:
         """The full id of the run whose id starts with ``ref``, or of the newest run named ``ref``.
 

@@ -1,9 +1,11 @@
 """Runs: one execution of a script, with its params, metrics, artifacts, code and environment.
 
 One run is active per process at a time (threads of a training script log into the same run). A run
-ends ``finished`` on a normal exit, ``failed`` on an exception (type, message and traceback kept),
-``killed`` on SIGINT/SIGTERM; a process that dies without a word is marked ``killed`` later because its
-heartbeat stops (:func:`reap_dead_runs`).
+ends ``finished`` on a normal exit, ``failed`` on an exception (type, message and traceback kept) or a
+failing exit status (``sys.exit(1)``, ``os._exit(1)``, however the run was started; see
+:class:`_ExitSeen` for what an exit without ``with`` cannot see), ``killed`` on SIGINT/SIGTERM; a
+process that dies without a word is marked ``killed`` later because its heartbeat stops
+(:func:`reap_dead_runs`).
 
 A process forked while a run is active (``os.fork``, ``multiprocessing`` with the ``fork`` start method)
 logs into that run: the child gets its own writer (and, from the store layer, its own connections)
@@ -19,7 +21,9 @@ import atexit
 import dataclasses
 import functools
 import itertools
+import operator
 import os
+import re
 import signal
 import sys
 import threading
@@ -34,6 +38,7 @@ from typing import Any, Literal, NoReturn
 from ..errors import (
     ConfigError,
     InvalidArgumentError,
+    InvalidNameError,
     MLContextError,
     MLContextWarning,
     ParamError,
@@ -150,6 +155,7 @@ class Run:
             self.overrides, rest = parse_overrides(argv[1:])
             # (an empty name is an error, not the default: it is usually an unset variable)
             self.name = check_name(_default_run_name() if name is None else name, "run")
+            _check_not_an_id_prefix(self.store, self.name)
             self.project = check_name(_default_project() if project is None else project, "project")
             self.params: dict[str, Any] = {}
             self._seq = itertools.count()
@@ -374,6 +380,11 @@ class Run:
         """
         if status not in TERMINAL_STATUSES:
             raise InvalidArgumentError(f"a run ends as one of {sorted(TERMINAL_STATUSES)}, not {status!r}")
+        self._end(status, _error_details(exc))
+
+    def _end(self, status: str, details: dict[str, Any]) -> None:
+        """:meth:`end` with the error's columns (``error_type``, ``error_message``, ``traceback``)
+        given as they are stored: an exit seen after its exception is gone has only those."""
         if self._pid != os.getpid():
             self._writer.close()
             return
@@ -385,11 +396,6 @@ class Run:
             _settle_test_reads(self, finished=status == RunStatus.FINISHED)
             self._writer.close()
         finally:
-            details: dict[str, Any] = {}
-            if exc is not None:
-                details = dict(error_type=f"{type(exc).__module__}.{type(exc).__qualname__}",
-                               error_message=str(exc),
-                               traceback="".join(tb.format_exception(type(exc), exc, exc.__traceback__)))
             try:
                 self.store.metadata.end_run(self.id, status, **details)
             finally:
@@ -419,7 +425,9 @@ class Run:
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  _tb: TracebackType | None) -> None:
-        self.end(_status_for(exc), exc)
+        status = _status_for(exc)
+        # (``sys.exit(0)`` leaves the block with a SystemExit that is no error: none is recorded)
+        self.end(status, exc if status != RunStatus.FINISHED else None)
 
 
 _now = time.time
@@ -609,6 +617,30 @@ def _after_fork_in_parent() -> None:
     while _held_for_fork:
         _held_for_fork.pop().release()
     _unblock_signals_after_fork()
+
+
+_HEX_NAME = re.compile(r"[0-9a-f]{4,32}")
+
+
+def _check_not_an_id_prefix(store: Store, name: str) -> None:
+    """Refuse a run name that is the start of an existing run's id: references to that run (``show
+    d8457d2e``, saved in scripts) would turn ambiguous, in every project (a newcomer's finding). Only
+    names of hex digits can be; they are looked up, others cost nothing."""
+    if not _HEX_NAME.fullmatch(name):
+        return
+    taken = store.metadata.run_id_starting(name)
+    if taken is not None and taken != name:
+        raise InvalidNameError(f"invalid run name {name!r}: it is the start of the id of run "
+                               f"{taken[:12]}..., so references to that run would become ambiguous; "
+                               f"pick a name that is not hex digits (e.g. 'run-{name}')")
+
+
+def _error_details(exc: BaseException | None) -> dict[str, Any]:
+    """The error columns of a run ended by ``exc``: its type, message and traceback."""
+    if exc is None:
+        return {}
+    return dict(error_type=f"{type(exc).__module__}.{type(exc).__qualname__}", error_message=str(exc),
+                traceback="".join(tb.format_exception(type(exc), exc, exc.__traceback__)))
 
 
 def _settle_test_reads(run: Run, finished: bool) -> None:
@@ -806,8 +838,15 @@ if hasattr(os, "register_at_fork"):
                         after_in_child=_after_fork_in_child)
 
 
+def _exit_succeeds(code: object) -> bool:
+    """Whether ``SystemExit(code)`` makes the interpreter exit with status 0: ``None`` or an integer 0
+    (``False`` included). Any other value fails: a string is printed and the status is 1, and so is
+    ``0.0``, which is no integer."""
+    return code is None or (isinstance(code, int) and code == 0)
+
+
 def _status_for(exc: BaseException | None) -> str:
-    if exc is None or (isinstance(exc, SystemExit) and exc.code in (0, None)):
+    if exc is None or (isinstance(exc, SystemExit) and _exit_succeeds(exc.code)):
         return RunStatus.FINISHED
     if isinstance(exc, KeyboardInterrupt | _Terminated):
         return RunStatus.KILLED
@@ -1061,6 +1100,8 @@ def _install_process_hooks() -> None:
     sys.unraisablehook = _unraisable
     if os._exit is _REAL_EXIT:
         os._exit = _exit_after_background
+    if sys.exit is _REAL_SYS_EXIT:
+        sys.exit = _sys_exit_seen
     if threading.current_thread() is threading.main_thread() and \
             signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
         signal.signal(signal.SIGTERM, _on_sigterm)
@@ -1071,20 +1112,116 @@ _REAL_EXIT = os._exit
 
 
 def _exit_after_background(status: int) -> NoReturn:
-    """``os._exit`` that first lets this process's background writes finish (a run's code snapshot,
-    captured from the run's start, at most ``BACKGROUND_GRACE_S``): ``os._exit`` waits for no thread,
-    and a script that calls it right after ``mc.run()`` would lose its code. Nothing else of
-    ``os._exit`` changes (no atexit handler, no flush); a fork child has no background writes of its
-    parent's to wait for."""
+    """``os._exit`` that first ends the active run and lets this process's background writes finish
+    (a run's code snapshot, captured from the run's start), each within ``BACKGROUND_GRACE_S``.
+
+    ``os._exit`` runs no exit handler and waits for no thread: the values queued in the last ~100 ms
+    (all the params of a short run) were lost, and the run stayed ``running`` until readers gave up on
+    its heartbeat (``killed``, duration 0). Now it ends as the exit status says: ``finished`` for 0,
+    ``failed`` with error type ``os._exit`` otherwise, as SIGTERM records ``killed``. In a fork child
+    (which ``multiprocessing`` and ``os.fork`` users end with ``os._exit``) ending only writes what
+    the child logged: the run is its parent's. Nothing else of ``os._exit`` changes (no atexit
+    handler runs, no file is flushed)."""
+    try:
+        code = operator.index(status)
+    except TypeError:
+        _REAL_EXIT(status)  # (raises os._exit's own TypeError, nothing ended)
     _RowInserted.settle_pending()
+    _end_before_os_exit(code, sys._getframe(1))
     settle_background(BACKGROUND_GRACE_S)
-    _REAL_EXIT(status)
+    _REAL_EXIT(code)
+
+
+def _end_before_os_exit(code: int, caller: FrameType | None) -> None:
+    current = STATE.active
+    if current is None:
+        return
+    details: dict[str, Any] = {}
+    if code != 0:
+        details = dict(error_type="os._exit",
+                       error_message=f"the process called os._exit({code}): exit status {code}",
+                       traceback="".join(["Most recent call last:\n", *tb.format_stack(caller)]))
+    status = RunStatus.FINISHED if code == 0 else RunStatus.FAILED
+    # In a thread of its own, bounded: os._exit may be called from a thread while the main thread
+    # holds the writer's lock (a sync write), or from a signal handler that interrupted a write; the
+    # process must die all the same.
+    ender = threading.Thread(target=_end_quietly, args=(current, status, details), daemon=True,
+                             name="mlcontext-os-exit")
+    try:
+        ender.start()
+    except RuntimeError:  # no new thread at interpreter shutdown (os._exit from an atexit handler)
+        _end_quietly(current, status, details)
+        return
+    ender.join(BACKGROUND_GRACE_S)
+
+
+def _end_quietly(run: Run, status: str, details: dict[str, Any]) -> None:
+    signals_to_main_thread()
+    try:
+        run._end(status, details)
+    except Exception as exc:  # noqa: BLE001 - the process is exiting: say so, never hang or raise
+        print(f"mlcontext: could not record the end of run {run.id[:8]}: {exc}", file=sys.stderr)
+
+
+#: sys.exit as Python defines it (see _sys_exit_seen).
+_REAL_SYS_EXIT = sys.exit
+#: The ``sys.exit`` that ended the process, once the interpreter has dropped its SystemExit on the
+#: way out (see _ExitSeen); None until then, and for ever when the process ends otherwise.
+_process_exit: list[_ExitSeen | None] = [None]
+
+
+def _sys_exit_seen(*status: Any) -> NoReturn:
+    """``sys.exit`` that lets the run's end at exit know the exit status (Python hides it: no hook
+    sees a SystemExit that leaves the main module, and atexit handlers run after it is gone)."""
+    try:
+        _REAL_SYS_EXIT(*status)
+    except SystemExit as exc:
+        if not _exit_succeeds(exc.code):  # (a successful one is recorded as a plain finish)
+            exc._mlcontext_exit = _ExitSeen(exc, sys._getframe(1))  # type: ignore[attr-defined]
+        raise
+    raise AssertionError("sys.exit returned")  # (for type checkers: it never does)
+
+
+class _ExitSeen:
+    """Rides on a failing SystemExit raised by ``sys.exit`` and says, when Python frees it, whether
+    it ended the process.
+
+    A SystemExit that leaves the main module (``python script.py``, ``-m``, ``-c``) is cleared by
+    the interpreter itself before it exits (``Py_Exit``, then the atexit handlers): then no Python
+    frame is below the one freeing it, in the main thread. One caught anywhere (a script that calls a
+    command's ``main()`` and goes on, a thread ended by ``sys.exit``, a notebook, pytest) is freed by
+    Python code, or in another thread. Not seen, and recorded ``finished`` as before: ``raise
+    SystemExit(1)``, the ``exit()``/``quit()`` of the interactive prompt, an ``exit`` bound by ``from
+    sys import exit`` before the run's hooks were installed, and a SystemExit kept alive past the
+    atexit handlers (by a reference cycle or a global).
+    """
+
+    def __init__(self, exc: SystemExit, caller: FrameType | None) -> None:
+        self.error_type = "builtins.SystemExit"
+        self.error_message = str(exc)
+        self.traceback = "".join(["Traceback (most recent call last):\n", *tb.format_stack(caller),
+                                  *tb.format_exception_only(type(exc), exc)])
+
+    def __del__(self) -> None:
+        try:
+            if sys._getframe().f_back is None and threading.current_thread() is threading.main_thread():
+                _process_exit[0] = self
+        except Exception:  # noqa: BLE001, S110 - freed in the interpreter's teardown: nothing to note
+            pass
+
+    def details(self) -> dict[str, Any]:
+        return dict(error_type=self.error_type, error_message=self.error_message, traceback=self.traceback)
 
 
 def _end_at_exit() -> None:
     current = STATE.active
-    if current is not None:
+    if current is None:
+        return
+    seen = _process_exit[0]
+    if seen is None:
         current.end(RunStatus.FINISHED)
+    else:  # the process exits through sys.exit with a failing status
+        current._end(RunStatus.FAILED, seen.details())
 
 
 def _excepthook(exc_type: type[BaseException], exc: BaseException, trace: TracebackType | None) -> None:
