@@ -196,3 +196,13 @@ def test_psi_of_discrete_and_continuous_columns_follows_the_documented_bins(case
         assert got < 2  # binned value by value it was 23
     elif case != "continuous":
         assert got > 0.5  # each a material change
+
+
+def test_a_one_row_column_has_no_standard_deviation():
+    """A newcomer's one-row version showed std 0.0 (no spread) where pandas gives NaN: it is None
+    (what a profile says for "no value"), and count includes the nulls, as documented."""
+    p = profile(pd.DataFrame({"x": [3.0], "y": [None]}))
+    assert p.columns["x"].std is None
+    assert p.columns["y"].count == 1 and p.columns["y"].nulls == 1
+    two = profile(pd.DataFrame({"x": [1.0, 3.0]}))
+    assert two.columns["x"].std == pytest.approx(pd.Series([1.0, 3.0]).std())

@@ -117,3 +117,68 @@ def test_a_loaded_traced_model_scoring_the_test_split_counts_even_when_the_run_f
     assert p.run("score.py", params={"model_run": model_run, "crash": True}, check=False).returncode == 1
     [row] = p.cli_json("testuse", "test@1")
     assert row["evaluations"] == 3  # the run that registered the split (a read, by design) and both scorers
+
+
+TRAIN_SAME = """\
+import numpy as np
+import mlcontext as mc
+from sklearn.linear_model import LogisticRegression
+rng = np.random.default_rng(0)
+X = rng.normal(size=(100, 2)); y = (X[:, 0] > 0).astype(int)
+with mc.run("train") as run:
+    C = mc.param("C", 1.0)
+    model = LogisticRegression(C=C).fit(X, y)
+    mc.log("train_acc", mc.param("acc", float(model.score(X, y))))
+    mc.artifact("model", model)
+    print(run.id)
+"""
+
+LOAD = """\
+import mlcontext as mc
+with mc.run("evaluate") as run:
+    mc.load_artifact(mc.param("model_run", ""), "model")
+    print(run.id)
+"""
+
+
+def test_a_loaded_model_saved_by_two_runs_is_compared_by_their_metrics(make_project, strict_json):
+    """A newcomer's `diff EVAL:model TRAIN:model`: the evaluation run had loaded bytes two training runs
+    had saved (same code, same train_acc), and the diff said train_acc was "(absent)" on that side and
+    counted it as a difference."""
+    p = make_project("diff-loaded", {"train.py": TRAIN_SAME, "load.py": LOAD})
+    first = p.run("train.py").last_line
+    p.run("train.py")  # the same bytes again, the same code and metrics
+    other = p.run("train.py", params={"C": 0.01}).last_line
+    evaluation = p.run("load.py", params={"model_run": first}).last_line
+    answer = p.cli_json("diff", f"{evaluation}:model", f"{other}:model")
+    assert answer["runs_known"] == [True, True]
+    assert answer["absent"]["metrics"] == {"a": [], "b": []}
+    assert "(absent)" not in p.cli("diff", f"{evaluation}:model", f"{other}:model").stdout
+    # Runs that saved the same bytes but logged other values: unknown, never "(absent)".
+    p.run("train.py", params={"acc": 0.5})
+    text = p.cli("diff", f"{evaluation}:model", f"{other}:model").stdout
+    assert "not known for" in text and "(absent)" not in text
+    assert p.cli_json("diff", f"{evaluation}:model", f"{other}:model")["runs_known"] == [False, True]
+
+
+def test_a_piped_code_diff_is_not_wrapped(make_project):
+    """`mlcontext diff A B > out.txt` folded a long changed line at 80 columns: not a patch any more."""
+    p = make_project("diff-wide", {"train.py": TRAIN})
+    first = p.run("train.py").last_line
+    long_line = "# " + "a long comment that goes on " * 6 + "and ends here"
+    p.write("train.py", TRAIN + long_line + "\n")
+    second = p.run("train.py").last_line
+    out = p.cli("diff", first, second, in_subprocess=True, env={"COLUMNS": "80"}).stdout
+    assert "+" + long_line in out.splitlines()
+
+
+def test_a_run_may_not_be_named_like_another_runs_id(project):
+    """A newcomer named a run `d8457d2e`, the start of a training run's id: every saved `show d8457d2e`
+    and `--param model_run=d8457d2e` then failed as ambiguous, in every project."""
+    p, run_id = project
+    prefix = run_id[:8]
+    script = f"import mlcontext as mc\nmc.run({prefix!r}, project='odd')\n"
+    p.write("named.py", script)
+    result = p.run("named.py", check=False)
+    assert result.returncode == 1 and "start of the id of run" in result.stderr
+    assert p.cli_json("show", prefix)["id"] == run_id

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import click
@@ -105,7 +106,8 @@ def show_command(run: str, project: str | None, as_json: bool) -> None:
     console.print(_summary(record))
     for title, mapping in (("params", record.params), ("metrics (last value)", record.metrics)):
         if mapping:
-            frame = pd.DataFrame({"name": list(mapping), "value": [fmt(v) for v in mapping.values()]})
+            values = _recorded(mapping).values()
+            frame = pd.DataFrame({"name": list(mapping), "value": [fmt(v) for v in values]})
             console.print(frame_table(frame, title=title))
     if record.artifacts:
         frame = pd.DataFrame([(_artifact_name(a), a.kind, f"{a.size:,}", a.hash, _direction(a))
@@ -203,14 +205,21 @@ def diff_command(run_a: str, run_b: str, project: str | None, as_json: bool, **r
     for title, changes, shared in (("params", diff.params, diff.a.params),
                                    ("metrics (last value)", diff.metrics, diff.a.metrics)):
         if changes:
+            changes = {k: (_set_value(x), _set_value(y)) for k, (x, y) in changes.items()}
             console.print(_changes_table(_changes_title(title, changes), changes, a, b))
         else:  # (an empty table said nothing the line does not, and hid what the runs share)
-            console.print(f"{title}: {the_same(shared)}", markup=False, highlight=False)
+            console.print(f"{title}: {the_same(_recorded(shared))}", markup=False, highlight=False)
     _data_parts(diff, a, b)
     console.rule("code")
     # Wrapped, never cropped: a diff line or a reason cut at the terminal's width says less than it did.
-    console.print(Syntax(diff.code, "diff", theme="ansi_dark", word_wrap=True) if diff.code else
-                  ("same code" if not diff.code_refused else "no other difference"), soft_wrap=not diff.code)
+    if diff.code and not console.is_terminal:
+        # Piped or redirected: the diff as git wrote it, never wrapped (a line folded at 80 columns
+        # made `mlcontext diff A B > x.patch` a corrupt patch, a newcomer found).
+        console.print(diff.code.rstrip("\n"), markup=False, highlight=False, soft_wrap=True)
+    else:
+        console.print(Syntax(diff.code, "diff", theme="ansi_dark", word_wrap=True) if diff.code else
+                      ("same code" if not diff.code_refused else "no other difference"),
+                      soft_wrap=not diff.code)
     for side, entries in diff.code_refused.items():
         run_id = (diff.a if side == "a" else diff.b).id[:8]
         for entry in entries:
@@ -249,6 +258,8 @@ def _other_diff(diff: DatasetDiff | ModelDiff, as_json: bool) -> None:
         console.print(f"[bold]{diff.a} -> {diff.b}[/]: rows {diff.rows[0]} -> {diff.rows[1]} "
                       f"({diff.rows[1] - diff.rows[0]:+d})")
         print_drift(diff.drift, "per column")
+        for line in diff.content.lines() if diff.content is not None else []:
+            _say(f"  {line}")
         return
     if not all(diff.models) or None in diff.classes:
         _artifacts_diff(diff)
@@ -262,7 +273,9 @@ def _other_diff(diff: DatasetDiff | ModelDiff, as_json: bool) -> None:
                       markup=False, highlight=False)
     for title, changes in (("hyper-parameters", diff.params),
                            ("metrics of the runs that stored them (last value)", diff.metrics)):
-        if changes:
+        if changes is diff.metrics and not all(diff.runs_known):
+            _say(next(line for line in str(diff).splitlines() if line.startswith("metrics of the runs")))
+        elif changes:
             console.print(_changes_table(_changes_title(title, changes), changes, diff.a, diff.b))
         elif changes is diff.metrics:  # (the values: "the same" alone did not say whether any was logged)
             _say(f"{title}: {the_same(diff.metrics_shared)}")
@@ -284,6 +297,16 @@ def _artifacts_diff(diff: ModelDiff) -> None:
     """Artifacts that are not both models: say what each is, claim no hyper-parameters or data."""
     for line in diff.artifact_lines():
         _say(line)
+
+def _set_value(value: object) -> object:
+    """A value a run recorded, for the tables: a NaN param or metric is ``nan`` (``-`` is a name
+    the run did not record at all, as in ``runs``' columns; ``--json`` writes ``null``)."""
+    return "nan" if isinstance(value, float) and math.isnan(value) else value
+
+
+def _recorded(mapping: Mapping[str, object]) -> dict[str, object]:
+    return {name: _set_value(value) for name, value in mapping.items()}
+
 
 def _changes_title(title: str, changes: dict) -> str:
     """``params: 3 differ``; with the names only one side has counted apart (they are shown as

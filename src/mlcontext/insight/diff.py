@@ -418,6 +418,8 @@ class ModelDiff:
     same_code: bool | None = None
     #: The metrics both runs logged with the same last value: name -> value (what "the same" is).
     metrics_shared: dict[str, Any] = field(default_factory=dict)
+    #: Per side, the run that stored the model is known (else its metrics are unknown, not absent).
+    runs_known: tuple[bool, bool] = (True, True)
 
     @property
     def features_added(self) -> list[str] | None:
@@ -505,6 +507,9 @@ class ModelDiff:
                          "after reading it")
         return lines
 
+    def models_labels(self) -> tuple[str, str]:
+        return self.a, self.b
+
     def code_text(self) -> str:
         """Whether the runs that stored the two models ran the same code, and how to see the difference."""
         a, b = self.code
@@ -533,8 +538,14 @@ class ModelDiff:
             lines.append("different classes: a hyper-parameter of one class is (absent) from the other")
         lines.append(f"hyper-parameters: {pairs_text(self.params) if self.params else 'the same'}")
         lines.append(f"input features: {self.features_text()}")
-        lines.append("metrics of the runs that stored them (last value): "
-                     f"{pairs_text(self.metrics, self.metrics_shared)}")
+        if all(self.runs_known):
+            lines.append("metrics of the runs that stored them (last value): "
+                         f"{pairs_text(self.metrics, self.metrics_shared)}")
+        else:  # (they were "(absent)", as if never logged: a newcomer counted one as a difference)
+            unknown = " and ".join(label for label, known in zip(self.models_labels(), self.runs_known,
+                                                                strict=True) if not known)
+            lines.append(f"metrics of the runs that stored them: not known for {unknown} (which run saved "
+                         "it is not known: runs that saved the same bytes logged different values)")
         lines += self.training_lines()
         lines.append(f"code: {self.code_text()}")
         return "\n".join(lines)
@@ -544,6 +555,7 @@ class ModelDiff:
                 "artifacts": [dict(x) for x in self.artifacts], "params": pairs_json(self.params),
                 "metrics": pairs_json(self.metrics), "metrics_shared": dict(self.metrics_shared),
                 "absent": {"params": absent_names(self.params), "metrics": absent_names(self.metrics)},
+                "runs_known": list(self.runs_known),
                 "features": {"a": dict(self.features[0]), "b": dict(self.features[1]),
                              "added": self.features_added, "removed": self.features_removed,
                              "same": self.features_same},
@@ -569,9 +581,10 @@ def diff_models(store: Store, a: Any, b: Any, project: str | None = None) -> Mod
     (label_a, meta_a, run_a, hash_a), (label_b, meta_b, run_b, hash_b) = sides
     params = changed(meta_a.get("params", {}), meta_b.get("params", {}), _same)
     logged_a, logged_b = (dict(run.metrics) if run else {} for run in (run_a, run_b))
-    metrics = changed(logged_a, logged_b, _same)
+    known = (run_a is not None, run_b is not None)
+    metrics = changed(logged_a, logged_b, _same) if all(known) else {}
     shared = {name: value for name, value in sorted(logged_a.items())
-              if name in logged_b and name not in metrics}
+              if name in logged_b and name not in metrics} if all(known) else {}
     described = (_describe(store, hash_a), _describe(store, hash_b))
     # Only a model has training data: a pickle of anything else read nothing to be fitted.
     (data_a, traced_a), (data_b, traced_b) = (
@@ -588,7 +601,7 @@ def diff_models(store: Store, a: Any, b: Any, project: str | None = None) -> Mod
                      features=(_features(meta_a), _features(meta_b)),
                      code=(_code(run_a), _code(run_b)),
                      same_code=None if run_a is None or run_b is None else same_code(store, run_a, run_b),
-                     metrics_shared=shared)
+                     metrics_shared=shared, runs_known=known)
 
 
 def _minus(names: list[str], other: list[str]) -> list[str]:
@@ -742,20 +755,35 @@ def _model_side(store: Store, ref: Any, project: str | None) -> tuple[str, dict[
     resolved = resolve_artifact(store, ref, project)
     info = store.metadata.artifact_info(resolved.hash)
     meta = info[2] if info else {}
-    run_id = resolved.run_id or _only_maker(store, resolved.hash)
-    run = store.metadata.get_run(run_id) if run_id else None
+    run_id = resolved.run_id
+    run = store.metadata.get_run(run_id) if run_id else _maker(store, resolved.hash)
     return resolved.label, meta, run, resolved.hash
 
 
-def _only_maker(store: Store, digest: str) -> str | None:
-    """The run that stored the model ``digest`` (given by hash or ``ArtifactRef``), when exactly one
-    did: its metrics and code are then this model's run's (they showed as ``(absent)``, as if never
-    logged). Several runs that stored the same bytes: none is picked."""
+def _maker(store: Store, digest: str) -> Any:
+    """The run that stored the model ``digest`` (given by hash, ``ArtifactRef``, or ``RUN:NAME`` of a
+    run that loaded it), when one did, or when every run that stored the same bytes ran the same code
+    and logged the same metrics (then which one is asked makes no difference to the answer; the newest
+    is taken); else None: metrics and code are not known (they showed as ``(absent)``, as if never
+    logged)."""
     with store.metadata.read() as conn:
-        makers = conn.execute(select(t.RunArtifact.run_id).where(
+        makers = [r[0] for r in conn.execute(select(t.RunArtifact.run_id).where(
             t.RunArtifact.artifact_hash == digest, t.RunArtifact.direction == "output")
-            .distinct().limit(2)).all()
-    return makers[0][0] if len(makers) == 1 else None
+            .distinct().limit(_MAKERS_MAX + 1)).all()]
+    if not makers or len(makers) > _MAKERS_MAX:
+        return None
+    runs = [store.metadata.get_run(m) for m in makers]
+    first = runs[0]
+    agree = all(r.code_hash == first.code_hash and r.code_hash is not None and _same_metrics(r, first)
+                for r in runs[1:])
+    return max(runs, key=lambda r: r.started_at) if agree else None
+
+
+_MAKERS_MAX = 20  # more runs than this storing one model's bytes: not compared one by one
+
+
+def _same_metrics(a: Any, b: Any) -> bool:
+    return set(a.metrics) == set(b.metrics) and all(_same(a.metrics[k], b.metrics[k]) for k in a.metrics)
 
 
 def _training_data(store: Store, run: Any, digest: str) -> tuple[list[str] | None, bool]:

@@ -137,7 +137,7 @@ class TracedArray(NDArrayOperatorsMixin):
     def shape(self, shape: Any) -> None:
         """``t.shape = (3, 2)``: the same elements in another shape, a new version of ``t`` (NumPy
         reshapes in place; an impossible shape raises its ValueError)."""
-        reshaped = np.reshape(self, shape)
+        reshaped: Any = np.reshape(self, shape)  # (a TracedArray, by __array_function__)
         self._data, self._item = reshaped._data, reshaped._item
 
     def resize(self, *args: Any, **kwargs: Any) -> None:
@@ -160,7 +160,7 @@ class TracedArray(NDArrayOperatorsMixin):
     def flat(self, value: Any) -> None:
         """``t.flat = v``: every element set from ``v`` in C order, ``v`` repeated as needed (as
         NumPy's ``flat`` assignment and ``np.put``); a new version of ``t``."""
-        np.put(self, np.arange(self.size), value)
+        np.put(self, np.arange(self.size), value)  # type: ignore[arg-type]  # (__array_function__)
 
     def __mlcontext_fingerprint__(self) -> tuple[str, str]:
         """Its identity where a fingerprint meets it (a global a ``@mc.step`` reads, an estimator's

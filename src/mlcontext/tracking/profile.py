@@ -42,6 +42,12 @@ class ColumnProfile:
 
     ``name`` is the column's label as text and ``label_type`` the type of the label (``str``, ``int``,
     ``float``, ``bool``; another type name when the label was kept as its text).
+
+    ``count`` is the column's rows, nulls included (pandas' ``count()`` is ``count - nulls``);
+    ``nulls`` the missing values among them; ``distinct`` an estimate (about 3 %) of the distinct
+    values. ``min``, ``max``, ``mean`` and ``std`` (the sample standard deviation, ``ddof=1``; None with
+    fewer than two finite values, where pandas gives NaN) are exact, of the finite values; ``quantiles``,
+    ``histogram`` and ``top`` come from a uniform sample of ``sample_rows`` rows.
     """
 
     name: str
@@ -201,7 +207,7 @@ def _numeric(series: pd.Series, sample: pd.Series, base: dict[str, Any]) -> Colu
     counts, edges = np.histogram(drawn, bins=HISTOGRAM_BINS) if drawn.size else (np.array([]), np.array([]))
     return ColumnProfile(
         kind="numeric", min=float(finite.min()), max=float(finite.max()), mean=float(finite.mean()),
-        std=float(finite.std(ddof=1)) if finite.size > 1 else 0.0,
+        std=float(finite.std(ddof=1)) if finite.size > 1 else None,  # (0.0 said "no spread" of one value)
         quantiles={f"{q:g}": float(v) for q, v in zip(QUANTILES, quantiles, strict=False)},
         histogram={"edges": [float(e) for e in edges], "counts": [int(c) for c in counts]}, **base)
 
