@@ -201,7 +201,7 @@ def _method(name: str) -> Callable[..., Any]:
     """``a.<name>(*args, **kwargs)`` as a plain function (works for NumPy scalars as well); a
     closure rather than an object with ``__call__``, which costs a lookup more on every call."""
 
-    def call(a: Any, *args: Any, **kwargs: Any) -> Any:
+    def call(a: Any, /, *args: Any, **kwargs: Any) -> Any:
         return getattr(a, name)(*args, **kwargs)
 
     call.__name__ = call.__qualname__ = f"ndarray.{name}"
@@ -222,7 +222,7 @@ def _functional(mutate: Callable[..., Any]) -> Callable[..., Any]:
     """The functional version of an in-place operation on its first argument."""
 
     @functools.wraps(mutate)
-    def fn(a: Any, *args: Any, **kwargs: Any) -> Any:
+    def fn(a: Any, /, *args: Any, **kwargs: Any) -> Any:
         result = np.array(a, copy=True)
         mutate(result, *args, **kwargs)
         return result

@@ -123,7 +123,7 @@ class _Deferred:
                             name=f"pandas.{self._owner._kind}.{self._factory}.{name}")
 
 
-def _pipe(self: _Traced, fn: Any, *args: Any, **kwargs: Any) -> Any:
+def _pipe(self: _Traced, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
     # The function receives the traced frame itself: its operations are traced one by one.
     if isinstance(fn, tuple):
         fn, target = fn

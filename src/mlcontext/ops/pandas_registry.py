@@ -90,7 +90,7 @@ _COARSE = Traits(cost=COARSE)
 def _functional(name: str, cls: type) -> Callable[..., Any]:
     method = getattr(cls, name)
     if name in _MUTATORS:
-        def mutator(obj: Any, *args: Any, **kwargs: Any) -> Any:
+        def mutator(obj: Any, /, *args: Any, **kwargs: Any) -> Any:
             out = obj.copy(deep=False)
             method(out, *args, **kwargs)
             return out
@@ -167,7 +167,7 @@ def deferred_call(factory: str, method: str | None, *, attribute: bool = False) 
     attribute, read instead of called."""
     outer, _, window = factory.partition(".")
 
-    def run(obj: Any, f_args: tuple, f_kwargs: dict, selection: Any, *args: Any, **kwargs: Any) -> Any:
+    def run(obj: Any, f_args: tuple, f_kwargs: dict, selection: Any, /, *args: Any, **kwargs: Any) -> Any:
         if window:
             g_args, g_kwargs, w_args, after = f_args
             made = getattr(obj, outer)(*g_args, **g_kwargs)

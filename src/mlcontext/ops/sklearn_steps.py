@@ -328,18 +328,18 @@ def _new(path: str, params: dict) -> Any:
     return _new_estimator(_resolve(path), params)
 
 
-def _op_fit(X: Any, y: Any, path: str, params: dict, nonce: Any = None, **fit_params: Any) -> Fitted:
+def _op_fit(X: Any, y: Any, path: str, params: dict, nonce: Any = None, /, **fit_params: Any) -> Fitted:
     return Fitted(_new(path, params).fit(X, y, **fit_params), None)
 
 
-def _op_fit_transform(X: Any, y: Any, path: str, params: dict, nonce: Any = None,
+def _op_fit_transform(X: Any, y: Any, path: str, params: dict, nonce: Any = None, /,
                       **fit_params: Any) -> Fitted:
     est = _new(path, params)
     return Fitted(est, est.fit_transform(X, y, **fit_params))
 
 
 def _op_method(name: str) -> Callable[..., Any]:
-    def run(estimator: Any, *args: Any, **kwargs: Any) -> Any:
+    def run(estimator: Any, /, *args: Any, **kwargs: Any) -> Any:
         if isinstance(estimator, Fitted):  # the value of a fit item (recompute)
             estimator = estimator.estimator
         base = getattr(estimator, "_mlcontext_base", None)
