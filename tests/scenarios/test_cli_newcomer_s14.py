@@ -182,3 +182,13 @@ def test_a_run_may_not_be_named_like_another_runs_id(project):
     result = p.run("named.py", check=False)
     assert result.returncode == 1 and "start of the id of run" in result.stderr
     assert p.cli_json("show", prefix)["id"] == run_id
+
+
+def test_small_cli_answers(project):
+    """`lineage REF --json --dot` printed JSON without a word about --dot; `runs -n trian` said only
+    "No run matches" where other commands suggest the close name."""
+    p, _ = project
+    both = p.cli("lineage", "x", "--json", "--dot", check=False)
+    assert both.returncode == 2 and "--json and --dot" in both.stderr
+    typo = p.cli("runs", "-n", "trian")
+    assert "did you mean 'train'" in typo.stdout

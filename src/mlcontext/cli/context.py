@@ -32,6 +32,12 @@ def _frame_out(frame: pd.DataFrame, as_json: bool, title: str, empty: str,
         console.print(frame_table(frame, title=title, keep=keep))
 
 
+def _one_output(as_json: bool, dot: bool, svg: str | None) -> None:
+    chosen = [flag for flag, given in (("--json", as_json), ("--dot", dot), ("--svg", svg)) if given]
+    if len(chosen) > 1:  # (--json --dot printed JSON without a word about --dot)
+        raise click.UsageError(f"{' and '.join(chosen)} are different outputs: give one of them")
+
+
 def _graph_out(graph: Graph, as_json: bool, dot: bool, svg: str | None) -> None:
     if as_json:
         print_json(graph.to_dict())
@@ -58,6 +64,7 @@ def _graph_out(graph: Graph, as_json: bool, dot: bool, svg: str | None) -> None:
 @click.option("--svg", type=click.Path(dir_okay=False), help="Render an SVG picture to this file.")
 def lineage_command(ref: str, project: str | None, as_json: bool, dot: bool, svg: str | None) -> None:
     """How REF was derived (NAME, NAME@VERSION, RUN:ARTIFACT or a hash): runs, operations, sources."""
+    _one_output(as_json, dot, svg)
     _graph_out(derivation(ref, project=project), as_json, dot, svg)
 
 
@@ -69,6 +76,7 @@ def lineage_command(ref: str, project: str | None, as_json: bool, dot: bool, svg
 @click.option("--svg", type=click.Path(dir_okay=False), help="Render an SVG picture to this file.")
 def impact_command(ref: str, project: str | None, as_json: bool, dot: bool, svg: str | None) -> None:
     """Everything downstream of REF: derived data, models, and the runs that read them."""
+    _one_output(as_json, dot, svg)
     graph = consumers(ref, project=project)
     _graph_out(graph, as_json, dot, svg)
     if not (as_json or dot or svg) and not graph.readers.empty:

@@ -14,6 +14,7 @@ from rich.markup import escape
 from rich.syntax import Syntax
 from rich.table import Table
 
+from ..checks import did_you_mean
 from ..insight.diff import ABSENT, DatasetDiff, ModelDiff
 from ..insight.diff import diff as semantic_diff
 from ..insight.rundiff import RunDiff, environment_rows, side_text
@@ -56,10 +57,13 @@ def _no_runs(project: str | None, **conditions: str | None) -> str:
     """What to say when no run matched: the conditions that left them all out, when some were given
     and runs exist (a newcomer's `runs --user nobody` said "No runs recorded yet" of a store with 30)."""
     given = {k: v for k, v in conditions.items() if v is not None}
-    if given and not runs(project, limit=1).empty:
+    if given and not (every := runs(project, limit=MAX_LIMIT)).empty:
         said = ", ".join(f"{k} {v!r}" for k, v in given.items())
+        # (`runs -n trian` said only "No run matches", where `show trian` suggests 'train')
+        hints = [f"{k}: {close}" for k, v in given.items() if k in ("name", "user")
+                 and (close := did_you_mean(str(v), every[k].dropna().astype(str).unique().tolist()))]
         return f"No run matches {said}" + (f" in project {project!r}" if project else "") + \
-            " (`mlcontext runs` lists them all)"
+            (f" ({'; '.join(hints)})" if hints else " (`mlcontext runs` lists them all)")
     return "No runs recorded yet. Start one with `with mlcontext.run(...)` in a script."
 
 
