@@ -3,6 +3,7 @@ set by some runs only, came back as 15.0 in the table and the JSON while ``runs`
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -160,3 +161,25 @@ def test_tried_and_find_see_a_run_whose_process_died_as_killed(store) -> None:
                      .values(time=t.LatestMetric.time - 3600))
     assert mc.tried("td-train", "score", project="tried-dead")["status"].tolist() == ["killed"]
     assert mc.find(metrics=["score>0"], project="tried-dead")["status"].tolist() == ["killed"]
+
+
+def test_the_row_names_the_model_artifact_it_describes(store):
+    """A newcomer's run saved the search's best model as `model`, then a refit on all data as
+    `full_model`; tried showed the refit's settings beside the score, with nothing saying which
+    model they were: the row names it."""
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(0)
+    data = pd.DataFrame({"a": rng.normal(size=80), "b": rng.normal(size=80)})
+    data["y"] = (data.a > 0).astype(int)
+    mc.dataset(data, name="raw", project="p")
+    with mc.run("train", project="p"):
+        frame = mc.dataset_version("raw@1", project="p").frame()
+        best = mc.traced(LogisticRegression(C=0.1)).fit(frame[["a", "b"]], frame["y"])
+        mc.log("acc", float(best.score(frame[["a", "b"]], frame["y"])))
+        mc.artifact("model", best)
+        full = mc.traced(LogisticRegression(C=1.0)).fit(frame[["a", "b"]], frame["y"])
+        full.predict(frame[["a", "b"]])
+        mc.artifact("full_model", full)
+    row = mc.tried("raw", "acc", project="p").iloc[0]
+    assert row["model_artifact"] == "full_model" and row["model_params"]["C"] == 1.0

@@ -50,15 +50,16 @@ def tried(dataset: Any, metric: str, *, mode: str | None = None, project: str | 
     -------
     pandas.DataFrame
         One row per run that read a version of the dataset: ``run_id, run_name, status, user,
-        start, version, model, model_params, model_from``, the metric, and ``param.<name>`` columns;
-        best first.
+        start, version, model, model_params, model_from, model_artifact``, the metric, and
+        ``param.<name>`` columns; best first.
         ``status`` tells a design that finished from one whose run failed or was killed after
         logging its score (``running``, ``finished``, ``failed``, ``killed``). ``model`` and
         ``model_params`` are the class and hyper-parameters of the design the run saved
         (``model_from`` "saved"), or else of the model it loaded (``"loaded"``: a scoring run); of several
         models, the one no other saved model holds as a component (a Pipeline, not its ``pca`` step
         saved too; a search, not its ``best_estimator_``), then the one whose traced fit read the
-        dataset, then one that predicted or scored, then the last saved.
+        dataset, then one that predicted or scored, then the last saved; ``model_artifact`` is the
+        name the run saved (or loaded) it under.
         Empty, with these columns, for a dataset nobody read.
 
     Raises
@@ -122,14 +123,16 @@ def tried(dataset: Any, metric: str, *, mode: str | None = None, project: str | 
             params.setdefault(run_id, {})[name] = json.loads(value)
         saved: dict[str, list[tuple[str, dict]]] = {}  # per run, its models in the order saved
         loaded: dict[str, list[tuple[str, dict]]] = {}  # ... and those it loaded (a scoring run's)
-        for run_id, digest, meta, direction in conn.execute(
+        named: dict[tuple[str, str], str] = {}  # (run, model hash) -> the name the run gave it
+        for run_id, digest, meta, direction, artifact in conn.execute(
                 select(t.RunArtifact.run_id, t.RunArtifact.artifact_hash, t.Artifact.meta,
-                       t.RunArtifact.direction)
+                       t.RunArtifact.direction, t.RunArtifact.name)
                 .join(t.Artifact, t.Artifact.hash == t.RunArtifact.artifact_hash)
                 .where(t.RunArtifact.run_id.in_(run_ids), t.RunArtifact.direction.in_(["output", "input"]))
                 .order_by(t.RunArtifact.time, t.RunArtifact.id)):
             if meta and "model_class" in meta:
                 (saved if direction == "output" else loaded).setdefault(run_id, []).append((digest, meta))
+                named[run_id, digest] = artifact
         several = [r for r, found in saved.items() if len(found) > 1]
         uses: dict[str, set[tuple[str, str]]] = {}  # per run, (model, "fit on the dataset"/"evaluate")
         if several:  # which of a run's models was fitted on the dataset, and which predicted
@@ -138,11 +141,11 @@ def tried(dataset: Any, metric: str, *, mode: str | None = None, project: str | 
                     .where(t.Edge.run_id.in_(several), t.Edge.kind.in_(["fit", "evaluate"]))):
                 if kind == "evaluate" or src in version_hashes:
                     uses.setdefault(str(by), set()).add((dst, kind))
-        models = {run_id: _design_of(found, uses.get(run_id, set())) for run_id, found in saved.items()}
+        designs = {run_id: _design_of(found, uses.get(run_id, set())) for run_id, found in saved.items()}
         # A run that saved no model evaluated the one it loaded: the test set's leaderboard names it
         # (a newcomer's twelve scoring runs all showed `-`)
-        origin = dict.fromkeys(models, "saved") | {r: "loaded" for r in loaded if r not in models}
-        models |= {run_id: _design_of(found) for run_id, found in loaded.items() if run_id not in models}
+        origin = dict.fromkeys(designs, "saved") | {r: "loaded" for r in loaded if r not in designs}
+        designs |= {run_id: _design_of(found) for run_id, found in loaded.items() if run_id not in designs}
     if not reads:
         return typed_empty(TRIED | {metric: "float64"})
     if metric not in logged:
@@ -150,11 +153,14 @@ def tried(dataset: Any, metric: str, *, mode: str | None = None, project: str | 
     rows = []
     for run_id, version_id in reads:
         name, status, user, started = runs[run_id]
-        model = models.get(run_id, {})
+        digest, model = designs.get(run_id, ("", {}))
         score = scores.get(run_id, math.nan) if run_id in scores else math.nan
         rows.append({"run_id": run_id, "run_name": name, "status": status, "user": user, "start": started,
                      "version": versions[cast(int, version_id)], "model": model.get("model_class"),
                      "model_params": model.get("params"), "model_from": origin.get(run_id),
+                     # which artifact: a run that saved two models (the search's best and a refit on
+                     # all data) showed the second's settings beside a score of the first, unnamed
+                     "model_artifact": named.get((run_id, digest)),
                      metric: math.nan if score is None else score,
                      **{f"param.{k}": v for k, v in params.get(run_id, {}).items()}})
     frame = pd.DataFrame(rows)
@@ -168,8 +174,8 @@ def tried(dataset: Any, metric: str, *, mode: str | None = None, project: str | 
     return ranked.reset_index(drop=True)
 
 
-def _design_of(saved: list[tuple[str, dict]], uses: Collection[tuple[str, str]] = ()) -> dict:
-    """The design among the models a run saved: the metadata of the one :func:`tried` lists.
+def _design_of(saved: list[tuple[str, dict]], uses: Collection[tuple[str, str]] = ()) -> tuple[str, dict]:
+    """The design among the models a run saved: ``(hash, metadata)`` of the one :func:`tried` lists.
 
     ``saved``: ``(hash, metadata)`` of each model the run saved, in the order saved; ``uses``:
     ``(hash, kind)`` of the run's edges into them, ``"fit"`` for a traced fit that read the dataset
@@ -189,13 +195,13 @@ def _design_of(saved: list[tuple[str, dict]], uses: Collection[tuple[str, str]] 
     applied to all of them.
     """
     if len(saved) == 1:
-        return saved[0][1]
+        return saved[0]
     top = [(i, model) for i, model in enumerate(saved)
            if not any(j != i and _holds(other[1], model[1]) for j, other in enumerate(saved))]
     top = top or list(enumerate(saved))
-    _, (_, meta) = max(top, key=lambda found: ((found[1][0], "fit") in uses,
-                                               (found[1][0], "evaluate") in uses, found[0]))
-    return meta
+    _, chosen = max(top, key=lambda found: ((found[1][0], "fit") in uses,
+                                            (found[1][0], "evaluate") in uses, found[0]))
+    return chosen
 
 
 def _holds(outer: dict, inner: dict) -> bool:

@@ -31,7 +31,7 @@ TESTUSE = {"dataset": TEXT, "version": "int64", "project": TEXT, "evaluations": 
 HISTORY = {"transformation": TEXT, "runs": "int64", "people": "int64", "users": "object",
            "versions": "object", "first": TIME, "last": TIME}
 TRIED = {"run_id": TEXT, "run_name": TEXT, "status": TEXT, "user": TEXT, "start": TIME, "version": TEXT,
-         "model": "object", "model_params": "object", "model_from": TEXT}
+         "model": "object", "model_params": "object", "model_from": TEXT, "model_artifact": TEXT}
 
 
 def typed_empty(columns: Mapping[str, str]) -> pd.DataFrame:
