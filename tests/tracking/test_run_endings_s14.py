@@ -334,6 +334,9 @@ def test_a_run_killed_after_its_first_second_keeps_a_duration(tmp_path, home, re
         store.close()
     killed = record("short")
     assert killed.status == RunStatus.KILLED and killed.duration > 0
+    shown = CliRunner().invoke(cli, ["show", "short"], env={"MLCONTEXT_HOME": str(home), "COLUMNS": "200"})
+    assert shown.exit_code == 0, shown.output
+    assert "at least" in shown.output and "the process died" in shown.output  # a lower bound, said so
 
 
 # -- 4. a NaN param in the CLI's tables ------------------------------------------------------------

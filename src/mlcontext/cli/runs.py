@@ -19,7 +19,7 @@ from ..insight.diff import ABSENT, DatasetDiff, ModelDiff
 from ..insight.diff import diff as semantic_diff
 from ..insight.rundiff import RunDiff, environment_rows, side_text
 from ..insight.text import the_same
-from ..store.metadata import MAX_LIMIT
+from ..store.metadata import MAX_LIMIT, NO_HEARTBEAT
 from ..store.records import ArtifactRef, RunRecord, code_version
 from ..tracking import get_run, runs
 from .options import drift_rule_options, known_project, print_drift, project_option, rule_from
@@ -147,6 +147,14 @@ def _artifact_name(artifact: ArtifactRef) -> str:
     return f"{artifact.name} [{loops}]" if loops else artifact.name
 
 
+def _duration_text(record: RunRecord) -> str:
+    if record.duration is None:
+        return "still running"
+    if record.error_type == NO_HEARTBEAT:  # ended at its last sign of life: it ran at least this long
+        return f"at least {record.duration:.3f} s (its last heartbeat or value; the process died)"
+    return f"{record.duration:.3f} s"
+
+
 def _summary(record: RunRecord) -> Table:
     table = Table.grid(padding=(0, 2))
     style = STATUS_STYLE.get(record.status, "")
@@ -155,8 +163,7 @@ def _summary(record: RunRecord) -> Table:
         ("status", f"[{style}]{record.status}[/{style}]" + (
             f"  {record.error_type}: {record.error_message}" if record.error_type else "")),
         ("who", f"{record.user}@{record.host} pid {record.pid}"),
-        ("when", f"{fmt(record.start)} UTC, " + (
-            f"{record.duration:.3f} s" if record.duration is not None else "still running")),
+        ("when", f"{fmt(record.start)} UTC, " + _duration_text(record)),
         ("code", f"{record.git_commit or 'not in git'}"
                  + (" + uncommitted changes" if record.git_dirty else "")
                  + (f" (branch {record.git_branch})" if record.git_branch else "")),
