@@ -477,6 +477,7 @@ def function_call(func: Any, args: tuple, kwargs: dict) -> Any:
         if func in MEMORY_QUESTIONS:  # about buffers, not values: answered on them, no lineage
             return func(*unwrap(args, []), **unwrap(kwargs, []))
         return unhandled(func, args, kwargs)
+    _check_out(kwargs)
     try:
         result, item = _run(op, args, kwargs)
     except Uncanonical:
@@ -484,15 +485,27 @@ def function_call(func: Any, args: tuple, kwargs: dict) -> Any:
     out = kwargs.get("out")
     if out is not None:
         return _write_out(out, result, item)
-    if func in VIEW_FUNCTIONS:  # np.transpose(a), np.reshape(a, s) ...: views, written back (.views)
-        return views.note_call(func.__name__, wrap(result, item), args, kwargs)
+    name = VIEW_FUNCTIONS.get(func)
+    if name is not None:  # np.transpose(a), np.reshape(a, s) ...: views, written back (.views)
+        return views.note_call(name, wrap(result, item), args, kwargs)
     return wrap(result, item)
 
 
-# NumPy functions whose result is a view of their first argument (when NumPy can make one).
-VIEW_FUNCTIONS = frozenset({np.transpose, np.swapaxes, np.moveaxis, np.reshape, np.ravel, np.squeeze,
-                            np.expand_dims, np.atleast_1d, np.atleast_2d, np.atleast_3d, np.real,
-                            np.imag})
+# NumPy functions whose result is a view of their first argument (when NumPy can make one) -> the
+# name ops.views knows them by.
+VIEW_FUNCTIONS = {f: f"np.{f.__name__}" for f in (
+    np.transpose, np.swapaxes, np.moveaxis, np.reshape, np.ravel, np.squeeze, np.expand_dims,
+    np.atleast_1d, np.atleast_2d, np.atleast_3d, np.real, np.imag, np.flip, np.fliplr, np.flipud,
+    np.rot90, np.diagonal, np.split, np.array_split, np.hsplit, np.vsplit, np.dsplit)}
+
+
+def _basic_index(key: Any) -> bool:
+    """Whether ``x[key]`` is basic indexing (ints, slices, ``None``, ``...``): a view in NumPy."""
+    for k in key if type(key) is tuple else (key,):
+        if not (k is None or k is Ellipsis or type(k) is slice
+                or (isinstance(k, int | np.integer) and not isinstance(k, bool | np.bool_))):
+            return False
+    return True
 
 
 def method_call(name: str, self: TracedArray, args: tuple, kwargs: dict) -> Any:
@@ -506,8 +519,9 @@ def method_call(name: str, self: TracedArray, args: tuple, kwargs: dict) -> Any:
             item = make(op.opcode, (self._item,), ("T", (("T", (_R0, node)), EMPTY_KWARGS)))
             result = wrap(STATE.executor(op, item, (self._data, args[0]), {}), item)
             if name == "__getitem__":  # a basic index: a view, written back when written (.views)
-                return views.note(result, self, views.index(args[0]))
+                return views.note(result, self, views.INDEX, args[0])
             return views.note_call(name, result, (self, *args), kwargs)
+    _check_out(kwargs)
     try:
         result, item = _run(op, (self, *args), kwargs)
     except Uncanonical:
@@ -517,7 +531,7 @@ def method_call(name: str, self: TracedArray, args: tuple, kwargs: dict) -> Any:
         return _write_out(out, result, item)
     result = wrap(result, item)
     if name == "__getitem__":
-        return views.note(result, self, views.index(args[0])) if views.is_basic_index(args[0]) else result
+        return views.note(result, self, views.INDEX, args[0]) if _basic_index(args[0]) else result
     return views.note_call(name, result, (self, *args), kwargs)
 
 
@@ -528,7 +542,7 @@ def inplace_call(opcode: str, target: Any, args: tuple, kwargs: dict) -> None:
     """An in-place operation: computed on a copy, then ``target`` is rebound to the new version."""
     op = OPERATIONS[opcode]
     if type(target) is TracedArray:
-        views.refresh(target)  # a view whose base was written since: taken again first
+        views.check_writable(target)  # (a view: refused where it cannot be written back)
     result, item = _run(op, (target, *args), kwargs)
     _rebind(target, result, item)
 
@@ -561,6 +575,7 @@ def ufunc_call(ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict) -> Any
     if method == "at":
         return inplace_call(op.opcode, inputs[0], inputs[1:], kwargs)
     out = kwargs.get("out")
+    _check_out(kwargs)
     try:
         result, item = _run(op, inputs, kwargs)
     except Uncanonical:
@@ -677,6 +692,15 @@ def _index_node(key: Any) -> Node | None:
 _NONE = ("n", None)
 _ELLIPSIS = ("E", None)
 _ALL_SLICE = ("S", (_NONE, _NONE, _NONE))
+
+
+def _check_out(kwargs: dict) -> None:
+    """Refuse, before computing, an ``out=`` that is a view which cannot be written (.views)."""
+    out = kwargs.get("out")
+    if out is not None:
+        for target in out if isinstance(out, tuple) else (out,):
+            if type(target) is TracedArray:
+                views.check_writable(target)
 
 
 def _write_out(out: tuple, result: Any, item: Item) -> Any:

@@ -22,6 +22,7 @@ from ..lineage.item import Item, leaf, make, state
 from ..lineage.literals import EMPTY_KWARGS, Node
 from ..lineage.operations import Traits, register_operation
 from ..lineage.patch import OUTPUT
+from . import views as _views
 from .dispatch import Args
 from .traced import TracedArray
 
@@ -110,6 +111,8 @@ class TracedGenerator:
         item = make(f"numpy.random.Generator.{method}", tuple(col.items), lit)
         if method == "shuffle":
             target = args[0]
+            if type(target) is TracedArray:
+                _views.check_writable(target)  # (a view: written back into its base, as NumPy does)
             value = np.array(plain_args[0], copy=True)
             self._gen.shuffle(value, *plain_args[1:], **plain_kwargs)
         else:
@@ -123,6 +126,7 @@ class TracedGenerator:
             if type(target) is TracedArray:
                 target._value = value
                 bind(target, out)
+                _views.write_back(target)
             else:
                 np.copyto(target, value)
             return None

@@ -51,6 +51,7 @@ class TracedArray(NDArrayOperatorsMixin):
     def __init__(self, value: np.ndarray | np.generic | Deferred, item: Item) -> None:
         self._data = value  # a Deferred until its elements are needed (see .deferred)
         self._item = item
+        self._view = None  # (base, its item then, kind, params) when a view of a traced array (.views)
         if _OPEN[0]:  # a dedup scope must see every holder of a value made in its body
             scope = state.scope
             if scope is not None:
@@ -137,8 +138,21 @@ class TracedArray(NDArrayOperatorsMixin):
     def shape(self, shape: Any) -> None:
         """``t.shape = (3, 2)``: the same elements in another shape, a new version of ``t`` (NumPy
         reshapes in place; an impossible shape raises its ValueError)."""
-        reshaped: Any = np.reshape(self, shape)  # (a TracedArray, by __array_function__)
+        value = np.asarray(self._value)
+        if value.size and not np.shares_memory(np.reshape(value, shape), value):
+            raise AttributeError("Incompatible shape for in-place modification. Use `.reshape()` to "
+                                 "make a copy with the desired shape.")  # (NumPy's own refusal)
+        viewed = getattr(self, "_view", None)
+        if viewed is None:
+            reshaped: Any = np.reshape(self, shape)  # (a TracedArray, by __array_function__)
+            self._data, self._item = reshaped._data, reshaped._item
+            return
+        # A view reshaped in place stays a view of what it viewed: through its former shape.
+        former = TracedArray(self._data, self._item)
+        former._view = viewed
+        reshaped = np.reshape(former, shape)
         self._data, self._item = reshaped._data, reshaped._item
+        self._view = getattr(reshaped, "_view", None)
 
     def resize(self, *args: Any, **kwargs: Any) -> None:
         """Refused: ``ndarray.resize`` grows or shrinks an array in place, filling with zeros; write
