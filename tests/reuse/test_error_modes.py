@@ -58,3 +58,48 @@ def test_the_default_mode_still_reuses():
         with np.errstate(divide="ignore"):
             1 / a
         assert mc.reuse_stats().hits == before + 1
+
+
+def test_a_step_hit_and_a_rewrite_from_cached_pieces_raise_too():
+    """A reviewer's siblings: a `@mc.step` served from the cache, and a product of a stack built from
+    cached blocks under hybrid, skipped the FloatingPointError the code asked for."""
+    @mc.step
+    def logs(x):
+        return np.log(x)
+
+    with mc.reuse("hybrid", min_compute_s=0, eager_s_per_byte=0):
+        a = mc.array(np.array([1.0, 0.0]), name="a")
+        with np.errstate(divide="ignore"):
+            logs(a)
+            logs(a)
+        with pytest.raises(FloatingPointError), np.errstate(divide="raise"):
+            logs(a)
+        X = mc.array(np.full((50, 3), 1e200), name="X")
+        Y = mc.array(np.ones((50, 2)), name="Y")
+        with np.errstate(over="ignore"):
+            X.T @ X
+        H = np.hstack([X, Y])
+        with pytest.raises(FloatingPointError), np.errstate(over="raise"):
+            np.asarray(H.T @ H)
+
+
+def test_modes_set_before_reuse_was_first_used(tmp_path):
+    """np.seterr(divide="raise") before the first mc.reuse was taken for NumPy's default modes."""
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent("""
+        import numpy as np, mlcontext as mc
+        np.seterr(divide="raise")
+        with mc.reuse("hybrid", min_compute_s=0, eager_s_per_byte=0):
+            a = mc.array(np.array([1.0, 0.0]), name="a")
+            with np.errstate(divide="ignore"):
+                np.log(a)
+            try:
+                np.log(a)
+            except FloatingPointError:
+                print("raised")
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path)
+    assert done.stdout.strip() == "raised", done.stderr

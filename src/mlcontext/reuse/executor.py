@@ -38,6 +38,7 @@ from ..ops.deferred import LIVE, Deferred, resolve_args
 from ..ops.dispatch import execute, is_held, verified_recipe
 from .aliasing import blas_product, hand_out, hand_out_parts, held_elsewhere, one_evaluation, unaliased
 from .cache import MISS, LineageCache, exact_key
+from .errormodes import errors_checked
 from .freeze import FREEZERS, freeze, freeze_array, freeze_other, register_freezer, value_size
 from .rewrites import STATE, RewriteState, Rewritten, rewrite_family, stack_plan
 
@@ -96,7 +97,7 @@ class ReuseExecutor:
             # the same lineage on two buffers: bit-exact reuse keeps the two apart (see .aliasing).
             key += _ONE_EVALUATION
         value, placeholder = cache.reserve(key)
-        if value is not MISS and _errors_checked():
+        if value is not MISS and errors_checked():
             # Under np.errstate(..., "raise"/"call"/"log") the computation itself is what the code
             # asks for (a FloatingPointError, a callback): a cached value would skip it.
             return execute(op, item, args, kwargs)
@@ -205,7 +206,7 @@ class ReuseExecutor:
             self.state.note_sliced(item, args)
         t0 = clock()
         rewritten = rewrite_family(family, item, args, kwargs, cache, clock, self.state) \
-            if self.partial else MISS
+            if self.partial and not errors_checked() else MISS  # (cached pieces would skip the errors)
         keep, determined = False, True
         if rewritten is MISS or rewritten.value is MISS:
             keep = rewritten is not MISS and rewritten.keep
@@ -271,22 +272,6 @@ class ReuseExecutor:
         if other is not None and cache.put(key, other[0], cost, other[1], item.height):
             return other[0]
         return value
-
-
-try:  # NumPy 2 keeps the floating-point error modes in a context variable: read in 20 ns
-    from numpy._core._ufunc_config import _extobj_contextvar as _ERROR_MODES  # type: ignore[attr-defined]
-    _DEFAULT_MODES: Any = _ERROR_MODES.get()
-except (ImportError, AttributeError):  # (another layout: np.geterr on every hit)
-    _ERROR_MODES, _DEFAULT_MODES = None, None
-_CHECKED = frozenset({"raise", "call", "log"})
-
-
-def _errors_checked() -> bool:
-    """Whether a floating-point error mode asks for more than a warning (``np.errstate(divide=
-    "raise")``, ``np.seterr(all="call")``): then a cached value must not stand in for computing."""
-    if _ERROR_MODES is not None and _ERROR_MODES.get() is _DEFAULT_MODES:
-        return False
-    return not _CHECKED.isdisjoint(np.geterr().values())
 
 
 def _same(digest: bytes) -> bytes:

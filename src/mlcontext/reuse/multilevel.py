@@ -49,6 +49,7 @@ from ..lineage.step import StepInfo
 from ..ops.pandas_frame import TracedFrame, TracedSeries, frame_nbytes
 from ..ops.traced import TracedArray
 from .cache import EXACT_PREFIX, MISS, LineageCache
+from .errormodes import errors_checked
 from .freeze import freeze_array
 from .persistent import Frozen
 from .state import STATE as REUSE
@@ -372,6 +373,8 @@ class StepReuse:
         key = keyed.key
         cache = self.cache
         value, placeholder = cache.reserve(key)
+        if value is not MISS and errors_checked():
+            return run(*args, **kwargs)  # (np.errstate(..., "raise") asks for the body's errors)
         if value is not MISS:
             cache.counters.step_hits += 1
             if cache.events.enabled:
