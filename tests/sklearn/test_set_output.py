@@ -72,3 +72,46 @@ def test_output_configuration_is_part_of_the_fits_identity():
         pandas = mc.traced(configured).fit_transform(mc.frame(X, name="X"))
     assert isinstance(default, mc.TracedArray) and isinstance(pandas, mc.TracedFrame)
     assert default.lineage.hash != pandas.lineage.hash
+
+
+def test_a_configured_column_transformer_stays_reusable_and_recomputes():
+    """A reviewer's case: the configuration key at the end of the params made them unsorted, the nested
+    estimators fell out of the literal, and the fit became opaque: never reused, and its recompute
+    failed with a TypeError."""
+    from sklearn.preprocessing import MinMaxScaler
+
+    def make():
+        return ColumnTransformer([("n", MinMaxScaler(), ["mean_radius"]),
+                                  ("s", StandardScaler(), ["mean_area"])]).set_output(transform="pandas")
+
+    with mc.reuse("full", min_compute_s=0, eager_s_per_byte=0):
+        first = mc.traced(make()).fit_transform(mc.frame(X, name="X"))
+        second = mc.traced(make()).fit_transform(mc.frame(X, name="X"))
+    assert first.lineage.hash == second.lineage.hash
+    pd.testing.assert_frame_equal(mc.recompute(mc.lineage.dumps(first), inputs={"X": X}),
+                                  make().fit_transform(X))
+
+
+def test_the_global_transform_output_is_part_of_the_identity():
+    import sklearn
+
+    with mc.reuse("full", min_compute_s=0, eager_s_per_byte=0):
+        mc.traced(StandardScaler()).fit_transform(mc.frame(X, name="X"))
+        with sklearn.config_context(transform_output="pandas"):
+            configured = mc.traced(StandardScaler()).fit_transform(mc.frame(X, name="X"))
+    assert isinstance(configured, mc.TracedFrame)
+
+
+def test_an_opaque_fit_refuses_recompute_with_a_reason():
+    import warnings
+
+    from sklearn.model_selection import KFold
+    from sklearn.preprocessing import TargetEncoder
+
+    groups = pd.DataFrame({"g": list("abcd") * 30})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        out = mc.traced(TargetEncoder(cv=KFold(5))).fit_transform(mc.frame(groups, name="g"),
+                                                                  mc.frame(Y, name="y"))
+    with pytest.raises(mc.LineageError, match="no literal form"):
+        mc.recompute(mc.lineage.dumps(out), inputs={"g": groups, "y": Y})

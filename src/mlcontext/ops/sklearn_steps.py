@@ -286,11 +286,21 @@ OUTPUT_CONFIG = "__sklearn_output__"
 
 
 def _identity_params(estimator: Any) -> dict[str, Any]:
-    """``estimator``'s params, with its ``set_output`` configuration when it has one."""
+    """``estimator``'s params, with the output configuration it transforms under when it is not
+    scikit-learn's default: its own ``set_output``, else the global ``transform_output`` setting
+    (``sklearn.config_context(transform_output="pandas")``: a reviewer's cached array was served
+    where pandas output was configured). Sorted by name, as the literal of a dict is."""
     params = estimator.get_params(deep=False)
-    config = getattr(estimator, "_sklearn_output_config", None)
+    config = {k: v for k, v in sorted((getattr(estimator, "_sklearn_output_config", None) or {}).items())
+              if isinstance(v, str)}
+    if "transform" not in config and hasattr(estimator, "set_output"):
+        from sklearn import get_config
+
+        chosen = get_config().get("transform_output", "default")
+        if chosen != "default":
+            config["transform"] = chosen
     if config:
-        params = {**params, OUTPUT_CONFIG: {k: v for k, v in sorted(config.items()) if isinstance(v, str)}}
+        params = dict(sorted({**params, OUTPUT_CONFIG: config}.items()))
     return params
 
 
@@ -318,7 +328,8 @@ def _rebuild(value: Any) -> Any:
 
 def _reusable(params: dict) -> bool:
     # An unseeded estimator draws from NumPy's global generator; warm starts depend on the last fit.
-    return not (("random_state" in params and params["random_state"] is None)
+    # scikit-learn 1.9's TargetEncoder holds "deprecated" where random_state was None: unseeded too.
+    return not (("random_state" in params and params["random_state"] in (None, "deprecated"))
                 or params.get("warm_start") is True)
 
 
@@ -371,8 +382,9 @@ def set_use_hook(hook: UseHook | None) -> UseHook | None:
 
 def _note_use(use: str, estimator: Any, items: tuple[Item, ...]) -> None:
     try:
-        if use == "evaluate":
-            _EVALUATED.setdefault(estimator, []).extend(items)
+        if use == "evaluate":  # (each item once: a scoring loop predicts thousands of times)
+            seen = _EVALUATED.setdefault(estimator, [])
+            seen.extend(i for i in items if i not in seen)
         elif use == "fit":
             _EVALUATED.pop(estimator, None)  # a new fit: earlier evaluations were of another model
     except TypeError:  # an estimator class that is unhashable or refuses weak references
