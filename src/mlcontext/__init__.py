@@ -3,7 +3,8 @@
 Runs, params and metrics (``mc.run``, ``mc.log``); fine-grained lineage of NumPy and pandas code
 (``mc.array``, ``mc.frame``); reuse of work already done (``mc.reuse``); datasets, models and the
 questions about them (``mc.dataset``, ``mc.derivation``, ``mc.consumers``, ``mc.history`` ...).
-Nothing is patched at import: only values wrapped by mlcontext are traced.
+Nothing is patched at import but ``sys.exit``, wrapped so that a run ended by a failing exit status
+is recorded failed (``mlcontext.exits``); only values wrapped by mlcontext are traced.
 """
 
 from __future__ import annotations
@@ -42,7 +43,10 @@ from .errors import (
     UntrustedArtifactError,
     UsageError,
 )
+from .exits import install as _install_exit_hook
 from .loops import current_loops, loop
+
+_install_exit_hook()  # before a script's `sys.exit(main())` looks sys.exit up (mlcontext.exits)
 
 __version__ = "0.1.0"
 

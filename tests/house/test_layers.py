@@ -18,7 +18,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "src" / "mlcontext"
 # (mlcontext/__init__.py), __main__ and the runtime (which composes the layers' state and wires them)
 # are the composition points that expose everything, so they sit above every layer.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
-    ("basics", ("errors", "names", "checks", "fingerprint", "loops")),
+    ("basics", ("errors", "names", "checks", "fingerprint", "loops", "exits")),
     ("lineage", ("lineage",)),
     ("traced operations", ("ops",)),
     ("reuse", ("reuse",)),

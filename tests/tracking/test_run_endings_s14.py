@@ -364,3 +364,96 @@ def test_a_nan_param_is_shown_as_nan_never_as_the_missing_dash(sqlite_store) -> 
     assert any(line.split("│")[1:3] == [" p ", " nan "] or line.split() == ["p", "nan"] or
                ("p" in line.split() and "nan" in line.split()) for line in shown.output.splitlines())
     assert mc.get_run(runs[0]).params == {"p": pytest.approx(math.nan, nan_ok=True)}
+
+
+# -- a reviewer's findings on the above --------------------------------------------------------------
+
+def _job(tmp_path: Path, home: Path, source: str) -> subprocess.CompletedProcess:
+    path = tmp_path / "job.py"
+    path.write_text(textwrap.dedent(source))
+    return subprocess.run([sys.executable, str(path)], cwd=tmp_path, env=_env(home), capture_output=True,
+                          text=True, timeout=120)
+
+
+def test_sys_exit_of_main_is_seen(tmp_path, home, record) -> None:
+    """`sys.exit(main())`, every console script's shape: sys.exit was looked up before main() started
+    the run and installed the wrapper, so the failing run was recorded finished."""
+    done = _job(tmp_path, home, """
+        import sys
+        import mlcontext as mc
+        def main():
+            mc.run("console")
+            mc.log("x", 1.0)
+            return 2
+        if __name__ == "__main__":
+            sys.exit(main())
+    """)
+    assert done.returncode == 2, done.stderr
+    run = record("console")
+    assert run.status == RunStatus.FAILED and run.error_type == "builtins.SystemExit"
+
+
+def test_an_exit_status_of_256_is_success(tmp_path, home, record) -> None:
+    done = _job(tmp_path, home, """
+        import sys
+        import mlcontext as mc
+        mc.run("wraps")
+        sys.exit(256)
+    """)
+    assert done.returncode == 0, done.stderr
+    assert record("wraps").status == RunStatus.FINISHED
+
+
+def test_os_exit_after_sigterm_records_killed(tmp_path, home, record) -> None:
+    """A multiprocessing worker terminated by its Pool: SIGTERM unwinds it, and it exits by
+    os._exit(1); the run was recorded failed."""
+    done = _job(tmp_path, home, """
+        import os, signal
+        import mlcontext as mc
+        mc.run("worker")
+        mc.log("x", 1.0)
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)
+            import time; time.sleep(5)
+        except BaseException:
+            os._exit(1)
+    """)
+    assert done.returncode == 1, done.stderr
+    run = record("worker")
+    assert run.status == RunStatus.KILLED and run.metrics == {"x": 1.0}
+
+
+def test_a_fork_childs_writer_sends_no_early_heartbeat(sqlite_store) -> None:
+    writer = RunWriter(sqlite_store.metadata, "none", heartbeat_interval=float("inf"))
+    try:
+        assert writer._beat_every == float("inf")
+    finally:
+        writer.close()
+
+
+@pytest.mark.parametrize("name, refused", [("2024", False), ("cafe", False), ("{prefix8}", True),
+                                           ("{upper8}", True), ("{full}", True), ("deadbeef00", False)])
+def test_which_run_names_are_refused_as_id_prefixes(sqlite_store, name, refused) -> None:
+    """Only names of 8 hex digits or more are looked up (shorter ones were refused at random as a store
+    grew); in either case, and the whole id too."""
+    with mc.run("first", project="p") as first:
+        pass
+    name = name.format(prefix8=first.id[:8], upper8=first.id[:8].upper(), full=first.id)
+    if refused:
+        with pytest.raises(mc.InvalidNameError, match="start of the id of run"):
+            mc.run(name, project="p")
+    else:
+        with mc.run(name, project="p"):
+            pass
+
+
+def test_os_stat_still_pickles_after_a_step(sqlite_store) -> None:
+    import os
+    import pickle
+
+    @mc.step
+    def read_nothing(x):
+        return x + 1
+
+    read_nothing(1.0)
+    assert pickle.loads(pickle.dumps(os.stat)) is os.stat

@@ -138,6 +138,10 @@ def _watched_stat(name: str, original: Callable[..., Any]) -> Callable[..., Any]
         return original(*args, **kwargs)
 
     watched.__mlcontext_watched__ = True  # type: ignore[attr-defined]
+    # Pickled by reference as os.<name>, which this wrapper is once installed: functools.wraps gave it
+    # posix's module, whose stat is not this object, and pickle refused it (a spawn Pool mapping
+    # os.stat, a reviewer found). A process that unpickles it gets its own os.<name>.
+    watched.__module__ = "os"
     return watched
 
 

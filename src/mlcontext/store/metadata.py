@@ -344,9 +344,10 @@ class MetadataStore:
     # -- queries ----------------------------------------------------------------------------------
 
     def run_id_starting(self, prefix: str) -> str | None:
-        """The id of a run whose id starts with ``prefix``, or None."""
+        """The id of a run whose id starts with the lower-case hex ``prefix``, or None (a range of
+        the primary key: LIKE scanned the whole table on SQLite)."""
         with self.read() as conn:
-            return conn.execute(select(t.Run.id).where(t.Run.id.startswith(prefix, autoescape=True))
+            return conn.execute(select(t.Run.id).where(t.Run.id >= prefix, t.Run.id < prefix + "g")
                                 .limit(1)).scalar()
 
     def resolve_run_id(self, conn: Connection, ref: str) -> str:

@@ -35,6 +35,7 @@ from collections.abc import Callable
 from types import FrameType, TracebackType
 from typing import Any, Literal, NoReturn
 
+from .. import exits
 from ..errors import (
     ConfigError,
     InvalidArgumentError,
@@ -619,17 +620,19 @@ def _after_fork_in_parent() -> None:
     _unblock_signals_after_fork()
 
 
-_HEX_NAME = re.compile(r"[0-9a-f]{4,32}")
+# Names that look like a run id as the tables print it (8 hex digits or more): shorter ones ("2024",
+# "cafe") would be refused at random as a store grows (a reviewer: 14 % of 4-digit names at 10,000 runs).
+_HEX_NAME = re.compile(r"[0-9a-fA-F]{8,32}")
 
 
 def _check_not_an_id_prefix(store: Store, name: str) -> None:
-    """Refuse a run name that is the start of an existing run's id: references to that run (``show
-    d8457d2e``, saved in scripts) would turn ambiguous, in every project (a newcomer's finding). Only
-    names of hex digits can be; they are looked up, others cost nothing."""
+    """Refuse a run name that is the start of an existing run's id (or the whole of it): references
+    to that run (``show d8457d2e``, saved in scripts) would turn ambiguous, in every project (a
+    newcomer's finding). Only names of 8 hex digits or more are looked up; others cost nothing."""
     if not _HEX_NAME.fullmatch(name):
         return
-    taken = store.metadata.run_id_starting(name)
-    if taken is not None and taken != name:
+    taken = store.metadata.run_id_starting(name.lower())
+    if taken is not None:
         raise InvalidNameError(f"invalid run name {name!r}: it is the start of the id of run "
                                f"{taken[:12]}..., so references to that run would become ambiguous; "
                                f"pick a name that is not hex digits (e.g. 'run-{name}')")
@@ -838,15 +841,8 @@ if hasattr(os, "register_at_fork"):
                         after_in_child=_after_fork_in_child)
 
 
-def _exit_succeeds(code: object) -> bool:
-    """Whether ``SystemExit(code)`` makes the interpreter exit with status 0: ``None`` or an integer 0
-    (``False`` included). Any other value fails: a string is printed and the status is 1, and so is
-    ``0.0``, which is no integer."""
-    return code is None or (isinstance(code, int) and code == 0)
-
-
 def _status_for(exc: BaseException | None) -> str:
-    if exc is None or (isinstance(exc, SystemExit) and _exit_succeeds(exc.code)):
+    if exc is None or (isinstance(exc, SystemExit) and exits.succeeds(exc.code)):
         return RunStatus.FINISHED
     if isinstance(exc, KeyboardInterrupt | _Terminated):
         return RunStatus.KILLED
@@ -1100,8 +1096,7 @@ def _install_process_hooks() -> None:
     sys.unraisablehook = _unraisable
     if os._exit is _REAL_EXIT:
         os._exit = _exit_after_background
-    if sys.exit is _REAL_SYS_EXIT:
-        sys.exit = _sys_exit_seen
+    exits.install()  # (done at import already; again in case a program put sys.exit back)
     if threading.current_thread() is threading.main_thread() and \
             signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
         signal.signal(signal.SIGTERM, _on_sigterm)
@@ -1109,6 +1104,11 @@ def _install_process_hooks() -> None:
 
 #: os._exit as Python defines it (see _exit_after_background).
 _REAL_EXIT = os._exit
+#: How long os._exit waits for the run's end to be written (a store locked by another process
+#: held os._exit for 10 s, a reviewer found); what is not written by then is lost, as before.
+OS_EXIT_GRACE_S = 2.0
+#: Whether SIGTERM unwound this process (then os._exit records the run killed, not failed).
+_terminated_by_signal: list[bool] = [False]
 
 
 def _exit_after_background(status: int) -> NoReturn:
@@ -1137,11 +1137,15 @@ def _end_before_os_exit(code: int, caller: FrameType | None) -> None:
     if current is None:
         return
     details: dict[str, Any] = {}
-    if code != 0:
+    if code % 256 != 0:
         details = dict(error_type="os._exit",
-                       error_message=f"the process called os._exit({code}): exit status {code}",
+                       error_message=f"the process called os._exit({code}): exit status {code % 256}",
                        traceback="".join(["Most recent call last:\n", *tb.format_stack(caller)]))
-    status = RunStatus.FINISHED if code == 0 else RunStatus.FAILED
+    status = RunStatus.FINISHED if code % 256 == 0 else RunStatus.FAILED
+    if _terminated_by_signal[0]:
+        # SIGTERM reached this process and its handler unwound it (a multiprocessing worker leaving a
+        # Pool is terminated so, and exits by os._exit(1)): killed, as SIGTERM records elsewhere
+        status = RunStatus.KILLED
     # In a thread of its own, bounded: os._exit may be called from a thread while the main thread
     # holds the writer's lock (a sync write), or from a signal handler that interrupted a write; the
     # process must die all the same.
@@ -1152,7 +1156,7 @@ def _end_before_os_exit(code: int, caller: FrameType | None) -> None:
     except RuntimeError:  # no new thread at interpreter shutdown (os._exit from an atexit handler)
         _end_quietly(current, status, details)
         return
-    ender.join(BACKGROUND_GRACE_S)
+    ender.join(OS_EXIT_GRACE_S)  # (os._exit is asked to end now: a locked store is not waited out)
 
 
 def _end_quietly(run: Run, status: str, details: dict[str, Any]) -> None:
@@ -1163,61 +1167,11 @@ def _end_quietly(run: Run, status: str, details: dict[str, Any]) -> None:
         print(f"mlcontext: could not record the end of run {run.id[:8]}: {exc}", file=sys.stderr)
 
 
-#: sys.exit as Python defines it (see _sys_exit_seen).
-_REAL_SYS_EXIT = sys.exit
-#: The ``sys.exit`` that ended the process, once the interpreter has dropped its SystemExit on the
-#: way out (see _ExitSeen); None until then, and for ever when the process ends otherwise.
-_process_exit: list[_ExitSeen | None] = [None]
-
-
-def _sys_exit_seen(*status: Any) -> NoReturn:
-    """``sys.exit`` that lets the run's end at exit know the exit status (Python hides it: no hook
-    sees a SystemExit that leaves the main module, and atexit handlers run after it is gone)."""
-    try:
-        _REAL_SYS_EXIT(*status)
-    except SystemExit as exc:
-        if not _exit_succeeds(exc.code):  # (a successful one is recorded as a plain finish)
-            exc._mlcontext_exit = _ExitSeen(exc, sys._getframe(1))  # type: ignore[attr-defined]
-        raise
-    raise AssertionError("sys.exit returned")  # (for type checkers: it never does)
-
-
-class _ExitSeen:
-    """Rides on a failing SystemExit raised by ``sys.exit`` and says, when Python frees it, whether
-    it ended the process.
-
-    A SystemExit that leaves the main module (``python script.py``, ``-m``, ``-c``) is cleared by
-    the interpreter itself before it exits (``Py_Exit``, then the atexit handlers): then no Python
-    frame is below the one freeing it, in the main thread. One caught anywhere (a script that calls a
-    command's ``main()`` and goes on, a thread ended by ``sys.exit``, a notebook, pytest) is freed by
-    Python code, or in another thread. Not seen, and recorded ``finished`` as before: ``raise
-    SystemExit(1)``, the ``exit()``/``quit()`` of the interactive prompt, an ``exit`` bound by ``from
-    sys import exit`` before the run's hooks were installed, and a SystemExit kept alive past the
-    atexit handlers (by a reference cycle or a global).
-    """
-
-    def __init__(self, exc: SystemExit, caller: FrameType | None) -> None:
-        self.error_type = "builtins.SystemExit"
-        self.error_message = str(exc)
-        self.traceback = "".join(["Traceback (most recent call last):\n", *tb.format_stack(caller),
-                                  *tb.format_exception_only(type(exc), exc)])
-
-    def __del__(self) -> None:
-        try:
-            if sys._getframe().f_back is None and threading.current_thread() is threading.main_thread():
-                _process_exit[0] = self
-        except Exception:  # noqa: BLE001, S110 - freed in the interpreter's teardown: nothing to note
-            pass
-
-    def details(self) -> dict[str, Any]:
-        return dict(error_type=self.error_type, error_message=self.error_message, traceback=self.traceback)
-
-
 def _end_at_exit() -> None:
     current = STATE.active
     if current is None:
         return
-    seen = _process_exit[0]
+    seen = exits.process_exit()
     if seen is None:
         current.end(RunStatus.FINISHED)
     else:  # the process exits through sys.exit with a failing status
@@ -1249,6 +1203,7 @@ _swallowed = threading.Event()
 
 def _on_sigterm(signum: int, _frame: FrameType | None) -> None:
     global _deferred_signal
+    _terminated_by_signal[0] = True
     if _unwinding[0] is not None and not _redelivered[0]:
         # A second SIGTERM from outside: die at once, as the default action would (the run is
         # recorded as far as its end got; even a flush waiting for a locked store is not waited for).

@@ -106,7 +106,9 @@ class RunWriter:
         self._wake = threading.Event()
         self._room = threading.Condition()
         self._last_heartbeat = clock()
-        self._beat_every = min(FIRST_HEARTBEAT_S, heartbeat_interval)
+        # (a fork child's writer has an infinite interval: it never beats, the early beats included)
+        self._beat_every = heartbeat_interval if heartbeat_interval == float("inf") else \
+            min(FIRST_HEARTBEAT_S, heartbeat_interval)
         self.error: BaseException | None = None
         #: How often, and for how long in all, a logging thread waited for the writer.
         self.waits = 0
