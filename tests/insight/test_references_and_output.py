@@ -188,15 +188,14 @@ def test_tried_table_keeps_only_what_varied():
     assert frame["model_params"][0]["tol"] == 1e-4  # the frame given is left alone
 
 
-def test_a_run_name_that_is_also_an_id_prefix_is_ambiguous(store, monkeypatch):
+def test_a_run_name_that_is_also_an_id_prefix_is_ambiguous(store):
     with mc.run("first", project="p") as first:
         pass
-    prefix = first.id[:4]
-    # Such a name is refused now (a newcomer's saved references turned ambiguous); a run whose id
-    # comes to start with an existing run's name later still can be: the reference is then refused.
+    # A name of 8 hex digits or more that starts a run's id is refused (a newcomer's saved references
+    # turned ambiguous); a shorter one is not looked up, and a reference to it is then refused.
     with pytest.raises(InvalidNameError, match="start of the id of run"):
-        mc.run(prefix, project="p")
-    monkeypatch.setattr(store.metadata, "run_id_starting", lambda prefix: None)
+        mc.run(first.id[:8], project="p")
+    prefix = first.id[:4]
     with mc.run(prefix, project="p") as named:
         pass
     with pytest.raises(AmbiguousReferenceError, match="both the start of run id"):

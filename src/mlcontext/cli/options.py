@@ -73,4 +73,7 @@ def print_drift(report: DriftReport, title: str) -> None:
     formats = {c: number for c in ("statistic", "psi", "wasserstein", "wasserstein_std")}
     formats |= {"p_value": format_p, "null_p_value": format_p, "null_fraction_a": percent,
                 "null_fraction_b": percent, "null_fraction_change": percent}
-    console.print(frame_table(table, title=title, formats=formats))
+    # (the verdict answers the question: left out last on a narrow terminal, after the statistics; at
+    # 80 columns `drifted` went first, leaving a PSI above its threshold unexplained; the reasons are
+    # the lines above)
+    console.print(frame_table(table, title=title, formats=formats, keep=["drifted"]))

@@ -268,9 +268,9 @@ def _other_diff(diff: DatasetDiff | ModelDiff, as_json: bool) -> None:
     if isinstance(diff, DatasetDiff):
         console.print(f"[bold]{diff.a} -> {diff.b}[/]: rows {diff.rows[0]} -> {diff.rows[1]} "
                       f"({diff.rows[1] - diff.rows[0]:+d})")
-        print_drift(diff.drift, "per column")
         for line in diff.content.lines() if diff.content is not None else []:
-            _say(f"  {line}")
+            _say(f"  {line}")  # (first, as in the summary: they were printed after the wide table)
+        print_drift(diff.drift, "per column")
         return
     if not all(diff.models) or None in diff.classes:
         _artifacts_diff(diff)

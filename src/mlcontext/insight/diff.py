@@ -21,7 +21,7 @@ from ..tracking.queries import load_artifact
 from ..tracking.refs import is_dataset_version, is_hash, is_run
 from ..tracking.run_refs import run_artifact, run_in
 from ..tracking.stores import get_store
-from .drift import DriftReport, _json_label, _match, _namer, drift
+from .drift import DriftReport, _json_label, _match, _namer, _read_text, drift
 from .refs import describe_hashes, resolve_artifact
 from .rundiff import (
     ABSENT,
@@ -216,8 +216,9 @@ def content_changes(a: pd.DataFrame, b: pd.DataFrame) -> ContentChanges:
     (2, 1, 2, (0, 1))
     """
     pairs, added, removed, _ = _match(list(a.columns), list(b.columns))
-    rows_a = _row_hashes(a, [x for x, _ in pairs])
-    rows_b = _row_hashes(b, [y for _, y in pairs])
+    sides = [_comparable(a[x], b[y]) for x, y in pairs]
+    rows_a = _hash_rows([x for x, _ in sides], len(a))
+    rows_b = _hash_rows([y for _, y in sides], len(b))
     keys_a, counts_a = np.unique(rows_a, return_counts=True)
     keys_b, counts_b = np.unique(rows_b, return_counts=True)
     _, in_a, in_b = np.intersect1d(keys_a, keys_b, assume_unique=True, return_indices=True)
@@ -240,6 +241,10 @@ def _semantic(series: pd.Series) -> pd.Series:
     and ``True`` are one value, as in drift; integers past 2**53 as text, which a float would round),
     timestamps as UTC instants, anything else as text; every null one value."""
     dtype = series.dtype
+    if str(dtype) == "object" and pd.api.types.infer_dtype(series, skipna=True) == "boolean":
+        # True/False with NaN, as a CSV reader gives a nullable flag back: a flag, not text
+        series = series.astype("boolean")
+        dtype = series.dtype
     if pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_numeric_dtype(dtype):
         if pd.api.types.is_integer_dtype(dtype) and series.abs().max() >= 2 ** 53:
             return series.astype(str)
@@ -256,14 +261,35 @@ def _semantic(series: pd.Series) -> pd.Series:
     return text.where(series.notna(), "\x00null")  # (None and "None" are two values)
 
 
+def _comparable(x: pd.Series, y: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Two matched columns in forms that compare by meaning, as drift compares them: text that is all
+    ISO dates against timestamps read as timestamps (a CSV month against a Parquet month counted
+    every row as changed, a newcomer found); each side then by :func:`_semantic`."""
+    for text, other in ((x, y), (y, x)):
+        if pd.api.types.is_datetime64_any_dtype(other.dtype) and (text.dtype == object or
+                                                                  isinstance(text.dtype, pd.StringDtype)):
+            read = _read_text(text)
+            if read is not None and read[0] == "datetime":
+                parsed = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce")
+                if getattr(other.dtype, "tz", None) is None:
+                    parsed = parsed.dt.tz_convert(None)
+                x, y = (parsed, other) if text is x else (other, parsed)
+                break
+    return _semantic(x), _semantic(y)
+
+
+def _hash_rows(columns: list[pd.Series], rows: int) -> np.ndarray:
+    """One hash per row over ``columns`` (already in their :func:`_semantic` form), in that order."""
+    if not columns:
+        return np.zeros(rows, dtype=np.uint64)
+    # (arrays, not Series: a Series would be aligned on its index labels and undo a new row order)
+    table = pd.DataFrame({i: c.to_numpy() for i, c in enumerate(columns)}, index=pd.RangeIndex(rows))
+    return pd.util.hash_pandas_object(table, index=False).to_numpy()
+
+
 def _row_hashes(frame: pd.DataFrame, labels: list[Any]) -> np.ndarray:
     """One hash per row of ``frame`` over the columns ``labels``, in that order, by meaning."""
-    if not labels:
-        return np.zeros(len(frame), dtype=np.uint64)
-    # (arrays, not Series: a Series would be aligned on its index labels and undo a new row order)
-    table = pd.DataFrame({i: _semantic(frame[label]).to_numpy() for i, label in enumerate(labels)},
-                         index=pd.RangeIndex(len(frame)))
-    return pd.util.hash_pandas_object(table, index=False).to_numpy()
+    return _hash_rows([_semantic(frame[label]) for label in labels], len(frame))
 
 
 def _duplicates(frame: pd.DataFrame) -> int:
@@ -283,8 +309,8 @@ def _index_change(a: pd.DataFrame, b: pd.DataFrame, removed: list[Any], added: l
     became = [c for c in removed if c in b.index.names and c is not None]
     said += [f"column {c} became the index" for c in became]
     said += [f"the index became column {c}" for c in added if c in a.index.names and c is not None]
-    if (_default_index(a.index) and _default_index(b.index)) or a.index.equals(b.index):
-        return "; ".join(said)
+    if said or (_default_index(a.index) and _default_index(b.index)) or a.index.equals(b.index):
+        return "; ".join(said)  # (labels of a new index against row positions would mean nothing)
     if a.index.nlevels != b.index.nlevels:
         return "; ".join([*said, f"{a.index.nlevels} level(s) -> {b.index.nlevels}"])
     new, gone = int((~b.index.isin(a.index)).sum()), int((~a.index.isin(b.index)).sum())
@@ -315,10 +341,14 @@ def _listed(examples: list[str], count: int) -> str:
 
 
 def _renamed(a: pd.DataFrame, b: pd.DataFrame, removed: list[Any], added: list[Any]) -> tuple:
-    """``(removed, added)`` pairs of columns holding the same values row by row: rename candidates.
+    """``(removed, added)`` pairs of columns holding the same values: rename candidates. Row by row
+    when nothing else moved; else by their values as a multiset, at least 90 % in common (a rename
+    rarely comes with the rows untouched: a month's export with rows added, a newcomer found).
     Columns with no values are not candidates (any two are "identical")."""
-    if len(a) != len(b) or not removed or not added:
+    if not removed or not added:
         return ()
+    if len(a) != len(b) or not _same_order_rows(a, b, removed, added):
+        return _renamed_by_values(a, b, removed, added)
 
     def digest(frame: pd.DataFrame, label: Any) -> str | None:
         if not frame[label].notna().any():
@@ -333,6 +363,39 @@ def _renamed(a: pd.DataFrame, b: pd.DataFrame, removed: list[Any], added: list[A
         key = digest(b, label)
         if key is not None and gone.get(key):
             pairs.append((gone[key].pop(0), label))
+    return tuple(pairs)
+
+
+def _same_order_rows(a: pd.DataFrame, b: pd.DataFrame, removed: list[Any], added: list[Any]) -> bool:
+    """Whether the rows of ``a`` and ``b`` are the same rows in the same order over their shared
+    columns (then columns are compared row by row)."""
+    shared_a = [c for c in a.columns if c not in removed]
+    shared_b = [c for c in b.columns if c not in added]
+    return len(shared_a) == len(shared_b) and \
+        np.array_equal(_row_hashes(a, shared_a), _row_hashes(b, shared_b))
+
+
+RENAME_SHARE = 0.9  # the share of values two columns must have in common to be a rename candidate
+
+
+def _renamed_by_values(a: pd.DataFrame, b: pd.DataFrame, removed: list[Any], added: list[Any]) -> tuple:
+    pairs, taken = [], set()
+    for old in removed:
+        if not a[old].notna().any():
+            continue
+        keys_a, counts_a = np.unique(_row_hashes(a, [old]), return_counts=True)
+        best, best_share = None, RENAME_SHARE
+        for new in added:
+            if new in taken or not b[new].notna().any():
+                continue
+            keys_b, counts_b = np.unique(_row_hashes(b, [new]), return_counts=True)
+            _, in_a, in_b = np.intersect1d(keys_a, keys_b, assume_unique=True, return_indices=True)
+            share = np.minimum(counts_a[in_a], counts_b[in_b]).sum() / max(len(a), len(b))
+            if share >= best_share:
+                best, best_share = new, share
+        if best is not None:
+            taken.add(best)
+            pairs.append((old, best))
     return tuple(pairs)
 
 

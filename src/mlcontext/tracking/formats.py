@@ -380,7 +380,8 @@ def encode_frame(value: Any) -> tuple[bytes, str]:
     series = isinstance(value, pd.Series)
     frame = value.to_frame() if series else value
     note = {"columns": _encode_columns(frame.columns), "dtypes": [str(d) for d in frame.dtypes],
-            "series": series, "name": _tag(value.name) if series else None}
+            "series": series, "name": _tag(value.name) if series else None,
+            "nulls": _object_nulls(frame)}
     positional = frame.copy(deep=False)
     positional.columns = [f"c{k}" for k in range(frame.shape[1])]
     try:
@@ -421,9 +422,11 @@ def decode_frame(data: bytes) -> Any:
         note = json.loads(table.schema.metadata[_NOTE_KEY])
         frame = table.to_pandas()
         frame.columns = _decode_columns(note["columns"])
+        nulls = note.get("nulls") or {}
         for k, dtype in enumerate(note["dtypes"]):
             if dtype == "object":  # Python objects as they were (None stays None, not NaN)
-                frame.isetitem(k, _objects(table.column(f"c{k}").to_pylist(), frame.index))
+                frame.isetitem(k, _objects(table.column(f"c{k}").to_pylist(), frame.index,
+                                           nulls.get(str(k))))
         if note["series"]:
             return frame.iloc[:, 0].rename(_untag(note["name"]))
         return frame
@@ -431,13 +434,56 @@ def decode_frame(data: bytes) -> Any:
         raise ArtifactCorruptedError(f"not an Arrow frame written by mlcontext: {exc!r}") from exc
 
 
-def _objects(values: list[Any], index: Any) -> Any:
+def _objects(values: list[Any], index: Any, nulls: dict[str, Any] | None = None) -> Any:
     import pandas as pd
 
     array = np.empty(len(values), dtype=object)
     for k, value in enumerate(values):  # element by element: a list value stays one element
         array[k] = value
+    if nulls:  # the missing values that were not None (Arrow keeps a null, not which one)
+        for kind, where in nulls.items():
+            missing = _null_kinds()[kind]
+            if where == "all":
+                array[[k for k, v in enumerate(values) if v is None]] = missing
+            else:
+                for k in where:
+                    array[k] = missing
     return pd.Series(array, index=index, dtype=object)
+
+
+def _null_kinds() -> dict[str, Any]:
+    import pandas as pd
+
+    return {"nan": float("nan"), "NA": pd.NA, "NaT": pd.NaT}
+
+
+def _object_nulls(frame: Any) -> dict[str, dict[str, Any]]:
+    """Per object column (by position), the missing values that are not None, by kind: Arrow stores
+    every one as a null, read back as None, and a frame with NaN for a missing string (what
+    ``.astype(object)`` of strings with NaN gives) was refused as not surviving the round trip (a
+    newcomer's finding). ``"all"`` when every null of the column is of that kind."""
+    import pandas as pd
+
+    found: dict[str, dict[str, Any]] = {}
+    for k, dtype in enumerate(frame.dtypes):
+        if str(dtype) != "object":
+            continue
+        values = frame.iloc[:, k].to_numpy()
+        missing = pd.isna(values) if values.ndim == 1 else None
+        if missing is None or not missing.any():
+            continue
+        kinds: dict[str, list[int]] = {}
+        for position in np.flatnonzero(missing):
+            v = values[position]
+            kind = ("nan" if isinstance(v, float) else "NA" if v is pd.NA else "NaT" if v is pd.NaT
+                    else None)
+            if kind is not None:
+                kinds.setdefault(kind, []).append(int(position))
+        total = int(missing.sum())
+        found_k = {kind: ("all" if len(where) == total else where) for kind, where in kinds.items()}
+        if found_k:
+            found[str(k)] = found_k
+    return found
 
 
 def _encode_columns(columns: Any) -> dict[str, Any]:
