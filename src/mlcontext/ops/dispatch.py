@@ -551,7 +551,7 @@ def _rebind(target: Any, value: Any, item: Item) -> None:
     if type(target) is TracedArray:
         target._value = value
         bind(target, item)
-        views.write_back(target)  # a view: its base gets the new values, as in NumPy
+        views.after_write(target)  # a view's parent gets the new values; its views are taken again
     else:  # a plain ndarray written through: keep NumPy's semantics for it
         np.copyto(target, value)
 

@@ -126,7 +126,7 @@ class TracedGenerator:
             if type(target) is TracedArray:
                 target._value = value
                 bind(target, out)
-                _views.write_back(target)
+                _views.after_write(target)
             else:
                 np.copyto(target, value)
             return None

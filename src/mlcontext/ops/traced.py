@@ -45,13 +45,15 @@ class TracedArray(NDArrayOperatorsMixin):
     ('TracedArray', 'numpy.add', 'numpy.sqrt')
     """
 
-    __slots__ = ("_data", "_item", "_view", "__weakref__")  # _view: set on views only (.views)
+    # _view, _viewers: a view's parent and how it was taken; an array's views (.views)
+    __slots__ = ("_data", "_item", "_view", "_viewers", "__weakref__")
     __hash__ = None  # type: ignore[assignment]  # unhashable, like ndarray
 
     def __init__(self, value: np.ndarray | np.generic | Deferred, item: Item) -> None:
         self._data = value  # a Deferred until its elements are needed (see .deferred)
         self._item = item
-        self._view = None  # (base, its item then, kind, params) when a view of a traced array (.views)
+        self._view = None  # (parent, kind, params) when a view of a traced array (.views)
+        self._viewers: list | None = None  # weak references to its views
         if _OPEN[0]:  # a dedup scope must see every holder of a value made in its body
             scope = state.scope
             if scope is not None:
@@ -142,17 +144,23 @@ class TracedArray(NDArrayOperatorsMixin):
         if value.size and not np.shares_memory(np.reshape(value, shape), value):
             raise AttributeError("Incompatible shape for in-place modification. Use `.reshape()` to "
                                  "make a copy with the desired shape.")  # (NumPy's own refusal)
-        viewed = getattr(self, "_view", None)
-        if viewed is None:
+        if self._view is None and not self._viewers:
             reshaped: Any = np.reshape(self, shape)  # (a TracedArray, by __array_function__)
             self._data, self._item = reshaped._data, reshaped._item
             return
-        # A view reshaped in place stays a view of what it viewed: through its former shape.
+        # In place: its parent and its views keep seeing the same elements, through a stand-in with
+        # the former shape (a view of what this viewed; what viewed this views it).
         former = TracedArray(self._data, self._item)
-        former._view = viewed
+        former._view = self._view
+        if self._view is not None:
+            parent = self._view[0]
+            parent._viewers = [*(parent._viewers or []), weakref.ref(former)]
+        views.reparent(self, former)
         reshaped = np.reshape(former, shape)
         self._data, self._item = reshaped._data, reshaped._item
-        self._view = getattr(reshaped, "_view", None)
+        self._view = reshaped._view
+        if former._viewers is not None and reshaped._view is not None:
+            former._viewers.append(weakref.ref(self))
 
     def resize(self, *args: Any, **kwargs: Any) -> None:
         """Refused: ``ndarray.resize`` grows or shrinks an array in place, filling with zeros; write
@@ -358,3 +366,4 @@ for _name, _uf in UNARY_OPERATORS.items():
     setattr(TracedArray, f"__{_name}__", _unary(_uf))
 
 from . import dispatch as _dispatch  # noqa: E402  (dispatch imports TracedArray)
+from . import views  # noqa: E402  (views imports TracedArray)

@@ -6,25 +6,28 @@ traced array of its own, so ``a[0][1] = 5``, ``np.add(x, 1, out=a[2:])`` or ``fo
 made a new version of the view and left ``a`` as it was: NumPy's ``a`` changes, mlcontext's did not,
 silently (a newcomer's finding, fourteenth session).
 
-So a traced array made by an operation that gives a view in NumPy remembers its base and how it was
-taken (:func:`note`: a tuple ``(base, the base's item then, kind, params)``, cheap, since taking a view is
-a hot path and most views are only read). After a write into it, the base gets a new version with the
-view's new values written back (``base[key] = view`` for an index; the inverse reordering for the
-others), and so on up the chain; the lineage is that of a write into the base. A view of a view of the
-same kind is noted against the first base (slices of slices, reshapes of reshapes, transposes of
-transposes), so a loop such as ``w = w.reshape(-1, 1); w -= ...`` keeps one level, as NumPy keeps one
-base.
+So a traced array made by an operation that gives a view in NumPy remembers its parent and how it
+was taken (:func:`note`: ``(parent, kind, params)``), and the parent keeps weak references to its views.
+After a write into a view, its parent gets a new version with the view's new values written back
+(``parent[key] = view`` for an index; the inverse reordering for the others), and so on up; the lineage
+is that of a write into the parent. After a write into any array, its live views are taken again from
+its new version (:func:`after_write`), down their own views: a view always holds what NumPy's would,
+so siblings (``tr, te = X[:3], X[3:]; tr -= mu; te -= mu``) and views taken before a write stay right.
+A view of a view of the same kind is noted against the first parent (slices of slices, reshapes of
+reshapes), as NumPy keeps one base: a loop ``w = w.reshape(-1, 1); w -= ...`` keeps one level.
 
-A view whose base was written after the view was taken holds the old values (reading it is what its
-lineage says, docs/lineage.md), where NumPy's would show the new ones: a write into it is refused
-(:class:`UsageError`), since what it would write back could undo the base's newer values. So is a write
-into a view this module cannot write back (a dtype reinterpretation ``a.view(np.int64)``, the parts of
-a complex array, ``einsum``'s diagonal), rather than losing it. A reshape that NumPy computes as a copy
-is no view: writes into it stay there, as in NumPy.
+Refused with :class:`UsageError` rather than lost: a write into a view this module cannot write back (a
+dtype reinterpretation ``a.view(np.int64)``, the parts of a complex array, a diagonal), or through more
+than :data:`MAX_DEPTH` views of views. A reshape that NumPy computes as a copy (or ``copy=True``) is no
+view: writes into it stay there, as in NumPy. Cost: a tuple and a weak reference per view taken; a
+write into an array with many live views takes each again (``rows = list(X)`` then a write per row is
+quadratic in the rows).
 """
 
 from __future__ import annotations
 
+import threading
+import weakref
 from typing import Any
 
 import numpy as np
@@ -32,7 +35,7 @@ import numpy as np
 from ..errors import UsageError
 from .traced import TracedArray
 
-__all__ = ["note", "note_call", "check_writable", "write_back", "INDEX"]
+__all__ = ["note", "note_call", "check_writable", "after_write", "INDEX"]
 
 # kinds of view (the third field of a note)
 INDEX, PERM, SHAPE, SAME, REFUSE = "index", "perm", "shape", "same", "refuse"
@@ -41,34 +44,43 @@ INDEX, PERM, SHAPE, SAME, REFUSE = "index", "perm", "shape", "same", "refuse"
 MAX_DEPTH = 64
 
 
+# Per thread: ``retaking`` while views are taken again after a write (those takes are no new views)
+_NOTING = threading.local()
+
+
 def note(view: Any, base: Any, kind: str, params: Any) -> Any:
     """Remember that ``view`` (a traced array) was taken from ``base`` (kind and its parameters);
     returns ``view``. A scalar result (``x[i, j]`` of a 2-D ``x``) is no view."""
-    if isinstance(view._data, np.generic):
+    if getattr(_NOTING, "retaking", False) or isinstance(view._data, np.generic):
         return view
+    parent, kind, params = base, kind, params
     inner = base._view
-    if inner is not None and inner[0]._item is inner[1]:  # a view of a (fresh) view: fold when it can
+    if inner is not None:  # a view of a view: noted against the first parent when the kinds fold
         folded = _fold(inner, kind, params)
         if folded is not None:
-            view._view = folded
-            return view
-    view._view = (base, base._item, kind, params)
+            parent, kind, params = folded
+    view._view = (parent, kind, params)
+    viewers = parent._viewers
+    if viewers is None:
+        parent._viewers = [weakref.ref(view)]
+    else:
+        viewers.append(weakref.ref(view))
     return view
 
 
 def _fold(inner: tuple, kind: str, params: Any) -> tuple | None:
-    root, seen, inner_kind, inner_params = inner
+    root, inner_kind, inner_params = inner
     if kind == SHAPE and inner_kind in (SHAPE, SAME) and params[1] == "C" and \
             (inner_kind == SAME or inner_params[1] == "C"):
-        return (root, seen, SHAPE, params)  # a C-order reshape of a C-order reshape of root
+        return (root, SHAPE, params)  # a C-order reshape of a C-order reshape of root
     if kind == PERM and inner_kind == PERM:
-        return (root, seen, PERM, tuple(inner_params[p] for p in params))
-    if kind == SAME:
+        return (root, PERM, tuple(inner_params[p] for p in params))
+    if kind == SAME and inner_kind != REFUSE:
         return inner
     if kind == INDEX and inner_kind == INDEX:
         key = _fold_slices(inner_params, params, np.shape(root._data))
         if key is not None:
-            return (root, seen, INDEX, key)
+            return (root, INDEX, key)
     return None
 
 
@@ -163,26 +175,38 @@ def _moveaxis(base: Any, view: Any, rest: tuple, kwargs: dict) -> tuple | None:
 
 def _reshape_method(base: Any, view: Any, rest: tuple, kwargs: dict) -> tuple | None:
     order = kwargs.get("order", "C")  # (ndarray.reshape takes order by keyword only)
-    return _shape(base, view, _order((), {"order": order}, 0, base))
+    return _shape(base, view, _order((), {"order": order}, 0, base), kwargs)
 
 
 def _reshape_function(base: Any, view: Any, rest: tuple, kwargs: dict) -> tuple | None:
-    return _shape(base, view, _order(rest, kwargs, 1, base))  # np.reshape(a, shape, order)
+    return _shape(base, view, _order(rest, kwargs, 1, base), kwargs)  # np.reshape(a, shape, order)
 
 
 def _ravel(base: Any, view: Any, rest: tuple, kwargs: dict) -> tuple | None:
-    return _shape(base, view, _order(rest, kwargs, 0, base))  # a.ravel(order), np.ravel(a, order)
+    return _shape(base, view, _order(rest, kwargs, 0, base), kwargs)  # a.ravel(order), np.ravel(a, order)
 
 
 def _same_order(base: Any, view: Any, rest: tuple, kwargs: dict) -> tuple | None:
     """squeeze, expand_dims, atleast_*d: the elements in their order, another shape."""
-    return _shape(base, view, "C")
+    return _shape(base, view, "C", {})
 
 
-def _shape(base: Any, view: Any, order: str | None) -> tuple | None:
+def _shape(base: Any, view: Any, order: str | None, kwargs: dict) -> tuple | None:
+    if kwargs.get("copy"):  # (copy=True: a copy, as NumPy makes it)
+        return None
     if order is None:
         return REFUSE, "a reshape in this memory order"
-    return SHAPE, (tuple(np.shape(view._data)), order)
+    shape = tuple(np.shape(view._data))
+    value = np.asarray(base._value)
+    flags = value.flags
+    if not (flags.c_contiguous if order == "C" else flags.f_contiguous):  # (else surely a view)
+        try:  # a view only where NumPy makes one (a reshape of a transposed array is a copy)
+            reshaped = np.reshape(value, shape, order=order)  # type: ignore[call-overload]
+            if value.size and not np.shares_memory(reshaped, value):
+                return None
+        except ValueError:
+            return None
+    return SHAPE, (shape, order)
 
 
 def _flip(base: Any, view: Any, rest: tuple, kwargs: dict) -> tuple | None:
@@ -250,70 +274,114 @@ _SPLITS: dict[str, Any] = {
 
 
 def _split_keys(name: str, base: Any, parts: Any, rest: tuple, kwargs: dict) -> list[Any]:
-    """The index key of each part of a split: the parts are consecutive along the split axis."""
+    """The index key of each part of a split: from the split indices when they are given (a part
+    between decreasing indices is an empty slice, as Python's), else from the parts' sizes."""
     ndim = np.ndim(base._data)
     try:
         axis = int(_SPLITS[name](ndim, rest, kwargs)) % ndim
     except (TypeError, ValueError, ZeroDivisionError):
         return []
+    lead = (slice(None),) * axis
+    where = rest[0] if rest else kwargs.get("indices_or_sections")
+    if name in ("np.split", "np.array_split") and where is not None and np.ndim(where) == 1:
+        bounds = [None, *(int(i) for i in where), None]
+        return [lead + (slice(bounds[k], bounds[k + 1]),) for k in range(len(bounds) - 1)]
     keys, start = [], 0
     for part in parts:
-        size = np.shape(part._data)[axis] if hasattr(part, "_data") else 0
-        keys.append((slice(None),) * axis + (slice(start, start + size),))
+        size = np.shape(part._data)[axis]
+        keys.append(lead + (slice(start, start + size),))
         start += size
     return keys
 
 
 def check_writable(target: Any) -> None:
-    """Refuse a write into ``target`` when it is a view that cannot take it: its base was written
-    after it was taken (NumPy's view would show the base's new values, this one shows the old), it
-    is of a kind that is not written back, or its chain of views is too deep."""
+    """Refuse a write into ``target`` when it is a view that cannot take it: of a kind that is not
+    written back, or through too deep a chain of views."""
     depth = 0
     view = target._view
     while view is not None:
-        base, seen, kind, params = view
+        parent, kind, params = view
         if kind == REFUSE:
             raise UsageError(f"a write into {params} of a traced array is not traced: write into a "
                              "plain copy (np.array(v)), or build the new array from its parts")
-        if base._item is not seen:
-            raise UsageError("this view was taken before the array it views was written: NumPy's view "
-                             "would show the new values, this one holds the old ones (what its lineage "
-                             "says), and writing it back could undo them; take the view again after "
-                             "the write (v = a[...]), or copy it (np.array(v)) to write only the copy")
         depth += 1
         if depth > MAX_DEPTH:
             raise UsageError(f"a write through more than {MAX_DEPTH} views of views is not traced: "
                              "write into the array they view, or into a copy")
-        view = base._view
+        view = parent._view
 
 
-def write_back(target: Any) -> None:
-    """After a write into ``target``: its base gets the view's new values (and its base, up the
-    chain), as NumPy's base would hold them."""
-    view = target._view
-    if view is None:
-        return
-    base, _seen, kind, params = view
+def after_write(target: Any) -> None:
+    """After a write into ``target``: a view's parent gets its new values (and the parent's parent,
+    up the chain), and every live view of what was written is taken again, as NumPy's would show."""
+    if target._view is not None:
+        _write_back(target)  # (the parent's write takes target and its views again)
+    elif target._viewers:
+        _retake_views(target)
+
+
+def _write_back(target: Any) -> None:
+    parent, kind, params = target._view
     if kind == SHAPE:
-        shape, order = params
-        value = np.asarray(base._value)
-        try:
-            shared = np.shares_memory(np.reshape(value, shape, order=order), value)
-        except ValueError:
-            shared = False
-        if not shared:  # NumPy computed a copy: a write into it never reaches the base
-            target._view = None
-            return
-        base[...] = np.reshape(target, np.shape(value), order=order)
+        parent[...] = np.reshape(target, np.shape(parent._data), order=params[1])
     elif kind == INDEX:
-        base[params] = target
+        parent[params] = target
     elif kind == PERM:
-        base[...] = np.transpose(target, tuple(int(i) for i in np.argsort(params)))
+        parent[...] = np.transpose(target, tuple(int(i) for i in np.argsort(params)))
     elif kind == SAME:
-        base[...] = target
+        parent[...] = target
     elif kind == "flip":
-        base[...] = np.flip(target, params)
+        parent[...] = np.flip(target, params)
     elif kind == "rot90":
         k, axes = params
-        base[...] = np.rot90(target, -k, axes)
-    target._view = (base, base._item, kind, params)
+        parent[...] = np.rot90(target, -k, axes)
+
+
+def _take(parent: Any, kind: str, params: Any) -> Any:
+    if kind == SHAPE:
+        return np.reshape(parent, params[0], order=params[1])
+    if kind == INDEX:
+        return parent[params]
+    if kind == PERM:
+        return np.transpose(parent, params)
+    if kind == "flip":
+        return np.flip(parent, params)
+    if kind == "rot90":
+        return np.rot90(parent, *params)
+    return np.asarray(parent) if kind == REFUSE else parent  # SAME (REFUSE: never written through)
+
+
+def _retake_views(parent: Any) -> None:
+    """Take each live view of ``parent`` again from its current version, and theirs after them."""
+    alive = []
+    for ref in parent._viewers:
+        view = ref()
+        if view is None or view._view is None or view._view[0] is not parent:
+            continue  # (gone, or re-parented since)
+        alive.append(ref)
+        _, kind, params = view._view
+        if kind == REFUSE:
+            continue  # (its values are a reading of the bytes this module does not redo)
+        _NOTING.retaking = True
+        try:
+            fresh = _take(parent, kind, params)
+        finally:
+            _NOTING.retaking = False
+        if fresh is not parent:
+            view._data, view._item = fresh._data, fresh._item
+        if view._viewers:
+            _retake_views(view)
+    parent._viewers = alive or None
+
+
+def reparent(old: Any, new: Any) -> None:
+    """Make the views of ``old`` views of ``new`` (an array about to change its shape in place keeps
+    its views through ``new``, a stand-in with its former shape)."""
+    viewers = old._viewers
+    if not viewers:
+        return
+    for ref in viewers:
+        view = ref()
+        if view is not None and view._view is not None and view._view[0] is old:
+            view._view = (new,) + view._view[1:]
+    new._viewers, old._viewers = viewers, None
