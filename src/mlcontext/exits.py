@@ -87,3 +87,7 @@ def install() -> None:
     """Wrap ``sys.exit`` (once; a wrapper of another's is left as it is)."""
     if sys.exit is REAL_SYS_EXIT:
         sys.exit = sys_exit_seen
+
+
+# Pickled by reference as sys.exit, which the wrapper is once installed (as the os.stat wrappers).
+sys_exit_seen.__module__, sys_exit_seen.__qualname__ = "sys", "exit"

@@ -121,7 +121,9 @@ class ContentChanges:
         Text and categorical columns whose values changed: label -> ``{"new": n, "vanished": n,
         "new_examples": [...], "vanished_examples": [...]}``.
     renamed : tuple of pairs
-        ``(removed label, added label)`` of columns with identical values: rename candidates.
+        ``(removed label, added label)`` of rename candidates: columns with identical values row by row
+        when the rows did not change, else with at least 90 % of their non-null values in common (and
+        at least 10 distinct ones).
 
     Examples
     --------
@@ -179,7 +181,7 @@ class ContentChanges:
             said = [f"{change[k]} {k} ({_listed(change[f'{k}_examples'], change[k])})"
                     for k in ("new", "vanished") if change[k]]
             lines.append(f"values of {show(label)}: {', '.join(said)}")
-        lines += [f"rename candidate: {show(a)} -> {show(b)} (identical values)" for a, b in self.renamed]
+        lines += [f"rename candidate: {show(a)} -> {show(b)} (the same values)" for a, b in self.renamed]
         return lines
 
     def to_dict(self) -> dict[str, Any]:
@@ -378,19 +380,32 @@ def _same_order_rows(a: pd.DataFrame, b: pd.DataFrame, removed: list[Any], added
 RENAME_SHARE = 0.9  # the share of values two columns must have in common to be a rename candidate
 
 
+RENAME_DISTINCT = 10  # fewer distinct values than this (flags, mostly zeros) say nothing of a rename
+
+
 def _renamed_by_values(a: pd.DataFrame, b: pd.DataFrame, removed: list[Any], added: list[Any]) -> tuple:
+    """Pairs of a removed and an added column whose non-null values, as multisets, are at least
+    :data:`RENAME_SHARE` the same, each with at least :data:`RENAME_DISTINCT` distinct values (two
+    unrelated flags, or two columns of mostly zeros, share most values: a reviewer's false renames)."""
+    def values(frame: pd.DataFrame, label: Any) -> tuple[np.ndarray, np.ndarray] | None:
+        present = frame[label].dropna()
+        keys, counts = np.unique(_row_hashes(present.to_frame(), [label]), return_counts=True)
+        return (keys, counts) if keys.size >= RENAME_DISTINCT else None
+
     pairs, taken = [], set()
     for old in removed:
-        if not a[old].notna().any():
+        found_a = values(a, old)
+        if found_a is None:
             continue
-        keys_a, counts_a = np.unique(_row_hashes(a, [old]), return_counts=True)
+        keys_a, counts_a = found_a
         best, best_share = None, RENAME_SHARE
         for new in added:
-            if new in taken or not b[new].notna().any():
+            found_b = None if new in taken else values(b, new)
+            if found_b is None:
                 continue
-            keys_b, counts_b = np.unique(_row_hashes(b, [new]), return_counts=True)
+            keys_b, counts_b = found_b
             _, in_a, in_b = np.intersect1d(keys_a, keys_b, assume_unique=True, return_indices=True)
-            share = np.minimum(counts_a[in_a], counts_b[in_b]).sum() / max(len(a), len(b))
+            share = np.minimum(counts_a[in_a], counts_b[in_b]).sum() / max(counts_a.sum(), counts_b.sum())
             if share >= best_share:
                 best, best_share = new, share
         if best is not None:

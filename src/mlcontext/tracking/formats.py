@@ -454,7 +454,7 @@ def _objects(values: list[Any], index: Any, nulls: dict[str, Any] | None = None)
 def _null_kinds() -> dict[str, Any]:
     import pandas as pd
 
-    return {"nan": float("nan"), "NA": pd.NA, "NaT": pd.NaT}
+    return {"nan": float("nan"), "npnan": np.float64("nan"), "NA": pd.NA, "NaT": pd.NaT}
 
 
 def _object_nulls(frame: Any) -> dict[str, dict[str, Any]]:
@@ -475,8 +475,8 @@ def _object_nulls(frame: Any) -> dict[str, dict[str, Any]]:
         kinds: dict[str, list[int]] = {}
         for position in np.flatnonzero(missing):
             v = values[position]
-            kind = ("nan" if isinstance(v, float) else "NA" if v is pd.NA else "NaT" if v is pd.NaT
-                    else None)
+            kind = ("nan" if type(v) is float else "npnan" if type(v) is np.float64 else "NA" if v is pd.NA
+                    else "NaT" if v is pd.NaT else None)
             if kind is not None:
                 kinds.setdefault(kind, []).append(int(position))
         total = int(missing.sum())
