@@ -203,3 +203,15 @@ def test_a_scalar_taken_by_index_is_no_view():
     a = mc.array(np.arange(4.0).reshape(2, 2), name="a")
     s = a[0, 1]
     assert getattr(s, "_view", None) is None
+
+
+def test_an_array_sliced_many_times_keeps_only_its_live_views():
+    """Views taken and dropped are swept from their parent's list (a loop taking X[i] a million times
+    must not keep a million dead references)."""
+    a = mc.array(np.arange(20.0).reshape(10, 2), name="a")
+    kept = a[0]
+    for _ in range(5000):
+        a[3]
+    assert len(a._viewers) < 200
+    a[0, 0] = 7.0
+    assert np.asarray(kept).tolist() == [7.0, 1.0]

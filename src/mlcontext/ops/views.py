@@ -37,23 +37,27 @@ from .traced import TracedArray
 
 __all__ = ["note", "note_call", "check_writable", "after_write", "INDEX"]
 
-# kinds of view (the third field of a note)
+# kinds of view (the second field of a note)
 INDEX, PERM, SHAPE, SAME, REFUSE = "index", "perm", "shape", "same", "refuse"
+_REVERSED = (PERM, None)  # a transpose reversing every axis (params None)
 # Deeper chains of views than this (of kinds that do not fold into one) are refused at the write:
 # each level is a write of its own, and Python's recursion would end the program first.
 MAX_DEPTH = 64
 
 
-# Per thread: ``retaking`` while views are taken again after a write (those takes are no new views)
+# Per thread: ``retaking`` while views are taken again after a write (those takes are no new views);
+# _RETAKES counts them in all threads, so that taking a view costs no thread-local read otherwise
 _NOTING = threading.local()
+_RETAKES = [0]
 
 
 def note(view: Any, base: Any, kind: str, params: Any) -> Any:
     """Remember that ``view`` (a traced array) was taken from ``base`` (kind and its parameters);
     returns ``view``. A scalar result (``x[i, j]`` of a 2-D ``x``) is no view."""
-    if getattr(_NOTING, "retaking", False) or isinstance(view._data, np.generic):
+    if (_RETAKES[0] and getattr(_NOTING, "retaking", False)) or type(view._data) is not np.ndarray \
+            and isinstance(view._data, np.generic):
         return view
-    parent, kind, params = base, kind, params
+    parent = base
     inner = base._view
     if inner is not None:  # a view of a view: noted against the first parent when the kinds fold
         folded = _fold(inner, kind, params)
@@ -63,8 +67,13 @@ def note(view: Any, base: Any, kind: str, params: Any) -> Any:
     viewers = parent._viewers
     if viewers is None:
         parent._viewers = [weakref.ref(view)]
-    else:
-        viewers.append(weakref.ref(view))
+        return view
+    viewers.append(weakref.ref(view))
+    count = len(viewers)
+    if count >= 64 and not count & (count - 1):
+        # (views taken and dropped, never written: their dead references are swept at each power
+        # of two, so an array sliced a million times keeps only its live views)
+        viewers[:] = [r for r in viewers if r() is not None]
     return view
 
 
@@ -74,7 +83,10 @@ def _fold(inner: tuple, kind: str, params: Any) -> tuple | None:
             (inner_kind == SAME or inner_params[1] == "C"):
         return (root, SHAPE, params)  # a C-order reshape of a C-order reshape of root
     if kind == PERM and inner_kind == PERM:
-        return (root, PERM, tuple(inner_params[p] for p in params))
+        ndim = np.ndim(root._data)
+        outer_perm = params if params is not None else tuple(range(ndim - 1, -1, -1))
+        inner_perm = inner_params if inner_params is not None else tuple(range(ndim - 1, -1, -1))
+        return (root, PERM, tuple(inner_perm[p] for p in outer_perm))
     if kind == SAME and inner_kind != REFUSE:
         return inner
     if kind == INDEX and inner_kind == INDEX:
@@ -132,11 +144,12 @@ def _order(rest: tuple, kwargs: dict, position: int, base: Any) -> str | None:
 
 
 def _transpose(base: Any, view: Any, rest: tuple, kwargs: dict) -> tuple | None:
-    axes = kwargs.get("axes", rest[0] if len(rest) == 1 else rest if rest else None) if rest or kwargs \
-        else None
+    if not rest and not kwargs:
+        return _REVERSED  # (.T, the hot case: its permutation is worked out only if it is written)
+    axes = kwargs.get("axes", rest[0] if len(rest) == 1 else rest if rest else None)
     ndim = base._data.ndim
     if axes is None:
-        return PERM, tuple(range(ndim - 1, -1, -1))
+        return PERM, None
     if isinstance(axes, int | np.integer):
         axes = (axes,)
     try:
@@ -327,7 +340,8 @@ def _write_back(target: Any) -> None:
     elif kind == INDEX:
         parent[params] = target
     elif kind == PERM:
-        parent[...] = np.transpose(target, tuple(int(i) for i in np.argsort(params)))
+        inverse = None if params is None else tuple(int(i) for i in np.argsort(params))
+        parent[...] = np.transpose(target, inverse)
     elif kind == SAME:
         parent[...] = target
     elif kind == "flip":
@@ -363,10 +377,12 @@ def _retake_views(parent: Any) -> None:
         if kind == REFUSE:
             continue  # (its values are a reading of the bytes this module does not redo)
         _NOTING.retaking = True
+        _RETAKES[0] += 1
         try:
             fresh = _take(parent, kind, params)
         finally:
             _NOTING.retaking = False
+            _RETAKES[0] -= 1
         if fresh is not parent:
             view._data, view._item = fresh._data, fresh._item
         if view._viewers:
