@@ -35,7 +35,7 @@ import numpy as np
 from ..errors import UsageError
 from .traced import TracedArray
 
-__all__ = ["note", "note_call", "check_writable", "after_write", "INDEX"]
+__all__ = ["note", "note_call", "check_writable", "after_write", "reparent", "INDEX"]
 
 # kinds of view (the second field of a note)
 INDEX, PERM, SHAPE, SAME, REFUSE = "index", "perm", "shape", "same", "refuse"
