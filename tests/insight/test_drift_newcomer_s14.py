@@ -79,11 +79,15 @@ def test_infinities_kept_on_both_sides_are_no_drift():
 
 
 def test_ks_and_wasserstein_with_infinities_matches_scipy_and_stays_finite():
-    scipy_stats = pytest.importorskip("scipy.stats")
     a = np.array([0.0, 1.0, 2.0, np.inf, -np.inf, 3.0])
     b = np.array([0.5, 1.5, np.inf, np.inf, np.inf, 2.5, 3.5])
     d, p, w = ks_and_wasserstein(a, b)
-    assert d == pytest.approx(scipy_stats.ks_2samp(a, b).statistic)
+    # The two empirical CDFs' largest gap, written out (recent SciPy's ks_2samp gives the same; older
+    # SciPy, the oldest supported, returns NaN for samples with infinities)
+    both = np.sort(np.concatenate([a, b]))
+    gap = np.abs(np.searchsorted(np.sort(a), both, "right") / a.size
+                 - np.searchsorted(np.sort(b), both, "right") / b.size)
+    assert d == pytest.approx(gap.max())
     assert 0 <= p <= 1 and w == pytest.approx(wasserstein_1d(a[np.isfinite(a)], b[np.isfinite(b)]))
 
 

@@ -108,7 +108,8 @@ SIBLINGS = {"train and test scaling": _siblings, "a view read and written after 
             "rows kept in a list": lambda a: [r.__itruediv__(r.sum() + 1) for r in list(a)],
             "sort two halves": lambda a: (a[:2].sort(axis=0), a[2:].sort(axis=0)),
             "transposes of transposes": lambda a: (a.T.T.__setitem__((0, 0), -5), a.T.__setitem__((1, 1), 7)),
-            "reshape with copy=True": lambda a: np.reshape(a, (8,), copy=True).__setitem__(0, -1),
+            **({"reshape with copy=True": lambda a: np.reshape(a, (8,), copy=True).__setitem__(0, -1)}
+               if np.lib.NumpyVersion(np.__version__) >= "2.1.0" else {}),  # (copy= came in 2.1)
             "a view of a reshaped copy": lambda a: a.T.reshape(4, 2).reshape(-1).__setitem__(0, -5),
             "split at decreasing indices": lambda a: np.split(a.reshape(-1), [6, 2])[2].__setitem__(
                 slice(None), -1),

@@ -60,7 +60,12 @@ def test_a_pipeline_keeps_feature_names_through_a_column_transformer():
     plain = make().fit(X, Y)
     traced = mc.traced(make()).fit(mc.frame(X, name="X"), mc.frame(Y, name="y"))
     assert list(traced[-1].feature_names_in_) == list(plain[-1].feature_names_in_)
-    assert list(traced[0].get_feature_names_out()) == ["n__mean_radius", "n__mean_area"]
+    try:  # (a FunctionTransformer names its outputs only in recent scikit-learn)
+        names = list(plain[0].get_feature_names_out())
+    except AttributeError:
+        names = None
+    if names is not None:
+        assert list(traced[0].get_feature_names_out()) == names == ["n__mean_radius", "n__mean_area"]
     assert np.array_equal(traced[-1].coef_, plain[-1].coef_)
     assert mc.model_info(traced)["steps"]["clf"]["input_columns"] == ["n__mean_radius", "n__mean_area"]
 
@@ -103,15 +108,10 @@ def test_the_global_transform_output_is_part_of_the_identity():
 
 
 def test_an_opaque_fit_refuses_recompute_with_a_reason():
-    import warnings
+    from sklearn.cluster import KMeans
 
-    from sklearn.model_selection import KFold
-    from sklearn.preprocessing import TargetEncoder
-
-    groups = pd.DataFrame({"g": list("abcd") * 30})
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FutureWarning)
-        out = mc.traced(TargetEncoder(cv=KFold(5))).fit_transform(mc.frame(groups, name="g"),
-                                                                  mc.frame(Y, name="y"))
+    # a random generator object as a parameter has no literal form: the fit is opaque
+    model = KMeans(n_clusters=2, n_init=1, random_state=np.random.RandomState(0))
+    out = mc.traced(model).fit_transform(mc.frame(X, name="X"))
     with pytest.raises(mc.LineageError, match="no literal form"):
-        mc.recompute(mc.lineage.dumps(out), inputs={"g": groups, "y": Y})
+        mc.recompute(mc.lineage.dumps(out), inputs={"X": X})
