@@ -435,13 +435,18 @@ def _imported(fn: types.FunctionType, info: _CodeInfo) -> list[tuple[str, types.
 
 
 def _feed_part(value: Any, h: Any, what: str, fn: Any, attrs: frozenset[str] = frozenset()) -> None:
+    _feed_named(value, h, attrs, f"{what} of {fn.__qualname__}")
+
+
+def _feed_named(value: Any, h: Any, attrs: frozenset[str], where: str) -> None:
+    """Feed a value (a module by the attributes ``attrs`` the code reads); a refusal says ``where``."""
     try:
         if isinstance(value, types.ModuleType):
             _feed_module(value, h, attrs)
         else:
             _feed(value, h)
     except FingerprintError as exc:
-        raise FingerprintError(f"{what} of {fn.__qualname__}: {exc}") from None
+        raise FingerprintError(f"{where}: {exc}") from None
 
 
 def _feed_module(module: types.ModuleType, h: Any, attrs: frozenset[str]) -> None:
@@ -464,13 +469,7 @@ def _feed_module(module: types.ModuleType, h: Any, attrs: frozenset[str]) -> Non
             missing = True
             continue
         _tag(h, b"a", attr.encode())
-        try:
-            if isinstance(value, types.ModuleType):
-                _feed_module(value, h, attrs)
-            else:
-                _feed(value, h)
-        except FingerprintError as exc:
-            raise FingerprintError(f"{name}.{attr}: {exc}") from None
+        _feed_named(value, h, attrs, f"{name}.{attr}")
     hook = space.get("__getattr__")
     if missing and hook is not None:
         # PEP 562: a name the module's namespace lacks is what its ``__getattr__`` returns
