@@ -235,7 +235,7 @@ def content_changes(a: pd.DataFrame, b: pd.DataFrame) -> ContentChanges:
         duplicates=(int(duplicates[0]), int(duplicates[1])),
         index_names=(list(a.index.names), list(b.index.names)), index=_index_change(a, b, removed, added),
         levels={x: change for x, y in pairs if (change := _levels(a[x], b[y]))},
-        renamed=_renamed(a, b, removed, added))
+        renamed=_renamed(a, b, removed, added, in_order=np.array_equal(rows_a, rows_b)))
 
 
 def _semantic(series: pd.Series) -> pd.Series:
@@ -342,14 +342,15 @@ def _listed(examples: list[str], count: int) -> str:
     return ", ".join(repr(e) for e in examples) + (", …" if count > len(examples) else "")
 
 
-def _renamed(a: pd.DataFrame, b: pd.DataFrame, removed: list[Any], added: list[Any]) -> tuple:
+def _renamed(a: pd.DataFrame, b: pd.DataFrame, removed: list[Any], added: list[Any], *,
+             in_order: bool) -> tuple:
     """``(removed, added)`` pairs of columns holding the same values: rename candidates. Row by row
     when nothing else moved; else by their values as a multiset, at least 90 % in common (a rename
     rarely comes with the rows untouched: a month's export with rows added, a newcomer found).
     Columns with no values are not candidates (any two are "identical")."""
     if not removed or not added:
         return ()
-    if len(a) != len(b) or not _same_order_rows(a, b, removed, added):
+    if not in_order:  # (the rows over the shared columns, hashed once by content_changes)
         return _renamed_by_values(a, b, removed, added)
 
     def digest(frame: pd.DataFrame, label: Any) -> str | None:
@@ -366,15 +367,6 @@ def _renamed(a: pd.DataFrame, b: pd.DataFrame, removed: list[Any], added: list[A
         if key is not None and gone.get(key):
             pairs.append((gone[key].pop(0), label))
     return tuple(pairs)
-
-
-def _same_order_rows(a: pd.DataFrame, b: pd.DataFrame, removed: list[Any], added: list[Any]) -> bool:
-    """Whether the rows of ``a`` and ``b`` are the same rows in the same order over their shared
-    columns (then columns are compared row by row)."""
-    shared_a = [c for c in a.columns if c not in removed]
-    shared_b = [c for c in b.columns if c not in added]
-    return len(shared_a) == len(shared_b) and \
-        np.array_equal(_row_hashes(a, shared_a), _row_hashes(b, shared_b))
 
 
 RENAME_SHARE = 0.9  # the share of values two columns must have in common to be a rename candidate

@@ -362,7 +362,7 @@ def _take(parent: Any, kind: str, params: Any) -> Any:
         return np.flip(parent, params)
     if kind == "rot90":
         return np.rot90(parent, *params)
-    return np.asarray(parent) if kind == REFUSE else parent  # SAME (REFUSE: never written through)
+    return parent  # SAME (REFUSE views are never taken again: _retake_views skips them)
 
 
 def _retake_views(parent: Any) -> None:

@@ -3,8 +3,8 @@
 One run is active per process at a time (threads of a training script log into the same run). A run
 ends ``finished`` on a normal exit, ``failed`` on an exception (type, message and traceback kept) or a
 failing exit status (``sys.exit(1)``, ``os._exit(1)``, however the run was started; see
-:class:`_ExitSeen` for what an exit without ``with`` cannot see), ``killed`` on SIGINT/SIGTERM; a
-process that dies without a word is marked ``killed`` later because its heartbeat stops
+:class:`mlcontext.exits.ExitSeen` for what an exit without ``with`` cannot see), ``killed`` on
+SIGINT/SIGTERM; a process that dies without a word is marked ``killed`` later because its heartbeat stops
 (:func:`reap_dead_runs`).
 
 A process forked while a run is active (``os.fork``, ``multiprocessing`` with the ``fork`` start method)
