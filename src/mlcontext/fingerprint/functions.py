@@ -11,6 +11,7 @@ import builtins
 import dis
 import inspect
 import os
+import re
 import struct
 import sys
 import threading
@@ -40,11 +41,14 @@ _identity = object.__hash__
 
 
 class _CodeInfo:
-    __slots__ = ("digest", "globals", "attrs", "imports")
+    __slots__ = ("digest", "globals", "attrs", "imports", "runtime_import")
 
     def __init__(self, digest: bytes, globals_: tuple[str, ...], attrs: frozenset[str],
-                 imports: tuple[tuple[str, int], ...] = ()) -> None:
+                 imports: tuple[tuple[str, int], ...] = (), runtime_import: str = "") -> None:
         self.digest, self.globals, self.attrs, self.imports = digest, globals_, attrs, imports
+        # The call that imports a module whose name is computed when it runs ("" if none): which
+        # module's code it reaches cannot be known before the call.
+        self.runtime_import = runtime_import
 
 
 _CODE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -53,6 +57,12 @@ _CODE_FLAGS = (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS | inspect.CO_GENERATO
                | inspect.CO_ITERABLE_COROUTINE | inspect.CO_ASYNC_GENERATOR)
 _GLOBAL_OPS = frozenset({"LOAD_GLOBAL", "LOAD_NAME", "STORE_GLOBAL", "DELETE_GLOBAL"})
 _ATTR_OPS = frozenset({"LOAD_ATTR", "LOAD_METHOD", "IMPORT_FROM", "STORE_ATTR", "LOAD_SUPER_ATTR"})
+# The functional forms of ``import m``: ``importlib.import_module("m")``, ``__import__("m")`` (loaded as a
+# global or an attribute), and ``sys.modules["m"]``. A helper reached through them was hashed by the
+# version of importlib alone, and an edited helper served the old result (a newcomer's finding).
+_IMPORT_CALLS = frozenset({"import_module", "__import__"})
+_MODULE_TABLES = frozenset({"modules"})  # sys.modules["m"]: only with a constant name (model.modules())
+_MODULE_NAME = re.compile(r"\.*[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
 
 
 def _code_info(code: types.CodeType) -> _CodeInfo:
@@ -67,6 +77,7 @@ def _analyse(code: types.CodeType) -> _CodeInfo:
     names: dict[str, None] = {}
     attrs: set[str] = set()
     imports: dict[tuple[str, int], None] = {}  # (module name, relative level) of import statements
+    runtime_import = ""
     stack = [code]
     while stack:
         c = stack.pop()
@@ -80,7 +91,20 @@ def _analyse(code: types.CodeType) -> _CodeInfo:
             else:
                 _feed(const, h)
         consts: list[Any] = [0, None]  # the last two constants loaded
+        importer = None  # the import function or module table loaded by the previous instruction
         for ins in dis.get_instructions(c):
+            if importer is not None and ins.opname not in _CALL_SETUP:
+                name = ins.argval if ins.opname == "LOAD_CONST" else None
+                if isinstance(name, str) and _MODULE_NAME.fullmatch(name):
+                    dots = len(name) - len(name.lstrip("."))
+                    imports[(name[dots:], dots)] = None
+                elif importer in _IMPORT_CALLS and not runtime_import:
+                    runtime_import = f"{importer}() of a name computed at run time (in {c.co_name})"
+                importer = None
+            if ins.opname in ("LOAD_GLOBAL", "LOAD_NAME", "LOAD_DEREF", "LOAD_ATTR", "LOAD_METHOD") \
+                    and (ins.argval in _IMPORT_CALLS or (ins.argval in _MODULE_TABLES and ins.opname in
+                                                         ("LOAD_ATTR", "LOAD_METHOD"))):
+                importer = ins.argval
             if ins.opname in _GLOBAL_OPS:
                 names[ins.argval] = None
             elif ins.opname in _ATTR_OPS:
@@ -90,7 +114,10 @@ def _analyse(code: types.CodeType) -> _CodeInfo:
                 imports[(ins.argval, level)] = None
             elif ins.opname == "LOAD_CONST":
                 consts = [consts[1], ins.argval]
-    return _CodeInfo(h.digest(), tuple(names), frozenset(attrs), tuple(imports))
+    return _CodeInfo(h.digest(), tuple(names), frozenset(attrs), tuple(imports), runtime_import)
+
+
+_CALL_SETUP = frozenset({"PUSH_NULL", "PRECALL", "CACHE", "EXTENDED_ARG", "NOP"})
 
 
 def hash_function(fn: Callable[..., Any]) -> str:
@@ -373,6 +400,10 @@ def _feed_user_function(fn: types.FunctionType, h: Any, dynamic: frozenset[str] 
     # template (``h`` is then a _Recorder).
     code = fn.__code__
     info = _code_info(code)
+    if info.runtime_import:
+        raise FingerprintError(
+            f"{fn.__qualname__} calls {info.runtime_import}: which module's code it runs is only known "
+            f"when it runs; import the module by name (import m, importlib.import_module(\"m\"))")
     _tag(h, b"fn", fn.__qualname__.encode() + info.digest)
     _feed_part(fn.__defaults__, h, "the defaults", fn)
     _feed_part(fn.__kwdefaults__, h, "the keyword defaults", fn)

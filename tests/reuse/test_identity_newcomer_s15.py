@@ -1,0 +1,124 @@
+"""Session 15: a helper reached through the functional forms of ``import`` (``importlib.import_module``,
+``__import__``, ``sys.modules[...]``) was hashed by importlib's version alone, so an edited helper served
+the old result across processes (a newcomer's finding, with two people sharing a store). Each form is kept
+here in one process and across processes; an import by a name computed at run time refuses reuse."""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import subprocess
+import sys
+import textwrap
+import warnings
+
+import numpy as np
+import pytest
+
+import mlcontext as mc
+from mlcontext.errors import FingerprintError
+from mlcontext.fingerprint import hash_function
+
+X = np.arange(6.0).reshape(2, 3)
+
+FORMS = {
+    "import_module": 'importlib.import_module("{m}")',
+    "dunder_import": '__import__("{m}")',
+    "sys_modules": 'sys.modules["{m}"]',
+}
+
+
+def _write(folder: pathlib.Path, name: str, rate: float) -> None:
+    (folder / f"{name}.py").write_text(f"RATE = {rate}\n\ndef scale(x):\n    return x * RATE\n")
+
+
+def _step(name: str, form: str):
+    scope: dict = {}
+    code = textwrap.dedent(f"""
+        import importlib, sys
+        def fare(a):
+            import {name}  # noqa: F401  (loaded, as the forms below need for sys.modules)
+            return {FORMS[form].format(m=name)}.scale(a)
+    """)
+    exec(compile(code, f"<{form}>", "exec"), scope)  # noqa: S102
+    return scope["fare"]
+
+
+@pytest.mark.parametrize("form", sorted(FORMS))
+def test_a_helper_reached_by_a_functional_import_is_in_the_identity(form, tmp_path, monkeypatch) -> None:
+    name = f"s15_helper_{form}"
+    _write(tmp_path, name, 2.0)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, name, raising=False)
+    import importlib
+
+    module = importlib.import_module(name)
+    fare = _step(name, form)
+    before = hash_function(fare)
+    module.RATE = 5.0
+    assert hash_function(fare) != before
+    step = mc.step(fare)
+    np.testing.assert_array_equal(np.asarray(step(mc.array(X))), X * 5.0)
+    module.RATE = 7.0
+    np.testing.assert_array_equal(np.asarray(step(mc.array(X))), X * 7.0)
+
+
+def test_an_import_by_a_name_computed_at_run_time_is_refused_not_guessed() -> None:
+    import importlib
+
+    def load(a, name="json"):
+        return importlib.import_module(name).dumps(a.tolist())
+
+    with pytest.raises(FingerprintError, match="computed at run time"):
+        hash_function(load)
+    step = mc.step(load)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert step(np.arange(3)) == "[0, 1, 2]"
+        assert step(np.arange(3)) == "[0, 1, 2]"
+    assert any("never reused" in str(w.message) for w in caught)
+
+
+def test_model_modules_is_not_mistaken_for_sys_modules() -> None:
+    def count(a, net):
+        return len(net.modules()) * a
+
+    hash_function(count)  # no refusal: .modules() with no constant name is a method call
+
+
+PRELUDE = """
+import importlib, json, sys
+import numpy as np
+import mlcontext as mc
+mc.reuse(persist=True, disk_bytes_per_s=float("inf"), persist_min_s=0, min_compute_s=0.0)
+"""
+
+
+def _run(folder: pathlib.Path, main: str) -> dict:
+    env = dict(os.environ, MLCONTEXT_HOME=str(folder / "home"), PYTHONDONTWRITEBYTECODE="1",
+               PYTHONPATH=os.pathsep.join([str(folder), *filter(None, [os.environ.get("PYTHONPATH")])]))
+    out = subprocess.run([sys.executable, "-c", PRELUDE + textwrap.dedent(main)], cwd=folder, env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_an_edited_helper_behind_import_module_is_recomputed_in_the_next_process(tmp_path) -> None:
+    _write(tmp_path, "s15_proc_helper", 2.0)
+    main = """
+        @mc.step
+        def fare(a):
+            return importlib.import_module("s15_proc_helper").scale(a)
+        @mc.step
+        def tip(a):
+            return __import__("s15_proc_helper").scale(a) + 1
+        x = np.arange(4.0)
+        out = [fare(x).tolist(), fare(x).tolist(), tip(x).tolist(), tip(x).tolist()]
+        print(json.dumps({"out": out, "hits": mc.reuse_stats().step_hits}))
+    """
+    first = _run(tmp_path, main)
+    assert first["out"][0] == [0.0, 2.0, 4.0, 6.0]
+    _write(tmp_path, "s15_proc_helper", 3.0)
+    second = _run(tmp_path, main)
+    assert second["out"] == [[0.0, 3.0, 6.0, 9.0]] * 2 + [[1.0, 4.0, 7.0, 10.0]] * 2
