@@ -109,6 +109,10 @@ def frame_table(frame: pd.DataFrame, title: str | None = None,
     # a folding column is never narrower than its header's words up to HEADER_WHOLE_MAX characters
     # (`over_budget` folded as `over_budge` over `t`)
     needed = {n: w if n in whole else min(w, max(MIN_FOLD_WIDTH, _header_word(n))) for n, w in needed.items()}
+    # A number is never folded (-0.00076975 over 8 reads as two values); its header may be.
+    for n, c in zip(names, frame.columns, strict=True):
+        if n not in whole and pd.api.types.is_numeric_dtype(frame[c]):
+            needed[n] = max(needed[n], max((len(v) for v in cells[n]), default=0))
     width = console.width if width is None else width
     kept = {str(k) for k in keep}
     shown = _fitting(names, whole, needed, width, boxed=True, keep=kept)
@@ -120,16 +124,21 @@ def frame_table(frame: pd.DataFrame, title: str | None = None,
              if left_out else [])
     notes += [f"values longer than {CELL_MAX} characters cut (…): --json has them whole"] if cut else []
     caption = "; ".join(notes) or None
+    widths = _spread(shown, whole, needed, {n: _natural_width(n, cells[n]) for n in shown},
+                     width - _total(shown, needed, boxed=boxed))
     table = (Table(title=title, header_style="bold", caption=caption) if boxed else
              Table(title=title, header_style="bold underline", caption=caption, box=None,
                    show_edge=False, pad_edge=False, padding=(0, 1)))
     # Cells and headers are values, never markup: rich would take `coef [epoch=0]` or a param
     # value `[red]` for a style and print nothing of it.
+    # Every column at the width computed here: rich sizes a folding column by its longest word (a
+    # score such as -0.000769758), and the widths it chose overran the terminal, whose right edge
+    # was then cut off with no caption (a newcomer's `tried` at 150 columns).
     for name in shown:
         if name in whole:
-            table.add_column(escape(_header(name)), no_wrap=True, min_width=needed[name])
+            table.add_column(escape(_header(name)), no_wrap=True, width=widths[name])
         else:
-            table.add_column(escape(_header(name)), overflow="fold", min_width=needed[name])
+            table.add_column(escape(_header(name)), overflow="fold", width=widths[name])
     for row in zip(*(cells[n] for n in shown), strict=True):
         table.add_row(*map(escape, row))
     return table
@@ -138,6 +147,22 @@ def frame_table(frame: pd.DataFrame, title: str | None = None,
 def _is_whole(name: str, column: pd.Series) -> bool:
     return (name in KEY_COLUMNS or name in DURATION_COLUMNS or name in NAME_COLUMNS
             or pd.api.types.is_datetime64_any_dtype(column))
+
+
+def _spread(shown: list[str], whole: set[str], needed: dict[str, int], natural: dict[str, int],
+            spare: int) -> dict[str, int]:
+    """The width of each shown column: what it needs, and the room left over (``spare``) given to the
+    folding columns left to right, each up to its natural width."""
+    widths = {n: needed[n] for n in shown}
+    for name in shown:
+        if spare <= 0:
+            break
+        if name not in whole:
+            grow = min(natural[name] - widths[name], spare)
+            if grow > 0:
+                widths[name] += grow
+                spare -= grow
+    return widths
 
 
 def _header_width(name: str) -> int:
@@ -172,10 +197,18 @@ def _fitting(names: list[str], whole: set[str], needed: dict[str, int], width: i
         [n for n in reversed(others) if n in whole and n not in ESSENTIAL_COLUMNS] + \
         [n for n in reversed(others) if n in whole and n in ESSENTIAL_COLUMNS and n not in names[:2]] + \
         [n for n in reversed(names[2:]) if n in keep]
+    dropped = []
     for name in droppable:
         if _total(shown, needed, boxed=boxed) <= width:
             break
         shown.remove(name)
+        dropped.append(name)
+    # Dropping an essential column can free more room than was missing: a column dropped before it
+    # may fit again (a 60-column `tried` left out `user` and then `start`, with room for `user`).
+    for name in reversed(dropped):
+        tried = [n for n in names if n in shown or n == name]
+        if _total(tried, needed, boxed=boxed) <= width:
+            shown = tried
     return shown
 
 
