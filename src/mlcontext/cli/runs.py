@@ -108,6 +108,9 @@ def show_command(run: str, project: str | None, as_json: bool) -> None:
         print_json(dataclasses.asdict(record))
         return
     console.print(_summary(record))
+    same_name = _same_name_note(run, record)
+    if same_name:
+        console.print(same_name)
     for title, mapping in (("params", record.params), ("metrics (last value)", record.metrics)):
         if mapping:
             values = _recorded(mapping).values()
@@ -121,6 +124,22 @@ def show_command(run: str, project: str | None, as_json: bool) -> None:
         console.print(frame_table(frame, title="artifacts", keep=("name", "direction")))
     if record.traceback:
         console.print(Syntax(record.traceback, "pytb", theme="ansi_dark"))
+
+
+def _same_name_note(ref: str, record: RunRecord) -> str:
+    """When RUN was a name that several runs share, which one this is and how to pick another: two
+    people's runs named ``fit`` showed the newest, whoever made it, and nothing said there were more
+    (a newcomer's finding)."""
+    if ref != record.name:
+        return ""  # an id or an id prefix: one run, named exactly
+    same = runs(record.project, name=record.name)
+    if len(same) < 2:
+        return ""
+    people = sorted(set(same["user"].dropna()))
+    by = f" by {', '.join(people)}" if len(people) > 1 else ""
+    return (f"[dim]{len(same)} runs are named {escape(repr(record.name))} in {escape(record.project)}{by}: "
+            f"this is the newest; give an id to see another (mlcontext runs -p {escape(record.project)} "
+            f"-n {escape(record.name)})[/dim]")
 
 
 def _direction(artifact: ArtifactRef) -> str:
