@@ -112,8 +112,8 @@ class Graph:
         edges = self.edges[self.edges[key] == node]
         for target, group in edges.groupby(other, sort=False):
             label = labels.get(target, target[:12])
-            child = branch.add(f"{label}  [dim]{' / '.join(dict.fromkeys(group['kind']))} · "
-                               f"{_made_by(group)}[/]")
+            kinds = [_kind_words(k, self.direction) for k in dict.fromkeys(group["kind"])]
+            child = branch.add(f"{label}  [dim]{' / '.join(kinds)} · {_made_by(group)}[/]")
             src, dst = (target, node) if self.direction == "upstream" else (node, target)
             for line in _operation_lines(group, labels.get(src, src[:12]), labels.get(dst, dst[:12])):
                 child.add(line)
@@ -180,6 +180,15 @@ def _chain(start: str, operations: list[str], end: str) -> str:
     return (f"[dim]{_escape(start)} →[/] [cyan]" + "[/] [dim]→[/] [cyan]".join(map(_escape, operations))
             + f"[/] [dim]→ {_escape(end)}[/]")
 
+
+
+def _kind_words(kind: str, direction: str) -> str:
+    """An edge kind as the tree says it: a ``run`` edge in words (a newcomer read ``lookup@1  run`` in
+    the lineage of a frame that never used it as "clean was derived from lookup")."""
+    if kind != "run":
+        return kind
+    return ("read by the run, not traced into it" if direction == "upstream"
+            else "made by a run that read it, not traced from it")
 
 def _made_by(edges: pd.DataFrame, shown: int = 3) -> str:
     """The runs behind edges between two nodes: one as before, several counted and the first named."""
