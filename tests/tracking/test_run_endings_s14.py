@@ -116,6 +116,8 @@ def test_a_failing_sys_exit_fails_the_run_however_it_was_started(tmp_path, home,
     assert (run.status, run.error_type, run.error_message) == (RunStatus.FAILED, "builtins.SystemExit",
                                                                message)
     assert run.traceback.startswith("Traceback") and "SystemExit" in run.traceback
+    # (the user's frames only: mlcontext's wrapper of sys.exit is not where their exit was)
+    assert "exits.py" not in run.traceback
     assert run.metrics == {"rows": 0.0}  # and nothing logged is lost on the way
 
 
@@ -421,6 +423,20 @@ def test_os_exit_after_sigterm_records_killed(tmp_path, home, record) -> None:
     assert done.returncode == 1, done.stderr
     run = record("worker")
     assert run.status == RunStatus.KILLED and run.metrics == {"x": 1.0}
+
+
+def test_a_run_ended_by_sigterm_names_the_signal(tmp_path, home, record) -> None:
+    """Its error type was mlcontext.tracking.run._Terminated, a private class (a newcomer's finding)."""
+    _job(tmp_path, home, """
+        import os, signal, time
+        import mlcontext as mc
+        mc.run("termed")
+        mc.log("x", 1.0)
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(5)
+    """)
+    run = record("termed")
+    assert (run.status, run.error_type) == (RunStatus.KILLED, "SIGTERM") and run.metrics == {"x": 1.0}
 
 
 def test_a_fork_childs_writer_sends_no_early_heartbeat(sqlite_store) -> None:

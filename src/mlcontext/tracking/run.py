@@ -642,8 +642,14 @@ def _error_details(exc: BaseException | None) -> dict[str, Any]:
     """The error columns of a run ended by ``exc``: its type, message and traceback."""
     if exc is None:
         return {}
-    return dict(error_type=f"{type(exc).__module__}.{type(exc).__qualname__}", error_message=str(exc),
-                traceback="".join(tb.format_exception(type(exc), exc, exc.__traceback__)))
+    kind = f"{type(exc).__module__}.{type(exc).__qualname__}"
+    if isinstance(exc, _Terminated):  # the signal, not a private class (as NoHeartbeat names its cause)
+        kind = signal.Signals(exc.signum).name
+    report = tb.TracebackException(type(exc), exc, exc.__traceback__)
+    # The user's sys.exit(3) is where the exit was; mlcontext's wrapper of sys.exit (exits.py) is no
+    # frame of theirs (a newcomer's `show` of a failed run ended in mlcontext/exits.py).
+    report.stack = tb.StackSummary.from_list([f for f in report.stack if f.filename != exits.__file__])
+    return dict(error_type=kind, error_message=str(exc), traceback="".join(report.format()))
 
 
 def _settle_test_reads(run: Run, finished: bool) -> None:
