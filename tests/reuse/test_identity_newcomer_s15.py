@@ -1,7 +1,11 @@
 """Session 15: a helper reached through the functional forms of ``import`` (``importlib.import_module``,
 ``__import__``, ``sys.modules[...]``) was hashed by importlib's version alone, so an edited helper served
 the old result across processes (a newcomer's finding, with two people sharing a store). Each form is kept
-here in one process and across processes; an import by a name computed at run time refuses reuse."""
+here in one process and across processes; an import by a name computed at run time refuses reuse.
+
+Peers' failures of the kind: joblib/joblib#1287 (Memory.cache keeps serving results after a helper
+the cached function calls was edited) and joblib/joblib#680 (changes in called functions not detected).
+"""
 
 from __future__ import annotations
 
