@@ -53,8 +53,11 @@ def _operator_calls() -> list[Call]:
         for sname, s in _scalars():
             if sname == "complex" and oname in ("lt", "floordiv"):
                 continue  # (not defined for complex numbers)
-            calls.append((f"x {oname} {sname}", lambda x, y, n, fn=fn, s=s: fn(x, s),
-                          lambda x, y, n, s=s, opcode=opcode: (opcode, (x, s), {})))
+            # x ** 2 is what NumPy's ndarray.__pow__ runs for it: np.square (docs/lineage.md)
+            square = oname == "pow" and type(s) is int and s == 2
+            expected = ((lambda x, y, n: ("numpy.square", (x,), {})) if square else
+                        (lambda x, y, n, s=s, opcode=opcode: (opcode, (x, s), {})))
+            calls.append((f"x {oname} {sname}", lambda x, y, n, fn=fn, s=s: fn(x, s), expected))
             if oname in _MIRRORED and type(s) in (int, float, bool, complex):
                 # Python asks x itself (x > s for s < x): the mirrored ufunc with x first.
                 mirrored = f"numpy.{_MIRRORED[oname]}"

@@ -579,10 +579,30 @@ def ufunc_call(ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict) -> Any
     try:
         result, item = _run(op, inputs, kwargs)
     except Uncanonical:
-        return unhandled(bound, inputs, kwargs)
+        if out is None:
+            return unhandled(bound, inputs, kwargs)
+        return _unhandled_into(bound, inputs, kwargs, out)
     if out is None:
         return wrap(result, item)
     return _write_out(out, result, item)
+
+
+def _unhandled_into(bound: Any, inputs: tuple, kwargs: dict, out: Any) -> Any:
+    """An unhandled ufunc call with ``out=`` (``t += array.array("d", ...)``): computed into copies
+    of the traced targets, whose own values are read-only (NumPy raised "output array is read-only"
+    where it adds in place), then each traced target is rebound to what was written there."""
+    targets = out if isinstance(out, tuple) else (out,)
+    fresh = tuple(np.array(t._value, copy=True, order="K") if type(t) is TracedArray else t for t in targets)
+    result = unhandled(bound, inputs, {**kwargs, "out": fresh if isinstance(out, tuple) else fresh[0]},
+                       stacklevel=5)
+    results = result if isinstance(result, tuple) and isinstance(out, tuple) else (result,)
+    returned = []
+    for target, value in zip(targets, results, strict=True):
+        if type(target) is TracedArray and type(value) is TracedArray:
+            _rebind(target, value._value, value._item)
+            value = target
+        returned.append(value)
+    return returned[0] if len(returned) == 1 else tuple(returned)
 
 
 def _scalar_kwargs(kwargs: dict) -> Node | None:

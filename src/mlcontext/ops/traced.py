@@ -9,6 +9,7 @@ with a new lineage item (copy-on-write), so no value ever disagrees with its lin
 
 from __future__ import annotations
 
+import operator
 import weakref
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -18,6 +19,7 @@ from numpy.lib.mixins import NDArrayOperatorsMixin
 from ..errors import UsageError
 from ..lineage.item import OPEN_SCOPES as _OPEN
 from ..lineage.item import Item, state
+from ..lineage.operations import register_operation
 from .deferred import Deferred
 
 __all__ = ["TracedArray"]
@@ -365,5 +367,135 @@ for _name, _uf in COMPARISONS.items():
 for _name, _uf in UNARY_OPERATORS.items():
     setattr(TracedArray, f"__{_name}__", _unary(_uf))
 
+
+# -- ``t ** e`` as ndarray.__pow__ computes it --------------------------------------------------------
+# ndarray.__pow__ does not always call np.power: for some scalar exponents it calls a unary ufunc
+# instead (NumPy's numpy/_core/src/multiarray/number.c, fast_scalar_power), which rounds complex
+# values otherwise (z ** 2 is np.square(z), not np.power(z, 2)), gives sqrt's -0.0 for -0.0 ** 0.5,
+# and another dtype for bool (mask ** 2 is np.square's int8, np.power's is int64). So ``t ** e`` runs,
+# and records in its lineage, the ufunc NumPy would run (recompute then gives the same bits). The
+# rule changed twice; each version's is written out below. ``e ** t`` is always np.power (NumPy's
+# shortcut needs the array on the left).
+_INEXACT = frozenset(np.dtype(c).num for c in "efdgFDG")  # PyArray_ISFLOAT or PyArray_ISCOMPLEX
+_REAL = frozenset(np.dtype(c).num for c in "efdg")  # PyArray_ISFLOAT
+_OBJECT = np.dtype(object).num
+
+
+def _ones(t: TracedArray, inplace: bool) -> Any:
+    if inplace:
+        t.fill(1)
+        return t
+    return np.ones_like(t)
+
+
+def _square_as_double(t: TracedArray, inplace: bool) -> Any:
+    """NumPy 2.0-2.2's ``int_array ** 2.0``: cast to float64 (Fortran order for a Fortran array),
+    then squared."""
+    flags = t._value.flags
+    order: Literal["C", "F"] = "F" if flags.f_contiguous and not flags.c_contiguous else "C"
+    return np.square(t.astype(np.float64, order=order))
+
+
+def _shortcut_2_3(value: Any, exponent: Any, inplace: bool) -> Any:
+    """NumPy >= 2.3: a Python int -1 or 2 (reciprocal, square) or a Python float 0.5 (sqrt), exactly
+    those types, on a float or complex array; from 2.3.2 on, 2 squares any array but an object one."""
+    t = type(exponent)
+    fast: Any
+    if t is int:
+        fast = np.square if exponent == 2 else np.reciprocal if exponent == -1 else None
+    elif t is float:
+        fast = np.sqrt if exponent == 0.5 else None
+    else:
+        return None
+    if fast is None or isinstance(value, np.generic):
+        return None
+    num = value.dtype.num
+    if num in _INEXACT or (fast is np.square and _SQUARE_ANY and num != _OBJECT):
+        return fast
+    return None
+
+
+_SHORTCUTS_2_0 = {1.0: np.positive, -1.0: np.reciprocal, 0.0: _ones, 0.5: np.sqrt, 2.0: np.square}
+
+
+def _shortcut_2_0(value: Any, exponent: Any, inplace: bool) -> Any:
+    """NumPy 2.0-2.2: an exponent that converts to 1, -1, 0, 0.5 or 2 (any int, float, NumPy scalar,
+    0-d integer or float array, or object with __index__) on a float or complex array; an exponent
+    of 2 on any other array but an object one (cast to float64 first when the exponent is a float
+    and the array of integers)."""
+    if isinstance(value, np.generic) or value.dtype.num == _OBJECT:
+        return None
+    found = _exponent_2_0(exponent)
+    if found is None:
+        return None
+    e, is_float = found
+    if value.dtype.num in _INEXACT:
+        return _SHORTCUTS_2_0.get(e)
+    if e != 2.0:
+        return None
+    return _square_as_double if is_float and not inplace and value.dtype.kind in "iu" else np.square
+
+
+def _exponent_2_0(x: Any) -> tuple[float, bool] | None:
+    """NumPy 2.0-2.2's is_scalar_with_conversion: ``(exponent, whether a float)`` or None."""
+    if type(x) is TracedArray:
+        x = x._value  # (plain code would have had the value)
+    if isinstance(x, int):
+        return (float(x), False) if -2**63 <= x < 2**63 else None
+    if isinstance(x, float):
+        return float(x), True
+    if isinstance(x, np.ndarray):
+        if x.ndim == 0 and (x.dtype.kind in "iu" or x.dtype.num in _REAL):
+            return float(x), x.dtype.kind not in "iu"
+        return None
+    if isinstance(x, np.integer | np.floating):
+        return float(x), isinstance(x, np.floating)
+    if hasattr(type(x), "__index__"):
+        try:
+            n = operator.index(x)
+        except Exception:  # noqa: BLE001 - NumPy clears any error here: no shortcut
+            return None
+        return (float(n), False) if -2**63 <= n < 2**63 else None
+    return None
+
+
+# (NumPy's pull requests #27901, in 2.3.0, and #29392, in 2.4.0 and backported to 2.3.2)
+_SQUARE_ANY = np.lib.NumpyVersion(np.__version__) >= "2.3.2"
+_shortcut = _shortcut_2_3 if np.lib.NumpyVersion(np.__version__) >= "2.3.0" else _shortcut_2_0
+
+
+# A NumPy scalar's ``**`` is its own arithmetic (C's pow), not np.power's loop, which takes x ** 0.5 as
+# sqrt(x): np.float64(-0.0) ** 0.5 is 0.0 and np.float64(-inf) ** 0.5 inf, where np.power gives -0.0
+# and nan. A traced scalar (a reduction's) is raised the scalar's way, recorded as this operation.
+_SCALAR_POWER = register_operation("numpy.generic.__pow__", operator.pow)
+
+
+def _pow(self: TracedArray, other: Any) -> Any:
+    data = self._data
+    fast = _shortcut(data, other, False)
+    if fast is None:  # (np.power, the commonest: a plain array's type first, no isinstance walk)
+        op = _dispatch.CALL_OPS[np.power] if type(data) is np.ndarray or not isinstance(data, np.generic) \
+            else _SCALAR_POWER
+        return _dispatch.fast_ufunc(op, (self, other))
+    if type(fast) is np.ufunc:
+        return _dispatch.fast_ufunc(_dispatch.CALL_OPS[fast], (self,))
+    return fast(self, False)
+
+
+def _ipow(self: TracedArray, other: Any) -> Any:
+    if isinstance(self._data, np.generic):
+        return _pow(self, other)  # (``s **= e`` binds s to a new scalar: NumPy scalars never change)
+    fast = _shortcut(self._data, other, True)
+    if fast is None:  # (NDArrayOperatorsMixin's __ipow__: np.power(self, other, out=(self,)))
+        return _dispatch.ufunc_call(np.power, "__call__", (self, other), {"out": (self,)})
+    if type(fast) is np.ufunc:
+        return _dispatch.ufunc_call(fast, "__call__", (self,), {"out": (self,)})
+    return fast(self, True)
+
+
+TracedArray.__pow__ = _pow  # type: ignore[method-assign,assignment]
+TracedArray.__ipow__ = _ipow  # type: ignore[method-assign,assignment]
+
 from . import dispatch as _dispatch  # noqa: E402  (dispatch imports TracedArray)
 from . import views  # noqa: E402  (views imports TracedArray)
+

@@ -29,6 +29,7 @@ A call is not reused (and not cached) when
 from __future__ import annotations
 
 import copy
+import ctypes
 import inspect
 import sys
 import warnings
@@ -44,8 +45,10 @@ import xxhash
 from ..errors import FingerprintError, MLContextWarning, StepSideEffectWarning
 from ..fingerprint import hash_array, hash_function, hash_value, unidentified
 from ..lineage import nondeterminism
+from ..lineage.item import identity as object_key
 from ..lineage.layout import layout_of
 from ..lineage.step import StepInfo
+from ..ops import views
 from ..ops.pandas_frame import TracedFrame, TracedSeries, frame_nbytes
 from ..ops.traced import TracedArray
 from .cache import EXACT_PREFIX, MISS, LineageCache
@@ -225,13 +228,17 @@ def step_key(info: StepInfo, args: tuple, kwargs: dict, exact: bool = False) -> 
     return _Keyed(h.digest(), fed.height, fed.arrays, identity, parts, watched)
 
 
-def _freeze_tree(x: Any, inputs: list) -> tuple | None:
+def _freeze_tree(x: Any, inputs: list, shared: dict[int, tuple] | None = None) -> tuple | None:
+    """The frozen node of an output (None: it cannot be kept); ``shared``: the nodes of outputs met
+    more than once or aliasing one another, by :func:`~mlcontext.lineage.item.identity` (``id``
+    without the audit event that costs a call per audit hook): :func:`_shared_nodes`."""
+    if shared is not None:
+        node = shared.get(object_key(x))
+        if node is not None:
+            return node
     t = type(x)
     if t is TracedArray:
-        v = x._value
-        if isinstance(v, np.ndarray):
-            return ("traced", freeze_array(v, tuple(inputs)), x._item)
-        return ("traced", v, x._item)
+        return _traced_node(x, inputs)
     if isinstance(x, np.ndarray):
         # (an object array's cells may be written in place; StringDType's are str, copied with it)
         mutable_cells = x.dtype.hasobject and x.dtype.kind != "T"
@@ -258,12 +265,177 @@ def _freeze_tree(x: Any, inputs: list) -> tuple | None:
         except Exception:  # noqa: BLE001 - any failure to copy: the call is simply not kept
             return None
     if t is tuple or t is list:
-        parts = [_freeze_tree(v, inputs) for v in x]
+        parts = [_freeze_tree(v, inputs, shared) for v in x]
         return None if any(p is None for p in parts) else (t.__name__, parts)
     if t is dict and all(type(k) is str for k in x):
-        pairs = [(k, _freeze_tree(v, inputs)) for k, v in x.items()]
+        pairs = [(k, _freeze_tree(v, inputs, shared)) for k, v in x.items()]
         return None if any(p is None for _, p in pairs) else ("dict", pairs)
     return None
+
+
+def _traced_node(x: TracedArray, inputs: list) -> tuple:
+    v = x._value
+    if isinstance(v, np.ndarray):
+        return ("traced", freeze_array(v, tuple(inputs)), x._item)
+    return ("traced", v, x._item)
+
+
+# -- outputs that are one object, or views of one another ---------------------------------------
+# ``return y, y[:2]``: plain Python hands back an array and a view of it, so a write into the first
+# shows in the second; independent copies would not (a newcomer's finding, fifteenth session). Such
+# outputs get nodes of their own, each met wherever its output was, and handed out once per call:
+# plain arrays as views of one copy of the memory they span (their offsets and strides kept), traced
+# ones as a traced view (``ops.views``) of the output they were a view of.
+
+# Outputs whose memory overlaps in more than this many are not compared pair by pair: they are
+# handed out as views of one copy of all the memory they span (a list of a matrix's columns).
+_PAIRWISE_MAX = 64
+_ALIGN = 64
+
+
+class _Unkept(Exception):  # noqa: N818 - a signal inside this module
+    """Outputs that alias one another in a way no node here rebuilds."""
+
+
+def _shared_nodes(result: Any, inputs: list) -> dict[int, tuple] | None:
+    """The nodes of the outputs met twice or aliasing one another, by identity (None: there are none).
+
+    Raises
+    ------
+    _Unkept
+        An ndarray subclass (a masked array's mask, a matrix) or an array of strings of NumPy's
+        StringDType (its bytes point into memory of its own) is one of them.
+    """
+    seen: dict[int, list] = {}  # identity -> [object, how many times met]
+    _collect(result, seen, 0)
+    if len(seen) < 2 and not any(n > 1 for _, n in seen.values()):
+        return None  # (the common case: one array, or arrays that are not views of one another)
+    plain = [x for x, _ in seen.values() if type(x) is not TracedArray]
+    shared: dict[int, tuple] = {}
+    for group in _memory_groups(plain, seen):
+        if any(type(a) is not np.ndarray or a.dtype.kind == "T" for a in group):
+            raise _Unkept
+        if any(a.dtype.hasobject for a in group):
+            continue  # (never kept: _freeze_tree refuses object arrays)
+        shared.update(_alias_nodes(group))
+    traced = {object_key(x): x for x, _ in seen.values() if type(x) is TracedArray}
+    parents = {key: object_key(p) for key, x in traced.items()
+               if (p := _parent(x)) is not None and object_key(p) in traced}
+    for key, x in traced.items():
+        if seen[key][1] > 1 or key in parents or key in parents.values():
+            _traced_shared(x, inputs, traced, shared)
+    return shared or None
+
+
+def _parent(x: TracedArray) -> TracedArray | None:
+    """The traced array ``x`` is a view of (``ops.views``), or None."""
+    view: Any = x._view
+    return None if view is None else view[0]
+
+
+def _collect(x: Any, seen: dict[int, list], depth: int) -> None:
+    """The arrays and traced arrays among the outputs (as _freeze_tree walks them), counted."""
+    t = type(x)
+    if t is TracedArray or isinstance(x, np.ndarray):
+        met = seen.get(object_key(x))
+        if met is None:
+            seen[object_key(x)] = [x, 1]
+        else:
+            met[1] += 1
+    elif (t is tuple or t is list) and depth < 64:
+        for v in x:
+            _collect(v, seen, depth + 1)
+    elif t is dict and depth < 64:
+        for v in x.values():
+            _collect(v, seen, depth + 1)
+
+
+def _span(a: np.ndarray) -> tuple[int, int]:
+    """The bytes ``[lo, hi)`` an array's elements lie in."""
+    lo = hi = a.__array_interface__["data"][0]
+    for n, stride in zip(a.shape, a.strides, strict=True):
+        if stride < 0:
+            lo += stride * (n - 1)
+        else:
+            hi += stride * (n - 1)
+    return lo, hi + a.itemsize
+
+
+def _memory_groups(arrays: list, seen: dict[int, list]) -> list[list]:
+    """The plain arrays that share memory, in groups (an array met twice is a group of its own)."""
+    spans = sorted(((_span(a), a) for a in arrays if a.size), key=lambda s: s[0][0])
+    clusters: list[list] = []  # arrays whose spans overlap, one after another
+    end = -1
+    for (lo, hi), a in spans:
+        if lo < end:
+            clusters[-1].append(a)
+            end = max(end, hi)
+        else:
+            clusters.append([a])
+            end = hi
+    groups: list[list] = []
+    for cluster in clusters:
+        if len(cluster) > _PAIRWISE_MAX:
+            groups.append(cluster)
+            continue
+        parent = list(range(len(cluster)))  # (union-find over the pairs that share memory)
+        for i in range(len(cluster)):
+            for j in range(i):
+                if _root(parent, i) != _root(parent, j) and _share(cluster[i], cluster[j]):
+                    parent[_root(parent, i)] = _root(parent, j)
+        found: dict[int, list] = {}
+        for i, a in enumerate(cluster):
+            found.setdefault(_root(parent, i), []).append(a)
+        groups.extend(g for g in found.values() if len(g) > 1 or seen[object_key(g[0])][1] > 1)
+    return groups
+
+
+def _root(parent: list[int], i: int) -> int:
+    while parent[i] != i:
+        i = parent[i]
+    return i
+
+
+def _share(a: np.ndarray, b: np.ndarray) -> bool:
+    try:  # (NumPy's stubs allow only max_work=-1 or 0; any bound works)
+        return bool(np.shares_memory(a, b, max_work=100_000))  # type: ignore[arg-type]
+    except np.exceptions.TooHardError:
+        return True  # (handed out as views of one copy: always right, at the cost of its memory)
+
+
+def _alias_nodes(group: list) -> dict[int, tuple]:
+    """``("alias", buffer node, dtype, shape, strides, offset)`` for each array of a group: a view
+    of one read-only copy of the bytes the group spans, as each array was of its memory."""
+    spans = [_span(a) for a in group]
+    lo, hi = min(s[0] for s in spans), max(s[1] for s in spans)
+    raw = (ctypes.c_ubyte * (hi - lo)).from_address(lo)  # (memory the arrays of the group keep alive)
+    buffer = np.frombuffer(memoryview(raw), np.uint8).copy()
+    buffer.flags.writeable = False
+    node = ("buffer", buffer, lo % _ALIGN)
+    return {object_key(a): ("alias", node, a.dtype, a.shape, a.strides, s[0] - lo + _start(a))
+            for a, s in zip(group, spans, strict=True)}
+
+
+def _start(a: np.ndarray) -> int:
+    """Bytes from the lowest byte of ``a`` to its first element (negative strides run back)."""
+    return sum(-stride * (n - 1) for n, stride in zip(a.shape, a.strides, strict=True) if stride < 0)
+
+
+def _traced_shared(x: TracedArray, inputs: list, traced: dict[int, TracedArray],
+                   shared: dict[int, tuple]) -> tuple:
+    """The node of a traced output met twice, viewed by another output, or a view of one: a view
+    of another output is ``("traced_view", value, item, node of that output, kind, params)``."""
+    node = shared.get(object_key(x))
+    if node is not None:
+        return node
+    base: Any = x._view
+    if base is not None and object_key(base[0]) in traced:
+        parent = _traced_shared(base[0], inputs, traced, shared)
+        node = ("traced_view", *_traced_node(x, inputs)[1:], parent, base[1], base[2])
+    else:
+        node = _traced_node(x, inputs)
+    shared[object_key(x)] = node
+    return node
 
 
 # What pandas' infer_dtype says of an object column whose cells cannot be written in place (a deep
@@ -318,10 +490,17 @@ def _is_fitted_estimator(x: Any) -> bool:
     return callable(getattr(x, "get_params", None)) and callable(getattr(x, "fit", None))
 
 
-def _thaw(node: tuple) -> Any:
+def _thaw(node: tuple, memo: dict[int, Any] | None = None) -> Any:
+    """The outputs as a call hands them out; ``memo`` (for a tree with shared nodes): what each
+    shared node gave, so that it is handed out once per call."""
     kind = node[0]
     if kind == "estimator":
         return copy.deepcopy(node[1])
+    if memo is not None and kind in _SHARED_KINDS:
+        found = memo.get(object_key(node))
+        if found is None:
+            found = memo[object_key(node)] = _thaw_shared(node, memo)
+        return found
     if kind == "traced":
         return TracedArray(node[1], node[2])
     if kind == "array":
@@ -334,24 +513,54 @@ def _thaw(node: tuple) -> Any:
         cls, value, item = node[1]
         return cls(value.copy(deep=True), item)
     if kind == "tuple":
-        return tuple(_thaw(c) for c in node[1])
+        return tuple(_thaw(c, memo) for c in node[1])
     if kind == "list":
-        return [_thaw(c) for c in node[1]]
-    return {k: _thaw(c) for k, c in node[1]}
+        return [_thaw(c, memo) for c in node[1]]
+    return {k: _thaw(c, memo) for k, c in node[1]}
 
 
-def _nbytes(node: tuple) -> int:
+_SHARED_KINDS = frozenset(("traced", "traced_view", "alias", "buffer"))
+
+
+def _thaw_shared(node: tuple, memo: dict[int, Any]) -> Any:
     kind = node[0]
-    if kind in ("traced", "array"):
+    if kind == "traced":
+        return TracedArray(node[1], node[2])
+    if kind == "traced_view":
+        _, value, item, parent, how, params = node
+        return views.note(TracedArray(value, item), _thaw(parent, memo), how, params)
+    if kind == "buffer":
+        # (at the same address modulo 64 as the memory it copies: arrays aligned there stay aligned,
+        # and a kernel reading them takes the same path)
+        _, frozen, at = node
+        raw = np.empty(frozen.nbytes + _ALIGN, np.uint8)
+        shift = (at - raw.ctypes.data) % _ALIGN
+        buffer = raw[shift:shift + frozen.nbytes]
+        buffer[...] = frozen
+        return buffer
+    _, buffer, dtype, shape, strides, offset = node
+    return np.ndarray(shape, dtype, buffer=_thaw(buffer, memo), offset=offset, strides=strides)
+
+
+def _nbytes(node: tuple, counted: set[int] | None = None) -> int:
+    """The bytes a tree holds (a shared node counted once: ``counted`` holds their identities)."""
+    kind = node[0]
+    if kind in _SHARED_KINDS and counted is not None:
+        if object_key(node) in counted:
+            return 0
+        counted.add(object_key(node))
+    if kind == "alias":
+        return _nbytes(node[1], counted) if counted is not None else int(node[1][1].nbytes)
+    if kind in ("traced", "array", "traced_view", "buffer"):
         return int(getattr(node[1], "nbytes", 8))
     if kind == "frame":
         return frame_nbytes(node[1])
     if kind == "traced_frame":
         return frame_nbytes(node[1][1])
     if kind in ("tuple", "list"):
-        return sum(_nbytes(c) for c in node[1])
+        return sum(_nbytes(c, counted) for c in node[1])
     if kind == "dict":
-        return sum(_nbytes(c) for _, c in node[1])
+        return sum(_nbytes(c, counted) for _, c in node[1])
     if kind == "estimator" or (kind == "py" and len(node) > 2):
         return max(int(node[2]), 64)
     return 64
@@ -379,7 +588,7 @@ class StepReuse:
             cache.counters.step_hits += 1
             if cache.events.enabled:
                 cache.events.add("step_reused", info.qualname, key)
-            return _thaw(value.tree)
+            return _thaw(value.tree, {} if value.shared else None)
         try:
             result = self._run(info, run, args, kwargs, keyed)
         except BaseException:
@@ -411,13 +620,21 @@ class StepReuse:
                                             "(a cached call would hand out a copy and leave the argument as "
                                             "it found it)")
             return result
-        tree = _freeze_tree(result, keyed.arrays)
+        try:
+            shared = _shared_nodes(result, keyed.arrays)
+        except _Unkept:
+            self._warn_unkept(info, result, "returned arrays that are views of one another, of a kind "
+                                            "(an ndarray subclass, StringDType) whose views a cached call "
+                                            "cannot hand out again")
+            return result
+        tree = _freeze_tree(result, keyed.arrays, shared)
         if tree is None:
             self._warn_unkept(info, result)
             return result
-        frozen = Frozen(tree, _nbytes(tree))
+        frozen = Frozen(tree, _nbytes(tree, set() if shared else None), shared is not None)
         cache.put(key, frozen, cost, max(frozen.nbytes, 64), keyed.height + 1)
-        return _thaw(tree)
+        # (handed out as a hit is: views of one another rebuilt, each shared output once)
+        return _thaw(tree, {} if shared else None)
 
     def _wrote(self, info: StepInfo, keyed: _Keyed) -> bool:
         """Whether the body wrote into an argument (warned of once per step) or changed what the

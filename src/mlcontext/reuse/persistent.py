@@ -58,18 +58,25 @@ class Frozen:
     strings, bools and None, ``("frame", DataFrame or Series)`` and ``("traced_frame", (class, value,
     item))`` (frames stay in memory: the persistent tier does not hold them). Anything else cannot be
     frozen: the call is then not reused at all.
+
+    ``shared``: outputs that were one object, or views of one another (``return y, y[:2]``), are
+    nodes met more than once in the tree (``("alias", buffer node, ...)`` for plain arrays,
+    ``("traced_view", ...)`` for traced ones: see :mod:`.multilevel`); such calls stay in memory too,
+    as do ndarray subclasses (a masked array's mask, a matrix's class: ``.npy`` keeps neither).
     """
 
-    __slots__ = ("tree", "nbytes")
+    __slots__ = ("tree", "nbytes", "shared")
 
-    def __init__(self, tree: tuple, nbytes: int) -> None:
+    def __init__(self, tree: tuple, nbytes: int, shared: bool = False) -> None:
         self.tree = tree
         self.nbytes = nbytes
+        self.shared = shared
 
 
 def encode_value(value: Any) -> bytes | None:
-    """Bytes for the persistent tier, or ``None`` for values it does not hold (tuples of arrays)."""
-    if isinstance(value, np.ndarray) and not value.dtype.hasobject:
+    """Bytes for the persistent tier, or ``None`` for values it does not hold (tuples of arrays,
+    ndarray subclasses)."""
+    if type(value) is np.ndarray and not value.dtype.hasobject:
         return _ARRAY + encode_array(value) if npy_keeps_layout(value) else None
     if isinstance(value, Frozen):
         return _encode_frozen(value)
@@ -97,15 +104,24 @@ def decode_value(data: bytes) -> Any:
 
 
 def _encode_frozen(frozen: Frozen) -> bytes | None:
+    if frozen.shared:  # (one object met twice would come back as two)
+        return None
     arrays: list[np.ndarray] = []
     items: list[Item] = []
 
     def enc(node: tuple) -> Any:
         kind = node[0]
         if kind == "traced":
-            arrays.append(node[1])
+            value = node[1]
+            arrays.append(np.asarray(value))
             items.append(node[2])
-            return ["traced", len(arrays) - 1, len(items) - 1]
+            # (a traced NumPy scalar, ``t.sum()``'s, comes back as one, not as a 0-d array)
+            scalar = [True] if isinstance(value, np.generic) else []
+            return ["traced", len(arrays) - 1, len(items) - 1, *scalar]
+        if kind == "array" and type(node[1]) is not np.ndarray:
+            # A masked array's mask and fill value, a matrix's class (``*`` is its product), a record
+            # array's fields as attributes: ``.npy`` keeps none of them, so subclasses stay in memory.
+            raise TypeError(f"a {type(node[1]).__name__} is not written to the persistent tier")
         if kind in ("array", "scalar"):
             arrays.append(np.asarray(node[1]))
             return [kind, len(arrays) - 1]
@@ -148,7 +164,8 @@ def _decode_frozen(body: bytes) -> Frozen:
     def dec(node: list) -> tuple:
         kind = node[0]
         if kind == "traced":
-            return ("traced", arrays[node[1]], items[node[2]])
+            value = arrays[node[1]]
+            return ("traced", value[()] if node[3:] == [True] else value, items[node[2]])
         if kind == "array":
             return ("array", arrays[node[1]])
         if kind == "scalar":
