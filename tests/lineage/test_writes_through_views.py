@@ -216,3 +216,12 @@ def test_an_array_sliced_many_times_keeps_only_its_live_views():
     assert len(a._viewers) < 200
     a[0, 0] = 7.0
     assert np.asarray(kept).tolist() == [7.0, 1.0]
+
+
+def test_an_element_of_an_object_array_is_the_element_itself() -> None:
+    """Indexing a traced object array down to one element raised AttributeError in views.note (the
+    element is no traced array: a str, an int, None); a reviewer's finding, fifteenth session."""
+    plain = np.array(["x", 3, None], dtype=object)
+    t = mc.array(plain)
+    assert [t[0], t[1], t[2]] == [plain[0], plain[1], plain[2]]
+    assert t.reshape(3, 1)[0, 0] == "x" and np.asarray(t[1:]).tolist() == [3, None]

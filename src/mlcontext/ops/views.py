@@ -54,8 +54,12 @@ _RETAKES = [0]
 def note(view: Any, base: Any, kind: str, params: Any) -> Any:
     """Remember that ``view`` (a traced array) was taken from ``base`` (kind and its parameters);
     returns ``view``. A scalar result (``x[i, j]`` of a 2-D ``x``) is no view."""
-    if (_RETAKES[0] and getattr(_NOTING, "retaking", False)) or type(view._data) is not np.ndarray \
-            and isinstance(view._data, np.generic):
+    try:
+        data = view._data
+    except AttributeError:  # an element of an object array: the element itself, no traced array
+        return view
+    if (_RETAKES[0] and getattr(_NOTING, "retaking", False)) or type(data) is not np.ndarray \
+            and isinstance(data, np.generic):
         return view
     parent = base
     inner = base._view
