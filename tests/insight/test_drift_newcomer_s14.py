@@ -256,7 +256,7 @@ def test_rows_are_counted_by_content_as_a_multiset(trips):
 def test_a_renamed_column_is_a_rename_candidate(trips):
     changes = content_changes(trips, trips.rename(columns={"fare": "fare_usd"}))
     assert changes.renamed == (("fare", "fare_usd"),)
-    assert "rename candidate: fare -> fare_usd (the same values)" in changes.lines()
+    assert "rename candidate: fare -> fare_usd (the same values row by row)" in changes.lines()
     emptied = content_changes(trips.assign(gone=None), trips.assign(new=None))
     assert emptied.renamed == ()  # two columns with no values are not "identical"
 

@@ -21,7 +21,17 @@ from ..tracking.queries import load_artifact
 from ..tracking.refs import is_dataset_version, is_hash, is_run
 from ..tracking.run_refs import run_artifact, run_in
 from ..tracking.stores import get_store
-from .drift import DriftReport, _json_label, _match, _namer, _read_text, drift
+from .drift import (
+    DriftReport,
+    _date_format,
+    _is_text,
+    _json_label,
+    _match,
+    _namer,
+    _parse_dates,
+    _read_text,
+    drift,
+)
 from .refs import describe_hashes, resolve_artifact
 from .rundiff import (
     ABSENT,
@@ -122,8 +132,16 @@ class ContentChanges:
         "new_examples": [...], "vanished_examples": [...]}``.
     renamed : tuple of pairs
         ``(removed label, added label)`` of rename candidates: columns with identical values row by row
-        when the rows did not change, else with at least 90 % of their non-null values in common (and
-        at least 10 distinct ones).
+        when the rows did not change, else (or when the row-by-row rule found nothing for them) columns
+        sharing at least 90 % of the smaller one's non-null values (and with at least 10 distinct ones).
+    renamed_share : tuple of float
+        Per rename candidate, the share of the smaller column's non-null values the other holds (1.0
+        for identical columns).
+    renamed_row_by_row : tuple of bool
+        Per rename candidate, whether its values are identical row by row.
+    rows_compared : bool
+        Whether rows were compared by content at all: not when the tables share no column (every row
+        would hash the same, and unrelated rows counted as unchanged).
 
     Examples
     --------
@@ -143,6 +161,9 @@ class ContentChanges:
     index: str = ""
     levels: dict[Any, dict[str, Any]] = field(default_factory=dict)
     renamed: tuple[tuple[Any, Any], ...] = ()
+    renamed_share: tuple[float, ...] = ()
+    renamed_row_by_row: tuple[bool, ...] = ()
+    rows_compared: bool = True
 
     @property
     def index_changed(self) -> bool:
@@ -152,7 +173,9 @@ class ContentChanges:
         """The row-level change in a few words ("" when the shared columns hold the same rows in the same
         order under the same index)."""
         parts = []
-        if self.removed or self.added:
+        if not self.rows_compared:
+            parts.append(_NOT_COMPARED)
+        elif self.removed or self.added:
             parts.append(f"rows by content: {self.unchanged} unchanged, {self.removed} removed, "
                          f"{self.added} added")
         elif self.reordered:
@@ -165,7 +188,9 @@ class ContentChanges:
         """Each change in words, one a line."""
         show = _namer([*self.columns, *self.levels, *(c for pair in self.renamed for c in pair)])
         lines = []
-        if self.removed or self.added:
+        if not self.rows_compared:
+            lines.append(_NOT_COMPARED)
+        elif self.removed or self.added:
             lines.append(f"rows by content over {len(self.columns)} shared column"
                          f"{'s' * (len(self.columns) != 1)}: {self.unchanged} unchanged, {self.removed} "
                          f"removed, {self.added} added")
@@ -181,7 +206,9 @@ class ContentChanges:
             said = [f"{change[k]} {k} ({_listed(change[f'{k}_examples'], change[k])})"
                     for k in ("new", "vanished") if change[k]]
             lines.append(f"values of {show(label)}: {', '.join(said)}")
-        lines += [f"rename candidate: {show(a)} -> {show(b)} (the same values)" for a, b in self.renamed]
+        found = zip(self.renamed, self.renamed_share, self.renamed_row_by_row, strict=True)
+        lines += [f"rename candidate: {show(a)} -> {show(b)} ({_shared(share, in_order)})"
+                  for (a, b), share, in_order in found]
         return lines
 
     def to_dict(self) -> dict[str, Any]:
@@ -193,7 +220,20 @@ class ContentChanges:
                 "index_changed": self.index_changed, "index": self.index,
                 "levels": [{"column": _json_label(c), **v} for c, v in self.levels.items()],
                 "renamed": [[_json_label(a), _json_label(b)] for a, b in self.renamed],
-                "lines": self.lines()}
+                "renamed_share": list(self.renamed_share),
+                "renamed_row_by_row": list(self.renamed_row_by_row),
+                "rows_compared": self.rows_compared, "lines": self.lines()}
+
+
+_NOT_COMPARED = "no shared columns: rows not compared"
+
+
+def _shared(share: float, row_by_row: bool) -> str:
+    """How much of a rename candidate's values are the same, in words (never rounded up to 100 %)."""
+    if row_by_row:
+        return "the same values row by row"
+    said = f"{share:.0%}" if share == 1 or round(share * 100) < 100 else f"{share:.1%}"
+    return f"{said} of values shared"
 
 
 def content_changes(a: pd.DataFrame, b: pd.DataFrame) -> ContentChanges:
@@ -224,18 +264,24 @@ def content_changes(a: pd.DataFrame, b: pd.DataFrame) -> ContentChanges:
     keys_a, counts_a = np.unique(rows_a, return_counts=True)
     keys_b, counts_b = np.unique(rows_b, return_counts=True)
     _, in_a, in_b = np.intersect1d(keys_a, keys_b, assume_unique=True, return_indices=True)
-    unchanged = int(np.minimum(counts_a[in_a], counts_b[in_b]).sum())
-    same_rows = unchanged == len(a) == len(b)
+    # With no shared column every row hashes alike, and unrelated rows counted as unchanged (a
+    # newcomer's "3 unchanged, 2 removed" for a fare column against a city column): not compared.
+    compared = bool(pairs) or not (len(a) or len(b))  # (no rows on either side: nothing to compare)
+    unchanged = int(np.minimum(counts_a[in_a], counts_b[in_b]).sum()) if compared else 0
+    same_rows = compared and unchanged == len(a) == len(b)
     # (the rows' hashes over every column are those just computed when every column is shared)
     duplicates = tuple(len(frame) - keys.size if len(pairs) == frame.shape[1] else _duplicates(frame)
                        for frame, keys in ((a, keys_a), (b, keys_b)))
+    renamed = _renamed(a, b, removed, added, in_order=compared and np.array_equal(rows_a, rows_b))
     return ContentChanges(
-        columns=tuple(x for x, _ in pairs), unchanged=unchanged, removed=len(a) - unchanged,
-        added=len(b) - unchanged, reordered=same_rows and not np.array_equal(rows_a, rows_b),
+        columns=tuple(x for x, _ in pairs), unchanged=unchanged,
+        removed=len(a) - unchanged if compared else 0, added=len(b) - unchanged if compared else 0,
+        reordered=same_rows and not np.array_equal(rows_a, rows_b),
         duplicates=(int(duplicates[0]), int(duplicates[1])),
         index_names=(list(a.index.names), list(b.index.names)), index=_index_change(a, b, removed, added),
         levels={x: change for x, y in pairs if (change := _levels(a[x], b[y]))},
-        renamed=_renamed(a, b, removed, added, in_order=np.array_equal(rows_a, rows_b)))
+        renamed=tuple((x, y) for x, y, _, _ in renamed), renamed_share=tuple(s for _, _, s, _ in renamed),
+        renamed_row_by_row=tuple(r for _, _, _, r in renamed), rows_compared=compared)
 
 
 def _semantic(series: pd.Series) -> pd.Series:
@@ -265,19 +311,46 @@ def _semantic(series: pd.Series) -> pd.Series:
 
 def _comparable(x: pd.Series, y: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Two matched columns in forms that compare by meaning, as drift compares them: text that is all
-    ISO dates against timestamps read as timestamps (a CSV month against a Parquet month counted
-    every row as changed, a newcomer found); each side then by :func:`_semantic`."""
+    dates (ISO, or one format that parses every value: ``01/31/2024 10:00``) against timestamps read as
+    timestamps (a CSV month against a Parquet month counted every row as changed, a newcomer found),
+    and text that is all numbers against numbers read as numbers (the same fares stored as text counted
+    every row as removed and added); each side then by :func:`_semantic`."""
     for text, other in ((x, y), (y, x)):
-        if pd.api.types.is_datetime64_any_dtype(other.dtype) and (text.dtype == object or
-                                                                  isinstance(text.dtype, pd.StringDtype)):
-            read = _read_text(text)
-            if read is not None and read[0] == "datetime":
-                parsed = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce")
-                if getattr(other.dtype, "tz", None) is None:
-                    parsed = parsed.dt.tz_convert(None)
-                x, y = (parsed, other) if text is x else (other, parsed)
-                break
+        if not _is_text(text):
+            continue
+        read = None
+        if pd.api.types.is_datetime64_any_dtype(other.dtype):
+            read = _text_dates(text, other)
+        elif _is_number(other):
+            read = _text_numbers(text)
+        if read is not None:
+            return (_semantic(read), _semantic(other)) if text is x else (_semantic(other), _semantic(read))
     return _semantic(x), _semantic(y)
+
+
+def _is_number(series: pd.Series) -> bool:
+    dtype = series.dtype
+    return pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+
+
+def _text_numbers(text: pd.Series) -> pd.Series | None:
+    """``text`` as numbers when every value is one (nulls stay null), else ``None``."""
+    parsed = pd.to_numeric(text, errors="coerce")
+    return parsed if parsed.notna().sum() == text.notna().sum() else None
+
+
+def _text_dates(text: pd.Series, other: pd.Series) -> pd.Series | None:
+    """``text`` as timestamps in the time zone of ``other`` (none or its own), when every value is an
+    ISO date or all are in the one format :func:`~.drift._date_format` finds; else ``None``."""
+    read = _read_text(text)
+    if read is not None and read[0] == "datetime":
+        parsed = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce")
+    else:
+        fmt = _date_format(text)
+        parsed = None if fmt is None else _parse_dates(text, fmt)
+    if parsed is None:
+        return None
+    return parsed.dt.tz_convert(None) if getattr(other.dtype, "tz", None) is None else parsed
 
 
 def _hash_rows(columns: list[pd.Series], rows: int) -> np.ndarray:
@@ -343,15 +416,24 @@ def _listed(examples: list[str], count: int) -> str:
 
 
 def _renamed(a: pd.DataFrame, b: pd.DataFrame, removed: list[Any], added: list[Any], *,
-             in_order: bool) -> tuple:
-    """``(removed, added)`` pairs of columns holding the same values: rename candidates. Row by row
-    when nothing else moved; else by their values as a multiset, at least 90 % in common (a rename
-    rarely comes with the rows untouched: a month's export with rows added, a newcomer found).
-    Columns with no values are not candidates (any two are "identical")."""
+             in_order: bool) -> list[tuple[Any, Any, float, bool]]:
+    """``(removed, added, share, row_by_row)`` of columns holding the same values: rename candidates.
+    Row by row when nothing else moved; else, and for the columns the row-by-row rule did not pair
+    (80 of 1,000 fares edited in place), by their values as a multiset (a rename rarely comes with the
+    rows untouched: a month's export with rows added, a newcomer found). Columns with no values are not
+    candidates (any two are "identical")."""
     if not removed or not added:
-        return ()
+        return []
     if not in_order:  # (the rows over the shared columns, hashed once by content_changes)
         return _renamed_by_values(a, b, removed, added)
+    found = [(old, new, 1.0, True) for old, new in _renamed_in_order(a, b, removed, added)]
+    left_a = [c for c in removed if c not in {old for old, *_ in found}]
+    left_b = [c for c in added if c not in {new for _, new, *_ in found}]
+    return found + (_renamed_by_values(a, b, left_a, left_b) if left_a and left_b else [])
+
+
+def _renamed_in_order(a: pd.DataFrame, b: pd.DataFrame, removed: list[Any], added: list[Any]) -> list:
+    """``(removed, added)`` pairs of columns identical row by row."""
 
     def digest(frame: pd.DataFrame, label: Any) -> str | None:
         if not frame[label].notna().any():
@@ -366,44 +448,51 @@ def _renamed(a: pd.DataFrame, b: pd.DataFrame, removed: list[Any], added: list[A
         key = digest(b, label)
         if key is not None and gone.get(key):
             pairs.append((gone[key].pop(0), label))
-    return tuple(pairs)
+    return pairs
 
 
-RENAME_SHARE = 0.9  # the share of values two columns must have in common to be a rename candidate
+RENAME_SHARE = 0.9  # the share of the smaller column's values the other must hold to be a rename candidate
 
 
 RENAME_DISTINCT = 10  # fewer distinct values than this (flags, mostly zeros) say nothing of a rename
+RENAME_LARGER_SHARE = 0.5  # the share of the larger column's values the rename must account for
 
 
-def _renamed_by_values(a: pd.DataFrame, b: pd.DataFrame, removed: list[Any], added: list[Any]) -> tuple:
-    """Pairs of a removed and an added column whose non-null values, as multisets, are at least
-    :data:`RENAME_SHARE` the same, each with at least :data:`RENAME_DISTINCT` distinct values (two
-    unrelated flags, or two columns of mostly zeros, share most values: a reviewer's false renames)."""
+def _renamed_by_values(a: pd.DataFrame, b: pd.DataFrame, removed: list[Any],
+                       added: list[Any]) -> list[tuple[Any, Any, float, bool]]:
+    """``(removed, added, share, False)`` for a removed and an added column when the added one holds at
+    least :data:`RENAME_SHARE` of the smaller one's non-null values (as multisets), each with at least
+    :data:`RENAME_DISTINCT` distinct values (two unrelated flags, or two columns of mostly zeros, share
+    most values: a reviewer's false renames).
+
+    The share is of the smaller column: dividing by the larger one missed the documented case, a
+    rename with rows added (800 unchanged fares in a ``fare_usd`` of 1,000 rows shared 0.8, a
+    newcomer's finding), where every value of the old column is in the new one."""
     def values(frame: pd.DataFrame, label: Any) -> tuple[np.ndarray, np.ndarray] | None:
         present = frame[label].dropna()
         keys, counts = np.unique(_row_hashes(present.to_frame(), [label]), return_counts=True)
         return (keys, counts) if keys.size >= RENAME_DISTINCT else None
 
-    pairs, taken = [], set()
+    new_values = {new: found for new in added if (found := values(b, new)) is not None}
+    pairs: list[tuple[Any, Any, float, bool]] = []
     for old in removed:
         found_a = values(a, old)
         if found_a is None:
             continue
         keys_a, counts_a = found_a
         best, best_share = None, RENAME_SHARE
-        for new in added:
-            found_b = None if new in taken else values(b, new)
-            if found_b is None:
-                continue
-            keys_b, counts_b = found_b
+        for new, (keys_b, counts_b) in new_values.items():
             _, in_a, in_b = np.intersect1d(keys_a, keys_b, assume_unique=True, return_indices=True)
-            share = np.minimum(counts_a[in_a], counts_b[in_b]).sum() / max(counts_a.sum(), counts_b.sum())
-            if share >= best_share:
-                best, best_share = new, share
+            common = np.minimum(counts_a[in_a], counts_b[in_b]).sum()
+            share = common / min(counts_a.sum(), counts_b.sum())
+            # ... and at least half of the larger one's: 100 ages are all among 10,000 unrelated scores
+            # of the same range, which is no rename (a reviewer's false candidate)
+            if share >= best_share and common >= RENAME_LARGER_SHARE * max(counts_a.sum(), counts_b.sum()):
+                best, best_share = new, float(share)
         if best is not None:
-            taken.add(best)
-            pairs.append((old, best))
-    return tuple(pairs)
+            del new_values[best]
+            pairs.append((old, best, best_share, False))
+    return pairs
 
 
 @dataclass(frozen=True)

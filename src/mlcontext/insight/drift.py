@@ -9,16 +9,20 @@ Values are compared in a common unit: timestamps as seconds since the epoch in U
 resolution (``datetime64[ns]`` and ``datetime64[us]`` of the same instants are the same data) or time
 zone; durations as seconds; integers and floats (nullable or not) as floats. A dtype change within one
 of these kinds (``int64`` -> ``float64``, ``[ns]`` -> ``[us]``) is reported as retyped *and* compared;
-a change of kind (numbers -> strings) is reported and not compared, except text that is all ISO dates
-(or durations), compared as timestamps (a CSV reader returns dates as text), ``bool`` against a column
-of 0/1, compared as flags, and a side with no values at all, whose dtype is only its reader's guess.
-``±inf`` are values (the lowest and highest there are), not nulls. Near-unique text (identifiers) is
-not compared by categories each seen once; its overlap is reported instead.
+a change of kind (numbers -> strings) is reported and not compared, except text that is all dates (ISO,
+or one format read from the reference and parsing every value: ``01/31/2024 10:00``) or durations,
+compared as timestamps (a CSV reader returns dates as text), text that is all numbers against numbers,
+compared as numbers, ``bool`` against a column of 0/1, compared as flags, and a side with no values at
+all, whose dtype is only its reader's guess. ``±inf`` are values (the lowest and highest there are),
+not nulls. Near-unique text (identifiers) is not compared by categories each seen once; its overlap is
+reported instead, and the verdict names it as not compared.
 
-Per column: numeric, datetime and duration columns get the two-sample Kolmogorov–Smirnov test, the
-Wasserstein distance (also in units of the reference's standard deviation) and the population stability
-index over the reference's deciles; categorical columns get the chi-squared test of homogeneity and the
-PSI over categories. The null fraction is compared on all rows.
+Per column: numeric, datetime and duration columns get the two-sample Kolmogorov–Smirnov test (exact
+p-value up to ``n·m`` = 1e6), the Wasserstein distance (also in units of the reference's standard
+deviation) and the population stability index over the reference's deciles; those holding at most
+:data:`DISCRETE_MAX` distinct values (a class label, a count) get the chi-squared test of homogeneity
+over their values instead of the KS test, which ties make very conservative; categorical columns get
+the chi-squared test and the PSI over categories. The null fraction is compared on all rows.
 
 The decision rule (:class:`DriftRule`; ``docs/drift.md`` explains it with examples) calls a column
 drifted when either
@@ -30,21 +34,24 @@ drifted when either
   null counts rejecting, or the column lost all its values (or gained values where it had none), a
   table emptied to no rows included.
 
-Both tables are sampled to at most ``sample_size`` rows for the distribution tests (fixed seed; 20,000 by
-default: a KS test on 20,000 rows a side already resolves a difference of 0.014 in the CDFs, far below
-``ks``, and keeps a diff of two large versions well under a second); null counts use every row.
+Both tables are sampled to at most ``sample_size`` rows for the distribution tests (20,000 by default: a
+KS test on 20,000 rows a side already resolves a difference of 0.014 in the CDFs, far below ``ks``, and
+keeps a diff of two large versions well under a second); null counts use every row. The rows are
+chosen by their content (:func:`_sample`), so the same rows in another order give the same sample.
 """
 
 from __future__ import annotations
 
 import math
 import re
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from pandas.tseries.api import guess_datetime_format
 
 from ..errors import InvalidArgumentError, UsageError
 from ..tracking.profile import column_label
@@ -102,7 +109,9 @@ class DriftReport:
     statistic and p-value, PSI, Wasserstein distance, null fractions on both sides, ``drifted`` and the
     ``reason`` in words. ``retyped`` maps a label to ``(reference dtype, current dtype)``;
     ``incomparable`` lists the retyped columns whose kind changed (not compared); ``relabeled`` pairs
-    ``(reference label, current label)`` matched by their text.
+    ``(reference label, current label)`` matched by their text. ``not_compared`` lists the columns in
+    ``columns`` whose distributions were not compared (test ``none``: near-unique text); the verdict
+    names them and counts only the others.
 
     Attributes
     ----------
@@ -148,6 +157,11 @@ class DriftReport:
         return self.columns.index[self.columns["drifted"].astype(bool)].tolist()
 
     @property
+    def not_compared(self) -> list[Any]:
+        """Columns whose distributions were not compared (near-unique text: identifiers, e-mails)."""
+        return self.columns.index[self.columns["test"] == "none"].tolist()
+
+    @property
     def schema_changed(self) -> bool:
         return bool(self.added or self.removed or self.retyped or self.relabeled)
 
@@ -170,19 +184,24 @@ class DriftReport:
         changes = self.schema_changes()
         if changes:
             parts.append("schema changed: " + ", ".join(changes[:6]) + (", …" if len(changes) > 6 else ""))
+        show = _namer(self.columns.index)
+        # (columns not compared were counted in "no drift in 2 columns": a newcomer's finding)
+        skipped = self.not_compared
+        count = len(self.columns) - len(skipped)
         if self.drifted:
-            show = _namer(self.columns.index)
             worst = self.columns.loc[self.drifted].sort_values("psi", ascending=False, na_position="first")
             names = [show(c) for c in worst.index]
-            parts.append(f"drift in {len(names)} of {len(self.columns)} columns: {', '.join(names[:5])}"
-                         + ("…" if len(names) > 5 else ""))
-        count = len(self.columns)
+            parts.append(f"drift in {len(names)} of {count} columns: " + _listing(names))
+        elif not parts and (count or not skipped):
+            parts.append(f"no drift in {count} column{'s' * (count != 1)}")
+        if skipped:
+            parts.append(f"{len(skipped)} not compared: " + _listing([show(c) for c in skipped]))
         # (a table emptied said "no drift in 3 columns", as if nothing had changed: a newcomer's finding)
         if self.rows[0] and not self.rows[1]:
             parts.insert(0, f"the current table has no rows ({self.rows[0]} → 0)")
         elif self.rows[1] and not self.rows[0]:
             parts.insert(0, f"the reference table has no rows (0 → {self.rows[1]})")
-        return "; ".join(parts) if parts else f"no drift in {count} column{'s' * (count != 1)}"
+        return "; ".join(parts)
 
     def explain(self) -> list[str]:
         """The verdict's reasons: schema changes, each column's decision, null changes and the rule."""
@@ -202,6 +221,7 @@ class DriftReport:
             record |= {k: _finite(row[k]) for k in _TABLE_COLUMNS[1:]}
             records.append(record)
         return {"verdict": self.verdict, "rows": list(self.rows),
+                "not_compared": [_json_label(c) for c in self.not_compared],
                 "added": [_json_label(c) for c in self.added],
                 "removed": [_json_label(c) for c in self.removed],
                 "retyped": [{"column": _json_label(c), "a": a, "b": b, "compared": c not in self.incomparable}
@@ -256,7 +276,8 @@ def drift(reference: pd.DataFrame, current: pd.DataFrame, *, rule: DriftRule | N
             raise InvalidArgumentError(f"drift(): the {name} has duplicated column labels {duplicated!r}; "
                                        "rename them first (frame.columns = [...])")
     pairs, added, removed, relabeled = _match(list(reference.columns), list(current.columns))
-    ref_s, cur_s = _sample(reference, sample_size), _sample(current, sample_size)
+    ref_s = _sample(reference, [r for r, _ in pairs], sample_size)
+    cur_s = _sample(current, [c for _, c in pairs], sample_size)
     retyped, incomparable, rows = {}, [], []
     for ref_label, cur_label in pairs:
         a, b = reference[ref_label], current[cur_label]
@@ -307,8 +328,34 @@ def _match(ref: list[Any], cur: list[Any]) -> tuple[list[tuple[Any, Any]], list,
     return pairs + relabeled, right, left, relabeled
 
 
-def _sample(frame: pd.DataFrame, size: int) -> pd.DataFrame:
-    return frame if len(frame) <= size else frame.sample(n=size, random_state=_SEED)
+def _sample(frame: pd.DataFrame, labels: list[Any], size: int) -> pd.DataFrame:
+    """At most ``size`` rows of ``frame``, chosen by their content over the columns ``labels`` (those
+    compared): the ``size`` rows with the smallest keys, a key being the hash of a row's content and its
+    occurrence number among equal rows (the 1st, 2nd, … copy). Each row is in by the luck of its hash,
+    so the sample is as unbiased as a random one, but equal multisets of rows give equal samples: a
+    table and the same rows in another order were sampled by position, and an identical copy of 200,000
+    rows had a column "significant (p 0.043)", drifted at ``ks_threshold=0.01`` (a newcomer's
+    finding). The occurrence number keeps a table of few distinct rows from being sampled as all the
+    copies of one. Cells that cannot be hashed (lists, dicts) fall back to a random sample (fixed
+    seed)."""
+    if len(frame) <= size:
+        return frame
+    try:
+        keys = _row_keys(frame, labels) if labels else None
+    except TypeError:
+        keys = None
+    if keys is None:
+        return frame.sample(n=size, random_state=_SEED)
+    return frame.iloc[np.sort(np.argpartition(keys, size - 1)[:size])]
+
+
+def _row_keys(frame: pd.DataFrame, labels: list[Any]) -> np.ndarray:
+    """One pseudo-random key per row of ``frame`` from its values over ``labels`` (not its position or
+    index label) and its occurrence number among the rows with the same values."""
+    rows = pd.util.hash_pandas_object(frame[labels], index=False).to_numpy()
+    occurrence = pd.Series(rows).groupby(rows).cumcount().to_numpy()
+    pairs = pd.DataFrame({"row": rows, "occurrence": occurrence})
+    return pd.util.hash_pandas_object(pairs, index=False).to_numpy()
 
 
 def _kind(series: pd.Series) -> str:
@@ -349,7 +396,7 @@ def _comparison(a: pd.Series, b: pd.Series, a_s: pd.Series, b_s: pd.Series) -> _
     durations (a CSV reader returns a date column as text: the same 30-day shift read from CSV and from
     parquet got opposite verdicts); booleans and a column holding only 0/1 are compared as flags; and
     near-unique text that is all numbers is compared as numbers (chi-squared over categories seen once
-    means nothing)."""
+    means nothing), and so is text that is all numbers against a numeric column."""
     kind_a, kind_b = _kind(a), _kind(b)
     if not (_has_values(a) and _has_values(b)):
         return _Comparison(kind_b if _has_values(b) else kind_a, a_s, b_s)
@@ -359,8 +406,11 @@ def _comparison(a: pd.Series, b: pd.Series, a_s: pd.Series, b_s: pd.Series) -> _
         what = {"datetime": "dates", "timedelta": "durations"}[as_a]
         return _Comparison(as_a, read_a[1] if read_a else a_s, read_b[1] if read_b else b_s,
                            f"text read as {what}")
+    dated = _dates_by_format(a_s, b_s)
+    if dated is not None:
+        return dated
     if kind_a != kind_b:
-        return _flags(a, b, a_s, b_s)
+        return _flags(a, b, a_s, b_s) or _text_numbers(a_s, b_s)
     if kind_a == "categorical" and _is_text(a) and _is_text(b) and (_near_unique(a_s) or _near_unique(b_s)):
         numbers_a, numbers_b = _numbers(a_s), _numbers(b_s)
         if numbers_a is not None and numbers_b is not None:
@@ -382,6 +432,72 @@ def _read_text(sample: pd.Series) -> tuple[str, pd.Series] | None:
             parsed = (pd.to_timedelta(present, errors="coerce") if kind == "timedelta"
                       else pd.to_datetime(present, format="ISO8601", utc=True, errors="coerce"))
             return (kind, parsed) if parsed.notna().all() else None  # (2021-02-30 is not a date)
+    return None
+
+
+def _date_format(reference: pd.Series, *others: pd.Series) -> str | None:
+    """The one date format (``%m/%d/%Y %H:%M``) that pandas guesses from the first value of the text
+    ``reference`` and that parses every value of it and of ``others`` exactly, else ``None``.
+
+    The guess is tried month first, then day first (``01/02/2024`` is both; a column holding
+    ``31/01/2024`` is only the second). A format must name a year, a month and a day, with separators:
+    ``2024``, ``2024-01`` and ``20240131`` are as often numbers or codes as dates. One format for both
+    sides, or none: a column whose values were each parsed by their own guess compared as dates what
+    may be two different readings."""
+    present = reference.dropna()
+    if present.empty or not isinstance(present.iloc[0], str):
+        return None
+    first = present.iloc[0]
+    with warnings.catch_warnings():  # (pandas warns when the guess disagrees with dayfirst)
+        warnings.simplefilter("ignore")
+        guesses = dict.fromkeys(guess_datetime_format(first, dayfirst=day) for day in (False, True))
+    for fmt in guesses:
+        if fmt is not None and _dated(fmt) and all(_parse_dates(x, fmt) is not None
+                                                  for x in (reference, *others)):
+            return fmt
+    return None
+
+
+def _dated(fmt: str) -> bool:
+    """Whether ``fmt`` names a year, a month and a day, and separates them (see :func:`_date_format`)."""
+    return (any(y in fmt for y in ("%Y", "%y")) and any(mo in fmt for mo in ("%m", "%b", "%B"))
+            and "%d" in fmt and bool(re.sub(r"%.", "", fmt)))
+
+
+def _parse_dates(text: pd.Series, fmt: str) -> pd.Series | None:
+    """``text`` as UTC timestamps in the format ``fmt``, or ``None`` when a value is not in it."""
+    parsed = pd.to_datetime(text, format=fmt, utc=True, errors="coerce")
+    return parsed if parsed.notna().sum() == text.notna().sum() else None
+
+
+def _dates_by_format(a_s: pd.Series, b_s: pd.Series) -> _Comparison | None:
+    """Text of dates in one format that is not ISO (``01/31/2024 10:00``, as ``strftime`` or a
+    spreadsheet wrote it) against text or timestamps, compared as timestamps: such a column was taken
+    for identifiers and not compared, and a month's shift went unseen (a newcomer's finding)."""
+    sides = (a_s, b_s)
+    if not all(_is_text(x) or pd.api.types.is_datetime64_any_dtype(x.dtype) for x in sides):
+        return None
+    texts = [x for x in sides if _is_text(x)]
+    if not texts:
+        return None
+    fmt = _date_format(texts[0], *texts[1:])
+    if fmt is None:
+        return None
+    ref, cur = (_parse_dates(x, fmt) if _is_text(x) else x for x in sides)
+    return _Comparison("datetime", ref, cur, f"text read as dates (format {fmt})")
+
+
+def _text_numbers(a_s: pd.Series, b_s: pd.Series) -> _Comparison | None:
+    """Numbers on one side and text whose every value is a number on the other (a float column written
+    as text), compared as numbers: it was "not compared", and a shift of +5 went unseen while two text
+    columns of numbers were read as numbers (a newcomer's finding); ``None`` otherwise."""
+    for text, other in ((a_s, b_s), (b_s, a_s)):
+        if _is_text(text) and _kind(other) == "numeric":
+            numbers = _numbers(text)
+            if numbers is None:
+                return None
+            ref, cur = (numbers, other) if text is a_s else (other, numbers)
+            return _Comparison("numeric", ref, cur, "text read as numbers")
     return None
 
 
@@ -429,19 +545,39 @@ def _compare(label: Any, how: _Comparison, ref_all: pd.Series, cur_all: pd.Serie
 
 
 def _numeric(a: np.ndarray, b: np.ndarray, rule: DriftRule) -> tuple:
+    """The KS test of two samples of numbers, or, when together they hold at most :data:`DISCRETE_MAX`
+    distinct values (each held by two values or more on average), the chi-squared test over those
+    values: the KS test's p-value assumes no ties, and on a class label of three values it said "no
+    drift, p 0.093" where the same labels as text had chi-squared's p 6e-07 (a newcomer's finding;
+    Evidently also tests numbers with few values by chi-squared). The KS statistic decides materiality
+    either way."""
     if a.size == 0 or b.size == 0:
         return "ks", math.nan, math.nan, math.nan, math.nan, math.nan, (False, _no_values(a.size, b.size))
-    stat, p, w = ks_and_wasserstein(a, b)
+    values = np.unique(np.concatenate([a, b]))
+    discrete = values.size <= DISCRETE_MAX and a.size + b.size >= 2 * values.size
+    ks, p, w = ks_and_wasserstein(a, b, p_value=not discrete)
+    test, stat = "ks", ks
+    if discrete:
+        test = "chi2"
+        stat, p = chi2_contingency(_counts_of(values, a), _counts_of(values, b))
     index = _numeric_psi(a, b)
     finite = a[np.isfinite(a)]
     std = float(np.std(finite)) if finite.size > 1 else math.nan
     w_std = w / std if std and std > 0 else math.nan
     material = [f"PSI {index:.3g} ≥ {rule.psi:g}"] if index >= rule.psi else []
-    material += [f"KS {stat:.3g} ≥ {rule.ks:g}"] if stat >= rule.ks else []
-    small = f"KS {stat:.3g} < {rule.ks:g}, PSI {index:.3g} < {rule.psi:g}"
+    material += [f"KS {ks:.3g} ≥ {rule.ks:g}"] if ks >= rule.ks else []
+    small = f"KS {ks:.3g} < {rule.ks:g}, PSI {index:.3g} < {rule.psi:g}"
     drifted, reason = _decide(p, material, small, rule)
-    infinite = _infinities(a, b)
-    return "ks", stat, p, index, w, w_std, (drifted, f"{reason}; {infinite}" if infinite else reason)
+    notes = [f"chi-squared over {values.size} values"] if discrete else []
+    notes += [infinite] if (infinite := _infinities(a, b)) else []
+    if not drifted and w_std >= WASSERSTEIN_NOTE:  # (2 % of the values x50 moves no CDF by much)
+        notes.append(f"Wasserstein distance {w_std:.2g} reference standard deviations")
+    return test, stat, p, index, w, w_std, (drifted, "; ".join([reason, *notes]))
+
+
+def _counts_of(values: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """How many of ``x`` are each of the sorted ``values`` (which hold them all)."""
+    return np.bincount(np.searchsorted(values, x), minlength=values.size)
 
 
 def _infinities(a: np.ndarray, b: np.ndarray) -> str:
@@ -543,7 +679,8 @@ def _as_float(series: pd.Series) -> np.ndarray:
     return values[~np.isnan(values)]
 
 
-DISCRETE_MAX = 10  # a reference with at most this many distinct values is binned value by value
+DISCRETE_MAX = 10  # at most this many distinct values: binned value by value, tested by chi-squared
+WASSERSTEIN_NOTE = 0.5  # a column not drifted with a Wasserstein distance of this many std says so
 NEAR_UNIQUE_MIN = 10  # fewer distinct values than this is a small sample, not a column of identifiers
 # ISO dates and times as a CSV writer leaves them (2024-01-31, 2024-01-31 12:00:00+01:00), and
 # durations as pandas writes them (1 days 02:00:00)
@@ -592,6 +729,10 @@ def format_p(p: float) -> str:
     if p == 0:
         return "< 1e-300"  # below what a double holds; the test statistic says how far
     return f"{p:.2g}"
+
+
+def _listing(names: list[str], most: int = 5) -> str:
+    return ", ".join(names[:most]) + ("…" if len(names) > most else "")
 
 
 def _namer(labels: Any) -> Any:

@@ -6,16 +6,22 @@ The tests in ``tests/insight/test_stats.py`` check them against SciPy where it i
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
-__all__ = ["ks_2samp", "chi2_sf", "chi2_contingency", "wasserstein_1d", "ks_and_wasserstein", "psi"]
+__all__ = ["ks_2samp", "ks_p_value", "chi2_sf", "chi2_contingency", "wasserstein_1d", "ks_and_wasserstein",
+           "psi", "EXACT_KS_MAX"]
 
 _EPS = 1e-6
 
+#: Largest ``n * m`` whose KS p-value is computed exactly (the time grows with ``n * m``: about 15 ms
+#: at a million, ``docs/drift.md``); larger samples get the asymptotic distribution.
+EXACT_KS_MAX = 1_000_000
+
 
 def ks_2samp(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
-    """Two-sample Kolmogorov–Smirnov statistic and asymptotic p-value."""
+    """Two-sample Kolmogorov–Smirnov statistic and p-value (two-sided; see :func:`ks_p_value`)."""
     a, b = np.sort(a), np.sort(b)
     n, m = a.size, b.size
     if n == 0 or m == 0:
@@ -24,9 +30,137 @@ def ks_2samp(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
     cdf_a = np.searchsorted(a, both, side="right") / n
     cdf_b = np.searchsorted(b, both, side="right") / m
     d = float(np.max(np.abs(cdf_a - cdf_b)))
+    return d, ks_p_value(d, n, m)
+
+
+def ks_p_value(d: float, n: int, m: int) -> float:
+    """P(D >= d) for two samples of ``n`` and ``m`` values of one continuous distribution (two-sided).
+
+    Exact (:func:`_ks_exact_sf`) when ``n * m <= EXACT_KS_MAX``; beyond, the asymptotic Kolmogorov
+    distribution with Stephens' small-sample correction, as in Numerical Recipes. Ties (discrete
+    values) make either conservative."""
+    if n * m <= EXACT_KS_MAX:
+        return _ks_exact_sf(n, m, d)
     ne = n * m / (n + m)
-    lam = (math.sqrt(ne) + 0.12 + 0.11 / math.sqrt(ne)) * d  # Stephens (1970), as in Numerical Recipes
-    return d, _kolmogorov_sf(lam)
+    lam = (math.sqrt(ne) + 0.12 + 0.11 / math.sqrt(ne)) * d  # Stephens (1970)
+    return _kolmogorov_sf(lam)
+
+
+_BIG = 1e200  # a scale of path counts is renormalised when its largest count passes this,
+_SPLIT = 1e-250  # ... split in two when its smallest is this far below its largest,
+_CUT = 1e-120  # ... the counts below this ratio of the largest taking a scale of their own
+
+
+def _ks_exact_sf(n: int, m: int, d: float) -> float:
+    """Exact two-sided two-sample KS p-value: the share of the ``C(n + m, n)`` equally likely orders
+    of the pooled values whose path from (0, 0) to (n, m) (a step right per value of the first sample,
+    up per value of the second) reaches ``|i/n - j/m| >= d`` somewhere (Hodges 1958).
+
+    The statistic is put on the lattice first: ``|i/n - j/m| = |i·m/g - j·n/g| / lcm`` with ``g`` the
+    gcd, so ``h = round(d · lcm)`` is a whole number and a point is inside when
+    ``|i·m/g - j·n/g| < h``: no floating-point tolerance decides a point on the boundary (SciPy rounds
+    the same way). Column by column over the smaller sample (``min(n, m) + 1`` steps, each a vectorised
+    cumulative sum: the paths inside reaching ``(i, j)`` are those reaching ``(i - 1, j')`` for ``j' <=
+    j``), the p-value is the sum over the points where paths first leave the band of (paths reaching it
+    from inside) × (ways on to (n, m)) / ``C(n + m, n)``, taken in logarithms: a sum of positive terms,
+    exact to rounding even for p of 1e-200 (``1 - P(inside)`` would cancel). Path counts overflow
+    a double (``C(2000, 1000)`` is 1e600), so a column holds them as blocks, each with its own scale
+    (a logarithm); one block suffices unless the band is very wide.
+    """
+    if n > m:
+        n, m = m, n
+    g = math.gcd(n, m)
+    mg, ng = m // g, n // g
+    h = int(round(d * n * mg))
+    if h <= 0:
+        return 1.0
+    column = np.arange(n + 1)
+    lows = np.maximum((column * mg - h) // ng + 1, 0).tolist()  # the band, column by column
+    highs = np.minimum(-((-(column * mg + h)) // ng) - 1, m).tolist()
+    log_fact = np.concatenate([[0.0], np.cumsum(np.log(np.arange(1, n + m + 1)))])
+    log_total = float(log_fact[n + m] - log_fact[n] - log_fact[m])
+
+    def leaving(i: int, j0: int, j1: int, log_counts: Any) -> float:
+        """Probability of the paths counted (in logarithms) entering (i, j0..j1-1) from inside."""
+        if j1 - j0 == 1:  # (most columns: one point, in scalars, several times faster than in arrays)
+            first = log_counts if isinstance(log_counts, float) else log_counts[0]
+            return math.exp(first + log_fact[n - i + m - j0] - log_fact[m - j0]
+                            - log_fact[n - i] - log_total)
+        rest = log_fact[n - i + m - j1 + 1:n - i + m - j0 + 1][::-1] - log_fact[m - j1 + 1:m - j0 + 1][::-1]
+        return float(np.exp(log_counts + rest - log_fact[n - i] - log_total).sum())
+
+    counts = np.zeros(m + 1)
+    lo, hi = lows[0], highs[0]
+    counts[lo:hi + 1] = 1.0
+    blocks = _Blocks(counts, [lo], [0.0])
+    exits = leaving(0, hi + 1, hi + 2, 0.0) if hi < m else 0.0
+    with np.errstate(divide="ignore"):  # (a count that underflowed is log 0: it adds nothing)
+        for i in range(1, n + 1):
+            lo_p, hi_p = lo, hi
+            lo, hi = lows[i], highs[i]
+            if lo > hi_p:
+                return 1.0  # every path has left the band
+            if lo > lo_p:  # paths stepping right from below the new band leave it
+                stop = min(lo, hi_p + 1)
+                one = len(blocks.starts) == 1
+                spans = [(lo_p, stop, blocks.scales[0])] if one else blocks.spans(lo_p, stop)
+                exits += math.fsum(leaving(i, a, b, np.log(counts[a:b]) + scale) for a, b, scale in spans)
+                blocks.drop_below(lo)
+            blocks.cumsum(hi)
+            if hi < m:  # paths stepping up from the band's top leave it
+                exits += leaving(i, hi + 1, hi + 2, math.log(counts[hi]) + blocks.scales[-1])
+            blocks.rescale(hi)
+    return min(1.0, max(0.0, exits))
+
+
+class _Blocks:
+    """A column of path counts too far apart for one scale, as consecutive blocks: ``values[j] *
+    exp(scales[k])`` for ``starts[k] <= j < starts[k + 1]`` (the last block ends at the band's top).
+    Counts rise along a column (each is a cumulative sum), so a block's first value is its smallest
+    and its last its largest."""
+
+    def __init__(self, values: np.ndarray, starts: list[int], scales: list[float]) -> None:
+        self.values, self.starts, self.scales = values, starts, scales
+
+    def _end(self, k: int, top: int) -> int:
+        return self.starts[k + 1] if k + 1 < len(self.starts) else top + 1
+
+    def spans(self, a: int, b: int) -> list[tuple[int, int, float]]:
+        """``(start, end, scale)`` of the blocks' parts within ``[a, b)``."""
+        return [(max(a, s), min(b, self._end(k, b - 1)), self.scales[k]) for k, s in enumerate(self.starts)
+                if max(a, s) < min(b, self._end(k, b - 1))]
+
+    def drop_below(self, lo: int) -> None:
+        self.values[:lo] = 0.0
+        while len(self.starts) > 1 and self.starts[1] <= lo:
+            del self.starts[0], self.scales[0]
+        self.starts[0] = max(self.starts[0], lo)
+
+    def cumsum(self, top: int) -> None:
+        """The next column: the cumulative sum up to ``top``, each block's total carried into the next."""
+        carry, carry_scale = 0.0, 0.0
+        for k, start in enumerate(self.starts):
+            part = self.values[start:self._end(k, top)]
+            np.cumsum(part, out=part)
+            if carry > 0:  # (below the next block's precision, the carry underflows to nothing)
+                part += carry * math.exp(carry_scale - self.scales[k])
+            carry, carry_scale = part[-1], self.scales[k]
+
+    def rescale(self, top: int) -> None:
+        for k in range(len(self.starts) - 1, -1, -1):
+            part = self.values[self.starts[k]:self._end(k, top)]
+            largest = part[-1]
+            if largest > _BIG:
+                part /= largest
+                self.scales[k] += math.log(largest)
+                largest = 1.0
+            if 0 < part[0] < largest * _SPLIT:
+                cut = int(np.searchsorted(part, largest * _CUT))
+                low = part[:cut]
+                peak = low[-1]
+                low /= peak
+                self.starts.insert(k + 1, self.starts[k] + cut)
+                self.scales.insert(k, self.scales[k] + math.log(peak))
 
 
 def _kolmogorov_sf(lam: float) -> float:
@@ -114,8 +248,9 @@ def wasserstein_1d(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.sum(np.abs(cdf_a - cdf_b) * widths))
 
 
-def ks_and_wasserstein(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
-    """``(KS statistic, KS p-value, Wasserstein distance)`` from one sort of each sample and one of both.
+def ks_and_wasserstein(a: np.ndarray, b: np.ndarray, *, p_value: bool = True) -> tuple[float, float, float]:
+    """``(KS statistic, KS p-value, Wasserstein distance)`` from one sort of each sample and one of both
+    (the p-value NaN when ``p_value`` is false: a column tested another way needs only the statistic).
 
     ``±inf`` are values like any other in the KS statistic (the lowest and the highest there are: a
     column where 30 % of the values became ``+inf`` has a gap of 0.3 between its CDFs); the Wasserstein
@@ -130,13 +265,11 @@ def ks_and_wasserstein(a: np.ndarray, b: np.ndarray) -> tuple[float, float, floa
     cdf_b = np.searchsorted(b, both, side="right") / m
     gap = np.abs(cdf_a - cdf_b)
     d = float(np.max(gap))
-    ne = n * m / (n + m)
-    lam = (math.sqrt(ne) + 0.12 + 0.11 / math.sqrt(ne)) * d
     if np.isfinite(both[0]) and np.isfinite(both[-1]):
         w = float(np.sum(gap[:-1] * np.diff(both)))
     else:  # (inf - inf is NaN, and 0 * inf too: one infinity made the whole sum NaN)
         w = wasserstein_1d(a[np.isfinite(a)], b[np.isfinite(b)])
-    return d, _kolmogorov_sf(lam), w
+    return d, ks_p_value(d, n, m) if p_value else math.nan, w
 
 
 def psi(expected: np.ndarray, actual: np.ndarray) -> float:
