@@ -437,6 +437,8 @@ def test_a_run_ended_by_sigterm_names_the_signal(tmp_path, home, record) -> None
     """)
     run = record("termed")
     assert (run.status, run.error_type) == (RunStatus.KILLED, "SIGTERM") and run.metrics == {"x": 1.0}
+    assert "_Terminated" not in run.traceback and "_on_sigterm" not in run.traceback
+    assert run.traceback.rstrip().endswith("SIGTERM: terminated by signal 15 (SIGTERM)")
 
 
 def test_a_fork_childs_writer_sends_no_early_heartbeat(sqlite_store) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -232,7 +233,11 @@ def _shared(share: float, row_by_row: bool) -> str:
     """How much of a rename candidate's values are the same, in words (never rounded up to 100 %)."""
     if row_by_row:
         return "the same values row by row"
-    said = f"{share:.0%}" if share == 1 or round(share * 100) < 100 else f"{share:.1%}"
+    if share == 1:
+        said = "100%"
+    else:  # (cut, not rounded: 99.99 % is said 99.9 %, never 100.0 %)
+        tenths = math.floor(share * 1000) / 10
+        said = f"{tenths:.0f}%" if tenths < 99 and tenths == int(tenths) else f"{tenths:.1f}%"
     return f"{said} of values shared"
 
 
@@ -272,7 +277,8 @@ def content_changes(a: pd.DataFrame, b: pd.DataFrame) -> ContentChanges:
     # (the rows' hashes over every column are those just computed when every column is shared)
     duplicates = tuple(len(frame) - keys.size if len(pairs) == frame.shape[1] else _duplicates(frame)
                        for frame, keys in ((a, keys_a), (b, keys_b)))
-    renamed = _renamed(a, b, removed, added, in_order=compared and np.array_equal(rows_a, rows_b))
+    renamed = _renamed(a, b, removed, added, in_order=compared and np.array_equal(rows_a, rows_b),
+                       aligned=_aligned(rows_a, rows_b) if pairs else None)
     return ContentChanges(
         columns=tuple(x for x, _ in pairs), unchanged=unchanged,
         removed=len(a) - unchanged if compared else 0, added=len(b) - unchanged if compared else 0,
@@ -416,7 +422,8 @@ def _listed(examples: list[str], count: int) -> str:
 
 
 def _renamed(a: pd.DataFrame, b: pd.DataFrame, removed: list[Any], added: list[Any], *,
-             in_order: bool) -> list[tuple[Any, Any, float, bool]]:
+             in_order: bool, aligned: tuple[np.ndarray, np.ndarray] | None = None,
+             ) -> list[tuple[Any, Any, float, bool]]:
     """``(removed, added, share, row_by_row)`` of columns holding the same values: rename candidates.
     Row by row when nothing else moved; else, and for the columns the row-by-row rule did not pair
     (80 of 1,000 fares edited in place), by their values as a multiset (a rename rarely comes with the
@@ -425,11 +432,27 @@ def _renamed(a: pd.DataFrame, b: pd.DataFrame, removed: list[Any], added: list[A
     if not removed or not added:
         return []
     if not in_order:  # (the rows over the shared columns, hashed once by content_changes)
-        return _renamed_by_values(a, b, removed, added)
+        return _renamed_by_values(a, b, removed, added, aligned)
     found = [(old, new, 1.0, True) for old, new in _renamed_in_order(a, b, removed, added)]
     left_a = [c for c in removed if c not in {old for old, *_ in found}]
     left_b = [c for c in added if c not in {new for _, new, *_ in found}]
-    return found + (_renamed_by_values(a, b, left_a, left_b) if left_a and left_b else [])
+    return found + (_renamed_by_values(a, b, left_a, left_b, aligned) if left_a and left_b else [])
+
+
+ALIGNED_MIN = 10  # rows matched one to one over the shared columns that are enough to check a rename on
+
+
+def _aligned(rows_a: np.ndarray, rows_b: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Positions of the rows of ``a`` and ``b`` that are one row each with the same content over the
+    shared columns (their hash occurs once on each side), or None when fewer than
+    :data:`ALIGNED_MIN` are: then the shared columns do not tell which row is which."""
+    keys_a, first_a, counts_a = np.unique(rows_a, return_index=True, return_counts=True)
+    keys_b, first_b, counts_b = np.unique(rows_b, return_index=True, return_counts=True)
+    _, in_a, in_b = np.intersect1d(keys_a, keys_b, assume_unique=True, return_indices=True)
+    once = (counts_a[in_a] == 1) & (counts_b[in_b] == 1)
+    if int(once.sum()) < ALIGNED_MIN:
+        return None
+    return first_a[in_a[once]], first_b[in_b[once]]
 
 
 def _renamed_in_order(a: pd.DataFrame, b: pd.DataFrame, removed: list[Any], added: list[Any]) -> list:
@@ -458,8 +481,9 @@ RENAME_DISTINCT = 10  # fewer distinct values than this (flags, mostly zeros) sa
 RENAME_LARGER_SHARE = 0.5  # the share of the larger column's values the rename must account for
 
 
-def _renamed_by_values(a: pd.DataFrame, b: pd.DataFrame, removed: list[Any],
-                       added: list[Any]) -> list[tuple[Any, Any, float, bool]]:
+def _renamed_by_values(a: pd.DataFrame, b: pd.DataFrame, removed: list[Any], added: list[Any],
+                       aligned: tuple[np.ndarray, np.ndarray] | None = None,
+                       ) -> list[tuple[Any, Any, float, bool]]:
     """``(removed, added, share, False)`` for a removed and an added column when the added one holds at
     least :data:`RENAME_SHARE` of the smaller one's non-null values (as multisets), each with at least
     :data:`RENAME_DISTINCT` distinct values (two unrelated flags, or two columns of mostly zeros, share
@@ -487,12 +511,26 @@ def _renamed_by_values(a: pd.DataFrame, b: pd.DataFrame, removed: list[Any],
             share = common / min(counts_a.sum(), counts_b.sum())
             # ... and at least half of the larger one's: 100 ages are all among 10,000 unrelated scores
             # of the same range, which is no rename (a reviewer's false candidate)
-            if share >= best_share and common >= RENAME_LARGER_SHARE * max(counts_a.sum(), counts_b.sum()):
+            if share >= best_share and common >= RENAME_LARGER_SHARE * max(counts_a.sum(), counts_b.sum()) \
+                    and _agrees(a, b, old, new, aligned):
                 best, best_share = new, float(share)
         if best is not None:
             del new_values[best]
             pairs.append((old, best, best_share, False))
     return pairs
+
+
+def _agrees(a: pd.DataFrame, b: pd.DataFrame, old: Any, new: Any,
+            aligned: tuple[np.ndarray, np.ndarray] | None) -> bool:
+    """Whether ``old`` and ``new`` hold the same value in at least :data:`RENAME_SHARE` of the rows the
+    shared columns match one to one (True when none do): two unrelated day and hour columns of 1..24
+    share 95 % of their values as multisets, and 4 % row by row (a reviewer's false rename)."""
+    if aligned is None:
+        return True
+    ia, ib = aligned
+    mine = _row_hashes(a.iloc[ia], [old])
+    theirs = _row_hashes(b.iloc[ib], [new])
+    return bool(np.mean(mine == theirs) >= RENAME_SHARE)
 
 
 @dataclass(frozen=True)

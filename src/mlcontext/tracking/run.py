@@ -646,10 +646,16 @@ def _error_details(exc: BaseException | None) -> dict[str, Any]:
     if isinstance(exc, _Terminated):  # the signal, not a private class (as NoHeartbeat names its cause)
         kind = signal.Signals(exc.signum).name
     report = tb.TracebackException(type(exc), exc, exc.__traceback__)
-    # The user's sys.exit(3) is where the exit was; mlcontext's wrapper of sys.exit (exits.py) is no
-    # frame of theirs (a newcomer's `show` of a failed run ended in mlcontext/exits.py).
-    report.stack = tb.StackSummary.from_list([f for f in report.stack if f.filename != exits.__file__])
-    return dict(error_type=kind, error_message=str(exc), traceback="".join(report.format()))
+    # The user's sys.exit(3) is where the exit was; mlcontext's wrapper of sys.exit (exits.py) and its
+    # SIGTERM handler are no frames of theirs (a newcomer's `show` of a failed run ended in
+    # mlcontext/exits.py; a reviewer's SIGTERM'd one in _on_sigterm, naming the private class).
+    ours = {exits.__file__, __file__} if isinstance(exc, _Terminated) else {exits.__file__}
+    report.stack = tb.StackSummary.from_list([f for f in report.stack if f.filename not in ours])
+    if isinstance(exc, _Terminated):
+        text = "Traceback (most recent call last):\n" + "".join(report.stack.format()) + f"{kind}: {exc}\n"
+    else:
+        text = "".join(report.format())
+    return dict(error_type=kind, error_message=str(exc), traceback=text)
 
 
 def _settle_test_reads(run: Run, finished: bool) -> None:
