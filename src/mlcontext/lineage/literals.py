@@ -105,7 +105,9 @@ def scalar(value: Any) -> Node | None:
         if dt.fields is not None or dt.subdtype is not None:
             raise TypeError("structured dtypes have no literal form yet")
         return ("d", dt.str)
-    if value in (float, int, bool, complex):
+    # (by identity: ``in`` compares with ``==``, which an array, an Index or a frame answers
+    # elementwise, and pd.NA with NA; any of them must come out as "no literal form", not raise)
+    if value is float or value is int or value is bool or value is complex:
         return ("d", np.dtype(value).str)
     return None
 

@@ -20,12 +20,15 @@ needs cheap and keeps them apart from the caller's frames.
 
 from __future__ import annotations
 
+import operator
+import sys
 import weakref
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from pandas.api.extensions import ExtensionArray
 
 from ..fingerprint import hash_frame
 from ..lineage.dedup import bind
@@ -49,9 +52,9 @@ from .dispatch import (
 )
 from .traced import TracedArray
 
-__all__ = ["TracedFrame", "TracedSeries", "FrameArgs", "freeze_frame", "call", "wrap", "unhandled", "opaque",
-           "OPAQUE_FRAME", "ORDER", "ordered", "Leaves", "LEAVES", "AXIS_META", "KEEP_FREQ", "SET_ATTRS",
-           "install"]
+__all__ = ["TracedFrame", "TracedSeries", "FrameArgs", "freeze_frame", "call", "stacklevel", "wrap",
+           "unhandled", "opaque", "OPAQUE_FRAME", "ORDER", "ordered", "Leaves", "LEAVES", "AXIS_META",
+           "KEEP_FREQ", "SET_ATTRS", "install"]
 
 OPAQUE_FRAME = "pandas.opaque"  # an unhandled call with a frame/series result, by content hash
 DICT = "python.dict"  # a dict built from its keys and values, in order
@@ -83,11 +86,14 @@ class Leaves:
 
     frame: Callable[[Any], Item]  # a plain DataFrame/Series argument -> its content leaf
     function: Callable[[Any], Item]  # a callable -> its code leaf
-    constant: dict[type, Callable[[Any], Item]]  # pd.Timestamp ... -> a constant item
+    constant: dict[type, Callable[[Any], Item]]  # pd.Timestamp, pd.NaT, a Period ... -> a constant item
+    values: tuple[type, ...]  # Index, pandas array, dtype, date offset (by isinstance) ...
+    value: Callable[[Any], Item]  # ... -> the item that rebuilds it (:mod:`.pandas_index`)
 
 
 LEAVES = Leaves()
 LEAVES.constant = {}
+LEAVES.values = ()
 
 
 class FrameArgs(Args):
@@ -111,22 +117,16 @@ class FrameArgs(Args):
             # array is written, under the result's lineage and in the cache (copy-on-write does not
             # see writes through NumPy).
             return self.input(LEAVES.frame(x)), x.copy(deep=True)
-        if isinstance(x, pd.Index) and x.dtype.kind in "iufbO":
-            if x.dtype in _LIST_DTYPES and x.nlevels == 1 and x.name is None:
-                return self.canon(x.tolist())  # as a list: pandas makes the same Index of it
-            return self._index(x)
+        if isinstance(x, LEAVES.values):
+            # An Index, a pandas array, dtype or date offset: an item that rebuilds it. (Never a
+            # list, even where pandas would make the same Index of one: set_index and groupby take
+            # a list for column keys.) A pandas array is mutable: the operation gets a copy.
+            return self.input(LEAVES.value(x)), x.copy() if isinstance(x, ExtensionArray) else x
         if callable(x) and not isinstance(x, type | np.dtype):
             return self.input(LEAVES.function(x)), x
         if t is dict and (not all(type(k) is str for k in x) or list(x) != sorted(x)):
             return self._ordered_dict(x)
         return super().canon(x)
-
-    def _index(self, x: pd.Index) -> tuple[Node, Any]:
-        # An Index with a name, a MultiIndex or one of a dtype a list would not give back (object
-        # strings, int32): an item of its own, built from its values, names and dtype.
-        sub = FrameArgs()
-        lit, _, _ = sub.call((x.tolist(), list(x.names), str(x.dtype), x.nlevels > 1), {})
-        return self.input(make(INDEX, tuple(sub.items), lit)), x
 
     def _ordered_dict(self, x: dict) -> tuple[Node, Any]:
         # pandas reads some dicts in order (agg({...}) orders columns by it) and some have non-string
@@ -137,14 +137,6 @@ class FrameArgs(Args):
 
 
 _TYPE_NAMES = {str: "str", float: "float64", int: "int64", bool: "bool", object: "object"}
-_LIST_DTYPES = (np.dtype("int64"), np.dtype("float64"), np.dtype("bool"))
-
-
-def build_index(values: list, names: list, dtype: str, multi: bool) -> pd.Index:
-    """The Index :meth:`FrameArgs._index` recorded (the operation ``pandas.Index``)."""
-    if multi:
-        return pd.MultiIndex.from_tuples(values, names=names)
-    return pd.Index(values, dtype=dtype, name=names[0])
 
 
 def _execute(opcode: str, args: tuple, kwargs: dict) -> tuple[Any, Item]:
@@ -162,8 +154,19 @@ def call(opcode: str, args: tuple, kwargs: dict, fallback: Callable[..., Any] | 
     try:
         result, item = _execute(opcode, args, kwargs)
     except Uncanonical:
-        return unhandled(fallback or OPERATIONS[opcode].fn, args, kwargs, name=opcode)
+        return unhandled(fallback or OPERATIONS[opcode].fn, args, kwargs, name=opcode,
+                         stacklevel=stacklevel())
     return wrap(result, item)
+
+
+def stacklevel() -> int:
+    """The ``stacklevel`` of :func:`unhandled` called by the caller of this function: its warning
+    points at the first frame outside mlcontext (the user's line), however many of mlcontext's
+    wrappers (methods, proxies, lambdas) are in between. Only on the opaque path: it walks frames."""
+    level, frame = 2, sys._getframe(1)  # (1: unhandled itself, 2: its caller)
+    while frame.f_back is not None and frame.f_globals.get("__name__", "").startswith("mlcontext."):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def wrap(result: Any, item: Item) -> Any:
@@ -319,6 +322,18 @@ class _Traced:
         note_plain(self._item)
         return self._value.copy(deep=False)
 
+    def _update(self, opcode: str, args: tuple, kwargs: dict, known: dict | None = None) -> None:
+        """Make the result of the registered operation ``opcode`` (a mutator: ``df[k] = v``,
+        ``df.loc[...] = v``, ``insert`` ...; its first argument is this object) the new version.
+        An argument without a literal form makes it an opaque version, as :func:`call` makes an
+        opaque result. ``known``: the column digests the change keeps."""
+        try:
+            result, item = _execute(opcode, args, kwargs)
+        except Uncanonical:
+            traced = unhandled(OPERATIONS[opcode].fn, args, kwargs, name=opcode, stacklevel=stacklevel())
+            result, item, known = traced._value, traced._item, None
+        self._rebind(result, item, known)
+
     def _rebind(self, value: Any, item: Item, known: dict | None = None) -> None:
         """Make ``value`` the new version of this object (``df[k] = v``, ``inplace=True`` ...)."""
         object.__setattr__(self, "_v", value)
@@ -372,8 +387,7 @@ class _Traced:
         elif name == "attrs":
             self._set_attrs(dict(value))
         elif name in ("columns", "index", "name"):
-            result, item = _execute(f"pandas.{self._kind}.__setattr__", (self, name, value), {})
-            self._rebind(result, item)
+            self._update(f"pandas.{self._kind}.__setattr__", (self, name, value), {})
         else:
             raise AttributeError(f"cannot set {name!r} on a traced {self._kind}; "
                                  "use df[name] = value for a column")
@@ -427,19 +441,23 @@ class _Traced:
         return type(self)(self._value.copy(), self._item, self._known)
 
     def __reduce__(self) -> tuple:
-        return (type(self), (self._value, self._item))
+        # A pickle holds the plain frame. What a pickle reaches is another process (the joblib workers
+        # of n_jobs=2, multiprocessing) or a file: there scikit-learn and pandas must be given a
+        # pandas.DataFrame (an untraced ColumnTransformer refuses anything else), and this process's
+        # lineage items mean nothing. ``(value,)[0]`` rebuilds it with the standard library alone.
+        # Copies in the process (copy.copy, copy.deepcopy) stay traced.
+        note_plain(self._item)
+        return (operator.getitem, ((self._value,), 0))
 
     # -- indexing: a new item per selection, a new version per assignment ---------------------------
     def __getitem__(self, key: Any) -> Any:
         return call(f"pandas.{self._kind}.__getitem__", (self, key), {})
 
     def __setitem__(self, key: Any, value: Any) -> None:
-        result, item = _execute(f"pandas.{self._kind}.__setitem__", (self, key, value), {})
-        self._rebind(result, item, _kept(self._known, key))
+        self._update(f"pandas.{self._kind}.__setitem__", (self, key, value), {}, _kept(self._known, key))
 
     def __delitem__(self, key: Any) -> None:
-        result, item = _execute(f"pandas.{self._kind}.__delitem__", (self, key), {})
-        self._rebind(result, item, _kept(self._known, key))
+        self._update(f"pandas.{self._kind}.__delitem__", (self, key), {}, _kept(self._known, key))
 
 
 _WHOLE = object()  # the key of the whole-frame digest among the column digests
@@ -504,12 +522,7 @@ def _covers(labels: list, column: Any) -> bool:
 def _method_call(self: _Traced, opcode: str, args: tuple, kwargs: dict) -> Any:
     if kwargs.get("inplace") or opcode in MUTATORS:
         kwargs = {k: v for k, v in kwargs.items() if k != "inplace"}
-        try:
-            result, item = _execute(opcode, (self, *args), kwargs)
-        except Uncanonical:
-            result = unhandled(OPERATIONS[opcode].fn, (self, *args), kwargs, name=opcode)
-            result, item = result._value, result._item
-        self._rebind(result, item)
+        self._update(opcode, (self, *args), kwargs)
         return None
     return call(opcode, (self, *args), kwargs)
 
@@ -652,7 +665,8 @@ def install(leaves: Leaves, properties: Mapping[str, Callable[[Any], Any]],
     Parameters
     ----------
     leaves : Leaves
-        How plain frames, callables and pandas scalars given as arguments become input items.
+        How plain frames, callables, indexes and pandas scalars given as arguments become input
+        items.
     properties : mapping of str to callable
         Traced properties by opcode (``pandas.DataFrame.loc`` ...): ``f(traced) -> value``.
     special : mapping of str to callable
@@ -663,6 +677,7 @@ def install(leaves: Leaves, properties: Mapping[str, Callable[[Any], Any]],
     """
     LEAVES.frame, LEAVES.function = leaves.frame, leaves.function
     LEAVES.constant = dict(leaves.constant)
+    LEAVES.values, LEAVES.value = leaves.values, leaves.value
     _PROPERTIES.update(properties)
     _SPECIAL.update(special)
     MUTATORS.update(mutators)

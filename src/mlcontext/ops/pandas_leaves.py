@@ -3,9 +3,11 @@
 A frame handed in (``pandas.data``, by its columnwise content hash), a file read
 (``pandas.read_csv`` / ``pandas.read_parquet``, by the file's content hash and the reader's
 arguments), a function passed to ``apply``/``agg``/``map`` (``python.function``, by qualified name,
-code hash and closure values; lambdas are labelled with their source) and pandas scalars
-(``pandas.Timestamp``, ``pandas.Timedelta``). Each leaf kind has a *source* (registered with
-:func:`~mlcontext.lineage.operations.register_source`) that recompute uses to find its value again.
+code hash and closure values; lambdas are labelled with their source), pandas scalars
+(``pandas.Timestamp``, ``pandas.Timedelta``) and, by :mod:`.pandas_index`, indexes, pandas arrays,
+dtypes, date offsets and the other pandas and ``datetime`` scalars. Each leaf kind has a *source*
+(registered with :func:`~mlcontext.lineage.operations.register_source`) that recompute uses to find
+its value again.
 :mod:`mlcontext.ops` hands these leaves to traced frames (:func:`.pandas_frame.install`).
 """
 
@@ -34,6 +36,7 @@ from ..lineage.item import Item, leaf
 from ..lineage.literals import Literals, build
 from ..lineage.operations import register_source
 from ..lineage.policy import current as current_policy
+from . import pandas_index
 from .dispatch import HANDLED, name_of
 from .pandas_frame import OPAQUE_FRAME, Leaves, _Traced
 
@@ -290,7 +293,8 @@ def _timedelta_item(td: pd.Timedelta) -> Item:
 LEAVES = Leaves()
 LEAVES.frame = frame_leaf
 LEAVES.function = function_leaf
-LEAVES.constant = {pd.Timestamp: _timestamp_item, pd.Timedelta: _timedelta_item}
+LEAVES.constant = {pd.Timestamp: _timestamp_item, pd.Timedelta: _timedelta_item, **pandas_index.CONSTANTS}
+LEAVES.values, LEAVES.value = pandas_index.VALUES, pandas_index.value_item
 
 register_source(FRAME_DATA, _frame_source)
 register_source(OPAQUE_FRAME, _opaque_source)

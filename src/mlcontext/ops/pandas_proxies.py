@@ -10,21 +10,30 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 
+from ..lineage import nondeterminism
+from ..lineage.item import Item, make
+from ..lineage.literals import Literals, Node
 from ..lineage.operations import OPERATIONS
 from . import pandas_frame as pf
-from .pandas_frame import _execute, _Traced, call
-from .pandas_registry import ACCESSORS, DEFERRED, INDEXERS, NESTED, deferred_call
+from .dispatch import Uncanonical, unwrap, warn_unhandled
+from .pandas_frame import _Traced, call
+from .pandas_registry import ACCESSORS, DEFERRED, INDEXERS, ITERATE, KEYED, NESTED, deferred_call
 
 __all__ = ["PROPERTIES", "SPECIAL"]
 
 
 class _Indexer:
-    """``df.loc`` / ``df.iloc`` / ``df.at`` / ``df.iat`` of a traced frame or series."""
+    """``df.loc`` / ``df.iloc`` / ``df.at`` / ``df.iat`` of a traced frame or series.
+
+    Iterating one is what Python does with pandas' indexers, which have no ``__iter__``: ``[0]``,
+    ``[1]`` ... until ``IndexError`` (``iloc``: the rows, traced; ``loc``: the rows labelled 0, 1 ...
+    until a label is missing, a ``KeyError``), spelled out here so that no proxy iterates by accident.
+    """
 
     __slots__ = ("_owner", "_kind")
 
@@ -36,8 +45,17 @@ class _Indexer:
 
     def __setitem__(self, key: Any, value: Any) -> None:
         owner = self._owner
-        result, item = _execute(f"pandas.{owner._kind}.{self._kind}.__setitem__", (owner, key, value), {})
-        owner._rebind(result, item)
+        owner._update(f"pandas.{owner._kind}.{self._kind}.__setitem__", (owner, key, value), {})
+
+    def __iter__(self) -> Iterator[Any]:
+        k = 0
+        while True:
+            try:
+                value = self[k]
+            except IndexError:
+                return
+            yield value
+            k += 1
 
 
 class _Accessor:
@@ -59,6 +77,21 @@ class _Accessor:
 
     def __getitem__(self, key: Any) -> Any:
         return call(f"pandas.Series.{self._name}.__getitem__", (self._owner, key), {})
+
+    def __iter__(self) -> Iterator[Any]:
+        # pandas' accessors are not iterable (``s.str[k]`` is the k-th character of every value:
+        # iterating by __getitem__ would never end)
+        iter(self._plain())  # (TypeError: 'StringMethods' object is not iterable)
+        raise TypeError(f"'{self._name}' accessor of a traced Series is not iterable")
+
+    def __len__(self) -> int:
+        return len(self._plain())  # (TypeError as pandas)
+
+    def __bool__(self) -> bool:
+        return True  # (as pandas' accessors, which have no __len__ for bool() to ask)
+
+    def _plain(self) -> Any:
+        return getattr(self._owner._value, self._name)
 
     def __dir__(self) -> list[str]:
         return [n for n in dir(ACCESSORS[self._name]) if not n.startswith("_")]
@@ -111,16 +144,66 @@ class _Deferred:
         head = (self._owner, tuple(self._args), dict(self._kwargs), self._selection)
         return lambda *a, **k: call(opcode, (*head, *a), k)
 
+    def _head(self) -> tuple:
+        """The arguments of its operations before their own: the frame, the factory's arguments and
+        keywords, the selection (see :func:`.pandas_registry.deferred_call`)."""
+        return (self._owner, tuple(self._args), dict(self._kwargs), self._selection)
+
     def _plain(self) -> Any:
         """The plain pandas object this deferred one stands for (its settings, not its data's lineage)."""
-        return deferred_call(self._factory, None)(self._owner._value, tuple(self._args), dict(self._kwargs),
-                                                  self._selection)
+        return deferred_call(self._factory, None)(*unwrap(self._head(), []))
+
+    # -- iteration: pandas' groups and windows, each traced ------------------------------------------
+    # (Without __iter__, Python would iterate by __getitem__(0), (1) ... for ever: g[k] is a column.)
+    def __iter__(self) -> Iterator[Any]:
+        """What pandas' object yields: ``(key, part)`` for groups (``groupby``, ``resample``), the
+        windows' parts for windows; each part a traced frame or series whose item is the part's
+        position in the iteration (``pandas.DataFrame.groupby.__iter__``, ``k``), a group's key plain.
+        Arguments without a literal form make the parts opaque (by content), as for any method."""
+        return _parts(self)
+
+    def __len__(self) -> int:
+        return len(self._plain())  # (the number of groups; windows have none: TypeError as pandas)
+
+    def __bool__(self) -> bool:
+        return bool(self._plain())  # (pandas: a groupby is true when it has groups, a window always)
 
     def _unhandled(self, name: str, args: tuple, kwargs: dict, *, attribute: bool = False) -> Any:
         fn = deferred_call(self._factory, name, attribute=attribute)
-        head = (self._owner, tuple(self._args), dict(self._kwargs), self._selection)
-        return pf.unhandled(fn, (*head, *args), kwargs,
+        return pf.unhandled(fn, (*self._head(), *args), kwargs,
                             name=f"pandas.{self._owner._kind}.{self._factory}.{name}")
+
+
+def _parts(deferred: _Deferred) -> Iterator[Any]:
+    opcode = f"pandas.{deferred._owner._kind}.{deferred._factory}.{ITERATE}"
+    keyed = deferred._factory in KEYED
+    head = deferred._head()
+    args = pf.FrameArgs()
+    call_node: Node | None
+    try:
+        call_node, plain, _ = args.call(head, {})
+        inputs = tuple(args.items)
+    except Uncanonical:  # parts identified by their content, as dispatch.unhandled's results are
+        call_node = None
+        found: list[Item] = []
+        plain = unwrap(head, found)
+        inputs = tuple(dict.fromkeys(found))
+        nondeterminism.note(f"opaque fallback {opcode}")
+        warn_unhandled(opcode, True, stacklevel=2)  # (this generator, the user's loop)
+    # One pass over pandas' object; each part's item says which part it is (recompute takes it).
+    for k, element in enumerate(deferred_call(deferred._factory, None)(*plain)):
+        key, part = element if keyed else (None, element)
+        if call_node is None:
+            traced = pf.opaque_frame(opcode, part, inputs)
+        else:
+            traced = pf.wrap(part, make(opcode, inputs, _at(call_node, k)))
+        yield (key, traced) if keyed else traced
+
+
+def _at(call_node: Node, k: int) -> Node:
+    """A call literal with the position ``k`` appended to its arguments."""
+    lit = Literals(call_node)
+    return ("T", (("T", (*lit.args, ("i", k))), lit.kwargs))
 
 
 def _pipe(self: _Traced, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
@@ -154,8 +237,7 @@ def _query_like(self: _Traced, method: str, expr: str, kwargs: dict) -> Any:
         scope = {**caller.f_globals, **caller.f_locals}
         kwargs = {**kwargs, "local_dict": {n: scope[n] for n in names if n in scope}, "global_dict": {}}
     if kwargs.pop("inplace", False):
-        result, item = _execute(f"pandas.DataFrame.{method}", (self, expr), kwargs)
-        self._rebind(result, item)
+        self._update(f"pandas.DataFrame.{method}", (self, expr), kwargs)
         return None
     return call(f"pandas.DataFrame.{method}", (self, expr), kwargs)
 

@@ -13,6 +13,7 @@ nothing but registered operations. Operations work on plain values and never in 
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from typing import Any
 
@@ -23,9 +24,10 @@ from ..errors import LineageError
 from ..lineage.operations import COARSE, Traits
 from ..lineage.operations import register_operation as _register_operation
 from . import pandas_frame as pf
+from . import pandas_index
 
 __all__ = ["FRAME_METHODS", "SERIES_METHODS", "DEFERRED", "NESTED", "ACCESSORS", "INDEXERS", "FUNCTIONS",
-           "MUTATORS", "register_operation", "deferred_call"]
+           "MUTATORS", "ITERATE", "KEYED", "register_operation", "deferred_call", "deferred_part"]
 
 # -- methods --------------------------------------------------------------------------------------
 
@@ -38,7 +40,8 @@ nsmallest nunique pct_change pow prod quantile radd rank rdiv reindex rename ren
 reorder_levels replace reset_index rfloordiv rmod rmul round rpow rsub rtruediv sample sem set_axis
 shift skew sort_index sort_values squeeze std sub subtract sum swaplevel tail take to_numpy
 transform transpose truediv truncate value_counts var where xs memory_usage convert_dtypes
-first_valid_index last_valid_index add_prefix add_suffix
+first_valid_index last_valid_index add_prefix add_suffix asfreq at_time tz_convert tz_localize
+to_period to_timestamp
 """
 FRAME_METHODS = _COMMON + """
 assign corr cov corrwith eval join map melt merge pivot pivot_table query select_dtypes set_index
@@ -65,6 +68,10 @@ DEFERRED = {
 }
 # Windows opened on a groupby: ``df.groupby("id")["x"].rolling(2).max()`` is one item too.
 NESTED = {"groupby": ("rolling", "expanding", "ewm")}
+#: The operation of the k-th part iterating a deferred object yields (``for key, g in df.groupby(..)``).
+ITERATE = "__iter__"
+#: Deferred objects whose iteration yields ``(key, part)`` pairs; the others (windows) yield parts.
+KEYED = ("groupby", "resample")
 ACCESSORS = {
     "str": pd.core.strings.accessor.StringMethods,
     "dt": pd.core.indexes.accessors.CombinedDatetimelikeProperties,
@@ -186,6 +193,18 @@ def deferred_call(factory: str, method: str | None, *, attribute: bool = False) 
     return run
 
 
+def deferred_part(factory: str) -> Callable[..., Any]:
+    """The plain function of the ``k``-th part that iterating ``obj.<factory>(...)[selection]``
+    yields (without a group's key), with :func:`deferred_call`'s arguments."""
+    made = deferred_call(factory, None)
+    keyed = factory in KEYED
+
+    def run(obj: Any, f_args: tuple, f_kwargs: dict, selection: Any, k: int, /) -> Any:
+        element = next(itertools.islice(iter(made(obj, f_args, f_kwargs, selection)), k, None))
+        return element[1] if keyed else element
+    return run
+
+
 def _timestamp(value: int, unit: str, tz: str | None) -> pd.Timestamp:
     # NumPy's stubs take a unit only as a literal string; this one is read from a lineage log.
     ts = pd.Timestamp(np.datetime64(value, unit))  # type: ignore[call-overload]
@@ -223,11 +242,13 @@ def _register() -> None:
         for factory, methods in DEFERRED.items():
             for method in methods.split():
                 register_operation(f"{prefix}{factory}.{method}", deferred_call(factory, method))
+            register_operation(f"{prefix}{factory}.{ITERATE}", deferred_part(factory))
         for outer, windows in NESTED.items():
             for window in windows:
+                nested = f"{outer}.{window}"
                 for method in DEFERRED[window].split():
-                    nested = f"{outer}.{window}"
                     register_operation(f"{prefix}{nested}.{method}", deferred_call(nested, method))
+                register_operation(f"{prefix}{nested}.{ITERATE}", deferred_part(nested))
     for acc, cls in ACCESSORS.items():
         for name in dir(cls):
             if name.startswith("_") and name != "__getitem__":
@@ -241,7 +262,8 @@ def _register() -> None:
     for name, fn in FUNCTIONS.items():
         register_operation(f"pandas.{name}", fn)
     register_operation(pf.DICT, lambda keys, values: dict(zip(keys, values, strict=True)))
-    register_operation(pf.INDEX, pf.build_index)
+    for opcode, fn in pandas_index.OPERATIONS.items():  # indexes, dtypes, offsets ... as arguments
+        register_operation(opcode, fn)
     register_operation("pandas.Timestamp", _timestamp)
     register_operation("pandas.Timedelta", _timedelta)
 
