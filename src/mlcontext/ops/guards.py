@@ -193,17 +193,30 @@ _FUNC_METHODS = ("agg", "aggregate", "apply", "transform")
 _DEFERRED_FUNC_METHODS = (*_FUNC_METHODS, "filter")
 
 
+# The kinds of fit items no other call can share (``sklearn_steps._unique_fit``): why each has no
+# recipe, and what to do instead.
+_LITERAL = "or give the estimator literal parameters (cv=5, random_state=0)"
+_UNIQUE_FITS = {
+    "unique": ("a parameter had no literal form (an object such as cv=KFold(5), a random generator)",
+               _LITERAL),
+    "partial_fit": ("it was updated in place by partial_fit", _LITERAL),
+    "warm_start": ("it continued from the previous fit's state (warm_start=True)", _LITERAL),
+    "edited": ("its parameters or fitted attributes were changed after the fit",
+               "or fit a new estimator with the parameters wanted instead of editing a fitted one"),
+}
+
+
 def _opaque_fit_check(args: tuple, kwargs: dict) -> None:
-    """A fit no other call can share (params without a literal form, ``partial_fit`` updates): it
-    holds no recipe (a reviewer's recompute failed with ``_op_fit() missing 2 required positional
-    arguments``)."""
+    """A fit no other call can share (params without a literal form, ``partial_fit`` updates, a warm
+    start, a fitted estimator edited before a call): it holds no recipe (a reviewer's recompute
+    failed with ``_op_fit() missing 2 required positional arguments``)."""
     kind = args[1].partition(":")[0] if len(args) == 2 and isinstance(args[1], str) else ""
-    if kind in ("unique", "partial_fit"):
-        reason = ("it was updated in place by partial_fit" if kind == "partial_fit" else
-                  "a parameter had no literal form (an object such as cv=KFold(5), a random generator)")
+    found = _UNIQUE_FITS.get(kind)
+    if found is not None:
+        reason, advice = found
         raise LineageError(f"cannot recompute the fit of {args[0]}: {reason}, so the log holds no "
-                           "recipe for it; pass what was computed from it by content hash in inputs=, "
-                           "or give the estimator literal parameters (cv=5, random_state=0)")
+                           f"recipe for it; pass what was computed from it by content hash in inputs=, "
+                           f"{advice}")
 
 
 def _estimator_params_check(args: tuple, kwargs: dict) -> None:

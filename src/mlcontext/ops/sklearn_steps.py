@@ -12,9 +12,12 @@ estimator's class, its ``get_params()`` (nested estimators by class and params, 
 and the input lineage; it runs through the dispatcher's executor, so the reuse cache returns a fit
 it has seen before (a scaler fitted on the same fold for every grid candidate is fitted once) and
 the fitted state is copied into the estimator. ``transform``/``predict``/``score``... are items
-whose inputs are the fit and the data. On plain inputs nothing is traced: the class behaves as its
-base. Fits whose result is not determined by their lineage (``random_state=None`` where the
-estimator takes one, ``warm_start=True``) are recorded but never reused. No library is patched.
+whose inputs are the fit and the data, while the estimator holds what the fit left: one edited
+since (``m.coef_ = ...``, ``set_params``, a ``kw_args`` changed in place) computes its calls on its
+current state, never reused (:mod:`.sklearn_state`). On plain inputs nothing is traced: the class
+behaves as its base. Fits whose result is not determined by their lineage (``random_state=None``
+where the estimator takes one, a ``RandomState`` object, ``warm_start=True``) are recorded but never
+reused. No library is patched.
 
 Fitted leaves keep their metadata — class, params, input columns, sample count, fit lineage and the
 scores computed with them — for :func:`model_info` (application context).
@@ -31,6 +34,7 @@ from __future__ import annotations
 import copy
 import copyreg
 import importlib
+import types
 import uuid
 import weakref
 from collections.abc import Callable
@@ -38,13 +42,15 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..errors import LineageError, UsageError
+from ..errors import FingerprintError, LineageError, UsageError
+from ..fingerprint import hash_function
 from ..lineage.item import Item, make
 from ..lineage.literals import Literals, Node
 from ..lineage.operations import register_operation
 from ..lineage.patch import OUTPUT
 from .dispatch import STATE, Uncanonical, execute_uncached, run, unwrap
 from .pandas_frame import FrameArgs, TracedFrame, TracedSeries, wrap
+from .sklearn_state import STATE_KEY, freeze_fitted, holds, private, refreeze, take, thaw, usable
 from .traced import TracedArray
 
 __all__ = ["traced", "model_info", "Fitted", "FIT", "FIT_TRANSFORM", "METHODS", "METHOD_OPCODES",
@@ -162,7 +168,9 @@ def _copy(self: Any) -> Any:
 def _deepcopy(self: Any, memo: dict) -> Any:
     new = object.__new__(type(self))
     memo[id(self)] = new
-    new.__dict__.update(copy.deepcopy(self.__dict__, memo))
+    state = copy.deepcopy(self.__dict__, memo)
+    refreeze(state)  # the copy's fitted arrays are its own, read-only as the original's
+    new.__dict__.update(state)
     return new
 
 
@@ -228,10 +236,10 @@ def traced(estimator: Any) -> Any:
                          f"StandardScaler()), not {type(estimator).__name__} {estimator!r:.60}")
     # Copies, not clones: a clone is unfitted, and a fitted model given to mc.traced (one loaded by
     # mc.load_artifact) raised NotFittedError at its first predict.
+    params = estimator.get_params(deep=False)
     if _is_composite(estimator):
-        params = estimator.get_params(deep=False)
         changed = {k: _traced_param(v) for k, v in params.items()}
-        result = copy.deepcopy(estimator).set_params(
+        result = _copy_of(estimator, type(estimator), params).set_params(
             **{k: v for k, v in changed.items() if v is not params[k]})
         best = vars(result).get("best_estimator_")
         if best is not None:
@@ -239,12 +247,40 @@ def traced(estimator: Any) -> Any:
             # loaded search wrapped by mc.traced predicted untraced, plain arrays (a newcomer's).
             result.best_estimator_ = traced(best)
         return result
-    cls = type(estimator)
-    if cls in _CLASSES.values():
-        return copy.deepcopy(estimator)  # (its __deepcopy__ keeps the class and the fit's lineage)
-    new: Any = object.__new__(_traced_class(cls))
-    new.__dict__.update(copy.deepcopy(vars(estimator)))
+    # (an estimator traced before keeps its fit's lineage: its attributes are copied with the rest)
+    return _copy_of(estimator, _traced_class(getattr(estimator, "_mlcontext_base", type(estimator))), params)
+
+
+def _copy_of(estimator: Any, cls: type, params: dict[str, Any]) -> Any:
+    """A copy of ``estimator`` of class ``cls`` whose parameters are the objects it was given.
+
+    Its fitted state is copied, but a parameter is what scikit-learn holds too: the caller's own
+    object. A ``kw_args`` dict the caller changes after the fit changes what the traced
+    ``FunctionTransformer`` computes, as it does for the plain one; a ``RandomState`` given as
+    ``random_state`` is advanced by every fit, as scikit-learn documents (copying them made two fits
+    identical and left the caller's generator untouched, a newcomer's finding). Nested estimators
+    are copied (``estimator`` is left unchanged), generators inside them still shared.
+    """
+    memo: dict[int, Any] = {id(v): v for v in params.values() if not _holds_estimator(v)}
+    for v in params.values():
+        if hasattr(v, "get_params") and not isinstance(v, type):  # a nested estimator's generators
+            memo.update((id(g), g) for g in v.get_params(deep=True).values()
+                        if isinstance(g, np.random.RandomState | np.random.Generator))
+    state = copy.deepcopy(vars(estimator), memo)
+    refreeze(state)
+    new: Any = object.__new__(cls)
+    new.__dict__.update(state)
     return new
+
+
+def _holds_estimator(value: Any, depth: int = 0) -> bool:
+    from sklearn.base import BaseEstimator
+
+    if isinstance(value, BaseEstimator):
+        return True
+    if isinstance(value, list | tuple) and depth < 4:
+        return any(_holds_estimator(v, depth + 1) for v in value)
+    return False
 
 
 def _traced_param(value: Any) -> Any:
@@ -291,17 +327,80 @@ def _identity_params(estimator: Any) -> dict[str, Any]:
     (``sklearn.config_context(transform_output="pandas")``: a reviewer's cached array was served
     where pandas output was configured). Sorted by name, as the literal of a dict is."""
     params = estimator.get_params(deep=False)
-    config = {k: v for k, v in sorted((getattr(estimator, "_sklearn_output_config", None) or {}).items())
-              if isinstance(v, str)}
-    if "transform" not in config and hasattr(estimator, "set_output"):
-        from sklearn import get_config
-
-        chosen = get_config().get("transform_output", "default")
-        if chosen != "default":
-            config["transform"] = chosen
+    config = _output_config(estimator)
     if config:
         params = dict(sorted({**params, OUTPUT_CONFIG: config}.items()))
     return params
+
+
+def _output_config(estimator: Any) -> dict[str, str]:
+    """The output configuration ``estimator`` transforms under, when it is not the default.
+    (Read before every traced call on traced data: kept to a dict lookup where there is none.)"""
+    own = getattr(estimator, "__dict__", {}).get("_sklearn_output_config")
+    config = {k: v for k, v in sorted(own.items()) if isinstance(v, str)} if own else {}
+    if "transform" not in config and _configurable(type(estimator)):
+        chosen = _GET_CONFIG[0]().get("transform_output", "default")
+        if chosen != "default":
+            config["transform"] = chosen
+    return config
+
+
+def _configurable(cls: type) -> bool:
+    """Whether ``cls`` has ``set_output`` (and so transforms under the global configuration)."""
+    known = _CONFIGURABLE.get(cls)
+    if known is None:
+        if not _GET_CONFIG:
+            from sklearn import get_config
+
+            _GET_CONFIG.append(get_config)
+        known = _CONFIGURABLE[cls] = hasattr(cls, "set_output")
+    return known
+
+
+_CONFIGURABLE: dict[type, bool] = {}
+_GET_CONFIG: list[Callable[[], dict[str, Any]]] = []  # sklearn.get_config, once it is imported
+
+
+def _param_key(value: Any) -> Any:
+    """A parameter's literal form as a fit item's key holds it, comparable with ``==``: plain values
+    as they are, functions by their identity (which covers the globals they read), anything else by
+    its literal; None when it has none (a generator, an object such as ``KFold(5)``)."""
+    plain = _plain_key(value, 0)
+    if plain is not None:
+        return plain
+    if isinstance(value, np.random.RandomState | np.random.Generator):
+        return None  # (a generator's draws advance it: no predict reads it, sklearn seeds at fit)
+    try:
+        if isinstance(value, types.FunctionType):
+            return ("fn", hash_function(value))
+        col = _EstimatorArgs()
+        node, _ = col.canon(value)
+    except Uncanonical:
+        return None
+    except FingerprintError:  # (a function that cannot be identified: its identity may change)
+        return object()  # equal to nothing: the estimator's calls are never reused
+    return node, tuple(i.hash for i in col.items)
+
+
+_PLAIN = (int, float, str, bool, type(None))
+
+
+def _plain_key(value: Any, depth: int) -> Any:
+    """A dict, list or tuple of plain scalars (a ``kw_args``) as a tuple compared with ``==``, in
+    order and by type (NaN as a string, so that it equals itself); None for anything else."""
+    t = type(value)
+    if t in _PLAIN:
+        return (t, "nan" if value != value else value)
+    if depth > 8 or t not in (dict, list, tuple):
+        return None
+    items = value.items() if t is dict else enumerate(value)
+    parts = []
+    for k, v in items:
+        key = _plain_key(v, depth + 1)
+        if key is None or (t is dict and type(k) is not str):
+            return None
+        parts.append((k, key))
+    return (t, tuple(parts))
 
 
 def _new_estimator(cls: type, params: dict[str, Any]) -> Any:
@@ -351,8 +450,8 @@ def _op_fit_transform(X: Any, y: Any, path: str, params: dict, nonce: Any = None
 
 def _op_method(name: str) -> Callable[..., Any]:
     def run(estimator: Any, /, *args: Any, **kwargs: Any) -> Any:
-        if isinstance(estimator, Fitted):  # the value of a fit item (recompute)
-            estimator = estimator.estimator
+        if isinstance(estimator, Fitted):  # the value of a fit item (recompute): maybe the cache's
+            estimator = usable(estimator.estimator)
         base = getattr(estimator, "_mlcontext_base", None)
         method = getattr(base, name) if base is not None else getattr(type(estimator), name)
         return method(estimator, *args, **kwargs)  # the base class's method: never traced again
@@ -432,7 +531,9 @@ def _fit_item(self: Any, opcode: str, X: Any, y: Any, fit_params: dict) -> tuple
     nonce = None if _reusable(params) else uuid.uuid4().hex
     col = _EstimatorArgs()
     lit, args, kwargs = col.call((X, y, class_path(base), params, nonce), fit_params)
-    return make(opcode, tuple(col.items), lit), args, kwargs
+    # (the cached fit may keep a plain array it is given, which the cache then freezes: see _owned)
+    X_, y_, kwargs = _owned((args[0], args[1], kwargs), (X, y, fit_params))
+    return make(opcode, tuple(col.items), lit), (X_, y_, *args[2:]), kwargs
 
 
 def _run(opcode: str, item: Item, args: tuple, kwargs: dict) -> Any:
@@ -448,18 +549,23 @@ def _adopt(self: Any, fitted: Any, item: Item, X: Any) -> None:
     """Copy a fitted estimator's state into ``self`` (the cached one is never changed).
 
     Arrays are shared read-only (the cache froze them); containers (an MLP's list of weight
-    matrices, a dict of per-class state) are copied deeply, since nothing freezes their contents."""
-    params = set(self.get_params(deep=False))
+    matrices, a dict of per-class state) are copied, the frozen arrays in them shared; object arrays
+    of sub-estimators are the estimator's own copies (see :mod:`.sklearn_state`)."""
+    params = self.get_params(deep=False)
     for k, v in vars(fitted).items():
         if k not in params:
-            self.__dict__[k] = copy.deepcopy(v) if isinstance(v, list | dict | tuple | set) else v
-    _record_fit(self, item, X)
+            self.__dict__[k] = private(v)
+    _record_fit(self, item, X, params)
 
 
-def _record_fit(self: Any, item: Item, X: Any) -> None:
-    """Make ``item`` the fit ``self``'s state came from (its later calls are keyed by it)."""
+def _record_fit(self: Any, item: Item, X: Any, params: dict[str, Any] | None = None) -> None:
+    """Make ``item`` the fit ``self``'s state came from (its later calls are keyed by it, while the
+    state stays what the fit left: :func:`~.sklearn_state.take`). ``params``: its
+    ``get_params(deep=False)``, when the caller has them."""
+    params = self.get_params(deep=False) if params is None else params
     self.__dict__["_mlcontext_fit"] = item
-    self.__dict__["_mlcontext_info"] = _info(self, item, X)
+    self.__dict__["_mlcontext_info"] = _info(self, item, X, params)
+    take(self, params, _param_key, _output_config(self))
     _note_use("fit", self, fit_data(item))
 
 
@@ -479,12 +585,14 @@ def fit_data(fit: Item) -> tuple[Item, ...]:
 def _fit_method(self: Any, X: Any, y: Any = None, **fit_params: Any) -> Any:
     base = self._mlcontext_base
     if not _has_lineage(X, y, *fit_params.values()):
-        self.__dict__.pop("_mlcontext_fit", None)
+        _forget_fit(self)
         return base.fit(self, X, y, **fit_params)
+    if _continues(self):
+        return _fit_in_place(self, X, y, fit_params, "warm_start")
     try:
         item, args, kwargs = _fit_item(self, FIT, X, y, fit_params)
     except Uncanonical:
-        return _opaque_fit(self, X, y, fit_params)
+        return _fit_in_place(self, X, y, fit_params, "unique")
     _adopt(self, _run(FIT, item, args, kwargs).estimator, item, X)
     return self
 
@@ -492,8 +600,10 @@ def _fit_method(self: Any, X: Any, y: Any = None, **fit_params: Any) -> Any:
 def _fit_transform_method(self: Any, X: Any, y: Any = None, **fit_params: Any) -> Any:
     base = self._mlcontext_base
     if not _has_lineage(X, y, *fit_params.values()):
-        self.__dict__.pop("_mlcontext_fit", None)
+        _forget_fit(self)
         return base.fit_transform(self, X, y, **fit_params)
+    if _continues(self):
+        return _fit_in_place(self, X, y, fit_params, "warm_start", transform=True)
     try:
         item, args, kwargs = _fit_item(self, FIT_TRANSFORM, X, y, fit_params)
     except Uncanonical:
@@ -501,15 +611,27 @@ def _fit_transform_method(self: Any, X: Any, y: Any = None, **fit_params: Any) -
         # own fit_transform. Not fit().transform(): that differs where fit_transform cross-fits
         # (TargetEncoder encodes each training row by the other folds' targets; fit().transform()
         # leaks each row's own target into its encoding, a newcomer's finding).
-        found: list[Item] = []
-        plain = unwrap((X, y, fit_params), found)
-        output = base.fit_transform(self, plain[0], plain[1], **plain[2])
-        fit = _unique_fit(base, tuple(dict.fromkeys(found)), "unique")
-        _record_fit(self, fit, X)
-        return wrap(output, make(OUTPUT, (fit,), ("k", 1)))
+        return _fit_in_place(self, X, y, fit_params, "unique", transform=True)
     fitted = _run(FIT_TRANSFORM, item, args, kwargs)
     _adopt(self, fitted.estimator, make(OUTPUT, (item,), ("k", 0)), X)
     return wrap(fitted.output, make(OUTPUT, (item,), ("k", 1)))
+
+
+def _forget_fit(self: Any) -> None:
+    """Before a fit on plain data: the estimator has no fit lineage any more, and a warm start
+    updates the previous fit's state in place, on writable copies of its own."""
+    state = self.__dict__
+    if state.pop("_mlcontext_fit", None) is not None and _continues(self):
+        thaw(self, set(self.get_params(deep=False)))
+    state.pop(STATE_KEY, None)
+
+
+def _continues(self: Any) -> bool:
+    """Whether a fit continues from the estimator's fitted state (``warm_start=True`` on a fitted
+    estimator): its result depends on that state, which no fit literal holds."""
+    state = self.__dict__
+    return state.get("warm_start") is True and any(
+        k.endswith("_") and not k.startswith("__") for k in state if k != "warm_start")
 
 
 def _partial_fit_method(self: Any, X: Any, *args: Any, **kwargs: Any) -> Any:
@@ -519,31 +641,56 @@ def _partial_fit_method(self: Any, X: Any, *args: Any, **kwargs: Any) -> Any:
     share, since the state no longer is the cached fit's (a later ``predict`` must not be served
     from the cache by the old fit's lineage)."""
     base = self._mlcontext_base
-    params = set(self.get_params(deep=False))
-    for k, v in list(vars(self).items()):
-        if k not in params and not k.startswith("_mlcontext") and \
-                isinstance(v, np.ndarray | list | dict | tuple | set):
-            self.__dict__[k] = copy.deepcopy(v)  # (a read-only array's copy is writable)
     previous = self.__dict__.get("_mlcontext_fit")
+    if previous is not None:  # (state never traced is the estimator's own, writable)
+        thaw(self, set(self.get_params(deep=False)))
     found: list[Item] = []
     plain = unwrap((X, args, kwargs), found)
-    result = base.partial_fit(self, plain[0], *plain[1], **plain[2])
     if previous is None and not found:
-        return result
+        return base.partial_fit(self, plain[0], *plain[1], **plain[2])
+    plain = _owned(plain, (X, args, kwargs))
+    result = base.partial_fit(self, plain[0], *plain[1], **plain[2])
     inputs = ((previous,) if previous is not None else ()) + tuple(dict.fromkeys(found))
     _record_fit(self, _unique_fit(base, inputs, "partial_fit"), X)
     return result
 
 
-def _opaque_fit(self: Any, X: Any, y: Any, fit_params: dict) -> Any:
-    # Params without a literal form (a generator object, an unknown nested value): the fit is an
-    # item of its own that no other fit can share, computed on plain values.
+def _fit_in_place(self: Any, X: Any, y: Any, fit_params: dict, kind: str, transform: bool = False) -> Any:
+    """Fit ``self`` itself on the plain values, under a fit item no other fit can share.
+
+    ``kind`` ``"unique"``: params without a literal form (a ``RandomState``, ``cv=KFold(5)``, an
+    unknown nested value), computed on the estimator itself (a ``RandomState`` parameter is advanced
+    as scikit-learn advances it). ``"warm_start"``: a warm start continues from the previous fit's
+    state (on writable copies of it), which is an input of the new fit.
+    """
     base = self._mlcontext_base
+    previous = None
+    if kind == "warm_start":
+        previous = self.__dict__.get("_mlcontext_fit")
+        thaw(self, set(self.get_params(deep=False)))
     found: list[Item] = []
-    plain = unwrap((X, y, fit_params), found)
-    base.fit(self, plain[0], plain[1], **plain[2])
-    _record_fit(self, _unique_fit(base, tuple(dict.fromkeys(found)), "unique"), X)
-    return self
+    plain = _owned(unwrap((X, y, fit_params), found), (X, y, fit_params))
+    method = base.fit_transform if transform else base.fit
+    output = method(self, plain[0], plain[1], **plain[2])
+    inputs = ((previous,) if previous is not None else ()) + tuple(dict.fromkeys(found))
+    fit = _unique_fit(base, inputs, kind)
+    _record_fit(self, fit, X)
+    return wrap(output, make(OUTPUT, (fit,), ("k", 1))) if transform else self
+
+
+def _owned(plain: tuple, given: tuple) -> tuple:
+    """``plain`` (unwrapped ``given``: positional values and a dict of keywords) with each NumPy
+    array the caller passed as a plain array copied: a fit may keep it (``KNeighborsRegressor._y``
+    is ``y``), and a fitted array is frozen, then compared by identity; the caller's array must
+    stay theirs and writable. (A traced value's memory is mlcontext's: never written.)"""
+    def own(p: Any, g: Any) -> Any:
+        return p.copy(order="K") if type(g) is np.ndarray else p
+
+    *values, keywords = plain
+    *originals, given_kw = given
+    out = [tuple(own(p, g) for p, g in zip(v, o, strict=True)) if type(o) is tuple else own(v, o)
+           for v, o in zip(values, originals, strict=True)]
+    return (*out, {k: own(v, given_kw[k]) for k, v in keywords.items()})
 
 
 def _traced_method(cls: type, name: str) -> Callable[..., Any]:
@@ -565,6 +712,9 @@ def _traced_method(cls: type, name: str) -> Callable[..., Any]:
         if not _has_lineage(X, *args, *kwargs.values()):
             return base_method(self, X, *args, **kwargs)
         opcode = f"sklearn.{name}"
+        current = _current(self)
+        if not current:  # edited since the fit: computed on the state it holds now, never reused
+            fit = _unique_fit(self._mlcontext_base, (fit,), "edited")
         col = FrameArgs()
         try:  # input 0 is the fit, the data follows
             lit, plain_args, plain_kwargs = col.call((X, *args), kwargs, leading=(fit,))
@@ -573,7 +723,8 @@ def _traced_method(cls: type, name: str) -> Callable[..., Any]:
         item = make(opcode, tuple(col.items), lit)
         from ..lineage.operations import OPERATIONS
 
-        result = run(OPERATIONS[opcode], item, (self, *plain_args), plain_kwargs)
+        result = (run if current else execute_uncached)(
+            OPERATIONS[opcode], item, (self, *plain_args), plain_kwargs)
         if name in EVALUATING:
             _note_use("evaluate", self, tuple(col.items[1:]))
         if name == "score":
@@ -587,18 +738,27 @@ def _traced_method(cls: type, name: str) -> Callable[..., Any]:
     return method
 
 
+def _current(self: Any) -> bool:
+    """Whether ``self`` still holds the state its fit item produced: parameters, fitted attributes
+    and output configuration (see :mod:`.sklearn_state`). If not, its calls are keyed by a fit of
+    its own that nothing is reused for: ``m.coef_ = ...``, ``set_params(n_neighbors=1)`` or a
+    ``kw_args`` changed after the fit were served the unedited model's results (newcomers')."""
+    record = self.__dict__.get(STATE_KEY)
+    return record is not None and holds(self, record, _param_key, _output_config(self))
+
+
 def _plain(x: Any) -> Any:
     return x._value if isinstance(x, _TRACED) else x
 
 
 # -- metadata (application context) --------------------------------------------------------------------
 
-def _info(self: Any, item: Item, X: Any) -> dict[str, Any]:
+def _info(self: Any, item: Item, X: Any, params: dict[str, Any]) -> dict[str, Any]:
     value = _plain(X)
     columns = [str(c) for c in value.columns] if hasattr(value, "columns") else None
     return {
         "class": class_path(self._mlcontext_base),
-        "params": {k: _describe_param(v) for k, v in self.get_params(deep=False).items()},
+        "params": {k: _describe_param(v) for k, v in params.items()},
         "input_columns": columns,
         "n_samples": int(np.shape(value)[0]) if np.ndim(value) else None,
         "n_features": int(np.shape(value)[1]) if np.ndim(value) > 1 else None,
@@ -694,15 +854,13 @@ def model_info(estimator: Any) -> dict[str, Any]:
 # -- the reuse cache may hold fitted estimators ---------------------------------------------------------
 
 def freeze_estimator(value: Fitted) -> tuple[Any, int] | None:
-    """Cache entry of a fit result: the estimator itself (estimators adopting it copy its state)."""
+    """Cache entry of a fit result: the estimator itself (estimators adopting it copy its state).
+
+    Its fitted arrays are frozen, those in containers and sparse matrices too: they are shared by
+    every estimator that adopts this fit (a parameter array is the caller's: never frozen)."""
     est = value.estimator
-    size = 256
     params = set(est.get_params(deep=False)) if hasattr(est, "get_params") else set()
-    for k, v in vars(est).items():
-        if isinstance(v, np.ndarray):
-            if k not in params:  # (a parameter array is the caller's: _adopt never shares it)
-                v.flags.writeable = False  # shared by every estimator that adopts this fit
-            size += int(v.nbytes)
+    size = 256 + freeze_fitted(est, params)
     out = value.output
     size += int(getattr(out, "nbytes", 0) or 0)
     if isinstance(out, np.ndarray):
