@@ -34,6 +34,7 @@ import pytest
 
 import mlcontext as mc
 from mlcontext.fingerprint import hash_function, hash_value, packages
+from script_runs import run_script
 
 PRELUDE = """
 import json
@@ -45,12 +46,7 @@ mc.reuse(persist=True, disk_bytes_per_s=float("inf"), persist_min_s=0, min_compu
 
 def _run(folder: pathlib.Path, main: str) -> dict:
     """Run ``main`` (after PRELUDE) in a fresh process in ``folder``; it prints one JSON line."""
-    env = dict(os.environ, MLCONTEXT_HOME=str(folder / "home"), PYTHONDONTWRITEBYTECODE="1",
-               PYTHONPATH=os.pathsep.join([str(folder), *filter(None, [os.environ.get("PYTHONPATH")])]))
-    out = subprocess.run([sys.executable, "-c", PRELUDE + textwrap.dedent(main)], cwd=folder, env=env,
-                         capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, out.stderr
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return run_script(folder, PRELUDE, main)
 
 
 class _Calls(list):

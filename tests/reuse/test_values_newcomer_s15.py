@@ -19,13 +19,8 @@ from __future__ import annotations
 
 import array
 import fractions
-import json
 import operator
-import os
 import pathlib
-import subprocess
-import sys
-import textwrap
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -37,6 +32,7 @@ import mlcontext as mc
 from mlcontext.errors import MLContextWarning
 from mlcontext.fingerprint import hash_array
 from mlcontext.reuse.persistent import Frozen, decode_value, encode_value
+from script_runs import run_script
 
 # (a RuntimeWarning turned into an error makes every reuse compute instead: reuse.errormodes; the
 # overflows of the integer and float16 cases here are NumPy's own)
@@ -70,12 +66,8 @@ mc.reuse("hybrid", persist=True, disk_bytes_per_s=float("inf"), persist_min_s=0,
 
 
 def _run(folder: pathlib.Path, main: str) -> dict:
-    """Run ``main`` (after PRELUDE) in a fresh process sharing ``folder``'s store; it prints JSON."""
-    env = dict(os.environ, MLCONTEXT_HOME=str(folder / "home"), PYTHONDONTWRITEBYTECODE="1")
-    out = subprocess.run([sys.executable, "-c", PRELUDE + textwrap.dedent(main)], cwd=folder, env=env,
-                         capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, out.stderr
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    """Run ``main`` (after PRELUDE) in a fresh process in ``folder``; it prints one JSON line."""
+    return run_script(folder, PRELUDE, main)
 
 
 SUBCLASSES = """
