@@ -84,8 +84,8 @@ PANDAS = {"3": {
 
 
 def test_scheme_version_is_part_of_persistent_keys() -> None:
-    assert SCHEME_VERSION == 5
-    assert persistent_key(bytes(range(16))) == "f5.000102030405060708090a0b0c0d0e0f"
+    assert SCHEME_VERSION == 6
+    assert persistent_key(bytes(range(16))) == "f6.000102030405060708090a0b0c0d0e0f"
 
 
 @pytest.mark.parametrize("name", sorted(PLAIN))

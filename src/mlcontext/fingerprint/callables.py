@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import inspect
 import operator
 import sys
 import types
@@ -107,7 +108,33 @@ def _getter(value: Any, h: Any) -> None:
 @register(type(functools.lru_cache(maxsize=None)(lambda: None)))
 def _cached_function(value: Any, h: Any) -> None:
     _tag(h, b"lru")
-    _feed(value.__wrapped__, h)
+    wrapped = value.__wrapped__
+    _feed(wrapped, h)
+    if not _without_parameters(wrapped):
+        return  # (which arguments it was called with, and what it cached for them, cannot be read)
+    # ``@functools.cache def load_cfg(): return json.load(open(p))`` run at start-up: what it returns
+    # is what was read then, not what its code would read now (a newcomer's config changed between two
+    # processes, and the step was served the other one's result). A zero-argument function caches one
+    # value, and calling it with a full cache hands that value back without running it. Not computed
+    # yet: the identity changes when the body fills it, and a step call that changed its identity is
+    # not kept (``reuse.multilevel``).
+    if value.cache_info().currsize != 1:
+        _tag(h, b"lru-")
+        return
+    _tag(h, b"lru=")
+    try:
+        _feed(value(), h)
+    except FingerprintError as exc:
+        raise FingerprintError(f"the value {wrapped.__qualname__}() cached: {exc}") from None
+
+
+def _without_parameters(fn: Any) -> bool:
+    """Whether ``fn`` is a user's function that takes no arguments."""
+    if type(fn) is not types.FunctionType or not _is_user(fn.__module__):
+        return False
+    code = fn.__code__
+    return not (code.co_argcount or code.co_kwonlyargcount
+                or code.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS))
 
 
 def _register_class_machinery() -> None:

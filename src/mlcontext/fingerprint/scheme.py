@@ -29,10 +29,13 @@ DIGEST_HEX_LEN = 32
 # changes (a new normalisation, a library that changed the layout read here): persistent cache keys
 # carry it, so entries written under another scheme are never found (tests/test_fingerprint_pinned.py
 # pins the digests of a table of values so that such a change cannot go unnoticed).
-SCHEME_VERSION = 5  # 3: dicts in insertion order; imports inside functions. 4: array layout,
+SCHEME_VERSION = 6  # 3: dicts in insertion order; imports inside functions. 4: array layout,
 # DatetimeIndex freq, function attributes, dataclass instance attributes. 5: enums, builtin subclasses and
 # metaclasses by their class's code; frozenset/set, bytes/bytearray/memoryview apart; module __getattr__;
-# code in site-packages without a distribution (or installed from a local folder) by its code
+# code in site-packages without a distribution (or installed from a local folder) by its code. 6: installed
+# modules' plain data (sys.argv), a zero-argument lru_cache's value, @names and eval'd names; and steps
+# that drew a kept Gaussian or from the system, or read files through pyarrow, are no longer kept: the
+# entries such calls left under their (unchanged) keys must not be found
 
 
 def persistent_key(digest: bytes) -> str:
@@ -41,7 +44,7 @@ def persistent_key(digest: bytes) -> str:
     Examples
     --------
     >>> persistent_key(bytes(16))
-    'f5.00000000000000000000000000000000'
+    'f6.00000000000000000000000000000000'
     """
     return f"f{SCHEME_VERSION}.{digest.hex()}"
 

@@ -13,6 +13,7 @@ import os
 import random
 import sys
 import threading
+import types
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -86,32 +87,34 @@ def _audit(event: str, args: tuple) -> None:
         note(f"{event} {args[0]!r}" if args else event)
 
 
-def _the_body_s(frame: Any, through_libraries: bool) -> bool:
+def _the_body_s(frame: Any, through_libraries: bool, drawing: bool = False) -> bool:
     """Whether a read made at ``frame`` is one the running body asked for (see :func:`_walk`)."""
     # Not watching meanwhile: finding whose a module is may stat its file (a wrapped os.lstat).
     depth, _state.watching = _state.watching, 0
     try:
-        return _walk(frame, through_libraries)
+        return _walk(frame, through_libraries, drawing)
     finally:
         _state.watching = depth
 
 
-def _walk(frame: Any, through_libraries: bool) -> bool:
+def _walk(frame: Any, through_libraries: bool, drawing: bool = False) -> bool:
     """Whether a read made at ``frame`` is one the running body asked for.
 
     Walks out to the first frame of the user's code (yes) or of mlcontext (yes for the layers a user
     reads data through, no for its own bookkeeping); a frame of a module in ``_QUIET`` on the way
     says no. ``through_libraries``: installed packages on the way (pandas reading a CSV for the body)
     are passed; otherwise only the standard library is (a package's stat of its own cache files says
-    nothing of the body's result, and what it reads it opens: an audit event).
+    nothing of the body's result, and what it reads it opens: an audit event). ``drawing``: randomness
+    from the system, which mlcontext draws only for names of its own (its random draws are noted where
+    they are made) and ``_UNIQUE_NAMES`` modules only for names.
     """
     while frame is not None:
         name = frame.f_globals.get("__name__") or ""
-        if name in _QUIET:
+        if name in _QUIET or (drawing and name in _UNIQUE_NAMES):
             return False
         top, _, rest = name.partition(".")
         if top == "mlcontext":
-            return rest.partition(".")[0] not in _OWN_LAYERS
+            return not drawing and rest.partition(".")[0] not in _OWN_LAYERS
         if _is_user(name):
             return True
         if not through_libraries and top not in sys.stdlib_module_names:
@@ -162,18 +165,129 @@ def _watch_stat() -> None:
         setattr(os, name, watched)
 
 
+# Randomness from the operating system, which no seed decides: ``os.urandom`` (``uuid.uuid4``,
+# ``secrets``, ``random.SystemRandom`` and an unseeded ``np.random.default_rng()`` draw through it;
+# ``random`` keeps its own reference, ``random._urandom``) and ``os.getrandom``. A newcomer's step
+# returning ``uuid.uuid4()`` handed out the same id twice. ``random.Random()`` without a seed (and
+# ``seed(None)``) seeds from the OS in C: its ``seed`` is watched instead. Only what the body's own
+# code draws through the standard library counts: an installed package's draws are ids of its own
+# (scikit-learn names each fit's callbacks with a uuid4), and so are the temporary names below.
+_UNIQUE_NAMES = frozenset({"tempfile", "multiprocessing.connection", "multiprocessing.shared_memory"})
+
+
+def _watched_call(label: str, original: Callable[..., Any],
+                  noted: Callable[[tuple, dict], bool] = lambda args, kwargs: True,
+                  drawing: bool = False) -> Callable[..., Any]:
+    """``original`` noting a call (``label``) that the running body made, when ``noted(args, kwargs)``:
+    outside a body one test of a thread-local. ``drawing``: randomness (see :func:`_walk`)."""
+    @functools.wraps(original)
+    def watched(*args: Any, **kwargs: Any) -> Any:
+        if _state.watching and noted(args, kwargs) and _the_body_s(
+                sys._getframe(1), through_libraries=not drawing, drawing=drawing):
+            note(label)
+        return original(*args, **kwargs)
+
+    watched.__mlcontext_watched__ = True  # type: ignore[attr-defined]
+    return watched
+
+
+def _unseeded(args: tuple, kwargs: dict) -> bool:
+    return (args[1] if len(args) > 1 else kwargs.get("a")) is None  # Random.seed(self, a=None)
+
+
+def _watch_entropy() -> None:
+    """Replace ``os.urandom``, ``os.getrandom`` (and ``random``'s reference to ``os.urandom``) and
+    ``random.Random.seed`` by wrappers that note a call made while a body is watched in this thread."""
+    made: dict[int, Callable[..., Any]] = {}
+    for owner, name in ((os, "urandom"), (os, "getrandom"), (random, "_urandom")):
+        original = getattr(owner, name, None)
+        if original is None or getattr(original, "__mlcontext_watched__", False):
+            continue
+        key = object.__hash__(original)  # (random._urandom is os.urandom: one wrapper for both)
+        if key not in made:
+            made[key] = _watched_call(f"os.{original.__name__} (randomness from the system)", original,
+                                      drawing=True)
+            made[key].__module__ = "os"  # pickled by reference as os.urandom, which it is once installed
+        setattr(owner, name, made[key])
+    seed = random.Random.seed
+    if not getattr(seed, "__mlcontext_watched__", False):
+        random.Random.seed = _watched_call(  # type: ignore[method-assign]
+            "random.Random seeded from the system", seed, _unseeded, drawing=True)
+
+
+# Readers that open files in C++ without an audit event: pyarrow's Parquet, Feather, ORC, dataset and
+# IPC readers (``pd.read_parquet`` reads through ``pyarrow.parquet.read_table``; a newcomer's step
+# gave the old mean of a rewritten file). ``pd.read_feather``, ``read_orc`` and ``read_csv(engine=
+# "pyarrow")`` open the file in Python first, as ``np.fromfile`` does: an ``open`` event. A class's
+# ``__init__`` is wrapped (the class stays a class). Wrapped when the module is first seen imported.
+_READERS = (
+    ("pyarrow.parquet", ("read_table", "read_pandas", "read_metadata", "read_schema", "ParquetFile",
+                         "ParquetDataset")),
+    ("pyarrow.feather", ("read_table", "read_feather")),
+    ("pyarrow.orc", ("read_table", "ORCFile")),
+    ("pyarrow.dataset", ("dataset", "parquet_dataset")),
+    ("pyarrow.ipc", ("RecordBatchFileReader", "RecordBatchStreamReader")),
+)
+_PENDING = list(_READERS)  # the modules not wrapped yet
+_MODULES_SEEN = [0]  # len(sys.modules) when they were last looked for
+_SOURCES = ("source", "path_or_paths", "where", "metadata_path", "path")
+
+
+def _names_a_file(args: tuple, kwargs: dict) -> bool:
+    """Whether a reader's call names what it reads by path (a buffer or a file object opened in
+    Python is no read from outside, or an ``open`` event already) or through a file system."""
+    if kwargs.get("filesystem") is not None:
+        return True
+    source = next((kwargs[k] for k in _SOURCES if k in kwargs), args[0] if args else None)
+    if isinstance(source, list | tuple):
+        source = source[0] if source else None
+    return isinstance(source, str | bytes | os.PathLike)
+
+
+def _watch_readers() -> bool:
+    """Wrap the readers of the modules in ``_READERS`` imported since the last look; whether any was
+    (cheap when nothing was imported since: one ``len``)."""
+    if not _PENDING or len(sys.modules) == _MODULES_SEEN[0]:
+        return False
+    _MODULES_SEEN[0] = len(sys.modules)
+    found = [entry for entry in _PENDING if entry[0] in sys.modules]
+    for name, attrs in found:
+        _PENDING.remove((name, attrs))
+        for attr in attrs:
+            _wrap_reader(sys.modules[name], attr)
+    return bool(found)
+
+
+def _wrap_reader(module: Any, attr: str) -> None:
+    target = getattr(module, attr, None)
+    owner, name = (target, "__init__") if isinstance(target, type) else (module, attr)
+    original = owner.__dict__.get(name) if isinstance(target, type) else target
+    if not isinstance(original, types.FunctionType) or getattr(original, "__mlcontext_watched__", False):
+        return
+    label = f"{module.__name__}.{attr}"
+    if owner is target:  # __init__(self, source, ...): the source is the second argument
+        setattr(owner, name, _watched_call(label, original, lambda a, k: _names_a_file(a[1:], k)))
+    else:
+        setattr(owner, name, _watched_call(label, original, _names_a_file))
+
+
 @contextmanager
 def watching_io() -> Iterator[None]:
-    """Note the reads from outside (files, directories, databases, network, programs, and the file
-    system's metadata through ``os.stat``) of the code run inside, in this thread."""
+    """Note the reads from outside (files, directories, databases, network, programs, the file
+    system's metadata through ``os.stat``, files pyarrow opens in C++) and the randomness from the
+    system of the code run inside, in this thread."""
     if not _HOOKED:
         _HOOKED.append(True)
         sys.addaudithook(_audit)  # process-wide and permanent: it does nothing unless watching
         _watch_stat()
+        _watch_entropy()
+    _watch_readers()
     _state.watching += 1
     try:
         yield
     finally:
+        if _watch_readers():  # the body imported a reader: what it read through it was not seen
+            note("imported a file reader (pyarrow) that reads without an audit event")
         _state.watching -= 1
 
 
@@ -191,9 +305,13 @@ def global_rng_states() -> tuple:
     """A cheap summary of the global random generators' states (NumPy's legacy one, Python's
     ``random``): code that draws from them changes it."""
     # NumPy's legacy generator and Python's ``random``: a body that draws from them changes them.
+    # With the Gaussian each keeps for the next draw (``randn`` and ``random.gauss`` make two at a
+    # time): drawing a kept one moves neither the key nor the position (a newcomer's cached
+    # ``x + np.random.randn()`` returned one draw twice and left the generator behind).
     state = np.random.get_state(legacy=False)
-    py = random.getstate()[1]
-    return (state["state"]["key"][:4].tobytes(), state["state"]["pos"], py[:4], py[-1])
+    _, py, gauss_next = random.getstate()
+    return (state["state"]["key"][:4].tobytes(), state["state"]["pos"], state["has_gauss"], state["gauss"],
+            py[:4], py[-1], gauss_next)
 
 
 def run_watched(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> tuple[T, bool]:
