@@ -498,4 +498,3 @@ TracedArray.__ipow__ = _ipow  # type: ignore[method-assign,assignment]
 
 from . import dispatch as _dispatch  # noqa: E402  (dispatch imports TracedArray)
 from . import views  # noqa: E402  (views imports TracedArray)
-
