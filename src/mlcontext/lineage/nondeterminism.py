@@ -134,13 +134,7 @@ def _reads(args: tuple) -> bool:
 
 def _watched_stat(name: str, original: Callable[..., Any]) -> Callable[..., Any]:
     # No named parameters: every argument goes to ``os.<name>`` as given (see ``run_watched``).
-    @functools.wraps(original)
-    def watched(*args: Any, **kwargs: Any) -> Any:
-        if _state.watching and _the_body_s(sys._getframe(1), through_libraries=False):
-            note(f"os.{name} {args[0]!r}" if args else f"os.{name}")
-        return original(*args, **kwargs)
-
-    watched.__mlcontext_watched__ = True  # type: ignore[attr-defined]
+    watched = _watched_call(f"os.{name}", original, through_libraries=False, detail=True)
     # Pickled by reference as os.<name>, which this wrapper is once installed: functools.wraps gave it
     # posix's module, whose stat is not this object, and pickle refused it (a spawn Pool mapping
     # os.stat, a reviewer found). A process that unpickles it gets its own os.<name>.
@@ -177,14 +171,18 @@ _UNIQUE_NAMES = frozenset({"tempfile", "multiprocessing.connection", "multiproce
 
 def _watched_call(label: str, original: Callable[..., Any],
                   noted: Callable[[tuple, dict], bool] = lambda args, kwargs: True,
-                  drawing: bool = False) -> Callable[..., Any]:
-    """``original`` noting a call (``label``) that the running body made, when ``noted(args, kwargs)``:
-    outside a body one test of a thread-local. ``drawing``: randomness (see :func:`_walk`)."""
+                  drawing: bool = False, through_libraries: bool | None = None,
+                  detail: bool = False) -> Callable[..., Any]:
+    """``original`` noting a call (``label``, with its first argument when ``detail``) that the
+    running body made, when ``noted(args, kwargs)``: outside a body one test of a thread-local.
+    ``drawing``: randomness; ``through_libraries`` (default: not for randomness): see :func:`_walk`."""
+    libraries = not drawing if through_libraries is None else through_libraries
+
     @functools.wraps(original)
     def watched(*args: Any, **kwargs: Any) -> Any:
         if _state.watching and noted(args, kwargs) and _the_body_s(
-                sys._getframe(1), through_libraries=not drawing, drawing=drawing):
-            note(label)
+                sys._getframe(1), through_libraries=libraries, drawing=drawing):
+            note(f"{label} {args[0]!r}" if detail and args else label)
         return original(*args, **kwargs)
 
     watched.__mlcontext_watched__ = True  # type: ignore[attr-defined]
