@@ -23,6 +23,7 @@ import mlcontext as mc
 from mlcontext.lineage.digest import node_digest
 from mlcontext.lineage.literals import dumps_literal
 from mlcontext.ops.dispatch import Args
+from mlcontext.ops.traced import _ones, _shortcut
 
 X = np.arange(12.0).reshape(4, 3)
 N = np.arange(12, dtype=np.int64).reshape(4, 3)
@@ -39,6 +40,12 @@ def _scalars() -> list[tuple[str, Any]]:
             ("i8", np.int8(-1)), ("u16", np.uint16(3)), ("complex", 1 + 2j)]
 
 
+def _pow_ufunc(exponent: Any) -> str | None:
+    """The opcode of the unary ufunc this NumPy's ``X ** exponent`` runs instead of np.power."""
+    fast = _shortcut(X, exponent, False)
+    return None if fast is None else "numpy.ones_like" if fast is _ones else f"numpy.{fast.__name__}"
+
+
 _MIRRORED = {"lt": "greater", "eq": "equal"}  # the reflected comparison Python calls
 
 
@@ -53,9 +60,11 @@ def _operator_calls() -> list[Call]:
         for sname, s in _scalars():
             if sname == "complex" and oname in ("lt", "floordiv"):
                 continue  # (not defined for complex numbers)
-            # x ** 2 is what NumPy's ndarray.__pow__ runs for it: np.square (docs/lineage.md)
-            square = oname == "pow" and type(s) is int and s == 2
-            expected = ((lambda x, y, n: ("numpy.square", (x,), {})) if square else
+            # x ** s is what NumPy's ndarray.__pow__ runs for it: a unary ufunc for some exponents, by
+            # NumPy version (docs/lineage.md; the rule itself is checked against NumPy in
+            # tests/reuse/test_values_newcomer_s15.py)
+            unary = _pow_ufunc(s) if oname == "pow" else None
+            expected = ((lambda x, y, n, u=unary: (u, (x,), {})) if unary else
                         (lambda x, y, n, s=s, opcode=opcode: (opcode, (x, s), {})))
             calls.append((f"x {oname} {sname}", lambda x, y, n, fn=fn, s=s: fn(x, s), expected))
             if oname in _MIRRORED and type(s) in (int, float, bool, complex):

@@ -31,6 +31,7 @@ from .drift import (
     _namer,
     _parse_dates,
     _read_text,
+    _text_to_numbers,
     drift,
 )
 from .refs import describe_hashes, resolve_artifact
@@ -341,7 +342,7 @@ def _is_number(series: pd.Series) -> bool:
 
 def _text_numbers(text: pd.Series) -> pd.Series | None:
     """``text`` as numbers when every value is one (nulls stay null), else ``None``."""
-    parsed = pd.to_numeric(text, errors="coerce")
+    parsed = _text_to_numbers(text)
     return parsed if parsed.notna().sum() == text.notna().sum() else None
 
 
