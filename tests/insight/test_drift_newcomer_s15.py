@@ -72,6 +72,30 @@ def test_a_rename_line_says_what_was_found(fares):
     assert data["renamed_row_by_row"] == [False]
 
 
+def test_renames_are_paired_best_first_not_column_by_column():
+    # x -> p (92 % of rows kept) and y -> q (unchanged), where x also shares 95 % with q: taking x's best
+    # partner first left y without one (session 16, a reviewer's finding)
+    rng = np.random.default_rng(0)
+    n = 200
+    x = rng.normal(size=n).round(3)
+    y = x.copy()
+    y[rng.choice(n, 10, replace=False)] += 1.0
+    p = x.copy()
+    p[rng.choice(n, 16, replace=False)] += 2.0
+    a = pd.DataFrame({"id": np.arange(n), "x": x, "y": y})
+    extra = pd.DataFrame({"id": np.arange(n, n + 5), "p": rng.normal(size=5), "q": rng.normal(size=5)})
+    b = pd.concat([pd.DataFrame({"id": np.arange(n), "p": p, "q": y.copy()}), extra], ignore_index=True)
+    changes = content_changes(a, b)
+    assert changes.renamed == (("x", "p"), ("y", "q"))
+    assert changes.renamed_share == (pytest.approx(0.92), 1.0)
+    # with nothing to align rows on, by the values shared: the exact copy wins, the other takes the rest
+    c = content_changes(a.drop(columns="id"), b.drop(columns="id"))
+    assert c.renamed == (("x", "p"), ("y", "q"))
+    # and the order the columns are listed in changes nothing
+    swapped = content_changes(a[["id", "y", "x"]], b[["id", "q", "p"]])
+    assert sorted(swapped.renamed) == [("x", "p"), ("y", "q")]
+
+
 def test_a_share_just_below_one_is_not_rounded_up_to_100_percent(fares):
     edited = fares.rename(columns={"fare": "fare_usd"})
     edited.loc[:2, "fare_usd"] += 1000  # 997 of 1,000

@@ -300,3 +300,30 @@ def test_an_edited_sub_estimator_of_a_fitted_leaf_is_seen(policy: str) -> None:
         scaler.mean_ = np.zeros(2)
         got = _plain(ct.transform(tX))
     np.testing.assert_allclose(got, frame[["a", "b"]].to_numpy() / scaler.scale_)
+
+
+@pytest.mark.parametrize("policy", ["none", "exact", "hybrid", "full"])
+def test_arrays_inside_an_object_array_of_the_fitted_state_are_protected(policy: str) -> None:
+    # KBinsDiscretizer's bin_edges_ is an object array of float arrays: the outer array's flag did not
+    # protect them, and an edit inside one was served the unedited model's transform (session 16, a
+    # reviewer's finding)
+    from sklearn.preprocessing import KBinsDiscretizer
+
+    with mc.reuse(policy, min_compute_s=0.0), warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # (scikit-learn's quantile_method notice)
+        tX = mc.array(X, name="X")
+        kb = mc.traced(KBinsDiscretizer(n_bins=3, encode="ordinal", strategy="uniform")).fit(tX)
+        first = _plain(kb.transform(tX))
+        with pytest.raises(ValueError, match="read-only"):
+            kb.bin_edges_[0][1] = 10.0  # read-only, as every fitted array (shared with the cache)
+        with pytest.raises(ValueError, match="read-only"):
+            kb.bin_edges_[0] = np.array([0.0, 1.0])
+        np.testing.assert_array_equal(_plain(kb.transform(tX)), first)
+        edges = np.empty(len(kb.bin_edges_), dtype=object)
+        edges[:] = [e.copy() for e in kb.bin_edges_]
+        kb.bin_edges_ = edges
+        kb.transform(tX)
+        kb.bin_edges_[0][1:3] = [10.0, 11.0]  # the user's own writable copy, edited after a call
+        expected = KBinsDiscretizer.transform(copy.deepcopy(kb), X)
+        assert np.unique(expected[:, 0]).tolist() == [0.0]
+        np.testing.assert_array_equal(_plain(kb.transform(tX)), expected)

@@ -65,6 +65,13 @@ def _descriptor(value: Any, h: Any) -> None:
 
 @register(np.ufunc, type(np.mean))
 def _numpy_function(value: Any, h: Any) -> None:
+    if type(value) is np.ufunc and value.__name__.endswith(" (vectorized)"):
+        # np.frompyfunc(f, ...): a ufunc that calls f, named after it. NumPy gives no way back to f,
+        # so an edited f (or a global it reads) kept the key and the old result was served (a
+        # reviewer's finding).
+        raise FingerprintError(
+            f"np.frompyfunc ufunc {value.__name__!r}: the Python function it calls cannot be read back, "
+            "so an edit to it would not be seen; call the function itself, or pass it as an argument")
     module = getattr(value, "__module__", None) or "numpy"
     _tag(h, b"np", f"{module}.{value.__name__}|{np.__version__}".encode())
 

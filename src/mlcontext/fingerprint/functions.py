@@ -122,6 +122,7 @@ class _Analysis:
         self.module_names: set[str] = set()  # string constants that could name a module
         self.machinery = False
         self.import_globals: set[str] = set()  # globals given to an import call: import_module(HELPER)
+        self.identifiers: set[str] = set()  # string constants that could be an attribute's name
         self.stack = [code]
 
     def info(self) -> _CodeInfo:
@@ -129,6 +130,12 @@ class _Analysis:
             c = self.stack.pop()
             self._hash(c)
             self._instructions(c, list(dis.get_instructions(c)))
+        if "vars" in self.names or "__dict__" in self.attrs:
+            # ``vars(m)["RATE"]``, ``m.__dict__.get("RATE")``: a namespace read by a string, as
+            # getattr(m, "RATE") is; which object's cannot be followed, so every identifier the code
+            # holds counts as read of a module it reaches (a reviewer's stale result)
+            self.attrs.update(self.identifiers)
+            self.paths.update(f"?.{name}" for name in self.identifiers)
         children: dict[str, set[str]] = {}
         for path in self.paths:
             parts = path.split(".")
@@ -152,6 +159,8 @@ class _Analysis:
                 _feed(const, h)
                 if type(const) is str and _MODULE_NAME.fullmatch(const) and not const.startswith("."):
                     self.module_names.add(const)
+                if type(const) is str and const.isidentifier():
+                    self.identifiers.add(const)
                 if type(const) is str and "@" in const:
                     for ref in _AT_NAME.findall(const):  # "fare > @MIN_FARE", "@cfg.rate"
                         self.names[ref.partition(".")[0]] = None
@@ -186,6 +195,10 @@ class _Analysis:
                 self.names[arg] = None
             elif op in _ATTR_OPS:
                 self.attrs.add(arg)
+                if op == "IMPORT_FROM" and (arg in _IMPORT_CALLS or arg in _MODULE_TABLES):
+                    # ``from importlib import import_module`` (``as load``) in the body: the local it
+                    # binds is not followed, so any module a string of the code names counts
+                    self.machinery = True
             elif op == "IMPORT_NAME":  # after LOAD_CONST level, LOAD_CONST fromlist
                 level = consts[0] if type(consts[0]) is int else 0
                 self.imports[(arg, level)] = None
@@ -761,13 +774,23 @@ def _imported(fn: types.FunctionType,
 
 def _uses_machinery(fn: types.FunctionType, info: _CodeInfo) -> bool:
     """Whether ``fn``'s code reaches modules by name when it runs: it loads import_module, __import__
-    or sys.modules, or a global it reads is one of them under another name."""
+    or sys.modules, or a global it reads, a default or a closure cell is one of them under another
+    name (``def f(a, load=importlib.import_module)``)."""
     if info.machinery or info.import_globals:
         return True
     scope = fn.__globals__
     importlib = sys.modules.get("importlib")
-    machinery = (builtins.__import__, sys.modules, getattr(importlib, "import_module", None))
-    return any(scope.get(var) is m for var in info.globals for m in machinery)
+    machinery = [builtins.__import__, sys.modules]
+    machinery += [v for name in ("import_module", "__import__") if (v := getattr(importlib, name, None))]
+    held = [scope.get(var) for var in info.globals]
+    held += fn.__defaults__ or ()
+    held += (fn.__kwdefaults__ or {}).values()
+    for cell in fn.__closure__ or ():
+        try:
+            held.append(cell.cell_contents)
+        except ValueError:  # (an empty cell)
+            continue
+    return any(v is m for v in held for m in machinery)
 
 
 def _prefixes(info: _CodeInfo, name: str) -> tuple[str, ...]:

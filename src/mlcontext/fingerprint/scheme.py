@@ -76,7 +76,7 @@ def register(*types: type) -> Callable[[Callable[[Any, Any], None]], Callable[[A
 
     def decorate(fn: Callable[[Any, Any], None]) -> Callable[[Any, Any], None]:
         for t in types:
-            _dispatch[t] = fn
+            _dispatch[t] = _with_class(t, fn) if _is_user(t.__module__) else fn
         _resolved.clear()  # a class resolved through its bases may have a handler of its own now
         return fn
 
@@ -216,8 +216,25 @@ def _tag(h: Any, tag: bytes, payload: bytes = b"") -> None:
 
 
 def _feed_custom(value: Any, h: Any) -> None:
-    _tag(h, b"C", type(value).__qualname__.encode())
+    cls = type(value)
+    _tag(h, b"C", cls.__qualname__.encode())
+    # The class too (the user's by its code, a package's by its version): the fingerprint says which
+    # state the object holds, its methods what a step computes from it. Keyed by the state alone, an
+    # edited ``Scaler.apply`` served the old result (a newcomer's finding).
+    _feed(cls, h)
     _feed(value.__mlcontext_fingerprint__(), h)
+
+
+def _with_class(cls: type, fn: Callable[[Any, Any], None]) -> Callable[[Any, Any], None]:
+    """The handler a user registers for a class of their own, with the class's code fed first (as for
+    ``__mlcontext_fingerprint__``: a hasher feeds the state, not what the methods do with it)."""
+
+    def feed(value: Any, h: Any) -> None:
+        _tag(h, b"R")
+        _feed(cls, h)
+        fn(value, h)
+
+    return feed
 
 
 _ABSENT = object()  # a missing attribute, global or cell (None is a value)

@@ -498,40 +498,53 @@ def _renamed_by_values(a: pd.DataFrame, b: pd.DataFrame, removed: list[Any], add
         keys, counts = np.unique(_row_hashes(present.to_frame(), [label]), return_counts=True)
         return (keys, counts) if keys.size >= RENAME_DISTINCT else None
 
-    new_values = {new: found for new in added if (found := values(b, new)) is not None}
-    pairs: list[tuple[Any, Any, float, bool]] = []
-    for old in removed:
+    new_values = [(j, new, found) for j, new in enumerate(added) if (found := values(b, new)) is not None]
+    # Every candidate pair first, then the best ones taken (each column in one pair): taking, for each
+    # removed column in turn, its best added column lost an exact rename y -> q when x, listed first,
+    # shared 95 % of its values with q (a reviewer's finding).
+    candidates: list[tuple[float, float, int, int]] = []
+    for k, old in enumerate(removed):
         found_a = values(a, old)
         if found_a is None:
             continue
         keys_a, counts_a = found_a
-        best, best_share = None, RENAME_SHARE
-        for new, (keys_b, counts_b) in new_values.items():
+        for j, new, (keys_b, counts_b) in new_values:
             _, in_a, in_b = np.intersect1d(keys_a, keys_b, assume_unique=True, return_indices=True)
             common = np.minimum(counts_a[in_a], counts_b[in_b]).sum()
-            share = common / min(counts_a.sum(), counts_b.sum())
+            share = float(common / min(counts_a.sum(), counts_b.sum()))
             # ... and at least half of the larger one's: 100 ages are all among 10,000 unrelated scores
             # of the same range, which is no rename (a reviewer's false candidate)
-            if share >= best_share and common >= RENAME_LARGER_SHARE * max(counts_a.sum(), counts_b.sum()) \
-                    and _agrees(a, b, old, new, aligned):
-                best, best_share = new, float(share)
-        if best is not None:
-            del new_values[best]
-            pairs.append((old, best, best_share, False))
-    return pairs
+            if share < RENAME_SHARE or common < RENAME_LARGER_SHARE * max(counts_a.sum(), counts_b.sum()):
+                continue
+            agreement = _agreement(a, b, old, new, aligned)
+            if agreement is None or agreement >= RENAME_SHARE:
+                # ranked by the rows they agree on where the shared columns tell which row is which,
+                # then by the values they share
+                candidates.append((share if agreement is None else agreement, share, k, j))
+    # (best first; ties in the order the columns are listed)
+    candidates.sort(key=lambda c: (-c[0], -c[1], c[2], c[3]))
+    taken_old: dict[int, tuple[int, float]] = {}
+    taken_new: set[int] = set()
+    for _, share, k, j in candidates:
+        if k not in taken_old and j not in taken_new:
+            taken_old[k] = (j, share)
+            taken_new.add(j)
+    # (in the order of the removed columns)
+    return [(removed[k], added[j], share, False) for k, (j, share) in sorted(taken_old.items())]
 
 
-def _agrees(a: pd.DataFrame, b: pd.DataFrame, old: Any, new: Any,
-            aligned: tuple[np.ndarray, np.ndarray] | None) -> bool:
-    """Whether ``old`` and ``new`` hold the same value in at least :data:`RENAME_SHARE` of the rows the
-    shared columns match one to one (True when none do): two unrelated day and hour columns of 1..24
-    share 95 % of their values as multisets, and 4 % row by row (a reviewer's false rename)."""
+def _agreement(a: pd.DataFrame, b: pd.DataFrame, old: Any, new: Any,
+               aligned: tuple[np.ndarray, np.ndarray] | None) -> float | None:
+    """The share of the rows the shared columns match one to one in which ``old`` and ``new`` hold the
+    same value (None when too few rows match: then it cannot be told). A rename must agree on at least
+    :data:`RENAME_SHARE`: two unrelated day and hour columns of 1..24 share 95 % of their values as
+    multisets, and 4 % row by row (a reviewer's false rename)."""
     if aligned is None:
-        return True
+        return None
     ia, ib = aligned
     mine = _row_hashes(a.iloc[ia], [old])
     theirs = _row_hashes(b.iloc[ib], [new])
-    return bool(np.mean(mine == theirs) >= RENAME_SHARE)
+    return float(np.mean(mine == theirs))
 
 
 @dataclass(frozen=True)

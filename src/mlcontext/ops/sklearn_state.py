@@ -212,6 +212,12 @@ def _walk(value: Any, nodes: list, arrays: list, seen: set[int], depth: int) -> 
                 _walk(v, nodes, arrays, seen, depth + 1)
         else:
             arrays.append(value)
+            if value.dtype.hasobject and _holds_containers(value):
+                # An object array of arrays (KBinsDiscretizer's ``bin_edges_``): the outer array's flag
+                # does not protect what it holds, and ``kb.bin_edges_[0][1] = 10`` was served the
+                # unedited model's transform (a reviewer's finding). Its arrays are frozen too.
+                for v in value.flat:
+                    _walk(v, nodes, arrays, seen, depth + 1)
         return
     if t is list or t is dict or t is set or t is tuple:
         seen.add(id(value))
@@ -245,6 +251,15 @@ def _holds_estimators(value: np.ndarray) -> bool:
     return value.size > 0 and _is_estimator(value.flat[0])
 
 
+def _holds_containers(value: np.ndarray) -> bool:
+    """Whether an object array holds arrays or containers (judged by its first element: an array of
+    strings or numbers is not walked, which would cost a Python step per element at every fit)."""
+    return value.size > 0 and type(value.flat[0]) in _CONTAINERS
+
+
+_CONTAINERS = (np.ndarray, list, dict, set, tuple)
+
+
 def _is_sparse(value: Any) -> bool:
     sparse = sys.modules.get("scipy.sparse")
     return sparse is not None and sparse.issparse(value) and hasattr(value, "indptr")
@@ -256,14 +271,14 @@ def _sparse_parts(value: Any) -> tuple:
 
 def _arrays_in(value: Any, depth: int = 0) -> Iterator[np.ndarray]:
     """The plain (not object) arrays inside lists, tuples, dicts, sets, object arrays of
-    sub-estimators and sub-estimators of ``value``."""
+    sub-estimators or of arrays, and sub-estimators of ``value``."""
     if depth > _DEPTH:
         return
     t = type(value)
     if t is np.ndarray:
         if not value.dtype.hasobject:
             yield value
-        elif _holds_estimators(value):
+        elif _holds_estimators(value) or _holds_containers(value):
             for v in value.flat:
                 yield from _arrays_in(v, depth + 1)
     elif t is list or t is tuple or t is set:
