@@ -16,7 +16,15 @@ from ..insight.history import history
 from ..insight.usage import testuse, tried, varied_only
 from ..store.metadata import MAX_LIMIT
 from ..tracking.datasets import versions
-from .options import drift_rule_options, json_option, known_project, print_drift, project_option, rule_from
+from .options import (
+    LIMIT,
+    drift_rule_options,
+    json_option,
+    known_project,
+    print_drift,
+    project_option,
+    rule_from,
+)
 from .render import console, frame_table, print_json
 from .runs import STATUS_STYLE, limited_title, runs_answers, runs_shown
 
@@ -110,7 +118,7 @@ def versions_command(name: str, project: str | None, as_json: bool) -> None:
 @click.option("--text", help="A substring of the run or project name.")
 @click.option("--status", type=click.Choice(list(STATUS_STYLE)), help="Only runs in this state.")
 @click.option("--project", "-p", help="Only runs of this project (and the project of --data's dataset).")
-@click.option("--limit", default=50, type=click.IntRange(1, MAX_LIMIT), show_default=True,
+@click.option("--limit", default=50, type=LIMIT, show_default=True,
               help="At most this many runs.")
 @json_option
 def find_command(params: tuple[str, ...], metrics: tuple[str, ...], data: str | None, code: str | None,

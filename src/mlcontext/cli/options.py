@@ -11,12 +11,30 @@ from ..insight.drift import DriftReport, DriftRule, format_p
 from .render import console, frame_table
 
 __all__ = ["json_option", "project_option", "drift_rule_options", "rule_from", "print_drift",
-           "known_project"]
+           "known_project", "LIMIT"]
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a rendering.")
 project_option = click.option("--project", "-p", help="Project of the dataset (when names repeat).")
 
 _DEFAULT = DriftRule()
+
+
+class _Limit(click.types.IntParamType):
+    """A ``--limit``: 1 or more, at most what the store can count (2**62). click's ``IntRange`` said
+    "not in the range 1<=x<=4611686018427387904" of a 0 (a newcomer's finding)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from ..store.metadata import MAX_LIMIT
+
+        n = super().convert(value, param, ctx)
+        if n < 1:
+            self.fail(f"{n} is not a number of rows to show: give 1 or more", param, ctx)
+        if n > MAX_LIMIT:
+            self.fail(f"{n} is more than the store can count: give at most 2**62", param, ctx)
+        return n
+
+
+LIMIT = _Limit()
 
 
 def known_project(project: str | None) -> None:

@@ -22,7 +22,7 @@ from ..insight.text import the_same
 from ..store.metadata import MAX_LIMIT, NO_HEARTBEAT
 from ..store.records import ArtifactRef, RunRecord, code_version
 from ..tracking import get_run, runs
-from .options import drift_rule_options, known_project, print_drift, project_option, rule_from
+from .options import LIMIT, drift_rule_options, known_project, print_drift, project_option, rule_from
 from .render import console, fmt, frame_table, print_json
 
 STATUS_STYLE = {"running": "cyan", "finished": "green", "failed": "red", "killed": "yellow"}
@@ -33,7 +33,7 @@ STATUS_STYLE = {"running": "cyan", "finished": "green", "failed": "red", "killed
 @click.option("--name", "-n", help="Only runs with this name.")
 @click.option("--status", type=click.Choice(list(STATUS_STYLE)), help="Only runs in this state.")
 @click.option("--user", help="Only runs of this user.")
-@click.option("--limit", default=20, type=click.IntRange(1, MAX_LIMIT), show_default=True,
+@click.option("--limit", default=20, type=LIMIT, show_default=True,
                help="At most this many (newest first).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def runs_command(project: str | None, name: str | None, status: str | None, user: str | None,

@@ -144,6 +144,12 @@ class ContentChanges:
     rows_compared : bool
         Whether rows were compared by content at all: not when the tables share no column (every row
         would hash the same, and unrelated rows counted as unchanged).
+    edited : int
+        Of the rows removed and added, those edited in place: the same index label on both sides
+        (labels unique on each), with at most half of the shared columns changed. Only said, never
+        subtracted: an edited row is still one removed and one added by content.
+    edited_cells : dict
+        Per shared column, the cells changed in the edited rows (columns with none left out).
 
     Examples
     --------
@@ -166,6 +172,8 @@ class ContentChanges:
     renamed_share: tuple[float, ...] = ()
     renamed_row_by_row: tuple[bool, ...] = ()
     rows_compared: bool = True
+    edited: int = 0
+    edited_cells: dict[Any, int] = field(default_factory=dict)
 
     @property
     def index_changed(self) -> bool:
@@ -180,6 +188,10 @@ class ContentChanges:
         elif self.removed or self.added:
             parts.append(f"rows by content: {self.unchanged} unchanged, {self.removed} removed, "
                          f"{self.added} added")
+            if self.edited:
+                named = [str(c) for c in self.edited_cells]
+                more = f", +{len(named) - 3} more" if len(named) > 3 else ""
+                parts.append(f"{self.edited} edited in place ({', '.join(named[:3])}{more})")
         elif self.reordered:
             parts.append("the same rows in a new order")
         if self.index_changed:
@@ -196,6 +208,10 @@ class ContentChanges:
             lines.append(f"rows by content over {len(self.columns)} shared column"
                          f"{'s' * (len(self.columns) != 1)}: {self.unchanged} unchanged, {self.removed} "
                          f"removed, {self.added} added")
+            if self.edited:
+                cells = ", ".join(f"{show(label)} {n}" for label, n in self.edited_cells.items())
+                lines.append(f"of which {self.edited} row{'s' * (self.edited != 1)} edited in place (same "
+                             f"index label, at most half the columns changed): cells changed: {cells}")
         elif self.reordered:
             lines.append("the same rows in a new order")
         if self.duplicates[0] != self.duplicates[1]:
@@ -224,7 +240,10 @@ class ContentChanges:
                 "renamed": [[_json_label(a), _json_label(b)] for a, b in self.renamed],
                 "renamed_share": list(self.renamed_share),
                 "renamed_row_by_row": list(self.renamed_row_by_row),
-                "rows_compared": self.rows_compared, "lines": self.lines()}
+                "rows_compared": self.rows_compared, "edited": self.edited,
+                "edited_cells": [{"column": _json_label(c), "cells": n}
+                                 for c, n in self.edited_cells.items()],
+                "lines": self.lines()}
 
 
 _NOT_COMPARED = "no shared columns: rows not compared"
@@ -280,6 +299,8 @@ def content_changes(a: pd.DataFrame, b: pd.DataFrame) -> ContentChanges:
                        for frame, keys in ((a, keys_a), (b, keys_b)))
     renamed = _renamed(a, b, removed, added, in_order=compared and np.array_equal(rows_a, rows_b),
                        aligned=_aligned(rows_a, rows_b) if pairs else None)
+    edited, cells = _edits(a.index, b.index, sides, [x for x, _ in pairs]) \
+        if compared and unchanged < min(len(a), len(b)) else (0, {})
     return ContentChanges(
         columns=tuple(x for x, _ in pairs), unchanged=unchanged,
         removed=len(a) - unchanged if compared else 0, added=len(b) - unchanged if compared else 0,
@@ -288,7 +309,37 @@ def content_changes(a: pd.DataFrame, b: pd.DataFrame) -> ContentChanges:
         index_names=(list(a.index.names), list(b.index.names)), index=_index_change(a, b, removed, added),
         levels={x: change for x, y in pairs if (change := _levels(a[x], b[y]))},
         renamed=tuple((x, y) for x, y, _, _ in renamed), renamed_share=tuple(s for _, _, s, _ in renamed),
-        renamed_row_by_row=tuple(r for _, _, _, r in renamed), rows_compared=compared)
+        renamed_row_by_row=tuple(r for _, _, _, r in renamed), rows_compared=compared,
+        edited=edited, edited_cells=cells)
+
+
+def _edits(index_a: pd.Index, index_b: pd.Index, sides: list[tuple[pd.Series, pd.Series]],
+           labels: list[Any]) -> tuple[int, dict[Any, int]]:
+    """Rows edited in place: ``(count, cells changed per column)`` of the rows with one index label on
+    both sides whose content differs in at least one and at most half of the shared columns. By content
+    alone, one column shifted made every row "removed" and "added", and the answer read as a replaced
+    table (a newcomer's finding). A row with most of its columns changed is another row under a reused
+    label (a filter and ``reset_index``), not an edit."""
+    if not (index_a.is_unique and index_b.is_unique) or not sides:
+        return 0, {}
+    try:
+        common = index_a.intersection(index_b)
+    except TypeError:  # (labels that do not compare across the two sides)
+        return 0, {}
+    if common.empty:
+        return 0, {}
+    at_a, at_b = index_a.get_indexer(common), index_b.get_indexer(common)
+    changed = np.zeros((len(common), len(sides)), dtype=bool)
+    for k, (x, y) in enumerate(sides):  # (semantic forms: float64 with NaN for nulls, or text)
+        va, vb = x.to_numpy()[at_a], y.to_numpy()[at_b]
+        same = va == vb
+        if va.dtype.kind == "f" and vb.dtype.kind == "f":
+            same |= np.isnan(va) & np.isnan(vb)
+        changed[:, k] = ~np.asarray(same, dtype=bool)
+    per_row = changed.sum(axis=1)
+    edited = (per_row > 0) & (2 * per_row <= len(sides))
+    counts = changed[edited].sum(axis=0)
+    return int(edited.sum()), {label: int(n) for label, n in zip(labels, counts, strict=True) if n}
 
 
 def _semantic(series: pd.Series) -> pd.Series:

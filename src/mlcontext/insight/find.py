@@ -83,8 +83,9 @@ def find(*, params: Sequence[str] = (), metrics: Sequence[str] = (), data: Any =
         ``params`` or ``metrics`` is one string instead of a list of them.
     NotFoundError
         ``project`` names no project (the message lists those that exist), ``data`` names no
-        dataset version (no such dataset or version, a hash nothing has), or a condition names a
-        param or metric no run (of ``project``) ever logged.
+        dataset version (no such dataset or version, a hash nothing has), a condition names a
+        param or metric no run (of ``project``) ever logged, or ``code`` is a commit no run (of
+        ``project``) started from (the message lists those runs started from).
     ReferenceTypeError
         ``data`` is a ``RUN:NAME`` that names something else (a model).
 
@@ -117,6 +118,8 @@ def find(*, params: Sequence[str] = (), metrics: Sequence[str] = (), data: Any =
     if data is not None:
         query = query.where(_data_exists(store, *dataset_ref(data, project)))
     if code:
+        code = code.strip().lower() if _HEX.fullmatch(code.strip()) else code
+        _commit_exists(store, code, project)
         query = query.where(t.Run.git_commit.startswith(code, autoescape=True))
     if user:
         query = query.where(t.Run.user == user)
@@ -161,6 +164,30 @@ def _names_exist(store: Store, conditions: list[tuple[str, tuple[str, str, str]]
         if name not in names[what]:
             where = f" in project {project!r}" if project else ""
             raise NotFoundError(never_logged(what, name, names[what], where))
+
+
+_HEX = re.compile(r"[0-9a-fA-F]+")
+
+
+def _commit_exists(store: Store, code: str, project: str | None) -> None:
+    """A commit (prefix) no run (of ``project``) started from names nothing: a ``NotFoundError`` with
+    the commits runs started from, newest first, never "no run matches" of a mistyped hash (a
+    newcomer's finding)."""
+    query = select(t.Run.git_commit, t.Run.started_at).where(t.Run.git_commit.is_not(None))
+    if project is not None:
+        query = query.join(t.Project, t.Project.id == t.Run.project_id).where(t.Project.name == project)
+    with store.metadata.read() as conn:
+        rows = conn.execute(query.order_by(t.Run.started_at.desc())).all()
+    commits = list(dict.fromkeys(commit for commit, _ in rows if commit))
+    if any(commit.startswith(code) for commit in commits):
+        return
+    where = f" in project {project!r}" if project else ""
+    if not commits:
+        raise NotFoundError(f"no run{where} recorded a git commit (runs started outside a git repository "
+                            f"record none), so none started from {code!r}")
+    shown = ", ".join(c[:12] for c in commits[:10]) + (" ..." if len(commits) > 10 else "")
+    raise NotFoundError(f"no run{where} started from a commit {code!r} (commits runs started from, "
+                        f"newest first: {shown})")
 
 
 def _compare(column: Any, op: str, value: Any) -> ColumnElement[bool]:

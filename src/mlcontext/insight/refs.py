@@ -13,7 +13,7 @@ from ..store import schema as t
 from ..store.context import ContextStore
 from ..tracking.dataset_refs import in_other_projects, version_of_run_artifact, version_row
 from ..tracking.refs import artifact_ref, is_hash
-from ..tracking.run_refs import artifact_names, run_artifact
+from ..tracking.run_refs import artifact_names, closest_artifact, run_artifact
 
 __all__ = ["Resolved", "resolve_artifact", "describe_hashes"]
 
@@ -51,8 +51,10 @@ def resolve_artifact(store: Store, ref: Any, project: str | None = None) -> Reso
                 return _loaded_by(store, record, artifact)
             return Resolved(artifact.hash, f"{artifact.name} (run {record.id[:8]})", run_id=record.id,
                             project=record.project)
+        wanted = ref.partition(':')[2]
         raise NotFoundError(f"run {record.id[:8]} ({record.project}/{record.name}) has no artifact "
-                            f"{ref.partition(':')[2]!r}; its artifacts: {artifact_names(record)} "
+                            f"{wanted!r}; {closest_artifact(record, wanted)}its artifacts: "
+                            f"{artifact_names(record)} "
                             f"(`mlcontext show {record.id[:8]}`)")
     # NAME, NAME@VERSION: one resolution for every question, with its errors (a prefix of a hash,
     # a version that does not exist, a name nothing has: each said as such).

@@ -22,7 +22,7 @@ from ..errors import MLContextError, NotFoundError, ReferenceTypeError
 from ..store import ArtifactRef, RunRecord, Store
 from ..store.context import ContextStore, VersionRow, one_project
 from .refs import dataset_name, dataset_ref, is_hash
-from .run_refs import artifact_names, run_artifact
+from .run_refs import artifact_names, closest_artifact, run_artifact
 from .stores import unknown_project
 
 __all__ = ["version_by_hash", "in_other_projects", "version_row", "versions_named", "dataset_of",
@@ -152,8 +152,8 @@ def not_a_version(store: Store, text: str, project: str | None = None) -> MLCont
     name = text.partition(":")[2]
     run = f"run {record.id[:8]} ({record.project}/{record.name})"
     if artifact is None:
-        return NotFoundError(f"{what}, and {run} has no artifact {name!r} (its artifacts: "
-                             f"{artifact_names(record)}); {instead}")
+        return NotFoundError(f"{what}, and {run} has no artifact {name!r} ({closest_artifact(record, name)}"
+                             f"its artifacts: {artifact_names(record)}); {instead}")
     version = version_of_run_artifact(store, record, artifact)
     if version is not None:
         return ReferenceTypeError(f"{what}: it names dataset version {version.ref} (project "

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from ..errors import ParamError, short_repr
+from ..errors import MLContextWarning, ParamError, short_repr
 from ..names import check_name
 
 __all__ = ["parse_overrides", "coerce_override", "encode_param"]
@@ -45,7 +46,14 @@ def parse_overrides(argv: Sequence[str]) -> tuple[dict[str, str], list[str]]:
         name, sep, value = pair.partition("=")
         if not sep:
             raise ParamError(f"--param {pair!r}: expected name=value, e.g. --param lr=0.1")
-        overrides[check_name(name.strip(), "param")] = value
+        name = check_name(name.strip(), "param")
+        if name in overrides and overrides[name] != value:
+            # (the last wins, as argparse's options do; said, since a sweep that passes one twice by
+            # mistake otherwise records a value nobody noticed: a newcomer's finding)
+            warnings.warn(MLContextWarning(
+                f"--param {name} is given twice ({overrides[name]!r}, then {value!r}): the last one, "
+                f"{value!r}, is used"), stacklevel=3)
+        overrides[name] = value
     return overrides, rest
 
 

@@ -17,7 +17,7 @@ from ..store.records import STATUSES
 from .artifacts import load_object
 from .refs import run_id_ref
 from .run import active_run, reap_dead_runs
-from .run_refs import run_in
+from .run_refs import closest_artifact, run_in
 from .stores import get_store, known_project
 
 __all__ = ["runs", "metrics", "get_run", "load_artifact", "query_store"]
@@ -275,7 +275,8 @@ def load_artifact(run: Any, name: str | None = None, *, project: str | None = No
         [ref for ref in record.artifacts if ref.name == name]
     if not named:
         raise NotFoundError(f"run {record.id[:8]} ({record.project}/{record.name}, {_ended(record)}) has no "
-                            f"artifact named {name!r}; it has {sorted({a.name for a in record.artifacts})}"
+                            f"artifact named {name!r}; {closest_artifact(record, name)}it has "
+                            f"{sorted({a.name for a in record.artifacts})}"
                             + _saved_by_another(store, record, name))
     chosen = [ref for ref in named if all(ref.context.get(k) == v for k, v in loops.items())]
     if not chosen:

@@ -8,6 +8,7 @@ everywhere the same way (``train:model -p cancer`` answered about wine's newest 
 
 from __future__ import annotations
 
+from ..checks import did_you_mean
 from ..errors import NotFoundError
 from ..store import ArtifactRef, RunRecord, Store
 from ..store.context import ContextStore
@@ -61,3 +62,9 @@ def run_artifact(store: Store, text: str, project: str | None = None) -> tuple[R
 def artifact_names(record: RunRecord) -> str:
     """The names of a run's artifacts, for an error that says what it has."""
     return ", ".join(sorted({repr(a.name) for a in record.artifacts})) or "none"
+
+
+def closest_artifact(record: RunRecord, wanted: str) -> str:
+    """``"did you mean 'model'? "`` for the run's artifact names closest to ``wanted``, or ``""``."""
+    close = did_you_mean(wanted, {a.name for a in record.artifacts})
+    return f"{close} " if close else ""

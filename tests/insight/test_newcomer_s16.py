@@ -1,0 +1,147 @@
+"""Session 16: a newcomer's confusing answers, each kept as its input.
+
+1. ``diff`` of a version with one column shifted said "0 unchanged, 442 removed, 442 added", which reads
+   as a replaced table: rows edited in place (same index label, a minority of columns changed) are now
+   counted and their columns named.
+2. ``find --code`` with a commit no run started from said "no run matches" (exit 0), where a param typo
+   is an error that lists what exists.
+3. A ``--param`` given twice took the last value without a word.
+4. ``runs --limit 0`` named a range ending at 4611686018427387904.
+5. ``load_artifact(run, "modle")`` had no "did you mean 'model'".
+
+Peers' failures of the kind: dolthub/dolt#7808 (a modified row shown only as one deleted and one
+added), dolthub/dolt#5698 (a diff summary that stopped saying how many rows were modified),
+mlflow/mlflow#7707 (``search_runs`` silently ignoring experiment names that name nothing).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+import mlcontext as mc
+from mlcontext.cli import cli
+from mlcontext.errors import MLContextWarning, NotFoundError
+from mlcontext.insight.diff import content_changes
+from mlcontext.store import Store
+from mlcontext.tracking.params import parse_overrides
+
+# -- 1. rows edited in place ---------------------------------------------------------------------------
+
+
+def _patients(n: int = 300) -> pd.DataFrame:
+    rng = np.random.default_rng(4)
+    return pd.DataFrame({"age": rng.integers(20, 80, n), "bmi": rng.normal(27, 4, n).round(1),
+                         "bp": rng.normal(90, 12, n).round(0), "sex": rng.choice(["f", "m"], n)})
+
+
+def test_rows_edited_in_place_are_counted_and_their_columns_named() -> None:
+    a = _patients()
+    b = a.assign(age=a["age"] + 10)
+    changes = content_changes(a, b)
+    assert (changes.unchanged, changes.removed, changes.added) == (0, 300, 300)  # (by content, as before)
+    assert changes.edited == 300 and changes.edited_cells == {"age": 300}
+    assert "300 edited in place (age)" in changes.headline()
+    assert any("300 rows edited in place" in line and "age 300" in line for line in changes.lines())
+    data = json.loads(json.dumps(changes.to_dict(), allow_nan=False))
+    assert data["edited"] == 300 and data["edited_cells"] == [{"column": "age", "cells": 300}]
+    # a few rows edited in two columns, with rows added and the order shuffled: still found by label
+    c = a.copy()
+    c.loc[[3, 7], "bmi"] = 99.9
+    c.loc[[7, 9], "sex"] = "x"
+    c = pd.concat([c, _patients(5).set_axis(range(300, 305))]).sample(frac=1, random_state=0)
+    changes = content_changes(a, c)
+    assert changes.edited == 3 and changes.edited_cells == {"bmi": 2, "sex": 2}
+    assert (changes.removed, changes.added) == (3, 8)
+
+
+def test_other_rows_under_reused_labels_are_not_edits() -> None:
+    # a filter then reset_index: label 0 now holds another patient; most columns differ, so no edit
+    a = _patients()
+    b = a[a["age"] > 50].reset_index(drop=True)
+    changes = content_changes(a, b)
+    assert changes.edited <= 0.05 * len(b)  # (only rows that happen to agree on most columns)
+    # labels repeated on one side: which row is which cannot be told
+    dup = a.set_axis([0] * 2 + list(range(2, 300)))
+    assert content_changes(a, dup.assign(age=dup["age"] + 1)).edited == 0
+    # a single shared column cannot tell an edit from another row
+    one = content_changes(a[["age"]], a[["age"]] + 1)
+    assert one.edited == 0
+
+
+def test_no_edits_when_nothing_changed_in_place() -> None:
+    a = _patients()
+    changes = content_changes(a, a.iloc[::-1])
+    assert changes.edited == 0 and changes.edited_cells == {} and "edited" not in changes.headline()
+
+
+# -- 2. find --code of a commit no run started from ------------------------------------------------------
+
+
+@pytest.fixture
+def repo_with_runs(tmp_path: Path, git_isolated: None, monkeypatch) -> tuple[Store, str]:
+    root = tmp_path / "repo"
+    root.mkdir()
+    (root / "train.py").write_text("width = 1\n")
+    (root / ".gitignore").write_text(".mlcontext/\n")
+    for args in (["init", "-q", "-b", "main"], ["add", "."], ["commit", "-q", "-m", "init"]):
+        subprocess.run(["git", *args], cwd=root, check=True, capture_output=True)
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, check=True, capture_output=True,
+                            text=True).stdout.strip()
+    monkeypatch.chdir(root)
+    monkeypatch.setattr(sys.modules["__main__"], "__file__", str(root / "train.py"), raising=False)
+    store = Store.open(home=tmp_path / "home")
+    with mc.use_store(store):
+        mc.run("train", project="p").end()
+        assert mc.get_run("train").git_commit == commit
+    return store, commit
+
+
+def test_a_commit_no_run_started_from_is_an_error_that_lists_the_commits(repo_with_runs) -> None:
+    store, commit = repo_with_runs
+    with mc.use_store(store):
+        with pytest.raises(NotFoundError, match=rf"no run started from a commit 'deadbeef'.*{commit[:12]}"):
+            mc.find(code="deadbeef")
+        assert len(mc.find(code=commit[:8].upper())) == 1  # (a hash in capitals is the same commit)
+        with pytest.raises(NotFoundError, match="no run in project 'p' started"):
+            mc.find(code="deadbeef", project="p")
+        result = CliRunner().invoke(cli, ["find", "--code", "deadbeef"])  # (main() prints it as one line)
+        assert isinstance(result.exception, NotFoundError) and commit[:12] in str(result.exception)
+
+
+# -- 3. and 4. command-line values ------------------------------------------------------------------------
+
+
+def test_a_param_given_twice_is_said() -> None:
+    with pytest.warns(MLContextWarning, match=r"--param alpha is given twice \('2', then '3'\)"):
+        overrides, rest = parse_overrides(["--param", "alpha=2", "--param=alpha=3", "--epochs", "1"])
+    assert overrides == {"alpha": "3"} and rest == ["--epochs", "1"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert parse_overrides(["--param", "a=1", "--param", "a=1"])[0] == {"a": "1"}  # (same value)
+
+
+@pytest.mark.parametrize("command", ["runs", "find"])
+def test_a_limit_out_of_range_says_so_in_words(command: str) -> None:
+    result = CliRunner().invoke(cli, [command, "--limit", "0"])
+    assert result.exit_code == 2 and "give 1 or more" in result.output
+    assert "4611686018427387904" not in result.output
+
+
+# -- 5. an artifact name with a typo ------------------------------------------------------------------
+
+
+def test_an_artifact_name_with_a_typo_gets_a_suggestion(tmp_path: Path) -> None:
+    with mc.use_store(Store.open(home=tmp_path / "home")):
+        with mc.run("train", project="p"):
+            mc.artifact("model", np.arange(3))
+        with pytest.raises(NotFoundError, match="did you mean 'model'"):
+            mc.load_artifact("train", "modle")
