@@ -179,12 +179,38 @@ def _encode_pickle(obj: Any) -> Encoded:
 
 # -- scikit-learn through skops ------------------------------------------------------------------
 
+def _skops_io() -> Any:
+    """``skops.io``, imported without importing torch when the program has not.
+
+    Importing skops.io lists scikit-learn's estimators (``sklearn.utils.all_estimators``), whose
+    ``pkgutil.walk_packages`` imports every package of scikit-learn to find its modules, vendored ones
+    it then skips included: ``sklearn.externals.array_api_compat.torch`` imports torch, 3.6 s of the
+    5.3 s a first model save took on a 2-core machine with torch installed (a newcomer's "train took
+    8 s"). A module object stands in for that one package while skops.io is imported, and is taken out
+    again; a program that imported torch has it already, and nothing stands in."""
+    loaded = sys.modules.get("skops.io")
+    if loaded is not None:
+        return loaded
+    import importlib
+    import types
+
+    vendored = "sklearn.externals.array_api_compat.torch"
+    stand_in = None
+    if vendored not in sys.modules and "torch" not in sys.modules:
+        stand_in = sys.modules[vendored] = types.ModuleType(vendored)
+    try:
+        return importlib.import_module("skops.io")
+    finally:
+        if stand_in is not None and sys.modules.get(vendored) is stand_in:
+            del sys.modules[vendored]
+
+
 def _encode_skops(obj: Any) -> Encoded | None:
     base = sys.modules.get("sklearn.base")
     if base is None or not isinstance(obj, base.BaseEstimator):
         return None
     try:
-        import skops.io as sio
+        sio = _skops_io()
     except ImportError:  # the sklearn extra brings skops; without it, a trusted-only pickle
         return None
     plain = _untraced(obj)
@@ -280,7 +306,7 @@ def _untraced(estimator: Any) -> Any:
 
 def _decode_skops(data: bytes, meta: Mapping[str, Any], trusted: bool) -> Any:
     try:
-        import skops.io as sio
+        sio = _skops_io()
     except ImportError as exc:
         raise DataFormatError("this artifact is a scikit-learn model in skops format: install "
                               "skops (pip install 'mlcontext[sklearn]')") from exc
