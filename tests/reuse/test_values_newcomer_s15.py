@@ -286,6 +286,18 @@ def test_pow_is_ndarray_pow_for_every_exponent(dtype):
             _check(_outcome(operator.ipow, s, e), _outcome(operator.ipow, ts, e))
 
 
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+def test_pow_of_a_0d_array_is_of_the_type_numpys_is(dtype):
+    # On NumPy 2.0-2.2, x0 ** 0 is a scalar (the shortcut's ufunc) and int x0 ** 2.0 a 0-d array (squared
+    # in place after the cast): the traced ones were the other way round (session 16; values equal)
+    x0 = _values(dtype)[2:3].reshape(())
+    for e in EXPONENTS:
+        plain, traced = _outcome(operator.pow, x0, e), _outcome(operator.pow, _traced(x0), e)
+        _check(plain, traced)
+        if not isinstance(plain, type):
+            assert type(traced._value if isinstance(traced, mc.TracedArray) else traced) is type(plain), e
+
+
 def test_pow_records_the_ufunc_numpy_runs():
     z = _traced(np.array([1 + 1j, 2 - 1j]))
     assert (z ** 2).lineage.opcode == "numpy.square"

@@ -385,7 +385,10 @@ def _ones(t: TracedArray, inplace: bool) -> Any:
     if inplace:
         t.fill(1)
         return t
-    return np.ones_like(t)
+    ones = np.ones_like(t)
+    # (NumPy's shortcut calls its internal ufunc _ones_like, whose result for a 0-d array is a scalar, as
+    # every ufunc's; np.ones_like's is a 0-d array)
+    return ones[()] if t.ndim == 0 else ones
 
 
 def _square_as_double(t: TracedArray, inplace: bool) -> Any:
@@ -393,7 +396,9 @@ def _square_as_double(t: TracedArray, inplace: bool) -> Any:
     then squared."""
     flags = t._value.flags
     order: Literal["C", "F"] = "F" if flags.f_contiguous and not flags.c_contiguous else "C"
-    return np.square(t.astype(np.float64, order=order))
+    squared = np.square(t.astype(np.float64, order=order))
+    # (NumPy squares the cast array in place, so of a 0-d one its result stays a 0-d array)
+    return squared[...] if t.ndim == 0 else squared  # (a scalar[...] is a 0-d array)
 
 
 def _shortcut_2_3(value: Any, exponent: Any, inplace: bool) -> Any:
