@@ -145,3 +145,18 @@ def test_an_artifact_name_with_a_typo_gets_a_suggestion(tmp_path: Path) -> None:
             mc.artifact("model", np.arange(3))
         with pytest.raises(NotFoundError, match="did you mean 'model'"):
             mc.load_artifact("train", "modle")
+
+
+def test_rows_shifted_by_a_deletion_are_not_edits() -> None:
+    # flag-like columns: a row and the next share most values, so positions shifted by a deletion and
+    # reset_index looked "edited" though every row is still there by content
+    rng = np.random.default_rng(5)
+    flags = pd.DataFrame(rng.integers(0, 2, (400, 10)), columns=[f"f{k}" for k in range(10)])
+    shifted = flags.drop(index=[10, 200]).reset_index(drop=True)
+    changes = content_changes(flags, shifted)
+    assert (changes.removed, changes.added) == (2, 0) and changes.edited == 0
+    # a row edited after the deletion: under its new label it is another row of a, so no edit is claimed
+    edited = shifted.copy()
+    edited.loc[300, "f3"] = 1 - edited.loc[300, "f3"]
+    changes = content_changes(flags, edited)
+    assert changes.edited == 0 and changes.removed == 3 and changes.added == 1  # (label 300 was row 302)

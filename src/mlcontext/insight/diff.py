@@ -299,7 +299,7 @@ def content_changes(a: pd.DataFrame, b: pd.DataFrame) -> ContentChanges:
                        for frame, keys in ((a, keys_a), (b, keys_b)))
     renamed = _renamed(a, b, removed, added, in_order=compared and np.array_equal(rows_a, rows_b),
                        aligned=_aligned(rows_a, rows_b) if pairs else None)
-    edited, cells = _edits(a.index, b.index, sides, [x for x, _ in pairs]) \
+    edited, cells = _edits(a.index, b.index, sides, [x for x, _ in pairs], rows_a, rows_b) \
         if compared and unchanged < min(len(a), len(b)) else (0, {})
     return ContentChanges(
         columns=tuple(x for x, _ in pairs), unchanged=unchanged,
@@ -314,12 +314,14 @@ def content_changes(a: pd.DataFrame, b: pd.DataFrame) -> ContentChanges:
 
 
 def _edits(index_a: pd.Index, index_b: pd.Index, sides: list[tuple[pd.Series, pd.Series]],
-           labels: list[Any]) -> tuple[int, dict[Any, int]]:
+           labels: list[Any], rows_a: np.ndarray, rows_b: np.ndarray) -> tuple[int, dict[Any, int]]:
     """Rows edited in place: ``(count, cells changed per column)`` of the rows with one index label on
-    both sides whose content differs in at least one and at most half of the shared columns. By content
+    both sides, removed from ``a`` and added to ``b`` by content (``rows_a``/``rows_b``: the rows'
+    hashes), whose content differs in at least one and at most half of the shared columns. By content
     alone, one column shifted made every row "removed" and "added", and the answer read as a replaced
-    table (a newcomer's finding). A row with most of its columns changed is another row under a reused
-    label (a filter and ``reset_index``), not an edit."""
+    table (a newcomer's finding). A row still present by content elsewhere (rows shifted up by a
+    deletion and ``reset_index``) is no edit, nor is a row with most of its columns changed (another row
+    under a reused label)."""
     if not (index_a.is_unique and index_b.is_unique) or not sides:
         return 0, {}
     try:
@@ -337,7 +339,8 @@ def _edits(index_a: pd.Index, index_b: pd.Index, sides: list[tuple[pd.Series, pd
             same |= np.isnan(va) & np.isnan(vb)
         changed[:, k] = ~np.asarray(same, dtype=bool)
     per_row = changed.sum(axis=1)
-    edited = (per_row > 0) & (2 * per_row <= len(sides))
+    removed_added = ~np.isin(rows_a[at_a], rows_b) & ~np.isin(rows_b[at_b], rows_a)
+    edited = removed_added & (per_row > 0) & (2 * per_row <= len(sides))
     counts = changed[edited].sum(axis=0)
     return int(edited.sum()), {label: int(n) for label, n in zip(labels, counts, strict=True) if n}
 
