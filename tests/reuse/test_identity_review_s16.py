@@ -77,6 +77,16 @@ SHAPES = {
         def fare(a):
             return a * vars({m})["RATE"]
     """,
+    "attribute_by_attrgetter": """
+        import operator, {m}
+        def fare(a):
+            return a * operator.attrgetter("RATE")({m})
+    """,
+    "attribute_by_getattribute": """
+        import {m}
+        def fare(a):
+            return a * {m}.__getattribute__("RATE")
+    """,
 }
 
 
@@ -244,3 +254,75 @@ def test_an_edited_method_of_an_object_identified_by_its_state_is_recomputed_in_
     assert first["out"] == again["out"] == [0.0, 2.0, 4.0, 6.0] and again["hits"] >= 1
     (tmp_path / "s16_proc_scaler.py").write_text(CLASS_WITH_FINGERPRINT.format(body="x * self.k + 1"))
     assert run_script(tmp_path, PRELUDE, main)["out"] == [1.0, 3.0, 5.0, 7.0]
+
+
+CLASS_WITH_A_LOCK = """
+import sqlite3, threading
+
+_CONN = sqlite3.connect(":memory:")
+
+class Source:
+    _lock = threading.Lock()  # (no fingerprint: the very kind of object the hook is for)
+
+    def __init__(self, k):
+        self.k = k
+
+    def __mlcontext_fingerprint__(self):
+        return ("Source", self.k)
+
+    def rows(self):
+        return _CONN.execute("select 1").fetchall()
+
+    def apply(self, x):
+        return {body}
+"""
+
+
+def test_a_class_with_unhashable_parts_is_identified_by_its_methods_code(tmp_path, monkeypatch) -> None:
+    # feeding the whole class made such objects unfingerprintable, so their steps were never reused (a
+    # reviewer's finding): their methods' code identifies the class then
+    name = "s16_source_with_lock"
+    path = tmp_path / f"{name}.py"
+    path.write_text(CLASS_WITH_A_LOCK.format(body="x * self.k"))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, name, raising=False)
+    module = importlib.import_module(name)
+
+    @mc.step
+    def transform(x, source):
+        return source.apply(x)
+
+    with mc.reuse("hybrid", min_compute_s=0.0):
+        assert [transform(X, module.Source(2)).sum() for _ in range(3)] == [30.0] * 3
+        assert mc.reuse_stats().step_hits == 2
+        path.write_text(CLASS_WITH_A_LOCK.format(body="x * self.k + 1"))
+        importlib.invalidate_caches()
+        module = importlib.reload(module)
+        assert transform(X, module.Source(2)).sum() == 36.0
+
+
+def test_a_guessed_attribute_without_a_fingerprint_is_not_a_refusal(tmp_path, monkeypatch) -> None:
+    # vars(cfg) of an argparse namespace and a string "engine": a user module's unrelated `engine` (a
+    # connection) made the step never reused (a reviewer's finding); only guessed, it is named instead
+    name = "s16_helpers_with_engine"
+    (tmp_path / f"{name}.py").write_text("import sqlite3\nengine = sqlite3.connect(':memory:')\nRATE = 2.0\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, name, raising=False)
+    module = importlib.import_module(name)
+    scope: dict = {"__name__": "__main__", "helpers": module}
+    exec(compile(textwrap.dedent("""
+        def fare(a, cfg):
+            opts = vars(cfg)
+            return a * helpers.RATE if opts.get("engine", "python") == "python" else a
+    """), "<guessed>", "exec"), scope)  # noqa: S102
+    import argparse
+
+    cfg = argparse.Namespace(engine="python")
+    before = hash_function(scope["fare"])  # (no refusal)
+    step = mc.step(scope["fare"])
+    with mc.reuse("hybrid", min_compute_s=0.0):
+        assert [step(X, cfg).sum() for _ in range(3)] == [30.0] * 3
+        assert mc.reuse_stats().step_hits == 2
+        module.RATE = 3.0
+        assert hash_function(scope["fare"]) != before
+        assert step(X, cfg).sum() == 45.0

@@ -42,14 +42,14 @@ _identity = object.__hash__
 
 class _CodeInfo:
     __slots__ = ("digest", "globals", "attrs", "imports", "runtime_import", "children", "functional",
-                 "runtime_code", "module_names", "machinery", "import_globals")
+                 "runtime_code", "module_names", "machinery", "import_globals", "guessed")
 
     def __init__(self, digest: bytes, globals_: tuple[str, ...], attrs: frozenset[str],
                  imports: tuple[tuple[str, int], ...] = (), runtime_import: str = "",
                  children: dict[str, tuple[str, ...]] | None = None,
                  functional: frozenset[str] = frozenset(), runtime_code: tuple[str, str] = ("", ""),
                  module_names: frozenset[str] = frozenset(), machinery: bool = False,
-                 import_globals: frozenset[str] = frozenset()) -> None:
+                 import_globals: frozenset[str] = frozenset(), guessed: frozenset[str] = frozenset()) -> None:
         self.digest, self.globals, self.attrs, self.imports = digest, globals_, attrs, imports
         # The call that imports a module whose name is computed when it runs ("" if none): which
         # module's code it reaches cannot be known before the call.
@@ -67,6 +67,9 @@ class _CodeInfo:
         # held by a global): whether the code touches it (import_module, __import__, sys.modules), the
         # string constants that could name a module, and the globals an import call is given.
         self.module_names, self.machinery, self.import_globals = module_names, machinery, import_globals
+        # Attribute names only guessed from string constants (``vars(m)["RATE"]``): fed when they have
+        # a fingerprint, named otherwise (never a refusal of code that may not read them at all).
+        self.guessed = guessed
 
 
 _CODE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -90,6 +93,9 @@ _CODE_BUILTINS = frozenset({"eval", "exec"})
 _EXPRESSION_METHODS = frozenset({"eval", "evaluate"})
 _AT_NAME = re.compile(r"(?<![\w@.])@([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)")
 _GETTERS = frozenset({"getattr", "hasattr"})  # getattr(sys, "argv"): the constant is an attribute read
+# What reads a namespace by a string the analysis cannot tie to its object: vars(m)[...], m.__dict__,
+# operator.attrgetter("RATE")(m), m.__getattribute__("RATE")
+_BY_STRING = frozenset({"vars", "__dict__", "attrgetter", "__getattribute__"})
 _CALLS = frozenset({"PRECALL", "CALL", "CALL_KW", "CALL_FUNCTION_EX", "KW_NAMES"})
 # What joins a string constant with something computed (``"x" + y``, an f-string): not a constant.
 _JOINS = frozenset({"BINARY_OP", "BINARY_ADD", "BINARY_MODULO", "FORMAT_VALUE", "FORMAT_SIMPLE",
@@ -130,10 +136,13 @@ class _Analysis:
             c = self.stack.pop()
             self._hash(c)
             self._instructions(c, list(dis.get_instructions(c)))
-        if "vars" in self.names or "__dict__" in self.attrs:
-            # ``vars(m)["RATE"]``, ``m.__dict__.get("RATE")``: a namespace read by a string, as
-            # getattr(m, "RATE") is; which object's cannot be followed, so every identifier the code
-            # holds counts as read of a module it reaches (a reviewer's stale result)
+        guessed: frozenset[str] = frozenset()
+        if not _BY_STRING.isdisjoint(self.names) or not _BY_STRING.isdisjoint(self.attrs):
+            # ``vars(m)["RATE"]``, ``m.__dict__.get("RATE")``, ``attrgetter("RATE")(m)``: a namespace
+            # read by a string, as getattr(m, "RATE") is; which object's cannot be followed, so every
+            # identifier the code holds counts as read of a module it reaches (a reviewer's stale
+            # result). Guessed, so one that names something without a fingerprint is not refused.
+            guessed = frozenset(self.identifiers - self.attrs)
             self.attrs.update(self.identifiers)
             self.paths.update(f"?.{name}" for name in self.identifiers)
         children: dict[str, set[str]] = {}
@@ -144,7 +153,8 @@ class _Analysis:
         return _CodeInfo(self.h.digest(), tuple(self.names), frozenset(self.attrs), tuple(self.imports),
                          self.runtime_import, {k: tuple(sorted(v)) for k, v in children.items()},
                          frozenset(self.functional), self.runtime_code, frozenset(self.module_names),
-                         self.machinery or "sys.modules" in self.paths, frozenset(self.import_globals))
+                         self.machinery or "sys.modules" in self.paths, frozenset(self.import_globals),
+                         guessed)
 
     def _hash(self, c: types.CodeType) -> None:
         h = self.h
@@ -725,6 +735,40 @@ def _feed_user_function(fn: types.FunctionType, h: Any, dynamic: frozenset[str] 
             _feed_part(module, h, f"module {name!r} imported", fn, info, prefixes)
 
 
+def feed_class_behaviour(cls: type, h: Any) -> None:
+    """Feed the class of a value that says its own state (``__mlcontext_fingerprint__``, a registered
+    hasher): the methods compute what a step gets from that state, so an edited method is a new key (a
+    newcomer's stale result). Fed as any class is (its body, methods by code with what they read);
+    when some of that has no fingerprint — a lock the class holds, a connection a method reads, the
+    very objects those hooks exist for — by the code of the methods of the user's classes in its MRO
+    alone, never refused."""
+    whole = xxhash.xxh3_128()
+    try:
+        _feed(cls, whole)
+    except FingerprintError:
+        _tag(h, b"clscode", f"{cls.__module__}.{cls.__qualname__}".encode())
+        for k in cls.__mro__:
+            if not _is_user(k.__module__):
+                _feed(k, h)  # (a package's class: its name and version)
+                continue
+            space = vars(k)
+            for name in sorted(space):
+                for fn in _methods_in(space[name]):
+                    _tag(h, b"mcode", f"{k.__qualname__}.{name}".encode())
+                    h.update(_code_info(fn.__code__).digest)
+        return
+    _tag(h, b"cls", whole.digest())
+
+
+def _methods_in(value: Any) -> list[types.FunctionType]:
+    """The functions a class attribute runs: a function, a static or class method's, a property's."""
+    if isinstance(value, staticmethod | classmethod):
+        value = value.__func__
+    if isinstance(value, property):
+        return [f for f in (value.fget, value.fset, value.fdel) if type(f) is types.FunctionType]
+    return [value] if type(value) is types.FunctionType else []
+
+
 def _attributes(fn: types.FunctionType) -> list[tuple[str, Any]]:
     """A function's own attributes (``f.scale = 2``), sorted; not dunders (``__wrapped__`` and the
     like, which decorators set, are covered by the code and closure that use them)."""
@@ -841,6 +885,15 @@ def _feed_module(module: types.ModuleType, h: Any, info: _CodeInfo | None, prefi
             missing = True
             continue
         _tag(h, b"a", attr.encode())
+        if info is not None and attr in info.guessed:
+            part = xxhash.xxh3_128()
+            try:
+                _feed_named(value, part, info, tuple(f"{p}.{attr}" for p in prefixes), f"{name}.{attr}")
+            except FingerprintError:
+                _tag(h, b"unhashed", type(value).__qualname__.encode())
+            else:
+                h.update(part.digest())
+            continue
         _feed_named(value, h, info, tuple(f"{p}.{attr}" for p in prefixes), f"{name}.{attr}")
     hook = space.get("__getattr__")
     if missing and hook is not None:

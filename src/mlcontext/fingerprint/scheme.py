@@ -221,7 +221,7 @@ def _feed_custom(value: Any, h: Any) -> None:
     # The class too (the user's by its code, a package's by its version): the fingerprint says which
     # state the object holds, its methods what a step computes from it. Keyed by the state alone, an
     # edited ``Scaler.apply`` served the old result (a newcomer's finding).
-    _feed(cls, h)
+    _feed_behaviour(cls, h)
     _feed(value.__mlcontext_fingerprint__(), h)
 
 
@@ -231,10 +231,16 @@ def _with_class(cls: type, fn: Callable[[Any, Any], None]) -> Callable[[Any, Any
 
     def feed(value: Any, h: Any) -> None:
         _tag(h, b"R")
-        _feed(cls, h)
+        _feed_behaviour(cls, h)
         fn(value, h)
 
     return feed
+
+
+def _feed_behaviour(cls: type, h: Any) -> None:
+    from .functions import feed_class_behaviour  # (functions builds on this module)
+
+    feed_class_behaviour(cls, h)
 
 
 _ABSENT = object()  # a missing attribute, global or cell (None is a value)
