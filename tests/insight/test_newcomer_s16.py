@@ -113,6 +113,8 @@ def test_a_commit_no_run_started_from_is_an_error_that_lists_the_commits(repo_wi
         assert len(mc.find(code=commit[:8].upper())) == 1  # (a hash in capitals is the same commit)
         with pytest.raises(NotFoundError, match="no run in project 'p' started"):
             mc.find(code="deadbeef", project="p")
+        # as the runs table shows a dirty run's code: that commit's dirty runs (this one is clean)
+        assert mc.find(code=f"{commit[:8]}+dirty").empty
         result = CliRunner().invoke(cli, ["find", "--code", "deadbeef"])  # (main() prints it as one line)
         assert isinstance(result.exception, NotFoundError) and commit[:12] in str(result.exception)
 
@@ -160,3 +162,14 @@ def test_rows_shifted_by_a_deletion_are_not_edits() -> None:
     edited.loc[300, "f3"] = 1 - edited.loc[300, "f3"]
     changes = content_changes(flags, edited)
     assert changes.edited == 0 and changes.removed == 3 and changes.added == 1  # (label 300 was row 302)
+
+
+def test_an_index_that_gained_a_level_is_compared_without_edits() -> None:
+    # (it raised from the label intersection: a reviewer's finding)
+    a = pd.DataFrame({"store": [1, 1, 2, 2], "day": [1, 2, 1, 2], "hour": [9, 9, 9, 9],
+                      "sales": [10.0, 11.0, 12.0, 13.0]}).set_index(["store", "day"])
+    b = a.reset_index().set_index(["store", "day", "hour"])
+    b.loc[(1, 1, 9), "sales"] = 99.0
+    changes = content_changes(a, b)
+    assert changes.edited == 0
+    assert "index names ['store', 'day'] -> ['store', 'day', 'hour']" in changes.lines()

@@ -153,6 +153,8 @@ def test_a_dirty_run_is_marked_wherever_its_code_is_shown(diabetes):
     found = project.cli("find", "--code", commit[:8]).stdout
     assert found.count(marked) == 1
     assert {r["id"]: r["git_dirty"] for r in project.cli_json("find", "--code", commit[:8])}[dirty] is True
+    # the code as the table shows it finds that run (a reviewer's "no run started from" of it)
+    assert [r["id"] for r in project.cli_json("find", "--code", marked.strip())] == [dirty]
 
 
 def test_versions_are_listed_newest_first_and_missing_values_are_a_dash(diabetes):

@@ -144,3 +144,21 @@ def test_saving_a_model_does_not_import_torch(tmp_path: Path) -> None:
                           timeout=300, check=True)
     seen = json.loads(proc.stdout.strip().splitlines()[-1])
     assert seen == {"torch": False, "skops": True, "stand_in_left": False, "same": True}
+
+
+def test_the_stand_in_gives_the_real_package_to_whoever_reads_it() -> None:
+    # another thread importing scikit-learn's torch shim while skops is imported got an empty module (a
+    # reviewer's finding): reading anything but __path__ from the stand-in imports the real package
+    pytest.importorskip("torch")
+    from mlcontext.tracking.formats import _VENDORED_TORCH, _Vendored
+
+    saved = sys.modules.pop(_VENDORED_TORCH, None)
+    try:
+        stand_in = sys.modules[_VENDORED_TORCH] = _Vendored(_VENDORED_TORCH)
+        assert getattr(stand_in, "__path__", None) is None  # (what the package walk asks)
+        assert callable(stand_in.asarray)
+        real = sys.modules[_VENDORED_TORCH]
+        assert real is not stand_in and hasattr(real, "asarray")
+    finally:
+        if saved is not None:
+            sys.modules[_VENDORED_TORCH] = saved

@@ -322,15 +322,15 @@ def _edits(index_a: pd.Index, index_b: pd.Index, sides: list[tuple[pd.Series, pd
     table (a newcomer's finding). A row still present by content elsewhere (rows shifted up by a
     deletion and ``reset_index``) is no edit, nor is a row with most of its columns changed (another row
     under a reused label)."""
-    if not (index_a.is_unique and index_b.is_unique) or not sides:
-        return 0, {}
+    if not (index_a.is_unique and index_b.is_unique) or not sides or index_a.nlevels != index_b.nlevels:
+        return 0, {}  # (an index that gained or lost a level names other things: no label is shared)
     try:
         common = index_a.intersection(index_b)
-    except TypeError:  # (labels that do not compare across the two sides)
+        at_a, at_b = index_a.get_indexer(common), index_b.get_indexer(common)
+    except (TypeError, ValueError, AssertionError):  # (labels that do not compare across the two sides)
         return 0, {}
     if common.empty:
         return 0, {}
-    at_a, at_b = index_a.get_indexer(common), index_b.get_indexer(common)
     changed = np.zeros((len(common), len(sides)), dtype=bool)
     for k, (x, y) in enumerate(sides):  # (semantic forms: float64 with NaN for nulls, or text)
         va, vb = x.to_numpy()[at_a], y.to_numpy()[at_b]

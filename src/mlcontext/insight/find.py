@@ -53,7 +53,8 @@ def find(*, params: Sequence[str] = (), metrics: Sequence[str] = (), data: Any =
         A dataset version (``trips@2`` or a ``DatasetVersion``) or dataset (``trips``, any
         version) the run read or wrote.
     code : str, optional
-        A git commit (or prefix) the run's code was at.
+        A git commit (or prefix) the run's code was at; ``COMMIT+dirty`` (as the runs table shows a
+        run with uncommitted changes) only the runs of that commit with uncommitted changes.
     user : str, optional
         Who ran it.
     since, until : str or datetime, optional
@@ -118,9 +119,14 @@ def find(*, params: Sequence[str] = (), metrics: Sequence[str] = (), data: Any =
     if data is not None:
         query = query.where(_data_exists(store, *dataset_ref(data, project)))
     if code:
-        code = code.strip().lower() if _HEX.fullmatch(code.strip()) else code
-        _commit_exists(store, code, project)
-        query = query.where(t.Run.git_commit.startswith(code, autoescape=True))
+        # ``4899d6c1+dirty``, as the runs table shows a dirty run's code: that commit's dirty runs
+        commit, dirty = code.strip(), code.strip().endswith(_DIRTY)
+        commit = commit[:-len(_DIRTY)] if dirty else commit
+        commit = commit.lower() if _HEX.fullmatch(commit) else commit
+        _commit_exists(store, commit, project)
+        query = query.where(t.Run.git_commit.startswith(commit, autoescape=True))
+        if dirty:
+            query = query.where(t.Run.git_dirty.is_(True))
     if user:
         query = query.where(t.Run.user == user)
     if status:
@@ -167,6 +173,7 @@ def _names_exist(store: Store, conditions: list[tuple[str, tuple[str, str, str]]
 
 
 _HEX = re.compile(r"[0-9a-fA-F]+")
+_DIRTY = "+dirty"
 
 
 def _commit_exists(store: Store, code: str, project: str | None) -> None:

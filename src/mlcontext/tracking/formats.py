@@ -37,6 +37,7 @@ import math
 import pickle
 import re
 import sys
+import types
 import warnings
 import zipfile
 from collections.abc import Iterator, Mapping
@@ -187,22 +188,39 @@ def _skops_io() -> Any:
     it then skips included: ``sklearn.externals.array_api_compat.torch`` imports torch, 3.6 s of the
     5.3 s a first model save took on a 2-core machine with torch installed (a newcomer's "train took
     8 s"). A module object stands in for that one package while skops.io is imported, and is taken out
-    again; a program that imported torch has it already, and nothing stands in."""
+    again; a program that imported torch has it already, and nothing stands in. The walk only asks the
+    stand-in for its ``__path__``; another thread that meets it meanwhile and reads anything else gets
+    the real package, imported then (:class:`_Vendored`)."""
     loaded = sys.modules.get("skops.io")
     if loaded is not None:
         return loaded
     import importlib
-    import types
 
-    vendored = "sklearn.externals.array_api_compat.torch"
     stand_in = None
-    if vendored not in sys.modules and "torch" not in sys.modules:
-        stand_in = sys.modules[vendored] = types.ModuleType(vendored)
+    if _VENDORED_TORCH not in sys.modules and "torch" not in sys.modules:
+        stand_in = sys.modules[_VENDORED_TORCH] = _Vendored(_VENDORED_TORCH)
     try:
         return importlib.import_module("skops.io")
     finally:
-        if stand_in is not None and sys.modules.get(vendored) is stand_in:
-            del sys.modules[vendored]
+        if stand_in is not None and sys.modules.get(_VENDORED_TORCH) is stand_in:
+            del sys.modules[_VENDORED_TORCH]
+
+
+_VENDORED_TORCH = "sklearn.externals.array_api_compat.torch"
+
+
+class _Vendored(types.ModuleType):
+    """Stands in for a package while a package walk passes it: no ``__path__`` (so the walk does not go
+    into it), and any other attribute read from the real package, imported at the first such read."""
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") and name.endswith("__"):
+            raise AttributeError(name)
+        import importlib
+
+        if sys.modules.get(self.__name__) is self:
+            del sys.modules[self.__name__]
+        return getattr(importlib.import_module(self.__name__), name)
 
 
 def _encode_skops(obj: Any) -> Encoded | None:
