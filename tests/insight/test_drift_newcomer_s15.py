@@ -205,7 +205,8 @@ def test_numbers_written_as_text_are_compared_as_numbers():
 @given(st.lists(st.floats(allow_nan=False, allow_infinity=False), min_size=1, max_size=50))
 def test_text_written_from_floats_reads_back_as_the_same_floats(values):
     # (pandas 3.0.0's to_numeric read 242 of 2,000 such texts one unit in the last place off: CI's
-    # oldest-dependencies pass found it)
+    # oldest-dependencies pass found it; the peer report is pandas-dev/pandas#36502, "to_numeric casts
+    # floats incorrectly" where astype(float) is exact)
     text = pd.Series([repr(v) for v in values], dtype="str")
     read = _text_to_numbers(text)
     assert read.dtype == np.float64 and read.tolist() == values
