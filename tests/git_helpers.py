@@ -25,3 +25,14 @@ def isolate(monkeypatch: pytest.MonkeyPatch) -> None:
 def git(repo: Path, *args: str) -> str:
     """``git args`` in ``repo``; its stdout. Raises CalledProcessError when git fails."""
     return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True).stdout
+
+
+def committed_repo(root: Path, files: dict[str, str]) -> str:
+    """A new repository at ``root`` (branch ``main``) holding ``files`` (path -> text) in one commit;
+    that commit's hash. Needs the isolation of :func:`isolate` for its author."""
+    root.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (root / name).write_text(text)
+    for args in (["init", "-q", "-b", "main"], ["add", "."], ["commit", "-q", "-m", "init"]):
+        git(root, *args)
+    return git(root, "rev-parse", "HEAD").strip()

@@ -17,7 +17,6 @@ mlflow/mlflow#7707 (``search_runs`` silently ignoring experiment names that name
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 import warnings
 from pathlib import Path
@@ -28,6 +27,7 @@ import pytest
 from click.testing import CliRunner
 
 import mlcontext as mc
+from git_helpers import committed_repo
 from mlcontext.cli import cli
 from mlcontext.errors import MLContextWarning, NotFoundError
 from mlcontext.insight.diff import content_changes
@@ -89,13 +89,7 @@ def test_no_edits_when_nothing_changed_in_place() -> None:
 @pytest.fixture
 def repo_with_runs(tmp_path: Path, git_isolated: None, monkeypatch) -> tuple[Store, str]:
     root = tmp_path / "repo"
-    root.mkdir()
-    (root / "train.py").write_text("width = 1\n")
-    (root / ".gitignore").write_text(".mlcontext/\n")
-    for args in (["init", "-q", "-b", "main"], ["add", "."], ["commit", "-q", "-m", "init"]):
-        subprocess.run(["git", *args], cwd=root, check=True, capture_output=True)
-    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, check=True, capture_output=True,
-                            text=True).stdout.strip()
+    commit = committed_repo(root, {"train.py": "width = 1\n", ".gitignore": ".mlcontext/\n"})
     monkeypatch.chdir(root)
     monkeypatch.setattr(sys.modules["__main__"], "__file__", str(root / "train.py"), raising=False)
     store = Store.open(home=tmp_path / "home")

@@ -10,7 +10,6 @@ the cached function calls was edited) and joblib/joblib#680 (changes in called f
 from __future__ import annotations
 
 import pathlib
-import sys
 import textwrap
 import warnings
 
@@ -21,6 +20,7 @@ import mlcontext as mc
 from mlcontext.errors import FingerprintError
 from mlcontext.fingerprint import hash_function
 from script_runs import run_script
+from user_modules import assert_follows_rate, user_module
 
 X = np.arange(6.0).reshape(2, 3)
 
@@ -59,20 +59,9 @@ def _step(name: str, form: str):
 @pytest.mark.parametrize("form", sorted(FORMS))
 def test_a_helper_reached_by_a_functional_import_is_in_the_identity(form, tmp_path, monkeypatch) -> None:
     name = f"s15_helper_{form}"
-    _write(tmp_path, name, 2.0)
-    monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.delitem(sys.modules, name, raising=False)
-    import importlib
-
-    module = importlib.import_module(name)
+    module = user_module(tmp_path, monkeypatch, name, "RATE = 2.0\n\ndef scale(x):\n    return x * RATE\n")
     fare = _step(name, form)
-    before = hash_function(fare)
-    module.RATE = 5.0
-    assert hash_function(fare) != before
-    step = mc.step(fare)
-    np.testing.assert_array_equal(np.asarray(step(mc.array(X))), X * 5.0)
-    module.RATE = 7.0
-    np.testing.assert_array_equal(np.asarray(step(mc.array(X))), X * 7.0)
+    assert_follows_rate(fare, module, X)
 
 
 def test_an_import_by_a_name_computed_at_run_time_is_refused_not_guessed() -> None:

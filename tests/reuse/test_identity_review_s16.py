@@ -15,9 +15,7 @@ calls was edited, and the old result was served).
 
 from __future__ import annotations
 
-import importlib
 import pathlib
-import sys
 import textwrap
 import warnings
 
@@ -28,6 +26,7 @@ import mlcontext as mc
 from mlcontext.errors import FingerprintError
 from mlcontext.fingerprint import hash_function
 from script_runs import run_script
+from user_modules import assert_follows_rate, rewrite, user_module
 
 X = np.arange(6.0).reshape(2, 3)
 
@@ -90,37 +89,26 @@ SHAPES = {
 }
 
 
+HELPER = "RATE = 2.0\n\ndef scale(x):\n    return x * RATE\n"
+
+
 def _write(folder: pathlib.Path, name: str, rate: float) -> None:
-    (folder / f"{name}.py").write_text(f"RATE = {rate}\n\ndef scale(x):\n    return x * RATE\n")
+    (folder / f"{name}.py").write_text(HELPER.replace("2.0", str(rate)))
 
 
 @pytest.mark.parametrize("shape", sorted(SHAPES))
 def test_a_helper_the_analysis_cannot_follow_by_name_is_in_the_identity(shape, tmp_path, monkeypatch) -> None:
     name = f"s16_helper_{shape}"
-    _write(tmp_path, name, 2.0)
-    monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.delitem(sys.modules, name, raising=False)
-    module = importlib.import_module(name)
+    module = user_module(tmp_path, monkeypatch, name, HELPER)
     scope: dict = {"__name__": "__main__"}
     exec(compile(textwrap.dedent(SHAPES[shape].format(m=name)), f"<{shape}>", "exec"), scope)  # noqa: S102
-    fare = scope["fare"]
-    before = hash_function(fare)
-    module.RATE = 5.0
-    assert hash_function(fare) != before
-    step = mc.step(fare)
-    np.testing.assert_array_equal(np.asarray(step(mc.array(X))), X * 5.0)
-    module.RATE = 7.0
-    np.testing.assert_array_equal(np.asarray(step(mc.array(X))), X * 7.0)
+    assert_follows_rate(scope["fare"], module, X)
 
 
 def test_code_without_the_import_machinery_keeps_its_identity_when_an_unread_module_changes(
         tmp_path, monkeypatch) -> None:
     # (the machinery found in defaults and cells only widens what functions that hold it read)
-    name = "s16_unread_helper"
-    _write(tmp_path, name, 2.0)
-    monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.delitem(sys.modules, name, raising=False)
-    module = importlib.import_module(name)
+    module = user_module(tmp_path, monkeypatch, "s16_unread_helper", HELPER)
 
     def fare(a, how="s16_unread_helper"):
         return a * len(how)
@@ -210,31 +198,6 @@ def _feed_scaler(value, h):
 """
 
 
-@pytest.mark.parametrize("how", ["dunder", "registered"])
-def test_an_edited_method_of_an_object_identified_by_its_state_is_a_new_key(how, tmp_path,
-                                                                           monkeypatch) -> None:
-    name = f"s16_scaler_{how}"
-    source = CLASS_WITH_FINGERPRINT if how == "dunder" else CLASS_REGISTERED
-    path = tmp_path / f"{name}.py"
-    path.write_text(source.format(body="x * self.k"))
-    monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.delitem(sys.modules, name, raising=False)
-    module = importlib.import_module(name)
-
-    @mc.step
-    def transform(x, scaler):
-        return scaler.apply(x)
-
-    with mc.reuse("hybrid", min_compute_s=0.0):
-        assert transform(X, module.Scaler(2)).sum() == 30.0
-        assert transform(X, module.Scaler(2)).sum() == 30.0
-        assert mc.reuse_stats().step_hits == 1  # an unchanged class keeps its reuse
-        path.write_text(source.format(body="x * self.k + 1"))
-        importlib.invalidate_caches()
-        module = importlib.reload(module)
-        assert transform(X, module.Scaler(2)).sum() == 36.0
-
-
 def test_an_edited_method_of_an_object_identified_by_its_state_is_recomputed_in_the_next_process(
         tmp_path) -> None:
     (tmp_path / "s16_proc_scaler.py").write_text(CLASS_WITH_FINGERPRINT.format(body="x * self.k"))
@@ -261,14 +224,14 @@ import sqlite3, threading
 
 _CONN = sqlite3.connect(":memory:")
 
-class Source:
+class Scaler:
     _lock = threading.Lock()  # (no fingerprint: the very kind of object the hook is for)
 
     def __init__(self, k):
         self.k = k
 
     def __mlcontext_fingerprint__(self):
-        return ("Source", self.k)
+        return ("Scaler", self.k)
 
     def rows(self):
         return _CONN.execute("select 1").fetchall()
@@ -278,37 +241,31 @@ class Source:
 """
 
 
-def test_a_class_with_unhashable_parts_is_identified_by_its_methods_code(tmp_path, monkeypatch) -> None:
-    # feeding the whole class made such objects unfingerprintable, so their steps were never reused (a
-    # reviewer's finding): their methods' code identifies the class then
-    name = "s16_source_with_lock"
-    path = tmp_path / f"{name}.py"
-    path.write_text(CLASS_WITH_A_LOCK.format(body="x * self.k"))
-    monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.delitem(sys.modules, name, raising=False)
-    module = importlib.import_module(name)
+@pytest.mark.parametrize("how", ["dunder", "registered", "unhashable_parts"])
+def test_an_edited_method_of_an_object_identified_by_its_state_is_a_new_key(how, tmp_path,
+                                                                           monkeypatch) -> None:
+    # "unhashable_parts": feeding the whole class made such objects unfingerprintable, so their steps
+    # were never reused (a reviewer's finding); their methods' code identifies the class then
+    source = {"dunder": CLASS_WITH_FINGERPRINT, "registered": CLASS_REGISTERED,
+              "unhashable_parts": CLASS_WITH_A_LOCK}[how]
+    module = user_module(tmp_path, monkeypatch, f"s16_scaler_{how}", source.format(body="x * self.k"))
 
     @mc.step
-    def transform(x, source):
-        return source.apply(x)
+    def transform(x, scaler):
+        return scaler.apply(x)
 
     with mc.reuse("hybrid", min_compute_s=0.0):
-        assert [transform(X, module.Source(2)).sum() for _ in range(3)] == [30.0] * 3
-        assert mc.reuse_stats().step_hits == 2
-        path.write_text(CLASS_WITH_A_LOCK.format(body="x * self.k + 1"))
-        importlib.invalidate_caches()
-        module = importlib.reload(module)
-        assert transform(X, module.Source(2)).sum() == 36.0
+        assert [transform(X, module.Scaler(2)).sum() for _ in range(3)] == [30.0] * 3
+        assert mc.reuse_stats().step_hits == 2  # an unchanged class keeps its reuse
+        module = rewrite(module, source.format(body="x * self.k + 1"))
+        assert transform(X, module.Scaler(2)).sum() == 36.0
 
 
 def test_a_guessed_attribute_without_a_fingerprint_is_not_a_refusal(tmp_path, monkeypatch) -> None:
     # vars(cfg) of an argparse namespace and a string "engine": a user module's unrelated `engine` (a
     # connection) made the step never reused (a reviewer's finding); only guessed, it is named instead
-    name = "s16_helpers_with_engine"
-    (tmp_path / f"{name}.py").write_text("import sqlite3\nengine = sqlite3.connect(':memory:')\nRATE = 2.0\n")
-    monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.delitem(sys.modules, name, raising=False)
-    module = importlib.import_module(name)
+    module = user_module(tmp_path, monkeypatch, "s16_helpers_with_engine",
+                         "import sqlite3\nengine = sqlite3.connect(':memory:')\nRATE = 2.0\n")
     scope: dict = {"__name__": "__main__", "helpers": module}
     exec(compile(textwrap.dedent("""
         def fare(a, cfg):

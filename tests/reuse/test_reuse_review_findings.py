@@ -16,19 +16,10 @@ import pytest
 
 import mlcontext as mc
 from mlcontext.fingerprint import hash_function, hash_value
+from user_modules import user_module
 
 X = np.arange(12.0).reshape(3, 4)
 RAW = pd.DataFrame({"a": [3.0, 1.0, 2.0], "b": [1, 2, 3]})
-
-
-def _module(tmp_path, monkeypatch, name: str, source: str):
-    """Write the user's module ``name`` into a project folder on sys.path and import it."""
-    (tmp_path / f"{name}.py").write_text(textwrap.dedent(source))
-    monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.delitem(sys.modules, name, raising=False)
-    import importlib
-
-    return importlib.import_module(name)
 
 
 # -- function identity ----------------------------------------------------------------------------
@@ -36,7 +27,7 @@ def _module(tmp_path, monkeypatch, name: str, source: str):
 def test_module_imported_inside_a_step_is_part_of_its_identity(tmp_path, monkeypatch) -> None:
     # `import helpers` inside the body: the module is never a global, so it was not hashed at all;
     # changing helpers.RATE between calls returned the first call's result.
-    helpers = _module(tmp_path, monkeypatch, "review_helpers_a", """
+    helpers = user_module(tmp_path, monkeypatch, "review_helpers_a", """
         RATE = 2.0
         def rate(x):
             return x * RATE
@@ -53,7 +44,7 @@ def test_module_imported_inside_a_step_is_part_of_its_identity(tmp_path, monkeyp
 
 
 def test_from_import_inside_a_function_is_part_of_its_identity(tmp_path, monkeypatch) -> None:
-    helpers = _module(tmp_path, monkeypatch, "review_helpers_b", """
+    helpers = user_module(tmp_path, monkeypatch, "review_helpers_b", """
         RATE = 2.0
     """)
 
@@ -71,7 +62,7 @@ def test_user_module_named_like_a_stdlib_module_is_hashed_by_code(tmp_path, monk
     # A project file colorsys.py (shadowing the stdlib module of that name) is the user's code: it
     # was classified as the stdlib by its name and identified by the Python version only.
     monkeypatch.delitem(sys.modules, "colorsys", raising=False)
-    mod = _module(tmp_path, monkeypatch, "colorsys", """
+    mod = user_module(tmp_path, monkeypatch, "colorsys", """
         def shade(x):
             return x * 2.0
     """)

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 import mlcontext as mc
+from git_helpers import committed_repo
 from mlcontext.store import Store
 from mlcontext.store.metadata import settle_background
 from mlcontext.tracking.code import CodeSnapshot
@@ -24,11 +25,7 @@ from mlcontext.tracking.code import CodeSnapshot
 @pytest.fixture
 def repo(tmp_path: Path, git_isolated: None) -> Path:
     root = tmp_path / "repo"
-    root.mkdir()
-    (root / "model.py").write_text("width = 1\n")
-    (root / ".gitignore").write_text(".mlcontext/\n")
-    for args in (["init", "-q", "-b", "main"], ["add", "."], ["commit", "-q", "-m", "init"]):
-        subprocess.run(["git", *args], cwd=root, check=True, capture_output=True)
+    committed_repo(root, {"model.py": "width = 1\n", ".gitignore": ".mlcontext/\n"})
     (root / "model.py").write_text("width = 2  # changed, not committed\n")
     return root
 
