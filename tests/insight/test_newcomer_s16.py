@@ -87,13 +87,12 @@ def test_no_edits_when_nothing_changed_in_place() -> None:
 
 
 @pytest.fixture
-def repo_with_runs(tmp_path: Path, git_isolated: None, monkeypatch) -> tuple[Store, str]:
+def repo_with_runs(tmp_path: Path, git_isolated: None, monkeypatch, store: Store) -> tuple[Store, str]:
     root = tmp_path / "repo"
     commit = committed_repo(root, {"train.py": "width = 1\n", ".gitignore": ".mlcontext/\n"})
     monkeypatch.chdir(root)
     monkeypatch.setattr(sys.modules["__main__"], "__file__", str(root / "train.py"), raising=False)
-    store = Store.open(home=tmp_path / "home")
-    with mc.use_store(store):
+    with mc.use_store(store):  # (SQLite and PostgreSQL: the query groups and orders by an aggregate)
         mc.run("train", project="p").end()
         assert mc.get_run("train").git_commit == commit
     return store, commit

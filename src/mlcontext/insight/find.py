@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import ColumnElement, Float, and_, cast, exists, or_, select
+from sqlalchemy import ColumnElement, Float, and_, cast, exists, func, or_, select
 
 from ..checks import check_choice, check_text, never_logged
 from ..errors import NotFoundError, QueryError, UsageError
@@ -180,12 +180,13 @@ def _commit_exists(store: Store, code: str, project: str | None) -> None:
     """A commit (prefix) no run (of ``project``) started from names nothing: a ``NotFoundError`` with
     the commits runs started from, newest first, never "no run matches" of a mistyped hash (a
     newcomer's finding)."""
-    query = select(t.Run.git_commit, t.Run.started_at).where(t.Run.git_commit.is_not(None))
+    newest = func.max(t.Run.started_at)
+    query = select(t.Run.git_commit, newest).where(t.Run.git_commit.is_not(None))
     if project is not None:
         query = query.join(t.Project, t.Project.id == t.Run.project_id).where(t.Project.name == project)
     with store.metadata.read() as conn:
-        rows = conn.execute(query.order_by(t.Run.started_at.desc())).all()
-    commits = list(dict.fromkeys(commit for commit, _ in rows if commit))
+        rows = conn.execute(query.group_by(t.Run.git_commit).order_by(newest.desc())).all()
+    commits = [commit for commit, _ in rows if commit]
     if any(commit.startswith(code) for commit in commits):
         return
     where = f" in project {project!r}" if project else ""
