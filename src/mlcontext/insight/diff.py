@@ -297,8 +297,9 @@ def content_changes(a: pd.DataFrame, b: pd.DataFrame) -> ContentChanges:
     # (the rows' hashes over every column are those just computed when every column is shared)
     duplicates = tuple(len(frame) - keys.size if len(pairs) == frame.shape[1] else _duplicates(frame)
                        for frame, keys in ((a, keys_a), (b, keys_b)))
+    aligned = _aligned(rows_a, rows_b) if pairs else None
     renamed = _renamed(a, b, removed, added, in_order=compared and np.array_equal(rows_a, rows_b),
-                       aligned=_aligned(rows_a, rows_b) if pairs else None)
+                       aligned=aligned)
     edited, cells = _edits(a.index, b.index, sides, [x for x, _ in pairs], rows_a, rows_b) \
         if compared and unchanged < min(len(a), len(b)) else (0, {})
     return ContentChanges(
@@ -306,7 +307,8 @@ def content_changes(a: pd.DataFrame, b: pd.DataFrame) -> ContentChanges:
         removed=len(a) - unchanged if compared else 0, added=len(b) - unchanged if compared else 0,
         reordered=same_rows and not np.array_equal(rows_a, rows_b),
         duplicates=(int(duplicates[0]), int(duplicates[1])),
-        index_names=(list(a.index.names), list(b.index.names)), index=_index_change(a, b, removed, added),
+        index_names=(list(a.index.names), list(b.index.names)),
+        index=_index_change(a, b, removed, added, aligned),
         levels={x: change for x, y in pairs if (change := _levels(a[x], b[y]))},
         renamed=tuple((x, y) for x, y, _, _ in renamed), renamed_share=tuple(s for _, _, s, _ in renamed),
         renamed_row_by_row=tuple(r for _, _, _, r in renamed), rows_compared=compared,
@@ -339,10 +341,43 @@ def _edits(index_a: pd.Index, index_b: pd.Index, sides: list[tuple[pd.Series, pd
             same |= np.isnan(va) & np.isnan(vb)
         changed[:, k] = ~np.asarray(same, dtype=bool)
     per_row = changed.sum(axis=1)
-    removed_added = ~np.isin(rows_a[at_a], rows_b) & ~np.isin(rows_b[at_b], rows_a)
-    edited = removed_added & (per_row > 0) & (2 * per_row <= len(sides))
+    near = 2 * per_row <= len(sides)
+    if _default_index(index_a) and _default_index(index_b) and near.mean() < POSITIONS_AGREE:
+        # Labels 0..n-1 on both sides are positions: they pair a row with its edit only where the rows
+        # kept their order. Shuffled, a row sits at its old position by chance (a newcomer's "2 rows
+        # edited" of 218 shuffled and edited rows): most positions then hold rows unlike each other.
+        return 0, {}
+    candidates = np.flatnonzero((per_row > 0) & near)
+    # (as multisets: a row of a is removed when a holds more copies of it than b, and only that many of
+    # its labels can be edits; likewise for the rows added to b)
+    gone, new = _surplus(rows_a, rows_b), _surplus(rows_b, rows_a)
+    edited = np.zeros(len(common), dtype=bool)
+    for k, ha, hb in zip(candidates.tolist(), rows_a[at_a[candidates]].tolist(),
+                         rows_b[at_b[candidates]].tolist(), strict=True):
+        if gone.get(ha, 0) > 0 and new.get(hb, 0) > 0:
+            gone[ha] -= 1
+            new[hb] -= 1
+            edited[k] = True
     counts = changed[edited].sum(axis=0)
     return int(edited.sum()), {label: int(n) for label, n in zip(labels, counts, strict=True) if n}
+
+
+POSITIONS_AGREE = 0.9  # the share of positions holding alike rows (at most half the columns changed)
+# for labels 0..n-1 on both sides to pair rows with their edits
+
+
+def _surplus(rows: np.ndarray, other: np.ndarray) -> dict[Any, int]:
+    """How many more copies of each row hash ``rows`` holds than ``other`` (hashes with none left out)."""
+    keys, counts = np.unique(rows, return_counts=True)
+    theirs, their_counts = np.unique(other, return_counts=True)
+    held = np.zeros(len(keys), dtype=np.int64)
+    if len(theirs):
+        at = np.clip(np.searchsorted(theirs, keys), 0, len(theirs) - 1)
+        found = theirs[at] == keys
+        held[found] = their_counts[at[found]]
+    more = counts - held
+    keep = more > 0
+    return dict(zip(keys[keep].tolist(), more[keep].tolist(), strict=True))
 
 
 def _semantic(series: pd.Series) -> pd.Series:
@@ -438,7 +473,8 @@ def _default_index(index: pd.Index) -> bool:
     return isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1
 
 
-def _index_change(a: pd.DataFrame, b: pd.DataFrame, removed: list[Any], added: list[Any]) -> str:
+def _index_change(a: pd.DataFrame, b: pd.DataFrame, removed: list[Any], added: list[Any],
+                  aligned: tuple[np.ndarray, np.ndarray] | None = None) -> str:
     """How the index labels changed, in words: a default 0..n-1 on both sides carries no meaning (a
     filtered table keeps its labels, and those are compared)."""
     said = []
@@ -447,14 +483,32 @@ def _index_change(a: pd.DataFrame, b: pd.DataFrame, removed: list[Any], added: l
     said += [f"the index became column {c}" for c in added if c in a.index.names and c is not None]
     if said or (_default_index(a.index) and _default_index(b.index)) or a.index.equals(b.index):
         return "; ".join(said)  # (labels of a new index against row positions would mean nothing)
+    moved = _relabelled(a.index, b.index, aligned)
+    if _default_index(b.index) and a.index.nlevels == 1:
+        # (as a set difference, a shuffled 0..n-1 reset said "1 label removed, 1 added" of 9 rows that
+        # all got another label: a newcomer's finding)
+        return "; ".join([*said, "index reset to 0..n-1" + moved])
     if a.index.nlevels != b.index.nlevels:
         return "; ".join([*said, f"{a.index.nlevels} level(s) -> {b.index.nlevels}"])
     new, gone = int((~b.index.isin(a.index)).sum()), int((~a.index.isin(b.index)).sum())
     if not new and not gone and len(a) == len(b):
-        said.append("the same labels in a new order")
+        said.append("the same labels in a new order" + moved)
     elif new or gone:
-        said.append(f"{gone} label{'s' * (gone != 1)} removed, {new} added")
+        said.append(f"{gone} label{'s' * (gone != 1)} removed, {new} added" + moved)
     return "; ".join(said)
+
+
+def _relabelled(index_a: pd.Index, index_b: pd.Index, aligned: tuple[np.ndarray, np.ndarray] | None) -> str:
+    """``": 9 of 9 rows matched by content have another label"`` ("" when rows cannot be matched one to one
+    by their content, or none moved)."""
+    if aligned is None:
+        return ""
+    ia, ib = aligned
+    try:
+        moved = int(np.sum(index_a[ia].to_numpy() != index_b[ib].to_numpy()))
+    except (TypeError, ValueError):  # (labels that do not compare)
+        return ""
+    return f": {moved} of {len(ia)} rows matched by content have another label" if moved else ""
 
 
 def _levels(a: pd.Series, b: pd.Series) -> dict[str, Any] | None:
