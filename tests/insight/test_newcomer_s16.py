@@ -196,3 +196,20 @@ def test_an_index_reset_is_said_so_with_the_rows_that_got_another_label() -> Non
     moved = int((a.index.to_numpy() != np.arange(50)).sum())
     assert content_changes(a, b).index == f"index reset to 0..n-1: {moved} of 50 rows matched by content " \
         "have another label"
+
+
+def test_an_artifact_of_a_crashed_run_is_refused_with_how_it_ended_and_where_it_is(tmp_path: Path) -> None:
+    # lineage/impact of RUN:model of a run that crashed said only "did you mean 'code'?", and show of
+    # RUN:NAME "no run named" (a second newcomer's findings); load_artifact already said both
+    with mc.use_store(Store.open(home=tmp_path / "home")):
+        with mc.run("train", project="p") as good:
+            mc.artifact("model", np.arange(3))
+        with pytest.raises(RuntimeError), mc.run("train", project="p") as bad:
+            raise RuntimeError("crash before saving")
+        for command in ("lineage", "impact"):
+            result = CliRunner().invoke(cli, [command, f"{bad.id[:8]}:model"])
+            said = str(result.exception)
+            assert "failed: builtins.RuntimeError" in said and f"{good.id[:8]}:model" in said, said
+        result = CliRunner().invoke(cli, ["show", f"{bad.id[:8]}:model"])
+        said = str(result.exception)
+        assert "show takes a run" in said and f"lineage {bad.id[:8]}:model" in said

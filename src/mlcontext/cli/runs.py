@@ -15,6 +15,7 @@ from rich.syntax import Syntax
 from rich.table import Table
 
 from ..checks import did_you_mean
+from ..errors import UsageError
 from ..insight.diff import ABSENT, DatasetDiff, ModelDiff
 from ..insight.diff import diff as semantic_diff
 from ..insight.rundiff import RunDiff, environment_rows, side_text
@@ -103,6 +104,11 @@ def runs_shown(frame: pd.DataFrame, project: str | None = None) -> pd.DataFrame:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
 def show_command(run: str, project: str | None, as_json: bool) -> None:
     """Show everything recorded about RUN (an id, an id prefix, or a run name)."""
+    if ":" in run:  # (run names cannot hold one: RUN:NAME names an artifact)
+        owner, _, name = run.partition(":")
+        raise UsageError(f"show takes a run, and {run!r} names artifact {name!r} of run {owner!r}: "
+                         f"`mlcontext show {owner}` lists its artifacts, `mlcontext lineage {run}` "
+                         "says how it was made")
     record = get_run(run, project=project)
     if as_json:
         print_json(dataclasses.asdict(record))

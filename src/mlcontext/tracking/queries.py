@@ -17,7 +17,7 @@ from ..store.records import STATUSES
 from .artifacts import load_object
 from .refs import run_id_ref
 from .run import active_run, reap_dead_runs
-from .run_refs import closest_artifact, run_in
+from .run_refs import closest_artifact, how_it_ended, run_in, saved_by_another
 from .stores import get_store, known_project
 
 __all__ = ["runs", "metrics", "get_run", "load_artifact", "query_store"]
@@ -274,10 +274,12 @@ def load_artifact(run: Any, name: str | None = None, *, project: str | None = No
     named = [ref for ref in record.artifacts if ref.name == name and ref.direction == "output"] or \
         [ref for ref in record.artifacts if ref.name == name]
     if not named:
-        raise NotFoundError(f"run {record.id[:8]} ({record.project}/{record.name}, {_ended(record)}) has no "
-                            f"artifact named {name!r}; {closest_artifact(record, name)}it has "
-                            f"{sorted({a.name for a in record.artifacts})}"
-                            + _saved_by_another(store, record, name))
+        other = saved_by_another(store, record, name)
+        elsewhere = (f"; the newest run named {record.name!r} that saved {name!r} is {other[0][:8]} "
+                     f"({other[1]}): mc.load_artifact({other[0][:8]!r}, {name!r})") if other else ""
+        raise NotFoundError(f"run {record.id[:8]} ({record.project}/{record.name}, {how_it_ended(record)}) "
+                            f"has no artifact named {name!r}; {closest_artifact(record, name)}it has "
+                            f"{sorted({a.name for a in record.artifacts})}{elsewhere}")
     chosen = [ref for ref in named if all(ref.context.get(k) == v for k, v in loops.items())]
     if not chosen:
         saved = sorted({tuple(sorted(ref.context.items())) for ref in named})
@@ -287,32 +289,6 @@ def load_artifact(run: Any, name: str | None = None, *, project: str | None = No
         trusted = False  # recorded by someone else: their pickles never load without trusted=True
     ref = chosen[-1]
     return _load(store, ref, trusted, _version_of(store, ref, record))
-
-
-def _ended(record: RunRecord) -> str:
-    """How a run ended, as an error about it says it: ``failed: ValueError``, ``finished``."""
-    return f"{record.status}: {record.error_type}" if record.error_type else record.status
-
-
-def _saved_by_another(store: Store, record: RunRecord, name: str) -> str:
-    """The hint when a run has no artifact ``name``: the newest other run of the same name and
-    project that saved one (a run name means the newest run of that name, which may be one that
-    crashed before it saved anything)."""
-    from sqlalchemy import select
-
-    from ..store import schema as t
-
-    query = (select(t.Run.id, t.Run.status).join(t.RunArtifact, t.RunArtifact.run_id == t.Run.id)
-             .join(t.Project, t.Project.id == t.Run.project_id)
-             .where(t.Run.name == record.name, t.Project.name == record.project, t.Run.id != record.id,
-                    t.RunArtifact.name == name, t.RunArtifact.direction == "output")
-             .order_by(t.Run.started_at.desc()).limit(1))
-    with store.metadata.read() as conn:
-        found = conn.execute(query).first()
-    if found is None:
-        return ""
-    return (f"; the newest run named {record.name!r} that saved {name!r} is {found[0][:8]} ({found[1]}): "
-            f"mc.load_artifact({found[0][:8]!r}, {name!r})")
 
 
 def _current_user() -> str:

@@ -68,3 +68,26 @@ def closest_artifact(record: RunRecord, wanted: str) -> str:
     """``"did you mean 'model'? "`` for the run's artifact names closest to ``wanted``, or ``""``."""
     close = did_you_mean(wanted, {a.name for a in record.artifacts})
     return f"{close} " if close else ""
+
+
+def how_it_ended(record: RunRecord) -> str:
+    """How a run ended, as an error about it says it: ``failed: ValueError``, ``finished``."""
+    return f"{record.status}: {record.error_type}" if record.error_type else record.status
+
+
+def saved_by_another(store: Store, record: RunRecord, name: str) -> tuple[str, str] | None:
+    """``(id, status)`` of the newest other run of the same name and project that saved an artifact
+    ``name``, for the error about a run that has none (a run name means the newest run of that name,
+    which may be one that crashed before it saved anything); None if no run did."""
+    from sqlalchemy import select
+
+    from ..store import schema as t
+
+    query = (select(t.Run.id, t.Run.status).join(t.RunArtifact, t.RunArtifact.run_id == t.Run.id)
+             .join(t.Project, t.Project.id == t.Run.project_id)
+             .where(t.Run.name == record.name, t.Project.name == record.project, t.Run.id != record.id,
+                    t.RunArtifact.name == name, t.RunArtifact.direction == "output")
+             .order_by(t.Run.started_at.desc()).limit(1))
+    with store.metadata.read() as conn:
+        found = conn.execute(query).first()
+    return None if found is None else (str(found[0]), str(found[1]))
