@@ -213,3 +213,18 @@ def test_an_artifact_of_a_crashed_run_is_refused_with_how_it_ended_and_where_it_
         result = CliRunner().invoke(cli, ["show", f"{bad.id[:8]}:model"])
         said = str(result.exception)
         assert "show takes a run" in said and f"lineage {bad.id[:8]}:model" in said
+
+
+def test_the_lineage_of_untraced_data_says_who_stored_it(tmp_path: Path) -> None:
+    # the tree of a dataset registered from a plain frame was its name alone (a second newcomer)
+    with mc.use_store(Store.open(home=tmp_path / "home")):
+        with mc.run("prep", project="p") as run:
+            mc.dataset(_patients(20), name="patients")
+        graph = mc.derivation("patients@1")
+        said = f"no recorded derivation: stored by run prep {run.id[:8]}"
+        assert said in str(graph) and graph.source.startswith(said)
+        data = json.loads(json.dumps(graph.to_dict(), default=str))
+        assert data["source"].startswith(said)
+        with mc.run("clean", project="p"):
+            mc.dataset(mc.dataset_version("patients@1").frame().dropna(), name="clean")
+        assert mc.derivation("clean@1").source == ""  # (its edges say it)

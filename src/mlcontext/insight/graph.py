@@ -56,6 +56,10 @@ class Graph:
         Upstream only: those operations started from data with the root's own bytes (a filter that
         kept every row of a registered ``raw``: ``clean@1 = raw@1`` is one node), so they changed
         nothing; the tree says so instead of "computed from data not registered".
+    source : str
+        Upstream only, for data with nothing upstream: the runs that stored or registered it from data
+        they did not trace (``no recorded derivation: stored by run prep 2e80a24a (ana) from data it
+        did not trace``); empty otherwise.
 
     Examples
     --------
@@ -77,6 +81,8 @@ class Graph:
     operations: list[str] = field(default_factory=list)  # the root's own, when no edge says them
     # the root's own operations started from data with the root's own bytes (they changed nothing)
     unchanged: bool = False
+    # upstream, for data with nothing upstream: which runs stored it, untraced ("" otherwise)
+    source: str = ""
 
     def __str__(self) -> str:
         """The tree as plain text, so ``print(graph)`` shows it (``print(graph.tree())`` printed the
@@ -102,6 +108,8 @@ class Graph:
             tree.add(f"[dim]{start} →[/] [cyan]"
                      + "[/] [dim]→[/] [cyan]".join(map(_escape, self.operations))
                      + f"[/] [dim]→ {_escape(self.root_label)}{end}[/]")
+        if self.source:
+            tree.add(f"[dim]{_escape(self.source)}[/]")
         self._grow(tree, self.root, labels, {self.root})
         return tree
 
@@ -149,7 +157,7 @@ class Graph:
                 "nodes": self.nodes.to_dict(orient="records"),
                 "edges": self.edges.to_dict(orient="records"),
                 "readers": self.readers.to_dict(orient="records"), "operations": list(self.operations),
-                "unchanged": self.unchanged}
+                "unchanged": self.unchanged, "source": self.source}
 
 
 def _escape(text: str) -> str:
@@ -345,8 +353,33 @@ def _graph(ref: Any, project: str | None, store: Store | None, *, upstream: bool
         own = store.metadata.lineage_logs_of(root.hash, scope.project)
         operations = operations_of(store, own[-1]) if own else []
         unchanged = bool(operations) and computed_from_itself(store, own[-1], root.hash)
+    source = _source(store, root.hash, scope.project) if upstream and edges.empty and not operations else ""
     return Graph(root.hash, labels[root.hash], "upstream" if upstream else "downstream", nodes,
-                 edges.reset_index(drop=True), readers, operations, unchanged)
+                 edges.reset_index(drop=True), readers, operations, unchanged, source)
+
+
+def _source(store: Store, digest: str, project: str | None) -> str:
+    """For data with nothing upstream: which runs stored it, and that it came in untraced — the tree
+    of a dataset registered from a plain frame was its name alone (a newcomer's finding)."""
+    from sqlalchemy import or_, select
+
+    # (a run's outputs, and the runs that made or registered a dataset version of these bytes)
+    stored = select(t.RunArtifact.run_id).where(t.RunArtifact.artifact_hash == digest,
+                                                t.RunArtifact.direction == "output")
+    made = select(t.DatasetVersion.run_id).where(t.DatasetVersion.artifact_hash == digest)
+    registered = select(t.DatasetVersion.registered_by).where(t.DatasetVersion.artifact_hash == digest)
+    query = (select(t.Run.id, t.Run.name, t.Run.user)
+             .join(t.Project, t.Project.id == t.Run.project_id)
+             .where(or_(t.Run.id.in_(stored), t.Run.id.in_(made), t.Run.id.in_(registered))))
+    if project is not None:
+        query = query.where(t.Project.name == project)
+    with store.metadata.read() as conn:
+        rows = conn.execute(query.order_by(t.Run.started_at)).all()
+    if not rows:
+        return "no recorded derivation: stored outside any run"
+    named = ", ".join(f"{name} {run_id[:8]} ({user})" for run_id, name, user in rows[:3])
+    more = f" and {len(rows) - 3} more" if len(rows) > 3 else ""
+    return f"no recorded derivation: stored by run {named}{more} from data it did not trace"
 
 
 @dataclass
