@@ -13,7 +13,7 @@ from ..store import schema as t
 from ..store.context import ContextStore
 from ..tracking.dataset_refs import in_other_projects, version_of_run_artifact, version_row
 from ..tracking.refs import artifact_ref, is_hash
-from ..tracking.run_refs import artifact_names, closest_artifact, how_it_ended, run_artifact, saved_by_another
+from ..tracking.run_refs import no_artifact, run_artifact
 
 __all__ = ["Resolved", "resolve_artifact", "describe_hashes"]
 
@@ -52,14 +52,8 @@ def resolve_artifact(store: Store, ref: Any, project: str | None = None) -> Reso
             return Resolved(artifact.hash, f"{artifact.name} (run {record.id[:8]})", run_id=record.id,
                             project=record.project)
         wanted = ref.partition(':')[2]
-        other = saved_by_another(store, record, wanted)
-        # (how the run ended, and the run of that name that saved it: a crashed run's "no artifact
-        # 'model'; did you mean 'code'?" did not say why, a newcomer found)
-        elsewhere = (f"; the newest run named {record.name!r} that saved {wanted!r} is {other[0][:8]} "
-                     f"({other[1]}): {other[0][:8]}:{wanted}") if other else ""
-        raise NotFoundError(f"run {record.id[:8]} ({record.project}/{record.name}, {how_it_ended(record)}) "
-                            f"has no artifact {wanted!r}; {closest_artifact(record, wanted)}its artifacts: "
-                            f"{artifact_names(record)} (`mlcontext show {record.id[:8]}`){elsewhere}")
+        raise no_artifact(store, record, wanted, lambda run: f"{run}:{wanted}",
+                          f" (`mlcontext show {record.id[:8]}`)")
     # NAME, NAME@VERSION: one resolution for every question, with its errors (a prefix of a hash,
     # a version that does not exist, a name nothing has: each said as such).
     version = version_row(store, ref, project)

@@ -17,7 +17,7 @@ from ..store.records import STATUSES
 from .artifacts import load_object
 from .refs import run_id_ref
 from .run import active_run, reap_dead_runs
-from .run_refs import closest_artifact, how_it_ended, run_in, saved_by_another
+from .run_refs import no_artifact, run_in
 from .stores import get_store, known_project
 
 __all__ = ["runs", "metrics", "get_run", "load_artifact", "query_store"]
@@ -274,12 +274,7 @@ def load_artifact(run: Any, name: str | None = None, *, project: str | None = No
     named = [ref for ref in record.artifacts if ref.name == name and ref.direction == "output"] or \
         [ref for ref in record.artifacts if ref.name == name]
     if not named:
-        other = saved_by_another(store, record, name)
-        elsewhere = (f"; the newest run named {record.name!r} that saved {name!r} is {other[0][:8]} "
-                     f"({other[1]}): mc.load_artifact({other[0][:8]!r}, {name!r})") if other else ""
-        raise NotFoundError(f"run {record.id[:8]} ({record.project}/{record.name}, {how_it_ended(record)}) "
-                            f"has no artifact named {name!r}; {closest_artifact(record, name)}it has "
-                            f"{sorted({a.name for a in record.artifacts})}{elsewhere}")
+        raise no_artifact(store, record, name, lambda run: f"mc.load_artifact({run!r}, {name!r})")
     chosen = [ref for ref in named if all(ref.context.get(k) == v for k, v in loops.items())]
     if not chosen:
         saved = sorted({tuple(sorted(ref.context.items())) for ref in named})

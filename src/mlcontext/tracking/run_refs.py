@@ -8,6 +8,8 @@ everywhere the same way (``train:model -p cancer`` answered about wine's newest 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ..checks import did_you_mean
 from ..errors import NotFoundError
 from ..store import ArtifactRef, RunRecord, Store
@@ -62,6 +64,20 @@ def run_artifact(store: Store, text: str, project: str | None = None) -> tuple[R
 def artifact_names(record: RunRecord) -> str:
     """The names of a run's artifacts, for an error that says what it has."""
     return ", ".join(sorted({repr(a.name) for a in record.artifacts})) or "none"
+
+
+def no_artifact(store: Store, record: RunRecord, name: str, refer: Callable[[str], str],
+                hint: str = "") -> NotFoundError:
+    """The error for a run that has no artifact ``name``: how the run ended, the closest names, what it
+    has (then ``hint``), and the newest run of the same name that saved one, referred to as
+    ``refer(its id prefix)`` says (``mc.load_artifact(...)`` in Python, ``ID:NAME`` on the command line):
+    a crashed run's "no artifact 'model'; did you mean 'code'?" did not say why (newcomers' findings)."""
+    other = saved_by_another(store, record, name)
+    elsewhere = (f"; the newest run named {record.name!r} that saved {name!r} is {other[0][:8]} "
+                 f"({other[1]}): {refer(other[0][:8])}") if other else ""
+    return NotFoundError(f"run {record.id[:8]} ({record.project}/{record.name}, {how_it_ended(record)}) has "
+                         f"no artifact {name!r}; {closest_artifact(record, name)}its artifacts: "
+                         f"{artifact_names(record)}{hint}{elsewhere}")
 
 
 def closest_artifact(record: RunRecord, wanted: str) -> str:
