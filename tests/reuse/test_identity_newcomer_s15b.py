@@ -231,66 +231,45 @@ RATE = 2.0
 C = 2.0
 
 
-def test_a_global_named_in_a_pandas_query_is_part_of_the_identity():
-    global MIN_FARE
-
+def test_a_global_named_in_a_pandas_query_is_part_of_the_identity(monkeypatch):
     def expensive(df):
         return df.query("fare > @MIN_FARE")
 
     step = mc.step(expensive)
-    MIN_FARE = 1
-    try:
-        assert step(FRAME).fare.tolist() == [1.5, 2.5, 3.5]
-        MIN_FARE = 3
-        assert step(FRAME).fare.tolist() == [3.5]
-        traced = mc.frame(FRAME, name="trips")
-        assert step(traced).to_pandas().fare.tolist() == [3.5]
-    finally:
-        MIN_FARE = 1
+    assert step(FRAME).fare.tolist() == [1.5, 2.5, 3.5]
+    monkeypatch.setitem(globals(), "MIN_FARE", 3)  # (set back after the test)
+    assert step(FRAME).fare.tolist() == [3.5]
+    traced = mc.frame(FRAME, name="trips")
+    assert step(traced).to_pandas().fare.tolist() == [3.5]
 
 
-def test_a_global_named_in_a_pandas_eval_is_part_of_the_identity():
-    global RATE
-
+def test_a_global_named_in_a_pandas_eval_is_part_of_the_identity(monkeypatch):
     def scaled(df):
         return df.eval("fare * @RATE")
 
     step = mc.step(scaled)
-    try:
-        assert step(FRAME).tolist() == [1.0, 3.0, 5.0, 7.0]
-        RATE = 10.0
-        assert step(FRAME).tolist() == [5.0, 15.0, 25.0, 35.0]
-    finally:
-        RATE = 2.0
+    assert step(FRAME).tolist() == [1.0, 3.0, 5.0, 7.0]
+    monkeypatch.setitem(globals(), "RATE", 10.0)
+    assert step(FRAME).tolist() == [5.0, 15.0, 25.0, 35.0]
 
 
-def test_names_of_a_module_level_pd_eval_are_part_of_the_identity():
-    global RATE
-
+def test_names_of_a_module_level_pd_eval_are_part_of_the_identity(monkeypatch):
     def total(df):
         return pd.eval("df.fare * RATE")
 
     before = hash_function(total)
-    try:
-        RATE = 4.0
-        assert hash_function(total) != before
-    finally:
-        RATE = 2.0
+    monkeypatch.setitem(globals(), "RATE", 4.0)
+    assert hash_function(total) != before
 
 
-def test_names_of_an_eval_of_a_constant_are_part_of_the_identity():
-    global C
-
+def test_names_of_an_eval_of_a_constant_are_part_of_the_identity(monkeypatch):
     def scaled(x):
         return eval("x * C")  # noqa: S307
 
     step = mc.step(scaled)
-    try:
-        assert step(3.0) == 6.0
-        C = 5.0
-        assert step(3.0) == 15.0
-    finally:
-        C = 2.0
+    assert step(3.0) == 6.0
+    monkeypatch.setitem(globals(), "C", 5.0)
+    assert step(3.0) == 15.0
 
 
 def test_an_eval_of_a_string_built_at_run_time_is_refused_not_guessed():
