@@ -17,7 +17,7 @@ from ..store import Store
 from ..store import schema as t
 from ..store.context import ContextStore
 from ..store.metadata import check_limit
-from ..store.records import STATUSES
+from ..store.records import DIRTY_MARK, STATUSES
 from ..tracking.dataset_refs import versions_named
 from ..tracking.queries import query_store
 from ..tracking.refs import dataset_ref
@@ -120,8 +120,9 @@ def find(*, params: Sequence[str] = (), metrics: Sequence[str] = (), data: Any =
         query = query.where(_data_exists(store, *dataset_ref(data, project)))
     if code:
         # ``4899d6c1+dirty``, as the runs table shows a dirty run's code: that commit's dirty runs
-        commit, dirty = code.strip(), code.strip().endswith(_DIRTY)
-        commit = commit[:-len(_DIRTY)] if dirty else commit
+        commit = code.strip()
+        dirty = commit.endswith(DIRTY_MARK)
+        commit = commit[:-len(DIRTY_MARK)] if dirty else commit
         commit = commit.lower() if _HEX.fullmatch(commit) else commit
         _commit_exists(store, commit, project)
         query = query.where(t.Run.git_commit.startswith(commit, autoescape=True))
@@ -173,7 +174,6 @@ def _names_exist(store: Store, conditions: list[tuple[str, tuple[str, str, str]]
 
 
 _HEX = re.compile(r"[0-9a-fA-F]+")
-_DIRTY = "+dirty"
 
 
 def _commit_exists(store: Store, code: str, project: str | None) -> None:

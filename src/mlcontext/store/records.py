@@ -187,6 +187,10 @@ class RunRecord:
         return None if self.ended_at is None else self.ended_at - self.started_at
 
 
+#: What follows the commit in a code version that ran with uncommitted changes (``967eb976+dirty``).
+DIRTY_MARK = "+dirty"
+
+
 def code_version(commit: Any, dirty: Any, length: int = 8) -> str | None:
     """A run's code version for people: ``967eb976``, or ``967eb976+dirty`` when the tree had
     uncommitted changes (the commit alone is then *not* the code that ran).
@@ -213,4 +217,4 @@ def code_version(commit: Any, dirty: Any, length: int = 8) -> str | None:
     if not isinstance(commit, str) or not commit:
         return None
     flag = dirty.item() if hasattr(dirty, "item") else dirty  # a frame's cell is a numpy.bool_
-    return commit[:length] + ("+dirty" if flag is True else "")
+    return commit[:length] + (DIRTY_MARK if flag is True else "")
